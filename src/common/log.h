@@ -1,0 +1,27 @@
+// Log lines go to stderr so that stdout carries only results (metric tables, JSON, CSV).
+//
+//   LogInfo("epoch {}: loss {:.4f}", epoch, loss);
+#pragma once
+
+#include <fmt/format.h>
+
+#include <string>
+
+namespace mtrec {
+
+enum class LogLevel { kQuiet = 0, kInfo = 1, kDebug = 2 };
+void SetLogLevel(LogLevel level);
+LogLevel GetLogLevel();
+void LogLine(LogLevel level, const std::string& line);
+
+template <typename... Args>
+void LogInfo(fmt::format_string<Args...> format, Args&&... args) {
+  if (GetLogLevel() >= LogLevel::kInfo) LogLine(LogLevel::kInfo, fmt::format(format, std::forward<Args>(args)...));
+}
+
+template <typename... Args>
+void LogDebug(fmt::format_string<Args...> format, Args&&... args) {
+  if (GetLogLevel() >= LogLevel::kDebug) LogLine(LogLevel::kDebug, fmt::format(format, std::forward<Args>(args)...));
+}
+
+}  // namespace mtrec

@@ -1,0 +1,29 @@
+// Small text helpers used by the config, CSV and CLI code.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mtrec {
+
+std::string_view Trim(std::string_view text);
+std::vector<std::string_view> Split(std::string_view text, std::string_view separator);
+
+// Parses the whole of `text` (surrounding blanks allowed) as a finite or infinite double; nullopt otherwise.
+std::optional<double> ParseDouble(std::string_view text);
+
+// Levenshtein distance; used for "did you mean" suggestions.
+size_t EditDistance(std::string_view a, std::string_view b);
+
+// The closest candidate to `word`, if it is close enough to be a plausible typo; empty otherwise.
+std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates);
+
+// " (did you mean 'x'?)" or "".
+std::string DidYouMeanSuffix(std::string_view word, const std::vector<std::string>& candidates);
+
+// Lists names as "'a', 'b', 'c'" for messages.
+std::string QuotedList(const std::vector<std::string>& names);
+
+}  // namespace mtrec

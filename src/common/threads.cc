@@ -1,0 +1,53 @@
+#include "common/threads.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <mutex>
+#include <thread>
+
+namespace mtrec {
+namespace {
+int g_threads = 0;
+}
+
+void SetThreads(int threads) {
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  g_threads = threads;
+  omp_set_num_threads(threads);
+}
+
+int Threads() {
+  if (g_threads == 0) SetThreads(0);
+  return g_threads;
+}
+
+void ParallelForBlocks(size_t blocks, const std::function<void(size_t, int)>& fn) {
+  std::exception_ptr first_error;
+  std::mutex mutex;
+  const int threads = static_cast<int>(std::min<size_t>(Threads(), std::max<size_t>(blocks, 1)));
+#pragma omp parallel num_threads(threads)
+  {
+    const int thread = omp_get_thread_num();
+    for (size_t block = thread; block < blocks; block += threads) {
+      try {
+        fn(block, thread);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!first_error) first_error = std::current_exception();
+      }
+    }
+  }
+  if (first_error) std::rethrow_exception(first_error);
+}
+
+void ParallelFor(size_t n, const std::function<void(size_t, size_t, int)>& fn) {
+  const size_t threads = std::max<size_t>(1, std::min<size_t>(Threads(), n));
+  ParallelForBlocks(threads, [&](size_t block, int thread) {
+    const size_t begin = n * block / threads;
+    const size_t end = n * (block + 1) / threads;
+    if (begin < end) fn(begin, end, thread);
+  });
+}
+
+}  // namespace mtrec

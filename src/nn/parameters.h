@@ -1,0 +1,65 @@
+// Dense parameters live in one arena: values in one aligned block, gradients in another of the same layout, so
+// that an optimizer step is one loop over contiguous memory and nothing is allocated during training.
+// Layers reserve their parameters when they are built; the model allocates the arena once, then initialises it.
+//
+//   ParameterArena arena;
+//   size_t w = arena.Reserve("bottom.0.weight", in, out, Init::kHeUniform, /*decay=*/true);
+//   arena.Allocate();
+//   arena.Initialize(seed);
+//   float* weights = arena.Value(w);        // in × out, row-major
+//   float* diff_weights = arena.Grad(w);
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/aligned.h"
+
+namespace mtrec {
+
+enum class Init {
+  kZero,
+  kOne,
+  kHeUniform,      // U(-sqrt(6/fan_in), sqrt(6/fan_in)): for layers followed by ReLU
+  kGlorotUniform,  // U(-sqrt(6/(fan_in+fan_out)), ...): for output layers
+};
+
+struct ParameterInfo {
+  std::string name;   // dotted path, e.g. "towers.click.1.weight"; used in model files and exports
+  int64_t rows = 0;   // for a weight matrix: fan_in
+  int64_t cols = 0;   // for a weight matrix: fan_out; a bias is 1 × n
+  Init init = Init::kZero;
+  bool decay = true;  // whether weight decay applies (not to biases)
+  size_t offset = 0;  // in floats from the start of the arena; each parameter starts 64-byte aligned
+  size_t size() const { return static_cast<size_t>(rows * cols); }
+};
+
+class ParameterArena {
+ public:
+  size_t Reserve(std::string name, int64_t rows, int64_t cols, Init init, bool decay);
+  void Allocate();
+  // Deterministic for a seed: parameter i draws from its own stream (seed, i).
+  void Initialize(uint64_t seed);
+  void ZeroGrad();
+
+  float* Value(size_t id) { return values_.data() + infos_[id].offset; }
+  float* Grad(size_t id) { return grads_.data() + infos_[id].offset; }
+  const ParameterInfo& Info(size_t id) const { return infos_[id]; }
+  const std::vector<ParameterInfo>& Infos() const { return infos_; }
+
+  float* values() { return values_.data(); }
+  float* grads() { return grads_.data(); }
+  const float* values() const { return values_.data(); }
+  size_t size() const { return total_; }  // floats, padding included
+  bool allocated() const { return allocated_; }
+
+ private:
+  std::vector<ParameterInfo> infos_;
+  AlignedBuffer<float> values_;
+  AlignedBuffer<float> grads_;
+  size_t total_ = 0;
+  bool allocated_ = false;
+};
+
+}  // namespace mtrec
