@@ -1,0 +1,64 @@
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/data_sets.h"
+#include "common/error.h"
+#include "common/files.h"
+#include "common/threads.h"
+#include "eval/evaluation.h"
+#include "io/model_io.h"
+#include "train/trainer.h"
+
+namespace mtrec {
+namespace {
+
+struct EvalOptions {
+  std::string model;
+  std::string data;
+  std::string json;
+  std::string part = "all";
+  int threads = 0;
+};
+
+int RunEval(const EvalOptions& options) {
+  SetThreads(options.threads);
+  LoadedModel loaded = LoadModel(options.model);
+  const Config& config = loaded.config;
+  ColumnTable table = LoadTable(options.data, config.data, FeaturePipeline::Requests(config, /*labels_required=*/true));
+  LogReadReport(table, "eval");
+  if (options.part != "all") {
+    MTREC_CHECK(config.data.valid_from_test > 0, "--part {} needs a model trained with data.valid_from_test > 0",
+                options.part);
+    auto [valid, test] = SplitValidTest(table, config.data.valid_from_test, config.data.split_seed);
+    table = options.part == "valid" ? std::move(valid) : std::move(test);
+  }
+  EncodedData data = loaded.pipeline->Encode(table);
+  auto predictions = Predict(*loaded.model, config, data);
+  auto reports = EvaluateTasks(MakeTaskScores(config, data, predictions), config.eval.threshold);
+  fmt::print("{} rows of {}\n{}", data.rows, options.data, FormatMetricTable(reports));
+  if (!options.json.empty()) WriteFileAtomic(options.json, ReportsToJson(reports, data.rows).dump(2) + "\n");
+  return 0;
+}
+
+}  // namespace
+
+RunCommand AddEvalCommand(CLI::App& app) {
+  auto options = std::make_shared<EvalOptions>();
+  CLI::App* command = app.add_subcommand(
+      "eval",
+      "Evaluate a model on a labelled file: per-task metrics (and the oracle's, when the data has truth columns).\n\n"
+      "Examples:\n"
+      "  mtrec eval --model model.mtrec --data data/sim/test.csv\n"
+      "  mtrec eval --model census.mtrec --data census-income.test.xz --part test --json metrics.json");
+  command->add_option("--model", options->model, "Model file")->required();
+  command->add_option("--data", options->data, "Data file, in the format the model was trained on")->required();
+  command->add_option("--json", options->json, "Also write the metrics as JSON to this file");
+  command->add_option("--part", options->part,
+                      "With a model trained with data.valid_from_test: evaluate only the 'valid' or 'test' part")
+      ->check(CLI::IsMember({"all", "valid", "test"}))
+      ->capture_default_str();
+  command->add_option("--threads", options->threads, "Threads (0 = all cores)")->capture_default_str();
+  return [options] { return RunEval(*options); };
+}
+
+}  // namespace mtrec

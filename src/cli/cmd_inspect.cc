@@ -1,0 +1,62 @@
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "cli/commands.h"
+#include "io/model_io.h"
+
+namespace mtrec {
+
+RunCommand AddInspectCommand(CLI::App& app) {
+  auto path = std::make_shared<std::string>();
+  CLI::App* command = app.add_subcommand(
+      "inspect", "Describe a model or checkpoint file: format, sections, features, parameters, training history.\n\n"
+                 "Example:\n  mtrec inspect model.mtrec");
+  command->add_option("model", *path, "Model or checkpoint file")->required();
+  return [path] {
+    LoadedModel loaded = LoadModel(*path);
+    const Config& config = loaded.config;
+    fmt::print("{}: mtrec {} (format version {})\n", *path, loaded.trainer ? "checkpoint" : "model",
+               loaded.format_version);
+    fmt::print("sections:");
+    for (const auto& [name, size] : loaded.section_sizes) fmt::print(" {} ({} bytes)", name, size);
+    fmt::print("\narchitecture: {}, bottom {}, tower {}\n", config.model.arch, fmt::join(config.model.bottom, "-"),
+               fmt::join(config.model.tower, "-"));
+    fmt::print("tasks:");
+    for (const auto& task : config.tasks) fmt::print(" {} ({}, {}, weight {})", task.name, task.kind, task.loss, task.weight);
+    const InputLayout& layout = loaded.pipeline->layout();
+    int64_t embedding_values = 0;
+    fmt::print("\nembedding tables:");
+    for (const auto& table : layout.tables) {
+      fmt::print(" {} {}x{}", table.name, table.rows, table.dim);
+      embedding_values += table.rows * table.dim;
+    }
+    fmt::print("\nnumeric inputs: {}\n", fmt::join(layout.numeric_names, ", "));
+    fmt::print("input width {}, dense parameters {}, embedding parameters {}\n", layout.InputWidth(),
+               loaded.model->arena().size(), embedding_values);
+    if (!loaded.history.empty()) {
+      fmt::print("history:\n");
+      for (const auto& record : loaded.history) {
+        fmt::print("  epoch {}: train loss", record.epoch);
+        for (size_t k = 0; k < record.train_loss.size() && k < config.tasks.size(); ++k) {
+          fmt::print(" {} {:.4f}", config.tasks[k].name, record.train_loss[k]);
+        }
+        if (!record.valid.empty()) {
+          fmt::print(" | valid");
+          for (const auto& report : record.valid) {
+            const char* key = report.binary ? "auc" : "rmse";
+            fmt::print(" {} {} {:.4f}", report.name, key, report.Get(key));
+          }
+        }
+        fmt::print("\n");
+      }
+    }
+    if (loaded.trainer) {
+      fmt::print("trainer: {} epochs done, best epoch {} ({:.5f})\n", loaded.trainer->epochs_done,
+                 loaded.trainer->best_epoch, loaded.trainer->best_score);
+    }
+    return 0;
+  };
+}
+
+}  // namespace mtrec

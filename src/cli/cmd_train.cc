@@ -1,0 +1,120 @@
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/data_sets.h"
+#include "common/error.h"
+#include "common/files.h"
+#include "common/log.h"
+#include "common/threads.h"
+#include "eval/evaluation.h"
+#include "features/pipeline.h"
+#include "io/model_io.h"
+#include "models/model.h"
+#include "train/trainer.h"
+
+namespace mtrec {
+namespace {
+
+struct TrainOptions {
+  std::string config_path;
+  std::string out = "model.mtrec";
+  std::string resume;
+  bool print_config = false;
+  bool print_reference = false;
+  std::vector<std::string> overrides;
+};
+
+// The parts of a config that fix the model's structure; a checkpoint only resumes under the same ones.
+std::string StructureOf(Config config) {
+  config.data = DataConfig();
+  config.train = TrainConfig();
+  config.eval = EvalConfig();
+  return ConfigToToml(config);
+}
+
+int RunTrain(const TrainOptions& options) {
+  if (options.print_reference) {
+    fmt::print("{}", ConfigReferenceMarkdown());
+    return 0;
+  }
+  MTREC_CHECK(!options.config_path.empty(), "train needs --config FILE");
+  Config config = LoadConfig(options.config_path, options.overrides);
+  if (options.print_config) {
+    fmt::print("{}", ConfigToToml(config, /*comments=*/true));
+    return 0;
+  }
+  MTREC_CHECK(!config.tasks.empty(), "{}: no [[tasks]]: declare at least one task", options.config_path);
+  MTREC_CHECK(!config.features.empty(), "{}: no [[features]]: declare at least one input feature",
+              options.config_path);
+  SetThreads(static_cast<int>(config.train.threads));
+  const std::string checkpoint = config.train.checkpoint.empty() ? options.out + ".ckpt" : config.train.checkpoint;
+
+  std::optional<LoadedModel> resumed;
+  if (!options.resume.empty()) {
+    resumed = LoadModel(options.resume, std::max<int64_t>(config.train.batch_size, 4096));
+    MTREC_CHECK(resumed->trainer.has_value(), "'{}' is a model file, not a checkpoint: nothing to resume",
+                options.resume);
+    MTREC_CHECK(StructureOf(resumed->config) == StructureOf(config),
+                "'{}' was trained with other features, tasks or model settings than '{}'", options.resume,
+                options.config_path);
+  }
+
+  DataSets sets = LoadDataSets(config, /*with_train=*/true);
+  std::unique_ptr<FeaturePipeline> pipeline;
+  std::unique_ptr<Model> model;
+  if (resumed) {
+    pipeline = std::move(resumed->pipeline);
+    model = std::move(resumed->model);
+  } else {
+    pipeline = std::make_unique<FeaturePipeline>(FeaturePipeline::Fit(config, *sets.train));
+    model = CreateModel(config, pipeline->layout(), std::max<int64_t>(config.train.batch_size, 4096));
+    model->Initialize(config.train.seed);
+  }
+  EncodedData train = pipeline->Encode(*sets.train);
+  std::optional<EncodedData> valid;
+  if (sets.valid) valid = pipeline->Encode(*sets.valid);
+  const InputLayout& layout = pipeline->layout();
+  LogInfo("model: {} over {} inputs ({} embedding tables, {} numeric), {} dense parameters, {} tasks",
+          config.model.arch, layout.InputWidth(), layout.tables.size(), layout.NumericWidth(), model->arena().size(),
+          model->tasks());
+
+  Trainer trainer(config, *model);
+  trainer.Fit(
+      train, valid ? &*valid : nullptr,
+      [&](const TrainerState& state) { SaveCheckpoint(checkpoint, config, *pipeline, *model, state); },
+      resumed ? &*resumed->trainer : nullptr);
+  SaveModel(options.out, config, *pipeline, *model, trainer.state().history);
+  LogInfo("wrote {} (checkpoint {})", options.out, checkpoint);
+
+  if (sets.test) {
+    EncodedData test = pipeline->Encode(*sets.test);
+    auto predictions = Predict(*model, config, test);
+    auto reports = EvaluateTasks(MakeTaskScores(config, test, predictions), config.eval.threshold);
+    fmt::print("test metrics ({} rows of {}):\n{}", test.rows, sets.test->path(), FormatMetricTable(reports));
+  }
+  return 0;
+}
+
+}  // namespace
+
+RunCommand AddTrainCommand(CLI::App& app) {
+  auto options = std::make_shared<TrainOptions>();
+  CLI::App* command = app.add_subcommand(
+      "train",
+      "Train a model as a config file describes, save it, and print the test metrics.\n\nExamples:\n"
+      "  mtrec train --config examples/ecommerce/config.toml --out model.mtrec\n"
+      "  mtrec train --config census.toml train.epochs=3 model.arch=shared_bottom tasks.income.weight=2\n"
+      "  mtrec train --config census.toml --print-config\n"
+      "  mtrec train --config census.toml --resume model.mtrec.ckpt train.epochs=8");
+  command->add_option("--config", options->config_path, "Config file (TOML)");
+  command->add_option("--out", options->out, "Model file to write")->capture_default_str();
+  command->add_option("--resume", options->resume, "Continue the run saved in this checkpoint");
+  command->add_flag("--print-config", options->print_config,
+                    "Print the resolved config with every key's description, then exit");
+  command->add_flag("--print-reference", options->print_reference,
+                    "Print the reference of every config key as Markdown (docs/config.md), then exit");
+  command->add_option("overrides", options->overrides, "section.key=value settings applied on top of the config");
+  return [options] { return RunTrain(*options); };
+}
+
+}  // namespace mtrec

@@ -1,0 +1,55 @@
+// mtrec: multi-task learning for e-commerce ranking, from CSV to a trained, evaluated, servable model.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <map>
+
+#include "cli/commands.h"
+#include "common/error.h"
+#include "common/log.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "mtrec: multi-task learning for e-commerce (click, cart, purchase, GMV...) in one native binary.\n\n"
+      "Examples:\n"
+      "  mtrec simulate --preset ecommerce --rows 200000 --seed 1 --out data/sim\n"
+      "  mtrec train --config data/sim/config.toml --out model.mtrec\n"
+      "  mtrec eval --model model.mtrec --data data/sim/test.csv --json metrics.json\n"
+      "  mtrec predict --model model.mtrec --data data/sim/test.csv --out predictions.csv\n"
+      "  mtrec inspect model.mtrec\n",
+      "mtrec"};
+  app.require_subcommand(1);
+  bool quiet = false;
+  bool verbose = false;
+  app.add_flag("-q,--quiet", quiet, "Print only results (no progress or log lines)");
+  app.add_flag("-v,--verbose", verbose, "Print debug log lines");
+  app.set_version_flag("--version", "mtrec 0.1.0");
+
+  std::map<CLI::App*, mtrec::RunCommand> commands;
+  auto add = [&](mtrec::RunCommand run) { commands[app.get_subcommands({}).back()] = std::move(run); };
+  add(mtrec::AddSimulateCommand(app));
+  add(mtrec::AddTrainCommand(app));
+  add(mtrec::AddEvalCommand(app));
+  add(mtrec::AddPredictCommand(app));
+  add(mtrec::AddInspectCommand(app));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error);
+  }
+  if (quiet) mtrec::SetLogLevel(mtrec::LogLevel::kQuiet);
+  if (verbose) mtrec::SetLogLevel(mtrec::LogLevel::kDebug);
+  try {
+    for (auto& [command, run] : commands) {
+      if (command->parsed()) return run();
+    }
+  } catch (const mtrec::Error& error) {
+    std::fprintf(stderr, "mtrec: error: %s\n", error.what());
+    return 1;
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "mtrec: internal error: %s\n", error.what());
+    return 2;
+  }
+  return 1;
+}

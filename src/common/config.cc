@@ -1,0 +1,624 @@
+#include "common/config.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <set>
+#include <toml++/toml.h>
+
+#include "common/error.h"
+#include "common/files.h"
+#include "common/strings.h"
+
+namespace mtrec {
+namespace {
+
+std::string Locate(const toml::node& node) {
+  const auto& source = node.source();
+  std::string path = source.path ? *source.path : std::string("<config>");
+  if (source.begin.line == 0) return path;
+  return fmt::format("{}:{}:{}", path, source.begin.line, source.begin.column);
+}
+
+std::string QuoteToml(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string FormatDouble(double value) {
+  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  if (std::isnan(value)) return "nan";
+  std::string text = fmt::format("{}", value);
+  if (text.find_first_of(".eE") == std::string::npos) text += ".0";
+  return text;
+}
+
+// One config key of a section struct S: how to read it from TOML, how to write it back, what it means.
+template <typename S>
+struct Field {
+  std::string key;
+  std::string doc;
+  std::vector<std::string> kinds;  // for features/tasks: the kinds the key applies to (empty: all)
+  std::function<void(S&, const toml::node&)> read;
+  std::function<std::string(const S&)> write;
+};
+
+[[noreturn]] void FailAt(const toml::node& node, const std::string& key, const std::string& message) {
+  Fail("{}: '{}' {}", Locate(node), key, message);
+}
+
+template <typename T>
+T ReadValue(const toml::node& node, const std::string& key);
+
+template <>
+bool ReadValue<bool>(const toml::node& node, const std::string& key) {
+  if (!node.is_boolean()) FailAt(node, key, "expects true or false");
+  return node.as_boolean()->get();
+}
+template <>
+int64_t ReadValue<int64_t>(const toml::node& node, const std::string& key) {
+  if (!node.is_integer()) FailAt(node, key, "expects an integer");
+  return node.as_integer()->get();
+}
+template <>
+uint64_t ReadValue<uint64_t>(const toml::node& node, const std::string& key) {
+  int64_t value = ReadValue<int64_t>(node, key);
+  if (value < 0) FailAt(node, key, "expects a non-negative integer");
+  return static_cast<uint64_t>(value);
+}
+template <>
+double ReadValue<double>(const toml::node& node, const std::string& key) {
+  if (node.is_integer()) return static_cast<double>(node.as_integer()->get());
+  if (!node.is_floating_point()) FailAt(node, key, "expects a number");
+  return node.as_floating_point()->get();
+}
+template <>
+std::string ReadValue<std::string>(const toml::node& node, const std::string& key) {
+  if (!node.is_string()) FailAt(node, key, "expects a string");
+  return node.as_string()->get();
+}
+
+template <typename T>
+std::vector<T> ReadList(const toml::node& node, const std::string& key) {
+  const toml::array* array = node.as_array();
+  if (!array) FailAt(node, key, "expects a list, e.g. [1, 2]");
+  std::vector<T> out;
+  for (const auto& item : *array) out.push_back(ReadValue<T>(item, key));
+  return out;
+}
+
+std::string WriteValue(bool value) { return value ? "true" : "false"; }
+std::string WriteValue(int64_t value) { return fmt::format("{}", value); }
+std::string WriteValue(uint64_t value) { return fmt::format("{}", value); }
+std::string WriteValue(double value) { return FormatDouble(value); }
+std::string WriteValue(const std::string& value) { return QuoteToml(value); }
+template <typename T>
+std::string WriteValue(const std::vector<T>& values) {
+  std::string out = "[";
+  for (size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + WriteValue(values[i]);
+  return out + "]";
+}
+
+template <typename T>
+struct Reader {
+  static T Read(const toml::node& node, const std::string& key) { return ReadValue<T>(node, key); }
+};
+template <typename T>
+struct Reader<std::vector<T>> {
+  static std::vector<T> Read(const toml::node& node, const std::string& key) { return ReadList<T>(node, key); }
+};
+
+template <typename S, typename T>
+Field<S> MakeField(const std::string& key, T S::*member, const std::string& doc,
+                   std::vector<std::string> choices = {}, std::vector<std::string> kinds = {}) {
+  Field<S> field;
+  field.key = key;
+  field.doc = doc;
+  field.kinds = std::move(kinds);
+  field.read = [key, member, choices](S& section, const toml::node& node) {
+    T value = Reader<T>::Read(node, key);
+    if constexpr (std::is_same_v<T, std::string>) {
+      if (!choices.empty() && std::find(choices.begin(), choices.end(), value) == choices.end()) {
+        FailAt(node, key,
+               fmt::format("is '{}', expected one of {}{}", value, QuotedList(choices), DidYouMeanSuffix(value, choices)));
+      }
+    }
+    section.*member = std::move(value);
+  };
+  field.write = [member](const S& section) { return WriteValue(section.*member); };
+  if (!choices.empty()) field.doc += " One of: " + QuotedList(choices) + ".";
+  return field;
+}
+
+const std::vector<Field<DataConfig>>& DataFields() {
+  using D = DataConfig;
+  static const std::vector<Field<D>> fields = {
+      MakeField("train", &D::train, "Training file (CSV/TSV, optionally .gz/.xz/.zst), relative to this config file."),
+      MakeField("valid", &D::valid, "Validation file, used each epoch for early stopping. Optional."),
+      MakeField("test", &D::test, "Test file, evaluated once after training. Optional."),
+      MakeField("valid_from_test", &D::valid_from_test,
+                "When > 0 and no valid file is given: this fraction of the test file's rows, chosen by a seeded "
+                "shuffle (split_seed), is the validation set and the rest the test set."),
+      MakeField("split_seed", &D::split_seed, "Seed of the valid/test split of valid_from_test."),
+      MakeField("delimiter", &D::delimiter, "Field separator; may be several characters (e.g. \", \"). \"\\t\" for TSV."),
+      MakeField("header", &D::header, "Whether the first line holds the column names."),
+      MakeField("columns", &D::columns, "Column names, in order, when header = false."),
+      MakeField("trim", &D::trim, "Remove spaces around unquoted fields."),
+      MakeField("na_values", &D::na_values,
+                "Field values that mean 'missing' (numeric features and labels; categorical features map them to "
+                "their missing id)."),
+      MakeField("on_error", &D::on_error,
+                "What to do with a bad row: stop with its file:line, or skip it and report how many were skipped.",
+                {"fail", "skip"}),
+      MakeField("max_reported_errors", &D::max_reported_errors, "How many skipped rows are described one by one."),
+      MakeField("cache", &D::cache,
+                "Keep a columnar binary copy of each parsed file (memory-mapped), keyed by the file's size, mtime and "
+                "the schema, so later runs skip CSV parsing."),
+      MakeField("cache_dir", &D::cache_dir, "Folder of the dataset cache; default: .mtrec-cache beside each data file."),
+  };
+  return fields;
+}
+
+const std::vector<Field<FeatureConfig>>& FeatureFields() {
+  using F = FeatureConfig;
+  const std::vector<std::string> cat = {"categorical"};
+  const std::vector<std::string> num = {"numeric"};
+  const std::vector<std::string> multi = {"multi_categorical"};
+  const std::vector<std::string> cat_multi = {"categorical", "multi_categorical"};
+  static const std::vector<Field<F>> fields = {
+      MakeField("name", &F::name, "Feature name (unique)."),
+      MakeField("column", &F::column, "Input column; default: the name."),
+      MakeField("kind", &F::kind, "How the column is read.", {"categorical", "numeric", "multi_categorical"}),
+      MakeField("min_count", &F::min_count,
+                "Values seen fewer times in the training file share the out-of-vocabulary id.", {}, cat_multi),
+      MakeField("hash_buckets", &F::hash_buckets,
+                "When > 0: hash values into this many ids instead of building a vocabulary.", {}, cat_multi),
+      MakeField("embedding_dim", &F::embedding_dim, "Embedding width; 0 = model.embedding_dim.", {},
+                {"categorical", "multi_categorical", "numeric"}),
+      MakeField("log1p", &F::log1p, "Apply log(1 + x) (x < 0 is an error) before standardising.", {}, num),
+      MakeField("standardize", &F::standardize, "Subtract the training mean and divide by the training std.", {}, num),
+      MakeField("clip", &F::clip, "[lo, hi]: clip the raw value into this range first.", {}, num),
+      MakeField("fill", &F::fill, "Raw value used where the field is missing.", {}, num),
+      MakeField("missing_flag", &F::missing_flag,
+                "Add a 0/1 input telling whether the value was missing; auto = when the training file has missing values.",
+                {"auto", "always", "never"}, num),
+      MakeField("buckets", &F::buckets,
+                "When > 0: replace the value by its quantile bucket (fitted on the training file), embedded like a "
+                "categorical feature.",
+                {}, num),
+      MakeField("separator", &F::separator, "Separator between the values inside the field.", {}, multi),
+      MakeField("pooling", &F::pooling, "How the embeddings of the values are pooled.", {"mean", "sum"}, multi),
+      MakeField("share_with", &F::share_with,
+                "Name of another categorical or multi_categorical feature whose vocabulary and embedding table this "
+                "feature uses.",
+                {}, cat_multi),
+  };
+  return fields;
+}
+
+const std::vector<Field<TaskConfig>>& TaskFields() {
+  using T = TaskConfig;
+  static const std::vector<Field<T>> fields = {
+      MakeField("name", &T::name, "Task name (unique); names the prediction column and the metrics."),
+      MakeField("column", &T::column, "Label column; default: the name."),
+      MakeField("kind", &T::kind, "Task kind.", {"binary", "regression"}),
+      MakeField("loss", &T::loss, "Loss; default logloss for binary and mse for regression.",
+                {"logloss", "mse", "huber"}),
+      MakeField("weight", &T::weight, "Weight of the task's loss in the total loss."),
+      MakeField("positive", &T::positive,
+                "Label rule: the label is 1 when the column's value is one of these, else 0.", {}, {"binary"}),
+      MakeField("equals", &T::equals, "Label rule: the label is 1 when the column's value equals this, else 0.", {},
+                {"binary"}),
+      MakeField("huber_delta", &T::huber_delta, "Delta of the huber loss.", {}, {"regression"}),
+      MakeField("oracle", &T::oracle,
+                "Column holding the true probability / expectation (simulated data): eval prints its metrics beside "
+                "the model's."),
+  };
+  return fields;
+}
+
+const std::vector<Field<ModelConfig>>& ModelFields() {
+  using M = ModelConfig;
+  static const std::vector<Field<M>> fields = {
+      MakeField("arch", &M::arch, "Architecture.", {"shared_bottom"}),
+      MakeField("embedding_dim", &M::embedding_dim, "Default embedding width of categorical features."),
+      MakeField("bottom", &M::bottom, "Widths of the shared bottom MLP's hidden layers."),
+      MakeField("tower", &M::tower, "Widths of each task tower's hidden layers (then one output)."),
+      MakeField("dropout", &M::dropout, "Dropout rate after each hidden layer during training."),
+      MakeField("embedding_init_std", &M::embedding_init_std, "Standard deviation of the initial embeddings."),
+  };
+  return fields;
+}
+
+const std::vector<Field<TrainConfig>>& TrainFields() {
+  using T = TrainConfig;
+  static const std::vector<Field<T>> fields = {
+      MakeField("epochs", &T::epochs, "Passes over the training file (at most; see patience)."),
+      MakeField("batch_size", &T::batch_size, "Rows per step."),
+      MakeField("optimizer", &T::optimizer, "Optimizer of the dense weights.", {"adam", "adamw", "sgd"}),
+      MakeField("lr", &T::lr, "Learning rate of the dense weights."),
+      MakeField("beta1", &T::beta1, "Adam's beta1 (dense and lazy_adam)."),
+      MakeField("beta2", &T::beta2, "Adam's beta2 (dense and lazy_adam)."),
+      MakeField("eps", &T::eps, "Adam's / Adagrad's epsilon."),
+      MakeField("weight_decay", &T::weight_decay,
+                "L2 penalty (adam, sgd) or decoupled weight decay (adamw) on dense weights, not biases."),
+      MakeField("momentum", &T::momentum, "SGD momentum."),
+      MakeField("embedding_optimizer", &T::embedding_optimizer,
+                "Sparse optimizer of the embedding tables: only the rows a batch touches are updated.",
+                {"adagrad", "lazy_adam", "sgd"}),
+      MakeField("embedding_lr", &T::embedding_lr, "Learning rate of the embedding tables."),
+      MakeField("seed", &T::seed, "Seed of initialisation, shuffling and dropout."),
+      MakeField("threads", &T::threads, "Threads for everything (oneDNN and mtrec's loops); 0 = all cores."),
+      MakeField("early_stop_metric", &T::early_stop_metric,
+                "Validation metric watched each epoch; the best epoch's weights are kept. 'none' keeps the last.",
+                {"auc", "logloss", "rmse", "mae", "loss", "none"}),
+      MakeField("early_stop_task", &T::early_stop_task,
+                "Task whose metric is watched; empty = the mean over the tasks that have the metric."),
+      MakeField("patience", &T::patience, "Stop after this many epochs without improvement; 0 = never stop early."),
+      MakeField("checkpoint", &T::checkpoint,
+                "Checkpoint file written atomically after every epoch (resume with `mtrec train --resume`); "
+                "default: the model path + \".ckpt\"."),
+  };
+  return fields;
+}
+
+const std::vector<Field<EvalConfig>>& EvalFields() {
+  using E = EvalConfig;
+  static const std::vector<Field<E>> fields = {
+      MakeField("threshold", &E::threshold, "Score threshold of accuracy, precision, recall and F1."),
+  };
+  return fields;
+}
+
+template <typename S>
+std::vector<std::string> Keys(const std::vector<Field<S>>& fields) {
+  std::vector<std::string> keys;
+  for (const auto& f : fields) keys.push_back(f.key);
+  return keys;
+}
+
+// Reads the keys of one table into `section`; returns the keys that were present.
+template <typename S>
+std::set<std::string> ReadTable(const toml::table& table, const std::vector<Field<S>>& fields, S& section,
+                                const std::string& section_name) {
+  std::set<std::string> present;
+  for (auto&& [key, node] : table) {
+    std::string name(key.str());
+    auto it = std::find_if(fields.begin(), fields.end(), [&](const Field<S>& f) { return f.key == name; });
+    if (it == fields.end()) {
+      Fail("{}: unknown key '{}' in [{}]{}", Locate(node), name, section_name, DidYouMeanSuffix(name, Keys(fields)));
+    }
+    it->read(section, node);
+    present.insert(name);
+  }
+  return present;
+}
+
+template <typename S>
+void CheckKinds(const toml::table& table, const std::vector<Field<S>>& fields, const std::string& kind,
+                const std::string& what, const std::string& name) {
+  for (auto&& [key, node] : table) {
+    auto it = std::find_if(fields.begin(), fields.end(), [&](const Field<S>& f) { return f.key == key.str(); });
+    if (it != fields.end() && !it->kinds.empty() &&
+        std::find(it->kinds.begin(), it->kinds.end(), kind) == it->kinds.end()) {
+      Fail("{}: key '{}' of {} '{}' applies only to kind {}, not '{}'", Locate(node), key.str(), what, name,
+           QuotedList(it->kinds), kind);
+    }
+  }
+}
+
+const toml::table& ExpectTable(const toml::node& node, const std::string& name) {
+  const toml::table* table = node.as_table();
+  if (!table) Fail("{}: '{}' must be a table ([{}])", Locate(node), name, name);
+  return *table;
+}
+
+template <typename S>
+std::vector<S> ReadArrayOfTables(const toml::node& node, const std::vector<Field<S>>& fields, const std::string& name,
+                                 const std::string& what) {
+  const toml::array* array = node.as_array();
+  if (!array) Fail("{}: '{}' must be an array of tables ([[{}]])", Locate(node), name, name);
+  std::vector<S> out;
+  for (const auto& item : *array) {
+    const toml::table& table = ExpectTable(item, name);
+    S entry;
+    ReadTable(table, fields, entry, "[" + name + "]");
+    if (entry.name.empty()) Fail("{}: a [[{}]] entry has no 'name'", Locate(item), name);
+    CheckKinds(table, fields, entry.kind, what, entry.name);
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+// Applies "a.b=value" / "features.NAME.key=value" to the parsed document before it is read, so overrides get
+// exactly the same checks as the file.
+void ApplyOverride(toml::table& root, const std::string& text) {
+  size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    Fail("override '{}' must look like section.key=value (e.g. train.epochs=3)", text);
+  }
+  std::string path(Trim(std::string_view(text).substr(0, eq)));
+  std::string raw(Trim(std::string_view(text).substr(eq + 1)));
+  std::vector<std::string_view> parts = Split(path, ".");
+  const std::string source = fmt::format("command line '{}'", text);
+
+  toml::table parsed;
+  try {
+    parsed = toml::parse("value = " + raw, source);
+  } catch (const toml::parse_error&) {
+    parsed = toml::table{};
+    parsed.insert_or_assign("value", raw);  // a bare word is a string
+  }
+  toml::node& value = *parsed.get("value");
+
+  const std::vector<std::string> sections = {"data", "features", "tasks", "model", "train", "eval"};
+  std::string section(parts[0]);
+  if (std::find(sections.begin(), sections.end(), section) == sections.end()) {
+    Fail("override '{}': unknown section '{}'{}", text, section, DidYouMeanSuffix(section, sections));
+  }
+  if (section == "features" || section == "tasks") {
+    if (parts.size() != 3) Fail("override '{}' must look like {}.NAME.key=value", text, section);
+    toml::array* array = root[section].as_array();
+    std::vector<std::string> names;
+    if (array) {
+      for (auto& item : *array) {
+        toml::table* table = item.as_table();
+        if (!table) continue;
+        std::string name = (*table)["name"].value_or(std::string());
+        if (name == parts[1]) {
+          table->insert_or_assign(std::string(parts[2]), value);
+          return;
+        }
+        names.push_back(name);
+      }
+    }
+    Fail("override '{}': no {} entry named '{}'{}", text, section, std::string(parts[1]),
+         DidYouMeanSuffix(parts[1], names));
+  }
+  if (parts.size() != 2) Fail("override '{}' must look like {}.key=value", text, section);
+  if (!root.contains(section)) root.insert_or_assign(section, toml::table{});
+  toml::table* table = root[section].as_table();
+  if (!table) Fail("override '{}': '{}' is not a table in the config", text, section);
+  table->insert_or_assign(std::string(parts[1]), value);
+}
+
+template <typename S>
+void WriteSection(std::string& out, const std::vector<Field<S>>& fields, const S& section, bool comments,
+                  const std::string& kind = "") {
+  for (const auto& field : fields) {
+    if (!kind.empty() && !field.kinds.empty() &&
+        std::find(field.kinds.begin(), field.kinds.end(), kind) == field.kinds.end()) {
+      continue;
+    }
+    if (comments) out += "# " + field.doc + "\n";
+    out += field.key + " = " + field.write(section) + "\n";
+  }
+}
+
+template <typename S>
+void WriteReference(std::string& out, const std::string& title, const std::vector<Field<S>>& fields) {
+  S defaults;
+  out += "\n## " + title + "\n\n| key | default | applies to | description |\n|---|---|---|---|\n";
+  for (const auto& field : fields) {
+    std::string kinds = field.kinds.empty() ? "" : QuotedList(field.kinds);
+    std::string value = field.write(defaults);
+    std::string doc = field.doc;
+    for (auto* s : {&value, &doc}) {
+      size_t pos = 0;
+      while ((pos = s->find('|', pos)) != std::string::npos) {
+        s->replace(pos, 1, "\\|");
+        pos += 2;
+      }
+    }
+    out += fmt::format("| `{}` | `{}` | {} | {} |\n", field.key, value, kinds, doc);
+  }
+}
+
+}  // namespace
+
+const TaskConfig* Config::FindTask(const std::string& name) const {
+  for (const auto& task : tasks) {
+    if (task.name == name) return &task;
+  }
+  return nullptr;
+}
+
+const FeatureConfig* Config::FindFeature(const std::string& name) const {
+  for (const auto& feature : features) {
+    if (feature.name == name) return &feature;
+  }
+  return nullptr;
+}
+
+Config ParseConfig(const std::string& text, const std::string& source_name, const std::vector<std::string>& overrides) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& error) {
+    Fail("{}:{}:{}: {}", source_name, error.source().begin.line, error.source().begin.column, error.description());
+  }
+  for (const auto& override_text : overrides) ApplyOverride(root, override_text);
+
+  Config config;
+  const std::vector<std::string> sections = {"data", "features", "tasks", "model", "train", "eval"};
+  for (auto&& [key, node] : root) {
+    std::string name(key.str());
+    if (name == "data") {
+      ReadTable(ExpectTable(node, name), DataFields(), config.data, name);
+    } else if (name == "model") {
+      ReadTable(ExpectTable(node, name), ModelFields(), config.model, name);
+    } else if (name == "train") {
+      ReadTable(ExpectTable(node, name), TrainFields(), config.train, name);
+    } else if (name == "eval") {
+      ReadTable(ExpectTable(node, name), EvalFields(), config.eval, name);
+    } else if (name == "features") {
+      config.features = ReadArrayOfTables(node, FeatureFields(), name, "feature");
+    } else if (name == "tasks") {
+      config.tasks = ReadArrayOfTables(node, TaskFields(), name, "task");
+    } else {
+      Fail("{}: unknown section '{}'{}", Locate(node), name, DidYouMeanSuffix(name, sections));
+    }
+  }
+  for (auto& feature : config.features) {
+    if (feature.column.empty()) feature.column = feature.name;
+  }
+  for (auto& task : config.tasks) {
+    if (task.column.empty()) task.column = task.name;
+    if (task.loss.empty()) task.loss = task.kind == "binary" ? "logloss" : "mse";
+  }
+  try {
+    ValidateConfig(config);
+  } catch (const Error& error) {
+    Fail("{}: {}", source_name, error.what());
+  }
+  return config;
+}
+
+Config LoadConfig(const std::string& path, const std::vector<std::string>& overrides) {
+  std::string text;
+  try {
+    text = ReadFileBytes(path);
+  } catch (const Error& error) {
+    Fail("cannot read the config: {}", error.what());
+  }
+  Config config = ParseConfig(text, path, overrides);
+  config.source_path = path;
+  return config;
+}
+
+void ValidateConfig(const Config& config) {
+  const DataConfig& data = config.data;
+  MTREC_CHECK(!data.delimiter.empty(), "data.delimiter must not be empty");
+  MTREC_CHECK(data.header || !data.columns.empty(), "data.header = false needs data.columns (the column names)");
+  MTREC_CHECK(data.valid_from_test >= 0 && data.valid_from_test < 1, "data.valid_from_test must be in [0, 1), got {}",
+              data.valid_from_test);
+  MTREC_CHECK(data.max_reported_errors >= 0, "data.max_reported_errors must be >= 0");
+
+  std::set<std::string> names;
+  std::map<std::string, std::string> label_columns;  // column -> task
+  for (const auto& task : config.tasks) {
+    MTREC_CHECK(names.insert(task.name).second, "task '{}' is declared twice", task.name);
+    if (task.kind == "binary") {
+      MTREC_CHECK(task.loss == "logloss", "task '{}' is binary: its loss must be 'logloss', not '{}'", task.name, task.loss);
+    } else {
+      MTREC_CHECK(task.loss != "logloss", "task '{}' is a regression: its loss must be 'mse' or 'huber', not 'logloss'",
+                  task.name);
+    }
+    MTREC_CHECK(task.positive.empty() || task.equals.empty(),
+                "task '{}': give either 'positive' or 'equals', not both", task.name);
+    MTREC_CHECK(task.weight >= 0 && std::isfinite(task.weight), "task '{}': weight must be >= 0, got {}", task.name,
+                task.weight);
+    MTREC_CHECK(task.huber_delta > 0, "task '{}': huber_delta must be > 0", task.name);
+    label_columns[task.column] = task.name;
+    if (!task.oracle.empty()) label_columns[task.oracle] = task.name + " (oracle)";
+  }
+
+  std::set<std::string> feature_names;
+  for (const auto& feature : config.features) {
+    MTREC_CHECK(feature_names.insert(feature.name).second, "feature '{}' is declared twice", feature.name);
+    auto label = label_columns.find(feature.column);
+    MTREC_CHECK(label == label_columns.end(),
+                "feature '{}' reads column '{}', which is the label of task {}: a label must not be an input",
+                feature.name, feature.column, label == label_columns.end() ? "" : label->second);
+    MTREC_CHECK(feature.min_count >= 1, "feature '{}': min_count must be >= 1", feature.name);
+    MTREC_CHECK(feature.hash_buckets >= 0, "feature '{}': hash_buckets must be >= 0", feature.name);
+    MTREC_CHECK(feature.embedding_dim >= 0, "feature '{}': embedding_dim must be >= 0", feature.name);
+    MTREC_CHECK(feature.buckets >= 0 && feature.buckets != 1, "feature '{}': buckets must be 0 or >= 2",
+                feature.name);
+    MTREC_CHECK(feature.clip.empty() || (feature.clip.size() == 2 && feature.clip[0] < feature.clip[1]),
+                "feature '{}': clip must be [lo, hi] with lo < hi", feature.name);
+    MTREC_CHECK(!feature.separator.empty(), "feature '{}': separator must not be empty", feature.name);
+  }
+  for (const auto& feature : config.features) {
+    if (feature.share_with.empty()) continue;
+    const FeatureConfig* other = config.FindFeature(feature.share_with);
+    MTREC_CHECK(other != nullptr, "feature '{}': share_with names no feature '{}'", feature.name, feature.share_with);
+    MTREC_CHECK(other != &feature, "feature '{}' cannot share with itself", feature.name);
+    MTREC_CHECK(other->kind != "numeric" && other->share_with.empty(),
+                "feature '{}': share_with must name a categorical or multi_categorical feature that owns its table",
+                feature.name);
+  }
+
+  const ModelConfig& model = config.model;
+  MTREC_CHECK(model.embedding_dim > 0, "model.embedding_dim must be > 0");
+  MTREC_CHECK(!model.bottom.empty(), "model.bottom needs at least one layer width");
+  for (int64_t width : model.bottom) MTREC_CHECK(width > 0, "model.bottom widths must be > 0");
+  for (int64_t width : model.tower) MTREC_CHECK(width > 0, "model.tower widths must be > 0");
+  MTREC_CHECK(model.dropout >= 0 && model.dropout < 1, "model.dropout must be in [0, 1), got {}", model.dropout);
+  MTREC_CHECK(model.embedding_init_std > 0, "model.embedding_init_std must be > 0");
+
+  const TrainConfig& train = config.train;
+  MTREC_CHECK(train.epochs >= 1, "train.epochs must be >= 1");
+  MTREC_CHECK(train.batch_size >= 1, "train.batch_size must be >= 1");
+  MTREC_CHECK(train.lr > 0 && train.embedding_lr > 0, "train.lr and train.embedding_lr must be > 0");
+  MTREC_CHECK(train.beta1 >= 0 && train.beta1 < 1 && train.beta2 >= 0 && train.beta2 < 1,
+              "train.beta1 and train.beta2 must be in [0, 1)");
+  MTREC_CHECK(train.eps > 0, "train.eps must be > 0");
+  MTREC_CHECK(train.weight_decay >= 0 && train.momentum >= 0 && train.momentum < 1,
+              "train.weight_decay must be >= 0 and train.momentum in [0, 1)");
+  MTREC_CHECK(train.threads >= 0, "train.threads must be >= 0 (0 = all cores)");
+  MTREC_CHECK(train.patience >= 0, "train.patience must be >= 0");
+  if (!train.early_stop_task.empty()) {
+    std::vector<std::string> task_names;
+    for (const auto& task : config.tasks) task_names.push_back(task.name);
+    MTREC_CHECK(config.FindTask(train.early_stop_task) != nullptr, "train.early_stop_task names no task '{}'{}",
+                train.early_stop_task, DidYouMeanSuffix(train.early_stop_task, task_names));
+  }
+  MTREC_CHECK(config.eval.threshold > 0 && config.eval.threshold < 1, "eval.threshold must be in (0, 1)");
+}
+
+std::string ConfigToToml(const Config& config, bool comments) {
+  std::string out;
+  out += "[data]\n";
+  WriteSection(out, DataFields(), config.data, comments);
+  for (const auto& feature : config.features) {
+    out += "\n[[features]]\n";
+    WriteSection(out, FeatureFields(), feature, comments, feature.kind);
+  }
+  for (const auto& task : config.tasks) {
+    out += "\n[[tasks]]\n";
+    WriteSection(out, TaskFields(), task, comments, task.kind);
+  }
+  out += "\n[model]\n";
+  WriteSection(out, ModelFields(), config.model, comments);
+  out += "\n[train]\n";
+  WriteSection(out, TrainFields(), config.train, comments);
+  out += "\n[eval]\n";
+  WriteSection(out, EvalFields(), config.eval, comments);
+  return out;
+}
+
+std::string ConfigReferenceMarkdown() {
+  std::string out =
+      "# Configuration reference\n\n"
+      "Generated from the config declarations in `src/common/config.cc` (`mtrec train --print-config` prints a\n"
+      "resolved config with these descriptions). A run is one TOML file; `section.key=value` on the command line\n"
+      "overrides it (`features.NAME.key=value` and `tasks.NAME.key=value` for one feature or task). Unknown keys\n"
+      "are errors with the file:line and a suggestion. Paths are relative to the config file.\n";
+  WriteReference(out, "[data]", DataFields());
+  WriteReference(out, "[[features]]", FeatureFields());
+  WriteReference(out, "[[tasks]]", TaskFields());
+  WriteReference(out, "[model]", ModelFields());
+  WriteReference(out, "[train]", TrainFields());
+  WriteReference(out, "[eval]", EvalFields());
+  return out;
+}
+
+std::string DataPath(const Config& config, const std::string& path) { return ResolvePath(path, config.source_path); }
+
+}  // namespace mtrec

@@ -49,7 +49,10 @@ class Rng {
   double Uniform() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
 
   // Uniform integer in [0, n); n > 0. Lemire's multiply-shift, with negligible bias for the sizes used here.
-  uint64_t Below(uint64_t n) { return static_cast<uint64_t>((static_cast<unsigned __int128>(Next()) * n) >> 64); }
+  uint64_t Below(uint64_t n) {
+    __extension__ typedef unsigned __int128 Uint128;  // GCC/Clang builtin; __extension__ keeps -Wpedantic quiet
+    return static_cast<uint64_t>((static_cast<Uint128>(Next()) * n) >> 64);
+  }
 
   // Standard normal by Box-Muller (one value per call, so the stream does not depend on call parity).
   double Normal() {

@@ -28,8 +28,11 @@ void ParallelForBlocks(size_t blocks, const std::function<void(size_t, int)>& fn
   const int threads = static_cast<int>(std::min<size_t>(Threads(), std::max<size_t>(blocks, 1)));
 #pragma omp parallel num_threads(threads)
   {
+    // The team may be smaller than asked: a nested region (a parallel layer inside a parallel loop over slots)
+    // runs with one thread, which must then take every block.
     const int thread = omp_get_thread_num();
-    for (size_t block = thread; block < blocks; block += threads) {
+    const int team = omp_get_num_threads();
+    for (size_t block = thread; block < blocks; block += team) {
       try {
         fn(block, thread);
       } catch (...) {

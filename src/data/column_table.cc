@@ -1,0 +1,500 @@
+#include "data/column_table.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <filesystem>
+#include <unordered_map>
+
+#include "common/binary.h"
+#include "common/checksum.h"
+#include "common/error.h"
+#include "common/files.h"
+#include "common/log.h"
+#include "common/rng.h"
+#include "common/strings.h"
+#include "common/threads.h"
+#include "data/csv.h"
+#include "data/input_file.h"
+
+namespace mtrec {
+namespace {
+
+constexpr char kCacheMagic[8] = {'M', 'T', 'R', 'C', 'C', 'O', 'L', '1'};
+constexpr uint32_t kCacheVersion = 1;
+
+// Where one requested column sits in the file, and its parsed values for one chunk of rows.
+struct ChunkColumn {
+  std::vector<float> numbers;
+  std::vector<uint32_t> codes;
+  std::vector<uint64_t> counts;  // multi-valued: values per row
+  std::unordered_map<std::string_view, uint32_t> index;
+  std::vector<std::string_view> values;  // local dictionary in first-appearance order
+};
+
+struct ChunkResult {
+  std::vector<ChunkColumn> columns;
+  std::vector<uint32_t> lines;
+  std::deque<std::string> owned;  // text of fields that do not point into the file (unescaped quotes)
+  int64_t skipped = 0;
+  std::vector<std::string> skipped_examples;
+  std::string error;  // first fatal error (on_error = "fail")
+};
+
+bool IsNa(std::string_view value, const std::vector<std::string>& na_values) {
+  for (const auto& na : na_values) {
+    if (value == na) return true;
+  }
+  return false;
+}
+
+uint32_t Intern(ChunkColumn& column, ChunkResult& chunk, std::string_view value, std::string_view text) {
+  auto it = column.index.find(value);
+  if (it != column.index.end()) return it->second;
+  bool inside = value.data() >= text.data() && value.data() + value.size() <= text.data() + text.size();
+  if (!inside) {
+    chunk.owned.emplace_back(value);
+    value = chunk.owned.back();
+  }
+  uint32_t code = static_cast<uint32_t>(column.values.size());
+  column.index.emplace(value, code);
+  column.values.push_back(value);
+  return code;
+}
+
+uint64_t CacheKey(const std::string& path, const DataConfig& data, const std::vector<ColumnRequest>& requests) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  BinaryWriter w;
+  w.Pod<uint64_t>(static_cast<uint64_t>(st.st_size));
+  w.Pod<int64_t>(st.st_mtim.tv_sec);
+  w.Pod<int64_t>(st.st_mtim.tv_nsec);
+  w.Pod<uint32_t>(kCacheVersion);
+  w.String(data.delimiter);
+  w.Pod<uint8_t>(data.header);
+  w.Pod<uint8_t>(data.trim);
+  w.String(data.on_error);
+  for (const auto& c : data.columns) w.String(c);
+  w.Pod<uint8_t>(0xff);
+  for (const auto& na : data.na_values) w.String(na);
+  w.Pod<uint8_t>(0xfe);
+  for (const auto& r : requests) {
+    w.String(r.name);
+    w.Pod<uint8_t>(static_cast<uint8_t>(r.type));
+    w.String(r.separator);
+    w.Pod<uint8_t>(r.required);
+    w.Pod<uint8_t>(r.binary_label);
+  }
+  uint64_t h = Crc32(w.str().data(), w.size());
+  return Mix64(h ^ (static_cast<uint64_t>(Crc32(w.str().data(), w.size(), 0x5bd1e995u)) << 32));
+}
+
+std::string CachePath(const std::string& path, const DataConfig& data, uint64_t key) {
+  namespace fs = std::filesystem;
+  fs::path source(path);
+  fs::path dir = data.cache_dir.empty() ? source.parent_path() / ".mtrec-cache" : fs::path(data.cache_dir);
+  return (dir / fmt::format("{}.{:016x}.mtcol", source.filename().string(), key)).string();
+}
+
+// Maps a cache file read-only; nullptr when it cannot.
+std::shared_ptr<const void> MapFile(const std::string& path, size_t* size) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return nullptr;
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || st.st_size == 0) {
+    ::close(fd);
+    return nullptr;
+  }
+  void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (p == MAP_FAILED) return nullptr;
+  *size = static_cast<size_t>(st.st_size);
+  size_t length = *size;
+  return std::shared_ptr<const void>(p, [length](const void* q) { ::munmap(const_cast<void*>(q), length); });
+}
+
+}  // namespace
+
+const char* ColumnTypeName(ColumnType type) {
+  switch (type) {
+    case ColumnType::kNumeric:
+      return "numeric";
+    case ColumnType::kCategorical:
+      return "categorical";
+    case ColumnType::kMultiCategorical:
+      return "multi_categorical";
+  }
+  return "?";
+}
+
+const Column* ColumnTable::Find(const std::string& name, ColumnType type) const {
+  for (const auto& column : columns_) {
+    if (column.name == name && column.type == type) return &column;
+  }
+  return nullptr;
+}
+
+const Column& ColumnTable::Get(const std::string& name, ColumnType type) const {
+  const Column* column = Find(name, type);
+  MTREC_CHECK(column != nullptr, "'{}': column '{}' was not read as {}", path_, name, ColumnTypeName(type));
+  return *column;
+}
+
+ColumnTable ColumnTable::Select(const std::vector<int64_t>& rows) const {
+  ColumnTable out;
+  out.rows_ = static_cast<int64_t>(rows.size());
+  out.path_ = path_;
+  out.report_ = report_;
+  out.report_.rows = out.rows_;
+  std::vector<uint32_t> lines;
+  for (int64_t r : rows) lines.push_back(lines_[r]);
+  out.lines_.Own(std::move(lines));
+  for (const auto& column : columns_) {
+    Column c;
+    c.name = column.name;
+    c.type = column.type;
+    c.present = column.present;
+    c.dictionary_offsets.Own(std::vector<uint64_t>(column.dictionary_offsets.begin(), column.dictionary_offsets.end()));
+    c.dictionary_blob.Own(std::vector<char>(column.dictionary_blob.begin(), column.dictionary_blob.end()));
+    if (column.type == ColumnType::kNumeric) {
+      std::vector<float> numbers;
+      for (int64_t r : rows) numbers.push_back(column.numbers[r]);
+      c.numbers.Own(std::move(numbers));
+    } else if (column.type == ColumnType::kCategorical) {
+      std::vector<uint32_t> codes;
+      for (int64_t r : rows) codes.push_back(column.codes[r]);
+      c.codes.Own(std::move(codes));
+    } else {
+      std::vector<uint32_t> codes;
+      std::vector<uint64_t> offsets = {0};
+      for (int64_t r : rows) {
+        for (uint64_t i = column.offsets[r]; i < column.offsets[r + 1]; ++i) codes.push_back(column.codes[i]);
+        offsets.push_back(codes.size());
+      }
+      c.codes.Own(std::move(codes));
+      c.offsets.Own(std::move(offsets));
+    }
+    out.columns_.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::string SerializeTable(const ColumnTable& table) {
+  BinaryWriter w;
+  w.Bytes(std::string_view(kCacheMagic, sizeof(kCacheMagic)));
+  w.Pod<uint32_t>(kCacheVersion);
+  w.Pod<int64_t>(table.rows_);
+  w.Pod<int64_t>(table.report_.skipped);
+  w.Pod<uint32_t>(static_cast<uint32_t>(table.report_.skipped_examples.size()));
+  for (const auto& example : table.report_.skipped_examples) w.String(example);
+  w.Array(table.lines_.data(), table.lines_.size());
+  w.Pod<uint32_t>(static_cast<uint32_t>(table.columns_.size()));
+  for (const auto& column : table.columns_) {
+    w.String(column.name);
+    w.Pod<uint8_t>(static_cast<uint8_t>(column.type));
+    w.Pod<uint8_t>(column.present);
+    w.Array(column.numbers.data(), column.numbers.size());
+    w.Array(column.codes.data(), column.codes.size());
+    w.Array(column.offsets.data(), column.offsets.size());
+    w.Array(column.dictionary_offsets.data(), column.dictionary_offsets.size());
+    w.Array(column.dictionary_blob.data(), column.dictionary_blob.size());
+  }
+  w.Align(8);
+  uint32_t crc = Crc32(w.str().data(), w.size());
+  w.Pod<uint32_t>(crc);
+  return std::move(w.str());
+}
+
+ColumnTable DeserializeTable(std::shared_ptr<const void> backing, const char* bytes, size_t size,
+                             const std::string& path) {
+  MTREC_CHECK(size >= sizeof(kCacheMagic) + 4 && std::memcmp(bytes, kCacheMagic, sizeof(kCacheMagic)) == 0,
+              "'{}' is not an mtrec dataset cache", path);
+  uint32_t stored_crc;
+  std::memcpy(&stored_crc, bytes + size - 4, 4);
+  MTREC_CHECK(Crc32(bytes, size - 4) == stored_crc, "'{}' is damaged (checksum mismatch)", path);
+  BinaryReader r(bytes, size - 4, path);
+  r.Bytes(sizeof(kCacheMagic));
+  uint32_t version = r.Pod<uint32_t>();
+  MTREC_CHECK(version == kCacheVersion, "'{}' has cache format {}, this mtrec reads {}", path, version, kCacheVersion);
+  ColumnTable table;
+  table.backing_ = std::move(backing);
+  table.rows_ = r.Pod<int64_t>();
+  table.report_.skipped = r.Pod<int64_t>();
+  uint32_t examples = r.Pod<uint32_t>();
+  for (uint32_t i = 0; i < examples; ++i) table.report_.skipped_examples.push_back(r.String());
+  size_t n = 0;
+  const uint32_t* lines = r.Array<uint32_t>(&n);
+  table.lines_.View(lines, n);
+  uint32_t columns = r.Pod<uint32_t>();
+  for (uint32_t i = 0; i < columns; ++i) {
+    Column c;
+    c.name = r.String();
+    c.type = static_cast<ColumnType>(r.Pod<uint8_t>());
+    c.present = r.Pod<uint8_t>() != 0;
+    const float* numbers = r.Array<float>(&n);
+    c.numbers.View(numbers, n);
+    const uint32_t* codes = r.Array<uint32_t>(&n);
+    c.codes.View(codes, n);
+    const uint64_t* offsets = r.Array<uint64_t>(&n);
+    c.offsets.View(offsets, n);
+    const uint64_t* dictionary_offsets = r.Array<uint64_t>(&n);
+    c.dictionary_offsets.View(dictionary_offsets, n);
+    const char* blob = r.Array<char>(&n);
+    c.dictionary_blob.View(blob, n);
+    table.columns_.push_back(std::move(c));
+  }
+  table.report_.rows = table.rows_;
+  table.report_.path = path;
+  return table;
+}
+
+// Parses CSV text into a table; a struct so that it may fill ColumnTable's private members.
+struct TableParser {
+  static ColumnTable Parse(const std::string& path, const DataConfig& data, const std::vector<ColumnRequest>& requests);
+};
+
+ColumnTable LoadTable(const std::string& path, const DataConfig& data, const std::vector<ColumnRequest>& requests) {
+  std::string cache_path;
+  if (data.cache) {
+    uint64_t key = CacheKey(path, data, requests);
+    if (key != 0) {
+      cache_path = CachePath(path, data, key);
+      size_t size = 0;
+      if (auto mapped = MapFile(cache_path, &size)) {
+        try {
+          const char* bytes = static_cast<const char*>(mapped.get());
+          ColumnTable table = DeserializeTable(mapped, bytes, size, cache_path);
+          table.path_ = path;
+          table.report_.path = path;
+          table.report_.from_cache = true;
+          LogDebug("{}: {} rows from the dataset cache {}", path, table.rows(), cache_path);
+          return table;
+        } catch (const Error& error) {
+          LogInfo("ignoring the dataset cache: {}", error.what());
+        }
+      }
+    }
+  }
+  ColumnTable table = TableParser::Parse(path, data, requests);
+  if (!cache_path.empty()) {
+    try {
+      std::filesystem::create_directories(std::filesystem::path(cache_path).parent_path());
+      WriteFileAtomic(cache_path, SerializeTable(table));
+    } catch (const std::exception& error) {
+      // A read-only data folder is normal (shared datasets); the run goes on without a cache.
+      LogDebug("no dataset cache for '{}': {}", path, error.what());
+    }
+  }
+  return table;
+}
+
+ColumnTable TableParser::Parse(const std::string& path, const DataConfig& data,
+                               const std::vector<ColumnRequest>& requests) {
+  std::string text = ReadInput(path);
+  CsvDialect dialect;
+  dialect.delimiter = data.delimiter == "\\t" ? "\t" : data.delimiter;
+  dialect.trim = data.trim;
+
+  std::vector<std::string> names;
+  size_t body_start = 0;
+  if (data.header) {
+    try {
+      names = ReadHeader(text, dialect, &body_start);
+    } catch (const Error& error) {
+      Fail("'{}': {}", path, error.what());
+    }
+  } else {
+    names = data.columns;
+    MTREC_CHECK(!text.empty(), "'{}': file is empty", path);
+  }
+  const size_t header_lines = static_cast<size_t>(std::count(text.begin(), text.begin() + body_start, '\n'));
+
+  // Where each requested column is in a record; -1 for an absent optional column.
+  std::vector<int> positions;
+  for (const auto& request : requests) {
+    auto it = std::find(names.begin(), names.end(), request.name);
+    if (it == names.end()) {
+      MTREC_CHECK(!request.required, "'{}' has no column '{}' (needed as {}){}; its columns are: {}", path,
+                  request.name, request.role, DidYouMeanSuffix(request.name, names), QuotedList(names));
+      positions.push_back(-1);
+    } else {
+      positions.push_back(static_cast<int>(it - names.begin()));
+    }
+  }
+
+  std::string_view body = std::string_view(text).substr(body_start);
+  const bool skip_bad_rows = data.on_error == "skip";
+  const size_t max_examples = static_cast<size_t>(data.max_reported_errors);
+  std::vector<CsvChunk> chunks = SplitRecords(body, static_cast<size_t>(Threads()) * 4, dialect.quote);
+  std::vector<ChunkResult> results(chunks.size());
+
+  ParallelForBlocks(chunks.size(), [&](size_t block, int) {
+    ChunkResult& chunk = results[block];
+    chunk.columns.resize(requests.size());
+    CsvChunk range = chunks[block];
+    range.first_line += header_lines;
+    std::vector<float> row_numbers(requests.size());
+    auto bad_row = [&](size_t line, const std::string& message) {
+      std::string where = fmt::format("{}:{}: {}", path, line, message);
+      if (!skip_bad_rows) {
+        chunk.error = where;
+        return false;
+      }
+      ++chunk.skipped;
+      if (chunk.skipped_examples.size() < max_examples) chunk.skipped_examples.push_back(where);
+      return true;
+    };
+    try {
+      CsvReader reader(body, range, dialect);
+      while (reader.Next()) {
+        const auto& fields = reader.fields();
+        const size_t line = reader.line();
+        if (fields.size() != names.size()) {
+          if (!bad_row(line, fmt::format("expected {} fields, found {}", names.size(), fields.size()))) return;
+          continue;
+        }
+        // Check every numeric field before appending anything, so a bad row leaves no partial values.
+        bool ok = true;
+        for (size_t c = 0; c < requests.size() && ok; ++c) {
+          if (requests[c].type != ColumnType::kNumeric || positions[c] < 0) continue;
+          std::string_view field = fields[positions[c]];
+          if (IsNa(field, data.na_values)) {
+            row_numbers[c] = NAN;
+            continue;
+          }
+          std::optional<double> value = ParseDouble(field);
+          if (!value) {
+            ok = false;
+            if (!bad_row(line, fmt::format("column '{}' ({}): expected a number, found '{}'", requests[c].name,
+                                           requests[c].role, field))) {
+              return;
+            }
+          } else if (requests[c].binary_label && *value != 0.0 && *value != 1.0) {
+            ok = false;
+            if (!bad_row(line, fmt::format("column '{}' ({}): a binary label must be 0 or 1, found '{}'",
+                                           requests[c].name, requests[c].role, field))) {
+              return;
+            }
+          } else if (!std::isfinite(*value) && requests[c].binary_label) {
+            ok = false;
+          } else {
+            row_numbers[c] = static_cast<float>(*value);
+          }
+        }
+        if (!ok) continue;
+        for (size_t c = 0; c < requests.size(); ++c) {
+          ChunkColumn& column = chunk.columns[c];
+          if (positions[c] < 0) {
+            if (requests[c].type == ColumnType::kNumeric) column.numbers.push_back(NAN);
+            if (requests[c].type == ColumnType::kCategorical) column.codes.push_back(0);
+            if (requests[c].type == ColumnType::kMultiCategorical) column.counts.push_back(0);
+            continue;
+          }
+          std::string_view field = fields[positions[c]];
+          switch (requests[c].type) {
+            case ColumnType::kNumeric:
+              column.numbers.push_back(row_numbers[c]);
+              break;
+            case ColumnType::kCategorical:
+              column.codes.push_back(Intern(column, chunk, field, body));
+              break;
+            case ColumnType::kMultiCategorical: {
+              uint64_t count = 0;
+              if (!IsNa(field, data.na_values)) {
+                for (std::string_view part : Split(field, requests[c].separator)) {
+                  part = Trim(part);
+                  if (part.empty()) continue;
+                  column.codes.push_back(Intern(column, chunk, part, body));
+                  ++count;
+                }
+              }
+              column.counts.push_back(count);
+              break;
+            }
+          }
+        }
+        chunk.lines.push_back(static_cast<uint32_t>(line));
+      }
+    } catch (const Error& error) {
+      chunk.error = fmt::format("{}:{}", path, error.what());
+    }
+  });
+
+  for (const auto& chunk : results) {
+    if (!chunk.error.empty()) Fail("{}", chunk.error);
+  }
+
+  ColumnTable table;
+  table.path_ = path;
+  table.report_.path = path;
+  std::vector<uint32_t> lines;
+  for (const auto& chunk : results) {
+    lines.insert(lines.end(), chunk.lines.begin(), chunk.lines.end());
+    table.report_.skipped += chunk.skipped;
+    for (const auto& example : chunk.skipped_examples) {
+      if (table.report_.skipped_examples.size() < max_examples) table.report_.skipped_examples.push_back(example);
+    }
+  }
+  table.rows_ = static_cast<int64_t>(lines.size());
+  table.report_.rows = table.rows_;
+  MTREC_CHECK(table.rows_ > 0, "'{}' has no data rows{}", path,
+              table.report_.skipped ? fmt::format(" ({} bad rows skipped)", table.report_.skipped) : "");
+  table.lines_.Own(std::move(lines));
+
+  for (size_t c = 0; c < requests.size(); ++c) {
+    Column column;
+    column.name = requests[c].name;
+    column.type = requests[c].type;
+    column.present = positions[c] >= 0;
+    if (column.type == ColumnType::kNumeric) {
+      std::vector<float> numbers;
+      numbers.reserve(table.rows_);
+      for (const auto& chunk : results) {
+        numbers.insert(numbers.end(), chunk.columns[c].numbers.begin(), chunk.columns[c].numbers.end());
+      }
+      column.numbers.Own(std::move(numbers));
+    } else {
+      // Merge the chunks' dictionaries in chunk order: codes follow first appearance in the file.
+      std::unordered_map<std::string_view, uint32_t> index;
+      std::vector<std::string_view> values;
+      std::vector<uint32_t> codes;
+      std::vector<uint64_t> offsets;
+      if (column.type == ColumnType::kMultiCategorical) offsets.push_back(0);
+      if (!column.present) values.push_back("");
+      for (const auto& chunk : results) {
+        const ChunkColumn& local = chunk.columns[c];
+        std::vector<uint32_t> remap(local.values.size());
+        for (size_t i = 0; i < local.values.size(); ++i) {
+          auto [it, inserted] = index.emplace(local.values[i], static_cast<uint32_t>(values.size()));
+          if (inserted) values.push_back(local.values[i]);
+          remap[i] = it->second;
+        }
+        for (uint32_t code : local.codes) codes.push_back(remap[code]);
+        for (uint64_t count : local.counts) offsets.push_back(offsets.back() + count);
+      }
+      std::vector<uint64_t> dictionary_offsets = {0};
+      std::vector<char> blob;
+      for (std::string_view value : values) {
+        blob.insert(blob.end(), value.begin(), value.end());
+        dictionary_offsets.push_back(blob.size());
+      }
+      column.codes.Own(std::move(codes));
+      column.offsets.Own(std::move(offsets));
+      column.dictionary_offsets.Own(std::move(dictionary_offsets));
+      column.dictionary_blob.Own(std::move(blob));
+    }
+    table.columns_.push_back(std::move(column));
+  }
+  if (table.report_.skipped > 0) {
+    LogInfo("{}: skipped {} bad rows (data.on_error = \"skip\"); first: {}", path, table.report_.skipped,
+            table.report_.skipped_examples.empty() ? "" : table.report_.skipped_examples.front());
+  }
+  return table;
+}
+
+}  // namespace mtrec

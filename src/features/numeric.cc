@@ -1,0 +1,109 @@
+#include "features/numeric.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/error.h"
+
+namespace mtrec {
+
+double NumericTransform::Prepare(float raw) const {
+  double x = std::isnan(raw) ? fill_ : raw;
+  if (clip_) x = std::clamp(x, clip_lo_, clip_hi_);
+  if (log1p_) {
+    MTREC_CHECK(x > -1.0, "log1p of {} is undefined (set clip = [0, ...] or remove log1p)", x);
+    x = std::log1p(x);
+  }
+  return x;
+}
+
+float NumericTransform::Apply(float raw) const {
+  double x = Prepare(raw);
+  if (standardize_) x = (x - mean_) / std_;
+  return static_cast<float>(x);
+}
+
+int32_t NumericTransform::Bucket(float raw) const {
+  if (std::isnan(raw)) return static_cast<int32_t>(bounds_.size()) + 1;
+  float x = static_cast<float>(Prepare(raw));
+  return static_cast<int32_t>(std::upper_bound(bounds_.begin(), bounds_.end(), x) - bounds_.begin());
+}
+
+NumericTransform NumericTransform::Fit(const FeatureConfig& config, const float* values, size_t n,
+                                       const std::string& where) {
+  NumericTransform t;
+  t.log1p_ = config.log1p;
+  t.clip_ = config.clip.size() == 2;
+  if (t.clip_) {
+    t.clip_lo_ = config.clip[0];
+    t.clip_hi_ = config.clip[1];
+  }
+  t.fill_ = config.fill;
+  t.standardize_ = config.standardize;
+  t.buckets_ = config.buckets;
+
+  std::vector<double> prepared;
+  prepared.reserve(n);
+  size_t missing = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (std::isnan(values[i])) {
+      ++missing;
+      continue;
+    }
+    try {
+      prepared.push_back(t.Prepare(values[i]));
+    } catch (const Error& error) {
+      Fail("{}: feature '{}': {}", where, config.name, error.what());
+    }
+  }
+  t.missing_flag_ = config.missing_flag == "always" || (config.missing_flag == "auto" && missing > 0);
+  if (!prepared.empty()) {
+    double sum = 0;
+    for (double x : prepared) sum += x;
+    t.mean_ = sum / prepared.size();
+    double squares = 0;
+    for (double x : prepared) squares += (x - t.mean_) * (x - t.mean_);
+    t.std_ = std::sqrt(squares / prepared.size());
+  }
+  if (!(t.std_ > 1e-12)) t.std_ = 1.0;  // a constant column stays centred instead of exploding
+  if (t.buckets_ > 0 && !prepared.empty()) {
+    std::sort(prepared.begin(), prepared.end());
+    for (int64_t b = 1; b < t.buckets_; ++b) {
+      float cut = static_cast<float>(prepared[std::min(prepared.size() - 1, prepared.size() * b / t.buckets_)]);
+      if (t.bounds_.empty() || cut > t.bounds_.back()) t.bounds_.push_back(cut);
+    }
+  }
+  return t;
+}
+
+void NumericTransform::Serialize(BinaryWriter& out) const {
+  out.Pod<uint8_t>(log1p_);
+  out.Pod<uint8_t>(clip_);
+  out.Pod(clip_lo_);
+  out.Pod(clip_hi_);
+  out.Pod(fill_);
+  out.Pod<uint8_t>(standardize_);
+  out.Pod(mean_);
+  out.Pod(std_);
+  out.Pod<uint8_t>(missing_flag_);
+  out.Pod(buckets_);
+  out.Vector(bounds_);
+}
+
+NumericTransform NumericTransform::Deserialize(BinaryReader& in) {
+  NumericTransform t;
+  t.log1p_ = in.Pod<uint8_t>() != 0;
+  t.clip_ = in.Pod<uint8_t>() != 0;
+  t.clip_lo_ = in.Pod<double>();
+  t.clip_hi_ = in.Pod<double>();
+  t.fill_ = in.Pod<double>();
+  t.standardize_ = in.Pod<uint8_t>() != 0;
+  t.mean_ = in.Pod<double>();
+  t.std_ = in.Pod<double>();
+  t.missing_flag_ = in.Pod<uint8_t>() != 0;
+  t.buckets_ = in.Pod<int64_t>();
+  t.bounds_ = in.Vector<float>();
+  return t;
+}
+
+}  // namespace mtrec

@@ -1,0 +1,275 @@
+#include "features/pipeline.h"
+
+#include <cmath>
+#include <unordered_set>
+
+#include "common/error.h"
+#include "common/threads.h"
+
+namespace mtrec {
+namespace {
+
+ColumnType ColumnTypeOf(const FeatureConfig& feature) {
+  if (feature.kind == "numeric") return ColumnType::kNumeric;
+  if (feature.kind == "multi_categorical") return ColumnType::kMultiCategorical;
+  return ColumnType::kCategorical;
+}
+
+bool HasLabelRule(const TaskConfig& task) { return !task.positive.empty() || !task.equals.empty(); }
+
+// Adds the count of every dictionary value of `column` to `counts`.
+void CountValues(const Column& column, std::unordered_map<std::string, int64_t>& counts) {
+  std::vector<int64_t> per_code(column.DictionarySize(), 0);
+  for (uint32_t code : column.codes) ++per_code[code];
+  for (size_t code = 0; code < per_code.size(); ++code) {
+    if (per_code[code] > 0) counts[std::string(column.Value(static_cast<uint32_t>(code)))] += per_code[code];
+  }
+}
+
+}  // namespace
+
+int64_t InputLayout::InputWidth() const {
+  int64_t width = NumericWidth();
+  for (const auto& slot : single_slots) width += tables[slot.table].dim;
+  for (const auto& slot : multi_slots) width += tables[slot.table].dim;
+  return width;
+}
+
+std::vector<ColumnRequest> FeaturePipeline::Requests(const Config& config, bool labels_required) {
+  std::vector<ColumnRequest> requests;
+  auto add = [&](ColumnRequest request) {
+    for (auto& existing : requests) {
+      if (existing.name == request.name && existing.type == request.type) {
+        existing.required = existing.required || request.required;
+        existing.binary_label = existing.binary_label || request.binary_label;
+        return;
+      }
+    }
+    requests.push_back(std::move(request));
+  };
+  for (const auto& feature : config.features) {
+    ColumnRequest request;
+    request.name = feature.column;
+    request.type = ColumnTypeOf(feature);
+    request.separator = feature.separator;
+    request.role = "feature '" + feature.name + "'";
+    add(request);
+  }
+  for (const auto& task : config.tasks) {
+    ColumnRequest request;
+    request.name = task.column;
+    request.type = HasLabelRule(task) ? ColumnType::kCategorical : ColumnType::kNumeric;
+    request.required = labels_required;
+    request.binary_label = task.kind == "binary" && !HasLabelRule(task);
+    request.role = "label of task '" + task.name + "'";
+    add(request);
+    if (!task.oracle.empty()) {
+      ColumnRequest oracle;
+      oracle.name = task.oracle;
+      oracle.type = ColumnType::kNumeric;
+      oracle.required = false;
+      oracle.role = "oracle of task '" + task.name + "'";
+      add(oracle);
+    }
+  }
+  return requests;
+}
+
+size_t FeaturePipeline::OwnerOf(size_t feature) const {
+  const std::string& share = config_.features[feature].share_with;
+  if (share.empty()) return feature;
+  for (size_t i = 0; i < config_.features.size(); ++i) {
+    if (config_.features[i].name == share) return i;
+  }
+  Fail("feature '{}': share_with names no feature '{}'", config_.features[feature].name, share);
+}
+
+FeaturePipeline FeaturePipeline::Fit(const Config& config, const ColumnTable& train) {
+  FeaturePipeline pipeline;
+  pipeline.config_ = config;
+  const auto& features = config.features;
+  pipeline.vocabularies_.resize(features.size());
+  pipeline.numerics_.resize(features.size());
+  for (size_t i = 0; i < features.size(); ++i) {
+    const FeatureConfig& feature = features[i];
+    if (feature.kind == "numeric") {
+      const Column& column = train.Get(feature.column, ColumnType::kNumeric);
+      pipeline.numerics_[i] =
+          NumericTransform::Fit(feature, column.numbers.data(), column.numbers.size(), train.path());
+      continue;
+    }
+    if (!feature.share_with.empty() || feature.hash_buckets > 0) continue;
+    // A shared table's vocabulary counts the values of every feature that uses it.
+    std::unordered_map<std::string, int64_t> counts;
+    for (size_t j = 0; j < features.size(); ++j) {
+      if (j == i || (features[j].share_with == feature.name)) {
+        CountValues(train.Get(features[j].column, ColumnTypeOf(features[j])), counts);
+      }
+    }
+    std::vector<std::pair<std::string, int64_t>> entries(counts.begin(), counts.end());
+    pipeline.vocabularies_[i] = Vocabulary::Fit(entries, feature.min_count);
+  }
+  pipeline.BuildLayout();
+  return pipeline;
+}
+
+void FeaturePipeline::BuildLayout() {
+  layout_ = InputLayout();
+  const auto& features = config_.features;
+  table_of_.assign(features.size(), -1);
+  for (size_t i = 0; i < features.size(); ++i) {
+    const FeatureConfig& feature = features[i];
+    int64_t dim = feature.embedding_dim > 0 ? feature.embedding_dim : config_.model.embedding_dim;
+    if (feature.kind == "numeric") {
+      if (!numerics_[i].bucketised()) continue;
+      table_of_[i] = static_cast<int>(layout_.tables.size());
+      layout_.tables.push_back({feature.name, numerics_[i].BucketRows(), dim});
+    } else if (feature.share_with.empty()) {
+      int64_t rows = feature.hash_buckets > 0 ? feature.hash_buckets : vocabularies_[i].size();
+      table_of_[i] = static_cast<int>(layout_.tables.size());
+      layout_.tables.push_back({feature.name, rows, dim});
+    }
+  }
+  for (size_t i = 0; i < features.size(); ++i) {
+    if (!features[i].share_with.empty()) table_of_[i] = table_of_[OwnerOf(i)];
+  }
+  for (size_t i = 0; i < features.size(); ++i) {
+    const FeatureConfig& feature = features[i];
+    if (feature.kind == "multi_categorical") {
+      layout_.multi_slots.push_back(
+          {feature.name, table_of_[i], feature.pooling == "sum" ? Pooling::kSum : Pooling::kMean});
+    } else if (table_of_[i] >= 0) {
+      layout_.single_slots.push_back({feature.name, table_of_[i], Pooling::kSum});
+    } else {
+      layout_.numeric_names.push_back(feature.name);
+      if (numerics_[i].has_missing_flag()) layout_.numeric_names.push_back(feature.name + ".missing");
+    }
+  }
+}
+
+EncodedData FeaturePipeline::Encode(const ColumnTable& table) const {
+  const auto& features = config_.features;
+  EncodedData data;
+  data.rows = table.rows();
+  data.path = table.path();
+  data.report = table.report();
+  const size_t rows = static_cast<size_t>(table.rows());
+
+  // Per categorical / multi feature: dictionary code of this file -> embedding row.
+  auto remap_codes = [&](size_t i, const Column& column) {
+    size_t owner = OwnerOf(i);
+    const FeatureConfig& owner_config = features[owner];
+    std::vector<int32_t> remap(column.DictionarySize());
+    for (size_t code = 0; code < remap.size(); ++code) {
+      std::string_view value = column.Value(static_cast<uint32_t>(code));
+      remap[code] = owner_config.hash_buckets > 0 ? HashBucket(value, owner_config.hash_buckets)
+                                                  : vocabularies_[owner].Lookup(value);
+    }
+    return remap;
+  };
+
+  const int64_t numeric_width = layout_.NumericWidth();
+  data.numeric.assign(rows * numeric_width, 0.f);
+  int64_t numeric_column = 0;
+  for (size_t i = 0; i < features.size(); ++i) {
+    const FeatureConfig& feature = features[i];
+    if (feature.kind == "multi_categorical") {
+      const Column& column = table.Get(feature.column, ColumnType::kMultiCategorical);
+      std::vector<int32_t> remap = remap_codes(i, column);
+      EncodedData::MultiIds multi;
+      multi.offsets.assign(column.offsets.begin(), column.offsets.end());
+      multi.ids.resize(column.codes.size());
+      for (size_t k = 0; k < column.codes.size(); ++k) multi.ids[k] = remap[column.codes[k]];
+      data.multi_ids.push_back(std::move(multi));
+    } else if (feature.kind == "categorical") {
+      const Column& column = table.Get(feature.column, ColumnType::kCategorical);
+      std::vector<int32_t> remap = remap_codes(i, column);
+      std::vector<int32_t> ids(rows);
+      int64_t oov = 0;
+      for (size_t r = 0; r < rows; ++r) {
+        ids[r] = remap[column.codes[r]];
+        oov += ids[r] == Vocabulary::kOutOfVocabulary && features[OwnerOf(i)].hash_buckets == 0;
+      }
+      data.oov_rate.push_back(rows ? static_cast<double>(oov) / rows : 0.0);
+      data.single_ids.push_back(std::move(ids));
+    } else {
+      const Column& column = table.Get(feature.column, ColumnType::kNumeric);
+      const NumericTransform& transform = numerics_[i];
+      if (transform.bucketised()) {
+        std::vector<int32_t> ids(rows);
+        for (size_t r = 0; r < rows; ++r) ids[r] = transform.Bucket(column.numbers[r]);
+        data.oov_rate.push_back(0.0);
+        data.single_ids.push_back(std::move(ids));
+        continue;
+      }
+      for (size_t r = 0; r < rows; ++r) {
+        float raw = column.numbers[r];
+        float* out = &data.numeric[r * numeric_width + numeric_column];
+        try {
+          out[0] = transform.Apply(raw);
+        } catch (const Error& error) {
+          Fail("{}:{}: feature '{}': {}", table.path(), table.lines()[r], feature.name, error.what());
+        }
+        if (transform.has_missing_flag()) out[1] = std::isnan(raw) ? 1.f : 0.f;
+      }
+      numeric_column += transform.has_missing_flag() ? 2 : 1;
+    }
+  }
+
+  for (const auto& task : config_.tasks) {
+    std::vector<float> labels(rows, NAN);
+    if (HasLabelRule(task)) {
+      const Column& column = table.Get(task.column, ColumnType::kCategorical);
+      if (column.present) {
+        std::unordered_set<std::string> positive(task.positive.begin(), task.positive.end());
+        if (!task.equals.empty()) positive.insert(task.equals);
+        std::unordered_set<std::string> na(config_.data.na_values.begin(), config_.data.na_values.end());
+        std::vector<float> per_code(column.DictionarySize());
+        for (size_t code = 0; code < per_code.size(); ++code) {
+          std::string value(column.Value(static_cast<uint32_t>(code)));
+          per_code[code] = na.count(value) ? NAN : (positive.count(value) ? 1.f : 0.f);
+        }
+        for (size_t r = 0; r < rows; ++r) labels[r] = per_code[column.codes[r]];
+      }
+    } else {
+      const Column& column = table.Get(task.column, ColumnType::kNumeric);
+      if (column.present) labels.assign(column.numbers.begin(), column.numbers.end());
+    }
+    data.labels.push_back(std::move(labels));
+    std::vector<float> oracle;
+    if (!task.oracle.empty()) {
+      const Column* column = table.Find(task.oracle, ColumnType::kNumeric);
+      if (column && column->present) oracle.assign(column->numbers.begin(), column->numbers.end());
+    }
+    data.oracle.push_back(std::move(oracle));
+  }
+  return data;
+}
+
+void FeaturePipeline::Serialize(BinaryWriter& out) const {
+  out.Pod<uint32_t>(static_cast<uint32_t>(config_.features.size()));
+  for (size_t i = 0; i < config_.features.size(); ++i) {
+    out.String(config_.features[i].name);
+    vocabularies_[i].Serialize(out);
+    numerics_[i].Serialize(out);
+  }
+}
+
+FeaturePipeline FeaturePipeline::Deserialize(const Config& config, BinaryReader& in) {
+  FeaturePipeline pipeline;
+  pipeline.config_ = config;
+  uint32_t n = in.Pod<uint32_t>();
+  MTREC_CHECK(n == config.features.size(), "the model file's feature state has {} features, its config {}", n,
+              config.features.size());
+  for (uint32_t i = 0; i < n; ++i) {
+    std::string name = in.String();
+    MTREC_CHECK(name == config.features[i].name, "the model file's feature state names '{}' where its config has '{}'",
+                name, config.features[i].name);
+    pipeline.vocabularies_.push_back(Vocabulary::Deserialize(in));
+    pipeline.numerics_.push_back(NumericTransform::Deserialize(in));
+  }
+  pipeline.BuildLayout();
+  return pipeline;
+}
+
+}  // namespace mtrec

@@ -1,0 +1,59 @@
+#include "features/vocabulary.h"
+
+#include <algorithm>
+
+#include "common/error.h"
+#include "common/rng.h"
+
+namespace mtrec {
+
+Vocabulary Vocabulary::Fit(const std::vector<std::pair<std::string, int64_t>>& counts, int64_t min_count) {
+  std::vector<std::pair<std::string, int64_t>> kept;
+  for (const auto& entry : counts) {
+    if (entry.second >= min_count) kept.push_back(entry);
+  }
+  std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+  Vocabulary vocabulary;
+  for (auto& entry : kept) vocabulary.values_.push_back(std::move(entry.first));
+  vocabulary.BuildIndex();
+  return vocabulary;
+}
+
+void Vocabulary::BuildIndex() {
+  index_.clear();
+  index_.reserve(values_.size());
+  for (size_t i = 0; i < values_.size(); ++i) index_.emplace(values_[i], static_cast<int32_t>(i + 1));
+}
+
+int32_t Vocabulary::Lookup(std::string_view value) const {
+  auto it = index_.find(value);
+  return it == index_.end() ? kOutOfVocabulary : it->second;
+}
+
+void Vocabulary::Serialize(BinaryWriter& out) const {
+  out.Pod<uint64_t>(values_.size());
+  for (const auto& value : values_) out.String(value);
+}
+
+Vocabulary Vocabulary::Deserialize(BinaryReader& in) {
+  Vocabulary vocabulary;
+  uint64_t n = in.Pod<uint64_t>();
+  MTREC_CHECK(n <= in.remaining(), "vocabulary size {} exceeds the data that follows", n);
+  vocabulary.values_.reserve(n);
+  for (uint64_t i = 0; i < n; ++i) vocabulary.values_.push_back(in.String());
+  vocabulary.BuildIndex();
+  return vocabulary;
+}
+
+int32_t HashBucket(std::string_view value, int64_t buckets) {
+  uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a, then a final mix for well-spread low bits
+  for (unsigned char c : value) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return static_cast<int32_t>(Mix64(h) % static_cast<uint64_t>(buckets));
+}
+
+}  // namespace mtrec

@@ -1,0 +1,111 @@
+#include "io/model_file.h"
+
+#include <cstring>
+
+#include "common/binary.h"
+#include "common/checksum.h"
+#include "common/error.h"
+#include "common/files.h"
+
+namespace mtrec {
+namespace {
+
+constexpr size_t kHeaderBytes = 16;     // magic, version, section count
+constexpr size_t kEntryBytes = kSectionNameBytes + 8 + 8 + 4 + 4;  // name, offset, size, crc, reserved
+
+}  // namespace
+
+void SectionFile::Add(std::string name, std::string bytes) {
+  MTREC_CHECK(name.size() < kSectionNameBytes, "section name '{}' is too long", name);
+  sections_.emplace_back(std::move(name), std::move(bytes));
+}
+
+bool SectionFile::Has(std::string_view name) const {
+  for (const auto& section : sections_) {
+    if (section.first == name) return true;
+  }
+  return false;
+}
+
+std::string_view SectionFile::Get(std::string_view name) const {
+  for (const auto& section : sections_) {
+    if (section.first == name) return section.second;
+  }
+  Fail("'{}' has no '{}' section; it is not a complete mtrec model file", path_, name);
+}
+
+std::string SectionFile::Serialize() const {
+  BinaryWriter w;
+  w.Bytes(std::string_view(kModelMagic, sizeof(kModelMagic)));
+  w.Pod<uint32_t>(kModelFormatVersion);
+  w.Pod<uint32_t>(static_cast<uint32_t>(sections_.size()));
+  size_t offset = kHeaderBytes + sections_.size() * kEntryBytes + 8;
+  for (const auto& [name, bytes] : sections_) {
+    char padded[kSectionNameBytes] = {};
+    std::memcpy(padded, name.data(), name.size());
+    w.Bytes(std::string_view(padded, kSectionNameBytes));
+    w.Pod<uint64_t>(offset);
+    w.Pod<uint64_t>(bytes.size());
+    w.Pod<uint32_t>(Crc32(bytes.data(), bytes.size()));
+    w.Pod<uint32_t>(0);
+    offset += (bytes.size() + 7) / 8 * 8;
+  }
+  w.Pod<uint32_t>(Crc32(w.str().data(), w.size()));
+  w.Pod<uint32_t>(0);
+  for (const auto& [name, bytes] : sections_) {
+    w.Bytes(bytes);
+    w.Align(8);
+  }
+  return std::move(w.str());
+}
+
+void SectionFile::Write(const std::string& path) const { WriteFileAtomic(path, Serialize()); }
+
+SectionFile SectionFile::Parse(std::string bytes, const std::string& path) {
+  SectionFile file;
+  file.path_ = path;
+  MTREC_CHECK(bytes.size() >= kHeaderBytes && std::memcmp(bytes.data(), kModelMagic, sizeof(kModelMagic)) == 0,
+              "'{}' is not an mtrec model file (it does not start with the mtrec magic)", path);
+  BinaryReader r(bytes.data(), bytes.size(), path);
+  r.Bytes(sizeof(kModelMagic));
+  file.version_ = r.Pod<uint32_t>();
+  MTREC_CHECK(file.version_ >= 1 && file.version_ <= kModelFormatVersion,
+              "'{}' has model format version {}, this mtrec reads versions 1 to {}: it was written by a newer mtrec",
+              path, file.version_, kModelFormatVersion);
+  uint32_t count = r.Pod<uint32_t>();
+  MTREC_CHECK(count <= (bytes.size() - kHeaderBytes) / kEntryBytes, "'{}' is truncated or damaged (section table)",
+              path);
+  struct Entry {
+    std::string name;
+    uint64_t offset, size;
+    uint32_t crc;
+  };
+  std::vector<Entry> entries;
+  for (uint32_t i = 0; i < count; ++i) {
+    std::string_view name = r.Bytes(kSectionNameBytes);
+    Entry entry;
+    entry.name = std::string(name.data(), strnlen(name.data(), kSectionNameBytes));
+    entry.offset = r.Pod<uint64_t>();
+    entry.size = r.Pod<uint64_t>();
+    entry.crc = r.Pod<uint32_t>();
+    r.Pod<uint32_t>();
+    entries.push_back(entry);
+  }
+  const size_t table_end = r.offset();
+  uint32_t header_crc = r.Pod<uint32_t>();
+  MTREC_CHECK(Crc32(bytes.data(), table_end) == header_crc, "'{}' is damaged: its header checksum does not match",
+              path);
+  for (const auto& entry : entries) {
+    MTREC_CHECK(entry.offset <= bytes.size() && entry.size <= bytes.size() - entry.offset,
+                "'{}' is truncated: section '{}' needs bytes {}..{}, the file has {}", path, entry.name, entry.offset,
+                entry.offset + entry.size, bytes.size());
+    MTREC_CHECK(Crc32(bytes.data() + entry.offset, entry.size) == entry.crc,
+                "'{}' is damaged: section '{}' fails its checksum", path, entry.name);
+    file.sections_.emplace_back(entry.name, bytes.substr(entry.offset, entry.size));
+  }
+  return file;
+}
+
+SectionFile SectionFile::Read(const std::string& path) { return Parse(ReadFileBytes(path), path); }
+
+}  // namespace mtrec

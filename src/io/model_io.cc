@@ -1,0 +1,90 @@
+#include "io/model_io.h"
+
+#include <nlohmann/json.hpp>
+
+#include "common/binary.h"
+#include "common/error.h"
+#include "io/model_file.h"
+#include "models/weights.h"
+
+namespace mtrec {
+namespace {
+
+SectionFile BuildFile(const Config& config, const FeaturePipeline& pipeline, const Model& model,
+                      const std::vector<EpochRecord>& history, const std::string& kind) {
+  SectionFile file;
+  nlohmann::ordered_json meta;
+  meta["kind"] = kind;
+  meta["arch"] = config.model.arch;
+  meta["tasks"] = nlohmann::ordered_json::array();
+  for (const auto& task : config.tasks) meta["tasks"].push_back(task.name);
+  file.Add("meta", meta.dump());
+  file.Add("config", ConfigToToml(config));
+  BinaryWriter features;
+  pipeline.Serialize(features);
+  file.Add("features", std::move(features.str()));
+  file.Add("weights", SerializeWeights(model));
+  file.Add("history", HistoryToJson(history));
+  return file;
+}
+
+}  // namespace
+
+void SaveModel(const std::string& path, const Config& config, const FeaturePipeline& pipeline, const Model& model,
+               const std::vector<EpochRecord>& history) {
+  BuildFile(config, pipeline, model, history, "model").Write(path);
+}
+
+void SaveCheckpoint(const std::string& path, const Config& config, const FeaturePipeline& pipeline,
+                    const Model& model, const TrainerState& state) {
+  SectionFile file = BuildFile(config, pipeline, model, state.history, "checkpoint");
+  BinaryWriter w;
+  w.Pod<int64_t>(state.epochs_done);
+  w.Pod<int64_t>(state.best_epoch);
+  w.Pod<double>(state.best_score);
+  w.Pod<int64_t>(state.stale_epochs);
+  w.String(state.dense_optimizer);
+  w.Pod<uint32_t>(static_cast<uint32_t>(state.sparse_optimizers.size()));
+  for (const auto& s : state.sparse_optimizers) w.String(s);
+  w.String(state.best_weights);
+  file.Add("trainer", std::move(w.str()));
+  file.Write(path);
+}
+
+LoadedModel LoadModel(const std::string& path, int64_t max_batch) {
+  SectionFile file = SectionFile::Read(path);
+  LoadedModel loaded;
+  loaded.format_version = file.version();
+  for (const auto& [name, bytes] : file.sections()) loaded.section_sizes.emplace_back(name, bytes.size());
+  try {
+    loaded.config = ParseConfig(std::string(file.Get("config")), path + " [config]");
+    loaded.config.source_path = path;
+    std::string_view features = file.Get("features");
+    BinaryReader reader(features.data(), features.size(), path + " [features]");
+    loaded.pipeline = std::make_unique<FeaturePipeline>(FeaturePipeline::Deserialize(loaded.config, reader));
+    if (max_batch <= 0) max_batch = std::max<int64_t>(loaded.config.train.batch_size, 4096);
+    loaded.model = CreateModel(loaded.config, loaded.pipeline->layout(), max_batch);
+    LoadWeights(*loaded.model, file.Get("weights"));
+    loaded.history = HistoryFromJson(std::string(file.Get("history")));
+    if (file.Has("trainer")) {
+      std::string_view bytes = file.Get("trainer");
+      BinaryReader r(bytes.data(), bytes.size(), path + " [trainer]");
+      TrainerState state;
+      state.epochs_done = r.Pod<int64_t>();
+      state.best_epoch = r.Pod<int64_t>();
+      state.best_score = r.Pod<double>();
+      state.stale_epochs = r.Pod<int64_t>();
+      state.dense_optimizer = r.String();
+      uint32_t n = r.Pod<uint32_t>();
+      for (uint32_t i = 0; i < n; ++i) state.sparse_optimizers.push_back(r.String());
+      state.best_weights = r.String();
+      state.history = loaded.history;
+      loaded.trainer = std::move(state);
+    }
+  } catch (const Error& error) {
+    Fail("cannot load '{}': {}", path, error.what());
+  }
+  return loaded;
+}
+
+}  // namespace mtrec

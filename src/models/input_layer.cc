@@ -1,0 +1,74 @@
+#include "models/input_layer.h"
+
+#include "common/rng.h"
+#include "common/threads.h"
+
+namespace mtrec {
+
+InputLayer::InputLayer(const InputLayout& layout) : layout_(layout) {
+  for (const auto& spec : layout.tables) tables_.emplace_back("embeddings." + spec.name, spec.rows, spec.dim);
+  grads_.resize(tables_.size());
+  int64_t offset = 0;
+  for (const auto& slot : layout.single_slots) {
+    single_offsets_.push_back(offset);
+    offset += layout.tables[slot.table].dim;
+  }
+  for (const auto& slot : layout.multi_slots) {
+    multi_offsets_.push_back(offset);
+    offset += layout.tables[slot.table].dim;
+  }
+  numeric_offset_ = offset;
+  width_ = offset + layout.NumericWidth();
+}
+
+void InputLayer::Initialize(uint64_t seed, float stddev) {
+  for (size_t t = 0; t < tables_.size(); ++t) tables_[t].Initialize(Mix64(seed + 0x1000 + t), stddev);
+}
+
+void InputLayer::Forward(const Batch& batch, const Tensor& dst) const {
+  const int64_t n = batch.size;
+  const size_t singles = layout_.single_slots.size();
+  const size_t slots = singles + layout_.multi_slots.size();
+  // Slots write disjoint column blocks, so they can run in parallel.
+  ParallelForBlocks(slots + 1, [&](size_t s, int) {
+    if (s < singles) {
+      const auto& slot = layout_.single_slots[s];
+      const EmbeddingTable& table = tables_[slot.table];
+      table.Lookup(batch.single_ids[s].data(), n, dst.TopRows(n).Columns(single_offsets_[s], table.dim()));
+    } else if (s < slots) {
+      size_t m = s - singles;
+      const auto& slot = layout_.multi_slots[m];
+      const EmbeddingTable& table = tables_[slot.table];
+      table.LookupPooled(batch.multi_ids[m].data(), batch.multi_offsets[m].data(), n, slot.pooling,
+                         dst.TopRows(n).Columns(multi_offsets_[m], table.dim()));
+    } else {
+      const int64_t width = layout_.NumericWidth();
+      for (int64_t r = 0; r < n; ++r) {
+        std::copy_n(batch.numeric.data() + r * width, width, dst.Row(r) + numeric_offset_);
+      }
+    }
+  });
+}
+
+void InputLayer::Backward(const Batch& batch, const Tensor& diff_dst) {
+  const int64_t n = batch.size;
+  // One worker per table: slots sharing a table accumulate into the same SparseGrad in a fixed order.
+  ParallelForBlocks(tables_.size(), [&](size_t t, int) {
+    SparseGrad& grad = grads_[t];
+    grad.Clear();
+    const EmbeddingTable& table = tables_[t];
+    for (size_t s = 0; s < layout_.single_slots.size(); ++s) {
+      if (layout_.single_slots[s].table != static_cast<int>(t)) continue;
+      table.AccumulateGrad(batch.single_ids[s].data(), n,
+                           diff_dst.TopRows(n).Columns(single_offsets_[s], table.dim()), &grad);
+    }
+    for (size_t m = 0; m < layout_.multi_slots.size(); ++m) {
+      const auto& slot = layout_.multi_slots[m];
+      if (slot.table != static_cast<int>(t)) continue;
+      table.AccumulateGradPooled(batch.multi_ids[m].data(), batch.multi_offsets[m].data(), n, slot.pooling,
+                                 diff_dst.TopRows(n).Columns(multi_offsets_[m], table.dim()), &grad);
+    }
+  });
+}
+
+}  // namespace mtrec

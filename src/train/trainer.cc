@@ -1,0 +1,273 @@
+#include "train/trainer.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/progress.h"
+#include "common/rng.h"
+#include "common/threads.h"
+#include "features/batcher.h"
+#include "models/weights.h"
+#include "train/losses.h"
+
+namespace mtrec {
+namespace {
+
+DenseOptimizerOptions DenseOptions(const TrainConfig& train) {
+  DenseOptimizerOptions options;
+  options.kind = train.optimizer == "sgd"     ? DenseOptimizerKind::kSgd
+                 : train.optimizer == "adamw" ? DenseOptimizerKind::kAdamW
+                                              : DenseOptimizerKind::kAdam;
+  options.lr = static_cast<float>(train.lr);
+  options.beta1 = static_cast<float>(train.beta1);
+  options.beta2 = static_cast<float>(train.beta2);
+  options.eps = static_cast<float>(train.eps);
+  options.weight_decay = static_cast<float>(train.weight_decay);
+  options.momentum = static_cast<float>(train.momentum);
+  return options;
+}
+
+SparseOptimizerOptions SparseOptions(const TrainConfig& train) {
+  SparseOptimizerOptions options;
+  options.kind = train.embedding_optimizer == "sgd"         ? SparseOptimizerKind::kSgd
+                 : train.embedding_optimizer == "lazy_adam" ? SparseOptimizerKind::kLazyAdam
+                                                            : SparseOptimizerKind::kAdagrad;
+  options.lr = static_cast<float>(train.embedding_lr);
+  options.eps = static_cast<float>(train.eps);
+  options.beta1 = static_cast<float>(train.beta1);
+  options.beta2 = static_cast<float>(train.beta2);
+  return options;
+}
+
+// Fills diff[:, k] with d(w_k L_k)/d output and returns task k's loss over the batch.
+LossValue TaskLoss(const TaskConfig& task, const Tensor& outputs, int64_t k, const float* labels, const Tensor& diff) {
+  const float weight = static_cast<float>(task.weight);
+  const float* out = outputs.data + k;
+  float* d = diff.data + k;
+  if (task.kind == "binary") return BceWithLogits(out, outputs.ld, labels, outputs.rows, weight, d, diff.ld);
+  if (task.loss == "huber") {
+    return Huber(out, outputs.ld, labels, outputs.rows, static_cast<float>(task.huber_delta), weight, d, diff.ld);
+  }
+  return Mse(out, outputs.ld, labels, outputs.rows, weight, d, diff.ld);
+}
+
+}  // namespace
+
+Trainer::Trainer(const Config& config, Model& model) : config_(config), model_(model) {
+  dense_ = std::make_unique<DenseOptimizer>(model.arena(), DenseOptions(config.train));
+  for (auto& table : model.input().tables()) {
+    sparse_.push_back(std::make_unique<SparseOptimizer>(table, SparseOptions(config.train)));
+  }
+  diff_outputs_.Resize(config.train.batch_size, model.tasks());
+}
+
+bool Trainer::HigherIsBetter() const { return config_.train.early_stop_metric == "auc"; }
+
+double Trainer::MonitorScore(const std::vector<TaskReport>& reports) const {
+  const std::string& metric = config_.train.early_stop_metric;
+  if (metric == "none" || reports.empty()) return NAN;
+  double sum = 0;
+  int count = 0;
+  for (size_t k = 0; k < reports.size(); ++k) {
+    const TaskConfig& task = config_.tasks[k];
+    if (!config_.train.early_stop_task.empty() && task.name != config_.train.early_stop_task) continue;
+    double value;
+    if (metric == "loss") {
+      // The validation loss in the training objective's terms: logloss for binary, squared error for regression.
+      value = task.kind == "binary" ? reports[k].Get("logloss") : std::pow(reports[k].Get("rmse"), 2);
+      value *= task.weight;
+      if (!std::isfinite(value)) continue;
+      sum += value;
+      count = 1;
+      continue;
+    }
+    value = reports[k].Get(metric);
+    if (!std::isfinite(value)) continue;
+    sum += value;
+    ++count;
+  }
+  return count ? sum / count : NAN;
+}
+
+std::vector<double> Trainer::TrainEpoch(const EncodedData& train, int64_t epoch) {
+  const int64_t tasks = model_.tasks();
+  std::vector<double> loss_sum(tasks, 0.0);
+  std::vector<int64_t> loss_count(tasks, 0);
+  BatchStream stream(train, config_.train.batch_size, ShuffledOrder(train.rows, Mix64(config_.train.seed + epoch)));
+  Progress progress(fmt::format("epoch {}/{}", epoch, config_.train.epochs), static_cast<size_t>(train.rows));
+  int64_t done = 0;
+  while (const Batch* batch = stream.Next()) {
+    model_.SetStepSeed(Mix64(config_.train.seed ^ (0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(++step_))));
+    Tensor outputs = model_.Forward(*batch, Mode::kTrain);
+    Tensor diff = diff_outputs_.View().TopRows(batch->size);
+    for (int64_t k = 0; k < tasks; ++k) {
+      LossValue loss = TaskLoss(config_.tasks[k], outputs, k, batch->labels[k].data(), diff);
+      loss_sum[k] += loss.sum;
+      loss_count[k] += loss.count;
+    }
+    model_.arena().ZeroGrad();
+    model_.Backward(*batch, diff);
+    dense_->Step();
+    auto& grads = model_.input().grads();
+    ParallelForBlocks(sparse_.size(), [&](size_t t, int) { sparse_[t]->Step(grads[t]); });
+    done += batch->size;
+    std::string losses;
+    for (int64_t k = 0; k < tasks; ++k) {
+      losses += fmt::format("{}{} {:.4f}", k ? " " : "", config_.tasks[k].name,
+                            loss_count[k] ? loss_sum[k] / loss_count[k] : 0.0);
+    }
+    progress.Update(static_cast<size_t>(done), losses);
+  }
+  std::vector<double> means(tasks);
+  std::string losses;
+  for (int64_t k = 0; k < tasks; ++k) {
+    means[k] = loss_count[k] ? loss_sum[k] / loss_count[k] : NAN;
+    losses += fmt::format("{}{} {:.4f}", k ? " " : "", config_.tasks[k].name, means[k]);
+  }
+  progress.Finish("train loss: " + losses);
+  return means;
+}
+
+void Trainer::SaveOptimizerStates() {
+  state_.dense_optimizer.clear();
+  dense_->Serialize(&state_.dense_optimizer);
+  state_.sparse_optimizers.assign(sparse_.size(), std::string());
+  for (size_t t = 0; t < sparse_.size(); ++t) sparse_[t]->Serialize(&state_.sparse_optimizers[t]);
+}
+
+void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
+                  const std::function<void(const TrainerState&)>& on_epoch, const TrainerState* resume) {
+  MTREC_CHECK(train.rows > 0, "the training data has no rows");
+  if (resume) {
+    state_ = *resume;
+    dense_->Deserialize(state_.dense_optimizer);
+    MTREC_CHECK(state_.sparse_optimizers.size() == sparse_.size(), "the checkpoint has {} embedding optimizers, the model {}",
+                state_.sparse_optimizers.size(), sparse_.size());
+    for (size_t t = 0; t < sparse_.size(); ++t) sparse_[t]->Deserialize(state_.sparse_optimizers[t]);
+    step_ = dense_->step();
+    LogInfo("resuming after epoch {} of {}", state_.epochs_done, config_.train.epochs);
+  }
+  const bool early_stopping = valid != nullptr && config_.train.early_stop_metric != "none";
+  while (state_.epochs_done < config_.train.epochs) {
+    const int64_t epoch = state_.epochs_done + 1;
+    EpochRecord record;
+    record.epoch = epoch;
+    record.train_loss = TrainEpoch(train, epoch);
+    record.monitor = NAN;
+    if (valid) {
+      std::vector<std::vector<float>> predictions = Predict(model_, config_, *valid);
+      record.valid = EvaluateTasks(MakeTaskScores(config_, *valid, predictions), config_.eval.threshold);
+      record.monitor = MonitorScore(record.valid);
+      std::string summary;
+      for (const auto& report : record.valid) {
+        summary += fmt::format("  {} {} {:.4f}", report.name, report.binary ? "auc" : "rmse",
+                               report.Get(report.binary ? "auc" : "rmse"));
+      }
+      LogInfo("epoch {} valid:{}", epoch, summary);
+    }
+    state_.epochs_done = epoch;
+    if (early_stopping && std::isfinite(record.monitor)) {
+      bool better = state_.best_epoch == 0 ||
+                    (HigherIsBetter() ? record.monitor > state_.best_score : record.monitor < state_.best_score);
+      if (better) {
+        state_.best_epoch = epoch;
+        state_.best_score = record.monitor;
+        state_.stale_epochs = 0;
+        state_.best_weights = SerializeWeights(model_);
+      } else {
+        ++state_.stale_epochs;
+      }
+    }
+    state_.history.push_back(std::move(record));
+    SaveOptimizerStates();
+    if (on_epoch) on_epoch(state_);
+    if (early_stopping && config_.train.patience > 0 && state_.stale_epochs >= config_.train.patience) {
+      LogInfo("early stop: no better valid {} for {} epochs; keeping epoch {}", config_.train.early_stop_metric,
+              state_.stale_epochs, state_.best_epoch);
+      break;
+    }
+  }
+  if (early_stopping && state_.best_epoch > 0 && state_.best_epoch != state_.epochs_done) {
+    LoadWeights(model_, state_.best_weights);
+    LogInfo("restored the weights of epoch {} (best valid {} {:.5f})", state_.best_epoch,
+            config_.train.early_stop_metric, state_.best_score);
+  }
+}
+
+std::vector<std::vector<float>> Predict(Model& model, const Config& config, const EncodedData& data) {
+  const int64_t tasks = model.tasks();
+  std::vector<std::vector<float>> predictions(tasks, std::vector<float>(data.rows));
+  BatchStream stream(data, model.max_batch(), SequentialOrder(data.rows));
+  int64_t row = 0;
+  while (const Batch* batch = stream.Next()) {
+    Tensor outputs = model.Forward(*batch, Mode::kInfer);
+    for (int64_t k = 0; k < tasks; ++k) {
+      const bool binary = config.tasks[k].kind == "binary";
+      for (int64_t b = 0; b < batch->size; ++b) {
+        float value = outputs.At(b, k);
+        predictions[k][row + b] = binary ? Sigmoid(value) : value;
+      }
+    }
+    row += batch->size;
+  }
+  return predictions;
+}
+
+std::vector<TaskScores> MakeTaskScores(const Config& config, const EncodedData& data,
+                                       const std::vector<std::vector<float>>& predictions) {
+  std::vector<TaskScores> scores;
+  for (size_t k = 0; k < config.tasks.size(); ++k) {
+    TaskScores s;
+    s.name = config.tasks[k].name;
+    s.binary = config.tasks[k].kind == "binary";
+    s.predictions = predictions[k];
+    s.labels = data.labels[k];
+    if (k < data.oracle.size()) s.oracle = data.oracle[k];
+    scores.push_back(s);
+  }
+  return scores;
+}
+
+std::string HistoryToJson(const std::vector<EpochRecord>& history) {
+  nlohmann::ordered_json epochs = nlohmann::ordered_json::array();
+  for (const auto& record : history) {
+    nlohmann::ordered_json e;
+    e["epoch"] = record.epoch;
+    e["train_loss"] = nlohmann::ordered_json::array();
+    for (double loss : record.train_loss) e["train_loss"].push_back(std::isfinite(loss) ? nlohmann::ordered_json(loss) : nlohmann::ordered_json(nullptr));
+    e["valid"] = ReportsToJson(record.valid, 0)["tasks"];
+    e["monitor"] = std::isfinite(record.monitor) ? nlohmann::ordered_json(record.monitor) : nlohmann::ordered_json(nullptr);
+    epochs.push_back(e);
+  }
+  return epochs.dump();
+}
+
+std::vector<EpochRecord> HistoryFromJson(const std::string& text) {
+  std::vector<EpochRecord> history;
+  nlohmann::ordered_json epochs = nlohmann::ordered_json::parse(text, nullptr, false);
+  MTREC_CHECK(epochs.is_array(), "the training history is not a JSON array");
+  for (const auto& e : epochs) {
+    EpochRecord record;
+    record.epoch = e.value("epoch", 0);
+    for (const auto& loss : e["train_loss"]) record.train_loss.push_back(loss.is_number() ? loss.get<double>() : NAN);
+    for (const auto& [task, metrics] : e["valid"].items()) {
+      TaskReport report;
+      report.name = task;
+      report.binary = metrics.contains("auc");
+      for (const auto& [key, value] : metrics.items()) {
+        report.metrics.push_back({key, value.is_number() ? value.get<double>() : NAN});
+      }
+      record.valid.push_back(std::move(report));
+    }
+    record.monitor = e["monitor"].is_number() ? e["monitor"].get<double>() : NAN;
+    history.push_back(std::move(record));
+  }
+  return history;
+}
+
+}  // namespace mtrec

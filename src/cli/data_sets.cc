@@ -1,0 +1,58 @@
+#include "cli/data_sets.h"
+
+#include <algorithm>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "features/batcher.h"
+#include "features/pipeline.h"
+
+namespace mtrec {
+
+std::pair<ColumnTable, ColumnTable> SplitValidTest(const ColumnTable& table, double fraction, uint64_t seed) {
+  std::vector<int64_t> order = ShuffledOrder(table.rows(), seed);
+  const size_t cut = static_cast<size_t>(static_cast<double>(order.size()) * fraction);
+  std::vector<int64_t> valid(order.begin(), order.begin() + cut);
+  std::vector<int64_t> test(order.begin() + cut, order.end());
+  std::sort(valid.begin(), valid.end());
+  std::sort(test.begin(), test.end());
+  return {table.Select(valid), table.Select(test)};
+}
+
+void LogReadReport(const ColumnTable& table, const std::string& role) {
+  const ReadReport& report = table.report();
+  LogInfo("{} data: {} rows from {}{}{}", role, report.rows, report.path, report.from_cache ? " (dataset cache)" : "",
+          report.skipped ? fmt::format(", {} bad rows skipped", report.skipped) : "");
+  for (const auto& example : report.skipped_examples) LogInfo("  skipped {}", example);
+}
+
+DataSets LoadDataSets(const Config& config, bool with_train) {
+  DataSets sets;
+  const auto requests = FeaturePipeline::Requests(config, /*labels_required=*/true);
+  if (with_train) {
+    MTREC_CHECK(!config.data.train.empty(), "{}: [data] train is not set: which file should be trained on?",
+                config.source_path);
+    sets.train = LoadTable(DataPath(config, config.data.train), config.data, requests);
+    LogReadReport(*sets.train, "train");
+  }
+  if (!config.data.valid.empty()) {
+    sets.valid = LoadTable(DataPath(config, config.data.valid), config.data, requests);
+    LogReadReport(*sets.valid, "valid");
+  }
+  if (!config.data.test.empty()) {
+    ColumnTable test = LoadTable(DataPath(config, config.data.test), config.data, requests);
+    if (config.data.valid_from_test > 0 && !sets.valid) {
+      auto [valid, rest] = SplitValidTest(test, config.data.valid_from_test, config.data.split_seed);
+      LogInfo("split the test file: {} validation rows, {} test rows (data.valid_from_test = {}, seed {})",
+              valid.rows(), rest.rows(), config.data.valid_from_test, config.data.split_seed);
+      sets.valid = std::move(valid);
+      sets.test = std::move(rest);
+    } else {
+      sets.test = std::move(test);
+    }
+    LogReadReport(*sets.test, "test");
+  }
+  return sets;
+}
+
+}  // namespace mtrec

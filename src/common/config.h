@@ -1,0 +1,128 @@
+// The whole description of a run, read from one TOML file with `section.key=value` overrides on top. Each
+// field is declared once, with its default, its check and its description, in config.cc: that table drives
+// parsing, validation, `mtrec train --print-config` and docs/config.md.
+//
+//   Config config = LoadConfig("examples/ecommerce/config.toml", {"train.epochs=2", "tasks.gmv.weight=0"});
+//   std::string resolved = ConfigToToml(config);   // what a model file stores
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mtrec {
+
+struct DataConfig {
+  std::string train;
+  std::string valid;
+  std::string test;
+  double valid_from_test = 0.0;
+  uint64_t split_seed = 1;
+  std::string delimiter = ",";
+  bool header = true;
+  std::vector<std::string> columns;
+  bool trim = true;
+  std::vector<std::string> na_values = {"", "NA", "NaN", "nan", "null", "NULL"};
+  std::string on_error = "fail";
+  int64_t max_reported_errors = 10;
+  bool cache = true;
+  std::string cache_dir;
+};
+
+struct FeatureConfig {
+  std::string name;
+  std::string column;
+  std::string kind = "categorical";
+  int64_t min_count = 1;
+  int64_t hash_buckets = 0;
+  int64_t embedding_dim = 0;
+  bool log1p = false;
+  bool standardize = true;
+  std::vector<double> clip;
+  double fill = 0.0;
+  std::string missing_flag = "auto";
+  int64_t buckets = 0;
+  std::string separator = "|";
+  std::string pooling = "mean";
+  std::string share_with;
+};
+
+struct TaskConfig {
+  std::string name;
+  std::string column;
+  std::string kind = "binary";
+  std::string loss;
+  double weight = 1.0;
+  std::vector<std::string> positive;
+  std::string equals;
+  double huber_delta = 1.0;
+  std::string oracle;
+};
+
+struct ModelConfig {
+  std::string arch = "shared_bottom";
+  int64_t embedding_dim = 16;
+  std::vector<int64_t> bottom = {256, 128};
+  std::vector<int64_t> tower = {64};
+  double dropout = 0.0;
+  double embedding_init_std = 0.05;
+};
+
+struct TrainConfig {
+  int64_t epochs = 5;
+  int64_t batch_size = 512;
+  std::string optimizer = "adam";
+  double lr = 0.001;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+  double momentum = 0.0;
+  std::string embedding_optimizer = "adagrad";
+  double embedding_lr = 0.05;
+  uint64_t seed = 42;
+  int64_t threads = 0;
+  std::string early_stop_metric = "auc";
+  std::string early_stop_task;
+  int64_t patience = 2;
+  std::string checkpoint;
+};
+
+struct EvalConfig {
+  double threshold = 0.5;
+};
+
+struct Config {
+  DataConfig data;
+  std::vector<FeatureConfig> features;
+  std::vector<TaskConfig> tasks;
+  ModelConfig model;
+  TrainConfig train;
+  EvalConfig eval;
+
+  // The file it came from; data paths in it are relative to that file's folder. Empty for in-memory text.
+  std::string source_path;
+
+  const TaskConfig* FindTask(const std::string& name) const;
+  const FeatureConfig* FindFeature(const std::string& name) const;
+};
+
+// Reads and validates a config file; `overrides` are "section.key=value", "features.NAME.key=value" or
+// "tasks.NAME.key=value", applied on top of the file. Throws Error with file:line:column and a "did you mean".
+Config LoadConfig(const std::string& path, const std::vector<std::string>& overrides = {});
+Config ParseConfig(const std::string& text, const std::string& source_name,
+                   const std::vector<std::string>& overrides = {});
+
+// Checks cross-field rules (unique names, kinds, losses, label rules); ParseConfig calls it.
+void ValidateConfig(const Config& config);
+
+// The resolved config as TOML; `comments` adds each key's description. Parsing the output gives the same Config.
+std::string ConfigToToml(const Config& config, bool comments = false);
+
+// The reference of every section and key (default, description) as Markdown: the source of docs/config.md.
+std::string ConfigReferenceMarkdown();
+
+// The data path resolved against the config file's folder.
+std::string DataPath(const Config& config, const std::string& path);
+
+}  // namespace mtrec

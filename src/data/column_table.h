@@ -1,0 +1,123 @@
+// A data file parsed once into typed columns: numbers as float (NaN = missing), categorical text as codes into a
+// per-column dictionary (first-appearance order, so the result does not depend on how many threads parsed it),
+// multi-valued text as codes plus row offsets. Only the requested columns are kept. The table can be saved as a
+// columnar binary cache and memory-mapped back, so a second run skips CSV parsing.
+//
+//   std::vector<ColumnRequest> requests = {{"price", ColumnType::kNumeric}, {"city", ColumnType::kCategorical}};
+//   ColumnTable table = LoadTable("train.csv", config.data, requests);
+//   const Column& price = table.Get("price", ColumnType::kNumeric);
+//   float first = price.numbers[0];
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/config.h"
+
+namespace mtrec {
+
+enum class ColumnType : uint8_t { kNumeric = 0, kCategorical = 1, kMultiCategorical = 2 };
+const char* ColumnTypeName(ColumnType type);
+
+struct ColumnRequest {
+  std::string name;
+  ColumnType type = ColumnType::kNumeric;
+  std::string separator;      // kMultiCategorical: between the values of one field
+  bool required = true;       // absent optional columns read as all-missing (labels at prediction time)
+  bool binary_label = false;  // kNumeric: only 0, 1 or missing are valid
+  std::string role;           // for messages: "feature 'price'", "label of task 'click'"
+};
+
+// A read-only array that either owns its elements or views memory owned by the table (a mapped cache file).
+template <typename T>
+class ColumnArray {
+ public:
+  void Own(std::vector<T> values) {
+    owned_ = std::move(values);
+    data_ = owned_.data();
+    size_ = owned_.size();
+  }
+  void View(const T* data, size_t size) {
+    owned_.clear();
+    data_ = data;
+    size_ = size;
+  }
+  const T* data() const { return data_; }
+  size_t size() const { return size_; }
+  const T& operator[](size_t i) const { return data_[i]; }
+  const T* begin() const { return data_; }
+  const T* end() const { return data_ + size_; }
+
+ private:
+  std::vector<T> owned_;
+  const T* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+struct Column {
+  std::string name;
+  ColumnType type = ColumnType::kNumeric;
+  bool present = true;                // false: an optional column the file does not have
+  ColumnArray<float> numbers;         // kNumeric: one per row
+  ColumnArray<uint32_t> codes;        // kCategorical: one per row; kMultiCategorical: all values, row after row
+  ColumnArray<uint64_t> offsets;      // kMultiCategorical: rows + 1
+  ColumnArray<uint64_t> dictionary_offsets;  // dictionary entry i is blob[offsets[i], offsets[i+1])
+  ColumnArray<char> dictionary_blob;
+
+  size_t DictionarySize() const { return dictionary_offsets.size() ? dictionary_offsets.size() - 1 : 0; }
+  std::string_view Value(uint32_t code) const {
+    return std::string_view(dictionary_blob.data() + dictionary_offsets[code],
+                            dictionary_offsets[code + 1] - dictionary_offsets[code]);
+  }
+};
+
+// What reading a file found besides its rows: skipped bad rows (with on_error = "skip").
+struct ReadReport {
+  std::string path;
+  int64_t rows = 0;
+  int64_t skipped = 0;
+  std::vector<std::string> skipped_examples;  // the first few, with file:line and reason
+  bool from_cache = false;
+};
+
+class ColumnTable {
+ public:
+  int64_t rows() const { return rows_; }
+  const Column& Get(const std::string& name, ColumnType type) const;
+  const Column* Find(const std::string& name, ColumnType type) const;
+  // Physical line of each row in its source file, for messages from later stages.
+  const ColumnArray<uint32_t>& lines() const { return lines_; }
+  const std::string& path() const { return path_; }
+  const ReadReport& report() const { return report_; }
+
+  // Keeps the rows listed (in that order); used to split one file into validation and test parts.
+  ColumnTable Select(const std::vector<int64_t>& rows) const;
+
+ private:
+  friend struct TableParser;
+  friend ColumnTable LoadTable(const std::string&, const DataConfig&, const std::vector<ColumnRequest>&);
+  friend std::string SerializeTable(const ColumnTable&);
+  friend ColumnTable DeserializeTable(std::shared_ptr<const void>, const char*, size_t, const std::string&);
+
+  int64_t rows_ = 0;
+  std::vector<Column> columns_;
+  ColumnArray<uint32_t> lines_;
+  std::string path_;
+  ReadReport report_;
+  std::shared_ptr<const void> backing_;  // keeps a mapped cache file alive while columns view it
+};
+
+// Parses `path` (CSV/TSV, compressed or not) in parallel into the requested columns; with data.cache, reuses or
+// writes the columnar cache. Bad rows: an Error with file:line and column (on_error = "fail") or skipped and
+// counted in the report (on_error = "skip").
+ColumnTable LoadTable(const std::string& path, const DataConfig& data, const std::vector<ColumnRequest>& requests);
+
+// The columnar cache format (exposed for tests).
+std::string SerializeTable(const ColumnTable& table);
+ColumnTable DeserializeTable(std::shared_ptr<const void> backing, const char* bytes, size_t size,
+                             const std::string& path);
+
+}  // namespace mtrec

@@ -1,0 +1,63 @@
+// Mini-batches gathered from an encoded file, in a given row order, by a prefetch thread: while the model trains
+// on one batch the next is being gathered. Two batch buffers are allocated once and reused.
+//
+//   BatchStream stream(train, /*batch_size=*/512, ShuffledOrder(train.rows, seed + epoch));
+//   while (const Batch* batch = stream.Next()) model.Step(*batch);
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "features/pipeline.h"
+
+namespace mtrec {
+
+struct Batch {
+  int64_t size = 0;
+  std::vector<int64_t> rows;                       // positions in the encoded file
+  std::vector<std::vector<int32_t>> single_ids;    // [slot][b]
+  std::vector<std::vector<int64_t>> multi_offsets; // [slot][b + 1]
+  std::vector<std::vector<int32_t>> multi_ids;     // [slot][...]
+  std::vector<float> numeric;                      // b × numeric width
+  std::vector<std::vector<float>> labels;          // [task][b], NaN = missing
+};
+
+// Copies the listed rows of `data` into `batch` (reusing its storage).
+void GatherBatch(const EncodedData& data, const int64_t* rows, int64_t count, Batch* batch);
+
+// 0, 1, ..., rows-1 shuffled by a seeded Fisher-Yates (the same order on every machine).
+std::vector<int64_t> ShuffledOrder(int64_t rows, uint64_t seed);
+std::vector<int64_t> SequentialOrder(int64_t rows);
+
+class BatchStream {
+ public:
+  BatchStream(const EncodedData& data, int64_t batch_size, std::vector<int64_t> order);
+  ~BatchStream();
+  BatchStream(const BatchStream&) = delete;
+  BatchStream& operator=(const BatchStream&) = delete;
+
+  // The next batch, valid until the following call; nullptr after the last one.
+  const Batch* Next();
+  int64_t batches() const { return batches_; }
+
+ private:
+  void Produce();
+
+  const EncodedData& data_;
+  const int64_t batch_size_;
+  const std::vector<int64_t> order_;
+  const int64_t batches_;
+  Batch buffers_[2];
+  bool full_[2] = {false, false};
+  int64_t consumed_ = 0;      // batches handed to the consumer
+  bool stop_ = false;
+  std::exception_ptr error_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::thread worker_;
+};
+
+}  // namespace mtrec

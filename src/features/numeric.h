@@ -1,0 +1,54 @@
+// The fitted transform of one numeric feature: raw value (missing -> fill) -> clip -> log1p -> standardise, and
+// optionally quantile buckets of the transformed value. Statistics come from the training file's non-missing
+// values only.
+//
+//   NumericTransform price = NumericTransform::Fit(feature_config, values.data(), values.size(), where);
+//   float x = price.Apply(raw);          // model input
+//   bool flag = std::isnan(raw);         // the missing flag, when price.has_missing_flag()
+//   int32_t bucket = price.Bucket(raw);  // when bucketised: 0..buckets-1, buckets = missing
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/binary.h"
+#include "common/config.h"
+
+namespace mtrec {
+
+class NumericTransform {
+ public:
+  // `values` are raw (NaN = missing); `where` names the feature and file for messages.
+  static NumericTransform Fit(const FeatureConfig& config, const float* values, size_t n, const std::string& where);
+
+  // The transformed value without standardisation; throws for log1p of a value below zero.
+  double Prepare(float raw) const;
+  float Apply(float raw) const;
+  int32_t Bucket(float raw) const;
+
+  bool has_missing_flag() const { return missing_flag_; }
+  bool bucketised() const { return !bounds_.empty() || buckets_ > 0; }
+  // Rows of the bucket embedding table: the buckets plus one for missing values.
+  int64_t BucketRows() const { return static_cast<int64_t>(bounds_.size()) + 2; }
+  double mean() const { return mean_; }
+  double std() const { return std_; }
+
+  void Serialize(BinaryWriter& out) const;
+  static NumericTransform Deserialize(BinaryReader& in);
+
+ private:
+  bool log1p_ = false;
+  bool clip_ = false;
+  double clip_lo_ = 0;
+  double clip_hi_ = 0;
+  double fill_ = 0;
+  bool standardize_ = true;
+  double mean_ = 0;
+  double std_ = 1;
+  bool missing_flag_ = false;
+  int64_t buckets_ = 0;
+  std::vector<float> bounds_;  // ascending cut points between buckets
+};
+
+}  // namespace mtrec

@@ -1,0 +1,93 @@
+// The feature pipeline: fitted on the training file (vocabularies, numeric statistics, buckets), then applied
+// identically to every file — in training, in `predict` and in the server, because the fitted state is saved in
+// the model file. It also decides the layout of the model input (which embedding tables, which slots, how wide
+// the numeric block is) and encodes labels (rules, missing labels as NaN).
+//
+//   FeaturePipeline pipeline = FeaturePipeline::Fit(config, train_table);
+//   EncodedData train = pipeline.Encode(train_table);
+//   const InputLayout& layout = pipeline.layout();     // the model is built from this
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/binary.h"
+#include "common/config.h"
+#include "common/pooling.h"
+#include "data/column_table.h"
+#include "features/numeric.h"
+#include "features/vocabulary.h"
+
+namespace mtrec {
+
+struct TableSpec {
+  std::string name;  // the feature that owns the table
+  int64_t rows = 0;
+  int64_t dim = 0;
+};
+
+struct SlotSpec {
+  std::string feature;
+  int table = 0;
+  Pooling pooling = Pooling::kMean;  // multi-valued slots only
+};
+
+struct InputLayout {
+  std::vector<TableSpec> tables;
+  std::vector<SlotSpec> single_slots;  // one id per row: categorical and bucketised numeric features
+  std::vector<SlotSpec> multi_slots;   // several ids per row, pooled
+  std::vector<std::string> numeric_names;  // columns of the numeric block ("price", "item_rating.missing", ...)
+
+  int64_t NumericWidth() const { return static_cast<int64_t>(numeric_names.size()); }
+  // Width of the concatenated input: single slots, then multi slots, then the numeric block.
+  int64_t InputWidth() const;
+};
+
+// A file encoded for the model, column by column.
+struct EncodedData {
+  struct MultiIds {
+    std::vector<int64_t> offsets;  // rows + 1
+    std::vector<int32_t> ids;
+  };
+  int64_t rows = 0;
+  std::vector<std::vector<int32_t>> single_ids;   // [slot][row]
+  std::vector<MultiIds> multi_ids;                // [slot]
+  std::vector<float> numeric;                     // rows × NumericWidth(), row-major
+  std::vector<std::vector<float>> labels;         // [task][row], NaN = missing
+  std::vector<std::vector<float>> oracle;         // [task][row], empty when the task has no oracle column
+  std::vector<double> oov_rate;                   // [single slot] share of rows with the out-of-vocabulary id
+  std::string path;
+  ReadReport report;
+};
+
+class FeaturePipeline {
+ public:
+  // The columns to read from a file: every feature column; task label columns (required or optional) and
+  // oracle columns (always optional).
+  static std::vector<ColumnRequest> Requests(const Config& config, bool labels_required);
+
+  static FeaturePipeline Fit(const Config& config, const ColumnTable& train);
+  EncodedData Encode(const ColumnTable& table) const;
+
+  const InputLayout& layout() const { return layout_; }
+  const Config& config() const { return config_; }
+
+  void Serialize(BinaryWriter& out) const;
+  static FeaturePipeline Deserialize(const Config& config, BinaryReader& in);
+
+ private:
+  void BuildLayout();
+  // The feature whose vocabulary (or hashing) a categorical / multi-valued feature uses: itself or share_with.
+  size_t OwnerOf(size_t feature) const;
+
+  Config config_;
+  // Per feature, in config order; only the member matching the feature's kind is used.
+  std::vector<Vocabulary> vocabularies_;
+  std::vector<NumericTransform> numerics_;
+  InputLayout layout_;
+  std::vector<int> table_of_;  // per feature: its embedding table, -1 for a feature in the numeric block
+};
+
+}  // namespace mtrec

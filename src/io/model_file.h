@@ -1,0 +1,45 @@
+// The container of mtrec's model and checkpoint files: a magic, a format version, a table of named sections,
+// each with its own CRC-32, and the header's own CRC. A file from a newer format, a truncated file or a damaged
+// section is refused with a message that says which, never read half-way. See docs/model_format.md.
+//
+//   SectionFile file;
+//   file.Add("config", toml_text);
+//   file.Write("model.mtrec");                          // atomic
+//   SectionFile loaded = SectionFile::Read("model.mtrec");
+//   std::string_view config = loaded.Get("config");
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace mtrec {
+
+inline constexpr char kModelMagic[8] = {'M', 'T', 'R', 'E', 'C', 'M', 'D', 'L'};
+// Version 1: sections meta, config, features, weights, history (+ trainer in checkpoints).
+inline constexpr uint32_t kModelFormatVersion = 1;
+inline constexpr size_t kSectionNameBytes = 24;
+
+class SectionFile {
+ public:
+  void Add(std::string name, std::string bytes);
+  bool Has(std::string_view name) const;
+  // Error naming the file and the missing section.
+  std::string_view Get(std::string_view name) const;
+  const std::vector<std::pair<std::string, std::string>>& sections() const { return sections_; }
+  uint32_t version() const { return version_; }
+
+  std::string Serialize() const;
+  void Write(const std::string& path) const;
+  static SectionFile Parse(std::string bytes, const std::string& path);
+  static SectionFile Read(const std::string& path);
+
+ private:
+  std::vector<std::pair<std::string, std::string>> sections_;
+  uint32_t version_ = kModelFormatVersion;
+  std::string path_;
+};
+
+}  // namespace mtrec

@@ -1,0 +1,39 @@
+// Saving and loading whole models: the resolved config, the fitted feature pipeline, the weights and the
+// training history in one SectionFile, so that `predict`, `eval` and `serve` reproduce training exactly.
+// Checkpoints are model files with the trainer's state (epoch, optimizer moments, best weights) added.
+//
+//   SaveModel("model.mtrec", config, pipeline, *model, trainer.state().history);
+//   LoadedModel loaded = LoadModel("model.mtrec");
+//   auto scores = Predict(*loaded.model, loaded.config, loaded.pipeline.Encode(table));
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "features/pipeline.h"
+#include "models/model.h"
+#include "train/trainer.h"
+
+namespace mtrec {
+
+struct LoadedModel {
+  Config config;
+  std::unique_ptr<FeaturePipeline> pipeline;
+  std::unique_ptr<Model> model;
+  std::vector<EpochRecord> history;
+  std::optional<TrainerState> trainer;  // checkpoints only
+  uint32_t format_version = 0;
+  std::vector<std::pair<std::string, size_t>> section_sizes;
+};
+
+void SaveModel(const std::string& path, const Config& config, const FeaturePipeline& pipeline, const Model& model,
+               const std::vector<EpochRecord>& history);
+void SaveCheckpoint(const std::string& path, const Config& config, const FeaturePipeline& pipeline,
+                    const Model& model, const TrainerState& state);
+// max_batch: rows per forward pass of the loaded model (0: the config's batch size, at least 4096).
+LoadedModel LoadModel(const std::string& path, int64_t max_batch = 0);
+
+}  // namespace mtrec

@@ -1,0 +1,44 @@
+// The first layer of every model: looks up the embeddings of each categorical slot, pools multi-valued slots,
+// and appends the numeric block, writing one concatenated row per example. Its backward pass produces sparse
+// gradients: one SparseGrad per table holding only the rows the batch touched.
+//
+//   InputLayer input(pipeline.layout());
+//   input.Initialize(seed, 0.05f);
+//   input.Forward(batch, x);                 // x: batch × layout.InputWidth()
+//   input.Backward(batch, diff_x);           // then optimizers step on input.grads()
+#pragma once
+
+#include <vector>
+
+#include "features/batcher.h"
+#include "features/pipeline.h"
+#include "nn/embedding.h"
+#include "nn/tensor.h"
+
+namespace mtrec {
+
+class InputLayer {
+ public:
+  explicit InputLayer(const InputLayout& layout);
+
+  void Initialize(uint64_t seed, float stddev);
+  void Forward(const Batch& batch, const Tensor& dst) const;
+  // Clears, then fills grads() from diff_dst (batch × InputWidth()).
+  void Backward(const Batch& batch, const Tensor& diff_dst);
+
+  int64_t OutputCols() const { return width_; }
+  std::vector<EmbeddingTable>& tables() { return tables_; }
+  const std::vector<EmbeddingTable>& tables() const { return tables_; }
+  std::vector<SparseGrad>& grads() { return grads_; }
+
+ private:
+  InputLayout layout_;
+  std::vector<EmbeddingTable> tables_;
+  std::vector<SparseGrad> grads_;
+  std::vector<int64_t> single_offsets_;  // first column of each single slot in the output
+  std::vector<int64_t> multi_offsets_;
+  int64_t numeric_offset_ = 0;
+  int64_t width_ = 0;
+};
+
+}  // namespace mtrec

@@ -1,0 +1,62 @@
+// A multi-task model: an encoded batch in, one output column per task (a logit for binary tasks, the value for
+// regression tasks). Every architecture shares the input layer and the parameter arena; a subclass provides the
+// body between the concatenated input and the task outputs.
+//
+//   std::unique_ptr<Model> model = CreateModel(config, pipeline.layout(), /*max_batch=*/4096);
+//   model->Initialize(seed);
+//   Tensor logits = model->Forward(batch, Mode::kTrain);   // batch × tasks
+//   model->Backward(batch, diff_logits);                    // dense grads into arena(), sparse into input().grads()
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "features/batcher.h"
+#include "models/input_layer.h"
+#include "nn/layer.h"
+#include "nn/parameters.h"
+
+namespace mtrec {
+
+class Model {
+ public:
+  Model(const Config& config, const InputLayout& layout, int64_t max_batch);
+  virtual ~Model() = default;
+
+  void Initialize(uint64_t seed);
+  Tensor Forward(const Batch& batch, Mode mode);
+  // diff_outputs: batch × tasks. Dense gradients accumulate into arena() (zero them first), sparse gradients are
+  // rebuilt in input().grads().
+  void Backward(const Batch& batch, const Tensor& diff_outputs);
+  virtual void SetStepSeed(uint64_t seed) = 0;
+
+  ParameterArena& arena() { return arena_; }
+  const ParameterArena& arena() const { return arena_; }
+  InputLayer& input() { return input_; }
+  const InputLayer& input() const { return input_; }
+  int64_t max_batch() const { return max_batch_; }
+  int64_t tasks() const { return tasks_; }
+
+ protected:
+  // src: batch × input width; dst: batch × tasks.
+  virtual void BodyForward(const Tensor& src, const Tensor& dst, Mode mode) = 0;
+  virtual void BodyBackward(const Tensor& src, const Tensor& diff_dst, const Tensor& diff_src) = 0;
+
+  ParameterArena arena_;
+  InputLayer input_;
+  int64_t max_batch_;
+  int64_t tasks_;
+  float embedding_init_std_;
+
+ private:
+  Matrix x_;
+  Matrix diff_x_;
+  Matrix outputs_;
+};
+
+// The model named by config.model.arch.
+std::unique_ptr<Model> CreateModel(const Config& config, const InputLayout& layout, int64_t max_batch);
+
+}  // namespace mtrec

@@ -1,0 +1,57 @@
+#include "models/weights.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/binary.h"
+#include "common/error.h"
+
+namespace mtrec {
+
+std::string SerializeWeights(const Model& model) {
+  BinaryWriter w;
+  const ParameterArena& arena = model.arena();
+  const auto& tables = model.input().tables();
+  w.Pod<uint32_t>(static_cast<uint32_t>(arena.Infos().size() + tables.size()));
+  for (const auto& info : arena.Infos()) {
+    w.String(info.name);
+    w.Pod<int64_t>(info.rows);
+    w.Pod<int64_t>(info.cols);
+    w.Array(arena.values() + info.offset, info.size());
+  }
+  for (const auto& table : tables) {
+    w.String(table.name());
+    w.Pod<int64_t>(table.rows());
+    w.Pod<int64_t>(table.dim());
+    w.Array(table.data(), static_cast<size_t>(table.rows() * table.dim()));
+  }
+  return std::move(w.str());
+}
+
+void LoadWeights(Model& model, std::string_view blob) {
+  BinaryReader r(blob.data(), blob.size(), "weights");
+  ParameterArena& arena = model.arena();
+  auto& tables = model.input().tables();
+  uint32_t count = r.Pod<uint32_t>();
+  MTREC_CHECK(count == arena.Infos().size() + tables.size(), "the weights hold {} tensors, the model has {}", count,
+              arena.Infos().size() + tables.size());
+  auto load = [&](const std::string& name, int64_t rows, int64_t cols, float* into) {
+    std::string stored = r.String();
+    int64_t stored_rows = r.Pod<int64_t>();
+    int64_t stored_cols = r.Pod<int64_t>();
+    MTREC_CHECK(stored == name && stored_rows == rows && stored_cols == cols,
+                "the weights hold '{}' ({} × {}) where the model has '{}' ({} × {})", stored, stored_rows, stored_cols,
+                name, rows, cols);
+    size_t n = 0;
+    const float* values = r.Array<float>(&n);
+    MTREC_CHECK(n == static_cast<size_t>(rows * cols), "tensor '{}' holds {} values, expected {}", name, n, rows * cols);
+    std::memcpy(into, values, n * sizeof(float));
+  };
+  for (size_t i = 0; i < arena.Infos().size(); ++i) {
+    const auto& info = arena.Info(i);
+    load(info.name, info.rows, info.cols, arena.Value(i));
+  }
+  for (auto& table : tables) load(table.name(), table.rows(), table.dim(), table.data());
+}
+
+}  // namespace mtrec

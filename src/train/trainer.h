@@ -1,0 +1,81 @@
+// Joint training of a multi-task model: shuffled mini-batches, the weighted sum of per-task losses (each the
+// mean over the task's valid labels), dense and sparse optimizer steps, validation after every epoch, early
+// stopping on a configurable metric (keeping the best epoch's weights), and a hook after every epoch that the
+// command line uses to write checkpoints. With a fixed seed and thread count a run is reproducible bit for bit.
+//
+//   Trainer trainer(config, model);
+//   trainer.Fit(train, &valid, [&](const TrainerState& state) { WriteCheckpoint(...); });
+//   std::vector<std::vector<float>> scores = Predict(model, config, test);   // [task][row]
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "eval/evaluation.h"
+#include "features/pipeline.h"
+#include "models/model.h"
+#include "train/dense_optimizer.h"
+#include "train/sparse_optimizer.h"
+
+namespace mtrec {
+
+struct EpochRecord {
+  int64_t epoch = 0;
+  std::vector<double> train_loss;               // per task, mean over the epoch
+  std::vector<TaskReport> valid;                // per task; empty without validation data
+  double monitor = 0.0;                         // the early-stopping score of this epoch (NaN without one)
+};
+
+// Everything needed to continue training where it stopped (saved in checkpoints).
+struct TrainerState {
+  int64_t epochs_done = 0;
+  int64_t best_epoch = 0;        // 0: none yet
+  double best_score = 0.0;
+  int64_t stale_epochs = 0;      // epochs since the best one
+  std::vector<EpochRecord> history;
+  std::string dense_optimizer;                 // serialized optimizer states
+  std::vector<std::string> sparse_optimizers;
+  std::string best_weights;                    // weights of the best epoch so far
+};
+
+std::string HistoryToJson(const std::vector<EpochRecord>& history);
+std::vector<EpochRecord> HistoryFromJson(const std::string& text);
+
+class Trainer {
+ public:
+  Trainer(const Config& config, Model& model);
+
+  // Trains until config.train.epochs or early stopping. `resume` continues a checkpointed run. After each epoch
+  // `on_epoch` gets the state (with optimizer states filled in). On return the model holds the best epoch's
+  // weights (or the last epoch's with early_stop_metric = "none").
+  void Fit(const EncodedData& train, const EncodedData* valid, const std::function<void(const TrainerState&)>& on_epoch,
+           const TrainerState* resume = nullptr);
+
+  const TrainerState& state() const { return state_; }
+
+ private:
+  std::vector<double> TrainEpoch(const EncodedData& train, int64_t epoch);
+  double MonitorScore(const std::vector<TaskReport>& reports) const;
+  bool HigherIsBetter() const;
+  void SaveOptimizerStates();
+
+  const Config& config_;
+  Model& model_;
+  std::unique_ptr<DenseOptimizer> dense_;
+  std::vector<std::unique_ptr<SparseOptimizer>> sparse_;
+  TrainerState state_;
+  Matrix diff_outputs_;
+  int64_t step_ = 0;
+};
+
+// Per-task predictions in row order: probabilities for binary tasks, values for regression tasks.
+std::vector<std::vector<float>> Predict(Model& model, const Config& config, const EncodedData& data);
+
+// Task scores of a file for EvaluateTasks (views into `predictions` and `data`).
+std::vector<TaskScores> MakeTaskScores(const Config& config, const EncodedData& data,
+                                       const std::vector<std::vector<float>>& predictions);
+
+}  // namespace mtrec
