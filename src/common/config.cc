@@ -16,12 +16,13 @@
 namespace mtrec {
 namespace {
 
-std::string Locate(const toml::node& node) {
-  const auto& source = node.source();
+std::string Locate(const toml::source_region& source) {
   std::string path = source.path ? *source.path : std::string("<config>");
   if (source.begin.line == 0) return path;
   return fmt::format("{}:{}:{}", path, source.begin.line, source.begin.column);
 }
+
+std::string Locate(const toml::node& node) { return Locate(node.source()); }
 
 std::string QuoteToml(const std::string& text) {
   std::string out = "\"";
@@ -301,7 +302,8 @@ std::set<std::string> ReadTable(const toml::table& table, const std::vector<Fiel
     std::string name(key.str());
     auto it = std::find_if(fields.begin(), fields.end(), [&](const Field<S>& f) { return f.key == name; });
     if (it == fields.end()) {
-      Fail("{}: unknown key '{}' in [{}]{}", Locate(node), name, section_name, DidYouMeanSuffix(name, Keys(fields)));
+      Fail("{}: unknown key '{}' in [{}]{}", Locate(key.source()), name, section_name,
+           DidYouMeanSuffix(name, Keys(fields)));
     }
     it->read(section, node);
     present.insert(name);
@@ -471,7 +473,7 @@ Config ParseConfig(const std::string& text, const std::string& source_name, cons
     } else if (name == "tasks") {
       config.tasks = ReadArrayOfTables(node, TaskFields(), name, "task");
     } else {
-      Fail("{}: unknown section '{}'{}", Locate(node), name, DidYouMeanSuffix(name, sections));
+      Fail("{}: unknown section '{}'{}", Locate(key.source()), name, DidYouMeanSuffix(name, sections));
     }
   }
   for (auto& feature : config.features) {

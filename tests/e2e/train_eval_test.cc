@@ -1,0 +1,107 @@
+// End-to-end runs of simulate -> train -> eval / predict / inspect on a small simulated data set.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_runner.h"
+
+namespace mtrec::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TrainEvalTest : public testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = FreshDir("train_eval");
+    RunResult sim = RunMtrec("simulate --rows 6000 --seed 3 --out " + dir_.string());
+    ASSERT_EQ(sim.exit_code, 0) << sim.output;
+  }
+  static std::string Config() { return (dir_ / "config.toml").string(); }
+  static std::string Train(const std::string& out, const std::string& extra = "") {
+    return "-q train --config " + Config() + " --out " + out + " train.epochs=2 train.threads=2 " + extra;
+  }
+  static fs::path dir_;
+};
+fs::path TrainEvalTest::dir_;
+
+TEST_F(TrainEvalTest, TrainEvalPredictInspect) {
+  const std::string model = (dir_ / "model.mtrec").string();
+  RunResult train = RunMtrec(Train(model));
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  EXPECT_NE(train.output.find("oracle_auc"), std::string::npos) << train.output;
+
+  const std::string json_path = (dir_ / "metrics.json").string();
+  RunResult eval = RunMtrec("eval --model " + model + " --data " + (dir_ / "test.csv").string() + " --json " + json_path);
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  nlohmann::json metrics = nlohmann::json::parse(ReadText(json_path));
+  EXPECT_EQ(metrics["rows"].get<int64_t>(), 600);
+  for (const char* task : {"click", "cart", "purchase"}) {
+    const auto& m = metrics["tasks"][task];
+    double auc = m["auc"].get<double>();
+    EXPECT_GT(auc, 0.55) << task;  // a trained model ranks better than chance
+    EXPECT_LE(auc, 1.0) << task;
+    EXPECT_GT(m["oracle_auc"].get<double>(), 0.6) << task;
+    EXPECT_GT(m["logloss"].get<double>(), 0.0) << task;
+  }
+  EXPECT_TRUE(metrics["tasks"]["gmv"].contains("rmse"));
+
+  const std::string predictions = (dir_ / "predictions.csv").string();
+  RunResult predict =
+      RunMtrec("predict --model " + model + " --data " + (dir_ / "test.csv").string() + " --out " + predictions);
+  ASSERT_EQ(predict.exit_code, 0) << predict.output;
+  std::string csv = ReadText(predictions);
+  EXPECT_EQ(csv.substr(0, csv.find('\n')), "click,cart,purchase,gmv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 601);  // header + one line per input row
+
+  RunResult inspect = RunMtrec("inspect " + model);
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.output;
+  EXPECT_NE(inspect.output.find("shared_bottom"), std::string::npos);
+  EXPECT_NE(inspect.output.find(" user_id "), std::string::npos) << inspect.output;
+  EXPECT_NE(inspect.output.find("epoch 2"), std::string::npos) << inspect.output;
+}
+
+TEST_F(TrainEvalTest, SameSeedAndThreadsGiveByteIdenticalModels) {
+  const std::string a = (dir_ / "a.mtrec").string();
+  const std::string b = (dir_ / "b.mtrec").string();
+  ASSERT_EQ(RunMtrec(Train(a, "model.dropout=0.2")).exit_code, 0);
+  ASSERT_EQ(RunMtrec(Train(b, "model.dropout=0.2")).exit_code, 0);
+  std::string bytes_a = ReadText(a);
+  ASSERT_GT(bytes_a.size(), 1000u);
+  EXPECT_TRUE(bytes_a == ReadText(b));
+  const std::string c = (dir_ / "c.mtrec").string();
+  ASSERT_EQ(RunMtrec(Train(c, "model.dropout=0.2 train.seed=7")).exit_code, 0);
+  EXPECT_FALSE(bytes_a == ReadText(c));
+}
+
+TEST_F(TrainEvalTest, ResumedRunEqualsUninterruptedRun) {
+  const std::string whole = (dir_ / "whole.mtrec").string();
+  ASSERT_EQ(RunMtrec(Train(whole, "train.early_stop_metric=none")).exit_code, 0);
+  const std::string part = (dir_ / "part.mtrec").string();
+  RunResult first = RunMtrec(Train(part, "train.early_stop_metric=none train.epochs=1"));
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  ASSERT_TRUE(fs::exists(part + ".ckpt"));
+  RunResult resumed = RunMtrec(Train(part, "train.early_stop_metric=none --resume " + part + ".ckpt"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_TRUE(ReadText(whole) == ReadText(part));
+}
+
+TEST_F(TrainEvalTest, PrintConfigShowsResolvedValuesAndOverrides) {
+  RunResult printed = RunMtrec("train --config " + Config() + " --print-config train.lr=0.005");
+  ASSERT_EQ(printed.exit_code, 0) << printed.output;
+  EXPECT_NE(printed.output.find("lr = 0.005"), std::string::npos) << printed.output;
+  EXPECT_NE(printed.output.find("# Learning rate of the dense weights."), std::string::npos);
+}
+
+TEST(CliTest, EveryCommandHasHelp) {
+  for (const char* command : {"", "simulate", "train", "eval", "predict", "inspect"}) {
+    RunResult help = RunMtrec(std::string(command) + " --help");
+    EXPECT_EQ(help.exit_code, 0) << command << ": " << help.output;
+    EXPECT_NE(help.output.find("Example"), std::string::npos) << command;
+  }
+  RunResult none = RunMtrec("");
+  EXPECT_NE(none.exit_code, 0);
+}
+
+}  // namespace
+}  // namespace mtrec::e2e
