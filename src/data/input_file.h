@@ -1,0 +1,23 @@
+// Reads a whole input file into memory, decompressing it when its first bytes say it is compressed, so that
+// "train.csv", "train.csv.gz", "train.csv.xz" and "train.csv.zst" all reach the CSV parser as the same text.
+//
+//   std::string text = ReadInput(config.data.train_path);   // gzip, xz, zstd or plain, by magic bytes
+//   size_t header_end = 0;
+//   auto names = ReadHeader(text, dialect, &header_end);
+//
+// The format is taken from the content, not the name: a renamed or misnamed file still reads, and a plain file
+// that happens to end in ".gz" is not fed to zlib. Concatenated members (gzip), streams (xz) and frames (zstd),
+// as written by `cat a.gz b.gz` or parallel compressors, are read to the end. A file that is cut short or
+// damaged throws Error naming the path; partial text is never returned.
+#pragma once
+
+#include <string>
+
+namespace mtrec {
+
+// The file's bytes, decompressed when it starts with a gzip, xz or zstd signature. Throws Error naming `path`
+// when the file cannot be read ("cannot open 'x': No such file or directory") or its compressed data is
+// damaged or truncated ("'x.gz' is damaged: gzip data ends early").
+std::string ReadInput(const std::string& path);
+
+}  // namespace mtrec
