@@ -1,0 +1,203 @@
+#include "eval/metrics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "common/error.h"
+
+namespace mtrec {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+// Logloss clipping, so that p = 0 or 1 on the wrong side costs -log(1e-15) ~ 34.5 instead of infinity.
+constexpr double kProbabilityEpsilon = 1e-15;
+
+bool IsMissing(float label) { return std::isnan(label); }
+
+void CheckSameSize(const char* metric, size_t scores, size_t labels) {
+  MTREC_CHECK(scores == labels, "{}: {} scores but {} labels; expected one score per label", metric, scores,
+              labels);
+}
+
+// Returns true for a positive; throws for anything but 0 or 1 so that a wrong column is caught, not averaged.
+bool BinaryLabel(const char* metric, size_t row, float label) {
+  if (label == 1.0f) return true;
+  MTREC_CHECK(label == 0.0f, "{}: label at row {} is {}; expected 0 or 1 (or NaN for missing)", metric, row,
+              label);
+  return false;
+}
+
+// Mean of scores over the rows whose label is present: the mean prediction a report puts next to the label mean.
+double MeanWhereLabelled(std::span<const float> scores, std::span<const float> labels) {
+  double sum = 0.0;
+  int64_t rows = 0;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (IsMissing(labels[i])) continue;
+    sum += scores[i];
+    ++rows;
+  }
+  return rows == 0 ? kNaN : sum / static_cast<double>(rows);
+}
+
+double Ratio(int64_t numerator, int64_t denominator) {
+  return denominator == 0 ? 0.0 : static_cast<double>(numerator) / static_cast<double>(denominator);
+}
+
+}  // namespace
+
+double Auc(std::span<const float> scores, std::span<const float> labels) {
+  CheckSameSize("Auc", scores.size(), labels.size());
+  struct Row {
+    float score;
+    bool positive;
+  };
+  std::vector<Row> rows;
+  rows.reserve(labels.size());
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (IsMissing(labels[i])) continue;
+    const bool positive = BinaryLabel("Auc", i, labels[i]);
+    // A NaN would break the sort's strict weak ordering, and it has no meaningful rank anyway.
+    MTREC_CHECK(!std::isnan(scores[i]), "Auc: score at row {} is NaN; expected a number", i);
+    rows.push_back({scores[i], positive});
+  }
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.score < b.score; });
+
+  // Walk groups of equal score in ascending order. Giving a tied group its average rank in the Mann-Whitney
+  // rank sum is the same as crediting each positive of the group with every negative below it plus half the
+  // negatives inside it; in this form the running sum is a half-integer no larger than n+ n-, so it is exact in
+  // double while n+ n- < 2^52 (beyond 60 million rows of each class only the last bit can round).
+  double pairs_won = 0.0;
+  int64_t negatives_below = 0;
+  int64_t positives = 0;
+  for (size_t begin = 0; begin < rows.size();) {
+    size_t end = begin;
+    int64_t group_positives = 0;
+    while (end < rows.size() && rows[end].score == rows[begin].score) {
+      group_positives += rows[end].positive ? 1 : 0;
+      ++end;
+    }
+    const int64_t group_negatives = static_cast<int64_t>(end - begin) - group_positives;
+    pairs_won += static_cast<double>(group_positives) *
+                 (static_cast<double>(negatives_below) + 0.5 * static_cast<double>(group_negatives));
+    negatives_below += group_negatives;
+    positives += group_positives;
+    begin = end;
+  }
+  const int64_t negatives = negatives_below;
+  if (positives == 0 || negatives == 0) return kNaN;
+  return pairs_won / (static_cast<double>(positives) * static_cast<double>(negatives));
+}
+
+double Logloss(std::span<const float> probabilities, std::span<const float> labels) {
+  CheckSameSize("Logloss", probabilities.size(), labels.size());
+  double sum = 0.0;
+  int64_t rows = 0;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (IsMissing(labels[i])) continue;
+    const bool positive = BinaryLabel("Logloss", i, labels[i]);
+    const double p = std::clamp(static_cast<double>(probabilities[i]), kProbabilityEpsilon, 1.0 - kProbabilityEpsilon);
+    sum -= positive ? std::log(p) : std::log(1.0 - p);
+    ++rows;
+  }
+  return rows == 0 ? kNaN : sum / static_cast<double>(rows);
+}
+
+double BinaryCounts::Accuracy() const {
+  const int64_t total = Total();
+  return total == 0 ? kNaN : static_cast<double>(tp + tn) / static_cast<double>(total);
+}
+
+double BinaryCounts::Precision() const { return Ratio(tp, tp + fp); }
+
+double BinaryCounts::Recall() const { return Ratio(tp, tp + fn); }
+
+// Written with counts rather than 2PR/(P+R) so that P = R = 0 needs no special case and no rounding enters.
+double BinaryCounts::F1() const { return Ratio(2 * tp, 2 * tp + fp + fn); }
+
+BinaryCounts CountAtThreshold(std::span<const float> scores, std::span<const float> labels, double threshold) {
+  CheckSameSize("CountAtThreshold", scores.size(), labels.size());
+  BinaryCounts counts;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (IsMissing(labels[i])) continue;
+    const bool positive = BinaryLabel("CountAtThreshold", i, labels[i]);
+    // A NaN score compares false and is predicted negative.
+    const bool predicted = static_cast<double>(scores[i]) >= threshold;
+    if (predicted) {
+      ++(positive ? counts.tp : counts.fp);
+    } else {
+      ++(positive ? counts.fn : counts.tn);
+    }
+  }
+  return counts;
+}
+
+double Rmse(std::span<const float> predictions, std::span<const float> targets) {
+  CheckSameSize("Rmse", predictions.size(), targets.size());
+  double sum = 0.0;
+  int64_t rows = 0;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (IsMissing(targets[i])) continue;
+    const double error = static_cast<double>(predictions[i]) - static_cast<double>(targets[i]);
+    sum += error * error;
+    ++rows;
+  }
+  return rows == 0 ? kNaN : std::sqrt(sum / static_cast<double>(rows));
+}
+
+double Mae(std::span<const float> predictions, std::span<const float> targets) {
+  CheckSameSize("Mae", predictions.size(), targets.size());
+  double sum = 0.0;
+  int64_t rows = 0;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (IsMissing(targets[i])) continue;
+    sum += std::abs(static_cast<double>(predictions[i]) - static_cast<double>(targets[i]));
+    ++rows;
+  }
+  return rows == 0 ? kNaN : sum / static_cast<double>(rows);
+}
+
+int64_t CountValid(std::span<const float> labels) {
+  return std::count_if(labels.begin(), labels.end(), [](float label) { return !IsMissing(label); });
+}
+
+double Mean(std::span<const float> labels) {
+  double sum = 0.0;
+  int64_t rows = 0;
+  for (float label : labels) {
+    if (IsMissing(label)) continue;
+    sum += label;
+    ++rows;
+  }
+  return rows == 0 ? kNaN : sum / static_cast<double>(rows);
+}
+
+BinaryMetrics ComputeBinaryMetrics(std::span<const float> scores, std::span<const float> labels, double threshold) {
+  // Auc runs first: it checks the sizes and every label before the cheaper passes read them.
+  BinaryMetrics metrics;
+  metrics.auc = Auc(scores, labels);
+  metrics.rows = CountValid(labels);
+  metrics.positive_rate = Mean(labels);
+  metrics.mean_prediction = MeanWhereLabelled(scores, labels);
+  metrics.logloss = Logloss(scores, labels);
+  const BinaryCounts counts = CountAtThreshold(scores, labels, threshold);
+  metrics.accuracy = counts.Accuracy();
+  metrics.precision = counts.Precision();
+  metrics.recall = counts.Recall();
+  metrics.f1 = counts.F1();
+  return metrics;
+}
+
+RegressionMetrics ComputeRegressionMetrics(std::span<const float> predictions, std::span<const float> targets) {
+  CheckSameSize("ComputeRegressionMetrics", predictions.size(), targets.size());
+  RegressionMetrics metrics;
+  metrics.rows = CountValid(targets);
+  metrics.target_mean = Mean(targets);
+  metrics.mean_prediction = MeanWhereLabelled(predictions, targets);
+  metrics.rmse = Rmse(predictions, targets);
+  metrics.mae = Mae(predictions, targets);
+  return metrics;
+}
+
+}  // namespace mtrec
