@@ -304,15 +304,14 @@ ColumnTable TableParser::Parse(const std::string& path, const DataConfig& data,
   size_t body_start = 0;
   if (data.header) {
     try {
-      names = ReadHeader(text, dialect, &body_start);
+      names = ReadHeader(text, dialect, &body_start, path);
     } catch (const Error& error) {
-      Fail("'{}': {}", path, error.what());
+      Fail("{}", error.what());
     }
   } else {
     names = data.columns;
     MTREC_CHECK(!text.empty(), "'{}': file is empty", path);
   }
-  const size_t header_lines = static_cast<size_t>(std::count(text.begin(), text.begin() + body_start, '\n'));
 
   // Where each requested column is in a record; -1 for an absent optional column.
   std::vector<int> positions;
@@ -327,17 +326,16 @@ ColumnTable TableParser::Parse(const std::string& path, const DataConfig& data,
     }
   }
 
-  std::string_view body = std::string_view(text).substr(body_start);
+  const std::string_view body = text;
   const bool skip_bad_rows = data.on_error == "skip";
   const size_t max_examples = static_cast<size_t>(data.max_reported_errors);
-  std::vector<CsvChunk> chunks = SplitRecords(body, static_cast<size_t>(Threads()) * 4, dialect.quote);
+  std::vector<CsvChunk> chunks = SplitRecords(body, static_cast<size_t>(Threads()) * 4, dialect.quote, body_start);
   std::vector<ChunkResult> results(chunks.size());
 
   ParallelForBlocks(chunks.size(), [&](size_t block, int) {
     ChunkResult& chunk = results[block];
     chunk.columns.resize(requests.size());
-    CsvChunk range = chunks[block];
-    range.first_line += header_lines;
+    const CsvChunk range = chunks[block];
     std::vector<float> row_numbers(requests.size());
     auto bad_row = [&](size_t line, const std::string& message) {
       std::string where = fmt::format("{}:{}: {}", path, line, message);
@@ -350,7 +348,7 @@ ColumnTable TableParser::Parse(const std::string& path, const DataConfig& data,
       return true;
     };
     try {
-      CsvReader reader(body, range, dialect);
+      CsvReader reader(body, range, dialect, path);
       while (reader.Next()) {
         const auto& fields = reader.fields();
         const size_t line = reader.line();
@@ -421,7 +419,7 @@ ColumnTable TableParser::Parse(const std::string& path, const DataConfig& data,
         chunk.lines.push_back(static_cast<uint32_t>(line));
       }
     } catch (const Error& error) {
-      chunk.error = fmt::format("{}:{}", path, error.what());
+      chunk.error = error.what();
     }
   });
 
