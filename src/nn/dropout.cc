@@ -1,0 +1,87 @@
+#include "nn/dropout.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "common/error.h"
+#include "common/rng.h"
+#include "common/threads.h"
+
+namespace mtrec {
+namespace {
+
+void CheckShape(const Tensor& t, int64_t rows, int64_t cols, const char* what) {
+  MTREC_CHECK(t.data != nullptr, "dropout: {} is null", what);
+  MTREC_CHECK(t.rows == rows && t.cols == cols, "dropout: {} is {}x{}, expected {}x{}", what, t.rows, t.cols, rows,
+              cols);
+  MTREC_CHECK(t.ld >= t.cols, "dropout: {} has ld {} < cols {}", what, t.ld, t.cols);
+}
+
+// Copies unless the two views are the same memory (in-place use).
+void CopyRows(const Tensor& from, const Tensor& to) {
+  if (from.data == to.data && from.ld == to.ld) return;
+  for (int64_t r = 0; r < from.rows; ++r) std::memmove(to.Row(r), from.Row(r), sizeof(float) * from.cols);
+}
+
+}  // namespace
+
+Dropout::Dropout(int64_t cols, float rate, uint64_t stream) : cols_(cols), rate_(rate), stream_(stream) {
+  MTREC_CHECK(cols > 0, "dropout: {} columns; expected a positive count", cols);
+  MTREC_CHECK(rate >= 0.f && rate < 1.f, "dropout rate {} is outside [0, 1)", rate);
+  scale_ = 1.f / (1.f - rate);
+  threshold_ = static_cast<uint64_t>(std::ldexp(static_cast<double>(rate), 64));
+  SetStepSeed(0);
+}
+
+void Dropout::SetStepSeed(uint64_t seed) { key_ = Mix64(Mix64(seed) ^ Mix64(~stream_)); }
+
+void Dropout::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
+  CheckShape(src, src.rows, cols_, "src");
+  CheckShape(dst, src.rows, cols_, "dst");
+  if (mode == Mode::kInfer || rate_ == 0.f) {
+    mask_rows_ = -1;
+    CopyRows(src, dst);
+    return;
+  }
+  const int64_t rows = src.rows;
+  if (static_cast<size_t>(rows * cols_) > mask_.size()) mask_.Resize(static_cast<size_t>(rows * cols_));
+  mask_rows_ = rows;
+  ParallelRows(rows, rows * cols_, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float* x = src.Row(r);
+      float* y = dst.Row(r);
+      float* m = mask_.data() + r * cols_;
+      // SplitMix64 over the counter (row, column): a counter-based stream needs no state between elements.
+      const uint64_t row_base = key_ + (static_cast<uint64_t>(r) << 32);
+      for (int64_t c = 0; c < cols_; ++c) {
+        m[c] = Mix64(row_base + static_cast<uint64_t>(c)) >= threshold_ ? scale_ : 0.f;
+        y[c] = x[c] * m[c];
+      }
+    }
+  });
+}
+
+// dst = src ⊙ mask, so diff_src = diff_dst ⊙ mask with the mask of the matching Forward (identity after an
+// inference Forward).
+void Dropout::Backward(const Tensor& src, const Tensor& dst, const Tensor& diff_dst, const Tensor* diff_src) {
+  if (!diff_src) return;
+  CheckShape(diff_dst, diff_dst.rows, cols_, "diff_dst");
+  CheckShape(*diff_src, diff_dst.rows, cols_, "diff_src");
+  if (mask_rows_ < 0) {
+    CopyRows(diff_dst, *diff_src);
+    return;
+  }
+  MTREC_CHECK(diff_dst.rows == mask_rows_, "dropout: Backward of {} rows after a Forward of {} rows", diff_dst.rows,
+              mask_rows_);
+  ParallelRows(diff_dst.rows, diff_dst.rows * cols_, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float* g = diff_dst.Row(r);
+      const float* m = mask_.data() + r * cols_;
+      float* out = diff_src->Row(r);
+      for (int64_t c = 0; c < cols_; ++c) out[c] = g[c] * m[c];
+    }
+  });
+}
+
+}  // namespace mtrec

@@ -1,0 +1,78 @@
+#include "nn/parameters.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/error.h"
+#include "common/rng.h"
+
+namespace mtrec {
+namespace {
+
+// Every parameter starts on a 64-byte boundary so that vector loads in the optimizer and in oneDNN are aligned.
+constexpr size_t kAlignFloats = AlignedBuffer<float>::kAlignment / sizeof(float);
+
+size_t RoundUp(size_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; }
+
+}  // namespace
+
+size_t ParameterArena::Reserve(std::string name, int64_t rows, int64_t cols, Init init, bool decay) {
+  MTREC_CHECK(!allocated_, "parameter '{}' reserved after the arena was allocated", name);
+  MTREC_CHECK(rows > 0 && cols > 0, "parameter '{}' has shape {}x{}; expected positive dimensions", name, rows,
+              cols);
+  for (const ParameterInfo& info : infos_) {
+    MTREC_CHECK(info.name != name, "parameter '{}' reserved twice", name);
+  }
+  ParameterInfo info;
+  info.name = std::move(name);
+  info.rows = rows;
+  info.cols = cols;
+  info.init = init;
+  info.decay = decay;
+  info.offset = total_;
+  total_ = RoundUp(total_ + info.size());
+  infos_.push_back(std::move(info));
+  return infos_.size() - 1;
+}
+
+void ParameterArena::Allocate() {
+  MTREC_CHECK(!allocated_, "parameter arena allocated twice");
+  values_.Resize(total_);
+  grads_.Resize(total_);
+  allocated_ = true;
+}
+
+void ParameterArena::Initialize(uint64_t seed) {
+  MTREC_CHECK(allocated_, "parameter arena initialised before Allocate()");
+  const uint64_t mixed_seed = Mix64(seed);
+  for (size_t i = 0; i < infos_.size(); ++i) {
+    const ParameterInfo& info = infos_[i];
+    float* value = Value(i);
+    const size_t n = info.size();
+    double bound = 0.0;
+    switch (info.init) {
+      case Init::kZero:
+        std::fill(value, value + n, 0.f);
+        continue;
+      case Init::kOne:
+        std::fill(value, value + n, 1.f);
+        continue;
+      case Init::kHeUniform:
+        bound = std::sqrt(6.0 / static_cast<double>(info.rows));
+        break;
+      case Init::kGlorotUniform:
+        bound = std::sqrt(6.0 / static_cast<double>(info.rows + info.cols));
+        break;
+    }
+    // A stream per parameter index: adding or resizing one parameter leaves the others' values unchanged.
+    Rng rng(mixed_seed ^ Mix64(i + 1));
+    for (size_t j = 0; j < n; ++j) value[j] = static_cast<float>(bound * (2.0 * rng.Uniform() - 1.0));
+  }
+}
+
+void ParameterArena::ZeroGrad() {
+  MTREC_CHECK(allocated_, "ZeroGrad() before Allocate()");
+  std::fill(grads_.begin(), grads_.end(), 0.f);
+}
+
+}  // namespace mtrec

@@ -1,0 +1,84 @@
+#include "train/losses.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/error.h"
+
+namespace mtrec {
+namespace {
+
+double StableSigmoid(double x) {
+  if (x >= 0.0) return 1.0 / (1.0 + std::exp(-x));
+  const double e = std::exp(x);
+  return e / (1.0 + e);
+}
+
+int64_t CountValid(const float* labels, int64_t n) {
+  int64_t count = 0;
+  for (int64_t i = 0; i < n; ++i) count += std::isnan(labels[i]) ? 0 : 1;
+  return count;
+}
+
+// The shared loop: row_loss(s, y, &gradient) returns the loss of one row and its derivative in s; rows without a
+// label get a zero gradient.
+template <typename RowLoss>
+LossValue Reduce(const float* outputs, int64_t outputs_stride, const float* labels, int64_t n, float scale,
+                 float* diff, int64_t diff_stride, const RowLoss& row_loss) {
+  LossValue value;
+  value.count = CountValid(labels, n);
+  const double factor = value.count > 0 ? static_cast<double>(scale) / static_cast<double>(value.count) : 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float y = labels[i];
+    double gradient = 0.0;
+    if (!std::isnan(y)) value.sum += row_loss(static_cast<double>(outputs[i * outputs_stride]), y, &gradient);
+    if (diff) diff[i * diff_stride] = static_cast<float>(factor * gradient);
+  }
+  return value;
+}
+
+}  // namespace
+
+float Sigmoid(float x) {
+  if (x >= 0.f) return 1.f / (1.f + std::exp(-x));
+  const float e = std::exp(x);
+  return e / (1.f + e);
+}
+
+LossValue BceWithLogits(const float* outputs, int64_t outputs_stride, const float* labels, int64_t n, float scale,
+                        float* diff, int64_t diff_stride) {
+  for (int64_t i = 0; i < n; ++i) {
+    MTREC_CHECK(std::isnan(labels[i]) || (labels[i] >= 0.f && labels[i] <= 1.f),
+                "binary cross-entropy: label {} of row {} is outside [0, 1]", labels[i], i);
+  }
+  return Reduce(outputs, outputs_stride, labels, n, scale, diff, diff_stride, [](double s, double y, double* g) {
+    *g = StableSigmoid(s) - y;
+    return std::max(s, 0.0) - s * y + std::log1p(std::exp(-std::abs(s)));
+  });
+}
+
+LossValue Mse(const float* outputs, int64_t outputs_stride, const float* labels, int64_t n, float scale,
+              float* diff, int64_t diff_stride) {
+  return Reduce(outputs, outputs_stride, labels, n, scale, diff, diff_stride, [](double s, double y, double* g) {
+    const double r = s - y;
+    *g = 2.0 * r;
+    return r * r;
+  });
+}
+
+LossValue Huber(const float* outputs, int64_t outputs_stride, const float* labels, int64_t n, float delta,
+                float scale, float* diff, int64_t diff_stride) {
+  MTREC_CHECK(delta > 0.f, "huber loss: delta {} must be positive", delta);
+  const double d = delta;
+  return Reduce(outputs, outputs_stride, labels, n, scale, diff, diff_stride, [d](double s, double y, double* g) {
+    const double r = s - y;
+    if (std::abs(r) <= d) {
+      *g = r;
+      return 0.5 * r * r;
+    }
+    *g = r > 0 ? d : -d;
+    return d * (std::abs(r) - 0.5 * d);
+  });
+}
+
+}  // namespace mtrec

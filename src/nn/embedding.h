@@ -1,0 +1,86 @@
+// An embedding table with its own aligned storage (rows × dim, row-major, no padding) and sparse gradients:
+// a step touches a few rows, so gradients are kept only for the unique rows a batch used, sorted by row id,
+// and an optimizer updates just those rows.
+//
+//   EmbeddingTable table("item", vocabulary_size, 16);
+//   table.Initialize(seed, 0.01f);
+//   table.Lookup(ids, batch, x.Columns(0, 16));                        // one id per example
+//   table.LookupPooled(ids, offsets, batch, Pooling::kMean, slot);     // a bag of ids per example
+//   SparseGrad grad;
+//   table.AccumulateGrad(ids, batch, diff_x.Columns(0, 16), &grad);    // may be called for several features
+//   optimizer.Step(grad);
+//   grad.Clear();
+//
+// Lookups only read the table, so several threads may look up at once while nobody updates it. AccumulateGrad
+// writes only into the SparseGrad it is given.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/aligned.h"
+#include "common/pooling.h"
+#include "nn/tensor.h"
+
+namespace mtrec {
+
+// The gradient of one table for one step: the unique rows touched, ascending, and the summed gradient of each.
+// Its vectors keep their capacity across Clear(), so a warmed-up step allocates nothing.
+struct SparseGrad {
+  int64_t dim = 0;             // set by the first AccumulateGrad
+  std::vector<int32_t> rows;   // unique row ids, ascending
+  std::vector<float> values;   // rows.size() × dim, row i is the gradient of table row rows[i]
+  std::vector<uint64_t> keys;  // scratch: (id, example) pairs of the last accumulation, sorted
+
+  int64_t count() const { return static_cast<int64_t>(rows.size()); }
+  float* Row(int64_t i) { return values.data() + i * dim; }
+  const float* Row(int64_t i) const { return values.data() + i * dim; }
+  void Clear() {
+    rows.clear();
+    values.clear();
+  }
+};
+
+class EmbeddingTable {
+ public:
+  EmbeddingTable(std::string name, int64_t rows, int64_t dim);
+
+  // Uniform with standard deviation `stddev`; row r draws from its own stream (seed, r), so the values of a row
+  // do not depend on the size of the table or on the thread count.
+  void Initialize(uint64_t seed, float stddev);
+
+  // dst.Row(r)[0..dim) = table row ids[r]. dst is batch × dim with any ld.
+  void Lookup(const int32_t* ids, int64_t batch, const Tensor& dst) const;
+  // Example r pools ids[offsets[r] .. offsets[r + 1]); an example with no ids gives a row of zeros.
+  void LookupPooled(const int32_t* ids, const int64_t* offsets, int64_t batch, Pooling pooling,
+                    const Tensor& dst) const;
+
+  // Adds the gradients of a Lookup / LookupPooled with upstream gradient diff_dst into `grad`, merging with
+  // rows it already holds.
+  void AccumulateGrad(const int32_t* ids, int64_t batch, const Tensor& diff_dst, SparseGrad* grad) const;
+  void AccumulateGradPooled(const int32_t* ids, const int64_t* offsets, int64_t batch, Pooling pooling,
+                            const Tensor& diff_dst, SparseGrad* grad) const;
+
+  const std::string& name() const { return name_; }
+  int64_t rows() const { return rows_; }
+  int64_t dim() const { return dim_; }
+  float* Row(int64_t id) { return data_.data() + id * dim_; }
+  const float* Row(int64_t id) const { return data_.data() + id * dim_; }
+  float* data() { return data_.data(); }
+  const float* data() const { return data_.data(); }
+
+ private:
+  void CheckId(int64_t id, int64_t example) const;
+  void CheckDst(const Tensor& t, int64_t batch, const char* what) const;
+  // Sorts grad->keys (id << 32 | example) and adds diff_dst.Row(example) into the row of each id, scaled by
+  // 1 / bag size when offsets are given and pooling is kMean.
+  void MergeKeys(const Tensor& diff_dst, const int64_t* offsets, Pooling pooling, SparseGrad* grad) const;
+
+  std::string name_;
+  int64_t rows_;
+  int64_t dim_;
+  AlignedBuffer<float> data_;
+};
+
+}  // namespace mtrec

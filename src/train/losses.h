@@ -1,0 +1,38 @@
+// Per-task losses over one column of outputs. A missing label is NaN: its row adds nothing to the loss and gets
+// a zero gradient. Each function returns the sum of per-row losses over the valid rows and their count, and, when
+// diff is not null, writes d(loss)/d(output) scaled by scale / count, so that diff is the gradient of
+// scale · (mean loss over the valid rows).
+//
+//   LossValue ctr = BceWithLogits(logits.data, logits.ld, click_labels, batch, task_weight,
+//                                 diff_logits.data, diff_logits.ld);
+//   double mean = ctr.Mean();
+#pragma once
+
+#include <cstdint>
+
+namespace mtrec {
+
+struct LossValue {
+  double sum = 0.0;   // of per-row losses over the rows with a label
+  int64_t count = 0;  // rows with a label
+  double Mean() const { return count > 0 ? sum / static_cast<double>(count) : 0.0; }
+};
+
+// 1 / (1 + e^-x) without overflow for large |x|.
+float Sigmoid(float x);
+
+// Binary cross-entropy on a logit s with a label y in [0, 1]:
+//   max(s, 0) - s·y + log1p(e^-|s|),  d/ds = sigmoid(s) - y.
+// A label outside [0, 1] throws Error.
+LossValue BceWithLogits(const float* outputs, int64_t outputs_stride, const float* labels, int64_t n, float scale,
+                        float* diff, int64_t diff_stride);
+
+// Squared error (s - y)² without the factor 1/2, so d/ds = 2(s - y).
+LossValue Mse(const float* outputs, int64_t outputs_stride, const float* labels, int64_t n, float scale,
+              float* diff, int64_t diff_stride);
+
+// Huber with r = s - y: ½r² for |r| <= delta, delta·(|r| - ½delta) beyond; d/ds = r or delta·sign(r).
+LossValue Huber(const float* outputs, int64_t outputs_stride, const float* labels, int64_t n, float delta,
+                float scale, float* diff, int64_t diff_stride);
+
+}  // namespace mtrec

@@ -1,0 +1,242 @@
+// Finite-difference checks of every layer's Backward: each compares the analytic gradient of a random linear
+// functional Σ c ⊙ dst with central differences.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "gradcheck.h"
+#include "nn/concat.h"
+#include "nn/dense.h"
+#include "nn/dropout.h"
+#include "nn/embedding.h"
+#include "nn/parameters.h"
+#include "nn/relu.h"
+#include "train/losses.h"
+
+namespace mtrec {
+namespace {
+
+using gradcheck::CheckGradient;
+using gradcheck::Dot;
+using gradcheck::FillUniform;
+
+// Storage for a rows × cols view with row stride ld.
+struct Buffer {
+  Buffer(int64_t rows, int64_t cols, int64_t ld) : storage(rows * ld, 0.f), view{storage.data(), rows, cols, ld} {}
+  std::vector<float> storage;
+  Tensor view;
+};
+
+TEST(GradcheckHelper, DetectsAWrongGradient) {
+  std::vector<float> x = {0.5f, -1.f, 2.f};
+  const auto objective = [&] { return double(x[0]) * x[0] + 3.0 * x[1] + std::sin(double(x[2])); };
+  std::vector<float> right = {1.f, 3.f, static_cast<float>(std::cos(2.0))};
+  EXPECT_TRUE(CheckGradient(x.data(), right.data(), 3, objective));
+  std::vector<float> wrong = right;
+  wrong[2] *= 1.1f;
+  EXPECT_FALSE(CheckGradient(x.data(), wrong.data(), 3, objective));
+  EXPECT_EQ(x, (std::vector<float>{0.5f, -1.f, 2.f}));  // restored
+}
+
+void CheckDense(int64_t batch, int64_t in, int64_t out, int64_t pad) {
+  SCOPED_TRACE(testing::Message() << batch << "x" << in << " -> " << out << ", padding " << pad);
+  ParameterArena arena;
+  Dense dense(arena, "d", in, out, Init::kGlorotUniform);
+  arena.Allocate();
+  arena.Initialize(1);
+  Rng rng(2);
+  FillUniform(Tensor{arena.Value(dense.bias_id()), 1, out, out}, rng, -0.5, 0.5);
+  Buffer src(batch, in, in + pad), dst(batch, out, out + pad), c(batch, out, out + pad), diff_src(batch, in, in + pad);
+  FillUniform(src.view, rng, -1, 1);
+  FillUniform(c.view, rng, -1, 1);
+
+  const auto objective = [&] {
+    dense.Forward(src.view, dst.view, Mode::kTrain);
+    return Dot(dst.view, c.view);
+  };
+  objective();
+  arena.ZeroGrad();
+  dense.Backward(src.view, dst.view, c.view, &diff_src.view);
+
+  const Tensor weights{arena.Value(dense.weight_id()), in, out, out};
+  const Tensor diff_weights{arena.Grad(dense.weight_id()), in, out, out};
+  const Tensor bias{arena.Value(dense.bias_id()), 1, out, out};
+  const Tensor diff_bias{arena.Grad(dense.bias_id()), 1, out, out};
+  EXPECT_TRUE(CheckGradient(weights, diff_weights, objective)) << "weights";
+  EXPECT_TRUE(CheckGradient(bias, diff_bias, objective)) << "bias";
+  EXPECT_TRUE(CheckGradient(src.view, diff_src.view, objective)) << "src";
+}
+
+TEST(LayersGradcheck, Dense) {
+  CheckDense(7, 13, 5, 0);
+  CheckDense(4, 3, 9, 0);
+}
+
+TEST(LayersGradcheck, DenseWithRowStrideLargerThanCols) { CheckDense(6, 7, 4, 5); }
+
+TEST(LayersGradcheck, ReluAwayFromTheKink) {
+  Relu relu(9);
+  Rng rng(3);
+  Buffer src(5, 9, 11), dst(5, 9, 11), c(5, 9, 9), diff_src(5, 9, 9);
+  FillUniform(src.view, rng, -1, 1);
+  // Keep every input at least 0.1 from 0, so no central difference straddles the kink.
+  for (int64_t r = 0; r < 5; ++r) {
+    for (int64_t j = 0; j < 9; ++j) src.view.At(r, j) += src.view.At(r, j) >= 0 ? 0.1f : -0.1f;
+  }
+  FillUniform(c.view, rng, -1, 1);
+  const auto objective = [&] {
+    relu.Forward(src.view, dst.view, Mode::kTrain);
+    return Dot(dst.view, c.view);
+  };
+  objective();
+  relu.Backward(src.view, dst.view, c.view, &diff_src.view);
+  EXPECT_TRUE(CheckGradient(src.view, diff_src.view, objective));
+}
+
+TEST(LayersGradcheck, DropoutWithAFixedMask) {
+  Dropout dropout(8, 0.4f, /*stream=*/7);
+  dropout.SetStepSeed(11);
+  Rng rng(4);
+  Buffer src(6, 8, 8), dst(6, 8, 8), c(6, 8, 8), diff_src(6, 8, 8);
+  FillUniform(src.view, rng, -1, 1);
+  FillUniform(c.view, rng, -1, 1);
+  const auto objective = [&] {
+    dropout.Forward(src.view, dst.view, Mode::kTrain);
+    return Dot(dst.view, c.view);
+  };
+  objective();
+  dropout.Backward(src.view, dst.view, c.view, &diff_src.view);
+  int zeros = 0;
+  for (float g : diff_src.storage) zeros += g == 0.f;
+  EXPECT_GT(zeros, 0);  // the mask really drops something
+  EXPECT_TRUE(CheckGradient(src.view, diff_src.view, objective));
+}
+
+TEST(LayersGradcheck, Concat) {
+  Concat concat({3, 1, 4});
+  Rng rng(5);
+  Buffer a(4, 3, 3), b(4, 1, 2), d(4, 4, 6), dst(4, 8, 8), c(4, 8, 8);
+  Buffer diff_a(4, 3, 3), diff_b(4, 1, 1), diff_d(4, 4, 4);
+  for (Buffer* input : {&a, &b, &d}) FillUniform(input->view, rng, -1, 1);
+  FillUniform(c.view, rng, -1, 1);
+  const Tensor srcs[] = {a.view, b.view, d.view};
+  const auto objective = [&] {
+    concat.Forward(srcs, dst.view);
+    return Dot(dst.view, c.view);
+  };
+  const Tensor diff_srcs[] = {diff_a.view, diff_b.view, diff_d.view};
+  concat.Backward(c.view, diff_srcs);
+  EXPECT_TRUE(CheckGradient(a.view, diff_a.view, objective)) << "input 0";
+  EXPECT_TRUE(CheckGradient(b.view, diff_b.view, objective)) << "input 1";
+  EXPECT_TRUE(CheckGradient(d.view, diff_d.view, objective)) << "input 2";
+}
+
+// The dense (rows × dim) form of a sparse gradient: zeros on rows it does not list.
+std::vector<float> Densify(const SparseGrad& grad, int64_t rows, int64_t dim) {
+  std::vector<float> dense(rows * dim, 0.f);
+  for (int64_t i = 0; i < grad.count(); ++i) {
+    std::copy(grad.Row(i), grad.Row(i) + dim, dense.begin() + grad.rows[i] * dim);
+  }
+  return dense;
+}
+
+TEST(LayersGradcheck, EmbeddingLookupWithRepeatedIds) {
+  EmbeddingTable table("t", 6, 3);
+  table.Initialize(8, 0.5f);
+  const int32_t ids[] = {4, 1, 4, 0, 4};
+  Rng rng(6);
+  Buffer dst(5, 3, 7), c(5, 3, 3);
+  FillUniform(c.view, rng, -1, 1);
+  const auto objective = [&] {
+    table.Lookup(ids, 5, dst.view);
+    return Dot(dst.view, c.view);
+  };
+  SparseGrad grad;
+  table.AccumulateGrad(ids, 5, c.view, &grad);
+  EXPECT_EQ(grad.rows, (std::vector<int32_t>{0, 1, 4}));
+  std::vector<float> analytic = Densify(grad, 6, 3);
+  EXPECT_TRUE(CheckGradient(table.data(), analytic.data(), 6 * 3, objective));
+}
+
+void CheckPooled(Pooling pooling) {
+  EmbeddingTable table("t", 7, 4);
+  table.Initialize(9, 0.5f);
+  // Bags {2, 5, 2}, {}, {5}, {6, 0, 2, 2}: repeats inside a bag and across bags, and an empty bag.
+  const int32_t ids[] = {2, 5, 2, 5, 6, 0, 2, 2};
+  const int64_t offsets[] = {0, 3, 3, 4, 8};
+  Rng rng(7);
+  Buffer dst(4, 4, 9), c(4, 4, 5);
+  FillUniform(c.view, rng, -1, 1);
+  const auto objective = [&] {
+    table.LookupPooled(ids, offsets, 4, pooling, dst.view);
+    return Dot(dst.view, c.view);
+  };
+  SparseGrad grad;
+  table.AccumulateGradPooled(ids, offsets, 4, pooling, c.view, &grad);
+  EXPECT_EQ(grad.rows, (std::vector<int32_t>{0, 2, 5, 6}));
+  std::vector<float> analytic = Densify(grad, 7, 4);
+  EXPECT_TRUE(CheckGradient(table.data(), analytic.data(), 7 * 4, objective));
+}
+
+TEST(LayersGradcheck, EmbeddingPooledSum) { CheckPooled(Pooling::kSum); }
+TEST(LayersGradcheck, EmbeddingPooledMean) { CheckPooled(Pooling::kMean); }
+
+// A small network end to end: embedding → concat with dense features → dense → dropout → dense → BCE with a
+// missing label, checked against every parameter, the embedding table and the dense input.
+TEST(LayersGradcheck, SmallNetworkEndToEnd) {
+  const int64_t batch = 5;
+  ParameterArena arena;
+  Dense hidden(arena, "hidden", 6, 4);
+  Dense logit(arena, "logit", 4, 1, Init::kGlorotUniform);
+  arena.Allocate();
+  arena.Initialize(12);
+  EmbeddingTable table("e", 5, 2);
+  table.Initialize(13, 0.5f);
+  Dropout dropout(4, 0.25f);
+  dropout.SetStepSeed(14);
+  Concat concat({2, 4});
+
+  Rng rng(15);
+  const int32_t ids[] = {1, 3, 1, 0, 4};
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float labels[] = {1.f, 0.f, nan, 1.f, 0.f};
+  Buffer features(batch, 4, 4), embedded(batch, 2, 2), x(batch, 6, 6), h(batch, 4, 4), hd(batch, 4, 4),
+      y(batch, 1, 1);
+  FillUniform(features.view, rng, -1, 1);
+  const Tensor srcs[] = {embedded.view, features.view};
+
+  const auto objective = [&] {
+    table.Lookup(ids, batch, embedded.view);
+    concat.Forward(srcs, x.view);
+    hidden.Forward(x.view, h.view, Mode::kTrain);
+    dropout.Forward(h.view, hd.view, Mode::kTrain);
+    logit.Forward(hd.view, y.view, Mode::kTrain);
+    return BceWithLogits(y.view.data, 1, labels, batch, 1.f, nullptr, 0).Mean();
+  };
+  objective();
+  Buffer diff_y(batch, 1, 1), diff_hd(batch, 4, 4), diff_h(batch, 4, 4), diff_x(batch, 6, 6),
+      diff_embedded(batch, 2, 2), diff_features(batch, 4, 4);
+  BceWithLogits(y.view.data, 1, labels, batch, 1.f, diff_y.view.data, 1);
+  arena.ZeroGrad();
+  logit.Backward(hd.view, y.view, diff_y.view, &diff_hd.view);
+  dropout.Backward(h.view, hd.view, diff_hd.view, &diff_h.view);
+  hidden.Backward(x.view, h.view, diff_h.view, &diff_x.view);
+  const Tensor diff_srcs[] = {diff_embedded.view, diff_features.view};
+  concat.Backward(diff_x.view, diff_srcs);
+  SparseGrad grad;
+  table.AccumulateGrad(ids, batch, diff_embedded.view, &grad);
+
+  for (size_t id = 0; id < arena.Infos().size(); ++id) {
+    const ParameterInfo& info = arena.Info(id);
+    EXPECT_TRUE(CheckGradient(arena.Value(id), arena.Grad(id), static_cast<int64_t>(info.size()), objective))
+        << info.name;
+  }
+  std::vector<float> analytic = Densify(grad, 5, 2);
+  EXPECT_TRUE(CheckGradient(table.data(), analytic.data(), 10, objective)) << "embedding";
+  EXPECT_TRUE(CheckGradient(features.view, diff_features.view, objective)) << "dense features";
+}
+
+}  // namespace
+}  // namespace mtrec

@@ -1,0 +1,67 @@
+// Finite-difference checks of the losses' gradients, each with missing labels among the rows: the objective is
+// scale · mean loss over the labelled rows, whose gradient the loss functions write into diff.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <vector>
+
+#include "gradcheck.h"
+#include "train/losses.h"
+
+namespace mtrec {
+namespace {
+
+using gradcheck::CheckGradient;
+
+constexpr float kMissing = std::numeric_limits<float>::quiet_NaN();
+
+// A loss as the tests call it: outputs with a stride, and diff (nullable) with a stride.
+using LossFn = std::function<LossValue(const float* outputs, int64_t stride, const float* labels, int64_t n,
+                                       float scale, float* diff, int64_t diff_stride)>;
+
+// Outputs sit in column 1 of an n × 3 matrix, to exercise the strides.
+void Check(const LossFn& loss, const std::vector<float>& outputs_column, const std::vector<float>& labels,
+           float scale) {
+  const int64_t n = static_cast<int64_t>(labels.size());
+  std::vector<float> matrix(n * 3, 0.f);
+  for (int64_t i = 0; i < n; ++i) matrix[i * 3 + 1] = outputs_column[i];
+  std::vector<float> diff(n * 2, 0.f);
+  const float* outputs = matrix.data() + 1;
+  loss(outputs, 3, labels.data(), n, scale, diff.data(), 2);
+  const auto objective = [&] {
+    const LossValue value = loss(outputs, 3, labels.data(), n, scale, nullptr, 0);
+    return scale * value.Mean();
+  };
+  const Tensor x{matrix.data() + 1, n, 1, 3};
+  const Tensor analytic{diff.data(), n, 1, 2};
+  EXPECT_TRUE(CheckGradient(x, analytic, objective, {.eps = 1e-3, .rtol = 1e-2, .atol = 1e-5}));
+  for (int64_t i = 0; i < n; ++i) {
+    if (std::isnan(labels[i])) {
+      EXPECT_EQ(diff[i * 2], 0.f) << "row " << i << " has no label";
+    }
+  }
+}
+
+TEST(LossesGradcheck, BceWithLogits) {
+  Check(BceWithLogits, {-3.f, -0.4f, 0.f, 0.7f, 2.5f, 1.f, 9.f},
+        {0.f, 1.f, kMissing, 1.f, 0.f, 0.3f, kMissing}, 1.f);
+  Check(BceWithLogits, {-12.f, 15.f, 0.2f}, {1.f, 0.f, 1.f}, 0.5f);  // saturated logits
+}
+
+TEST(LossesGradcheck, Mse) {
+  Check(Mse, {-1.f, 0.3f, 2.f, 0.f, 5.f}, {0.5f, kMissing, 2.5f, -1.f, kMissing}, 2.f);
+}
+
+TEST(LossesGradcheck, HuberInBothRegions) {
+  const LossFn huber = [](const float* outputs, int64_t stride, const float* labels, int64_t n, float scale,
+                          float* diff, int64_t diff_stride) {
+    return Huber(outputs, stride, labels, n, /*delta=*/1.f, scale, diff, diff_stride);
+  };
+  // Residuals -3, -0.5, 0.2, 0.9, 2.5 and one missing: both sides of delta, away from the joints at ±1.
+  Check(huber, {-2.f, 0.5f, 0.2f, 1.9f, 2.5f, 4.f}, {1.f, 1.f, 0.f, 1.f, 0.f, kMissing}, 1.5f);
+}
+
+}  // namespace
+}  // namespace mtrec

@@ -1,0 +1,103 @@
+#include "train/losses.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "common/error.h"
+
+namespace mtrec {
+namespace {
+
+constexpr float kMissing = std::numeric_limits<float>::quiet_NaN();
+
+TEST(LossesTest, SigmoidIsStableAtTheExtremes) {
+  EXPECT_FLOAT_EQ(Sigmoid(0.f), 0.5f);
+  EXPECT_FLOAT_EQ(Sigmoid(2.f), 1.f / (1.f + std::exp(-2.f)));
+  EXPECT_FLOAT_EQ(Sigmoid(-2.f), static_cast<float>(1 / (1 + std::exp(2.0))));
+  EXPECT_EQ(Sigmoid(200.f), 1.f);
+  EXPECT_GT(Sigmoid(-100.f), 0.f);  // e^-100 is representable; 1/(1+e^100) computed naively would give 0
+  EXPECT_FALSE(std::isnan(Sigmoid(-1000.f)));
+  EXPECT_EQ(Sigmoid(-1000.f), 0.f);
+}
+
+TEST(LossesTest, BceMatchesHandValuesAndSkipsMissingLabels) {
+  // Outputs in column 1 of a 3-wide matrix (stride 3); gradients into stride 2.
+  const std::vector<float> outputs = {9, 0.f, 9, 9, 2.f, 9, 9, -1.f, 9, 9, 100.f, 9};
+  const std::vector<float> labels = {1.f, 0.f, kMissing, 0.f};
+  std::vector<float> diff(8, 7.f);
+  const LossValue loss = BceWithLogits(outputs.data() + 1, 3, labels.data(), 4, 2.f, diff.data(), 2);
+  EXPECT_EQ(loss.count, 3);
+  // log(2) + (2 + log1p(e^-2)) + (100 + log1p(e^-100)).
+  const double expected = std::log(2.0) + 2.0 + std::log1p(std::exp(-2.0)) + 100.0;
+  EXPECT_NEAR(loss.sum, expected, 1e-9);
+  EXPECT_NEAR(loss.Mean(), expected / 3, 1e-9);
+  // (sigmoid(s) - y) · scale / count.
+  EXPECT_NEAR(diff[0], (0.5 - 1.0) * 2 / 3, 1e-7);
+  EXPECT_NEAR(diff[2], (1 / (1 + std::exp(-2.0))) * 2 / 3, 1e-7);
+  EXPECT_EQ(diff[4], 0.f);
+  EXPECT_NEAR(diff[6], 1.0 * 2 / 3, 1e-7);
+  EXPECT_EQ(diff[1], 7.f);  // the stride's gaps are left alone
+}
+
+TEST(LossesTest, BceAcceptsSoftLabelsAndRefusesOutOfRangeOnes) {
+  const float s = 0.3f;
+  const float y = 0.25f;
+  float diff = 0;
+  const LossValue loss = BceWithLogits(&s, 1, &y, 1, 1.f, &diff, 1);
+  const double p = 1 / (1 + std::exp(-0.3));
+  EXPECT_NEAR(loss.sum, -(0.25 * std::log(p) + 0.75 * std::log(1 - p)), 1e-7);
+  EXPECT_NEAR(diff, p - 0.25, 1e-7);
+  const float bad = 2.f;
+  EXPECT_THROW(BceWithLogits(&s, 1, &bad, 1, 1.f, &diff, 1), Error);
+}
+
+TEST(LossesTest, MseIsTheSquareWithoutAHalf) {
+  const std::vector<float> outputs = {1.f, 3.f, -2.f};
+  const std::vector<float> labels = {0.f, kMissing, 1.f};
+  std::vector<float> diff(3, 5.f);
+  const LossValue loss = Mse(outputs.data(), 1, labels.data(), 3, 1.f, diff.data(), 1);
+  EXPECT_EQ(loss.count, 2);
+  EXPECT_DOUBLE_EQ(loss.sum, 1.0 + 9.0);
+  EXPECT_FLOAT_EQ(diff[0], 2.f * 1 / 2);
+  EXPECT_EQ(diff[1], 0.f);
+  EXPECT_FLOAT_EQ(diff[2], 2.f * -3 / 2);
+}
+
+TEST(LossesTest, HuberIsQuadraticInsideDeltaAndLinearOutside) {
+  const std::vector<float> outputs = {0.5f, 4.f, -3.f, 0.f};
+  const std::vector<float> labels = {0.f, 0.f, 0.f, kMissing};
+  std::vector<float> diff(4, 5.f);
+  const LossValue loss = Huber(outputs.data(), 1, labels.data(), 4, 1.f, 3.f, diff.data(), 1);
+  EXPECT_EQ(loss.count, 3);
+  EXPECT_DOUBLE_EQ(loss.sum, 0.125 + 3.5 + 2.5);
+  EXPECT_FLOAT_EQ(diff[0], 0.5f * 3 / 3);
+  EXPECT_FLOAT_EQ(diff[1], 1.f * 3 / 3);
+  EXPECT_FLOAT_EQ(diff[2], -1.f * 3 / 3);
+  EXPECT_EQ(diff[3], 0.f);
+  EXPECT_THROW(Huber(outputs.data(), 1, labels.data(), 4, 0.f, 1.f, diff.data(), 1), Error);
+}
+
+TEST(LossesTest, AllLabelsMissingGivesZeroLossAndGradient) {
+  const std::vector<float> outputs = {1.f, 2.f};
+  const std::vector<float> labels = {kMissing, kMissing};
+  std::vector<float> diff(2, 5.f);
+  const LossValue loss = Mse(outputs.data(), 1, labels.data(), 2, 1.f, diff.data(), 1);
+  EXPECT_EQ(loss.count, 0);
+  EXPECT_EQ(loss.sum, 0.0);
+  EXPECT_EQ(loss.Mean(), 0.0);
+  EXPECT_EQ(diff, (std::vector<float>{0.f, 0.f}));
+}
+
+TEST(LossesTest, NullDiffOnlyEvaluates) {
+  const std::vector<float> outputs = {1.f, 2.f};
+  const std::vector<float> labels = {0.f, 1.f};
+  const LossValue loss = BceWithLogits(outputs.data(), 1, labels.data(), 2, 1.f, nullptr, 0);
+  EXPECT_EQ(loss.count, 2);
+  EXPECT_GT(loss.sum, 0.0);
+}
+
+}  // namespace
+}  // namespace mtrec
