@@ -45,11 +45,17 @@ void ParallelForBlocks(size_t blocks, const std::function<void(size_t, int)>& fn
 }
 
 void ParallelFor(size_t n, const std::function<void(size_t, size_t, int)>& fn) {
-  const size_t threads = std::max<size_t>(1, std::min<size_t>(Threads(), n));
-  ParallelForBlocks(threads, [&](size_t block, int thread) {
-    const size_t begin = n * block / threads;
-    const size_t end = n * (block + 1) / threads;
-    if (begin < end) fn(begin, end, thread);
+  // One pointer captured, so std::function keeps the lambda inline and the call allocates nothing.
+  struct Split {
+    const std::function<void(size_t, size_t, int)>* fn;
+    size_t n;
+    size_t threads;
+  };
+  const Split split{&fn, n, std::max<size_t>(1, std::min<size_t>(Threads(), n))};
+  ParallelForBlocks(split.threads, [&split](size_t block, int thread) {
+    const size_t begin = split.n * block / split.threads;
+    const size_t end = split.n * (block + 1) / split.threads;
+    if (begin < end) (*split.fn)(begin, end, thread);
   });
 }
 

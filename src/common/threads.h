@@ -6,7 +6,9 @@
 //   ParallelFor(rows, [&](size_t begin, size_t end, int thread) { ... });
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 
@@ -22,5 +24,31 @@ void ParallelFor(size_t n, const std::function<void(size_t, size_t, int)>& fn);
 
 // Same, but with `blocks` blocks (possibly more than threads), each handed to a thread in a fixed round-robin.
 void ParallelForBlocks(size_t blocks, const std::function<void(size_t block, int thread)>& fn);
+
+// Below this many elements of work a parallel region costs more than the loop it would split.
+inline constexpr int64_t kMinParallelWork = 1 << 15;
+
+// Runs fn(begin, end) over [0, n) in Threads() fixed contiguous blocks, or in one call when `work` (elements
+// touched) is below kMinParallelWork. The lambda handed to ParallelForBlocks captures one pointer, which
+// std::function stores inline: a warmed-up training step allocates nothing here.
+template <typename Fn>
+void ParallelRows(int64_t n, int64_t work, const Fn& fn) {
+  if (work < kMinParallelWork || n < 2) {
+    fn(int64_t{0}, n);
+    return;
+  }
+  struct Split {
+    const Fn* fn;
+    int64_t n;
+    int64_t blocks;
+  };
+  const Split split{&fn, n, std::min<int64_t>(Threads(), n)};
+  ParallelForBlocks(static_cast<size_t>(split.blocks), [&split](size_t block, int) {
+    const int64_t b = static_cast<int64_t>(block);
+    const int64_t begin = split.n * b / split.blocks;
+    const int64_t end = split.n * (b + 1) / split.blocks;
+    if (begin < end) (*split.fn)(begin, end);
+  });
+}
 
 }  // namespace mtrec

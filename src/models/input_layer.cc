@@ -29,8 +29,9 @@ void InputLayer::Forward(const Batch& batch, const Tensor& dst) const {
   const int64_t n = batch.size;
   const size_t singles = layout_.single_slots.size();
   const size_t slots = singles + layout_.multi_slots.size();
-  // Slots write disjoint column blocks, so they can run in parallel.
-  ParallelForBlocks(slots + 1, [&](size_t s, int) {
+  // Slots write disjoint column blocks, so they can run in parallel. The lambda captures one pointer so that
+  // std::function stores it without allocating.
+  auto run = [&](size_t s) {
     if (s < singles) {
       const auto& slot = layout_.single_slots[s];
       const EmbeddingTable& table = tables_[slot.table];
@@ -47,13 +48,14 @@ void InputLayer::Forward(const Batch& batch, const Tensor& dst) const {
         std::copy_n(batch.numeric.data() + r * width, width, dst.Row(r) + numeric_offset_);
       }
     }
-  });
+  };
+  ParallelForBlocks(slots + 1, [&run](size_t s, int) { run(s); });
 }
 
 void InputLayer::Backward(const Batch& batch, const Tensor& diff_dst) {
   const int64_t n = batch.size;
   // One worker per table: slots sharing a table accumulate into the same SparseGrad in a fixed order.
-  ParallelForBlocks(tables_.size(), [&](size_t t, int) {
+  auto run = [&](size_t t) {
     SparseGrad& grad = grads_[t];
     grad.Clear();
     const EmbeddingTable& table = tables_[t];
@@ -68,7 +70,8 @@ void InputLayer::Backward(const Batch& batch, const Tensor& diff_dst) {
       table.AccumulateGradPooled(batch.multi_ids[m].data(), batch.multi_offsets[m].data(), n, slot.pooling,
                                  diff_dst.TopRows(n).Columns(multi_offsets_[m], table.dim()), &grad);
     }
-  });
+  };
+  ParallelForBlocks(tables_.size(), [&run](size_t t, int) { run(t); });
 }
 
 }  // namespace mtrec
