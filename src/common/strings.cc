@@ -3,6 +3,7 @@
 #include <fast_float/fast_float.h>
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 namespace mtrec {
@@ -41,7 +42,8 @@ std::optional<double> ParseDouble(std::string_view text) {
   if (*first == '+') ++first;  // fast_float rejects a leading '+', which spreadsheets write
   double value = 0;
   auto result = fast_float::from_chars(first, last, value);
-  if (result.ec != std::errc() || result.ptr != last) return std::nullopt;
+  // NaN and infinity are not data: a missing value is spelled by data.na_values, an overflow is an error.
+  if (result.ec != std::errc() || result.ptr != last || !std::isfinite(value)) return std::nullopt;
   return value;
 }
 

@@ -11,7 +11,8 @@ namespace mtrec {
 std::string_view Trim(std::string_view text);
 std::vector<std::string_view> Split(std::string_view text, std::string_view separator);
 
-// Parses the whole of `text` (surrounding blanks allowed) as a finite or infinite double; nullopt otherwise.
+// Parses the whole of `text` (surrounding blanks allowed) as a finite double; nullopt otherwise (NaN and
+// infinity included).
 std::optional<double> ParseDouble(std::string_view text);
 
 // Levenshtein distance; used for "did you mean" suggestions.

@@ -378,8 +378,6 @@ ColumnTable TableParser::Parse(const std::string& path, const DataConfig& data,
                                            requests[c].name, requests[c].role, field))) {
               return;
             }
-          } else if (!std::isfinite(*value) && requests[c].binary_label) {
-            ok = false;
           } else {
             row_numbers[c] = static_cast<float>(*value);
           }
@@ -472,7 +470,8 @@ ColumnTable TableParser::Parse(const std::string& path, const DataConfig& data,
           if (inserted) values.push_back(local.values[i]);
           remap[i] = it->second;
         }
-        for (uint32_t code : local.codes) codes.push_back(remap[code]);
+        // An absent column has no local dictionary: its rows all take code 0, the "" entry added above.
+        for (uint32_t code : local.codes) codes.push_back(column.present ? remap[code] : 0);
         for (uint64_t count : local.counts) offsets.push_back(offsets.back() + count);
       }
       std::vector<uint64_t> dictionary_offsets = {0};

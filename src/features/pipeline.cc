@@ -197,7 +197,13 @@ EncodedData FeaturePipeline::Encode(const ColumnTable& table) const {
       const NumericTransform& transform = numerics_[i];
       if (transform.bucketised()) {
         std::vector<int32_t> ids(rows);
-        for (size_t r = 0; r < rows; ++r) ids[r] = transform.Bucket(column.numbers[r]);
+        for (size_t r = 0; r < rows; ++r) {
+          try {
+            ids[r] = transform.Bucket(column.numbers[r]);
+          } catch (const Error& error) {
+            Fail("{}:{}: feature '{}': {}", table.path(), table.lines()[r], feature.name, error.what());
+          }
+        }
         data.oov_rate.push_back(0.0);
         data.single_ids.push_back(std::move(ids));
         continue;

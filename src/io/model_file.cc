@@ -69,7 +69,8 @@ SectionFile SectionFile::Parse(std::string bytes, const std::string& path) {
   BinaryReader r(bytes.data(), bytes.size(), path);
   r.Bytes(sizeof(kModelMagic));
   file.version_ = r.Pod<uint32_t>();
-  MTREC_CHECK(file.version_ >= 1 && file.version_ <= kModelFormatVersion,
+  MTREC_CHECK(file.version_ >= 1, "'{}' is damaged: model format version 0 does not exist", path);
+  MTREC_CHECK(file.version_ <= kModelFormatVersion,
               "'{}' has model format version {}, this mtrec reads versions 1 to {}: it was written by a newer mtrec",
               path, file.version_, kModelFormatVersion);
   uint32_t count = r.Pod<uint32_t>();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -42,9 +43,10 @@ inline void WriteText(const std::filesystem::path& path, const std::string& text
   out << text;
 }
 
-// A fresh folder under the test temp dir.
+// A fresh folder under the test temp dir, private to this process (ctest runs tests of one suite in parallel).
 inline std::filesystem::path FreshDir(const std::string& name) {
-  std::filesystem::path dir = std::filesystem::path(testing::TempDir()) / ("mtrec_e2e_" + name);
+  std::filesystem::path dir =
+      std::filesystem::path(testing::TempDir()) / ("mtrec_e2e_" + name + "_" + std::to_string(getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;

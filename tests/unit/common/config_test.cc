@@ -1,0 +1,616 @@
+#include "common/config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+
+namespace mtrec {
+namespace {
+
+// The message of the Error that `fn` throws, or "" when it throws none.
+template <typename Fn>
+std::string ErrorOf(Fn fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string ParseError(const std::string& text, const std::vector<std::string>& overrides = {}) {
+  return ErrorOf([&] { ParseConfig(text, "cfg.toml", overrides); });
+}
+
+const char* kMinimal = R"(
+[data]
+train = "train.csv"
+
+[[features]]
+name = "city"
+
+[[tasks]]
+name = "click"
+)";
+
+// Every section, every feature and task kind, and keys away from their defaults.
+const char* kFull = R"(
+[data]
+train = "train.csv"
+valid = "valid.csv"
+test = "test.csv"
+valid_from_test = 0.25
+split_seed = 7
+delimiter = ", "
+header = false
+columns = ["city", "tags", "price", "clicked", "spend", "p_click"]
+trim = false
+na_values = ["?", "-"]
+on_error = "skip"
+max_reported_errors = 3
+cache = false
+cache_dir = "cache"
+
+[[features]]
+name = "city"
+column = "city"
+min_count = 2
+hash_buckets = 0
+embedding_dim = 4
+
+[[features]]
+name = "tags"
+kind = "multi_categorical"
+separator = ";"
+pooling = "sum"
+share_with = "city"
+
+[[features]]
+name = "price"
+kind = "numeric"
+log1p = true
+standardize = false
+clip = [0.0, 100.0]
+fill = 1.5
+missing_flag = "always"
+buckets = 4
+
+[[tasks]]
+name = "click"
+column = "clicked"
+positive = ["yes", "y"]
+weight = 2.0
+oracle = "p_click"
+
+[[tasks]]
+name = "spend"
+kind = "regression"
+loss = "huber"
+huber_delta = 0.5
+
+[model]
+arch = "shared_bottom"
+embedding_dim = 8
+bottom = [32, 16]
+tower = [8, 4]
+dropout = 0.1
+embedding_init_std = 0.01
+
+[train]
+epochs = 3
+batch_size = 64
+optimizer = "adamw"
+lr = 0.01
+beta1 = 0.8
+beta2 = 0.99
+eps = 1e-6
+weight_decay = 0.001
+momentum = 0.5
+embedding_optimizer = "lazy_adam"
+embedding_lr = 0.1
+seed = 9
+threads = 2
+early_stop_metric = "logloss"
+early_stop_task = "click"
+patience = 4
+checkpoint = "run.ckpt"
+
+[eval]
+threshold = 0.3
+)";
+
+TEST(ConfigTest, MinimalConfigHasTheDefaults) {
+  Config c = ParseConfig(kMinimal, "cfg.toml");
+  EXPECT_EQ(c.data.train, "train.csv");
+  EXPECT_EQ(c.data.valid, "");
+  EXPECT_EQ(c.data.valid_from_test, 0.0);
+  EXPECT_EQ(c.data.split_seed, 1u);
+  EXPECT_EQ(c.data.delimiter, ",");
+  EXPECT_TRUE(c.data.header);
+  EXPECT_TRUE(c.data.columns.empty());
+  EXPECT_TRUE(c.data.trim);
+  EXPECT_EQ(c.data.na_values, (std::vector<std::string>{"", "NA", "NaN", "nan", "null", "NULL"}));
+  EXPECT_EQ(c.data.on_error, "fail");
+  EXPECT_EQ(c.data.max_reported_errors, 10);
+  EXPECT_TRUE(c.data.cache);
+  EXPECT_EQ(c.data.cache_dir, "");
+
+  ASSERT_EQ(c.features.size(), 1u);
+  const FeatureConfig& f = c.features[0];
+  EXPECT_EQ(f.name, "city");
+  EXPECT_EQ(f.column, "city");
+  EXPECT_EQ(f.kind, "categorical");
+  EXPECT_EQ(f.min_count, 1);
+  EXPECT_EQ(f.hash_buckets, 0);
+  EXPECT_EQ(f.embedding_dim, 0);
+  EXPECT_EQ(f.separator, "|");
+  EXPECT_EQ(f.pooling, "mean");
+  EXPECT_EQ(f.share_with, "");
+
+  ASSERT_EQ(c.tasks.size(), 1u);
+  const TaskConfig& t = c.tasks[0];
+  EXPECT_EQ(t.name, "click");
+  EXPECT_EQ(t.column, "click");
+  EXPECT_EQ(t.kind, "binary");
+  EXPECT_EQ(t.loss, "logloss");
+  EXPECT_EQ(t.weight, 1.0);
+  EXPECT_TRUE(t.positive.empty());
+  EXPECT_EQ(t.equals, "");
+  EXPECT_EQ(t.huber_delta, 1.0);
+
+  EXPECT_EQ(c.model.arch, "shared_bottom");
+  EXPECT_EQ(c.model.embedding_dim, 16);
+  EXPECT_EQ(c.model.bottom, (std::vector<int64_t>{256, 128}));
+  EXPECT_EQ(c.model.tower, (std::vector<int64_t>{64}));
+  EXPECT_EQ(c.model.dropout, 0.0);
+  EXPECT_EQ(c.model.embedding_init_std, 0.05);
+
+  EXPECT_EQ(c.train.epochs, 5);
+  EXPECT_EQ(c.train.batch_size, 512);
+  EXPECT_EQ(c.train.optimizer, "adam");
+  EXPECT_EQ(c.train.lr, 0.001);
+  EXPECT_EQ(c.train.beta1, 0.9);
+  EXPECT_EQ(c.train.beta2, 0.999);
+  EXPECT_EQ(c.train.eps, 1e-8);
+  EXPECT_EQ(c.train.embedding_optimizer, "adagrad");
+  EXPECT_EQ(c.train.embedding_lr, 0.05);
+  EXPECT_EQ(c.train.seed, 42u);
+  EXPECT_EQ(c.train.threads, 0);
+  EXPECT_EQ(c.train.early_stop_metric, "auc");
+  EXPECT_EQ(c.train.early_stop_task, "");
+  EXPECT_EQ(c.train.patience, 2);
+  EXPECT_EQ(c.train.checkpoint, "");
+  EXPECT_EQ(c.eval.threshold, 0.5);
+  EXPECT_EQ(c.source_path, "");
+}
+
+TEST(ConfigTest, ParsesEverySection) {
+  Config c = ParseConfig(kFull, "cfg.toml");
+  EXPECT_EQ(c.data.valid, "valid.csv");
+  EXPECT_EQ(c.data.test, "test.csv");
+  EXPECT_EQ(c.data.valid_from_test, 0.25);
+  EXPECT_EQ(c.data.split_seed, 7u);
+  EXPECT_EQ(c.data.delimiter, ", ");
+  EXPECT_FALSE(c.data.header);
+  EXPECT_EQ(c.data.columns.size(), 6u);
+  EXPECT_EQ(c.data.columns[5], "p_click");
+  EXPECT_FALSE(c.data.trim);
+  EXPECT_EQ(c.data.na_values, (std::vector<std::string>{"?", "-"}));
+  EXPECT_EQ(c.data.on_error, "skip");
+  EXPECT_EQ(c.data.max_reported_errors, 3);
+  EXPECT_FALSE(c.data.cache);
+  EXPECT_EQ(c.data.cache_dir, "cache");
+
+  ASSERT_EQ(c.features.size(), 3u);
+  EXPECT_EQ(c.features[0].min_count, 2);
+  EXPECT_EQ(c.features[0].embedding_dim, 4);
+  EXPECT_EQ(c.features[1].kind, "multi_categorical");
+  EXPECT_EQ(c.features[1].separator, ";");
+  EXPECT_EQ(c.features[1].pooling, "sum");
+  EXPECT_EQ(c.features[1].share_with, "city");
+  const FeatureConfig& price = c.features[2];
+  EXPECT_EQ(price.kind, "numeric");
+  EXPECT_TRUE(price.log1p);
+  EXPECT_FALSE(price.standardize);
+  EXPECT_EQ(price.clip, (std::vector<double>{0.0, 100.0}));
+  EXPECT_EQ(price.fill, 1.5);
+  EXPECT_EQ(price.missing_flag, "always");
+  EXPECT_EQ(price.buckets, 4);
+  EXPECT_EQ(c.FindFeature("price"), &c.features[2]);
+  EXPECT_EQ(c.FindFeature("nope"), nullptr);
+
+  ASSERT_EQ(c.tasks.size(), 2u);
+  EXPECT_EQ(c.tasks[0].column, "clicked");
+  EXPECT_EQ(c.tasks[0].positive, (std::vector<std::string>{"yes", "y"}));
+  EXPECT_EQ(c.tasks[0].weight, 2.0);
+  EXPECT_EQ(c.tasks[0].oracle, "p_click");
+  EXPECT_EQ(c.tasks[1].kind, "regression");
+  EXPECT_EQ(c.tasks[1].loss, "huber");
+  EXPECT_EQ(c.tasks[1].huber_delta, 0.5);
+  EXPECT_EQ(c.FindTask("spend"), &c.tasks[1]);
+  EXPECT_EQ(c.FindTask("nope"), nullptr);
+
+  EXPECT_EQ(c.model.embedding_dim, 8);
+  EXPECT_EQ(c.model.bottom, (std::vector<int64_t>{32, 16}));
+  EXPECT_EQ(c.model.tower, (std::vector<int64_t>{8, 4}));
+  EXPECT_EQ(c.model.dropout, 0.1);
+  EXPECT_EQ(c.model.embedding_init_std, 0.01);
+
+  EXPECT_EQ(c.train.epochs, 3);
+  EXPECT_EQ(c.train.batch_size, 64);
+  EXPECT_EQ(c.train.optimizer, "adamw");
+  EXPECT_EQ(c.train.lr, 0.01);
+  EXPECT_EQ(c.train.beta1, 0.8);
+  EXPECT_EQ(c.train.beta2, 0.99);
+  EXPECT_EQ(c.train.eps, 1e-6);
+  EXPECT_EQ(c.train.weight_decay, 0.001);
+  EXPECT_EQ(c.train.momentum, 0.5);
+  EXPECT_EQ(c.train.embedding_optimizer, "lazy_adam");
+  EXPECT_EQ(c.train.embedding_lr, 0.1);
+  EXPECT_EQ(c.train.seed, 9u);
+  EXPECT_EQ(c.train.threads, 2);
+  EXPECT_EQ(c.train.early_stop_metric, "logloss");
+  EXPECT_EQ(c.train.early_stop_task, "click");
+  EXPECT_EQ(c.train.patience, 4);
+  EXPECT_EQ(c.train.checkpoint, "run.ckpt");
+  EXPECT_EQ(c.eval.threshold, 0.3);
+}
+
+TEST(ConfigTest, ColumnDefaultsToNameAndLossToTheKind) {
+  Config c = ParseConfig(R"(
+[[features]]
+name = "city"
+[[features]]
+name = "town"
+column = "town_id"
+[[tasks]]
+name = "click"
+[[tasks]]
+name = "gmv"
+kind = "regression"
+[[tasks]]
+name = "dwell"
+column = "dwell_s"
+kind = "regression"
+loss = "huber"
+)",
+                         "cfg.toml");
+  EXPECT_EQ(c.features[0].column, "city");
+  EXPECT_EQ(c.features[1].column, "town_id");
+  EXPECT_EQ(c.tasks[0].column, "click");
+  EXPECT_EQ(c.tasks[0].loss, "logloss");
+  EXPECT_EQ(c.tasks[1].column, "gmv");
+  EXPECT_EQ(c.tasks[1].loss, "mse");
+  EXPECT_EQ(c.tasks[2].column, "dwell_s");
+  EXPECT_EQ(c.tasks[2].loss, "huber");
+}
+
+TEST(ConfigTest, OverridesReplaceFileValues) {
+  Config c = ParseConfig(kFull, "cfg.toml",
+                         {"train.lr=0.5", "features.city.embedding_dim=12", "tasks.spend.weight=2",
+                          "model.arch=shared_bottom", "data.on_error = fail", "model.bottom=[5, 3]"});
+  EXPECT_EQ(c.train.lr, 0.5);
+  EXPECT_EQ(c.features[0].embedding_dim, 12);
+  EXPECT_EQ(c.tasks[1].weight, 2.0);         // an integer where a number is expected
+  EXPECT_EQ(c.model.arch, "shared_bottom");  // a bare word is a string
+  EXPECT_EQ(c.data.on_error, "fail");
+  EXPECT_EQ(c.model.bottom, (std::vector<int64_t>{5, 3}));
+  // Untouched keys keep the file's values.
+  EXPECT_EQ(c.train.epochs, 3);
+  EXPECT_EQ(c.features[0].min_count, 2);
+}
+
+TEST(ConfigTest, OverridesAddSectionsTheFileLacks) {
+  Config c = ParseConfig(kMinimal, "cfg.toml", {"train.lr=0.01", "eval.threshold=0.25"});
+  EXPECT_EQ(c.train.lr, 0.01);
+  EXPECT_EQ(c.eval.threshold, 0.25);
+}
+
+TEST(ConfigTest, OverridesGetTheSameChecksAsTheFile) {
+  EXPECT_NE(ParseError(kMinimal, {"train.epochs=three"}).find("'epochs' expects an integer"), std::string::npos);
+  EXPECT_NE(ParseError(kMinimal, {"features.city.log1p=true"}).find("applies only to kind 'numeric'"),
+            std::string::npos);
+  EXPECT_NE(ParseError(kMinimal, {"train.optimiser=sgd"}).find("(did you mean 'optimizer'?)"), std::string::npos);
+}
+
+TEST(ConfigTest, BadOverridesAreRefused) {
+  std::string error = ParseError(kMinimal, {"trian.lr=0.1"});
+  EXPECT_NE(error.find("unknown section 'trian'"), std::string::npos) << error;
+  EXPECT_NE(error.find("(did you mean 'train'?)"), std::string::npos) << error;
+
+  error = ParseError(kMinimal, {"features.cty.min_count=2"});
+  EXPECT_NE(error.find("no features entry named 'cty'"), std::string::npos) << error;
+  EXPECT_NE(error.find("(did you mean 'city'?)"), std::string::npos) << error;
+
+  error = ParseError(kMinimal, {"tasks.buy.weight=1"});
+  EXPECT_NE(error.find("no tasks entry named 'buy'"), std::string::npos) << error;
+
+  error = ParseError(kMinimal, {"train.lr"});
+  EXPECT_NE(error.find("must look like section.key=value"), std::string::npos) << error;
+  EXPECT_NE(ParseError(kMinimal, {"=3"}).find("must look like section.key=value"), std::string::npos);
+
+  error = ParseError(kMinimal, {"features.min_count=2"});
+  EXPECT_NE(error.find("must look like features.NAME.key=value"), std::string::npos) << error;
+  error = ParseError(kMinimal, {"train.a.b=2"});
+  EXPECT_NE(error.find("must look like train.key=value"), std::string::npos) << error;
+}
+
+TEST(ConfigTest, UnknownKeyInTrainSaysWhereAndSuggests) {
+  const std::string text = "[train]\nepochs = 2\nlearning_rat = 0.1\n";
+  std::string error = ParseError(text);
+  EXPECT_NE(error.find("cfg.toml:3:1: unknown key 'learning_rat' in [train]"), std::string::npos) << error;
+  // Too far from every key for a suggestion.
+  error = ParseError("[train]\nlearning_rat = 0.1\n");
+  EXPECT_EQ(error.find("did you mean"), std::string::npos) << error;
+  error = ParseError("[train]\n  epoch = 2\n");
+  EXPECT_NE(error.find("cfg.toml:2:3: unknown key 'epoch' in [train] (did you mean 'epochs'?)"), std::string::npos)
+      << error;
+}
+
+TEST(ConfigTest, UnknownKeyInFeatureEntrySaysWhereAndSuggests) {
+  std::string error = ParseError("[[features]]\nname = \"city\"\nmin_cont = 3\n");
+  EXPECT_NE(error.find("cfg.toml:3:1: unknown key 'min_cont' in [[features]] (did you mean 'min_count'?)"),
+            std::string::npos)
+      << error;
+  error = ParseError("[[tasks]]\nname = \"click\"\nwieght = 3\n");
+  EXPECT_NE(error.find("cfg.toml:3:1: unknown key 'wieght' in [[tasks]] (did you mean 'weight'?)"), std::string::npos)
+      << error;
+}
+
+TEST(ConfigTest, UnknownSectionSuggests) {
+  std::string error = ParseError("[modle]\narch = \"shared_bottom\"\n");
+  EXPECT_NE(error.find("cfg.toml:1:2: unknown section 'modle' (did you mean 'model'?)"), std::string::npos) << error;
+}
+
+TEST(ConfigTest, SyntaxErrorSaysWhere) {
+  std::string error = ParseError("[train]\nepochs = = 2\n");
+  EXPECT_EQ(error.rfind("cfg.toml:2:", 0), 0u) << error;
+}
+
+TEST(ConfigTest, KeyOfAnotherKindIsRefused) {
+  std::string error = ParseError("[[features]]\nname = \"city\"\nlog1p = true\n");
+  EXPECT_NE(error.find("cfg.toml:3:9: key 'log1p' of feature 'city' applies only to kind 'numeric', not 'categorical'"),
+            std::string::npos)
+      << error;
+  error = ParseError("[[features]]\nname = \"price\"\nkind = \"numeric\"\nseparator = \";\"\n");
+  EXPECT_NE(error.find("key 'separator' of feature 'price' applies only to kind 'multi_categorical'"),
+            std::string::npos)
+      << error;
+  error = ParseError("[[tasks]]\nname = \"gmv\"\nkind = \"regression\"\nequals = \"1\"\n");
+  EXPECT_NE(error.find("key 'equals' of task 'gmv' applies only to kind 'binary', not 'regression'"), std::string::npos)
+      << error;
+  // min_count applies to both categorical kinds.
+  EXPECT_EQ(ParseError("[[features]]\nname = \"tags\"\nkind = \"multi_categorical\"\nmin_count = 2\n"), "");
+}
+
+TEST(ConfigTest, WrongTypeIsRefusedNamingTheKey) {
+  std::string error = ParseError("[train]\nepochs = \"3\"\n");
+  EXPECT_NE(error.find("cfg.toml:2:10: 'epochs' expects an integer"), std::string::npos) << error;
+  error = ParseError("[train]\nlr = \"fast\"\n");
+  EXPECT_NE(error.find("'lr' expects a number"), std::string::npos) << error;
+  error = ParseError("[data]\nheader = 1\n");
+  EXPECT_NE(error.find("'header' expects true or false"), std::string::npos) << error;
+  error = ParseError("[model]\nbottom = 8\n");
+  EXPECT_NE(error.find("'bottom' expects a list"), std::string::npos) << error;
+  error = ParseError("[model]\nbottom = [8, \"4\"]\n");
+  EXPECT_NE(error.find("'bottom' expects an integer"), std::string::npos) << error;
+  error = ParseError("[train]\nseed = -1\n");
+  EXPECT_NE(error.find("'seed' expects a non-negative integer"), std::string::npos) << error;
+  error = ParseError("[data]\ntrain = 3\n");
+  EXPECT_NE(error.find("'train' expects a string"), std::string::npos) << error;
+  error = ParseError("train = 3\n");
+  EXPECT_NE(error.find("'train' must be a table"), std::string::npos) << error;
+}
+
+TEST(ConfigTest, ChoiceOutOfItsListSuggests) {
+  std::string error = ParseError("[train]\noptimizer = \"adamm\"\n");
+  EXPECT_NE(error.find("cfg.toml:2:13: 'optimizer' is 'adamm', expected one of 'adam', 'adamw', 'sgd' (did you mean "
+                       "'adam'?)"),
+            std::string::npos)
+      << error;
+  error = ParseError("[[features]]\nname = \"x\"\nkind = \"numerical\"\n");
+  EXPECT_NE(error.find("(did you mean 'numeric'?)"), std::string::npos) << error;
+}
+
+TEST(ConfigTest, ValidationErrors) {
+  struct Case {
+    std::string text;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {"[[tasks]]\nname = \"click\"\n[[tasks]]\nname = \"click\"\n", "cfg.toml: task 'click' is declared twice"},
+      {"[[features]]\nname = \"a\"\n[[features]]\nname = \"a\"\n", "feature 'a' is declared twice"},
+      {"[[features]]\nname = \"clicked\"\n[[tasks]]\nname = \"click\"\ncolumn = \"clicked\"\n",
+       "feature 'clicked' reads column 'clicked', which is the label of task click: a label must not be an input"},
+      {"[[features]]\nname = \"p\"\n[[tasks]]\nname = \"click\"\noracle = \"p\"\n",
+       "which is the label of task click (oracle)"},
+      {"[[features]]\nname = \"x\"\nkind = \"numeric\"\nclip = [5.0, 1.0]\n",
+       "feature 'x': clip must be [lo, hi] with lo < hi"},
+      {"[[features]]\nname = \"x\"\nkind = \"numeric\"\nclip = [1.0]\n", "clip must be [lo, hi]"},
+      {"[[features]]\nname = \"x\"\nshare_with = \"y\"\n", "feature 'x': share_with names no feature 'y'"},
+      {"[[features]]\nname = \"x\"\nshare_with = \"x\"\n", "feature 'x' cannot share with itself"},
+      {"[[features]]\nname = \"n\"\nkind = \"numeric\"\n[[features]]\nname = \"x\"\nshare_with = \"n\"\n",
+       "share_with must name a categorical or multi_categorical feature that owns its table"},
+      {"[[tasks]]\nname = \"click\"\n[train]\nearly_stop_task = \"clik\"\n",
+       "train.early_stop_task names no task 'clik' (did you mean 'click'?)"},
+      {"[[tasks]]\nname = \"click\"\nloss = \"mse\"\n",
+       "task 'click' is binary: its loss must be 'logloss', not 'mse'"},
+      {"[[tasks]]\nname = \"y\"\nkind = \"regression\"\nloss = \"logloss\"\n",
+       "task 'y' is a regression: its loss must be 'mse' or 'huber'"},
+      {"[[tasks]]\nname = \"click\"\npositive = [\"1\"]\nequals = \"1\"\n", "give either 'positive' or 'equals'"},
+      {"[[tasks]]\nname = \"click\"\nweight = -1\n", "task 'click': weight must be >= 0, got -1"},
+      {"[data]\nheader = false\n", "data.header = false needs data.columns"},
+      {"[data]\ndelimiter = \"\"\n", "data.delimiter must not be empty"},
+      {"[data]\nvalid_from_test = 1.0\n", "data.valid_from_test must be in [0, 1), got 1"},
+      {"[[features]]\nname = \"x\"\nmin_count = 0\n", "feature 'x': min_count must be >= 1"},
+      {"[[features]]\nname = \"x\"\nkind = \"numeric\"\nbuckets = 1\n", "buckets must be 0 or >= 2"},
+      {"[model]\nbottom = []\n", "model.bottom needs at least one layer width"},
+      {"[model]\ntower = [4, 0]\n", "model.tower widths must be > 0"},
+      {"[model]\ndropout = 1.0\n", "model.dropout must be in [0, 1), got 1"},
+      {"[train]\nepochs = 0\n", "train.epochs must be >= 1"},
+      {"[train]\nlr = 0.0\n", "train.lr and train.embedding_lr must be > 0"},
+      {"[train]\nbeta2 = 1.0\n", "train.beta1 and train.beta2 must be in [0, 1)"},
+      {"[eval]\nthreshold = 1.0\n", "eval.threshold must be in (0, 1)"},
+  };
+  for (const auto& c : cases) {
+    std::string error = ParseError(c.text);
+    EXPECT_NE(error.find(c.expected), std::string::npos) << "config:\n" << c.text << "\nerror: " << error;
+  }
+}
+
+TEST(ConfigTest, ValidationAcceptsATaskWithoutFeatures) {
+  EXPECT_EQ(ParseError("[[tasks]]\nname = \"click\"\n[train]\nearly_stop_task = \"click\"\n"), "");
+}
+
+TEST(ConfigTest, RoundTripThroughToml) {
+  for (const char* text : {kMinimal, kFull}) {
+    Config c = ParseConfig(text, "cfg.toml");
+    for (bool comments : {false, true}) {
+      std::string toml = ConfigToToml(c, comments);
+      Config again = ParseConfig(toml, "resolved.toml");
+      EXPECT_EQ(ConfigToToml(again, comments), toml);
+      EXPECT_EQ(ConfigToToml(again, false), ConfigToToml(c, false));
+    }
+  }
+  // Spot checks that the values themselves survive, not only the text.
+  Config again = ParseConfig(ConfigToToml(ParseConfig(kFull, "cfg.toml"), true), "resolved.toml");
+  EXPECT_EQ(again.data.delimiter, ", ");
+  EXPECT_EQ(again.features[2].clip, (std::vector<double>{0.0, 100.0}));
+  EXPECT_EQ(again.tasks[0].positive, (std::vector<std::string>{"yes", "y"}));
+  EXPECT_EQ(again.train.eps, 1e-6);
+  EXPECT_EQ(again.train.seed, 9u);
+  EXPECT_EQ(again.model.embedding_init_std, 0.01);
+}
+
+TEST(ConfigTest, RoundTripKeepsQuotesAndBackslashes) {
+  Config c = ParseConfig(kMinimal, "cfg.toml", {"data.delimiter=\"\\t\"", R"(tasks.click.equals="a \"b\" \\ c")"});
+  EXPECT_EQ(c.data.delimiter, "\t");
+  EXPECT_EQ(c.tasks[0].equals, "a \"b\" \\ c");
+  Config again = ParseConfig(ConfigToToml(c), "resolved.toml");
+  EXPECT_EQ(again.data.delimiter, "\t");
+  EXPECT_EQ(again.tasks[0].equals, "a \"b\" \\ c");
+}
+
+TEST(ConfigTest, TomlWritesOnlyTheKeysOfEachKind) {
+  std::string toml = ConfigToToml(ParseConfig(kFull, "cfg.toml"));
+  // Three features: 'separator' only for the multi_categorical one, 'log1p' only for the numeric one.
+  size_t separators = 0;
+  size_t logs = 0;
+  std::istringstream in(toml);
+  for (std::string line; std::getline(in, line);) {
+    separators += line.rfind("separator = ", 0) == 0;
+    logs += line.rfind("log1p = ", 0) == 0;
+  }
+  EXPECT_EQ(separators, 1u);
+  EXPECT_EQ(logs, 1u);
+  EXPECT_NE(toml.find("delimiter = \", \"\n"), std::string::npos);
+  EXPECT_NE(toml.find("eps = 1e-06\n"), std::string::npos) << toml;
+  EXPECT_NE(toml.find("weight = 2.0\n"), std::string::npos) << toml;
+  EXPECT_EQ(toml.find("# Rows per step."), std::string::npos) << "comments are off";
+  EXPECT_NE(ConfigToToml(ParseConfig(kFull, "cfg.toml"), true).find("# Rows per step.\nbatch_size = 64\n"),
+            std::string::npos);
+}
+
+// Every field of every config struct, by section, as the reference must list it.
+const std::map<std::string, std::vector<std::string>>& AllKeys() {
+  static const std::map<std::string, std::vector<std::string>> keys = {
+      {"[data]",
+       {"train", "valid", "test", "valid_from_test", "split_seed", "delimiter", "header", "columns", "trim",
+        "na_values", "on_error", "max_reported_errors", "cache", "cache_dir"}},
+      {"[[features]]",
+       {"name", "column", "kind", "min_count", "hash_buckets", "embedding_dim", "log1p", "standardize", "clip", "fill",
+        "missing_flag", "buckets", "separator", "pooling", "share_with"}},
+      {"[[tasks]]", {"name", "column", "kind", "loss", "weight", "positive", "equals", "huber_delta", "oracle"}},
+      {"[model]", {"arch", "embedding_dim", "bottom", "tower", "dropout", "embedding_init_std"}},
+      {"[train]",
+       {"epochs", "batch_size", "optimizer", "lr", "beta1", "beta2", "eps", "weight_decay", "momentum",
+        "embedding_optimizer", "embedding_lr", "seed", "threads", "early_stop_metric", "early_stop_task", "patience",
+        "checkpoint"}},
+      {"[eval]", {"threshold"}},
+  };
+  return keys;
+}
+
+// The text of one "## <title>" section of the reference.
+std::string ReferenceSection(const std::string& markdown, const std::string& title) {
+  size_t begin = markdown.find("\n## " + title + "\n");
+  if (begin == std::string::npos) return "";
+  size_t end = markdown.find("\n## ", begin + 1);
+  return markdown.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+}
+
+TEST(ConfigTest, ReferenceMentionsEveryKeyOfEverySection) {
+  const std::string markdown = ConfigReferenceMarkdown();
+  for (const auto& [title, keys] : AllKeys()) {
+    std::string section = ReferenceSection(markdown, title);
+    ASSERT_FALSE(section.empty()) << "no section " << title;
+    size_t rows = 0;
+    std::istringstream in(section);
+    for (std::string line; std::getline(in, line);) rows += line.rfind("| `", 0) == 0;
+    EXPECT_EQ(rows, keys.size()) << title;
+    for (const auto& key : keys) {
+      EXPECT_NE(section.find("| `" + key + "` |"), std::string::npos) << title << " lacks " << key;
+    }
+  }
+  // Defaults and kinds are shown.
+  EXPECT_NE(ReferenceSection(markdown, "[train]").find("| `optimizer` | `\"adam\"` |"), std::string::npos);
+  EXPECT_NE(ReferenceSection(markdown, "[[features]]").find("| `log1p` | `false` | 'numeric' |"), std::string::npos);
+}
+
+// The keys the resolved TOML writes are exactly the keys of the struct lists above.
+TEST(ConfigTest, TomlWritesEveryKeyOfEverySection) {
+  std::string toml = ConfigToToml(ParseConfig(kFull, "cfg.toml"));
+  std::map<std::string, std::set<std::string>> written;
+  std::string section;
+  std::istringstream in(toml);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    if (line[0] == '[') {
+      section = line;
+      continue;
+    }
+    written[section].insert(line.substr(0, line.find(" = ")));
+  }
+  for (const auto& [title, keys] : AllKeys()) {
+    EXPECT_EQ(written[title], std::set<std::string>(keys.begin(), keys.end())) << title;
+  }
+}
+
+TEST(ConfigTest, DocsConfigMdMatchesTheConfigDeclarations) {
+  const std::string path = std::string(MTREC_SOURCE_DIR) + "/docs/config.md";
+  std::ifstream in(path, std::ios::binary);
+  ASSERT_TRUE(in) << path << " is missing; regenerate it with `mtrec train --print-reference > docs/config.md`";
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str(), ConfigReferenceMarkdown())
+      << "docs/config.md is out of date; regenerate it with `mtrec train --print-reference > docs/config.md`";
+}
+
+TEST(ConfigTest, LoadConfigRecordsItsPathAndResolvesDataPaths) {
+  const std::filesystem::path dir = std::filesystem::path(testing::TempDir()).lexically_normal();
+  const std::string path = (dir / ("config_test_load." + std::to_string(::getpid()) + ".toml")).string();
+  {
+    std::ofstream out(path);
+    out << kMinimal;
+  }
+  Config c = LoadConfig(path, {"train.epochs=1"});
+  EXPECT_EQ(c.source_path, path);
+  EXPECT_EQ(c.train.epochs, 1);
+  EXPECT_EQ(DataPath(c, "train.csv"), (dir / "train.csv").string());
+  EXPECT_EQ(DataPath(c, "/abs/train.csv"), "/abs/train.csv");
+  std::filesystem::remove(path);
+  std::string error = ErrorOf([&] { LoadConfig(path); });
+  EXPECT_NE(error.find("cannot read the config"), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace mtrec

@@ -1,0 +1,109 @@
+#include "common/strings.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+namespace mtrec {
+namespace {
+
+std::vector<std::string> SplitToStrings(std::string_view text, std::string_view separator) {
+  std::vector<std::string> out;
+  for (std::string_view part : Split(text, separator)) out.emplace_back(part);
+  return out;
+}
+
+TEST(StringsTest, TrimRemovesSpacesTabsAndCarriageReturnsAtBothEnds) {
+  EXPECT_EQ(Trim("  a b \t\r"), "a b");
+  EXPECT_EQ(Trim("\t x"), "x");
+  EXPECT_EQ(Trim("x"), "x");
+  EXPECT_EQ(Trim(""), "");
+  EXPECT_EQ(Trim(" \t\r "), "");
+  EXPECT_EQ(Trim("\nx\n"), "\nx\n");  // newlines are record separators, not blanks
+  std::string_view text = "  abc  ";
+  EXPECT_EQ(Trim(text).data(), text.data() + 2);  // a view into the input, not a copy
+}
+
+TEST(StringsTest, SplitKeepsEmptyPartsAndAcceptsLongSeparators) {
+  EXPECT_EQ(SplitToStrings("a,b,c", ","), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(SplitToStrings("a,,b,", ","), (std::vector<std::string>{"a", "", "b", ""}));
+  EXPECT_EQ(SplitToStrings("", ","), (std::vector<std::string>{""}));
+  EXPECT_EQ(SplitToStrings("abc", ","), (std::vector<std::string>{"abc"}));
+  EXPECT_EQ(SplitToStrings("a, b,c, d", ", "), (std::vector<std::string>{"a", "b,c", "d"}));
+  EXPECT_EQ(SplitToStrings("x::y", "::"), (std::vector<std::string>{"x", "y"}));
+  EXPECT_EQ(SplitToStrings("a,b", ""), (std::vector<std::string>{"a,b"}));
+}
+
+TEST(StringsTest, ParseDoubleAcceptsNumbersWithSignsBlanksAndExponents) {
+  EXPECT_EQ(ParseDouble("+1.5"), 1.5);
+  EXPECT_EQ(ParseDouble(" 2 "), 2.0);
+  EXPECT_EQ(ParseDouble("1e3"), 1000.0);
+  EXPECT_EQ(ParseDouble("-0.25"), -0.25);
+  EXPECT_EQ(ParseDouble(".5"), 0.5);
+  EXPECT_EQ(ParseDouble("\t7\r"), 7.0);
+  EXPECT_EQ(ParseDouble("2.5E-2"), 0.025);
+}
+
+TEST(StringsTest, ParseDoubleRejectsAnythingElse) {
+  for (const char* text : {"", "   ", "abc", "1.2.3", "1,5", "1 2", "12abc", "+", "-", "++1", "e3", "0x"}) {
+    EXPECT_FALSE(ParseDouble(text).has_value()) << "'" << text << "'";
+  }
+}
+
+TEST(StringsTest, EditDistance) {
+  EXPECT_EQ(EditDistance("kitten", "sitting"), 3u);
+  EXPECT_EQ(EditDistance("flaw", "lawn"), 2u);
+  EXPECT_EQ(EditDistance("", "abc"), 3u);
+  EXPECT_EQ(EditDistance("abc", ""), 3u);
+  EXPECT_EQ(EditDistance("", ""), 0u);
+  EXPECT_EQ(EditDistance("same", "same"), 0u);
+  EXPECT_EQ(EditDistance("ab", "ba"), 2u);  // a swap is two edits (no transpositions)
+  EXPECT_EQ(EditDistance("epochs", "epoch"), 1u);
+  EXPECT_EQ(EditDistance("abc", "xabcx"), 2u);
+}
+
+TEST(StringsTest, DidYouMeanPicksTheClosestPlausibleCandidate) {
+  const std::vector<std::string> keys = {"epochs", "lr", "optimizer", "batch_size"};
+  EXPECT_EQ(DidYouMean("epoch", keys), "epochs");
+  EXPECT_EQ(DidYouMean("optimiser", keys), "optimizer");
+  EXPECT_EQ(DidYouMean("batchsize", keys), "batch_size");
+  EXPECT_EQ(DidYouMean("lr", keys), "lr");
+  EXPECT_EQ(DidYouMean("completely_different", keys), "");
+  EXPECT_EQ(DidYouMean("x", {}), "");
+  // The first of equally close candidates wins.
+  EXPECT_EQ(DidYouMean("ab", {"ax", "ay"}), "ax");
+  // A word of 9 letters tolerates 3 edits, not 4.
+  EXPECT_EQ(DidYouMean("abcdefghi", {"abcdefxyz"}), "abcdefxyz");
+  EXPECT_EQ(DidYouMean("abcdefghi", {"abcdewxyz"}), "");
+  // Short words tolerate 2 edits, not 3.
+  EXPECT_EQ(DidYouMean("abc", {"xyc"}), "xyc");
+  EXPECT_EQ(DidYouMean("abc", {"xyz"}), "");
+}
+
+TEST(StringsTest, SuffixAndQuotedList) {
+  EXPECT_EQ(DidYouMeanSuffix("adamm", {"adam", "sgd"}), " (did you mean 'adam'?)");
+  EXPECT_EQ(DidYouMeanSuffix("zzzzzzzz", {"adam", "sgd"}), "");
+  EXPECT_EQ(QuotedList({"a", "b", "c"}), "'a', 'b', 'c'");
+  EXPECT_EQ(QuotedList({"x"}), "'x'");
+  EXPECT_EQ(QuotedList({}), "");
+}
+
+}  // namespace
+}  // namespace mtrec
+
+namespace mtrec {
+namespace {
+
+// Missing values are spelled by data.na_values; a literal "nan" or an overflow must not slip in as a number.
+TEST(StringsTest, ParseDoubleRejectsNanAndInfinity) {
+  for (const char* text : {"nan", "-nan", "NaN", "inf", "-inf", "Infinity", "1e999"}) {
+    EXPECT_FALSE(ParseDouble(text).has_value()) << text;
+  }
+  ASSERT_TRUE(ParseDouble("-1e300").has_value());
+  EXPECT_EQ(*ParseDouble("-1e300"), -1e300);
+}
+
+}  // namespace
+}  // namespace mtrec

@@ -1,0 +1,269 @@
+#include "io/model_io.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "common/files.h"
+#include "common/threads.h"
+#include "models/weights.h"
+
+namespace mtrec {
+namespace {
+
+namespace fs = std::filesystem;
+
+template <typename Fn>
+std::string ErrorOf(Fn fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+fs::path TestDir() {
+  // One folder per process, so that parallel runs of the same tests do not share files.
+  fs::path dir = fs::path(testing::TempDir()) / ("model_io_test." + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  return dir;
+}
+
+const char* kConfig = R"(
+[data]
+cache = false
+
+[[features]]
+name = "user"
+
+[[features]]
+name = "item"
+embedding_dim = 3
+
+[[features]]
+name = "price"
+kind = "numeric"
+
+[[features]]
+name = "tags"
+kind = "multi_categorical"
+
+[[tasks]]
+name = "click"
+
+[[tasks]]
+name = "gmv"
+kind = "regression"
+loss = "huber"
+
+[model]
+embedding_dim = 4
+bottom = [8]
+tower = [4]
+
+[train]
+batch_size = 4
+)";
+
+const char* kData =
+    "user,item,price,tags,click,gmv\n"
+    "u1,i1,10,a|b,1,2.5\n"
+    "u2,i2,,b,0,0\n"
+    "u1,i3,30,,0,1\n"
+    "u3,i1,20,c|a,1,4\n"
+    "u2,i2,15,a,NA,NA\n"
+    "u4,i4,5,b|c|a,0,0.5\n"
+    "u1,i2,25,c,1,3\n";
+
+constexpr int64_t kMaxBatch = 16;
+
+class ModelIoTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    SetThreads(1);
+    config_ = ParseConfig(kConfig, "model_io.toml");
+    std::string path = (TestDir() / "train.csv").string();
+    {
+      std::ofstream out(path, std::ios::binary | std::ios::trunc);
+      out << kData;
+    }
+    ColumnTable table = LoadTable(path, config_.data, FeaturePipeline::Requests(config_, true));
+    pipeline_ = std::make_unique<FeaturePipeline>(FeaturePipeline::Fit(config_, table));
+    data_ = pipeline_->Encode(table);
+    model_ = CreateModel(config_, pipeline_->layout(), kMaxBatch);
+    model_->Initialize(7);
+  }
+  void TearDown() override {
+    SetThreads(0);
+    fs::remove_all(TestDir());
+  }
+
+  std::string PathOf(const std::string& name) const { return (TestDir() / name).string(); }
+
+  Config config_;
+  std::unique_ptr<FeaturePipeline> pipeline_;
+  EncodedData data_;
+  std::unique_ptr<Model> model_;
+};
+
+std::vector<EpochRecord> SampleHistory() {
+  EpochRecord first;
+  first.epoch = 1;
+  first.train_loss = {0.69, 1.25};
+  TaskReport click;
+  click.name = "click";
+  click.binary = true;
+  click.metrics = {{"auc", 0.75}, {"logloss", 0.5}};
+  TaskReport gmv;
+  gmv.name = "gmv";
+  gmv.binary = false;
+  gmv.metrics = {{"rmse", 1.5}, {"mae", 1.0}};
+  first.valid = {click, gmv};
+  first.monitor = 0.75;
+  EpochRecord second;
+  second.epoch = 2;
+  second.train_loss = {0.6, NAN};
+  second.monitor = NAN;
+  return {first, second};
+}
+
+void ExpectSameHistory(const std::vector<EpochRecord>& a, const std::vector<EpochRecord>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t e = 0; e < a.size(); ++e) {
+    SCOPED_TRACE(testing::Message() << "epoch record " << e);
+    EXPECT_EQ(a[e].epoch, b[e].epoch);
+    ASSERT_EQ(a[e].train_loss.size(), b[e].train_loss.size());
+    for (size_t k = 0; k < a[e].train_loss.size(); ++k) {
+      EXPECT_TRUE(a[e].train_loss[k] == b[e].train_loss[k] ||
+                  (std::isnan(a[e].train_loss[k]) && std::isnan(b[e].train_loss[k])));
+    }
+    EXPECT_TRUE(a[e].monitor == b[e].monitor || (std::isnan(a[e].monitor) && std::isnan(b[e].monitor)));
+    ASSERT_EQ(a[e].valid.size(), b[e].valid.size());
+    for (size_t k = 0; k < a[e].valid.size(); ++k) {
+      EXPECT_EQ(a[e].valid[k].name, b[e].valid[k].name);
+      EXPECT_EQ(a[e].valid[k].binary, b[e].valid[k].binary);
+      EXPECT_EQ(a[e].valid[k].metrics, b[e].valid[k].metrics);
+    }
+  }
+}
+
+// Bit-for-bit equality of two prediction sets.
+void ExpectBitIdentical(const std::vector<std::vector<float>>& a, const std::vector<std::vector<float>>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t k = 0; k < a.size(); ++k) {
+    ASSERT_EQ(a[k].size(), b[k].size());
+    EXPECT_EQ(std::memcmp(a[k].data(), b[k].data(), a[k].size() * sizeof(float)), 0) << "task " << k;
+  }
+}
+
+TEST_F(ModelIoTest, SaveAndLoadPredictBitIdentically) {
+  // The layout the config describes: 2 categorical, 1 multi-valued, price with its missing flag.
+  const InputLayout& layout = pipeline_->layout();
+  EXPECT_EQ(layout.single_slots.size(), 2u);
+  EXPECT_EQ(layout.multi_slots.size(), 1u);
+  EXPECT_EQ(layout.numeric_names, (std::vector<std::string>{"price", "price.missing"}));
+  EXPECT_EQ(layout.InputWidth(), 4 + 3 + 4 + 2);
+
+  std::vector<std::vector<float>> before = Predict(*model_, config_, data_);
+  ASSERT_EQ(before.size(), 2u);
+  ASSERT_EQ(before[0].size(), 7u);
+  for (float p : before[0]) {
+    EXPECT_GT(p, 0.f);
+    EXPECT_LT(p, 1.f);
+  }
+  EXPECT_NE(before[1][0], before[1][1]);  // the outputs depend on the row
+
+  const std::string path = PathOf("model.mtrec");
+  const std::vector<EpochRecord> history = SampleHistory();
+  SaveModel(path, config_, *pipeline_, *model_, history);
+  LoadedModel loaded = LoadModel(path, kMaxBatch);
+  EXPECT_EQ(loaded.format_version, 1u);
+  EXPECT_FALSE(loaded.trainer.has_value());
+  EXPECT_EQ(loaded.config.source_path, path);
+  EXPECT_EQ(ConfigToToml(loaded.config), ConfigToToml(config_));
+  EXPECT_EQ(loaded.model->max_batch(), kMaxBatch);
+  std::vector<std::string> sections;
+  for (const auto& [name, size] : loaded.section_sizes) sections.push_back(name);
+  EXPECT_EQ(sections, (std::vector<std::string>{"meta", "config", "features", "weights", "history"}));
+  ExpectSameHistory(loaded.history, history);
+  EXPECT_EQ(SerializeWeights(*loaded.model), SerializeWeights(*model_));
+
+  // The loaded pipeline encodes identically, and the loaded model predicts identically.
+  ColumnTable table =
+      LoadTable((TestDir() / "train.csv").string(), loaded.config.data, FeaturePipeline::Requests(loaded.config, true));
+  EncodedData encoded = loaded.pipeline->Encode(table);
+  EXPECT_EQ(encoded.single_ids, data_.single_ids);
+  EXPECT_EQ(encoded.multi_ids[0].ids, data_.multi_ids[0].ids);
+  EXPECT_EQ(std::memcmp(encoded.numeric.data(), data_.numeric.data(), data_.numeric.size() * sizeof(float)), 0);
+  ExpectBitIdentical(Predict(*loaded.model, loaded.config, encoded), before);
+  ExpectBitIdentical(Predict(*loaded.model, loaded.config, data_), before);
+
+  // The default batch buffers hold at least 4096 rows.
+  EXPECT_EQ(LoadModel(path).model->max_batch(), 4096);
+}
+
+TEST_F(ModelIoTest, AnotherSeedPredictsDifferently) {
+  // Guards the test above: equal predictions must come from the saved weights, not from the seed alone.
+  std::vector<std::vector<float>> before = Predict(*model_, config_, data_);
+  auto other = CreateModel(config_, pipeline_->layout(), kMaxBatch);
+  other->Initialize(8);
+  std::vector<std::vector<float>> after = Predict(*other, config_, data_);
+  EXPECT_NE(std::memcmp(before[0].data(), after[0].data(), before[0].size() * sizeof(float)), 0);
+}
+
+TEST_F(ModelIoTest, CheckpointRestoresTheTrainerState) {
+  TrainerState state;
+  state.epochs_done = 3;
+  state.best_epoch = 2;
+  state.best_score = 0.8125;
+  state.stale_epochs = 1;
+  state.history = SampleHistory();
+  state.dense_optimizer = std::string("adam\0moments", 12);
+  state.sparse_optimizers = {"table 0", "", std::string("\xff\x00\x01", 3)};
+  state.best_weights = SerializeWeights(*model_);
+
+  const std::string path = PathOf("run.ckpt");
+  SaveCheckpoint(path, config_, *pipeline_, *model_, state);
+  LoadedModel loaded = LoadModel(path, kMaxBatch);
+  ASSERT_TRUE(loaded.trainer.has_value());
+  const TrainerState& back = *loaded.trainer;
+  EXPECT_EQ(back.epochs_done, 3);
+  EXPECT_EQ(back.best_epoch, 2);
+  EXPECT_EQ(back.best_score, 0.8125);
+  EXPECT_EQ(back.stale_epochs, 1);
+  EXPECT_EQ(back.dense_optimizer, state.dense_optimizer);
+  EXPECT_EQ(back.sparse_optimizers, state.sparse_optimizers);
+  EXPECT_EQ(back.best_weights, state.best_weights);
+  ExpectSameHistory(back.history, state.history);
+  ExpectSameHistory(loaded.history, state.history);
+  EXPECT_EQ(loaded.section_sizes.back().first, "trainer");
+  ExpectBitIdentical(Predict(*loaded.model, loaded.config, data_), Predict(*model_, config_, data_));
+}
+
+TEST_F(ModelIoTest, DamagedModelFileIsRefused) {
+  const std::string path = PathOf("damaged.mtrec");
+  SaveModel(path, config_, *pipeline_, *model_, {});
+  std::string bytes = ReadFileBytes(path);
+  bytes[bytes.find("embedding_dim")] ^= 0x40;  // inside the config section
+  WriteFileAtomic(path, bytes);
+  std::string error = ErrorOf([&] { LoadModel(path); });
+  EXPECT_NE(error.find("is damaged: section 'config' fails its checksum"), std::string::npos) << error;
+}
+
+TEST_F(ModelIoTest, WeightsOfAnotherStructureAreRefused) {
+  Config wider = ParseConfig(kConfig, "model_io.toml", {"model.bottom=[9]"});
+  auto other = CreateModel(wider, pipeline_->layout(), kMaxBatch);
+  std::string error = ErrorOf([&] { LoadWeights(*other, SerializeWeights(*model_)); });
+  EXPECT_NE(error.find("the weights hold 'bottom."), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace mtrec
