@@ -4,7 +4,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 MTREC := $(BUILD_DIR)/src/mtrec
 DEMO_DIR ?= out/demo
-DEMO_ROWS ?= 200000
+DEMO_ROWS ?= 500000
 
 DEBIAN_PACKAGES := cmake g++ make pkg-config libdnnl-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev \
   libfmt-dev libfast-float-dev libzstd-dev zlib1g-dev liblzma-dev libgtest-dev libbenchmark-dev \

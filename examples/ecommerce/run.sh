@@ -7,7 +7,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 mtrec="${MTREC:-$root/build/src/mtrec}"
-rows=200000
+rows=500000
 seed=1
 extra=()
 while [ $# -gt 0 ]; do

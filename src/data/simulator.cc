@@ -1,0 +1,765 @@
+#include "data/simulator.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <filesystem>
+#include <iterator>
+#include <limits>
+#include <system_error>
+
+#include "common/error.h"
+#include "common/files.h"
+#include "common/rng.h"
+#include "common/strings.h"
+#include "common/threads.h"
+
+namespace mtrec {
+namespace {
+
+// What config.toml proposes for training on the simulated data. Others tune these; they are written verbatim.
+constexpr int kConfigEmbeddingDim = 16;
+constexpr const char* kConfigBottom = "[256, 128]";
+constexpr const char* kConfigTower = "[64]";
+constexpr double kConfigDropout = 0.1;
+constexpr int kConfigEpochs = 3;
+constexpr int kConfigBatchSize = 512;
+constexpr double kConfigLr = 0.001;
+constexpr double kConfigEmbeddingLr = 0.05;
+constexpr double kConfigClickWeight = 1.0;
+constexpr double kConfigCartWeight = 1.0;
+constexpr double kConfigPurchaseWeight = 1.0;
+// GMV's squared error is in currency units squared: a small weight keeps it from swamping the three loglosses.
+constexpr double kConfigGmvWeight = 0.01;
+
+constexpr const char* kPresetEcommerce = "ecommerce";
+constexpr int64_t kMinRows = 100;
+
+// Sizes of the world. Few categories on purpose: taste interactions go through them, so a model can learn them.
+constexpr int kCategories = 24;
+constexpr int kBrandsPerCategory = 6;
+constexpr int kBrands = kCategories * kBrandsPerCategory;
+constexpr int kCities = 20;
+constexpr int kAgeBuckets = 6;
+constexpr int kGenders = 3;
+constexpr int kSegments = kAgeBuckets * kGenders;
+constexpr int kLevels = 5;
+constexpr int kDevices = 3;
+constexpr int kHours = 24;
+constexpr int kLatentDim = 4;
+constexpr int kMaxRecent = 5;
+constexpr int kMaxSessionLength = 12;
+// Items a session's recommender considers per slot before exposure bias picks one.
+constexpr int kCandidates = 8;
+
+constexpr std::array<const char*, kAgeBuckets> kAgeNames = {"18-24", "25-34", "35-44", "45-54", "55-64", "65+"};
+constexpr std::array<double, kAgeBuckets> kAgeShares = {0.16, 0.30, 0.24, 0.15, 0.10, 0.05};
+constexpr std::array<const char*, kGenders> kGenderNames = {"f", "m", "u"};
+constexpr std::array<double, kGenders> kGenderShares = {0.55, 0.40, 0.05};
+constexpr std::array<double, kLevels> kLevelShares = {0.35, 0.30, 0.20, 0.10, 0.05};
+constexpr std::array<const char*, kDevices> kDeviceNames = {"ios", "android", "web"};
+constexpr std::array<double, kDevices> kDeviceShares = {0.40, 0.45, 0.15};
+// A session is on the user's usual device this often.
+constexpr double kUsualDeviceShare = 0.85;
+
+// Mean rates the intercepts are solved for: click per impression, cart and purchase per click.
+constexpr double kTargetClickRate = 0.065;
+constexpr double kTargetCartGivenClick = 0.28;
+constexpr double kTargetPurchaseGivenClick = 0.20;
+
+// Click logit terms. Id-level residuals stay small: a model sees ~40 rows per user, too few to learn more.
+constexpr double kUserBiasSd = 0.05;
+constexpr double kItemBiasSd = 0.05;
+constexpr double kAgeClickSd = 0.25;
+constexpr double kGenderClickSd = 0.1;
+constexpr double kCityClickSd = 0.3;
+constexpr double kLevelClickSlope = 0.08;
+constexpr double kCategoryClickSd = 0.6;
+constexpr double kBrandClickSd = 0.5;
+constexpr std::array<double, kDevices> kDeviceClick = {0.10, 0.0, -0.15};
+constexpr double kHourClickAmplitude = 0.2;  // evening peak at 21h
+constexpr double kPriceClick = -0.3;         // per unit of log price
+constexpr double kRatingClick = 0.5;        // per star
+constexpr double kNewItemClick = 0.15;       // novelty of items without a rating
+constexpr double kSalesClick = 0.12;         // per unit of log1p(sales)
+constexpr double kActivityClick = 0.1;       // per unit of log1p(activity)
+constexpr double kPositionClick = -0.8;      // per unit of log(position)
+// A membership test (item category among the recent ones) is a product of two inputs, which an MLP over
+// concatenated embeddings learns poorly; kept moderate so that the oracle stays within a model's reach.
+constexpr double kRecentMatchClick = 0.15;   // item category among the row's recent categories
+constexpr double kTasteClick = 0.15;          // the user's latent taste for the item's category
+constexpr double kLatentClick = 0.02;        // user x item dot product: small, hardly learnable from few rows
+constexpr double kBaitClick = 0.6;           // times selection_bias
+// Shares of the clickbait variance (sd 1) that come from the category, the brand and the item itself. Mostly
+// category and brand, which a model sees often; few rows per item leave an item's own share hard to learn.
+constexpr double kCategoryBaitShare = 0.5;
+constexpr double kItemBaitShare = 0.05;
+
+// Purchase|click own drivers (mixed with the click drivers by task_correlation).
+constexpr double kPropensitySd = 0.05;
+constexpr double kLevelPurchaseSlope = 0.1;
+constexpr double kBrandQualitySd = 0.5;
+constexpr double kItemQualityPurchase = 0.05;
+constexpr double kRatingPurchase = 0.8;
+constexpr double kNewItemPurchase = -0.3;  // no reviews to reassure the buyer
+constexpr std::array<double, kDevices> kDevicePurchase = {0.15, 0.0, 0.10};
+constexpr double kNightPurchase = -0.15;  // 0h-5h browsing converts less
+// Price sensitivity = base + per level below the middle + per age bucket below the middle.
+constexpr double kPriceSensitivity = 0.7;
+constexpr double kPriceSensitivityLevel = 0.12;
+constexpr double kPriceSensitivityAge = 0.05;
+constexpr double kPurchaseScale = 0.9;  // sd of the mixed purchase|click drivers in logits
+constexpr double kBaitPurchase = 0.8;   // times selection_bias
+
+// Cart|click: mostly the purchase|click drivers; carts also park expensive items.
+constexpr double kCartShare = 0.7;
+constexpr double kCartPrice = 0.25;
+constexpr std::array<double, kDevices> kDeviceCart = {0.0, 0.0, 0.2};
+// How often cart and purchase share one uniform draw (most purchases go through the cart); the marginals hold
+// either way.
+constexpr double kCartPurchaseCoupling = 0.7;
+
+// Exposure: candidate weights are exp(selection_bias x kExposureSharpness x click affinity).
+constexpr double kExposureSharpness = 1.5;
+// Recent categories come from the user's taste this often, otherwise from anywhere.
+constexpr double kRecentFromTaste = 0.85;
+constexpr double kTasteSharpness = 1.5;
+constexpr double kSegmentTasteSd = 0.6;
+constexpr double kIndividualTasteSd = 0.2;
+
+// Items.
+constexpr double kNewItemShare = 0.05;   // new items have no rating yet (empty item_rating)
+constexpr double kNewItemPopularity = -0.5;
+constexpr double kPopularitySd = 1.0;
+constexpr double kReferenceLogPrice = 3.3;  // about 27 currency units
+constexpr double kReferenceRating = 4.1;
+constexpr double kReferenceLogSales = 3.0;
+constexpr double kReferenceLogActivity = 2.3;
+constexpr double kCheapPrice = 20.0;  // cheaper items sell in larger quantities
+constexpr std::array<double, 3> kCheapQuantityShares = {0.55, 0.30, 0.15};
+constexpr std::array<double, 3> kQuantityShares = {0.80, 0.15, 0.05};
+
+// Independent random streams, so that adding draws to one part leaves the others unchanged.
+enum class Stream : uint64_t { kEffects = 1, kUsers, kItems, kSessionLengths, kSessions, kLabels, kShuffle };
+
+uint64_t StreamSeed(uint64_t seed, Stream stream, uint64_t index = 0) {
+  return Mix64(Mix64(seed ^ Mix64(static_cast<uint64_t>(stream))) + index);
+}
+
+double Sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+
+// Index drawn from cumulative weights (the last entry is the total).
+size_t DrawCumulative(Rng& rng, const std::vector<double>& cumulative) {
+  const double u = rng.Uniform() * cumulative.back();
+  const auto it = std::upper_bound(cumulative.begin(), cumulative.end(), u);
+  return std::min(static_cast<size_t>(it - cumulative.begin()), cumulative.size() - 1);
+}
+
+template <size_t N>
+size_t DrawShares(Rng& rng, const std::array<double, N>& shares) {
+  double u = rng.Uniform();
+  for (size_t i = 0; i + 1 < N; ++i) {
+    if (u < shares[i]) return i;
+    u -= shares[i];
+  }
+  return N - 1;
+}
+
+std::vector<double> Cumulative(const std::vector<double>& weights) {
+  std::vector<double> cumulative(weights.size());
+  double total = 0;
+  for (size_t i = 0; i < weights.size(); ++i) cumulative[i] = total += weights[i];
+  return cumulative;
+}
+
+// Effects shared by all users and items; they differ between seeds like everything else.
+struct Effects {
+  std::array<double, kAgeBuckets> age_click{};
+  std::array<double, kGenders> gender_click{};
+  std::array<double, kCities> city_click{};
+  std::array<double, kCategories> category_click{};
+  std::array<double, kCategories> category_log_price{};
+  std::array<double, kBrands> brand_click{};
+  std::array<double, kBrands> brand_quality{};
+  std::array<double, kCategories> category_bait{};
+  std::array<double, kBrands> brand_bait{};
+  std::array<double, kBrands> brand_log_price{};
+  std::array<double, kHours> hour_click{};
+  std::array<std::array<double, kCategories>, kSegments> segment_taste{};
+  std::vector<double> city_cumulative;      // city sizes fall off like a Zipf law
+  std::vector<double> hour_cumulative;      // traffic by hour of day
+  std::vector<double> category_cumulative;  // items per category
+};
+
+Effects MakeEffects(uint64_t seed) {
+  Rng rng(StreamSeed(seed, Stream::kEffects));
+  Effects e;
+  for (auto& v : e.age_click) v = kAgeClickSd * rng.Normal();
+  for (auto& v : e.gender_click) v = kGenderClickSd * rng.Normal();
+  for (auto& v : e.city_click) v = kCityClickSd * rng.Normal();
+  for (auto& v : e.category_click) v = kCategoryClickSd * rng.Normal();
+  for (auto& v : e.category_log_price) v = 2.0 + 2.6 * rng.Uniform();  // median prices from 7 to 100
+  for (auto& v : e.brand_click) v = kBrandClickSd * rng.Normal();
+  for (auto& v : e.brand_quality) v = kBrandQualitySd * rng.Normal();
+  for (auto& v : e.category_bait) v = rng.Normal();
+  for (auto& v : e.brand_bait) v = rng.Normal();
+  for (auto& v : e.brand_log_price) v = 0.25 * rng.Normal();
+  for (auto& segment : e.segment_taste) {
+    for (auto& v : segment) v = kSegmentTasteSd * rng.Normal();
+  }
+  std::vector<double> weights(kCities);
+  for (int c = 0; c < kCities; ++c) weights[c] = 1.0 / std::pow(c + 1.0, 0.8);
+  e.city_cumulative = Cumulative(weights);
+  weights.assign(kHours, 0);
+  for (int h = 0; h < kHours; ++h) {
+    const double phase = 2 * M_PI * (h - 21) / kHours;
+    e.hour_click[h] = kHourClickAmplitude * std::cos(phase);
+    weights[h] = h < 6 ? 0.3 : 1.0 + 0.6 * std::cos(phase);  // quiet nights, busy evenings
+  }
+  e.hour_cumulative = Cumulative(weights);
+  weights.assign(kCategories, 0);
+  for (int c = 0; c < kCategories; ++c) weights[c] = 1.0 / std::sqrt(c + 1.0);
+  e.category_cumulative = Cumulative(weights);
+  return e;
+}
+
+struct User {
+  uint8_t age = 0;
+  uint8_t gender = 0;
+  uint8_t level = 0;  // 0..4, shown as lv1..lv5
+  uint8_t device = 0;
+  uint16_t city = 0;
+  int32_t activity = 0;       // sessions in the last 30 days
+  double click_static = 0;    // the click terms that depend on the user only
+  double purchase_static = 0;  // the purchase|click terms that depend on the user only
+  double price_sensitivity = 0;
+  std::array<float, kCategories> taste{};
+  std::array<float, kLatentDim> latent{};
+};
+
+std::vector<User> MakeUsers(int64_t count, const Effects& e, uint64_t seed) {
+  std::vector<User> users(static_cast<size_t>(count));
+  ParallelFor(users.size(), [&](size_t begin, size_t end, int) {
+    for (size_t i = begin; i < end; ++i) {
+      Rng rng(StreamSeed(seed, Stream::kUsers, i));
+      User& u = users[i];
+      u.age = static_cast<uint8_t>(DrawShares(rng, kAgeShares));
+      u.gender = static_cast<uint8_t>(DrawShares(rng, kGenderShares));
+      u.level = static_cast<uint8_t>(DrawShares(rng, kLevelShares));
+      u.device = static_cast<uint8_t>(DrawShares(rng, kDeviceShares));
+      u.city = static_cast<uint16_t>(DrawCumulative(rng, e.city_cumulative));
+      u.activity = static_cast<int32_t>(std::lround(std::exp(1.6 + 0.25 * u.level + 0.6 * rng.Normal())));
+      u.click_static = kUserBiasSd * rng.Normal() + e.age_click[u.age] + e.gender_click[u.gender] +
+                       e.city_click[u.city] + kLevelClickSlope * (u.level - 2) +
+                       kActivityClick * (std::log1p(u.activity) - kReferenceLogActivity);
+      u.purchase_static = kPropensitySd * rng.Normal() + kLevelPurchaseSlope * (u.level - 2);
+      u.price_sensitivity =
+          kPriceSensitivity + kPriceSensitivityLevel * (2 - u.level) + kPriceSensitivityAge * (2 - u.age);
+      const auto& segment = e.segment_taste[u.age * kGenders + u.gender];
+      for (int c = 0; c < kCategories; ++c) {
+        u.taste[c] = static_cast<float>(segment[c] + kIndividualTasteSd * rng.Normal());
+      }
+      for (auto& v : u.latent) v = static_cast<float>(0.5 * rng.Normal());
+    }
+  });
+  return users;
+}
+
+struct Item {
+  uint8_t category = 0;
+  uint16_t brand = 0;
+  bool is_new = false;  // no rating yet
+  double price = 0;     // rounded to cents, as written
+  double log_price = 0;
+  double rating = 0;    // one decimal, as written; unused when is_new
+  int32_t sales = 0;    // units sold in the last 30 days
+  double bait = 0;      // clickbait: raises clicks, lowers purchase|click (times selection_bias)
+  double popularity = 0;
+  double click_static = 0;
+  double purchase_static = 0;
+  std::array<float, kLatentDim> latent{};
+};
+
+std::vector<Item> MakeItems(int64_t count, const Effects& e, uint64_t seed) {
+  std::vector<Item> items(static_cast<size_t>(count));
+  ParallelFor(items.size(), [&](size_t begin, size_t end, int) {
+    for (size_t i = begin; i < end; ++i) {
+      Rng rng(StreamSeed(seed, Stream::kItems, i));
+      Item& it = items[i];
+      it.category = static_cast<uint8_t>(DrawCumulative(rng, e.category_cumulative));
+      // A Zipf-like brand share inside the category: the first brands are the big ones.
+      const double brand_u = rng.Uniform();
+      const int brand_rank = std::min(kBrandsPerCategory - 1, static_cast<int>(kBrandsPerCategory * brand_u * brand_u));
+      it.brand = static_cast<uint16_t>(it.category * kBrandsPerCategory + brand_rank);
+      it.is_new = rng.Bernoulli(kNewItemShare);
+      const double quality = rng.Normal();
+      it.popularity = kPopularitySd * rng.Normal() + (it.is_new ? kNewItemPopularity : 0.0);
+      const double log_price = e.category_log_price[it.category] + e.brand_log_price[it.brand] + 0.5 * rng.Normal();
+      it.price = std::max(0.99, std::round(std::exp(log_price) * 100) / 100);
+      it.log_price = std::log(it.price);
+      // Ratings reflect item and brand quality through noise; buyers see them, the truth uses them as shown.
+      const double rating =
+          kReferenceRating + 0.35 * quality + 0.7 * e.brand_quality[it.brand] + 0.3 * rng.Normal();
+      it.rating = std::round(std::clamp(rating, 1.0, 5.0) * 10) / 10;
+      const double sales_noise = rng.Normal();
+      it.sales = it.is_new ? static_cast<int32_t>(rng.Below(4))
+                           : static_cast<int32_t>(std::lround(
+                                 std::exp(kReferenceLogSales + it.popularity + 0.3 * quality + 0.3 * sales_noise)));
+      it.bait = std::sqrt(kCategoryBaitShare) * e.category_bait[it.category] +
+                std::sqrt(1 - kCategoryBaitShare - kItemBaitShare) * e.brand_bait[it.brand] +
+                std::sqrt(kItemBaitShare) * rng.Normal();
+      it.click_static = kItemBiasSd * rng.Normal() + e.category_click[it.category] + e.brand_click[it.brand] +
+                        kPriceClick * (it.log_price - kReferenceLogPrice) +
+                        (it.is_new ? kNewItemClick : kRatingClick * (it.rating - kReferenceRating)) +
+                        kSalesClick * (std::log1p(it.sales) - kReferenceLogSales);
+      it.purchase_static = e.brand_quality[it.brand] + kItemQualityPurchase * quality +
+                           (it.is_new ? kNewItemPurchase : kRatingPurchase * (it.rating - kReferenceRating));
+      for (auto& v : it.latent) v = static_cast<float>(0.5 * rng.Normal());
+    }
+  });
+  return items;
+}
+
+struct Impression {
+  int32_t user = 0;
+  int32_t item = 0;
+  uint8_t hour = 0;
+  uint8_t device = 0;
+  uint8_t position = 0;  // 1-based slot in the session's list
+  uint8_t recent_count = 0;
+  std::array<uint8_t, kMaxRecent> recent{};
+  uint8_t quantity = 0;  // 0 unless purchased
+  bool click = false;
+  bool cart = false;
+  bool purchase = false;
+  double click_drivers = 0;     // click logit less intercept, position and clickbait
+  double purchase_drivers = 0;  // purchase|click's own drivers
+  double p_click = 0;
+  double p_cart_given_click = 0;
+  double p_purchase_given_click = 0;
+};
+
+double ClickDrivers(const User& u, const Item& it, int hour, int device, uint32_t recent_mask, const Effects& e) {
+  double dot = 0;
+  for (int k = 0; k < kLatentDim; ++k) dot += u.latent[k] * it.latent[k];
+  return u.click_static + it.click_static + e.hour_click[hour] + kDeviceClick[device] +
+         ((recent_mask >> it.category) & 1u ? kRecentMatchClick : 0.0) + kTasteClick * u.taste[it.category] +
+         kLatentClick * dot;
+}
+
+double PurchaseDrivers(const User& u, const Item& it, int hour, int device) {
+  return u.purchase_static + it.purchase_static - u.price_sensitivity * (it.log_price - kReferenceLogPrice) +
+         kDevicePurchase[device] + (hour < 6 ? kNightPurchase : 0.0);
+}
+
+double ExpectedQuantity(double price) {
+  const auto& shares = price < kCheapPrice ? kCheapQuantityShares : kQuantityShares;
+  return shares[0] + 2 * shares[1] + 3 * shares[2];
+}
+
+// Fills one session's impressions: one user, hour, device and recent-category list, positions 1..L.
+void MakeSession(Rng& rng, const SimulatorOptions& options, const Effects& e, const std::vector<User>& users,
+                 const std::vector<double>& user_cumulative, const std::vector<Item>& items,
+                 const std::vector<double>& item_cumulative, Impression* rows, int length) {
+  const auto user_index = static_cast<int32_t>(DrawCumulative(rng, user_cumulative));
+  const User& u = users[user_index];
+  const auto hour = static_cast<uint8_t>(DrawCumulative(rng, e.hour_cumulative));
+  const auto device =
+      static_cast<uint8_t>(rng.Bernoulli(kUsualDeviceShare) ? u.device : DrawShares(rng, kDeviceShares));
+
+  std::array<double, kCategories> taste_cumulative{};
+  double total = 0;
+  for (int c = 0; c < kCategories; ++c) taste_cumulative[c] = total += std::exp(kTasteSharpness * u.taste[c]);
+  const int recent_target = 1 + static_cast<int>(rng.Below(kMaxRecent));
+  std::array<uint8_t, kMaxRecent> recent{};
+  int recent_count = 0;
+  uint32_t recent_mask = 0;
+  for (int attempt = 0; attempt < 4 * kMaxRecent && recent_count < recent_target; ++attempt) {
+    int category;
+    if (rng.Bernoulli(kRecentFromTaste)) {
+      const double x = rng.Uniform() * total;
+      category = static_cast<int>(std::upper_bound(taste_cumulative.begin(), taste_cumulative.end(), x) -
+                                  taste_cumulative.begin());
+      category = std::min(category, kCategories - 1);
+    } else {
+      category = static_cast<int>(rng.Below(kCategories));
+    }
+    if ((recent_mask >> category) & 1u) continue;
+    recent_mask |= 1u << category;
+    recent[recent_count++] = static_cast<uint8_t>(category);
+  }
+
+  const double exposure = options.selection_bias * kExposureSharpness;
+  const double bait_click = options.selection_bias * kBaitClick;
+  for (int slot = 0; slot < length; ++slot) {
+    std::array<int32_t, kCandidates> candidates{};
+    std::array<double, kCandidates> affinity{};
+    double best = -std::numeric_limits<double>::infinity();
+    for (int k = 0; k < kCandidates; ++k) {
+      candidates[k] = static_cast<int32_t>(DrawCumulative(rng, item_cumulative));
+      const Item& it = items[candidates[k]];
+      affinity[k] = ClickDrivers(u, it, hour, device, recent_mask, e) + bait_click * it.bait;
+      best = std::max(best, affinity[k]);
+    }
+    double weight_total = 0;
+    std::array<double, kCandidates> weight_cumulative{};
+    for (int k = 0; k < kCandidates; ++k) weight_cumulative[k] = weight_total += std::exp(exposure * (affinity[k] - best));
+    const double x = rng.Uniform() * weight_total;
+    int pick = static_cast<int>(std::upper_bound(weight_cumulative.begin(), weight_cumulative.end(), x) -
+                                weight_cumulative.begin());
+    pick = std::min(pick, kCandidates - 1);
+
+    Impression& row = rows[slot];
+    row.user = user_index;
+    row.item = candidates[pick];
+    row.hour = hour;
+    row.device = device;
+    row.position = static_cast<uint8_t>(slot + 1);
+    row.recent_count = static_cast<uint8_t>(recent_count);
+    row.recent = recent;
+    const Item& it = items[row.item];
+    row.click_drivers = affinity[pick] - bait_click * it.bait;
+    row.purchase_drivers = PurchaseDrivers(u, it, hour, device);
+  }
+}
+
+// The intercept b with sum_i w_i sigmoid(b + logit_i) / sum_i w_i = target (w = 1 when weights is empty);
+// Newton's method kept inside a shrinking bracket, since the left side increases with b.
+double SolveIntercept(const std::vector<double>& logits, const std::vector<double>& weights, double target) {
+  double low = -30;
+  double high = 30;
+  double b = std::log(target / (1 - target));
+  double weight_total = 0;
+  for (size_t i = 0; i < logits.size(); ++i) weight_total += weights.empty() ? 1.0 : weights[i];
+  for (int iteration = 0; iteration < 100; ++iteration) {
+    double mean = 0;
+    double slope = 0;
+    for (size_t i = 0; i < logits.size(); ++i) {
+      const double w = weights.empty() ? 1.0 : weights[i];
+      const double p = Sigmoid(b + logits[i]);
+      mean += w * p;
+      slope += w * p * (1 - p);
+    }
+    mean /= weight_total;
+    slope /= weight_total;
+    const double gap = mean - target;
+    if (std::abs(gap) < 1e-12) break;
+    (gap > 0 ? high : low) = b;
+    double next = slope > 0 ? b - gap / slope : 0.5 * (low + high);
+    if (!(next > low && next < high)) next = 0.5 * (low + high);
+    if (high - low < 1e-12) break;
+    b = next;
+  }
+  return b;
+}
+
+std::string FormatRows(const std::vector<Impression>& rows, const std::vector<size_t>& order, size_t begin,
+                       size_t end, const std::vector<User>& users, const std::vector<Item>& items) {
+  fmt::memory_buffer out;
+  out.reserve((end - begin) * 160);
+  auto dst = fmt::appender(out);
+  for (size_t r = begin; r < end; ++r) {
+    const Impression& row = rows[order[r]];
+    const User& u = users[row.user];
+    const Item& it = items[row.item];
+    fmt::format_to(dst, "u{},{},{},city{},lv{},i{},c{},b{},h{},{},{:.2f},", row.user, kAgeNames[u.age],
+                   kGenderNames[u.gender], u.city, u.level + 1, row.item, it.category, it.brand, row.hour,
+                   kDeviceNames[row.device], it.price);
+    if (!it.is_new) fmt::format_to(dst, "{:.1f}", it.rating);
+    fmt::format_to(dst, ",{},{},{},", it.sales, u.activity, row.position);
+    for (int k = 0; k < row.recent_count; ++k) fmt::format_to(dst, "{}c{}", k == 0 ? "" : "|", row.recent[k]);
+    const double p_cart = row.p_click * row.p_cart_given_click;
+    const double p_purchase = row.p_click * row.p_purchase_given_click;
+    const double expected_gmv = p_purchase * it.price * ExpectedQuantity(it.price);
+    fmt::format_to(dst, ",{},{},{},{:.2f},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g}\n", row.click ? 1 : 0,
+                   row.cart ? 1 : 0, row.purchase ? 1 : 0, it.price * row.quantity, row.p_click, p_cart,
+                   p_purchase, row.p_purchase_given_click, expected_gmv);
+  }
+  return fmt::to_string(out);
+}
+
+constexpr const char* kHeader =
+    "user_id,age_bucket,gender,city,user_level,item_id,category,brand,hour,device,price,item_rating,item_sales,"
+    "user_activity,position,recent_categories,click,cart,purchase,gmv,p_click,p_cart,p_purchase,"
+    "p_purchase_given_click,expected_gmv\n";
+
+std::string FormatSplit(const std::vector<Impression>& rows, const std::vector<size_t>& order, size_t begin,
+                        size_t end, const std::vector<User>& users, const std::vector<Item>& items) {
+  // Fixed blocks formatted in parallel and joined in order: the text does not depend on the thread count.
+  constexpr size_t kBlockRows = 8192;
+  const size_t blocks = (end - begin + kBlockRows - 1) / kBlockRows;
+  std::vector<std::string> parts(blocks);
+  ParallelForBlocks(blocks, [&](size_t block, int) {
+    const size_t first = begin + block * kBlockRows;
+    parts[block] = FormatRows(rows, order, first, std::min(end, first + kBlockRows), users, items);
+  });
+  std::string text = kHeader;
+  size_t size = text.size();
+  for (const auto& part : parts) size += part.size();
+  text.reserve(size);
+  for (const auto& part : parts) text += part;
+  return text;
+}
+
+std::string FormatConfig(const SimulatorOptions& options) {
+  std::string out;
+  auto dst = std::back_inserter(out);
+  fmt::format_to(dst,
+                 "# Simulated e-commerce impressions written by `mtrec simulate` (preset {}, seed {}, {} rows).\n\n"
+                 "# Where the data is (paths relative to this file) and how it is written.\n"
+                 "[data]\n"
+                 "train = \"train.csv\"\n"
+                 "valid = \"valid.csv\"\n"
+                 "test = \"test.csv\"\n"
+                 "delimiter = \",\"\n"
+                 "header = true\n",
+                 options.preset, options.seed, options.rows);
+  struct Categorical {
+    const char* name;
+    int min_count;
+    const char* what;
+  };
+  const Categorical categoricals[] = {
+      {"user_id", 2, "Users; ids seen once share the out-of-vocabulary row."},
+      {"age_bucket", 1, "User age range."},
+      {"gender", 1, "User gender: f, m or u (unknown)."},
+      {"city", 1, "User city; a few large cities and a long tail."},
+      {"user_level", 1, "Membership level lv1..lv5; higher levels are less price sensitive."},
+      {"item_id", 2, "Items; ids seen once share the out-of-vocabulary row."},
+      {"category", 1, "Item category; taste interactions go through it."},
+      {"brand", 1, "Item brand; brands differ in appeal, quality and clickbait."},
+      {"hour", 1, "Hour of the impression, h0..h23."},
+      {"device", 1, "ios, android or web."},
+  };
+  for (const auto& c : categoricals) {
+    fmt::format_to(dst, "\n# {}\n[[features]]\nname = \"{}\"\nkind = \"categorical\"\nmin_count = {}\n", c.what,
+                   c.name, c.min_count);
+  }
+  struct Numeric {
+    const char* name;
+    bool log1p;
+    const char* what;
+  };
+  const Numeric numerics[] = {
+      {"price", true, "Item price; effects are smooth in log price."},
+      {"item_rating", false, "Item rating 1-5; empty for new items, which act differently: filled and flagged."},
+      {"item_sales", true, "Units the item sold in the last 30 days."},
+      {"user_activity", true, "Sessions of the user in the last 30 days."},
+      {"position", false, "Slot in the list; lower slots get fewer clicks."},
+  };
+  for (const auto& n : numerics) {
+    fmt::format_to(dst, "\n# {}\n[[features]]\nname = \"{}\"\nkind = \"numeric\"\n", n.what, n.name);
+    if (n.log1p) fmt::format_to(dst, "log1p = true\n");
+  }
+  fmt::format_to(dst,
+                 "\n# Categories the user browsed recently; an item of one of them is far more likely to be clicked.\n"
+                 "[[features]]\nname = \"recent_categories\"\nkind = \"multi_categorical\"\nseparator = \"|\"\n"
+                 "pooling = \"mean\"\n");
+  struct Task {
+    const char* name;
+    const char* kind;
+    const char* loss;
+    double weight;
+    const char* oracle;
+    const char* what;
+  };
+  const Task tasks[] = {
+      {"click", "binary", nullptr, kConfigClickWeight, "p_click", "Click per impression."},
+      {"cart", "binary", nullptr, kConfigCartWeight, "p_cart", "Add to cart per impression (implies a click)."},
+      {"purchase", "binary", nullptr, kConfigPurchaseWeight, "p_purchase",
+       "Purchase per impression (implies a click)."},
+      {"gmv", "regression", "mse", kConfigGmvWeight, "expected_gmv",
+       "Revenue per impression: price x quantity when purchased, else 0."},
+  };
+  for (const auto& t : tasks) {
+    fmt::format_to(dst, "\n# {}\n[[tasks]]\nname = \"{}\"\nkind = \"{}\"\n", t.what, t.name, t.kind);
+    if (t.loss != nullptr) fmt::format_to(dst, "loss = \"{}\"\n", t.loss);
+    fmt::format_to(dst, "weight = {}\noracle = \"{}\"\n", t.weight, t.oracle);
+  }
+  fmt::format_to(dst,
+                 "\n# A shared-bottom network over the feature embeddings, one tower per task.\n"
+                 "[model]\n"
+                 "arch = \"shared_bottom\"\n"
+                 "embedding_dim = {}\n"
+                 "bottom = {}\n"
+                 "tower = {}\n"
+                 "dropout = {}\n",
+                 kConfigEmbeddingDim, kConfigBottom, kConfigTower, kConfigDropout);
+  fmt::format_to(dst,
+                 "\n# Optimisation: Adam for dense weights, row-wise Adagrad for embeddings.\n"
+                 "[train]\n"
+                 "epochs = {}\n"
+                 "batch_size = {}\n"
+                 "optimizer = \"adam\"\n"
+                 "lr = {}\n"
+                 "embedding_optimizer = \"adagrad\"\n"
+                 "embedding_lr = {}\n"
+                 "seed = {}\n",
+                 kConfigEpochs, kConfigBatchSize, kConfigLr, kConfigEmbeddingLr, options.seed);
+  return out;
+}
+
+void CheckOptions(const SimulatorOptions& options) {
+  const auto presets = KnownSimulatorPresets();
+  if (std::find(presets.begin(), presets.end(), options.preset) == presets.end()) {
+    Fail("simulate: unknown preset '{}'{}; known presets: {}", options.preset,
+         DidYouMeanSuffix(options.preset, presets), QuotedList(presets));
+  }
+  MTREC_CHECK(options.rows >= kMinRows, "simulate: rows must be at least {}, found {}", kMinRows, options.rows);
+  MTREC_CHECK(options.users >= 0 && options.users <= std::numeric_limits<int32_t>::max(),
+              "simulate: users must be 0 (automatic) or a positive count below 2^31, found {}", options.users);
+  MTREC_CHECK(options.items >= 0 && options.items <= std::numeric_limits<int32_t>::max(),
+              "simulate: items must be 0 (automatic) or a positive count below 2^31, found {}", options.items);
+  MTREC_CHECK(options.task_correlation >= 0 && options.task_correlation <= 1,
+              "simulate: task_correlation must be in [0, 1], found {}", options.task_correlation);
+  MTREC_CHECK(options.selection_bias >= 0 && options.selection_bias <= 1,
+              "simulate: selection_bias must be in [0, 1], found {}", options.selection_bias);
+  MTREC_CHECK(options.valid_fraction >= 0 && options.test_fraction >= 0 &&
+                  options.valid_fraction + options.test_fraction < 1,
+              "simulate: valid_fraction and test_fraction must be non-negative with a sum below 1, found {} and {}",
+              options.valid_fraction, options.test_fraction);
+}
+
+}  // namespace
+
+std::vector<std::string> KnownSimulatorPresets() { return {kPresetEcommerce}; }
+
+SimulatorSummary Simulate(const SimulatorOptions& options, const std::string& out_dir) {
+  CheckOptions(options);
+  const uint64_t seed = options.seed;
+  const int64_t user_count = options.users > 0 ? options.users : std::max<int64_t>(100, options.rows / 40);
+  const int64_t item_count = options.items > 0 ? options.items : std::max<int64_t>(50, options.rows / 100);
+  const size_t rows_total = static_cast<size_t>(options.rows);
+
+  const Effects effects = MakeEffects(seed);
+  const std::vector<User> users = MakeUsers(user_count, effects, seed);
+  const std::vector<Item> items = MakeItems(item_count, effects, seed);
+
+  // More active users have more sessions; popular items are more often candidates.
+  std::vector<double> weights(users.size());
+  for (size_t i = 0; i < users.size(); ++i) weights[i] = 1.0 + users[i].activity;
+  const std::vector<double> user_cumulative = Cumulative(weights);
+  weights.resize(items.size());
+  for (size_t i = 0; i < items.size(); ++i) weights[i] = std::exp(items[i].popularity);
+  const std::vector<double> item_cumulative = Cumulative(weights);
+
+  // Session lengths first (one short sequential stream), so that sessions can then be filled in parallel.
+  std::vector<size_t> session_start;
+  {
+    Rng rng(StreamSeed(seed, Stream::kSessionLengths));
+    for (size_t at = 0; at < rows_total; at += 1 + rng.Below(kMaxSessionLength)) session_start.push_back(at);
+    session_start.push_back(rows_total);
+  }
+  const size_t sessions = session_start.size() - 1;
+  std::vector<Impression> rows(rows_total);
+  ParallelFor(sessions, [&](size_t begin, size_t end, int) {
+    for (size_t s = begin; s < end; ++s) {
+      Rng rng(StreamSeed(seed, Stream::kSessions, s));
+      MakeSession(rng, options, effects, users, user_cumulative, items, item_cumulative, &rows[session_start[s]],
+                  static_cast<int>(session_start[s + 1] - session_start[s]));
+    }
+  });
+
+  // Mix the purchase|click drivers: rho x standardised click drivers + sqrt(1 - rho^2) x standardised own ones.
+  double click_mean = 0, own_mean = 0;
+  for (const auto& row : rows) {
+    click_mean += row.click_drivers;
+    own_mean += row.purchase_drivers;
+  }
+  click_mean /= rows_total;
+  own_mean /= rows_total;
+  double click_var = 0, own_var = 0;
+  for (const auto& row : rows) {
+    click_var += (row.click_drivers - click_mean) * (row.click_drivers - click_mean);
+    own_var += (row.purchase_drivers - own_mean) * (row.purchase_drivers - own_mean);
+  }
+  const double click_sd = std::sqrt(click_var / rows_total) + 1e-12;
+  const double own_sd = std::sqrt(own_var / rows_total) + 1e-12;
+  const double rho = options.task_correlation;
+  const double own_share = std::sqrt(1 - rho * rho);
+  const double sb = options.selection_bias;
+
+  std::vector<double> click_logit(rows_total), cart_logit(rows_total), purchase_logit(rows_total);
+  for (size_t r = 0; r < rows_total; ++r) {
+    const Impression& row = rows[r];
+    const Item& it = items[row.item];
+    click_logit[r] = row.click_drivers + kPositionClick * std::log(row.position) + sb * kBaitClick * it.bait;
+    const double mixed = rho * (row.click_drivers - click_mean) / click_sd +
+                         own_share * (row.purchase_drivers - own_mean) / own_sd;
+    purchase_logit[r] = kPurchaseScale * mixed - sb * kBaitPurchase * it.bait;
+    cart_logit[r] = kCartShare * kPurchaseScale * mixed + kCartPrice * (it.log_price - kReferenceLogPrice) +
+                    kDeviceCart[row.device];
+  }
+  const double click_intercept = SolveIntercept(click_logit, {}, kTargetClickRate);
+  std::vector<double> p_click(rows_total);
+  for (size_t r = 0; r < rows_total; ++r) p_click[r] = Sigmoid(click_intercept + click_logit[r]);
+  // Conditional rates are targets among clicks, so they are weighted by the click probability.
+  const double cart_intercept = SolveIntercept(cart_logit, p_click, kTargetCartGivenClick);
+  const double purchase_intercept = SolveIntercept(purchase_logit, p_click, kTargetPurchaseGivenClick);
+
+  ParallelFor(rows_total, [&](size_t begin, size_t end, int) {
+    for (size_t r = begin; r < end; ++r) {
+      Impression& row = rows[r];
+      row.p_click = p_click[r];
+      row.p_cart_given_click = Sigmoid(cart_intercept + cart_logit[r]);
+      row.p_purchase_given_click = Sigmoid(purchase_intercept + purchase_logit[r]);
+      Rng rng(StreamSeed(seed, Stream::kLabels, r));
+      const double click_u = rng.Uniform();
+      const double cart_u = rng.Uniform();
+      const double purchase_u = rng.Bernoulli(kCartPurchaseCoupling) ? cart_u : rng.Uniform();
+      const double quantity_u = rng.Uniform();
+      row.click = click_u < row.p_click;
+      row.cart = row.click && cart_u < row.p_cart_given_click;
+      row.purchase = row.click && purchase_u < row.p_purchase_given_click;
+      if (row.purchase) {
+        const double price = items[row.item].price;
+        const auto& shares = price < kCheapPrice ? kCheapQuantityShares : kQuantityShares;
+        row.quantity = quantity_u < shares[0] ? 1 : quantity_u < shares[0] + shares[1] ? 2 : 3;
+      }
+    }
+  });
+
+  // Deterministic shuffle so that sessions are spread over the three splits.
+  std::vector<size_t> order(rows_total);
+  for (size_t r = 0; r < rows_total; ++r) order[r] = r;
+  {
+    Rng rng(StreamSeed(seed, Stream::kShuffle));
+    for (size_t r = rows_total - 1; r > 0; --r) std::swap(order[r], order[rng.Below(r + 1)]);
+  }
+
+  SimulatorSummary summary;
+  summary.valid_rows = std::llround(static_cast<double>(options.rows) * options.valid_fraction);
+  summary.test_rows = std::llround(static_cast<double>(options.rows) * options.test_fraction);
+  summary.train_rows = options.rows - summary.valid_rows - summary.test_rows;
+  MTREC_CHECK(summary.train_rows > 0, "simulate: no rows left for train.csv with {} rows, valid_fraction {} and "
+              "test_fraction {}", options.rows, options.valid_fraction, options.test_fraction);
+  double gmv_total = 0;
+  int64_t clicks = 0, carts = 0, purchases = 0;
+  for (const auto& row : rows) {
+    clicks += row.click;
+    carts += row.cart;
+    purchases += row.purchase;
+    gmv_total += items[row.item].price * row.quantity;
+  }
+  summary.click_rate = static_cast<double>(clicks) / rows_total;
+  summary.cart_rate = static_cast<double>(carts) / rows_total;
+  summary.purchase_rate = static_cast<double>(purchases) / rows_total;
+  summary.mean_gmv = gmv_total / rows_total;
+
+  namespace fs = std::filesystem;
+  std::error_code error;
+  fs::create_directories(out_dir, error);
+  MTREC_CHECK(!error, "simulate: cannot create the output folder '{}': {}", out_dir, error.message());
+  const fs::path dir(out_dir);
+  const size_t train_end = static_cast<size_t>(summary.train_rows);
+  const size_t valid_end = train_end + static_cast<size_t>(summary.valid_rows);
+  WriteFileAtomic((dir / "train.csv").string(), FormatSplit(rows, order, 0, train_end, users, items));
+  WriteFileAtomic((dir / "valid.csv").string(), FormatSplit(rows, order, train_end, valid_end, users, items));
+  WriteFileAtomic((dir / "test.csv").string(), FormatSplit(rows, order, valid_end, rows_total, users, items));
+  WriteFileAtomic((dir / "config.toml").string(), FormatConfig(options));
+  return summary;
+}
+
+}  // namespace mtrec
