@@ -16,6 +16,7 @@ function(mtrec_test)
   endif()
   add_executable(${T_NAME} ${T_SOURCES})
   target_link_libraries(${T_NAME} PRIVATE ${T_DEPS} GTest::gtest GTest::gtest_main mtrec_flags)
+  target_include_directories(${T_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
   target_compile_definitions(${T_NAME} PRIVATE MTREC_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
                                                 MTREC_BINARY="$<TARGET_FILE:mtrec>")
   if(NOT T_LABELS)

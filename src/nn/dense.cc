@@ -122,13 +122,6 @@ class PlanCache {
   uint64_t clock_ = 0;
 };
 
-void CheckTensor(const Tensor& t, int64_t rows, int64_t cols, const std::string& layer, const char* what) {
-  MTREC_CHECK(t.data != nullptr, "dense layer '{}': {} is null", layer, what);
-  MTREC_CHECK(t.rows == rows && t.cols == cols, "dense layer '{}': {} is {}x{}, expected {}x{}", layer, what,
-              t.rows, t.cols, rows, cols);
-  MTREC_CHECK(t.ld >= t.cols, "dense layer '{}': {} has ld {} < cols {}", layer, what, t.ld, t.cols);
-}
-
 }  // namespace
 
 struct Dense::Plans {
@@ -138,7 +131,12 @@ struct Dense::Plans {
 };
 
 Dense::Dense(ParameterArena& arena, const std::string& name, int64_t in, int64_t out, Init init)
-    : arena_(&arena), name_(name), in_(in), out_(out), plans_(std::make_unique<Plans>()) {
+    : arena_(&arena),
+      name_(name),
+      label_("dense layer '" + name + "'"),
+      in_(in),
+      out_(out),
+      plans_(std::make_unique<Plans>()) {
   MTREC_CHECK(in > 0 && out > 0, "dense layer '{}' has shape {}x{}; expected positive sizes", name, in, out);
   weight_id_ = arena.Reserve(name + ".weight", in, out, init, /*decay=*/true);
   bias_id_ = arena.Reserve(name + ".bias", 1, out, Init::kZero, /*decay=*/false);
@@ -148,8 +146,8 @@ Dense::~Dense() = default;
 Dense::Dense(Dense&&) noexcept = default;
 
 void Dense::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
-  CheckTensor(src, src.rows, in_, name_, "src");
-  CheckTensor(dst, src.rows, out_, name_, "dst");
+  CheckTensor(src, src.rows, in_, label_, "src");
+  CheckTensor(dst, src.rows, out_, label_, "dst");
   MTREC_CHECK(arena_->allocated(), "dense layer '{}' used before the parameter arena was allocated", name_);
   const int64_t batch = src.rows;
   if (batch == 0) return;
@@ -166,9 +164,9 @@ void Dense::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
 //   diff_b += 1ᵀ · G        the column sums of G
 //   diff_src = G · Wᵀ       (batch × out) · (out × in)
 void Dense::Backward(const Tensor& src, const Tensor& dst, const Tensor& diff_dst, const Tensor* diff_src) {
-  CheckTensor(src, src.rows, in_, name_, "src");
-  CheckTensor(diff_dst, src.rows, out_, name_, "diff_dst");
-  if (diff_src) CheckTensor(*diff_src, src.rows, in_, name_, "diff_src");
+  CheckTensor(src, src.rows, in_, label_, "src");
+  CheckTensor(diff_dst, src.rows, out_, label_, "diff_dst");
+  if (diff_src) CheckTensor(*diff_src, src.rows, in_, label_, "diff_src");
   MTREC_CHECK(arena_->allocated(), "dense layer '{}' used before the parameter arena was allocated", name_);
   const int64_t batch = src.rows;
   if (batch == 0) return;

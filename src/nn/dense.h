@@ -42,6 +42,7 @@ class Dense : public Layer {
 
   ParameterArena* arena_;
   std::string name_;
+  std::string label_;  // "dense layer '<name>'", for messages, built once
   int64_t in_;
   int64_t out_;
   size_t weight_id_;

@@ -11,13 +11,6 @@
 namespace mtrec {
 namespace {
 
-void CheckShape(const Tensor& t, int64_t rows, int64_t cols, const char* what) {
-  MTREC_CHECK(t.data != nullptr, "dropout: {} is null", what);
-  MTREC_CHECK(t.rows == rows && t.cols == cols, "dropout: {} is {}x{}, expected {}x{}", what, t.rows, t.cols, rows,
-              cols);
-  MTREC_CHECK(t.ld >= t.cols, "dropout: {} has ld {} < cols {}", what, t.ld, t.cols);
-}
-
 // Copies unless the two views are the same memory (in-place use).
 void CopyRows(const Tensor& from, const Tensor& to) {
   if (from.data == to.data && from.ld == to.ld) return;
@@ -37,8 +30,8 @@ Dropout::Dropout(int64_t cols, float rate, uint64_t stream) : cols_(cols), rate_
 void Dropout::SetStepSeed(uint64_t seed) { key_ = Mix64(Mix64(seed) ^ Mix64(~stream_)); }
 
 void Dropout::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
-  CheckShape(src, src.rows, cols_, "src");
-  CheckShape(dst, src.rows, cols_, "dst");
+  CheckTensor(src, src.rows, cols_, "dropout", "src");
+  CheckTensor(dst, src.rows, cols_, "dropout", "dst");
   if (mode == Mode::kInfer || rate_ == 0.f) {
     mask_rows_ = -1;
     CopyRows(src, dst);
@@ -66,8 +59,8 @@ void Dropout::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
 // inference Forward).
 void Dropout::Backward(const Tensor& src, const Tensor& dst, const Tensor& diff_dst, const Tensor* diff_src) {
   if (!diff_src) return;
-  CheckShape(diff_dst, diff_dst.rows, cols_, "diff_dst");
-  CheckShape(*diff_src, diff_dst.rows, cols_, "diff_src");
+  CheckTensor(diff_dst, diff_dst.rows, cols_, "dropout", "diff_dst");
+  CheckTensor(*diff_src, diff_dst.rows, cols_, "dropout", "diff_src");
   if (mask_rows_ < 0) {
     CopyRows(diff_dst, *diff_src);
     return;

@@ -6,22 +6,11 @@
 #include "common/threads.h"
 
 namespace mtrec {
-namespace {
-
-void CheckShape(const Tensor& t, int64_t rows, int64_t cols, const char* what) {
-  MTREC_CHECK(t.data != nullptr, "relu: {} is null", what);
-  MTREC_CHECK(t.rows == rows && t.cols == cols, "relu: {} is {}x{}, expected {}x{}", what, t.rows, t.cols, rows,
-              cols);
-  MTREC_CHECK(t.ld >= t.cols, "relu: {} has ld {} < cols {}", what, t.ld, t.cols);
-}
-
-}  // namespace
-
 Relu::Relu(int64_t cols) : cols_(cols) { MTREC_CHECK(cols > 0, "relu: {} columns; expected a positive count", cols); }
 
 void Relu::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
-  CheckShape(src, src.rows, cols_, "src");
-  CheckShape(dst, src.rows, cols_, "dst");
+  CheckTensor(src, src.rows, cols_, "relu", "src");
+  CheckTensor(dst, src.rows, cols_, "relu", "dst");
   ParallelRows(src.rows, src.rows * cols_, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const float* x = src.Row(r);
@@ -35,9 +24,9 @@ void Relu::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
 // so the mask is read from dst, which is still valid when Forward ran in place.
 void Relu::Backward(const Tensor& src, const Tensor& dst, const Tensor& diff_dst, const Tensor* diff_src) {
   if (!diff_src) return;
-  CheckShape(dst, dst.rows, cols_, "dst");
-  CheckShape(diff_dst, dst.rows, cols_, "diff_dst");
-  CheckShape(*diff_src, dst.rows, cols_, "diff_src");
+  CheckTensor(dst, dst.rows, cols_, "relu", "dst");
+  CheckTensor(diff_dst, dst.rows, cols_, "relu", "diff_dst");
+  CheckTensor(*diff_src, dst.rows, cols_, "relu", "diff_src");
   ParallelRows(dst.rows, dst.rows * cols_, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const float* y = dst.Row(r);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 #include "common/aligned.h"
 
@@ -24,6 +25,10 @@ struct Tensor {
   Tensor TopRows(int64_t n) const { return Tensor{data, n, cols, ld}; }
   bool Contiguous() const { return ld == cols; }
 };
+
+// Throws an Error unless `t` is a non-null rows × cols view with ld >= cols; `layer` and `what` (e.g. "dense
+// layer 'bottom.0'", "diff_dst") name it in the message.
+void CheckTensor(const Tensor& t, int64_t rows, int64_t cols, std::string_view layer, std::string_view what);
 
 // Aligned storage for a rows × cols matrix, allocated once and zero-initialised.
 class Matrix {

@@ -1,6 +1,8 @@
 #include "data/column_table.h"
 
 #include <gtest/gtest.h>
+
+#include "support/test_files.h"
 #include <unistd.h>
 
 #include <cmath>
@@ -20,29 +22,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-template <typename Fn>
-std::string ErrorOf(Fn fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+fs::path TestDir() { return mtrec::TestDir("column_table_test"); }
 
-fs::path TestDir() {
-  // One folder per process, so that parallel runs of the same tests do not share files.
-  fs::path dir = fs::path(testing::TempDir()) / ("column_table_test." + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir;
-}
-
-std::string WriteFile(const std::string& name, const std::string& text) {
-  std::string path = (TestDir() / name).string();
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  return path;
-}
+std::string WriteFile(const std::string& name, const std::string& text) { return mtrec::WriteFile(TestDir(), name, text); }
 
 DataConfig NoCache() {
   DataConfig data;

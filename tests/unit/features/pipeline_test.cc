@@ -1,6 +1,8 @@
 #include "features/pipeline.h"
 
 #include <gtest/gtest.h>
+
+#include "support/test_files.h"
 #include <unistd.h>
 
 #include <cmath>
@@ -19,29 +21,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-template <typename Fn>
-std::string ErrorOf(Fn fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+fs::path TestDir() { return mtrec::TestDir("pipeline_test"); }
 
-fs::path TestDir() {
-  // One folder per process, so that parallel runs of the same tests do not share files.
-  return fs::path(testing::TempDir()) / ("pipeline_test." + std::to_string(::getpid()));
-}
-
-std::string WriteFile(const std::string& name, const std::string& text) {
-  fs::path dir = TestDir();
-  fs::create_directories(dir);
-  std::string path = (dir / name).string();
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  return path;
-}
+std::string WriteFile(const std::string& name, const std::string& text) { return mtrec::WriteFile(TestDir(), name, text); }
 
 // Equal element by element, NaN equal to NaN.
 void ExpectSameFloats(const std::vector<float>& a, const std::vector<float>& b, const std::string& what) {

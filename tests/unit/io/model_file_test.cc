@@ -1,6 +1,8 @@
 #include "io/model_file.h"
 
 #include <gtest/gtest.h>
+
+#include "support/test_files.h"
 #include <unistd.h>
 
 #include <cstring>
@@ -14,16 +16,6 @@ namespace mtrec {
 namespace {
 
 namespace fs = std::filesystem;
-
-template <typename Fn>
-std::string ErrorOf(Fn fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 SectionFile Sample() {
   SectionFile file;

@@ -1,6 +1,8 @@
 #include "io/model_io.h"
 
 #include <gtest/gtest.h>
+
+#include "support/test_files.h"
 #include <unistd.h>
 
 #include <cmath>
@@ -20,22 +22,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-template <typename Fn>
-std::string ErrorOf(Fn fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-fs::path TestDir() {
-  // One folder per process, so that parallel runs of the same tests do not share files.
-  fs::path dir = fs::path(testing::TempDir()) / ("model_io_test." + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path TestDir() { return mtrec::TestDir("model_io_test"); }
 
 const char* kConfig = R"(
 [data]

@@ -1,0 +1,43 @@
+// Helpers shared by the unit tests: the message of an expected Error, and files in a folder private to the test
+// process (ctest runs the tests of one program in parallel processes).
+//
+//   std::string message = ErrorOf([&] { LoadTable(path, data, requests); });
+//   std::string path = WriteFile(TestDir("column_table_test"), "a.csv", "x,y\n1,2\n");
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "common/error.h"
+
+namespace mtrec {
+
+template <typename Fn>
+std::string ErrorOf(Fn fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// <test temp dir>/<name>.<pid>, created.
+inline std::filesystem::path TestDir(const std::string& name) {
+  std::filesystem::path dir = std::filesystem::path(testing::TempDir()) / (name + "." + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+inline std::string WriteFile(const std::filesystem::path& dir, const std::string& name, const std::string& text) {
+  std::string path = (dir / name).string();
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  return path;
+}
+
+}  // namespace mtrec
