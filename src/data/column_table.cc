@@ -101,6 +101,15 @@ std::string CachePath(const std::string& path, const DataConfig& data, uint64_t 
   return (dir / fmt::format("{}.{:016x}.mtcol", source.filename().string(), key)).string();
 }
 
+// Whether a cache may be created under `folder`: its mode must allow writing. Checked on the mode bits rather
+// than with access(), which says yes to root even for a folder deliberately made read-only (shared datasets).
+bool FolderIsWritable(const std::filesystem::path& folder) {
+  struct stat st;
+  const std::string path = folder.empty() ? std::string(".") : folder.string();
+  if (::stat(path.c_str(), &st) != 0) return true;  // does not exist yet: create_directories will tell
+  return (st.st_mode & 0222) != 0 && ::access(path.c_str(), W_OK) == 0;
+}
+
 // Maps a cache file read-only; nullptr when it cannot.
 std::shared_ptr<const void> MapFile(const std::string& path, size_t* size) {
   int fd = ::open(path.c_str(), O_RDONLY);
@@ -281,7 +290,7 @@ ColumnTable LoadTable(const std::string& path, const DataConfig& data, const std
     }
   }
   ColumnTable table = TableParser::Parse(path, data, requests);
-  if (!cache_path.empty()) {
+  if (!cache_path.empty() && FolderIsWritable(std::filesystem::path(cache_path).parent_path().parent_path())) {
     try {
       std::filesystem::create_directories(std::filesystem::path(cache_path).parent_path());
       WriteFileAtomic(cache_path, SerializeTable(table));

@@ -463,3 +463,28 @@ TEST_F(ColumnTableTest, SelectKeepsTheListedRowsInOrder) {
 
 }  // namespace
 }  // namespace mtrec
+
+namespace mtrec {
+namespace {
+
+// A dataset in a read-only folder (a shared copy) is read, but no cache is written beside it, even by root.
+TEST(ColumnTableReadOnlyTest, NoCacheBesideDataInAReadOnlyFolder) {
+  namespace fs = std::filesystem;
+  const fs::path folder = mtrec::TestDir("column_table_read_only") / "data";
+  fs::remove_all(folder);
+  fs::create_directories(folder);
+  const std::string path = mtrec::WriteFile(folder, "shared.csv", "a\n1\n2\n");
+  fs::permissions(folder, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                              fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+  DataConfig data;
+  data.cache = true;
+  ColumnRequest request;
+  request.name = "a";
+  ColumnTable table = LoadTable(path, data, {request});
+  EXPECT_EQ(table.rows(), 2);
+  EXPECT_FALSE(fs::exists(folder / ".mtrec-cache"));
+  fs::permissions(folder, fs::perms::owner_all, fs::perm_options::add);
+}
+
+}  // namespace
+}  // namespace mtrec
