@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/test_files.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -10,16 +12,6 @@
 
 namespace mtrec {
 namespace {
-
-template <typename Fn>
-std::string ErrorOf(Fn fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(BinaryTest, RoundTripOfEveryKind) {
   BinaryWriter w;

@@ -1,6 +1,8 @@
 #include "common/config.h"
 
 #include <gtest/gtest.h>
+
+#include "support/test_files.h"
 #include <unistd.h>
 
 #include <filesystem>
@@ -15,17 +17,6 @@
 
 namespace mtrec {
 namespace {
-
-// The message of the Error that `fn` throws, or "" when it throws none.
-template <typename Fn>
-std::string ErrorOf(Fn fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 std::string ParseError(const std::string& text, const std::vector<std::string>& overrides = {}) {
   return ErrorOf([&] { ParseConfig(text, "cfg.toml", overrides); });

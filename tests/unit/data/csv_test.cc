@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/test_files.h"
+
 #include <random>
 #include <string>
 #include <vector>
@@ -39,17 +41,6 @@ std::vector<Record> ReadChunk(std::string_view text, CsvChunk chunk, const CsvDi
 
 std::vector<Record> ReadAll(std::string_view text, const CsvDialect& dialect = {}) {
   return ReadChunk(text, CsvChunk{0, text.size(), 1}, dialect);
-}
-
-// The message of the Error that `fn` throws, or "" when it throws none.
-template <typename Fn>
-std::string ErrorOf(Fn fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 TEST(CsvReaderTest, PlainRecords) {
