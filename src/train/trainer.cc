@@ -76,22 +76,18 @@ double Trainer::MonitorScore(const std::vector<TaskReport>& reports) const {
   for (size_t k = 0; k < reports.size(); ++k) {
     const TaskConfig& task = config_.tasks[k];
     if (!config_.train.early_stop_task.empty() && task.name != config_.train.early_stop_task) continue;
-    double value;
+    // "loss" is the validation loss in the training objective's terms (the weighted sum of logloss for binary
+    // and squared error for regression tasks); any other metric is averaged over the tasks that have it.
+    double value = reports[k].Get(metric);
     if (metric == "loss") {
-      // The validation loss in the training objective's terms: logloss for binary, squared error for regression.
-      value = task.kind == "binary" ? reports[k].Get("logloss") : std::pow(reports[k].Get("rmse"), 2);
-      value *= task.weight;
-      if (!std::isfinite(value)) continue;
-      sum += value;
-      count = 1;
-      continue;
+      value = task.weight * (task.kind == "binary" ? reports[k].Get("logloss") : std::pow(reports[k].Get("rmse"), 2));
     }
-    value = reports[k].Get(metric);
     if (!std::isfinite(value)) continue;
     sum += value;
     ++count;
   }
-  return count ? sum / count : NAN;
+  if (count == 0) return NAN;
+  return metric == "loss" ? sum : sum / count;
 }
 
 std::vector<double> Trainer::TrainEpoch(const EncodedData& train, int64_t epoch) {
