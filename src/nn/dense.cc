@@ -138,7 +138,7 @@ Dense::Dense(ParameterArena& arena, const std::string& name, int64_t in, int64_t
       out_(out),
       plans_(std::make_unique<Plans>()) {
   MTREC_CHECK(in > 0 && out > 0, "dense layer '{}' has shape {}x{}; expected positive sizes", name, in, out);
-  weight_id_ = arena.Reserve(name + ".weight", in, out, init, /*decay=*/true);
+  weight_id_ = arena.ReserveLinearWeight(name + ".weight", in, out, init);
   bias_id_ = arena.Reserve(name + ".bias", 1, out, Init::kZero, /*decay=*/false);
 }
 

@@ -35,6 +35,15 @@ size_t ParameterArena::Reserve(std::string name, int64_t rows, int64_t cols, Ini
   return infos_.size() - 1;
 }
 
+size_t ParameterArena::ReserveLinearWeight(std::string name, int64_t rows, int64_t cols, Init init, int64_t groups) {
+  MTREC_CHECK(groups > 0 && rows % groups == 0, "parameter '{}': {} rows do not split into {} groups", name, rows,
+              groups);
+  const size_t id = Reserve(std::move(name), rows, cols, init, /*decay=*/true);
+  infos_[id].linear_weight = true;
+  infos_[id].groups = groups;
+  return id;
+}
+
 void ParameterArena::Allocate() {
   MTREC_CHECK(!allocated_, "parameter arena allocated twice");
   values_.Resize(total_);
@@ -57,11 +66,19 @@ void ParameterArena::Initialize(uint64_t seed) {
       case Init::kOne:
         std::fill(value, value + n, 1.f);
         continue;
+      case Init::kStitch:
+        for (int64_t r = 0; r < info.rows; ++r) {
+          for (int64_t c = 0; c < info.cols; ++c) {
+            value[r * info.cols + c] = r == c ? 0.9f : info.rows > 1 ? 0.1f / static_cast<float>(info.rows - 1) : 0.f;
+          }
+        }
+        if (info.rows == 1) value[0] = 1.f;
+        continue;
       case Init::kHeUniform:
-        bound = std::sqrt(6.0 / static_cast<double>(info.rows));
+        bound = std::sqrt(6.0 / static_cast<double>(info.rows / info.groups));
         break;
       case Init::kGlorotUniform:
-        bound = std::sqrt(6.0 / static_cast<double>(info.rows + info.cols));
+        bound = std::sqrt(6.0 / static_cast<double>(info.rows / info.groups + info.cols));
         break;
     }
     // A stream per parameter index: adding or resizing one parameter leaves the others' values unchanged.

@@ -23,6 +23,7 @@ enum class Init {
   kOne,
   kHeUniform,      // U(-sqrt(6/fan_in), sqrt(6/fan_in)): for layers followed by ReLU
   kGlorotUniform,  // U(-sqrt(6/(fan_in+fan_out)), ...): for output layers
+  kStitch,         // a square mixing matrix near identity: 0.9 on the diagonal, 0.1/(n-1) elsewhere (cross-stitch)
 };
 
 struct ParameterInfo {
@@ -31,6 +32,10 @@ struct ParameterInfo {
   int64_t cols = 0;   // for a weight matrix: fan_out; a bias is 1 × n
   Init init = Init::kZero;
   bool decay = true;  // whether weight decay applies (not to biases)
+  // A linear map's weight is stored in × out (rows = groups × fan_in for `groups` stacked maps of a grouped
+  // layer); exports transpose it to PyTorch's out × in.
+  bool linear_weight = false;
+  int64_t groups = 1;
   size_t offset = 0;  // in floats from the start of the arena; each parameter starts 64-byte aligned
   size_t size() const { return static_cast<size_t>(rows * cols); }
 };
@@ -38,6 +43,8 @@ struct ParameterInfo {
 class ParameterArena {
  public:
   size_t Reserve(std::string name, int64_t rows, int64_t cols, Init init, bool decay);
+  // A linear map's weight: `groups` stacked (rows / groups) × cols blocks (fan_in = rows / groups).
+  size_t ReserveLinearWeight(std::string name, int64_t rows, int64_t cols, Init init, int64_t groups = 1);
   void Allocate();
   // Deterministic for a seed: parameter i draws from its own stream (seed, i).
   void Initialize(uint64_t seed);
