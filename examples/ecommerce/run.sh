@@ -22,7 +22,6 @@ out="$root/out/ecommerce-$rows-$seed"
 "$mtrec" simulate --preset ecommerce --rows "$rows" --seed "$seed" --out "$out"
 "$mtrec" train --config "$out/config.toml" --out "$out/model.mtrec" ${extra[@]+"${extra[@]}"} > /dev/null
 "$mtrec" -q eval --model "$out/model.mtrec" --data "$out/test.csv" --json "$out/metrics.json" | tee "$out/metrics.txt"
-# Columns of the eval table: task rows positive_rate mean_prediction auc oracle_auc ...
-awk '$1 == "click" { c = $5; co = $6 } $1 == "purchase" { p = $5; po = $6 }
-     END { printf "ecommerce: click_auc=%.4f click_oracle=%.4f purchase_auc=%.4f purchase_oracle=%.4f\n", c, co, p, po }' \
-  "$out/metrics.txt"
+metric() { awk -v task="$1" -v key="$2" -f "$root/examples/json_metric.awk" "$out/metrics.json"; }
+printf 'ecommerce: click_auc=%.4f click_oracle=%.4f purchase_auc=%.4f purchase_oracle=%.4f\n' \
+  "$(metric click auc)" "$(metric click oracle_auc)" "$(metric purchase auc)" "$(metric purchase oracle_auc)"

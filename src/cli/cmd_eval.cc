@@ -7,6 +7,7 @@
 #include "common/threads.h"
 #include "eval/evaluation.h"
 #include "io/model_io.h"
+#include "train/diagnostics.h"
 #include "train/trainer.h"
 
 namespace mtrec {
@@ -33,10 +34,17 @@ int RunEval(const EvalOptions& options) {
     table = options.part == "valid" ? std::move(valid) : std::move(test);
   }
   EncodedData data = loaded.pipeline->Encode(table);
-  auto predictions = Predict(*loaded.model, config, data);
-  auto reports = EvaluateTasks(MakeTaskScores(config, data, predictions), config.eval.threshold);
-  fmt::print("{} rows of {}\n{}", data.rows, options.data, FormatMetricTable(reports));
-  if (!options.json.empty()) WriteFileAtomic(options.json, ReportsToJson(reports, data.rows).dump(2) + "\n");
+  std::vector<std::vector<float>> conditional;
+  loaded.model->ResetGateUsage();
+  auto predictions = Predict(*loaded.model, config, data, &conditional);
+  auto reports = EvaluateTasks(MakeTaskScores(config, data, predictions, &conditional), config.eval.threshold);
+  const std::vector<GateUsage> gates = loaded.model->GateUsages();
+  fmt::print("{} rows of {}\n{}{}", data.rows, options.data, FormatMetricTable(reports), FormatGateUsage(gates));
+  if (!options.json.empty()) {
+    nlohmann::ordered_json json = ReportsToJson(reports, data.rows);
+    if (!gates.empty()) json["gates"] = GateUsageToJson(gates);
+    WriteFileAtomic(options.json, json.dump(2) + "\n");
+  }
   return 0;
 }
 

@@ -17,6 +17,7 @@ struct PredictOptions {
   std::string data;
   std::string out;
   int threads = 0;
+  bool conditional = false;
 };
 
 int RunPredict(const PredictOptions& options) {
@@ -28,12 +29,25 @@ int RunPredict(const PredictOptions& options) {
   ColumnTable table =
       LoadTable(options.data, data_config, FeaturePipeline::Requests(loaded.config, /*labels_required=*/false));
   EncodedData data = loaded.pipeline->Encode(table);
-  auto predictions = Predict(*loaded.model, loaded.config, data);
+  std::vector<std::vector<float>> conditional;
+  auto predictions = Predict(*loaded.model, loaded.config, data, &conditional);
+  // The columns: every task, then with --conditional p(task | parent) of each chain task as <task>_given_<parent>.
+  std::vector<const std::vector<float>*> columns;
   std::string csv;
-  for (size_t k = 0; k < loaded.config.tasks.size(); ++k) csv += (k ? "," : "") + loaded.config.tasks[k].name;
+  for (size_t k = 0; k < loaded.config.tasks.size(); ++k) {
+    csv += (k ? "," : "") + loaded.config.tasks[k].name;
+    columns.push_back(&predictions[k]);
+  }
+  if (options.conditional) {
+    for (size_t k = 0; k < loaded.config.tasks.size(); ++k) {
+      if (!loaded.model->graph().IsChain(static_cast<int64_t>(k))) continue;
+      csv += fmt::format(",{}_given_{}", loaded.config.tasks[k].name, loaded.config.tasks[k].parent);
+      columns.push_back(&conditional[k]);
+    }
+  }
   csv += "\n";
   for (int64_t r = 0; r < data.rows; ++r) {
-    for (size_t k = 0; k < predictions.size(); ++k) csv += fmt::format("{}{:.7g}", k ? "," : "", predictions[k][r]);
+    for (size_t c = 0; c < columns.size(); ++c) csv += fmt::format("{}{:.7g}", c ? "," : "", (*columns[c])[r]);
     csv += "\n";
   }
   WriteFileAtomic(options.out, csv);
@@ -47,13 +61,17 @@ RunCommand AddPredictCommand(CLI::App& app) {
   auto options = std::make_shared<PredictOptions>();
   CLI::App* command = app.add_subcommand(
       "predict",
-      "Score a file: one CSV column per task (binary tasks as probabilities), one row per input row, in order.\n\n"
-      "Example:\n"
-      "  mtrec predict --model model.mtrec --data data/sim/test.csv --out predictions.csv");
+      "Score a file: one CSV column per task (binary tasks as probabilities; a chain task's is its unconditional\n"
+      "probability), one row per input row, in order.\n\n"
+      "Examples:\n"
+      "  mtrec predict --model model.mtrec --data data/sim/test.csv --out predictions.csv\n"
+      "  mtrec predict --model model.mtrec --data data/sim/test.csv --out p.csv --conditional   # + purchase_given_click");
   command->add_option("--model", options->model, "Model file")->required();
   command->add_option("--data", options->data, "Data file (labels not needed)")->required();
   command->add_option("--out", options->out, "Predictions CSV to write")->required();
   command->add_option("--threads", options->threads, "Threads (0 = all cores)")->capture_default_str();
+  command->add_flag("--conditional", options->conditional,
+                    "Also write p(task | parent) of each chain task, as a column <task>_given_<parent>");
   return [options] { return RunPredict(*options); };
 }
 

@@ -10,6 +10,7 @@
 #include "features/pipeline.h"
 #include "io/model_io.h"
 #include "models/model.h"
+#include "train/diagnostics.h"
 #include "train/trainer.h"
 
 namespace mtrec {
@@ -84,12 +85,18 @@ int RunTrain(const TrainOptions& options) {
       [&](const TrainerState& state) { SaveCheckpoint(checkpoint, config, *pipeline, *model, state); },
       resumed ? &*resumed->trainer : nullptr);
   SaveModel(options.out, config, *pipeline, *model, trainer.state().history);
+  if (valid && !model->GateUsages().empty()) {
+    model->ResetGateUsage();
+    Predict(*model, config, *valid);
+    LogInfo("on the validation data, {}", FormatGateUsage(model->GateUsages()));
+  }
   LogInfo("wrote {} (checkpoint {})", options.out, checkpoint);
 
   if (sets.test) {
     EncodedData test = pipeline->Encode(*sets.test);
-    auto predictions = Predict(*model, config, test);
-    auto reports = EvaluateTasks(MakeTaskScores(config, test, predictions), config.eval.threshold);
+    std::vector<std::vector<float>> conditional;
+    auto predictions = Predict(*model, config, test, &conditional);
+    auto reports = EvaluateTasks(MakeTaskScores(config, test, predictions, &conditional), config.eval.threshold);
     fmt::print("test metrics ({} rows of {}):\n{}", test.rows, sets.test->path(), FormatMetricTable(reports));
   }
   return 0;

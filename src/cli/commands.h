@@ -15,5 +15,6 @@ RunCommand AddTrainCommand(CLI::App& app);
 RunCommand AddEvalCommand(CLI::App& app);
 RunCommand AddPredictCommand(CLI::App& app);
 RunCommand AddInspectCommand(CLI::App& app);
+RunCommand AddExportCommand(CLI::App& app);
 
 }  // namespace mtrec

@@ -35,14 +35,15 @@ int main(int argc, char** argv) {
       "  mtrec train --config data/sim/config.toml --out model.mtrec\n"
       "  mtrec eval --model model.mtrec --data data/sim/test.csv --json metrics.json\n"
       "  mtrec predict --model model.mtrec --data data/sim/test.csv --out predictions.csv\n"
-      "  mtrec inspect model.mtrec\n",
+      "  mtrec inspect model.mtrec\n"
+      "  mtrec export --model model.mtrec --format safetensors --out model.safetensors\n",
       "mtrec"};
   app.require_subcommand(1);
   bool quiet = false;
   bool verbose = false;
   app.add_flag("-q,--quiet", quiet, "Print only results (no progress or log lines)");
   app.add_flag("-v,--verbose", verbose, "Print debug log lines");
-  app.set_version_flag("--version", "mtrec 0.1.0");
+  app.set_version_flag("--version", "mtrec " MTREC_VERSION);
 
   std::map<CLI::App*, mtrec::RunCommand> commands;
   auto add = [&](mtrec::RunCommand run) { commands[app.get_subcommands({}).back()] = std::move(run); };
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
   add(mtrec::AddEvalCommand(app));
   add(mtrec::AddPredictCommand(app));
   add(mtrec::AddInspectCommand(app));
+  add(mtrec::AddExportCommand(app));
 
   try {
     app.parse(argc, argv);

@@ -229,6 +229,16 @@ const std::vector<Field<TaskConfig>>& TaskFields() {
       MakeField("oracle", &T::oracle,
                 "Column holding the true probability / expectation (simulated data): eval prints its metrics beside "
                 "the model's."),
+      MakeField("parent", &T::parent,
+                "Task graph: the task this one follows (e.g. purchase follows click); how is set by 'mode'."),
+      MakeField("mode", &T::mode,
+                "With a parent: 'chain' predicts p(task) = p(parent) x p(task | parent) over every row (ESMM); "
+                "'masked' learns p(task | parent) only on rows whose parent label is 1 (and evaluates there); "
+                "'direct' predicts p(task) itself, the link only feeds AITM's transfer and the calibrator loss.",
+                {"chain", "masked", "direct"}),
+      MakeField("oracle_given_parent", &T::oracle_given_parent,
+                "Column holding the true p(task | parent) (simulated data): eval compares the model's conditional "
+                "prediction with it over every row (cond_mae, cond_auc)."),
   };
   return fields;
 }
@@ -236,10 +246,22 @@ const std::vector<Field<TaskConfig>>& TaskFields() {
 const std::vector<Field<ModelConfig>>& ModelFields() {
   using M = ModelConfig;
   static const std::vector<Field<M>> fields = {
-      MakeField("arch", &M::arch, "Architecture.", {"shared_bottom"}),
+      MakeField("arch", &M::arch,
+                "Architecture: single_task (one network per task, own embeddings), shared_bottom, omoe (experts, one "
+                "gate), mmoe (experts, one gate per task), ple (progressive layered extraction), cross_stitch, esmm "
+                "(per-task towers over shared embeddings), aitm (adaptive information transfer along parent links).",
+                {"single_task", "shared_bottom", "omoe", "mmoe", "ple", "cross_stitch", "esmm", "aitm"}),
       MakeField("embedding_dim", &M::embedding_dim, "Default embedding width of categorical features."),
       MakeField("bottom", &M::bottom, "Widths of the shared bottom MLP's hidden layers."),
       MakeField("tower", &M::tower, "Widths of each task tower's hidden layers (then one output)."),
+      MakeField("experts", &M::experts, "omoe/mmoe: number of experts; ple: shared experts per level."),
+      MakeField("task_experts", &M::task_experts, "ple: experts of each task per level."),
+      MakeField("expert", &M::expert,
+                "omoe/mmoe: widths of each expert's hidden layers; ple: one level per entry, whose experts are one "
+                "layer of that width."),
+      MakeField("calibrator", &M::calibrator,
+                "Weight of AITM's calibrator loss, mean of max(p(task) - p(parent), 0), on every 'direct' parent link "
+                "(chain links satisfy it by construction)."),
       MakeField("dropout", &M::dropout, "Dropout rate after each hidden layer during training."),
       MakeField("embedding_init_std", &M::embedding_init_std, "Standard deviation of the initial embeddings."),
   };
@@ -440,6 +462,13 @@ const TaskConfig* Config::FindTask(const std::string& name) const {
   return nullptr;
 }
 
+int Config::TaskIndex(const std::string& name) const {
+  for (size_t k = 0; k < tasks.size(); ++k) {
+    if (tasks[k].name == name) return static_cast<int>(k);
+  }
+  return -1;
+}
+
 const FeatureConfig* Config::FindFeature(const std::string& name) const {
   for (const auto& feature : features) {
     if (feature.name == name) return &feature;
@@ -503,6 +532,41 @@ Config LoadConfig(const std::string& path, const std::vector<std::string>& overr
   return config;
 }
 
+namespace {
+
+// Parents name other binary tasks, a chain's child is binary too, and following parents never loops.
+void ValidateTaskGraph(const Config& config) {
+  std::vector<std::string> names;
+  for (const auto& task : config.tasks) names.push_back(task.name);
+  for (const auto& task : config.tasks) {
+    if (task.parent.empty()) {
+      MTREC_CHECK(task.oracle_given_parent.empty(), "task '{}': oracle_given_parent needs a parent", task.name);
+      continue;
+    }
+    const TaskConfig* parent = config.FindTask(task.parent);
+    MTREC_CHECK(parent != nullptr, "task '{}': parent names no task '{}'{}", task.name, task.parent,
+                DidYouMeanSuffix(task.parent, names));
+    MTREC_CHECK(parent != &task, "task '{}' cannot be its own parent", task.name);
+    MTREC_CHECK(parent->kind == "binary", "task '{}': parent '{}' is a {} task; a parent must be binary", task.name,
+                parent->name, parent->kind);
+    MTREC_CHECK(task.mode != "chain" || task.kind == "binary",
+                "task '{}' is a regression: mode = \"chain\" multiplies probabilities and needs a binary task (use "
+                "\"masked\" or \"direct\")",
+                task.name);
+  }
+  for (const auto& task : config.tasks) {
+    std::string path = task.name;
+    const TaskConfig* at = &task;
+    for (size_t steps = 0; !at->parent.empty(); ++steps) {
+      at = config.FindTask(at->parent);
+      path += " -> " + at->name;
+      MTREC_CHECK(steps < config.tasks.size() && at != &task, "the task graph has a cycle: {}", path);
+    }
+  }
+}
+
+}  // namespace
+
 void ValidateConfig(const Config& config) {
   const DataConfig& data = config.data;
   MTREC_CHECK(!data.delimiter.empty(), "data.delimiter must not be empty");
@@ -528,6 +592,7 @@ void ValidateConfig(const Config& config) {
     MTREC_CHECK(task.huber_delta > 0, "task '{}': huber_delta must be > 0", task.name);
     label_columns[task.column] = task.name;
     if (!task.oracle.empty()) label_columns[task.oracle] = task.name + " (oracle)";
+    if (!task.oracle_given_parent.empty()) label_columns[task.oracle_given_parent] = task.name + " (oracle given parent)";
   }
 
   std::set<std::string> feature_names;
@@ -556,8 +621,15 @@ void ValidateConfig(const Config& config) {
                 feature.name);
   }
 
+  ValidateTaskGraph(config);
+
   const ModelConfig& model = config.model;
   MTREC_CHECK(model.embedding_dim > 0, "model.embedding_dim must be > 0");
+  MTREC_CHECK(model.experts >= 1, "model.experts must be >= 1");
+  MTREC_CHECK(model.task_experts >= 1, "model.task_experts must be >= 1");
+  MTREC_CHECK(!model.expert.empty(), "model.expert needs at least one layer width");
+  for (int64_t width : model.expert) MTREC_CHECK(width > 0, "model.expert widths must be > 0");
+  MTREC_CHECK(model.calibrator >= 0 && std::isfinite(model.calibrator), "model.calibrator must be >= 0");
   MTREC_CHECK(!model.bottom.empty(), "model.bottom needs at least one layer width");
   for (int64_t width : model.bottom) MTREC_CHECK(width > 0, "model.bottom widths must be > 0");
   for (int64_t width : model.tower) MTREC_CHECK(width > 0, "model.tower widths must be > 0");

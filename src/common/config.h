@@ -57,6 +57,9 @@ struct TaskConfig {
   std::string equals;
   double huber_delta = 1.0;
   std::string oracle;
+  std::string parent;        // task graph: the task this one follows (click for purchase)
+  std::string mode = "chain";  // chain | masked | direct (see TaskFields)
+  std::string oracle_given_parent;
 };
 
 struct ModelConfig {
@@ -64,6 +67,10 @@ struct ModelConfig {
   int64_t embedding_dim = 16;
   std::vector<int64_t> bottom = {256, 128};
   std::vector<int64_t> tower = {64};
+  int64_t experts = 4;
+  int64_t task_experts = 1;
+  std::vector<int64_t> expert = {256, 128};
+  double calibrator = 0.6;
   double dropout = 0.0;
   double embedding_init_std = 0.05;
 };
@@ -104,6 +111,8 @@ struct Config {
   std::string source_path;
 
   const TaskConfig* FindTask(const std::string& name) const;
+  // Index of the task named `name` in `tasks`, -1 when there is none.
+  int TaskIndex(const std::string& name) const;
   const FeatureConfig* FindFeature(const std::string& name) const;
 };
 

@@ -563,20 +563,25 @@ std::string FormatConfig(const SimulatorOptions& options) {
     const char* loss;
     double weight;
     const char* oracle;
+    const char* parent;
+    const char* oracle_given_parent;
     const char* what;
   };
   const Task tasks[] = {
-      {"click", "binary", nullptr, kConfigClickWeight, "p_click", "Click per impression."},
-      {"cart", "binary", nullptr, kConfigCartWeight, "p_cart", "Add to cart per impression (implies a click)."},
-      {"purchase", "binary", nullptr, kConfigPurchaseWeight, "p_purchase",
-       "Purchase per impression (implies a click)."},
-      {"gmv", "regression", "mse", kConfigGmvWeight, "expected_gmv",
+      {"click", "binary", nullptr, kConfigClickWeight, "p_click", nullptr, nullptr, "Click per impression."},
+      {"cart", "binary", nullptr, kConfigCartWeight, "p_cart", "click", nullptr,
+       "Add to cart per impression; only after a click: p(cart) = p(click) x p(cart | click)."},
+      {"purchase", "binary", nullptr, kConfigPurchaseWeight, "p_purchase", "click", "p_purchase_given_click",
+       "Purchase per impression; only after a click: p(purchase) = p(click) x p(purchase | click)."},
+      {"gmv", "regression", "mse", kConfigGmvWeight, "expected_gmv", nullptr, nullptr,
        "Revenue per impression: price x quantity when purchased, else 0."},
   };
   for (const auto& t : tasks) {
     fmt::format_to(dst, "\n# {}\n[[tasks]]\nname = \"{}\"\nkind = \"{}\"\n", t.what, t.name, t.kind);
     if (t.loss != nullptr) fmt::format_to(dst, "loss = \"{}\"\n", t.loss);
     fmt::format_to(dst, "weight = {}\noracle = \"{}\"\n", t.weight, t.oracle);
+    if (t.parent != nullptr) fmt::format_to(dst, "parent = \"{}\"\nmode = \"chain\"\n", t.parent);
+    if (t.oracle_given_parent != nullptr) fmt::format_to(dst, "oracle_given_parent = \"{}\"\n", t.oracle_given_parent);
   }
   fmt::format_to(dst,
                  "\n# A shared-bottom network over the feature embeddings, one tower per task.\n"

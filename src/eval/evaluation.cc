@@ -16,9 +16,37 @@ double TaskReport::Get(const std::string& key) const {
   return NAN;
 }
 
-std::vector<TaskReport> EvaluateTasks(const std::vector<TaskScores>& tasks, double threshold) {
+namespace {
+
+// The rows of a task's sample space (sample_space == 1), copied; the other views are left empty.
+struct SampleSpace {
+  std::vector<float> predictions, labels, oracle;
+};
+
+SampleSpace Restrict(const TaskScores& task) {
+  SampleSpace kept;
+  for (size_t i = 0; i < task.sample_space.size(); ++i) {
+    if (task.sample_space[i] != 1.f) continue;
+    kept.predictions.push_back(task.predictions[i]);
+    kept.labels.push_back(task.labels[i]);
+    if (!task.oracle.empty()) kept.oracle.push_back(task.oracle[i]);
+  }
+  return kept;
+}
+
+}  // namespace
+
+std::vector<TaskReport> EvaluateTasks(const std::vector<TaskScores>& all_tasks, double threshold) {
   std::vector<TaskReport> reports;
-  for (const auto& task : tasks) {
+  for (const auto& whole : all_tasks) {
+    SampleSpace kept;
+    TaskScores task = whole;
+    if (!whole.sample_space.empty()) {
+      kept = Restrict(whole);
+      task.predictions = kept.predictions;
+      task.labels = kept.labels;
+      task.oracle = kept.oracle;
+    }
     TaskReport report;
     report.name = task.name;
     report.binary = task.binary;
@@ -42,6 +70,11 @@ std::vector<TaskReport> EvaluateTasks(const std::vector<TaskScores>& tasks, doub
         m.push_back({"oracle_rmse", o.rmse});
         m.push_back({"oracle_mae", o.mae});
       }
+    }
+    if (!task.conditional.empty() && !task.conditional_oracle.empty()) {
+      m.push_back({"cond_mae", Mae(task.conditional, task.conditional_oracle)});
+      m.push_back({"cond_auc", SoftAuc(task.conditional, task.conditional_oracle)});
+      m.push_back({"oracle_cond_auc", SoftAuc(task.conditional_oracle, task.conditional_oracle)});
     }
     reports.push_back(std::move(report));
   }

@@ -23,6 +23,12 @@ struct TaskScores {
   std::span<const float> predictions;  // probabilities for binary tasks
   std::span<const float> labels;       // NaN = missing
   std::span<const float> oracle;       // empty when there is no oracle column
+  // A masked task is measured where its parent's label is 1 (CVR on clicks): when not empty, other rows are left out.
+  std::span<const float> sample_space;
+  // A task with a parent: its prediction of p(task | parent) on every row, and the truth of it (simulated data).
+  // With both, cond_mae and cond_auc (SoftAuc against the truth) measure it over every row.
+  std::span<const float> conditional;
+  std::span<const float> conditional_oracle;
 };
 
 struct TaskReport {

@@ -90,6 +90,44 @@ double Auc(std::span<const float> scores, std::span<const float> labels) {
   return pairs_won / (static_cast<double>(positives) * static_cast<double>(negatives));
 }
 
+double SoftAuc(std::span<const float> scores, std::span<const float> truth) {
+  CheckSameSize("SoftAuc", scores.size(), truth.size());
+  struct Row {
+    float score;
+    double t;
+  };
+  std::vector<Row> rows;
+  rows.reserve(truth.size());
+  for (size_t i = 0; i < truth.size(); ++i) {
+    if (std::isnan(truth[i])) continue;
+    MTREC_CHECK(truth[i] >= 0.f && truth[i] <= 1.f, "SoftAuc: truth at row {} is {}; expected a probability", i,
+                truth[i]);
+    MTREC_CHECK(!std::isnan(scores[i]), "SoftAuc: score at row {} is NaN; expected a number", i);
+    rows.push_back({scores[i], truth[i]});
+  }
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.score < b.score; });
+  // As in Auc, groups of equal score in ascending order, with weights instead of counts. Summing over all ordered
+  // pairs counts each row against itself once, inside its own group with weight ½ t (1 − t): removed at the end.
+  double pairs_won = 0.0, negative_below = 0.0, positive = 0.0, self = 0.0;
+  for (size_t begin = 0; begin < rows.size();) {
+    size_t end = begin;
+    double group_positive = 0.0, group_negative = 0.0;
+    while (end < rows.size() && rows[end].score == rows[begin].score) {
+      group_positive += rows[end].t;
+      group_negative += 1.0 - rows[end].t;
+      self += rows[end].t * (1.0 - rows[end].t);
+      ++end;
+    }
+    pairs_won += group_positive * (negative_below + 0.5 * group_negative);
+    negative_below += group_negative;
+    positive += group_positive;
+    begin = end;
+  }
+  const double pairs = positive * negative_below - self;
+  if (!(pairs > 0.0)) return kNaN;
+  return (pairs_won - 0.5 * self) / pairs;
+}
+
 double Logloss(std::span<const float> probabilities, std::span<const float> labels) {
   CheckSameSize("Logloss", probabilities.size(), labels.size());
   double sum = 0.0;

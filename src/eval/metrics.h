@@ -27,6 +27,13 @@ namespace mtrec {
 // O(n log n). NaN when positives or negatives are absent. A NaN score on a valid row throws (it has no rank).
 double Auc(std::span<const float> scores, std::span<const float> labels);
 
+// AUC against known probabilities instead of labels: each row is a positive with weight t and a negative with
+// weight 1 − t (t its true probability), pairs of distinct rows only. This is the AUC a scorer reaches against
+// labels drawn from the truth, without the noise of one draw — how simulated data measures a conditional model
+// over every row, including those where the condition was never observed. Ties count 1/2. Rows with a NaN truth
+// are skipped; a truth outside [0, 1] throws. NaN when all the weight is on one side.
+double SoftAuc(std::span<const float> scores, std::span<const float> truth);
+
 // Mean binary cross-entropy of probabilities against 0/1 labels, with p clipped to [1e-15, 1 - 1e-15] so a
 // confident wrong prediction costs a large finite amount instead of infinity. NaN when no valid row.
 double Logloss(std::span<const float> probabilities, std::span<const float> labels);

@@ -63,12 +63,13 @@ std::vector<ColumnRequest> FeaturePipeline::Requests(const Config& config, bool 
     request.binary_label = task.kind == "binary" && !HasLabelRule(task);
     request.role = "label of task '" + task.name + "'";
     add(request);
-    if (!task.oracle.empty()) {
+    for (const std::string* column : {&task.oracle, &task.oracle_given_parent}) {
+      if (column->empty()) continue;
       ColumnRequest oracle;
-      oracle.name = task.oracle;
+      oracle.name = *column;
       oracle.type = ColumnType::kNumeric;
       oracle.required = false;
-      oracle.role = "oracle of task '" + task.name + "'";
+      oracle.role = (column == &task.oracle ? "oracle of task '" : "conditional oracle of task '") + task.name + "'";
       add(oracle);
     }
   }
@@ -242,12 +243,15 @@ EncodedData FeaturePipeline::Encode(const ColumnTable& table) const {
       if (column.present) labels.assign(column.numbers.begin(), column.numbers.end());
     }
     data.labels.push_back(std::move(labels));
-    std::vector<float> oracle;
-    if (!task.oracle.empty()) {
-      const Column* column = table.Find(task.oracle, ColumnType::kNumeric);
-      if (column && column->present) oracle.assign(column->numbers.begin(), column->numbers.end());
-    }
-    data.oracle.push_back(std::move(oracle));
+    auto read_optional = [&](const std::string& name) {
+      std::vector<float> values;
+      if (name.empty()) return values;
+      const Column* column = table.Find(name, ColumnType::kNumeric);
+      if (column && column->present) values.assign(column->numbers.begin(), column->numbers.end());
+      return values;
+    };
+    data.oracle.push_back(read_optional(task.oracle));
+    data.oracle_given_parent.push_back(read_optional(task.oracle_given_parent));
   }
   return data;
 }

@@ -57,6 +57,7 @@ struct EncodedData {
   std::vector<float> numeric;                     // rows × NumericWidth(), row-major
   std::vector<std::vector<float>> labels;         // [task][row], NaN = missing
   std::vector<std::vector<float>> oracle;         // [task][row], empty when the task has no oracle column
+  std::vector<std::vector<float>> oracle_given_parent;  // [task][row], the true p(task | parent), often empty
   std::vector<double> oov_rate;                   // [single slot] share of rows with the out-of-vocabulary id
   std::string path;
   ReadReport report;

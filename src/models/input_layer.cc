@@ -5,8 +5,11 @@
 
 namespace mtrec {
 
-InputLayer::InputLayer(const InputLayout& layout) : layout_(layout) {
-  for (const auto& spec : layout.tables) tables_.emplace_back("embeddings." + spec.name, spec.rows, spec.dim);
+InputLayer::InputLayer(const InputLayout& layout, const std::vector<std::string>& prefixes)
+    : layout_(layout), copies_(static_cast<int64_t>(prefixes.size())) {
+  for (const auto& prefix : prefixes) {
+    for (const auto& spec : layout.tables) tables_.emplace_back(prefix + "." + spec.name, spec.rows, spec.dim);
+  }
   grads_.resize(tables_.size());
   int64_t offset = 0;
   for (const auto& slot : layout.single_slots) {
@@ -29,46 +32,52 @@ void InputLayer::Forward(const Batch& batch, const Tensor& dst) const {
   const int64_t n = batch.size;
   const size_t singles = layout_.single_slots.size();
   const size_t slots = singles + layout_.multi_slots.size();
-  // Slots write disjoint column blocks, so they can run in parallel. The lambda captures one pointer so that
-  // std::function stores it without allocating.
-  auto run = [&](size_t s) {
+  const size_t tables_per_copy = layout_.tables.size();
+  // Slots write disjoint column blocks, so they can run in parallel (work item = copy × (slots + numeric block)).
+  // The lambda captures one pointer so that std::function stores it without allocating.
+  auto run = [&](size_t item) {
+    const size_t copy = item / (slots + 1);
+    const size_t s = item % (slots + 1);
+    const Tensor out = dst.TopRows(n).Columns(static_cast<int64_t>(copy) * width_, width_);
     if (s < singles) {
       const auto& slot = layout_.single_slots[s];
-      const EmbeddingTable& table = tables_[slot.table];
-      table.Lookup(batch.single_ids[s].data(), n, dst.TopRows(n).Columns(single_offsets_[s], table.dim()));
+      const EmbeddingTable& table = tables_[copy * tables_per_copy + slot.table];
+      table.Lookup(batch.single_ids[s].data(), n, out.Columns(single_offsets_[s], table.dim()));
     } else if (s < slots) {
       size_t m = s - singles;
       const auto& slot = layout_.multi_slots[m];
-      const EmbeddingTable& table = tables_[slot.table];
+      const EmbeddingTable& table = tables_[copy * tables_per_copy + slot.table];
       table.LookupPooled(batch.multi_ids[m].data(), batch.multi_offsets[m].data(), n, slot.pooling,
-                         dst.TopRows(n).Columns(multi_offsets_[m], table.dim()));
+                         out.Columns(multi_offsets_[m], table.dim()));
     } else {
       const int64_t width = layout_.NumericWidth();
       for (int64_t r = 0; r < n; ++r) {
-        std::copy_n(batch.numeric.data() + r * width, width, dst.Row(r) + numeric_offset_);
+        std::copy_n(batch.numeric.data() + r * width, width, out.Row(r) + numeric_offset_);
       }
     }
   };
-  ParallelForBlocks(slots + 1, [&run](size_t s, int) { run(s); });
+  ParallelForBlocks(static_cast<size_t>(copies_) * (slots + 1), [&run](size_t item, int) { run(item); });
 }
 
 void InputLayer::Backward(const Batch& batch, const Tensor& diff_dst) {
   const int64_t n = batch.size;
+  const size_t tables_per_copy = layout_.tables.size();
   // One worker per table: slots sharing a table accumulate into the same SparseGrad in a fixed order.
   auto run = [&](size_t t) {
     SparseGrad& grad = grads_[t];
     grad.Clear();
     const EmbeddingTable& table = tables_[t];
+    const int table_in_copy = static_cast<int>(t % tables_per_copy);
+    const Tensor diff = diff_dst.TopRows(n).Columns(static_cast<int64_t>(t / tables_per_copy) * width_, width_);
     for (size_t s = 0; s < layout_.single_slots.size(); ++s) {
-      if (layout_.single_slots[s].table != static_cast<int>(t)) continue;
-      table.AccumulateGrad(batch.single_ids[s].data(), n,
-                           diff_dst.TopRows(n).Columns(single_offsets_[s], table.dim()), &grad);
+      if (layout_.single_slots[s].table != table_in_copy) continue;
+      table.AccumulateGrad(batch.single_ids[s].data(), n, diff.Columns(single_offsets_[s], table.dim()), &grad);
     }
     for (size_t m = 0; m < layout_.multi_slots.size(); ++m) {
       const auto& slot = layout_.multi_slots[m];
-      if (slot.table != static_cast<int>(t)) continue;
+      if (slot.table != table_in_copy) continue;
       table.AccumulateGradPooled(batch.multi_ids[m].data(), batch.multi_offsets[m].data(), n, slot.pooling,
-                                 diff_dst.TopRows(n).Columns(multi_offsets_[m], table.dim()), &grad);
+                                 diff.Columns(multi_offsets_[m], table.dim()), &grad);
     }
   };
   ParallelForBlocks(tables_.size(), [&run](size_t t, int) { run(t); });

@@ -2,12 +2,16 @@
 // and appends the numeric block, writing one concatenated row per example. Its backward pass produces sparse
 // gradients: one SparseGrad per table holding only the rows the batch touched.
 //
-//   InputLayer input(pipeline.layout());
+// With several prefixes the layer holds one independent set of tables per prefix (single-task networks that share
+// nothing) and writes the sets side by side: columns [c·width, (c+1)·width) come from set c.
+//
+//   InputLayer input(pipeline.layout());     // tables "embeddings.<feature>"
 //   input.Initialize(seed, 0.05f);
 //   input.Forward(batch, x);                 // x: batch × layout.InputWidth()
 //   input.Backward(batch, diff_x);           // then optimizers step on input.grads()
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "features/batcher.h"
@@ -19,14 +23,15 @@ namespace mtrec {
 
 class InputLayer {
  public:
-  explicit InputLayer(const InputLayout& layout);
+  explicit InputLayer(const InputLayout& layout, const std::vector<std::string>& prefixes = {"embeddings"});
 
   void Initialize(uint64_t seed, float stddev);
   void Forward(const Batch& batch, const Tensor& dst) const;
   // Clears, then fills grads() from diff_dst (batch × InputWidth()).
   void Backward(const Batch& batch, const Tensor& diff_dst);
 
-  int64_t OutputCols() const { return width_; }
+  int64_t OutputCols() const { return width_ * copies_; }
+  int64_t CopyCols() const { return width_; }  // the columns of one set of tables
   std::vector<EmbeddingTable>& tables() { return tables_; }
   const std::vector<EmbeddingTable>& tables() const { return tables_; }
   std::vector<SparseGrad>& grads() { return grads_; }
@@ -39,6 +44,7 @@ class InputLayer {
   std::vector<int64_t> multi_offsets_;
   int64_t numeric_offset_ = 0;
   int64_t width_ = 0;
+  int64_t copies_ = 1;
 };
 
 }  // namespace mtrec

@@ -3,29 +3,45 @@
 #include <fmt/format.h>
 
 #include "common/rng.h"
+#include "nn/cross_stitch.h"
+#include "nn/grouped_dense.h"
 
 namespace mtrec {
 
 Mlp::Mlp(ParameterArena& arena, const std::string& name, int64_t input_cols, const std::vector<int64_t>& hidden,
-         int64_t outputs, float dropout, int64_t max_batch, uint64_t stream)
-    : input_cols_(input_cols) {
-  int64_t cols = input_cols;
+         int64_t outputs, float dropout, int64_t max_batch, uint64_t stream, const MlpOptions& options)
+    : groups_(options.groups) {
+  const int64_t g = options.groups;
+  input_cols_ = options.shared_input ? input_cols : g * input_cols;
+  // One linear layer of the stack: a plain Dense for one group or for the first layer of groups sharing their
+  // input (one wide GEMM), a GroupedDense otherwise.
+  int64_t cols = input_cols;  // per group
+  bool shared = options.shared_input;
+  auto linear = [&](size_t index, int64_t out, Init init) -> std::unique_ptr<Layer> {
+    const std::string layer_name = fmt::format("{}.{}", name, index);
+    if (g == 1) return std::make_unique<Dense>(arena, layer_name, cols, out, init);
+    if (shared) return std::make_unique<Dense>(arena, layer_name, cols, g * out, init);
+    return std::make_unique<GroupedDense>(arena, layer_name, g, cols, out, init);
+  };
   for (size_t i = 0; i < hidden.size(); ++i) {
-    layers_.push_back(std::make_unique<Dense>(arena, fmt::format("{}.{}", name, i), cols, hidden[i], Init::kHeUniform));
-    layers_.push_back(std::make_unique<Relu>(hidden[i]));
+    layers_.push_back(linear(i, hidden[i], Init::kHeUniform));
+    layers_.push_back(std::make_unique<Relu>(g * hidden[i]));
     if (dropout > 0) {
-      auto layer = std::make_unique<Dropout>(hidden[i], dropout, Mix64(stream * 131 + i));
+      auto layer = std::make_unique<Dropout>(g * hidden[i], dropout, Mix64(stream * 131 + i));
       dropouts_.push_back(layer.get());
       layers_.push_back(std::move(layer));
     }
+    if (options.cross_stitch && g > 1) {
+      layers_.push_back(std::make_unique<CrossStitch>(arena, fmt::format("{}.{}.stitch", name, i), g, hidden[i]));
+    }
     cols = hidden[i];
+    shared = false;
   }
   if (outputs > 0) {
-    layers_.push_back(std::make_unique<Dense>(arena, fmt::format("{}.{}", name, hidden.size()), cols, outputs,
-                                              Init::kGlorotUniform));
+    layers_.push_back(linear(hidden.size(), outputs, Init::kGlorotUniform));
     cols = outputs;
   }
-  output_cols_ = cols;
+  output_cols_ = g * cols;
   for (const auto& layer : layers_) {
     activations_.emplace_back(max_batch, layer->OutputCols());
     diffs_.emplace_back(max_batch, layer->OutputCols());

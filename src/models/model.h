@@ -1,6 +1,7 @@
 // A multi-task model: an encoded batch in, one output column per task (a logit for binary tasks, the value for
-// regression tasks). Every architecture shares the input layer and the parameter arena; a subclass provides the
-// body between the concatenated input and the task outputs.
+// regression tasks), each over every row. Every architecture shares the input layer, the parameter arena and the
+// task graph; a subclass provides the body between the concatenated input and the per-task outputs, which for a
+// chain task is the logit of p(task | parent) — the task graph turns it into the logit of p(task).
 //
 //   std::unique_ptr<Model> model = CreateModel(config, pipeline.layout(), /*max_batch=*/4096);
 //   model->Initialize(seed);
@@ -15,14 +16,25 @@
 #include "common/config.h"
 #include "features/batcher.h"
 #include "models/input_layer.h"
+#include "models/task_graph.h"
 #include "nn/layer.h"
 #include "nn/parameters.h"
 
 namespace mtrec {
 
+// Expert utilisation of one gate: which gate (e.g. "click" or "level1.click"), the experts it weighs, and the
+// mean weight it gave each of them.
+struct GateUsage {
+  std::string gate;
+  std::vector<std::string> experts;
+  std::vector<double> mean_weight;
+};
+
 class Model {
  public:
-  Model(const Config& config, const InputLayout& layout, int64_t max_batch);
+  // `embedding_sets`: one independent set of embedding tables per prefix (see InputLayer).
+  Model(const Config& config, const InputLayout& layout, int64_t max_batch,
+        const std::vector<std::string>& embedding_sets = {"embeddings"});
   virtual ~Model() = default;
 
   void Initialize(uint64_t seed);
@@ -31,6 +43,13 @@ class Model {
   // rebuilt in input().grads().
   void Backward(const Batch& batch, const Tensor& diff_outputs);
   virtual void SetStepSeed(uint64_t seed) = 0;
+  // The body's outputs of the last Forward (batch × tasks): for a chain task the logit of p(task | parent),
+  // otherwise the same as Forward's result.
+  Tensor Conditional(int64_t rows) { return conditional_.View().TopRows(rows); }
+  // Mean gate weight of each expert over the inference batches since the last reset (expert utilisation); empty for
+  // architectures without gates.
+  virtual std::vector<GateUsage> GateUsages() const { return {}; }
+  virtual void ResetGateUsage() {}
 
   ParameterArena& arena() { return arena_; }
   const ParameterArena& arena() const { return arena_; }
@@ -38,6 +57,7 @@ class Model {
   const InputLayer& input() const { return input_; }
   int64_t max_batch() const { return max_batch_; }
   int64_t tasks() const { return tasks_; }
+  const TaskGraph& graph() const { return graph_; }
 
  protected:
   // src: batch × input width; dst: batch × tasks.
@@ -51,8 +71,11 @@ class Model {
   float embedding_init_std_;
 
  private:
+  TaskGraph graph_;
   Matrix x_;
   Matrix diff_x_;
+  Matrix conditional_;
+  Matrix diff_conditional_;
   Matrix outputs_;
 };
 

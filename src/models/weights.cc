@@ -54,4 +54,16 @@ void LoadWeights(Model& model, std::string_view blob) {
   for (auto& table : tables) load(table.name(), table.rows(), table.dim(), table.data());
 }
 
+std::vector<WeightView> ListWeights(const Model& model) {
+  const ParameterArena& arena = model.arena();
+  std::vector<WeightView> weights;
+  for (const auto& info : arena.Infos()) {
+    weights.push_back({info.name, info.rows, info.cols, arena.values() + info.offset, &info});
+  }
+  for (const auto& table : model.input().tables()) {
+    weights.push_back({table.name(), table.rows(), table.dim(), table.data(), nullptr});
+  }
+  return weights;
+}
+
 }  // namespace mtrec

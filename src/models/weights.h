@@ -4,10 +4,12 @@
 //
 //   std::string blob = SerializeWeights(model);
 //   LoadWeights(other_model, blob);          // Error naming the first tensor that differs in name or shape
+//   for (const WeightView& w : ListWeights(model)) Use(w.name, w.rows, w.cols, w.data);   // the same tensors
 #pragma once
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "models/model.h"
 
@@ -15,5 +17,18 @@ namespace mtrec {
 
 std::string SerializeWeights(const Model& model);
 void LoadWeights(Model& model, std::string_view blob);
+
+// One weight of a model as stored (rows × cols, row-major), for exports and comparisons.
+struct WeightView {
+  std::string_view name;
+  int64_t rows;
+  int64_t cols;
+  const float* data;
+  const ParameterInfo* info;  // a dense parameter's metadata (layout of linear weights); null for an embedding table
+};
+
+// Every weight in the order of SerializeWeights: the dense parameters in arena order, then the embedding tables.
+// The views point into `model`.
+std::vector<WeightView> ListWeights(const Model& model);
 
 }  // namespace mtrec

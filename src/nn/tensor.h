@@ -30,6 +30,10 @@ struct Tensor {
 // layer 'bottom.0'", "diff_dst") name it in the message.
 void CheckTensor(const Tensor& t, int64_t rows, int64_t cols, std::string_view layer, std::string_view what);
 
+// into += from, element-wise (same shape); and into = from.
+void AddInto(const Tensor& into, const Tensor& from);
+void CopyInto(const Tensor& into, const Tensor& from);
+
 // Aligned storage for a rows × cols matrix, allocated once and zero-initialised.
 class Matrix {
  public:
@@ -44,6 +48,7 @@ class Matrix {
   int64_t rows() const { return rows_; }
   int64_t cols() const { return cols_; }
   float* data() { return buffer_.data(); }
+  const float* data() const { return buffer_.data(); }
 
  private:
   AlignedBuffer<float> buffer_;

@@ -81,4 +81,20 @@ LossValue Huber(const float* outputs, int64_t outputs_stride, const float* label
   });
 }
 
+LossValue CalibratorPenalty(const float* child, const float* parent, int64_t outputs_stride, int64_t n, float scale,
+                            float* diff_child, float* diff_parent, int64_t diff_stride) {
+  LossValue value;
+  value.count = n;
+  const double factor = n > 0 ? static_cast<double>(scale) / static_cast<double>(n) : 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double p_child = StableSigmoid(child[i * outputs_stride]);
+    const double p_parent = StableSigmoid(parent[i * outputs_stride]);
+    if (p_child <= p_parent) continue;
+    value.sum += p_child - p_parent;
+    if (diff_child) diff_child[i * diff_stride] += static_cast<float>(factor * p_child * (1.0 - p_child));
+    if (diff_parent) diff_parent[i * diff_stride] -= static_cast<float>(factor * p_parent * (1.0 - p_parent));
+  }
+  return value;
+}
+
 }  // namespace mtrec

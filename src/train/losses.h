@@ -35,4 +35,11 @@ LossValue Mse(const float* outputs, int64_t outputs_stride, const float* labels,
 LossValue Huber(const float* outputs, int64_t outputs_stride, const float* labels, int64_t n, float delta,
                 float scale, float* diff, int64_t diff_stride);
 
+// AITM's calibrator (Xi et al. 2021) on one parent link: max(σ(s_child) − σ(s_parent), 0) per row, which is zero
+// when the child's probability does not exceed its parent's. Returns the sum over the n rows and count n, and
+// ADDS scale / n times the gradient to diff_child and diff_parent (they already hold the task losses' gradients):
+// d/ds_child = σ'(s_child), d/ds_parent = −σ'(s_parent) on rows where the child exceeds the parent.
+LossValue CalibratorPenalty(const float* child, const float* parent, int64_t outputs_stride, int64_t n, float scale,
+                            float* diff_child, float* diff_parent, int64_t diff_stride);
+
 }  // namespace mtrec

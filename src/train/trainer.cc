@@ -64,6 +64,26 @@ Trainer::Trainer(const Config& config, Model& model) : config_(config), model_(m
     sparse_.push_back(std::make_unique<SparseOptimizer>(table, SparseOptions(config.train)));
   }
   diff_outputs_.Resize(config.train.batch_size, model.tasks());
+  for (int64_t k = 0; k < model.tasks(); ++k) {
+    const TaskConfig& task = config.tasks[k];
+    if (task.parent.empty()) continue;
+    const int parent = config.TaskIndex(task.parent);
+    if (task.mode == "masked") masked_labels_.emplace(k, std::vector<float>(config.train.batch_size));
+    if (task.mode == "direct" && task.kind == "binary" && config.model.calibrator > 0) {
+      calibrated_links_.emplace_back(k, parent);
+    }
+  }
+}
+
+// A masked task learns p(task | parent): its label counts only where the parent's label is 1 (NaN elsewhere).
+const float* Trainer::TaskLabels(const Batch& batch, int64_t k) {
+  auto masked = masked_labels_.find(k);
+  if (masked == masked_labels_.end()) return batch.labels[k].data();
+  const float* labels = batch.labels[k].data();
+  const float* parent = batch.labels[config_.TaskIndex(config_.tasks[k].parent)].data();
+  float* out = masked->second.data();
+  for (int64_t r = 0; r < batch.size; ++r) out[r] = parent[r] == 1.f ? labels[r] : NAN;
+  return out;
 }
 
 bool Trainer::HigherIsBetter() const { return config_.train.early_stop_metric == "auc"; }
@@ -94,6 +114,8 @@ std::vector<double> Trainer::TrainEpoch(const EncodedData& train, int64_t epoch)
   const int64_t tasks = model_.tasks();
   std::vector<double> loss_sum(tasks, 0.0);
   std::vector<int64_t> loss_count(tasks, 0);
+  double calibrator_sum = 0;
+  int64_t calibrator_count = 0;
   BatchStream stream(train, config_.train.batch_size, ShuffledOrder(train.rows, Mix64(config_.train.seed + epoch)));
   Progress progress(fmt::format("epoch {}/{}", epoch, config_.train.epochs), static_cast<size_t>(train.rows));
   int64_t done = 0;
@@ -102,9 +124,16 @@ std::vector<double> Trainer::TrainEpoch(const EncodedData& train, int64_t epoch)
     Tensor outputs = model_.Forward(*batch, Mode::kTrain);
     Tensor diff = diff_outputs_.View().TopRows(batch->size);
     for (int64_t k = 0; k < tasks; ++k) {
-      LossValue loss = TaskLoss(config_.tasks[k], outputs, k, batch->labels[k].data(), diff);
+      LossValue loss = TaskLoss(config_.tasks[k], outputs, k, TaskLabels(*batch, k), diff);
       loss_sum[k] += loss.sum;
       loss_count[k] += loss.count;
+    }
+    for (const auto& [child, parent] : calibrated_links_) {
+      LossValue penalty = CalibratorPenalty(outputs.data + child, outputs.data + parent, outputs.ld, batch->size,
+                                            static_cast<float>(config_.model.calibrator), diff.data + child,
+                                            diff.data + parent, diff.ld);
+      calibrator_sum += penalty.sum;
+      calibrator_count += penalty.count;
     }
     model_.arena().ZeroGrad();
     model_.Backward(*batch, diff);
@@ -125,6 +154,7 @@ std::vector<double> Trainer::TrainEpoch(const EncodedData& train, int64_t epoch)
     means[k] = loss_count[k] ? loss_sum[k] / loss_count[k] : NAN;
     losses += fmt::format("{}{} {:.4f}", k ? " " : "", config_.tasks[k].name, means[k]);
   }
+  if (calibrator_count > 0) losses += fmt::format(" calibrator {:.5f}", calibrator_sum / calibrator_count);
   progress.Finish("train loss: " + losses);
   return means;
 }
@@ -156,8 +186,10 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     record.train_loss = TrainEpoch(train, epoch);
     record.monitor = NAN;
     if (valid) {
-      std::vector<std::vector<float>> predictions = Predict(model_, config_, *valid);
-      record.valid = EvaluateTasks(MakeTaskScores(config_, *valid, predictions), config_.eval.threshold);
+      std::vector<std::vector<float>> conditional;
+      std::vector<std::vector<float>> predictions = Predict(model_, config_, *valid, &conditional);
+      record.valid =
+          EvaluateTasks(MakeTaskScores(config_, *valid, predictions, &conditional), config_.eval.threshold);
       record.monitor = MonitorScore(record.valid);
       std::string summary;
       for (const auto& report : record.valid) {
@@ -195,18 +227,22 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
   }
 }
 
-std::vector<std::vector<float>> Predict(Model& model, const Config& config, const EncodedData& data) {
+std::vector<std::vector<float>> Predict(Model& model, const Config& config, const EncodedData& data,
+                                        std::vector<std::vector<float>>* conditional) {
   const int64_t tasks = model.tasks();
   std::vector<std::vector<float>> predictions(tasks, std::vector<float>(data.rows));
+  if (conditional) conditional->assign(tasks, std::vector<float>(data.rows));
   BatchStream stream(data, model.max_batch(), SequentialOrder(data.rows));
   int64_t row = 0;
   while (const Batch* batch = stream.Next()) {
     Tensor outputs = model.Forward(*batch, Mode::kInfer);
+    Tensor body = model.Conditional(batch->size);
     for (int64_t k = 0; k < tasks; ++k) {
       const bool binary = config.tasks[k].kind == "binary";
       for (int64_t b = 0; b < batch->size; ++b) {
-        float value = outputs.At(b, k);
+        const float value = outputs.At(b, k);
         predictions[k][row + b] = binary ? Sigmoid(value) : value;
+        if (conditional) (*conditional)[k][row + b] = binary ? Sigmoid(body.At(b, k)) : body.At(b, k);
       }
     }
     row += batch->size;
@@ -215,15 +251,25 @@ std::vector<std::vector<float>> Predict(Model& model, const Config& config, cons
 }
 
 std::vector<TaskScores> MakeTaskScores(const Config& config, const EncodedData& data,
-                                       const std::vector<std::vector<float>>& predictions) {
+                                       const std::vector<std::vector<float>>& predictions,
+                                       const std::vector<std::vector<float>>* conditional) {
   std::vector<TaskScores> scores;
   for (size_t k = 0; k < config.tasks.size(); ++k) {
+    const TaskConfig& task = config.tasks[k];
     TaskScores s;
-    s.name = config.tasks[k].name;
-    s.binary = config.tasks[k].kind == "binary";
+    s.name = task.name;
+    s.binary = task.kind == "binary";
     s.predictions = predictions[k];
     s.labels = data.labels[k];
     if (k < data.oracle.size()) s.oracle = data.oracle[k];
+    if (!task.parent.empty()) {
+      const int parent = config.TaskIndex(task.parent);
+      if (task.mode == "masked") s.sample_space = data.labels[parent];
+      if (conditional && k < data.oracle_given_parent.size() && !data.oracle_given_parent[k].empty()) {
+        s.conditional = (*conditional)[k];
+        s.conditional_oracle = data.oracle_given_parent[k];
+      }
+    }
     scores.push_back(s);
   }
   return scores;

@@ -9,6 +9,8 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <utility>
 #include <memory>
 #include <string>
 #include <vector>
@@ -62,8 +64,12 @@ class Trainer {
   bool HigherIsBetter() const;
   void SaveOptimizerStates();
 
+  const float* TaskLabels(const Batch& batch, int64_t task);
+
   const Config& config_;
   Model& model_;
+  std::map<int64_t, std::vector<float>> masked_labels_;  // per masked task, its labels where the parent's is 1
+  std::vector<std::pair<int64_t, int64_t>> calibrated_links_;  // (child, parent) under the calibrator loss
   std::unique_ptr<DenseOptimizer> dense_;
   std::vector<std::unique_ptr<SparseOptimizer>> sparse_;
   TrainerState state_;
@@ -71,11 +77,16 @@ class Trainer {
   int64_t step_ = 0;
 };
 
-// Per-task predictions in row order: probabilities for binary tasks, values for regression tasks.
-std::vector<std::vector<float>> Predict(Model& model, const Config& config, const EncodedData& data);
+// Per-task predictions in row order: probabilities for binary tasks, values for regression tasks; a chain task's
+// is its unconditional probability. `conditional`, when given, receives p(task | parent) for chain tasks (the
+// same as the prediction for other tasks; a masked task's prediction is already conditional).
+std::vector<std::vector<float>> Predict(Model& model, const Config& config, const EncodedData& data,
+                                        std::vector<std::vector<float>>* conditional = nullptr);
 
-// Task scores of a file for EvaluateTasks (views into `predictions` and `data`).
+// Task scores of a file for EvaluateTasks (views into `predictions`, `conditional` and `data`): masked tasks are
+// measured on their parent's positives, conditional predictions against the data's oracle_given_parent column.
 std::vector<TaskScores> MakeTaskScores(const Config& config, const EncodedData& data,
-                                       const std::vector<std::vector<float>>& predictions);
+                                       const std::vector<std::vector<float>>& predictions,
+                                       const std::vector<std::vector<float>>* conditional = nullptr);
 
 }  // namespace mtrec

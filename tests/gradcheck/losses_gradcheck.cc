@@ -65,3 +65,35 @@ TEST(LossesGradcheck, HuberInBothRegions) {
 
 }  // namespace
 }  // namespace mtrec
+
+namespace mtrec {
+namespace {
+
+// The calibrator's gradient w.r.t. both columns, on rows where the child is below, above and far above its parent.
+TEST(LossesGradcheck, CalibratorPenalty) {
+  const int64_t n = 5;
+  // Column 0: child logits, column 1: parent logits.
+  std::vector<float> outputs = {-2.f, 0.5f, 1.f, -1.f, 0.3f, 0.2f, 4.f, -3.f, -0.5f, 2.f};
+  std::vector<float> diff(n * 2, 0.25f);  // the task losses' gradients already there: the penalty adds to them
+  const float scale = 0.6f;
+  const LossValue value = CalibratorPenalty(outputs.data(), outputs.data() + 1, 2, n, scale, diff.data(),
+                                            diff.data() + 1, 2);
+  EXPECT_EQ(value.count, n);
+  const auto objective = [&] {
+    return scale * CalibratorPenalty(outputs.data(), outputs.data() + 1, 2, n, scale, nullptr, nullptr, 0).Mean();
+  };
+  for (float& d : diff) d -= 0.25f;
+  const Tensor x{outputs.data(), n, 2, 2};
+  const Tensor analytic{diff.data(), n, 2, 2};
+  EXPECT_TRUE(gradcheck::CheckGradient(x, analytic, objective, {.eps = 1e-3, .rtol = 1e-2, .atol = 1e-5}));
+  // Row 0 (child −2 below parent 0.5) has no penalty and no gradient; row 3 (4 above −3) has both.
+  EXPECT_EQ(diff[0], 0.f);
+  EXPECT_EQ(diff[1], 0.f);
+  EXPECT_GT(diff[6], 0.f);
+  EXPECT_LT(diff[7], 0.f);
+  const double p_child = 1 / (1 + std::exp(-4.0)), p_parent = 1 / (1 + std::exp(3.0));
+  EXPECT_GT(value.sum, p_child - p_parent - 1e-6);
+}
+
+}  // namespace
+}  // namespace mtrec

@@ -19,6 +19,7 @@
 #include "features/batcher.h"
 #include "features/pipeline.h"
 #include "gradcheck.h"
+#include "model_fixture.h"
 #include "models/model.h"
 #include "train/losses.h"
 
@@ -27,10 +28,12 @@ namespace {
 
 using gradcheck::FillUniform;
 
+using gradcheck::CheckElement;
+using gradcheck::MakeTinyData;
+using gradcheck::MakeTinyLayout;
+using gradcheck::Tally;
+
 constexpr int64_t kBatch = 6;
-constexpr double kStep = 1e-2;
-constexpr double kAtol = 2e-4;
-constexpr double kRtol = 2e-2;
 
 const char* kConfig = R"(
 [[tasks]]
@@ -51,52 +54,12 @@ dropout = 0.0
 embedding_init_std = 0.5
 )";
 
-// Two single slots sharing table 0, a mean-pooled bag on table 1, a sum-pooled bag on table 2 (of width 2) and a
-// numeric block of width 2.
-InputLayout MakeLayout() {
-  InputLayout layout;
-  layout.tables = {{"user", 6, 3}, {"tags", 7, 3}, {"hist", 5, 2}};
-  layout.single_slots = {{"user", 0, Pooling::kSum}, {"friend", 0, Pooling::kSum}};
-  layout.multi_slots = {{"tags", 1, Pooling::kMean}, {"hist", 2, Pooling::kSum}};
-  layout.numeric_names = {"price", "price.missing"};
-  return layout;
-}
-
-EncodedData MakeData(int64_t rows, Rng& rng) {
-  EncodedData data;
-  data.rows = rows;
-  data.single_ids.assign(2, std::vector<int32_t>(rows));
-  for (int64_t r = 0; r < rows; ++r) {
-    data.single_ids[0][r] = static_cast<int32_t>(rng.Below(6));
-    data.single_ids[1][r] = static_cast<int32_t>(rng.Below(6));
-  }
-  const int64_t tables[2] = {7, 5};
-  for (int m = 0; m < 2; ++m) {
-    EncodedData::MultiIds multi;
-    multi.offsets.push_back(0);
-    for (int64_t r = 0; r < rows; ++r) {
-      // Bags of 0 to 3 ids, repeats allowed; row 1 always empty.
-      const int64_t n = r == 1 ? 0 : static_cast<int64_t>(rng.Below(4));
-      for (int64_t k = 0; k < n; ++k) multi.ids.push_back(static_cast<int32_t>(rng.Below(tables[m])));
-      multi.offsets.push_back(static_cast<int64_t>(multi.ids.size()));
-    }
-    data.multi_ids.push_back(multi);
-  }
-  for (int64_t r = 0; r < rows; ++r) {
-    data.numeric.push_back(static_cast<float>(rng.Uniform() * 2 - 1));
-    data.numeric.push_back(r % 3 == 0 ? 1.f : 0.f);
-  }
-  data.labels.assign(3, std::vector<float>(rows, 0.f));
-  data.oracle.assign(3, {});
-  return data;
-}
-
 class ModelGradcheck : public testing::Test {
  protected:
   void SetUp() override {
     SetThreads(1);
     config_ = ParseConfig(kConfig, "gradcheck.toml");
-    model_ = CreateModel(config_, MakeLayout(), kBatch);
+    model_ = CreateModel(config_, MakeTinyLayout(), kBatch);
     model_->Initialize(11);
     Rng rng(5);
     // Non-zero biases, so that every parameter sits at a generic point.
@@ -105,7 +68,7 @@ class ModelGradcheck : public testing::Test {
       const ParameterInfo& info = arena.Info(i);
       if (info.rows == 1) FillUniform(Tensor{arena.Value(i), 1, info.cols, info.cols}, rng, -0.3, 0.3);
     }
-    data_ = MakeData(kBatch, rng);
+    data_ = MakeTinyData(kBatch, 3, rng);
     std::vector<int64_t> rows = SequentialOrder(kBatch);
     std::reverse(rows.begin(), rows.end());  // the batch is not simply the file
     GatherBatch(data_, rows.data(), kBatch, &batch_);
@@ -117,36 +80,6 @@ class ModelGradcheck : public testing::Test {
   double Objective() {
     Tensor out = model_->Forward(batch_, Mode::kTrain);
     return gradcheck::Dot(out, c_.View());
-  }
-
-  struct Tally {
-    int checked = 0;
-    int skipped = 0;
-  };
-
-  // Compares the analytic derivative with finite differences for the element at `x`; see the file comment.
-  testing::AssertionResult CheckElement(float* x, double analytic, const std::function<double()>& objective,
-                                        Tally* tally) {
-    const float original = *x;
-    const double f0 = objective();
-    const float plus = static_cast<float>(original + kStep);
-    const float minus = static_cast<float>(original - kStep);
-    *x = plus;
-    const double f_plus = objective();
-    *x = minus;
-    const double f_minus = objective();
-    *x = original;
-    const double right = (f_plus - f0) / (static_cast<double>(plus) - original);
-    const double left = (f0 - f_minus) / (original - static_cast<double>(minus));
-    if (std::abs(right - left) > kAtol + kRtol * std::max(std::abs(right), std::abs(left))) {
-      ++tally->skipped;  // a ReLU changes state within the step
-      return testing::AssertionSuccess();
-    }
-    ++tally->checked;
-    const double numeric = (f_plus - f_minus) / (static_cast<double>(plus) - static_cast<double>(minus));
-    const double tolerance = kAtol + kRtol * std::max(std::abs(numeric), std::abs(analytic));
-    if (std::abs(numeric - analytic) <= tolerance) return testing::AssertionSuccess();
-    return testing::AssertionFailure() << "analytic " << analytic << ", numeric " << numeric;
   }
 
   Config config_;

@@ -333,3 +333,63 @@ TEST(ComputeMetricsTest, RegressionMatchesHandValues) {
 
 }  // namespace
 }  // namespace mtrec
+
+namespace mtrec {
+namespace {
+
+// SoftAuc by its definition: every ordered pair of distinct rows (i, j) weighs t_i (1 − t_j), won when i scores
+// above j, half when tied.
+double BruteForceSoftAuc(const std::vector<float>& scores, const std::vector<float>& truth) {
+  double won = 0.0, pairs = 0.0;
+  for (size_t i = 0; i < truth.size(); ++i) {
+    for (size_t j = 0; j < truth.size(); ++j) {
+      if (i == j || std::isnan(truth[i]) || std::isnan(truth[j])) continue;
+      const double w = static_cast<double>(truth[i]) * (1.0 - truth[j]);
+      pairs += w;
+      won += scores[i] > scores[j] ? w : scores[i] == scores[j] ? 0.5 * w : 0.0;
+    }
+  }
+  return pairs > 0 ? won / pairs : std::numeric_limits<double>::quiet_NaN();
+}
+
+TEST(SoftAucTest, EqualsAucWhenTheTruthIsZeroOrOne) {
+  const std::vector<float> scores{0.1f, 0.4f, 0.35f, 0.8f, 0.8f};
+  const std::vector<float> truth{0, 0, 1, 1, 0};
+  EXPECT_DOUBLE_EQ(SoftAuc(scores, truth), Auc(scores, truth));
+}
+
+TEST(SoftAucTest, HandComputedCase) {
+  // Rows a (score 1, t 0.5) and b (score 0, t 1): pairs (a,b) weigh 0.5·0 = 0, (b,a) 1·0.5 = 0.5, lost by b.
+  EXPECT_DOUBLE_EQ(SoftAuc(std::vector<float>{1.f, 0.f}, std::vector<float>{0.5f, 1.f}), 0.0);
+  // The truth scored by itself beats a constant scorer (0.5).
+  EXPECT_DOUBLE_EQ(SoftAuc(std::vector<float>{0.3f, 0.3f, 0.3f}, std::vector<float>{0.1f, 0.5f, 0.9f}), 0.5);
+  EXPECT_GT(SoftAuc(std::vector<float>{0.1f, 0.5f, 0.9f}, std::vector<float>{0.1f, 0.5f, 0.9f}), 0.5);
+}
+
+TEST(SoftAucTest, MatchesPairwiseDefinitionOnRandomTiedData) {
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    TestRng rng(seed);
+    for (size_t n : {2, 3, 7, 40, 300}) {
+      std::vector<float> scores(n), truth(n);
+      const uint64_t grid = 1 + rng.Below(20);
+      for (size_t i = 0; i < n; ++i) {
+        scores[i] = static_cast<float>(rng.Below(grid));
+        truth[i] = rng.Uniform() < 0.1 ? kMissing : static_cast<float>(rng.Uniform());
+      }
+      SCOPED_TRACE("seed " + std::to_string(seed) + " n " + std::to_string(n));
+      const double expected = BruteForceSoftAuc(scores, truth);
+      if (std::isnan(expected)) {
+        EXPECT_TRUE(std::isnan(SoftAuc(scores, truth)));
+      } else {
+        EXPECT_NEAR(SoftAuc(scores, truth), expected, 1e-9);
+      }
+    }
+  }
+}
+
+TEST(SoftAucTest, RejectsATruthThatIsNotAProbability) {
+  EXPECT_THROW(SoftAuc(std::vector<float>{0.f, 1.f}, std::vector<float>{0.5f, 1.5f}), Error);
+}
+
+}  // namespace
+}  // namespace mtrec

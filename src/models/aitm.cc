@@ -1,0 +1,92 @@
+#include "models/aitm.h"
+
+namespace mtrec {
+
+Aitm::Aitm(const Config& config, const InputLayout& layout, int64_t max_batch)
+    : Model(config, layout, max_batch), width_(config.model.bottom.back()), parent_(tasks_, -1) {
+  const float dropout = static_cast<float>(config.model.dropout);
+  std::vector<bool> has_children(tasks_, false);
+  for (int64_t k = 0; k < tasks_; ++k) {
+    if (config.tasks[k].parent.empty()) continue;
+    parent_[k] = config.TaskIndex(config.tasks[k].parent);
+    has_children[parent_[k]] = true;
+  }
+  order_ = graph().order();
+
+  MlpOptions encoders;
+  encoders.groups = tasks_;
+  encoders_ = std::make_unique<Mlp>(arena_, "encoders", input_.OutputCols(), config.model.bottom, 0, dropout,
+                                    max_batch, 1, encoders);
+  transfer_.resize(tasks_);
+  units_.resize(tasks_);
+  information_.resize(tasks_);
+  for (int64_t k = 0; k < tasks_; ++k) {
+    const std::string& name = config.tasks[k].name;
+    if (has_children[k]) {
+      transfer_[k] = std::make_unique<Mlp>(arena_, "transfer." + name, width_, std::vector<int64_t>{width_}, 0, dropout,
+                                           max_batch, 50 + k);
+    }
+    if (parent_[k] >= 0) units_[k] = std::make_unique<AttentionTransfer>(arena_, "ait." + name, width_, max_batch);
+  }
+  MlpOptions towers;
+  towers.groups = tasks_;
+  towers.shared_input = false;
+  towers_ = std::make_unique<Mlp>(arena_, "towers", width_, config.model.tower, 1, dropout, max_batch, 100, towers);
+  for (Matrix* m : {&z_, &diff_z_, &diff_encoded_}) m->Resize(max_batch, tasks_ * width_);
+  diff_information_.Resize(max_batch, tasks_ * width_);
+  scratch_.Resize(max_batch, width_);
+  arena_.Allocate();
+}
+
+void Aitm::SetStepSeed(uint64_t seed) {
+  encoders_->SetStepSeed(seed);
+  for (auto& transfer : transfer_) {
+    if (transfer) transfer->SetStepSeed(seed);
+  }
+  towers_->SetStepSeed(seed);
+}
+
+void Aitm::BodyForward(const Tensor& src, const Tensor& dst, Mode mode) {
+  const int64_t n = src.rows;
+  encoded_ = encoders_->Forward(src, mode);
+  for (int k : order_) {
+    Tensor q = encoded_.Columns(k * width_, width_);
+    Tensor z = Block(z_, k, n);
+    if (parent_[k] >= 0) {
+      units_[k]->Forward(information_[parent_[k]], q, z, mode);
+    } else {
+      CopyInto(z, q);
+    }
+    if (transfer_[k]) information_[k] = transfer_[k]->Forward(z, mode);
+  }
+  CopyInto(dst, towers_->Forward(z_.View().TopRows(n), mode));
+}
+
+// In reverse order, so that a task's z has received every child's gradient (through g) before its own unit
+// passes it on: d z_p += g_pᵀ(Σ_children d p_p); d q_k comes from the unit (or is d z_k without a parent).
+void Aitm::BodyBackward(const Tensor& src, const Tensor& diff_dst, const Tensor& diff_src) {
+  const int64_t n = src.rows;
+  Tensor diff_z_all = diff_z_.View().TopRows(n);
+  towers_->Backward(z_.View().TopRows(n), diff_dst, &diff_z_all);
+  Tensor diff_information_all = diff_information_.View().TopRows(n);
+  for (int64_t r = 0; r < n; ++r) std::fill_n(diff_information_all.Row(r), diff_information_all.cols, 0.f);
+  Tensor scratch = scratch_.View().TopRows(n);
+  for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
+    const int k = *it;
+    Tensor diff_z = Block(diff_z_, k, n);
+    if (transfer_[k]) {
+      transfer_[k]->Backward(Block(z_, k, n), Block(diff_information_, k, n), &scratch);
+      AddInto(diff_z, scratch);
+    }
+    Tensor diff_q = Block(diff_encoded_, k, n);
+    if (parent_[k] >= 0) {
+      units_[k]->Backward(information_[parent_[k]], encoded_.Columns(k * width_, width_), diff_z, &scratch, &diff_q);
+      AddInto(Block(diff_information_, parent_[k], n), scratch);
+    } else {
+      CopyInto(diff_q, diff_z);
+    }
+  }
+  encoders_->Backward(src, diff_encoded_.View().TopRows(n), &diff_src);
+}
+
+}  // namespace mtrec

@@ -1,0 +1,111 @@
+#include "models/mixture_of_experts.h"
+
+#include <fmt/format.h>
+
+namespace mtrec {
+
+MixtureOfExperts::MixtureOfExperts(const Config& config, const InputLayout& layout, int64_t max_batch,
+                                   bool per_task_gates)
+    : Model(config, layout, max_batch),
+      experts_(config.model.experts),
+      width_(config.model.expert.back()),
+      gates_(per_task_gates ? tasks_ : 1),
+      gate_softmax_(gates_, experts_),
+      mixture_(config.model.expert.back()),
+      usage_sum_(gates_ * experts_, 0.0) {
+  const float dropout = static_cast<float>(config.model.dropout);
+  const int64_t width = width_;
+  MlpOptions bank;
+  bank.groups = experts_;
+  expert_bank_ = std::make_unique<Mlp>(arena_, "experts", input_.OutputCols(), config.model.expert, 0, dropout,
+                                       max_batch, 1, bank);
+  gate_layer_ = std::make_unique<Dense>(arena_, "gates", input_.OutputCols(), gates_ * experts_, Init::kGlorotUniform);
+  MlpOptions towers;
+  towers.groups = tasks_;
+  towers.shared_input = gates_ == 1;  // omoe: every tower reads the one mixture; mmoe: tower k reads mixture k
+  towers_ = std::make_unique<Mlp>(arena_, "towers", width, config.model.tower, 1, dropout, max_batch, 100, towers);
+  for (int64_t g = 0; g < gates_; ++g) gate_names_.push_back(per_task_gates ? config.tasks[g].name : "all tasks");
+  gate_logits_.Resize(max_batch, gates_ * experts_);
+  gate_weights_.Resize(max_batch, gates_ * experts_);
+  mixed_.Resize(max_batch, gates_ * width);
+  diff_mixed_.Resize(max_batch, gates_ * width);
+  diff_experts_.Resize(max_batch, experts_ * width);
+  diff_gate_weights_.Resize(max_batch, gates_ * experts_);
+  diff_gate_logits_.Resize(max_batch, gates_ * experts_);
+  diff_src_gates_.Resize(max_batch, input_.OutputCols());
+  arena_.Allocate();
+}
+
+void MixtureOfExperts::SetStepSeed(uint64_t seed) {
+  expert_bank_->SetStepSeed(seed);
+  towers_->SetStepSeed(seed);
+}
+
+void MixtureOfExperts::BodyForward(const Tensor& src, const Tensor& dst, Mode mode) {
+  const int64_t n = src.rows;
+  const int64_t width = width_;
+  expert_out_ = expert_bank_->Forward(src, mode);
+  Tensor logits = gate_logits_.View().TopRows(n);
+  Tensor weights = gate_weights_.View().TopRows(n);
+  gate_layer_->Forward(src, logits, mode);
+  gate_softmax_.Forward(logits, weights, mode);
+  Tensor mixed = mixed_.View().TopRows(n);
+  const std::vector<Tensor> blocks = {expert_out_};
+  for (int64_t g = 0; g < gates_; ++g) {
+    mixture_.Forward(blocks, weights.Columns(g * experts_, experts_), mixed.Columns(g * width, width));
+  }
+  CopyInto(dst, towers_->Forward(mixed, mode));
+  if (mode == Mode::kInfer) {
+    for (int64_t r = 0; r < n; ++r) {
+      for (int64_t j = 0; j < gates_ * experts_; ++j) usage_sum_[j] += weights.At(r, j);
+    }
+    usage_rows_ += n;
+  }
+}
+
+// The experts get Σ_g g_e^g · diff h_g (Mixture accumulates); each gate's logits get the softmax backward of
+// ⟨f_e, diff h_g⟩; the input's gradient is the experts' plus the gates'.
+void MixtureOfExperts::BodyBackward(const Tensor& src, const Tensor& diff_dst, const Tensor& diff_src) {
+  const int64_t n = src.rows;
+  const int64_t width = width_;
+  Tensor mixed = mixed_.View().TopRows(n);
+  Tensor diff_mixed = diff_mixed_.View().TopRows(n);
+  towers_->Backward(mixed, diff_dst, &diff_mixed);
+  Tensor weights = gate_weights_.View().TopRows(n);
+  Tensor diff_experts = diff_experts_.View().TopRows(n);
+  Tensor diff_weights = diff_gate_weights_.View().TopRows(n);
+  for (int64_t r = 0; r < n; ++r) std::fill_n(diff_experts.Row(r), diff_experts.cols, 0.f);
+  const std::vector<Tensor> blocks = {expert_out_};
+  const std::vector<Tensor> diff_blocks = {diff_experts};
+  for (int64_t g = 0; g < gates_; ++g) {
+    mixture_.Backward(blocks, weights.Columns(g * experts_, experts_), diff_mixed.Columns(g * width, width),
+                      diff_blocks, diff_weights.Columns(g * experts_, experts_));
+  }
+  Tensor diff_logits = diff_gate_logits_.View().TopRows(n);
+  gate_softmax_.Backward(gate_logits_.View().TopRows(n), weights, diff_weights, &diff_logits);
+  Tensor diff_src_gates = diff_src_gates_.View().TopRows(n);
+  gate_layer_->Backward(src, gate_logits_.View().TopRows(n), diff_logits, &diff_src_gates);
+  expert_bank_->Backward(src, diff_experts, &diff_src);
+  AddInto(diff_src, diff_src_gates);
+}
+
+std::vector<GateUsage> MixtureOfExperts::GateUsages() const {
+  std::vector<GateUsage> usages;
+  for (int64_t g = 0; g < gates_; ++g) {
+    GateUsage usage;
+    usage.gate = gate_names_[g];
+    for (int64_t e = 0; e < experts_; ++e) {
+      usage.experts.push_back(fmt::format("expert{}", e));
+      usage.mean_weight.push_back(usage_rows_ ? usage_sum_[g * experts_ + e] / static_cast<double>(usage_rows_) : 0.0);
+    }
+    usages.push_back(std::move(usage));
+  }
+  return usages;
+}
+
+void MixtureOfExperts::ResetGateUsage() {
+  std::fill(usage_sum_.begin(), usage_sum_.end(), 0.0);
+  usage_rows_ = 0;
+}
+
+}  // namespace mtrec

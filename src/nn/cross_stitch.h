@@ -1,0 +1,37 @@
+// A cross-stitch unit (Misra et al., CVPR 2016) between K task networks of equal width d: src holds the K
+// networks' activations side by side (network k at columns [k·d, (k+1)·d)), dst_k = Σ_j α_kj src_j with α a
+// learned K × K matrix ("<name>.alpha", initialised near identity: 0.9 on the diagonal, 0.1/(K−1) elsewhere, and
+// not weight-decayed).
+//
+//   CrossStitch stitch(arena, "networks.0.stitch", /*tasks=*/3, /*width=*/64);
+//   stitch.Forward(h, mixed, Mode::kTrain);               // batch × 3·64
+//   stitch.Backward(h, mixed, diff_mixed, &diff_h);
+#pragma once
+
+#include <string>
+
+#include "nn/layer.h"
+#include "nn/parameters.h"
+
+namespace mtrec {
+
+class CrossStitch : public Layer {
+ public:
+  CrossStitch(ParameterArena& arena, const std::string& name, int64_t tasks, int64_t width);
+
+  void Forward(const Tensor& src, const Tensor& dst, Mode mode) override;
+  // diff_α_kj += Σ_rows ⟨diff_dst_k, src_j⟩;  diff_src_j = Σ_k α_kj diff_dst_k.
+  void Backward(const Tensor& src, const Tensor& dst, const Tensor& diff_dst, const Tensor* diff_src) override;
+  int64_t InputCols() const override { return tasks_ * width_; }
+  int64_t OutputCols() const override { return tasks_ * width_; }
+  size_t alpha_id() const { return alpha_id_; }
+
+ private:
+  ParameterArena* arena_;
+  std::string label_;
+  int64_t tasks_;
+  int64_t width_;
+  size_t alpha_id_;
+};
+
+}  // namespace mtrec

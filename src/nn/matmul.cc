@@ -1,0 +1,86 @@
+#include "nn/matmul.h"
+
+#include "common/error.h"
+#include "nn/dnnl_context.h"
+
+namespace mtrec {
+namespace {
+
+// Enough for every shape a trainer sees (the batch size, the last partial batch, the evaluation batch); a
+// server with arbitrary request sizes recycles the least recently used entry instead of growing.
+constexpr size_t kMaxPlansPerKind = 8;
+
+}  // namespace
+
+using dnnl::memory;
+
+memory::desc Describe(int64_t rows, int64_t cols, int64_t row_stride, int64_t col_stride) {
+  return memory::desc({rows, cols}, memory::data_type::f32, {row_stride, col_stride});
+}
+
+Plan MakePlan(const memory::desc& a, const memory::desc& b, const memory::desc* bias, const memory::desc& c,
+              bool accumulate) {
+  const dnnl::engine& engine = DnnlEngine();
+  dnnl::primitive_attr attr;
+  // The scratchpad belongs to the plan, so executing allocates nothing in the library's global scratchpad.
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  if (accumulate) {
+    // A sum post-op makes the primitive compute C = A·B + C: the gradient accumulates in place.
+    dnnl::post_ops ops;
+    ops.append_sum(1.f);
+    attr.set_post_ops(ops);
+  }
+  dnnl::matmul::primitive_desc pd;
+  Plan plan;
+  try {
+    const dnnl::matmul::desc desc = bias ? dnnl::matmul::desc(a, b, *bias, c) : dnnl::matmul::desc(a, b, c);
+    pd = dnnl::matmul::primitive_desc(desc, attr, engine);
+    plan.primitive = dnnl::matmul(pd);
+  } catch (const dnnl::error& e) {
+    Fail("oneDNN could not create a matmul of {}x{} by {}x{}: {}", a.dims()[0], a.dims()[1], b.dims()[0],
+         b.dims()[1], e.what());
+  }
+  plan.a = memory(a, engine, DNNL_MEMORY_NONE);
+  plan.b = memory(b, engine, DNNL_MEMORY_NONE);
+  plan.c = memory(c, engine, DNNL_MEMORY_NONE);
+  plan.scratchpad = memory(pd.scratchpad_desc(), engine);
+  plan.args[plan.nargs++] = {DNNL_ARG_SRC, plan.a.get()};
+  plan.args[plan.nargs++] = {DNNL_ARG_WEIGHTS, plan.b.get()};
+  if (bias) {
+    plan.bias = memory(*bias, engine, DNNL_MEMORY_NONE);
+    plan.args[plan.nargs++] = {DNNL_ARG_BIAS, plan.bias.get()};
+  }
+  plan.args[plan.nargs++] = {DNNL_ARG_DST, plan.c.get()};
+  plan.args[plan.nargs++] = {DNNL_ARG_SCRATCHPAD, plan.scratchpad.get()};
+  return plan;
+}
+
+// Runs through the C API with the fixed argument array: the C++ execute() takes an unordered_map, which would
+// allocate on every call. (oneDNN 2.6 still builds its own argument map inside each execute: a handful of small
+// allocations per call that no caller can avoid.)
+void Execute(Plan& plan, const float* a, const float* b, const float* bias, float* c) {
+  plan.a.set_data_handle(const_cast<float*>(a));
+  plan.b.set_data_handle(const_cast<float*>(b));
+  if (bias) plan.bias.set_data_handle(const_cast<float*>(bias));
+  plan.c.set_data_handle(c);
+  const dnnl_status_t status =
+      dnnl_primitive_execute(plan.primitive.get(), DnnlStream().get(), plan.nargs, plan.args.data());
+  MTREC_CHECK(status == dnnl_success, "oneDNN matmul failed with status {}", static_cast<int>(status));
+}
+
+PlanCache::PlanCache() { plans_.reserve(kMaxPlansPerKind); }
+
+Plan& PlanCache::Insert(Plan fresh, int64_t rows, int64_t ld_a, int64_t ld_b, Plan* oldest) {
+  fresh.rows = rows;
+  fresh.ld_a = ld_a;
+  fresh.ld_b = ld_b;
+  fresh.last_use = clock_;
+  if (plans_.size() < kMaxPlansPerKind) {
+    plans_.push_back(std::move(fresh));
+    return plans_.back();
+  }
+  *oldest = std::move(fresh);
+  return *oldest;
+}
+
+}  // namespace mtrec

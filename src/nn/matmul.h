@@ -1,0 +1,67 @@
+// oneDNN matmul plans shared by the dense layers (internal to nn/: it includes <dnnl.hpp>). A Plan is one
+// primitive for one shape with its memory objects, so a call only swaps data handles and executes; a PlanCache
+// keeps the plans of one direction (forward, backward-weights, backward-data) of one layer, by shape.
+//
+//   Plan& plan = cache.Get(batch, src.ld, dst.ld, [&] { return MakePlan(Describe(...), ..., false); });
+//   Execute(plan, src.data, weights, bias, dst.data);
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include <dnnl.hpp>
+
+namespace mtrec {
+
+// A 2-D f32 descriptor over rows × cols floats with the given strides: {ld, 1} is a row-major view, {1, ld} the
+// transpose of a row-major view, which is how srcᵀ and Wᵀ reach oneDNN without copies.
+dnnl::memory::desc Describe(int64_t rows, int64_t cols, int64_t row_stride, int64_t col_stride);
+
+// One matmul C (+)= A · B (+ bias) for one shape.
+struct Plan {
+  int64_t rows = 0;
+  int64_t ld_a = 0;
+  int64_t ld_b = 0;
+  uint64_t last_use = 0;
+  dnnl::matmul primitive;
+  dnnl::memory a;
+  dnnl::memory b;
+  dnnl::memory bias;
+  dnnl::memory c;
+  dnnl::memory scratchpad;
+  std::array<dnnl_exec_arg_t, 5> args{};
+  int nargs = 0;
+};
+
+// accumulate: C = A·B + C (a sum post-op), for gradients that accumulate in place.
+Plan MakePlan(const dnnl::memory::desc& a, const dnnl::memory::desc& b, const dnnl::memory::desc* bias,
+              const dnnl::memory::desc& c, bool accumulate);
+void Execute(Plan& plan, const float* a, const float* b, const float* bias, float* c);
+
+class PlanCache {
+ public:
+  PlanCache();
+  // The plan for (rows, ld_a, ld_b), made by make() the first time.
+  template <typename Make>
+  Plan& Get(int64_t rows, int64_t ld_a, int64_t ld_b, Make&& make) {
+    ++clock_;
+    Plan* oldest = nullptr;
+    for (Plan& plan : plans_) {
+      if (plan.rows == rows && plan.ld_a == ld_a && plan.ld_b == ld_b) {
+        plan.last_use = clock_;
+        return plan;
+      }
+      if (!oldest || plan.last_use < oldest->last_use) oldest = &plan;
+    }
+    return Insert(make(), rows, ld_a, ld_b, oldest);
+  }
+
+ private:
+  Plan& Insert(Plan fresh, int64_t rows, int64_t ld_a, int64_t ld_b, Plan* oldest);
+
+  std::vector<Plan> plans_;
+  uint64_t clock_ = 0;
+};
+
+}  // namespace mtrec
