@@ -35,9 +35,10 @@ for seed in $(seq 1 "$seeds"); do
   test_file="$(grep -o 'test = "[^"]*"' "$here/config.toml" | cut -d'"' -f2)"
   test_path="$here/$test_file"
   [ -n "${CENSUS_DIR:-}" ] && test_path="$CENSUS_DIR/census-income.test.xz"
-  # The eval table's columns are: task rows positive_rate mean_prediction auc ...
-  "$mtrec" -q eval --model "$model" --data "$test_path" --part test --json "$out/$arch-seed$seed.json" \
-    | awk -v seed="$seed" '$1 == "income" { i = $5 } $1 == "marital" { m = $5 } END { print seed, i, m }' >> "$results"
+  json="$out/$arch-seed$seed.json"
+  "$mtrec" -q eval --model "$model" --data "$test_path" --part test --json "$json" > /dev/null
+  auc() { awk -v task="$1" -v key=auc -f "$root/examples/json_metric.awk" "$json"; }
+  echo "$seed $(auc income) $(auc marital)" >> "$results"
   tail -n 1 "$results" | awk '{printf "seed %s: income auc %.4f  marital auc %.4f\n", $1, $2, $3}'
 done
 awk -v arch="$arch" '

@@ -120,6 +120,11 @@ TEST(TaskGraphTest, MaskedTaskIsEvaluatedOnItsParentsPositives) {
   EXPECT_EQ(metrics["tasks"]["purchase"]["rows"].get<double>(), clicked);
   EXPECT_NEAR(metrics["tasks"]["purchase"]["positive_rate"].get<double>(), bought / clicked, 1e-9);
   EXPECT_EQ(metrics["tasks"]["click"]["rows"].get<double>(), 600);
+  // Trained on clicked rows only, its mean prediction there is near the conversion rate, several times the
+  // purchase rate per impression that an unmasked model would have learned.
+  const double mean_prediction = metrics["tasks"]["purchase"]["mean_prediction"].get<double>();
+  EXPECT_GT(mean_prediction, 0.5 * bought / clicked);
+  EXPECT_GT(mean_prediction, 2.0 * bought / 600);
   // p(purchase | click) is the masked task's own output: --conditional adds only cart's chain column.
   const std::string predictions = (dir / "p.csv").string();
   ASSERT_EQ(RunMtrec("predict --conditional --model " + model + " --data " + test + " --out " + predictions).exit_code, 0);
