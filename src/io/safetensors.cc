@@ -1,10 +1,9 @@
 #include "io/safetensors.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <tuple>
 #include <utility>
@@ -66,8 +65,8 @@ std::vector<int64_t> ParseShape(const Json& value, const std::string& path, cons
 }
 
 Entry ParseEntry(const std::string& name, const Json& value, const std::string& path) {
-  MTREC_CHECK(value.is_object(), "'{}': tensor '{}' is described by {}, expected an object with dtype, shape and "
-              "data_offsets", path, name, value.dump());
+  MTREC_CHECK(value.is_object(), "'{}': tensor '{}' is {}, expected an object with dtype, shape and data_offsets", path,
+              name, value.dump());
   for (const auto& [key, field] : value.items()) {
     MTREC_CHECK(key == "dtype" || key == "shape" || key == "data_offsets",
                 "'{}': tensor '{}' has an unknown field '{}'; expected dtype, shape and data_offsets", path, name, key);
@@ -82,10 +81,10 @@ Entry ParseEntry(const std::string& name, const Json& value, const std::string& 
   entry.name = name;
   entry.shape = ParseShape(value["shape"], path, name);
   const Json& offsets = value["data_offsets"];
-  MTREC_CHECK(offsets.is_array() && offsets.size() == 2 && offsets[0].is_number_unsigned() &&
-                  offsets[1].is_number_unsigned(),
-              "'{}': tensor '{}': data_offsets is {}, expected [begin, end] as non-negative integers", path, name,
-              offsets.dump());
+  MTREC_CHECK(
+      offsets.is_array() && offsets.size() == 2 && offsets[0].is_number_unsigned() && offsets[1].is_number_unsigned(),
+      "'{}': tensor '{}': data_offsets is {}, expected [begin, end] as non-negative integers", path, name,
+      offsets.dump());
   entry.begin = offsets[0].get<uint64_t>();
   entry.end = offsets[1].get<uint64_t>();
   MTREC_CHECK(entry.begin <= entry.end, "'{}': tensor '{}': data_offsets [{}, {}] end before they begin", path, name,
@@ -218,8 +217,8 @@ std::vector<NamedTensor> ParseSafetensors(std::string_view bytes, const std::str
   MTREC_CHECK(header_bytes <= kMaxHeaderBytes, "'{}': header length {} is above the safetensors limit of {} bytes",
               path, header_bytes, kMaxHeaderBytes);
   const std::string_view text = bytes.substr(sizeof(uint64_t), header_bytes);
-  MTREC_CHECK(!text.empty() && text.front() == '{', "'{}' is not a safetensors file: its header does not start with '{{'",
-              path);
+  MTREC_CHECK(!text.empty() && text.front() == '{',
+              "'{}' is not a safetensors file: its header does not start with '{{'", path);
 
   Json header;
   try {
