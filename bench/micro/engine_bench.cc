@@ -2,12 +2,15 @@
 // Run: build/bench/mtrec_micro_bench [--benchmark_filter=Dense]
 #include <benchmark/benchmark.h>
 
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "common/rng.h"
 #include "eval/metrics.h"
 #include "nn/dense.h"
 #include "nn/embedding.h"
+#include "nn/grouped_dense.h"
 
 namespace mtrec {
 namespace {
@@ -39,6 +42,59 @@ void BM_DenseForwardBackward(benchmark::State& state) {
   state.counters["rows/s"] = benchmark::Counter(batch * state.iterations(), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_DenseForwardBackward)->Args({512, 192, 256})->Args({512, 256, 128})->Args({2048, 2176, 512});
+
+// The first layer of E experts over one input, forward + backward: as E separate dense layers (arg 3 = 0) or as
+// one wide GEMM (arg 3 = 1), then their second layers as E separate layers or one grouped layer. Args: batch, in,
+// experts, wide; widths 512 then 256 (the MMoE shape of the performance benchmark).
+void BM_ExpertBank(benchmark::State& state) {
+  const int64_t batch = state.range(0), in = state.range(1), experts = state.range(2);
+  const bool wide = state.range(3) != 0;
+  const int64_t h1 = 512, h2 = 256;
+  ParameterArena arena;
+  std::vector<std::unique_ptr<Dense>> first, second;
+  std::unique_ptr<Dense> wide_first;
+  std::unique_ptr<GroupedDense> grouped_second;
+  if (wide) {
+    wide_first = std::make_unique<Dense>(arena, "experts.0", in, experts * h1);
+    grouped_second = std::make_unique<GroupedDense>(arena, "experts.1", experts, h1, h2);
+  } else {
+    for (int64_t e = 0; e < experts; ++e) {
+      first.push_back(std::make_unique<Dense>(arena, "e" + std::to_string(e) + ".0", in, h1));
+      second.push_back(std::make_unique<Dense>(arena, "e" + std::to_string(e) + ".1", h1, h2));
+    }
+  }
+  arena.Allocate();
+  arena.Initialize(1);
+  Matrix src(batch, in), hidden(batch, experts * h1), out(batch, experts * h2);
+  Matrix diff_out(batch, experts * h2), diff_hidden(batch, experts * h1), diff_src(batch, in);
+  FillRandom(src.data(), batch * in, 2);
+  FillRandom(diff_out.data(), batch * experts * h2, 3);
+  for (auto _ : state) {
+    Tensor diff_src_view = diff_src.View();
+    if (wide) {
+      Tensor diff_hidden_view = diff_hidden.View();
+      wide_first->Forward(src.View(), hidden.View(), Mode::kTrain);
+      grouped_second->Forward(hidden.View(), out.View(), Mode::kTrain);
+      grouped_second->Backward(hidden.View(), out.View(), diff_out.View(), &diff_hidden_view);
+      wide_first->Backward(src.View(), hidden.View(), diff_hidden.View(), &diff_src_view);
+    } else {
+      for (int64_t e = 0; e < experts; ++e) {
+        Tensor h = hidden.View().Columns(e * h1, h1), o = out.View().Columns(e * h2, h2);
+        Tensor dh = diff_hidden.View().Columns(e * h1, h1);
+        first[e]->Forward(src.View(), h, Mode::kTrain);
+        second[e]->Forward(h, o, Mode::kTrain);
+        second[e]->Backward(h, o, diff_out.View().Columns(e * h2, h2), &dh);
+        first[e]->Backward(src.View(), h, dh, &diff_src_view);  // (the sum over experts is left out in both)
+      }
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(6.0 * batch * experts * (in * h1 + h1 * h2) * state.iterations(),
+                                                 benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+  state.counters["rows/s"] = benchmark::Counter(batch * state.iterations(), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_ExpertBank)->Args({2048, 2176, 8, 0})->Args({2048, 2176, 8, 1})->Args({512, 240, 4, 0})->Args({512, 240, 4, 1})
+    ->Unit(benchmark::kMillisecond);
 
 void BM_EmbeddingLookupAndGrad(benchmark::State& state) {
   const int64_t batch = state.range(0), rows = state.range(1), dim = 16;

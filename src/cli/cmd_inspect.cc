@@ -20,18 +20,30 @@ RunCommand AddInspectCommand(CLI::App& app) {
                loaded.format_version);
     fmt::print("sections:");
     for (const auto& [name, size] : loaded.section_sizes) fmt::print(" {} ({} bytes)", name, size);
-    fmt::print("\narchitecture: {}, bottom {}, tower {}\n", config.model.arch, fmt::join(config.model.bottom, "-"),
-               fmt::join(config.model.tower, "-"));
-    fmt::print("tasks:");
-    for (const auto& task : config.tasks) fmt::print(" {} ({}, {}, weight {})", task.name, task.kind, task.loss, task.weight);
+    const ModelConfig& m = config.model;
+    fmt::print("\narchitecture: {}, bottom {}, tower {}", m.arch, fmt::join(m.bottom, "-"), fmt::join(m.tower, "-"));
+    if (m.arch == "omoe" || m.arch == "mmoe") fmt::print(", {} experts {}", m.experts, fmt::join(m.expert, "-"));
+    if (m.arch == "ple") {
+      fmt::print(", {} levels ({}), {} shared and {} per-task experts per level", m.expert.size(),
+                 fmt::join(m.expert, ", "), m.experts, m.task_experts);
+    }
+    fmt::print("\ntasks:");
+    for (const auto& task : config.tasks) {
+      fmt::print(" {} ({}, {}, weight {}", task.name, task.kind, task.loss, task.weight);
+      if (!task.parent.empty()) fmt::print(", {} of {}", task.mode, task.parent);
+      fmt::print(")");
+    }
     const InputLayout& layout = loaded.pipeline->layout();
     int64_t embedding_values = 0;
     fmt::print("\nembedding tables:");
-    for (const auto& table : layout.tables) {
-      fmt::print(" {} {}x{}", table.name, table.rows, table.dim);
-      embedding_values += table.rows * table.dim;
+    for (const auto& table : loaded.model->input().tables()) {
+      fmt::print(" {} {}x{}", table.name(), table.rows(), table.dim());
+      embedding_values += table.rows() * table.dim();
     }
     fmt::print("\nnumeric inputs: {}\n", fmt::join(layout.numeric_names, ", "));
+    fmt::print("dense parameters:");
+    for (const ParameterInfo& info : loaded.model->arena().Infos()) fmt::print(" {} {}x{}", info.name, info.rows, info.cols);
+    fmt::print("\n");
     fmt::print("input width {}, dense parameters {}, embedding parameters {}\n", layout.InputWidth(),
                loaded.model->arena().size(), embedding_values);
     if (!loaded.history.empty()) {

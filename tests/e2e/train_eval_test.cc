@@ -57,7 +57,10 @@ TEST_F(TrainEvalTest, TrainEvalPredictInspect) {
   RunResult inspect = RunMtrec("inspect " + model);
   ASSERT_EQ(inspect.exit_code, 0) << inspect.output;
   EXPECT_NE(inspect.output.find("shared_bottom"), std::string::npos);
-  EXPECT_NE(inspect.output.find(" user_id "), std::string::npos) << inspect.output;
+  EXPECT_NE(inspect.output.find(" embeddings.user_id "), std::string::npos) << inspect.output;
+  EXPECT_NE(inspect.output.find(" towers.purchase.1.weight 64x1"), std::string::npos) << inspect.output;
+  EXPECT_NE(inspect.output.find("purchase (binary, logloss, weight 1, chain of click)"), std::string::npos)
+      << inspect.output;
   EXPECT_NE(inspect.output.find("epoch 2"), std::string::npos) << inspect.output;
 }
 
