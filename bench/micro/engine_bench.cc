@@ -96,6 +96,43 @@ void BM_ExpertBank(benchmark::State& state) {
 BENCHMARK(BM_ExpertBank)->Args({2048, 2176, 8, 0})->Args({2048, 2176, 8, 1})->Args({512, 240, 4, 0})->Args({512, 240, 4, 1})
     ->Unit(benchmark::kMillisecond);
 
+// One GroupedDense of G groups of in -> out (arg 4 = 1) against one Dense of G·in -> out (arg 4 = 0), forward +
+// backward: the same FLOPs (batch · G·in · out per matmul) and the same src, so the ratio is the cost of the
+// grouping (three batched matmuls over strided views, and the bias added outside the primitive).
+// Args: batch, groups, in, out, grouped.
+void BM_GroupedDenseVsDense(benchmark::State& state) {
+  const int64_t batch = state.range(0), groups = state.range(1), in = state.range(2), out = state.range(3);
+  const bool grouped = state.range(4) != 0;
+  ParameterArena arena;
+  std::unique_ptr<Layer> layer;
+  if (grouped) {
+    layer = std::make_unique<GroupedDense>(arena, "bench", groups, in, out);
+  } else {
+    layer = std::make_unique<Dense>(arena, "bench", groups * in, out);
+  }
+  arena.Allocate();
+  arena.Initialize(1);
+  Matrix src(batch, layer->InputCols()), dst(batch, layer->OutputCols()), diff_dst(batch, layer->OutputCols()),
+      diff_src(batch, layer->InputCols());
+  FillRandom(src.data(), batch * layer->InputCols(), 2);
+  FillRandom(diff_dst.data(), batch * layer->OutputCols(), 3);
+  const Tensor diff_src_view = diff_src.View();
+  for (auto _ : state) {
+    layer->Forward(src.View(), dst.View(), Mode::kTrain);
+    layer->Backward(src.View(), dst.View(), diff_dst.View(), &diff_src_view);
+    benchmark::DoNotOptimize(dst.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(6.0 * batch * groups * in * out * state.iterations(),
+                                                 benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+BENCHMARK(BM_GroupedDenseVsDense)
+    ->Args({2048, 8, 512, 256, 0})
+    ->Args({2048, 8, 512, 256, 1})
+    ->Args({512, 8, 64, 32, 0})
+    ->Args({512, 8, 64, 32, 1})
+    ->UseRealTime()  // oneDNN works on every thread; the main thread's CPU time would overstate the rate
+    ->Unit(benchmark::kMillisecond);
+
 void BM_EmbeddingLookupAndGrad(benchmark::State& state) {
   const int64_t batch = state.range(0), rows = state.range(1), dim = 16;
   EmbeddingTable table("bench", rows, dim);

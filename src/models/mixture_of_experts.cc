@@ -50,9 +50,9 @@ void MixtureOfExperts::BodyForward(const Tensor& src, const Tensor& dst, Mode mo
   gate_layer_->Forward(src, logits, mode);
   gate_softmax_.Forward(logits, weights, mode);
   Tensor mixed = mixed_.View().TopRows(n);
-  const std::vector<Tensor> blocks = {expert_out_};
+  blocks_[0] = expert_out_;
   for (int64_t g = 0; g < gates_; ++g) {
-    mixture_.Forward(blocks, weights.Columns(g * experts_, experts_), mixed.Columns(g * width, width));
+    mixture_.Forward(blocks_, weights.Columns(g * experts_, experts_), mixed.Columns(g * width, width));
   }
   CopyInto(dst, towers_->Forward(mixed, mode));
   if (mode == Mode::kInfer) {
@@ -75,11 +75,11 @@ void MixtureOfExperts::BodyBackward(const Tensor& src, const Tensor& diff_dst, c
   Tensor diff_experts = diff_experts_.View().TopRows(n);
   Tensor diff_weights = diff_gate_weights_.View().TopRows(n);
   for (int64_t r = 0; r < n; ++r) std::fill_n(diff_experts.Row(r), diff_experts.cols, 0.f);
-  const std::vector<Tensor> blocks = {expert_out_};
-  const std::vector<Tensor> diff_blocks = {diff_experts};
+  blocks_[0] = expert_out_;
+  diff_blocks_[0] = diff_experts;
   for (int64_t g = 0; g < gates_; ++g) {
-    mixture_.Backward(blocks, weights.Columns(g * experts_, experts_), diff_mixed.Columns(g * width, width),
-                      diff_blocks, diff_weights.Columns(g * experts_, experts_));
+    mixture_.Backward(blocks_, weights.Columns(g * experts_, experts_), diff_mixed.Columns(g * width, width),
+                      diff_blocks_, diff_weights.Columns(g * experts_, experts_));
   }
   Tensor diff_logits = diff_gate_logits_.View().TopRows(n);
   gate_softmax_.Backward(gate_logits_.View().TopRows(n), weights, diff_weights, &diff_logits);

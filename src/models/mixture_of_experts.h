@@ -39,6 +39,7 @@ class MixtureOfExperts : public Model {
   Mixture mixture_;
   std::unique_ptr<Mlp> towers_;
   Tensor expert_out_;            // the bank's output of the last Forward
+  std::vector<Tensor> blocks_ = std::vector<Tensor>(1), diff_blocks_ = std::vector<Tensor>(1);  // no allocation per step
   Matrix gate_logits_, gate_weights_, mixed_, diff_mixed_;
   Matrix diff_experts_, diff_gate_weights_, diff_gate_logits_, diff_src_gates_;
   std::vector<double> usage_sum_;  // gates × experts, over inference rows

@@ -1,5 +1,8 @@
 #include "nn/matmul.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "common/error.h"
 #include "nn/dnnl_context.h"
 
@@ -37,8 +40,8 @@ Plan MakePlan(const memory::desc& a, const memory::desc& b, const memory::desc* 
     pd = dnnl::matmul::primitive_desc(desc, attr, engine);
     plan.primitive = dnnl::matmul(pd);
   } catch (const dnnl::error& e) {
-    Fail("oneDNN could not create a matmul of {}x{} by {}x{}: {}", a.dims()[0], a.dims()[1], b.dims()[0],
-         b.dims()[1], e.what());
+    Fail("oneDNN could not create a matmul of {} by {}: {}", fmt::join(a.dims(), "x"), fmt::join(b.dims(), "x"),
+         e.what());
   }
   plan.a = memory(a, engine, DNNL_MEMORY_NONE);
   plan.b = memory(b, engine, DNNL_MEMORY_NONE);
