@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include "common/rng.h"
 #include "nn/tensor.h"
@@ -25,6 +26,13 @@ struct Options {
   double eps = 1e-2;   // the step of the central difference, in f32 units of the input
   double rtol = 1e-2;  // relative to the larger of the two gradients
   double atol = 2e-4;  // for gradients near zero, where f32 round-off in the objective dominates
+};
+
+// Storage for a rows × cols view with row stride ld.
+struct Buffer {
+  Buffer(int64_t rows, int64_t cols, int64_t ld) : storage(rows * ld, 0.f), view{storage.data(), rows, cols, ld} {}
+  std::vector<float> storage;
+  Tensor view;
 };
 
 inline void FillUniform(const Tensor& t, Rng& rng, double lo, double hi) {

@@ -18,16 +18,10 @@
 namespace mtrec {
 namespace {
 
+using gradcheck::Buffer;
 using gradcheck::CheckGradient;
 using gradcheck::Dot;
 using gradcheck::FillUniform;
-
-// Storage for a rows × cols view with row stride ld.
-struct Buffer {
-  Buffer(int64_t rows, int64_t cols, int64_t ld) : storage(rows * ld, 0.f), view{storage.data(), rows, cols, ld} {}
-  std::vector<float> storage;
-  Tensor view;
-};
 
 TEST(GradcheckHelper, DetectsAWrongGradient) {
   std::vector<float> x = {0.5f, -1.f, 2.f};
