@@ -3,20 +3,18 @@
 namespace mtrec {
 
 Aitm::Aitm(const Config& config, const InputLayout& layout, int64_t max_batch)
-    : Model(config, layout, max_batch), width_(config.model.bottom.back()), parent_(tasks_, -1) {
+    : Model(config, layout, max_batch), width_(config.model.bottom.back()) {
   const float dropout = static_cast<float>(config.model.dropout);
+  // The task graph (in the base class) holds the parent links and an order with parents first.
   std::vector<bool> has_children(tasks_, false);
   for (int64_t k = 0; k < tasks_; ++k) {
-    if (config.tasks[k].parent.empty()) continue;
-    parent_[k] = config.TaskIndex(config.tasks[k].parent);
-    has_children[parent_[k]] = true;
+    if (graph().parent(k) >= 0) has_children[graph().parent(k)] = true;
   }
-  order_ = graph().order();
 
   MlpOptions encoders;
   encoders.groups = tasks_;
-  encoders_ = std::make_unique<Mlp>(arena_, "encoders", input_.OutputCols(), config.model.bottom, 0, dropout,
-                                    max_batch, 1, encoders);
+  encoders_ = std::make_unique<Mlp>(arena_, "encoders", input_.OutputCols(), config.model.bottom, 0, dropout, max_batch,
+                                    1, encoders);
   transfer_.resize(tasks_);
   units_.resize(tasks_);
   information_.resize(tasks_);
@@ -26,7 +24,8 @@ Aitm::Aitm(const Config& config, const InputLayout& layout, int64_t max_batch)
       transfer_[k] = std::make_unique<Mlp>(arena_, "transfer." + name, width_, std::vector<int64_t>{width_}, 0, dropout,
                                            max_batch, 50 + k);
     }
-    if (parent_[k] >= 0) units_[k] = std::make_unique<AttentionTransfer>(arena_, "ait." + name, width_, max_batch);
+    if (graph().parent(k) >= 0)
+      units_[k] = std::make_unique<AttentionTransfer>(arena_, "ait." + name, width_, max_batch);
   }
   MlpOptions towers;
   towers.groups = tasks_;
@@ -49,11 +48,11 @@ void Aitm::SetStepSeed(uint64_t seed) {
 void Aitm::BodyForward(const Tensor& src, const Tensor& dst, Mode mode) {
   const int64_t n = src.rows;
   encoded_ = encoders_->Forward(src, mode);
-  for (int k : order_) {
+  for (int k : graph().order()) {
     Tensor q = encoded_.Columns(k * width_, width_);
     Tensor z = Block(z_, k, n);
-    if (parent_[k] >= 0) {
-      units_[k]->Forward(information_[parent_[k]], q, z, mode);
+    if (graph().parent(k) >= 0) {
+      units_[k]->Forward(information_[graph().parent(k)], q, z, mode);
     } else {
       CopyInto(z, q);
     }
@@ -71,7 +70,7 @@ void Aitm::BodyBackward(const Tensor& src, const Tensor& diff_dst, const Tensor&
   Tensor diff_information_all = diff_information_.View().TopRows(n);
   for (int64_t r = 0; r < n; ++r) std::fill_n(diff_information_all.Row(r), diff_information_all.cols, 0.f);
   Tensor scratch = scratch_.View().TopRows(n);
-  for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
+  for (auto it = graph().order().rbegin(); it != graph().order().rend(); ++it) {
     const int k = *it;
     Tensor diff_z = Block(diff_z_, k, n);
     if (transfer_[k]) {
@@ -79,9 +78,10 @@ void Aitm::BodyBackward(const Tensor& src, const Tensor& diff_dst, const Tensor&
       AddInto(diff_z, scratch);
     }
     Tensor diff_q = Block(diff_encoded_, k, n);
-    if (parent_[k] >= 0) {
-      units_[k]->Backward(information_[parent_[k]], encoded_.Columns(k * width_, width_), diff_z, &scratch, &diff_q);
-      AddInto(Block(diff_information_, parent_[k], n), scratch);
+    if (graph().parent(k) >= 0) {
+      units_[k]->Backward(information_[graph().parent(k)], encoded_.Columns(k * width_, width_), diff_z, &scratch,
+                          &diff_q);
+      AddInto(Block(diff_information_, graph().parent(k), n), scratch);
     } else {
       CopyInto(diff_q, diff_z);
     }

@@ -29,8 +29,6 @@ class Aitm : public Model {
   Tensor Block(Matrix& m, int64_t task, int64_t rows) { return m.View().TopRows(rows).Columns(task * width_, width_); }
 
   int64_t width_;
-  std::vector<int> parent_;  // -1 without one
-  std::vector<int> order_;   // parents before children
   std::unique_ptr<Mlp> encoders_;
   std::vector<std::unique_ptr<Mlp>> transfer_;             // per task with children, else null
   std::vector<std::unique_ptr<AttentionTransfer>> units_;  // per task with a parent, else null

@@ -67,7 +67,7 @@ Trainer::Trainer(const Config& config, Model& model) : config_(config), model_(m
   for (int64_t k = 0; k < model.tasks(); ++k) {
     const TaskConfig& task = config.tasks[k];
     if (task.parent.empty()) continue;
-    const int parent = config.TaskIndex(task.parent);
+    const int parent = model.graph().parent(k);
     if (task.mode == "masked") masked_labels_.emplace(k, std::vector<float>(config.train.batch_size));
     if (task.mode == "direct" && task.kind == "binary" && config.model.calibrator > 0) {
       calibrated_links_.emplace_back(k, parent);
@@ -80,7 +80,7 @@ const float* Trainer::TaskLabels(const Batch& batch, int64_t k) {
   auto masked = masked_labels_.find(k);
   if (masked == masked_labels_.end()) return batch.labels[k].data();
   const float* labels = batch.labels[k].data();
-  const float* parent = batch.labels[config_.TaskIndex(config_.tasks[k].parent)].data();
+  const float* parent = batch.labels[model_.graph().parent(k)].data();
   float* out = masked->second.data();
   for (int64_t r = 0; r < batch.size; ++r) out[r] = parent[r] == 1.f ? labels[r] : NAN;
   return out;
