@@ -1,11 +1,14 @@
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "cli/commands.h"
 #include "cli/data_sets.h"
 #include "common/error.h"
 #include "common/files.h"
 #include "common/threads.h"
 #include "eval/evaluation.h"
+#include "eval/multitask_gain.h"
 #include "io/model_io.h"
 #include "train/diagnostics.h"
 #include "train/trainer.h"
@@ -18,6 +21,7 @@ struct EvalOptions {
   std::string data;
   std::string json;
   std::string part = "all";
+  std::string baseline;
   int threads = 0;
 };
 
@@ -40,9 +44,32 @@ int RunEval(const EvalOptions& options) {
   auto reports = EvaluateTasks(MakeTaskScores(config, data, predictions, &conditional), config.eval.threshold);
   const std::vector<GateUsage> gates = loaded.model->GateUsages();
   fmt::print("{} rows of {}\n{}{}", data.rows, options.data, FormatMetricTable(reports), FormatGateUsage(gates));
+  MultiTaskGain gain;
+  if (!options.baseline.empty()) {
+    gain = ComputeMultiTaskGain(reports, ReadBaselineReports(options.baseline));
+    MTREC_CHECK(!gain.per_task.empty(), "--baseline {} has no AUC or RMSE of any of the model's tasks",
+                options.baseline);
+    std::string detail;
+    for (const auto& [task, change] : gain.per_task) detail += fmt::format("  {} {:+.3f}%", task, change);
+    fmt::print("multi-task gain against {}: delta_m {:+.3f}% ({})\n", options.baseline, gain.delta_m, detail.substr(2));
+  }
   if (!options.json.empty()) {
     nlohmann::ordered_json json = ReportsToJson(reports, data.rows);
     if (!gates.empty()) json["gates"] = GateUsageToJson(gates);
+    if (!options.baseline.empty()) {
+      json["delta_m"] = {{"baseline", options.baseline}, {"value", gain.delta_m}, {"tasks", nlohmann::ordered_json::object()}};
+      for (const auto& [task, change] : gain.per_task) json["delta_m"]["tasks"][task] = change;
+    }
+    // The training history's task weighting diagnostics, epoch by epoch.
+    nlohmann::ordered_json epochs = nlohmann::ordered_json::array();
+    for (const auto& record : loaded.history) {
+      nlohmann::ordered_json e = {{"epoch", record.epoch}};
+      e.update(WeightingToJson(config, record.task_weights, record.conflict, record.conflict_steps));
+      e.erase("strategy");
+      if (std::isfinite(record.delta_m)) e["delta_m"] = record.delta_m;
+      epochs.push_back(e);
+    }
+    json["training"] = {{"weighting", config.train.weighting}, {"epochs", epochs}};
     WriteFileAtomic(options.json, json.dump(2) + "\n");
   }
   return 0;
@@ -65,6 +92,8 @@ RunCommand AddEvalCommand(CLI::App& app) {
                       "With a model trained with data.valid_from_test: evaluate only the 'valid' or 'test' part")
       ->check(CLI::IsMember({"all", "valid", "test"}))
       ->capture_default_str();
+  command->add_option("--baseline", options->baseline,
+                      "Eval JSON of a single-task run on the same data: adds the multi-task gain delta_m");
   command->add_option("--threads", options->threads, "Threads (0 = all cores)")->capture_default_str();
   return [options] { return RunEval(*options); };
 }

@@ -296,6 +296,29 @@ const std::vector<Field<TrainConfig>>& TrainFields() {
       MakeField("checkpoint", &T::checkpoint,
                 "Checkpoint file written atomically after every epoch (resume with `mtrec train --resume`); "
                 "default: the model path + \".ckpt\"."),
+      MakeField("weighting", &T::weighting,
+                "How task losses are balanced each step (docs/weighting.md): static (the tasks' weights), "
+                "uncertainty (learned log-variances), gradnorm, dwa (dynamic weight average), rlw (random loss "
+                "weights), pcgrad, mgda (min-norm point of the task gradients), cagrad.",
+                {"static", "uncertainty", "gradnorm", "dwa", "rlw", "pcgrad", "mgda", "cagrad"}),
+      MakeField("weighting_lr", &T::weighting_lr,
+                "Adam step size of learned task weights (uncertainty's log-variances, gradnorm's weights)."),
+      MakeField("gradnorm_alpha", &T::gradnorm_alpha,
+                "GradNorm's asymmetry alpha: how strongly tasks that train slower get larger gradients."),
+      MakeField("dwa_temperature", &T::dwa_temperature, "DWA's temperature T (larger: weights closer to 1)."),
+      MakeField("cagrad_c", &T::cagrad_c, "CAGrad's c: how far the update may move from the mean gradient."),
+      MakeField("gradient_space", &T::gradient_space,
+                "Where task gradients are compared (gradient strategies, gradnorm, the conflict matrix): shared = "
+                "every dense parameter two tasks reach plus the input layer's output (standing for the embedding "
+                "rows), keeping K copies of the dense gradients; representation = the input layer's output only, "
+                "memory bounded by the batch, one more backward pass per step. Embeddings keep sparse updates.",
+                {"shared", "representation"}),
+      MakeField("conflict_every", &T::conflict_every,
+                "Measure the task-gradient conflict matrix every this many steps under strategies that do not need "
+                "the task gradients anyway (0 = never); gradient strategies measure it every step."),
+      MakeField("baseline", &T::baseline,
+                "Eval JSON (`mtrec eval --json`) of a single-task run: each epoch then logs the multi-task gain "
+                "delta_m against it. Relative to this file."),
   };
   return fields;
 }
@@ -647,6 +670,11 @@ void ValidateConfig(const Config& config) {
               "train.weight_decay must be >= 0 and train.momentum in [0, 1)");
   MTREC_CHECK(train.threads >= 0, "train.threads must be >= 0 (0 = all cores)");
   MTREC_CHECK(train.patience >= 0, "train.patience must be >= 0");
+  MTREC_CHECK(train.weighting_lr > 0 && std::isfinite(train.weighting_lr), "train.weighting_lr must be > 0");
+  MTREC_CHECK(train.gradnorm_alpha >= 0 && std::isfinite(train.gradnorm_alpha), "train.gradnorm_alpha must be >= 0");
+  MTREC_CHECK(train.dwa_temperature > 0 && std::isfinite(train.dwa_temperature), "train.dwa_temperature must be > 0");
+  MTREC_CHECK(train.cagrad_c >= 0 && std::isfinite(train.cagrad_c), "train.cagrad_c must be >= 0");
+  MTREC_CHECK(train.conflict_every >= 0, "train.conflict_every must be >= 0 (0 = never)");
   if (!train.early_stop_task.empty()) {
     std::vector<std::string> task_names;
     for (const auto& task : config.tasks) task_names.push_back(task.name);

@@ -93,6 +93,14 @@ struct TrainConfig {
   std::string early_stop_task;
   int64_t patience = 2;
   std::string checkpoint;
+  std::string weighting = "static";
+  double weighting_lr = 0.01;
+  double gradnorm_alpha = 1.5;
+  double dwa_temperature = 2.0;
+  double cagrad_c = 0.5;
+  std::string gradient_space = "shared";
+  int64_t conflict_every = 50;
+  std::string baseline;
 };
 
 struct EvalConfig {

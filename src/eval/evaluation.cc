@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/error.h"
 #include "eval/metrics.h"
 
 namespace mtrec {
@@ -132,6 +133,23 @@ nlohmann::ordered_json ReportsToJson(const std::vector<TaskReport>& reports, int
   }
   json["rows"] = rows;
   return json;
+}
+
+std::vector<TaskReport> ReportsFromJson(const nlohmann::ordered_json& tasks, const std::string& what) {
+  MTREC_CHECK(tasks.is_object(), "{}: \"tasks\" is not an object of per-task metrics", what);
+  std::vector<TaskReport> reports;
+  for (const auto& [task, metrics] : tasks.items()) {
+    MTREC_CHECK(metrics.is_object(), "{}: the metrics of task '{}' are not an object", what, task);
+    TaskReport report;
+    report.name = task;
+    report.binary = metrics.contains("auc");
+    for (const auto& [key, value] : metrics.items()) {
+      MTREC_CHECK(value.is_number() || value.is_null(), "{}: tasks.{}.{} is not a number", what, task, key);
+      report.metrics.push_back({key, value.is_number() ? value.get<double>() : NAN});
+    }
+    reports.push_back(std::move(report));
+  }
+  return reports;
 }
 
 }  // namespace mtrec

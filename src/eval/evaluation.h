@@ -42,5 +42,7 @@ struct TaskReport {
 std::vector<TaskReport> EvaluateTasks(const std::vector<TaskScores>& tasks, double threshold);
 std::string FormatMetricTable(const std::vector<TaskReport>& reports);
 nlohmann::ordered_json ReportsToJson(const std::vector<TaskReport>& reports, int64_t rows);
+// The reports of ReportsToJson(...)["tasks"]; a task is binary when it has an AUC. `what` names the source in errors.
+std::vector<TaskReport> ReportsFromJson(const nlohmann::ordered_json& tasks, const std::string& what);
 
 }  // namespace mtrec

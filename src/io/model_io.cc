@@ -47,6 +47,7 @@ void SaveCheckpoint(const std::string& path, const Config& config, const Feature
   w.Pod<uint32_t>(static_cast<uint32_t>(state.sparse_optimizers.size()));
   for (const auto& s : state.sparse_optimizers) w.String(s);
   w.String(state.best_weights);
+  w.String(state.weighting);
   file.Add("trainer", std::move(w.str()));
   file.Write(path);
 }
@@ -78,6 +79,7 @@ LoadedModel LoadModel(const std::string& path, int64_t max_batch) {
       uint32_t n = r.Pod<uint32_t>();
       for (uint32_t i = 0; i < n; ++i) state.sparse_optimizers.push_back(r.String());
       state.best_weights = r.String();
+      if (!r.AtEnd()) state.weighting = r.String();  // absent in checkpoints written before task weighting
       state.history = loaded.history;
       loaded.trainer = std::move(state);
     }

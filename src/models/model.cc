@@ -36,13 +36,19 @@ Tensor Model::Forward(const Batch& batch, Mode mode) {
 }
 
 void Model::Backward(const Batch& batch, const Tensor& diff_outputs) {
-  Tensor x = x_.View().TopRows(batch.size);
-  Tensor diff_x = diff_x_.View().TopRows(batch.size);
-  Tensor conditional = conditional_.View().TopRows(batch.size);
-  Tensor diff_conditional = diff_conditional_.View().TopRows(batch.size);
-  graph_.Backward(conditional, outputs_.View().TopRows(batch.size), diff_outputs, diff_conditional);
-  BodyBackward(x, diff_conditional, diff_x);
-  input_.Backward(batch, diff_x);
+  BackwardInput(batch, BackwardToInput(batch.size, diff_outputs));
 }
+
+Tensor Model::BackwardToInput(int64_t rows, const Tensor& diff_outputs) {
+  Tensor x = x_.View().TopRows(rows);
+  Tensor diff_x = diff_x_.View().TopRows(rows);
+  Tensor conditional = conditional_.View().TopRows(rows);
+  Tensor diff_conditional = diff_conditional_.View().TopRows(rows);
+  graph_.Backward(conditional, outputs_.View().TopRows(rows), diff_outputs, diff_conditional);
+  BodyBackward(x, diff_conditional, diff_x);
+  return diff_x;
+}
+
+void Model::BackwardInput(const Batch& batch, const Tensor& diff_x) { input_.Backward(batch, diff_x); }
 
 }  // namespace mtrec

@@ -42,6 +42,12 @@ class Model {
   // diff_outputs: batch × tasks. Dense gradients accumulate into arena() (zero them first), sparse gradients are
   // rebuilt in input().grads().
   void Backward(const Batch& batch, const Tensor& diff_outputs);
+  // Backward in two halves, for per-task gradients: the body's (dense gradients accumulate) leaves the gradient of
+  // the input layer's output, the representation every architecture shares, which the input half turns into the
+  // sparse embedding gradients. Backward = BackwardToInput, then BackwardInput on its result.
+  Tensor BackwardToInput(int64_t rows, const Tensor& diff_outputs);
+  void BackwardInput(const Batch& batch, const Tensor& diff_x);
+  int64_t input_width() const { return input_.OutputCols(); }
   virtual void SetStepSeed(uint64_t seed) = 0;
   // The body's outputs of the last Forward (batch × tasks): for a chain task the logit of p(task | parent),
   // otherwise the same as Forward's result.

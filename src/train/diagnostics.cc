@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 namespace mtrec {
 
@@ -28,6 +29,51 @@ nlohmann::ordered_json GateUsageToJson(const std::vector<GateUsage>& usages) {
     for (size_t e = 0; e < usage.experts.size(); ++e) gate[usage.experts[e]] = usage.mean_weight[e];
     json[usage.gate] = gate;
   }
+  return json;
+}
+
+std::string FormatWeightingDiagnostics(const Config& config, const std::vector<double>& weights,
+                                       const TaskMatrix& conflict) {
+  std::string out;
+  size_t width = 8;
+  for (const auto& task : config.tasks) width = std::max(width, task.name.size() + 2);
+  if (!weights.empty()) {
+    out += fmt::format("  {:<{}}", "weight", width);
+    for (size_t k = 0; k < weights.size() && k < config.tasks.size(); ++k) {
+      out += fmt::format(" {}={:.3f}", config.tasks[k].name, weights[k]);
+    }
+    out += "\n";
+  }
+  if (!conflict.empty()) {
+    out += fmt::format("  {:<{}}", "cosine", width);
+    for (size_t j = 0; j < conflict.size(); ++j) out += fmt::format("{:>{}}", config.tasks[j].name, width);
+    out += "\n";
+    for (size_t i = 0; i < conflict.size(); ++i) {
+      out += fmt::format("  {:<{}}", config.tasks[i].name, width);
+      for (size_t j = 0; j < conflict.size(); ++j) out += fmt::format("{:>{}.3f}", conflict[i][j], width);
+      out += "\n";
+    }
+  }
+  if (!out.empty()) out.pop_back();
+  return out;
+}
+
+nlohmann::ordered_json WeightingToJson(const Config& config, const std::vector<double>& weights,
+                                       const TaskMatrix& conflict, int64_t conflict_steps) {
+  auto number = [](double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr); };
+  nlohmann::ordered_json json;
+  json["strategy"] = config.train.weighting;
+  json["task_weights"] = nlohmann::ordered_json::object();
+  for (size_t k = 0; k < weights.size() && k < config.tasks.size(); ++k) {
+    json["task_weights"][config.tasks[k].name] = number(weights[k]);
+  }
+  json["conflict"] = nlohmann::ordered_json::object();
+  for (size_t i = 0; i < conflict.size() && i < config.tasks.size(); ++i) {
+    nlohmann::ordered_json row = nlohmann::ordered_json::object();
+    for (size_t j = 0; j < conflict[i].size() && j < config.tasks.size(); ++j) row[config.tasks[j].name] = number(conflict[i][j]);
+    json["conflict"][config.tasks[i].name] = row;
+  }
+  json["conflict_steps"] = conflict_steps;
   return json;
 }
 

@@ -1,5 +1,6 @@
 // Multi-task diagnostics in printable and JSON form. Expert utilisation: the mean weight each gate gave each
 // expert over a file (a gate that puts all its weight on a few experts, or tasks that share none, shows here).
+// Task weighting: the weight each task got and how its gradient agrees with the others' (cosine < 0: conflict).
 //
 //   model.ResetGateUsage();
 //   Predict(model, config, valid);
@@ -12,7 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "common/config.h"
 #include "models/model.h"
+#include "train/gradient_combination.h"
 
 namespace mtrec {
 
@@ -20,5 +23,13 @@ namespace mtrec {
 std::string FormatGateUsage(const std::vector<GateUsage>& usages);
 // {"<gate>": {"<expert>": mean weight, ...}, ...}
 nlohmann::ordered_json GateUsageToJson(const std::vector<GateUsage>& usages);
+
+// Task weighting of one epoch: the mean coefficient of each task, and the conflict matrix (mean cosine of the task
+// gradients) as a table. Empty when there is neither.
+std::string FormatWeightingDiagnostics(const Config& config, const std::vector<double>& weights,
+                                       const TaskMatrix& conflict);
+// {"strategy": ..., "task_weights": {"<task>": w}, "conflict": {"<task>": {"<task>": cos}}, "conflict_steps": n}
+nlohmann::ordered_json WeightingToJson(const Config& config, const std::vector<double>& weights,
+                                       const TaskMatrix& conflict, int64_t conflict_steps);
 
 }  // namespace mtrec

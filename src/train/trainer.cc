@@ -13,6 +13,8 @@
 #include "common/threads.h"
 #include "features/batcher.h"
 #include "models/weights.h"
+#include "eval/multitask_gain.h"
+#include "train/diagnostics.h"
 #include "train/losses.h"
 
 namespace mtrec {
@@ -58,7 +60,8 @@ LossValue TaskLoss(const TaskConfig& task, const Tensor& outputs, int64_t k, con
 
 }  // namespace
 
-Trainer::Trainer(const Config& config, Model& model) : config_(config), model_(model) {
+Trainer::Trainer(const Config& config, Model& model)
+    : config_(config), model_(model), weighting_(WeightingOptions::From(config), static_cast<int>(model.tasks())) {
   dense_ = std::make_unique<DenseOptimizer>(model.arena(), DenseOptions(config.train));
   for (auto& table : model.input().tables()) {
     sparse_.push_back(std::make_unique<SparseOptimizer>(table, SparseOptions(config.train)));
@@ -73,6 +76,44 @@ Trainer::Trainer(const Config& config, Model& model) : config_(config), model_(m
       calibrated_links_.emplace_back(k, parent);
     }
   }
+  if (!config.train.baseline.empty()) {
+    baseline_ = ReadBaselineReports(DataPath(config, config.train.baseline));
+    bool overlap = false;
+    for (const auto& report : baseline_) overlap = overlap || config.FindTask(report.name) != nullptr;
+    MTREC_CHECK(overlap, "train.baseline '{}' has metrics for none of this config's tasks", config.train.baseline);
+  }
+}
+
+void Trainer::Backpropagate(const Batch& batch, const Tensor& diff, const std::vector<double>& losses,
+                            uint64_t seed) {
+  const int64_t every = config_.train.conflict_every;
+  const bool measure = weighting_.NeedsGradients() || (every > 0 && step_ % every == 1 % every);
+  if (!measure) {
+    const TaskCoefficients c = weighting_.Step(losses, nullptr, seed);
+    for (int64_t r = 0; r < batch.size; ++r) {
+      for (int64_t k = 0; k < model_.tasks(); ++k) diff.At(r, k) *= static_cast<float>(c.shared[k]);
+    }
+    for (int64_t k = 0; k < model_.tasks(); ++k) weight_sum_[k] += c.shared[k];
+    ++weight_steps_;
+    model_.arena().ZeroGrad();
+    model_.Backward(batch, diff);
+    return;
+  }
+  if (!task_gradients_) {
+    task_gradients_ = std::make_unique<TaskGradients>(model_, config_.train.batch_size,
+                                                      config_.train.gradient_space == "representation");
+  }
+  const TaskMatrix gram = task_gradients_->Measure(batch.size, diff);
+  const TaskCoefficients c = weighting_.Step(losses, &gram, seed);
+  task_gradients_->Apply(batch, diff, c);
+  for (int64_t k = 0; k < model_.tasks(); ++k) weight_sum_[k] += c.shared[k];
+  ++weight_steps_;
+  const TaskMatrix cosines = CosineSimilarities(gram);
+  if (conflict_sum_.empty()) conflict_sum_.assign(cosines.size(), std::vector<double>(cosines.size(), 0.0));
+  for (size_t i = 0; i < cosines.size(); ++i) {
+    for (size_t j = 0; j < cosines.size(); ++j) conflict_sum_[i][j] += cosines[i][j];
+  }
+  ++conflict_steps_;
 }
 
 // A masked task learns p(task | parent): its label counts only where the parent's label is 1 (NaN elsewhere).
@@ -116,17 +157,27 @@ std::vector<double> Trainer::TrainEpoch(const EncodedData& train, int64_t epoch)
   std::vector<int64_t> loss_count(tasks, 0);
   double calibrator_sum = 0;
   int64_t calibrator_count = 0;
+  std::vector<std::vector<double>> past_losses;
+  for (const auto& record : state_.history) past_losses.push_back(record.train_loss);
+  weighting_.BeginEpoch(past_losses);
+  weight_sum_.assign(tasks, 0.0);
+  weight_steps_ = 0;
+  conflict_sum_.clear();
+  conflict_steps_ = 0;
+  std::vector<double> batch_losses(tasks);
   BatchStream stream(train, config_.train.batch_size, ShuffledOrder(train.rows, Mix64(config_.train.seed + epoch)));
   Progress progress(fmt::format("epoch {}/{}", epoch, config_.train.epochs), static_cast<size_t>(train.rows));
   int64_t done = 0;
   while (const Batch* batch = stream.Next()) {
-    model_.SetStepSeed(Mix64(config_.train.seed ^ (0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(++step_))));
+    const uint64_t step_seed = Mix64(config_.train.seed ^ (0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(++step_)));
+    model_.SetStepSeed(step_seed);
     Tensor outputs = model_.Forward(*batch, Mode::kTrain);
     Tensor diff = diff_outputs_.View().TopRows(batch->size);
     for (int64_t k = 0; k < tasks; ++k) {
       LossValue loss = TaskLoss(config_.tasks[k], outputs, k, TaskLabels(*batch, k), diff);
       loss_sum[k] += loss.sum;
       loss_count[k] += loss.count;
+      batch_losses[k] = loss.count > 0 ? config_.tasks[k].weight * loss.Mean() : NAN;
     }
     for (const auto& [child, parent] : calibrated_links_) {
       LossValue penalty = CalibratorPenalty(outputs.data + child, outputs.data + parent, outputs.ld, batch->size,
@@ -135,8 +186,7 @@ std::vector<double> Trainer::TrainEpoch(const EncodedData& train, int64_t epoch)
       calibrator_sum += penalty.sum;
       calibrator_count += penalty.count;
     }
-    model_.arena().ZeroGrad();
-    model_.Backward(*batch, diff);
+    Backpropagate(*batch, diff, batch_losses, Mix64(step_seed ^ 0x5851f42d4c957f2dULL));
     dense_->Step();
     auto& grads = model_.input().grads();
     ParallelForBlocks(sparse_.size(), [&](size_t t, int) { sparse_[t]->Step(grads[t]); });
@@ -164,6 +214,8 @@ void Trainer::SaveOptimizerStates() {
   dense_->Serialize(&state_.dense_optimizer);
   state_.sparse_optimizers.assign(sparse_.size(), std::string());
   for (size_t t = 0; t < sparse_.size(); ++t) sparse_[t]->Serialize(&state_.sparse_optimizers[t]);
+  state_.weighting.clear();
+  weighting_.Serialize(&state_.weighting);
 }
 
 void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
@@ -175,6 +227,7 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     MTREC_CHECK(state_.sparse_optimizers.size() == sparse_.size(), "the checkpoint has {} embedding optimizers, the model {}",
                 state_.sparse_optimizers.size(), sparse_.size());
     for (size_t t = 0; t < sparse_.size(); ++t) sparse_[t]->Deserialize(state_.sparse_optimizers[t]);
+    if (!state_.weighting.empty()) weighting_.Deserialize(state_.weighting);
     step_ = dense_->step();
     LogInfo("resuming after epoch {} of {}", state_.epochs_done, config_.train.epochs);
   }
@@ -185,6 +238,19 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     record.epoch = epoch;
     record.train_loss = TrainEpoch(train, epoch);
     record.monitor = NAN;
+    record.delta_m = NAN;
+    record.task_weights.assign(weight_sum_.size(), NAN);
+    for (size_t k = 0; k < weight_sum_.size() && weight_steps_ > 0; ++k) record.task_weights[k] = weight_sum_[k] / weight_steps_;
+    record.conflict = conflict_sum_;
+    for (auto& row : record.conflict) {
+      for (double& v : row) v /= static_cast<double>(conflict_steps_);
+    }
+    record.conflict_steps = conflict_steps_;
+    const std::string diagnostics = FormatWeightingDiagnostics(config_, record.task_weights, record.conflict);
+    if (!diagnostics.empty()) {
+      LogInfo("epoch {} task weighting '{}'{}:\n{}", epoch, config_.train.weighting,
+              conflict_steps_ > 0 ? fmt::format(", gradient cosines over {} steps", conflict_steps_) : "", diagnostics);
+    }
     if (valid) {
       std::vector<std::vector<float>> conditional;
       std::vector<std::vector<float>> predictions = Predict(model_, config_, *valid, &conditional);
@@ -195,6 +261,11 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
       for (const auto& report : record.valid) {
         summary += fmt::format("  {} {} {:.4f}", report.name, report.binary ? "auc" : "rmse",
                                report.Get(report.binary ? "auc" : "rmse"));
+      }
+      if (!baseline_.empty()) {
+        const MultiTaskGain gain = ComputeMultiTaskGain(record.valid, baseline_);
+        record.delta_m = gain.delta_m;
+        summary += fmt::format("  delta_m {:+.3f}%", gain.delta_m);
       }
       LogInfo("epoch {} valid:{}", epoch, summary);
     }
@@ -275,6 +346,10 @@ std::vector<TaskScores> MakeTaskScores(const Config& config, const EncodedData& 
   return scores;
 }
 
+namespace {
+nlohmann::ordered_json Number(double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr); }
+}  // namespace
+
 std::string HistoryToJson(const std::vector<EpochRecord>& history) {
   nlohmann::ordered_json epochs = nlohmann::ordered_json::array();
   for (const auto& record : history) {
@@ -284,6 +359,16 @@ std::string HistoryToJson(const std::vector<EpochRecord>& history) {
     for (double loss : record.train_loss) e["train_loss"].push_back(std::isfinite(loss) ? nlohmann::ordered_json(loss) : nlohmann::ordered_json(nullptr));
     e["valid"] = ReportsToJson(record.valid, 0)["tasks"];
     e["monitor"] = std::isfinite(record.monitor) ? nlohmann::ordered_json(record.monitor) : nlohmann::ordered_json(nullptr);
+    e["task_weights"] = nlohmann::ordered_json::array();
+    for (double w : record.task_weights) e["task_weights"].push_back(Number(w));
+    e["conflict"] = nlohmann::ordered_json::array();
+    for (const auto& row : record.conflict) {
+      nlohmann::ordered_json r = nlohmann::ordered_json::array();
+      for (double v : row) r.push_back(Number(v));
+      e["conflict"].push_back(r);
+    }
+    e["conflict_steps"] = record.conflict_steps;
+    e["delta_m"] = Number(record.delta_m);
     epochs.push_back(e);
   }
   return epochs.dump();
@@ -297,16 +382,20 @@ std::vector<EpochRecord> HistoryFromJson(const std::string& text) {
     EpochRecord record;
     record.epoch = e.value("epoch", 0);
     for (const auto& loss : e["train_loss"]) record.train_loss.push_back(loss.is_number() ? loss.get<double>() : NAN);
-    for (const auto& [task, metrics] : e["valid"].items()) {
-      TaskReport report;
-      report.name = task;
-      report.binary = metrics.contains("auc");
-      for (const auto& [key, value] : metrics.items()) {
-        report.metrics.push_back({key, value.is_number() ? value.get<double>() : NAN});
-      }
-      record.valid.push_back(std::move(report));
-    }
+    record.valid = ReportsFromJson(e["valid"], "training history");
     record.monitor = e["monitor"].is_number() ? e["monitor"].get<double>() : NAN;
+    auto number = [](const nlohmann::ordered_json& v) { return v.is_number() ? v.get<double>() : NAN; };
+    if (e.contains("task_weights")) {
+      for (const auto& w : e["task_weights"]) record.task_weights.push_back(number(w));
+    }
+    if (e.contains("conflict")) {
+      for (const auto& row : e["conflict"]) {
+        record.conflict.emplace_back();
+        for (const auto& v : row) record.conflict.back().push_back(number(v));
+      }
+    }
+    record.conflict_steps = e.value("conflict_steps", int64_t{0});
+    record.delta_m = e.contains("delta_m") ? number(e["delta_m"]) : NAN;
     history.push_back(std::move(record));
   }
   return history;

@@ -21,6 +21,8 @@
 #include "models/model.h"
 #include "train/dense_optimizer.h"
 #include "train/sparse_optimizer.h"
+#include "train/task_gradients.h"
+#include "train/task_weighting.h"
 
 namespace mtrec {
 
@@ -29,6 +31,12 @@ struct EpochRecord {
   std::vector<double> train_loss;               // per task, mean over the epoch
   std::vector<TaskReport> valid;                // per task; empty without validation data
   double monitor = 0.0;                         // the early-stopping score of this epoch (NaN without one)
+  // Task weighting diagnostics: the mean coefficient each task's gradient got on the shared parameters, and the
+  // mean pairwise cosine of the task gradients over the steps where they were measured (empty when none were).
+  std::vector<double> task_weights;
+  TaskMatrix conflict;
+  int64_t conflict_steps = 0;
+  double delta_m = 0.0;                         // multi-task gain against train.baseline, percent (NaN without)
 };
 
 // Everything needed to continue training where it stopped (saved in checkpoints).
@@ -41,6 +49,7 @@ struct TrainerState {
   std::string dense_optimizer;                 // serialized optimizer states
   std::vector<std::string> sparse_optimizers;
   std::string best_weights;                    // weights of the best epoch so far
+  std::string weighting;                       // serialized learned task weights
 };
 
 std::string HistoryToJson(const std::vector<EpochRecord>& history);
@@ -65,6 +74,8 @@ class Trainer {
   void SaveOptimizerStates();
 
   const float* TaskLabels(const Batch& batch, int64_t task);
+  // Sets the model's gradients for this step's loss gradients `diff` under the weighting strategy.
+  void Backpropagate(const Batch& batch, const Tensor& diff, const std::vector<double>& losses, uint64_t seed);
 
   const Config& config_;
   Model& model_;
@@ -72,6 +83,14 @@ class Trainer {
   std::vector<std::pair<int64_t, int64_t>> calibrated_links_;  // (child, parent) under the calibrator loss
   std::unique_ptr<DenseOptimizer> dense_;
   std::vector<std::unique_ptr<SparseOptimizer>> sparse_;
+  TaskWeighting weighting_;
+  std::unique_ptr<TaskGradients> task_gradients_;  // built on the first step that measures task gradients
+  std::vector<TaskReport> baseline_;                // single-task metrics of train.baseline
+  // This epoch's weighting diagnostics.
+  std::vector<double> weight_sum_;
+  int64_t weight_steps_ = 0;
+  TaskMatrix conflict_sum_;
+  int64_t conflict_steps_ = 0;
   TrainerState state_;
   Matrix diff_outputs_;
   int64_t step_ = 0;

@@ -17,6 +17,7 @@
 #include "gradcheck.h"
 #include "model_fixture.h"
 #include "models/model.h"
+#include "train/task_gradients.h"
 
 namespace mtrec {
 namespace {
@@ -133,6 +134,103 @@ TEST_P(ArchitectureGradcheck, EveryParameterAndEmbedding) {
   }
   EXPECT_GT(tally.checked, 60);
   EXPECT_LE(tally.skipped, tally.checked / 8) << "too many elements near a ReLU kink";
+}
+
+// The per-task backward passes of the gradient strategies must add up to the joint backward pass (every layer's
+// backward is linear in its output gradient and re-entrant after one forward pass), and their combination with
+// coefficients c must be the gradient of Σ c_k L_k, dense and sparse, in both gradient spaces.
+TEST_P(ArchitectureGradcheck, TaskGradientsCombineToTheJointGradient) {
+  const std::vector<double> coefficients = {0.5, 2.0, 1.0, 0.25, 1.5};
+  Matrix scaled(kBatch, kTasks);
+  for (int64_t r = 0; r < kBatch; ++r) {
+    for (int64_t k = 0; k < kTasks; ++k) scaled.View().At(r, k) = c_.View().At(r, k) * static_cast<float>(coefficients[k]);
+  }
+  ParameterArena& arena = model_->arena();
+  model_->Forward(batch_, Mode::kTrain);
+  arena.ZeroGrad();
+  model_->Backward(batch_, scaled.View());
+  const std::vector<float> expected(arena.grads(), arena.grads() + arena.size());
+  const std::vector<SparseGrad> expected_sparse = model_->input().grads();
+
+  for (bool representation : {false, true}) {
+    SCOPED_TRACE(representation ? "representation" : "shared");
+    TaskGradients gradients(*model_, kBatch, representation);
+    Matrix diff(kBatch, kTasks);
+    CopyInto(diff.View(), c_.View());
+    gradients.Measure(kBatch, diff.View());
+    gradients.Apply(batch_, diff.View(), TaskCoefficients{coefficients, coefficients});
+    for (size_t i = 0; i < arena.Infos().size(); ++i) {
+      const ParameterInfo& info = arena.Info(i);
+      for (size_t e = 0; e < info.size(); ++e) {
+        const float want = expected[info.offset + e];
+        ASSERT_NEAR(arena.grads()[info.offset + e], want, 1e-5f * (1 + std::abs(want))) << info.name << "[" << e << "]";
+      }
+    }
+    const std::vector<SparseGrad>& sparse = model_->input().grads();
+    ASSERT_EQ(sparse.size(), expected_sparse.size());
+    for (size_t t = 0; t < sparse.size(); ++t) {
+      ASSERT_EQ(sparse[t].rows, expected_sparse[t].rows);
+      for (size_t e = 0; e < sparse[t].values.size(); ++e) {
+        ASSERT_NEAR(sparse[t].values[e], expected_sparse[t].values[e], 1e-5f * (1 + std::abs(expected_sparse[t].values[e])));
+      }
+    }
+  }
+}
+
+// The Gram matrix against a slow reference built from separate per-task passes: the sum over every element (of
+// the input layer's output gradient and, in the shared space, of the dense gradients) that two or more tasks reach.
+// gmv's tower is gmv's alone, so its norm there counts for nothing.
+TEST_P(ArchitectureGradcheck, GramMatrixCoversWhatTasksShare) {
+  ParameterArena& arena = model_->arena();
+  model_->Forward(batch_, Mode::kTrain);
+  std::vector<std::vector<float>> dense(kTasks), input(kTasks);
+  for (int64_t k = 0; k < kTasks; ++k) {
+    Matrix column(kBatch, kTasks);
+    for (int64_t r = 0; r < kBatch; ++r) column.View().At(r, k) = c_.View().At(r, k);
+    arena.ZeroGrad();
+    Tensor diff_x = model_->BackwardToInput(kBatch, column.View());
+    dense[k].assign(arena.grads(), arena.grads() + arena.size());
+    for (int64_t r = 0; r < kBatch; ++r) input[k].insert(input[k].end(), diff_x.Row(r), diff_x.Row(r) + diff_x.cols);
+  }
+  auto reference = [&](bool with_dense) {
+    TaskMatrix gram(kTasks, std::vector<double>(kTasks, 0.0));
+    auto add = [&](const std::vector<std::vector<float>>& v) {
+      for (size_t e = 0; e < v[0].size(); ++e) {
+        int reached = 0;
+        for (int64_t k = 0; k < kTasks; ++k) reached += v[k][e] != 0.f;
+        if (reached < 2) continue;
+        for (int64_t i = 0; i < kTasks; ++i) {
+          for (int64_t j = 0; j < kTasks; ++j) gram[i][j] += static_cast<double>(v[i][e]) * v[j][e];
+        }
+      }
+    };
+    add(input);
+    if (with_dense) add(dense);
+    return gram;
+  };
+  const int64_t gmv = config_.TaskIndex("gmv");
+  double gmv_full = 0;
+  for (float g : dense[gmv]) gmv_full += static_cast<double>(g) * g;
+  for (bool representation : {false, true}) {
+    SCOPED_TRACE(representation ? "representation" : "shared");
+    TaskGradients gradients(*model_, kBatch, representation);
+    Matrix diff(kBatch, kTasks);
+    CopyInto(diff.View(), c_.View());
+    const TaskMatrix gram = gradients.Measure(kBatch, diff.View());
+    const TaskMatrix want = reference(!representation);
+    for (int64_t i = 0; i < kTasks; ++i) {
+      for (int64_t j = 0; j < kTasks; ++j) {
+        EXPECT_NEAR(gram[i][j], want[i][j], 1e-5 * (1 + std::abs(want[i][j]))) << i << "," << j;
+      }
+    }
+    if (!representation && GetParam() != "single_task") {
+      double gmv_input = 0;
+      for (float g : input[gmv]) gmv_input += static_cast<double>(g) * g;
+      EXPECT_LT(gram[gmv][gmv], gmv_input + gmv_full - 1e-6) << "gmv's own tower counted as shared";
+      // AITM gives gmv (no parent link) an encoder of its own: it shares only the input.
+      if (GetParam() != "aitm") EXPECT_GT(gram[gmv][gmv], gmv_input) << "the dense parameters gmv shares were left out";
+    }
+  }
 }
 
 TEST_P(ArchitectureGradcheck, ChainOutputsAreProductsOfConditionals) {

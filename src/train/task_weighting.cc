@@ -1,0 +1,229 @@
+#include "train/task_weighting.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "common/binary.h"
+#include "common/error.h"
+#include "common/rng.h"
+
+namespace mtrec {
+namespace {
+
+constexpr double kAdamBeta1 = 0.9;
+constexpr double kAdamBeta2 = 0.999;
+constexpr double kAdamEps = 1e-8;
+// GradNorm's weights stay positive: a weight driven to zero would silence its task for good.
+constexpr double kMinGradNormWeight = 1e-3;
+
+// K · softmax(x): weights with mean 1, so that a uniform draw is the `static` update.
+std::vector<double> ScaledSoftmax(const std::vector<double>& x) {
+  const double top = *std::max_element(x.begin(), x.end());
+  std::vector<double> w(x.size());
+  double sum = 0;
+  for (size_t i = 0; i < x.size(); ++i) sum += w[i] = std::exp(x[i] - top);
+  for (double& v : w) v *= static_cast<double>(x.size()) / sum;
+  return w;
+}
+
+}  // namespace
+
+WeightingKind ParseWeightingKind(const std::string& name) {
+  if (name == "static") return WeightingKind::kStatic;
+  if (name == "uncertainty") return WeightingKind::kUncertainty;
+  if (name == "gradnorm") return WeightingKind::kGradNorm;
+  if (name == "dwa") return WeightingKind::kDwa;
+  if (name == "rlw") return WeightingKind::kRlw;
+  if (name == "pcgrad") return WeightingKind::kPcgrad;
+  if (name == "mgda") return WeightingKind::kMgda;
+  if (name == "cagrad") return WeightingKind::kCagrad;
+  Fail("unknown task weighting '{}'", name);
+}
+
+WeightingOptions WeightingOptions::From(const Config& config) {
+  WeightingOptions options;
+  options.kind = ParseWeightingKind(config.train.weighting);
+  for (const auto& task : config.tasks) options.regression.push_back(task.kind == "regression");
+  options.lr = config.train.weighting_lr;
+  options.gradnorm_alpha = config.train.gradnorm_alpha;
+  options.dwa_temperature = config.train.dwa_temperature;
+  options.cagrad_c = config.train.cagrad_c;
+  return options;
+}
+
+TaskWeighting::TaskWeighting(const WeightingOptions& options, int tasks) : options_(options), tasks_(tasks) {
+  MTREC_CHECK(tasks >= 1, "task weighting needs at least one task");
+  if (options_.regression.empty()) options_.regression.assign(tasks, false);
+  MTREC_CHECK(static_cast<int>(options_.regression.size()) == tasks, "task weighting: {} task kinds for {} tasks",
+              options_.regression.size(), tasks);
+  if (options_.kind == WeightingKind::kUncertainty) params_.assign(tasks, 0.0);  // log σ² = 0: weight 1 (or ½)
+  if (options_.kind == WeightingKind::kGradNorm) params_.assign(tasks, 1.0);
+  m_.assign(params_.size(), 0.0);
+  v_.assign(params_.size(), 0.0);
+  initial_losses_.assign(tasks, NAN);
+  epoch_weights_.assign(tasks, 1.0);
+}
+
+bool TaskWeighting::NeedsGradients() const {
+  return options_.kind == WeightingKind::kGradNorm || CombinesGradients();
+}
+
+bool TaskWeighting::CombinesGradients() const {
+  return options_.kind == WeightingKind::kPcgrad || options_.kind == WeightingKind::kMgda ||
+         options_.kind == WeightingKind::kCagrad;
+}
+
+void TaskWeighting::BeginEpoch(const std::vector<std::vector<double>>& epoch_losses) {
+  epoch_weights_.assign(tasks_, 1.0);
+  if (options_.kind != WeightingKind::kDwa || epoch_losses.size() < 2) return;
+  // DWA: w_k = K softmax(r_k / T) with r_k = L_k(t-1) / L_k(t-2), the relative descent rate of each task.
+  const auto& last = epoch_losses[epoch_losses.size() - 1];
+  const auto& before = epoch_losses[epoch_losses.size() - 2];
+  std::vector<double> rate(tasks_, 1.0);
+  for (int k = 0; k < tasks_; ++k) {
+    if (std::isfinite(last[k]) && std::isfinite(before[k]) && before[k] > 0) rate[k] = last[k] / before[k];
+    rate[k] /= options_.dwa_temperature;
+  }
+  epoch_weights_ = ScaledSoftmax(rate);
+}
+
+TaskCoefficients TaskWeighting::Uniform(const std::vector<double>& weights) const { return {weights, weights}; }
+
+void TaskWeighting::AdamStep(const std::vector<double>& grad, const std::vector<bool>& active) {
+  ++adam_steps_;
+  const double correction1 = 1 - std::pow(kAdamBeta1, static_cast<double>(adam_steps_));
+  const double correction2 = 1 - std::pow(kAdamBeta2, static_cast<double>(adam_steps_));
+  for (size_t k = 0; k < params_.size(); ++k) {
+    if (!active[k]) continue;
+    m_[k] = kAdamBeta1 * m_[k] + (1 - kAdamBeta1) * grad[k];
+    v_[k] = kAdamBeta2 * v_[k] + (1 - kAdamBeta2) * grad[k] * grad[k];
+    params_[k] -= options_.lr * (m_[k] / correction1) / (std::sqrt(v_[k] / correction2) + kAdamEps);
+  }
+}
+
+TaskCoefficients TaskWeighting::Step(const std::vector<double>& losses, const TaskMatrix* gram, uint64_t seed) {
+  MTREC_CHECK(static_cast<int>(losses.size()) == tasks_, "task weighting: {} losses for {} tasks", losses.size(),
+              tasks_);
+  MTREC_CHECK(!NeedsGradients() || (gram != nullptr && static_cast<int>(gram->size()) == tasks_),
+              "task weighting: the strategy needs the Gram matrix of the task gradients");
+  const std::vector<double> ones(tasks_, 1.0);
+  std::vector<bool> active(tasks_);
+  for (int k = 0; k < tasks_; ++k) active[k] = std::isfinite(losses[k]);
+
+  switch (options_.kind) {
+    case WeightingKind::kStatic:
+      return Uniform(ones);
+
+    case WeightingKind::kDwa:
+      return Uniform(epoch_weights_);
+
+    case WeightingKind::kRlw: {
+      // Random loss weighting (Lin et al. 2021): weights drawn from K softmax(z), z ~ N(0, I), every step.
+      Rng rng(seed);
+      std::vector<double> z(tasks_);
+      for (double& v : z) v = rng.Normal();
+      return Uniform(ScaledSoftmax(z));
+    }
+
+    case WeightingKind::kUncertainty: {
+      // Kendall et al. 2018 with s_k = log σ_k²: c_k L_k + ½ s_k, c_k = e^{-s_k} for a classification task and
+      // ½ e^{-s_k} for a regression task. d/ds_k = ½ − c_k L_k, zero at c_k L_k = ½.
+      std::vector<double> coefficients(tasks_), grad(tasks_, 0.0);
+      for (int k = 0; k < tasks_; ++k) {
+        coefficients[k] = (options_.regression[k] ? 0.5 : 1.0) * std::exp(-params_[k]);
+        if (active[k]) grad[k] = 0.5 - coefficients[k] * losses[k];
+      }
+      AdamStep(grad, active);
+      return Uniform(coefficients);
+    }
+
+    case WeightingKind::kGradNorm: {
+      // Chen et al. 2018: G_k = w_k |g_k| should approach mean(G) · r_k^α, r_k the task's loss ratio L_k / L_k(0)
+      // relative to the mean ratio. The target is held constant; d|G_k − target_k| / dw_k = sign(·) |g_k|.
+      const std::vector<double> coefficients = params_;
+      for (int k = 0; k < tasks_; ++k) {
+        if (active[k] && !std::isfinite(initial_losses_[k]) && losses[k] > 0) initial_losses_[k] = losses[k];
+        active[k] = active[k] && std::isfinite(initial_losses_[k]);
+      }
+      std::vector<double> norm(tasks_), ratio(tasks_);
+      double mean_norm = 0, mean_ratio = 0;
+      int counted = 0;
+      for (int k = 0; k < tasks_; ++k) {
+        norm[k] = std::sqrt(std::max((*gram)[k][k], 0.0));
+        if (!active[k]) continue;
+        ratio[k] = losses[k] / initial_losses_[k];
+        mean_norm += params_[k] * norm[k];
+        mean_ratio += ratio[k];
+        ++counted;
+      }
+      if (counted > 0) {
+        mean_norm /= counted;
+        mean_ratio /= counted;
+        std::vector<double> grad(tasks_, 0.0);
+        for (int k = 0; k < tasks_; ++k) {
+          if (!active[k]) continue;
+          const double target = mean_norm * std::pow(ratio[k] / mean_ratio, options_.gradnorm_alpha);
+          const double gap = params_[k] * norm[k] - target;
+          grad[k] = (gap > 0 ? 1.0 : gap < 0 ? -1.0 : 0.0) * norm[k];
+        }
+        AdamStep(grad, active);
+        // Renormalise so that the weights sum to K (the paper's w_i ← K w_i / Σ w_j).
+        double sum = 0;
+        for (double& w : params_) sum += w = std::max(w, kMinGradNormWeight);
+        for (double& w : params_) w *= tasks_ / sum;
+      }
+      return Uniform(coefficients);
+    }
+
+    case WeightingKind::kPcgrad: {
+      Rng rng(seed);
+      std::vector<std::vector<int>> orders(tasks_);
+      for (int i = 0; i < tasks_; ++i) {
+        for (int j = 0; j < tasks_; ++j) {
+          if (j != i) orders[i].push_back(j);
+        }
+        for (size_t n = orders[i].size(); n > 1; --n) std::swap(orders[i][n - 1], orders[i][rng.Below(n)]);
+      }
+      return {PcgradCoefficients(*gram, orders), ones};
+    }
+
+    case WeightingKind::kMgda:
+      return {MinNormCoefficients(*gram), ones};
+
+    case WeightingKind::kCagrad:
+      return {CagradCoefficients(*gram, options_.cagrad_c), ones};
+  }
+  Fail("unhandled task weighting");
+}
+
+void TaskWeighting::Serialize(std::string* out) const {
+  BinaryWriter w;
+  w.Pod<uint32_t>(static_cast<uint32_t>(options_.kind));
+  w.Vector(params_);
+  w.Vector(m_);
+  w.Vector(v_);
+  w.Pod<int64_t>(adam_steps_);
+  w.Vector(initial_losses_);
+  out->append(w.str());
+}
+
+void TaskWeighting::Deserialize(std::string_view bytes) {
+  BinaryReader r(bytes.data(), bytes.size(), "task weighting state");
+  const auto kind = static_cast<WeightingKind>(r.Pod<uint32_t>());
+  MTREC_CHECK(kind == options_.kind, "the checkpoint was trained with another train.weighting");
+  auto read = [&](std::vector<double>& values) {
+    size_t count = 0;
+    const double* data = r.Array<double>(&count);
+    MTREC_CHECK(count == values.size(), "task weighting state: {} values where {} were expected", count,
+                values.size());
+    values.assign(data, data + count);
+  };
+  read(params_);
+  read(m_);
+  read(v_);
+  adam_steps_ = r.Pod<int64_t>();
+  read(initial_losses_);
+}
+
+}  // namespace mtrec
