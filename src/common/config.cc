@@ -296,6 +296,10 @@ const std::vector<Field<TrainConfig>>& TrainFields() {
       MakeField("checkpoint", &T::checkpoint,
                 "Checkpoint file written atomically after every epoch (resume with `mtrec train --resume`); "
                 "default: the model path + \".ckpt\"."),
+      MakeField("normalize_losses", &T::normalize_losses,
+                "Divide each task's loss by the loss of predicting its mean training label (binary: the entropy of "
+                "its positive rate; regression: its variance), so that tasks of any scale start near 1 and a "
+                "regression loss in currency units does not drown logloss."),
       MakeField("weighting", &T::weighting,
                 "How task losses are balanced each step (docs/weighting.md): static (the tasks' weights), "
                 "uncertainty (learned log-variances), gradnorm, dwa (dynamic weight average), rlw (random loss "

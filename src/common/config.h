@@ -93,6 +93,7 @@ struct TrainConfig {
   std::string early_stop_task;
   int64_t patience = 2;
   std::string checkpoint;
+  bool normalize_losses = false;
   std::string weighting = "static";
   double weighting_lr = 0.01;
   double gradnorm_alpha = 1.5;

@@ -97,4 +97,28 @@ LossValue CalibratorPenalty(const float* child, const float* parent, int64_t out
   return value;
 }
 
+double ConstantPredictorLoss(bool binary, bool huber, float huber_delta, const std::vector<float>& labels,
+                             const std::vector<float>* parent) {
+  auto counts = [&](size_t r) { return !std::isnan(labels[r]) && (parent == nullptr || (*parent)[r] == 1.f); };
+  double sum = 0;
+  int64_t count = 0;
+  for (size_t r = 0; r < labels.size(); ++r) {
+    if (counts(r)) sum += labels[r], ++count;
+  }
+  if (count == 0) return NAN;
+  const double mean = sum / static_cast<double>(count);
+  if (binary) {
+    const double p = std::clamp(mean, 1e-7, 1 - 1e-7);
+    return -p * std::log(p) - (1 - p) * std::log(1 - p);
+  }
+  double loss = 0;
+  for (size_t r = 0; r < labels.size(); ++r) {
+    if (!counts(r)) continue;
+    const double e = labels[r] - mean;
+    const double a = std::abs(e);
+    loss += huber ? (a <= huber_delta ? 0.5 * e * e : huber_delta * (a - 0.5 * huber_delta)) : e * e;
+  }
+  return loss / static_cast<double>(count);
+}
+
 }  // namespace mtrec

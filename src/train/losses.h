@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace mtrec {
 
@@ -41,5 +42,12 @@ LossValue Huber(const float* outputs, int64_t outputs_stride, const float* label
 // d/ds_child = σ'(s_child), d/ds_parent = −σ'(s_parent) on rows where the child exceeds the parent.
 LossValue CalibratorPenalty(const float* child, const float* parent, int64_t outputs_stride, int64_t n, float scale,
                             float* diff_child, float* diff_parent, int64_t diff_stride);
+
+// The mean loss of predicting the mean of a task's labels (over the non-NaN labels, and only where `parent` is 1
+// when given): the entropy of the positive rate for a binary task, the variance for squared error, the Huber loss
+// around the mean for huber (the same scale as its minimum). Dividing a task's loss by it makes every task start
+// near 1 (for binary tasks, the "normalised entropy" of He et al. 2014). NaN without labels.
+double ConstantPredictorLoss(bool binary, bool huber, float huber_delta, const std::vector<float>& labels,
+                             const std::vector<float>* parent = nullptr);
 
 }  // namespace mtrec

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -46,16 +47,16 @@ SparseOptimizerOptions SparseOptions(const TrainConfig& train) {
   return options;
 }
 
-// Fills diff[:, k] with d(w_k L_k)/d output and returns task k's loss over the batch.
-LossValue TaskLoss(const TaskConfig& task, const Tensor& outputs, int64_t k, const float* labels, const Tensor& diff) {
-  const float weight = static_cast<float>(task.weight);
+// Fills diff[:, k] with d(scale · L_k)/d output and returns task k's loss over the batch.
+LossValue TaskLoss(const TaskConfig& task, const Tensor& outputs, int64_t k, const float* labels, float scale,
+                   const Tensor& diff) {
   const float* out = outputs.data + k;
   float* d = diff.data + k;
-  if (task.kind == "binary") return BceWithLogits(out, outputs.ld, labels, outputs.rows, weight, d, diff.ld);
+  if (task.kind == "binary") return BceWithLogits(out, outputs.ld, labels, outputs.rows, scale, d, diff.ld);
   if (task.loss == "huber") {
-    return Huber(out, outputs.ld, labels, outputs.rows, static_cast<float>(task.huber_delta), weight, d, diff.ld);
+    return Huber(out, outputs.ld, labels, outputs.rows, static_cast<float>(task.huber_delta), scale, d, diff.ld);
   }
-  return Mse(out, outputs.ld, labels, outputs.rows, weight, d, diff.ld);
+  return Mse(out, outputs.ld, labels, outputs.rows, scale, d, diff.ld);
 }
 
 }  // namespace
@@ -174,10 +175,10 @@ std::vector<double> Trainer::TrainEpoch(const EncodedData& train, int64_t epoch)
     Tensor outputs = model_.Forward(*batch, Mode::kTrain);
     Tensor diff = diff_outputs_.View().TopRows(batch->size);
     for (int64_t k = 0; k < tasks; ++k) {
-      LossValue loss = TaskLoss(config_.tasks[k], outputs, k, TaskLabels(*batch, k), diff);
+      LossValue loss = TaskLoss(config_.tasks[k], outputs, k, TaskLabels(*batch, k), loss_scale_[k], diff);
       loss_sum[k] += loss.sum;
       loss_count[k] += loss.count;
-      batch_losses[k] = loss.count > 0 ? config_.tasks[k].weight * loss.Mean() : NAN;
+      batch_losses[k] = loss.count > 0 ? loss_scale_[k] * loss.Mean() : NAN;
     }
     for (const auto& [child, parent] : calibrated_links_) {
       LossValue penalty = CalibratorPenalty(outputs.data + child, outputs.data + parent, outputs.ld, batch->size,
@@ -230,6 +231,23 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     if (!state_.weighting.empty()) weighting_.Deserialize(state_.weighting);
     step_ = dense_->step();
     LogInfo("resuming after epoch {} of {}", state_.epochs_done, config_.train.epochs);
+  }
+  loss_scale_.assign(model_.tasks(), 1.f);
+  for (int64_t k = 0; k < model_.tasks(); ++k) {
+    const TaskConfig& task = config_.tasks[k];
+    double scale = task.weight;
+    if (config_.train.normalize_losses) {
+      const std::vector<float>* parent = task.mode == "masked" ? &train.labels[model_.graph().parent(k)] : nullptr;
+      const double constant = ConstantPredictorLoss(task.kind == "binary", task.loss == "huber",
+                                                    static_cast<float>(task.huber_delta), train.labels[k], parent);
+      if (std::isfinite(constant) && constant > 0) {
+        scale /= constant;
+        LogInfo("task {}: loss divided by {:.6g}, the loss of predicting its mean label", task.name, constant);
+      } else {
+        LogInfo("task {}: its training labels are constant; its loss is not normalised", task.name);
+      }
+    }
+    loss_scale_[k] = static_cast<float>(scale);
   }
   const bool early_stopping = valid != nullptr && config_.train.early_stop_metric != "none";
   while (state_.epochs_done < config_.train.epochs) {

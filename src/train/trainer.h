@@ -83,6 +83,7 @@ class Trainer {
   std::vector<std::pair<int64_t, int64_t>> calibrated_links_;  // (child, parent) under the calibrator loss
   std::unique_ptr<DenseOptimizer> dense_;
   std::vector<std::unique_ptr<SparseOptimizer>> sparse_;
+  std::vector<float> loss_scale_;  // per task: its weight, divided by its constant predictor's loss when normalised
   TaskWeighting weighting_;
   std::unique_ptr<TaskGradients> task_gradients_;  // built on the first step that measures task gradients
   std::vector<TaskReport> baseline_;                // single-task metrics of train.baseline

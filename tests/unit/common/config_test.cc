@@ -545,7 +545,7 @@ const std::map<std::string, std::vector<std::string>>& AllKeys() {
       {"[train]",
        {"epochs", "batch_size", "optimizer", "lr", "beta1", "beta2", "eps", "weight_decay", "momentum",
         "embedding_optimizer", "embedding_lr", "seed", "threads", "early_stop_metric", "early_stop_task", "patience",
-        "checkpoint", "weighting", "weighting_lr", "gradnorm_alpha", "dwa_temperature", "cagrad_c",
+        "checkpoint", "normalize_losses", "weighting", "weighting_lr", "gradnorm_alpha", "dwa_temperature", "cagrad_c",
         "gradient_space", "conflict_every", "baseline"}},
       {"[eval]", {"threshold"}},
   };

@@ -99,5 +99,21 @@ TEST(LossesTest, NullDiffOnlyEvaluates) {
   EXPECT_GT(loss.sum, 0.0);
 }
 
+TEST(LossesTest, ConstantPredictorLossByHand) {
+  // Binary: positive rate ¼ over the labelled rows: H(¼) = -¼ ln ¼ - ¾ ln ¾.
+  const std::vector<float> clicks = {1, 0, NAN, 0, 0};
+  EXPECT_NEAR(ConstantPredictorLoss(true, false, 1.f, clicks), -0.25 * std::log(0.25) - 0.75 * std::log(0.75), 1e-12);
+  // Regression: the variance (mean 2 of 1, 2, 3 → (1 + 0 + 1) / 3).
+  const std::vector<float> gmv = {1, 2, NAN, 3};
+  EXPECT_NEAR(ConstantPredictorLoss(false, false, 1.f, gmv), 2.0 / 3, 1e-12);
+  // Huber with delta 1 around the mean 2 of 0, 2, 4: errors -2, 0, 2 → 1·(2 - ½) twice, over 3 rows.
+  EXPECT_NEAR(ConstantPredictorLoss(false, true, 1.f, {0, 2, 4}), 1.0, 1e-12);
+  // Only where the parent is 1: labels 1, 1 of rows 0 and 3; a constant task has no loss to divide by.
+  const std::vector<float> parent = {1, 0, 0, 1, 0};
+  EXPECT_EQ(ConstantPredictorLoss(false, false, 1.f, {5, 1, 9, 5, 2}, &parent), 0.0);
+  EXPECT_NEAR(ConstantPredictorLoss(true, false, 1.f, {1, 0, 0, 0, 0}, &parent), std::log(2.0), 1e-12);
+  EXPECT_TRUE(std::isnan(ConstantPredictorLoss(true, false, 1.f, {NAN, NAN})));
+}
+
 }  // namespace
 }  // namespace mtrec

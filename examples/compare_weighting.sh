@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Every train.weighting strategy with one architecture on both examples, each run changing train.weighting only:
+# Census-Income (income and never-married test AUC, mean over seeds) and simulated e-commerce (click and purchase
+# test AUC, GMV RMSE), with the multi-task gain delta_m against single_task runs of the same seeds and data, and
+# the mean seconds per training epoch relative to `static`. Prints a Markdown table per example.
+# Usage: examples/compare_weighting.sh [--only census|sim] [--seeds N] [--rows N] [--arch A] [--threads N]
+#                                      [--strategies "a b ..."]
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+mtrec="${MTREC:-$root/build/src/mtrec}"
+only=""
+seeds=3
+rows=500000
+arch=mmoe
+threads=0
+strategies="static uncertainty gradnorm dwa rlw pcgrad mgda cagrad"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --only) only="$2"; shift 2 ;;
+    --seeds) seeds="$2"; shift 2 ;;
+    --rows) rows="$2"; shift 2 ;;
+    --arch) arch="$2"; shift 2 ;;
+    --threads) threads="$2"; shift 2 ;;
+    --strategies) strategies="$2"; shift 2 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+out="$root/out/weighting"
+mkdir -p "$out"
+metric() { awk -v task="$2" -v key="$3" -f "$here/json_metric.awk" "$1"; }
+# Mean seconds of the "epoch N/M done: R rows in Xs" lines of a training log.
+epoch_seconds() { grep -o 'rows in [0-9.]*s' "$1" | tr -d 'a-z ' | awk '{ s += $1; n++ } END { printf "%.3f", s / n }'; }
+mean() { awk '{ s += $1; n++ } END { printf "%.4f", s / n }'; }
+
+# Census: one row per strategy, means over seeds; the baseline is single_task over the same seeds.
+census() {
+  local dir="$out/census" runs="$out/census/runs.txt"
+  mkdir -p "$dir"
+  : > "$runs"
+  for strategy in single_task $strategies; do
+    for seed in $(seq 1 "$seeds"); do
+      local name="$strategy-seed$seed" model_arch="$arch" weighting="$strategy"
+      if [ "$strategy" = single_task ]; then model_arch=single_task; weighting=static; fi
+      "$mtrec" train --config "$here/census/config.toml" --out "$dir/$name.mtrec" "model.arch=$model_arch" \
+        "train.weighting=$weighting" "train.seed=$seed" "train.threads=$threads" > "$dir/$name.log" 2>&1
+      "$mtrec" -q eval --model "$dir/$name.mtrec" --data "$root/examples/census/$(grep -o 'test = "[^"]*"' \
+        "$here/census/config.toml" | cut -d'"' -f2)" --part test --json "$dir/$name.json" > /dev/null
+      echo "$strategy $seed $(metric "$dir/$name.json" income auc) $(metric "$dir/$name.json" marital auc)" \
+        "$(epoch_seconds "$dir/$name.log")" >> "$runs"
+    done
+  done
+  awk -v arch="$arch" '
+    { key = $1; n[key]++; inc[key] += $3; mar[key] += $4; sec[key] += $5; order[key] = order[key] ? order[key] : ++count; name[order[key]] = key }
+    END {
+      bi = inc["single_task"] / n["single_task"]; bm = mar["single_task"] / n["single_task"]
+      ss = sec["static"] / n["static"]
+      printf "| census, %s | income AUC | never-married AUC | delta_m vs single_task | s/epoch vs static |\n", arch
+      print "|---|---|---|---|---|"
+      for (i = 1; i <= count; i++) {
+        k = name[i]; mi = inc[k] / n[k]; mm = mar[k] / n[k]
+        dm = 100 * ((mi - bi) / bi + (mm - bm) / bm) / 2
+        printf "| %s | %.4f | %.4f | %+.3f%% | %.2f |\n", k, mi, mm, dm, (sec[k] / n[k]) / ss
+      }
+    }' "$runs" | tee "$out/census.md"
+}
+
+# Simulated e-commerce: one data set (seed 1), one run per strategy; the baseline is single_task on it.
+sim() {
+  local dir="$out/sim-$rows" runs="$out/sim-$rows/runs.txt"
+  mkdir -p "$dir"
+  "$mtrec" simulate --preset ecommerce --rows "$rows" --seed 1 --out "$dir/data" > /dev/null
+  : > "$runs"
+  for strategy in single_task $strategies; do
+    local model_arch="$arch" weighting="$strategy"
+    if [ "$strategy" = single_task ]; then model_arch=single_task; weighting=static; fi
+    "$mtrec" train --config "$dir/data/config.toml" --out "$dir/$strategy.mtrec" "model.arch=$model_arch" \
+      "train.weighting=$weighting" "train.threads=$threads" > "$dir/$strategy.log" 2>&1
+    local baseline=()
+    [ "$strategy" != single_task ] && baseline=(--baseline "$dir/single_task.json")
+    "$mtrec" -q eval --model "$dir/$strategy.mtrec" --data "$dir/data/test.csv" --json "$dir/$strategy.json" \
+      ${baseline[@]+"${baseline[@]}"} > /dev/null
+    local j="$dir/$strategy.json" delta_m="nan"
+    [ "$strategy" != single_task ] && delta_m=$(grep -A2 '"delta_m"' "$j" | grep '"value"' | tr -dc '0-9.e+-')
+    echo "$strategy $(metric "$j" click auc) $(metric "$j" purchase auc) $(metric "$j" gmv rmse)" \
+      "$(metric "$j" click oracle_auc) $(metric "$j" purchase oracle_auc) $(metric "$j" gmv oracle_rmse)" \
+      "$delta_m $(epoch_seconds "$dir/$strategy.log")" >> "$runs"
+  done
+  awk -v arch="$arch" -v rows="$rows" '
+    { line[NR] = $0; if ($1 == "static") ss = $9 }
+    END {
+      printf "| simulated %s rows, %s | click AUC | purchase AUC | GMV RMSE | delta_m vs single_task | s/epoch vs static |\n", rows, arch
+      print "|---|---|---|---|---|---|"
+      for (i = 1; i <= NR; i++) {
+        split(line[i], f, " ")
+        if (i == 1) printf "| oracle | %.4f | %.4f | %.4f | | |\n", f[5], f[6], f[7]
+        dm = f[8] == "nan" ? "" : sprintf("%+.3f%%", f[8])
+        printf "| %s | %.4f | %.4f | %.4f | %s | %.2f |\n", f[1], f[2], f[3], f[4], dm, f[9] / ss
+      }
+    }' "$runs" | tee "$out/sim-$rows.md"
+}
+
+case "$only" in
+  census) census ;;
+  sim) sim ;;
+  "") census; sim ;;
+  *) echo "--only takes census or sim" >&2; exit 2 ;;
+esac
