@@ -82,7 +82,7 @@ sim() {
     "$mtrec" -q eval --model "$dir/$strategy.mtrec" --data "$dir/data/test.csv" --json "$dir/$strategy.json" \
       ${baseline[@]+"${baseline[@]}"} > /dev/null
     local j="$dir/$strategy.json" delta_m="nan"
-    [ "$strategy" != single_task ] && delta_m=$(grep -A2 '"delta_m"' "$j" | grep '"value"' | tr -dc '0-9.e+-')
+    [ "$strategy" != single_task ] && delta_m=$(grep -A2 '"delta_m"' "$j" | awk -F': ' '/"value"/ { sub(/,$/, "", $2); print $2 }')
     echo "$strategy $(metric "$j" click auc) $(metric "$j" purchase auc) $(metric "$j" gmv rmse)" \
       "$(metric "$j" click oracle_auc) $(metric "$j" purchase oracle_auc) $(metric "$j" gmv oracle_rmse)" \
       "$delta_m $(epoch_seconds "$dir/$strategy.log")" >> "$runs"
