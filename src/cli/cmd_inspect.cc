@@ -1,9 +1,11 @@
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "cli/commands.h"
 #include "io/model_io.h"
+#include "train/diagnostics.h"
 
 namespace mtrec {
 
@@ -47,7 +49,7 @@ RunCommand AddInspectCommand(CLI::App& app) {
     fmt::print("input width {}, dense parameters {}, embedding parameters {}\n", layout.InputWidth(),
                loaded.model->arena().size(), embedding_values);
     if (!loaded.history.empty()) {
-      fmt::print("history:\n");
+      fmt::print("history (task weighting '{}'):\n", config.train.weighting);
       for (const auto& record : loaded.history) {
         fmt::print("  epoch {}: train loss", record.epoch);
         for (size_t k = 0; k < record.train_loss.size() && k < config.tasks.size(); ++k) {
@@ -60,7 +62,17 @@ RunCommand AddInspectCommand(CLI::App& app) {
             fmt::print(" {} {} {:.4f}", report.name, key, report.Get(key));
           }
         }
+        if (std::isfinite(record.delta_m)) fmt::print(" | delta_m {:+.3f}%", record.delta_m);
         fmt::print("\n");
+        const std::string weighting = FormatWeightingDiagnostics(config, record.task_weights, record.conflict);
+        if (!weighting.empty()) {
+          size_t begin = 0;
+          while (begin < weighting.size()) {
+            const size_t end = std::min(weighting.find('\n', begin), weighting.size());
+            fmt::print("  {}\n", weighting.substr(begin, end - begin));  // indented under its epoch
+            begin = end + 1;
+          }
+        }
       }
     }
     if (loaded.trainer) {

@@ -161,8 +161,13 @@ TEST_F(WeightingTest, MultiTaskGainAgainstASingleTaskRun) {
     expected += change / 4;
   }
   EXPECT_NEAR(metrics["delta_m"]["value"].get<double>(), expected, 1e-9);
-  // The training history has Δm of the validation metrics each epoch.
+  // The training history has Δm of the validation metrics each epoch; inspect shows it with the diagnostics.
   EXPECT_TRUE(metrics["training"]["epochs"][0]["delta_m"].is_number());
+  RunResult inspect = RunMtrec("inspect " + multi);
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.output;
+  EXPECT_NE(inspect.output.find("history (task weighting 'static')"), std::string::npos) << inspect.output;
+  EXPECT_NE(inspect.output.find("| delta_m "), std::string::npos) << inspect.output;
+  EXPECT_NE(inspect.output.find("    cosine "), std::string::npos) << inspect.output;
 }
 
 TEST_F(WeightingTest, BadBaselinesAreRefusedWithTheFileNamed) {
