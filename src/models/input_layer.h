@@ -32,6 +32,8 @@ class InputLayer {
 
   int64_t OutputCols() const { return width_ * copies_; }
   int64_t CopyCols() const { return width_; }  // the columns of one set of tables
+  // Within each set's columns, the numeric block is [NumericOffset(), CopyCols()): inputs without parameters.
+  int64_t NumericOffset() const { return numeric_offset_; }
   std::vector<EmbeddingTable>& tables() { return tables_; }
   const std::vector<EmbeddingTable>& tables() const { return tables_; }
   std::vector<SparseGrad>& grads() { return grads_; }

@@ -11,8 +11,26 @@ namespace {
 
 int Size(const TaskMatrix& gram) {
   const int k = static_cast<int>(gram.size());
-  for (const auto& row : gram) MTREC_CHECK(static_cast<int>(row.size()) == k, "the Gram matrix is not square");
+  for (const auto& row : gram) {
+    MTREC_CHECK(static_cast<int>(row.size()) == k, "the Gram matrix is not square");
+    for (double v : row) MTREC_CHECK(std::isfinite(v), "the task gradients are not finite (has training diverged?)");
+  }
   return k;
+}
+
+// G divided by its largest entry: every combination here is invariant to the gradients' scale, and the solvers'
+// tolerances are then relative.
+TaskMatrix Normalized(const TaskMatrix& gram) {
+  double scale = 0;
+  for (const auto& row : gram) {
+    for (double v : row) scale = std::max(scale, std::abs(v));
+  }
+  if (scale == 0) return gram;
+  TaskMatrix out = gram;
+  for (auto& row : out) {
+    for (double& v : row) v /= scale;
+  }
+  return out;
 }
 
 // (G a)_i
@@ -28,14 +46,6 @@ double Dot(const std::vector<double>& x, const std::vector<double>& y) {
   double sum = 0;
   for (size_t i = 0; i < x.size(); ++i) sum += x[i] * y[i];
   return sum;
-}
-
-double Scale(const TaskMatrix& gram) {
-  double scale = 0;
-  for (const auto& row : gram) {
-    for (double v : row) scale = std::max(scale, std::abs(v));
-  }
-  return scale;
 }
 
 // Solves A x = y in place by Gaussian elimination with partial pivoting; false when a pivot is below `tiny`.
@@ -95,8 +105,9 @@ TaskMatrix CosineSimilarities(const TaskMatrix& gram) {
 
 double CombinedNormSquared(const TaskMatrix& gram, const std::vector<double>& a) { return Dot(a, Times(gram, a)); }
 
-std::vector<double> PcgradCoefficients(const TaskMatrix& gram, const std::vector<std::vector<int>>& orders) {
-  const int k = Size(gram);
+std::vector<double> PcgradCoefficients(const TaskMatrix& unscaled, const std::vector<std::vector<int>>& orders) {
+  const int k = Size(unscaled);
+  const TaskMatrix gram = Normalized(unscaled);
   MTREC_CHECK(static_cast<int>(orders.size()) == k, "PCGrad needs one order per task");
   std::vector<double> total(k, 0.0);
   for (int i = 0; i < k; ++i) {
@@ -114,8 +125,9 @@ std::vector<double> PcgradCoefficients(const TaskMatrix& gram, const std::vector
   return total;
 }
 
-std::vector<double> MinNormIterative(const TaskMatrix& gram, int iterations) {
-  const int k = Size(gram);
+std::vector<double> MinNormIterative(const TaskMatrix& unscaled, int iterations) {
+  const int k = Size(unscaled);
+  const TaskMatrix gram = Normalized(unscaled);
   // Accelerated projected gradient (FISTA) on aᵀGa over the simplex; the step 1/L with L = 2 max_i Σ_j |G_ij|,
   // a bound on the largest eigenvalue of 2G (Gershgorin).
   double lipschitz = 0;
@@ -146,13 +158,14 @@ std::vector<double> MinNormIterative(const TaskMatrix& gram, int iterations) {
   return a;
 }
 
-std::vector<double> MinNormCoefficients(const TaskMatrix& gram) {
-  const int k = Size(gram);
+std::vector<double> MinNormCoefficients(const TaskMatrix& unscaled) {
+  const int k = Size(unscaled);
   MTREC_CHECK(k >= 1, "MGDA needs at least one task");
-  if (k > kMinNormExactTasks) return MinNormIterative(gram);
+  if (k > kMinNormExactTasks) return MinNormIterative(unscaled);
+  const TaskMatrix gram = Normalized(unscaled);
   // The minimiser satisfies, on its support S, G_S a_S = μ 1 and Σ a = 1; some minimiser has a support whose
   // system is regular, so the best non-negative solution over all supports is the minimum.
-  const double tiny = 1e-13 * std::max(Scale(gram), std::numeric_limits<double>::min());
+  const double tiny = 1e-13;  // G is normalised: its largest entry is 1 (or G is 0)
   std::vector<double> best(k, 0.0);
   double best_norm = std::numeric_limits<double>::infinity();
   for (uint32_t mask = 1; mask < (1u << k); ++mask) {
@@ -181,17 +194,19 @@ std::vector<double> MinNormCoefficients(const TaskMatrix& gram) {
     for (double v : a) sum += v;
     for (double& v : a) v /= sum;
     const double norm = CombinedNormSquared(gram, a);
-    if (!std::isfinite(best_norm) || norm < best_norm - 1e-15 * std::max(1.0, best_norm)) {
+    if (!std::isfinite(best_norm) || norm < best_norm - 1e-15) {
       best_norm = norm;
       best = a;
     }
   }
-  if (!std::isfinite(best_norm)) return MinNormIterative(gram);  // every system singular: all gradients zero
+  // A single-task support always has a regular system ([G_ii, -1; 1, 0]), so some candidate exists.
+  MTREC_CHECK(std::isfinite(best_norm), "MGDA found no solution");
   return best;
 }
 
-std::vector<double> CagradCoefficients(const TaskMatrix& gram, double c) {
-  const int k = Size(gram);
+std::vector<double> CagradCoefficients(const TaskMatrix& unscaled, double c) {
+  const int k = Size(unscaled);
+  const TaskMatrix gram = Normalized(unscaled);
   MTREC_CHECK(c >= 0, "CAGrad's c must be >= 0, got {}", c);
   const std::vector<double> b(k, 1.0 / k);
   const std::vector<double> gb = Times(gram, b);
@@ -208,7 +223,7 @@ std::vector<double> CagradCoefficients(const TaskMatrix& gram, double c) {
   };
   std::vector<double> w = b;
   double f = objective(w);
-  double step = 1.0 / std::max(Scale(gram), std::numeric_limits<double>::min());
+  double step = 1.0;  // G is normalised
   for (int it = 0; it < 5000; ++it) {
     const std::vector<double> gw = Times(gram, w);
     const double norm = std::sqrt(std::max(Dot(w, gw), 0.0) + eps);

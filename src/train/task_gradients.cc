@@ -81,7 +81,9 @@ TaskGradients::TaskGradients(Model& model, int64_t max_batch, bool representatio
     : model_(model),
       representation_only_(representation_only),
       tasks_(static_cast<int>(model.tasks())),
-      width_(model.input_width()) {
+      width_(model.input_width()),
+      copy_cols_(model.input().CopyCols()),
+      numeric_offset_(model.input().NumericOffset()) {
   MTREC_CHECK(tasks_ <= kMaxTasks, "task gradients: at most {} tasks, the model has {}", kMaxTasks, tasks_);
   column_diff_.Resize(max_batch, model.tasks());
   input_.resize(tasks_);
@@ -106,7 +108,15 @@ TaskMatrix TaskGradients::Measure(int64_t rows, const Tensor& diff) {
     }
     arena.ZeroGrad();
     Tensor diff_x = model_.BackwardToInput(rows, column);
-    CopyInto(Tensor{input_[k].data(), rows, width_, width_}, diff_x);
+    Tensor stored{input_[k].data(), rows, width_, width_};
+    CopyInto(stored, diff_x);
+    if (numeric_offset_ < copy_cols_) {
+      for (int64_t r = 0; r < rows; ++r) {
+        for (int64_t set = 0; set < width_; set += copy_cols_) {
+          std::fill(stored.Row(r) + set + numeric_offset_, stored.Row(r) + set + copy_cols_, 0.f);
+        }
+      }
+    }
     if (!representation_only_) std::memcpy(dense_[k].data(), arena.grads(), sizeof(float) * arena.size());
   }
   TaskMatrix gram(tasks_, std::vector<double>(tasks_, 0.0));
@@ -120,13 +130,15 @@ TaskMatrix TaskGradients::Measure(int64_t rows, const Tensor& diff) {
   return gram;
 }
 
-void TaskGradients::Apply(const Batch& batch, const Tensor& diff, const TaskCoefficients& c) {
+void TaskGradients::Apply(const Batch& batch, const Tensor& diff, const TaskCoefficients& c, const Tensor* extra) {
   MTREC_CHECK(batch.size == rows_, "task gradients: Apply on a batch of {} rows after Measure on {}", batch.size,
               rows_);
   ParameterArena& arena = model_.arena();
   if (representation_only_) {
     for (int64_t r = 0; r < batch.size; ++r) {
-      for (int k = 0; k < tasks_; ++k) diff.At(r, k) *= static_cast<float>(c.shared[k]);
+      for (int k = 0; k < tasks_; ++k) {
+        diff.At(r, k) = diff.At(r, k) * static_cast<float>(c.shared[k]) + (extra ? extra->At(r, k) : 0.f);
+      }
     }
     arena.ZeroGrad();
     model_.Backward(batch, diff);
@@ -138,6 +150,10 @@ void TaskGradients::Apply(const Batch& batch, const Tensor& diff, const TaskCoef
   for (int k = 0; k < tasks_; ++k) vectors[k] = input_[k].data();
   Tensor combined = combined_input_.View().TopRows(batch.size);
   Combine(vectors, static_cast<size_t>(batch.size * width_), c.shared, c.specific, combined.data);
+  if (extra) {
+    // The dense gradients accumulate on top of the combination; the input gradient is added to it.
+    AddInto(combined, model_.BackwardToInput(batch.size, *extra));
+  }
   model_.BackwardInput(batch, combined);
 }
 

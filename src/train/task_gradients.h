@@ -3,12 +3,12 @@
 // Gram matrix G_ij = g_i · g_j of the task gradients on what the tasks share is what every strategy needs.
 //
 // Two spaces (train.gradient_space):
-//   shared          every element of the dense parameters that two or more tasks' gradients reach in this step,
-//                   plus the gradient of the input layer's output, which stands for the embedding rows it scatters
-//                   into. Elements only one task reaches (its tower, its gate's columns in a grouped tensor) keep
+//   shared          every element of the dense parameters that two or more tasks' gradients reach in this step
+//                   (a non-zero value), plus the gradient of the input layer's embedding columns, which stands for
+//                   the embedding rows it scatters into (the numeric columns have no parameters and are left out). Elements only one task reaches (its tower, its gate's columns in a grouped tensor) keep
 //                   that task's gradient. Keeps K copies of the dense gradients; the combination is applied to them
 //                   directly: K passes.
-//   representation  the gradient of the input layer's output only (K × batch × input width floats); the
+//   representation  the gradient of the input layer's embedding columns only (K × batch × input width floats); the
 //                   coefficients then weight the task losses of one more full backward pass (as MGDA-UB does).
 // Either way the embedding tables get one sparse gradient, from the combined representation gradient.
 //
@@ -40,7 +40,8 @@ class TaskGradients {
   // Σ_k c.specific[k] g_k on the others (shared space), or the gradient of Σ_k c.shared[k] L_k
   // (representation space), with the embeddings' sparse gradients built from it. `diff` is scaled in place in
   // the representation space.
-  void Apply(const Batch& batch, const Tensor& diff, const TaskCoefficients& c);
+  // `extra`, when given (batch × tasks), is a gradient added as it is, outside the combination (AITM's calibrator).
+  void Apply(const Batch& batch, const Tensor& diff, const TaskCoefficients& c, const Tensor* extra = nullptr);
 
   bool representation_only() const { return representation_only_; }
 
@@ -49,6 +50,8 @@ class TaskGradients {
   bool representation_only_;
   int tasks_;
   int64_t width_;
+  int64_t copy_cols_;       // the input layer writes `width_ / copy_cols_` sets of columns side by side...
+  int64_t numeric_offset_;  // ...each ending with its numeric block at [numeric_offset_, copy_cols_)
   int64_t rows_ = 0;
   Matrix column_diff_;                           // one task's column of the loss gradient, zeros elsewhere
   std::vector<AlignedBuffer<float>> dense_;      // shared space: each task's dense gradients, arena layout

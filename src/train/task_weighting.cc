@@ -27,6 +27,28 @@ std::vector<double> ScaledSoftmax(const std::vector<double>& x) {
   return w;
 }
 
+// The tasks a gradient strategy combines: those with labels in the batch and a gradient on what tasks share
+// (above a relative 1e-12 of the largest). The others — a task without labels in the batch, or one whose
+// gradient meets no other task's (single_task's networks) — keep their own gradient, coefficient 1: a zero vector
+// in the hull would otherwise be MGDA's min-norm point and stop every other task.
+std::vector<int> CombinedTasks(const std::vector<double>& losses, const TaskMatrix& gram) {
+  double top = 0;
+  for (size_t k = 0; k < gram.size(); ++k) top = std::max(top, gram[k][k]);
+  std::vector<int> tasks;
+  for (size_t k = 0; k < gram.size(); ++k) {
+    if (std::isfinite(losses[k]) && gram[k][k] > 1e-12 * top) tasks.push_back(static_cast<int>(k));
+  }
+  return tasks;
+}
+
+TaskMatrix Restrict(const TaskMatrix& gram, const std::vector<int>& tasks) {
+  TaskMatrix out(tasks.size(), std::vector<double>(tasks.size()));
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    for (size_t j = 0; j < tasks.size(); ++j) out[i][j] = gram[tasks[i]][tasks[j]];
+  }
+  return out;
+}
+
 }  // namespace
 
 WeightingKind ParseWeightingKind(const std::string& name) {
@@ -61,6 +83,7 @@ TaskWeighting::TaskWeighting(const WeightingOptions& options, int tasks) : optio
   if (options_.kind == WeightingKind::kGradNorm) params_.assign(tasks, 1.0);
   m_.assign(params_.size(), 0.0);
   v_.assign(params_.size(), 0.0);
+  adam_steps_.assign(params_.size(), 0);
   initial_losses_.assign(tasks, NAN);
   epoch_weights_.assign(tasks, 1.0);
 }
@@ -91,11 +114,12 @@ void TaskWeighting::BeginEpoch(const std::vector<std::vector<double>>& epoch_los
 TaskCoefficients TaskWeighting::Uniform(const std::vector<double>& weights) const { return {weights, weights}; }
 
 void TaskWeighting::AdamStep(const std::vector<double>& grad, const std::vector<bool>& active) {
-  ++adam_steps_;
-  const double correction1 = 1 - std::pow(kAdamBeta1, static_cast<double>(adam_steps_));
-  const double correction2 = 1 - std::pow(kAdamBeta2, static_cast<double>(adam_steps_));
   for (size_t k = 0; k < params_.size(); ++k) {
     if (!active[k]) continue;
+    // One step count per weight, as a task may first have labels late (bias correction follows its own updates).
+    const double step = static_cast<double>(++adam_steps_[k]);
+    const double correction1 = 1 - std::pow(kAdamBeta1, step);
+    const double correction2 = 1 - std::pow(kAdamBeta2, step);
     m_[k] = kAdamBeta1 * m_[k] + (1 - kAdamBeta1) * grad[k];
     v_[k] = kAdamBeta2 * v_[k] + (1 - kAdamBeta2) * grad[k] * grad[k];
     params_[k] -= options_.lr * (m_[k] / correction1) / (std::sqrt(v_[k] / correction2) + kAdamEps);
@@ -144,7 +168,7 @@ TaskCoefficients TaskWeighting::Step(const std::vector<double>& losses, const Ta
       const std::vector<double> coefficients = params_;
       for (int k = 0; k < tasks_; ++k) {
         if (active[k] && !std::isfinite(initial_losses_[k]) && losses[k] > 0) initial_losses_[k] = losses[k];
-        active[k] = active[k] && std::isfinite(initial_losses_[k]);
+        active[k] = active[k] && std::isfinite(initial_losses_[k]) && (*gram)[k][k] > 0;
       }
       std::vector<double> norm(tasks_), ratio(tasks_);
       double mean_norm = 0, mean_ratio = 0;
@@ -176,23 +200,34 @@ TaskCoefficients TaskWeighting::Step(const std::vector<double>& losses, const Ta
       return Uniform(coefficients);
     }
 
-    case WeightingKind::kPcgrad: {
-      Rng rng(seed);
-      std::vector<std::vector<int>> orders(tasks_);
-      for (int i = 0; i < tasks_; ++i) {
-        for (int j = 0; j < tasks_; ++j) {
-          if (j != i) orders[i].push_back(j);
-        }
-        for (size_t n = orders[i].size(); n > 1; --n) std::swap(orders[i][n - 1], orders[i][rng.Below(n)]);
-      }
-      return {PcgradCoefficients(*gram, orders), ones};
-    }
-
+    case WeightingKind::kPcgrad:
     case WeightingKind::kMgda:
-      return {MinNormCoefficients(*gram), ones};
-
-    case WeightingKind::kCagrad:
-      return {CagradCoefficients(*gram, options_.cagrad_c), ones};
+    case WeightingKind::kCagrad: {
+      const std::vector<int> tasks = CombinedTasks(losses, *gram);
+      TaskCoefficients c{ones, ones};
+      if (tasks.empty()) return c;
+      const TaskMatrix sub = Restrict(*gram, tasks);
+      const int n = static_cast<int>(tasks.size());
+      std::vector<double> a;
+      if (options_.kind == WeightingKind::kPcgrad) {
+        // Each task meets the others in its own random order, drawn every step.
+        Rng rng(seed);
+        std::vector<std::vector<int>> orders(n);
+        for (int i = 0; i < n; ++i) {
+          for (int j = 0; j < n; ++j) {
+            if (j != i) orders[i].push_back(j);
+          }
+          for (size_t m = orders[i].size(); m > 1; --m) std::swap(orders[i][m - 1], orders[i][rng.Below(m)]);
+        }
+        a = PcgradCoefficients(sub, orders);
+      } else if (options_.kind == WeightingKind::kMgda) {
+        a = MinNormCoefficients(sub);
+      } else {
+        a = CagradCoefficients(sub, options_.cagrad_c);
+      }
+      for (int i = 0; i < n; ++i) c.shared[tasks[i]] = a[i];
+      return c;
+    }
   }
   Fail("unhandled task weighting");
 }
@@ -203,7 +238,7 @@ void TaskWeighting::Serialize(std::string* out) const {
   w.Vector(params_);
   w.Vector(m_);
   w.Vector(v_);
-  w.Pod<int64_t>(adam_steps_);
+  w.Vector(adam_steps_);
   w.Vector(initial_losses_);
   out->append(w.str());
 }
@@ -222,7 +257,10 @@ void TaskWeighting::Deserialize(std::string_view bytes) {
   read(params_);
   read(m_);
   read(v_);
-  adam_steps_ = r.Pod<int64_t>();
+  const std::vector<int64_t> steps = r.Vector<int64_t>();
+  MTREC_CHECK(steps.size() == adam_steps_.size(), "task weighting state: {} step counts where {} were expected",
+              steps.size(), adam_steps_.size());
+  adam_steps_ = steps;
   read(initial_losses_);
 }
 

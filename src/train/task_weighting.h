@@ -1,8 +1,10 @@
 // The `train.weighting` strategies: how much each task's loss counts in every step. Every task loss the
 // strategies see is already λ_k × (mean loss over the task's valid labels), λ_k being the task's `weight`.
 // Loss-weighting strategies give one coefficient per task that scales its whole gradient; gradient strategies
-// combine the task gradients on the shared parameters (or representation) from their Gram matrix and leave
-// each task's own parameters with its own gradient, as in their papers.
+// combine the task gradients on what tasks share from their Gram matrix and, in the `shared` gradient space, leave
+// each task's own parameters with its own gradient, as in their papers (in the `representation` space the
+// coefficients weight whole task losses). A task without labels in the batch, or whose gradient meets no other
+// task's, is left out of the combination with coefficient 1.
 //
 //   TaskWeighting weighting(WeightingOptions::From(config));
 //   weighting.BeginEpoch(past_train_losses);
@@ -73,7 +75,7 @@ class TaskWeighting {
   int tasks_;
   std::vector<double> params_;
   std::vector<double> m_, v_;
-  int64_t adam_steps_ = 0;
+  std::vector<int64_t> adam_steps_;
   std::vector<double> initial_losses_;  // GradNorm's L_k(0): the first finite batch loss of each task
   std::vector<double> epoch_weights_;   // DWA's weights of the current epoch
 };

@@ -68,6 +68,7 @@ Trainer::Trainer(const Config& config, Model& model)
     sparse_.push_back(std::make_unique<SparseOptimizer>(table, SparseOptions(config.train)));
   }
   diff_outputs_.Resize(config.train.batch_size, model.tasks());
+  calibrator_diff_.Resize(config.train.batch_size, model.tasks());
   for (int64_t k = 0; k < model.tasks(); ++k) {
     const TaskConfig& task = config.tasks[k];
     if (task.parent.empty()) continue;
@@ -85,14 +86,16 @@ Trainer::Trainer(const Config& config, Model& model)
   }
 }
 
-void Trainer::Backpropagate(const Batch& batch, const Tensor& diff, const std::vector<double>& losses,
-                            uint64_t seed) {
+void Trainer::Backpropagate(const Batch& batch, const Tensor& diff, const Tensor* extra,
+                            const std::vector<double>& losses, uint64_t seed) {
   const int64_t every = config_.train.conflict_every;
   const bool measure = weighting_.NeedsGradients() || (every > 0 && step_ % every == 1 % every);
   if (!measure) {
     const TaskCoefficients c = weighting_.Step(losses, nullptr, seed);
     for (int64_t r = 0; r < batch.size; ++r) {
-      for (int64_t k = 0; k < model_.tasks(); ++k) diff.At(r, k) *= static_cast<float>(c.shared[k]);
+      for (int64_t k = 0; k < model_.tasks(); ++k) {
+        diff.At(r, k) = diff.At(r, k) * static_cast<float>(c.shared[k]) + (extra ? extra->At(r, k) : 0.f);
+      }
     }
     for (int64_t k = 0; k < model_.tasks(); ++k) weight_sum_[k] += c.shared[k];
     ++weight_steps_;
@@ -106,7 +109,7 @@ void Trainer::Backpropagate(const Batch& batch, const Tensor& diff, const std::v
   }
   const TaskMatrix gram = task_gradients_->Measure(batch.size, diff);
   const TaskCoefficients c = weighting_.Step(losses, &gram, seed);
-  task_gradients_->Apply(batch, diff, c);
+  task_gradients_->Apply(batch, diff, c, extra);
   for (int64_t k = 0; k < model_.tasks(); ++k) weight_sum_[k] += c.shared[k];
   ++weight_steps_;
   const TaskMatrix cosines = CosineSimilarities(gram);
@@ -180,14 +183,18 @@ std::vector<double> Trainer::TrainEpoch(const EncodedData& train, int64_t epoch)
       loss_count[k] += loss.count;
       batch_losses[k] = loss.count > 0 ? loss_scale_[k] * loss.Mean() : NAN;
     }
+    // The calibrator is a term of its own, outside the task weighting: its gradient is kept apart and added as is.
+    Tensor calibrator = calibrator_diff_.View().TopRows(batch->size);
+    if (!calibrated_links_.empty()) std::fill(calibrator.data, calibrator.data + batch->size * tasks, 0.f);
     for (const auto& [child, parent] : calibrated_links_) {
       LossValue penalty = CalibratorPenalty(outputs.data + child, outputs.data + parent, outputs.ld, batch->size,
-                                            static_cast<float>(config_.model.calibrator), diff.data + child,
-                                            diff.data + parent, diff.ld);
+                                            static_cast<float>(config_.model.calibrator), calibrator.data + child,
+                                            calibrator.data + parent, calibrator.ld);
       calibrator_sum += penalty.sum;
       calibrator_count += penalty.count;
     }
-    Backpropagate(*batch, diff, batch_losses, Mix64(step_seed ^ 0x5851f42d4c957f2dULL));
+    Backpropagate(*batch, diff, calibrated_links_.empty() ? nullptr : &calibrator, batch_losses,
+                  Mix64(step_seed ^ 0x5851f42d4c957f2dULL));
     dense_->Step();
     auto& grads = model_.input().grads();
     ParallelForBlocks(sparse_.size(), [&](size_t t, int) { sparse_[t]->Step(grads[t]); });

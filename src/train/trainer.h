@@ -74,8 +74,10 @@ class Trainer {
   void SaveOptimizerStates();
 
   const float* TaskLabels(const Batch& batch, int64_t task);
-  // Sets the model's gradients for this step's loss gradients `diff` under the weighting strategy.
-  void Backpropagate(const Batch& batch, const Tensor& diff, const std::vector<double>& losses, uint64_t seed);
+  // Sets the model's gradients for this step's task-loss gradients `diff` under the weighting strategy, plus
+  // `extra` (the calibrator's gradient, when there is one) unweighted.
+  void Backpropagate(const Batch& batch, const Tensor& diff, const Tensor* extra, const std::vector<double>& losses,
+                     uint64_t seed);
 
   const Config& config_;
   Model& model_;
@@ -94,6 +96,7 @@ class Trainer {
   int64_t conflict_steps_ = 0;
   TrainerState state_;
   Matrix diff_outputs_;
+  Matrix calibrator_diff_;
   int64_t step_ = 0;
 };
 

@@ -177,8 +177,90 @@ TEST_P(ArchitectureGradcheck, TaskGradientsCombineToTheJointGradient) {
   }
 }
 
+// Distinct coefficients on shared and task-specific elements, plus an extra gradient outside the combination
+// (the calibrator's), against a slow reference from separate per-task passes: dense element by element, and the
+// sparse gradients of the combined representation gradient.
+TEST_P(ArchitectureGradcheck, SharedAndSpecificCoefficientsGoWhereTheyBelong) {
+  const TaskCoefficients c{{0.5, 2.0, 1.0, 0.25, 1.5}, {1.0, 0.3, 0.7, 1.2, 0.9}};
+  Matrix extra(kBatch, kTasks);
+  Rng rng(31);
+  FillUniform(extra.View(), rng, -0.5, 0.5);
+  ParameterArena& arena = model_->arena();
+  model_->Forward(batch_, Mode::kTrain);
+  auto pass = [&](const Tensor& diff, std::vector<float>* dense, std::vector<float>* input) {
+    arena.ZeroGrad();
+    Tensor diff_x = model_->BackwardToInput(kBatch, diff);
+    dense->assign(arena.grads(), arena.grads() + arena.size());
+    input->clear();
+    for (int64_t r = 0; r < kBatch; ++r) input->insert(input->end(), diff_x.Row(r), diff_x.Row(r) + diff_x.cols);
+  };
+  std::vector<std::vector<float>> dense(kTasks), input(kTasks);
+  for (int64_t k = 0; k < kTasks; ++k) {
+    Matrix column(kBatch, kTasks);
+    for (int64_t r = 0; r < kBatch; ++r) column.View().At(r, k) = c_.View().At(r, k);
+    pass(column.View(), &dense[k], &input[k]);
+  }
+  std::vector<float> extra_dense, extra_input;
+  pass(extra.View(), &extra_dense, &extra_input);
+  // The numeric columns carry no parameters: the reference leaves them out of the combination, as the code does.
+  const int64_t width = model_->input_width(), copy = model_->input().CopyCols();
+  const int64_t numeric = model_->input().NumericOffset();
+  auto combine = [&](const std::vector<std::vector<float>>& v, size_t e, bool is_input) {
+    if (is_input && static_cast<int64_t>(e) % width % copy >= numeric) return 0.0;
+    int reached = 0;
+    double shared = 0, specific = 0;
+    for (int64_t k = 0; k < kTasks; ++k) {
+      reached += v[k][e] != 0.f;
+      shared += c.shared[k] * v[k][e];
+      specific += c.specific[k] * v[k][e];
+    }
+    return reached >= 2 ? shared : specific;
+  };
+  std::vector<float> want_dense(arena.size()), want_input(input[0].size());
+  for (size_t e = 0; e < want_dense.size(); ++e) want_dense[e] = static_cast<float>(combine(dense, e, false) + extra_dense[e]);
+  for (size_t e = 0; e < want_input.size(); ++e) want_input[e] = static_cast<float>(combine(input, e, true) + extra_input[e]);
+  model_->BackwardInput(batch_, Tensor{want_input.data(), kBatch, width, width});
+  const std::vector<SparseGrad> want_sparse = model_->input().grads();
+
+  TaskGradients gradients(*model_, kBatch, false);
+  Matrix diff(kBatch, kTasks);
+  CopyInto(diff.View(), c_.View());
+  gradients.Measure(kBatch, diff.View());
+  Tensor extra_view = extra.View();
+  gradients.Apply(batch_, diff.View(), c, &extra_view);
+  for (size_t e = 0; e < want_dense.size(); ++e) {
+    ASSERT_NEAR(arena.grads()[e], want_dense[e], 1e-5f * (1 + std::abs(want_dense[e]))) << "element " << e;
+  }
+  const std::vector<SparseGrad>& sparse = model_->input().grads();
+  for (size_t t = 0; t < sparse.size(); ++t) {
+    ASSERT_EQ(sparse[t].rows, want_sparse[t].rows);
+    for (size_t e = 0; e < sparse[t].values.size(); ++e) {
+      ASSERT_NEAR(sparse[t].values[e], want_sparse[t].values[e], 1e-5f * (1 + std::abs(want_sparse[t].values[e])));
+    }
+  }
+
+  // The representation space weighs whole task losses by c.shared: the gradient of Σ c.shared[k] L_k + extra.
+  Matrix weighted(kBatch, kTasks);
+  for (int64_t r = 0; r < kBatch; ++r) {
+    for (int64_t k = 0; k < kTasks; ++k) {
+      weighted.View().At(r, k) = c_.View().At(r, k) * static_cast<float>(c.shared[k]) + extra.View().At(r, k);
+    }
+  }
+  arena.ZeroGrad();
+  model_->Backward(batch_, weighted.View());
+  const std::vector<float> want_rep(arena.grads(), arena.grads() + arena.size());
+  TaskGradients representation(*model_, kBatch, true);
+  CopyInto(diff.View(), c_.View());
+  representation.Measure(kBatch, diff.View());
+  representation.Apply(batch_, diff.View(), c, &extra_view);
+  for (size_t e = 0; e < want_rep.size(); ++e) {
+    ASSERT_NEAR(arena.grads()[e], want_rep[e], 1e-5f * (1 + std::abs(want_rep[e]))) << "element " << e;
+  }
+}
+
 // The Gram matrix against a slow reference built from separate per-task passes: the sum over every element (of
-// the input layer's output gradient and, in the shared space, of the dense gradients) that two or more tasks reach.
+// the input layer's embedding columns' gradient and, in the shared space, of the dense gradients) that two or more
+// tasks reach.
 // gmv's tower is gmv's alone, so its norm there counts for nothing.
 TEST_P(ArchitectureGradcheck, GramMatrixCoversWhatTasksShare) {
   ParameterArena& arena = model_->arena();
@@ -204,7 +286,14 @@ TEST_P(ArchitectureGradcheck, GramMatrixCoversWhatTasksShare) {
         }
       }
     };
-    add(input);
+    std::vector<std::vector<float>> embedding_columns = input;  // the numeric columns have no parameters
+    const int64_t width = model_->input_width(), copy = model_->input().CopyCols();
+    for (auto& v : embedding_columns) {
+      for (size_t e = 0; e < v.size(); ++e) {
+        if (static_cast<int64_t>(e) % width % copy >= model_->input().NumericOffset()) v[e] = 0.f;
+      }
+    }
+    add(embedding_columns);
     if (with_dense) add(dense);
     return gram;
   };
@@ -224,8 +313,12 @@ TEST_P(ArchitectureGradcheck, GramMatrixCoversWhatTasksShare) {
       }
     }
     if (!representation && GetParam() != "single_task") {
-      double gmv_input = 0;
-      for (float g : input[gmv]) gmv_input += static_cast<double>(g) * g;
+      double gmv_input = 0;  // over the embedding columns
+      const int64_t width = model_->input_width(), copy = model_->input().CopyCols();
+      for (size_t e = 0; e < input[gmv].size(); ++e) {
+        const double g = input[gmv][e];
+        if (static_cast<int64_t>(e) % width % copy < model_->input().NumericOffset()) gmv_input += g * g;
+      }
       EXPECT_LT(gram[gmv][gmv], gmv_input + gmv_full - 1e-6) << "gmv's own tower counted as shared";
       // AITM gives gmv (no parent link) an encoder of its own: it shares only the input.
       if (GetParam() != "aitm") EXPECT_GT(gram[gmv][gmv], gmv_input) << "the dense parameters gmv shares were left out";

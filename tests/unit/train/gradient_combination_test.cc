@@ -8,6 +8,7 @@
 #include <cmath>
 #include <vector>
 
+#include "common/error.h"
 #include "common/rng.h"
 
 namespace mtrec {
@@ -85,8 +86,6 @@ TEST(PcgradTest, ProjectsConflictingPairByHand) {
   const std::vector<double> d = Combine(g, a);
   EXPECT_NEAR(d[0], 0.5, 1e-12);
   EXPECT_NEAR(d[1], 1.5, 1e-12);
-  // The projected g1 (½, ½) no longer conflicts with g2.
-  EXPECT_GE(0.5 * -1 + 0.5 * 1, 0.0);
 }
 
 TEST(PcgradTest, LeavesAgreeingGradientsAlone) {
@@ -157,6 +156,50 @@ TEST(MinNormTest, NoPointOfTheSimplexIsShorter) {
     // The iterative solver used beyond kMinNormExactTasks tasks reaches the same norm.
     EXPECT_NEAR(CombinedNormSquared(gram, MinNormIterative(gram)), best, 1e-9 * (1 + best));
   }
+}
+
+TEST(MinNormTest, ManyTasksUseTheIterativeSolver) {
+  const int k = kMinNormExactTasks + 2;
+  const TaskMatrix gram = GramOf(RandomVectors(k, 8, 77));
+  const std::vector<double> a = MinNormCoefficients(gram);
+  double sum = 0;
+  for (double v : a) {
+    EXPECT_GE(v, 0.0);
+    sum += v;
+  }
+  EXPECT_NEAR(sum, 1.0, 1e-9);
+  const double best = CombinedNormSquared(gram, a);
+  Rng rng(5);
+  for (int trial = 0; trial < 5000; ++trial) {
+    std::vector<double> w(k);
+    double total = 0;
+    for (double& v : w) total += v = -std::log(1 - rng.Uniform());
+    for (double& v : w) v /= total;
+    ASSERT_GE(CombinedNormSquared(gram, w), best - 1e-9);
+  }
+}
+
+// Gradients of any scale give the same combination (a model's squared gradient norms can be 1e-12 or 1e6).
+TEST(GradientCombinationTest, CoefficientsDoNotDependOnTheGradientsScale) {
+  const TaskMatrix gram = GramOf({{1, 0.2, 0}, {-0.4, 1, 0.3}, {0.1, -0.8, 0.5}});
+  const std::vector<std::vector<int>> orders = {{1, 2}, {2, 0}, {0, 1}};
+  for (double scale : {1e-20, 1e-13, 1e-6, 1e8}) {
+    TaskMatrix scaled = gram;
+    for (auto& row : scaled) {
+      for (double& v : row) v *= scale;
+    }
+    const std::vector<double> mgda = MinNormCoefficients(gram), mgda_scaled = MinNormCoefficients(scaled);
+    const std::vector<double> ca = CagradCoefficients(gram, 0.5), ca_scaled = CagradCoefficients(scaled, 0.5);
+    const std::vector<double> pc = PcgradCoefficients(gram, orders), pc_scaled = PcgradCoefficients(scaled, orders);
+    for (int k = 0; k < 3; ++k) {
+      EXPECT_NEAR(mgda_scaled[k], mgda[k], 1e-9) << "scale " << scale;
+      EXPECT_NEAR(ca_scaled[k], ca[k], 1e-6) << "scale " << scale;
+      EXPECT_NEAR(pc_scaled[k], pc[k], 1e-9) << "scale " << scale;
+    }
+  }
+  TaskMatrix broken = gram;
+  broken[0][1] = NAN;
+  EXPECT_THROW(MinNormCoefficients(broken), Error);
 }
 
 TEST(CagradTest, ZeroCIsTheSum) {

@@ -145,6 +145,48 @@ TEST(TaskWeightingTest, GradientStrategiesLeaveTaskParametersAlone) {
   EXPECT_THROW(pcgrad.Step({1, 1}, nullptr, 1), Error);
 }
 
+// A task without labels in the batch, or whose gradient meets no other task's, is left out of the combination
+// (coefficient 1): otherwise its zero vector would be MGDA's min-norm point and stop every other task.
+TEST(TaskWeightingTest, GradientStrategiesCombineOnlyTasksWithSharedGradients) {
+  // Tasks 0 and 1 conflict; task 2 has no shared gradient; task 3 has no labels in the batch.
+  const TaskMatrix gram = {{1, -0.5, 0, 0.3}, {-0.5, 2, 0, 0.1}, {0, 0, 0, 0}, {0.3, 0.1, 0, 1}};
+  const std::vector<double> losses = {0.2, 0.3, 0.1, NAN};
+  const TaskMatrix pair = {{1, -0.5}, {-0.5, 2}};
+  TaskWeighting mgda(Options(WeightingKind::kMgda, {false, false, false, false}), 4);
+  TaskCoefficients c = mgda.Step(losses, &gram, 1);
+  const std::vector<double> expected = MinNormCoefficients(pair);
+  EXPECT_NEAR(c.shared[0], expected[0], 1e-12);
+  EXPECT_NEAR(c.shared[1], expected[1], 1e-12);
+  EXPECT_GT(c.shared[0], 0.1);  // not swallowed by task 2's zero gradient
+  EXPECT_EQ(c.shared[2], 1.0);
+  EXPECT_EQ(c.shared[3], 1.0);
+  TaskWeighting cagrad(Options(WeightingKind::kCagrad, {false, false, false, false}), 4);
+  c = cagrad.Step(losses, &gram, 1);
+  const std::vector<double> ca = CagradCoefficients(pair, 0.5);
+  EXPECT_NEAR(c.shared[0], ca[0], 1e-12);
+  EXPECT_NEAR(c.shared[1], ca[1], 1e-12);
+  EXPECT_EQ(c.shared[2], 1.0);
+  // Nothing shared at all (single_task): every strategy is `static`.
+  const TaskMatrix none = {{0, 0}, {0, 0}};
+  TaskWeighting pcgrad(Options(WeightingKind::kPcgrad), 2);
+  EXPECT_EQ(pcgrad.Step({0.1, 0.2}, &none, 1).shared, std::vector<double>({1.0, 1.0}));
+  // One task: MGDA's hull is the one gradient.
+  TaskWeighting single(Options(WeightingKind::kMgda, {false}), 1);
+  const TaskMatrix one = {{4}};
+  EXPECT_EQ(single.Step({0.5}, &one, 1).shared, std::vector<double>({1.0}));
+}
+
+TEST(TaskWeightingTest, LateTasksTakeAFirstAdamStepOfTheLearningRate) {
+  // Task 1 has no labels for 50 steps; its first update is still lr · sign (its own bias correction).
+  WeightingOptions options = Options(WeightingKind::kUncertainty);
+  options.lr = 0.1;
+  TaskWeighting weighting(options, 2);
+  for (int step = 0; step < 50; ++step) weighting.Step({0.3, NAN}, nullptr, 1);
+  EXPECT_EQ(weighting.learned()[1], 0.0);
+  weighting.Step({0.3, 2.0}, nullptr, 1);
+  EXPECT_NEAR(weighting.learned()[1], 0.1, 1e-7);
+}
+
 TEST(TaskWeightingTest, StateRoundTripsThroughACheckpoint) {
   WeightingOptions options = Options(WeightingKind::kGradNorm);
   const TaskMatrix gram = Diagonal({4, 1});
