@@ -77,6 +77,14 @@ void Combine(const std::vector<const float*>& v, size_t n, const std::vector<dou
 
 }  // namespace
 
+void WeightLossColumns(const Tensor& diff, const std::vector<double>& c, const Tensor* extra) {
+  for (int64_t r = 0; r < diff.rows; ++r) {
+    for (int64_t k = 0; k < diff.cols; ++k) {
+      diff.At(r, k) = diff.At(r, k) * static_cast<float>(c[k]) + (extra ? extra->At(r, k) : 0.f);
+    }
+  }
+}
+
 TaskGradients::TaskGradients(Model& model, int64_t max_batch, bool representation_only)
     : model_(model),
       representation_only_(representation_only),
@@ -135,11 +143,7 @@ void TaskGradients::Apply(const Batch& batch, const Tensor& diff, const TaskCoef
               rows_);
   ParameterArena& arena = model_.arena();
   if (representation_only_) {
-    for (int64_t r = 0; r < batch.size; ++r) {
-      for (int k = 0; k < tasks_; ++k) {
-        diff.At(r, k) = diff.At(r, k) * static_cast<float>(c.shared[k]) + (extra ? extra->At(r, k) : 0.f);
-      }
-    }
+    WeightLossColumns(diff, c.shared, extra);
     arena.ZeroGrad();
     model_.Backward(batch, diff);
     return;

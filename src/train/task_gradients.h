@@ -28,6 +28,9 @@
 
 namespace mtrec {
 
+// diff[:, k] = c[k] · diff[:, k] + extra[:, k] (extra optional): task losses weighted, the extra term as it is.
+void WeightLossColumns(const Tensor& diff, const std::vector<double>& c, const Tensor* extra);
+
 class TaskGradients {
  public:
   TaskGradients(Model& model, int64_t max_batch, bool representation_only);

@@ -92,11 +92,7 @@ void Trainer::Backpropagate(const Batch& batch, const Tensor& diff, const Tensor
   const bool measure = weighting_.NeedsGradients() || (every > 0 && step_ % every == 1 % every);
   if (!measure) {
     const TaskCoefficients c = weighting_.Step(losses, nullptr, seed);
-    for (int64_t r = 0; r < batch.size; ++r) {
-      for (int64_t k = 0; k < model_.tasks(); ++k) {
-        diff.At(r, k) = diff.At(r, k) * static_cast<float>(c.shared[k]) + (extra ? extra->At(r, k) : 0.f);
-      }
-    }
+    WeightLossColumns(diff, c.shared, extra);
     for (int64_t k = 0; k < model_.tasks(); ++k) weight_sum_[k] += c.shared[k];
     ++weight_steps_;
     model_.arena().ZeroGrad();
