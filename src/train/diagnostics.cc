@@ -7,6 +7,12 @@
 
 namespace mtrec {
 
+nlohmann::ordered_json JsonNumber(double value) {
+  return std::isfinite(value) ? nlohmann::ordered_json(value) : nlohmann::ordered_json(nullptr);
+}
+
+double NumberFromJson(const nlohmann::ordered_json& value) { return value.is_number() ? value.get<double>() : NAN; }
+
 std::string FormatGateUsage(const std::vector<GateUsage>& usages) {
   if (usages.empty()) return {};
   size_t name_width = 4;
@@ -60,17 +66,16 @@ std::string FormatWeightingDiagnostics(const Config& config, const std::vector<d
 
 nlohmann::ordered_json WeightingToJson(const Config& config, const std::vector<double>& weights,
                                        const TaskMatrix& conflict, int64_t conflict_steps) {
-  auto number = [](double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr); };
   nlohmann::ordered_json json;
   json["strategy"] = config.train.weighting;
   json["task_weights"] = nlohmann::ordered_json::object();
   for (size_t k = 0; k < weights.size() && k < config.tasks.size(); ++k) {
-    json["task_weights"][config.tasks[k].name] = number(weights[k]);
+    json["task_weights"][config.tasks[k].name] = JsonNumber(weights[k]);
   }
   json["conflict"] = nlohmann::ordered_json::object();
   for (size_t i = 0; i < conflict.size() && i < config.tasks.size(); ++i) {
     nlohmann::ordered_json row = nlohmann::ordered_json::object();
-    for (size_t j = 0; j < conflict[i].size() && j < config.tasks.size(); ++j) row[config.tasks[j].name] = number(conflict[i][j]);
+    for (size_t j = 0; j < conflict[i].size() && j < config.tasks.size(); ++j) row[config.tasks[j].name] = JsonNumber(conflict[i][j]);
     json["conflict"][config.tasks[i].name] = row;
   }
   json["conflict_steps"] = conflict_steps;

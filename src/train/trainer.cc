@@ -86,6 +86,11 @@ Trainer::Trainer(const Config& config, Model& model)
   }
 }
 
+void Trainer::AddTaskWeights(const TaskCoefficients& c) {
+  for (int64_t k = 0; k < model_.tasks(); ++k) weight_sum_[k] += c.shared[k];
+  ++weight_steps_;
+}
+
 void Trainer::Backpropagate(const Batch& batch, const Tensor& diff, const Tensor* extra,
                             const std::vector<double>& losses, uint64_t seed) {
   const int64_t every = config_.train.conflict_every;
@@ -93,10 +98,9 @@ void Trainer::Backpropagate(const Batch& batch, const Tensor& diff, const Tensor
   if (!measure) {
     const TaskCoefficients c = weighting_.Step(losses, nullptr, seed);
     WeightLossColumns(diff, c.shared, extra);
-    for (int64_t k = 0; k < model_.tasks(); ++k) weight_sum_[k] += c.shared[k];
-    ++weight_steps_;
     model_.arena().ZeroGrad();
     model_.Backward(batch, diff);
+    AddTaskWeights(c);
     return;
   }
   if (!task_gradients_) {
@@ -106,8 +110,7 @@ void Trainer::Backpropagate(const Batch& batch, const Tensor& diff, const Tensor
   const TaskMatrix gram = task_gradients_->Measure(batch.size, diff);
   const TaskCoefficients c = weighting_.Step(losses, &gram, seed);
   task_gradients_->Apply(batch, diff, c, extra);
-  for (int64_t k = 0; k < model_.tasks(); ++k) weight_sum_[k] += c.shared[k];
-  ++weight_steps_;
+  AddTaskWeights(c);
   const TaskMatrix cosines = CosineSimilarities(gram);
   if (conflict_sum_.empty()) conflict_sum_.assign(cosines.size(), std::vector<double>(cosines.size(), 0.0));
   for (size_t i = 0; i < cosines.size(); ++i) {
@@ -367,29 +370,25 @@ std::vector<TaskScores> MakeTaskScores(const Config& config, const EncodedData& 
   return scores;
 }
 
-namespace {
-nlohmann::ordered_json Number(double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr); }
-}  // namespace
-
 std::string HistoryToJson(const std::vector<EpochRecord>& history) {
   nlohmann::ordered_json epochs = nlohmann::ordered_json::array();
   for (const auto& record : history) {
     nlohmann::ordered_json e;
     e["epoch"] = record.epoch;
     e["train_loss"] = nlohmann::ordered_json::array();
-    for (double loss : record.train_loss) e["train_loss"].push_back(std::isfinite(loss) ? nlohmann::ordered_json(loss) : nlohmann::ordered_json(nullptr));
+    for (double loss : record.train_loss) e["train_loss"].push_back(JsonNumber(loss));
     e["valid"] = ReportsToJson(record.valid, 0)["tasks"];
-    e["monitor"] = std::isfinite(record.monitor) ? nlohmann::ordered_json(record.monitor) : nlohmann::ordered_json(nullptr);
+    e["monitor"] = JsonNumber(record.monitor);
     e["task_weights"] = nlohmann::ordered_json::array();
-    for (double w : record.task_weights) e["task_weights"].push_back(Number(w));
+    for (double w : record.task_weights) e["task_weights"].push_back(JsonNumber(w));
     e["conflict"] = nlohmann::ordered_json::array();
     for (const auto& row : record.conflict) {
       nlohmann::ordered_json r = nlohmann::ordered_json::array();
-      for (double v : row) r.push_back(Number(v));
+      for (double v : row) r.push_back(JsonNumber(v));
       e["conflict"].push_back(r);
     }
     e["conflict_steps"] = record.conflict_steps;
-    e["delta_m"] = Number(record.delta_m);
+    e["delta_m"] = JsonNumber(record.delta_m);
     epochs.push_back(e);
   }
   return epochs.dump();
@@ -402,21 +401,20 @@ std::vector<EpochRecord> HistoryFromJson(const std::string& text) {
   for (const auto& e : epochs) {
     EpochRecord record;
     record.epoch = e.value("epoch", 0);
-    for (const auto& loss : e["train_loss"]) record.train_loss.push_back(loss.is_number() ? loss.get<double>() : NAN);
+    for (const auto& loss : e["train_loss"]) record.train_loss.push_back(NumberFromJson(loss));
     record.valid = ReportsFromJson(e["valid"], "training history");
-    record.monitor = e["monitor"].is_number() ? e["monitor"].get<double>() : NAN;
-    auto number = [](const nlohmann::ordered_json& v) { return v.is_number() ? v.get<double>() : NAN; };
+    record.monitor = NumberFromJson(e["monitor"]);
     if (e.contains("task_weights")) {
-      for (const auto& w : e["task_weights"]) record.task_weights.push_back(number(w));
+      for (const auto& w : e["task_weights"]) record.task_weights.push_back(NumberFromJson(w));
     }
     if (e.contains("conflict")) {
       for (const auto& row : e["conflict"]) {
         record.conflict.emplace_back();
-        for (const auto& v : row) record.conflict.back().push_back(number(v));
+        for (const auto& v : row) record.conflict.back().push_back(NumberFromJson(v));
       }
     }
     record.conflict_steps = e.value("conflict_steps", int64_t{0});
-    record.delta_m = e.contains("delta_m") ? number(e["delta_m"]) : NAN;
+    record.delta_m = e.contains("delta_m") ? NumberFromJson(e["delta_m"]) : NAN;
     history.push_back(std::move(record));
   }
   return history;

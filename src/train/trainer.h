@@ -78,6 +78,7 @@ class Trainer {
   // `extra` (the calibrator's gradient, when there is one) unweighted.
   void Backpropagate(const Batch& batch, const Tensor& diff, const Tensor* extra, const std::vector<double>& losses,
                      uint64_t seed);
+  void AddTaskWeights(const TaskCoefficients& c);  // into this epoch's weighting diagnostics
 
   const Config& config_;
   Model& model_;

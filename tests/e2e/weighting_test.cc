@@ -64,7 +64,9 @@ TEST_P(EveryStrategy, TrainsWithEveryArchitecture) {
       const double w = epoch["task_weights"][task].get<double>();
       // MGDA's min-norm point may leave a task out of a step altogether; every other strategy weighs every task.
       EXPECT_TRUE(std::isfinite(w) && (w > 0 || (strategy == "mgda" && w == 0))) << task << " weight " << w;
-      if (strategy == "static") EXPECT_EQ(w, 1.0);
+      if (strategy == "static") {
+        EXPECT_EQ(w, 1.0);
+      }
     }
     // 2,400 training rows in batches of 256: 10 steps; the gradient strategies measure every one, the others
     // every third (steps 1, 4, 7, 10).
@@ -80,10 +82,14 @@ TEST_P(EveryStrategy, TrainsWithEveryArchitecture) {
         // single_task's networks and embedding tables are each task's own: gmv's gradient meets no other (cart's
         // and purchase's do reach click's network, through their chain).
         const bool gmv_pair = (a == std::string("gmv")) != (b == std::string("gmv"));
-        if (std::string(arch) == "single_task" && gmv_pair) EXPECT_EQ(cos, 0.0) << a << "," << b;
+        if (std::string(arch) == "single_task" && gmv_pair) {
+          EXPECT_EQ(cos, 0.0) << a << "," << b;
+        }
       }
       // Every task shares the input representation except under single_task.
-      if (std::string(arch) != "single_task") EXPECT_NEAR(conflict[a][a].get<double>(), 1.0, 1e-9) << a;
+      if (std::string(arch) != "single_task") {
+        EXPECT_NEAR(conflict[a][a].get<double>(), 1.0, 1e-9) << a;
+      }
     }
   }
 }
@@ -172,28 +178,25 @@ TEST_F(WeightingTest, MultiTaskGainAgainstASingleTaskRun) {
 
 TEST_F(WeightingTest, BadBaselinesAreRefusedWithTheFileNamed) {
   const std::string model = (dir_ / "bad-baseline.mtrec").string();
-  const fs::path missing = dir_ / "no-such.json";
-  RunResult run = RunMtrec(Train(model, "train.epochs=1 train.baseline=" + missing.string()));
-  EXPECT_NE(run.exit_code, 0);
-  EXPECT_NE(run.output.find("no-such.json"), std::string::npos) << run.output;
-
-  const fs::path broken = dir_ / "broken.json";
-  WriteText(broken, "{\"tasks\": {\"click\": {\"auc\": 0.7,");
-  run = RunMtrec(Train(model, "train.epochs=1 train.baseline=" + broken.string()));
-  EXPECT_NE(run.exit_code, 0);
-  EXPECT_NE(run.output.find("broken.json: not valid JSON"), std::string::npos) << run.output;
-
-  const fs::path other = dir_ / "other.json";
-  WriteText(other, "{\"tasks\": {\"like\": {\"auc\": 0.7}}}");
-  run = RunMtrec(Train(model, "train.epochs=1 train.baseline=" + other.string()));
-  EXPECT_NE(run.exit_code, 0);
-  EXPECT_NE(run.output.find("none of this config's tasks"), std::string::npos) << run.output;
-
-  const fs::path wrong = dir_ / "wrong.json";
-  WriteText(wrong, "{\"tasks\": {\"click\": {\"auc\": \"high\"}}}");
-  run = RunMtrec(Train(model, "train.epochs=1 train.baseline=" + wrong.string()));
-  EXPECT_NE(run.exit_code, 0);
-  EXPECT_NE(run.output.find("tasks.click.auc is not a number"), std::string::npos) << run.output;
+  struct Case {
+    const char* file;
+    const char* text;  // nullptr: the file does not exist
+    const char* message;
+  };
+  const Case cases[] = {
+      {"no-such.json", nullptr, "no-such.json"},
+      {"broken.json", "{\"tasks\": {\"click\": {\"auc\": 0.7,", "broken.json: not valid JSON"},
+      {"other.json", "{\"tasks\": {\"like\": {\"auc\": 0.7}}}", "none of this config's tasks"},
+      {"wrong.json", "{\"tasks\": {\"click\": {\"auc\": \"high\"}}}", "tasks.click.auc is not a number"},
+  };
+  RunResult run;
+  for (const Case& bad : cases) {
+    const fs::path path = dir_ / bad.file;
+    if (bad.text != nullptr) WriteText(path, bad.text);
+    run = RunMtrec(Train(model, "train.epochs=1 train.baseline=" + path.string()));
+    EXPECT_NE(run.exit_code, 0) << bad.file;
+    EXPECT_NE(run.output.find(bad.message), std::string::npos) << run.output;
+  }
 
   run = RunMtrec(Train(model, "train.epochs=1 train.weighting=pcgard"));
   EXPECT_NE(run.exit_code, 0);

@@ -321,7 +321,9 @@ TEST_P(ArchitectureGradcheck, GramMatrixCoversWhatTasksShare) {
       }
       EXPECT_LT(gram[gmv][gmv], gmv_input + gmv_full - 1e-6) << "gmv's own tower counted as shared";
       // AITM gives gmv (no parent link) an encoder of its own: it shares only the input.
-      if (GetParam() != "aitm") EXPECT_GT(gram[gmv][gmv], gmv_input) << "the dense parameters gmv shares were left out";
+      if (GetParam() != "aitm") {
+        EXPECT_GT(gram[gmv][gmv], gmv_input) << "the dense parameters gmv shares were left out";
+      }
     }
   }
 }
