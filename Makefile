@@ -8,7 +8,7 @@ DEMO_ROWS ?= 500000
 
 DEBIAN_PACKAGES := cmake g++ make pkg-config libdnnl-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev \
   libfmt-dev libfast-float-dev libzstd-dev zlib1g-dev liblzma-dev libgtest-dev libbenchmark-dev \
-  xz-utils zstd gzip
+  xz-utils zstd gzip chromium
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

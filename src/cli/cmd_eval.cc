@@ -4,6 +4,9 @@
 
 #include "cli/commands.h"
 #include "cli/data_sets.h"
+#include "cli/evaluation_report.h"
+#include "cli/evaluation_run.h"
+#include "common/log.h"
 #include "common/error.h"
 #include "common/files.h"
 #include "common/threads.h"
@@ -22,6 +25,9 @@ struct EvalOptions {
   std::string json;
   std::string part = "all";
   std::string baseline;
+  std::string group_by;
+  bool group_by_given = false;
+  std::string report;
   int threads = 0;
 };
 
@@ -29,7 +35,9 @@ int RunEval(const EvalOptions& options) {
   SetThreads(options.threads);
   LoadedModel loaded = LoadModel(options.model);
   const Config& config = loaded.config;
-  ColumnTable table = LoadTable(options.data, config.data, FeaturePipeline::Requests(config, /*labels_required=*/true));
+  EvalConfig eval = config.eval;
+  if (options.group_by_given) eval.group_by = options.group_by;
+  ColumnTable table = LoadTable(options.data, config.data, EvaluationRequests(config, eval));
   LogReadReport(table, "eval");
   if (options.part != "all") {
     MTREC_CHECK(config.data.valid_from_test > 0, "--part {} needs a model trained with data.valid_from_test > 0",
@@ -37,16 +45,12 @@ int RunEval(const EvalOptions& options) {
     auto [valid, test] = SplitValidTest(table, config.data.valid_from_test, config.data.split_seed);
     table = options.part == "valid" ? std::move(valid) : std::move(test);
   }
-  EncodedData data = loaded.pipeline->Encode(table);
-  std::vector<std::vector<float>> conditional;
-  loaded.model->ResetGateUsage();
-  auto predictions = Predict(*loaded.model, config, data, &conditional);
-  auto reports = EvaluateTasks(MakeTaskScores(config, data, predictions, &conditional), config.eval.threshold);
-  const std::vector<GateUsage> gates = loaded.model->GateUsages();
-  fmt::print("{} rows of {}\n{}{}", data.rows, options.data, FormatMetricTable(reports), FormatGateUsage(gates));
+  const bool with_curves = !options.json.empty() || !options.report.empty();
+  const EvaluationRun run = RunEvaluation(loaded, table, eval, with_curves);
+  fmt::print("{}", FormatEvaluation(run));
   MultiTaskGain gain;
   if (!options.baseline.empty()) {
-    gain = ComputeMultiTaskGain(reports, ReadBaselineReports(options.baseline));
+    gain = ComputeMultiTaskGain(run.tasks, ReadBaselineReports(options.baseline));
     MTREC_CHECK(!gain.per_task.empty(), "--baseline {} has no AUC or RMSE of any of the model's tasks",
                 options.baseline);
     std::string detail;
@@ -54,12 +58,13 @@ int RunEval(const EvalOptions& options) {
     fmt::print("multi-task gain against {}: delta_m {:+.3f}% ({})\n", options.baseline, gain.delta_m, detail.substr(2));
   }
   if (!options.json.empty()) {
-    nlohmann::ordered_json json = ReportsToJson(reports, data.rows);
-    if (!gates.empty()) json["gates"] = GateUsageToJson(gates);
+    nlohmann::ordered_json json = ReportsToJson(run.tasks, run.data.rows);
+    if (!run.gates.empty()) json["gates"] = GateUsageToJson(run.gates);
     if (!options.baseline.empty()) {
       json["delta_m"] = {{"baseline", options.baseline}, {"value", gain.delta_m}, {"tasks", nlohmann::ordered_json::object()}};
       for (const auto& [task, change] : gain.per_task) json["delta_m"]["tasks"][task] = change;
     }
+    AddEvaluationJson(run, json);
     // The training history's task weighting diagnostics, epoch by epoch.
     nlohmann::ordered_json epochs = nlohmann::ordered_json::array();
     for (const auto& record : loaded.history) {
@@ -71,6 +76,10 @@ int RunEval(const EvalOptions& options) {
     }
     json["training"] = {{"weighting", config.train.weighting}, {"epochs", epochs}};
     WriteFileAtomic(options.json, json.dump(2) + "\n");
+  }
+  if (!options.report.empty()) {
+    WriteFileAtomic(options.report, RenderEvaluationReport(loaded, options.model, run, gain));
+    LogInfo("wrote the report {}", options.report);
   }
   return 0;
 }
@@ -84,7 +93,8 @@ RunCommand AddEvalCommand(CLI::App& app) {
       "Evaluate a model on a labelled file: per-task metrics (and the oracle's, when the data has truth columns).\n\n"
       "Examples:\n"
       "  mtrec eval --model model.mtrec --data data/sim/test.csv\n"
-      "  mtrec eval --model census.mtrec --data census-income.test.xz --part test --json metrics.json");
+      "  mtrec eval --model census.mtrec --data census-income.test.xz --part test --json metrics.json\n"
+      "  mtrec eval --model model.mtrec --data test.csv --group-by user_id --report report.html");
   command->add_option("--model", options->model, "Model file")->required();
   command->add_option("--data", options->data, "Data file, in the format the model was trained on")->required();
   command->add_option("--json", options->json, "Also write the metrics as JSON to this file");
@@ -92,6 +102,12 @@ RunCommand AddEvalCommand(CLI::App& app) {
                       "With a model trained with data.valid_from_test: evaluate only the 'valid' or 'test' part")
       ->check(CLI::IsMember({"all", "valid", "test"}))
       ->capture_default_str();
+  command->add_option("--group-by", options->group_by,
+                      "Column grouping rows into users or requests: adds GAUC and the ranking metrics of the blended "
+                      "score (default: eval.group_by of the model's config; \"\" for none)")
+      ->each([options](const std::string&) { options->group_by_given = true; });
+  command->add_option("--report", options->report,
+                      "Also write a self-contained HTML report (metrics, curves, training history, diagnostics)");
   command->add_option("--baseline", options->baseline,
                       "Eval JSON of a single-task run on the same data: adds the multi-task gain delta_m");
   command->add_option("--threads", options->threads, "Threads (0 = all cores)")->capture_default_str();

@@ -96,7 +96,7 @@ int RunTrain(const TrainOptions& options) {
     EncodedData test = pipeline->Encode(*sets.test);
     std::vector<std::vector<float>> conditional;
     auto predictions = Predict(*model, config, test, &conditional);
-    auto reports = EvaluateTasks(MakeTaskScores(config, test, predictions, &conditional), config.eval.threshold);
+    auto reports = EvaluateTasks(MakeTaskScores(config, test, predictions, &conditional), config.eval);
     fmt::print("test metrics ({} rows of {}):\n{}", test.rows, sets.test->path(), FormatMetricTable(reports));
   }
   return 0;

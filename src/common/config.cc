@@ -115,6 +115,22 @@ std::string WriteValue(const std::vector<T>& values) {
   return out + "]";
 }
 
+NamedWeights ReadNamedWeights(const toml::node& node, const std::string& key) {
+  const toml::table* table = node.as_table();
+  if (!table) FailAt(node, key, "expects a table of task weights, e.g. { click = 1, purchase = 3 }");
+  NamedWeights out;
+  for (auto&& [name, value] : *table) out.emplace_back(std::string(name.str()), ReadValue<double>(value, key));
+  return out;
+}
+
+std::string WriteValue(const NamedWeights& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    out += (i ? ", " : " ") + QuoteToml(values[i].first) + " = " + WriteValue(values[i].second);
+  }
+  return out + (values.empty() ? "}" : " }");
+}
+
 template <typename T>
 struct Reader {
   static T Read(const toml::node& node, const std::string& key) { return ReadValue<T>(node, key); }
@@ -122,6 +138,10 @@ struct Reader {
 template <typename T>
 struct Reader<std::vector<T>> {
   static std::vector<T> Read(const toml::node& node, const std::string& key) { return ReadList<T>(node, key); }
+};
+template <>
+struct Reader<NamedWeights> {
+  static NamedWeights Read(const toml::node& node, const std::string& key) { return ReadNamedWeights(node, key); }
 };
 
 template <typename S, typename T>
@@ -331,6 +351,38 @@ const std::vector<Field<EvalConfig>>& EvalFields() {
   using E = EvalConfig;
   static const std::vector<Field<E>> fields = {
       MakeField("threshold", &E::threshold, "Score threshold of accuracy, precision, recall and F1."),
+      MakeField("calibration_bins", &E::calibration_bins,
+                "Equal-width probability bins of the expected calibration error (ece) and the reliability curve."),
+      MakeField("group_by", &E::group_by,
+                "Column grouping rows into users or requests: GAUC per binary task and the ranking metrics (NDCG@k, "
+                "recall@k, value share@k of the blended score) over these groups; empty = neither. `mtrec eval "
+                "--group-by` overrides it."),
+      MakeField("ranking_k", &E::ranking_k, "The cut-offs k of the ranking metrics."),
+      MakeField("relevance", &E::relevance,
+                "Binary tasks whose labels add up to a row's graded relevance in NDCG (click + cart + purchase: 0 to "
+                "3); a missing label counts 0. Empty = every binary task."),
+      MakeField("value_task", &E::value_task,
+                "Regression task whose label is a row's value in the ranking metrics' value share@k (GMV captured "
+                "in the top k). Empty = the first regression task, if any."),
+      MakeField("sample_spaces", &E::sample_spaces,
+                "Extra evaluations \"TASK|CONDITION\": TASK's metrics on the rows where binary task CONDITION's label "
+                "is 1 (\"purchase|click\": conversion on clicks). A chain task is measured on its parent's positives "
+                "anyway, with its conditional prediction."),
+  };
+  return fields;
+}
+
+const std::vector<Field<ServeConfig>>& ServeFields() {
+  using S = ServeConfig;
+  static const std::vector<Field<S>> fields = {
+      MakeField("blend", &S::blend,
+                "Task weights of the blended ranking score, e.g. { click = 1, purchase = 3 }; empty = weight 1 on "
+                "every binary task. Used by `mtrec serve` (overridable per request) and by eval's ranking metrics."),
+      MakeField("blend_mode", &S::blend_mode,
+                "How task scores combine: sum = Σ w_k s_k; product = Π max(s_k, 0)^{w_k}.", {"sum", "product"}),
+      MakeField("blend_feature", &S::blend_feature,
+                "Numeric feature whose raw value multiplies the blended score (e.g. price, for expected revenue); "
+                "empty = none."),
   };
   return fields;
 }
@@ -417,7 +469,7 @@ void ApplyOverride(toml::table& root, const std::string& text) {
   }
   toml::node& value = *parsed.get("value");
 
-  const std::vector<std::string> sections = {"data", "features", "tasks", "model", "train", "eval"};
+  const std::vector<std::string> sections = {"data", "features", "tasks", "model", "train", "eval", "serve"};
   std::string section(parts[0]);
   if (std::find(sections.begin(), sections.end(), section) == sections.end()) {
     Fail("override '{}': unknown section '{}'{}", text, section, DidYouMeanSuffix(section, sections));
@@ -513,7 +565,7 @@ Config ParseConfig(const std::string& text, const std::string& source_name, cons
   for (const auto& override_text : overrides) ApplyOverride(root, override_text);
 
   Config config;
-  const std::vector<std::string> sections = {"data", "features", "tasks", "model", "train", "eval"};
+  const std::vector<std::string> sections = {"data", "features", "tasks", "model", "train", "eval", "serve"};
   for (auto&& [key, node] : root) {
     std::string name(key.str());
     if (name == "data") {
@@ -524,6 +576,8 @@ Config ParseConfig(const std::string& text, const std::string& source_name, cons
       ReadTable(ExpectTable(node, name), TrainFields(), config.train, name);
     } else if (name == "eval") {
       ReadTable(ExpectTable(node, name), EvalFields(), config.eval, name);
+    } else if (name == "serve") {
+      ReadTable(ExpectTable(node, name), ServeFields(), config.serve, name);
     } else if (name == "features") {
       config.features = ReadArrayOfTables(node, FeatureFields(), name, "feature");
     } else if (name == "tasks") {
@@ -589,6 +643,50 @@ void ValidateTaskGraph(const Config& config) {
       path += " -> " + at->name;
       MTREC_CHECK(steps < config.tasks.size() && at != &task, "the task graph has a cycle: {}", path);
     }
+  }
+}
+
+// The task names in [eval] and [serve] exist and have the kind their use needs.
+void ValidateEvalAndServe(const Config& config) {
+  std::vector<std::string> task_names;
+  for (const auto& task : config.tasks) task_names.push_back(task.name);
+  auto find = [&](const std::string& name, const std::string& key, const char* kind) {
+    const TaskConfig* task = config.FindTask(name);
+    MTREC_CHECK(task != nullptr, "{} names no task '{}'{}", key, name, DidYouMeanSuffix(name, task_names));
+    MTREC_CHECK(kind == nullptr || task->kind == kind, "{}: task '{}' is {}; expected a {} task", key, name, task->kind,
+                kind);
+    return task;
+  };
+  const EvalConfig& eval = config.eval;
+  MTREC_CHECK(eval.calibration_bins >= 1 && eval.calibration_bins <= 1000,
+              "eval.calibration_bins is {}; expected 1 to 1000", eval.calibration_bins);
+  for (int64_t k : eval.ranking_k) MTREC_CHECK(k >= 1, "eval.ranking_k holds {}; expected every k >= 1", k);
+  for (const auto& name : eval.relevance) find(name, "eval.relevance", "binary");
+  if (!eval.value_task.empty()) find(eval.value_task, "eval.value_task", "regression");
+  for (const auto& pair : eval.sample_spaces) {
+    const size_t bar = pair.find('|');
+    MTREC_CHECK(bar != std::string::npos && pair.find('|', bar + 1) == std::string::npos,
+                "eval.sample_spaces entry '{}' must look like \"TASK|CONDITION\" (e.g. \"purchase|click\")", pair);
+    find(pair.substr(0, bar), "eval.sample_spaces", nullptr);
+    find(pair.substr(bar + 1), "eval.sample_spaces", "binary");
+    MTREC_CHECK(pair.substr(0, bar) != pair.substr(bar + 1), "eval.sample_spaces entry '{}' conditions a task on itself",
+                pair);
+  }
+  for (const auto& [name, weight] : config.serve.blend) {
+    find(name, "serve.blend", nullptr);
+    MTREC_CHECK(std::isfinite(weight), "serve.blend weight of '{}' is {}; expected a finite number", name, weight);
+    MTREC_CHECK(config.serve.blend_mode == "sum" || weight >= 0,
+                "serve.blend weight of '{}' is {}; a product blend needs weights >= 0", name, weight);
+  }
+  if (!config.serve.blend_feature.empty()) {
+    const FeatureConfig* feature = config.FindFeature(config.serve.blend_feature);
+    std::vector<std::string> numeric;
+    for (const auto& f : config.features) {
+      if (f.kind == "numeric") numeric.push_back(f.name);
+    }
+    MTREC_CHECK(feature != nullptr && feature->kind == "numeric",
+                "serve.blend_feature '{}' is not a numeric feature{}", config.serve.blend_feature,
+                DidYouMeanSuffix(config.serve.blend_feature, numeric));
   }
 }
 
@@ -686,6 +784,7 @@ void ValidateConfig(const Config& config) {
                 train.early_stop_task, DidYouMeanSuffix(train.early_stop_task, task_names));
   }
   MTREC_CHECK(config.eval.threshold > 0 && config.eval.threshold < 1, "eval.threshold must be in (0, 1)");
+  ValidateEvalAndServe(config);
 }
 
 std::string ConfigToToml(const Config& config, bool comments) {
@@ -706,6 +805,8 @@ std::string ConfigToToml(const Config& config, bool comments) {
   WriteSection(out, TrainFields(), config.train, comments);
   out += "\n[eval]\n";
   WriteSection(out, EvalFields(), config.eval, comments);
+  out += "\n[serve]\n";
+  WriteSection(out, ServeFields(), config.serve, comments);
   return out;
 }
 
@@ -722,6 +823,7 @@ std::string ConfigReferenceMarkdown() {
   WriteReference(out, "[model]", ModelFields());
   WriteReference(out, "[train]", TrainFields());
   WriteReference(out, "[eval]", EvalFields());
+  WriteReference(out, "[serve]", ServeFields());
   return out;
 }
 

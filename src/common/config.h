@@ -106,6 +106,22 @@ struct TrainConfig {
 
 struct EvalConfig {
   double threshold = 0.5;
+  int64_t calibration_bins = 10;
+  std::string group_by;                            // column of GAUC and the ranking metrics; empty: none
+  std::vector<int64_t> ranking_k = {5, 10};
+  std::vector<std::string> relevance;              // binary tasks whose labels add up to a row's relevance; empty: all
+  std::string value_task;                          // regression task whose label is the value of a ranking; empty: first
+  std::vector<std::string> sample_spaces;          // "TASK|CONDITION": TASK measured where CONDITION's label is 1
+};
+
+// Task names with a number each (TOML inline table { click = 1, purchase = 3 }), sorted by name: TOML tables
+// have no order.
+using NamedWeights = std::vector<std::pair<std::string, double>>;
+
+struct ServeConfig {
+  NamedWeights blend;              // empty: every binary task with weight 1
+  std::string blend_mode = "sum";  // "sum": Σ w_k s_k; "product": Π s_k^{w_k}
+  std::string blend_feature;       // numeric feature whose raw value multiplies the blend (e.g. price); empty: none
 };
 
 struct Config {
@@ -115,6 +131,7 @@ struct Config {
   ModelConfig model;
   TrainConfig train;
   EvalConfig eval;
+  ServeConfig serve;
 
   // The file it came from; data paths in it are relative to that file's folder. Empty for in-memory text.
   std::string source_path;

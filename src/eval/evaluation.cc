@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "eval/grouped_auc.h"
 #include "eval/metrics.h"
 
 namespace mtrec {
@@ -17,11 +18,21 @@ double TaskReport::Get(const std::string& key) const {
   return NAN;
 }
 
+bool TaskReport::Has(const std::string& key) const {
+  for (const auto& entry : metrics) {
+    if (entry.first == key) return true;
+  }
+  return false;
+}
+
+bool IsCountMetric(const std::string& key) { return key == "rows" || key == "gauc_groups" || key == "gauc_skipped"; }
+
 namespace {
 
 // The rows of a task's sample space (sample_space == 1), copied; the other views are left empty.
 struct SampleSpace {
   std::vector<float> predictions, labels, oracle;
+  std::vector<int64_t> groups;
 };
 
 SampleSpace Restrict(const TaskScores& task) {
@@ -31,13 +42,18 @@ SampleSpace Restrict(const TaskScores& task) {
     kept.predictions.push_back(task.predictions[i]);
     kept.labels.push_back(task.labels[i]);
     if (!task.oracle.empty()) kept.oracle.push_back(task.oracle[i]);
+    if (!task.groups.empty()) kept.groups.push_back(task.groups[i]);
   }
   return kept;
 }
 
+// Points of a report's ROC curve: enough for a smooth line, few enough for a small file.
+constexpr size_t kRocPoints = 200;
+
 }  // namespace
 
-std::vector<TaskReport> EvaluateTasks(const std::vector<TaskScores>& all_tasks, double threshold) {
+std::vector<TaskReport> EvaluateTasks(const std::vector<TaskScores>& all_tasks, const EvalConfig& eval,
+                                      bool with_curves) {
   std::vector<TaskReport> reports;
   for (const auto& whole : all_tasks) {
     SampleSpace kept;
@@ -47,25 +63,41 @@ std::vector<TaskReport> EvaluateTasks(const std::vector<TaskScores>& all_tasks, 
       task.predictions = kept.predictions;
       task.labels = kept.labels;
       task.oracle = kept.oracle;
+      task.groups = kept.groups;
     }
     TaskReport report;
     report.name = task.name;
     report.binary = task.binary;
     auto& m = report.metrics;
     if (task.binary) {
-      BinaryMetrics b = ComputeBinaryMetrics(task.predictions, task.labels, threshold);
+      const BinaryMetrics b = ComputeBinaryMetrics(task.predictions, task.labels, eval.threshold);
+      const Calibration c =
+          ComputeCalibration(task.predictions, task.labels, static_cast<int>(eval.calibration_bins));
       m = {{"rows", static_cast<double>(b.rows)}, {"positive_rate", b.positive_rate},
-           {"mean_prediction", b.mean_prediction}, {"auc", b.auc}, {"logloss", b.logloss},
-           {"accuracy", b.accuracy}, {"precision", b.precision}, {"recall", b.recall}, {"f1", b.f1}};
+           {"mean_prediction", b.mean_prediction}, {"calibration", c.ratio}, {"auc", b.auc}};
+      if (!task.groups.empty()) {
+        const GroupedAuc g = ComputeGroupedAuc(task.predictions, task.labels, task.groups);
+        m.insert(m.end(), {{"gauc", g.by_impressions}, {"gauc_pos", g.by_positives},
+                           {"gauc_groups", static_cast<double>(g.groups)},
+                           {"gauc_skipped", static_cast<double>(g.skipped)}});
+      }
+      m.insert(m.end(), {{"pr_auc", b.pr_auc}, {"logloss", b.logloss}, {"ece", c.ece}, {"accuracy", b.accuracy},
+                         {"precision", b.precision}, {"recall", b.recall}, {"f1", b.f1}, {"best_f1", b.best_f1},
+                         {"best_f1_threshold", b.best_f1_threshold}});
       if (!task.oracle.empty()) {
-        BinaryMetrics o = ComputeBinaryMetrics(task.oracle, task.labels, threshold);
+        BinaryMetrics o = ComputeBinaryMetrics(task.oracle, task.labels, eval.threshold);
         m.push_back({"oracle_auc", o.auc});
         m.push_back({"oracle_logloss", o.logloss});
+      }
+      if (with_curves) {
+        report.roc = RocCurve(task.predictions, task.labels, kRocPoints);
+        report.reliability = c.bins;
       }
     } else {
       RegressionMetrics r = ComputeRegressionMetrics(task.predictions, task.labels);
       m = {{"rows", static_cast<double>(r.rows)}, {"target_mean", r.target_mean},
-           {"mean_prediction", r.mean_prediction}, {"rmse", r.rmse}, {"mae", r.mae}};
+           {"mean_prediction", r.mean_prediction}, {"rmse", r.rmse}, {"mae", r.mae}, {"r2", r.r2},
+           {"poisson_deviance", r.poisson_deviance}, {"tweedie_deviance", r.tweedie_deviance}};
       if (!task.oracle.empty()) {
         RegressionMetrics o = ComputeRegressionMetrics(task.oracle, task.labels);
         m.push_back({"oracle_rmse", o.rmse});
@@ -83,31 +115,34 @@ std::vector<TaskReport> EvaluateTasks(const std::vector<TaskScores>& all_tasks, 
 }
 
 std::string FormatMetricTable(const std::vector<TaskReport>& reports) {
-  // Columns: the union of metric keys, in first-seen order.
+  // One row per metric (the union of keys, in first-seen order), one column per task: a task has up to 20
+  // metrics, tasks are few, so this way the table stays narrower than a terminal.
   std::vector<std::string> keys;
+  size_t key_width = 6;
   for (const auto& report : reports) {
     for (const auto& [key, value] : report.metrics) {
-      if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+      if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
+      keys.push_back(key);
+      key_width = std::max(key_width, key.size());
     }
   }
-  size_t name_width = 4;
-  for (const auto& report : reports) name_width = std::max(name_width, report.name.size());
-  std::string out = fmt::format("{:<{}}", "task", name_width);
-  for (const auto& key : keys) out += fmt::format("  {:>{}}", key, std::max<size_t>(key.size(), 9));
-  out += "\n";
+  std::vector<size_t> widths;
+  std::string out = fmt::format("{:<{}}", "metric", key_width);
   for (const auto& report : reports) {
-    out += fmt::format("{:<{}}", report.name, name_width);
-    for (const auto& key : keys) {
-      double value = report.Get(key);
-      size_t width = std::max<size_t>(key.size(), 9);
-      bool present = false;
-      for (const auto& entry : report.metrics) present = present || entry.first == key;
-      if (!present) {
-        out += fmt::format("  {:>{}}", "", width);
-      } else if (key == "rows") {
-        out += fmt::format("  {:>{}}", static_cast<int64_t>(value), width);
+    widths.push_back(std::max<size_t>(report.name.size(), 10));
+    out += fmt::format("  {:>{}}", report.name, widths.back());
+  }
+  out += "\n";
+  for (const auto& key : keys) {
+    out += fmt::format("{:<{}}", key, key_width);
+    for (size_t t = 0; t < reports.size(); ++t) {
+      const double value = reports[t].Get(key);
+      if (!reports[t].Has(key)) {
+        out += fmt::format("  {:>{}}", "", widths[t]);
+      } else if (IsCountMetric(key)) {
+        out += fmt::format("  {:>{}}", static_cast<int64_t>(value), widths[t]);
       } else {
-        out += fmt::format("  {:>{}.4f}", value, width);
+        out += fmt::format("  {:>{}.4f}", value, widths[t]);
       }
     }
     out += "\n";
@@ -121,7 +156,7 @@ nlohmann::ordered_json ReportsToJson(const std::vector<TaskReport>& reports, int
   for (const auto& report : reports) {
     nlohmann::ordered_json task = nlohmann::ordered_json::object();
     for (const auto& [key, value] : report.metrics) {
-      if (key == "rows") {
+      if (IsCountMetric(key)) {
         task[key] = static_cast<int64_t>(value);
       } else if (std::isfinite(value)) {
         task[key] = value;

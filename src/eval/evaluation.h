@@ -3,8 +3,14 @@
 // {"tasks": {"<task>": {"auc": ..., "logloss": ..., ...}}, "rows": N}.
 //
 //   std::vector<TaskScores> scores = {{"click", true, predictions[0], labels[0], oracle[0]}};
-//   std::vector<TaskReport> reports = EvaluateTasks(scores, /*threshold=*/0.5);
+//   std::vector<TaskReport> reports = EvaluateTasks(scores, config.eval);
 //   fmt::print("{}", FormatMetricTable(reports));
+//
+// Binary tasks: rows, positive_rate, mean_prediction, calibration (Σ predicted / Σ observed), auc, gauc, gauc_pos,
+// gauc_groups, gauc_skipped (with group ids), pr_auc, logloss, ece, accuracy, precision, recall, f1 (at
+// eval.threshold), best_f1, best_f1_threshold. Regression: rows, target_mean, mean_prediction, rmse, mae, r2,
+// poisson_deviance, tweedie_deviance (power 1.5). With an oracle column: oracle_auc, oracle_logloss / oracle_rmse,
+// oracle_mae.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -14,6 +20,10 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "common/config.h"
+#include "eval/calibration.h"
+#include "eval/curves.h"
 
 namespace mtrec {
 
@@ -29,17 +39,27 @@ struct TaskScores {
   // With both, cond_mae and cond_auc (SoftAuc against the truth) measure it over every row.
   std::span<const float> conditional;
   std::span<const float> conditional_oracle;
+  // Group ids per row (users, requests) for GAUC; empty: no GAUC.
+  std::span<const int64_t> groups;
 };
 
 struct TaskReport {
   std::string name;
   bool binary = true;
   std::vector<std::pair<std::string, double>> metrics;  // in display order; oracle_* keys for the oracle
+  // Binary tasks evaluated with curves: the ROC curve (thinned) and the reliability curve.
+  std::vector<CurvePoint> roc;
+  std::vector<ReliabilityBin> reliability;
 
   double Get(const std::string& key) const;  // NaN when absent
+  bool Has(const std::string& key) const;
 };
 
-std::vector<TaskReport> EvaluateTasks(const std::vector<TaskScores>& tasks, double threshold);
+// `with_curves`: also fill roc and reliability (the report draws them; training's per-epoch validation does not).
+std::vector<TaskReport> EvaluateTasks(const std::vector<TaskScores>& tasks, const EvalConfig& eval,
+                                      bool with_curves = false);
+// Metrics whose values are counts (printed and written as integers).
+bool IsCountMetric(const std::string& key);
 std::string FormatMetricTable(const std::vector<TaskReport>& reports);
 nlohmann::ordered_json ReportsToJson(const std::vector<TaskReport>& reports, int64_t rows);
 // The reports of ReportsToJson(...)["tasks"]; a task is binary when it has an AUC. `what` names the source in errors.

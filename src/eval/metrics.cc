@@ -45,6 +45,34 @@ double Ratio(int64_t numerator, int64_t denominator) {
   return denominator == 0 ? 0.0 : static_cast<double>(numerator) / static_cast<double>(denominator);
 }
 
+// The valid rows grouped by distinct score, highest score first: each block's positives and negatives. Lowering
+// the threshold from block to block is the sweep behind the PR curve and the best-F1 search.
+struct ScoreBlock {
+  float score;
+  int64_t positives;
+  int64_t negatives;
+};
+
+std::vector<ScoreBlock> DescendingScoreBlocks(const char* metric, std::span<const float> scores,
+                                              std::span<const float> labels) {
+  CheckSameSize(metric, scores.size(), labels.size());
+  std::vector<std::pair<float, bool>> rows;
+  rows.reserve(labels.size());
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (IsMissing(labels[i])) continue;
+    const bool positive = BinaryLabel(metric, i, labels[i]);
+    MTREC_CHECK(!std::isnan(scores[i]), "{}: score at row {} is NaN; expected a number", metric, i);
+    rows.emplace_back(scores[i], positive);
+  }
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<ScoreBlock> blocks;
+  for (const auto& [score, positive] : rows) {
+    if (blocks.empty() || blocks.back().score != score) blocks.push_back({score, 0, 0});
+    ++(positive ? blocks.back().positives : blocks.back().negatives);
+  }
+  return blocks;
+}
+
 }  // namespace
 
 double Auc(std::span<const float> scores, std::span<const float> labels) {
@@ -171,6 +199,44 @@ BinaryCounts CountAtThreshold(std::span<const float> scores, std::span<const flo
   return counts;
 }
 
+double PrAuc(std::span<const float> scores, std::span<const float> labels) {
+  const std::vector<ScoreBlock> blocks = DescendingScoreBlocks("PrAuc", scores, labels);
+  int64_t positives = 0;
+  for (const auto& block : blocks) positives += block.positives;
+  if (positives == 0) return kNaN;
+  // Recall grows only at blocks with positives, by block.positives / positives, at the precision reached there.
+  double area = 0.0;
+  int64_t tp = 0, predicted = 0;
+  for (const auto& block : blocks) {
+    tp += block.positives;
+    predicted += block.positives + block.negatives;
+    area += static_cast<double>(block.positives) * static_cast<double>(tp) / static_cast<double>(predicted);
+  }
+  return area / static_cast<double>(positives);
+}
+
+BestF1 FindBestF1(std::span<const float> scores, std::span<const float> labels) {
+  const std::vector<ScoreBlock> blocks = DescendingScoreBlocks("FindBestF1", scores, labels);
+  BestF1 best;
+  best.threshold = kNaN;
+  BinaryCounts counts;
+  for (const auto& block : blocks) counts.fn += block.positives, counts.tn += block.negatives;
+  for (const auto& block : blocks) {
+    counts.tp += block.positives;
+    counts.fn -= block.positives;
+    counts.fp += block.negatives;
+    counts.tn -= block.negatives;
+    const double f1 = counts.F1();
+    // Strictly greater: the first (highest) threshold wins a tie.
+    if (std::isnan(best.threshold) || f1 > best.f1) {
+      best.threshold = block.score;
+      best.f1 = f1;
+      best.counts = counts;
+    }
+  }
+  return best;
+}
+
 double Rmse(std::span<const float> predictions, std::span<const float> targets) {
   CheckSameSize("Rmse", predictions.size(), targets.size());
   double sum = 0.0;
@@ -191,6 +257,46 @@ double Mae(std::span<const float> predictions, std::span<const float> targets) {
   for (size_t i = 0; i < targets.size(); ++i) {
     if (IsMissing(targets[i])) continue;
     sum += std::abs(static_cast<double>(predictions[i]) - static_cast<double>(targets[i]));
+    ++rows;
+  }
+  return rows == 0 ? kNaN : sum / static_cast<double>(rows);
+}
+
+double RSquared(std::span<const float> predictions, std::span<const float> targets) {
+  CheckSameSize("RSquared", predictions.size(), targets.size());
+  const double mean = Mean(targets);
+  double residual = 0.0, total = 0.0;
+  int64_t rows = 0;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (IsMissing(targets[i])) continue;
+    const double y = targets[i];
+    residual += (y - predictions[i]) * (y - predictions[i]);
+    total += (y - mean) * (y - mean);
+    ++rows;
+  }
+  if (rows < 2 || total == 0.0) return kNaN;
+  return 1.0 - residual / total;
+}
+
+double TweedieDeviance(std::span<const float> predictions, std::span<const float> targets, double power) {
+  CheckSameSize("TweedieDeviance", predictions.size(), targets.size());
+  MTREC_CHECK(power == 1.0 || (power > 1.0 && power <= 2.0),
+              "TweedieDeviance: power {} is not supported; expected 1 (Poisson) or a value in (1, 2]", power);
+  double sum = 0.0;
+  int64_t rows = 0;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (IsMissing(targets[i])) continue;
+    const double y = targets[i];
+    const double mu = std::max(static_cast<double>(predictions[i]), kMinDevianceMean);
+    if (y < 0.0 || (power == 2.0 && y == 0.0)) return kNaN;
+    if (power == 1.0) {
+      sum += 2.0 * ((y > 0.0 ? y * std::log(y / mu) : 0.0) - y + mu);
+    } else if (power == 2.0) {
+      sum += 2.0 * (std::log(mu / y) + y / mu - 1.0);
+    } else {
+      sum += 2.0 * (std::pow(y, 2.0 - power) / ((1.0 - power) * (2.0 - power)) -
+                    y * std::pow(mu, 1.0 - power) / (1.0 - power) + std::pow(mu, 2.0 - power) / (2.0 - power));
+    }
     ++rows;
   }
   return rows == 0 ? kNaN : sum / static_cast<double>(rows);
@@ -224,10 +330,15 @@ BinaryMetrics ComputeBinaryMetrics(std::span<const float> scores, std::span<cons
   metrics.precision = counts.Precision();
   metrics.recall = counts.Recall();
   metrics.f1 = counts.F1();
+  metrics.pr_auc = PrAuc(scores, labels);
+  const BestF1 best = FindBestF1(scores, labels);
+  metrics.best_f1 = best.f1;
+  metrics.best_f1_threshold = best.threshold;
   return metrics;
 }
 
-RegressionMetrics ComputeRegressionMetrics(std::span<const float> predictions, std::span<const float> targets) {
+RegressionMetrics ComputeRegressionMetrics(std::span<const float> predictions, std::span<const float> targets,
+                                           double tweedie_power) {
   CheckSameSize("ComputeRegressionMetrics", predictions.size(), targets.size());
   RegressionMetrics metrics;
   metrics.rows = CountValid(targets);
@@ -235,6 +346,9 @@ RegressionMetrics ComputeRegressionMetrics(std::span<const float> predictions, s
   metrics.mean_prediction = MeanWhereLabelled(predictions, targets);
   metrics.rmse = Rmse(predictions, targets);
   metrics.mae = Mae(predictions, targets);
+  metrics.r2 = RSquared(predictions, targets);
+  metrics.poisson_deviance = PoissonDeviance(predictions, targets);
+  metrics.tweedie_deviance = TweedieDeviance(predictions, targets, tweedie_power);
   return metrics;
 }
 

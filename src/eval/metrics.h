@@ -57,9 +57,43 @@ struct BinaryCounts {
 // A row is predicted positive when score >= threshold (a NaN score is predicted negative).
 BinaryCounts CountAtThreshold(std::span<const float> scores, std::span<const float> labels, double threshold);
 
+// Area under the precision-recall curve as average precision: Σ_t (R_t − R_{t−1}) · P_t over the distinct scores
+// t from high to low (predicting positive when score >= t), R_0 = 0 — a step function, not the trapezoid, which
+// overstates the area between distant points. Tied scores are one threshold. NaN without positives; a NaN score on
+// a valid row throws. Equals scikit-learn's average_precision_score.
+double PrAuc(std::span<const float> scores, std::span<const float> labels);
+
+// The threshold with the highest F1, searched over every distinct score of a valid row (predict positive when
+// score >= threshold); among equal F1s the highest threshold. NaN threshold and F1 0 without a valid row.
+struct BestF1 {
+  double threshold = 0.0;
+  double f1 = 0.0;
+  BinaryCounts counts;
+};
+BestF1 FindBestF1(std::span<const float> scores, std::span<const float> labels);
+
 // Root mean squared error and mean absolute error over rows whose target is not NaN. NaN when no valid row.
 double Rmse(std::span<const float> predictions, std::span<const float> targets);
 double Mae(std::span<const float> predictions, std::span<const float> targets);
+
+// Coefficient of determination 1 − Σ(y − ŷ)² / Σ(y − ȳ)²: 0 for predicting the mean, negative when worse.
+// NaN with fewer than 2 valid rows or a constant target.
+double RSquared(std::span<const float> predictions, std::span<const float> targets);
+
+// Mean Tweedie deviance with power p: p = 1 is Poisson, 1 < p < 2 compound Poisson-gamma (GMV-like targets: many
+// zeros, skewed positives), p = 2 gamma. For each row, with μ the prediction and y the target,
+//   p = 1:      2 (y log(y/μ) − y + μ)          (y log(y/μ) = 0 at y = 0)
+//   1 < p < 2:  2 (y^{2−p} / ((1−p)(2−p)) − y μ^{1−p} / (1−p) + μ^{2−p} / (2−p))
+//   p = 2:      2 (log(μ/y) + y/μ − 1)
+// The deviance is defined for μ > 0 only: predictions below kMinDevianceMean (a regression model trained with
+// MSE can predict slightly negative amounts) are raised to it, which the report notes. NaN when a target is
+// negative (p = 1 and 1 < p < 2 need y ≥ 0, p = 2 needs y > 0), when no row is valid, or when p is outside
+// {1} ∪ (1, 2]: throws for such a power, since that is a caller's mistake rather than a property of the data.
+inline constexpr double kMinDevianceMean = 1e-6;
+double TweedieDeviance(std::span<const float> predictions, std::span<const float> targets, double power);
+inline double PoissonDeviance(std::span<const float> predictions, std::span<const float> targets) {
+  return TweedieDeviance(predictions, targets, 1.0);
+}
 
 // Number of non-missing labels, and their mean (the positive rate of a binary task, the target mean of a
 // regression task; NaN when none is present).
@@ -72,11 +106,14 @@ struct BinaryMetrics {
   double positive_rate = 0.0;     // mean label
   double mean_prediction = 0.0;   // mean score; compared with positive_rate it shows calibration bias
   double auc = 0.0;
+  double pr_auc = 0.0;
   double logloss = 0.0;
   double accuracy = 0.0;          // these four at the threshold given
   double precision = 0.0;
   double recall = 0.0;
   double f1 = 0.0;
+  double best_f1 = 0.0;           // at best_f1_threshold (FindBestF1)
+  double best_f1_threshold = 0.0;
 };
 
 // Scores are probabilities (logloss needs them in [0, 1]); labels 0, 1 or NaN.
@@ -89,8 +126,13 @@ struct RegressionMetrics {
   double mean_prediction = 0.0;
   double rmse = 0.0;
   double mae = 0.0;
+  double r2 = 0.0;
+  double poisson_deviance = 0.0;
+  double tweedie_deviance = 0.0;  // at tweedie_power
 };
 
-RegressionMetrics ComputeRegressionMetrics(std::span<const float> predictions, std::span<const float> targets);
+// `tweedie_power` in (1, 2]: the power of the Tweedie deviance reported beside the Poisson one.
+RegressionMetrics ComputeRegressionMetrics(std::span<const float> predictions, std::span<const float> targets,
+                                           double tweedie_power = 1.5);
 
 }  // namespace mtrec

@@ -279,7 +279,7 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
       std::vector<std::vector<float>> conditional;
       std::vector<std::vector<float>> predictions = Predict(model_, config_, *valid, &conditional);
       record.valid =
-          EvaluateTasks(MakeTaskScores(config_, *valid, predictions, &conditional), config_.eval.threshold);
+          EvaluateTasks(MakeTaskScores(config_, *valid, predictions, &conditional), config_.eval);
       record.monitor = MonitorScore(record.valid);
       std::string summary;
       for (const auto& report : record.valid) {
@@ -364,6 +364,39 @@ std::vector<TaskScores> MakeTaskScores(const Config& config, const EncodedData& 
         s.conditional = (*conditional)[k];
         s.conditional_oracle = data.oracle_given_parent[k];
       }
+    }
+    scores.push_back(s);
+  }
+  return scores;
+}
+
+std::vector<TaskScores> MakeSampleSpaceScores(const Config& config, const EncodedData& data,
+                                              const std::vector<std::vector<float>>& predictions,
+                                              const std::vector<std::vector<float>>& conditional) {
+  std::vector<std::pair<int, int>> pairs;  // (task, condition)
+  for (size_t k = 0; k < config.tasks.size(); ++k) {
+    const TaskConfig& task = config.tasks[k];
+    if (!task.parent.empty() && task.mode == "chain") pairs.emplace_back(static_cast<int>(k), config.TaskIndex(task.parent));
+  }
+  for (const std::string& entry : config.eval.sample_spaces) {
+    const size_t bar = entry.find('|');
+    const std::pair<int, int> pair = {config.TaskIndex(entry.substr(0, bar)), config.TaskIndex(entry.substr(bar + 1))};
+    if (std::find(pairs.begin(), pairs.end(), pair) == pairs.end()) pairs.push_back(pair);
+  }
+  std::vector<TaskScores> scores;
+  for (const auto& [k, condition] : pairs) {
+    const TaskConfig& task = config.tasks[k];
+    const bool is_parent = task.parent == config.tasks[condition].name;
+    TaskScores s;
+    s.name = task.name + "|" + config.tasks[condition].name;
+    s.binary = task.kind == "binary";
+    // Conditioned on its own parent, a chain task's conditional tower is the model's answer (for other tasks
+    // `conditional` equals the prediction); on another task, its own prediction is.
+    s.predictions = is_parent ? conditional[k] : predictions[k];
+    s.labels = data.labels[k];
+    s.sample_space = data.labels[condition];
+    if (is_parent && k < static_cast<int>(data.oracle_given_parent.size()) && !data.oracle_given_parent[k].empty()) {
+      s.oracle = data.oracle_given_parent[k];
     }
     scores.push_back(s);
   }

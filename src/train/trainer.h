@@ -113,4 +113,12 @@ std::vector<TaskScores> MakeTaskScores(const Config& config, const EncodedData& 
                                        const std::vector<std::vector<float>>& predictions,
                                        const std::vector<std::vector<float>>* conditional = nullptr);
 
+// The sample-space evaluations "TASK|CONDITION" of a file: TASK's prediction on the rows where CONDITION's label is
+// 1 — every chain task on its parent's positives (its conditional prediction p(task | parent), against the data's
+// oracle_given_parent column when it has one: CVR on clicks), then the pairs of eval.sample_spaces not already
+// there. Views into `predictions`, `conditional` and `data`, like MakeTaskScores.
+std::vector<TaskScores> MakeSampleSpaceScores(const Config& config, const EncodedData& data,
+                                              const std::vector<std::vector<float>>& predictions,
+                                              const std::vector<std::vector<float>>& conditional);
+
 }  // namespace mtrec

@@ -117,6 +117,17 @@ checkpoint = "run.ckpt"
 
 [eval]
 threshold = 0.3
+calibration_bins = 20
+group_by = "user"
+ranking_k = [3, 20]
+relevance = ["click"]
+value_task = "spend"
+sample_spaces = ["spend|click"]
+
+[serve]
+blend = { click = 1.0, spend = 0.25 }
+blend_mode = "product"
+blend_feature = "price"
 )";
 
 TEST(ConfigTest, MinimalConfigHasTheDefaults) {
@@ -467,6 +478,28 @@ TEST(ConfigTest, ValidationErrors) {
       {"[model]\nexperts = 0\n", "model.experts must be >= 1"},
       {"[model]\nexpert = []\n", "model.expert needs at least one layer width"},
       {"[model]\narch = \"mmeo\"\n", "(did you mean 'mmoe'?)"},
+      {"[eval]\ncalibration_bins = 0\n", "eval.calibration_bins is 0; expected 1 to 1000"},
+      {"[eval]\nranking_k = [10, 0]\n", "eval.ranking_k holds 0; expected every k >= 1"},
+      {"[[tasks]]\nname = \"click\"\n[eval]\nrelevance = [\"clik\"]\n",
+       "eval.relevance names no task 'clik' (did you mean 'click'?)"},
+      {"[[tasks]]\nname = \"gmv\"\nkind = \"regression\"\n[eval]\nrelevance = [\"gmv\"]\n",
+       "eval.relevance: task 'gmv' is regression; expected a binary task"},
+      {"[[tasks]]\nname = \"click\"\n[eval]\nvalue_task = \"click\"\n",
+       "eval.value_task: task 'click' is binary; expected a regression task"},
+      {"[[tasks]]\nname = \"click\"\n[[tasks]]\nname = \"buy\"\n[eval]\nsample_spaces = [\"buy click\"]\n",
+       "eval.sample_spaces entry 'buy click' must look like \"TASK|CONDITION\""},
+      {"[[tasks]]\nname = \"click\"\n[eval]\nsample_spaces = [\"click|click\"]\n", "conditions a task on itself"},
+      {"[[tasks]]\nname = \"click\"\n[[tasks]]\nname = \"gmv\"\nkind = \"regression\"\n"
+       "[eval]\nsample_spaces = [\"click|gmv\"]\n",
+       "eval.sample_spaces: task 'gmv' is regression; expected a binary task"},
+      {"[[tasks]]\nname = \"click\"\n[serve]\nblend = { clik = 1 }\n",
+       "serve.blend names no task 'clik' (did you mean 'click'?)"},
+      {"[[tasks]]\nname = \"click\"\n[serve]\nblend = { click = \"high\" }\n", "'blend' expects a number"},
+      {"[serve]\nblend = [1, 2]\n", "'blend' expects a table of task weights"},
+      {"[[tasks]]\nname = \"click\"\n[serve]\nblend_mode = \"product\"\nblend = { click = -1 }\n",
+       "a product blend needs weights >= 0"},
+      {"[[features]]\nname = \"city\"\n[serve]\nblend_feature = \"city\"\n",
+       "serve.blend_feature 'city' is not a numeric feature"},
   };
   for (const auto& c : cases) {
     std::string error = ParseError(c.text);
@@ -496,6 +529,17 @@ TEST(ConfigTest, RoundTripThroughToml) {
   EXPECT_EQ(again.train.eps, 1e-6);
   EXPECT_EQ(again.train.seed, 9u);
   EXPECT_EQ(again.model.embedding_init_std, 0.01);
+  EXPECT_EQ(again.eval.ranking_k, (std::vector<int64_t>{3, 20}));
+  EXPECT_EQ(again.eval.sample_spaces, (std::vector<std::string>{"spend|click"}));
+  EXPECT_EQ(again.serve.blend, (NamedWeights{{"click", 1.0}, {"spend", 0.25}}));
+  EXPECT_EQ(again.serve.blend_mode, "product");
+  EXPECT_EQ(again.serve.blend_feature, "price");
+}
+
+TEST(ConfigTest, BlendOverrideFromTheCommandLine) {
+  Config c = ParseConfig(kFull, "cfg.toml", {"serve.blend={spend=2,click=0.5}"});
+  // TOML tables have no order: the weights come back sorted by task name.
+  EXPECT_EQ(c.serve.blend, (NamedWeights{{"click", 0.5}, {"spend", 2.0}}));
 }
 
 TEST(ConfigTest, RoundTripKeepsQuotesAndBackslashes) {
@@ -547,7 +591,9 @@ const std::map<std::string, std::vector<std::string>>& AllKeys() {
         "embedding_optimizer", "embedding_lr", "seed", "threads", "early_stop_metric", "early_stop_task", "patience",
         "checkpoint", "normalize_losses", "weighting", "weighting_lr", "gradnorm_alpha", "dwa_temperature", "cagrad_c",
         "gradient_space", "conflict_every", "baseline"}},
-      {"[eval]", {"threshold"}},
+      {"[eval]",
+       {"threshold", "calibration_bins", "group_by", "ranking_k", "relevance", "value_task", "sample_spaces"}},
+      {"[serve]", {"blend", "blend_mode", "blend_feature"}},
   };
   return keys;
 }

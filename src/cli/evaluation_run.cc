@@ -1,0 +1,222 @@
+#include "cli/evaluation_run.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "common/error.h"
+#include "eval/blend.h"
+#include "eval/metrics.h"
+#include "train/diagnostics.h"
+#include "train/trainer.h"
+
+namespace mtrec {
+namespace {
+
+// The group of each row: the group_by column's dictionary code, or the bits of its number when the column is
+// read as a number for a numeric feature.
+std::vector<int64_t> GroupIds(const ColumnTable& table, const std::string& column) {
+  std::vector<int64_t> groups(table.rows());
+  if (const Column* text = table.Find(column, ColumnType::kCategorical)) {
+    for (int64_t i = 0; i < table.rows(); ++i) groups[i] = text->codes[i];
+    return groups;
+  }
+  const Column& numbers = table.Get(column, ColumnType::kNumeric);
+  for (int64_t i = 0; i < table.rows(); ++i) {
+    uint32_t bits = 0;
+    std::memcpy(&bits, &numbers.numbers[i], sizeof bits);
+    groups[i] = bits;
+  }
+  return groups;
+}
+
+std::string DescribeBlend(const Config& config, const Blend& blend) {
+  std::string out;
+  for (const auto& term : blend.terms) {
+    const std::string& task = config.tasks[term.task].name;
+    if (blend.product) {
+      out += fmt::format("{}{}^{:g}", out.empty() ? "" : " × ", task, term.weight);
+    } else {
+      out += fmt::format("{}{:g} {}", out.empty() ? "" : " + ", term.weight, task);
+    }
+  }
+  if (blend.uses_feature) out = fmt::format("({}) × {}", out, config.serve.blend_feature);
+  return out;
+}
+
+RankingSummary EvaluateRanking(const Config& config, const EvalConfig& eval, const ColumnTable& table,
+                               const EncodedData& data, const std::vector<std::vector<float>>& predictions,
+                               const std::vector<int64_t>& groups) {
+  RankingSummary summary;
+  summary.group_by = eval.group_by;
+  const Blend blend = ResolveBlend(config, config.serve.blend);
+  summary.blend = DescribeBlend(config, blend);
+  std::vector<float> feature;
+  if (blend.uses_feature) {
+    const FeatureConfig& f = *config.FindFeature(config.serve.blend_feature);
+    const Column& column = table.Get(f.column, ColumnType::kNumeric);
+    feature.assign(column.numbers.begin(), column.numbers.end());
+    for (int64_t i = 0; i < table.rows(); ++i) {
+      MTREC_CHECK(!std::isnan(feature[i]), "{}:{}: column '{}' is missing; the blend (serve.blend_feature) needs it",
+                  table.path(), table.lines()[i], f.column);
+    }
+  }
+  std::vector<std::span<const float>> columns(predictions.begin(), predictions.end());
+  std::vector<float> scores(data.rows);
+  BlendColumns(blend, columns, feature, scores);
+
+  std::vector<float> relevance(data.rows, 0.f);
+  for (size_t k = 0; k < config.tasks.size(); ++k) {
+    const TaskConfig& task = config.tasks[k];
+    const bool counted = eval.relevance.empty()
+                             ? task.kind == "binary"
+                             : std::find(eval.relevance.begin(), eval.relevance.end(), task.name) != eval.relevance.end();
+    if (!counted) continue;
+    summary.relevance += (summary.relevance.empty() ? "" : " + ") + task.name;
+    for (int64_t i = 0; i < data.rows; ++i) {
+      if (data.labels[k][i] == 1.f) relevance[i] += 1.f;  // a missing label counts 0
+    }
+  }
+  summary.value_task = eval.value_task;
+  if (summary.value_task.empty()) {
+    for (const auto& task : config.tasks) {
+      if (task.kind == "regression") {
+        summary.value_task = task.name;
+        break;
+      }
+    }
+  }
+  std::vector<float> value;
+  if (!summary.value_task.empty()) {
+    const auto& labels = data.labels[config.TaskIndex(summary.value_task)];
+    value.resize(data.rows);
+    for (int64_t i = 0; i < data.rows; ++i) value[i] = std::isnan(labels[i]) ? 0.f : labels[i];
+  }
+  summary.at_k = ComputeRanking(scores, relevance, value, groups, eval.ranking_k);
+  return summary;
+}
+
+nlohmann::ordered_json Number(double value) { return std::isfinite(value) ? nlohmann::ordered_json(value) : nullptr; }
+
+}  // namespace
+
+std::vector<ColumnRequest> EvaluationRequests(const Config& config, const EvalConfig& eval) {
+  std::vector<ColumnRequest> requests = FeaturePipeline::Requests(config, /*labels_required=*/true);
+  if (eval.group_by.empty()) return requests;
+  for (const auto& request : requests) {
+    if (request.name == eval.group_by && request.type != ColumnType::kMultiCategorical) return requests;
+  }
+  ColumnRequest group;
+  group.name = eval.group_by;
+  group.type = ColumnType::kCategorical;
+  group.role = "eval.group_by column";
+  requests.push_back(group);
+  return requests;
+}
+
+EvaluationRun RunEvaluation(LoadedModel& loaded, const ColumnTable& table, const EvalConfig& eval, bool with_curves) {
+  const Config& config = loaded.config;
+  EncodedData data = loaded.pipeline->Encode(table);
+  loaded.model->ResetGateUsage();
+  std::vector<std::vector<float>> conditional;
+  const auto predictions = Predict(*loaded.model, config, data, &conditional);
+
+  EvaluationRun run;
+  run.gates = loaded.model->GateUsages();
+  run.data.path = table.path();
+  run.data.rows = data.rows;
+  run.data.skipped = table.report().skipped;
+  for (size_t k = 0; k < config.tasks.size(); ++k) {
+    LabelSummary label;
+    label.task = config.tasks[k].name;
+    label.binary = config.tasks[k].kind == "binary";
+    label.labelled = CountValid(data.labels[k]);
+    label.missing = data.rows - label.labelled;
+    label.mean = Mean(data.labels[k]);
+    run.data.labels.push_back(label);
+  }
+  const InputLayout& layout = loaded.pipeline->layout();
+  for (size_t s = 0; s < layout.single_slots.size() && s < data.oov_rate.size(); ++s) {
+    run.data.oov_rates.emplace_back(layout.single_slots[s].feature, data.oov_rate[s]);
+  }
+
+  std::vector<int64_t> groups;
+  if (!eval.group_by.empty()) groups = GroupIds(table, eval.group_by);
+  std::vector<TaskScores> scores = MakeTaskScores(config, data, predictions, &conditional);
+  std::vector<TaskScores> spaces = MakeSampleSpaceScores(config, data, predictions, conditional);
+  for (auto* list : {&scores, &spaces}) {
+    for (auto& s : *list) s.groups = groups;
+  }
+  run.tasks = EvaluateTasks(scores, eval, with_curves);
+  run.sample_spaces = EvaluateTasks(spaces, eval, with_curves);
+  if (!groups.empty()) run.ranking = EvaluateRanking(config, eval, table, data, predictions, groups);
+  return run;
+}
+
+std::string FormatEvaluation(const EvaluationRun& run) {
+  std::string out = fmt::format("{} rows of {}", run.data.rows, run.data.path);
+  if (run.data.skipped) out += fmt::format(" ({} bad rows skipped)", run.data.skipped);
+  out += "\n" + FormatMetricTable(run.tasks);
+  if (!run.sample_spaces.empty()) out += "sample spaces (TASK|CONDITION: TASK on rows where CONDITION is 1):\n" +
+                                         FormatMetricTable(run.sample_spaces);
+  if (run.ranking) {
+    const RankingSummary& r = *run.ranking;
+    out += fmt::format("ranking by {} within each {} ({} groups, {} with a relevant row; relevance {}{}):\n",
+                       r.blend, r.group_by, r.at_k.empty() ? 0 : r.at_k[0].groups,
+                       r.at_k.empty() ? 0 : r.at_k[0].groups_relevant, r.relevance,
+                       r.value_task.empty() ? "" : ", value " + r.value_task);
+    for (const auto& at : r.at_k) {
+      out += fmt::format("  @{:<3} ndcg {:.4f}  recall {:.4f}", at.k, at.ndcg, at.recall);
+      if (!r.value_task.empty()) out += fmt::format("  {} share {:.4f}", r.value_task, at.value_share);
+      out += "\n";
+    }
+  }
+  out += FormatGateUsage(run.gates);
+  return out;
+}
+
+void AddEvaluationJson(const EvaluationRun& run, nlohmann::ordered_json& json) {
+  nlohmann::ordered_json data = {{"path", run.data.path}, {"rows", run.data.rows}, {"skipped_rows", run.data.skipped}};
+  data["labels"] = nlohmann::ordered_json::object();
+  for (const auto& label : run.data.labels) {
+    data["labels"][label.task] = {{"labelled", label.labelled}, {"missing", label.missing},
+                                  {label.binary ? "positive_rate" : "mean", Number(label.mean)}};
+  }
+  data["oov_rate"] = nlohmann::ordered_json::object();
+  for (const auto& [feature, rate] : run.data.oov_rates) data["oov_rate"][feature] = Number(rate);
+  json["data"] = data;
+  if (!run.sample_spaces.empty()) json["sample_spaces"] = ReportsToJson(run.sample_spaces, run.data.rows)["tasks"];
+  if (run.ranking) {
+    const RankingSummary& r = *run.ranking;
+    nlohmann::ordered_json ranking = {{"group_by", r.group_by}, {"blend", r.blend}, {"relevance", r.relevance}};
+    if (!r.value_task.empty()) ranking["value_task"] = r.value_task;
+    ranking["groups"] = r.at_k.empty() ? 0 : r.at_k[0].groups;
+    ranking["groups_relevant"] = r.at_k.empty() ? 0 : r.at_k[0].groups_relevant;
+    for (const auto& at : r.at_k) {
+      ranking[fmt::format("ndcg_at_{}", at.k)] = Number(at.ndcg);
+      ranking[fmt::format("recall_at_{}", at.k)] = Number(at.recall);
+      if (!r.value_task.empty()) ranking[fmt::format("value_share_at_{}", at.k)] = Number(at.value_share);
+    }
+    json["ranking"] = ranking;
+  }
+  nlohmann::ordered_json curves = nlohmann::ordered_json::object();
+  for (const auto* list : {&run.tasks, &run.sample_spaces}) {
+    for (const auto& report : *list) {
+      if (report.roc.empty() && report.reliability.empty()) continue;
+      nlohmann::ordered_json c;
+      c["roc"] = nlohmann::ordered_json::array();
+      for (const auto& p : report.roc) c["roc"].push_back({p.x, p.y});
+      c["reliability"] = nlohmann::ordered_json::array();
+      for (const auto& bin : report.reliability) {
+        c["reliability"].push_back({{"lower", bin.lower}, {"upper", bin.upper}, {"rows", bin.rows},
+                                    {"mean_prediction", Number(bin.mean_prediction)},
+                                    {"positive_rate", Number(bin.positive_rate)}});
+      }
+      curves[report.name] = c;
+    }
+  }
+  if (!curves.empty()) json["curves"] = curves;
+}
+
+}  // namespace mtrec
