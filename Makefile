@@ -28,11 +28,12 @@ configure: setup
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# Simulated e-commerce data -> shared-bottom model -> per-task test metrics beside the oracle's.
+# Simulated e-commerce data -> shared-bottom model -> per-task test metrics beside the oracle's, and an HTML report.
 demo: build
 	$(MTREC) simulate --preset ecommerce --rows $(DEMO_ROWS) --seed 1 --out $(DEMO_DIR)
 	$(MTREC) train --config $(DEMO_DIR)/config.toml --out $(DEMO_DIR)/model.mtrec
-	$(MTREC) eval --model $(DEMO_DIR)/model.mtrec --data $(DEMO_DIR)/test.csv --json $(DEMO_DIR)/metrics.json
+	$(MTREC) eval --model $(DEMO_DIR)/model.mtrec --data $(DEMO_DIR)/test.csv --json $(DEMO_DIR)/metrics.json \
+	  --report $(DEMO_DIR)/report.html
 
 # The fast tier: unit, gradient-check and end-to-end tests.
 test: build

@@ -2,6 +2,7 @@
 # Census-Income (KDD) on the MMoE paper's protocol: trains N seeds end to end from the UCI files and prints each
 # seed's test AUCs, then one summary line:
 #   census: arch=A income_auc_mean=X income_auc_std=X marital_auc_mean=X marital_auc_std=X
+# Each seed's model, eval JSON and HTML report (open out/census/ARCH-seedN.html in a browser) stay in out/census/.
 # Usage: examples/census/run.sh [--seeds N] [--arch A] [extra section.key=value overrides...]
 # CENSUS_DIR points at the folder holding census-income.data.xz and census-income.test.xz (default: the one the
 # config names); MTREC at the binary (default: build/src/mtrec).
@@ -16,7 +17,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --seeds) seeds="$2"; shift 2 ;;
     --arch) arch="$2"; shift 2 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) extra+=("$1"); shift ;;
   esac
 done
@@ -36,7 +37,8 @@ for seed in $(seq 1 "$seeds"); do
   test_path="$here/$test_file"
   [ -n "${CENSUS_DIR:-}" ] && test_path="$CENSUS_DIR/census-income.test.xz"
   json="$out/$arch-seed$seed.json"
-  "$mtrec" -q eval --model "$model" --data "$test_path" --part test --json "$json" > /dev/null
+  "$mtrec" -q eval --model "$model" --data "$test_path" --part test --json "$json" \
+    --report "$out/$arch-seed$seed.html" > /dev/null
   auc() { awk -v task="$1" -v key=auc -f "$root/examples/json_metric.awk" "$json"; }
   echo "$seed $(auc income) $(auc marital)" >> "$results"
   tail -n 1 "$results" | awk '{printf "seed %s: income auc %.4f  marital auc %.4f\n", $1, $2, $3}'

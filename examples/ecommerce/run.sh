@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Simulated e-commerce impressions end to end: simulate -> train -> evaluate, with the oracle (the simulator's
-# true probabilities) beside the model. Last line:
+# true probabilities) beside the model, and an HTML report (out/ecommerce-ROWS-SEED/report.html). Last line:
 #   ecommerce: click_auc=X click_oracle=X purchase_auc=X purchase_oracle=X
 # Usage: examples/ecommerce/run.sh [--rows N] [--seed S] [extra section.key=value overrides...]
 set -euo pipefail
@@ -21,7 +21,8 @@ done
 out="$root/out/ecommerce-$rows-$seed"
 "$mtrec" simulate --preset ecommerce --rows "$rows" --seed "$seed" --out "$out"
 "$mtrec" train --config "$out/config.toml" --out "$out/model.mtrec" ${extra[@]+"${extra[@]}"} > /dev/null
-"$mtrec" -q eval --model "$out/model.mtrec" --data "$out/test.csv" --json "$out/metrics.json" | tee "$out/metrics.txt"
+"$mtrec" -q eval --model "$out/model.mtrec" --data "$out/test.csv" --json "$out/metrics.json" \
+  --report "$out/report.html" | tee "$out/metrics.txt"
 metric() { awk -v task="$1" -v key="$2" -f "$root/examples/json_metric.awk" "$out/metrics.json"; }
 printf 'ecommerce: click_auc=%.4f click_oracle=%.4f purchase_auc=%.4f purchase_oracle=%.4f\n' \
   "$(metric click auc)" "$(metric click oracle_auc)" "$(metric purchase auc)" "$(metric purchase oracle_auc)"

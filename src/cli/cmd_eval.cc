@@ -65,10 +65,14 @@ int RunEval(const EvalOptions& options) {
       for (const auto& [task, change] : gain.per_task) json["delta_m"]["tasks"][task] = change;
     }
     AddEvaluationJson(run, json);
-    // The training history's task weighting diagnostics, epoch by epoch.
+    // The training history epoch by epoch: losses, validation metrics, task weighting diagnostics.
     nlohmann::ordered_json epochs = nlohmann::ordered_json::array();
     for (const auto& record : loaded.history) {
-      nlohmann::ordered_json e = {{"epoch", record.epoch}};
+      nlohmann::ordered_json e = {{"epoch", record.epoch}, {"train_loss", nlohmann::ordered_json::object()}};
+      for (size_t k = 0; k < record.train_loss.size() && k < config.tasks.size(); ++k) {
+        e["train_loss"][config.tasks[k].name] = JsonNumber(record.train_loss[k]);
+      }
+      if (!record.valid.empty()) e["valid"] = ReportsToJson(record.valid, 0)["tasks"];
       e.update(WeightingToJson(config, record.task_weights, record.conflict, record.conflict_steps));
       e.erase("strategy");
       if (std::isfinite(record.delta_m)) e["delta_m"] = record.delta_m;

@@ -603,6 +603,14 @@ std::string FormatConfig(const SimulatorOptions& options) {
                  "embedding_lr = {}\n"
                  "seed = {}\n",
                  kConfigEpochs, kConfigBatchSize, kConfigLr, kConfigEmbeddingLr, options.seed);
+  fmt::format_to(dst,
+                 "\n# Evaluation per user: GAUC, and NDCG / recall / GMV share in the top k of each user's impressions\n"
+                 "# ranked by the blended score below.\n"
+                 "[eval]\n"
+                 "group_by = \"user_id\"\n"
+                 "\n# The ranking score of the server and of eval's ranking metrics: a purchase counts three clicks.\n"
+                 "[serve]\n"
+                 "blend = {{ click = 1, purchase = 3 }}\n");
   return out;
 }
 
