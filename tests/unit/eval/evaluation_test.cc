@@ -1,0 +1,131 @@
+#include "eval/evaluation.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "eval/calibration.h"
+#include "eval/grouped_auc.h"
+#include "eval/metrics.h"
+
+namespace mtrec {
+namespace {
+
+constexpr float kMissing = std::numeric_limits<float>::quiet_NaN();
+
+struct Fixture {
+  std::vector<float> scores = {0.9f, 0.2f, 0.6f, 0.6f, 0.1f, 0.8f, 0.3f, 0.7f};
+  std::vector<float> labels = {1, 0, 1, 0, kMissing, 1, 0, 0};
+  std::vector<float> parent = {1, 1, 0, 1, 1, 1, 0, 1};
+  std::vector<int64_t> groups = {7, 7, 3, 3, 3, 9, 9, 7};
+};
+
+TEST(EvaluationTest, BinaryReportHoldsEveryMetricOfItsFunctions) {
+  Fixture f;
+  TaskScores task;
+  task.name = "click";
+  task.predictions = f.scores;
+  task.labels = f.labels;
+  task.groups = f.groups;
+  EvalConfig eval;
+  eval.calibration_bins = 5;
+  const TaskReport report = EvaluateTasks({task}, eval, /*with_curves=*/true)[0];
+  EXPECT_EQ(report.Get("rows"), 7);
+  EXPECT_DOUBLE_EQ(report.Get("auc"), Auc(f.scores, f.labels));
+  EXPECT_DOUBLE_EQ(report.Get("pr_auc"), PrAuc(f.scores, f.labels));
+  EXPECT_DOUBLE_EQ(report.Get("best_f1"), FindBestF1(f.scores, f.labels).f1);
+  const Calibration c = ComputeCalibration(f.scores, f.labels, 5);
+  EXPECT_DOUBLE_EQ(report.Get("ece"), c.ece);
+  EXPECT_DOUBLE_EQ(report.Get("calibration"), c.ratio);
+  const GroupedAuc g = ComputeGroupedAuc(f.scores, f.labels, f.groups);
+  EXPECT_DOUBLE_EQ(report.Get("gauc"), g.by_impressions);
+  EXPECT_DOUBLE_EQ(report.Get("gauc_pos"), g.by_positives);
+  EXPECT_EQ(report.Get("gauc_groups"), 3);
+  EXPECT_EQ(report.Get("gauc_skipped"), 0);
+  EXPECT_EQ(report.reliability.size(), 5u);
+  ASSERT_FALSE(report.roc.empty());
+  EXPECT_EQ(report.roc.front().x, 0.0);
+  EXPECT_EQ(report.roc.back().y, 1.0);
+  // Without groups there is no GAUC, and without curves no curves.
+  task.groups = {};
+  const TaskReport plain = EvaluateTasks({task}, eval)[0];
+  EXPECT_FALSE(plain.Has("gauc"));
+  EXPECT_TRUE(plain.roc.empty());
+}
+
+TEST(EvaluationTest, SampleSpaceRestrictsScoresLabelsAndGroupsTogether) {
+  Fixture f;
+  TaskScores task;
+  task.name = "purchase|click";
+  task.predictions = f.scores;
+  task.labels = f.labels;
+  task.groups = f.groups;
+  task.sample_space = f.parent;
+  std::vector<float> kept_scores, kept_labels;
+  std::vector<int64_t> kept_groups;
+  for (size_t i = 0; i < f.parent.size(); ++i) {
+    if (f.parent[i] != 1.f) continue;
+    kept_scores.push_back(f.scores[i]);
+    kept_labels.push_back(f.labels[i]);
+    kept_groups.push_back(f.groups[i]);
+  }
+  const TaskReport report = EvaluateTasks({task}, EvalConfig())[0];
+  EXPECT_EQ(report.Get("rows"), 5);  // 6 rows where the parent is 1, one of them without a label
+  EXPECT_DOUBLE_EQ(report.Get("auc"), Auc(kept_scores, kept_labels));
+  EXPECT_DOUBLE_EQ(report.Get("gauc"), ComputeGroupedAuc(kept_scores, kept_labels, kept_groups).by_impressions);
+  // Kept: group 7 has 1, 0, 0 (in the average); group 3 keeps one labelled negative and group 9 one positive
+  // (one class each: skipped and counted).
+  EXPECT_EQ(report.Get("gauc_groups"), 1);
+  EXPECT_EQ(report.Get("gauc_skipped"), 2);
+}
+
+TEST(EvaluationTest, RegressionReport) {
+  const std::vector<float> predictions = {1.f, 2.f, 0.f, -0.5f}, targets = {1.5f, 2.f, 0.f, kMissing};
+  TaskScores task;
+  task.name = "gmv";
+  task.binary = false;
+  task.predictions = predictions;
+  task.labels = targets;
+  const TaskReport report = EvaluateTasks({task}, EvalConfig())[0];
+  EXPECT_EQ(report.Get("rows"), 3);
+  EXPECT_DOUBLE_EQ(report.Get("r2"), RSquared(predictions, targets));
+  EXPECT_DOUBLE_EQ(report.Get("poisson_deviance"), PoissonDeviance(predictions, targets));
+  EXPECT_DOUBLE_EQ(report.Get("tweedie_deviance"), TweedieDeviance(predictions, targets, 1.5));
+  EXPECT_FALSE(report.Has("auc"));
+}
+
+TEST(EvaluationTest, JsonKeepsCountsAsIntegersAndUndefinedAsNull) {
+  TaskReport report;
+  report.name = "click";
+  report.metrics = {{"rows", 12}, {"auc", 0.75}, {"gauc", NAN}, {"gauc_groups", 4}};
+  const nlohmann::ordered_json json = ReportsToJson({report}, 12);
+  EXPECT_TRUE(json["tasks"]["click"]["rows"].is_number_integer());
+  EXPECT_TRUE(json["tasks"]["click"]["gauc_groups"].is_number_integer());
+  EXPECT_TRUE(json["tasks"]["click"]["gauc"].is_null());
+  const std::vector<TaskReport> back = ReportsFromJson(json["tasks"], "test");
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_TRUE(back[0].binary);
+  EXPECT_EQ(back[0].Get("auc"), 0.75);
+  EXPECT_TRUE(std::isnan(back[0].Get("gauc")));
+}
+
+TEST(EvaluationTest, TableHasAMetricPerLineAndATaskPerColumn) {
+  TaskReport click, gmv;
+  click.name = "click";
+  click.metrics = {{"rows", 10}, {"auc", 0.7}};
+  gmv.name = "gmv";
+  gmv.binary = false;
+  gmv.metrics = {{"rows", 10}, {"rmse", 2.5}};
+  const std::string table = FormatMetricTable({click, gmv});
+  EXPECT_EQ(table,
+            "metric       click         gmv\n"
+            "rows            10          10\n"
+            "auc         0.7000            \n"
+            "rmse                    2.5000\n");
+}
+
+}  // namespace
+}  // namespace mtrec
