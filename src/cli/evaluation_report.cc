@@ -77,23 +77,28 @@ ReportSection MetricsSection(const EvaluationRun& run, const MultiTaskGain& gain
   return section;
 }
 
+// A reliability bin with fewer rows is not drawn: one or two rows make a rate of 0 or 1 that reads as a finding.
+constexpr int64_t kMinReliabilityRows = 20;
+
 ReportSection CurvesSection(const EvaluationRun& run) {
   ReportSection section;
   section.title = "Curves";
   section.note =
       "ROC: true against false positive rate as the threshold falls (dashed: chance). Reliability: the observed "
       "positive rate of each probability bin against its mean prediction (dashed: perfect calibration); points below "
-      "the line are over-confident. A click-through task fills only the first bins.";
+      "the line are over-confident; bins of fewer than 20 rows are left out (their rate is noise; the JSON has "
+      "every bin). A click-through task fills only the first bins.";
   LineChart roc{"roc", "ROC curves", "false positive rate", "true positive rate"};
   LineChart reliability{"reliability", "Reliability", "mean predicted probability", "observed positive rate"};
   roc.unit_square = roc.diagonal = reliability.unit_square = reliability.diagonal = true;
+  roc.legend_bottom = reliability.legend_bottom = true;
   for (const auto* list : {&run.tasks, &run.sample_spaces}) {
     for (const auto& report : *list) {
       if (!report.binary) continue;
       roc.series.push_back({report.name, report.roc});
       ChartSeries bins{report.name, {}, /*markers=*/true};
       for (const auto& bin : report.reliability) {
-        if (bin.rows > 0) bins.points.push_back({bin.mean_prediction, bin.positive_rate});
+        if (bin.rows >= kMinReliabilityRows) bins.points.push_back({bin.mean_prediction, bin.positive_rate});
       }
       reliability.series.push_back(bins);
     }

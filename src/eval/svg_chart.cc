@@ -139,12 +139,21 @@ std::string RenderLineChart(const LineChart& chart, int width, int height) {
       }
       svg += "\n";
     }
-    // Legend, top right inside the plot, one line per series.
-    const double ly = top + 14 + 16 * static_cast<double>(i);
+  }
+  // Legend inside the plot, top or bottom right, on a white box so that lines under it do not hide it.
+  const double legend_h = 16.0 * static_cast<double>(chart.series.size()) + 6;
+  const double legend_top = chart.legend_bottom ? top + plot_h - legend_h - 4 : top + 4;
+  if (!chart.series.empty()) {
+    svg += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"128\" height=\"{:.1f}\" fill=\"#ffffff\" "
+                       "fill-opacity=\"0.85\"/>\n", left + plot_w - 134, legend_top, legend_h);
+  }
+  for (size_t i = 0; i < chart.series.size(); ++i) {
+    const char* color = SeriesColor(chart.series[i].color >= 0 ? static_cast<size_t>(chart.series[i].color) : i);
+    const double ly = legend_top + 11 + 16 * static_cast<double>(i);
     svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{2:.1f}\" y2=\"{1:.1f}\" stroke=\"{3}\" "
                        "stroke-width=\"3\"/><text x=\"{4:.1f}\" y=\"{5:.1f}\" class=\"legend\">{6}</text>\n",
-                       left + plot_w - 130, ly, left + plot_w - 112, color, left + plot_w - 106, ly + 4,
-                       EscapeHtml(s.name));
+                       left + plot_w - 128, ly, left + plot_w - 110, color, left + plot_w - 104, ly + 4,
+                       EscapeHtml(chart.series[i].name));
   }
   svg += "</svg>\n";
   return svg;

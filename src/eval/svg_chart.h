@@ -35,6 +35,7 @@ struct LineChart {
   bool unit_square = false;  // both axes [0, 1]
   bool diagonal = false;     // the y = x reference line (ROC: chance, reliability: perfect calibration)
   bool integer_x = false;    // x ticks at whole numbers (epochs)
+  bool legend_bottom = false;  // legend in the lower right corner (curves that rise to the upper left: ROC)
 };
 
 struct Heatmap {
