@@ -164,7 +164,9 @@ std::string RenderHeatmap(const Heatmap& heatmap) {
   size_t label_chars = 4;
   for (const auto& r : heatmap.rows) label_chars = std::max(label_chars, r.size());
   const double left = 12 + 7.0 * static_cast<double>(label_chars);
-  const double width = left + cell_w * static_cast<double>(heatmap.columns.size()) + 16;
+  // Wide enough for the cells and for the title (about 7.5 px per character at the title's size).
+  const double width = std::max(left + cell_w * static_cast<double>(heatmap.columns.size()) + 16,
+                                24 + 7.5 * static_cast<double>(heatmap.title.size()));
   const double height = top + cell_h * static_cast<double>(heatmap.rows.size()) + 16;
   double max_value = 0;
   for (const auto& row : heatmap.values) {
@@ -176,9 +178,8 @@ std::string RenderHeatmap(const Heatmap& heatmap) {
   std::string svg = fmt::format(
       "<svg class=\"chart\" data-chart=\"{}\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0f}\" height=\"{:.0f}\" "
       "viewBox=\"0 0 {:.0f} {:.0f}\" role=\"img\" aria-label=\"{}\">\n",
-      EscapeHtml(heatmap.id), std::max(width, 260.0), height, std::max(width, 260.0), height, EscapeHtml(heatmap.title));
-  svg += fmt::format("<rect x=\"0\" y=\"0\" width=\"{:.0f}\" height=\"{:.0f}\" fill=\"#ffffff\"/>\n",
-                     std::max(width, 260.0), height);
+      EscapeHtml(heatmap.id), width, height, width, height, EscapeHtml(heatmap.title));
+  svg += fmt::format("<rect x=\"0\" y=\"0\" width=\"{:.0f}\" height=\"{:.0f}\" fill=\"#ffffff\"/>\n", width, height);
   svg += fmt::format("<text x=\"12\" y=\"20\" class=\"title\">{}</text>\n", EscapeHtml(heatmap.title));
   for (size_t c = 0; c < heatmap.columns.size(); ++c) {
     svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"tick\" text-anchor=\"middle\">{}</text>\n",
