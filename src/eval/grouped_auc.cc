@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "eval/metrics.h"
 
 namespace mtrec {
 
@@ -28,38 +29,26 @@ GroupedAuc ComputeGroupedAuc(std::span<const float> scores, std::span<const floa
     MTREC_CHECK(!std::isnan(scores[i]), "ComputeGroupedAuc: score at row {} is NaN; expected a number", i);
     rows.push_back({groups[i], scores[i], labels[i] == 1.f});
   }
-  // One sort by (group, score) serves every group: each group's rows are then a run in ascending score, and the
-  // AUC of a run is Auc's tied-block walk (each positive wins the negatives below it and half those tied with it).
-  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-    return a.group != b.group ? a.group < b.group : a.score < b.score;
-  });
+  // Rows of a group become adjacent; each group's AUC is then Auc itself, so GAUC inherits its exactness and ties.
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.group < b.group; });
   GroupedAuc result;
   double weighted_by_rows = 0.0, rows_weight = 0.0, weighted_by_positives = 0.0, positives_weight = 0.0;
+  std::vector<float> group_scores, group_labels;
   for (size_t begin = 0; begin < rows.size();) {
     size_t end = begin;
-    double pairs_won = 0.0;
-    int64_t negatives_below = 0, positives = 0;
-    while (end < rows.size() && rows[end].group == rows[begin].group) {
-      size_t block_end = end;
-      int64_t block_positives = 0;
-      while (block_end < rows.size() && rows[block_end].group == rows[begin].group &&
-             rows[block_end].score == rows[end].score) {
-        block_positives += rows[block_end].positive ? 1 : 0;
-        ++block_end;
-      }
-      const int64_t block_negatives = static_cast<int64_t>(block_end - end) - block_positives;
-      pairs_won += static_cast<double>(block_positives) *
-                   (static_cast<double>(negatives_below) + 0.5 * static_cast<double>(block_negatives));
-      negatives_below += block_negatives;
-      positives += block_positives;
-      end = block_end;
+    int64_t positives = 0;
+    group_scores.clear();
+    group_labels.clear();
+    for (; end < rows.size() && rows[end].group == rows[begin].group; ++end) {
+      group_scores.push_back(rows[end].score);
+      group_labels.push_back(rows[end].positive ? 1.f : 0.f);
+      positives += rows[end].positive ? 1 : 0;
     }
-    const int64_t negatives = negatives_below;
-    if (positives == 0 || negatives == 0) {
-      ++result.skipped;
+    const double auc = Auc(group_scores, group_labels);
+    if (std::isnan(auc)) {
+      ++result.skipped;  // one class only
     } else {
-      const double auc = pairs_won / (static_cast<double>(positives) * static_cast<double>(negatives));
-      const double impressions = static_cast<double>(positives + negatives);
+      const double impressions = static_cast<double>(end - begin);
       weighted_by_rows += impressions * auc;
       rows_weight += impressions;
       weighted_by_positives += static_cast<double>(positives) * auc;
