@@ -283,6 +283,9 @@ const std::vector<Field<ModelConfig>>& ModelFields() {
                 "Weight of AITM's calibrator loss, mean of max(p(task) - p(parent), 0), on every 'direct' parent link "
                 "(chain links satisfy it by construction)."),
       MakeField("dropout", &M::dropout, "Dropout rate after each hidden layer during training."),
+      MakeField("batch_norm", &M::batch_norm,
+                "Batch normalisation between each hidden layer's linear map and its ReLU (bottom, experts, towers), "
+                "with running statistics for inference, as PyTorch's BatchNorm1d (momentum 0.1, eps 1e-5)."),
       MakeField("embedding_init_std", &M::embedding_init_std, "Standard deviation of the initial embeddings."),
   };
   return fields;

@@ -72,6 +72,7 @@ struct ModelConfig {
   std::vector<int64_t> expert = {256, 128};
   double calibrator = 0.6;
   double dropout = 0.0;
+  bool batch_norm = false;
   double embedding_init_std = 0.05;
 };
 

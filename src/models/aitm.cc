@@ -11,8 +11,7 @@ Aitm::Aitm(const Config& config, const InputLayout& layout, int64_t max_batch)
     if (graph().parent(k) >= 0) has_children[graph().parent(k)] = true;
   }
 
-  MlpOptions encoders;
-  encoders.groups = tasks_;
+  MlpOptions encoders = Hidden(tasks_);
   encoders_ = std::make_unique<Mlp>(arena_, "encoders", input_.OutputCols(), config.model.bottom, 0, dropout, max_batch,
                                     1, encoders);
   transfer_.resize(tasks_);
@@ -22,13 +21,12 @@ Aitm::Aitm(const Config& config, const InputLayout& layout, int64_t max_batch)
     const std::string& name = config.tasks[k].name;
     if (has_children[k]) {
       transfer_[k] = std::make_unique<Mlp>(arena_, "transfer." + name, width_, std::vector<int64_t>{width_}, 0, dropout,
-                                           max_batch, 50 + k);
+                                           max_batch, 50 + k, Hidden());
     }
     if (graph().parent(k) >= 0)
       units_[k] = std::make_unique<AttentionTransfer>(arena_, "ait." + name, width_, max_batch);
   }
-  MlpOptions towers;
-  towers.groups = tasks_;
+  MlpOptions towers = Hidden(tasks_);
   towers.shared_input = false;
   towers_ = std::make_unique<Mlp>(arena_, "towers", width_, config.model.tower, 1, dropout, max_batch, 100, towers);
   for (Matrix* m : {&z_, &diff_z_, &diff_encoded_}) m->Resize(max_batch, tasks_ * width_);

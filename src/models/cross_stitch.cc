@@ -5,13 +5,11 @@ namespace mtrec {
 CrossStitchNetwork::CrossStitchNetwork(const Config& config, const InputLayout& layout, int64_t max_batch)
     : Model(config, layout, max_batch) {
   const float dropout = static_cast<float>(config.model.dropout);
-  MlpOptions networks;
-  networks.groups = tasks_;
+  MlpOptions networks = Hidden(tasks_);
   networks.cross_stitch = true;
   networks_ = std::make_unique<Mlp>(arena_, "networks", input_.OutputCols(), config.model.bottom, 0, dropout,
                                     max_batch, 1, networks);
-  MlpOptions towers;
-  towers.groups = tasks_;
+  MlpOptions towers = Hidden(tasks_);
   towers.shared_input = false;
   towers_ = std::make_unique<Mlp>(arena_, "towers", config.model.bottom.back(), config.model.tower, 1, dropout,
                                   max_batch, 100, towers);

@@ -15,13 +15,11 @@ MixtureOfExperts::MixtureOfExperts(const Config& config, const InputLayout& layo
       usage_sum_(gates_ * experts_, 0.0) {
   const float dropout = static_cast<float>(config.model.dropout);
   const int64_t width = width_;
-  MlpOptions bank;
-  bank.groups = experts_;
+  MlpOptions bank = Hidden(experts_);
   expert_bank_ = std::make_unique<Mlp>(arena_, "experts", input_.OutputCols(), config.model.expert, 0, dropout,
                                        max_batch, 1, bank);
   gate_layer_ = std::make_unique<Dense>(arena_, "gates", input_.OutputCols(), gates_ * experts_, Init::kGlorotUniform);
-  MlpOptions towers;
-  towers.groups = tasks_;
+  MlpOptions towers = Hidden(tasks_);
   towers.shared_input = gates_ == 1;  // omoe: every tower reads the one mixture; mmoe: tower k reads mixture k
   towers_ = std::make_unique<Mlp>(arena_, "towers", width, config.model.tower, 1, dropout, max_batch, 100, towers);
   for (int64_t g = 0; g < gates_; ++g) gate_names_.push_back(per_task_gates ? config.tasks[g].name : "all tasks");

@@ -25,6 +25,9 @@ Mlp::Mlp(ParameterArena& arena, const std::string& name, int64_t input_cols, con
   };
   for (size_t i = 0; i < hidden.size(); ++i) {
     layers_.push_back(linear(i, hidden[i], Init::kHeUniform));
+    if (options.batch_norm) {
+      layers_.push_back(std::make_unique<BatchNorm>(arena, fmt::format("{}.{}.norm", name, i), g * hidden[i]));
+    }
     layers_.push_back(std::make_unique<Relu>(g * hidden[i]));
     if (dropout > 0) {
       auto layer = std::make_unique<Dropout>(g * hidden[i], dropout, Mix64(stream * 131 + i));

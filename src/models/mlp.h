@@ -1,5 +1,5 @@
-// A stack of hidden layers Dense -> ReLU -> Dropout, optionally followed by a linear output layer. It owns its
-// activation buffers, sized once for the largest batch.
+// A stack of hidden layers Dense -> [BatchNorm ->] ReLU -> Dropout, optionally followed by a linear output layer.
+// It owns its activation buffers, sized once for the largest batch.
 //
 // With groups = G it is G independent MLPs of the same shape computed side by side, group g's output in columns
 // [g·out, (g+1)·out): experts, or one tower per task. Groups that read the same input make the first layer one
@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "nn/batch_norm.h"
 #include "nn/dense.h"
 #include "nn/dropout.h"
 #include "nn/relu.h"
@@ -26,6 +27,8 @@ struct MlpOptions {
   int64_t groups = 1;
   bool shared_input = true;   // every group reads all of src; else group g reads columns [g·in, (g+1)·in)
   bool cross_stitch = false;  // a cross-stitch unit after each hidden layer's dropout
+  bool batch_norm = false;    // batch normalisation between each hidden layer's Dense and ReLU (per column, so
+                              // each group's units are normalised on their own)
 };
 
 class Mlp {

@@ -11,6 +11,7 @@ Model::Model(const Config& config, const InputLayout& layout, int64_t max_batch,
       max_batch_(max_batch),
       tasks_(static_cast<int64_t>(config.tasks.size())),
       embedding_init_std_(static_cast<float>(config.model.embedding_init_std)),
+      batch_norm_(config.model.batch_norm),
       graph_(config, max_batch) {
   x_.Resize(max_batch, input_.OutputCols());
   diff_x_.Resize(max_batch, input_.OutputCols());

@@ -16,6 +16,7 @@
 #include "common/config.h"
 #include "features/batcher.h"
 #include "models/input_layer.h"
+#include "models/mlp.h"
 #include "models/task_graph.h"
 #include "nn/layer.h"
 #include "nn/parameters.h"
@@ -70,11 +71,20 @@ class Model {
   virtual void BodyForward(const Tensor& src, const Tensor& dst, Mode mode) = 0;
   virtual void BodyBackward(const Tensor& src, const Tensor& diff_dst, const Tensor& diff_src) = 0;
 
+  // The options every hidden stack of the model shares (model.batch_norm), for `groups` side-by-side MLPs.
+  MlpOptions Hidden(int64_t groups = 1) const {
+    MlpOptions options;
+    options.groups = groups;
+    options.batch_norm = batch_norm_;
+    return options;
+  }
+
   ParameterArena arena_;
   InputLayer input_;
   int64_t max_batch_;
   int64_t tasks_;
   float embedding_init_std_;
+  bool batch_norm_;
 
  private:
   TaskGraph graph_;

@@ -25,8 +25,7 @@ Ple::Ple(const Config& config, const InputLayout& layout, int64_t max_batch) : M
     ExpertRange shared_range{};
     if (l == 0) {
       Bank bank;
-      MlpOptions options;
-      options.groups = tasks * task_experts + shared_experts;
+      MlpOptions options = Hidden(tasks * task_experts + shared_experts);
       bank.mlp = std::make_unique<Mlp>(arena_, prefix + ".experts", level.in_width, std::vector<int64_t>{level.width},
                                        0, dropout, max_batch, stream, options);
       level.banks.push_back(std::move(bank));
@@ -36,8 +35,7 @@ Ple::Ple(const Config& config, const InputLayout& layout, int64_t max_batch) : M
       for (int b = 0; b <= tasks; ++b) {
         Bank bank;
         bank.input_branch = b;
-        MlpOptions options;
-        options.groups = b < tasks ? task_experts : shared_experts;
+        MlpOptions options = Hidden(b < tasks ? task_experts : shared_experts);
         const std::string name = prefix + ".experts." + (b < tasks ? config.tasks[b].name : "shared");
         bank.mlp = std::make_unique<Mlp>(arena_, name, level.in_width, std::vector<int64_t>{level.width}, 0, dropout,
                                          max_batch, stream + 1 + b, options);
@@ -87,8 +85,7 @@ Ple::Ple(const Config& config, const InputLayout& layout, int64_t max_batch) : M
     level.diff_out.Resize(max_batch, branches * level.width);
     level.diff_in_scratch.Resize(max_batch, level.in_width);
   }
-  MlpOptions towers;
-  towers.groups = tasks_;
+  MlpOptions towers = Hidden(tasks_);
   towers.shared_input = false;
   towers_ = std::make_unique<Mlp>(arena_, "towers", levels_.back().width, config.model.tower, 1, dropout, max_batch,
                                   100, towers);

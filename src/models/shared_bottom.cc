@@ -5,10 +5,11 @@ namespace mtrec {
 SharedBottom::SharedBottom(const Config& config, const InputLayout& layout, int64_t max_batch)
     : Model(config, layout, max_batch) {
   const float dropout = static_cast<float>(config.model.dropout);
-  bottom_ = std::make_unique<Mlp>(arena_, "bottom", input_.OutputCols(), config.model.bottom, 0, dropout, max_batch, 1);
+  bottom_ = std::make_unique<Mlp>(arena_, "bottom", input_.OutputCols(), config.model.bottom, 0, dropout, max_batch, 1,
+                                 Hidden());
   for (size_t k = 0; k < config.tasks.size(); ++k) {
     towers_.push_back(std::make_unique<Mlp>(arena_, "towers." + config.tasks[k].name, bottom_->OutputCols(),
-                                            config.model.tower, 1, dropout, max_batch, 100 + k));
+                                            config.model.tower, 1, dropout, max_batch, 100 + k, Hidden()));
   }
   diff_hidden_.Resize(max_batch, bottom_->OutputCols());
   diff_tower_input_.Resize(max_batch, bottom_->OutputCols());

@@ -44,6 +44,12 @@ size_t ParameterArena::ReserveLinearWeight(std::string name, int64_t rows, int64
   return id;
 }
 
+size_t ParameterArena::ReserveBuffer(std::string name, int64_t rows, int64_t cols, Init init) {
+  const size_t id = Reserve(std::move(name), rows, cols, init, /*decay=*/false);
+  infos_[id].trainable = false;
+  return id;
+}
+
 void ParameterArena::Allocate() {
   MTREC_CHECK(!allocated_, "parameter arena allocated twice");
   values_.Resize(total_);

@@ -36,6 +36,9 @@ struct ParameterInfo {
   // layer); exports transpose it to PyTorch's out × in.
   bool linear_weight = false;
   int64_t groups = 1;
+  // False for state that is not trained (batch norm's running statistics): no layer writes its gradient, so
+  // every optimizer leaves it as the layer sets it.
+  bool trainable = true;
   size_t offset = 0;  // in floats from the start of the arena; each parameter starts 64-byte aligned
   size_t size() const { return static_cast<size_t>(rows * cols); }
 };
@@ -45,6 +48,8 @@ class ParameterArena {
   size_t Reserve(std::string name, int64_t rows, int64_t cols, Init init, bool decay);
   // A linear map's weight: `groups` stacked (rows / groups) × cols blocks (fan_in = rows / groups).
   size_t ReserveLinearWeight(std::string name, int64_t rows, int64_t cols, Init init, int64_t groups = 1);
+  // Non-trained state saved with the weights (running statistics): no weight decay, gradient always 0.
+  size_t ReserveBuffer(std::string name, int64_t rows, int64_t cols, Init init);
   void Allocate();
   // Deterministic for a seed: parameter i draws from its own stream (seed, i).
   void Initialize(uint64_t seed);

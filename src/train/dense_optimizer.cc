@@ -98,6 +98,7 @@ void DenseOptimizer::Step() {
   u.inv_sqrt_bc2 = adam ? static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(options_.beta2, t))) : 0.f;
   for (size_t id = 0; id < arena_->Infos().size(); ++id) {
     const ParameterInfo& info = arena_->Info(id);
+    if (!info.trainable) continue;  // running statistics: set by their layer, never stepped
     const float decay = info.decay ? options_.weight_decay : 0.f;
     u.l2 = options_.kind == DenseOptimizerKind::kAdamW ? 0.f : decay;
     u.decoupled = options_.kind == DenseOptimizerKind::kAdamW ? decay : 0.f;

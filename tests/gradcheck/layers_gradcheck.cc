@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gradcheck.h"
+#include "nn/batch_norm.h"
 #include "nn/concat.h"
 #include "nn/dense.h"
 #include "nn/dropout.h"
@@ -69,6 +70,44 @@ TEST(LayersGradcheck, Dense) {
 }
 
 TEST(LayersGradcheck, DenseWithRowStrideLargerThanCols) { CheckDense(6, 7, 4, 5); }
+
+// Batch normalisation in training: the batch statistics depend on every row, so each input's gradient has the
+// two terms through the mean and the variance; the finite differences see both.
+void CheckBatchNorm(int64_t batch, int64_t cols, int64_t pad) {
+  SCOPED_TRACE(testing::Message() << batch << "x" << cols << ", padding " << pad);
+  ParameterArena arena;
+  BatchNorm norm(arena, "n", cols);
+  arena.Allocate();
+  arena.Initialize(1);
+  Rng rng(5);
+  const Tensor gamma{arena.Value(0), 1, cols, cols}, beta{arena.Value(1), 1, cols, cols};
+  FillUniform(gamma, rng, 0.5, 1.5);
+  FillUniform(beta, rng, -0.5, 0.5);
+  Buffer src(batch, cols, cols + pad), dst(batch, cols, cols + pad), c(batch, cols, cols + pad),
+      diff_src(batch, cols, cols + pad);
+  FillUniform(src.view, rng, -2, 2);
+  FillUniform(c.view, rng, -1, 1);
+  const auto objective = [&] {
+    norm.Forward(src.view, dst.view, Mode::kTrain);
+    return Dot(dst.view, c.view);
+  };
+  objective();
+  arena.ZeroGrad();
+  norm.Backward(src.view, dst.view, c.view, &diff_src.view);
+  EXPECT_TRUE(CheckGradient(gamma, Tensor{arena.Grad(0), 1, cols, cols}, objective)) << "gamma";
+  EXPECT_TRUE(CheckGradient(beta, Tensor{arena.Grad(1), 1, cols, cols}, objective)) << "beta";
+  EXPECT_TRUE(CheckGradient(src.view, diff_src.view, objective)) << "src";
+  // The running statistics are state, not parameters: Backward leaves their gradient at 0.
+  for (size_t id : {size_t{2}, size_t{3}}) {
+    for (int64_t j = 0; j < cols; ++j) EXPECT_EQ(arena.Grad(id)[j], 0.f);
+  }
+}
+
+TEST(LayersGradcheck, BatchNorm) {
+  CheckBatchNorm(6, 5, 0);
+  CheckBatchNorm(2, 3, 0);    // the smallest batch with a variance
+  CheckBatchNorm(9, 37, 3);   // more columns than one block of the column-parallel loops, strided rows
+}
 
 TEST(LayersGradcheck, ReluAwayFromTheKink) {
   Relu relu(9);

@@ -1,0 +1,49 @@
+// Batch normalisation over the rows of a batch, one statistic per column (Ioffe & Szegedy 2015), as PyTorch's
+// BatchNorm1d: in training, y = γ (x − μ_B) / √(σ²_B + ε) + β with the batch's mean and biased variance, and the
+// running statistics move by `momentum` towards μ_B and the unbiased σ²_B; in inference the running statistics
+// replace the batch's. γ, β, the running mean and the running variance live in the ParameterArena as
+// "<name>.weight", "<name>.bias", "<name>.running_mean", "<name>.running_var" (PyTorch's names), so they are saved,
+// exported and restored with the other weights; the running statistics are not trained (their gradient stays 0,
+// so no optimizer moves them).
+//
+//   BatchNorm norm(arena, "experts.0.norm", 512);
+//   norm.Forward(h, h, Mode::kTrain);             // may run in place
+//   norm.Backward(h_in, h, diff_h, &diff_h_in);   // src must be the Forward's input: x̂ is recomputed from it
+//
+// Columns are split over threads in fixed blocks and each column's rows are summed in order, so the result does
+// not depend on the thread count.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nn/layer.h"
+#include "nn/parameters.h"
+
+namespace mtrec {
+
+class BatchNorm : public Layer {
+ public:
+  BatchNorm(ParameterArena& arena, const std::string& name, int64_t cols, float momentum = 0.1f, float eps = 1e-5f);
+
+  // Forward may run in place (dst == src) only in inference: training's Backward needs the input.
+  void Forward(const Tensor& src, const Tensor& dst, Mode mode) override;
+  void Backward(const Tensor& src, const Tensor& dst, const Tensor& diff_dst, const Tensor* diff_src) override;
+  int64_t InputCols() const override { return cols_; }
+  int64_t OutputCols() const override { return cols_; }
+
+ private:
+  ParameterArena* arena_;
+  std::string label_;
+  int64_t cols_;
+  float momentum_;
+  float eps_;
+  size_t gamma_id_, beta_id_, mean_id_, var_id_;
+  // The statistics of the last training Forward, for its Backward.
+  std::vector<float> batch_mean_;
+  std::vector<float> batch_inv_std_;
+  int64_t batch_rows_ = -1;
+};
+
+}  // namespace mtrec
