@@ -286,6 +286,10 @@ const std::vector<Field<ModelConfig>>& ModelFields() {
       MakeField("batch_norm", &M::batch_norm,
                 "Batch normalisation between each hidden layer's linear map and its ReLU (bottom, experts, towers), "
                 "with running statistics for inference, as PyTorch's BatchNorm1d (momentum 0.1, eps 1e-5)."),
+      MakeField("numeric_projection", &M::numeric_projection,
+                "When > 0: a linear layer maps the numeric block (every numeric input and missing flag) to one vector "
+                "of this width, which enters the model beside the embeddings (MTReclib's numerical layer); 0 = the "
+                "numeric block enters as it is."),
       MakeField("embedding_init_std", &M::embedding_init_std, "Standard deviation of the initial embeddings."),
   };
   return fields;
@@ -762,6 +766,7 @@ void ValidateConfig(const Config& config) {
   for (int64_t width : model.bottom) MTREC_CHECK(width > 0, "model.bottom widths must be > 0");
   for (int64_t width : model.tower) MTREC_CHECK(width > 0, "model.tower widths must be > 0");
   MTREC_CHECK(model.dropout >= 0 && model.dropout < 1, "model.dropout must be in [0, 1), got {}", model.dropout);
+  MTREC_CHECK(model.numeric_projection >= 0, "model.numeric_projection must be >= 0, got {}", model.numeric_projection);
   MTREC_CHECK(model.embedding_init_std > 0, "model.embedding_init_std must be > 0");
 
   const TrainConfig& train = config.train;

@@ -73,6 +73,7 @@ struct ModelConfig {
   double calibrator = 0.6;
   double dropout = 0.0;
   bool batch_norm = false;
+  int64_t numeric_projection = 0;
   double embedding_init_std = 0.05;
 };
 

@@ -5,8 +5,8 @@
 
 namespace mtrec {
 
-InputLayer::InputLayer(const InputLayout& layout, const std::vector<std::string>& prefixes)
-    : layout_(layout), copies_(static_cast<int64_t>(prefixes.size())) {
+InputLayer::InputLayer(const InputLayout& layout, const std::vector<std::string>& prefixes, int64_t numeric_projection)
+    : layout_(layout), copies_(static_cast<int64_t>(prefixes.size())), projected_(numeric_projection > 0) {
   for (const auto& prefix : prefixes) {
     for (const auto& spec : layout.tables) tables_.emplace_back(prefix + "." + spec.name, spec.rows, spec.dim);
   }
@@ -21,7 +21,7 @@ InputLayer::InputLayer(const InputLayout& layout, const std::vector<std::string>
     offset += layout.tables[slot.table].dim;
   }
   numeric_offset_ = offset;
-  width_ = offset + layout.NumericWidth();
+  width_ = offset + (projected_ ? numeric_projection : layout.NumericWidth());
 }
 
 void InputLayer::Initialize(uint64_t seed, float stddev) {
@@ -49,7 +49,7 @@ void InputLayer::Forward(const Batch& batch, const Tensor& dst) const {
       const EmbeddingTable& table = tables_[copy * tables_per_copy + slot.table];
       table.LookupPooled(batch.multi_ids[m].data(), batch.multi_offsets[m].data(), n, slot.pooling,
                          out.Columns(multi_offsets_[m], table.dim()));
-    } else {
+    } else if (!projected_) {
       const int64_t width = layout_.NumericWidth();
       for (int64_t r = 0; r < n; ++r) {
         std::copy_n(batch.numeric.data() + r * width, width, out.Row(r) + numeric_offset_);

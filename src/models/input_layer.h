@@ -23,7 +23,10 @@ namespace mtrec {
 
 class InputLayer {
  public:
-  explicit InputLayer(const InputLayout& layout, const std::vector<std::string>& prefixes = {"embeddings"});
+  // numeric_projection > 0: the numeric block's columns are left to a linear layer of that width that the model
+  // owns (it has dense parameters); Forward then writes only the embeddings.
+  explicit InputLayer(const InputLayout& layout, const std::vector<std::string>& prefixes = {"embeddings"},
+                      int64_t numeric_projection = 0);
 
   void Initialize(uint64_t seed, float stddev);
   void Forward(const Batch& batch, const Tensor& dst) const;
@@ -32,8 +35,10 @@ class InputLayer {
 
   int64_t OutputCols() const { return width_ * copies_; }
   int64_t CopyCols() const { return width_; }  // the columns of one set of tables
-  // Within each set's columns, the numeric block is [NumericOffset(), CopyCols()): inputs without parameters.
+  // Within each set's columns, the numeric block is [NumericOffset(), CopyCols()): the raw numeric inputs, or the
+  // projection's output — either way no embedding parameters behind them.
   int64_t NumericOffset() const { return numeric_offset_; }
+  bool projects_numeric() const { return projected_; }
   std::vector<EmbeddingTable>& tables() { return tables_; }
   const std::vector<EmbeddingTable>& tables() const { return tables_; }
   std::vector<SparseGrad>& grads() { return grads_; }
@@ -47,6 +52,7 @@ class InputLayer {
   int64_t numeric_offset_ = 0;
   int64_t width_ = 0;
   int64_t copies_ = 1;
+  bool projected_ = false;
 };
 
 }  // namespace mtrec

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "common/profiler.h"
+
 namespace mtrec {
 
 MixtureOfExperts::MixtureOfExperts(const Config& config, const InputLayout& layout, int64_t max_batch,
@@ -45,12 +47,15 @@ void MixtureOfExperts::BodyForward(const Tensor& src, const Tensor& dst, Mode mo
   expert_out_ = expert_bank_->Forward(src, mode);
   Tensor logits = gate_logits_.View().TopRows(n);
   Tensor weights = gate_weights_.View().TopRows(n);
-  gate_layer_->Forward(src, logits, mode);
-  gate_softmax_.Forward(logits, weights, mode);
   Tensor mixed = mixed_.View().TopRows(n);
-  blocks_[0] = expert_out_;
-  for (int64_t g = 0; g < gates_; ++g) {
-    mixture_.Forward(blocks_, weights.Columns(g * experts_, experts_), mixed.Columns(g * width, width));
+  {
+    ProfileScope scope("gates and mixture forward");
+    gate_layer_->Forward(src, logits, mode);
+    gate_softmax_.Forward(logits, weights, mode);
+    blocks_[0] = expert_out_;
+    for (int64_t g = 0; g < gates_; ++g) {
+      mixture_.Forward(blocks_, weights.Columns(g * experts_, experts_), mixed.Columns(g * width, width));
+    }
   }
   CopyInto(dst, towers_->Forward(mixed, mode));
   if (mode == Mode::kInfer) {
@@ -72,18 +77,22 @@ void MixtureOfExperts::BodyBackward(const Tensor& src, const Tensor& diff_dst, c
   Tensor weights = gate_weights_.View().TopRows(n);
   Tensor diff_experts = diff_experts_.View().TopRows(n);
   Tensor diff_weights = diff_gate_weights_.View().TopRows(n);
-  for (int64_t r = 0; r < n; ++r) std::fill_n(diff_experts.Row(r), diff_experts.cols, 0.f);
-  blocks_[0] = expert_out_;
-  diff_blocks_[0] = diff_experts;
-  for (int64_t g = 0; g < gates_; ++g) {
-    mixture_.Backward(blocks_, weights.Columns(g * experts_, experts_), diff_mixed.Columns(g * width, width),
-                      diff_blocks_, diff_weights.Columns(g * experts_, experts_));
-  }
-  Tensor diff_logits = diff_gate_logits_.View().TopRows(n);
-  gate_softmax_.Backward(gate_logits_.View().TopRows(n), weights, diff_weights, &diff_logits);
   Tensor diff_src_gates = diff_src_gates_.View().TopRows(n);
-  gate_layer_->Backward(src, gate_logits_.View().TopRows(n), diff_logits, &diff_src_gates);
+  {
+    ProfileScope scope("gates and mixture backward");
+    for (int64_t r = 0; r < n; ++r) std::fill_n(diff_experts.Row(r), diff_experts.cols, 0.f);
+    blocks_[0] = expert_out_;
+    diff_blocks_[0] = diff_experts;
+    for (int64_t g = 0; g < gates_; ++g) {
+      mixture_.Backward(blocks_, weights.Columns(g * experts_, experts_), diff_mixed.Columns(g * width, width),
+                        diff_blocks_, diff_weights.Columns(g * experts_, experts_));
+    }
+    Tensor diff_logits = diff_gate_logits_.View().TopRows(n);
+    gate_softmax_.Backward(gate_logits_.View().TopRows(n), weights, diff_weights, &diff_logits);
+    gate_layer_->Backward(src, gate_logits_.View().TopRows(n), diff_logits, &diff_src_gates);
+  }
   expert_bank_->Backward(src, diff_experts, &diff_src);
+  ProfileScope scope("gates and mixture backward");
   AddInto(diff_src, diff_src_gates);
 }
 

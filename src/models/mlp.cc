@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "common/profiler.h"
 #include "common/rng.h"
 #include "nn/cross_stitch.h"
 #include "nn/grouped_dense.h"
@@ -45,6 +46,19 @@ Mlp::Mlp(ParameterArena& arena, const std::string& name, int64_t input_cols, con
     cols = outputs;
   }
   output_cols_ = g * cols;
+  // Profile scope names, built once: the index of the linear layer each belongs to, and what it is.
+  int64_t linear_index = -1;
+  for (const auto& layer : layers_) {
+    const Layer* l = layer.get();
+    const char* kind = dynamic_cast<const Relu*>(l)         ? "relu"
+                       : dynamic_cast<const Dropout*>(l)    ? "dropout"
+                       : dynamic_cast<const BatchNorm*>(l)  ? "batch norm"
+                       : dynamic_cast<const CrossStitch*>(l) ? "cross-stitch"
+                                                             : (++linear_index, "linear");
+    const std::string base = fmt::format("{}.{} {}", name, linear_index, kind);
+    profile_names_.push_back(base + " forward");
+    profile_names_.push_back(base + " backward");
+  }
   for (const auto& layer : layers_) {
     activations_.emplace_back(max_batch, layer->OutputCols());
     diffs_.emplace_back(max_batch, layer->OutputCols());
@@ -59,6 +73,7 @@ Tensor Mlp::Forward(const Tensor& src, Mode mode) {
   Tensor input = src;
   for (size_t i = 0; i < layers_.size(); ++i) {
     Tensor output = activations_[i].View().TopRows(src.rows);
+    ProfileScope scope(profile_names_[2 * i].c_str());
     layers_[i]->Forward(input, output, mode);
     input = output;
   }
@@ -71,6 +86,7 @@ void Mlp::Backward(const Tensor& src, const Tensor& diff_dst, const Tensor* diff
   for (size_t i = layers_.size(); i-- > 0;) {
     Tensor input = i == 0 ? src : activations_[i - 1].View().TopRows(n);
     Tensor output = activations_[i].View().TopRows(n);
+    ProfileScope scope(profile_names_[2 * i + 1].c_str());
     if (i == 0) {
       layers_[i]->Backward(input, output, diff, diff_src);
     } else {

@@ -51,6 +51,7 @@ class Mlp {
   int64_t output_cols_;
   int64_t groups_;
   std::vector<std::unique_ptr<Layer>> layers_;
+  std::vector<std::string> profile_names_;  // per layer: "<name>.<i> <kind> forward", then "... backward"
   std::vector<Dropout*> dropouts_;
   std::vector<Matrix> activations_;  // output of each layer
   std::vector<Matrix> diffs_;        // gradient w.r.t. each layer's output

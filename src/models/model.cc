@@ -1,18 +1,30 @@
 #include "models/model.h"
 
+#include <algorithm>
+
 #include "common/error.h"
+#include "common/profiler.h"
 #include "common/rng.h"
 
 namespace mtrec {
 
 Model::Model(const Config& config, const InputLayout& layout, int64_t max_batch,
              const std::vector<std::string>& embedding_sets)
-    : input_(layout, embedding_sets),
+    : input_(layout, embedding_sets, layout.NumericWidth() > 0 ? config.model.numeric_projection : 0),
       max_batch_(max_batch),
       tasks_(static_cast<int64_t>(config.tasks.size())),
       embedding_init_std_(static_cast<float>(config.model.embedding_init_std)),
       batch_norm_(config.model.batch_norm),
       graph_(config, max_batch) {
+  if (input_.projects_numeric()) {
+    for (const std::string& set : embedding_sets) {
+      // "embeddings" → "numeric_projection"; "embeddings.click" (single_task) → "numeric_projection.click".
+      const std::string name = "numeric_projection" + set.substr(std::string("embeddings").size());
+      numeric_projections_.push_back(std::make_unique<Dense>(arena_, name, layout.NumericWidth(),
+                                                             config.model.numeric_projection, Init::kGlorotUniform));
+    }
+  }
+  if (input_.projects_numeric()) numeric_in_.Resize(max_batch, layout.NumericWidth());
   x_.Resize(max_batch, input_.OutputCols());
   diff_x_.Resize(max_batch, input_.OutputCols());
   conditional_.Resize(max_batch, tasks_);
@@ -25,12 +37,29 @@ void Model::Initialize(uint64_t seed) {
   input_.Initialize(Mix64(seed ^ 0xe4b3d2a1ULL), embedding_init_std_);
 }
 
+// The columns set c's numeric projection writes: its block of the input layer's output.
+Tensor Model::ProjectionColumns(const Tensor& x, size_t c) const {
+  return x.Columns(static_cast<int64_t>(c) * input_.CopyCols() + input_.NumericOffset(),
+                   input_.CopyCols() - input_.NumericOffset());
+}
+
 Tensor Model::Forward(const Batch& batch, Mode mode) {
   MTREC_CHECK(batch.size <= max_batch_, "batch of {} rows exceeds the model's buffers ({})", batch.size, max_batch_);
   Tensor x = x_.View().TopRows(batch.size);
   Tensor conditional = conditional_.View().TopRows(batch.size);
   Tensor outputs = outputs_.View().TopRows(batch.size);
-  input_.Forward(batch, x);
+  {
+    ProfileScope scope("input (embeddings) forward");
+    input_.Forward(batch, x);
+  }
+  if (!numeric_projections_.empty()) {
+    ProfileScope scope("numeric projection forward");
+    Tensor numeric = numeric_in_.View().TopRows(batch.size);
+    std::copy_n(batch.numeric.data(), batch.size * numeric.cols, numeric.data);
+    for (size_t c = 0; c < numeric_projections_.size(); ++c) {
+      numeric_projections_[c]->Forward(numeric, ProjectionColumns(x, c), mode);
+    }
+  }
   BodyForward(x, conditional, mode);
   graph_.Forward(conditional, outputs);
   return outputs;
@@ -47,9 +76,19 @@ Tensor Model::BackwardToInput(int64_t rows, const Tensor& diff_outputs) {
   Tensor diff_conditional = diff_conditional_.View().TopRows(rows);
   graph_.Backward(conditional, outputs_.View().TopRows(rows), diff_outputs, diff_conditional);
   BodyBackward(x, diff_conditional, diff_x);
+  if (!numeric_projections_.empty()) {
+    ProfileScope scope("numeric projection backward");
+    for (size_t c = 0; c < numeric_projections_.size(); ++c) {
+      numeric_projections_[c]->Backward(numeric_in_.View().TopRows(rows), ProjectionColumns(x, c),
+                                        ProjectionColumns(diff_x, c), nullptr);
+    }
+  }
   return diff_x;
 }
 
-void Model::BackwardInput(const Batch& batch, const Tensor& diff_x) { input_.Backward(batch, diff_x); }
+void Model::BackwardInput(const Batch& batch, const Tensor& diff_x) {
+  ProfileScope scope("input (embeddings) backward");
+  input_.Backward(batch, diff_x);
+}
 
 }  // namespace mtrec

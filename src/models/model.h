@@ -18,6 +18,7 @@
 #include "models/input_layer.h"
 #include "models/mlp.h"
 #include "models/task_graph.h"
+#include "nn/dense.h"
 #include "nn/layer.h"
 #include "nn/parameters.h"
 
@@ -79,8 +80,13 @@ class Model {
     return options;
   }
 
+  Tensor ProjectionColumns(const Tensor& x, size_t c) const;
+
   ParameterArena arena_;
   InputLayer input_;
+  // model.numeric_projection: per set of embeddings, the linear map of the numeric block into its columns.
+  std::vector<std::unique_ptr<Dense>> numeric_projections_;
+  Matrix numeric_in_;  // the last Forward's numeric block (its Backward's src), copied from the batch
   int64_t max_batch_;
   int64_t tasks_;
   float embedding_init_std_;

@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/profiler.h"
 #include "common/progress.h"
 #include "common/rng.h"
 #include "common/threads.h"
@@ -69,6 +70,7 @@ Trainer::Trainer(const Config& config, Model& model)
   }
   diff_outputs_.Resize(config.train.batch_size, model.tasks());
   calibrator_diff_.Resize(config.train.batch_size, model.tasks());
+  weight_sum_.assign(model.tasks(), 0.0);
   for (int64_t k = 0; k < model.tasks(); ++k) {
     const TaskConfig& task = config.tasks[k];
     if (task.parent.empty()) continue;
@@ -154,6 +156,51 @@ double Trainer::MonitorScore(const std::vector<TaskReport>& reports) const {
   return metric == "loss" ? sum : sum / count;
 }
 
+StepLosses Trainer::Step(const Batch& batch) {
+  const int64_t tasks = model_.tasks();
+  StepLosses result;
+  result.sum.assign(tasks, 0.0);
+  result.count.assign(tasks, 0);
+  std::vector<double>& batch_losses = step_losses_;
+  batch_losses.resize(tasks);
+  const uint64_t step_seed = Mix64(config_.train.seed ^ (0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(++step_)));
+  model_.SetStepSeed(step_seed);
+  Tensor outputs = model_.Forward(batch, Mode::kTrain);
+  Tensor diff = diff_outputs_.View().TopRows(batch.size);
+  {
+    ProfileScope scope("loss");
+    for (int64_t k = 0; k < tasks; ++k) {
+      LossValue loss = TaskLoss(config_.tasks[k], outputs, k, TaskLabels(batch, k), loss_scale_[k], diff);
+      result.sum[k] += loss.sum;
+      result.count[k] += loss.count;
+      batch_losses[k] = loss.count > 0 ? loss_scale_[k] * loss.Mean() : NAN;
+    }
+    // The calibrator is a term of its own, outside the task weighting: its gradient is kept apart and added as is.
+    Tensor calibrator = calibrator_diff_.View().TopRows(batch.size);
+    if (!calibrated_links_.empty()) std::fill(calibrator.data, calibrator.data + batch.size * tasks, 0.f);
+    for (const auto& [child, parent] : calibrated_links_) {
+      LossValue penalty = CalibratorPenalty(outputs.data + child, outputs.data + parent, outputs.ld, batch.size,
+                                            static_cast<float>(config_.model.calibrator), calibrator.data + child,
+                                            calibrator.data + parent, calibrator.ld);
+      result.calibrator_sum += penalty.sum;
+      result.calibrator_count += penalty.count;
+    }
+  }
+  Tensor calibrator = calibrator_diff_.View().TopRows(batch.size);
+  Backpropagate(batch, diff, calibrated_links_.empty() ? nullptr : &calibrator, batch_losses,
+                Mix64(step_seed ^ 0x5851f42d4c957f2dULL));
+  {
+    ProfileScope scope("optimizer (dense)");
+    dense_->Step();
+  }
+  {
+    ProfileScope scope("optimizer (embeddings)");
+    auto& grads = model_.input().grads();
+    ParallelForBlocks(sparse_.size(), [&](size_t t, int) { sparse_[t]->Step(grads[t]); });
+  }
+  return result;
+}
+
 std::vector<double> Trainer::TrainEpoch(const EncodedData& train, int64_t epoch) {
   const int64_t tasks = model_.tasks();
   std::vector<double> loss_sum(tasks, 0.0);
@@ -167,36 +214,17 @@ std::vector<double> Trainer::TrainEpoch(const EncodedData& train, int64_t epoch)
   weight_steps_ = 0;
   conflict_sum_.clear();
   conflict_steps_ = 0;
-  std::vector<double> batch_losses(tasks);
   BatchStream stream(train, config_.train.batch_size, ShuffledOrder(train.rows, Mix64(config_.train.seed + epoch)));
   Progress progress(fmt::format("epoch {}/{}", epoch, config_.train.epochs), static_cast<size_t>(train.rows));
   int64_t done = 0;
   while (const Batch* batch = stream.Next()) {
-    const uint64_t step_seed = Mix64(config_.train.seed ^ (0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(++step_)));
-    model_.SetStepSeed(step_seed);
-    Tensor outputs = model_.Forward(*batch, Mode::kTrain);
-    Tensor diff = diff_outputs_.View().TopRows(batch->size);
+    const StepLosses step = Step(*batch);
     for (int64_t k = 0; k < tasks; ++k) {
-      LossValue loss = TaskLoss(config_.tasks[k], outputs, k, TaskLabels(*batch, k), loss_scale_[k], diff);
-      loss_sum[k] += loss.sum;
-      loss_count[k] += loss.count;
-      batch_losses[k] = loss.count > 0 ? loss_scale_[k] * loss.Mean() : NAN;
+      loss_sum[k] += step.sum[k];
+      loss_count[k] += step.count[k];
     }
-    // The calibrator is a term of its own, outside the task weighting: its gradient is kept apart and added as is.
-    Tensor calibrator = calibrator_diff_.View().TopRows(batch->size);
-    if (!calibrated_links_.empty()) std::fill(calibrator.data, calibrator.data + batch->size * tasks, 0.f);
-    for (const auto& [child, parent] : calibrated_links_) {
-      LossValue penalty = CalibratorPenalty(outputs.data + child, outputs.data + parent, outputs.ld, batch->size,
-                                            static_cast<float>(config_.model.calibrator), calibrator.data + child,
-                                            calibrator.data + parent, calibrator.ld);
-      calibrator_sum += penalty.sum;
-      calibrator_count += penalty.count;
-    }
-    Backpropagate(*batch, diff, calibrated_links_.empty() ? nullptr : &calibrator, batch_losses,
-                  Mix64(step_seed ^ 0x5851f42d4c957f2dULL));
-    dense_->Step();
-    auto& grads = model_.input().grads();
-    ParallelForBlocks(sparse_.size(), [&](size_t t, int) { sparse_[t]->Step(grads[t]); });
+    calibrator_sum += step.calibrator_sum;
+    calibrator_count += step.calibrator_count;
     done += batch->size;
     std::string losses;
     for (int64_t k = 0; k < tasks; ++k) {

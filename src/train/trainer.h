@@ -55,9 +55,21 @@ struct TrainerState {
 std::string HistoryToJson(const std::vector<EpochRecord>& history);
 std::vector<EpochRecord> HistoryFromJson(const std::string& text);
 
+// The losses of one step: per task, the sum over its valid labels and their count (before weighting).
+struct StepLosses {
+  std::vector<double> sum;
+  std::vector<int64_t> count;
+  double calibrator_sum = 0.0;
+  int64_t calibrator_count = 0;
+};
+
 class Trainer {
  public:
   Trainer(const Config& config, Model& model);
+
+  // One optimisation step on a batch: forward, task losses, backward under the weighting strategy, optimizer
+  // steps. Fit runs these; `mtrec bench train` times them.
+  StepLosses Step(const Batch& batch);
 
   // Trains until config.train.epochs or early stopping. `resume` continues a checkpointed run. After each epoch
   // `on_epoch` gets the state (with optimizer states filled in). On return the model holds the best epoch's
@@ -98,6 +110,7 @@ class Trainer {
   TrainerState state_;
   Matrix diff_outputs_;
   Matrix calibrator_diff_;
+  std::vector<double> step_losses_;  // this step's weighted mean loss per task, for the weighting strategy
   int64_t step_ = 0;
 };
 

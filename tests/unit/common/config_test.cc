@@ -585,7 +585,7 @@ const std::map<std::string, std::vector<std::string>>& AllKeys() {
         "oracle_given_parent"}},
       {"[model]",
        {"arch", "embedding_dim", "bottom", "tower", "experts", "task_experts", "expert", "calibrator", "dropout",
-        "batch_norm", "embedding_init_std"}},
+        "batch_norm", "numeric_projection", "embedding_init_std"}},
       {"[train]",
        {"epochs", "batch_size", "optimizer", "lr", "beta1", "beta2", "eps", "weight_decay", "momentum",
         "embedding_optimizer", "embedding_lr", "seed", "threads", "early_stop_metric", "early_stop_task", "patience",
