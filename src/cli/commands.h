@@ -16,5 +16,6 @@ RunCommand AddEvalCommand(CLI::App& app);
 RunCommand AddPredictCommand(CLI::App& app);
 RunCommand AddInspectCommand(CLI::App& app);
 RunCommand AddExportCommand(CLI::App& app);
+RunCommand AddBenchCommand(CLI::App& app);
 
 }  // namespace mtrec

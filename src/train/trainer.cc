@@ -71,6 +71,8 @@ Trainer::Trainer(const Config& config, Model& model)
   diff_outputs_.Resize(config.train.batch_size, model.tasks());
   calibrator_diff_.Resize(config.train.batch_size, model.tasks());
   weight_sum_.assign(model.tasks(), 0.0);
+  // Each task's loss weight; Fit divides it by the constant predictor's loss under train.normalize_losses.
+  for (const TaskConfig& task : config.tasks) loss_scale_.push_back(static_cast<float>(task.weight));
   for (int64_t k = 0; k < model.tasks(); ++k) {
     const TaskConfig& task = config.tasks[k];
     if (task.parent.empty()) continue;
@@ -266,7 +268,6 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     step_ = dense_->step();
     LogInfo("resuming after epoch {} of {}", state_.epochs_done, config_.train.epochs);
   }
-  loss_scale_.assign(model_.tasks(), 1.f);
   for (int64_t k = 0; k < model_.tasks(); ++k) {
     const TaskConfig& task = config_.tasks[k];
     double scale = task.weight;
