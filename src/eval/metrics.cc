@@ -73,49 +73,64 @@ std::vector<ScoreBlock> DescendingScoreBlocks(const char* metric, std::span<cons
   return blocks;
 }
 
-}  // namespace
-
-double Auc(std::span<const float> scores, std::span<const float> labels) {
-  CheckSameSize("Auc", scores.size(), labels.size());
-  struct Row {
-    float score;
-    bool positive;
-  };
-  std::vector<Row> rows;
-  rows.reserve(labels.size());
-  for (size_t i = 0; i < labels.size(); ++i) {
-    if (IsMissing(labels[i])) continue;
-    const bool positive = BinaryLabel("Auc", i, labels[i]);
-    // A NaN would break the sort's strict weak ordering, and it has no meaningful rank anyway.
-    MTREC_CHECK(!std::isnan(scores[i]), "Auc: score at row {} is NaN; expected a number", i);
-    rows.push_back({scores[i], positive});
-  }
-  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.score < b.score; });
-
-  // Walk groups of equal score in ascending order. Giving a tied group its average rank in the Mann-Whitney
-  // rank sum is the same as crediting each positive of the group with every negative below it plus half the
-  // negatives inside it; in this form the running sum is a half-integer no larger than n+ n-, so it is exact in
-  // double while n+ n- < 2^52 (beyond 60 million rows of each class only the last bit can round).
+// Walk the blocks from the lowest score up. Giving a tied block its average rank in the Mann-Whitney rank sum is
+// the same as crediting each positive of the block with every negative below it plus half the negatives inside it;
+// in this form the running sum is a half-integer no larger than n+ n-, so it is exact in double while
+// n+ n- < 2^52 (beyond 60 million rows of each class only the last bit can round).
+double AucOfBlocks(const std::vector<ScoreBlock>& blocks) {
   double pairs_won = 0.0;
-  int64_t negatives_below = 0;
-  int64_t positives = 0;
-  for (size_t begin = 0; begin < rows.size();) {
-    size_t end = begin;
-    int64_t group_positives = 0;
-    while (end < rows.size() && rows[end].score == rows[begin].score) {
-      group_positives += rows[end].positive ? 1 : 0;
-      ++end;
-    }
-    const int64_t group_negatives = static_cast<int64_t>(end - begin) - group_positives;
-    pairs_won += static_cast<double>(group_positives) *
-                 (static_cast<double>(negatives_below) + 0.5 * static_cast<double>(group_negatives));
-    negatives_below += group_negatives;
-    positives += group_positives;
-    begin = end;
+  int64_t negatives_below = 0, positives = 0;
+  for (auto block = blocks.rbegin(); block != blocks.rend(); ++block) {
+    pairs_won += static_cast<double>(block->positives) *
+                 (static_cast<double>(negatives_below) + 0.5 * static_cast<double>(block->negatives));
+    negatives_below += block->negatives;
+    positives += block->positives;
   }
   const int64_t negatives = negatives_below;
   if (positives == 0 || negatives == 0) return kNaN;
   return pairs_won / (static_cast<double>(positives) * static_cast<double>(negatives));
+}
+
+// Recall grows only at blocks with positives, by block.positives / positives, at the precision reached there.
+double PrAucOfBlocks(const std::vector<ScoreBlock>& blocks) {
+  int64_t positives = 0;
+  for (const auto& block : blocks) positives += block.positives;
+  if (positives == 0) return kNaN;
+  double area = 0.0;
+  int64_t tp = 0, predicted = 0;
+  for (const auto& block : blocks) {
+    tp += block.positives;
+    predicted += block.positives + block.negatives;
+    area += static_cast<double>(block.positives) * static_cast<double>(tp) / static_cast<double>(predicted);
+  }
+  return area / static_cast<double>(positives);
+}
+
+BestF1 BestF1OfBlocks(const std::vector<ScoreBlock>& blocks) {
+  BestF1 best;
+  best.threshold = kNaN;
+  BinaryCounts counts;
+  for (const auto& block : blocks) counts.fn += block.positives, counts.tn += block.negatives;
+  for (const auto& block : blocks) {
+    counts.tp += block.positives;
+    counts.fn -= block.positives;
+    counts.fp += block.negatives;
+    counts.tn -= block.negatives;
+    const double f1 = counts.F1();
+    // Strictly greater: the first (highest) threshold wins a tie.
+    if (std::isnan(best.threshold) || f1 > best.f1) {
+      best.threshold = block.score;
+      best.f1 = f1;
+      best.counts = counts;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+double Auc(std::span<const float> scores, std::span<const float> labels) {
+  return AucOfBlocks(DescendingScoreBlocks("Auc", scores, labels));
 }
 
 double SoftAuc(std::span<const float> scores, std::span<const float> truth) {
@@ -200,41 +215,11 @@ BinaryCounts CountAtThreshold(std::span<const float> scores, std::span<const flo
 }
 
 double PrAuc(std::span<const float> scores, std::span<const float> labels) {
-  const std::vector<ScoreBlock> blocks = DescendingScoreBlocks("PrAuc", scores, labels);
-  int64_t positives = 0;
-  for (const auto& block : blocks) positives += block.positives;
-  if (positives == 0) return kNaN;
-  // Recall grows only at blocks with positives, by block.positives / positives, at the precision reached there.
-  double area = 0.0;
-  int64_t tp = 0, predicted = 0;
-  for (const auto& block : blocks) {
-    tp += block.positives;
-    predicted += block.positives + block.negatives;
-    area += static_cast<double>(block.positives) * static_cast<double>(tp) / static_cast<double>(predicted);
-  }
-  return area / static_cast<double>(positives);
+  return PrAucOfBlocks(DescendingScoreBlocks("PrAuc", scores, labels));
 }
 
 BestF1 FindBestF1(std::span<const float> scores, std::span<const float> labels) {
-  const std::vector<ScoreBlock> blocks = DescendingScoreBlocks("FindBestF1", scores, labels);
-  BestF1 best;
-  best.threshold = kNaN;
-  BinaryCounts counts;
-  for (const auto& block : blocks) counts.fn += block.positives, counts.tn += block.negatives;
-  for (const auto& block : blocks) {
-    counts.tp += block.positives;
-    counts.fn -= block.positives;
-    counts.fp += block.negatives;
-    counts.tn -= block.negatives;
-    const double f1 = counts.F1();
-    // Strictly greater: the first (highest) threshold wins a tie.
-    if (std::isnan(best.threshold) || f1 > best.f1) {
-      best.threshold = block.score;
-      best.f1 = f1;
-      best.counts = counts;
-    }
-  }
-  return best;
+  return BestF1OfBlocks(DescendingScoreBlocks("FindBestF1", scores, labels));
 }
 
 double Rmse(std::span<const float> predictions, std::span<const float> targets) {
@@ -318,9 +303,11 @@ double Mean(std::span<const float> labels) {
 }
 
 BinaryMetrics ComputeBinaryMetrics(std::span<const float> scores, std::span<const float> labels, double threshold) {
-  // Auc runs first: it checks the sizes and every label before the cheaper passes read them.
+  // One sort serves AUC, PR-AUC and the best-F1 search; it also checks the sizes and every label before the
+  // cheaper passes read them.
+  const std::vector<ScoreBlock> blocks = DescendingScoreBlocks("ComputeBinaryMetrics", scores, labels);
   BinaryMetrics metrics;
-  metrics.auc = Auc(scores, labels);
+  metrics.auc = AucOfBlocks(blocks);
   metrics.rows = CountValid(labels);
   metrics.positive_rate = Mean(labels);
   metrics.mean_prediction = MeanWhereLabelled(scores, labels);
@@ -330,8 +317,8 @@ BinaryMetrics ComputeBinaryMetrics(std::span<const float> scores, std::span<cons
   metrics.precision = counts.Precision();
   metrics.recall = counts.Recall();
   metrics.f1 = counts.F1();
-  metrics.pr_auc = PrAuc(scores, labels);
-  const BestF1 best = FindBestF1(scores, labels);
+  metrics.pr_auc = PrAucOfBlocks(blocks);
+  const BestF1 best = BestF1OfBlocks(blocks);
   metrics.best_f1 = best.f1;
   metrics.best_f1_threshold = best.threshold;
   return metrics;
