@@ -9,20 +9,26 @@
 namespace mtrec {
 namespace {
 
-// Columns per block of the column-parallel loops: 16 floats, one cache line of each row.
-constexpr int64_t kBlock = 16;
+// Rows per chunk of the statistics passes. Each chunk sums its rows into its own partial sums (row-major reads,
+// vectorised across columns), and the chunks are added in a fixed order: the result is the same for any thread
+// count.
+constexpr int64_t kChunkRows = 128;
 
+int64_t Chunks(int64_t rows) { return (rows + kChunkRows - 1) / kChunkRows; }
+
+// fn(chunk, begin_row, end_row) for every chunk, in parallel when the work is large enough.
 template <typename Fn>
-void ForColumnBlocks(int64_t cols, int64_t rows, const Fn& fn) {
-  const int64_t blocks = (cols + kBlock - 1) / kBlock;
-  if (rows * cols < kMinParallelWork || blocks < 2) {
-    for (int64_t b = 0; b < blocks; ++b) fn(b * kBlock, std::min(cols, (b + 1) * kBlock));
+void ForRowChunks(int64_t rows, int64_t cols, const Fn& fn) {
+  const int64_t chunks = Chunks(rows);
+  auto run = [&](size_t c, int) {
+    const int64_t begin = static_cast<int64_t>(c) * kChunkRows;
+    fn(static_cast<int64_t>(c), begin, std::min(rows, begin + kChunkRows));
+  };
+  if (rows * cols < kMinParallelWork || chunks < 2) {
+    for (int64_t c = 0; c < chunks; ++c) run(static_cast<size_t>(c), 0);
     return;
   }
-  ParallelForBlocks(static_cast<size_t>(blocks), [&](size_t b, int) {
-    const int64_t begin = static_cast<int64_t>(b) * kBlock;
-    fn(begin, std::min(cols, begin + kBlock));
-  });
+  ParallelForBlocks(static_cast<size_t>(chunks), run);
 }
 
 }  // namespace
@@ -36,6 +42,8 @@ BatchNorm::BatchNorm(ParameterArena& arena, const std::string& name, int64_t col
   var_id_ = arena.ReserveBuffer(name + ".running_var", 1, cols, Init::kOne);
   batch_mean_.resize(cols);
   batch_inv_std_.resize(cols);
+  scale_.resize(cols);
+  shift_.resize(cols);
 }
 
 void BatchNorm::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
@@ -49,40 +57,51 @@ void BatchNorm::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
   const bool train = mode == Mode::kTrain;
   MTREC_CHECK(!train || n >= 2, "{}: a training batch of {} row(s); batch statistics need at least 2", label_, n);
   MTREC_CHECK(!train || src.data != dst.data, "{}: training Forward cannot run in place", label_);
-  ForColumnBlocks(cols_, n, [&](int64_t c0, int64_t c1) {
-    float scale[kBlock], shift[kBlock];
-    if (train) {
-      // One pass of sums in double: the variance E[x²] − E[x]² loses nothing that matters at float precision.
-      double sum[kBlock] = {}, squares[kBlock] = {};
-      for (int64_t r = 0; r < n; ++r) {
+  float* scale = scale_.data();
+  float* shift = shift_.data();
+  if (train) {
+    // Per chunk: Σx and Σx² in double (E[x²] − E[x]² then loses nothing that matters at float precision).
+    const int64_t chunks = Chunks(n);
+    partial_.assign(static_cast<size_t>(2 * chunks * cols_), 0.0);
+    ForRowChunks(n, cols_, [&](int64_t chunk, int64_t begin, int64_t end) {
+      double* sum = partial_.data() + 2 * chunk * cols_;
+      double* squares = sum + cols_;
+      for (int64_t r = begin; r < end; ++r) {
         const float* x = src.Row(r);
-        for (int64_t c = c0; c < c1; ++c) {
-          sum[c - c0] += x[c];
-          squares[c - c0] += static_cast<double>(x[c]) * x[c];
+        for (int64_t c = 0; c < cols_; ++c) {
+          sum[c] += x[c];
+          squares[c] += static_cast<double>(x[c]) * x[c];
         }
       }
-      for (int64_t c = c0; c < c1; ++c) {
-        const double mean = sum[c - c0] / static_cast<double>(n);
-        const double var = std::max(squares[c - c0] / static_cast<double>(n) - mean * mean, 0.0);
-        const float inv_std = static_cast<float>(1.0 / std::sqrt(var + eps_));
-        batch_mean_[c] = static_cast<float>(mean);
-        batch_inv_std_[c] = inv_std;
-        running_mean[c] = (1.f - momentum_) * running_mean[c] + momentum_ * static_cast<float>(mean);
-        running_var[c] = (1.f - momentum_) * running_var[c] +
-                         momentum_ * static_cast<float>(var * static_cast<double>(n) / static_cast<double>(n - 1));
-        scale[c - c0] = gamma[c] * inv_std;
-        shift[c - c0] = beta[c] - static_cast<float>(mean) * scale[c - c0];
+    });
+    for (int64_t c = 0; c < cols_; ++c) {
+      double sum = 0, squares = 0;
+      for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+        sum += partial_[2 * chunk * cols_ + c];
+        squares += partial_[(2 * chunk + 1) * cols_ + c];
       }
-    } else {
-      for (int64_t c = c0; c < c1; ++c) {
-        scale[c - c0] = gamma[c] / std::sqrt(running_var[c] + eps_);
-        shift[c - c0] = beta[c] - running_mean[c] * scale[c - c0];
-      }
+      const double mean = sum / static_cast<double>(n);
+      const double var = std::max(squares / static_cast<double>(n) - mean * mean, 0.0);
+      const float inv_std = static_cast<float>(1.0 / std::sqrt(var + eps_));
+      batch_mean_[c] = static_cast<float>(mean);
+      batch_inv_std_[c] = inv_std;
+      running_mean[c] = (1.f - momentum_) * running_mean[c] + momentum_ * static_cast<float>(mean);
+      running_var[c] = (1.f - momentum_) * running_var[c] +
+                       momentum_ * static_cast<float>(var * static_cast<double>(n) / static_cast<double>(n - 1));
+      scale[c] = gamma[c] * inv_std;
+      shift[c] = beta[c] - static_cast<float>(mean) * scale[c];
     }
-    for (int64_t r = 0; r < n; ++r) {
+  } else {
+    for (int64_t c = 0; c < cols_; ++c) {
+      scale[c] = gamma[c] / std::sqrt(running_var[c] + eps_);
+      shift[c] = beta[c] - running_mean[c] * scale[c];
+    }
+  }
+  ParallelRows(n, n * cols_, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
       const float* x = src.Row(r);
       float* y = dst.Row(r);
-      for (int64_t c = c0; c < c1; ++c) y[c] = x[c] * scale[c - c0] + shift[c - c0];
+      for (int64_t c = 0; c < cols_; ++c) y[c] = x[c] * scale[c] + shift[c];
     }
   });
   batch_rows_ = train ? n : -1;
@@ -102,33 +121,45 @@ void BatchNorm::Backward(const Tensor& src, const Tensor& dst, const Tensor& dif
   const float* gamma = arena_->Value(gamma_id_);
   float* diff_gamma = arena_->Grad(gamma_id_);
   float* diff_beta = arena_->Grad(beta_id_);
-  ForColumnBlocks(cols_, n, [&](int64_t c0, int64_t c1) {
-    double sum_dy[kBlock] = {}, sum_dy_xhat[kBlock] = {};
-    for (int64_t r = 0; r < n; ++r) {
+  const float* mean = batch_mean_.data();
+  const float* inv_std = batch_inv_std_.data();
+  const int64_t chunks = Chunks(n);
+  partial_.assign(static_cast<size_t>(2 * chunks * cols_), 0.0);
+  ForRowChunks(n, cols_, [&](int64_t chunk, int64_t begin, int64_t end) {
+    double* sum_dy = partial_.data() + 2 * chunk * cols_;
+    double* sum_dy_xhat = sum_dy + cols_;
+    for (int64_t r = begin; r < end; ++r) {
       const float* x = src.Row(r);
       const float* dy = diff_dst.Row(r);
-      for (int64_t c = c0; c < c1; ++c) {
-        const float xhat = (x[c] - batch_mean_[c]) * batch_inv_std_[c];
-        sum_dy[c - c0] += dy[c];
-        sum_dy_xhat[c - c0] += static_cast<double>(dy[c]) * xhat;
+      for (int64_t c = 0; c < cols_; ++c) {
+        const float xhat = (x[c] - mean[c]) * inv_std[c];
+        sum_dy[c] += dy[c];
+        sum_dy_xhat[c] += static_cast<double>(dy[c]) * xhat;
       }
     }
-    float mean_dy[kBlock], mean_dy_xhat[kBlock], k[kBlock];
-    for (int64_t c = c0; c < c1; ++c) {
-      diff_beta[c] += static_cast<float>(sum_dy[c - c0]);
-      diff_gamma[c] += static_cast<float>(sum_dy_xhat[c - c0]);
-      mean_dy[c - c0] = static_cast<float>(sum_dy[c - c0] / static_cast<double>(n));
-      mean_dy_xhat[c - c0] = static_cast<float>(sum_dy_xhat[c - c0] / static_cast<double>(n));
-      k[c - c0] = gamma[c] * batch_inv_std_[c];
+  });
+  float* mean_dy = scale_.data();       // reused: Forward's scale and shift are not needed any more
+  float* mean_dy_xhat = shift_.data();
+  for (int64_t c = 0; c < cols_; ++c) {
+    double sum_dy = 0, sum_dy_xhat = 0;
+    for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+      sum_dy += partial_[2 * chunk * cols_ + c];
+      sum_dy_xhat += partial_[(2 * chunk + 1) * cols_ + c];
     }
-    if (!diff_src) return;
-    for (int64_t r = 0; r < n; ++r) {
+    diff_beta[c] += static_cast<float>(sum_dy);
+    diff_gamma[c] += static_cast<float>(sum_dy_xhat);
+    mean_dy[c] = static_cast<float>(sum_dy / static_cast<double>(n));
+    mean_dy_xhat[c] = static_cast<float>(sum_dy_xhat / static_cast<double>(n));
+  }
+  if (!diff_src) return;
+  ParallelRows(n, n * cols_, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
       const float* x = src.Row(r);
       const float* dy = diff_dst.Row(r);
       float* dx = diff_src->Row(r);
-      for (int64_t c = c0; c < c1; ++c) {
-        const float xhat = (x[c] - batch_mean_[c]) * batch_inv_std_[c];
-        dx[c] = k[c - c0] * (dy[c] - mean_dy[c - c0] - xhat * mean_dy_xhat[c - c0]);
+      for (int64_t c = 0; c < cols_; ++c) {
+        const float xhat = (x[c] - mean[c]) * inv_std[c];
+        dx[c] = gamma[c] * inv_std[c] * (dy[c] - mean_dy[c] - xhat * mean_dy_xhat[c]);
       }
     }
   });

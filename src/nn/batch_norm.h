@@ -10,8 +10,8 @@
 //   norm.Forward(h, h, Mode::kTrain);             // may run in place
 //   norm.Backward(h_in, h, diff_h, &diff_h_in);   // src must be the Forward's input: x̂ is recomputed from it
 //
-// Columns are split over threads in fixed blocks and each column's rows are summed in order, so the result does
-// not depend on the thread count.
+// The statistics are summed over fixed chunks of rows, then the chunks in order, so the result does not depend on
+// the thread count.
 #pragma once
 
 #include <cstdint>
@@ -44,6 +44,8 @@ class BatchNorm : public Layer {
   std::vector<float> batch_mean_;
   std::vector<float> batch_inv_std_;
   int64_t batch_rows_ = -1;
+  std::vector<float> scale_, shift_;  // per column: the affine map of this Forward (then Backward's means)
+  std::vector<double> partial_;       // per row chunk: partial sums of the statistics passes
 };
 
 }  // namespace mtrec
