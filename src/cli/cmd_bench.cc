@@ -48,7 +48,7 @@ struct Shape {
   double positive_rate = 0.1;
 };
 
-std::string AliExpressConfig(const Shape& shape, const std::string& arch, const std::string& precision) {
+std::string AliExpressConfig(const Shape& shape, const std::string& arch) {
   std::string toml = "[model]\n";
   toml += fmt::format("arch = \"{}\"\nembedding_dim = {}\nnumeric_projection = {}\n", arch, shape.dim, shape.dim);
   toml += "batch_norm = true\ndropout = 0.2\ntower = [128, 64]\nbottom = [512, 256]\nexpert = [512, 256]\n";
@@ -57,7 +57,6 @@ std::string AliExpressConfig(const Shape& shape, const std::string& arch, const 
       "[train]\nbatch_size = {}\noptimizer = \"adam\"\nlr = 0.001\nembedding_optimizer = \"lazy_adam\"\n"
       "embedding_lr = 0.001\nconflict_every = 0\nthreads = 0\n",
       shape.batch);
-  (void)precision;
   for (const char* task : {"click", "purchase"}) toml += fmt::format("[[tasks]]\nname = \"{}\"\n", task);
   return toml;
 }
@@ -101,7 +100,7 @@ double PeakMemoryMiB() {
 int RunBenchTrain(const BenchOptions& options) {
   SetThreads(options.threads);
   const Shape shape;
-  const Config config = ParseConfig(AliExpressConfig(shape, options.arch, options.precision), "bench " + options.shape);
+  const Config config = ParseConfig(AliExpressConfig(shape, options.arch), "bench " + options.shape);
   const InputLayout layout = AliExpressLayout(shape);
   std::unique_ptr<Model> model = CreateModel(config, layout, shape.batch);
   model->Initialize(1);
