@@ -2,21 +2,26 @@
 // same Trainer::Step that `mtrec train` runs (forward, losses, backward, optimizer steps; batches assembled by the
 // prefetching BatchStream), so that the number compares with the peers' scripts in ../bench.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 
 #include "cli/commands.h"
+#include "cli/data_sets.h"
 #include "common/config.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/profiler.h"
 #include "common/rng.h"
 #include "common/threads.h"
+#include "data/column_table.h"
 #include "features/batcher.h"
+#include "features/pipeline.h"
 #include "models/model.h"
 #include "train/trainer.h"
 
@@ -154,6 +159,48 @@ int RunBenchTrain(const BenchOptions& options) {
   return 0;
 }
 
+struct ReadOptions {
+  std::string config;
+  std::string data;
+  int threads = 0;
+};
+
+// Parsing a file into typed columns and writing its columnar cache (what `mtrec train` does on first sight of a
+// file), then loading it back from that cache (every later run). The cache goes to a fresh folder, so the first
+// load always parses.
+int RunBenchRead(const ReadOptions& options) {
+  namespace fs = std::filesystem;
+  SetThreads(options.threads);
+  Config config = LoadConfig(options.config);
+  const std::string path = options.data.empty() ? DataPath(config, config.data.train) : options.data;
+  const fs::path cache = fs::temp_directory_path() / fmt::format("mtrec-bench-read-{}", ::getpid());
+  fs::remove_all(cache);
+  struct RemoveOnExit {
+    fs::path path;
+    ~RemoveOnExit() {
+      std::error_code ignored;
+      fs::remove_all(path, ignored);
+    }
+  } cleanup{cache};
+  config.data.cache = true;
+  config.data.cache_dir = cache.string();
+  const auto requests = FeaturePipeline::Requests(config, /*labels_required=*/true);
+  using Clock = std::chrono::steady_clock;
+  auto start = Clock::now();
+  int64_t rows = LoadTable(path, config.data, requests).rows();
+  const double parse = std::chrono::duration<double>(Clock::now() - start).count();
+  start = Clock::now();
+  const ColumnTable cached = LoadTable(path, config.data, requests);
+  const double reload = std::chrono::duration<double>(Clock::now() - start).count();
+  MTREC_CHECK(cached.report().from_cache, "bench read: the second load of {} did not come from the cache", path);
+  fmt::print("{}: {} rows, {} columns, {:.1f} MB, {} threads\n", path, rows, requests.size(),
+             static_cast<double>(fs::file_size(path)) / 1e6, Threads());
+  fmt::print("parse + write cache: {:.3f} s ({:.0f} rows/s); load from cache: {:.3f} s\n", parse,
+             static_cast<double>(rows) / parse, reload);
+  fmt::print("rows/s: {:.0f}\n", static_cast<double>(rows) / parse);
+  return 0;
+}
+
 }  // namespace
 
 RunCommand AddBenchCommand(CLI::App& app) {
@@ -162,7 +209,8 @@ RunCommand AddBenchCommand(CLI::App& app) {
       "bench", "Measure throughput on random data of a benchmark's shape.\n\n"
                "Examples:\n"
                "  mtrec bench train --shape aliexpress --arch mmoe\n"
-               "  mtrec bench train --shape aliexpress --arch ple --seconds 30 --profile");
+               "  mtrec bench train --shape aliexpress --arch ple --seconds 30 --profile\n"
+               "  mtrec bench read --config data/sim/config.toml");
   command->require_subcommand(1);
   CLI::App* train = command->add_subcommand(
       "train", "Training samples/s (forward, backward and optimizer step at steady state); last line 'samples/s: N'");
@@ -179,7 +227,17 @@ RunCommand AddBenchCommand(CLI::App& app) {
   train->add_option("--warmup", options->warmup, "Untimed steps first")->check(CLI::NonNegativeNumber)->capture_default_str();
   train->add_flag("--profile", options->profile, "Print where the time of a step goes (per layer, optimizer, data)");
   train->add_option("--threads", options->threads, "Threads (0 = all cores)")->capture_default_str();
-  return [options] { return RunBenchTrain(*options); };
+  auto read_options = std::make_shared<ReadOptions>();
+  CLI::App* read = command->add_subcommand(
+      "read", "CSV reading speed: parse a file into typed columns and the dataset cache, then load it back from the "
+              "cache; last line 'rows/s: N' (of the parse)");
+  read->add_option("--config", read_options->config, "Config whose [data] and columns say how to read")->required();
+  read->add_option("--data", read_options->data, "File to read (default: the config's train file)");
+  read->add_option("--threads", read_options->threads, "Threads (0 = all cores)")->capture_default_str();
+  return [options, read_options, train, read] {
+    if (read->parsed()) return RunBenchRead(*read_options);
+    return RunBenchTrain(*options);
+  };
 }
 
 }  // namespace mtrec

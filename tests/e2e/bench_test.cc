@@ -28,6 +28,23 @@ TEST(BenchTest, TrainPrintsSamplesPerSecondLastAndAProfile) {
   EXPECT_NE(run.output.find("peak memory"), std::string::npos);
 }
 
+TEST(BenchTest, ReadParsesIntoTheCacheThenLoadsFromIt) {
+  const std::filesystem::path dir = FreshDir("bench_read");
+  ASSERT_EQ(RunMtrec("-q simulate --rows 3000 --seed 4 --out " + dir.string()).exit_code, 0);
+  const RunResult run = RunMtrec("-q bench read --config " + (dir / "config.toml").string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("train.csv: 2400 rows, 25 columns"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("load from cache"), std::string::npos) << run.output;
+  std::smatch match;
+  EXPECT_TRUE(std::regex_search(run.output, match, std::regex(R"(rows/s: (\d+)\n?$)"))) << run.output;
+  // The cache went to a temporary folder, not beside the data.
+  EXPECT_FALSE(std::filesystem::exists(dir / ".mtrec-cache"));
+  const RunResult missing = RunMtrec("bench read --config " + (dir / "config.toml").string() + " --data " +
+                                     (dir / "nope.csv").string());
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.output.find("nope.csv"), std::string::npos) << missing.output;
+}
+
 TEST(BenchTest, UnknownChoicesAreRefused) {
   const RunResult arch = RunMtrec("bench train --arch mmeo");
   EXPECT_NE(arch.exit_code, 0);
