@@ -9,7 +9,6 @@
 #include <cmath>
 #include <deque>
 #include <filesystem>
-#include <unordered_map>
 
 #include "common/binary.h"
 #include "common/checksum.h"
@@ -21,6 +20,7 @@
 #include "common/threads.h"
 #include "data/csv.h"
 #include "data/input_file.h"
+#include "data/string_index.h"
 
 namespace mtrec {
 namespace {
@@ -33,8 +33,7 @@ struct ChunkColumn {
   std::vector<float> numbers;
   std::vector<uint32_t> codes;
   std::vector<uint64_t> counts;  // multi-valued: values per row
-  std::unordered_map<std::string_view, uint32_t> index;
-  std::vector<std::string_view> values;  // local dictionary in first-appearance order
+  StringIndex dictionary;  // local dictionary in first-appearance order
 };
 
 struct ChunkResult {
@@ -54,17 +53,13 @@ bool IsNa(std::string_view value, const std::vector<std::string>& na_values) {
 }
 
 uint32_t Intern(ChunkColumn& column, ChunkResult& chunk, std::string_view value, std::string_view text) {
-  auto it = column.index.find(value);
-  if (it != column.index.end()) return it->second;
-  bool inside = value.data() >= text.data() && value.data() + value.size() <= text.data() + text.size();
-  if (!inside) {
-    chunk.owned.emplace_back(value);
-    value = chunk.owned.back();
-  }
-  uint32_t code = static_cast<uint32_t>(column.values.size());
-  column.index.emplace(value, code);
-  column.values.push_back(value);
-  return code;
+  const bool inside = value.data() >= text.data() && value.data() + value.size() <= text.data() + text.size();
+  if (inside) return column.dictionary.Intern(value);
+  // Unescaped text lives in a temporary: keep a copy the dictionary can point to, unless the value is known.
+  const uint32_t known = column.dictionary.Find(value);
+  if (known != StringIndex::kAbsent) return known;
+  chunk.owned.emplace_back(value);
+  return column.dictionary.Intern(chunk.owned.back());
 }
 
 uint64_t CacheKey(const std::string& path, const DataConfig& data, const std::vector<ColumnRequest>& requests) {
@@ -465,27 +460,23 @@ ColumnTable TableParser::Parse(const std::string& path, const DataConfig& data,
       column.numbers.Own(std::move(numbers));
     } else {
       // Merge the chunks' dictionaries in chunk order: codes follow first appearance in the file.
-      std::unordered_map<std::string_view, uint32_t> index;
-      std::vector<std::string_view> values;
+      StringIndex merged;
       std::vector<uint32_t> codes;
       std::vector<uint64_t> offsets;
       if (column.type == ColumnType::kMultiCategorical) offsets.push_back(0);
-      if (!column.present) values.push_back("");
+      if (!column.present) merged.Intern("");
       for (const auto& chunk : results) {
         const ChunkColumn& local = chunk.columns[c];
-        std::vector<uint32_t> remap(local.values.size());
-        for (size_t i = 0; i < local.values.size(); ++i) {
-          auto [it, inserted] = index.emplace(local.values[i], static_cast<uint32_t>(values.size()));
-          if (inserted) values.push_back(local.values[i]);
-          remap[i] = it->second;
-        }
+        const std::vector<std::string_view>& local_values = local.dictionary.values();
+        std::vector<uint32_t> remap(local_values.size());
+        for (size_t i = 0; i < local_values.size(); ++i) remap[i] = merged.Intern(local_values[i]);
         // An absent column has no local dictionary: its rows all take code 0, the "" entry added above.
         for (uint32_t code : local.codes) codes.push_back(column.present ? remap[code] : 0);
         for (uint64_t count : local.counts) offsets.push_back(offsets.back() + count);
       }
       std::vector<uint64_t> dictionary_offsets = {0};
       std::vector<char> blob;
-      for (std::string_view value : values) {
+      for (std::string_view value : merged.values()) {
         blob.insert(blob.end(), value.begin(), value.end());
         dictionary_offsets.push_back(blob.size());
       }
