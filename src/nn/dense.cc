@@ -25,6 +25,10 @@ Dense::Dense(ParameterArena& arena, const std::string& name, int64_t in, int64_t
   bias_id_ = arena.Reserve(name + ".bias", 1, out, Init::kZero, /*decay=*/false);
 }
 
+// The blocked copy of W costs one pass over it per call: worth it when W is large and the batch gives the copy
+// enough rows to amortise over (training batches; a small scoring batch keeps the plain layout).
+bool Dense::UseBlockedWeights(int64_t batch) const { return batch >= 256 && in_ * out_ >= (int64_t{1} << 20); }
+
 Dense::~Dense() = default;
 Dense::Dense(Dense&&) noexcept = default;
 
@@ -37,7 +41,7 @@ void Dense::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
   Plan& plan = plans_->forward.Get(batch, src.ld, dst.ld, [&] {
     const memory::desc bias = Describe(1, out_, out_, 1);
     return MakePlan(Describe(batch, in_, src.ld, 1), Describe(in_, out_, out_, 1), &bias,
-                    Describe(batch, out_, dst.ld, 1), /*accumulate=*/false);
+                    Describe(batch, out_, dst.ld, 1), /*accumulate=*/false, UseBlockedWeights(batch));
   });
   Execute(plan, src.data, arena_->Value(weight_id_), arena_->Value(bias_id_), dst.data);
 }
@@ -71,7 +75,7 @@ void Dense::Backward(const Tensor& src, const Tensor& dst, const Tensor& diff_ds
   if (diff_src) {
     Plan& data_plan = plans_->backward_data.Get(batch, diff_dst.ld, diff_src->ld, [&] {
       return MakePlan(Describe(batch, out_, diff_dst.ld, 1), Describe(out_, in_, 1, out_), nullptr,
-                      Describe(batch, in_, diff_src->ld, 1), /*accumulate=*/false);
+                      Describe(batch, in_, diff_src->ld, 1), /*accumulate=*/false, UseBlockedWeights(batch));
     });
     Execute(data_plan, diff_dst.data, arena_->Value(weight_id_), nullptr, diff_src->data);
   }

@@ -39,6 +39,7 @@ class Dense : public Layer {
 
  private:
   struct Plans;  // the oneDNN primitive caches; defined in dense.cc to keep <dnnl.hpp> out of model headers
+  bool UseBlockedWeights(int64_t batch) const;
 
   ParameterArena* arena_;
   std::string name_;

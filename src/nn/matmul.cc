@@ -22,7 +22,7 @@ memory::desc Describe(int64_t rows, int64_t cols, int64_t row_stride, int64_t co
 }
 
 Plan MakePlan(const memory::desc& a, const memory::desc& b, const memory::desc* bias, const memory::desc& c,
-              bool accumulate) {
+              bool accumulate, bool blocked_b) {
   const dnnl::engine& engine = DnnlEngine();
   dnnl::primitive_attr attr;
   // The scratchpad belongs to the plan, so executing allocates nothing in the library's global scratchpad.
@@ -36,7 +36,10 @@ Plan MakePlan(const memory::desc& a, const memory::desc& b, const memory::desc* 
   dnnl::matmul::primitive_desc pd;
   Plan plan;
   try {
-    const dnnl::matmul::desc desc = bias ? dnnl::matmul::desc(a, b, *bias, c) : dnnl::matmul::desc(a, b, c);
+    const memory::desc b_any(b.dims(), memory::data_type::f32, memory::format_tag::any);
+    const memory::desc& b_desc = blocked_b ? b_any : b;
+    const dnnl::matmul::desc desc =
+        bias ? dnnl::matmul::desc(a, b_desc, *bias, c) : dnnl::matmul::desc(a, b_desc, c);
     pd = dnnl::matmul::primitive_desc(desc, attr, engine);
     plan.primitive = dnnl::matmul(pd);
   } catch (const dnnl::error& e) {
@@ -44,7 +47,14 @@ Plan MakePlan(const memory::desc& a, const memory::desc& b, const memory::desc* 
          e.what());
   }
   plan.a = memory(a, engine, DNNL_MEMORY_NONE);
-  plan.b = memory(b, engine, DNNL_MEMORY_NONE);
+  plan.blocked_b = blocked_b && pd.weights_desc() != b;
+  if (plan.blocked_b) {
+    plan.b = memory(pd.weights_desc(), engine);  // owned: the blocked copy
+    plan.b_user = memory(b, engine, DNNL_MEMORY_NONE);
+    plan.reorder_b = dnnl::reorder(plan.b_user, plan.b);
+  } else {
+    plan.b = memory(b, engine, DNNL_MEMORY_NONE);
+  }
   plan.c = memory(c, engine, DNNL_MEMORY_NONE);
   plan.scratchpad = memory(pd.scratchpad_desc(), engine);
   plan.args[plan.nargs++] = {DNNL_ARG_SRC, plan.a.get()};
@@ -63,7 +73,14 @@ Plan MakePlan(const memory::desc& a, const memory::desc& b, const memory::desc* 
 // allocations per call that no caller can avoid.)
 void Execute(Plan& plan, const float* a, const float* b, const float* bias, float* c) {
   plan.a.set_data_handle(const_cast<float*>(a));
-  plan.b.set_data_handle(const_cast<float*>(b));
+  if (plan.blocked_b) {
+    plan.b_user.set_data_handle(const_cast<float*>(b));
+    const dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, plan.b_user.get()}, {DNNL_ARG_TO, plan.b.get()}};
+    const dnnl_status_t status = dnnl_primitive_execute(plan.reorder_b.get(), DnnlStream().get(), 2, args);
+    MTREC_CHECK(status == dnnl_success, "oneDNN reorder of the weights failed with status {}", static_cast<int>(status));
+  } else {
+    plan.b.set_data_handle(const_cast<float*>(b));
+  }
   if (bias) plan.bias.set_data_handle(const_cast<float*>(bias));
   plan.c.set_data_handle(c);
   const dnnl_status_t status =

@@ -32,11 +32,18 @@ struct Plan {
   dnnl::memory scratchpad;
   std::array<dnnl_exec_arg_t, 5> args{};
   int nargs = 0;
+  // With blocked weights: B as the caller lays it out, and the reorder that copies it into `b` (oneDNN's own
+  // blocked layout, owned by the plan) before each multiplication.
+  dnnl::memory b_user;
+  dnnl::reorder reorder_b;
+  bool blocked_b = false;
 };
 
-// accumulate: C = A·B + C (a sum post-op), for gradients that accumulate in place.
+// accumulate: C = A·B + C (a sum post-op), for gradients that accumulate in place. blocked_b: let oneDNN pick B's
+// layout and copy B into it on every Execute — worth it for large B (in plain row-major layout the matmul repacks
+// B inside every call: measured here at 85 vs 138 GFLOP/s for 2048×2176·2176×4096, 47 vs 159 at ×6144).
 Plan MakePlan(const dnnl::memory::desc& a, const dnnl::memory::desc& b, const dnnl::memory::desc* bias,
-              const dnnl::memory::desc& c, bool accumulate);
+              const dnnl::memory::desc& c, bool accumulate, bool blocked_b = false);
 void Execute(Plan& plan, const float* a, const float* b, const float* bias, float* c);
 
 class PlanCache {

@@ -106,6 +106,28 @@ TEST(DenseTest, MatchesNaiveLoopsOnOddShapes) {
   CheckForwardBackward(130, 64, 48, 0);
 }
 
+// 256 rows and a 1024 × 1024 weight take the blocked-weights path (a copy of W in oneDNN's layout made before
+// each multiplication, forward and backward-data); it must compute the same, with padding, and follow W when it
+// changes between calls (an optimizer step).
+TEST(DenseTest, LargeLayersMatchNaiveLoopsAndFollowWeightUpdates) {
+  CheckForwardBackward(256, 1024, 1024, 3);
+  Fixture f(1024, 1024);
+  Rng rng(9);
+  Strided src(256, 1024, 1024), dst(256, 1024, 1024);
+  Fill(src.view, rng);
+  f.dense.Forward(src.view, dst.view, Mode::kTrain);
+  float* w = f.arena.Value(f.dense.weight_id());
+  for (int64_t i = 0; i < 1024 * 1024; ++i) w[i] *= -2.f;
+  f.dense.Forward(src.view, dst.view, Mode::kTrain);
+  for (int64_t r = 0; r < 256; r += 51) {
+    for (int64_t j = 0; j < 1024; j += 97) {
+      double expected = f.b()[j];
+      for (int64_t k = 0; k < 1024; ++k) expected += double(src.view.At(r, k)) * f.W()[k * 1024 + j];
+      ASSERT_NEAR(dst.view.At(r, j), expected, 1e-5 * (1 + std::abs(expected))) << r << "," << j;
+    }
+  }
+}
+
 TEST(DenseTest, MatchesNaiveLoopsWithRowStrideLargerThanCols) {
   CheckForwardBackward(7, 13, 5, 3);
   CheckForwardBackward(9, 6, 11, 17);
