@@ -6,16 +6,13 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 
 #include "cli/commands.h"
-#include "cli/data_sets.h"
 #include "common/config.h"
 #include "common/error.h"
-#include "common/log.h"
 #include "common/profiler.h"
 #include "common/rng.h"
 #include "common/threads.h"
