@@ -148,6 +148,32 @@ void FeaturePipeline::BuildLayout() {
   }
 }
 
+int32_t FeaturePipeline::CategoricalId(size_t feature, std::string_view value) const {
+  const size_t owner = OwnerOf(feature);
+  const int64_t buckets = config_.features[owner].hash_buckets;
+  return buckets > 0 ? HashBucket(value, buckets) : vocabularies_[owner].Lookup(value);
+}
+
+FeaturePipeline::Placement FeaturePipeline::PlacementOf(size_t feature) const {
+  // The same walk as BuildLayout's.
+  Placement placement;
+  int64_t singles = 0, multis = 0, numeric = 0;
+  for (size_t i = 0; i <= feature; ++i) {
+    const bool last = i == feature;
+    if (config_.features[i].kind == "multi_categorical") {
+      if (last) placement = {Placement::kMulti, multis};
+      ++multis;
+    } else if (table_of_[i] >= 0) {
+      if (last) placement = {Placement::kSingle, singles};
+      ++singles;
+    } else {
+      if (last) placement = {Placement::kNumeric, numeric};
+      numeric += numerics_[i].has_missing_flag() ? 2 : 1;
+    }
+  }
+  return placement;
+}
+
 EncodedData FeaturePipeline::Encode(const ColumnTable& table) const {
   const auto& features = config_.features;
   EncodedData data;
@@ -158,13 +184,10 @@ EncodedData FeaturePipeline::Encode(const ColumnTable& table) const {
 
   // Per categorical / multi feature: dictionary code of this file -> embedding row.
   auto remap_codes = [&](size_t i, const Column& column) {
-    size_t owner = OwnerOf(i);
-    const FeatureConfig& owner_config = features[owner];
     std::vector<int32_t> remap(column.DictionarySize());
     for (size_t code = 0; code < remap.size(); ++code) {
       std::string_view value = column.Value(static_cast<uint32_t>(code));
-      remap[code] = owner_config.hash_buckets > 0 ? HashBucket(value, owner_config.hash_buckets)
-                                                  : vocabularies_[owner].Lookup(value);
+      remap[code] = CategoricalId(i, value);
     }
     return remap;
   };

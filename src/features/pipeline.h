@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/binary.h"
@@ -74,6 +75,19 @@ class FeaturePipeline {
 
   const InputLayout& layout() const { return layout_; }
   const Config& config() const { return config_; }
+
+  // Per-value access for encoders that fill a batch without a file (the server) and for exports. `feature` indexes
+  // config().features. CategoricalId: the embedding row of one value of a categorical / multi-valued feature (its
+  // owner's vocabulary or hashing; out-of-vocabulary 0).
+  int32_t CategoricalId(size_t feature, std::string_view value) const;
+  const NumericTransform& numeric(size_t feature) const { return numerics_[feature]; }
+  const Vocabulary& vocabulary(size_t feature) const { return vocabularies_[OwnerOf(feature)]; }
+  // Where a feature lands in the model input: a single slot, a multi slot, or columns of the numeric block.
+  struct Placement {
+    enum Kind { kSingle, kMulti, kNumeric } kind = kSingle;
+    int64_t index = 0;  // slot index, or the first numeric column (a missing flag follows it)
+  };
+  Placement PlacementOf(size_t feature) const;
 
   void Serialize(BinaryWriter& out) const;
   static FeaturePipeline Deserialize(const Config& config, BinaryReader& in);
