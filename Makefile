@@ -7,7 +7,7 @@ DEMO_DIR ?= out/demo
 DEMO_ROWS ?= 500000
 
 DEBIAN_PACKAGES := cmake g++ make pkg-config libdnnl-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev \
-  libfmt-dev libfast-float-dev libzstd-dev zlib1g-dev liblzma-dev libgtest-dev libbenchmark-dev \
+  libfmt-dev libfast-float-dev libcpp-httplib-dev libzstd-dev zlib1g-dev liblzma-dev libgtest-dev libbenchmark-dev \
   xz-utils zstd gzip chromium
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

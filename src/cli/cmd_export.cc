@@ -24,7 +24,7 @@ int RunExport(const ExportOptions& options) {
   MTREC_CHECK(std::find(kExportFormats.begin(), kExportFormats.end(), options.format) != kExportFormats.end(),
               "--format '{}' is not an export format; supported: {}", options.format, fmt::join(kExportFormats, ", "));
   LoadedModel loaded = LoadModel(options.model);
-  ExportSafetensors(options.out, loaded.config, *loaded.model);
+  ExportSafetensors(options.out, loaded.config, *loaded.pipeline, *loaded.model);
   const size_t tensors = loaded.model->arena().Infos().size() + loaded.model->input().tables().size();
   fmt::print("{}: {} tensors of {} ({}) written as safetensors\n", options.out, tensors, options.model,
              loaded.config.model.arch);

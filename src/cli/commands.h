@@ -17,5 +17,6 @@ RunCommand AddPredictCommand(CLI::App& app);
 RunCommand AddInspectCommand(CLI::App& app);
 RunCommand AddExportCommand(CLI::App& app);
 RunCommand AddBenchCommand(CLI::App& app);
+RunCommand AddServeCommand(CLI::App& app);
 
 }  // namespace mtrec

@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   add(mtrec::AddPredictCommand(app));
   add(mtrec::AddInspectCommand(app));
   add(mtrec::AddExportCommand(app));
+  add(mtrec::AddServeCommand(app));
   add(mtrec::AddBenchCommand(app));
 
   try {

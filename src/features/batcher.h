@@ -23,6 +23,17 @@ struct Batch {
   std::vector<std::vector<int32_t>> multi_ids;     // [slot][...]
   std::vector<float> numeric;                      // b × numeric width
   std::vector<std::vector<float>> labels;          // [task][b], NaN = missing
+
+  // Serving: rows in groups (one request's candidates) that share their context features. A slot flagged in
+  // `shared` holds its id(s) at the group's first row only (a shared multi slot's other rows have no ids); the
+  // input layer embeds it once per group and copies the vector to the group's other rows.
+  std::vector<int64_t> group_starts;  // ascending, the first is 0; empty: no groups
+  std::vector<uint8_t> shared;        // [group × (single slots + multi slots)], single slots first
+
+  bool Shared(size_t group, size_t slot, size_t slots) const { return shared[group * slots + slot] != 0; }
+  int64_t GroupEnd(size_t group) const {
+    return group + 1 < group_starts.size() ? group_starts[group + 1] : size;
+  }
 };
 
 // Copies the listed rows of `data` into `batch` (reusing its storage).

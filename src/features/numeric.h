@@ -33,6 +33,15 @@ class NumericTransform {
   int64_t BucketRows() const { return static_cast<int64_t>(bounds_.size()) + 2; }
   double mean() const { return mean_; }
   double std() const { return std_; }
+  // The fitted parameters, for exports (Apply and Bucket are their meaning).
+  double fill() const { return fill_; }
+  bool clips() const { return clip_; }
+  double clip_lo() const { return clip_lo_; }
+  double clip_hi() const { return clip_hi_; }
+  bool log1p() const { return log1p_; }
+  bool standardizes() const { return standardize_; }
+  int64_t buckets() const { return buckets_; }  // as configured; bounds() may hold fewer cut points
+  const std::vector<float>& bounds() const { return bounds_; }
 
   void Serialize(BinaryWriter& out) const;
   static NumericTransform Deserialize(BinaryReader& in);

@@ -29,6 +29,8 @@ class Vocabulary {
   // Rows of the embedding table: the values plus the out-of-vocabulary row.
   int64_t size() const { return static_cast<int64_t>(values_.size()) + 1; }
   const std::string& Value(int32_t id) const { return values_[id - 1]; }
+  // Every value in id order: values()[i] has id i + 1.
+  const std::vector<std::string>& values() const { return values_; }
 
   void Serialize(BinaryWriter& out) const;
   static Vocabulary Deserialize(BinaryReader& in);

@@ -4,6 +4,7 @@
 
 #include "common/binary.h"
 #include "common/error.h"
+#include "common/files.h"
 #include "io/model_file.h"
 #include "models/weights.h"
 
@@ -53,7 +54,11 @@ void SaveCheckpoint(const std::string& path, const Config& config, const Feature
 }
 
 LoadedModel LoadModel(const std::string& path, int64_t max_batch) {
-  SectionFile file = SectionFile::Read(path);
+  return LoadModelFromBytes(ReadFileBytes(path), path, max_batch);
+}
+
+LoadedModel LoadModelFromBytes(std::string bytes, const std::string& path, int64_t max_batch) {
+  SectionFile file = SectionFile::Parse(std::move(bytes), path);
   LoadedModel loaded;
   loaded.format_version = file.version();
   for (const auto& [name, bytes] : file.sections()) loaded.section_sizes.emplace_back(name, bytes.size());

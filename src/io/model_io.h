@@ -35,5 +35,8 @@ void SaveCheckpoint(const std::string& path, const Config& config, const Feature
                     const Model& model, const TrainerState& state);
 // max_batch: rows per forward pass of the loaded model (0: the config's batch size, at least 4096).
 LoadedModel LoadModel(const std::string& path, int64_t max_batch = 0);
+// The same from the file's bytes, read once by the caller (the server hashes them for the model version); `path`
+// names the file in messages.
+LoadedModel LoadModelFromBytes(std::string bytes, const std::string& path, int64_t max_batch = 0);
 
 }  // namespace mtrec

@@ -296,7 +296,70 @@ std::vector<NamedTensor> PyTorchTensors(const Model& model) {
   return tensors;
 }
 
-SafetensorsMetadata ExportMetadata(const Config& config) {
+std::string FeaturesJson(const FeaturePipeline& pipeline) {
+  const Config& config = pipeline.config();
+  const InputLayout& layout = pipeline.layout();
+  Json out = Json::object();
+  out["version"] = 1;
+  out["na_values"] = config.data.na_values;
+  out["trim"] = config.data.trim;
+  out["single_slots"] = layout.single_slots.size();
+  out["multi_slots"] = layout.multi_slots.size();
+  out["numeric_columns"] = layout.numeric_names;
+  Json& features = out["features"] = Json::array();
+  for (size_t i = 0; i < config.features.size(); ++i) {
+    const FeatureConfig& feature = config.features[i];
+    const FeaturePipeline::Placement placement = pipeline.PlacementOf(i);
+    Json f = Json::object();
+    f["name"] = feature.name;
+    f["column"] = feature.column;
+    f["kind"] = feature.kind;
+    const char* block = placement.kind == FeaturePipeline::Placement::kSingle  ? "single"
+                        : placement.kind == FeaturePipeline::Placement::kMulti ? "multi"
+                                                                               : "numeric";
+    f["input"] = {{"block", block}, {"index", placement.index}};
+    if (placement.kind == FeaturePipeline::Placement::kNumeric) {
+      f["table"] = nullptr;
+    } else {
+      const int table = placement.kind == FeaturePipeline::Placement::kSingle
+                            ? layout.single_slots[placement.index].table
+                            : layout.multi_slots[placement.index].table;
+      f["table"] = layout.tables[table].name;
+    }
+    if (feature.kind == "numeric") {
+      const NumericTransform& t = pipeline.numeric(i);
+      f["fill"] = t.fill();
+      f["clip"] = t.clips() ? Json::array({t.clip_lo(), t.clip_hi()}) : Json(nullptr);
+      f["log1p"] = t.log1p();
+      f["standardize"] = t.standardizes();
+      f["mean"] = t.mean();
+      f["std"] = t.std();
+      f["missing_flag"] = t.has_missing_flag();
+      f["bucketised"] = t.bucketised();
+      f["bounds"] = t.bounds();
+    } else {
+      f["share_with"] = feature.share_with.empty() ? Json(nullptr) : Json(feature.share_with);
+      const FeatureConfig* owner = feature.share_with.empty() ? &feature : config.FindFeature(feature.share_with);
+      if (owner->hash_buckets > 0) {
+        f["hash_buckets"] = owner->hash_buckets;
+      } else {
+        f["vocabulary"] = pipeline.vocabulary(i).values();
+      }
+      if (feature.kind == "multi_categorical") {
+        f["separator"] = feature.separator;
+        f["pooling"] = feature.pooling;
+      }
+    }
+    features.push_back(std::move(f));
+  }
+  try {
+    return out.dump();
+  } catch (const Json::exception& e) {  // a vocabulary value that is not UTF-8
+    Fail("cannot write the features metadata: {}", e.what());
+  }
+}
+
+SafetensorsMetadata ExportMetadata(const Config& config, const FeaturePipeline& pipeline) {
   std::vector<std::string> tasks;
   for (const auto& task : config.tasks) tasks.push_back(task.name);
   return {
@@ -306,12 +369,14 @@ SafetensorsMetadata ExportMetadata(const Config& config) {
       {"arch", config.model.arch},
       {"tasks", fmt::format("{}", fmt::join(tasks, ","))},
       {"config", ConfigToToml(config)},
+      {"features", FeaturesJson(pipeline)},
   };
 }
 
-void ExportSafetensors(const std::string& path, const Config& config, const Model& model) {
+void ExportSafetensors(const std::string& path, const Config& config, const FeaturePipeline& pipeline,
+                       const Model& model) {
   std::vector<std::vector<float>> storage;  // only the transposed weights are copied; the rest is written in place
-  WriteSafetensors(path, PyTorchRefs(model, &storage), ExportMetadata(config));
+  WriteSafetensors(path, PyTorchRefs(model, &storage), ExportMetadata(config, pipeline));
 }
 
 }  // namespace mtrec

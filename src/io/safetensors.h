@@ -6,7 +6,7 @@
 // padded with spaces so that the data starts 8-byte aligned, then each tensor's row-major little-endian values, in
 // header order, without gaps; offsets count from the start of the data. See docs/model_format.md.
 //
-//   ExportSafetensors("model.safetensors", loaded.config, *loaded.model);   // PyTorch layouts, atomic
+//   ExportSafetensors("model.safetensors", loaded.config, *loaded.pipeline, *loaded.model);   // atomic
 //   SafetensorsMetadata metadata;
 //   std::vector<NamedTensor> tensors = ReadSafetensors("model.safetensors", &metadata);
 //   tensors[0].name;  tensors[0].shape;  tensors[0].data;               // e.g. "bottom.0.weight", {out, in}
@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "features/pipeline.h"
 #include "models/model.h"
 
 namespace mtrec {
@@ -64,11 +65,18 @@ std::vector<NamedTensor> ReadSafetensors(const std::string& path, SafetensorsMet
 //   embedding table                   [rows, dim] (nn.Embedding)
 std::vector<NamedTensor> PyTorchTensors(const Model& model);
 
-// format = "pt", mtrec_version, model_format_version, arch, tasks (names in output order, comma-separated) and
-// config (the resolved config as TOML).
-SafetensorsMetadata ExportMetadata(const Config& config);
+// The fitted feature transforms as JSON, enough for a program without mtrec to encode raw input exactly as
+// FeaturePipeline::Encode does: per feature (config order) its column, kind, place in the model input, embedding
+// table, vocabulary or hashing, separator and pooling, numeric parameters; and the strings read as missing. The
+// shape is documented in docs/model_format.md ("The features entry").
+std::string FeaturesJson(const FeaturePipeline& pipeline);
 
-// WriteSafetensors of PyTorchTensors(model) with ExportMetadata(config).
-void ExportSafetensors(const std::string& path, const Config& config, const Model& model);
+// format = "pt", mtrec_version, model_format_version, arch, tasks (names in output order, comma-separated), config
+// (the resolved config as TOML) and features (FeaturesJson).
+SafetensorsMetadata ExportMetadata(const Config& config, const FeaturePipeline& pipeline);
+
+// WriteSafetensors of PyTorchTensors(model) with ExportMetadata(config, pipeline).
+void ExportSafetensors(const std::string& path, const Config& config, const FeaturePipeline& pipeline,
+                       const Model& model);
 
 }  // namespace mtrec

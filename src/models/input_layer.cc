@@ -1,5 +1,7 @@
 #include "models/input_layer.h"
 
+#include <algorithm>
+
 #include "common/rng.h"
 #include "common/threads.h"
 
@@ -28,6 +30,33 @@ void InputLayer::Initialize(uint64_t seed, float stddev) {
   for (size_t t = 0; t < tables_.size(); ++t) tables_[t].Initialize(Mix64(seed + 0x1000 + t), stddev);
 }
 
+namespace {
+
+Tensor RowsOf(const Tensor& t, int64_t begin, int64_t count) { return Tensor{t.Row(begin), count, t.cols, t.ld}; }
+
+// Calls embed(begin, count) for the rows whose embeddings must be computed: the whole batch without groups;
+// per group, either all its rows or, for a slot shared within the group, its first row, copied to the others.
+template <typename Embed>
+void ForEachGroup(const Batch& batch, size_t slot, size_t slots, const Tensor& columns, Embed&& embed) {
+  if (batch.group_starts.empty()) {
+    embed(0, batch.size);
+    return;
+  }
+  for (size_t g = 0; g < batch.group_starts.size(); ++g) {
+    const int64_t begin = batch.group_starts[g];
+    const int64_t end = batch.GroupEnd(g);
+    if (end <= begin) continue;
+    if (!batch.Shared(g, slot, slots)) {
+      embed(begin, end - begin);
+      continue;
+    }
+    embed(begin, 1);
+    for (int64_t r = begin + 1; r < end; ++r) std::copy_n(columns.Row(begin), columns.cols, columns.Row(r));
+  }
+}
+
+}  // namespace
+
 void InputLayer::Forward(const Batch& batch, const Tensor& dst) const {
   const int64_t n = batch.size;
   const size_t singles = layout_.single_slots.size();
@@ -42,13 +71,20 @@ void InputLayer::Forward(const Batch& batch, const Tensor& dst) const {
     if (s < singles) {
       const auto& slot = layout_.single_slots[s];
       const EmbeddingTable& table = tables_[copy * tables_per_copy + slot.table];
-      table.Lookup(batch.single_ids[s].data(), n, out.Columns(single_offsets_[s], table.dim()));
+      const Tensor columns = out.Columns(single_offsets_[s], table.dim());
+      ForEachGroup(batch, s, slots, columns, [&](int64_t begin, int64_t count) {
+        table.Lookup(batch.single_ids[s].data() + begin, count, RowsOf(columns, begin, count));
+      });
     } else if (s < slots) {
       size_t m = s - singles;
       const auto& slot = layout_.multi_slots[m];
       const EmbeddingTable& table = tables_[copy * tables_per_copy + slot.table];
-      table.LookupPooled(batch.multi_ids[m].data(), batch.multi_offsets[m].data(), n, slot.pooling,
-                         out.Columns(multi_offsets_[m], table.dim()));
+      const Tensor columns = out.Columns(multi_offsets_[m], table.dim());
+      ForEachGroup(batch, s, slots, columns, [&](int64_t begin, int64_t count) {
+        // Offsets index the whole batch's ids, so the pooled lookup of rows [begin, begin + count) reads them as is.
+        table.LookupPooled(batch.multi_ids[m].data(), batch.multi_offsets[m].data() + begin, count, slot.pooling,
+                           RowsOf(columns, begin, count));
+      });
     } else if (!projected_) {
       const int64_t width = layout_.NumericWidth();
       for (int64_t r = 0; r < n; ++r) {

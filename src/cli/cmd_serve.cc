@@ -1,0 +1,78 @@
+#include <pthread.h>
+
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include "cli/commands.h"
+#include "common/log.h"
+#include "common/threads.h"
+#include "serve/server.h"
+
+namespace mtrec {
+namespace {
+
+struct ServeCommandOptions {
+  ServerOptions server;
+  int threads = 0;
+};
+
+int RunServe(const ServeCommandOptions& options) {
+  SetThreads(options.threads);
+  // SIGTERM / SIGINT are taken by one thread with sigwait, blocked everywhere else (threads inherit the mask),
+  // so shutdown runs as ordinary code: stop accepting, let the requests in flight finish, exit 0.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  RankingServer server(options.server);
+  const int port = server.Bind();
+  std::thread stopper([&] {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    LogInfo("serve: {} received, shutting down", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+    server.Stop();
+  });
+  std::printf("mtrec serve: listening on http://%s:%d (model %s, version %s)\n", options.server.host.c_str(), port,
+              options.server.model.c_str(), server.store().Current()->version.c_str());
+  std::fflush(stdout);
+  server.Listen();
+  // Listen also returns when the socket fails; wake the stopper so that it can be joined.
+  pthread_kill(stopper.native_handle(), SIGTERM);
+  stopper.join();
+  LogInfo("serve: stopped");
+  return 0;
+}
+
+}  // namespace
+
+RunCommand AddServeCommand(CLI::App& app) {
+  auto options = std::make_shared<ServeCommandOptions>();
+  ServerOptions& server = options->server;
+  CLI::App* command = app.add_subcommand(
+      "serve",
+      "Serve a model over HTTP: POST /v1/rank ranks candidates by the blended score, POST /v1/predict scores rows,\n"
+      "GET /healthz, GET /metrics (Prometheus). The model file is reloaded when it changes. See docs/serving.md.\n\n"
+      "Examples:\n"
+      "  mtrec serve --model model.mtrec                       # http://127.0.0.1:8080\n"
+      "  mtrec serve --model model.mtrec --host 0.0.0.0 --port 9000 --threads 2");
+  command->add_option("--model", server.model, "Model file")->required();
+  command->add_option("--host", server.host, "Address to listen on (127.0.0.1: this machine only)")
+      ->capture_default_str();
+  command->add_option("--port", server.port, "Port (0: any free port, printed on start)")->capture_default_str();
+  command->add_option("--threads", options->threads, "Threads for scoring (0 = all cores)")->capture_default_str();
+  command->add_option("--http-threads", server.http_threads, "Connections served at once")->capture_default_str();
+  command->add_option("--max-items", server.max_items, "Most candidates per rank request / rows per predict request")
+      ->capture_default_str();
+  command->add_option("--max-body-bytes", server.max_body_bytes, "Largest request body")->capture_default_str();
+  command->add_option("--timeout-ms", server.timeout_ms, "Longest wait for a request's scores (then 503)")
+      ->capture_default_str();
+  command->add_option("--reload-interval-ms", server.reload_interval_ms,
+                      "How often the model file is checked for a new version (0: never)")
+      ->capture_default_str();
+  return [options] { return RunServe(*options); };
+}
+
+}  // namespace mtrec

@@ -1,0 +1,79 @@
+// The model a server scores with, and its hot reload: the file is watched; a changed file is loaded beside the
+// current model and swapped in atomically; requests that already hold the old model finish on it (a shared_ptr
+// keeps it alive). A file that fails to load is refused and the current model keeps serving.
+//
+//   ModelStore store("model.mtrec", /*max_batch=*/4096);     // throws Error when the first load fails
+//   std::shared_ptr<ServingModel> model = store.Current();    // one request's model, start to end
+//   store.Watch(std::chrono::milliseconds(1000), on_reload);  // polls the file on its own thread
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "io/model_io.h"
+#include "serve/request.h"
+
+namespace mtrec {
+
+struct ServingModel {
+  LoadedModel loaded;
+  std::unique_ptr<RequestSchema> schema;
+  std::string version;                  // CRC-32 of the file's bytes, 8 hex digits: the same file, the same version
+  std::vector<std::string> task_json;   // each task's name as a JSON string, for answers
+  std::vector<uint8_t> task_binary;     // 1: the output is a logit (answered as a probability)
+};
+
+// Loads `path` for serving; throws Error naming the file when it is not a valid model.
+std::shared_ptr<ServingModel> LoadServingModel(const std::string& path, int64_t max_batch);
+
+class ModelStore {
+ public:
+  enum class Event { kUnchanged, kSwapped, kRefused };
+  using Listener = std::function<void(Event, const std::string& detail)>;
+
+  ModelStore(std::string path, int64_t max_batch);
+  ~ModelStore();
+  ModelStore(const ModelStore&) = delete;
+  ModelStore& operator=(const ModelStore&) = delete;
+
+  std::shared_ptr<ServingModel> Current() const;
+  // Looks at the file once: loads and swaps when it changed since the last look (size, time, inode), refuses a
+  // file that does not load (until it changes again). detail: the new version or the load error.
+  Event Poll(std::string* detail = nullptr);
+  // Polls every `interval` on a thread until destruction; `listener` hears every swap and refusal.
+  void Watch(std::chrono::milliseconds interval, Listener listener);
+
+  int64_t reloads() const { return reloads_; }
+  int64_t failures() const { return failures_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  struct FileStamp {
+    int64_t size = -1, mtime_ns = 0, inode = 0;
+    bool operator==(const FileStamp&) const = default;
+  };
+  static FileStamp Stamp(const std::string& path);
+
+  const std::string path_;
+  const int64_t max_batch_;
+  mutable std::mutex mutex_;
+  std::shared_ptr<ServingModel> current_;
+  FileStamp seen_;
+  std::atomic<int64_t> reloads_{0};
+  std::atomic<int64_t> failures_{0};
+
+  std::mutex watch_mutex_;
+  std::condition_variable stop_changed_;
+  bool stop_ = false;
+  std::thread watcher_;
+};
+
+}  // namespace mtrec

@@ -1,0 +1,321 @@
+#include "serve/request.h"
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "common/strings.h"
+
+namespace mtrec {
+
+using json = nlohmann::json;
+
+RequestSchema::RequestSchema(const FeaturePipeline& pipeline) : pipeline_(&pipeline) {
+  const Config& config = pipeline.config();
+  for (size_t i = 0; i < config.features.size(); ++i) {
+    const std::string& column = config.features[i].column;
+    auto [it, added] = index_.emplace(column, columns_.size());
+    if (added) columns_.push_back({column, {}});
+    columns_[it->second].features.push_back(i);
+  }
+  for (const auto& use : columns_) column_names_.push_back(use.name);
+  std::sort(column_names_.begin(), column_names_.end());
+  default_blend_ = ResolveBlend(config, config.serve.blend);
+  if (!config.serve.blend_feature.empty()) {
+    for (const auto& feature : config.features) {
+      if (feature.name == config.serve.blend_feature) blend_column_ = static_cast<int>(index_.at(feature.column));
+    }
+  }
+}
+
+namespace {
+
+// A message that fits in an answer: long keys (a client's mistake can be megabytes) are cut.
+std::string Quoted(std::string_view key) {
+  if (key.size() <= 64) return fmt::format("'{}'", key);
+  size_t cut = 64;
+  while (cut > 0 && (static_cast<unsigned char>(key[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 sequence
+  return fmt::format("'{}...' ({} bytes)", key.substr(0, cut), key.size());
+}
+
+json ParseBody(std::string_view body, int max_depth) {
+  if (body.empty()) throw RequestError(400, "empty body; expected a JSON object");
+  try {
+    return json::parse(body.begin(), body.end(), [max_depth](int depth, json::parse_event_t, json&) {
+      if (depth > max_depth) {
+        throw RequestError(400, fmt::format("JSON nested deeper than {} levels", max_depth));
+      }
+      return true;
+    });
+  } catch (const json::parse_error& error) {
+    // nlohmann's message starts with "[json.exception.parse_error.101] "; the rest says where and what.
+    std::string_view what = error.what();
+    const size_t bracket = what.find("] ");
+    if (bracket != std::string_view::npos) what.remove_prefix(bracket + 2);
+    throw RequestError(400, fmt::format("malformed JSON: {}", what));
+  }
+}
+
+const json& ObjectAt(const json& value, const std::string& where) {
+  if (!value.is_object()) throw RequestError(400, fmt::format("{}: expected an object, found {}", where, value.type_name()));
+  return value;
+}
+
+}  // namespace
+
+// Fills one request's batch: context values once (shared by every row), item values per row.
+class RequestEncoder {
+ public:
+  RequestEncoder(const RequestSchema& schema, int64_t rows, EncodedRequest* out)
+      : schema_(schema), pipeline_(schema.pipeline()), rows_(rows), out_(out) {
+    const InputLayout& layout = pipeline_.layout();
+    Batch& batch = out_->batch;
+    batch.size = rows;
+    batch.single_ids.assign(layout.single_slots.size(), std::vector<int32_t>(rows, 0));
+    batch.multi_ids.assign(layout.multi_slots.size(), {});
+    batch.multi_offsets.assign(layout.multi_slots.size(), std::vector<int64_t>(rows + 1, 0));
+    batch.numeric.assign(rows * layout.NumericWidth(), 0.f);
+    multi_counts_.assign(layout.multi_slots.size(), std::vector<int64_t>(rows, 0));
+    slots_ = layout.single_slots.size() + layout.multi_slots.size();
+    in_context_.assign(schema.columns_.size(), 0);
+    seen_.assign(schema.columns_.size(), 0);
+    if (schema.blend_column_ >= 0) out_->blend_feature.assign(rows, NAN);
+  }
+
+  void Context(const json& context) {
+    ObjectAt(context, "context");
+    Batch& batch = out_->batch;
+    batch.group_starts = {0};
+    batch.shared.assign(slots_, 0);
+    for (const auto& [key, value] : context.items()) {
+      const size_t column = ColumnOf(key, "context");
+      in_context_[column] = 1;
+      Encode(column, value, "context." + key, /*row=*/-1);
+    }
+  }
+
+  // One item (rank) or row (predict); `where` is "items[3]" or "rows[3]".
+  void Row(int64_t row, const json& item, const std::string& where) {
+    ObjectAt(item, where);
+    std::fill(seen_.begin(), seen_.end(), 0);
+    for (const auto& [key, value] : item.items()) {
+      const size_t column = ColumnOf(key, where);
+      if (in_context_[column]) {
+        throw RequestError(400, fmt::format("{}: {} is also in the context; give each input in one place", where,
+                                            Quoted(key)));
+      }
+      seen_[column] = 1;
+      Encode(column, value, where + "." + key, row);
+    }
+    for (size_t c = 0; c < seen_.size(); ++c) {
+      if (!seen_[c] && !in_context_[c]) {
+        throw RequestError(400, fmt::format("{}: missing input {} (null gives a missing value)", where,
+                                            Quoted(schema_.columns_[c].name)));
+      }
+    }
+  }
+
+  void Finish() {
+    Batch& batch = out_->batch;
+    for (size_t m = 0; m < multi_counts_.size(); ++m) {
+      for (int64_t r = 0; r < rows_; ++r) batch.multi_offsets[m][r + 1] = batch.multi_offsets[m][r] + multi_counts_[m][r];
+    }
+    if (rows_ == 0) {
+      batch.group_starts.clear();
+      batch.shared.clear();
+    }
+  }
+
+ private:
+  size_t ColumnOf(const std::string& key, const std::string& where) const {
+    auto it = schema_.index_.find(key);
+    if (it == schema_.index_.end()) {
+      throw RequestError(400, fmt::format("{}: unknown input {}{}; the model reads {}", where, Quoted(key),
+                                          DidYouMeanSuffix(key, schema_.column_names_),
+                                          QuotedList(schema_.column_names_)));
+    }
+    return it->second;
+  }
+
+  static std::string CategoricalText(const json& value, const std::string& where) {
+    if (value.is_string()) return value.get<std::string>();
+    if (value.is_number_integer()) return value.dump();  // as the number is written in a data file
+    if (value.is_null()) return "";                       // an empty field
+    throw RequestError(400, fmt::format("{}: expected a string or an integer, found {}", where, value.type_name()));
+  }
+
+  static float Number(const json& value, const std::string& where) {
+    if (value.is_null()) return NAN;
+    if (!value.is_number()) {
+      throw RequestError(400, fmt::format("{}: expected a number or null, found {}", where, value.type_name()));
+    }
+    const float number = static_cast<float>(value.get<double>());
+    if (!std::isfinite(number)) throw RequestError(400, fmt::format("{}: {} is out of range", where, value.dump()));
+    return number;
+  }
+
+  // row -1: the context (every row).
+  void Encode(size_t column, const json& value, const std::string& where, int64_t row) {
+    const Config& config = pipeline_.config();
+    Batch& batch = out_->batch;
+    const int64_t first = row < 0 ? 0 : row;
+    const int64_t end = row < 0 ? rows_ : row + 1;
+    const size_t singles = batch.single_ids.size();
+    for (size_t feature : schema_.columns_[column].features) {
+      const FeatureConfig& spec = config.features[feature];
+      const FeaturePipeline::Placement place = pipeline_.PlacementOf(feature);
+      try {
+        if (spec.kind == "categorical") {
+          const int32_t id = pipeline_.CategoricalId(feature, CategoricalText(value, where));
+          std::fill(batch.single_ids[place.index].begin() + first, batch.single_ids[place.index].begin() + end, id);
+          if (row < 0) batch.shared[place.index] = 1;
+        } else if (spec.kind == "multi_categorical") {
+          AppendMulti(feature, place.index, value, where, first);
+          if (row < 0) batch.shared[singles + place.index] = 1;
+        } else {
+          const float raw = Number(value, where);
+          const NumericTransform& transform = pipeline_.numeric(feature);
+          if (transform.bucketised()) {
+            const int32_t id = transform.Bucket(raw);
+            std::fill(batch.single_ids[place.index].begin() + first, batch.single_ids[place.index].begin() + end, id);
+            if (row < 0) batch.shared[place.index] = 1;
+          } else {
+            const int64_t width = pipeline_.layout().NumericWidth();
+            const float x = transform.Apply(raw);  // transformed once, copied to the rows
+            for (int64_t r = first; r < end; ++r) {
+              batch.numeric[r * width + place.index] = x;
+              if (transform.has_missing_flag()) batch.numeric[r * width + place.index + 1] = std::isnan(raw) ? 1.f : 0.f;
+            }
+          }
+          if (static_cast<int>(column) == schema_.blend_column_) {
+            std::fill(out_->blend_feature.begin() + first, out_->blend_feature.begin() + end, raw);
+          }
+        }
+      } catch (const RequestError&) {
+        throw;
+      } catch (const Error& error) {  // a transform refusing the value, e.g. log1p of a negative number
+        throw RequestError(400, fmt::format("{}: {}", where, error.what()));
+      }
+    }
+  }
+
+  void AppendMulti(size_t feature, int64_t slot, const json& value, const std::string& where, int64_t row) {
+    std::vector<int32_t>& ids = out_->batch.multi_ids[slot];
+    int64_t& count = multi_counts_[slot][row];
+    auto add = [&](std::string_view text) {
+      text = Trim(text);
+      if (text.empty()) return;
+      ids.push_back(pipeline_.CategoricalId(feature, text));
+      ++count;
+    };
+    if (value.is_null()) return;
+    if (value.is_string()) {
+      const std::string& text = value.get_ref<const std::string&>();
+      for (std::string_view part : Split(text, pipeline_.config().features[feature].separator)) add(part);
+      return;
+    }
+    if (!value.is_array()) {
+      throw RequestError(400, fmt::format("{}: expected an array of strings or integers, a string or null, found {}",
+                                          where, value.type_name()));
+    }
+    for (size_t i = 0; i < value.size(); ++i) {
+      const json& element = value[i];
+      if (element.is_string()) {
+        add(element.get_ref<const std::string&>());
+      } else if (element.is_number_integer()) {
+        add(element.dump());
+      } else {
+        throw RequestError(400, fmt::format("{}[{}]: expected a string or an integer, found {}", where, i,
+                                            element.type_name()));
+      }
+    }
+  }
+
+  const RequestSchema& schema_;
+  const FeaturePipeline& pipeline_;
+  const int64_t rows_;
+  EncodedRequest* out_;
+  size_t slots_ = 0;
+  std::vector<std::vector<int64_t>> multi_counts_;  // [multi slot][row]
+  std::vector<uint8_t> in_context_;                 // per schema column
+  std::vector<uint8_t> seen_;                       // per schema column, for the current row
+};
+
+namespace {
+
+const json& RowsArray(const json& body, const char* key, const RequestLimits& limits) {
+  auto it = body.find(key);
+  if (it == body.end()) throw RequestError(400, fmt::format("missing '{}': expected an array of objects", key));
+  if (!it->is_array()) throw RequestError(400, fmt::format("{}: expected an array, found {}", key, it->type_name()));
+  if (static_cast<int64_t>(it->size()) > limits.max_items) {
+    throw RequestError(413, fmt::format("{}: {} entries, more than the limit of {}", key, it->size(), limits.max_items));
+  }
+  return *it;
+}
+
+void CheckKeys(const json& body, const std::vector<std::string>& allowed) {
+  for (const auto& [key, value] : body.items()) {
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      throw RequestError(400, fmt::format("unknown key {}{}; a request has {}", Quoted(key),
+                                          DidYouMeanSuffix(key, allowed), QuotedList(allowed)));
+    }
+  }
+}
+
+}  // namespace
+
+EncodedRequest ParseRankRequest(std::string_view body_text, const RequestSchema& schema, const RequestLimits& limits) {
+  const json body = ParseBody(body_text, limits.max_depth);
+  ObjectAt(body, "request body");
+  CheckKeys(body, {"context", "items", "blend", "top_k"});
+  const json& items = RowsArray(body, "items", limits);
+  EncodedRequest request;
+  request.blend = schema.default_blend_;
+  if (auto it = body.find("blend"); it != body.end()) {
+    ObjectAt(*it, "blend");
+    NamedWeights weights;
+    for (const auto& [task, weight] : it->items()) {
+      if (!weight.is_number()) {
+        throw RequestError(400, fmt::format("blend.{}: expected a number, found {}", task, weight.type_name()));
+      }
+      weights.emplace_back(task, weight.get<double>());
+    }
+    if (weights.empty()) throw RequestError(400, "blend: no task weights; leave blend out for the model's default");
+    try {
+      request.blend = ResolveBlend(schema.pipeline().config(), weights);
+    } catch (const Error& error) {
+      throw RequestError(400, fmt::format("blend: {}", error.what()));
+    }
+  }
+  if (auto it = body.find("top_k"); it != body.end()) {
+    if (!it->is_number_integer() || it->get<int64_t>() < 0) {
+      throw RequestError(400, fmt::format("top_k: expected an integer >= 0, found {}", it->dump()));
+    }
+    request.top_k = it->get<int64_t>();
+  }
+  RequestEncoder encoder(schema, static_cast<int64_t>(items.size()), &request);
+  json empty = json::object();
+  auto context = body.find("context");
+  encoder.Context(context != body.end() ? *context : empty);
+  for (size_t i = 0; i < items.size(); ++i) {
+    encoder.Row(static_cast<int64_t>(i), items[i], fmt::format("items[{}]", i));
+  }
+  encoder.Finish();
+  return request;
+}
+
+EncodedRequest ParsePredictRequest(std::string_view body_text, const RequestSchema& schema,
+                                   const RequestLimits& limits) {
+  const json body = ParseBody(body_text, limits.max_depth);
+  ObjectAt(body, "request body");
+  CheckKeys(body, {"rows"});
+  const json& rows = RowsArray(body, "rows", limits);
+  EncodedRequest request;
+  request.blend = schema.default_blend_;
+  RequestEncoder encoder(schema, static_cast<int64_t>(rows.size()), &request);
+  for (size_t i = 0; i < rows.size(); ++i) encoder.Row(static_cast<int64_t>(i), rows[i], fmt::format("rows[{}]", i));
+  encoder.Finish();
+  return request;
+}
+
+}  // namespace mtrec

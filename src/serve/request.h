@@ -1,0 +1,79 @@
+// The server's request bodies: JSON checked against the model's inputs and encoded straight into a batch, with
+// the same transforms as training (the fitted pipeline of the model file). Keys are the raw input columns, as in
+// the data files; a value is a string or integer (categorical), a number or null (numeric; null = missing), an
+// array of strings/integers or one separator-joined string (multi-valued).
+//
+//   RequestSchema schema(pipeline);
+//   EncodedRequest rank = ParseRankRequest(R"({"context": {"user_id": "u1"}, "items": [{"item_id": "i9"}]})",
+//                                          schema, limits);             // throws RequestError (a 4xx answer)
+//   rank.batch;   // one row per item, one group; the context's slots are shared (embedded once per request)
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/config.h"
+#include "common/error.h"
+#include "eval/blend.h"
+#include "features/batcher.h"
+#include "features/pipeline.h"
+
+namespace mtrec {
+
+// A request the server refuses, with the HTTP status to answer (400, 413, 422) and a message naming the field.
+class RequestError : public Error {
+ public:
+  RequestError(int status, const std::string& message) : Error(message), status_(status) {}
+  int status() const { return status_; }
+
+ private:
+  int status_;
+};
+
+struct RequestLimits {
+  int64_t max_items = 1000;  // candidates of a /v1/rank request, rows of a /v1/predict request
+  int max_depth = 8;         // JSON nesting (the valid bodies need 4)
+};
+
+struct EncodedRequest {
+  Batch batch;
+  std::vector<float> blend_feature;  // the raw value of serve.blend_feature per row; empty when not blended by one
+  Blend blend;                        // the request's own weights, or the model's [serve] blend
+  int64_t top_k = 0;                  // answer only the k best items; 0 = all
+};
+
+class RequestSchema {
+  friend EncodedRequest ParseRankRequest(std::string_view, const RequestSchema&, const RequestLimits&);
+  friend EncodedRequest ParsePredictRequest(std::string_view, const RequestSchema&, const RequestLimits&);
+
+ public:
+  explicit RequestSchema(const FeaturePipeline& pipeline);
+
+  const FeaturePipeline& pipeline() const { return *pipeline_; }
+  // The input columns a request must give, sorted (for messages and docs).
+  const std::vector<std::string>& columns() const { return column_names_; }
+
+ private:
+  friend class RequestEncoder;
+  struct ColumnUse {
+    std::string name;
+    std::vector<size_t> features;  // indices into config().features reading this column
+  };
+  const FeaturePipeline* pipeline_;
+  std::vector<ColumnUse> columns_;
+  std::unordered_map<std::string, size_t> index_;  // column name -> columns_ index
+  std::vector<std::string> column_names_;
+  Blend default_blend_;
+  int blend_column_ = -1;  // columns_ index of serve.blend_feature's column
+};
+
+// `{"context": {...}, "items": [{...}, ...], "blend": {"task": weight, ...}, "top_k": k}`: context and blend
+// optional; every input column in the context or in every item, not both.
+EncodedRequest ParseRankRequest(std::string_view body, const RequestSchema& schema, const RequestLimits& limits);
+// `{"rows": [{...}, ...]}`: every input column in every row.
+EncodedRequest ParsePredictRequest(std::string_view body, const RequestSchema& schema, const RequestLimits& limits);
+
+}  // namespace mtrec

@@ -1,0 +1,156 @@
+#include "serve/scorer.h"
+
+#include <algorithm>
+
+#include "common/error.h"
+#include "serve/request.h"
+#include "train/losses.h"
+
+namespace mtrec {
+
+struct Scorer::Job {
+  std::shared_ptr<ServingModel> model;
+  Batch batch;
+  std::chrono::steady_clock::time_point deadline;
+  std::vector<float> scores;
+  std::string error;
+  bool done = false;
+  bool abandoned = false;  // the requester stopped waiting
+  std::condition_variable finished;
+};
+
+void AppendBatch(const Batch& part, Batch* into) {
+  const size_t singles = part.single_ids.size();
+  const size_t multis = part.multi_ids.size();
+  const size_t slots = singles + multis;
+  const int64_t base = into->size;
+  if (base == 0) {
+    into->single_ids.assign(singles, {});
+    into->multi_ids.assign(multis, {});
+    into->multi_offsets.assign(multis, {0});
+    into->numeric.clear();
+    into->group_starts.clear();
+    into->shared.clear();
+  }
+  for (size_t s = 0; s < singles; ++s) {
+    into->single_ids[s].insert(into->single_ids[s].end(), part.single_ids[s].begin(), part.single_ids[s].end());
+  }
+  for (size_t m = 0; m < multis; ++m) {
+    auto& offsets = into->multi_offsets[m];
+    const int64_t shift = offsets.back();
+    for (int64_t r = 1; r <= part.size; ++r) offsets.push_back(part.multi_offsets[m][r] - part.multi_offsets[m][0] + shift);
+    into->multi_ids[m].insert(into->multi_ids[m].end(), part.multi_ids[m].begin() + part.multi_offsets[m][0],
+                              part.multi_ids[m].begin() + part.multi_offsets[m][part.size]);
+  }
+  into->numeric.insert(into->numeric.end(), part.numeric.begin(), part.numeric.end());
+  if (part.group_starts.empty()) {
+    into->group_starts.push_back(base);
+    into->shared.insert(into->shared.end(), slots, 0);
+  } else {
+    for (size_t g = 0; g < part.group_starts.size(); ++g) into->group_starts.push_back(base + part.group_starts[g]);
+    into->shared.insert(into->shared.end(), part.shared.begin(), part.shared.end());
+  }
+  into->size += part.size;
+}
+
+Scorer::Scorer(int64_t max_rows) : max_rows_(max_rows) { worker_ = std::thread([this] { Run(); }); }
+
+Scorer::~Scorer() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  queued_.notify_all();
+  worker_.join();
+}
+
+ScorerStats Scorer::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stats_;
+}
+
+std::vector<float> Scorer::Score(std::shared_ptr<ServingModel> model, Batch batch,
+                                 std::chrono::steady_clock::time_point deadline) {
+  MTREC_CHECK(batch.size <= max_rows_, "a request of {} rows exceeds the scorer's {}", batch.size, max_rows_);
+  if (batch.size == 0) return {};
+  auto job = std::make_shared<Job>();
+  job->model = std::move(model);
+  job->batch = std::move(batch);
+  job->deadline = deadline;
+  std::unique_lock<std::mutex> lock(mutex_);
+  MTREC_CHECK(!stop_, "the server is shutting down");
+  queue_.push_back(job);
+  queued_.notify_one();
+  if (!job->finished.wait_until(lock, deadline, [&] { return job->done; })) {
+    job->abandoned = true;
+    throw RequestError(503, "scoring did not finish within the server's time limit; retry or send fewer items");
+  }
+  if (!job->error.empty()) throw Error(job->error);
+  return std::move(job->scores);
+}
+
+void Scorer::Run() {
+  std::vector<std::shared_ptr<Job>> jobs;
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    queued_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+    if (stop_ && queue_.empty()) return;
+    // Everything queued for the first job's model, up to max_rows_ rows; requests whose waiter gave up are dropped.
+    jobs.clear();
+    int64_t rows = 0;
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = queue_.begin(); it != queue_.end();) {
+      Job& job = **it;
+      if (job.abandoned || job.deadline <= now) {
+        it = queue_.erase(it);
+        continue;
+      }
+      if (!jobs.empty() && (job.model != jobs.front()->model || rows + job.batch.size > max_rows_)) break;
+      rows += job.batch.size;
+      jobs.push_back(*it);
+      it = queue_.erase(it);
+    }
+    if (jobs.empty()) continue;
+    lock.unlock();
+    std::string error;
+    try {
+      ScoreJobs(jobs);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    lock.lock();
+    ++stats_.batches;
+    stats_.rows += rows;
+    stats_.requests += static_cast<int64_t>(jobs.size());
+    for (auto& job : jobs) {
+      job->error = error;
+      job->done = true;
+      job->finished.notify_one();
+    }
+  }
+}
+
+void Scorer::ScoreJobs(const std::vector<std::shared_ptr<Job>>& jobs) {
+  ServingModel& serving = *jobs.front()->model;
+  const Batch* batch = &jobs.front()->batch;
+  if (jobs.size() > 1) {
+    merged_.size = 0;
+    for (const auto& job : jobs) AppendBatch(job->batch, &merged_);
+    batch = &merged_;
+  }
+  Model& model = *serving.loaded.model;
+  const Tensor outputs = model.Forward(*batch, Mode::kInfer);
+  const int64_t tasks = model.tasks();
+  int64_t row = 0;
+  for (const auto& job : jobs) {
+    job->scores.resize(job->batch.size * tasks);
+    for (int64_t r = 0; r < job->batch.size; ++r, ++row) {
+      for (int64_t k = 0; k < tasks; ++k) {
+        const float value = outputs.At(row, k);
+        job->scores[r * tasks + k] = serving.task_binary[k] ? Sigmoid(value) : value;
+      }
+    }
+  }
+}
+
+}  // namespace mtrec

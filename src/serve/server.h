@@ -1,0 +1,60 @@
+// `mtrec serve`: the HTTP ranking service. POST /v1/rank ranks one request's candidates by the blended score,
+// POST /v1/predict scores rows, GET /healthz and GET /metrics report on the server. Requests are parsed and
+// encoded on the HTTP threads, scored together by one Scorer, and answered with the version of the model that
+// scored them; the model file is watched and hot-reloaded (ModelStore).
+//
+//   RankingServer server(options);     // loads the model; throws Error when it cannot
+//   int port = server.Bind();          // throws Error when the address is taken
+//   server.Listen();                   // until Stop() (from another thread, e.g. on SIGTERM)
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "serve/metrics.h"
+#include "serve/model_store.h"
+#include "serve/request.h"
+#include "serve/scorer.h"
+
+namespace mtrec {
+
+struct ServerOptions {
+  std::string model;
+  std::string host = "127.0.0.1";
+  int port = 8080;                  // 0: any free port (Bind returns it)
+  int http_threads = 64;            // connections served at once
+  int64_t max_items = 1000;         // candidates per rank request, rows per predict request
+  int64_t max_body_bytes = 8 << 20;
+  int timeout_ms = 1000;            // longest wait for a request's scores
+  int reload_interval_ms = 1000;    // how often the model file is checked; 0: never
+};
+
+class RankingServer {
+ public:
+  explicit RankingServer(ServerOptions options);
+  ~RankingServer();
+
+  int Bind();
+  void Listen();
+  void Stop();
+
+  // The answer bodies, without HTTP (also used by tests): throw RequestError for a bad request.
+  std::string Rank(std::string_view body, std::chrono::steady_clock::time_point arrival);
+  std::string Predict(std::string_view body, std::chrono::steady_clock::time_point arrival);
+  std::string Health() const;
+  std::string Metrics() const;
+  ModelStore& store() { return *store_; }
+
+ private:
+  struct Http;
+  ServerOptions options_;
+  RequestLimits limits_;
+  std::unique_ptr<ModelStore> store_;
+  std::unique_ptr<Scorer> scorer_;
+  ServerMetrics metrics_;
+  std::unique_ptr<Http> http_;
+};
+
+}  // namespace mtrec
