@@ -1,0 +1,396 @@
+#include "serve/request.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/threads.h"
+#include "models/model.h"
+#include "serve/scorer.h"
+#include "support/test_files.h"
+
+namespace mtrec {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+// Every kind of input: a vocabulary, a hashed and a multi-valued categorical, a numeric with log1p and a missing
+// flag, a bucketised numeric, a feature sharing another's table; user-side columns first.
+const char* kConfig = R"(
+[data]
+cache = false
+
+[[features]]
+name = "user"
+
+[[features]]
+name = "city"
+hash_buckets = 8
+
+[[features]]
+name = "tags"
+kind = "multi_categorical"
+
+[[features]]
+name = "age"
+kind = "numeric"
+buckets = 3
+
+[[features]]
+name = "item"
+
+[[features]]
+name = "seller"
+share_with = "item"
+
+[[features]]
+name = "price"
+kind = "numeric"
+log1p = true
+
+[[tasks]]
+name = "click"
+
+[[tasks]]
+name = "purchase"
+
+[[tasks]]
+name = "gmv"
+kind = "regression"
+
+[model]
+arch = "mmoe"
+embedding_dim = 4
+experts = 2
+expert = [8]
+tower = [4]
+batch_norm = true
+
+[serve]
+blend = { click = 1, purchase = 2 }
+blend_feature = "price"
+)";
+
+const char* kData =
+    "user,city,tags,age,item,seller,price,click,purchase,gmv\n"
+    "u1,paris,a|b,31,i1,i2,10,1,0,2.5\n"
+    "u2,rome,b,,i2,i1,,0,0,0\n"
+    "u1,oslo,,45,i3,i3,30,0,1,1\n"
+    "u3,paris,c|a,22,i1,i9,20,1,1,4\n"
+    "u2,lima,a,60,i2,i2,15,0,0,0\n"
+    "u4,rome,b|c|a,19,i4,i1,5,0,0,0.5\n"
+    "u1,paris,c,38,i2,i4,25,1,0,3\n";
+
+const std::vector<std::string> kUserColumns = {"user", "city", "tags", "age"};
+const std::vector<std::string> kItemColumns = {"item", "seller", "price"};
+
+class RequestTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    SetThreads(1);
+    config_ = ParseConfig(kConfig, "request_test.toml");
+    const std::string path = WriteFile(TestDir("request_test"), "train.csv", kData);
+    table_ = std::make_unique<ColumnTable>(LoadTable(path, config_.data, FeaturePipeline::Requests(config_, true)));
+    pipeline_ = std::make_unique<FeaturePipeline>(FeaturePipeline::Fit(config_, *table_));
+    schema_ = std::make_unique<RequestSchema>(*pipeline_);
+    model_ = CreateModel(config_, pipeline_->layout(), 64);
+    model_->Initialize(3);
+    // Inference batch norm with statistics far from (0, 1), so that a wrong row would show.
+    ParameterArena& arena = model_->arena();
+    for (size_t id = 0; id < arena.Infos().size(); ++id) {
+      if (arena.Info(id).trainable) continue;
+      const bool variance = arena.Info(id).name.find("var") != std::string::npos;
+      for (size_t i = 0; i < arena.Info(id).size(); ++i) {
+        arena.Value(id)[i] = (variance ? 0.5f : -0.02f) + 0.01f * static_cast<float>(i % 7);
+      }
+    }
+  }
+  void TearDown() override {
+    SetThreads(0);
+    fs::remove_all(TestDir("request_test"));
+  }
+
+  // Row r of the training file as JSON values, the way a client sends them.
+  json Value(int64_t r, const std::string& column) const {
+    if (column == "age" || column == "price") {
+      const float x = table_->Get(column, ColumnType::kNumeric).numbers[r];
+      return std::isnan(x) ? json(nullptr) : json(x);
+    }
+    if (column == "tags") {
+      const Column& tags = table_->Get("tags", ColumnType::kMultiCategorical);
+      json values = json::array();
+      for (uint64_t k = tags.offsets[r]; k < tags.offsets[r + 1]; ++k) values.push_back(tags.Value(tags.codes[k]));
+      return values;
+    }
+    const Column& column_data = table_->Get(column, ColumnType::kCategorical);
+    return std::string(column_data.Value(column_data.codes[r]));
+  }
+  json Row(int64_t r, const std::vector<std::string>& columns) const {
+    json row = json::object();
+    for (const auto& c : columns) row[c] = Value(r, c);
+    return row;
+  }
+
+  std::vector<float> Outputs(const Batch& batch) {
+    Tensor out = model_->Forward(batch, Mode::kInfer);
+    std::vector<float> values;
+    for (int64_t r = 0; r < batch.size; ++r) {
+      for (int64_t k = 0; k < out.cols; ++k) values.push_back(out.At(r, k));
+    }
+    return values;
+  }
+
+  EncodedRequest Predict(const json& body) { return ParsePredictRequest(body.dump(), *schema_, limits_); }
+  EncodedRequest Rank(const json& body) { return ParseRankRequest(body.dump(), *schema_, limits_); }
+
+  // The status and message of a refused request body.
+  std::pair<int, std::string> Refusal(const std::string& body, bool rank = true) {
+    try {
+      rank ? ParseRankRequest(body, *schema_, limits_) : ParsePredictRequest(body, *schema_, limits_);
+    } catch (const RequestError& error) {
+      return {error.status(), error.what()};
+    }
+    return {0, ""};
+  }
+
+  Config config_;
+  std::unique_ptr<ColumnTable> table_;
+  std::unique_ptr<FeaturePipeline> pipeline_;
+  std::unique_ptr<RequestSchema> schema_;
+  std::unique_ptr<Model> model_;
+  RequestLimits limits_;
+};
+
+TEST_F(RequestTest, PredictRowsEncodeExactlyAsTheFilePipeline) {
+  const EncodedData encoded = pipeline_->Encode(*table_);
+  Batch expected;
+  const std::vector<int64_t> order = SequentialOrder(encoded.rows);
+  GatherBatch(encoded, order.data(), encoded.rows, &expected);
+
+  json rows = json::array();
+  std::vector<std::string> all = kUserColumns;
+  all.insert(all.end(), kItemColumns.begin(), kItemColumns.end());
+  for (int64_t r = 0; r < table_->rows(); ++r) rows.push_back(Row(r, all));
+  const EncodedRequest request = Predict({{"rows", rows}});
+
+  ASSERT_EQ(request.batch.size, expected.size);
+  EXPECT_EQ(request.batch.single_ids, expected.single_ids);
+  EXPECT_EQ(request.batch.multi_offsets, expected.multi_offsets);
+  EXPECT_EQ(request.batch.multi_ids, expected.multi_ids);
+  ASSERT_EQ(request.batch.numeric.size(), expected.numeric.size());
+  for (size_t i = 0; i < expected.numeric.size(); ++i) EXPECT_EQ(request.batch.numeric[i], expected.numeric[i]) << i;
+  EXPECT_TRUE(request.batch.group_starts.empty());
+  // The blend feature is the raw price, NaN where it is missing.
+  ASSERT_EQ(request.blend_feature.size(), 7u);
+  EXPECT_FLOAT_EQ(request.blend_feature[0], 10.f);
+  EXPECT_TRUE(std::isnan(request.blend_feature[1]));
+  EXPECT_EQ(Outputs(request.batch), Outputs(expected));
+}
+
+TEST_F(RequestTest, ValuesInEveryAcceptedForm) {
+  // Integers for categorical ids, a separator-joined string or null for multi-valued, null for a missing number.
+  json as_text = {{"user", "7"}, {"city", "12"}, {"tags", "a| b||c"}, {"age", nullptr},
+                  {"item", "i1"}, {"seller", "i2"}, {"price", 3}};
+  json as_values = {{"user", 7}, {"city", 12}, {"tags", {"a", "b", "c"}}, {"age", nullptr},
+                    {"item", "i1"}, {"seller", "i2"}, {"price", 3.0}};
+  const EncodedRequest a = Predict({{"rows", {as_text}}});
+  const EncodedRequest b = Predict({{"rows", {as_values}}});
+  EXPECT_EQ(a.batch.single_ids, b.batch.single_ids);
+  EXPECT_EQ(a.batch.multi_ids, b.batch.multi_ids);
+  EXPECT_EQ(a.batch.multi_ids[0].size(), 3u);
+  EXPECT_EQ(a.batch.numeric, b.batch.numeric);
+  as_values["tags"] = nullptr;
+  EXPECT_TRUE(Predict({{"rows", {as_values}}}).batch.multi_ids[0].empty());
+}
+
+TEST_F(RequestTest, ContextIsEncodedOnceAndScoresAsIfRepeatedInEveryItem) {
+  // Rows 0, 2 and 6 are user u1; the context carries row 0's user side, the items their own item side.
+  json items = json::array();
+  json full = json::array();
+  for (int64_t r : {0, 2, 6, 3}) {
+    items.push_back(Row(r, kItemColumns));
+    json row = Row(0, kUserColumns);
+    row.update(Row(r, kItemColumns));
+    full.push_back(row);
+  }
+  const EncodedRequest rank = Rank({{"context", Row(0, kUserColumns)}, {"items", items}});
+  const EncodedRequest predict = Predict({{"rows", full}});
+  ASSERT_EQ(rank.batch.group_starts, std::vector<int64_t>{0});
+  // Single slots: user, city (hashed), age (bucketised) shared; item and seller per item. The multi slot (tags) is
+  // shared: its ids sit at the first row only.
+  EXPECT_EQ(rank.batch.shared, (std::vector<uint8_t>{1, 1, 1, 0, 0, 1}));
+  EXPECT_EQ(rank.batch.multi_ids[0].size(), 2u);
+  EXPECT_EQ(rank.batch.multi_offsets[0], (std::vector<int64_t>{0, 2, 2, 2, 2}));
+  EXPECT_EQ(predict.batch.multi_ids[0].size(), 8u);
+  const std::vector<float> a = Outputs(rank.batch);
+  const std::vector<float> b = Outputs(predict.batch);
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_NE(a[0], a[3]);  // the items score differently
+
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_FLOAT_EQ(a[i], b[i]) << i;
+}
+
+TEST_F(RequestTest, MicroBatchOfSeveralRequestsScoresEachAsAlone) {
+  std::vector<EncodedRequest> requests;
+  requests.push_back(Rank({{"context", Row(1, kUserColumns)}, {"items", {Row(1, kItemColumns), Row(4, kItemColumns)}}}));
+  json rows = json::array();
+  for (int64_t r : {5, 3}) {
+    json row = Row(r, kUserColumns);
+    row.update(Row(r, kItemColumns));
+    rows.push_back(row);
+  }
+  requests.push_back(Predict({{"rows", rows}}));
+  requests.push_back(Rank({{"context", Row(3, kUserColumns)}, {"items", {Row(0, kItemColumns)}}}));
+  requests.push_back(Rank({{"context", Row(5, kUserColumns)},
+                           {"items", {Row(6, kItemColumns), Row(2, kItemColumns), Row(1, kItemColumns)}}}));
+
+  Batch merged;
+  std::vector<float> alone;
+  for (const auto& request : requests) {
+    AppendBatch(request.batch, &merged);
+    const std::vector<float> outputs = Outputs(request.batch);
+    alone.insert(alone.end(), outputs.begin(), outputs.end());
+  }
+  EXPECT_EQ(merged.size, 8);
+  EXPECT_EQ(merged.group_starts, (std::vector<int64_t>{0, 2, 4, 5}));
+  const std::vector<float> together = Outputs(merged);
+  ASSERT_EQ(together.size(), alone.size());
+  for (size_t i = 0; i < alone.size(); ++i) EXPECT_FLOAT_EQ(together[i], alone[i]) << i;
+}
+
+TEST_F(RequestTest, BlendAndTopK) {
+  json items = {Row(0, kItemColumns), Row(3, kItemColumns)};
+  EncodedRequest request = Rank({{"context", Row(0, kUserColumns)}, {"items", items}});
+  ASSERT_EQ(request.blend.terms.size(), 2u);  // the config's click = 1, purchase = 2
+  EXPECT_EQ(request.blend.terms[1].task, 1);
+  EXPECT_EQ(request.blend.terms[1].weight, 2.0);
+  EXPECT_TRUE(request.blend.uses_feature);
+  EXPECT_EQ(request.top_k, 0);
+  request = Rank({{"context", Row(0, kUserColumns)}, {"items", items}, {"blend", {{"gmv", 1}}}, {"top_k", 1}});
+  ASSERT_EQ(request.blend.terms.size(), 1u);
+  EXPECT_EQ(request.blend.terms[0].task, 2);
+  EXPECT_EQ(request.top_k, 1);
+  // No items: an empty batch, no groups.
+  request = Rank({{"items", json::array()}});
+  EXPECT_EQ(request.batch.size, 0);
+  EXPECT_TRUE(request.batch.group_starts.empty());
+}
+
+TEST_F(RequestTest, BadRequestsNameTheField) {
+  const std::string user = R"("user": "u1", "city": "paris", "tags": "a", "age": 30)";
+  const std::string item = R"("item": "i1", "seller": "i2", "price": 10)";
+  auto rank = [&](const std::string& context, const std::string& items, const std::string& more = "") {
+    return "{\"context\": {" + context + "}, \"items\": [" + items + "]" + more + "}";
+  };
+  struct Case {
+    std::string body;
+    int status;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"", 400, "empty body"},
+      {"{\"items\": [", 400, "malformed JSON"},
+      {"[1, 2]", 400, "request body: expected an object, found array"},
+      {"{\"itemz\": []}", 400, "unknown key 'itemz' (did you mean 'items'?)"},
+      {"{\"context\": {}}", 400, "missing 'items'"},
+      {"{\"items\": {}}", 400, "items: expected an array, found object"},
+      {"{\"items\": [1]}", 400, "items[0]: expected an object, found number"},
+      {rank(user, "{" + item + "}, {\"item\": \"i1\", \"seller\": \"i2\"}"), 400,
+       "items[1]: missing input 'price' (null gives a missing value)"},
+      {rank(user, "{" + item + ", \"pricee\": 3}"), 400, "items[0]: unknown input 'pricee' (did you mean 'price'?)"},
+      {rank(user, "{" + item + ", \"user\": \"u2\"}"), 400, "items[0]: 'user' is also in the context"},
+      {rank(user, "{\"item\": 1.5, \"seller\": \"i2\", \"price\": 10}"), 400,
+       "items[0].item: expected a string or an integer, found number"},
+      {rank(user, "{\"item\": true, \"seller\": \"i2\", \"price\": 10}"), 400,
+       "items[0].item: expected a string or an integer, found boolean"},
+      {rank(user, "{\"item\": \"i1\", \"seller\": \"i2\", \"price\": \"10\"}"), 400,
+       "items[0].price: expected a number or null, found string"},
+      {rank(user, "{\"item\": \"i1\", \"seller\": \"i2\", \"price\": 1e300}"), 400, "items[0].price: 1e+300 is out of range"},
+      {rank(user, "{\"item\": \"i1\", \"seller\": \"i2\", \"price\": -5}"), 400, "items[0].price: "},
+      {rank(R"("user": "u1", "city": "paris", "tags": {"a": 1}, "age": 30)", "{" + item + "}"), 400,
+       "context.tags: expected an array of strings or integers, a string or null, found object"},
+      {rank(R"("user": "u1", "city": "paris", "tags": ["a", null], "age": 30)", "{" + item + "}"), 400,
+       "context.tags[1]: expected a string or an integer, found null"},
+      {rank(user, "{" + item + "}", R"(, "blend": {"clik": 1})"), 400, "blend: blend names no task 'clik' (did you mean 'click'?)"},
+      {rank(user, "{" + item + "}", R"(, "blend": {"click": "1"})"), 400, "blend.click: expected a number, found string"},
+      {rank(user, "{" + item + "}", R"(, "blend": {})"), 400, "blend: no task weights"},
+      {rank(user, "{" + item + "}", R"(, "top_k": -1)"), 400, "top_k: expected an integer >= 0, found -1"},
+      {"{\"items\": [[[[[[[[[[1]]]]]]]]]]}", 400, "JSON nested deeper than 8 levels"},
+  };
+  for (const Case& c : cases) {
+    const auto [status, message] = Refusal(c.body);
+    EXPECT_EQ(status, c.status) << c.body << " -> " << message;
+    EXPECT_NE(message.find(c.message), std::string::npos) << c.body << "\n  got: " << message;
+  }
+  // Predict has no context; and every body is limited in size.
+  EXPECT_NE(Refusal(R"({"rows": [{}], "context": {}})", false).second.find("unknown key 'context'"), std::string::npos);
+  limits_.max_items = 2;
+  const auto [status, message] = Refusal(rank(user, "{" + item + "},{" + item + "},{" + item + "}"));
+  EXPECT_EQ(status, 413);
+  EXPECT_NE(message.find("items: 3 entries, more than the limit of 2"), std::string::npos) << message;
+  // A key of a megabyte is cut in the message.
+  const std::string huge(1 << 20, 'k');
+  const std::string cut = Refusal("{\"" + huge + "\": 1}").second;
+  EXPECT_LT(cut.size(), 300u);
+  EXPECT_NE(cut.find("(1048576 bytes)"), std::string::npos);
+}
+
+TEST_F(RequestTest, ScorerAnswersConcurrentRequestsWithTheirOwnRows) {
+  auto serving = std::make_shared<ServingModel>();
+  serving->loaded.config = config_;
+  serving->loaded.pipeline = std::make_unique<FeaturePipeline>(*pipeline_);
+  serving->loaded.model = std::move(model_);
+  serving->task_binary = {1, 1, 0};
+  serving->task_json = {"\"click\"", "\"purchase\"", "\"gmv\""};
+  std::vector<EncodedRequest> requests;
+  for (int64_t r = 0; r < table_->rows(); ++r) {
+    requests.push_back(Rank({{"context", Row(r, kUserColumns)}, {"items", {Row(r, kItemColumns), Row(6 - r, kItemColumns)}}}));
+  }
+  // Expected: each alone, through the same model.
+  std::vector<std::vector<float>> expected;
+  for (const auto& request : requests) {
+    Tensor out = serving->loaded.model->Forward(request.batch, Mode::kInfer);
+    std::vector<float> values;
+    for (int64_t row = 0; row < out.rows; ++row) {
+      for (int64_t k = 0; k < 3; ++k) values.push_back(k < 2 ? 1.f / (1.f + std::exp(-out.At(row, k))) : out.At(row, k));
+    }
+    expected.push_back(values);
+  }
+  Scorer scorer(64);
+  std::vector<std::vector<float>> got(requests.size());
+  std::vector<std::thread> threads;
+  for (int round = 0; round < 20; ++round) {
+    threads.clear();
+    for (size_t i = 0; i < requests.size(); ++i) {
+      threads.emplace_back([&, i] {
+        got[i] = scorer.Score(serving, requests[i].batch,
+                              std::chrono::steady_clock::now() + std::chrono::seconds(30));
+      });
+    }
+    for (auto& t : threads) t.join();
+    for (size_t i = 0; i < requests.size(); ++i) {
+      ASSERT_EQ(got[i].size(), expected[i].size());
+      for (size_t j = 0; j < got[i].size(); ++j) EXPECT_NEAR(got[i][j], expected[i][j], 1e-6) << i << " " << j;
+    }
+  }
+  const ScorerStats stats = scorer.stats();
+  EXPECT_EQ(stats.requests, 20 * 7);
+  EXPECT_EQ(stats.rows, 20 * 14);
+  EXPECT_LE(stats.batches, stats.requests);
+  // A deadline already past: 503, never a score.
+  try {
+    scorer.Score(serving, requests[0].batch, std::chrono::steady_clock::now() - std::chrono::seconds(1));
+    ADD_FAILURE() << "expected a time-out";
+  } catch (const RequestError& error) {
+    EXPECT_EQ(error.status(), 503);
+  }
+}
+
+}  // namespace
+}  // namespace mtrec
