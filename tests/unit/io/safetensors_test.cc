@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -146,7 +147,7 @@ void ExpectPyTorchLayout(const Model& model, const std::vector<NamedTensor>& ten
 
 TEST_F(SafetensorsTest, ExportHoldsEveryWeightOnceInPyTorchLayout) {
   const std::string path = PathOf("model.safetensors");
-  ExportSafetensors(path, config_, *model_);
+  ExportSafetensors(path, config_, *pipeline_, *model_);
   SafetensorsMetadata metadata;
   std::vector<NamedTensor> tensors = ReadSafetensors(path, &metadata);
   ExpectPyTorchLayout(*model_, tensors);
@@ -174,9 +175,52 @@ TEST_F(SafetensorsTest, ExportHoldsEveryWeightOnceInPyTorchLayout) {
   EXPECT_EQ(metadata.at("arch"), "shared_bottom");
   EXPECT_EQ(metadata.at("tasks"), "click,gmv");
   EXPECT_EQ(metadata.at("config"), ConfigToToml(config_));
-  EXPECT_EQ(metadata.size(), 6u);
+  EXPECT_EQ(metadata.at("features"), FeaturesJson(*pipeline_));
+  EXPECT_EQ(metadata.size(), 7u);
   // The stored config describes the model: it parses back to the same resolved config.
   EXPECT_EQ(ConfigToToml(ParseConfig(metadata.at("config"), "metadata")), ConfigToToml(config_));
+}
+
+// The features entry of the small config, field by field (docs/model_format.md, "The features entry"): values in
+// id order (u1 twice, then by value), price standardised over its three present values and flagged as missing once.
+TEST_F(SafetensorsTest, FeaturesEntryHoldsTheFittedTransforms) {
+  using Json = nlohmann::json;
+  const Json f = Json::parse(FeaturesJson(*pipeline_));
+  EXPECT_EQ(f.at("version"), 1);
+  EXPECT_EQ(f.at("na_values"), Json(config_.data.na_values));
+  EXPECT_EQ(f.at("trim"), true);
+  EXPECT_EQ(f.at("single_slots"), 2);
+  EXPECT_EQ(f.at("multi_slots"), 0);
+  EXPECT_EQ(f.at("numeric_columns"), Json({"price", "price.missing"}));
+  const Json& features = f.at("features");
+  ASSERT_EQ(features.size(), 3u);
+  const Json& user = features[0];
+  EXPECT_EQ(user.at("name"), "user");
+  EXPECT_EQ(user.at("column"), "user");
+  EXPECT_EQ(user.at("kind"), "categorical");
+  EXPECT_EQ(user.at("input"), Json({{"block", "single"}, {"index", 0}}));
+  EXPECT_EQ(user.at("table"), "user");
+  EXPECT_EQ(user.at("share_with"), nullptr);
+  EXPECT_EQ(user.at("vocabulary"), Json({"u1", "u2", "u3"}));
+  EXPECT_FALSE(user.contains("hash_buckets"));
+  EXPECT_EQ(features[1].at("input"), Json({{"block", "single"}, {"index", 1}}));
+  EXPECT_EQ(features[1].at("vocabulary"), Json({"i1", "i2", "i3"}));
+  const Json& price = features[2];
+  EXPECT_EQ(price.at("kind"), "numeric");
+  EXPECT_EQ(price.at("input"), Json({{"block", "numeric"}, {"index", 0}}));
+  EXPECT_EQ(price.at("table"), nullptr);
+  EXPECT_EQ(price.at("fill"), 0.0);
+  EXPECT_EQ(price.at("clip"), nullptr);
+  EXPECT_EQ(price.at("log1p"), false);
+  EXPECT_EQ(price.at("standardize"), true);
+  EXPECT_DOUBLE_EQ(price.at("mean").get<double>(), 20.0);
+  EXPECT_DOUBLE_EQ(price.at("std").get<double>(), std::sqrt(200.0 / 3.0));
+  EXPECT_EQ(price.at("missing_flag"), true);
+  EXPECT_EQ(price.at("bucketised"), false);
+  EXPECT_EQ(price.at("bounds"), Json::array());
+  // Exactly the transform's parameters: mean and std round-trip through the JSON text.
+  EXPECT_EQ(price.at("mean").get<double>(), pipeline_->numeric(2).mean());
+  EXPECT_EQ(price.at("std").get<double>(), pipeline_->numeric(2).std());
 }
 
 TEST_F(SafetensorsTest, GroupedWeightsBiasesAndOtherParametersFollowTheirLayouts) {
@@ -199,7 +243,7 @@ TEST_F(SafetensorsTest, GroupedWeightsBiasesAndOtherParametersFollowTheirLayouts
 
   // Through a file, the same tensors.
   const std::string path = PathOf("layout.safetensors");
-  ExportSafetensors(path, config_, model);
+  ExportSafetensors(path, config_, *pipeline_, model);
   std::vector<NamedTensor> back = ReadSafetensors(path);
   ASSERT_EQ(back.size(), tensors.size());
   for (size_t i = 0; i < back.size(); ++i) {
@@ -212,10 +256,10 @@ TEST_F(SafetensorsTest, GroupedWeightsBiasesAndOtherParametersFollowTheirLayouts
 TEST_F(SafetensorsTest, FileFollowsTheFormatAndIsDeterministic) {
   const std::string a = PathOf("a.safetensors");
   const std::string b = PathOf("b.safetensors");
-  ExportSafetensors(a, config_, *model_);
+  ExportSafetensors(a, config_, *pipeline_, *model_);
   auto copy = CreateModel(config_, pipeline_->layout(), 64);  // another batch size: no effect on the weights
   LoadWeights(*copy, SerializeWeights(*model_));
-  ExportSafetensors(b, config_, *copy);
+  ExportSafetensors(b, config_, *pipeline_, *copy);
   const std::string bytes = ReadFileBytes(a);
   EXPECT_TRUE(bytes == ReadFileBytes(b));
 
