@@ -148,6 +148,12 @@ std::string RankingServer::Metrics() const {
 int RankingServer::Bind() {
   httplib::Server& server = http_->server;
   server.new_task_queue = [threads = options_.http_threads] { return new httplib::ThreadPool(threads); };
+  // httplib's default also sets SO_REUSEPORT, which lets a second server bind the same port and take half of its
+  // connections; a taken port must be an error.
+  server.set_socket_options([](int socket) {
+    int yes = 1;
+    setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   server.set_payload_max_length(static_cast<size_t>(options_.max_body_bytes));
   server.set_keep_alive_max_count(100000);
   server.set_keep_alive_timeout(10);
