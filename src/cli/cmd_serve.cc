@@ -69,8 +69,9 @@ RunCommand AddServeCommand(CLI::App& app) {
   command->add_option("--max-body-bytes", server.max_body_bytes, "Largest request body")->capture_default_str();
   command->add_option("--timeout-ms", server.timeout_ms, "Longest wait for a request's scores (then 503)")
       ->capture_default_str();
-  command->add_option("--reload-interval-ms", server.reload_interval_ms,
-                      "How often the model file is checked for a new version (0: never)")
+  command
+      ->add_option("--reload-interval-ms", server.reload_interval_ms,
+                   "How often the model file is checked for a new version (0: never)")
       ->capture_default_str();
   return [options] { return RunServe(*options); };
 }

@@ -8,11 +8,16 @@ namespace mtrec {
 
 const char* EndpointName(Endpoint endpoint) {
   switch (endpoint) {
-    case Endpoint::kRank: return "/v1/rank";
-    case Endpoint::kPredict: return "/v1/predict";
-    case Endpoint::kHealth: return "/healthz";
-    case Endpoint::kMetrics: return "/metrics";
-    default: return "other";
+    case Endpoint::kRank:
+      return "/v1/rank";
+    case Endpoint::kPredict:
+      return "/v1/predict";
+    case Endpoint::kHealth:
+      return "/healthz";
+    case Endpoint::kMetrics:
+      return "/metrics";
+    default:
+      return "other";
   }
 }
 
@@ -55,8 +60,8 @@ std::string ServerMetrics::Render(const std::string& extra) const {
       out += fmt::format("mtrec_request_duration_seconds_bucket{{endpoint=\"{}\",le=\"{}\"}} {}\n", name, kBuckets[b],
                          cumulative);
     }
-    out += fmt::format("mtrec_request_duration_seconds_bucket{{endpoint=\"{}\",le=\"+Inf\"}} {}\n", name,
-                       latency.count);
+    out +=
+        fmt::format("mtrec_request_duration_seconds_bucket{{endpoint=\"{}\",le=\"+Inf\"}} {}\n", name, latency.count);
     out += fmt::format("mtrec_request_duration_seconds_sum{{endpoint=\"{}\"}} {:.6f}\n", name, latency.sum);
     out += fmt::format("mtrec_request_duration_seconds_count{{endpoint=\"{}\"}} {}\n", name, latency.count);
   }

@@ -26,9 +26,9 @@ namespace mtrec {
 struct ServingModel {
   LoadedModel loaded;
   std::unique_ptr<RequestSchema> schema;
-  std::string version;                  // CRC-32 of the file's bytes, 8 hex digits: the same file, the same version
-  std::vector<std::string> task_json;   // each task's name as a JSON string, for answers
-  std::vector<uint8_t> task_binary;     // 1: the output is a logit (answered as a probability)
+  std::string version;                 // CRC-32 of the file's bytes, 8 hex digits: the same file, the same version
+  std::vector<std::string> task_json;  // each task's name as a JSON string, for answers
+  std::vector<uint8_t> task_binary;    // 1: the output is a logit (answered as a probability)
 };
 
 // Loads `path` for serving; throws Error naming the file when it is not a valid model.

@@ -1,6 +1,7 @@
 #include "serve/request.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -56,8 +57,25 @@ json ParseBody(std::string_view body, int max_depth) {
   }
 }
 
-const json& ObjectAt(const json& value, const std::string& where) {
-  if (!value.is_object()) throw RequestError(400, fmt::format("{}: expected an object, found {}", where, value.type_name()));
+// Where a value sits in the body, put into words only for a message: "context.user_id", "items[3].price".
+struct Field {
+  const char* list = "";  // "context", "items", "rows", or a top-level key
+  int64_t index = -1;     // position in the list; -1: not in a list
+  std::string_view key;   // empty: the object itself
+
+  std::string Str() const {
+    std::string text = list;
+    if (index >= 0) text += fmt::format("[{}]", index);
+    if (!key.empty()) text += fmt::format(".{}", key);
+    return text;
+  }
+  Field At(std::string_view k) const { return {list, index, k}; }
+};
+
+const json& ObjectAt(const json& value, const Field& where) {
+  if (!value.is_object()) {
+    throw RequestError(400, fmt::format("{}: expected an object, found {}", where.Str(), value.type_name()));
+  }
   return value;
 }
 
@@ -83,33 +101,35 @@ class RequestEncoder {
   }
 
   void Context(const json& context) {
-    ObjectAt(context, "context");
+    const Field where{"context"};
+    ObjectAt(context, where);
     Batch& batch = out_->batch;
     batch.group_starts = {0};
     batch.shared.assign(slots_, 0);
     for (const auto& [key, value] : context.items()) {
-      const size_t column = ColumnOf(key, "context");
+      const size_t column = ColumnOf(key, where);
       in_context_[column] = 1;
-      Encode(column, value, "context." + key, /*row=*/-1);
+      Encode(column, value, where.At(key), /*row=*/-1);
     }
   }
 
-  // One item (rank) or row (predict); `where` is "items[3]" or "rows[3]".
-  void Row(int64_t row, const json& item, const std::string& where) {
+  // One item (rank) or row (predict); `list` is "items" or "rows".
+  void Row(int64_t row, const json& item, const char* list) {
+    const Field where{list, row};
     ObjectAt(item, where);
     std::fill(seen_.begin(), seen_.end(), 0);
     for (const auto& [key, value] : item.items()) {
       const size_t column = ColumnOf(key, where);
       if (in_context_[column]) {
-        throw RequestError(400, fmt::format("{}: {} is also in the context; give each input in one place", where,
-                                            Quoted(key)));
+        throw RequestError(
+            400, fmt::format("{}: {} is also in the context; give each input in one place", where.Str(), Quoted(key)));
       }
       seen_[column] = 1;
-      Encode(column, value, where + "." + key, row);
+      Encode(column, value, where.At(key), row);
     }
     for (size_t c = 0; c < seen_.size(); ++c) {
       if (!seen_[c] && !in_context_[c]) {
-        throw RequestError(400, fmt::format("{}: missing input {} (null gives a missing value)", where,
+        throw RequestError(400, fmt::format("{}: missing input {} (null gives a missing value)", where.Str(),
                                             Quoted(schema_.columns_[c].name)));
       }
     }
@@ -118,7 +138,8 @@ class RequestEncoder {
   void Finish() {
     Batch& batch = out_->batch;
     for (size_t m = 0; m < multi_counts_.size(); ++m) {
-      for (int64_t r = 0; r < rows_; ++r) batch.multi_offsets[m][r + 1] = batch.multi_offsets[m][r] + multi_counts_[m][r];
+      for (int64_t r = 0; r < rows_; ++r)
+        batch.multi_offsets[m][r + 1] = batch.multi_offsets[m][r] + multi_counts_[m][r];
     }
     if (rows_ == 0) {
       batch.group_starts.clear();
@@ -127,35 +148,47 @@ class RequestEncoder {
   }
 
  private:
-  size_t ColumnOf(const std::string& key, const std::string& where) const {
+  size_t ColumnOf(const std::string& key, const Field& where) const {
     auto it = schema_.index_.find(key);
     if (it == schema_.index_.end()) {
-      throw RequestError(400, fmt::format("{}: unknown input {}{}; the model reads {}", where, Quoted(key),
-                                          DidYouMeanSuffix(key, schema_.column_names_),
-                                          QuotedList(schema_.column_names_)));
+      throw RequestError(400,
+                         fmt::format("{}: unknown input {}{}; the model reads {}", where.Str(), Quoted(key),
+                                     DidYouMeanSuffix(key, schema_.column_names_), QuotedList(schema_.column_names_)));
     }
     return it->second;
   }
 
-  static std::string CategoricalText(const json& value, const std::string& where) {
-    if (value.is_string()) return value.get<std::string>();
-    if (value.is_number_integer()) return value.dump();  // as the number is written in a data file
-    if (value.is_null()) return "";                       // an empty field
-    throw RequestError(400, fmt::format("{}: expected a string or an integer, found {}", where, value.type_name()));
+  // The text of a categorical value; integers are written into `buffer` as a data file would hold them.
+  using IntegerText = std::array<char, 24>;
+  static std::string_view CategoricalText(const json& value, const Field& where, IntegerText* buffer) {
+    if (value.is_string()) return value.get_ref<const std::string&>();
+    if (value.is_number_unsigned()) {
+      return {buffer->data(),
+              static_cast<size_t>(fmt::format_to(buffer->data(), "{}", value.get<uint64_t>()) - buffer->data())};
+    }
+    if (value.is_number_integer()) {
+      return {buffer->data(),
+              static_cast<size_t>(fmt::format_to(buffer->data(), "{}", value.get<int64_t>()) - buffer->data())};
+    }
+    if (value.is_null()) return "";  // an empty field
+    throw RequestError(400,
+                       fmt::format("{}: expected a string or an integer, found {}", where.Str(), value.type_name()));
   }
 
-  static float Number(const json& value, const std::string& where) {
+  static float Number(const json& value, const Field& where) {
     if (value.is_null()) return NAN;
     if (!value.is_number()) {
-      throw RequestError(400, fmt::format("{}: expected a number or null, found {}", where, value.type_name()));
+      throw RequestError(400, fmt::format("{}: expected a number or null, found {}", where.Str(), value.type_name()));
     }
     const float number = static_cast<float>(value.get<double>());
-    if (!std::isfinite(number)) throw RequestError(400, fmt::format("{}: {} is out of range", where, value.dump()));
+    if (!std::isfinite(number)) {
+      throw RequestError(400, fmt::format("{}: {} is out of range", where.Str(), value.dump()));
+    }
     return number;
   }
 
   // row -1: the context (every row).
-  void Encode(size_t column, const json& value, const std::string& where, int64_t row) {
+  void Encode(size_t column, const json& value, const Field& where, int64_t row) {
     const Config& config = pipeline_.config();
     Batch& batch = out_->batch;
     const int64_t first = row < 0 ? 0 : row;
@@ -166,7 +199,8 @@ class RequestEncoder {
       const FeaturePipeline::Placement place = pipeline_.PlacementOf(feature);
       try {
         if (spec.kind == "categorical") {
-          const int32_t id = pipeline_.CategoricalId(feature, CategoricalText(value, where));
+          IntegerText buffer;
+          const int32_t id = pipeline_.CategoricalId(feature, CategoricalText(value, where, &buffer));
           std::fill(batch.single_ids[place.index].begin() + first, batch.single_ids[place.index].begin() + end, id);
           if (row < 0) batch.shared[place.index] = 1;
         } else if (spec.kind == "multi_categorical") {
@@ -184,7 +218,8 @@ class RequestEncoder {
             const float x = transform.Apply(raw);  // transformed once, copied to the rows
             for (int64_t r = first; r < end; ++r) {
               batch.numeric[r * width + place.index] = x;
-              if (transform.has_missing_flag()) batch.numeric[r * width + place.index + 1] = std::isnan(raw) ? 1.f : 0.f;
+              if (transform.has_missing_flag())
+                batch.numeric[r * width + place.index + 1] = std::isnan(raw) ? 1.f : 0.f;
             }
           }
           if (static_cast<int>(column) == schema_.blend_column_) {
@@ -194,12 +229,12 @@ class RequestEncoder {
       } catch (const RequestError&) {
         throw;
       } catch (const Error& error) {  // a transform refusing the value, e.g. log1p of a negative number
-        throw RequestError(400, fmt::format("{}: {}", where, error.what()));
+        throw RequestError(400, fmt::format("{}: {}", where.Str(), error.what()));
       }
     }
   }
 
-  void AppendMulti(size_t feature, int64_t slot, const json& value, const std::string& where, int64_t row) {
+  void AppendMulti(size_t feature, int64_t slot, const json& value, const Field& where, int64_t row) {
     std::vector<int32_t>& ids = out_->batch.multi_ids[slot];
     int64_t& count = multi_counts_[slot][row];
     auto add = [&](std::string_view text) {
@@ -216,17 +251,18 @@ class RequestEncoder {
     }
     if (!value.is_array()) {
       throw RequestError(400, fmt::format("{}: expected an array of strings or integers, a string or null, found {}",
-                                          where, value.type_name()));
+                                          where.Str(), value.type_name()));
     }
     for (size_t i = 0; i < value.size(); ++i) {
       const json& element = value[i];
       if (element.is_string()) {
         add(element.get_ref<const std::string&>());
       } else if (element.is_number_integer()) {
-        add(element.dump());
+        IntegerText buffer;
+        add(CategoricalText(element, where, &buffer));
       } else {
-        throw RequestError(400, fmt::format("{}[{}]: expected a string or an integer, found {}", where, i,
-                                            element.type_name()));
+        throw RequestError(
+            400, fmt::format("{}[{}]: expected a string or an integer, found {}", where.Str(), i, element.type_name()));
       }
     }
   }
@@ -248,7 +284,8 @@ const json& RowsArray(const json& body, const char* key, const RequestLimits& li
   if (it == body.end()) throw RequestError(400, fmt::format("missing '{}': expected an array of objects", key));
   if (!it->is_array()) throw RequestError(400, fmt::format("{}: expected an array, found {}", key, it->type_name()));
   if (static_cast<int64_t>(it->size()) > limits.max_items) {
-    throw RequestError(413, fmt::format("{}: {} entries, more than the limit of {}", key, it->size(), limits.max_items));
+    throw RequestError(413,
+                       fmt::format("{}: {} entries, more than the limit of {}", key, it->size(), limits.max_items));
   }
   return *it;
 }
@@ -266,13 +303,13 @@ void CheckKeys(const json& body, const std::vector<std::string>& allowed) {
 
 EncodedRequest ParseRankRequest(std::string_view body_text, const RequestSchema& schema, const RequestLimits& limits) {
   const json body = ParseBody(body_text, limits.max_depth);
-  ObjectAt(body, "request body");
+  ObjectAt(body, Field{"request body"});
   CheckKeys(body, {"context", "items", "blend", "top_k"});
   const json& items = RowsArray(body, "items", limits);
   EncodedRequest request;
   request.blend = schema.default_blend_;
   if (auto it = body.find("blend"); it != body.end()) {
-    ObjectAt(*it, "blend");
+    ObjectAt(*it, Field{"blend"});
     NamedWeights weights;
     for (const auto& [task, weight] : it->items()) {
       if (!weight.is_number()) {
@@ -298,7 +335,7 @@ EncodedRequest ParseRankRequest(std::string_view body_text, const RequestSchema&
   auto context = body.find("context");
   encoder.Context(context != body.end() ? *context : empty);
   for (size_t i = 0; i < items.size(); ++i) {
-    encoder.Row(static_cast<int64_t>(i), items[i], fmt::format("items[{}]", i));
+    encoder.Row(static_cast<int64_t>(i), items[i], "items");
   }
   encoder.Finish();
   return request;
@@ -307,13 +344,13 @@ EncodedRequest ParseRankRequest(std::string_view body_text, const RequestSchema&
 EncodedRequest ParsePredictRequest(std::string_view body_text, const RequestSchema& schema,
                                    const RequestLimits& limits) {
   const json body = ParseBody(body_text, limits.max_depth);
-  ObjectAt(body, "request body");
+  ObjectAt(body, Field{"request body"});
   CheckKeys(body, {"rows"});
   const json& rows = RowsArray(body, "rows", limits);
   EncodedRequest request;
   request.blend = schema.default_blend_;
   RequestEncoder encoder(schema, static_cast<int64_t>(rows.size()), &request);
-  for (size_t i = 0; i < rows.size(); ++i) encoder.Row(static_cast<int64_t>(i), rows[i], fmt::format("rows[{}]", i));
+  for (size_t i = 0; i < rows.size(); ++i) encoder.Row(static_cast<int64_t>(i), rows[i], "rows");
   encoder.Finish();
   return request;
 }

@@ -41,8 +41,8 @@ struct RequestLimits {
 struct EncodedRequest {
   Batch batch;
   std::vector<float> blend_feature;  // the raw value of serve.blend_feature per row; empty when not blended by one
-  Blend blend;                        // the request's own weights, or the model's [serve] blend
-  int64_t top_k = 0;                  // answer only the k best items; 0 = all
+  Blend blend;                       // the request's own weights, or the model's [serve] blend
+  int64_t top_k = 0;                 // answer only the k best items; 0 = all
 };
 
 class RequestSchema {

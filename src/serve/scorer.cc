@@ -38,7 +38,8 @@ void AppendBatch(const Batch& part, Batch* into) {
   for (size_t m = 0; m < multis; ++m) {
     auto& offsets = into->multi_offsets[m];
     const int64_t shift = offsets.back();
-    for (int64_t r = 1; r <= part.size; ++r) offsets.push_back(part.multi_offsets[m][r] - part.multi_offsets[m][0] + shift);
+    for (int64_t r = 1; r <= part.size; ++r)
+      offsets.push_back(part.multi_offsets[m][r] - part.multi_offsets[m][0] + shift);
     into->multi_ids[m].insert(into->multi_ids[m].end(), part.multi_ids[m].begin() + part.multi_offsets[m][0],
                               part.multi_ids[m].begin() + part.multi_offsets[m][part.size]);
   }
@@ -53,7 +54,9 @@ void AppendBatch(const Batch& part, Batch* into) {
   into->size += part.size;
 }
 
-Scorer::Scorer(int64_t max_rows) : max_rows_(max_rows) { worker_ = std::thread([this] { Run(); }); }
+Scorer::Scorer(int64_t max_rows) : max_rows_(max_rows) {
+  worker_ = std::thread([this] { Run(); });
+}
 
 Scorer::~Scorer() {
   {

@@ -192,22 +192,24 @@ int RankingServer::Bind() {
     handle(Endpoint::kMetrics, res, "text/plain; version=0.0.4", [&](Clock::time_point) { return Metrics(); });
   });
   // Everything the routes above did not answer: unknown paths or methods, bodies over the limit, malformed HTTP.
-  server.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req,
-                                                                        httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // a route's own error answer
-    std::string message;
-    if (res.status == 404) {
-      message = fmt::format("no endpoint {} {}; the server has POST /v1/rank, POST /v1/predict, GET /healthz, "
-                            "GET /metrics", req.method, req.path);
-    } else if (res.status == 413) {
-      message = fmt::format("request body over the limit of {} bytes", options_.max_body_bytes);
-    } else {
-      message = fmt::format("bad request (HTTP {})", res.status);
-    }
-    res.set_content(ErrorBody(message), "application/json");
-    metrics_.Observe(Endpoint::kOther, res.status, 0.0);
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+  server.set_error_handler(
+      httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // a route's own error answer
+        std::string message;
+        if (res.status == 404) {
+          message = fmt::format(
+              "no endpoint {} {}; the server has POST /v1/rank, POST /v1/predict, GET /healthz, "
+              "GET /metrics",
+              req.method, req.path);
+        } else if (res.status == 413) {
+          message = fmt::format("request body over the limit of {} bytes", options_.max_body_bytes);
+        } else {
+          message = fmt::format("bad request (HTTP {})", res.status);
+        }
+        res.set_content(ErrorBody(message), "application/json");
+        metrics_.Observe(Endpoint::kOther, res.status, 0.0);
+        return httplib::Server::HandlerResponse::Handled;
+      }));
 
   int port = options_.port;
   if (port == 0) {

@@ -23,12 +23,12 @@ namespace mtrec {
 struct ServerOptions {
   std::string model;
   std::string host = "127.0.0.1";
-  int port = 8080;                  // 0: any free port (Bind returns it)
-  int http_threads = 64;            // connections served at once
-  int64_t max_items = 1000;         // candidates per rank request, rows per predict request
+  int port = 8080;           // 0: any free port (Bind returns it)
+  int http_threads = 64;     // connections served at once
+  int64_t max_items = 1000;  // candidates per rank request, rows per predict request
   int64_t max_body_bytes = 8 << 20;
-  int timeout_ms = 1000;            // longest wait for a request's scores
-  int reload_interval_ms = 1000;    // how often the model file is checked; 0: never
+  int timeout_ms = 1000;          // longest wait for a request's scores
+  int reload_interval_ms = 1000;  // how often the model file is checked; 0: never
 };
 
 class RankingServer {

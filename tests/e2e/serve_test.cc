@@ -25,7 +25,7 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 // The simulator's user-side columns (the rest describe the item or the impression).
-const std::set<std::string> kContextColumns = {"user_id", "age_bucket", "gender",        "city",
+const std::set<std::string> kContextColumns = {"user_id",    "age_bucket",    "gender",           "city",
                                                "user_level", "user_activity", "recent_categories"};
 
 // A server process (`mtrec serve ARGS`), its port read from the first line it prints.
@@ -177,8 +177,8 @@ TEST_F(ServeTest, ScoresMatchPredictAndRankSortsByTheBlend) {
 
   json items = json::array();
   for (size_t r = 0; r < rows_.size(); ++r) items.push_back(Inputs(r, false, true));
-  auto answer = client.Post("/v1/rank", json({{"context", Inputs(0, true, false)}, {"items", items}}).dump(),
-                            "application/json");
+  auto answer =
+      client.Post("/v1/rank", json({{"context", Inputs(0, true, false)}, {"items", items}}).dump(), "application/json");
   ASSERT_TRUE(answer);
   ASSERT_EQ(answer->status, 200) << answer->body;
   const json ranked = json::parse(answer->body);
@@ -204,10 +204,10 @@ TEST_F(ServeTest, ScoresMatchPredictAndRankSortsByTheBlend) {
   EXPECT_EQ(seen.size(), rows_.size());
 
   // The request's own blend and top_k.
-  answer = client.Post("/v1/rank",
-                       json({{"context", Inputs(0, true, false)}, {"items", items}, {"blend", {{"gmv", 1}}},
-                             {"top_k", 3}}).dump(),
-                       "application/json");
+  answer = client.Post(
+      "/v1/rank",
+      json({{"context", Inputs(0, true, false)}, {"items", items}, {"blend", {{"gmv", 1}}}, {"top_k", 3}}).dump(),
+      "application/json");
   ASSERT_TRUE(answer);
   ASSERT_EQ(answer->status, 200) << answer->body;
   const json top = json::parse(answer->body);
@@ -358,8 +358,7 @@ TEST_F(ServeTest, RefusesToStartOnABadModelOrATakenPort) {
   // A second server on the same port must fail, not share the port with the first.
   ServerProcess taken("--model " + Model(1) + " --port " + std::to_string(server.port()) + " 2>&1");
   EXPECT_EQ(taken.port(), 0);
-  EXPECT_NE(taken.first_line().find("cannot listen on 127.0.0.1:" + std::to_string(server.port())),
-            std::string::npos)
+  EXPECT_NE(taken.first_line().find("cannot listen on 127.0.0.1:" + std::to_string(server.port())), std::string::npos)
       << taken.first_line();
   EXPECT_EQ(taken.Terminate(std::chrono::seconds(10)), 1);
 }

@@ -195,10 +195,10 @@ TEST_F(RequestTest, PredictRowsEncodeExactlyAsTheFilePipeline) {
 
 TEST_F(RequestTest, ValuesInEveryAcceptedForm) {
   // Integers for categorical ids, a separator-joined string or null for multi-valued, null for a missing number.
-  json as_text = {{"user", "7"}, {"city", "12"}, {"tags", "a| b||c"}, {"age", nullptr},
+  json as_text = {{"user", "7"},  {"city", "12"},   {"tags", "a| b||c"}, {"age", nullptr},
                   {"item", "i1"}, {"seller", "i2"}, {"price", 3}};
-  json as_values = {{"user", 7}, {"city", 12}, {"tags", {"a", "b", "c"}}, {"age", nullptr},
-                    {"item", "i1"}, {"seller", "i2"}, {"price", 3.0}};
+  json as_values = {{"user", 7},      {"city", 12},  {"tags", {"a", "b", "c"}}, {"age", nullptr}, {"item", "i1"},
+                    {"seller", "i2"}, {"price", 3.0}};
   const EncodedRequest a = Predict({{"rows", {as_text}}});
   const EncodedRequest b = Predict({{"rows", {as_values}}});
   EXPECT_EQ(a.batch.single_ids, b.batch.single_ids);
@@ -238,7 +238,8 @@ TEST_F(RequestTest, ContextIsEncodedOnceAndScoresAsIfRepeatedInEveryItem) {
 
 TEST_F(RequestTest, MicroBatchOfSeveralRequestsScoresEachAsAlone) {
   std::vector<EncodedRequest> requests;
-  requests.push_back(Rank({{"context", Row(1, kUserColumns)}, {"items", {Row(1, kItemColumns), Row(4, kItemColumns)}}}));
+  requests.push_back(
+      Rank({{"context", Row(1, kUserColumns)}, {"items", {Row(1, kItemColumns), Row(4, kItemColumns)}}}));
   json rows = json::array();
   for (int64_t r : {5, 3}) {
     json row = Row(r, kUserColumns);
@@ -311,14 +312,17 @@ TEST_F(RequestTest, BadRequestsNameTheField) {
        "items[0].item: expected a string or an integer, found boolean"},
       {rank(user, "{\"item\": \"i1\", \"seller\": \"i2\", \"price\": \"10\"}"), 400,
        "items[0].price: expected a number or null, found string"},
-      {rank(user, "{\"item\": \"i1\", \"seller\": \"i2\", \"price\": 1e300}"), 400, "items[0].price: 1e+300 is out of range"},
+      {rank(user, "{\"item\": \"i1\", \"seller\": \"i2\", \"price\": 1e300}"), 400,
+       "items[0].price: 1e+300 is out of range"},
       {rank(user, "{\"item\": \"i1\", \"seller\": \"i2\", \"price\": -5}"), 400, "items[0].price: "},
       {rank(R"("user": "u1", "city": "paris", "tags": {"a": 1}, "age": 30)", "{" + item + "}"), 400,
        "context.tags: expected an array of strings or integers, a string or null, found object"},
       {rank(R"("user": "u1", "city": "paris", "tags": ["a", null], "age": 30)", "{" + item + "}"), 400,
        "context.tags[1]: expected a string or an integer, found null"},
-      {rank(user, "{" + item + "}", R"(, "blend": {"clik": 1})"), 400, "blend: blend names no task 'clik' (did you mean 'click'?)"},
-      {rank(user, "{" + item + "}", R"(, "blend": {"click": "1"})"), 400, "blend.click: expected a number, found string"},
+      {rank(user, "{" + item + "}", R"(, "blend": {"clik": 1})"), 400,
+       "blend: blend names no task 'clik' (did you mean 'click'?)"},
+      {rank(user, "{" + item + "}", R"(, "blend": {"click": "1"})"), 400,
+       "blend.click: expected a number, found string"},
       {rank(user, "{" + item + "}", R"(, "blend": {})"), 400, "blend: no task weights"},
       {rank(user, "{" + item + "}", R"(, "top_k": -1)"), 400, "top_k: expected an integer >= 0, found -1"},
       {"{\"items\": [[[[[[[[[[1]]]]]]]]]]}", 400, "JSON nested deeper than 8 levels"},
@@ -350,7 +354,8 @@ TEST_F(RequestTest, ScorerAnswersConcurrentRequestsWithTheirOwnRows) {
   serving->task_json = {"\"click\"", "\"purchase\"", "\"gmv\""};
   std::vector<EncodedRequest> requests;
   for (int64_t r = 0; r < table_->rows(); ++r) {
-    requests.push_back(Rank({{"context", Row(r, kUserColumns)}, {"items", {Row(r, kItemColumns), Row(6 - r, kItemColumns)}}}));
+    requests.push_back(
+        Rank({{"context", Row(r, kUserColumns)}, {"items", {Row(r, kItemColumns), Row(6 - r, kItemColumns)}}}));
   }
   // Expected: each alone, through the same model.
   std::vector<std::vector<float>> expected;
@@ -358,7 +363,8 @@ TEST_F(RequestTest, ScorerAnswersConcurrentRequestsWithTheirOwnRows) {
     Tensor out = serving->loaded.model->Forward(request.batch, Mode::kInfer);
     std::vector<float> values;
     for (int64_t row = 0; row < out.rows; ++row) {
-      for (int64_t k = 0; k < 3; ++k) values.push_back(k < 2 ? 1.f / (1.f + std::exp(-out.At(row, k))) : out.At(row, k));
+      for (int64_t k = 0; k < 3; ++k)
+        values.push_back(k < 2 ? 1.f / (1.f + std::exp(-out.At(row, k))) : out.At(row, k));
     }
     expected.push_back(values);
   }
@@ -369,8 +375,7 @@ TEST_F(RequestTest, ScorerAnswersConcurrentRequestsWithTheirOwnRows) {
     threads.clear();
     for (size_t i = 0; i < requests.size(); ++i) {
       threads.emplace_back([&, i] {
-        got[i] = scorer.Score(serving, requests[i].batch,
-                              std::chrono::steady_clock::now() + std::chrono::seconds(30));
+        got[i] = scorer.Score(serving, requests[i].batch, std::chrono::steady_clock::now() + std::chrono::seconds(30));
       });
     }
     for (auto& t : threads) t.join();
