@@ -26,7 +26,7 @@ struct ServerOptions {
   int port = 8080;           // 0: any free port (Bind returns it)
   int http_threads = 64;     // connections served at once
   int64_t max_items = 1000;  // candidates per rank request, rows per predict request
-  int64_t max_body_bytes = 8 << 20;
+  int64_t max_body_bytes = 2 << 20;  // 2 MiB: 1000 candidates take about 120 KB
   int timeout_ms = 1000;          // longest wait for a request's scores
   int reload_interval_ms = 1000;  // how often the model file is checked; 0: never
 };
