@@ -548,6 +548,15 @@ def main():
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads in each worker")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args()
+    # The BLAS torch calls (OpenBLAS on Debian) starts its own threads, one per core, unless told otherwise before
+    # it loads; torch.set_num_threads does not reach it. Workers are fresh processes and read the environment; this
+    # process has loaded torch already, so it starts again with the environment set.
+    threads = str(args.threads)
+    blas_variables = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    if any(os.environ.get(v) != threads for v in blas_variables):
+        for variable in blas_variables:
+            os.environ[variable] = threads
+        os.execv(sys.executable, [sys.executable] + sys.argv)
     os.environ["MTREC_PEER_MODEL"] = os.path.abspath(args.model)
     os.environ["MTREC_PEER_THREADS"] = str(args.threads)
     Peer(args.model)  # fail here, with the message, rather than in every worker
