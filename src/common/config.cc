@@ -423,7 +423,9 @@ template <typename S>
 void CheckKinds(const toml::table& table, const std::vector<Field<S>>& fields, const std::string& kind,
                 const std::string& what, const std::string& name) {
   for (auto&& [key, node] : table) {
-    auto it = std::find_if(fields.begin(), fields.end(), [&](const Field<S>& f) { return f.key == key.str(); });
+    // Named outside the structured binding: clang before 16 cannot capture one in a lambda.
+    const std::string_view key_text = key.str();
+    auto it = std::find_if(fields.begin(), fields.end(), [&](const Field<S>& f) { return f.key == key_text; });
     if (it != fields.end() && !it->kinds.empty() &&
         std::find(it->kinds.begin(), it->kinds.end(), kind) == it->kinds.end()) {
       Fail("{}: key '{}' of {} '{}' applies only to kind {}, not '{}'", Locate(node), key.str(), what, name,
