@@ -12,7 +12,7 @@ DEBIAN_PACKAGES := cmake g++ make pkg-config libdnnl-dev libtomlplusplus-dev lib
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup configure build demo test test-slow test-all bench census clean
+.PHONY: setup configure build demo test test-slow test-all bench census clean setup-fuzz fuzz test-fuzz
 
 setup:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
@@ -44,6 +44,30 @@ test-slow: build
 	cd $(BUILD_DIR) && ctest -L slow --output-on-failure --timeout 3600
 
 test-all: test test-slow
+
+# The fuzz tier (tests/fuzz/README.md), not part of `make test`: libFuzzer targets for the request parser and the
+# model loader, built with clang, ASan and UBSan in their own build directory. `make test-fuzz` replays
+# tests/fuzz/regressions, then fuzzes each target for FUZZ_SECONDS (ctest label `fuzz`); any finding fails it.
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_PACKAGES := clang-14 libclang-rt-14-dev libomp-14-dev
+
+setup-fuzz: setup
+	@missing=$$(for p in $(FUZZ_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+fuzz: setup-fuzz
+	CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMTREC_FUZZ=ON \
+	  -DMTREC_BUILD_TESTS=OFF -DMTREC_BUILD_BENCH=OFF
+	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target fuzzers mtrec
+
+test-fuzz: fuzz
+	cd $(FUZZ_BUILD_DIR) && FUZZ_SECONDS=$(FUZZ_SECONDS) ctest -L fuzz --output-on-failure -j $(JOBS) \
+	  --timeout $$(($(FUZZ_SECONDS) + 600))
 
 bench: build
 	$(BUILD_DIR)/bench/mtrec_micro_bench
