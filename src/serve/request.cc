@@ -93,7 +93,8 @@ class RequestEncoder {
     batch.multi_ids.assign(layout.multi_slots.size(), {});
     batch.multi_offsets.assign(layout.multi_slots.size(), std::vector<int64_t>(rows + 1, 0));
     batch.numeric.assign(rows * layout.NumericWidth(), 0.f);
-    multi_counts_.assign(layout.multi_slots.size(), std::vector<int64_t>(rows, 0));
+    // One count even without rows: a context is checked (and encoded) whether or not there are items.
+    multi_counts_.assign(layout.multi_slots.size(), std::vector<int64_t>(std::max<int64_t>(rows, 1), 0));
     slots_ = layout.single_slots.size() + layout.multi_slots.size();
     in_context_.assign(schema.columns_.size(), 0);
     seen_.assign(schema.columns_.size(), 0);
@@ -141,9 +142,10 @@ class RequestEncoder {
       for (int64_t r = 0; r < rows_; ++r)
         batch.multi_offsets[m][r + 1] = batch.multi_offsets[m][r] + multi_counts_[m][r];
     }
-    if (rows_ == 0) {
+    if (rows_ == 0) {  // nothing to score: drop what the context left
       batch.group_starts.clear();
       batch.shared.clear();
+      for (auto& ids : batch.multi_ids) ids.clear();
     }
   }
 

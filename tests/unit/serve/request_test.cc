@@ -277,10 +277,17 @@ TEST_F(RequestTest, BlendAndTopK) {
   ASSERT_EQ(request.blend.terms.size(), 1u);
   EXPECT_EQ(request.blend.terms[0].task, 2);
   EXPECT_EQ(request.top_k, 1);
-  // No items: an empty batch, no groups.
+  // No items: an empty batch, no groups — with a context too (its values are still checked).
   request = Rank({{"items", json::array()}});
   EXPECT_EQ(request.batch.size, 0);
   EXPECT_TRUE(request.batch.group_starts.empty());
+  request = Rank({{"context", Row(0, kUserColumns)}, {"items", json::array()}});
+  EXPECT_EQ(request.batch.size, 0);
+  EXPECT_TRUE(request.batch.multi_ids[0].empty());
+  EXPECT_EQ(request.batch.multi_offsets[0], std::vector<int64_t>{0});
+  json bad_context = Row(0, kUserColumns);
+  bad_context["age"] = "old";
+  EXPECT_THROW(Rank({{"context", bad_context}, {"items", json::array()}}), RequestError);
 }
 
 TEST_F(RequestTest, BadRequestsNameTheField) {
