@@ -12,7 +12,8 @@ DEBIAN_PACKAGES := cmake g++ make pkg-config libdnnl-dev libtomlplusplus-dev lib
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup configure build demo test test-slow test-all bench census clean setup-fuzz fuzz test-fuzz
+.PHONY: setup configure build demo test test-slow test-all bench census clean
+.PHONY: setup-fuzz fuzz test-fuzz
 
 setup:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \

@@ -54,8 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const mtrec::Error&) {
     // A refused file: the expected outcome for almost every input.
   } catch (const std::exception& error) {
-    std::fprintf(stderr, "FINDING: %s exception that is not an mtrec::Error: %s\n", typeid(error).name(),
-                 error.what());
+    std::fprintf(stderr, "FINDING: %s exception that is not an mtrec::Error: %s\n", typeid(error).name(), error.what());
     std::abort();
   }
   return 0;

@@ -21,6 +21,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <typeinfo>
+#include <vector>
 
 #include "common/config.h"
 #include "common/error.h"
@@ -134,8 +136,8 @@ Fixture* g_fixture = nullptr;
   std::abort();
 }
 
-#define FUZZ_EXPECT(cond, ...)                                                         \
-  do {                                                                                 \
+#define FUZZ_EXPECT(cond, ...)                                                                  \
+  do {                                                                                          \
     if (!(cond)) Finding(fmt::format("{} ({}:{})", fmt::format(__VA_ARGS__), #cond, __LINE__)); \
   } while (0)
 
@@ -158,22 +160,22 @@ void CheckBatch(const EncodedRequest& request, int64_t rows, bool rank, const ch
     }
   }
 
-  FUZZ_EXPECT(batch.multi_offsets.size() == layout.multi_slots.size() &&
-                  batch.multi_ids.size() == layout.multi_slots.size(),
-              "{}: multi slots {} / {}, layout {}", kind, batch.multi_offsets.size(), batch.multi_ids.size(),
-              layout.multi_slots.size());
+  FUZZ_EXPECT(
+      batch.multi_offsets.size() == layout.multi_slots.size() && batch.multi_ids.size() == layout.multi_slots.size(),
+      "{}: multi slots {} / {}, layout {}", kind, batch.multi_offsets.size(), batch.multi_ids.size(),
+      layout.multi_slots.size());
   for (size_t m = 0; m < batch.multi_offsets.size(); ++m) {
     const auto& offsets = batch.multi_offsets[m];
     const auto& ids = batch.multi_ids[m];
     const int64_t table_rows = layout.tables[layout.multi_slots[m].table].rows;
-    FUZZ_EXPECT(static_cast<int64_t>(offsets.size()) == rows + 1, "{}: multi slot {} has {} offsets for {} rows",
-                kind, m, offsets.size(), rows);
+    FUZZ_EXPECT(static_cast<int64_t>(offsets.size()) == rows + 1, "{}: multi slot {} has {} offsets for {} rows", kind,
+                m, offsets.size(), rows);
     FUZZ_EXPECT(offsets.front() == 0, "{}: multi slot {} starts at {}", kind, m, offsets.front());
     for (size_t r = 1; r < offsets.size(); ++r) {
       FUZZ_EXPECT(offsets[r] >= offsets[r - 1], "{}: multi slot {} offsets decrease at row {}", kind, m, r);
     }
-    FUZZ_EXPECT(offsets.back() == static_cast<int64_t>(ids.size()), "{}: multi slot {} ends at {}, holds {} ids",
-                kind, m, offsets.back(), ids.size());
+    FUZZ_EXPECT(offsets.back() == static_cast<int64_t>(ids.size()), "{}: multi slot {} ends at {}, holds {} ids", kind,
+                m, offsets.back(), ids.size());
     for (int32_t id : ids) {
       FUZZ_EXPECT(id >= 0 && id < table_rows, "{}: multi slot {} id {} outside its table of {} rows", kind, m, id,
                   table_rows);

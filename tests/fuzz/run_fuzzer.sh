@@ -20,21 +20,24 @@ case "$mode" in
     dir=$1
     files=()
     if [ -d "$dir" ]; then
-      while IFS= read -r -d '' f; do files+=("$f"); done < <(find "$dir" -type f ! -name '*.md' ! -name '.*' -print0 | sort -z)
+      while IFS= read -r -d '' f; do
+        files+=("$f")
+      done < <(find "$dir" -type f ! -name '*.md' ! -name '.*' -print0 | sort -z)
     fi
     if [ ${#files[@]} -eq 0 ]; then
       echo "$name: no regression inputs in $dir"
       exit 0
     fi
     failed=0
+    log=$(mktemp)
     for f in "${files[@]}"; do
-      if ! "$fuzzer" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb="${FUZZ_RSS_MB:-2048}" "$f" >"${TMPDIR:-/tmp}/$name.replay.$$" 2>&1; then
-        tail -n 60 "${TMPDIR:-/tmp}/$name.replay.$$"
+      if ! "$fuzzer" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb="${FUZZ_RSS_MB:-2048}" "$f" >"$log" 2>&1; then
+        tail -n 60 "$log"
         echo "$name: FAILED on $f"
         failed=$((failed + 1))
       fi
     done
-    rm -f "${TMPDIR:-/tmp}/$name.replay.$$"
+    rm -f "$log"
     echo "$name: replayed ${#files[@]} regression inputs, $failed failed"
     [ "$failed" -eq 0 ]
     ;;
