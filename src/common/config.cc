@@ -1,13 +1,13 @@
 #include "common/config.h"
 
 #include <fmt/format.h>
+#include <toml++/toml.h>
 
 #include <algorithm>
 #include <cmath>
 #include <functional>
 #include <map>
 #include <set>
-#include <toml++/toml.h>
 
 #include "common/error.h"
 #include "common/files.h"
@@ -145,8 +145,8 @@ struct Reader<NamedWeights> {
 };
 
 template <typename S, typename T>
-Field<S> MakeField(const std::string& key, T S::*member, const std::string& doc,
-                   std::vector<std::string> choices = {}, std::vector<std::string> kinds = {}) {
+Field<S> MakeField(const std::string& key, T S::*member, const std::string& doc, std::vector<std::string> choices = {},
+                   std::vector<std::string> kinds = {}) {
   Field<S> field;
   field.key = key;
   field.doc = doc;
@@ -155,8 +155,9 @@ Field<S> MakeField(const std::string& key, T S::*member, const std::string& doc,
     T value = Reader<T>::Read(node, key);
     if constexpr (std::is_same_v<T, std::string>) {
       if (!choices.empty() && std::find(choices.begin(), choices.end(), value) == choices.end()) {
-        FailAt(node, key,
-               fmt::format("is '{}', expected one of {}{}", value, QuotedList(choices), DidYouMeanSuffix(value, choices)));
+        FailAt(
+            node, key,
+            fmt::format("is '{}', expected one of {}{}", value, QuotedList(choices), DidYouMeanSuffix(value, choices)));
       }
     }
     section.*member = std::move(value);
@@ -176,7 +177,8 @@ const std::vector<Field<DataConfig>>& DataFields() {
                 "When > 0 and no valid file is given: this fraction of the test file's rows, chosen by a seeded "
                 "shuffle (split_seed), is the validation set and the rest the test set."),
       MakeField("split_seed", &D::split_seed, "Seed of the valid/test split of valid_from_test."),
-      MakeField("delimiter", &D::delimiter, "Field separator; may be several characters (e.g. \", \"). \"\\t\" for TSV."),
+      MakeField("delimiter", &D::delimiter,
+                "Field separator; may be several characters (e.g. \", \"). \"\\t\" for TSV."),
       MakeField("header", &D::header, "Whether the first line holds the column names."),
       MakeField("columns", &D::columns, "Column names, in order, when header = false."),
       MakeField("trim", &D::trim, "Remove spaces around unquoted fields."),
@@ -190,7 +192,8 @@ const std::vector<Field<DataConfig>>& DataFields() {
       MakeField("cache", &D::cache,
                 "Keep a columnar binary copy of each parsed file (memory-mapped), keyed by the file's size, mtime and "
                 "the schema, so later runs skip CSV parsing."),
-      MakeField("cache_dir", &D::cache_dir, "Folder of the dataset cache; default: .mtrec-cache beside each data file."),
+      MakeField("cache_dir", &D::cache_dir,
+                "Folder of the dataset cache; default: .mtrec-cache beside each data file."),
   };
   return fields;
 }
@@ -215,9 +218,10 @@ const std::vector<Field<FeatureConfig>>& FeatureFields() {
       MakeField("standardize", &F::standardize, "Subtract the training mean and divide by the training std.", {}, num),
       MakeField("clip", &F::clip, "[lo, hi]: clip the raw value into this range first.", {}, num),
       MakeField("fill", &F::fill, "Raw value used where the field is missing.", {}, num),
-      MakeField("missing_flag", &F::missing_flag,
-                "Add a 0/1 input telling whether the value was missing; auto = when the training file has missing values.",
-                {"auto", "always", "never"}, num),
+      MakeField(
+          "missing_flag", &F::missing_flag,
+          "Add a 0/1 input telling whether the value was missing; auto = when the training file has missing values.",
+          {"auto", "always", "never"}, num),
       MakeField("buckets", &F::buckets,
                 "When > 0: replace the value by its quantile bucket (fitted on the training file), embedded like a "
                 "categorical feature.",
@@ -241,8 +245,8 @@ const std::vector<Field<TaskConfig>>& TaskFields() {
       MakeField("loss", &T::loss, "Loss; default logloss for binary and mse for regression.",
                 {"logloss", "mse", "huber"}),
       MakeField("weight", &T::weight, "Weight of the task's loss in the total loss."),
-      MakeField("positive", &T::positive,
-                "Label rule: the label is 1 when the column's value is one of these, else 0.", {}, {"binary"}),
+      MakeField("positive", &T::positive, "Label rule: the label is 1 when the column's value is one of these, else 0.",
+                {}, {"binary"}),
       MakeField("equals", &T::equals, "Label rule: the label is 1 when the column's value equals this, else 0.", {},
                 {"binary"}),
       MakeField("huber_delta", &T::huber_delta, "Delta of the huber loss.", {}, {"regression"}),
@@ -678,8 +682,8 @@ void ValidateEvalAndServe(const Config& config) {
                 "eval.sample_spaces entry '{}' must look like \"TASK|CONDITION\" (e.g. \"purchase|click\")", pair);
     find(pair.substr(0, bar), "eval.sample_spaces", nullptr);
     find(pair.substr(bar + 1), "eval.sample_spaces", "binary");
-    MTREC_CHECK(pair.substr(0, bar) != pair.substr(bar + 1), "eval.sample_spaces entry '{}' conditions a task on itself",
-                pair);
+    MTREC_CHECK(pair.substr(0, bar) != pair.substr(bar + 1),
+                "eval.sample_spaces entry '{}' conditions a task on itself", pair);
   }
   for (const auto& [name, weight] : config.serve.blend) {
     find(name, "serve.blend", nullptr);
@@ -693,13 +697,66 @@ void ValidateEvalAndServe(const Config& config) {
     for (const auto& f : config.features) {
       if (f.kind == "numeric") numeric.push_back(f.name);
     }
-    MTREC_CHECK(feature != nullptr && feature->kind == "numeric",
-                "serve.blend_feature '{}' is not a numeric feature{}", config.serve.blend_feature,
-                DidYouMeanSuffix(config.serve.blend_feature, numeric));
+    MTREC_CHECK(feature != nullptr && feature->kind == "numeric", "serve.blend_feature '{}' is not a numeric feature{}",
+                config.serve.blend_feature, DidYouMeanSuffix(config.serve.blend_feature, numeric));
   }
 }
 
 }  // namespace
+
+// Bounds on the sizes a config can ask for, checked before anything is allocated: a model file's config is read
+// before its weights, and a damaged or hostile one must be refused, not fed to the allocator. The bounds are far
+// above real multi-task models (the AliExpress benchmark's MMoE has about 10 million dense parameters).
+void ValidateModelSize(const Config& config) {
+  constexpr int64_t kMaxWidth = int64_t{1} << 16;
+  constexpr int64_t kMaxEmbeddingDim = int64_t{1} << 12;
+  constexpr int64_t kMaxNetworks = int64_t{1} << 10;
+  constexpr int64_t kMaxDenseParameters = int64_t{1} << 30;
+  const ModelConfig& model = config.model;
+  auto check_widths = [&](const std::vector<int64_t>& widths, const char* key) {
+    for (int64_t width : widths) {
+      MTREC_CHECK(width <= kMaxWidth, "model.{}: a layer of width {} is over the limit of {}", key, width, kMaxWidth);
+    }
+  };
+  check_widths(model.bottom, "bottom");
+  check_widths(model.tower, "tower");
+  check_widths(model.expert, "expert");
+  MTREC_CHECK(model.numeric_projection <= kMaxWidth, "model.numeric_projection {} is over the limit of {}",
+              model.numeric_projection, kMaxWidth);
+  MTREC_CHECK(model.embedding_dim <= kMaxEmbeddingDim, "model.embedding_dim {} is over the limit of {}",
+              model.embedding_dim, kMaxEmbeddingDim);
+  MTREC_CHECK(model.experts <= kMaxNetworks && model.task_experts <= kMaxNetworks,
+              "model.experts and model.task_experts must be at most {}", kMaxNetworks);
+  MTREC_CHECK(config.train.batch_size <= (int64_t{1} << 20), "train.batch_size {} is over the limit of {}",
+              config.train.batch_size, int64_t{1} << 20);
+  // An upper bound of the dense parameters: every network any architecture builds, each as wide as the widest list.
+  int64_t input = model.numeric_projection;
+  for (const auto& feature : config.features) {
+    MTREC_CHECK(feature.embedding_dim <= kMaxEmbeddingDim, "feature '{}': embedding_dim {} is over the limit of {}",
+                feature.name, feature.embedding_dim, kMaxEmbeddingDim);
+    input += std::max(feature.embedding_dim > 0 ? feature.embedding_dim : model.embedding_dim, int64_t{2});
+  }
+  auto chain = [](const std::vector<int64_t>& widths, int64_t in) {
+    int64_t parameters = 0;
+    for (int64_t width : widths) {
+      parameters += (in + 1) * width;
+      in = width;
+    }
+    return parameters;
+  };
+  const int64_t tasks = static_cast<int64_t>(config.tasks.size());
+  const int64_t networks = model.experts + tasks * (model.task_experts + 2) + 1;
+  const int64_t widest = std::max({int64_t{1}, input, model.bottom.empty() ? 1 : model.bottom.back(),
+                                   model.expert.empty() ? 1 : model.expert.back()});
+  // Each term is at most 2^16 · 2^16 · (layers): no overflow before the multiplication by the network count.
+  const double bound =
+      static_cast<double>(networks) * static_cast<double>(chain(model.bottom, input) + chain(model.expert, input) +
+                                                          chain(model.tower, widest) + widest * tasks);
+  MTREC_CHECK(bound <= static_cast<double>(kMaxDenseParameters),
+              "model: the configured layers could need up to {:.3g} dense parameters, over the limit of {:.3g}; "
+              "narrow model.bottom / model.expert / model.tower or use fewer experts",
+              bound, static_cast<double>(kMaxDenseParameters));
+}
 
 void ValidateConfig(const Config& config) {
   const DataConfig& data = config.data;
@@ -714,19 +771,21 @@ void ValidateConfig(const Config& config) {
   for (const auto& task : config.tasks) {
     MTREC_CHECK(names.insert(task.name).second, "task '{}' is declared twice", task.name);
     if (task.kind == "binary") {
-      MTREC_CHECK(task.loss == "logloss", "task '{}' is binary: its loss must be 'logloss', not '{}'", task.name, task.loss);
+      MTREC_CHECK(task.loss == "logloss", "task '{}' is binary: its loss must be 'logloss', not '{}'", task.name,
+                  task.loss);
     } else {
       MTREC_CHECK(task.loss != "logloss", "task '{}' is a regression: its loss must be 'mse' or 'huber', not 'logloss'",
                   task.name);
     }
-    MTREC_CHECK(task.positive.empty() || task.equals.empty(),
-                "task '{}': give either 'positive' or 'equals', not both", task.name);
+    MTREC_CHECK(task.positive.empty() || task.equals.empty(), "task '{}': give either 'positive' or 'equals', not both",
+                task.name);
     MTREC_CHECK(task.weight >= 0 && std::isfinite(task.weight), "task '{}': weight must be >= 0, got {}", task.name,
                 task.weight);
     MTREC_CHECK(task.huber_delta > 0, "task '{}': huber_delta must be > 0", task.name);
     label_columns[task.column] = task.name;
     if (!task.oracle.empty()) label_columns[task.oracle] = task.name + " (oracle)";
-    if (!task.oracle_given_parent.empty()) label_columns[task.oracle_given_parent] = task.name + " (oracle given parent)";
+    if (!task.oracle_given_parent.empty())
+      label_columns[task.oracle_given_parent] = task.name + " (oracle given parent)";
   }
 
   std::set<std::string> feature_names;
@@ -739,8 +798,7 @@ void ValidateConfig(const Config& config) {
     MTREC_CHECK(feature.min_count >= 1, "feature '{}': min_count must be >= 1", feature.name);
     MTREC_CHECK(feature.hash_buckets >= 0, "feature '{}': hash_buckets must be >= 0", feature.name);
     MTREC_CHECK(feature.embedding_dim >= 0, "feature '{}': embedding_dim must be >= 0", feature.name);
-    MTREC_CHECK(feature.buckets >= 0 && feature.buckets != 1, "feature '{}': buckets must be 0 or >= 2",
-                feature.name);
+    MTREC_CHECK(feature.buckets >= 0 && feature.buckets != 1, "feature '{}': buckets must be 0 or >= 2", feature.name);
     MTREC_CHECK(feature.clip.empty() || (feature.clip.size() == 2 && feature.clip[0] < feature.clip[1]),
                 "feature '{}': clip must be [lo, hi] with lo < hi", feature.name);
     MTREC_CHECK(!feature.separator.empty(), "feature '{}': separator must not be empty", feature.name);
@@ -759,6 +817,7 @@ void ValidateConfig(const Config& config) {
 
   const ModelConfig& model = config.model;
   MTREC_CHECK(model.embedding_dim > 0, "model.embedding_dim must be > 0");
+  ValidateModelSize(config);
   MTREC_CHECK(model.experts >= 1, "model.experts must be >= 1");
   MTREC_CHECK(model.task_experts >= 1, "model.task_experts must be >= 1");
   MTREC_CHECK(!model.expert.empty(), "model.expert needs at least one layer width");

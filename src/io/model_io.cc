@@ -36,8 +36,8 @@ void SaveModel(const std::string& path, const Config& config, const FeaturePipel
   BuildFile(config, pipeline, model, history, "model").Write(path);
 }
 
-void SaveCheckpoint(const std::string& path, const Config& config, const FeaturePipeline& pipeline,
-                    const Model& model, const TrainerState& state) {
+void SaveCheckpoint(const std::string& path, const Config& config, const FeaturePipeline& pipeline, const Model& model,
+                    const TrainerState& state) {
   SectionFile file = BuildFile(config, pipeline, model, state.history, "checkpoint");
   BinaryWriter w;
   w.Pod<int64_t>(state.epochs_done);
@@ -69,8 +69,21 @@ LoadedModel LoadModelFromBytes(std::string bytes, const std::string& path, int64
     BinaryReader reader(features.data(), features.size(), path + " [features]");
     loaded.pipeline = std::make_unique<FeaturePipeline>(FeaturePipeline::Deserialize(loaded.config, reader));
     if (max_batch <= 0) max_batch = std::max<int64_t>(loaded.config.train.batch_size, 4096);
+    // The weights section holds every value of the model: a config asking for more is damaged, and is refused
+    // before anything of that size is allocated.
+    const std::string_view weights = file.Get("weights");
+    const size_t weight_floats = weights.size() / sizeof(float);
+    size_t table_floats = 0;
+    for (const auto& table : loaded.pipeline->layout().tables) {
+      table_floats += static_cast<size_t>(table.rows) * static_cast<size_t>(table.dim);
+    }
+    MTREC_CHECK(table_floats <= weight_floats,
+                "{}: the config's embedding tables need {} values, the weights section holds at most {}", path,
+                table_floats, weight_floats);
+    // (Twice, plus a little: the arena aligns each parameter to 64 bytes, which a file of many tiny ones outgrows.)
+    ArenaBudget budget(2 * weight_floats + 4096);
     loaded.model = CreateModel(loaded.config, loaded.pipeline->layout(), max_batch);
-    LoadWeights(*loaded.model, file.Get("weights"));
+    LoadWeights(*loaded.model, weights);
     loaded.history = HistoryFromJson(std::string(file.Get("history")));
     if (file.Has("trainer")) {
       std::string_view bytes = file.Get("trainer");

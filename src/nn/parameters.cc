@@ -18,8 +18,7 @@ size_t RoundUp(size_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlign
 
 size_t ParameterArena::Reserve(std::string name, int64_t rows, int64_t cols, Init init, bool decay) {
   MTREC_CHECK(!allocated_, "parameter '{}' reserved after the arena was allocated", name);
-  MTREC_CHECK(rows > 0 && cols > 0, "parameter '{}' has shape {}x{}; expected positive dimensions", name, rows,
-              cols);
+  MTREC_CHECK(rows > 0 && cols > 0, "parameter '{}' has shape {}x{}; expected positive dimensions", name, rows, cols);
   for (const ParameterInfo& info : infos_) {
     MTREC_CHECK(info.name != name, "parameter '{}' reserved twice", name);
   }
@@ -50,8 +49,17 @@ size_t ParameterArena::ReserveBuffer(std::string name, int64_t rows, int64_t col
   return id;
 }
 
+namespace {
+thread_local size_t arena_budget = 0;  // 0: no budget
+}  // namespace
+
+ArenaBudget::ArenaBudget(size_t floats) : previous_(arena_budget) { arena_budget = floats; }
+ArenaBudget::~ArenaBudget() { arena_budget = previous_; }
+
 void ParameterArena::Allocate() {
   MTREC_CHECK(!allocated_, "parameter arena allocated twice");
+  MTREC_CHECK(arena_budget == 0 || total_ <= arena_budget,
+              "the model needs {} dense parameter values, more than its weights can hold ({})", total_, arena_budget);
   values_.Resize(total_);
   grads_.Resize(total_);
   allocated_ = true;

@@ -27,9 +27,9 @@ enum class Init {
 };
 
 struct ParameterInfo {
-  std::string name;   // dotted path, e.g. "towers.click.1.weight"; used in model files and exports
-  int64_t rows = 0;   // for a weight matrix: fan_in
-  int64_t cols = 0;   // for a weight matrix: fan_out; a bias is 1 × n
+  std::string name;  // dotted path, e.g. "towers.click.1.weight"; used in model files and exports
+  int64_t rows = 0;  // for a weight matrix: fan_in
+  int64_t cols = 0;  // for a weight matrix: fan_out; a bias is 1 × n
   Init init = Init::kZero;
   bool decay = true;  // whether weight decay applies (not to biases)
   // A linear map's weight is stored in × out (rows = groups × fan_in for `groups` stacked maps of a grouped
@@ -41,6 +41,19 @@ struct ParameterInfo {
   bool trainable = true;
   size_t offset = 0;  // in floats from the start of the arena; each parameter starts 64-byte aligned
   size_t size() const { return static_cast<size_t>(rows * cols); }
+};
+
+// While alive, ParameterArena::Allocate on this thread refuses arenas of more than `floats` values: loading a model
+// file must not allocate more than its weights section could fill, whatever its config says.
+class ArenaBudget {
+ public:
+  explicit ArenaBudget(size_t floats);
+  ~ArenaBudget();
+  ArenaBudget(const ArenaBudget&) = delete;
+  ArenaBudget& operator=(const ArenaBudget&) = delete;
+
+ private:
+  size_t previous_;
 };
 
 class ParameterArena {

@@ -48,8 +48,9 @@ json ParseBody(std::string_view body, int max_depth) {
       }
       return true;
     });
-  } catch (const json::parse_error& error) {
-    // nlohmann's message starts with "[json.exception.parse_error.101] "; the rest says where and what.
+  } catch (const json::exception& error) {
+    // A syntax error, or a number out of range (1e309). nlohmann's message starts with
+    // "[json.exception.parse_error.101] "; the rest says where and what.
     std::string_view what = error.what();
     const size_t bracket = what.find("] ");
     if (bracket != std::string_view::npos) what.remove_prefix(bracket + 2);
@@ -59,9 +60,12 @@ json ParseBody(std::string_view body, int max_depth) {
 
 // Where a value sits in the body, put into words only for a message: "context.user_id", "items[3].price".
 struct Field {
-  const char* list = "";  // "context", "items", "rows", or a top-level key
-  int64_t index = -1;     // position in the list; -1: not in a list
-  std::string_view key;   // empty: the object itself
+  explicit Field(const char* list, int64_t index = -1, std::string_view key = {})
+      : list(list), index(index), key(key) {}
+
+  const char* list;      // "context", "items", "rows", or a top-level key
+  int64_t index;         // position in the list; -1: not in a list
+  std::string_view key;  // empty: the object itself
 
   std::string Str() const {
     std::string text = list;
@@ -69,7 +73,7 @@ struct Field {
     if (!key.empty()) text += fmt::format(".{}", key);
     return text;
   }
-  Field At(std::string_view k) const { return {list, index, k}; }
+  Field At(std::string_view k) const { return Field(list, index, k); }
 };
 
 const json& ObjectAt(const json& value, const Field& where) {
@@ -102,7 +106,7 @@ class RequestEncoder {
   }
 
   void Context(const json& context) {
-    const Field where{"context"};
+    const Field where("context");
     ObjectAt(context, where);
     Batch& batch = out_->batch;
     batch.group_starts = {0};
@@ -116,7 +120,7 @@ class RequestEncoder {
 
   // One item (rank) or row (predict); `list` is "items" or "rows".
   void Row(int64_t row, const json& item, const char* list) {
-    const Field where{list, row};
+    const Field where(list, row);
     ObjectAt(item, where);
     std::fill(seen_.begin(), seen_.end(), 0);
     for (const auto& [key, value] : item.items()) {
@@ -305,13 +309,13 @@ void CheckKeys(const json& body, const std::vector<std::string>& allowed) {
 
 EncodedRequest ParseRankRequest(std::string_view body_text, const RequestSchema& schema, const RequestLimits& limits) {
   const json body = ParseBody(body_text, limits.max_depth);
-  ObjectAt(body, Field{"request body"});
+  ObjectAt(body, Field("request body"));
   CheckKeys(body, {"context", "items", "blend", "top_k"});
   const json& items = RowsArray(body, "items", limits);
   EncodedRequest request;
   request.blend = schema.default_blend_;
   if (auto it = body.find("blend"); it != body.end()) {
-    ObjectAt(*it, Field{"blend"});
+    ObjectAt(*it, Field("blend"));
     NamedWeights weights;
     for (const auto& [task, weight] : it->items()) {
       if (!weight.is_number()) {
@@ -346,7 +350,7 @@ EncodedRequest ParseRankRequest(std::string_view body_text, const RequestSchema&
 EncodedRequest ParsePredictRequest(std::string_view body_text, const RequestSchema& schema,
                                    const RequestLimits& limits) {
   const json body = ParseBody(body_text, limits.max_depth);
-  ObjectAt(body, Field{"request body"});
+  ObjectAt(body, Field("request body"));
   CheckKeys(body, {"rows"});
   const json& rows = RowsArray(body, "rows", limits);
   EncodedRequest request;

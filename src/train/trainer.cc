@@ -13,9 +13,9 @@
 #include "common/progress.h"
 #include "common/rng.h"
 #include "common/threads.h"
+#include "eval/multitask_gain.h"
 #include "features/batcher.h"
 #include "models/weights.h"
-#include "eval/multitask_gain.h"
 #include "train/diagnostics.h"
 #include "train/losses.h"
 
@@ -261,8 +261,9 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
   if (resume) {
     state_ = *resume;
     dense_->Deserialize(state_.dense_optimizer);
-    MTREC_CHECK(state_.sparse_optimizers.size() == sparse_.size(), "the checkpoint has {} embedding optimizers, the model {}",
-                state_.sparse_optimizers.size(), sparse_.size());
+    MTREC_CHECK(state_.sparse_optimizers.size() == sparse_.size(),
+                "the checkpoint has {} embedding optimizers, the model {}", state_.sparse_optimizers.size(),
+                sparse_.size());
     for (size_t t = 0; t < sparse_.size(); ++t) sparse_[t]->Deserialize(state_.sparse_optimizers[t]);
     if (!state_.weighting.empty()) weighting_.Deserialize(state_.weighting);
     step_ = dense_->step();
@@ -293,7 +294,8 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     record.monitor = NAN;
     record.delta_m = NAN;
     record.task_weights.assign(weight_sum_.size(), NAN);
-    for (size_t k = 0; k < weight_sum_.size() && weight_steps_ > 0; ++k) record.task_weights[k] = weight_sum_[k] / weight_steps_;
+    for (size_t k = 0; k < weight_sum_.size() && weight_steps_ > 0; ++k)
+      record.task_weights[k] = weight_sum_[k] / weight_steps_;
     record.conflict = conflict_sum_;
     for (auto& row : record.conflict) {
       for (double& v : row) v /= static_cast<double>(conflict_steps_);
@@ -307,8 +309,7 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     if (valid) {
       std::vector<std::vector<float>> conditional;
       std::vector<std::vector<float>> predictions = Predict(model_, config_, *valid, &conditional);
-      record.valid =
-          EvaluateTasks(MakeTaskScores(config_, *valid, predictions, &conditional), config_.eval);
+      record.valid = EvaluateTasks(MakeTaskScores(config_, *valid, predictions, &conditional), config_.eval);
       record.monitor = MonitorScore(record.valid);
       std::string summary;
       for (const auto& report : record.valid) {
@@ -405,7 +406,8 @@ std::vector<TaskScores> MakeSampleSpaceScores(const Config& config, const Encode
   std::vector<std::pair<int, int>> pairs;  // (task, condition)
   for (size_t k = 0; k < config.tasks.size(); ++k) {
     const TaskConfig& task = config.tasks[k];
-    if (!task.parent.empty() && task.mode == "chain") pairs.emplace_back(static_cast<int>(k), config.TaskIndex(task.parent));
+    if (!task.parent.empty() && task.mode == "chain")
+      pairs.emplace_back(static_cast<int>(k), config.TaskIndex(task.parent));
   }
   for (const std::string& entry : config.eval.sample_spaces) {
     const size_t bar = entry.find('|');
@@ -460,23 +462,30 @@ std::vector<EpochRecord> HistoryFromJson(const std::string& text) {
   std::vector<EpochRecord> history;
   nlohmann::ordered_json epochs = nlohmann::ordered_json::parse(text, nullptr, false);
   MTREC_CHECK(epochs.is_array(), "the training history is not a JSON array");
-  for (const auto& e : epochs) {
+  for (size_t i = 0; i < epochs.size(); ++i) {
+    const auto& e = epochs[i];
+    MTREC_CHECK(e.is_object(), "training history: epoch entry {} is not a JSON object", i);
     EpochRecord record;
-    record.epoch = e.value("epoch", 0);
-    for (const auto& loss : e["train_loss"]) record.train_loss.push_back(NumberFromJson(loss));
-    record.valid = ReportsFromJson(e["valid"], "training history");
-    record.monitor = NumberFromJson(e["monitor"]);
-    if (e.contains("task_weights")) {
-      for (const auto& w : e["task_weights"]) record.task_weights.push_back(NumberFromJson(w));
-    }
-    if (e.contains("conflict")) {
-      for (const auto& row : e["conflict"]) {
-        record.conflict.emplace_back();
-        for (const auto& v : row) record.conflict.back().push_back(NumberFromJson(v));
+    // at() and value() throw on a missing key or a wrong type (operator[] of a const object would not check).
+    try {
+      record.epoch = e.value("epoch", 0);
+      for (const auto& loss : e.at("train_loss")) record.train_loss.push_back(NumberFromJson(loss));
+      record.valid = ReportsFromJson(e.at("valid"), "training history");
+      record.monitor = NumberFromJson(e.at("monitor"));
+      if (e.contains("task_weights")) {
+        for (const auto& w : e.at("task_weights")) record.task_weights.push_back(NumberFromJson(w));
       }
+      if (e.contains("conflict")) {
+        for (const auto& row : e.at("conflict")) {
+          record.conflict.emplace_back();
+          for (const auto& v : row) record.conflict.back().push_back(NumberFromJson(v));
+        }
+      }
+      record.conflict_steps = e.value("conflict_steps", int64_t{0});
+      record.delta_m = e.contains("delta_m") ? NumberFromJson(e.at("delta_m")) : NAN;
+    } catch (const nlohmann::json::exception& error) {
+      Fail("training history: epoch entry {}: {}", i, error.what());
     }
-    record.conflict_steps = e.value("conflict_steps", int64_t{0});
-    record.delta_m = e.contains("delta_m") ? NumberFromJson(e["delta_m"]) : NAN;
     history.push_back(std::move(record));
   }
   return history;

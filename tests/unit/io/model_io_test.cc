@@ -1,8 +1,6 @@
 #include "io/model_io.h"
 
 #include <gtest/gtest.h>
-
-#include "support/test_files.h"
 #include <unistd.h>
 
 #include <cmath>
@@ -15,7 +13,9 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "common/threads.h"
+#include "io/model_file.h"
 #include "models/weights.h"
+#include "support/test_files.h"
 
 namespace mtrec {
 namespace {
@@ -250,6 +250,57 @@ TEST_F(ModelIoTest, WeightsOfAnotherStructureAreRefused) {
   auto other = CreateModel(wider, pipeline_->layout(), kMaxBatch);
   std::string error = ErrorOf([&] { LoadWeights(*other, SerializeWeights(*model_)); });
   EXPECT_NE(error.find("the weights hold 'bottom."), std::string::npos) << error;
+}
+
+// A model file whose sections are intact (checksums recomputed) but whose config or history is not what its
+// weights were saved with: damaged or hostile files must be refused with a message, before any large allocation.
+class RewrittenModelFile : public ModelIoTest {
+ protected:
+  std::string Rewrite(const std::string& section, const std::string& from, const std::string& to) {
+    const std::string path = PathOf("rewritten.mtrec");
+    SaveModel(path, config_, *pipeline_, *model_, {});
+    SectionFile original = SectionFile::Read(path);
+    SectionFile rewritten;
+    for (const auto& [name, bytes] : original.sections()) {
+      std::string text = bytes;
+      if (name == section) {
+        const size_t at = text.find(from);
+        EXPECT_NE(at, std::string::npos) << from << " not in section " << section << ":\n" << text;
+        if (at != std::string::npos) text.replace(at, from.size(), to);
+      }
+      rewritten.Add(name, text);
+    }
+    rewritten.Write(path);
+    return ErrorOf([&] { LoadModel(path); });
+  }
+};
+
+TEST_F(RewrittenModelFile, AbsurdLayerWidthsAreRefusedByTheConfig) {
+  std::string error = Rewrite("config", "bottom = [8]", "bottom = [2000000000]");
+  EXPECT_NE(error.find("model.bottom: a layer of width 2000000000 is over the limit of 65536"), std::string::npos)
+      << error;
+  error = Rewrite("config", "bottom = [8]", "bottom = [65536, 65536, 65536]");
+  EXPECT_NE(error.find("dense parameters, over the limit of"), std::string::npos) << error;
+}
+
+TEST_F(RewrittenModelFile, LayersOrTablesLargerThanTheWeightsAreRefusedBeforeAllocation) {
+  // Within every config bound, but 16 million parameters where the file holds a few hundred values.
+  std::string error = Rewrite("config", "bottom = [8]", "bottom = [4096, 4096]");
+  EXPECT_NE(error.find("dense parameter values, more than its weights can hold"), std::string::npos) << error;
+  // A hashed table of 100 million rows.
+  error = Rewrite("config", "hash_buckets = 0", "hash_buckets = 100000000");  // the first feature's
+  EXPECT_NE(error.find("the config's embedding tables need"), std::string::npos) << error;
+}
+
+TEST_F(RewrittenModelFile, MalformedHistoryIsRefused) {
+  std::string error = Rewrite("history", "[]", "[1]");
+  EXPECT_NE(error.find("training history: epoch entry 0 is not a JSON object"), std::string::npos) << error;
+  error = Rewrite("history", "[]", "[{}]");
+  EXPECT_NE(error.find("training history: epoch entry 0: [json.exception.out_of_range.403] key 'train_loss' not found"),
+            std::string::npos)
+      << error;
+  error = Rewrite("history", "[]", R"([{"train_loss": [1], "valid": 3, "monitor": 1}])");
+  EXPECT_NE(error.find("is not an object of per-task metrics"), std::string::npos) << error;
 }
 
 }  // namespace

@@ -305,6 +305,7 @@ TEST_F(RequestTest, BadRequestsNameTheField) {
       {"", 400, "empty body"},
       {"{\"items\": [", 400, "malformed JSON"},
       {"[1, 2]", 400, "request body: expected an object, found array"},
+      {R"({"items": [], "top_k": 1e309})", 400, "malformed JSON: number overflow"},
       {"{\"itemz\": []}", 400, "unknown key 'itemz' (did you mean 'items'?)"},
       {"{\"context\": {}}", 400, "missing 'items'"},
       {"{\"items\": {}}", 400, "items: expected an array, found object"},
