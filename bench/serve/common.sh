@@ -109,13 +109,17 @@ cpu_busy_pct() {
     printf "%.0f\n", (d > 0 ? 100 * (y[1] - x[1]) / d : 0) }'
 }
 
-# Warns when the machine is busy with something else before a measurement.
+# check_quiet [SECONDS]: warns when the CPUs are busy with other work before a measurement; with SECONDS > 0, first
+# waits up to that long for them to be idle.
 check_quiet() {
-  local busy
+  local limit=${1:-0} waited=0 busy
   busy=$(cpu_busy_pct 2)
+  while [ "$busy" -gt 10 ] && [ "$waited" -lt "$limit" ]; do
+    sleep 8
+    waited=$((waited + 10))
+    busy=$(cpu_busy_pct 2)
+  done
   if [ "$busy" -gt 10 ]; then
-    echo "warning: ${busy}% of the CPUs were busy with other work just before this measurement; figures will be low and noisy" >&2
-  else
-    echo "idle check: ${busy}% of the CPUs busy before the runs"
+    echo "  warning: ${busy}% of the CPUs busy with other work before this run; its figures will be low and noisy" >&2
   fi
 }

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Load benchmark of `mtrec serve` against a FastAPI + PyTorch peer (peer_server.py) serving the same MMoE weights:
-# wrk at concurrency 1, 8 and 64 against each, one server at a time, the same request bodies (100 candidates each).
+# wrk at concurrency 1, 8 and 64 against each, the same request bodies (100 candidates each).
 #
 #   bench/serve/run.sh [--seconds S] [--mtrec PATH] [--concurrency "1 8 64"] [--mtrec-threads N]
-#                      [--peer-workers W] [--peer-threads T] [--pin] [--port-base P]
+#                      [--peer-workers W] [--peer-threads T] [--pin] [--wait-quiet SECONDS] [--port-base P]
+#   bench/serve/run.sh --sweep-peer ["1x1 2x1 1x2 3x1"] [--seconds S]   # the peer alone, workers x torch threads
 #
 # (a) simulated data (200k rows, seed 1) and an MMoE trained on it, under out/bench-serve/ (reused when present),
 #     exported to safetensors; (b) request bodies from test.csv (make_bodies.py); (c) both servers started, checked
-#     to give the same scores on every body (compare_servers.py); (d) per server a short warm-up, then wrk at each
-#     concurrency (raw outputs: out/bench-serve/wrk_<server>_c<C>.txt); a table, the ratios, and a last line
-#     `serve: c8_p99_ms=X c8_rps=X peer_c8_rps=X ratio=X`. See bench/serve/README.md.
+#     to give the same scores on every body (compare_servers.py), each warmed up; (d) per concurrency, wrk against
+#     mtrec, then against the peer (the idle one waits; raw outputs out/bench-serve/wrk_<server>_c<C>.txt); a
+#     table, the ratios, and a last line `serve: c8_p99_ms=X c8_rps=X peer_c8_rps=X ratio=X`. Before each run the
+#     CPUs are checked for other work (a warning; --wait-quiet waits up to that long for them to be idle).
+#     See bench/serve/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source bench/serve/common.sh
@@ -21,7 +24,9 @@ MTREC_THREADS=2
 PEER_WORKERS=2
 PEER_THREADS=1
 PIN=0
+QUIET_WAIT=0
 PORT_BASE=18080
+SWEEP=""
 while [ $# -gt 0 ]; do
   case $1 in
     --seconds) SECONDS_PER_RUN=$2; shift 2 ;;
@@ -31,8 +36,13 @@ while [ $# -gt 0 ]; do
     --peer-workers) PEER_WORKERS=$2; shift 2 ;;
     --peer-threads) PEER_THREADS=$2; shift 2 ;;
     --pin) PIN=1; shift ;;
+    --wait-quiet) QUIET_WAIT=$2; shift 2 ;;
     --port-base) PORT_BASE=$2; shift 2 ;;
-    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --sweep-peer)
+      SWEEP="1x1 2x1 1x2 3x1"
+      if [ $# -gt 1 ] && [[ $2 != --* ]]; then SWEEP=$2; shift; fi
+      shift ;;
+    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
 done
@@ -43,7 +53,7 @@ pick_python
 mkdir -p "$BENCH_DIR"
 trap stop_all EXIT
 
-# With --pin the server runs on CPU 1 and wrk on CPU 0; otherwise they share both cores.
+# With --pin the servers run on CPU 1 and wrk on CPU 0; otherwise they share both cores.
 SERVER_CPUS=()
 WRK_CPUS=()
 if [ "$PIN" = 1 ]; then
@@ -61,39 +71,50 @@ BODIES=$BENCH_DIR/bodies
 
 MTREC_PORT=$PORT_BASE
 PEER_PORT=$((PORT_BASE + 1))
-MTREC_CMD=("${SERVER_CPUS[@]}" "$MTREC" serve --model "$MODEL" --port "$MTREC_PORT" --threads "$MTREC_THREADS")
-PEER_CMD=("${SERVER_CPUS[@]}" "$PY" "$SERVE_SCRIPTS/peer_server.py" --model "$WEIGHTS" --port "$PEER_PORT"
-  --workers "$PEER_WORKERS" --threads "$PEER_THREADS")
 
-echo "servers: mtrec serve --threads $MTREC_THREADS; peer: uvicorn $PEER_WORKERS worker(s) x torch $PEER_THREADS thread(s)$([ "$PIN" = 1 ] && echo '; server on CPU 1, wrk on CPU 0')"
-start_server "$BENCH_DIR/mtrec_serve.log" "$MTREC_PORT" "${MTREC_CMD[@]}"
-MTREC_PID=$SERVER_PID
-start_server "$BENCH_DIR/peer.log" "$PEER_PORT" "${PEER_CMD[@]}"
-PEER_PID=$SERVER_PID
-"$PY" "$SERVE_SCRIPTS/compare_servers.py" --bodies "$BODIES" --a "http://127.0.0.1:$MTREC_PORT" \
-  --b "http://127.0.0.1:$PEER_PORT" || die "the servers disagree; not benchmarking"
-# One server at a time: the other one is stopped so that it holds no memory or threads during the runs.
-stop_server "$PEER_PID"
-
-run_wrk() {  # run_wrk SERVER PORT
-  local server=$1 port=$2 c threads
-  check_quiet
-  "${WRK_CPUS[@]}" wrk -t 2 -c 8 -d 3s -s "$SERVE_SCRIPTS/rank.lua" "http://127.0.0.1:$port" -- "$BODIES" > /dev/null
-  for c in $CONCURRENCY; do
-    threads=$((c < 2 ? c : 2))
-    "${WRK_CPUS[@]}" wrk --latency --timeout 10s -t "$threads" -c "$c" -d "${SECONDS_PER_RUN}s" \
-      -s "$SERVE_SCRIPTS/rank.lua" "http://127.0.0.1:$port" -- "$BODIES" > "$BENCH_DIR/wrk_${server}_c$c.txt"
-    echo "  $server c$c: $("$PY" "$SERVE_SCRIPTS/wrk_report.py" summary "$BENCH_DIR/wrk_${server}_c$c.txt")"
-  done
+warm_up() {  # warm_up PORT
+  "${WRK_CPUS[@]}" wrk -t 2 -c 8 -d 3s -s "$SERVE_SCRIPTS/rank.lua" "http://127.0.0.1:$1" -- "$BODIES" > /dev/null
 }
 
+run_wrk() {  # run_wrk NAME PORT CONCURRENCY: one measured run, its output in wrk_NAME_c<C>.txt
+  local name=$1 port=$2 c=$3 threads out
+  threads=$((c < 2 ? c : 2))
+  out=$BENCH_DIR/wrk_${name}_c$c.txt
+  check_quiet "$QUIET_WAIT"
+  "${WRK_CPUS[@]}" wrk --latency --timeout 10s -t "$threads" -c "$c" -d "${SECONDS_PER_RUN}s" \
+    -s "$SERVE_SCRIPTS/rank.lua" "http://127.0.0.1:$port" -- "$BODIES" > "$out"
+  echo "  $name c$c: $("$PY" "$SERVE_SCRIPTS/wrk_report.py" summary "$out")"
+}
+
+if [ -n "$SWEEP" ]; then
+  # The peer alone at each setting (workers x torch threads); raw outputs wrk_peer_<W>x<T>_c<C>.txt.
+  for setting in $SWEEP; do
+    start_server "$BENCH_DIR/peer.log" "$PEER_PORT" "${SERVER_CPUS[@]}" "$PY" "$SERVE_SCRIPTS/peer_server.py" \
+      --model "$WEIGHTS" --port "$PEER_PORT" --workers "${setting%x*}" --threads "${setting#*x}"
+    warm_up "$PEER_PORT"
+    for c in $CONCURRENCY; do run_wrk "peer_$setting" "$PEER_PORT" "$c"; done
+    stop_server "$SERVER_PID"
+  done
+  exit 0
+fi
+
+echo "servers: mtrec serve --threads $MTREC_THREADS; peer: uvicorn $PEER_WORKERS worker(s) x torch $PEER_THREADS thread(s)$([ "$PIN" = 1 ] && echo '; servers on CPU 1, wrk on CPU 0')"
+start_server "$BENCH_DIR/mtrec_serve.log" "$MTREC_PORT" "${SERVER_CPUS[@]}" "$MTREC" serve --model "$MODEL" \
+  --port "$MTREC_PORT" --threads "$MTREC_THREADS"
+start_server "$BENCH_DIR/peer.log" "$PEER_PORT" "${SERVER_CPUS[@]}" "$PY" "$SERVE_SCRIPTS/peer_server.py" \
+  --model "$WEIGHTS" --port "$PEER_PORT" --workers "$PEER_WORKERS" --threads "$PEER_THREADS"
+"$PY" "$SERVE_SCRIPTS/compare_servers.py" --bodies "$BODIES" --a "http://127.0.0.1:$MTREC_PORT" \
+  --b "http://127.0.0.1:$PEER_PORT" || die "the servers disagree; not benchmarking"
+warm_up "$MTREC_PORT"
+warm_up "$PEER_PORT"
+
+# Per concurrency, one server then the other: a disturbance from outside hits both runs of a ratio alike.
 echo "wrk: ${SECONDS_PER_RUN}s per run, concurrency $CONCURRENCY"
-run_wrk mtrec "$MTREC_PORT"
-stop_server "$MTREC_PID"
-start_server "$BENCH_DIR/peer.log" "$PEER_PORT" "${PEER_CMD[@]}"
-PEER_PID=$SERVER_PID
-run_wrk peer "$PEER_PORT"
-stop_server "$PEER_PID"
+for c in $CONCURRENCY; do
+  run_wrk mtrec "$MTREC_PORT" "$c"
+  run_wrk peer "$PEER_PORT" "$c"
+done
+stop_all
 
 echo
 # shellcheck disable=SC2086
