@@ -18,6 +18,7 @@ RequestSchema::RequestSchema(const FeaturePipeline& pipeline) : pipeline_(&pipel
     auto [it, added] = index_.emplace(column, columns_.size());
     if (added) columns_.push_back({column, {}});
     columns_[it->second].features.push_back(i);
+    placements_.push_back(pipeline.PlacementOf(i));
   }
   for (const auto& use : columns_) column_names_.push_back(use.name);
   std::sort(column_names_.begin(), column_names_.end());
@@ -202,7 +203,7 @@ class RequestEncoder {
     const size_t singles = batch.single_ids.size();
     for (size_t feature : schema_.columns_[column].features) {
       const FeatureConfig& spec = config.features[feature];
-      const FeaturePipeline::Placement place = pipeline_.PlacementOf(feature);
+      const FeaturePipeline::Placement place = schema_.placements_[feature];
       try {
         if (spec.kind == "categorical") {
           IntegerText buffer;

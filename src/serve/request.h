@@ -64,6 +64,7 @@ class RequestSchema {
   };
   const FeaturePipeline* pipeline_;
   std::vector<ColumnUse> columns_;
+  std::vector<FeaturePipeline::Placement> placements_;  // per config feature, computed once
   std::unordered_map<std::string, size_t> index_;  // column name -> columns_ index
   std::vector<std::string> column_names_;
   Blend default_blend_;
