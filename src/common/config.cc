@@ -223,8 +223,9 @@ const std::vector<Field<FeatureConfig>>& FeatureFields() {
           "Add a 0/1 input telling whether the value was missing; auto = when the training file has missing values.",
           {"auto", "always", "never"}, num),
       MakeField("buckets", &F::buckets,
-                "When > 0: replace the value by its quantile bucket (fitted on the training file), embedded like a "
-                "categorical feature.",
+                "When > 0: replace the value by its bucket among at most this many of about equal rows (fitted on the "
+                "training file; a value repeated on many rows, such as 0, gets a bucket of its own), embedded like "
+                "a categorical feature.",
                 {}, num),
       MakeField("separator", &F::separator, "Separator between the values inside the field.", {}, multi),
       MakeField("pooling", &F::pooling, "How the embeddings of the values are pooled.", {"mean", "sum"}, multi),
@@ -316,6 +317,14 @@ const std::vector<Field<TrainConfig>>& TrainFields() {
                 "Sparse optimizer of the embedding tables: only the rows a batch touches are updated.",
                 {"adagrad", "lazy_adam", "sgd"}),
       MakeField("embedding_lr", &T::embedding_lr, "Learning rate of the embedding tables."),
+      MakeField("lr_schedule", &T::lr_schedule,
+                "How both learning rates change over the run: constant, or decayed from their value to "
+                "value x final_lr_ratio at the last step of `epochs` epochs along a cosine or a straight line.",
+                {"constant", "cosine", "linear"}),
+      MakeField("warmup_steps", &T::warmup_steps,
+                "Steps over which both learning rates rise linearly from 1/warmup_steps of their value to it."),
+      MakeField("final_lr_ratio", &T::final_lr_ratio,
+                "cosine, linear: the learning rates at the last step, as a fraction of their starting value."),
       MakeField("seed", &T::seed, "Seed of initialisation, shuffling and dropout."),
       MakeField("threads", &T::threads, "Threads for everything (oneDNN and mtrec's loops); 0 = all cores."),
       MakeField("early_stop_metric", &T::early_stop_metric,
@@ -837,6 +846,9 @@ void ValidateConfig(const Config& config) {
   MTREC_CHECK(train.beta1 >= 0 && train.beta1 < 1 && train.beta2 >= 0 && train.beta2 < 1,
               "train.beta1 and train.beta2 must be in [0, 1)");
   MTREC_CHECK(train.eps > 0, "train.eps must be > 0");
+  MTREC_CHECK(train.warmup_steps >= 0, "train.warmup_steps must be >= 0, got {}", train.warmup_steps);
+  MTREC_CHECK(train.final_lr_ratio >= 0 && train.final_lr_ratio <= 1,
+              "train.final_lr_ratio must be in [0, 1], got {}", train.final_lr_ratio);
   MTREC_CHECK(train.weight_decay >= 0 && train.momentum >= 0 && train.momentum < 1,
               "train.weight_decay must be >= 0 and train.momentum in [0, 1)");
   MTREC_CHECK(train.threads >= 0, "train.threads must be >= 0 (0 = all cores)");

@@ -89,6 +89,9 @@ struct TrainConfig {
   double momentum = 0.0;
   std::string embedding_optimizer = "adagrad";
   double embedding_lr = 0.05;
+  std::string lr_schedule = "constant";
+  int64_t warmup_steps = 0;
+  double final_lr_ratio = 0.0;
   uint64_t seed = 42;
   int64_t threads = 0;
   std::string early_stop_metric = "auc";

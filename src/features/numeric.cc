@@ -68,12 +68,43 @@ NumericTransform NumericTransform::Fit(const FeatureConfig& config, const float*
   if (!(t.std_ > 1e-12)) t.std_ = 1.0;  // a constant column stays centred instead of exploding
   if (t.buckets_ > 0 && !prepared.empty()) {
     std::sort(prepared.begin(), prepared.end());
-    for (int64_t b = 1; b < t.buckets_; ++b) {
-      float cut = static_cast<float>(prepared[std::min(prepared.size() - 1, prepared.size() * b / t.buckets_)]);
-      if (t.bounds_.empty() || cut > t.bounds_.back()) t.bounds_.push_back(cut);
-    }
+    t.bounds_ = EqualFrequencyCuts(prepared, t.buckets_);
   }
   return t;
+}
+
+std::vector<float> EqualFrequencyCuts(const std::vector<double>& sorted, int64_t buckets) {
+  std::vector<float> cuts;
+  const auto cut_at = [&](double value) {
+    const auto cut = static_cast<float>(value);
+    if (cuts.empty() || cut > cuts.back()) cuts.push_back(cut);
+  };
+  const size_t n = sorted.size();
+  size_t start = 0;  // first row of the open bucket
+  size_t i = 0;      // first row of the next run of equal values
+  int64_t buckets_left = buckets;
+  while (i < n && buckets_left > 1) {
+    size_t run_end = i;
+    while (run_end < n && sorted[run_end] == sorted[i]) ++run_end;
+    const double target = static_cast<double>(n - start) / static_cast<double>(buckets_left);
+    const auto held = static_cast<double>(i - start);
+    const auto run = static_cast<double>(run_end - i);
+    if (held > 0 && held + run > target && held + run - target > target - held) {
+      // Taking the run would overshoot the target by more than stopping short of it: close the bucket before it
+      // and look at the run again, against the target of what is left.
+      cut_at(sorted[i]);
+      start = i;
+      --buckets_left;
+      continue;
+    }
+    i = run_end;
+    if (static_cast<double>(i - start) >= target && i < n) {
+      cut_at(sorted[i]);
+      start = i;
+      --buckets_left;
+    }
+  }
+  return cuts;
 }
 
 void NumericTransform::Serialize(BinaryWriter& out) const {

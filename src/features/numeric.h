@@ -1,6 +1,6 @@
 // The fitted transform of one numeric feature: raw value (missing -> fill) -> clip -> log1p -> standardise, and
-// optionally quantile buckets of the transformed value. Statistics come from the training file's non-missing
-// values only.
+// optionally equal-frequency buckets of the transformed value. Statistics come from the training file's
+// non-missing values only.
 //
 //   NumericTransform price = NumericTransform::Fit(feature_config, values.data(), values.size(), where);
 //   float x = price.Apply(raw);          // model input
@@ -59,5 +59,12 @@ class NumericTransform {
   int64_t buckets_ = 0;
   std::vector<float> bounds_;  // ascending cut points between buckets
 };
+
+// At most `buckets` - 1 ascending cut points splitting `sorted` (ascending) into buckets of about equal rows; a
+// value x falls in the bucket of the cuts <= x. A bucket closes once it holds its share of the rows still
+// unassigned (rows left / buckets left), and a run of equal values is never split: a value repeated across many
+// rows (zero, for most rows' capital gains) takes one bucket and the other buckets split the rest by quantiles,
+// where fixed quantile positions would all land on that value and leave the rest in one bucket.
+std::vector<float> EqualFrequencyCuts(const std::vector<double>& sorted, int64_t buckets);
 
 }  // namespace mtrec

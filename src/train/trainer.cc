@@ -191,14 +191,20 @@ StepLosses Trainer::Step(const Batch& batch) {
   Tensor calibrator = calibrator_diff_.View().TopRows(batch.size);
   Backpropagate(batch, diff, calibrated_links_.empty() ? nullptr : &calibrator, batch_losses,
                 Mix64(step_seed ^ 0x5851f42d4c957f2dULL));
+  const double lr_factor = schedule_.Factor(step_);
   {
     ProfileScope scope("optimizer (dense)");
+    dense_->SetLearningRate(static_cast<float>(config_.train.lr * lr_factor));
     dense_->Step();
   }
   {
     ProfileScope scope("optimizer (embeddings)");
     auto& grads = model_.input().grads();
-    ParallelForBlocks(sparse_.size(), [&](size_t t, int) { sparse_[t]->Step(grads[t]); });
+    const auto embedding_lr = static_cast<float>(config_.train.embedding_lr * lr_factor);
+    ParallelForBlocks(sparse_.size(), [&](size_t t, int) {
+      sparse_[t]->SetLearningRate(embedding_lr);
+      sparse_[t]->Step(grads[t]);
+    });
   }
   return result;
 }
@@ -242,6 +248,12 @@ std::vector<double> Trainer::TrainEpoch(const EncodedData& train, int64_t epoch)
     losses += fmt::format("{}{} {:.4f}", k ? " " : "", config_.tasks[k].name, means[k]);
   }
   if (calibrator_count > 0) losses += fmt::format(" calibrator {:.5f}", calibrator_sum / calibrator_count);
+  // A schedule's rates at the epoch's last step, so a log shows how far the decay has gone.
+  if (schedule_.kind != LrScheduleKind::kConstant || schedule_.warmup > 0) {
+    const double factor = schedule_.Factor(step_);
+    losses += fmt::format("  lr {:.4g} embedding_lr {:.4g}", config_.train.lr * factor,
+                          config_.train.embedding_lr * factor);
+  }
   progress.Finish("train loss: " + losses);
   return means;
 }
@@ -258,6 +270,11 @@ void Trainer::SaveOptimizerStates() {
 void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
                   const std::function<void(const TrainerState&)>& on_epoch, const TrainerState* resume) {
   MTREC_CHECK(train.rows > 0, "the training data has no rows");
+  const int64_t steps_per_epoch = (train.rows + config_.train.batch_size - 1) / config_.train.batch_size;
+  schedule_ = {.kind = ParseLrScheduleKind(config_.train.lr_schedule),
+               .warmup = config_.train.warmup_steps,
+               .final_ratio = config_.train.final_lr_ratio,
+               .total = steps_per_epoch * config_.train.epochs};
   if (resume) {
     state_ = *resume;
     dense_->Deserialize(state_.dense_optimizer);

@@ -20,6 +20,7 @@
 #include "features/pipeline.h"
 #include "models/model.h"
 #include "train/dense_optimizer.h"
+#include "train/lr_schedule.h"
 #include "train/sparse_optimizer.h"
 #include "train/task_gradients.h"
 #include "train/task_weighting.h"
@@ -112,6 +113,7 @@ class Trainer {
   Matrix calibrator_diff_;
   std::vector<double> step_losses_;  // this step's weighted mean loss per task, for the weighting strategy
   int64_t step_ = 0;
+  LrSchedule schedule_;  // constant until Fit knows the run's length
 };
 
 // Per-task predictions in row order: probabilities for binary tasks, values for regression tasks; a chain task's

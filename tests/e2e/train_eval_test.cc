@@ -89,6 +89,28 @@ TEST_F(TrainEvalTest, ResumedRunEqualsUninterruptedRun) {
   EXPECT_TRUE(ReadText(whole) == ReadText(part));
 }
 
+TEST_F(TrainEvalTest, LearningRateScheduleDecaysToItsFinalRatio) {
+  const std::string decayed = (dir_ / "decayed.mtrec").string();
+  const std::string schedule = "train.lr=0.002 train.embedding_lr=0.04 train.final_lr_ratio=0.1 ";
+  RunResult run = RunMtrec("train --config " + Config() + " --out " + decayed +
+                           " train.epochs=2 train.threads=2 train.early_stop_metric=none train.lr_schedule=linear " +
+                           schedule);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  // The rates at the last step of epoch 2 are the starting ones times final_lr_ratio; epoch 1 ends half-way.
+  EXPECT_NE(run.output.find("lr 0.0002 embedding_lr 0.004"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("lr 0.0011"), std::string::npos) << run.output;
+  const std::string constant = (dir_ / "constant.mtrec").string();
+  ASSERT_EQ(RunMtrec(Train(constant, "train.early_stop_metric=none " + schedule)).exit_code, 0);
+  EXPECT_FALSE(ReadText(decayed) == ReadText(constant));
+
+  RunResult bad = RunMtrec(Train(constant, "train.final_lr_ratio=1.5"));
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("train.final_lr_ratio must be in [0, 1], got 1.5"), std::string::npos) << bad.output;
+  bad = RunMtrec(Train(constant, "train.lr_schedule=step"));
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("lr_schedule"), std::string::npos) << bad.output;
+}
+
 TEST_F(TrainEvalTest, PrintConfigShowsResolvedValuesAndOverrides) {
   RunResult printed = RunMtrec("train --config " + Config() + " --print-config train.lr=0.005");
   ASSERT_EQ(printed.exit_code, 0) << printed.output;

@@ -5,6 +5,7 @@
 #include "support/test_files.h"
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -201,16 +202,53 @@ TEST(NumericTransformTest, QuantileBuckets) {
   EXPECT_EQ(t.Bucket(NAN), 4);  // missing: the last id
 }
 
-TEST(NumericTransformTest, RepeatedCutsCollapse) {
+TEST(NumericTransformTest, AHeavyValueTakesOneBucketAndTheOthersSplitTheRest) {
   FeatureConfig f = Numeric();
   f.buckets = 4;
   NumericTransform t = Fit(f, {1, 1, 1, 1, 1, 9});
-  // Cuts at positions 1, 3, 4 are all 1: one bound.
+  // The run of 1s fills the first bucket; 9 starts the next. (Cuts at fixed quantile positions were all 1.)
   EXPECT_EQ(t.BucketRows(), 3);
   EXPECT_EQ(t.Bucket(0), 0);
-  EXPECT_EQ(t.Bucket(1), 1);
+  EXPECT_EQ(t.Bucket(1), 0);
+  EXPECT_EQ(t.Bucket(8.9f), 0);
   EXPECT_EQ(t.Bucket(9), 1);
   EXPECT_EQ(t.Bucket(NAN), 2);
+}
+
+TEST(EqualFrequencyCutsTest, SpreadsTheBucketsOverWhatAHeavyValueLeaves) {
+  // 60 zeros and 1..40, 5 buckets: the zeros take one (target 20); the 40 other rows split 4 ways by 10.
+  std::vector<double> values(60, 0.0);
+  for (int v = 1; v <= 40; ++v) values.push_back(v);
+  EXPECT_EQ(EqualFrequencyCuts(values, 5), (std::vector<float>{1, 11, 21, 31}));
+}
+
+TEST(EqualFrequencyCutsTest, ClosesABucketBeforeARunThatWouldOvershootMore) {
+  // Target 10: after 1,1,1,2,2,2 (6 rows) the run of 30 fives would overshoot by 26, stopping short misses by 4.
+  std::vector<double> values = {1, 1, 1, 2, 2, 2};
+  values.insert(values.end(), 30, 5.0);
+  for (double v : {6, 7, 8, 9}) values.push_back(v);
+  // Then the fives alone (target 34/3), then 6,7 (target 2), then 8,9.
+  EXPECT_EQ(EqualFrequencyCuts(values, 4), (std::vector<float>{5, 6, 8}));
+}
+
+TEST(EqualFrequencyCutsTest, NeverMoreBucketsThanAskedOrDistinctValues) {
+  std::vector<double> values;
+  for (int i = 0; i < 1000; ++i) values.push_back(std::floor(std::pow(i / 10.0, 2)));  // runs of every length
+  std::sort(values.begin(), values.end());
+  for (int64_t buckets : {1, 2, 3, 7, 20, 100, 5000}) {
+    const std::vector<float> cuts = EqualFrequencyCuts(values, buckets);
+    EXPECT_LE(static_cast<int64_t>(cuts.size()), buckets - 1) << buckets;
+    EXPECT_TRUE(std::is_sorted(cuts.begin(), cuts.end()));
+    EXPECT_EQ(std::adjacent_find(cuts.begin(), cuts.end()), cuts.end()) << "repeated cut, buckets " << buckets;
+    // Every cut is a value of the data past the smallest one (an empty bucket would waste an embedding row).
+    for (float cut : cuts) {
+      EXPECT_GT(cut, values.front());
+      EXPECT_TRUE(std::binary_search(values.begin(), values.end(), static_cast<double>(cut))) << cut;
+    }
+  }
+  EXPECT_TRUE(EqualFrequencyCuts({3, 3, 3}, 10).empty());
+  EXPECT_TRUE(EqualFrequencyCuts({}, 10).empty());
+  EXPECT_EQ(EqualFrequencyCuts({1, 2, 3, 4}, 1000), (std::vector<float>{2, 3, 4}));
 }
 
 TEST(NumericTransformTest, Log1pOfANegativeValueThrows) {
