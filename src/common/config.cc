@@ -317,6 +317,9 @@ const std::vector<Field<TrainConfig>>& TrainFields() {
                 "Sparse optimizer of the embedding tables: only the rows a batch touches are updated.",
                 {"adagrad", "lazy_adam", "sgd"}),
       MakeField("embedding_lr", &T::embedding_lr, "Learning rate of the embedding tables."),
+      MakeField("embedding_l2", &T::embedding_l2,
+                "L2 penalty on the embedding rows a step looks up: their gradient gains embedding_l2 x the row. "
+                "Keeps the rows of rare ids (users, items) from memorising their few training rows."),
       MakeField("lr_schedule", &T::lr_schedule,
                 "How both learning rates change over the run: constant, or decayed from their value to "
                 "value x final_lr_ratio at the last step of `epochs` epochs along a cosine or a straight line.",
@@ -846,6 +849,8 @@ void ValidateConfig(const Config& config) {
   MTREC_CHECK(train.beta1 >= 0 && train.beta1 < 1 && train.beta2 >= 0 && train.beta2 < 1,
               "train.beta1 and train.beta2 must be in [0, 1)");
   MTREC_CHECK(train.eps > 0, "train.eps must be > 0");
+  MTREC_CHECK(train.embedding_l2 >= 0 && std::isfinite(train.embedding_l2), "train.embedding_l2 must be >= 0, got {}",
+              train.embedding_l2);
   MTREC_CHECK(train.warmup_steps >= 0, "train.warmup_steps must be >= 0, got {}", train.warmup_steps);
   MTREC_CHECK(train.final_lr_ratio >= 0 && train.final_lr_ratio <= 1,
               "train.final_lr_ratio must be in [0, 1], got {}", train.final_lr_ratio);

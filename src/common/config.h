@@ -89,6 +89,7 @@ struct TrainConfig {
   double momentum = 0.0;
   std::string embedding_optimizer = "adagrad";
   double embedding_lr = 0.05;
+  double embedding_l2 = 0.0;
   std::string lr_schedule = "constant";
   int64_t warmup_steps = 0;
   double final_lr_ratio = 0.0;

@@ -22,6 +22,7 @@ SparseOptimizer::SparseOptimizer(EmbeddingTable& table, const SparseOptimizerOpt
   MTREC_CHECK(options.beta1 >= 0.f && options.beta1 < 1.f && options.beta2 >= 0.f && options.beta2 < 1.f,
               "sparse optimizer of '{}': beta1 {} and beta2 {} must lie in [0, 1)", table.name(), options.beta1,
               options.beta2);
+  MTREC_CHECK(options.l2 >= 0.f, "sparse optimizer of '{}': L2 penalty {} is negative", table.name(), options.l2);
   MTREC_CHECK(options.initial_accumulator >= 0.f, "sparse optimizer of '{}': initial accumulator {} is negative",
               table.name(), options.initial_accumulator);
   const size_t elements = static_cast<size_t>(table.rows() * table.dim());
@@ -43,6 +44,8 @@ SparseOptimizer::SparseOptimizer(EmbeddingTable& table, const SparseOptimizerOpt
 // Lazy Adam: on touched rows only, m ← β1·m + (1-β1)·g, v ← β2·v + (1-β2)·g²,
 //   w ← w - lr/(1-β1^t) · m / (sqrt(v)/sqrt(1-β2^t) + ε), with t the number of Step() calls so far.
 // SGD: w ← w - lr·g.
+// With an L2 penalty λ, every kind uses g + λ·w in place of g on the rows the step touches (the gradient of
+// λ/2·‖w‖² over the rows in use; rows a step does not touch are not shrunk, or sparse updates would not be sparse).
 void SparseOptimizer::Step(const SparseGrad& grad) {
   ++t_;
   const int64_t count = grad.count();
@@ -70,6 +73,7 @@ void SparseOptimizer::Step(const SparseGrad& grad) {
   const float step_size = static_cast<float>(lr / (1.0 - std::pow(beta1, t)));
   const float inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(beta2, t)));
   const float inv_dim = 1.f / static_cast<float>(dim);
+  const float l2 = options_.l2;
   const SparseOptimizerKind kind = options_.kind;
 
   const auto update_rows = [&](int64_t begin, int64_t end) {
@@ -80,25 +84,26 @@ void SparseOptimizer::Step(const SparseGrad& grad) {
       switch (kind) {
         case SparseOptimizerKind::kAdagrad: {
           float mean_square = 0.f;
-          for (int64_t c = 0; c < dim; ++c) mean_square += g[c] * g[c];
+          for (int64_t c = 0; c < dim; ++c) mean_square += (g[c] + l2 * w[c]) * (g[c] + l2 * w[c]);
           float& accumulator = accumulator_[static_cast<size_t>(row)];
           accumulator += mean_square * inv_dim;
           const float scale = lr / (std::sqrt(accumulator) + eps);
-          for (int64_t c = 0; c < dim; ++c) w[c] -= scale * g[c];
+          for (int64_t c = 0; c < dim; ++c) w[c] -= scale * (g[c] + l2 * w[c]);
           break;
         }
         case SparseOptimizerKind::kLazyAdam: {
           float* m = m_.data() + row * dim;
           float* v = v_.data() + row * dim;
           for (int64_t c = 0; c < dim; ++c) {
-            m[c] = beta1 * m[c] + (1.f - beta1) * g[c];
-            v[c] = beta2 * v[c] + (1.f - beta2) * g[c] * g[c];
+            const float gc = g[c] + l2 * w[c];
+            m[c] = beta1 * m[c] + (1.f - beta1) * gc;
+            v[c] = beta2 * v[c] + (1.f - beta2) * gc * gc;
             w[c] -= step_size * m[c] / (std::sqrt(v[c]) * inv_sqrt_bc2 + eps);
           }
           break;
         }
         case SparseOptimizerKind::kSgd:
-          for (int64_t c = 0; c < dim; ++c) w[c] -= lr * g[c];
+          for (int64_t c = 0; c < dim; ++c) w[c] -= lr * (g[c] + l2 * w[c]);
           break;
       }
     }

@@ -34,6 +34,7 @@ struct SparseOptimizerOptions {
   float beta1 = 0.9f;
   float beta2 = 0.999f;
   float initial_accumulator = 0.f;  // Adagrad's starting G
+  float l2 = 0.f;                   // λ: the touched rows' gradient is g + λ·w
 };
 
 class SparseOptimizer {

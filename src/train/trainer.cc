@@ -42,6 +42,7 @@ SparseOptimizerOptions SparseOptions(const TrainConfig& train) {
                  : train.embedding_optimizer == "lazy_adam" ? SparseOptimizerKind::kLazyAdam
                                                             : SparseOptimizerKind::kAdagrad;
   options.lr = static_cast<float>(train.embedding_lr);
+  options.l2 = static_cast<float>(train.embedding_l2);
   options.eps = static_cast<float>(train.eps);
   options.beta1 = static_cast<float>(train.beta1);
   options.beta2 = static_cast<float>(train.beta2);

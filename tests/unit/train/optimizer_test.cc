@@ -207,6 +207,29 @@ TEST(SparseOptimizerTest, RowWiseAdagradByHand) {
   EXPECT_NEAR(f.table.Row(1)[0], 2 - scale1 * 3 - scale1b, 1e-6);
 }
 
+TEST(SparseOptimizerTest, L2PenaltyAddsLambdaTimesTheTouchedRows) {
+  // Every kind sees g + λ·w on rows 1 and 3; rows 0 and 2 are not touched and not shrunk.
+  const float l2 = 0.25f;
+  for (SparseOptimizerKind kind : {SparseOptimizerKind::kAdagrad, SparseOptimizerKind::kLazyAdam,
+                                   SparseOptimizerKind::kSgd}) {
+    SparseFixture plain;
+    SparseFixture penalised;
+    // The same step without a penalty, given the penalised gradient by hand: row 1 is (2, 3), row 3 is (6, 7).
+    plain.grad.values = {3.f + l2 * 2, 4.f + l2 * 3, -1.f + l2 * 6, 0.f + l2 * 7};
+    SparseOptimizer reference(plain.table, {.kind = kind, .lr = 0.5f});
+    SparseOptimizer optimizer(penalised.table, {.kind = kind, .lr = 0.5f, .l2 = l2});
+    reference.Step(plain.grad);
+    optimizer.Step(penalised.grad);
+    const std::vector<float> expected = plain.Values();
+    const std::vector<float> got = penalised.Values();
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i], 1e-6) << static_cast<int>(kind) << " " << i;
+    EXPECT_EQ(got[0], 0.f);
+    EXPECT_EQ(got[4], 4.f);
+  }
+  SparseFixture f;
+  EXPECT_THROW(SparseOptimizer(f.table, {.l2 = -1.f}), Error);
+}
+
 TEST(SparseOptimizerTest, LazyAdamLeavesUntouchedRowsAndUsesTheGlobalStep) {
   SparseFixture f;
   const float lr = 0.1f;
