@@ -233,6 +233,10 @@ const std::vector<Field<FeatureConfig>>& FeatureFields() {
                 "Name of another categorical or multi_categorical feature whose vocabulary and embedding table this "
                 "feature uses.",
                 {}, cat_multi),
+      MakeField("embedding_l2", &F::embedding_l2,
+                "L2 penalty on this feature's embedding rows (see train.embedding_l2); -1 = train.embedding_l2. A "
+                "table shared through share_with takes its owner's.",
+                {}, {"categorical", "multi_categorical", "numeric"}),
   };
   return fields;
 }
@@ -808,6 +812,9 @@ void ValidateConfig(const Config& config) {
                 "feature '{}' reads column '{}', which is the label of task {}: a label must not be an input",
                 feature.name, feature.column, label == label_columns.end() ? "" : label->second);
     MTREC_CHECK(feature.min_count >= 1, "feature '{}': min_count must be >= 1", feature.name);
+    MTREC_CHECK(feature.embedding_l2 == -1.0 || (feature.embedding_l2 >= 0 && std::isfinite(feature.embedding_l2)),
+                "feature '{}': embedding_l2 must be >= 0, or -1 for train.embedding_l2, got {}", feature.name,
+                feature.embedding_l2);
     MTREC_CHECK(feature.hash_buckets >= 0, "feature '{}': hash_buckets must be >= 0", feature.name);
     MTREC_CHECK(feature.embedding_dim >= 0, "feature '{}': embedding_dim must be >= 0", feature.name);
     MTREC_CHECK(feature.buckets >= 0 && feature.buckets != 1, "feature '{}': buckets must be 0 or >= 2", feature.name);

@@ -45,6 +45,7 @@ struct FeatureConfig {
   std::string separator = "|";
   std::string pooling = "mean";
   std::string share_with;
+  double embedding_l2 = -1.0;
 };
 
 struct TaskConfig {

@@ -66,8 +66,12 @@ LossValue TaskLoss(const TaskConfig& task, const Tensor& outputs, int64_t k, con
 Trainer::Trainer(const Config& config, Model& model)
     : config_(config), model_(model), weighting_(WeightingOptions::From(config), static_cast<int>(model.tasks())) {
   dense_ = std::make_unique<DenseOptimizer>(model.arena(), DenseOptions(config.train));
-  for (auto& table : model.input().tables()) {
-    sparse_.push_back(std::make_unique<SparseOptimizer>(table, SparseOptions(config.train)));
+  auto& tables = model.input().tables();
+  for (size_t t = 0; t < tables.size(); ++t) {
+    SparseOptimizerOptions options = SparseOptions(config.train);
+    const FeatureConfig* owner = config.FindFeature(model.input().TableFeature(t));
+    if (owner != nullptr && owner->embedding_l2 >= 0) options.l2 = static_cast<float>(owner->embedding_l2);
+    sparse_.push_back(std::make_unique<SparseOptimizer>(tables[t], options));
   }
   diff_outputs_.Resize(config.train.batch_size, model.tasks());
   calibrator_diff_.Resize(config.train.batch_size, model.tasks());

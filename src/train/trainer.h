@@ -79,6 +79,8 @@ class Trainer {
            const TrainerState* resume = nullptr);
 
   const TrainerState& state() const { return state_; }
+  // The optimizer of the model's embedding table t (as model.input().tables() orders them).
+  const SparseOptimizer& sparse_optimizer(size_t t) const { return *sparse_[t]; }
 
  private:
   std::vector<double> TrainEpoch(const EncodedData& train, int64_t epoch);

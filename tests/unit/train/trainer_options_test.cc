@@ -1,0 +1,65 @@
+// How the trainer turns the config into optimizer settings, table by table.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "common/config.h"
+#include "data/column_table.h"
+#include "features/pipeline.h"
+#include "models/model.h"
+#include "support/test_files.h"
+#include "train/trainer.h"
+
+namespace mtrec {
+namespace {
+
+const char* kConfig = R"(
+[[features]]
+name = "user"
+embedding_l2 = 0.5
+
+[[features]]
+name = "city"
+
+[[features]]
+name = "home_city"
+share_with = "city"
+
+[[features]]
+name = "age"
+kind = "numeric"
+buckets = 2
+embedding_l2 = 0.0
+
+[[tasks]]
+name = "click"
+
+[model]
+arch = "single_task"
+embedding_dim = 2
+tower = [2]
+
+[train]
+embedding_l2 = 0.01
+)";
+
+TEST(TrainerOptionsTest, EachEmbeddingTableGetsItsFeaturesL2OrTheDefault) {
+  const Config config = ParseConfig(kConfig, "trainer_options_test.toml");
+  const std::string path = WriteFile(TestDir("trainer_options"), "train.csv",
+                                     "user,city,home_city,age,click\nu1,paris,rome,30,1\nu2,rome,oslo,40,0\n");
+  const ColumnTable table = LoadTable(path, config.data, FeaturePipeline::Requests(config, true));
+  const FeaturePipeline pipeline = FeaturePipeline::Fit(config, table);
+  std::unique_ptr<Model> model = CreateModel(config, pipeline.layout(), 8);
+  Trainer trainer(config, *model);
+  const auto& tables = model->input().tables();
+  ASSERT_EQ(tables.size(), 3u);  // user, city (shared by home_city), age's buckets; one set: one task
+  std::map<std::string, float> l2;
+  for (size_t t = 0; t < tables.size(); ++t) l2[model->input().TableFeature(t)] = trainer.sparse_optimizer(t).options().l2;
+  EXPECT_EQ(l2.at("user"), 0.5f);
+  EXPECT_EQ(l2.at("city"), 0.01f);  // the default, for city and home_city's lookups in it
+  EXPECT_EQ(l2.at("age"), 0.0f);    // 0 set explicitly overrides the default
+  std::filesystem::remove_all(TestDir("trainer_options"));
+}
+
+}  // namespace
+}  // namespace mtrec
