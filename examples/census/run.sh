@@ -11,7 +11,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 mtrec="${MTREC:-$root/build/src/mtrec}"
 seeds=5
-arch=shared_bottom
+arch=ple
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in

@@ -326,7 +326,8 @@ const std::vector<Field<TrainConfig>>& TrainFields() {
                 "Keeps the rows of rare ids (users, items) from memorising their few training rows."),
       MakeField("lr_schedule", &T::lr_schedule,
                 "How both learning rates change over the run: constant, or decayed from their value to "
-                "value x final_lr_ratio at the last step of `epochs` epochs along a cosine or a straight line.",
+                "value x final_lr_ratio at the last step of `epochs` epochs along a cosine or a straight line (a run "
+                "resumed with other `epochs` follows the schedule of the new length).",
                 {"constant", "cosine", "linear"}),
       MakeField("warmup_steps", &T::warmup_steps,
                 "Steps over which both learning rates rise linearly from 1/warmup_steps of their value to it."),
