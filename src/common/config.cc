@@ -822,6 +822,15 @@ void ValidateConfig(const Config& config) {
     MTREC_CHECK(feature.clip.empty() || (feature.clip.size() == 2 && feature.clip[0] < feature.clip[1]),
                 "feature '{}': clip must be [lo, hi] with lo < hi", feature.name);
     MTREC_CHECK(!feature.separator.empty(), "feature '{}': separator must not be empty", feature.name);
+    // Settings of an embedding table on a feature that has none would silently do nothing.
+    const bool embedded = feature.kind != "numeric" || feature.buckets > 0;
+    MTREC_CHECK(embedded || (feature.embedding_dim == 0 && feature.embedding_l2 == -1.0),
+                "feature '{}' is numeric without buckets, so it has no embedding: embedding_dim and embedding_l2 do "
+                "not apply (set buckets, or remove them)",
+                feature.name);
+    MTREC_CHECK(feature.share_with.empty() || feature.embedding_l2 == -1.0,
+                "feature '{}' uses the table of '{}': set embedding_l2 on '{}', the table's owner", feature.name,
+                feature.share_with, feature.share_with);
   }
   for (const auto& feature : config.features) {
     if (feature.share_with.empty()) continue;
