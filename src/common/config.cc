@@ -333,6 +333,10 @@ const std::vector<Field<TrainConfig>>& TrainFields() {
                 "Steps over which both learning rates rise linearly from 1/warmup_steps of their value to it."),
       MakeField("final_lr_ratio", &T::final_lr_ratio,
                 "cosine, linear: the learning rates at the last step, as a fraction of their starting value."),
+      MakeField("ema_decay", &T::ema_decay,
+                "0 = off. Otherwise validation, early stopping and the saved model use an exponential moving average "
+                "of the weights over the steps, each step weighing ema_decay times the next (e.g. 0.999: an average "
+                "over the last ~1000 steps), instead of the last step's weights."),
       MakeField("seed", &T::seed, "Seed of initialisation, shuffling and dropout."),
       MakeField("threads", &T::threads, "Threads for everything (oneDNN and mtrec's loops); 0 = all cores."),
       MakeField("early_stop_metric", &T::early_stop_metric,
@@ -871,6 +875,8 @@ void ValidateConfig(const Config& config) {
   MTREC_CHECK(train.warmup_steps >= 0, "train.warmup_steps must be >= 0, got {}", train.warmup_steps);
   MTREC_CHECK(train.final_lr_ratio >= 0 && train.final_lr_ratio <= 1,
               "train.final_lr_ratio must be in [0, 1], got {}", train.final_lr_ratio);
+  MTREC_CHECK(train.ema_decay >= 0 && train.ema_decay < 1, "train.ema_decay must be in [0, 1) (0 = off), got {}",
+              train.ema_decay);
   MTREC_CHECK(train.weight_decay >= 0 && train.momentum >= 0 && train.momentum < 1,
               "train.weight_decay must be >= 0 and train.momentum in [0, 1)");
   MTREC_CHECK(train.threads >= 0, "train.threads must be >= 0 (0 = all cores)");

@@ -94,6 +94,7 @@ struct TrainConfig {
   std::string lr_schedule = "constant";
   int64_t warmup_steps = 0;
   double final_lr_ratio = 0.0;
+  double ema_decay = 0.0;
   uint64_t seed = 42;
   int64_t threads = 0;
   std::string early_stop_metric = "auc";

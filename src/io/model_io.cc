@@ -49,6 +49,7 @@ void SaveCheckpoint(const std::string& path, const Config& config, const Feature
   for (const auto& s : state.sparse_optimizers) w.String(s);
   w.String(state.best_weights);
   w.String(state.weighting);
+  w.String(state.weight_average);
   file.Add("trainer", std::move(w.str()));
   file.Write(path);
 }
@@ -98,6 +99,7 @@ LoadedModel LoadModelFromBytes(std::string bytes, const std::string& path, int64
       for (uint32_t i = 0; i < n; ++i) state.sparse_optimizers.push_back(r.String());
       state.best_weights = r.String();
       if (!r.AtEnd()) state.weighting = r.String();  // absent in checkpoints written before task weighting
+      if (!r.AtEnd()) state.weight_average = r.String();  // absent before train.ema_decay
       state.history = loaded.history;
       loaded.trainer = std::move(state);
     }

@@ -73,6 +73,7 @@ Trainer::Trainer(const Config& config, Model& model)
     if (owner != nullptr && owner->embedding_l2 >= 0) options.l2 = static_cast<float>(owner->embedding_l2);
     sparse_.push_back(std::make_unique<SparseOptimizer>(tables[t], options));
   }
+  if (config.train.ema_decay > 0) average_ = std::make_unique<WeightAverage>(model, config.train.ema_decay);
   diff_outputs_.Resize(config.train.batch_size, model.tasks());
   calibrator_diff_.Resize(config.train.batch_size, model.tasks());
   weight_sum_.assign(model.tasks(), 0.0);
@@ -197,10 +198,15 @@ StepLosses Trainer::Step(const Batch& batch) {
   Backpropagate(batch, diff, calibrated_links_.empty() ? nullptr : &calibrator, batch_losses,
                 Mix64(step_seed ^ 0x5851f42d4c957f2dULL));
   const double lr_factor = schedule_.Factor(step_);
+  if (average_) average_->BeginStep();
   {
     ProfileScope scope("optimizer (dense)");
     dense_->SetLearningRate(static_cast<float>(config_.train.lr * lr_factor));
     dense_->Step();
+  }
+  if (average_) {
+    ProfileScope scope("weight average");
+    average_->UpdateDense();
   }
   {
     ProfileScope scope("optimizer (embeddings)");
@@ -208,7 +214,9 @@ StepLosses Trainer::Step(const Batch& batch) {
     const auto embedding_lr = static_cast<float>(config_.train.embedding_lr * lr_factor);
     ParallelForBlocks(sparse_.size(), [&](size_t t, int) {
       sparse_[t]->SetLearningRate(embedding_lr);
+      if (average_) average_->BeforeRowsChange(t, grads[t].rows);
       sparse_[t]->Step(grads[t]);
+      if (average_) average_->AfterRowsChange(t, grads[t].rows);
     });
   }
   return result;
@@ -270,6 +278,8 @@ void Trainer::SaveOptimizerStates() {
   for (size_t t = 0; t < sparse_.size(); ++t) sparse_[t]->Serialize(&state_.sparse_optimizers[t]);
   state_.weighting.clear();
   weighting_.Serialize(&state_.weighting);
+  state_.weight_average.clear();
+  if (average_) average_->Serialize(&state_.weight_average);
 }
 
 void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
@@ -288,6 +298,11 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
                 sparse_.size());
     for (size_t t = 0; t < sparse_.size(); ++t) sparse_[t]->Deserialize(state_.sparse_optimizers[t]);
     if (!state_.weighting.empty()) weighting_.Deserialize(state_.weighting);
+    if (average_) {
+      MTREC_CHECK(!state_.weight_average.empty(),
+                  "the checkpoint was trained without train.ema_decay; resume it without, or start again");
+      average_->Deserialize(state_.weight_average);
+    }
     step_ = dense_->step();
     LogInfo("resuming after epoch {} of {}", state_.epochs_done, config_.train.epochs);
   }
@@ -328,6 +343,9 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
       LogInfo("epoch {} task weighting '{}'{}:\n{}", epoch, config_.train.weighting,
               conflict_steps_ > 0 ? fmt::format(", gradient cosines over {} steps", conflict_steps_) : "", diagnostics);
     }
+    // Validation, the best epoch's snapshot and the final model see the average; training goes on from the
+    // model's own weights.
+    if (average_) average_->Apply();
     if (valid) {
       std::vector<std::vector<float>> conditional;
       std::vector<std::vector<float>> predictions = Predict(model_, config_, *valid, &conditional);
@@ -358,6 +376,7 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
         ++state_.stale_epochs;
       }
     }
+    if (average_) average_->Restore();
     state_.history.push_back(std::move(record));
     SaveOptimizerStates();
     if (on_epoch) on_epoch(state_);
@@ -369,8 +388,12 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
   }
   if (early_stopping && state_.best_epoch > 0 && state_.best_epoch != state_.epochs_done) {
     LoadWeights(model_, state_.best_weights);
-    LogInfo("restored the weights of epoch {} (best valid {} {:.5f})", state_.best_epoch,
-            config_.train.early_stop_metric, state_.best_score);
+    LogInfo("restored the {}weights of epoch {} (best valid {} {:.5f})", average_ ? "averaged " : "",
+            state_.best_epoch, config_.train.early_stop_metric, state_.best_score);
+  } else if (average_) {
+    average_->Apply();  // the model keeps the average of the weights
+    LogInfo("the model holds the average of the weights over {} steps (ema_decay {})", average_->steps(),
+            config_.train.ema_decay);
   }
 }
 

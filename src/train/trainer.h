@@ -24,6 +24,7 @@
 #include "train/sparse_optimizer.h"
 #include "train/task_gradients.h"
 #include "train/task_weighting.h"
+#include "train/weight_average.h"
 
 namespace mtrec {
 
@@ -51,6 +52,7 @@ struct TrainerState {
   std::vector<std::string> sparse_optimizers;
   std::string best_weights;                    // weights of the best epoch so far
   std::string weighting;                       // serialized learned task weights
+  std::string weight_average;                  // serialized running average of the weights (train.ema_decay)
 };
 
 std::string HistoryToJson(const std::vector<EpochRecord>& history);
@@ -116,6 +118,7 @@ class Trainer {
   std::vector<double> step_losses_;  // this step's weighted mean loss per task, for the weighting strategy
   int64_t step_ = 0;
   LrSchedule schedule_;  // constant until Fit knows the run's length
+  std::unique_ptr<WeightAverage> average_;  // train.ema_decay > 0
 };
 
 // Per-task predictions in row order: probabilities for binary tasks, values for regression tasks; a chain task's

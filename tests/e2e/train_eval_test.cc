@@ -114,6 +114,38 @@ TEST_F(TrainEvalTest, LearningRateScheduleDecaysToItsFinalRatio) {
   EXPECT_NE(bad.output.find("lr_schedule"), std::string::npos) << bad.output;
 }
 
+TEST_F(TrainEvalTest, WeightAverageIsSavedAndResumedExactly) {
+  const std::string fixed = "train.early_stop_metric=none train.lr_schedule=constant ";
+  const std::string whole = (dir_ / "ema_whole.mtrec").string();
+  RunResult run = RunMtrec("train --config " + Config() + " --out " + whole + " train.epochs=2 train.threads=2 " +
+                           fixed + "train.ema_decay=0.99");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  // 4800 training rows in batches of 512: 10 steps an epoch.
+  EXPECT_NE(run.output.find("the model holds the average of the weights over 20 steps (ema_decay 0.99)"),
+            std::string::npos)
+      << run.output;
+  const std::string plain = (dir_ / "ema_plain.mtrec").string();
+  ASSERT_EQ(RunMtrec(Train(plain, fixed)).exit_code, 0);
+  EXPECT_FALSE(ReadText(whole) == ReadText(plain));
+
+  // The average travels in the checkpoint: interrupted after epoch 1 and resumed, the model is the same.
+  const std::string part = (dir_ / "ema_part.mtrec").string();
+  RunResult first = RunMtrec(Train(part, fixed + "train.ema_decay=0.99 train.epochs=1"));
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  RunResult resumed = RunMtrec(Train(part, fixed + "train.ema_decay=0.99 --resume " + part + ".ckpt"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_TRUE(ReadText(whole) == ReadText(part));
+
+  // A checkpoint without an average cannot continue one, and the decay must be below 1.
+  RunResult mismatch = RunMtrec(Train(part, fixed + "train.ema_decay=0.99 --resume " + plain + ".ckpt"));
+  EXPECT_NE(mismatch.exit_code, 0);
+  EXPECT_NE(mismatch.output.find("the checkpoint was trained without train.ema_decay"), std::string::npos)
+      << mismatch.output;
+  RunResult bad = RunMtrec(Train(part, "train.ema_decay=1"));
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("train.ema_decay must be in [0, 1) (0 = off), got 1"), std::string::npos) << bad.output;
+}
+
 TEST_F(TrainEvalTest, PrintConfigShowsResolvedValuesAndOverrides) {
   RunResult printed = RunMtrec("train --config " + Config() + " --print-config train.lr=0.005");
   ASSERT_EQ(printed.exit_code, 0) << printed.output;
