@@ -39,5 +39,32 @@ TEST(StringIndexTest, AgreesWithAHashMapThroughGrowth) {
   }
 }
 
+// Values around the 16 bytes kept in a slot: equal first 16 bytes with different tails, lengths 15 to 17, and
+// zero bytes that the slot's zero padding must not confuse with a shorter value.
+TEST(StringIndexTest, TellsApartValuesThatShareTheirFirstSixteenBytes) {
+  const std::string base = "0123456789abcdef";
+  const std::vector<std::string> values = {base,
+                                           base + "X",
+                                           base + "Y",
+                                           base + "XY",
+                                           base.substr(0, 15),
+                                           base.substr(0, 15) + std::string(1, '\0'),
+                                           std::string("a"),
+                                           std::string("a\0", 2),
+                                           std::string("a\0\0", 3),
+                                           std::string(16, '\0'),
+                                           std::string(17, '\0'),
+                                           std::string(40, 'z'),
+                                           std::string(39, 'z') + "y"};
+  StringIndex index;
+  for (size_t i = 0; i < values.size(); ++i) ASSERT_EQ(index.Intern(values[i]), i) << i;
+  for (size_t i = 0; i < values.size(); ++i) {
+    EXPECT_EQ(index.Intern(values[i]), i) << i;
+    EXPECT_EQ(index.Find(values[i]), i) << i;
+  }
+  EXPECT_EQ(index.Find(base + "Z"), StringIndex::kAbsent);
+  EXPECT_EQ(index.Find(std::string(18, '\0')), StringIndex::kAbsent);
+}
+
 }  // namespace
 }  // namespace mtrec
