@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <deque>
 #include <filesystem>
@@ -45,12 +46,33 @@ struct ChunkResult {
   std::string error;  // first fatal error (on_error = "fail")
 };
 
-bool IsNa(std::string_view value, const std::vector<std::string>& na_values) {
-  for (const auto& na : na_values) {
-    if (value == na) return true;
+// data.na_values, asked about every numeric and multi-valued field: a field whose first byte (or emptiness) no
+// missing-value spelling shares is answered without a string comparison, which is nearly every number.
+class NaValues {
+ public:
+  explicit NaValues(const std::vector<std::string>& values) : values_(values) {
+    for (const std::string& value : values) {
+      if (value.empty()) {
+        empty_ = true;
+      } else {
+        first_[static_cast<unsigned char>(value[0])] = true;
+      }
+    }
   }
-  return false;
-}
+  bool Contains(std::string_view field) const {
+    if (field.empty()) return empty_;
+    if (!first_[static_cast<unsigned char>(field[0])]) return false;
+    for (const std::string& value : values_) {
+      if (field == value) return true;
+    }
+    return false;
+  }
+
+ private:
+  const std::vector<std::string>& values_;
+  bool empty_ = false;
+  std::array<bool, 256> first_{};
+};
 
 uint32_t Intern(ChunkColumn& column, ChunkResult& chunk, std::string_view value, std::string_view text) {
   const bool inside = value.data() >= text.data() && value.data() + value.size() <= text.data() + text.size();
@@ -331,6 +353,7 @@ ColumnTable TableParser::Parse(const std::string& path, const DataConfig& data,
   }
 
   const std::string_view body = text;
+  const NaValues na_values(data.na_values);
   const bool skip_bad_rows = data.on_error == "skip";
   const size_t max_examples = static_cast<size_t>(data.max_reported_errors);
   std::vector<CsvChunk> chunks = SplitRecords(body, static_cast<size_t>(Threads()) * 4, dialect.quote, body_start);
@@ -365,7 +388,7 @@ ColumnTable TableParser::Parse(const std::string& path, const DataConfig& data,
         for (size_t c = 0; c < requests.size() && ok; ++c) {
           if (requests[c].type != ColumnType::kNumeric || positions[c] < 0) continue;
           std::string_view field = fields[positions[c]];
-          if (IsNa(field, data.na_values)) {
+          if (na_values.Contains(field)) {
             row_numbers[c] = NAN;
             continue;
           }
@@ -405,12 +428,19 @@ ColumnTable TableParser::Parse(const std::string& path, const DataConfig& data,
               break;
             case ColumnType::kMultiCategorical: {
               uint64_t count = 0;
-              if (!IsNa(field, data.na_values)) {
-                for (std::string_view part : Split(field, requests[c].separator)) {
-                  part = Trim(part);
-                  if (part.empty()) continue;
-                  column.codes.push_back(Intern(column, chunk, part, body));
-                  ++count;
+              if (!na_values.Contains(field)) {
+                // The parts between separators, without building a vector of them per field.
+                const std::string_view separator = requests[c].separator;
+                size_t start = 0;
+                while (start <= field.size()) {
+                  size_t stop = separator.empty() ? std::string_view::npos : field.find(separator, start);
+                  if (stop == std::string_view::npos) stop = field.size();
+                  const std::string_view part = Trim(field.substr(start, stop - start));
+                  if (!part.empty()) {
+                    column.codes.push_back(Intern(column, chunk, part, body));
+                    ++count;
+                  }
+                  start = stop + separator.size() + (separator.empty() ? 1 : 0);
                 }
               }
               column.counts.push_back(count);

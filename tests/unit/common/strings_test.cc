@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fast_float/fast_float.h>
+
+#include <bit>
 #include <cmath>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -44,6 +48,34 @@ TEST(StringsTest, ParseDoubleAcceptsNumbersWithSignsBlanksAndExponents) {
   EXPECT_EQ(ParseDouble(".5"), 0.5);
   EXPECT_EQ(ParseDouble("\t7\r"), 7.0);
   EXPECT_EQ(ParseDouble("2.5E-2"), 0.025);
+}
+
+// ParseDouble answers plain decimals of up to 15 digits itself; its value must be the correctly rounded one that
+// fast_float gives, bit for bit, over every digit count and position of the point, signs and zeros included.
+TEST(StringsTest, ParseDoubleOfPlainDecimalsEqualsFastFloatBitForBit) {
+  std::mt19937_64 rng(11);
+  int checked = 0;
+  for (int digits = 1; digits <= 18; ++digits) {
+    for (int trial = 0; trial < 3000; ++trial) {
+      std::string number;
+      for (int d = 0; d < digits; ++d) number += static_cast<char>('0' + rng() % 10);
+      const int point = static_cast<int>(rng() % (digits + 1));  // digits after the point; 0 = no point
+      if (point > 0 && point < digits) number.insert(number.size() - point, ".");
+      if (rng() % 3 == 0) number.insert(0, rng() % 2 ? "-" : "+");
+      const std::string_view plain = number[0] == '+' ? std::string_view(number).substr(1) : std::string_view(number);
+      double expected = 0;
+      const auto result = fast_float::from_chars(plain.data(), plain.data() + plain.size(), expected);
+      ASSERT_EQ(result.ptr, plain.data() + plain.size()) << number;
+      const std::optional<double> got = ParseDouble(number);
+      ASSERT_TRUE(got.has_value()) << number;
+      ASSERT_EQ(std::bit_cast<uint64_t>(*got), std::bit_cast<uint64_t>(expected)) << number;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 18 * 3000);
+  EXPECT_EQ(std::bit_cast<uint64_t>(*ParseDouble("-0")), std::bit_cast<uint64_t>(-0.0));
+  EXPECT_EQ(ParseDouble("0.1"), 0.1);
+  EXPECT_EQ(ParseDouble("1."), 1.0);  // not a plain decimal here: the general path takes it
 }
 
 TEST(StringsTest, ParseDoubleRejectsAnythingElse) {
