@@ -2,7 +2,10 @@
 add_library(mtrec_flags INTERFACE)
 target_compile_options(mtrec_flags INTERFACE -Wall -Wextra -Wpedantic -Wno-unused-parameter
   # GCC 12 reports false -Wrestrict positives inside libstdc++ string code at -O2
-  -Wno-restrict)
+  -Wno-restrict
+  # No a·b + c fused into an FMA behind the source's back: the versions of a MTREC_HOT_LOOP function (and builds
+  # with and without MTREC_NATIVE) then round alike.
+  -ffp-contract=off)
 if(MTREC_NATIVE)
   target_compile_options(mtrec_flags INTERFACE -march=native)
 endif()

@@ -47,6 +47,34 @@ void BM_DenseForwardBackward(benchmark::State& state) {
 }
 BENCHMARK(BM_DenseForwardBackward)->Args({512, 192, 256})->Args({512, 256, 128})->Args({2048, 2176, 512});
 
+// Each matmul of a dense layer alone (arg 3): 0 forward (src·W + b), 1 the weight gradient (srcᵀ·G, accumulated),
+// 2 the weight gradient and the input gradient (G·Wᵀ). The forward pass is the plain, untransposed product: its
+// GFLOP/s is what the machine gives a matmul of this shape, the yardstick of the two backward ones.
+void BM_DenseMatmul(benchmark::State& state) {
+  const int64_t batch = state.range(0), in = state.range(1), out = state.range(2), pass = state.range(3);
+  ParameterArena arena;
+  Dense dense(arena, "bench", in, out);
+  arena.Allocate();
+  arena.Initialize(1);
+  Matrix src(batch, in), dst(batch, out), diff_dst(batch, out), diff_src(batch, in);
+  FillRandom(src.data(), batch * in, 2);
+  FillRandom(diff_dst.data(), batch * out, 3);
+  Tensor diff_src_view = diff_src.View();
+  for (auto _ : state) {
+    if (pass == 0) dense.Forward(src.View(), dst.View(), Mode::kTrain);
+    if (pass > 0) dense.Backward(src.View(), dst.View(), diff_dst.View(), pass == 2 ? &diff_src_view : nullptr);
+    benchmark::DoNotOptimize(dst.data());
+  }
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2.0 * (pass == 2 ? 2 : 1) * batch * in * out * state.iterations(),
+                         benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+BENCHMARK(BM_DenseMatmul)
+    ->Args({2048, 2176, 4096, 0})
+    ->Args({2048, 2176, 4096, 1})
+    ->Args({2048, 2176, 4096, 2})
+    ->Unit(benchmark::kMillisecond);
+
 // The first layer of E experts over one input, forward + backward: as E separate dense layers (arg 3 = 0) or as
 // one wide GEMM (arg 3 = 1), then their second layers as E separate layers or one grouped layer. Args: batch, in,
 // experts, wide; widths 512 then 256 (the MMoE shape of the performance benchmark).

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "common/hot_loop.h"
 #include "common/threads.h"
 
 namespace mtrec {
@@ -29,6 +30,39 @@ void ForRowChunks(int64_t rows, int64_t cols, const Fn& fn) {
     return;
   }
   ParallelForBlocks(static_cast<size_t>(chunks), run);
+}
+
+// The row loops, one function each so that MTREC_HOT_LOOP can give them wide vectors.
+MTREC_HOT_LOOP void AddMoments(const float* x, double* __restrict sum, double* __restrict squares, int64_t n) {
+  for (int64_t c = 0; c < n; ++c) {
+    sum[c] += x[c];
+    squares[c] += static_cast<double>(x[c]) * x[c];
+  }
+}
+
+MTREC_HOT_LOOP void AffineRow(const float* x, float* y, const float* __restrict scale, const float* __restrict shift,
+                              int64_t n) {
+  for (int64_t c = 0; c < n; ++c) y[c] = x[c] * scale[c] + shift[c];
+}
+
+MTREC_HOT_LOOP void AddGradientMoments(const float* x, const float* dy, const float* __restrict mean,
+                                       const float* __restrict inv_std, double* __restrict sum_dy,
+                                       double* __restrict sum_dy_xhat, int64_t n) {
+  for (int64_t c = 0; c < n; ++c) {
+    const float xhat = (x[c] - mean[c]) * inv_std[c];
+    sum_dy[c] += dy[c];
+    sum_dy_xhat[c] += static_cast<double>(dy[c]) * xhat;
+  }
+}
+
+MTREC_HOT_LOOP void InputGradientRow(const float* x, const float* dy, float* dx, const float* __restrict gamma,
+                                     const float* __restrict mean, const float* __restrict inv_std,
+                                     const float* __restrict mean_dy, const float* __restrict mean_dy_xhat,
+                                     int64_t n) {
+  for (int64_t c = 0; c < n; ++c) {
+    const float xhat = (x[c] - mean[c]) * inv_std[c];
+    dx[c] = gamma[c] * inv_std[c] * (dy[c] - mean_dy[c] - xhat * mean_dy_xhat[c]);
+  }
 }
 
 }  // namespace
@@ -66,13 +100,7 @@ void BatchNorm::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
     ForRowChunks(n, cols_, [&](int64_t chunk, int64_t begin, int64_t end) {
       double* sum = partial_.data() + 2 * chunk * cols_;
       double* squares = sum + cols_;
-      for (int64_t r = begin; r < end; ++r) {
-        const float* x = src.Row(r);
-        for (int64_t c = 0; c < cols_; ++c) {
-          sum[c] += x[c];
-          squares[c] += static_cast<double>(x[c]) * x[c];
-        }
-      }
+      for (int64_t r = begin; r < end; ++r) AddMoments(src.Row(r), sum, squares, cols_);
     });
     for (int64_t c = 0; c < cols_; ++c) {
       double sum = 0, squares = 0;
@@ -98,11 +126,7 @@ void BatchNorm::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
     }
   }
   ParallelRows(n, n * cols_, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const float* x = src.Row(r);
-      float* y = dst.Row(r);
-      for (int64_t c = 0; c < cols_; ++c) y[c] = x[c] * scale[c] + shift[c];
-    }
+    for (int64_t r = begin; r < end; ++r) AffineRow(src.Row(r), dst.Row(r), scale, shift, cols_);
   });
   batch_rows_ = train ? n : -1;
 }
@@ -129,13 +153,7 @@ void BatchNorm::Backward(const Tensor& src, const Tensor& dst, const Tensor& dif
     double* sum_dy = partial_.data() + 2 * chunk * cols_;
     double* sum_dy_xhat = sum_dy + cols_;
     for (int64_t r = begin; r < end; ++r) {
-      const float* x = src.Row(r);
-      const float* dy = diff_dst.Row(r);
-      for (int64_t c = 0; c < cols_; ++c) {
-        const float xhat = (x[c] - mean[c]) * inv_std[c];
-        sum_dy[c] += dy[c];
-        sum_dy_xhat[c] += static_cast<double>(dy[c]) * xhat;
-      }
+      AddGradientMoments(src.Row(r), diff_dst.Row(r), mean, inv_std, sum_dy, sum_dy_xhat, cols_);
     }
   });
   float* mean_dy = scale_.data();       // reused: Forward's scale and shift are not needed any more
@@ -154,13 +172,8 @@ void BatchNorm::Backward(const Tensor& src, const Tensor& dst, const Tensor& dif
   if (!diff_src) return;
   ParallelRows(n, n * cols_, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
-      const float* x = src.Row(r);
-      const float* dy = diff_dst.Row(r);
-      float* dx = diff_src->Row(r);
-      for (int64_t c = 0; c < cols_; ++c) {
-        const float xhat = (x[c] - mean[c]) * inv_std[c];
-        dx[c] = gamma[c] * inv_std[c] * (dy[c] - mean_dy[c] - xhat * mean_dy_xhat[c]);
-      }
+      InputGradientRow(src.Row(r), diff_dst.Row(r), diff_src->Row(r), gamma, mean, inv_std, mean_dy, mean_dy_xhat,
+                       cols_);
     }
   });
 }

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "common/error.h"
+#include "common/hot_loop.h"
 #include "common/rng.h"
 #include "common/threads.h"
 
@@ -15,6 +16,21 @@ namespace {
 void CopyRows(const Tensor& from, const Tensor& to) {
   if (from.data == to.data && from.ld == to.ld) return;
   for (int64_t r = 0; r < from.rows; ++r) std::memmove(to.Row(r), from.Row(r), sizeof(float) * from.cols);
+}
+
+// One row: mask m (0 or 1/(1-rate)) from SplitMix64 over the counter (row, column), y = x ⊙ m. A counter-based
+// stream needs no state between elements, so the loop vectorises (AVX-512 has the 64-bit multiplies it needs).
+// x and y may be the same row (in-place use).
+MTREC_HOT_LOOP void DropoutRow(const float* x, float* y, float* __restrict m, int64_t n, uint64_t row_base,
+                               uint64_t threshold, float scale) {
+  for (int64_t c = 0; c < n; ++c) {
+    m[c] = Mix64(row_base + static_cast<uint64_t>(c)) >= threshold ? scale : 0.f;
+    y[c] = x[c] * m[c];
+  }
+}
+
+MTREC_HOT_LOOP void MultiplyRow(const float* g, const float* __restrict m, float* out, int64_t n) {
+  for (int64_t c = 0; c < n; ++c) out[c] = g[c] * m[c];
 }
 
 }  // namespace
@@ -42,15 +58,8 @@ void Dropout::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
   mask_rows_ = rows;
   ParallelRows(rows, rows * cols_, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
-      const float* x = src.Row(r);
-      float* y = dst.Row(r);
-      float* m = mask_.data() + r * cols_;
-      // SplitMix64 over the counter (row, column): a counter-based stream needs no state between elements.
-      const uint64_t row_base = key_ + (static_cast<uint64_t>(r) << 32);
-      for (int64_t c = 0; c < cols_; ++c) {
-        m[c] = Mix64(row_base + static_cast<uint64_t>(c)) >= threshold_ ? scale_ : 0.f;
-        y[c] = x[c] * m[c];
-      }
+      DropoutRow(src.Row(r), dst.Row(r), mask_.data() + r * cols_, cols_, key_ + (static_cast<uint64_t>(r) << 32),
+                 threshold_, scale_);
     }
   });
 }
@@ -69,10 +78,7 @@ void Dropout::Backward(const Tensor& src, const Tensor& dst, const Tensor& diff_
               mask_rows_);
   ParallelRows(diff_dst.rows, diff_dst.rows * cols_, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
-      const float* g = diff_dst.Row(r);
-      const float* m = mask_.data() + r * cols_;
-      float* out = diff_src->Row(r);
-      for (int64_t c = 0; c < cols_; ++c) out[c] = g[c] * m[c];
+      MultiplyRow(diff_dst.Row(r), mask_.data() + r * cols_, diff_src->Row(r), cols_);
     }
   });
 }

@@ -3,9 +3,23 @@
 #include <algorithm>
 
 #include "common/error.h"
+#include "common/hot_loop.h"
 #include "common/threads.h"
 
 namespace mtrec {
+namespace {
+
+// x and y may be the same row (in-place use).
+MTREC_HOT_LOOP void ReluRow(const float* x, float* y, int64_t n) {
+  for (int64_t c = 0; c < n; ++c) y[c] = x[c] > 0.f ? x[c] : 0.f;
+}
+
+MTREC_HOT_LOOP void ReluBackwardRow(const float* y, const float* g, float* out, int64_t n) {
+  for (int64_t c = 0; c < n; ++c) out[c] = y[c] > 0.f ? g[c] : 0.f;
+}
+
+}  // namespace
+
 Relu::Relu(int64_t cols) : cols_(cols) { MTREC_CHECK(cols > 0, "relu: {} columns; expected a positive count", cols); }
 
 void Relu::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
@@ -13,9 +27,7 @@ void Relu::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
   CheckTensor(dst, src.rows, cols_, "relu", "dst");
   ParallelRows(src.rows, src.rows * cols_, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
-      const float* x = src.Row(r);
-      float* y = dst.Row(r);
-      for (int64_t c = 0; c < cols_; ++c) y[c] = x[c] > 0.f ? x[c] : 0.f;
+      ReluRow(src.Row(r), dst.Row(r), cols_);
     }
   });
 }
@@ -29,10 +41,7 @@ void Relu::Backward(const Tensor& src, const Tensor& dst, const Tensor& diff_dst
   CheckTensor(*diff_src, dst.rows, cols_, "relu", "diff_src");
   ParallelRows(dst.rows, dst.rows * cols_, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
-      const float* y = dst.Row(r);
-      const float* g = diff_dst.Row(r);
-      float* out = diff_src->Row(r);
-      for (int64_t c = 0; c < cols_; ++c) out[c] = y[c] > 0.f ? g[c] : 0.f;
+      ReluBackwardRow(dst.Row(r), diff_dst.Row(r), diff_src->Row(r), cols_);
     }
   });
 }

@@ -6,6 +6,7 @@
 
 #include "common/binary.h"
 #include "common/error.h"
+#include "common/hot_loop.h"
 #include "common/threads.h"
 
 namespace mtrec {
@@ -35,17 +36,24 @@ struct Update {
 // Adam (Kingma & Ba, Algorithm 1) with the bias corrections folded into the step size:
 //   m ← β1·m + (1-β1)·g,  v ← β2·v + (1-β2)·g²,  w ← w - lr/(1-β1^t) · m / (sqrt(v)/sqrt(1-β2^t) + ε).
 // AdamW (Loshchilov & Hutter) first shrinks w ← w - lr·λ·w. SGD: b ← μ·b + g, w ← w - lr·b.
+MTREC_HOT_LOOP void AdamRange(const Update& u, float* __restrict w, const float* __restrict g, float* __restrict m,
+                              float* __restrict v, size_t n) {
+  const float beta1 = u.beta1, beta2 = u.beta2, l2 = u.l2, shrink = u.lr * u.decoupled;
+  const float step_size = u.step_size, inv_sqrt_bc2 = u.inv_sqrt_bc2, eps = u.eps;
+  for (size_t i = 0; i < n; ++i) {
+    const float grad = g[i] + l2 * w[i];
+    m[i] = beta1 * m[i] + (1.f - beta1) * grad;
+    v[i] = beta2 * v[i] + (1.f - beta2) * grad * grad;
+    const float shrunk = w[i] - shrink * w[i];
+    w[i] = shrunk - step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
+  }
+}
+
 void Apply(const Update& u, size_t begin, size_t end) {
   switch (u.kind) {
     case DenseOptimizerKind::kAdam:
     case DenseOptimizerKind::kAdamW:
-      for (size_t i = begin; i < end; ++i) {
-        const float g = u.g[i] + u.l2 * u.w[i];
-        u.m[i] = u.beta1 * u.m[i] + (1.f - u.beta1) * g;
-        u.v[i] = u.beta2 * u.v[i] + (1.f - u.beta2) * g * g;
-        const float w = u.w[i] - u.lr * u.decoupled * u.w[i];
-        u.w[i] = w - u.step_size * u.m[i] / (std::sqrt(u.v[i]) * u.inv_sqrt_bc2 + u.eps);
-      }
+      AdamRange(u, u.w + begin, u.g + begin, u.m + begin, u.v + begin, end - begin);
       break;
     case DenseOptimizerKind::kSgd:
       if (u.m) {

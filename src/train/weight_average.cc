@@ -5,9 +5,18 @@
 
 #include "common/binary.h"
 #include "common/error.h"
+#include "common/hot_loop.h"
 #include "common/threads.h"
 
 namespace mtrec {
+
+namespace {
+
+MTREC_HOT_LOOP void DecayTowards(float* __restrict s, const float* __restrict w, int64_t n, float d) {
+  for (int64_t i = 0; i < n; ++i) s[i] = d * s[i] + (1.f - d) * w[i];
+}
+
+}  // namespace
 
 WeightAverage::WeightAverage(Model& model, double decay) : model_(model), decay_(decay) {
   MTREC_CHECK(decay > 0 && decay < 1, "the weight average's decay must be in (0, 1), got {}", decay);
@@ -24,7 +33,7 @@ void WeightAverage::UpdateDense() {
   const auto d = static_cast<float>(decay_);
   const int64_t n = static_cast<int64_t>(dense_sum_.size());
   ParallelRows(n, n, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) s[i] = d * s[i] + (1.f - d) * w[i];
+    DecayTowards(s + begin, w + begin, end - begin, d);
   });
 }
 
