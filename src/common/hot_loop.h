@@ -7,7 +7,7 @@
 //   MTREC_HOT_LOOP void ScaleRow(float* __restrict y, const float* __restrict x, int64_t n, float s);
 //
 // The project builds with -ffp-contract=off, so the three versions round alike: no version fuses a·b + c into an
-// FMA where another would not, and a run gives the same numbers on any CPU these loops run on.
+// FMA where another would not, and these loops give the same numbers on any CPU (oneDNN's matmuls may not).
 #pragma once
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(MTREC_NO_CLONES) && \
