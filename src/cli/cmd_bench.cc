@@ -215,7 +215,8 @@ RunCommand AddBenchCommand(CLI::App& app) {
   train->add_option("--arch", options->arch, "Architecture")
       ->check(CLI::IsMember({"mmoe", "shared_bottom", "ple"}))
       ->capture_default_str();
-  train->add_option("--precision", options->precision, "Matmul precision: f32 only (mtrec has no bf16 training path yet)")
+  train->add_option("--precision", options->precision,
+                    "Matmul precision: f32 only (mtrec has no bf16 training path yet)")
       ->check(CLI::IsMember({"f32"}))
       ->capture_default_str();
   train->add_option("--seconds", options->seconds, "Time to measure for, after the warm-up steps")
