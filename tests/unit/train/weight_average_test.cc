@@ -49,7 +49,9 @@ class WeightAverageTest : public testing::Test {
   void SetUp() override {
     config_ = ParseConfig(kConfig, "weight_average_test.toml");
     std::string csv = "user,age,click\n";
-    for (int i = 0; i < 12; ++i) csv += "u" + std::to_string(i) + "," + std::to_string(20 + i) + "," + (i % 2 ? "1" : "0") + "\n";
+    for (int i = 0; i < 12; ++i) {
+      csv += "u" + std::to_string(i) + "," + std::to_string(20 + i) + "," + (i % 2 ? "1" : "0") + "\n";
+    }
     const std::string path = WriteFile(TestDir("weight_average"), "train.csv", csv);
     const ColumnTable table = LoadTable(path, config_.data, FeaturePipeline::Requests(config_, true));
     pipeline_ = std::make_unique<FeaturePipeline>(FeaturePipeline::Fit(config_, table));
