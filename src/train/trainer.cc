@@ -302,6 +302,8 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
       MTREC_CHECK(!state_.weight_average.empty(),
                   "the checkpoint was trained without train.ema_decay; resume it without, or start again");
       average_->Deserialize(state_.weight_average);
+    } else if (!state_.weight_average.empty()) {
+      LogInfo("train.ema_decay is 0: the checkpoint's average of the weights is dropped, training goes on without");
     }
     step_ = dense_->step();
     LogInfo("resuming after epoch {} of {}", state_.epochs_done, config_.train.epochs);

@@ -136,6 +136,13 @@ TEST_F(TrainEvalTest, WeightAverageIsSavedAndResumedExactly) {
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_TRUE(ReadText(whole) == ReadText(part));
 
+  // Resumed without the average, the run says it drops it.
+  RunResult dropped = RunMtrec("train --config " + Config() + " --out " + (dir_ / "ema_dropped.mtrec").string() +
+                                " train.epochs=2 train.threads=2 " + fixed + "--resume " + part + ".ckpt");
+  ASSERT_EQ(dropped.exit_code, 0) << dropped.output;
+  EXPECT_NE(dropped.output.find("the checkpoint's average of the weights is dropped"), std::string::npos)
+      << dropped.output;
+
   // A checkpoint without an average cannot continue one, and the decay must be below 1.
   RunResult mismatch = RunMtrec(Train(part, fixed + "train.ema_decay=0.99 --resume " + plain + ".ckpt"));
   EXPECT_NE(mismatch.exit_code, 0);
