@@ -347,7 +347,7 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     }
     // Validation, the best epoch's snapshot and the final model see the average; training goes on from the
     // model's own weights.
-    if (average_) average_->Apply();
+    if (average_ && valid) average_->Apply();
     if (valid) {
       std::vector<std::vector<float>> conditional;
       std::vector<std::vector<float>> predictions = Predict(model_, config_, *valid, &conditional);
