@@ -24,21 +24,30 @@ void FillRandom(float* data, size_t n, uint64_t seed) {
   for (size_t i = 0; i < n; ++i) data[i] = static_cast<float>(rng.Uniform() - 0.5);
 }
 
+// A dense layer batch × in -> out with random inputs and upstream gradients, for the benchmarks below.
+struct DenseBench {
+  DenseBench(int64_t batch, int64_t in, int64_t out)
+      : dense(arena, "bench", in, out), src(batch, in), dst(batch, out), diff_dst(batch, out), diff_src(batch, in) {
+    arena.Allocate();
+    arena.Initialize(1);
+    FillRandom(src.data(), batch * in, 2);
+    FillRandom(diff_dst.data(), batch * out, 3);
+    diff_src_view = diff_src.View();
+  }
+  ParameterArena arena;
+  Dense dense;
+  Matrix src, dst, diff_dst, diff_src;
+  Tensor diff_src_view;
+};
+
 // One dense layer forward + backward (both matmuls of backward), batch × in -> out.
 void BM_DenseForwardBackward(benchmark::State& state) {
   const int64_t batch = state.range(0), in = state.range(1), out = state.range(2);
-  ParameterArena arena;
-  Dense dense(arena, "bench", in, out);
-  arena.Allocate();
-  arena.Initialize(1);
-  Matrix src(batch, in), dst(batch, out), diff_dst(batch, out), diff_src(batch, in);
-  FillRandom(src.data(), batch * in, 2);
-  FillRandom(diff_dst.data(), batch * out, 3);
-  Tensor diff_src_view = diff_src.View();
+  DenseBench b(batch, in, out);
   for (auto _ : state) {
-    dense.Forward(src.View(), dst.View(), Mode::kTrain);
-    dense.Backward(src.View(), dst.View(), diff_dst.View(), &diff_src_view);
-    benchmark::DoNotOptimize(dst.data());
+    b.dense.Forward(b.src.View(), b.dst.View(), Mode::kTrain);
+    b.dense.Backward(b.src.View(), b.dst.View(), b.diff_dst.View(), &b.diff_src_view);
+    benchmark::DoNotOptimize(b.dst.data());
   }
   state.counters["GFLOP/s"] =
       benchmark::Counter(6.0 * batch * in * out * state.iterations(), benchmark::Counter::kIsRate,
@@ -52,18 +61,13 @@ BENCHMARK(BM_DenseForwardBackward)->Args({512, 192, 256})->Args({512, 256, 128})
 // GFLOP/s is what the machine gives a matmul of this shape, the yardstick of the two backward ones.
 void BM_DenseMatmul(benchmark::State& state) {
   const int64_t batch = state.range(0), in = state.range(1), out = state.range(2), pass = state.range(3);
-  ParameterArena arena;
-  Dense dense(arena, "bench", in, out);
-  arena.Allocate();
-  arena.Initialize(1);
-  Matrix src(batch, in), dst(batch, out), diff_dst(batch, out), diff_src(batch, in);
-  FillRandom(src.data(), batch * in, 2);
-  FillRandom(diff_dst.data(), batch * out, 3);
-  Tensor diff_src_view = diff_src.View();
+  DenseBench b(batch, in, out);
   for (auto _ : state) {
-    if (pass == 0) dense.Forward(src.View(), dst.View(), Mode::kTrain);
-    if (pass > 0) dense.Backward(src.View(), dst.View(), diff_dst.View(), pass == 2 ? &diff_src_view : nullptr);
-    benchmark::DoNotOptimize(dst.data());
+    if (pass == 0) b.dense.Forward(b.src.View(), b.dst.View(), Mode::kTrain);
+    if (pass > 0) {
+      b.dense.Backward(b.src.View(), b.dst.View(), b.diff_dst.View(), pass == 2 ? &b.diff_src_view : nullptr);
+    }
+    benchmark::DoNotOptimize(b.dst.data());
   }
   state.counters["GFLOP/s"] =
       benchmark::Counter(2.0 * (pass == 2 ? 2 : 1) * batch * in * out * state.iterations(),
