@@ -18,20 +18,8 @@ std::string_view Trim(std::string_view text) {
 
 std::vector<std::string_view> Split(std::string_view text, std::string_view separator) {
   std::vector<std::string_view> parts;
-  if (separator.empty()) {
-    parts.push_back(text);
-    return parts;
-  }
-  size_t start = 0;
-  while (true) {
-    size_t pos = text.find(separator, start);
-    if (pos == std::string_view::npos) {
-      parts.push_back(text.substr(start));
-      return parts;
-    }
-    parts.push_back(text.substr(start, pos - start));
-    start = pos + separator.size();
-  }
+  ForEachPart(text, separator, [&parts](std::string_view part) { parts.push_back(part); });
+  return parts;
 }
 
 namespace {

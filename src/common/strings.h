@@ -11,6 +11,25 @@ namespace mtrec {
 std::string_view Trim(std::string_view text);
 std::vector<std::string_view> Split(std::string_view text, std::string_view separator);
 
+// Calls fn(part) for each part Split would return, in order, without building the vector (for per-field loops).
+template <typename Fn>
+void ForEachPart(std::string_view text, std::string_view separator, Fn&& fn) {
+  if (separator.empty()) {
+    fn(text);
+    return;
+  }
+  size_t start = 0;
+  while (true) {
+    const size_t stop = text.find(separator, start);
+    if (stop == std::string_view::npos) {
+      fn(text.substr(start));
+      return;
+    }
+    fn(text.substr(start, stop - start));
+    start = stop + separator.size();
+  }
+}
+
 // Parses the whole of `text` (surrounding blanks allowed) as a finite double; nullopt otherwise (NaN and
 // infinity included).
 std::optional<double> ParseDouble(std::string_view text);

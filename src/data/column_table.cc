@@ -429,19 +429,12 @@ ColumnTable TableParser::Parse(const std::string& path, const DataConfig& data,
             case ColumnType::kMultiCategorical: {
               uint64_t count = 0;
               if (!na_values.Contains(field)) {
-                // The parts between separators, without building a vector of them per field.
-                const std::string_view separator = requests[c].separator;
-                size_t start = 0;
-                while (start <= field.size()) {
-                  size_t stop = separator.empty() ? std::string_view::npos : field.find(separator, start);
-                  if (stop == std::string_view::npos) stop = field.size();
-                  const std::string_view part = Trim(field.substr(start, stop - start));
-                  if (!part.empty()) {
-                    column.codes.push_back(Intern(column, chunk, part, body));
-                    ++count;
-                  }
-                  start = stop + separator.size() + (separator.empty() ? 1 : 0);
-                }
+                ForEachPart(field, requests[c].separator, [&](std::string_view part) {
+                  part = Trim(part);
+                  if (part.empty()) return;
+                  column.codes.push_back(Intern(column, chunk, part, body));
+                  ++count;
+                });
               }
               column.counts.push_back(count);
               break;

@@ -253,7 +253,7 @@ class RequestEncoder {
     if (value.is_null()) return;
     if (value.is_string()) {
       const std::string& text = value.get_ref<const std::string&>();
-      for (std::string_view part : Split(text, pipeline_.config().features[feature].separator)) add(part);
+      ForEachPart(text, pipeline_.config().features[feature].separator, add);
       return;
     }
     if (!value.is_array()) {
