@@ -27,6 +27,8 @@ struct EvalOptions {
   std::string baseline;
   std::string group_by;
   bool group_by_given = false;
+  std::string slice_by;
+  bool slice_by_given = false;
   std::string report;
   int threads = 0;
 };
@@ -37,6 +39,7 @@ int RunEval(const EvalOptions& options) {
   const Config& config = loaded.config;
   EvalConfig eval = config.eval;
   if (options.group_by_given) eval.group_by = options.group_by;
+  if (options.slice_by_given) eval.slice_by = options.slice_by;
   ColumnTable table = LoadTable(options.data, config.data, EvaluationRequests(config, eval));
   LogReadReport(table, "eval");
   if (options.part != "all") {
@@ -98,7 +101,8 @@ RunCommand AddEvalCommand(CLI::App& app) {
       "Examples:\n"
       "  mtrec eval --model model.mtrec --data data/sim/test.csv\n"
       "  mtrec eval --model census.mtrec --data census-income.test.xz --part test --json metrics.json\n"
-      "  mtrec eval --model model.mtrec --data test.csv --group-by user_id --report report.html");
+      "  mtrec eval --model model.mtrec --data test.csv --group-by user_id --report report.html\n"
+      "  mtrec eval --model census.mtrec --data census-income.test.xz --slice-by \"detailed household and family stat\"");
   command->add_option("--model", options->model, "Model file")->required();
   command->add_option("--data", options->data, "Data file, in the format the model was trained on")->required();
   command->add_option("--json", options->json, "Also write the metrics as JSON to this file");
@@ -110,6 +114,10 @@ RunCommand AddEvalCommand(CLI::App& app) {
                       "Column grouping rows into users or requests: adds GAUC and the ranking metrics of the blended "
                       "score (default: eval.group_by of the model's config; \"\" for none)")
       ->each([options](const std::string&) { options->group_by_given = true; });
+  command->add_option("--slice-by", options->slice_by,
+                      "Column whose values slice the rows: each task's metrics per value and the share of its error "
+                      "there, the most frequent eval.max_slices values each (default: eval.slice_by; \"\" for none)")
+      ->each([options](const std::string&) { options->slice_by_given = true; });
   command->add_option("--report", options->report,
                       "Also write a self-contained HTML report (metrics, curves, training history, diagnostics)");
   command->add_option("--baseline", options->baseline,

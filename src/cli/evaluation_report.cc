@@ -222,6 +222,34 @@ ReportSection DiagnosticsSection(const LoadedModel& loaded, const EvaluationRun&
   return section;
 }
 
+ReportSection SlicesSection(const EvaluationRun& run) {
+  ReportSection section;
+  section.title = "Slices";
+  section.note = fmt::format(
+      "Each task within each value of {} (the most frequent values, the rest together). share = the slice's part "
+      "of the task's error: for a binary task, of the positive-negative pairs ranked the wrong way round (1 - AUC), "
+      "each pair split half to the slice of each of its rows; for a regression task, of the squared error. A slice "
+      "with a large share and a low AUC is where the model loses; a large share at a high AUC is just a big slice.",
+      run.slice_by);
+  for (const auto& task : run.slices) {
+    ReportTable table;
+    table.caption = task.task;
+    table.header = {"value", "rows", task.binary ? "positive rate" : "mean", "mean prediction",
+                    task.binary ? "auc" : "rmse"};
+    if (task.binary) table.header.push_back("logloss");
+    table.header.push_back("share");
+    for (const auto& slice : task.slices) {
+      std::vector<std::string> row = {slice.value, fmt::format("{}", slice.rows), Cell(slice.label_mean),
+                                      Cell(slice.mean_prediction), Cell(task.binary ? slice.auc : slice.rmse)};
+      if (task.binary) row.push_back(Cell(slice.logloss));
+      row.push_back(std::isfinite(slice.error_share) ? fmt::format("{:.1f}%", 100.0 * slice.error_share) : "–");
+      table.rows.push_back(row);
+    }
+    section.tables.push_back(table);
+  }
+  return section;
+}
+
 ReportSection DataSection(const EvaluationRun& run) {
   ReportSection section;
   section.title = "Data";
@@ -271,7 +299,9 @@ std::string RenderEvaluationReport(const LoadedModel& loaded, const std::string&
                   {"epochs trained", fmt::format("{}", loaded.history.size())},
                   {"mtrec", MTREC_VERSION}};
   report.sections = {MetricsSection(run, gain), CurvesSection(run), TrainingSection(loaded),
-                     DiagnosticsSection(loaded, run), DataSection(run)};
+                     DiagnosticsSection(loaded, run)};
+  if (!run.slices.empty()) report.sections.push_back(SlicesSection(run));
+  report.sections.push_back(DataSection(run));
   return RenderHtmlReport(report);
 }
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -29,6 +30,23 @@ std::vector<int64_t> GroupIds(const ColumnTable& table, const std::string& colum
     groups[i] = bits;
   }
   return groups;
+}
+
+// Each row's value of a column as text: a categorical column's value, a number's shortest form, "(missing)".
+std::vector<std::string> ColumnValues(const ColumnTable& table, const std::string& column) {
+  std::vector<std::string> values(table.rows());
+  if (const Column* text = table.Find(column, ColumnType::kCategorical)) {
+    std::vector<std::string> dictionary(text->DictionarySize());
+    for (size_t code = 0; code < dictionary.size(); ++code) dictionary[code] = text->Value(static_cast<uint32_t>(code));
+    for (int64_t i = 0; i < table.rows(); ++i) values[i] = dictionary[text->codes[i]];
+    return values;
+  }
+  const Column& numbers = table.Get(column, ColumnType::kNumeric);
+  for (int64_t i = 0; i < table.rows(); ++i) {
+    const float x = numbers.numbers[i];
+    values[i] = std::isnan(x) ? "(missing)" : fmt::format("{:g}", x);
+  }
+  return values;
 }
 
 std::string DescribeBlend(const Config& config, const Blend& blend) {
@@ -103,15 +121,19 @@ nlohmann::ordered_json Number(double value) { return std::isfinite(value) ? nloh
 
 std::vector<ColumnRequest> EvaluationRequests(const Config& config, const EvalConfig& eval) {
   std::vector<ColumnRequest> requests = FeaturePipeline::Requests(config, /*labels_required=*/true);
-  if (eval.group_by.empty()) return requests;
-  for (const auto& request : requests) {
-    if (request.name == eval.group_by && request.type != ColumnType::kMultiCategorical) return requests;
-  }
-  ColumnRequest group;
-  group.name = eval.group_by;
-  group.type = ColumnType::kCategorical;
-  group.role = "eval.group_by column";
-  requests.push_back(group);
+  auto add = [&](const std::string& column, const char* role) {
+    if (column.empty()) return;
+    for (const auto& request : requests) {
+      if (request.name == column && request.type != ColumnType::kMultiCategorical) return;
+    }
+    ColumnRequest request;
+    request.name = column;
+    request.type = ColumnType::kCategorical;
+    request.role = role;
+    requests.push_back(request);
+  };
+  add(eval.group_by, "eval.group_by column");
+  add(eval.slice_by, "eval.slice_by column");
   return requests;
 }
 
@@ -151,6 +173,11 @@ EvaluationRun RunEvaluation(LoadedModel& loaded, const ColumnTable& table, const
   run.tasks = EvaluateTasks(scores, eval, with_curves);
   run.sample_spaces = EvaluateTasks(spaces, eval, with_curves);
   if (!groups.empty()) run.ranking = EvaluateRanking(config, eval, table, data, predictions, groups);
+  if (!eval.slice_by.empty()) {
+    const Slicing slicing = SliceRows(eval.slice_by, ColumnValues(table, eval.slice_by), eval.max_slices);
+    run.slice_by = eval.slice_by;
+    for (const auto& task : scores) run.slices.push_back(EvaluateSlices(task, slicing));
+  }
   return run;
 }
 
@@ -170,6 +197,25 @@ std::string FormatEvaluation(const EvaluationRun& run) {
       out += fmt::format("  @{:<3} ndcg {:.4f}  recall {:.4f}", at.k, at.ndcg, at.recall);
       if (!r.value_task.empty()) out += fmt::format("  {} share {:.4f}", r.value_task, at.value_share);
       out += "\n";
+    }
+  }
+  for (const auto& task : run.slices) {
+    out += fmt::format("{} by {} (share: of the {}):\n", task.task, run.slice_by,
+                       task.binary ? "mis-ordered positive-negative pairs, 1 - AUC" : "squared error");
+    size_t width = 5;
+    for (const auto& slice : task.slices) width = std::max(width, slice.value.size());
+    width = std::min<size_t>(width, 48);
+    out += fmt::format("  {:<{}} {:>8} {:>9} {:>9} {:>8} {:>8} {:>7}\n", "value", width, "rows",
+                       task.binary ? "positive" : "mean", "predicted", task.binary ? "auc" : "rmse",
+                       task.binary ? "logloss" : "", "share");
+    auto number = [](double x, int digits) { return std::isfinite(x) ? fmt::format("{:.{}f}", x, digits) : "-"; };
+    for (const auto& slice : task.slices) {
+      const std::string value =
+          slice.value.size() > width ? slice.value.substr(0, width - 3) + "..." : slice.value;
+      out += fmt::format("  {:<{}} {:>8} {:>9} {:>9} {:>8} {:>8} {:>6}%\n", value, width, slice.rows,
+                         number(slice.label_mean, 4), number(slice.mean_prediction, 4),
+                         number(task.binary ? slice.auc : slice.rmse, 4), task.binary ? number(slice.logloss, 4) : "",
+                         number(100 * slice.error_share, 1));
     }
   }
   out += FormatGateUsage(run.gates);
@@ -199,6 +245,27 @@ void AddEvaluationJson(const EvaluationRun& run, nlohmann::ordered_json& json) {
       if (!r.value_task.empty()) ranking[fmt::format("value_share_at_{}", at.k)] = Number(at.value_share);
     }
     json["ranking"] = ranking;
+  }
+  if (!run.slices.empty()) {
+    nlohmann::ordered_json slices = {{"column", run.slice_by}, {"tasks", nlohmann::ordered_json::object()}};
+    for (const auto& task : run.slices) {
+      nlohmann::ordered_json list = nlohmann::ordered_json::array();
+      for (const auto& slice : task.slices) {
+        nlohmann::ordered_json s = {{"value", slice.value}, {"rows", slice.rows},
+                                    {task.binary ? "positive_rate" : "target_mean", Number(slice.label_mean)},
+                                    {"mean_prediction", Number(slice.mean_prediction)}};
+        if (task.binary) {
+          s["auc"] = Number(slice.auc);
+          s["logloss"] = Number(slice.logloss);
+        } else {
+          s["rmse"] = Number(slice.rmse);
+        }
+        s["error_share"] = Number(slice.error_share);
+        list.push_back(s);
+      }
+      slices["tasks"][task.task] = list;
+    }
+    json["slices"] = slices;
   }
   nlohmann::ordered_json curves = nlohmann::ordered_json::object();
   for (const auto* list : {&run.tasks, &run.sample_spaces}) {

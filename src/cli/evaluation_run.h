@@ -1,6 +1,6 @@
 // One evaluation of a model on a labelled file, everything `mtrec eval` prints, writes as JSON and draws in the
 // report: per-task metrics (and the sample-space ones), ranking metrics of the blended score over groups, expert
-// utilisation, and a summary of the data itself.
+// utilisation, the metrics per slice of a column, and a summary of the data itself.
 //
 //   ColumnTable table = LoadTable(path, config.data, EvaluationRequests(config, eval));
 //   EvaluationRun run = RunEvaluation(loaded, table, eval, /*with_curves=*/true);
@@ -16,6 +16,7 @@
 #include "data/column_table.h"
 #include "eval/evaluation.h"
 #include "eval/ranking.h"
+#include "eval/slices.h"
 #include "io/model_io.h"
 
 namespace mtrec {
@@ -50,15 +51,17 @@ struct EvaluationRun {
   std::vector<TaskReport> sample_spaces;  // "TASK|CONDITION" evaluations
   std::optional<RankingSummary> ranking;  // with eval.group_by
   std::vector<GateUsage> gates;
+  std::string slice_by;           // with eval.slice_by: the column ...
+  std::vector<TaskSlices> slices;  // ... and each task's metrics per value of it
 };
 
-// The columns eval reads: the model's (labels required) and the group_by column.
+// The columns eval reads: the model's (labels required), the group_by and the slice_by column.
 std::vector<ColumnRequest> EvaluationRequests(const Config& config, const EvalConfig& eval);
 
 EvaluationRun RunEvaluation(LoadedModel& loaded, const ColumnTable& table, const EvalConfig& eval, bool with_curves);
 
-// Printable tables (metrics, sample spaces, ranking) and the "data", "sample_spaces", "ranking" and "curves"
-// members of the eval JSON.
+// Printable tables (metrics, sample spaces, ranking, slices) and the "data", "sample_spaces", "ranking", "slices"
+// and "curves" members of the eval JSON.
 std::string FormatEvaluation(const EvaluationRun& run);
 void AddEvaluationJson(const EvaluationRun& run, nlohmann::ordered_json& json);
 

@@ -400,6 +400,12 @@ const std::vector<Field<EvalConfig>>& EvalFields() {
                 "Extra evaluations \"TASK|CONDITION\": TASK's metrics on the rows where binary task CONDITION's label "
                 "is 1 (\"purchase|click\": conversion on clicks). A chain task is measured on its parent's positives "
                 "anyway, with its conditional prediction."),
+      MakeField("slice_by", &E::slice_by,
+                "Column whose values slice the rows for error analysis: each task's metrics within each value, and "
+                "the share of its error there (binary: of the mis-ordered positive-negative pairs, 1 - AUC; "
+                "regression: of the squared error). Empty = none. `mtrec eval --slice-by` overrides it."),
+      MakeField("max_slices", &E::max_slices,
+                "slice_by: the values with the most rows that get a slice each; the others share one."),
   };
   return fields;
 }
@@ -695,6 +701,7 @@ void ValidateEvalAndServe(const Config& config) {
   MTREC_CHECK(eval.calibration_bins >= 1 && eval.calibration_bins <= 1000,
               "eval.calibration_bins is {}; expected 1 to 1000", eval.calibration_bins);
   for (int64_t k : eval.ranking_k) MTREC_CHECK(k >= 1, "eval.ranking_k holds {}; expected every k >= 1", k);
+  MTREC_CHECK(eval.max_slices >= 1, "eval.max_slices is {}; expected at least 1", eval.max_slices);
   for (const auto& name : eval.relevance) find(name, "eval.relevance", "binary");
   if (!eval.value_task.empty()) find(eval.value_task, "eval.value_task", "regression");
   for (const auto& pair : eval.sample_spaces) {

@@ -120,6 +120,8 @@ struct EvalConfig {
   std::vector<std::string> relevance;              // binary tasks whose labels add up to a row's relevance; empty: all
   std::string value_task;                          // regression task whose label is the value of a ranking; empty: first
   std::vector<std::string> sample_spaces;          // "TASK|CONDITION": TASK measured where CONDITION's label is 1
+  std::string slice_by;                            // column of the per-slice error analysis; empty: none
+  int64_t max_slices = 20;                         // values of slice_by with a slice of their own
 };
 
 // Task names with a number each (TOML inline table { click = 1, purchase = 3 }), sorted by name: TOML tables

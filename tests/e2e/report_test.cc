@@ -1,6 +1,6 @@
 // `mtrec eval --report`: a self-contained HTML file that a browser renders with its charts, checked by rendering
 // it in headless Chromium (Debian's chromium, which `make setup` installs) and looking at the picture; and the
-// metrics of `--group-by` (GAUC, ranking by the blended score) and the sample spaces in the eval JSON.
+// metrics of `--group-by` (GAUC, ranking by the blended score), the sample spaces and `--slice-by` in the eval JSON.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -156,6 +156,53 @@ TEST_F(ReportTest, JsonHasGroupedRankingAndSampleSpaceMetrics) {
   EXPECT_EQ(json["curves"]["click"]["reliability"].size(), 10u);
   EXPECT_GT(json["curves"]["click"]["roc"].size(), 10u);
   EXPECT_NE(eval_output_.find("ranking by 1 click + 3 purchase within each user_id"), std::string::npos) << eval_output_;
+}
+
+TEST_F(ReportTest, SliceByGivesEachTaskPerValueAndSharesOfItsError) {
+  const fs::path json_path = dir_ / "slices.json";
+  const fs::path report = dir_ / "slices.html";
+  RunResult eval = RunMtrec("-q eval --model " + model_ + " --data " + (dir_ / "test.csv").string() +
+                            " --slice-by device --json " + json_path.string() + " --report " + report.string());
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  EXPECT_NE(eval.output.find("click by device (share: of the mis-ordered positive-negative pairs"), std::string::npos)
+      << eval.output;
+  const nlohmann::json json = nlohmann::json::parse(ReadText(json_path));
+  ASSERT_EQ(json["slices"]["column"], "device");
+  for (const char* task : {"click", "cart", "purchase", "gmv"}) {
+    const auto& slices = json["slices"]["tasks"][task];
+    ASSERT_EQ(slices.size(), 3u) << task;  // three devices
+    int64_t rows = 0;
+    double share = 0;
+    for (const auto& slice : slices) {
+      rows += slice["rows"].get<int64_t>();
+      share += slice["error_share"].get<double>();
+      if (std::string(task) == "gmv") {
+        EXPECT_GT(slice["rmse"].get<double>(), 0) << slice;
+      } else {
+        EXPECT_GT(slice["auc"].get<double>(), 0.5) << task << " " << slice;
+      }
+    }
+    EXPECT_NEAR(share, 1.0, 1e-9) << task;
+    // Every labelled row is in one slice; a chain task is measured on its parent's positives, as in "tasks".
+    EXPECT_EQ(rows, json["tasks"][task]["rows"].get<int64_t>()) << task;
+    EXPECT_GE(slices[0]["rows"].get<int64_t>(), slices[2]["rows"].get<int64_t>()) << "most rows first";
+  }
+  EXPECT_EQ(Count(ReadText(report), "<h2>Slices</h2>"), 1);
+
+  // A numeric column slices by its values: the 20 most frequent prices, the rest together.
+  RunResult prices = RunMtrec("-q eval --model " + model_ + " --data " + (dir_ / "test.csv").string() +
+                              " --slice-by price --json " + json_path.string());
+  ASSERT_EQ(prices.exit_code, 0) << prices.output;
+  const nlohmann::json price_json = nlohmann::json::parse(ReadText(json_path));
+  const auto& by_price = price_json["slices"]["tasks"]["click"];
+  ASSERT_EQ(by_price.size(), 21u);
+  EXPECT_NE(by_price[20]["value"].get<std::string>().find("other values)"), std::string::npos) << by_price[20];
+
+  RunResult unknown = RunMtrec("-q eval --model " + model_ + " --data " + (dir_ / "test.csv").string() +
+                               " --slice-by devise");
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_NE(unknown.output.find("devise"), std::string::npos) << unknown.output;
+  EXPECT_NE(unknown.output.find("eval.slice_by"), std::string::npos) << unknown.output;
 }
 
 }  // namespace

@@ -123,6 +123,8 @@ ranking_k = [3, 20]
 relevance = ["click"]
 value_task = "spend"
 sample_spaces = ["spend|click"]
+slice_by = "country"
+max_slices = 5
 
 [serve]
 blend = { click = 1.0, spend = 0.25 }
@@ -493,6 +495,7 @@ TEST(ConfigTest, ValidationErrors) {
       {"[model]\narch = \"mmeo\"\n", "(did you mean 'mmoe'?)"},
       {"[eval]\ncalibration_bins = 0\n", "eval.calibration_bins is 0; expected 1 to 1000"},
       {"[eval]\nranking_k = [10, 0]\n", "eval.ranking_k holds 0; expected every k >= 1"},
+      {"[eval]\nmax_slices = 0\n", "eval.max_slices is 0; expected at least 1"},
       {"[[tasks]]\nname = \"click\"\n[eval]\nrelevance = [\"clik\"]\n",
        "eval.relevance names no task 'clik' (did you mean 'click'?)"},
       {"[[tasks]]\nname = \"gmv\"\nkind = \"regression\"\n[eval]\nrelevance = [\"gmv\"]\n",
@@ -544,6 +547,8 @@ TEST(ConfigTest, RoundTripThroughToml) {
   EXPECT_EQ(again.model.embedding_init_std, 0.01);
   EXPECT_EQ(again.eval.ranking_k, (std::vector<int64_t>{3, 20}));
   EXPECT_EQ(again.eval.sample_spaces, (std::vector<std::string>{"spend|click"}));
+  EXPECT_EQ(again.eval.slice_by, "country");
+  EXPECT_EQ(again.eval.max_slices, 5);
   EXPECT_EQ(again.serve.blend, (NamedWeights{{"click", 1.0}, {"spend", 0.25}}));
   EXPECT_EQ(again.serve.blend_mode, "product");
   EXPECT_EQ(again.serve.blend_feature, "price");
@@ -606,7 +611,8 @@ const std::map<std::string, std::vector<std::string>>& AllKeys() {
         "checkpoint", "normalize_losses", "weighting", "weighting_lr", "gradnorm_alpha", "dwa_temperature", "cagrad_c",
         "gradient_space", "conflict_every", "baseline"}},
       {"[eval]",
-       {"threshold", "calibration_bins", "group_by", "ranking_k", "relevance", "value_task", "sample_spaces"}},
+       {"threshold", "calibration_bins", "group_by", "ranking_k", "relevance", "value_task", "sample_spaces",
+        "slice_by", "max_slices"}},
       {"[serve]", {"blend", "blend_mode", "blend_feature"}},
   };
   return keys;
