@@ -88,7 +88,7 @@ RankingSummary EvaluateRanking(const Config& config, const EvalConfig& eval, con
   for (size_t k = 0; k < config.tasks.size(); ++k) {
     const TaskConfig& task = config.tasks[k];
     const bool counted = eval.relevance.empty()
-                             ? task.kind == "binary"
+                             ? task.kind == "binary" && !task.auxiliary
                              : std::find(eval.relevance.begin(), eval.relevance.end(), task.name) != eval.relevance.end();
     if (!counted) continue;
     summary.relevance += (summary.relevance.empty() ? "" : " + ") + task.name;

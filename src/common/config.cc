@@ -268,6 +268,10 @@ const std::vector<Field<TaskConfig>>& TaskFields() {
       MakeField("oracle_given_parent", &T::oracle_given_parent,
                 "Column holding the true p(task | parent) (simulated data): eval compares the model's conditional "
                 "prediction with it over every row (cond_mae, cond_auc)."),
+      MakeField("auxiliary", &T::auxiliary,
+                "An auxiliary task: trained with its weight to help the others learn (e.g. a finer label of the same "
+                "column) and evaluated, but left out of the validation mean that early stopping and the kept epoch "
+                "watch, of the default serve.blend and of the default eval.relevance."),
   };
   return fields;
 }
@@ -343,7 +347,7 @@ const std::vector<Field<TrainConfig>>& TrainFields() {
                 "Validation metric watched each epoch; the best epoch's weights are kept. 'none' keeps the last.",
                 {"auc", "logloss", "rmse", "mae", "loss", "none"}),
       MakeField("early_stop_task", &T::early_stop_task,
-                "Task whose metric is watched; empty = the mean over the tasks that have the metric."),
+                "Task whose metric is watched; empty = the mean over the tasks that have the metric, auxiliary tasks left out."),
       MakeField("patience", &T::patience, "Stop after this many epochs without improvement; 0 = never stop early."),
       MakeField("checkpoint", &T::checkpoint,
                 "Checkpoint file written atomically after every epoch (resume with `mtrec train --resume`); "
@@ -392,7 +396,7 @@ const std::vector<Field<EvalConfig>>& EvalFields() {
       MakeField("ranking_k", &E::ranking_k, "The cut-offs k of the ranking metrics."),
       MakeField("relevance", &E::relevance,
                 "Binary tasks whose labels add up to a row's graded relevance in NDCG (click + cart + purchase: 0 to "
-                "3); a missing label counts 0. Empty = every binary task."),
+                "3); a missing label counts 0. Empty = every binary task but the auxiliary ones."),
       MakeField("value_task", &E::value_task,
                 "Regression task whose label is a row's value in the ranking metrics' value share@k (GMV captured "
                 "in the top k). Empty = the first regression task, if any."),
@@ -415,7 +419,7 @@ const std::vector<Field<ServeConfig>>& ServeFields() {
   static const std::vector<Field<S>> fields = {
       MakeField("blend", &S::blend,
                 "Task weights of the blended ranking score, e.g. { click = 1, purchase = 3 }; empty = weight 1 on "
-                "every binary task. Used by `mtrec serve` (overridable per request) and by eval's ranking metrics."),
+                "every binary task but the auxiliary ones. Used by `mtrec serve` (overridable per request) and by eval's ranking metrics."),
       MakeField("blend_mode", &S::blend_mode,
                 "How task scores combine: sum = Σ w_k s_k; product = Π max(s_k, 0)^{w_k}.", {"sum", "product"}),
       MakeField("blend_feature", &S::blend_feature,
@@ -893,6 +897,9 @@ void ValidateConfig(const Config& config) {
   MTREC_CHECK(train.dwa_temperature > 0 && std::isfinite(train.dwa_temperature), "train.dwa_temperature must be > 0");
   MTREC_CHECK(train.cagrad_c >= 0 && std::isfinite(train.cagrad_c), "train.cagrad_c must be >= 0");
   MTREC_CHECK(train.conflict_every >= 0, "train.conflict_every must be >= 0 (0 = never)");
+  MTREC_CHECK(config.tasks.empty() ||
+                  std::any_of(config.tasks.begin(), config.tasks.end(), [](const TaskConfig& t) { return !t.auxiliary; }),
+              "every task is auxiliary; at least one task must be a main task (auxiliary = false)");
   if (!train.early_stop_task.empty()) {
     std::vector<std::string> task_names;
     for (const auto& task : config.tasks) task_names.push_back(task.name);

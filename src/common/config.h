@@ -61,6 +61,7 @@ struct TaskConfig {
   std::string parent;        // task graph: the task this one follows (click for purchase)
   std::string mode = "chain";  // chain | masked | direct (see TaskFields)
   std::string oracle_given_parent;
+  bool auxiliary = false;  // trained and evaluated, but not watched by early stopping nor blended by default
 };
 
 struct ModelConfig {
@@ -129,7 +130,7 @@ struct EvalConfig {
 using NamedWeights = std::vector<std::pair<std::string, double>>;
 
 struct ServeConfig {
-  NamedWeights blend;              // empty: every binary task with weight 1
+  NamedWeights blend;              // empty: every binary non-auxiliary task with weight 1
   std::string blend_mode = "sum";  // "sum": Σ w_k s_k; "product": Π s_k^{w_k}
   std::string blend_feature;       // numeric feature whose raw value multiplies the blend (e.g. price); empty: none
 };

@@ -140,16 +140,14 @@ const float* Trainer::TaskLabels(const Batch& batch, int64_t k) {
   return out;
 }
 
-bool Trainer::HigherIsBetter() const { return config_.train.early_stop_metric == "auc"; }
-
-double Trainer::MonitorScore(const std::vector<TaskReport>& reports) const {
-  const std::string& metric = config_.train.early_stop_metric;
+double ValidationMonitor(const Config& config, const std::vector<TaskReport>& reports) {
+  const std::string& metric = config.train.early_stop_metric;
   if (metric == "none" || reports.empty()) return NAN;
   double sum = 0;
   int count = 0;
   for (size_t k = 0; k < reports.size(); ++k) {
-    const TaskConfig& task = config_.tasks[k];
-    if (!config_.train.early_stop_task.empty() && task.name != config_.train.early_stop_task) continue;
+    const TaskConfig& task = config.tasks[k];
+    if (config.train.early_stop_task.empty() ? task.auxiliary : task.name != config.train.early_stop_task) continue;
     // "loss" is the validation loss in the training objective's terms (the weighted sum of logloss for binary
     // and squared error for regression tasks); any other metric is averaged over the tasks that have it.
     double value = reports[k].Get(metric);
@@ -163,6 +161,8 @@ double Trainer::MonitorScore(const std::vector<TaskReport>& reports) const {
   if (count == 0) return NAN;
   return metric == "loss" ? sum : sum / count;
 }
+
+bool Trainer::HigherIsBetter() const { return config_.train.early_stop_metric == "auc"; }
 
 StepLosses Trainer::Step(const Batch& batch) {
   const int64_t tasks = model_.tasks();
@@ -352,7 +352,7 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
       std::vector<std::vector<float>> conditional;
       std::vector<std::vector<float>> predictions = Predict(model_, config_, *valid, &conditional);
       record.valid = EvaluateTasks(MakeTaskScores(config_, *valid, predictions, &conditional), config_.eval);
-      record.monitor = MonitorScore(record.valid);
+      record.monitor = ValidationMonitor(config_, record.valid);
       std::string summary;
       for (const auto& report : record.valid) {
         summary += fmt::format("  {} {} {:.4f}", report.name, report.binary ? "auc" : "rmse",

@@ -66,6 +66,10 @@ struct StepLosses {
   int64_t calibrator_count = 0;
 };
 
+// The validation number early stopping and the kept epoch watch: train.early_stop_metric of train.early_stop_task,
+// or its mean over the tasks that have it, auxiliary tasks left out ("loss": the weighted sum); NaN when none.
+double ValidationMonitor(const Config& config, const std::vector<TaskReport>& reports);
+
 class Trainer {
  public:
   Trainer(const Config& config, Model& model);
@@ -86,7 +90,6 @@ class Trainer {
 
  private:
   std::vector<double> TrainEpoch(const EncodedData& train, int64_t epoch);
-  double MonitorScore(const std::vector<TaskReport>& reports) const;
   bool HigherIsBetter() const;
   void SaveOptimizerStates();
 

@@ -87,6 +87,7 @@ name = "spend"
 kind = "regression"
 loss = "huber"
 huber_delta = 0.5
+auxiliary = true
 
 [model]
 arch = "shared_bottom"
@@ -446,6 +447,8 @@ TEST(ConfigTest, ValidationErrors) {
        "share_with must name a categorical or multi_categorical feature that owns its table"},
       {"[[tasks]]\nname = \"click\"\n[train]\nearly_stop_task = \"clik\"\n",
        "train.early_stop_task names no task 'clik' (did you mean 'click'?)"},
+      {"[[tasks]]\nname = \"click\"\nauxiliary = true\n",
+       "every task is auxiliary; at least one task must be a main task (auxiliary = false)"},
       {"[[tasks]]\nname = \"click\"\nloss = \"mse\"\n",
        "task 'click' is binary: its loss must be 'logloss', not 'mse'"},
       {"[[tasks]]\nname = \"y\"\nkind = \"regression\"\nloss = \"logloss\"\n",
@@ -548,6 +551,8 @@ TEST(ConfigTest, RoundTripThroughToml) {
   EXPECT_EQ(again.eval.ranking_k, (std::vector<int64_t>{3, 20}));
   EXPECT_EQ(again.eval.sample_spaces, (std::vector<std::string>{"spend|click"}));
   EXPECT_EQ(again.eval.slice_by, "country");
+  EXPECT_FALSE(again.tasks[0].auxiliary);
+  EXPECT_TRUE(again.tasks[1].auxiliary);
   EXPECT_EQ(again.eval.max_slices, 5);
   EXPECT_EQ(again.serve.blend, (NamedWeights{{"click", 1.0}, {"spend", 0.25}}));
   EXPECT_EQ(again.serve.blend_mode, "product");
@@ -600,7 +605,7 @@ const std::map<std::string, std::vector<std::string>>& AllKeys() {
         "missing_flag", "buckets", "separator", "pooling", "share_with", "embedding_l2"}},
       {"[[tasks]]",
        {"name", "column", "kind", "loss", "weight", "positive", "equals", "huber_delta", "oracle", "parent", "mode",
-        "oracle_given_parent"}},
+        "oracle_given_parent", "auxiliary"}},
       {"[model]",
        {"arch", "embedding_dim", "bottom", "tower", "experts", "task_experts", "expert", "calibrator", "dropout",
         "batch_norm", "numeric_projection", "embedding_init_std"}},

@@ -28,6 +28,17 @@ TEST(BlendTest, DefaultIsTheSumOfTheBinaryTasks) {
   EXPECT_FLOAT_EQ(blend.Score(scores, NAN), 0.25f);  // gmv, a regression, is not in the default
 }
 
+TEST(BlendTest, DefaultLeavesAuxiliaryTasksOut) {
+  const Config config = ParseConfig("[[tasks]]\nname = \"click\"\n[[tasks]]\nname = \"aux\"\nauxiliary = true\n",
+                                    "cfg.toml");
+  const Blend blend = ResolveBlend(config, config.serve.blend);
+  ASSERT_EQ(blend.terms.size(), 1u);
+  EXPECT_EQ(blend.terms[0].task, 0);
+  // Named, an auxiliary task blends like any other.
+  const Blend named = ResolveBlend(config, {{"aux", 2.0}, {"click", 1.0}});
+  EXPECT_EQ(named.terms.size(), 2u);
+}
+
 TEST(BlendTest, WeightedSumAndProductByHand) {
   const std::vector<float> scores = {0.2f, 0.05f, 30.f};
   const Config sum = Tasks("[serve]\nblend = { click = 1, purchase = 3, gmv = 0.01 }\n");

@@ -1,10 +1,14 @@
-// How the trainer turns the config into optimizer settings, table by table.
+// How the trainer turns the config into optimizer settings, table by table, and what early stopping watches.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "common/config.h"
 #include "data/column_table.h"
+#include "eval/evaluation.h"
 #include "features/pipeline.h"
 #include "models/model.h"
 #include "support/test_files.h"
@@ -59,6 +63,30 @@ TEST(TrainerOptionsTest, EachEmbeddingTableGetsItsFeaturesL2OrTheDefault) {
   EXPECT_EQ(l2.at("city"), 0.01f);  // the default, for city and home_city's lookups in it
   EXPECT_EQ(l2.at("age"), 0.0f);    // 0 set explicitly overrides the default
   std::filesystem::remove_all(TestDir("trainer_options"));
+}
+
+// Reports of three tasks: AUC 0.9, 0.7 and (auxiliary) 0.2; logloss 0.1, 0.3, 0.5.
+std::vector<TaskReport> ThreeReports() {
+  std::vector<TaskReport> reports(3);
+  const double auc[] = {0.9, 0.7, 0.2}, logloss[] = {0.1, 0.3, 0.5};
+  for (int k = 0; k < 3; ++k) reports[k].metrics = {{"auc", auc[k]}, {"logloss", logloss[k]}};
+  return reports;
+}
+
+Config MonitorConfig(const std::string& train) {
+  return ParseConfig("[[tasks]]\nname = \"a\"\nweight = 2.0\n[[tasks]]\nname = \"b\"\n"
+                     "[[tasks]]\nname = \"aux\"\nauxiliary = true\n[train]\n" + train,
+                     "cfg.toml");
+}
+
+TEST(ValidationMonitorTest, AuxiliaryTasksAreLeftOutOfTheMeanUnlessNamed) {
+  const std::vector<TaskReport> reports = ThreeReports();
+  EXPECT_DOUBLE_EQ(ValidationMonitor(MonitorConfig(""), reports), 0.8);  // (0.9 + 0.7) / 2, not / 3 with 0.2
+  EXPECT_DOUBLE_EQ(ValidationMonitor(MonitorConfig("early_stop_task = \"aux\""), reports), 0.2);
+  EXPECT_DOUBLE_EQ(ValidationMonitor(MonitorConfig("early_stop_task = \"b\""), reports), 0.7);
+  // "loss": the weighted sum of the main tasks' validation losses.
+  EXPECT_DOUBLE_EQ(ValidationMonitor(MonitorConfig("early_stop_metric = \"loss\""), reports), 2 * 0.1 + 0.3);
+  EXPECT_TRUE(std::isnan(ValidationMonitor(MonitorConfig("early_stop_metric = \"none\""), reports)));
 }
 
 }  // namespace
