@@ -41,7 +41,7 @@ for seed in $(seq 1 "$seeds"); do
     --report "$out/$arch-seed$seed.html" > /dev/null
   auc() { awk -v task="$1" -v key=auc -f "$root/examples/json_metric.awk" "$json"; }
   echo "$seed $(auc income) $(auc marital)" >> "$results"
-  tail -n 1 "$results" | awk '{printf "seed %s: income auc %.4f  marital auc %.4f\n", $1, $2, $3}'
+  tail -n 1 "$results" | awk '{printf "seed %s: income auc %.5f  marital auc %.5f\n", $1, $2, $3}'
 done
 awk -v arch="$arch" '
   { n++; i[n]=$2; m[n]=$3; si+=$2; sm+=$3 }
@@ -49,5 +49,5 @@ awk -v arch="$arch" '
     mi=si/n; mm=sm/n; vi=0; vm=0
     for (k=1; k<=n; k++) { vi+=(i[k]-mi)^2; vm+=(m[k]-mm)^2 }
     di=(n>1)?sqrt(vi/(n-1)):0; dm=(n>1)?sqrt(vm/(n-1)):0
-    printf "census: arch=%s income_auc_mean=%.4f income_auc_std=%.4f marital_auc_mean=%.4f marital_auc_std=%.4f\n", arch, mi, di, mm, dm
+    printf "census: arch=%s income_auc_mean=%.5f income_auc_std=%.5f marital_auc_mean=%.5f marital_auc_std=%.5f\n", arch, mi, di, mm, dm
   }' "$results"
