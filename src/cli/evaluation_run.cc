@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 #include "common/error.h"
+#include "common/strings.h"
 #include "eval/blend.h"
 #include "eval/metrics.h"
 #include "train/diagnostics.h"
@@ -32,21 +34,37 @@ std::vector<int64_t> GroupIds(const ColumnTable& table, const std::string& colum
   return groups;
 }
 
-// Each row's value of a column as text: a categorical column's value, a number's shortest form, "(missing)".
-std::vector<std::string> ColumnValues(const ColumnTable& table, const std::string& column) {
-  std::vector<std::string> values(table.rows());
+// The rows sliced by a column: a text column's values (most rows first), a numeric column's values or ranges
+// (ascending).
+Slicing SliceByColumn(const ColumnTable& table, const std::string& column, int64_t max_slices, const Config& config) {
+  const std::vector<std::string>& na_values = config.data.na_values;
+  // Ids the model embeds stay categories even when they are written as numbers (an industry code).
+  const bool categorical_feature = std::any_of(config.features.begin(), config.features.end(), [&](const auto& f) {
+    return f.column == column && f.kind != "numeric";
+  });
   if (const Column* text = table.Find(column, ColumnType::kCategorical)) {
     std::vector<std::string> dictionary(text->DictionarySize());
     for (size_t code = 0; code < dictionary.size(); ++code) dictionary[code] = text->Value(static_cast<uint32_t>(code));
+    // A column the model does not read arrives as text: when every value is a number (or missing), slice by number.
+    std::vector<float> number_of(dictionary.size());
+    bool numeric = !categorical_feature && !dictionary.empty();
+    for (size_t code = 0; code < dictionary.size() && numeric; ++code) {
+      const std::optional<double> x = ParseDouble(dictionary[code]);
+      const bool missing = std::find(na_values.begin(), na_values.end(), dictionary[code]) != na_values.end();
+      numeric = x.has_value() || missing;
+      number_of[code] = x ? static_cast<float>(*x) : NAN;
+    }
+    if (numeric) {
+      std::vector<float> numbers(table.rows());
+      for (int64_t i = 0; i < table.rows(); ++i) numbers[i] = number_of[text->codes[i]];
+      return SliceNumbers(column, numbers, max_slices);
+    }
+    std::vector<std::string> values(table.rows());
     for (int64_t i = 0; i < table.rows(); ++i) values[i] = dictionary[text->codes[i]];
-    return values;
+    return SliceRows(column, values, max_slices);
   }
   const Column& numbers = table.Get(column, ColumnType::kNumeric);
-  for (int64_t i = 0; i < table.rows(); ++i) {
-    const float x = numbers.numbers[i];
-    values[i] = std::isnan(x) ? "(missing)" : fmt::format("{:g}", x);
-  }
-  return values;
+  return SliceNumbers(column, std::span<const float>(numbers.numbers.data(), numbers.numbers.size()), max_slices);
 }
 
 std::string DescribeBlend(const Config& config, const Blend& blend) {
@@ -174,7 +192,7 @@ EvaluationRun RunEvaluation(LoadedModel& loaded, const ColumnTable& table, const
   run.sample_spaces = EvaluateTasks(spaces, eval, with_curves);
   if (!groups.empty()) run.ranking = EvaluateRanking(config, eval, table, data, predictions, groups);
   if (!eval.slice_by.empty()) {
-    const Slicing slicing = SliceRows(eval.slice_by, ColumnValues(table, eval.slice_by), eval.max_slices);
+    const Slicing slicing = SliceByColumn(table, eval.slice_by, eval.max_slices, config);
     run.slice_by = eval.slice_by;
     for (const auto& task : scores) run.slices.push_back(EvaluateSlices(task, slicing));
   }

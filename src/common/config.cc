@@ -409,7 +409,9 @@ const std::vector<Field<EvalConfig>>& EvalFields() {
                 "the share of its error there (binary: of the mis-ordered positive-negative pairs, 1 - AUC; "
                 "regression: of the squared error). Empty = none. `mtrec eval --slice-by` overrides it."),
       MakeField("max_slices", &E::max_slices,
-                "slice_by: the values with the most rows that get a slice each; the others share one."),
+                "slice_by: how many slices. A text column: the values with the most rows get one each, the others "
+                "share one; a numeric column: each value its own when there are this few, else ranges of about equal "
+                "rows."),
   };
   return fields;
 }

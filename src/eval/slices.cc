@@ -44,6 +44,49 @@ Slicing SliceRows(std::string column, std::span<const std::string> values, int64
   return slicing;
 }
 
+Slicing SliceNumbers(std::string column, std::span<const float> values, int64_t max_slices) {
+  MTREC_CHECK(max_slices >= 1, "slices of '{}': max_slices is {}; expected at least 1", column, max_slices);
+  std::vector<float> sorted;
+  for (float x : values) {
+    if (!std::isnan(x)) sorted.push_back(x);
+  }
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<float> distinct = sorted;
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  // The lower bounds of the slices after the first: every distinct value, or the values at the row quantiles.
+  std::vector<float> starts;
+  if (static_cast<int64_t>(distinct.size()) <= max_slices) {
+    if (!distinct.empty()) starts.assign(distinct.begin() + 1, distinct.end());
+  } else {
+    for (int64_t b = 1; b < max_slices; ++b) {
+      const float start = sorted[sorted.size() * static_cast<size_t>(b) / static_cast<size_t>(max_slices)];
+      if (start > sorted.front() && (starts.empty() || start > starts.back())) starts.push_back(start);
+    }
+  }
+  Slicing slicing;
+  slicing.column = std::move(column);
+  const size_t ranges = distinct.empty() ? 0 : starts.size() + 1;
+  std::vector<float> lo(ranges, INFINITY), hi(ranges, -INFINITY);
+  bool missing = false;
+  slicing.slice_of_row.reserve(values.size());
+  for (float x : values) {
+    if (std::isnan(x)) {
+      missing = true;
+      slicing.slice_of_row.push_back(static_cast<int32_t>(ranges));
+      continue;
+    }
+    const size_t s = static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), x) - starts.begin());
+    lo[s] = std::min(lo[s], x);
+    hi[s] = std::max(hi[s], x);
+    slicing.slice_of_row.push_back(static_cast<int32_t>(s));
+  }
+  for (size_t s = 0; s < ranges; ++s) {
+    slicing.names.push_back(lo[s] == hi[s] ? fmt::format("{:g}", lo[s]) : fmt::format("[{:g}, {:g}]", lo[s], hi[s]));
+  }
+  if (missing) slicing.names.push_back("(missing)");
+  return slicing;
+}
+
 std::vector<double> MisorderedPairsPerRow(std::span<const float> scores, std::span<const float> labels) {
   MTREC_CHECK(scores.size() == labels.size(), "mis-ordered pairs: {} scores but {} labels; expected one score per label",
               scores.size(), labels.size());

@@ -1,7 +1,7 @@
 // Error analysis by slice: a task's metrics within each value of a column (household status, device, country), and
 // which slices the task's error comes from. A model at 0.995 AUC still mis-orders some pairs; this says whose.
 //
-//   Slicing slicing = SliceRows(values, /*max_slices=*/20);   // the column's value of each row
+//   Slicing slicing = SliceRows("device", values, /*max_slices=*/20);   // the column's value of each row
 //   TaskSlices s = EvaluateSlices(scores, slicing);
 //   for (const auto& slice : s.slices) fmt::print("{} {:.4f} {:.1%}\n", slice.value, slice.auc, slice.error_share);
 //
@@ -29,6 +29,11 @@ struct Slicing {
 // Slices of rows by their value (any string; "" is a value like the others). The `max_slices` values with the most
 // rows get a slice each (ties: by value); when there are more, the rest share one slice named "(N other values)".
 Slicing SliceRows(std::string column, std::span<const std::string> values, int64_t max_slices);
+
+// Slices of rows by a number, in ascending order: each distinct value its own slice when there are at most
+// `max_slices` of them, else at most `max_slices` ranges of about equal rows (a value never split between two),
+// named "[lo, hi]" after the smallest and largest value inside; NaN rows last, as "(missing)".
+Slicing SliceNumbers(std::string column, std::span<const float> values, int64_t max_slices);
 
 struct SliceReport {
   std::string value;

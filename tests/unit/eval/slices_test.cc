@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -81,6 +82,36 @@ TEST(SlicesTest, RowsAreSlicedByValueMostRowsFirstAndTheRestShareOneSlice) {
   const Slicing exact = SliceRows("col", values, 5);  // as many slices as values: no "other"
   EXPECT_EQ(exact.names.size(), 5u);
   EXPECT_THROW(SliceRows("col", values, 0), Error);
+}
+
+TEST(SlicesTest, NumbersAreSlicedByValueOrByRangesOfAboutEqualRows) {
+  // Few distinct values: one slice each, ascending, NaN last.
+  const std::vector<float> few = {3, 1, kMissing, 3, 2.5f};
+  const Slicing by_value = SliceNumbers("x", few, 5);
+  EXPECT_EQ(by_value.names, (std::vector<std::string>{"1", "2.5", "3", "(missing)"}));
+  EXPECT_EQ(by_value.slice_of_row, (std::vector<int32_t>{2, 0, 3, 2, 1}));
+
+  // 1..100 in 4 ranges of 25 rows.
+  std::vector<float> hundred;
+  for (int i = 100; i >= 1; --i) hundred.push_back(static_cast<float>(i));
+  const Slicing quarters = SliceNumbers("x", hundred, 4);
+  EXPECT_EQ(quarters.names, (std::vector<std::string>{"[1, 25]", "[26, 50]", "[51, 75]", "[76, 100]"}));
+  EXPECT_EQ(quarters.slice_of_row.front(), 3);
+  EXPECT_EQ(quarters.slice_of_row.back(), 0);
+  for (int s = 0; s < 4; ++s) {
+    EXPECT_EQ(std::count(quarters.slice_of_row.begin(), quarters.slice_of_row.end(), s), 25) << s;
+  }
+
+  // 60 zeros and 1..40 in 5 ranges: the zeros are never split, so they make one slice and the rest two.
+  std::vector<float> zeros(60, 0.f);
+  for (int i = 1; i <= 40; ++i) zeros.push_back(static_cast<float>(i));
+  const Slicing heavy = SliceNumbers("x", zeros, 5);
+  EXPECT_EQ(heavy.names, (std::vector<std::string>{"0", "[1, 20]", "[21, 40]"}));
+  EXPECT_EQ(std::count(heavy.slice_of_row.begin(), heavy.slice_of_row.end(), 0), 60);
+
+  const std::vector<float> none = {kMissing, kMissing};
+  EXPECT_EQ(SliceNumbers("x", none, 3).names, (std::vector<std::string>{"(missing)"}));
+  EXPECT_THROW(SliceNumbers("x", few, 0), Error);
 }
 
 TEST(SlicesTest, BinarySlicesHoldTheMetricsOfTheirRowsAndTheirShareOfTheMisorderedPairs) {
