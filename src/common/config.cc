@@ -347,7 +347,8 @@ const std::vector<Field<TrainConfig>>& TrainFields() {
                 "Validation metric watched each epoch; the best epoch's weights are kept. 'none' keeps the last.",
                 {"auc", "logloss", "rmse", "mae", "loss", "none"}),
       MakeField("early_stop_task", &T::early_stop_task,
-                "Task whose metric is watched; empty = the mean over the tasks that have the metric, auxiliary tasks left out."),
+                "Task whose metric is watched; empty = the mean over the tasks that have the metric, auxiliary tasks "
+                "left out."),
       MakeField("patience", &T::patience, "Stop after this many epochs without improvement; 0 = never stop early."),
       MakeField("checkpoint", &T::checkpoint,
                 "Checkpoint file written atomically after every epoch (resume with `mtrec train --resume`); "
@@ -421,7 +422,8 @@ const std::vector<Field<ServeConfig>>& ServeFields() {
   static const std::vector<Field<S>> fields = {
       MakeField("blend", &S::blend,
                 "Task weights of the blended ranking score, e.g. { click = 1, purchase = 3 }; empty = weight 1 on "
-                "every binary task but the auxiliary ones. Used by `mtrec serve` (overridable per request) and by eval's ranking metrics."),
+                "every binary task but the auxiliary ones. Used by `mtrec serve` (overridable per request) and by "
+                "eval's ranking metrics."),
       MakeField("blend_mode", &S::blend_mode,
                 "How task scores combine: sum = Σ w_k s_k; product = Π max(s_k, 0)^{w_k}.", {"sum", "product"}),
       MakeField("blend_feature", &S::blend_feature,
@@ -899,8 +901,8 @@ void ValidateConfig(const Config& config) {
   MTREC_CHECK(train.dwa_temperature > 0 && std::isfinite(train.dwa_temperature), "train.dwa_temperature must be > 0");
   MTREC_CHECK(train.cagrad_c >= 0 && std::isfinite(train.cagrad_c), "train.cagrad_c must be >= 0");
   MTREC_CHECK(train.conflict_every >= 0, "train.conflict_every must be >= 0 (0 = never)");
-  MTREC_CHECK(config.tasks.empty() ||
-                  std::any_of(config.tasks.begin(), config.tasks.end(), [](const TaskConfig& t) { return !t.auxiliary; }),
+  const auto is_main = [](const TaskConfig& task) { return !task.auxiliary; };
+  MTREC_CHECK(config.tasks.empty() || std::any_of(config.tasks.begin(), config.tasks.end(), is_main),
               "every task is auxiliary; at least one task must be a main task (auxiliary = false)");
   if (!train.early_stop_task.empty()) {
     std::vector<std::string> task_names;

@@ -88,8 +88,8 @@ Slicing SliceNumbers(std::string column, std::span<const float> values, int64_t 
 }
 
 std::vector<double> MisorderedPairsPerRow(std::span<const float> scores, std::span<const float> labels) {
-  MTREC_CHECK(scores.size() == labels.size(), "mis-ordered pairs: {} scores but {} labels; expected one score per label",
-              scores.size(), labels.size());
+  MTREC_CHECK(scores.size() == labels.size(),
+              "mis-ordered pairs: {} scores but {} labels; expected one score per label", scores.size(), labels.size());
   std::vector<size_t> rows;
   for (size_t i = 0; i < labels.size(); ++i) {
     if (std::isnan(labels[i])) continue;
@@ -116,8 +116,8 @@ std::vector<double> MisorderedPairsPerRow(std::span<const float> scores, std::sp
     const double negatives_above = static_cast<double>(negatives_total - negatives_upto);
     for (size_t j = begin; j < end; ++j) {
       const size_t i = rows[j];
-      misordered[i] = labels[i] == 1.f ? negatives_above + 0.5 * static_cast<double>(block_negatives)
-                                       : static_cast<double>(positives_below) + 0.5 * static_cast<double>(block_positives);
+      const double ties = 0.5 * static_cast<double>(labels[i] == 1.f ? block_negatives : block_positives);
+      misordered[i] = (labels[i] == 1.f ? negatives_above : static_cast<double>(positives_below)) + ties;
     }
     positives_below += block_positives;
     begin = end;
