@@ -8,6 +8,73 @@
 #include "train/diagnostics.h"
 
 namespace mtrec {
+namespace {
+
+// The sizes each architecture reads from [model]; the others' keys are not printed, since the model ignores them.
+std::string DescribeArchitecture(const ModelConfig& m) {
+  const std::string tower = fmt::format("tower {}", fmt::join(m.tower, "-"));
+  const std::string experts = fmt::format("{} experts {}", m.experts, fmt::join(m.expert, "-"));
+  if (m.arch == "single_task" || m.arch == "esmm") {
+    return fmt::format("{}, a network per task {}-{} over {} embeddings", m.arch, fmt::join(m.bottom, "-"),
+                       fmt::join(m.tower, "-"), m.arch == "single_task" ? "its own" : "shared");
+  }
+  if (m.arch == "shared_bottom") return fmt::format("shared_bottom, bottom {}, {}", fmt::join(m.bottom, "-"), tower);
+  if (m.arch == "omoe") return fmt::format("omoe, {} under one shared gate, {}", experts, tower);
+  if (m.arch == "mmoe") return fmt::format("mmoe, {} under a gate per task, {}", experts, tower);
+  if (m.arch == "ple") {
+    return fmt::format("ple, {} levels ({}), {} shared and {} per-task experts per level, {}", m.expert.size(),
+                       fmt::join(m.expert, ", "), m.experts, m.task_experts, tower);
+  }
+  if (m.arch == "cross_stitch") {
+    return fmt::format("cross_stitch, a network per task {} joined by cross-stitch units, {}",
+                       fmt::join(m.bottom, "-"), tower);
+  }
+  if (m.arch == "aitm") return fmt::format("aitm, an encoder per task {}, {}", fmt::join(m.bottom, "-"), tower);
+  return m.arch;
+}
+
+// The raw columns that a data file to score or a request to `serve` must hold, each with the value it takes and the
+// features that read it; then the label columns, which only training and evaluation need.
+std::string DescribeInputs(const Config& config) {
+  std::vector<std::string> columns;
+  std::vector<std::vector<const FeatureConfig*>> readers;
+  for (const auto& feature : config.features) {
+    auto it = std::find(columns.begin(), columns.end(), feature.column);
+    if (it == columns.end()) {
+      columns.push_back(feature.column);
+      readers.emplace_back();
+      it = columns.end() - 1;
+    }
+    readers[it - columns.begin()].push_back(&feature);
+  }
+  std::string out = fmt::format("input columns ({}; a request or a file to score gives each):\n", columns.size());
+  for (size_t c = 0; c < columns.size(); ++c) {
+    const FeatureConfig& first = *readers[c].front();
+    const char* value = first.kind == "numeric"            ? "a number or null"
+                        : first.kind == "multi_categorical" ? "a list of values or one string"
+                                                            : "a string or integer";
+    out += fmt::format("  {:<24} {}", columns[c], value);
+    if (first.kind == "multi_categorical") out += fmt::format(" (joined by '{}')", first.separator);
+    std::vector<std::string> features;
+    for (const FeatureConfig* feature : readers[c]) {
+      std::string what = feature->kind;
+      if (feature->kind == "numeric" && feature->buckets > 0) what = fmt::format("{} buckets", feature->buckets);
+      if (feature->kind != "numeric" && feature->hash_buckets > 0) what += fmt::format(", hashed");
+      features.push_back(feature->name == columns[c] && readers[c].size() == 1
+                             ? what
+                             : fmt::format("feature {}: {}", feature->name, what));
+    }
+    out += fmt::format(": {}\n", fmt::join(features, "; "));
+  }
+  std::vector<std::string> labels;
+  for (const auto& task : config.tasks) {
+    if (std::find(labels.begin(), labels.end(), task.column) == labels.end()) labels.push_back(task.column);
+  }
+  out += fmt::format("label columns (training and eval only): {}\n", fmt::join(labels, ", "));
+  return out;
+}
+
+}  // namespace
 
 RunCommand AddInspectCommand(CLI::App& app) {
   auto path = std::make_shared<std::string>();
@@ -22,14 +89,9 @@ RunCommand AddInspectCommand(CLI::App& app) {
                loaded.format_version);
     fmt::print("sections:");
     for (const auto& [name, size] : loaded.section_sizes) fmt::print(" {} ({} bytes)", name, size);
-    const ModelConfig& m = config.model;
-    fmt::print("\narchitecture: {}, bottom {}, tower {}", m.arch, fmt::join(m.bottom, "-"), fmt::join(m.tower, "-"));
-    if (m.arch == "omoe" || m.arch == "mmoe") fmt::print(", {} experts {}", m.experts, fmt::join(m.expert, "-"));
-    if (m.arch == "ple") {
-      fmt::print(", {} levels ({}), {} shared and {} per-task experts per level", m.expert.size(),
-                 fmt::join(m.expert, ", "), m.experts, m.task_experts);
-    }
-    fmt::print("\ntasks:");
+    fmt::print("\narchitecture: {}\n", DescribeArchitecture(config.model));
+    fmt::print("{}", DescribeInputs(config));
+    fmt::print("tasks:");
     for (const auto& task : config.tasks) {
       fmt::print(" {} ({}, {}, weight {}", task.name, task.kind, task.loss, task.weight);
       if (!task.parent.empty()) fmt::print(", {} of {}", task.mode, task.parent);
@@ -64,7 +126,8 @@ RunCommand AddInspectCommand(CLI::App& app) {
         }
         if (std::isfinite(record.delta_m)) fmt::print(" | delta_m {:+.3f}%", record.delta_m);
         fmt::print("\n");
-        const std::string weighting = FormatWeightingDiagnostics(config, record.task_weights, record.conflict);
+        const std::string weighting = FormatWeightingDiagnostics(config, record.task_weights, record.conflict,
+                                                                     record.conflict_steps);
         if (!weighting.empty()) {
           size_t begin = 0;
           while (begin < weighting.size()) {

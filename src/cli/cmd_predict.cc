@@ -67,7 +67,9 @@ RunCommand AddPredictCommand(CLI::App& app) {
       "  mtrec predict --model model.mtrec --data data/sim/test.csv --out predictions.csv\n"
       "  mtrec predict --model model.mtrec --data data/sim/test.csv --out p.csv --conditional   # + purchase_given_click");
   command->add_option("--model", options->model, "Model file")->required();
-  command->add_option("--data", options->data, "Data file (labels not needed)")->required();
+  command->add_option("--data", options->data,
+                      "Data file as the model was trained on; label columns may be left out (also without a header)")
+      ->required();
   command->add_option("--out", options->out, "Predictions CSV to write")->required();
   command->add_option("--threads", options->threads, "Threads (0 = all cores)")->capture_default_str();
   command->add_flag("--conditional", options->conditional,

@@ -144,6 +144,46 @@ std::shared_ptr<const void> MapFile(const std::string& path, size_t* size) {
   return std::shared_ptr<const void>(p, [length](const void* q) { ::munmap(const_cast<void*>(q), length); });
 }
 
+// The column names of a file without a header. A file to score usually lacks the label columns that data.columns
+// names for training: when its first record is short by exactly the optional columns (labels, oracles), or by the
+// labels alone, those columns are taken to be absent from the file and read as missing.
+std::vector<std::string> ColumnsOfHeaderlessFile(std::string_view text, const CsvDialect& dialect,
+                                                 const std::string& path, const std::vector<std::string>& names,
+                                                 const std::vector<ColumnRequest>& requests) {
+  const size_t fields = ReadHeader(text, dialect, nullptr, path).size();
+  if (fields == names.size()) return names;
+  auto without = [&](bool oracles) {
+    std::vector<std::string> kept;
+    std::vector<std::string> dropped;
+    for (const auto& name : names) {
+      bool absent = false;
+      for (const auto& request : requests) {
+        if (request.name != name) continue;
+        if (request.required) {
+          absent = false;
+          break;
+        }
+        absent = absent || oracles || request.role.rfind("label", 0) == 0;
+      }
+      (absent ? dropped : kept).push_back(name);
+    }
+    return std::make_pair(kept, dropped);
+  };
+  for (bool oracles : {true, false}) {
+    auto [kept, dropped] = without(oracles);
+    if (!dropped.empty() && kept.size() == fields) {
+      LogInfo("'{}' has {} fields a row, not the {} of data.columns: read without {}", path, fields, names.size(),
+              QuotedList(dropped));
+      return kept;
+    }
+  }
+  const auto [kept, dropped] = without(true);
+  Fail("'{}':1: expected {} fields (data.columns){}, found {}", path, names.size(),
+       dropped.empty() ? std::string()
+                       : fmt::format(" or {} (without the columns {})", kept.size(), QuotedList(dropped)),
+       fields);
+}
+
 }  // namespace
 
 const char* ColumnTypeName(ColumnType type) {
@@ -337,6 +377,7 @@ ColumnTable TableParser::Parse(const std::string& path, const DataConfig& data,
   } else {
     names = data.columns;
     MTREC_CHECK(!text.empty(), "'{}': file is empty", path);
+    names = ColumnsOfHeaderlessFile(text, dialect, path, names, requests);
   }
 
   // Where each requested column is in a record; -1 for an absent optional column.

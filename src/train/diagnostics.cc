@@ -39,18 +39,18 @@ nlohmann::ordered_json GateUsageToJson(const std::vector<GateUsage>& usages) {
 }
 
 std::string FormatWeightingDiagnostics(const Config& config, const std::vector<double>& weights,
-                                       const TaskMatrix& conflict) {
+                                       const TaskMatrix& conflict, int64_t conflict_steps) {
   std::string out;
   size_t width = 8;
   for (const auto& task : config.tasks) width = std::max(width, task.name.size() + 2);
-  if (!weights.empty()) {
+  if (!weights.empty() && config.train.weighting != "static") {
     out += fmt::format("  {:<{}}", "weight", width);
     for (size_t k = 0; k < weights.size() && k < config.tasks.size(); ++k) {
       out += fmt::format(" {}={:.3f}", config.tasks[k].name, weights[k]);
     }
     out += "\n";
   }
-  if (!conflict.empty()) {
+  if (conflict.size() >= 2 && conflict_steps >= kMinConflictStepsShown) {
     out += fmt::format("  {:<{}}", "cosine", width);
     for (size_t j = 0; j < conflict.size(); ++j) out += fmt::format("{:>{}}", config.tasks[j].name, width);
     out += "\n";

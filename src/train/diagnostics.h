@@ -28,10 +28,16 @@ std::string FormatGateUsage(const std::vector<GateUsage>& usages);
 // {"<gate>": {"<expert>": mean weight, ...}, ...}
 nlohmann::ordered_json GateUsageToJson(const std::vector<GateUsage>& usages);
 
-// Task weighting of one epoch: the mean coefficient of each task, and the conflict matrix (mean cosine of the task
-// gradients) as a table. Empty when there is neither.
+// The fewest measured steps whose mean gradient cosines are worth a table in the log: a cosine of one batch's
+// gradients is mostly noise.
+inline constexpr int64_t kMinConflictStepsShown = 10;
+
+// Task weighting of one epoch, what of it says something: the mean coefficient of each task when the strategy
+// adapts them (static weights are the config's), and the conflict matrix (mean cosine of the task gradients) as a
+// table when there are two tasks or more and it was measured over at least kMinConflictStepsShown steps. Empty
+// when there is neither.
 std::string FormatWeightingDiagnostics(const Config& config, const std::vector<double>& weights,
-                                       const TaskMatrix& conflict);
+                                       const TaskMatrix& conflict, int64_t conflict_steps);
 // {"strategy": ..., "task_weights": {"<task>": w}, "conflict": {"<task>": {"<task>": cos}}, "conflict_steps": n}
 nlohmann::ordered_json WeightingToJson(const Config& config, const std::vector<double>& weights,
                                        const TaskMatrix& conflict, int64_t conflict_steps);

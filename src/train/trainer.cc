@@ -282,6 +282,29 @@ void Trainer::SaveOptimizerStates() {
   if (average_) average_->Serialize(&state_.weight_average);
 }
 
+// Epochs of fewer than kMinConflictStepsShown measured steps print no cosines; their average over the whole run may
+// still say something, and is printed once.
+void Trainer::LogRunConflict() const {
+  TaskMatrix sum;
+  int64_t steps = 0;
+  for (const auto& record : state_.history) {
+    if (record.conflict_steps >= kMinConflictStepsShown) return;  // printed with its epoch
+    if (record.conflict.empty() || record.conflict_steps == 0) continue;
+    if (sum.empty()) sum.assign(record.conflict.size(), std::vector<double>(record.conflict.size(), 0.0));
+    for (size_t i = 0; i < sum.size(); ++i) {
+      for (size_t j = 0; j < sum.size(); ++j) sum[i][j] += record.conflict[i][j] * record.conflict_steps;
+    }
+    steps += record.conflict_steps;
+  }
+  for (auto& row : sum) {
+    for (double& v : row) v /= static_cast<double>(steps);
+  }
+  Config cosines_only = config_;
+  cosines_only.train.weighting = "static";  // the weights, if adaptive, were printed with each epoch
+  const std::string table = FormatWeightingDiagnostics(cosines_only, {}, sum, steps);
+  if (!table.empty()) LogInfo("gradient cosines over the {} measured steps of the run:\n{}", steps, table);
+}
+
 void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
                   const std::function<void(const TrainerState&)>& on_epoch, const TrainerState* resume) {
   MTREC_CHECK(train.rows > 0, "the training data has no rows");
@@ -340,10 +363,12 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
       for (double& v : row) v /= static_cast<double>(conflict_steps_);
     }
     record.conflict_steps = conflict_steps_;
-    const std::string diagnostics = FormatWeightingDiagnostics(config_, record.task_weights, record.conflict);
+    const std::string diagnostics =
+        FormatWeightingDiagnostics(config_, record.task_weights, record.conflict, conflict_steps_);
     if (!diagnostics.empty()) {
+      const bool cosines = diagnostics.find("cosine") != std::string::npos;
       LogInfo("epoch {} task weighting '{}'{}:\n{}", epoch, config_.train.weighting,
-              conflict_steps_ > 0 ? fmt::format(", gradient cosines over {} steps", conflict_steps_) : "", diagnostics);
+              cosines ? fmt::format(", gradient cosines over {} steps", conflict_steps_) : "", diagnostics);
     }
     // Validation, the best epoch's snapshot and the final model see the average; training goes on from the
     // model's own weights.
@@ -382,12 +407,15 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     state_.history.push_back(std::move(record));
     SaveOptimizerStates();
     if (on_epoch) on_epoch(state_);
-    if (early_stopping && config_.train.patience > 0 && state_.stale_epochs >= config_.train.patience) {
+    // After the last planned epoch training ends anyway: no early stop to report.
+    if (early_stopping && config_.train.patience > 0 && state_.stale_epochs >= config_.train.patience &&
+        epoch < config_.train.epochs) {
       LogInfo("early stop: no better valid {} for {} epochs; keeping epoch {}", config_.train.early_stop_metric,
               state_.stale_epochs, state_.best_epoch);
       break;
     }
   }
+  LogRunConflict();
   if (early_stopping && state_.best_epoch > 0 && state_.best_epoch != state_.epochs_done) {
     LoadWeights(model_, state_.best_weights);
     LogInfo("restored the {}weights of epoch {} (best valid {} {:.5f})", average_ ? "averaged " : "",

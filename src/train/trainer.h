@@ -92,6 +92,7 @@ class Trainer {
   std::vector<double> TrainEpoch(const EncodedData& train, int64_t epoch);
   bool HigherIsBetter() const;
   void SaveOptimizerStates();
+  void LogRunConflict() const;
 
   const float* TaskLabels(const Batch& batch, int64_t task);
   // Sets the model's gradients for this step's task-loss gradients `diff` under the weighting strategy, plus

@@ -90,6 +90,15 @@ TEST_P(ArchitecturesTest, TrainsEvaluatesAndPredicts) {
     // The chain: p(purchase) = p(click) · p(purchase | click), up to the 7 printed digits.
     ASSERT_NEAR(buy[r], click[r] * buy_given_click[r], 1e-6 + 1e-5 * buy[r]) << arch << " row " << r;
   }
+
+  // inspect names the sizes the architecture reads, and no others: the experts replace the bottom.
+  RunResult inspect = RunMtrec("inspect " + model);
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.output;
+  const size_t line = inspect.output.find("architecture: " + arch + ",");
+  ASSERT_NE(line, std::string::npos) << inspect.output;
+  const std::string architecture = inspect.output.substr(line, inspect.output.find('\n', line) - line);
+  EXPECT_EQ(architecture.find("bottom") != std::string::npos, arch == "shared_bottom") << architecture;
+  EXPECT_EQ(architecture.find("experts") != std::string::npos, gated) << architecture;
 }
 
 INSTANTIATE_TEST_SUITE_P(Architectures, ArchitecturesTest,

@@ -56,7 +56,21 @@ TEST_F(TrainEvalTest, TrainEvalPredictInspect) {
 
   RunResult inspect = RunMtrec("inspect " + model);
   ASSERT_EQ(inspect.exit_code, 0) << inspect.output;
-  EXPECT_NE(inspect.output.find("shared_bottom"), std::string::npos);
+  EXPECT_NE(inspect.output.find("architecture: shared_bottom, bottom 256-128, tower 64\n"), std::string::npos)
+      << inspect.output;
+  // The raw columns a request needs, with the value each takes; labels apart.
+  EXPECT_NE(inspect.output.find("input columns (16; "), std::string::npos) << inspect.output;
+  EXPECT_NE(inspect.output.find("  user_id                  a string or integer: categorical\n"), std::string::npos)
+      << inspect.output;
+  EXPECT_NE(inspect.output.find("  price                    a number or null: numeric\n"), std::string::npos)
+      << inspect.output;
+  EXPECT_NE(inspect.output.find("  recent_categories        a list of values or one string (joined by '|'): "
+                                "multi_categorical\n"),
+            std::string::npos)
+      << inspect.output;
+  EXPECT_NE(inspect.output.find("label columns (training and eval only): click, cart, purchase, gmv\n"),
+            std::string::npos)
+      << inspect.output;
   EXPECT_NE(inspect.output.find(" embeddings.user_id "), std::string::npos) << inspect.output;
   EXPECT_NE(inspect.output.find(" towers.purchase.1.weight 64x1"), std::string::npos) << inspect.output;
   EXPECT_NE(inspect.output.find("purchase (binary, logloss, weight 1, chain of click)"), std::string::npos)
@@ -151,6 +165,23 @@ TEST_F(TrainEvalTest, WeightAverageIsSavedAndResumedExactly) {
   RunResult bad = RunMtrec(Train(part, "train.ema_decay=1"));
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.output.find("train.ema_decay must be in [0, 1) (0 = off), got 1"), std::string::npos) << bad.output;
+}
+
+// With frozen weights (learning rates of 1e-30, below a float's resolution of the weights) no epoch improves on the
+// first, so patience 1 runs out after epoch 2: an early stop when epochs remain, and nothing to report when epoch 2
+// was the last one planned anyway.
+TEST_F(TrainEvalTest, EarlyStopIsReportedOnlyWhenEpochsRemain) {
+  const std::string frozen = "train.lr=1e-30 train.embedding_lr=1e-30 train.patience=1 train.lr_schedule=constant";
+  RunResult three = RunMtrec(Train((dir_ / "frozen3.mtrec").string(), frozen + " train.epochs=3").substr(3));
+  ASSERT_EQ(three.exit_code, 0) << three.output;
+  EXPECT_NE(three.output.find("early stop: no better valid auc for 1 epochs; keeping epoch 1"), std::string::npos)
+      << three.output;
+  EXPECT_EQ(three.output.find("epoch 3/3"), std::string::npos) << three.output;
+
+  RunResult two = RunMtrec(Train((dir_ / "frozen2.mtrec").string(), frozen).substr(3));
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  EXPECT_NE(two.output.find("epoch 2/2 done"), std::string::npos) << two.output;
+  EXPECT_EQ(two.output.find("early stop"), std::string::npos) << two.output;
 }
 
 TEST_F(TrainEvalTest, PrintConfigShowsResolvedValuesAndOverrides) {
