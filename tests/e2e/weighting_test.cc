@@ -154,7 +154,9 @@ TEST_F(WeightingTest, MultiTaskGainAgainstASingleTaskRun) {
   const std::string baseline = single + ".json";
 
   const std::string multi = (dir_ / "gain-multi.mtrec").string();
-  RunResult train = RunMtrec(Train(multi, "train.epochs=1 model.arch=mmoe train.baseline=" + baseline));
+  // conflict_every = 1: the 10 steps of the epoch are measured, enough for the log and inspect to show cosines.
+  RunResult train =
+      RunMtrec(Train(multi, "train.epochs=1 model.arch=mmoe train.conflict_every=1 train.baseline=" + baseline));
   ASSERT_EQ(train.exit_code, 0) << train.output;
   const nlohmann::json metrics = Eval(multi, "--baseline " + baseline);
   // Δm recomputed here from the two files: mean of +ΔAUC/AUC for the binary tasks and -ΔRMSE/RMSE for gmv.
