@@ -80,7 +80,8 @@ class BodyBuilder {
     if (bracket != std::string::npos) what.erase(0, bracket + 2);
     if (last_token.size() > 64) {
       const std::string token = "'" + last_token + "'";
-      if (const size_t at = what.find(token); at != std::string::npos) what.replace(at, token.size(), Quoted(last_token));
+      const size_t at = what.find(token);
+      if (at != std::string::npos) what.replace(at, token.size(), Quoted(last_token));
     }
     throw RequestError(400, fmt::format("malformed JSON: {}", what));
   }
@@ -432,7 +433,9 @@ EncodedRequest ParseRankRequest(std::string_view body_text, const RequestSchema&
     for (const auto& [task, weight] : weights) {
       const auto& tasks = schema.pipeline().config().tasks;
       const bool known = std::any_of(tasks.begin(), tasks.end(), [&](const auto& t) { return t.name == task; });
-      if (!known && task.size() > 64) throw RequestError(400, fmt::format("blend: blend names no task {}", Quoted(task)));
+      if (!known && task.size() > 64) {
+        throw RequestError(400, fmt::format("blend: blend names no task {}", Quoted(task)));
+      }
     }
     try {
       request.blend = ResolveBlend(schema.pipeline().config(), weights);
