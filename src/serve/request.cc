@@ -430,7 +430,8 @@ EncodedRequest ParseRankRequest(std::string_view body_text, const RequestSchema&
     }
     if (weights.empty()) throw RequestError(400, "blend: no task weights; leave blend out for the model's default");
     // The blend's own message echoes an unknown name whole; a long one is cut here first.
-    for (const auto& [task, weight] : weights) {
+    for (const auto& named : weights) {
+      const std::string& task = named.first;  // not a structured binding: clang 14 cannot capture those
       const auto& tasks = schema.pipeline().config().tasks;
       const bool known = std::any_of(tasks.begin(), tasks.end(), [&](const auto& t) { return t.name == task; });
       if (!known && task.size() > 64) {
