@@ -52,9 +52,9 @@ FRESH_TARGETS ?= demo test
 check-fresh:
 	.ci/fresh-machine $(FRESH_TARGETS)
 
-# The fuzz tier (tests/fuzz/README.md), not part of `make test`: libFuzzer targets for the request parser and the
-# model loader, built with clang, ASan and UBSan in their own build directory. `make test-fuzz` replays
-# tests/fuzz/regressions, then fuzzes each target for FUZZ_SECONDS (ctest label `fuzz`); any finding fails it.
+# The fuzz tier (tests/fuzz/README.md), not part of `make test`: libFuzzer targets for the HTTP and request
+# parsers and the model loader, built with clang, ASan and UBSan in their own build directory. `make test-fuzz`
+# replays tests/fuzz/regressions, then fuzzes each target for FUZZ_SECONDS (ctest label `fuzz`); any finding fails it.
 FUZZ_BUILD_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_PACKAGES := clang-14 libclang-rt-14-dev libomp-14-dev

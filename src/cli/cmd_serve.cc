@@ -63,11 +63,35 @@ RunCommand AddServeCommand(CLI::App& app) {
       ->capture_default_str();
   command->add_option("--port", server.port, "Port (0: any free port, printed on start)")->capture_default_str();
   command->add_option("--threads", options->threads, "Threads for scoring (0 = all cores)")->capture_default_str();
-  command->add_option("--http-threads", server.http_threads, "Connections served at once")->capture_default_str();
+  command
+      ->add_option("--http-threads", server.http_threads,
+                   "Requests parsed and answered at once (idle and slow connections take no thread)")
+      ->capture_default_str();
+  command->add_option("--max-connections", server.max_connections, "Open connections; one more is answered 503")
+      ->capture_default_str();
+  command
+      ->add_option("--idle-timeout-ms", server.idle_timeout_ms,
+                   "A connection without a request in progress is closed after this")
+      ->capture_default_str();
+  command
+      ->add_option("--header-timeout-ms", server.header_timeout_ms,
+                   "From a request's first byte to the end of its headers (then 408)")
+      ->capture_default_str();
+  command
+      ->add_option("--body-timeout-ms", server.body_timeout_ms,
+                   "From a request's first byte to the end of its body (then 408)")
+      ->capture_default_str();
+  command->add_option("--write-timeout-ms", server.write_timeout_ms, "To write one answer (then the connection closes)")
+      ->capture_default_str();
+  command
+      ->add_option("--max-header-bytes", server.max_header_bytes, "Request line and headers together (then 431)")
+      ->capture_default_str();
+  command->add_option("--max-headers", server.max_headers, "Header lines of a request (then 431)")
+      ->capture_default_str();
   command->add_option("--max-items", server.max_items, "Most candidates per rank request / rows per predict request")
       ->capture_default_str();
   command->add_option("--max-body-bytes", server.max_body_bytes, "Largest request body")->capture_default_str();
-  command->add_option("--timeout-ms", server.timeout_ms, "Longest wait for a request's scores (then 503)")
+  command->add_option("--timeout-ms", server.timeout_ms, "Longest time from a request's arrival to its scores, parsing included (then 503)")
       ->capture_default_str();
   command
       ->add_option("--reload-interval-ms", server.reload_interval_ms,

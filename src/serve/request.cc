@@ -5,6 +5,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "common/quoted.h"
 #include "common/strings.h"
 
 namespace mtrec {
@@ -33,30 +34,132 @@ RequestSchema::RequestSchema(const FeaturePipeline& pipeline) : pipeline_(&pipel
 namespace {
 
 // A message that fits in an answer: long keys (a client's mistake can be megabytes) are cut.
-std::string Quoted(std::string_view key) {
-  if (key.size() <= 64) return fmt::format("'{}'", key);
-  size_t cut = 64;
-  while (cut > 0 && (static_cast<unsigned char>(key[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 sequence
-  return fmt::format("'{}...' ({} bytes)", key.substr(0, cut), key.size());
+std::string Quoted(std::string_view key) { return QuotedPrefix(key); }
+
+using Clock = std::chrono::steady_clock;
+
+void CheckDeadline(const RequestLimits& limits) {
+  if (Clock::now() > limits.deadline) {
+    throw RequestError(503, "the request was not parsed within the server's time limit; retry or send a smaller body");
+  }
 }
 
-json ParseBody(std::string_view body, int max_depth) {
-  if (body.empty()) throw RequestError(400, "empty body; expected a JSON object");
-  try {
-    return json::parse(body.begin(), body.end(), [max_depth](int depth, json::parse_event_t, json&) {
-      if (depth > max_depth) {
-        throw RequestError(400, fmt::format("JSON nested deeper than {} levels", max_depth));
+// Builds the body's JSON value from nlohmann's SAX events in one pass: nesting limited as it opens (no re-scan of
+// what was read, so the work is linear in the body), a key given twice in one object refused with its place, the
+// deadline checked every few thousand values.
+class BodyBuilder {
+ public:
+  explicit BodyBuilder(const RequestLimits& limits) : limits_(limits) {}
+  json Take() { return std::move(root_); }
+
+  bool null() { return Add(nullptr); }
+  bool boolean(bool value) { return Add(value); }
+  bool number_integer(json::number_integer_t value) { return Add(value); }
+  bool number_unsigned(json::number_unsigned_t value) { return Add(value); }
+  bool number_float(json::number_float_t value, const std::string&) { return Add(value); }
+  bool string(std::string& value) { return Add(std::move(value)); }
+  bool binary(json::binary_t& value) { return Add(std::move(value)); }
+  bool start_object(size_t) { return Open(json::object()); }
+  bool start_array(size_t) { return Open(json::array()); }
+  bool end_object() { return Close(); }
+  bool end_array() { return Close(); }
+  bool key(std::string& key) {
+    json& object = *open_.back();
+    if (object.contains(key)) {
+      throw RequestError(400, fmt::format("{}: duplicate key {}; give each key once", Path(), Quoted(key)));
+    }
+    slot_ = &object[key];
+    keys_.back() = std::move(key);
+    return true;
+  }
+  bool parse_error(size_t, const std::string& last_token, const json::exception& error) {
+    // nlohmann's message starts with "[json.exception.parse_error.101] "; the rest says where and what, and
+    // quotes the last token read, which can be the whole body (a string without its closing quote).
+    std::string what = error.what();
+    const size_t bracket = what.find("] ");
+    if (bracket != std::string::npos) what.erase(0, bracket + 2);
+    if (last_token.size() > 64) {
+      const std::string token = "'" + last_token + "'";
+      const size_t at = what.find(token);
+      if (at != std::string::npos) what.replace(at, token.size(), Quoted(last_token));
+    }
+    throw RequestError(400, fmt::format("malformed JSON: {}", what));
+  }
+
+ private:
+  // Where the next value goes: the root, the end of the innermost array, or the slot of the object's last key.
+  json* Place(json value) {
+    if ((++values_ & 4095) == 0) CheckDeadline(limits_);
+    if (open_.empty()) {
+      root_ = std::move(value);
+      return &root_;
+    }
+    json& parent = *open_.back();
+    if (parent.is_array()) {
+      parent.push_back(std::move(value));
+      return &parent.back();
+    }
+    *slot_ = std::move(value);
+    return slot_;
+  }
+  template <typename Value>
+  bool Add(Value&& value) {
+    Place(json(std::forward<Value>(value)));
+    return true;
+  }
+  bool Open(json container) {
+    if (static_cast<int>(open_.size()) >= limits_.max_depth) {
+      throw RequestError(400, fmt::format("JSON nested deeper than {} levels", limits_.max_depth));
+    }
+    // A container's address stays valid while it is open: nothing is added to its parent until it closes.
+    open_.push_back(Place(std::move(container)));
+    keys_.emplace_back();
+    return true;
+  }
+  bool Close() {
+    open_.pop_back();
+    keys_.pop_back();
+    return true;
+  }
+  // "request body", "items[3]", "context": the innermost open object, for a message.
+  std::string Path() const {
+    std::string path;
+    for (size_t i = 1; i < open_.size(); ++i) {
+      const json& parent = *open_[i - 1];
+      if (parent.is_array()) {
+        path += fmt::format("[{}]", parent.size() - 1);
+      } else {
+        const std::string& key = keys_[i - 1];
+        if (!path.empty()) path += '.';
+        path += key.size() <= 64 ? key : Quoted(key);
       }
-      return true;
-    });
+    }
+    return path.empty() ? "request body" : path;
+  }
+
+  const RequestLimits& limits_;
+  json root_;
+  std::vector<json*> open_;        // the containers being read, outermost first
+  std::vector<std::string> keys_;  // per open container: its last key (objects)
+  json* slot_ = nullptr;           // the value of the innermost object's last key
+  int64_t values_ = 0;
+};
+
+json ParseBody(std::string_view body, const RequestLimits& limits) {
+  if (body.empty()) throw RequestError(400, "empty body; expected a JSON object");
+  BodyBuilder builder(limits);
+  try {
+    json::sax_parse(body.begin(), body.end(), &builder);
   } catch (const json::exception& error) {
-    // A syntax error, or a number out of range (1e309). nlohmann's message starts with
-    // "[json.exception.parse_error.101] "; the rest says where and what.
+    // Anything nlohmann throws past the SAX events (it reports syntax errors and numbers out of range, 1e309,
+    // through parse_error) is still a malformed body, not a fault of the server.
     std::string_view what = error.what();
     const size_t bracket = what.find("] ");
     if (bracket != std::string_view::npos) what.remove_prefix(bracket + 2);
     throw RequestError(400, fmt::format("malformed JSON: {}", what));
   }
+  CheckDeadline(limits);
+  return builder.Take();
 }
 
 // Where a value sits in the body, put into words only for a message: "context.user_id", "items[3].price".
@@ -309,7 +412,7 @@ void CheckKeys(const json& body, const std::vector<std::string>& allowed) {
 }  // namespace
 
 EncodedRequest ParseRankRequest(std::string_view body_text, const RequestSchema& schema, const RequestLimits& limits) {
-  const json body = ParseBody(body_text, limits.max_depth);
+  const json body = ParseBody(body_text, limits);
   ObjectAt(body, Field("request body"));
   CheckKeys(body, {"context", "items", "blend", "top_k"});
   const json& items = RowsArray(body, "items", limits);
@@ -320,11 +423,21 @@ EncodedRequest ParseRankRequest(std::string_view body_text, const RequestSchema&
     NamedWeights weights;
     for (const auto& [task, weight] : it->items()) {
       if (!weight.is_number()) {
-        throw RequestError(400, fmt::format("blend.{}: expected a number, found {}", task, weight.type_name()));
+        throw RequestError(400, fmt::format("blend.{}: expected a number, found {}",
+                                            task.size() <= 64 ? task : Quoted(task), weight.type_name()));
       }
       weights.emplace_back(task, weight.get<double>());
     }
     if (weights.empty()) throw RequestError(400, "blend: no task weights; leave blend out for the model's default");
+    // The blend's own message echoes an unknown name whole; a long one is cut here first.
+    for (const auto& named : weights) {
+      const std::string& task = named.first;  // not a structured binding: clang 14 cannot capture those
+      const auto& tasks = schema.pipeline().config().tasks;
+      const bool known = std::any_of(tasks.begin(), tasks.end(), [&](const auto& t) { return t.name == task; });
+      if (!known && task.size() > 64) {
+        throw RequestError(400, fmt::format("blend: blend names no task {}", Quoted(task)));
+      }
+    }
     try {
       request.blend = ResolveBlend(schema.pipeline().config(), weights);
     } catch (const Error& error) {
@@ -333,7 +446,9 @@ EncodedRequest ParseRankRequest(std::string_view body_text, const RequestSchema&
   }
   if (auto it = body.find("top_k"); it != body.end()) {
     if (!it->is_number_integer() || it->get<int64_t>() < 0) {
-      throw RequestError(400, fmt::format("top_k: expected an integer >= 0, found {}", it->dump()));
+      const std::string found = it->dump();
+      throw RequestError(400, fmt::format("top_k: expected an integer >= 0, found {}",
+                                          found.size() <= 64 ? found : Quoted(found)));
     }
     request.top_k = it->get<int64_t>();
   }
@@ -342,6 +457,7 @@ EncodedRequest ParseRankRequest(std::string_view body_text, const RequestSchema&
   auto context = body.find("context");
   encoder.Context(context != body.end() ? *context : empty);
   for (size_t i = 0; i < items.size(); ++i) {
+    if ((i & 63) == 0) CheckDeadline(limits);
     encoder.Row(static_cast<int64_t>(i), items[i], "items");
   }
   encoder.Finish();
@@ -350,14 +466,17 @@ EncodedRequest ParseRankRequest(std::string_view body_text, const RequestSchema&
 
 EncodedRequest ParsePredictRequest(std::string_view body_text, const RequestSchema& schema,
                                    const RequestLimits& limits) {
-  const json body = ParseBody(body_text, limits.max_depth);
+  const json body = ParseBody(body_text, limits);
   ObjectAt(body, Field("request body"));
   CheckKeys(body, {"rows"});
   const json& rows = RowsArray(body, "rows", limits);
   EncodedRequest request;
   request.blend = schema.default_blend_;
   RequestEncoder encoder(schema, static_cast<int64_t>(rows.size()), &request);
-  for (size_t i = 0; i < rows.size(); ++i) encoder.Row(static_cast<int64_t>(i), rows[i], "rows");
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if ((i & 63) == 0) CheckDeadline(limits);
+    encoder.Row(static_cast<int64_t>(i), rows[i], "rows");
+  }
   encoder.Finish();
   return request;
 }

@@ -9,6 +9,7 @@
 //   rank.batch;   // one row per item, one group; the context's slots are shared (embedded once per request)
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -23,7 +24,8 @@
 
 namespace mtrec {
 
-// A request the server refuses, with the HTTP status to answer (400, 413, 422) and a message naming the field.
+// A request the server refuses, with the HTTP status to answer (400, 413, 415, 422, 503) and a message naming the
+// field.
 class RequestError : public Error {
  public:
   RequestError(int status, const std::string& message) : Error(message), status_(status) {}
@@ -36,6 +38,8 @@ class RequestError : public Error {
 struct RequestLimits {
   int64_t max_items = 1000;  // candidates of a /v1/rank request, rows of a /v1/predict request
   int max_depth = 8;         // JSON nesting (the valid bodies need 4)
+  // Parsing and encoding stop with a 503 when this passes (the server's --timeout-ms from the request's arrival).
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 struct EncodedRequest {

@@ -1,7 +1,5 @@
 #include "serve/server.h"
 
-#include <httplib.h>
-
 #include <algorithm>
 #include <cmath>
 #include <iterator>
@@ -10,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/quoted.h"
 
 namespace mtrec {
 namespace {
@@ -42,10 +41,6 @@ std::string ErrorBody(const std::string& message) {
 
 }  // namespace
 
-struct RankingServer::Http {
-  httplib::Server server;
-};
-
 RankingServer::RankingServer(ServerOptions options) : options_(std::move(options)) {
   MTREC_CHECK(options_.max_items > 0, "--max-items must be at least 1, got {}", options_.max_items);
   MTREC_CHECK(options_.max_body_bytes > 0, "--max-body-bytes must be at least 1, got {}", options_.max_body_bytes);
@@ -56,14 +51,30 @@ RankingServer::RankingServer(ServerOptions options) : options_(std::move(options
   const int64_t max_rows = std::max<int64_t>(options_.max_items, 4096);
   store_ = std::make_unique<ModelStore>(options_.model, max_rows);
   scorer_ = std::make_unique<Scorer>(max_rows);
-  http_ = std::make_unique<Http>();
+  HttpServerOptions http;
+  http.host = options_.host;
+  http.port = options_.port;
+  http.worker_threads = options_.http_threads;
+  http.max_connections = options_.max_connections;
+  http.idle_timeout_ms = options_.idle_timeout_ms;
+  http.header_timeout_ms = options_.header_timeout_ms;
+  http.body_timeout_ms = options_.body_timeout_ms;
+  http.write_timeout_ms = options_.write_timeout_ms;
+  http.limits.max_header_bytes = options_.max_header_bytes;
+  http.limits.max_headers = options_.max_headers;
+  http.limits.max_body_bytes = options_.max_body_bytes;
+  http_ = std::make_unique<HttpServer>(
+      http, [this](const HttpRequest& request, Clock::time_point arrival) { return Answer(request, arrival); },
+      [this](int status, const std::string& message) { return Refusal(status, message); });
 }
 
 RankingServer::~RankingServer() = default;
 
 std::string RankingServer::Rank(std::string_view body, Clock::time_point arrival) {
   std::shared_ptr<ServingModel> model = store_->Current();
-  EncodedRequest request = ParseRankRequest(body, *model->schema, limits_);
+  RequestLimits limits = limits_;
+  limits.deadline = arrival + std::chrono::milliseconds(options_.timeout_ms);
+  EncodedRequest request = ParseRankRequest(body, *model->schema, limits);
   const int64_t rows = request.batch.size;
   const int64_t tasks = static_cast<int64_t>(model->task_json.size());
   const std::vector<float> scores =
@@ -99,7 +110,9 @@ std::string RankingServer::Rank(std::string_view body, Clock::time_point arrival
 
 std::string RankingServer::Predict(std::string_view body, Clock::time_point arrival) {
   std::shared_ptr<ServingModel> model = store_->Current();
-  EncodedRequest request = ParsePredictRequest(body, *model->schema, limits_);
+  RequestLimits limits = limits_;
+  limits.deadline = arrival + std::chrono::milliseconds(options_.timeout_ms);
+  EncodedRequest request = ParsePredictRequest(body, *model->schema, limits);
   const int64_t rows = request.batch.size;
   const int64_t tasks = static_cast<int64_t>(model->task_json.size());
   const std::vector<float> scores =
@@ -145,80 +158,90 @@ std::string RankingServer::Metrics() const {
   return metrics_.Render(extra);
 }
 
-int RankingServer::Bind() {
-  httplib::Server& server = http_->server;
-  server.new_task_queue = [threads = options_.http_threads] { return new httplib::ThreadPool(threads); };
-  // httplib's default also sets SO_REUSEPORT, which lets a second server bind the same port and take half of its
-  // connections; a taken port must be an error.
-  server.set_socket_options([](int socket) {
-    int yes = 1;
-    setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });
-  // Answers go out as headers and body in separate writes; with Nagle's algorithm the body waits for the client's
-  // delayed ACK (~40 ms a request).
-  server.set_tcp_nodelay(true);
-  server.set_payload_max_length(static_cast<size_t>(options_.max_body_bytes));
-  server.set_keep_alive_max_count(100000);
-  server.set_keep_alive_timeout(10);
-  server.set_read_timeout(5, 0);
-  server.set_write_timeout(5, 0);
+namespace {
 
-  auto handle = [this](Endpoint endpoint, httplib::Response& res, const char* type, auto&& answer) {
-    const Clock::time_point arrival = Clock::now();
-    int status = 200;
-    try {
-      res.set_content(answer(arrival), type);
-    } catch (const RequestError& error) {
-      status = error.status();
-      res.set_content(ErrorBody(error.what()), "application/json");
-    } catch (const std::exception& error) {
-      status = 500;
-      LogInfo("serve: internal error: {}", error.what());
-      res.set_content(ErrorBody(std::string("internal error: ") + error.what()), "application/json");
-    }
-    res.status = status;
-    metrics_.Observe(endpoint, status, std::chrono::duration<double>(Clock::now() - arrival).count());
+// A body is JSON whatever the client says, but only a JSON content type (or none) is accepted: a browser sends
+// form and text/plain bodies to another origin without asking first (no CORS preflight), so a page on any site
+// could otherwise post requests to a server on the viewer's machine.
+bool IsJsonContentType(const std::string* type) {
+  if (!type) return true;
+  std::string media(type->substr(0, type->find(';')));
+  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.pop_back();
+  for (char& c : media) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return media == "application/json" || (media.size() > 5 && media.compare(media.size() - 5, 5, "+json") == 0);
+}
+
+}  // namespace
+
+HttpResponse RankingServer::Answer(const HttpRequest& request, Clock::time_point arrival) {
+  struct Route {
+    const char* method;
+    const char* path;
+    Endpoint endpoint;
   };
-  server.Post("/v1/rank", [this, handle](const httplib::Request& req, httplib::Response& res) {
-    handle(Endpoint::kRank, res, "application/json", [&](Clock::time_point t) { return Rank(req.body, t); });
-  });
-  server.Post("/v1/predict", [this, handle](const httplib::Request& req, httplib::Response& res) {
-    handle(Endpoint::kPredict, res, "application/json", [&](Clock::time_point t) { return Predict(req.body, t); });
-  });
-  server.Get("/healthz", [this, handle](const httplib::Request&, httplib::Response& res) {
-    handle(Endpoint::kHealth, res, "application/json", [&](Clock::time_point) { return Health(); });
-  });
-  server.Get("/metrics", [this, handle](const httplib::Request&, httplib::Response& res) {
-    handle(Endpoint::kMetrics, res, "text/plain; version=0.0.4", [&](Clock::time_point) { return Metrics(); });
-  });
-  // Everything the routes above did not answer: unknown paths or methods, bodies over the limit, malformed HTTP.
-  server.set_error_handler(
-      httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
-        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // a route's own error answer
-        std::string message;
-        if (res.status == 404) {
-          message = fmt::format(
-              "no endpoint {} {}; the server has POST /v1/rank, POST /v1/predict, GET /healthz, "
-              "GET /metrics",
-              req.method, req.path);
-        } else if (res.status == 413) {
-          message = fmt::format("request body over the limit of {} bytes", options_.max_body_bytes);
-        } else {
-          message = fmt::format("bad request (HTTP {})", res.status);
-        }
-        res.set_content(ErrorBody(message), "application/json");
-        metrics_.Observe(Endpoint::kOther, res.status, 0.0);
-        return httplib::Server::HandlerResponse::Handled;
-      }));
-
-  int port = options_.port;
-  if (port == 0) {
-    port = server.bind_to_any_port(options_.host);
-    MTREC_CHECK(port > 0, "cannot listen on {} (any port)", options_.host);
-  } else {
-    MTREC_CHECK(server.bind_to_port(options_.host, port), "cannot listen on {}:{} (address in use or not local?)",
-                options_.host, port);
+  static constexpr Route kRoutes[] = {{"POST", "/v1/rank", Endpoint::kRank},
+                                      {"POST", "/v1/predict", Endpoint::kPredict},
+                                      {"GET", "/healthz", Endpoint::kHealth},
+                                      {"GET", "/metrics", Endpoint::kMetrics}};
+  const Route* route = nullptr;
+  for (const Route& r : kRoutes) {
+    if (request.method == r.method && request.path == r.path) route = &r;
   }
+  HttpResponse response;
+  if (!route) {
+    // Echoed as sent when short, else cut (a target can be as long as the header limit).
+    const std::string method = request.method.size() <= 16 ? request.method : QuotedPrefix(request.method, 16);
+    const std::string path = request.path.size() <= 64 ? request.path : QuotedPrefix(request.path);
+    return Refusal(404, fmt::format("no endpoint {} {}; the server has POST /v1/rank, POST /v1/predict, GET /healthz, "
+                                    "GET /metrics",
+                                    method, path));
+  }
+  try {
+    if (route->endpoint == Endpoint::kRank || route->endpoint == Endpoint::kPredict) {
+      if (const std::string* type = request.Header("content-type"); !IsJsonContentType(type)) {
+        throw RequestError(415, fmt::format("Content-Type {} is not JSON; send the body as Content-Type: "
+                                            "application/json",
+                                            QuotedPrefix(*type)));
+      }
+    }
+    switch (route->endpoint) {
+      case Endpoint::kRank:
+        response.body = Rank(request.body, arrival);
+        break;
+      case Endpoint::kPredict:
+        response.body = Predict(request.body, arrival);
+        break;
+      case Endpoint::kHealth:
+        response.body = Health();
+        break;
+      default:
+        response.body = Metrics();
+        response.content_type = "text/plain; version=0.0.4";
+        break;
+    }
+  } catch (const RequestError& error) {
+    response.status = error.status();
+    response.content_type = "application/json";
+    response.body = ErrorBody(error.what());
+  } catch (const std::exception& error) {
+    response.status = 500;
+    LogInfo("serve: internal error: {}", error.what());
+    response.content_type = "application/json";
+    response.body = ErrorBody(std::string("internal error: ") + error.what());
+  }
+  metrics_.Observe(route->endpoint, response.status, std::chrono::duration<double>(Clock::now() - arrival).count());
+  return response;
+}
+
+// The answers without a route: unknown paths or methods, and what the HTTP side refuses by itself (malformed
+// HTTP, bodies over the limit, deadlines passed, too many connections).
+HttpResponse RankingServer::Refusal(int status, const std::string& message) {
+  metrics_.Observe(Endpoint::kOther, status, 0.0);
+  return HttpResponse{status, "application/json", ErrorBody(message)};
+}
+
+int RankingServer::Bind() {
+  const int port = http_->Bind();
   if (options_.reload_interval_ms > 0) {
     store_->Watch(std::chrono::milliseconds(options_.reload_interval_ms),
                   [path = options_.model](ModelStore::Event event, const std::string& detail) {
@@ -232,8 +255,8 @@ int RankingServer::Bind() {
   return port;
 }
 
-void RankingServer::Listen() { http_->server.listen_after_bind(); }
+void RankingServer::Listen() { http_->Run(); }
 
-void RankingServer::Stop() { http_->server.stop(); }
+void RankingServer::Stop() { http_->Stop(); }
 
 }  // namespace mtrec

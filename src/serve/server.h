@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "serve/http_server.h"
 #include "serve/metrics.h"
 #include "serve/model_store.h"
 #include "serve/request.h"
@@ -24,11 +25,19 @@ struct ServerOptions {
   std::string model;
   std::string host = "127.0.0.1";
   int port = 8080;           // 0: any free port (Bind returns it)
-  int http_threads = 64;     // connections served at once
+  int http_threads = 64;     // requests parsed and answered at once (idle connections take no thread)
   int64_t max_items = 1000;  // candidates per rank request, rows per predict request
   int64_t max_body_bytes = 2 << 20;  // 2 MiB: 1000 candidates take about 120 KB
   int timeout_ms = 1000;          // longest wait for a request's scores
   int reload_interval_ms = 1000;  // how often the model file is checked; 0: never
+  // The HTTP side's caps and deadlines (HttpServerOptions says what each covers).
+  int max_connections = 1024;
+  int idle_timeout_ms = 5000;
+  int header_timeout_ms = 5000;
+  int body_timeout_ms = 10000;
+  int write_timeout_ms = 5000;
+  int64_t max_header_bytes = 16384;
+  int max_headers = 64;
 };
 
 class RankingServer {
@@ -48,13 +57,15 @@ class RankingServer {
   ModelStore& store() { return *store_; }
 
  private:
-  struct Http;
+  HttpResponse Answer(const HttpRequest& request, std::chrono::steady_clock::time_point arrival);
+  HttpResponse Refusal(int status, const std::string& message);
+
   ServerOptions options_;
   RequestLimits limits_;
   std::unique_ptr<ModelStore> store_;
   std::unique_ptr<Scorer> scorer_;
   ServerMetrics metrics_;
-  std::unique_ptr<Http> http_;
+  std::unique_ptr<HttpServer> http_;
 };
 
 }  // namespace mtrec

@@ -1,8 +1,14 @@
 // End-to-end: `mtrec serve` as a process, over HTTP — scores equal `mtrec predict`'s, ranking by the blend, error
-// answers, metrics, hot reload under concurrent load (including a damaged file), and shutdown on SIGTERM.
+// answers, metrics, hot reload under concurrent load (including a damaged file), shutdown on SIGTERM, and hostile
+// clients (idle and slow sockets, chunked bodies over the limit, conflicting framing, bodies that are expensive
+// to parse), all on loopback with bounded socket counts and durations.
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -361,6 +367,275 @@ TEST_F(ServeTest, RefusesToStartOnABadModelOrATakenPort) {
   EXPECT_NE(taken.first_line().find("cannot listen on 127.0.0.1:" + std::to_string(server.port())), std::string::npos)
       << taken.first_line();
   EXPECT_EQ(taken.Terminate(std::chrono::seconds(10)), 1);
+}
+
+// A raw loopback connection, for what an HTTP client library would not send.
+class RawSocket {
+ public:
+  explicit RawSocket(int port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd_ >= 0 && connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+      close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~RawSocket() {
+    if (fd_ >= 0) close(fd_);
+  }
+  RawSocket(const RawSocket&) = delete;
+  RawSocket& operator=(const RawSocket&) = delete;
+
+  bool ok() const { return fd_ >= 0; }
+  bool Send(std::string_view bytes) {
+    while (!bytes.empty()) {
+      const ssize_t n = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+  // Whether something (data or the end) can be read within `wait`.
+  bool Readable(std::chrono::milliseconds wait) {
+    pollfd p{fd_, POLLIN, 0};
+    return poll(&p, 1, static_cast<int>(wait.count())) > 0;
+  }
+  // What arrives until the server closes, or until `limit` passes; *closed says whether it closed.
+  std::string ReadUntilClosed(std::chrono::milliseconds limit, bool* closed = nullptr) {
+    std::string out;
+    const auto until = std::chrono::steady_clock::now() + limit;
+    if (closed) *closed = false;
+    while (true) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      if (left.count() <= 0 || !Readable(left)) break;
+      char buffer[4096];
+      const ssize_t n = recv(fd_, buffer, sizeof buffer, 0);
+      if (n <= 0) {
+        if (closed) *closed = true;
+        break;
+      }
+      out.append(buffer, static_cast<size_t>(n));
+    }
+    return out;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// The JSON "error" of a raw HTTP answer.
+std::string ErrorOf(const std::string& answer) {
+  const size_t body = answer.find("\r\n\r\n");
+  if (body == std::string::npos) return "";
+  const json parsed = json::parse(answer.substr(body + 4), nullptr, false);
+  return parsed.is_object() ? parsed.value("error", "") : "";
+}
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+TEST_F(ServeTest, IdleAndSlowClientsDoNotHoldOthersUp) {
+  // 800 idle sockets and 100 clients sending their head one byte at a time, beside a well-behaved client.
+  rlimit files{};
+  getrlimit(RLIMIT_NOFILE, &files);
+  const rlim_t want = 1200;
+  if (files.rlim_cur < want && files.rlim_max >= want) {
+    files.rlim_cur = want;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
+  getrlimit(RLIMIT_NOFILE, &files);
+  const int idle_count = files.rlim_cur >= want ? 800 : static_cast<int>(files.rlim_cur) / 2 - 100;
+  ASSERT_GT(idle_count, 100) << "descriptor limit " << files.rlim_cur;
+  ServerProcess server("--port 0 --model " + Model(1) +
+                       " --idle-timeout-ms 4000 --header-timeout-ms 2000 --max-connections 2000");
+  ASSERT_GT(server.port(), 0) << server.first_line();
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::unique_ptr<RawSocket>> idle, slow;
+  for (int i = 0; i < idle_count; ++i) {
+    idle.push_back(std::make_unique<RawSocket>(server.port()));
+    ASSERT_TRUE(idle.back()->ok()) << i;
+  }
+  for (int i = 0; i < 100; ++i) {
+    slow.push_back(std::make_unique<RawSocket>(server.port()));
+    ASSERT_TRUE(slow.back()->ok()) << i;
+  }
+  // The slow clients: one more byte of an endless header every 100 ms each, until the server answers.
+  const std::string dribble = "GET /healthz HTTP/1.1\r\nX-Slow: " + std::string(1000, 'a');
+  std::vector<std::string> answers(slow.size());
+  std::atomic<bool> stop{false};
+  std::thread slow_clients([&] {
+    for (size_t step = 0; step < dribble.size() && !stop && Seconds(start) < 8; ++step) {
+      bool all_answered = true;
+      for (size_t i = 0; i < slow.size(); ++i) {
+        if (!answers[i].empty()) continue;
+        all_answered = false;
+        if (slow[i]->Readable(std::chrono::milliseconds(0))) {
+          answers[i] = slow[i]->ReadUntilClosed(std::chrono::milliseconds(2000));
+          if (answers[i].empty()) answers[i] = "(closed without an answer)";
+        } else {
+          slow[i]->Send(dribble.substr(step, 1));
+        }
+      }
+      if (all_answered) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  struct JoinOnExit {  // also when an assertion below returns early
+    std::thread& thread;
+    std::atomic<bool>& stop;
+    ~JoinOnExit() {
+      stop = true;
+      if (thread.joinable()) thread.join();
+    }
+  } join_on_exit{slow_clients, stop};
+
+  // Meanwhile a well-behaved client is answered as usual, on a kept-alive connection and on fresh ones.
+  const std::string body =
+      json({{"context", Inputs(1, true, false)}, {"items", {Inputs(1, false, true), Inputs(2, false, true)}}}).dump();
+  httplib::Client client("127.0.0.1", server.port());
+  double slowest = 0;
+  for (int i = 0; i < 10; ++i) {
+    auto t = std::chrono::steady_clock::now();
+    auto health = client.Get("/healthz");
+    ASSERT_TRUE(health) << i;
+    EXPECT_EQ(health->status, 200);
+    auto rank = client.Post("/v1/rank", body, "application/json");
+    ASSERT_TRUE(rank) << i;
+    EXPECT_EQ(rank->status, 200) << rank->body;
+    httplib::Client fresh("127.0.0.1", server.port());
+    auto again = fresh.Get("/healthz");
+    ASSERT_TRUE(again) << i;
+    EXPECT_EQ(again->status, 200);
+    slowest = std::max(slowest, Seconds(t));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_LT(slowest, 1.0) << "a well-behaved client waited " << slowest << " s";
+
+  // The slow clients are cut off at the header deadline (2 s from their first byte) with a 408, not held.
+  slow_clients.join();
+  for (size_t i = 0; i < slow.size(); ++i) {
+    EXPECT_EQ(answers[i].rfind("HTTP/1.1 408", 0), 0u) << i << ": " << answers[i];
+    EXPECT_NE(ErrorOf(answers[i]).find("request head not complete within 2000 ms"), std::string::npos) << answers[i];
+  }
+  EXPECT_LT(Seconds(start), 6.0);
+  // The idle sockets are closed at the idle timeout (4 s), without an answer.
+  int closed_count = 0;
+  for (auto& socket : idle) {
+    bool closed = false;
+    const std::string got = socket->ReadUntilClosed(std::chrono::milliseconds(4000), &closed);
+    closed_count += closed && got.empty();
+  }
+  EXPECT_EQ(closed_count, idle_count);
+  EXPECT_LT(Seconds(start), 9.0);
+  EXPECT_EQ(server.Terminate(std::chrono::seconds(10)), 0);
+}
+
+TEST_F(ServeTest, ConnectionsPastTheCapAreRefusedWith503) {
+  ServerProcess server("--port 0 --model " + Model(1) + " --max-connections 4");
+  ASSERT_GT(server.port(), 0) << server.first_line();
+  std::vector<std::unique_ptr<RawSocket>> held;
+  for (int i = 0; i < 4; ++i) held.push_back(std::make_unique<RawSocket>(server.port()));
+  // Accepted in order: give the server a moment to take the four before the fifth comes.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  RawSocket fifth(server.port());
+  ASSERT_TRUE(fifth.ok());
+  const std::string answer = fifth.ReadUntilClosed(std::chrono::milliseconds(3000));
+  EXPECT_EQ(answer.rfind("HTTP/1.1 503", 0), 0u) << answer;
+  EXPECT_NE(ErrorOf(answer).find("the server has 4 connections open, its limit; retry later"), std::string::npos)
+      << answer;
+  held.clear();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  httplib::Client client("127.0.0.1", server.port());
+  auto health = client.Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(server.Terminate(std::chrono::seconds(10)), 0);
+}
+
+TEST_F(ServeTest, LimitsHoldForEveryFramingAndBadFramingIsClosedAtOnce) {
+  ServerProcess server("--port 0 --model " + Model(1) + " --max-body-bytes 1000000");
+  ASSERT_GT(server.port(), 0) << server.first_line();
+
+  // A chunked body is counted as it arrives: refused once past the limit, long before its 20 MB are sent.
+  {
+    RawSocket socket(server.port());
+    ASSERT_TRUE(socket.Send("POST /v1/rank HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                            "Transfer-Encoding: chunked\r\n\r\n"));
+    const std::string chunk = "10000\r\n" + std::string(1 << 16, ' ') + "\r\n";  // 64 KiB
+    int sent = 0;
+    while (sent < 320 && !socket.Readable(std::chrono::milliseconds(0)) && socket.Send(chunk)) ++sent;
+    const std::string answer = socket.ReadUntilClosed(std::chrono::milliseconds(5000));
+    EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0u) << answer.substr(0, 200);
+    EXPECT_EQ(ErrorOf(answer), "chunked request body over the limit of 1000000 bytes");
+    EXPECT_LT(sent, 320);
+  }
+  // Framing the server cannot trust: answered 400 and closed at once, not held for a timeout.
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"POST /v1/rank HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 30\r\n\r\n{}",
+       "conflicting Content-Length headers: 2 and 30"},
+      {"POST /v1/rank HTTP/1.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}",
+       "both Transfer-Encoding and Content-Length"},
+      {"GARBAGE\r\n\r\n", "malformed request line 'GARBAGE'"},
+      {"GET /healthz HTTP/1.1\r\nX: " + std::string(20000, 'h') + "\r\n\r\n", "request head over the limit"},
+  };
+  for (const auto& [bytes, message] : refused) {
+    RawSocket socket(server.port());
+    ASSERT_TRUE(socket.Send(bytes));
+    const auto t = std::chrono::steady_clock::now();
+    bool closed = false;
+    const std::string answer = socket.ReadUntilClosed(std::chrono::milliseconds(4000), &closed);
+    EXPECT_NE(ErrorOf(answer).find(message), std::string::npos) << answer.substr(0, 300);
+    EXPECT_NE(answer.find("Connection: close"), std::string::npos) << answer.substr(0, 300);
+    EXPECT_TRUE(closed);
+    EXPECT_LT(Seconds(t), 2.5);  // closed after the answer (and a short linger), not after a timeout
+  }
+
+  httplib::Client client("127.0.0.1", server.port());
+  json items = json::array();
+  for (size_t r = 0; r < rows_.size(); ++r) items.push_back(Inputs(r, false, true));
+  const std::string valid = json({{"context", Inputs(0, true, false)}, {"items", items}}).dump();
+  ASSERT_GT(valid.size(), 5000u);
+  // curl's default content type for -d: refused with what to send, not a wrong 413.
+  auto form = client.Post("/v1/rank", valid, "application/x-www-form-urlencoded");
+  ASSERT_TRUE(form);
+  EXPECT_EQ(form->status, 415) << form->body;
+  EXPECT_NE(form->body.find("Content-Type 'application/x-www-form-urlencoded' is not JSON; send the body as "
+                            "Content-Type: application/json"),
+            std::string::npos)
+      << form->body;
+  auto with_charset = client.Post("/v1/rank", valid, "application/json; charset=utf-8");
+  ASSERT_TRUE(with_charset);
+  EXPECT_EQ(with_charset->status, 200) << with_charset->body;
+
+  // 200000 empty objects (600 KB, under the body limit): refused by the item limit at once, not after seconds of
+  // parsing.
+  std::string many = "{\"items\":[{}";
+  for (int i = 1; i < 200000; ++i) many += ",{}";
+  many += "]}";
+  auto t = std::chrono::steady_clock::now();
+  auto big = client.Post("/v1/rank", many, "application/json");
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 413) << big->body;
+  EXPECT_NE(big->body.find("items: 200000 entries, more than the limit of 1000"), std::string::npos) << big->body;
+  EXPECT_LT(Seconds(t), 2.0);
+
+  // A key given twice is refused by its place, not silently replaced.
+  json item = Inputs(0, true, true);
+  std::string twice = json({{"items", {item}}}).dump();
+  twice.insert(twice.size() - 3, ",\"price\":1");  // into the item, before its "}]}"
+  auto duplicate = client.Post("/v1/rank", twice, "application/json");
+  ASSERT_TRUE(duplicate);
+  EXPECT_EQ(duplicate->status, 400);
+  EXPECT_NE(duplicate->body.find("items[0]: duplicate key 'price'"), std::string::npos) << duplicate->body;
+  duplicate = client.Post("/v1/rank", R"({"items": [], "items": [{}]})", "application/json");
+  ASSERT_TRUE(duplicate);
+  EXPECT_EQ(duplicate->status, 400);
+  EXPECT_NE(duplicate->body.find("request body: duplicate key 'items'"), std::string::npos) << duplicate->body;
+  EXPECT_EQ(server.Terminate(std::chrono::seconds(10)), 0);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -351,6 +352,67 @@ TEST_F(RequestTest, BadRequestsNameTheField) {
   const std::string cut = Refusal("{\"" + huge + "\": 1}").second;
   EXPECT_LT(cut.size(), 300u);
   EXPECT_NE(cut.find("(1048576 bytes)"), std::string::npos);
+}
+
+TEST_F(RequestTest, KeysGivenTwiceAreRefusedByTheirPlace) {
+  const std::string user = R"("user": "u1", "city": "paris", "tags": "a", "age": 30)";
+  const std::string item = R"("item": "i1", "seller": "i2", "price": 10)";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"items": [], "items": []})", "request body: duplicate key 'items'; give each key once"},
+      {"{\"context\": {" + user + ", \"city\": \"rome\"}, \"items\": []}", "context: duplicate key 'city'"},
+      {"{\"context\": {" + user + "}, \"items\": [{" + item + "}, {" + item + ", \"price\": 3}]}",
+       "items[1]: duplicate key 'price'"},
+      {"{\"context\": {" + user + "}, \"items\": [{" + item + "}], \"blend\": {\"click\": 1, \"click\": 2}}",
+       "blend: duplicate key 'click'"},
+  };
+  for (const auto& [body, message] : cases) {
+    const auto [status, got] = Refusal(body);
+    EXPECT_EQ(status, 400) << body;
+    EXPECT_NE(got.find(message), std::string::npos) << body << "\n  got: " << got;
+  }
+  // A long key is cut in the path and in the message.
+  const std::string long_key(100000, 'q');
+  const std::string got = Refusal("{\"" + long_key + "\": {\"a\": 1, \"a\": 2}}").second;
+  EXPECT_NE(got.find("…' (100000 bytes): duplicate key 'a'"), std::string::npos) << got.substr(0, 300);
+  EXPECT_LT(got.size(), 300u);
+}
+
+TEST_F(RequestTest, ParsingIsLinearAndEchoesAreCut) {
+  // 200000 empty objects: refused by the item limit after one pass (the nesting check once scanned the parent
+  // array again at the end of every object: seconds of CPU). Generous bound: it only shows nothing quadratic.
+  std::string many = "{\"items\":[{}";
+  for (int i = 1; i < 200000; ++i) many += ",{}";
+  many += "]}";
+  const auto start = std::chrono::steady_clock::now();
+  const auto [status, message] = Refusal(many);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(status, 413);
+  EXPECT_EQ(message, "items: 200000 entries, more than the limit of 1000");
+  EXPECT_LT(seconds, 2.0);
+  // Nesting: 8 levels pass, 9 do not, whatever is inside.
+  EXPECT_EQ(Refusal(R"({"items": [], "top_k": [[[[[[[]]]]]]]})").second.find("nested"), std::string::npos);
+  EXPECT_EQ(Refusal(R"({"items": [], "top_k": [[[[[[[[]]]]]]]]})").second, "JSON nested deeper than 8 levels");
+  // A string without its closing quote: nlohmann quotes what it read, cut here.
+  const std::string open_string = "{\"items\": \"" + std::string(150000, 'x');
+  const std::string cut = Refusal(open_string).second;
+  EXPECT_NE(cut.find("malformed JSON: "), std::string::npos) << cut.substr(0, 300);
+  EXPECT_NE(cut.find("…' (150001 bytes)"), std::string::npos) << cut.substr(0, 300);
+  EXPECT_LT(cut.size(), 400u);
+  // Long values echoed by the blend and top_k checks are cut too.
+  const std::string long_task(5000, 't');
+  EXPECT_LT(Refusal("{\"items\": [], \"blend\": {\"" + long_task + "\": 1}}").second.size(), 300u);
+  EXPECT_LT(Refusal("{\"items\": [], \"blend\": {\"" + long_task + "\": \"1\"}}").second.size(), 300u);
+  EXPECT_LT(Refusal("{\"items\": [], \"top_k\": \"" + long_task + "\"}").second.size(), 300u);
+}
+
+TEST_F(RequestTest, TheDeadlineCoversParsing) {
+  limits_.deadline = std::chrono::steady_clock::now() - std::chrono::milliseconds(1);
+  std::string many = "{\"items\":[0";
+  for (int i = 1; i < 10000; ++i) many += ",0";
+  many += "]}";
+  const auto [status, message] = Refusal(many);
+  EXPECT_EQ(status, 503);
+  EXPECT_EQ(message, "the request was not parsed within the server's time limit; retry or send a smaller body");
 }
 
 TEST_F(RequestTest, ScorerAnswersConcurrentRequestsWithTheirOwnRows) {
