@@ -700,7 +700,8 @@ void ValidateEvalAndServe(const Config& config) {
   for (const auto& task : config.tasks) task_names.push_back(task.name);
   auto find = [&](const std::string& name, const std::string& key, const char* kind) {
     const TaskConfig* task = config.FindTask(name);
-    MTREC_CHECK(task != nullptr, "{} names no task '{}'{}", key, name, DidYouMeanSuffix(name, task_names));
+    MTREC_CHECK(task != nullptr, "{} names no task '{}'{}; the tasks are {}", key, name,
+                DidYouMeanSuffix(name, task_names), QuotedList(task_names));
     MTREC_CHECK(kind == nullptr || task->kind == kind, "{}: task '{}' is {}; expected a {} task", key, name, task->kind,
                 kind);
     return task;
