@@ -11,6 +11,7 @@
 #include <cmath>
 #include <deque>
 #include <filesystem>
+#include <unordered_map>
 
 #include "common/binary.h"
 #include "common/checksum.h"
@@ -104,21 +105,20 @@ std::string MissingValueHint(std::string_view field, const std::vector<std::stri
 // column holds, counted over the whole file (this runs only on the way to the error).
 std::string TextLabelHint(std::string_view body, size_t body_start, const CsvDialect& dialect, size_t position,
                           size_t fields) {
-  StringIndex index;
-  std::vector<int64_t> rows;
+  // Owned strings: a field with doubled quotes lives in the reader's scratch only until the next record.
+  std::unordered_map<std::string, size_t> index;
+  std::vector<ValueCount> counts;
   CsvReader reader(body, CsvChunk{body_start, body.size(), 1}, dialect);
   try {
     while (reader.Next()) {
       if (reader.fields().size() != fields) continue;
-      const uint32_t code = index.Intern(reader.fields()[position]);
-      if (code == rows.size()) rows.push_back(0);
-      ++rows[code];
+      auto [it, added] = index.emplace(reader.fields()[position], counts.size());
+      if (added) counts.push_back({it->first, 0});
+      ++counts[it->second].rows;
     }
   } catch (const Error&) {
     // A malformed record later in the file ends the count early; the values seen so far still help.
   }
-  std::vector<ValueCount> counts;
-  for (size_t code = 0; code < rows.size(); ++code) counts.push_back({std::string(index.values()[code]), rows[code]});
   std::stable_sort(counts.begin(), counts.end(), [](const auto& a, const auto& b) { return a.rows > b.rows; });
   // The rarer of the two most frequent values is the likelier positive class (income > 50K, a purchase).
   const std::string example = counts.size() > 1 ? counts[1].value : counts.empty() ? "..." : counts[0].value;

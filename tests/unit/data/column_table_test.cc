@@ -296,15 +296,18 @@ TEST_F(ColumnTableTest, MissingValueSpellingsSuggestNaValues) {
 }
 
 TEST_F(ColumnTableTest, TextBinaryLabelSuggestsARuleWithTheColumnsValues) {
-  const std::string path = WriteFile("text_label.csv", "x,y\n1,no\n2,no\n3,yes\n4,no\n5,maybe\n6,yes\n");
+  // A quoted value with doubled quotes is counted too (the reader keeps its text only until the next record).
+  const std::string path = WriteFile(
+      "text_label.csv", "x,y\n1,no\n2,no\n3,yes\n4,no\n5,\"a \"\"b\"\"\"\n6,yes\n7,maybe\n8,\"a \"\"b\"\"\"\n");
   ColumnRequest request = Numeric("y");
   request.binary_label = true;
   request.role = "label of task 'click'";
   std::string error = ErrorOf([&] { LoadTable(path, NoCache(), {Numeric("x"), request}); });
-  EXPECT_EQ(error, path + ":2: column 'y' (label of task 'click'): expected a number, found 'no'; a binary label is "
-                          "0 or 1: to read text, give the task a rule, positive = [\"yes\"] or equals = \"yes\" (the "
-                          "values that mean 1); the column's most frequent values: \"no\" (3), \"yes\" (2), "
-                          "\"maybe\" (1)");
+  EXPECT_EQ(error, path +
+                       ":2: column 'y' (label of task 'click'): expected a number, found 'no'; a binary label is "
+                       "0 or 1: to read text, give the task a rule, positive = [\"yes\"] or equals = \"yes\" (the "
+                       "values that mean 1); the column's most frequent values: \"no\" (3), \"yes\" (2), "
+                       "\"a \"b\"\" (2), \"maybe\" (1)");
   // A missing-value spelling in a label gets the na_values hint instead.
   const std::string unknown = WriteFile("unknown_label.csv", "y\n1\n?\n");
   error = ErrorOf([&] { LoadTable(unknown, NoCache(), {request}); });
