@@ -6,12 +6,13 @@
 #include "cli/data_sets.h"
 #include "cli/evaluation_report.h"
 #include "cli/evaluation_run.h"
-#include "common/log.h"
 #include "common/error.h"
 #include "common/files.h"
+#include "common/log.h"
 #include "common/threads.h"
 #include "eval/evaluation.h"
 #include "eval/multitask_gain.h"
+#include "features/labels.h"
 #include "io/model_io.h"
 #include "train/diagnostics.h"
 #include "train/trainer.h"
@@ -47,6 +48,10 @@ int RunEval(const EvalOptions& options) {
                 options.part);
     auto [valid, test] = SplitValidTest(table, config.data.valid_from_test, config.data.split_seed);
     table = options.part == "valid" ? std::move(valid) : std::move(test);
+  }
+  for (const auto& warning :
+       LabelShiftWarnings(config, loaded.train_labels, CountLabels(config, table), table.path())) {
+    LogWarning("{}", warning);
   }
   const bool with_curves = !options.json.empty() || !options.report.empty();
   const EvaluationRun run = RunEvaluation(loaded, table, eval, with_curves);

@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/threads.h"
 #include "eval/evaluation.h"
+#include "features/labels.h"
 #include "features/pipeline.h"
 #include "io/model_io.h"
 #include "models/model.h"
@@ -61,6 +62,15 @@ int RunTrain(const TrainOptions& options) {
   }
 
   DataSets sets = LoadDataSets(config, /*with_train=*/true);
+  const std::vector<LabelCounts> train_labels = CountLabels(config, *sets.train);
+  for (const auto& warning : CheckTrainingLabels(config, train_labels, sets.train->path())) LogWarning("{}", warning);
+  for (const auto* table : {&sets.valid, &sets.test}) {
+    if (!table->has_value()) continue;
+    for (const auto& warning :
+         LabelShiftWarnings(config, train_labels, CountLabels(config, **table), (*table)->path())) {
+      LogWarning("{}", warning);
+    }
+  }
   std::unique_ptr<FeaturePipeline> pipeline;
   std::unique_ptr<Model> model;
   if (resumed) {
@@ -82,9 +92,9 @@ int RunTrain(const TrainOptions& options) {
   Trainer trainer(config, *model);
   trainer.Fit(
       train, valid ? &*valid : nullptr,
-      [&](const TrainerState& state) { SaveCheckpoint(checkpoint, config, *pipeline, *model, state); },
+      [&](const TrainerState& state) { SaveCheckpoint(checkpoint, config, *pipeline, *model, state, train_labels); },
       resumed ? &*resumed->trainer : nullptr);
-  SaveModel(options.out, config, *pipeline, *model, trainer.state().history);
+  SaveModel(options.out, config, *pipeline, *model, trainer.state().history, train_labels);
   if (valid && !model->GateUsages().empty()) {
     model->ResetGateUsage();
     Predict(*model, config, *valid);

@@ -1,8 +1,10 @@
 #include "cli/data_sets.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "common/error.h"
+#include "common/files.h"
 #include "common/log.h"
 #include "features/batcher.h"
 #include "features/pipeline.h"
@@ -26,21 +28,36 @@ void LogReadReport(const ColumnTable& table, const std::string& role) {
   for (const auto& example : report.skipped_examples) LogInfo("  skipped {}", example);
 }
 
+namespace {
+
+// Reads the file a data.KEY setting names; a missing one is reported with the setting, since a path relative to
+// the config's folder is easy to misread.
+ColumnTable LoadDataFile(const Config& config, const char* key, const std::string& value,
+                         const std::vector<ColumnRequest>& requests) {
+  const std::string path = DataPath(config, value);
+  MTREC_CHECK(FileExists(path), "data.{} = \"{}\" in {}: file not found at {}", key, value,
+              config.source_path.empty() ? "the config" : config.source_path,
+              std::filesystem::absolute(path).lexically_normal().string());
+  return LoadTable(path, config.data, requests);
+}
+
+}  // namespace
+
 DataSets LoadDataSets(const Config& config, bool with_train) {
   DataSets sets;
   const auto requests = FeaturePipeline::Requests(config, /*labels_required=*/true);
   if (with_train) {
     MTREC_CHECK(!config.data.train.empty(), "{}: [data] train is not set: which file should be trained on?",
                 config.source_path);
-    sets.train = LoadTable(DataPath(config, config.data.train), config.data, requests);
+    sets.train = LoadDataFile(config, "train", config.data.train, requests);
     LogReadReport(*sets.train, "train");
   }
   if (!config.data.valid.empty()) {
-    sets.valid = LoadTable(DataPath(config, config.data.valid), config.data, requests);
+    sets.valid = LoadDataFile(config, "valid", config.data.valid, requests);
     LogReadReport(*sets.valid, "valid");
   }
   if (!config.data.test.empty()) {
-    ColumnTable test = LoadTable(DataPath(config, config.data.test), config.data, requests);
+    ColumnTable test = LoadDataFile(config, "test", config.data.test, requests);
     if (config.data.valid_from_test > 0 && !sets.valid) {
       auto [valid, rest] = SplitValidTest(test, config.data.valid_from_test, config.data.split_seed);
       LogInfo("split the test file: {} validation rows, {} test rows (data.valid_from_test = {}, seed {})",

@@ -250,10 +250,14 @@ const std::vector<Field<TaskConfig>>& TaskFields() {
       MakeField("loss", &T::loss, "Loss; default logloss for binary and mse for regression.",
                 {"logloss", "mse", "huber"}),
       MakeField("weight", &T::weight, "Weight of the task's loss in the total loss."),
-      MakeField("positive", &T::positive, "Label rule: the label is 1 when the column's value is one of these, else 0.",
+      MakeField("positive", &T::positive,
+                "Label rule: the label is 1 when the column's value is one of these, else 0 (data.na_values: "
+                "missing). A rule that matches no row of the training file is an error.",
                 {}, {"binary"}),
-      MakeField("equals", &T::equals, "Label rule: the label is 1 when the column's value equals this, else 0.", {},
-                {"binary"}),
+      MakeField("equals", &T::equals,
+                "Label rule: the label is 1 when the column's value equals this, else 0. A rule that matches no row "
+                "of the training file is an error.",
+                {}, {"binary"}),
       MakeField("huber_delta", &T::huber_delta, "Delta of the huber loss.", {}, {"regression"}),
       MakeField("oracle", &T::oracle,
                 "Column holding the true probability / expectation (simulated data): eval prints its metrics beside "
@@ -700,7 +704,8 @@ void ValidateEvalAndServe(const Config& config) {
   for (const auto& task : config.tasks) task_names.push_back(task.name);
   auto find = [&](const std::string& name, const std::string& key, const char* kind) {
     const TaskConfig* task = config.FindTask(name);
-    MTREC_CHECK(task != nullptr, "{} names no task '{}'{}", key, name, DidYouMeanSuffix(name, task_names));
+    MTREC_CHECK(task != nullptr, "{} names no task '{}'{}; the tasks are {}", key, name,
+                DidYouMeanSuffix(name, task_names), QuotedList(task_names));
     MTREC_CHECK(kind == nullptr || task->kind == kind, "{}: task '{}' is {}; expected a {} task", key, name, task->kind,
                 kind);
     return task;

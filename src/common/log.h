@@ -19,6 +19,13 @@ void LogInfo(fmt::format_string<Args...> format, Args&&... args) {
   if (GetLogLevel() >= LogLevel::kInfo) LogLine(LogLevel::kInfo, fmt::format(format, std::forward<Args>(args)...));
 }
 
+// A problem in the input that does not stop the run but makes its results suspect: printed after "warning: " at
+// every level, -q included, since a quiet run is the one nobody reads the log of.
+template <typename... Args>
+void LogWarning(fmt::format_string<Args...> format, Args&&... args) {
+  LogLine(LogLevel::kQuiet, "warning: " + fmt::format(format, std::forward<Args>(args)...));
+}
+
 template <typename... Args>
 void LogDebug(fmt::format_string<Args...> format, Args&&... args) {
   if (GetLogLevel() >= LogLevel::kDebug) LogLine(LogLevel::kDebug, fmt::format(format, std::forward<Args>(args)...));

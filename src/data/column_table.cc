@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <deque>
 #include <filesystem>
+#include <unordered_map>
 
 #include "common/binary.h"
 #include "common/checksum.h"
@@ -44,6 +46,7 @@ struct ChunkResult {
   int64_t skipped = 0;
   std::vector<std::string> skipped_examples;
   std::string error;  // first fatal error (on_error = "fail")
+  int text_label = -1;  // the request whose binary label held text, when that is the error
 };
 
 // data.na_values, asked about every numeric and multi-valued field: a field whose first byte (or emptiness) no
@@ -82,6 +85,46 @@ uint32_t Intern(ChunkColumn& column, ChunkResult& chunk, std::string_view value,
   if (known != StringIndex::kAbsent) return known;
   chunk.owned.emplace_back(value);
   return column.dictionary.Intern(chunk.owned.back());
+}
+
+// Spellings of "unknown" common in public data sets (the UCI files write "?"): a numeric field holding one that
+// data.na_values lacks is most likely a missing value, and the message says how to read it as one.
+std::string MissingValueHint(std::string_view field, const std::vector<std::string>& na_values) {
+  static constexpr std::string_view kSpellings[] = {"?",    "-",       "--",      ".",         "na",    "n/a",
+                                                    "nan",  "null",    "none",    "nil",       "#n/a",  "(null)",
+                                                    "missing", "unknown", "undefined", "not available"};
+  std::string lower(field);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (std::find(std::begin(kSpellings), std::end(kSpellings), lower) == std::end(kSpellings)) return "";
+  std::string now;
+  for (const auto& value : na_values) now += fmt::format("{}\"{}\"", now.empty() ? "" : ", ", value);
+  return fmt::format("; if it marks a missing value, add \"{}\" to data.na_values (now [{}])", field, now);
+}
+
+// The hint of a text label on a binary task without a rule: the rule that would read it, and the values the
+// column holds, counted over the whole file (this runs only on the way to the error).
+std::string TextLabelHint(std::string_view body, size_t body_start, const CsvDialect& dialect, size_t position,
+                          size_t fields) {
+  // Owned strings: a field with doubled quotes lives in the reader's scratch only until the next record.
+  std::unordered_map<std::string, size_t> index;
+  std::vector<ValueCount> counts;
+  CsvReader reader(body, CsvChunk{body_start, body.size(), 1}, dialect);
+  try {
+    while (reader.Next()) {
+      if (reader.fields().size() != fields) continue;
+      auto [it, added] = index.emplace(reader.fields()[position], counts.size());
+      if (added) counts.push_back({it->first, 0});
+      ++counts[it->second].rows;
+    }
+  } catch (const Error&) {
+    // A malformed record later in the file ends the count early; the values seen so far still help.
+  }
+  std::stable_sort(counts.begin(), counts.end(), [](const auto& a, const auto& b) { return a.rows > b.rows; });
+  // The rarer of the two most frequent values is the likelier positive class (income > 50K, a purchase).
+  const std::string example = counts.size() > 1 ? counts[1].value : counts.empty() ? "..." : counts[0].value;
+  return fmt::format("; a binary label is 0 or 1: to read text, give the task a rule, positive = [\"{}\"] or "
+                     "equals = \"{}\" (the values that mean 1); the column's most frequent values: {}",
+                     example, example, FormatValueCounts(counts));
 }
 
 uint64_t CacheKey(const std::string& path, const DataConfig& data, const std::vector<ColumnRequest>& requests) {
@@ -209,6 +252,26 @@ const Column& ColumnTable::Get(const std::string& name, ColumnType type) const {
   const Column* column = Find(name, type);
   MTREC_CHECK(column != nullptr, "'{}': column '{}' was not read as {}", path_, name, ColumnTypeName(type));
   return *column;
+}
+
+std::vector<ValueCount> ValueCountsOf(const Column& column) {
+  std::vector<int64_t> rows(column.DictionarySize(), 0);
+  for (uint32_t code : column.codes) ++rows[code];
+  std::vector<ValueCount> counts;
+  for (size_t code = 0; code < rows.size(); ++code) {
+    if (rows[code] > 0) counts.push_back({std::string(column.Value(static_cast<uint32_t>(code))), rows[code]});
+  }
+  std::stable_sort(counts.begin(), counts.end(), [](const auto& a, const auto& b) { return a.rows > b.rows; });
+  return counts;
+}
+
+std::string FormatValueCounts(const std::vector<ValueCount>& counts, size_t limit) {
+  std::string out;
+  for (size_t i = 0; i < counts.size() && i < limit; ++i) {
+    out += fmt::format("{}\"{}\" ({})", i ? ", " : "", counts[i].value, counts[i].rows);
+  }
+  if (counts.size() > limit) out += fmt::format(", ... ({} values in all)", counts.size());
+  return out.empty() ? "none" : out;
 }
 
 ColumnTable ColumnTable::Select(const std::vector<int64_t>& rows) const {
@@ -380,6 +443,23 @@ ColumnTable TableParser::Parse(const std::string& path, const DataConfig& data,
     names = ColumnsOfHeaderlessFile(text, dialect, path, names, requests);
   }
 
+  // A header that names none of the configured columns but holds numbers is the first data row of a file
+  // without a header (the UCI files): "did you mean" would only suggest one of its values.
+  const bool any_known = std::any_of(requests.begin(), requests.end(), [&](const ColumnRequest& request) {
+    return std::find(names.begin(), names.end(), request.name) != names.end();
+  });
+  const auto numbers = std::count_if(names.begin(), names.end(), [](const std::string& name) {
+    return ParseDouble(name).has_value();
+  });
+  if (data.header && !any_known && numbers > 0 && !requests.empty()) {
+    const std::vector<std::string> first(names.begin(), names.begin() + std::min<size_t>(names.size(), 6));
+    Fail("'{}' has no column '{}' (needed as {}), nor any other configured column: its first line looks like data, "
+         "not column names ({} of its {} fields are numbers: {}{}); if the file has no header, set data.header = "
+         "false and name its {} columns in data.columns",
+         path, requests[0].name, requests[0].role, numbers, names.size(), QuotedList(first),
+         names.size() > first.size() ? ", ..." : "", names.size());
+  }
+
   // Where each requested column is in a record; -1 for an absent optional column.
   std::vector<int> positions;
   for (const auto& request : requests) {
@@ -436,8 +516,10 @@ ColumnTable TableParser::Parse(const std::string& path, const DataConfig& data,
           std::optional<double> value = ParseDouble(field);
           if (!value) {
             ok = false;
-            if (!bad_row(line, fmt::format("column '{}' ({}): expected a number, found '{}'", requests[c].name,
-                                           requests[c].role, field))) {
+            const std::string hint = MissingValueHint(field, data.na_values);
+            if (!bad_row(line, fmt::format("column '{}' ({}): expected a number, found '{}'{}", requests[c].name,
+                                           requests[c].role, field, hint))) {
+              if (requests[c].binary_label && hint.empty()) chunk.text_label = static_cast<int>(c);
               return;
             }
           } else if (requests[c].binary_label && *value != 0.0 && *value != 1.0) {
@@ -490,7 +572,12 @@ ColumnTable TableParser::Parse(const std::string& path, const DataConfig& data,
   });
 
   for (const auto& chunk : results) {
-    if (!chunk.error.empty()) Fail("{}", chunk.error);
+    if (chunk.error.empty()) continue;
+    if (chunk.text_label >= 0) {
+      Fail("{}{}", chunk.error,
+           TextLabelHint(body, body_start, dialect, static_cast<size_t>(positions[chunk.text_label]), names.size()));
+    }
+    Fail("{}", chunk.error);
   }
 
   ColumnTable table;

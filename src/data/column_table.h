@@ -110,6 +110,18 @@ class ColumnTable {
   std::shared_ptr<const void> backing_;  // keeps a mapped cache file alive while columns view it
 };
 
+// A value of a text column and how many rows hold it.
+struct ValueCount {
+  std::string value;
+  int64_t rows = 0;
+};
+
+// Every value of a categorical column with its row count, most rows first (ties in first-appearance order).
+std::vector<ValueCount> ValueCountsOf(const Column& column);
+
+// The first `limit` of `counts` for a message: "Never-married" (41), "Divorced" (7), ... (12 values in all).
+std::string FormatValueCounts(const std::vector<ValueCount>& counts, size_t limit = 5);
+
 // Parses `path` (CSV/TSV, compressed or not) in parallel into the requested columns; with data.cache, reuses or
 // writes the columnar cache. Bad rows: an Error with file:line and column (on_error = "fail") or skipped and
 // counted in the report (on_error = "skip").

@@ -38,7 +38,8 @@ Blend ResolveBlend(const Config& config, const NamedWeights& weights) {
   }
   for (const auto& [name, weight] : weights) {
     const int task = config.TaskIndex(name);
-    MTREC_CHECK(task >= 0, "blend names no task '{}'{}", name, DidYouMeanSuffix(name, names));
+    MTREC_CHECK(task >= 0, "blend names no task '{}'{}; the model's tasks are {}", name, DidYouMeanSuffix(name, names),
+                QuotedList(names));
     MTREC_CHECK(std::isfinite(weight), "blend weight of '{}' is {}; expected a finite number", name, weight);
     MTREC_CHECK(!blend.product || weight >= 0, "blend weight of '{}' is {}; a product blend needs weights >= 0", name,
                 weight);

@@ -1,10 +1,10 @@
 #include "features/pipeline.h"
 
 #include <cmath>
-#include <unordered_set>
 
 #include "common/error.h"
 #include "common/threads.h"
+#include "features/labels.h"
 
 namespace mtrec {
 namespace {
@@ -14,8 +14,6 @@ ColumnType ColumnTypeOf(const FeatureConfig& feature) {
   if (feature.kind == "multi_categorical") return ColumnType::kMultiCategorical;
   return ColumnType::kCategorical;
 }
-
-bool HasLabelRule(const TaskConfig& task) { return !task.positive.empty() || !task.equals.empty(); }
 
 // Adds the count of every dictionary value of `column` to `counts`.
 void CountValues(const Column& column, std::unordered_map<std::string, int64_t>& counts) {
@@ -251,14 +249,7 @@ EncodedData FeaturePipeline::Encode(const ColumnTable& table) const {
     if (HasLabelRule(task)) {
       const Column& column = table.Get(task.column, ColumnType::kCategorical);
       if (column.present) {
-        std::unordered_set<std::string> positive(task.positive.begin(), task.positive.end());
-        if (!task.equals.empty()) positive.insert(task.equals);
-        std::unordered_set<std::string> na(config_.data.na_values.begin(), config_.data.na_values.end());
-        std::vector<float> per_code(column.DictionarySize());
-        for (size_t code = 0; code < per_code.size(); ++code) {
-          std::string value(column.Value(static_cast<uint32_t>(code)));
-          per_code[code] = na.count(value) ? NAN : (positive.count(value) ? 1.f : 0.f);
-        }
+        const std::vector<float> per_code = RuleLabels(task, config_.data.na_values, column);
         for (size_t r = 0; r < rows; ++r) labels[r] = per_code[column.codes[r]];
       }
     } else {

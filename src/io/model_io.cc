@@ -11,8 +11,45 @@
 namespace mtrec {
 namespace {
 
+// The `labels` section: per binary task, the training file's label counts and the label column's most frequent
+// values, as JSON.
+std::string LabelCountsToJson(const std::vector<LabelCounts>& labels) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& counts : labels) {
+    nlohmann::ordered_json values = nlohmann::ordered_json::array();
+    for (const auto& value : counts.values) values.push_back({value.value, value.rows});
+    out.push_back({{"task", counts.task},
+                   {"rows", counts.rows},
+                   {"positives", counts.positives},
+                   {"values", values},
+                   {"distinct", counts.distinct}});
+  }
+  return out.dump();
+}
+
+std::vector<LabelCounts> LabelCountsFromJson(std::string_view text, const std::string& path) {
+  std::vector<LabelCounts> labels;
+  try {
+    for (const auto& entry : nlohmann::json::parse(text)) {
+      LabelCounts counts;
+      counts.task = entry.at("task").get<std::string>();
+      counts.rows = entry.at("rows").get<int64_t>();
+      counts.positives = entry.at("positives").get<int64_t>();
+      for (const auto& value : entry.at("values")) {
+        counts.values.push_back({value.at(0).get<std::string>(), value.at(1).get<int64_t>()});
+      }
+      counts.distinct = entry.at("distinct").get<int64_t>();
+      labels.push_back(std::move(counts));
+    }
+  } catch (const nlohmann::json::exception& error) {
+    Fail("{} [labels]: {}", path, error.what());
+  }
+  return labels;
+}
+
 SectionFile BuildFile(const Config& config, const FeaturePipeline& pipeline, const Model& model,
-                      const std::vector<EpochRecord>& history, const std::string& kind) {
+                      const std::vector<EpochRecord>& history, const std::vector<LabelCounts>& train_labels,
+                      const std::string& kind) {
   SectionFile file;
   nlohmann::ordered_json meta;
   meta["kind"] = kind;
@@ -26,19 +63,20 @@ SectionFile BuildFile(const Config& config, const FeaturePipeline& pipeline, con
   file.Add("features", std::move(features.str()));
   file.Add("weights", SerializeWeights(model));
   file.Add("history", HistoryToJson(history));
+  if (!train_labels.empty()) file.Add("labels", LabelCountsToJson(train_labels));
   return file;
 }
 
 }  // namespace
 
 void SaveModel(const std::string& path, const Config& config, const FeaturePipeline& pipeline, const Model& model,
-               const std::vector<EpochRecord>& history) {
-  BuildFile(config, pipeline, model, history, "model").Write(path);
+               const std::vector<EpochRecord>& history, const std::vector<LabelCounts>& train_labels) {
+  BuildFile(config, pipeline, model, history, train_labels, "model").Write(path);
 }
 
 void SaveCheckpoint(const std::string& path, const Config& config, const FeaturePipeline& pipeline, const Model& model,
-                    const TrainerState& state) {
-  SectionFile file = BuildFile(config, pipeline, model, state.history, "checkpoint");
+                    const TrainerState& state, const std::vector<LabelCounts>& train_labels) {
+  SectionFile file = BuildFile(config, pipeline, model, state.history, train_labels, "checkpoint");
   BinaryWriter w;
   w.Pod<int64_t>(state.epochs_done);
   w.Pod<int64_t>(state.best_epoch);
@@ -86,6 +124,7 @@ LoadedModel LoadModelFromBytes(std::string bytes, const std::string& path, int64
     loaded.model = CreateModel(loaded.config, loaded.pipeline->layout(), max_batch);
     LoadWeights(*loaded.model, weights);
     loaded.history = HistoryFromJson(std::string(file.Get("history")));
+    if (file.Has("labels")) loaded.train_labels = LabelCountsFromJson(file.Get("labels"), path);
     if (file.Has("trainer")) {
       std::string_view bytes = file.Get("trainer");
       BinaryReader r(bytes.data(), bytes.size(), path + " [trainer]");

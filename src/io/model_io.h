@@ -2,7 +2,7 @@
 // training history in one SectionFile, so that `predict`, `eval` and `serve` reproduce training exactly.
 // Checkpoints are model files with the trainer's state (epoch, optimizer moments, best weights) added.
 //
-//   SaveModel("model.mtrec", config, pipeline, *model, trainer.state().history);
+//   SaveModel("model.mtrec", config, pipeline, *model, trainer.state().history, CountLabels(config, train_table));
 //   LoadedModel loaded = LoadModel("model.mtrec");
 //   auto scores = Predict(*loaded.model, loaded.config, loaded.pipeline.Encode(table));
 #pragma once
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "features/labels.h"
 #include "features/pipeline.h"
 #include "models/model.h"
 #include "train/trainer.h"
@@ -24,15 +25,17 @@ struct LoadedModel {
   std::unique_ptr<FeaturePipeline> pipeline;
   std::unique_ptr<Model> model;
   std::vector<EpochRecord> history;
+  std::vector<LabelCounts> train_labels;  // the training file's binary labels; empty in files written before them
   std::optional<TrainerState> trainer;  // checkpoints only
   uint32_t format_version = 0;
   std::vector<std::pair<std::string, size_t>> section_sizes;
 };
 
+// `train_labels`: CountLabels of the training file, which `eval` compares other files with.
 void SaveModel(const std::string& path, const Config& config, const FeaturePipeline& pipeline, const Model& model,
-               const std::vector<EpochRecord>& history);
-void SaveCheckpoint(const std::string& path, const Config& config, const FeaturePipeline& pipeline,
-                    const Model& model, const TrainerState& state);
+               const std::vector<EpochRecord>& history, const std::vector<LabelCounts>& train_labels = {});
+void SaveCheckpoint(const std::string& path, const Config& config, const FeaturePipeline& pipeline, const Model& model,
+                    const TrainerState& state, const std::vector<LabelCounts>& train_labels = {});
 // max_batch: rows per forward pass of the loaded model (0: the config's batch size, at least 4096).
 LoadedModel LoadModel(const std::string& path, int64_t max_batch = 0);
 // The same from the file's bytes, read once by the caller (the server hashes them for the model version); `path`

@@ -217,6 +217,7 @@ class RequestEncoder {
     batch.shared.assign(slots_, 0);
     for (const auto& [key, value] : context.items()) {
       const size_t column = ColumnOf(key, where);
+      if (column == kUnknown) continue;
       in_context_[column] = 1;
       Encode(column, value, where.At(key), /*row=*/-1);
     }
@@ -229,6 +230,7 @@ class RequestEncoder {
     std::fill(seen_.begin(), seen_.end(), 0);
     for (const auto& [key, value] : item.items()) {
       const size_t column = ColumnOf(key, where);
+      if (column == kUnknown) continue;
       if (in_context_[column]) {
         throw RequestError(
             400, fmt::format("{}: {} is also in the context; give each input in one place", where.Str(), Quoted(key)));
@@ -236,6 +238,8 @@ class RequestEncoder {
       seen_[column] = 1;
       Encode(column, value, where.At(key), row);
     }
+    // A misspelt input is also a missing one; the unknown names, all of them at the end, say more.
+    if (!unknown_.empty()) return;
     for (size_t c = 0; c < seen_.size(); ++c) {
       if (!seen_[c] && !in_context_[c]) {
         throw RequestError(400, fmt::format("{}: missing input {} (null gives a missing value)", where.Str(),
@@ -245,6 +249,7 @@ class RequestEncoder {
   }
 
   void Finish() {
+    if (!unknown_.empty()) ThrowUnknownInputs();
     Batch& batch = out_->batch;
     for (size_t m = 0; m < multi_counts_.size(); ++m) {
       for (int64_t r = 0; r < rows_; ++r)
@@ -258,14 +263,40 @@ class RequestEncoder {
   }
 
  private:
-  size_t ColumnOf(const std::string& key, const Field& where) const {
+  static constexpr size_t kUnknown = static_cast<size_t>(-1);
+
+  // The schema column of an input key; kUnknown for a key the model does not read, which is noted so that the
+  // request is refused once, naming every unknown key rather than the first.
+  size_t ColumnOf(const std::string& key, const Field& where) {
     auto it = schema_.index_.find(key);
-    if (it == schema_.index_.end()) {
-      throw RequestError(400,
-                         fmt::format("{}: unknown input {}{}; the model reads {}", where.Str(), Quoted(key),
-                                     DidYouMeanSuffix(key, schema_.column_names_), QuotedList(schema_.column_names_)));
+    if (it != schema_.index_.end()) return it->second;
+    auto [known, added] = unknown_index_.emplace(key, unknown_.size());
+    if (added) {
+      unknown_.push_back({key, where.Str(), 0});
     }
-    return it->second;
+    ++unknown_[known->second].places;
+    return kUnknown;
+  }
+
+  [[noreturn]] void ThrowUnknownInputs() const {
+    const std::vector<std::string>& names = schema_.column_names_;
+    if (unknown_.size() == 1 && unknown_[0].places == 1) {
+      const UnknownInput& input = unknown_[0];
+      throw RequestError(400, fmt::format("{}: unknown input {}{}; the model reads {}", input.first_where,
+                                          Quoted(input.key), DidYouMeanSuffix(input.key, names), QuotedList(names)));
+    }
+    constexpr size_t kListed = 10;  // a hostile request may hold thousands
+    std::string list;
+    for (size_t i = 0; i < unknown_.size() && i < kListed; ++i) {
+      const UnknownInput& input = unknown_[i];
+      const std::string suggestion = DidYouMean(input.key, names);
+      list += fmt::format("{}{} ({}{}{})", i ? ", " : "", Quoted(input.key), input.first_where,
+                          input.places > 1 ? fmt::format(" and {} more", input.places - 1) : "",
+                          suggestion.empty() ? "" : fmt::format("; did you mean '{}'?", suggestion));
+    }
+    if (unknown_.size() > kListed) list += fmt::format(" and {} more", unknown_.size() - kListed);
+    throw RequestError(400, fmt::format("unknown input{} {}; the model reads {}", unknown_.size() > 1 ? "s" : "", list,
+                                        QuotedList(names)));
   }
 
   // The text of a categorical value; integers are written into `buffer` as a data file would hold them.
@@ -385,6 +416,13 @@ class RequestEncoder {
   std::vector<std::vector<int64_t>> multi_counts_;  // [multi slot][row]
   std::vector<uint8_t> in_context_;                 // per schema column
   std::vector<uint8_t> seen_;                       // per schema column, for the current row
+  struct UnknownInput {
+    std::string key;
+    std::string first_where;  // "context", "items[3]"
+    int64_t places = 0;       // objects holding it
+  };
+  std::vector<UnknownInput> unknown_;  // in the order first seen
+  std::unordered_map<std::string, size_t> unknown_index_;
 };
 
 namespace {

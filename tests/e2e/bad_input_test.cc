@@ -64,13 +64,23 @@ TEST_F(BadInputTest, GoodFileTrains) {
   EXPECT_EQ(result.exit_code, 0) << result.output;
 }
 
-TEST_F(BadInputTest, MissingFileIsNamed) {
+TEST_F(BadInputTest, MissingFileNamesTheSettingAndWhereItLooked) {
   dir_ = FreshDir("missing");
   WriteText(dir_ / "config.toml", kConfig);
   RunResult result = RunMtrec("train --config " + (dir_ / "config.toml").string());
   EXPECT_EQ(result.exit_code, 1);
-  EXPECT_NE(result.output.find("train.csv"), std::string::npos) << result.output;
-  EXPECT_NE(result.output.find("No such file"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("data.train = \"train.csv\" in " + (dir_ / "config.toml").string() +
+                               ": file not found at " + (dir_ / "train.csv").string()),
+            std::string::npos)
+      << result.output;
+  // A path relative to the config's folder, set on the command line.
+  WriteText(dir_ / "train.csv", "city,price,click\n" + GoodRows(4));
+  result = RunMtrec("train --config " + (dir_ / "config.toml").string() + " data.valid=../valid.csv");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find("data.valid = \"../valid.csv\" in " + (dir_ / "config.toml").string() +
+                               ": file not found at " + (dir_.parent_path() / "valid.csv").string()),
+            std::string::npos)
+      << result.output;
 }
 
 TEST_F(BadInputTest, TextInNumericColumnGivesFileLineAndColumn) {
@@ -79,6 +89,148 @@ TEST_F(BadInputTest, TextInNumericColumnGivesFileLineAndColumn) {
   EXPECT_NE(result.output.find("train.csv:7:"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("'price'"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("'cheap'"), std::string::npos) << result.output;
+}
+
+TEST_F(BadInputTest, UnknownSpelledAsAQuestionMarkSuggestsNaValues) {
+  RunResult result = TrainOn("question_mark", GoodRows(5) + "paris,?,1\n" + GoodRows(5));
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find("train.csv:7: column 'price' (feature 'price'): expected a number, found '?'; if it "
+                               "marks a missing value, add \"?\" to data.na_values"),
+            std::string::npos)
+      << result.output;
+  EXPECT_EQ(
+      TrainOn("question_mark_na", GoodRows(5) + "paris,?,1\n" + GoodRows(5), "'data.na_values=[\"?\"]'").exit_code, 0);
+}
+
+TEST_F(BadInputTest, TextLabelsWithoutARuleSuggestOneWithTheValues) {
+  std::string rows;
+  for (int i = 0; i < 12; ++i) rows += "paris," + std::to_string(10 + i) + (i % 4 ? ",no\n" : ",yes\n");
+  RunResult result = TrainOn("text_label", rows);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find("train.csv:2: column 'click' (label of task 'click'): expected a number, found 'yes'; "
+                               "a binary label is 0 or 1: to read text, give the task a rule, positive = [\"yes\"] "
+                               "or equals = \"yes\" (the values that mean 1); the column's most frequent values: "
+                               "\"no\" (9), \"yes\" (3)"),
+            std::string::npos)
+      << result.output;
+  EXPECT_EQ(TrainOn("text_label_rule", rows, "'tasks.click.positive=[\"yes\"]'").exit_code, 0);
+}
+
+TEST_F(BadInputTest, HeaderOfDataSuggestsHeaderFalse) {
+  dir_ = FreshDir("no_header");
+  WriteText(dir_ / "config.toml", kConfig);
+  WriteText(dir_ / "train.csv", GoodRows(10));
+  RunResult result = RunMtrec("train --config " + (dir_ / "config.toml").string() + " data.cache=false");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find("has no column 'city' (needed as feature 'city'), nor any other configured column: "
+                               "its first line looks like data, not column names (2 of its 3 fields are numbers: "
+                               "'lyon', '10', '0'); if the file has no header, set data.header = false and name its "
+                               "3 columns in data.columns"),
+            std::string::npos)
+      << result.output;
+  EXPECT_EQ(result.output.find("did you mean"), std::string::npos) << result.output;
+  result = RunMtrec("train --config " + (dir_ / "config.toml").string() + " --out " + (dir_ / "m.mtrec").string() +
+                    " data.cache=false data.header=false 'data.columns=[\"city\", \"price\", \"click\"]'");
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+}
+
+TEST_F(BadInputTest, UnknownBlendTaskListsTheTasks) {
+  RunResult result = TrainOn("blend", GoodRows(5), "'serve.blend={ clik = 1 }'");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find("serve.blend names no task 'clik' (did you mean 'click'?); the tasks are 'click'"),
+            std::string::npos)
+      << result.output;
+}
+
+// Labels made by a rule on a text column: a rule that matches nothing in the training file, and files whose labels
+// are spelt otherwise than the training file's.
+const char* kRuleConfig = R"(
+[data]
+train = "train.csv"
+
+[[features]]
+name = "price"
+kind = "numeric"
+
+[[tasks]]
+name = "never_married"
+column = "marital stat"
+equals = "Never married"
+
+[[tasks]]
+name = "click"
+
+[model]
+bottom = [8]
+tower = [4]
+
+[train]
+epochs = 1
+batch_size = 4
+threads = 1
+)";
+
+std::string MaritalRows(int n, const std::string& never_married) {
+  std::string rows = "price,marital stat,click\n";
+  for (int i = 0; i < n; ++i) {
+    const char* status =
+        i % 3 == 0 ? never_married.c_str() : (i % 3 == 1 ? "Married-civilian spouse present" : "Divorced");
+    rows += std::to_string(10 + i) + "," + status + "," + std::to_string(i % 2) + "\n";
+  }
+  return rows;
+}
+
+TEST_F(BadInputTest, ALabelRuleMatchingNoTrainingRowIsAnError) {
+  dir_ = FreshDir("rule_no_match");
+  WriteText(dir_ / "config.toml", kRuleConfig);
+  WriteText(dir_ / "train.csv", MaritalRows(12, "Never-married"));
+  RunResult result = RunMtrec("train --config " + (dir_ / "config.toml").string() + " --out " +
+                              (dir_ / "m.mtrec").string() + " data.cache=false");
+  EXPECT_EQ(result.exit_code, 1);
+  const std::string expected =
+      "task 'never_married': equals = \"Never married\" matches no row of column 'marital stat' in " +
+      (dir_ / "train.csv").string() +
+      " (did you mean \"Never-married\"?); its most frequent values: \"Never-married\" (4), \"Married-civilian "
+      "spouse present\" (4), \"Divorced\" (4)";
+  EXPECT_NE(result.output.find(expected), std::string::npos) << result.output;
+}
+
+TEST_F(BadInputTest, AFileOfOneLabelClassWarnsInTrainAndEval) {
+  dir_ = FreshDir("label_shift");
+  WriteText(dir_ / "config.toml", kRuleConfig);
+  WriteText(dir_ / "train.csv", MaritalRows(24, "Never married"));
+  WriteText(dir_ / "valid.csv", MaritalRows(9, "never married"));  // another spelling: no positive
+  const std::string model = (dir_ / "m.mtrec").string();
+  RunResult train = RunMtrec("train --config " + (dir_ / "config.toml").string() + " --out " + model +
+                             " data.cache=false data.valid=valid.csv");
+  EXPECT_EQ(train.exit_code, 0) << train.output;
+  const std::string warning =
+      "warning: task 'never_married': every label in " + (dir_ / "valid.csv").string() +
+      " is 0 (9 rows; rule equals = \"Never married\" on column 'marital stat'), where the training file had both: "
+      "8 positives in 24 rows (33.33%); \"Never married\" matches no row here (did you mean \"never married\"?); "
+      "the column's most frequent values here: \"never married\" (3), \"Married-civilian spouse present\" (3), "
+      "\"Divorced\" (3); in training: \"Never married\" (8), \"Married-civilian spouse present\" (8), "
+      "\"Divorced\" (8). Its AUC on this file is undefined";
+  EXPECT_NE(train.output.find(warning), std::string::npos) << train.output;
+  // eval compares with the training counts the model file keeps, even when quiet.
+  RunResult eval = RunMtrec("-q eval --model " + model + " --data " + (dir_ / "valid.csv").string());
+  EXPECT_EQ(eval.exit_code, 0) << eval.output;
+  EXPECT_NE(eval.output.find(warning), std::string::npos) << eval.output;
+  RunResult same = RunMtrec("eval --model " + model + " --data " + (dir_ / "train.csv").string());
+  EXPECT_EQ(same.exit_code, 0) << same.output;
+  EXPECT_EQ(same.output.find("warning:"), std::string::npos) << same.output;
+}
+
+TEST_F(BadInputTest, ABinaryLabelOfOneClassInTrainingWarns) {
+  std::string rows;
+  for (int i = 0; i < 12; ++i) rows += "paris," + std::to_string(10 + i) + ",0\n";
+  RunResult result = TrainOn("one_class", rows);
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("warning: task 'click': every label in " + (dir_ / "train.csv").string() +
+                               " is 0 (12 rows; column 'click'): the task cannot learn to tell rows apart, and its "
+                               "AUC is undefined"),
+            std::string::npos)
+      << result.output;
 }
 
 TEST_F(BadInputTest, RaggedRowGivesFileLine) {

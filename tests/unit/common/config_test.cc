@@ -512,7 +512,7 @@ TEST(ConfigTest, ValidationErrors) {
        "[eval]\nsample_spaces = [\"click|gmv\"]\n",
        "eval.sample_spaces: task 'gmv' is regression; expected a binary task"},
       {"[[tasks]]\nname = \"click\"\n[serve]\nblend = { clik = 1 }\n",
-       "serve.blend names no task 'clik' (did you mean 'click'?)"},
+       "serve.blend names no task 'clik' (did you mean 'click'?); the tasks are 'click'"},
       {"[[tasks]]\nname = \"click\"\n[serve]\nblend = { click = \"high\" }\n", "'blend' expects a number"},
       {"[serve]\nblend = [1, 2]\n", "'blend' expects a table of task weights"},
       {"[[tasks]]\nname = \"click\"\n[serve]\nblend_mode = \"product\"\nblend = { click = -1 }\n",

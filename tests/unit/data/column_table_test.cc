@@ -277,6 +277,75 @@ TEST_F(ColumnTableTest, BinaryLabelRejectsOtherValuesWithFileAndLine) {
   EXPECT_TRUE(std::isnan(y[2]));
 }
 
+TEST_F(ColumnTableTest, MissingValueSpellingsSuggestNaValues) {
+  // "?" (the UCI files) and "N/A" mean missing; "cheap" does not, and gets no hint.
+  const std::string path = WriteFile("unknown.csv", "a\n1\n?\n");
+  std::string error = ErrorOf([&] { LoadTable(path, NoCache(), {Numeric("a")}); });
+  EXPECT_EQ(error, path + ":3: column 'a' (feature 'a'): expected a number, found '?'; if it marks a missing value, "
+                          "add \"?\" to data.na_values (now [\"\", \"NA\", \"NaN\", \"nan\", \"null\", \"NULL\"])");
+  DataConfig data = NoCache();
+  data.na_values = {"?"};
+  const std::string slash = WriteFile("slash.csv", "a\n1\nN/A\n");
+  error = ErrorOf([&] { LoadTable(slash, data, {Numeric("a")}); });
+  EXPECT_NE(error.find("found 'N/A'; if it marks a missing value, add \"N/A\" to data.na_values (now [\"?\"])"),
+            std::string::npos)
+      << error;
+  const std::string cheap = WriteFile("cheap.csv", "a\n1\ncheap\n");
+  error = ErrorOf([&] { LoadTable(cheap, NoCache(), {Numeric("a")}); });
+  EXPECT_EQ(error, cheap + ":3: column 'a' (feature 'a'): expected a number, found 'cheap'");
+}
+
+TEST_F(ColumnTableTest, TextBinaryLabelSuggestsARuleWithTheColumnsValues) {
+  // A quoted value with doubled quotes is counted too (the reader keeps its text only until the next record).
+  const std::string path = WriteFile(
+      "text_label.csv", "x,y\n1,no\n2,no\n3,yes\n4,no\n5,\"a \"\"b\"\"\"\n6,yes\n7,maybe\n8,\"a \"\"b\"\"\"\n");
+  ColumnRequest request = Numeric("y");
+  request.binary_label = true;
+  request.role = "label of task 'click'";
+  std::string error = ErrorOf([&] { LoadTable(path, NoCache(), {Numeric("x"), request}); });
+  EXPECT_EQ(error, path +
+                       ":2: column 'y' (label of task 'click'): expected a number, found 'no'; a binary label is "
+                       "0 or 1: to read text, give the task a rule, positive = [\"yes\"] or equals = \"yes\" (the "
+                       "values that mean 1); the column's most frequent values: \"no\" (3), \"yes\" (2), "
+                       "\"a \"b\"\" (2), \"maybe\" (1)");
+  // A missing-value spelling in a label gets the na_values hint instead.
+  const std::string unknown = WriteFile("unknown_label.csv", "y\n1\n?\n");
+  error = ErrorOf([&] { LoadTable(unknown, NoCache(), {request}); });
+  EXPECT_NE(error.find("add \"?\" to data.na_values"), std::string::npos) << error;
+  EXPECT_EQ(error.find("rule"), std::string::npos) << error;
+}
+
+TEST_F(ColumnTableTest, HeaderOfDataSuggestsHeaderFalse) {
+  // The first data row taken for the header: no configured column in it, and numbers where names should be.
+  const std::string path = WriteFile("no_header.csv", "39, State-gov, 77516, Male\n50, Private, 83311, Female\n");
+  DataConfig data = NoCache();
+  data.delimiter = ", ";
+  std::string error = ErrorOf([&] { LoadTable(path, data, {Numeric("age"), Categorical("sex")}); });
+  EXPECT_EQ(error, "'" + path + "' has no column 'age' (needed as feature 'age'), nor any other configured column: its "
+                   "first line looks like data, not column names (2 of its 4 fields are numbers: '39', 'State-gov', "
+                   "'77516', 'Male'); if the file has no header, set data.header = false and name its 4 columns in "
+                   "data.columns");
+  // A header of names keeps the suggestion of the closest name.
+  const std::string named = WriteFile("named.csv", "age, sex\n39, Male\n");
+  error = ErrorOf([&] { LoadTable(named, data, {Numeric("age"), Categorical("gender")}); });
+  EXPECT_NE(error.find("has no column 'gender'"), std::string::npos) << error;
+  EXPECT_EQ(error.find("data.header"), std::string::npos) << error;
+}
+
+TEST(ValueCountsTest, MostRowsFirstAndAShortList) {
+  const std::string path = WriteFile("values.csv", "v\nb\na\nb\nc\na\nb\nd\ne\nf\ng\n");
+  ColumnTable table = LoadTable(path, NoCache(), {Categorical("v")});
+  const std::vector<ValueCount> counts = ValueCountsOf(table.Get("v", ColumnType::kCategorical));
+  ASSERT_EQ(counts.size(), 7u);
+  EXPECT_EQ(counts[0].value, "b");
+  EXPECT_EQ(counts[0].rows, 3);
+  EXPECT_EQ(counts[1].value, "a");
+  EXPECT_EQ(counts[1].rows, 2);
+  EXPECT_EQ(counts[2].value, "c");  // ties keep the order of first appearance
+  EXPECT_EQ(FormatValueCounts(counts, 3), "\"b\" (3), \"a\" (2), \"c\" (1), ... (7 values in all)");
+  EXPECT_EQ(FormatValueCounts({}), "none");
+}
+
 TEST_F(ColumnTableTest, BadRowsFailWithFileAndLine) {
   const std::string path = WriteFile("bad_fail.csv", "a,b\n1,x\n2\nfoo,y\n");
   std::string error = ErrorOf([&] { LoadTable(path, NoCache(), {Numeric("a"), Categorical("b")}); });

@@ -77,7 +77,9 @@ TEST(BlendTest, RequestWeightsAreChecked) {
     ResolveBlend(config, {{"purchse", 1.0}});
     FAIL() << "expected an error";
   } catch (const Error& error) {
-    EXPECT_NE(std::string(error.what()).find("blend names no task 'purchse' (did you mean 'purchase'?)"),
+    EXPECT_NE(std::string(error.what())
+                  .find("blend names no task 'purchse' (did you mean 'purchase'?); the model's tasks are 'click', "
+                        "'purchase', 'gmv'"),
               std::string::npos)
         << error.what();
   }

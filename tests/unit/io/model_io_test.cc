@@ -235,6 +235,40 @@ TEST_F(ModelIoTest, CheckpointRestoresTheTrainerState) {
   ExpectBitIdentical(Predict(*loaded.model, loaded.config, data_), Predict(*model_, config_, data_));
 }
 
+TEST_F(ModelIoTest, TrainingLabelCountsSurviveTheModelFile) {
+  LabelCounts click;
+  click.task = "click";
+  click.rows = 7;
+  click.positives = 3;
+  LabelCounts rule;
+  rule.task = "income";
+  rule.rows = 199523;
+  rule.positives = 12382;
+  rule.values = {{"- 50000.", 187141}, {"50000+.", 12382}};
+  rule.distinct = 2;
+  rule.unmatched = {{"50000+", "50000+."}};  // about one file only: not kept
+  const std::string path = PathOf("labels.mtrec");
+  SaveModel(path, config_, *pipeline_, *model_, {}, {click, rule});
+  LoadedModel loaded = LoadModel(path, kMaxBatch);
+  EXPECT_EQ(loaded.section_sizes.back().first, "labels");
+  ASSERT_EQ(loaded.train_labels.size(), 2u);
+  EXPECT_EQ(loaded.train_labels[0].task, "click");
+  EXPECT_EQ(loaded.train_labels[0].rows, 7);
+  EXPECT_EQ(loaded.train_labels[0].positives, 3);
+  EXPECT_TRUE(loaded.train_labels[0].values.empty());
+  EXPECT_EQ(loaded.train_labels[1].task, "income");
+  EXPECT_EQ(loaded.train_labels[1].rows, 199523);
+  EXPECT_EQ(loaded.train_labels[1].positives, 12382);
+  ASSERT_EQ(loaded.train_labels[1].values.size(), 2u);
+  EXPECT_EQ(loaded.train_labels[1].values[1].value, "50000+.");
+  EXPECT_EQ(loaded.train_labels[1].values[1].rows, 12382);
+  EXPECT_EQ(loaded.train_labels[1].distinct, 2);
+  EXPECT_TRUE(loaded.train_labels[1].unmatched.empty());
+  // A file without the section (written before it existed) loads with no counts.
+  SaveModel(path, config_, *pipeline_, *model_, {});
+  EXPECT_TRUE(LoadModel(path, kMaxBatch).train_labels.empty());
+}
+
 TEST_F(ModelIoTest, DamagedModelFileIsRefused) {
   const std::string path = PathOf("damaged.mtrec");
   SaveModel(path, config_, *pipeline_, *model_, {});

@@ -329,7 +329,7 @@ TEST_F(RequestTest, BadRequestsNameTheField) {
       {rank(R"("user": "u1", "city": "paris", "tags": ["a", null], "age": 30)", "{" + item + "}"), 400,
        "context.tags[1]: expected a string or an integer, found null"},
       {rank(user, "{" + item + "}", R"(, "blend": {"clik": 1})"), 400,
-       "blend: blend names no task 'clik' (did you mean 'click'?)"},
+       "blend: blend names no task 'clik' (did you mean 'click'?); the model's tasks are 'click', 'purchase', 'gmv'"},
       {rank(user, "{" + item + "}", R"(, "blend": {"click": "1"})"), 400,
        "blend.click: expected a number, found string"},
       {rank(user, "{" + item + "}", R"(, "blend": {})"), 400, "blend: no task weights"},
@@ -413,6 +413,29 @@ TEST_F(RequestTest, TheDeadlineCoversParsing) {
   const auto [status, message] = Refusal(many);
   EXPECT_EQ(status, 503);
   EXPECT_EQ(message, "the request was not parsed within the server's time limit; retry or send a smaller body");
+}
+
+TEST_F(RequestTest, EveryUnknownInputIsNamedAtOnce) {
+  // Misspelt in the context, in every item, and one only in the second item: one refusal names all three, where
+  // they are and what they may mean, instead of a "missing input" for the key the misspelling stands for.
+  const std::string body =
+      R"({"context": {"usr": "u1", "city": "paris", "tags": "a", "age": 30},
+          "items": [{"item": "i1", "seller": "i2", "prise": 10},
+                    {"item": "i1", "seller": "i2", "prise": 10, "colour": "red"},
+                    {"item": "i1", "seller": "i2", "prise": 10}]})";
+  const auto [status, message] = Refusal(body);
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(message,
+            "unknown inputs 'usr' (context; did you mean 'user'?), 'prise' (items[0] and 2 more; did you mean "
+            "'price'?), 'colour' (items[1]); the model reads 'age', 'city', 'item', 'price', 'seller', 'tags', 'user'");
+  // In /v1/predict too; one unknown key in one place keeps the short form.
+  const auto predict = Refusal(R"({"rows": [{"user": "u1", "city": "paris", "tags": "a", "age": 30,
+                                             "item": "i1", "seller": "i2", "prise": 10}]})",
+                               false);
+  EXPECT_EQ(predict.first, 400);
+  EXPECT_NE(predict.second.find("rows[0]: unknown input 'prise' (did you mean 'price'?); the model reads"),
+            std::string::npos)
+      << predict.second;
 }
 
 TEST_F(RequestTest, ScorerAnswersConcurrentRequestsWithTheirOwnRows) {
