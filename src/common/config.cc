@@ -157,7 +157,7 @@ Field<S> MakeField(const std::string& key, T S::*member, const std::string& doc,
       if (!choices.empty() && std::find(choices.begin(), choices.end(), value) == choices.end()) {
         FailAt(
             node, key,
-            fmt::format("is '{}', expected one of {}{}", value, QuotedList(choices), DidYouMeanSuffix(value, choices)));
+            fmt::format("is {}, expected one of {}{}", Quoted(value), QuotedList(choices), DidYouMeanSuffix(value, choices)));
       }
     }
     section.*member = std::move(value);

@@ -32,14 +32,6 @@ RequestSchema::RequestSchema(const FeaturePipeline& pipeline) : pipeline_(&pipel
 
 namespace {
 
-// A message that fits in an answer: long keys (a client's mistake can be megabytes) are cut.
-std::string Quoted(std::string_view key) {
-  if (key.size() <= 64) return fmt::format("'{}'", key);
-  size_t cut = 64;
-  while (cut > 0 && (static_cast<unsigned char>(key[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 sequence
-  return fmt::format("'{}...' ({} bytes)", key.substr(0, cut), key.size());
-}
-
 json ParseBody(std::string_view body, int max_depth) {
   if (body.empty()) throw RequestError(400, "empty body; expected a JSON object");
   try {
