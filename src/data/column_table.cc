@@ -358,8 +358,9 @@ ColumnTable LoadTable(const std::string& path, const DataConfig& data, const std
       const std::string cache = SerializeTable(table);
       struct stat st;
       if (::stat(path.c_str(), &st) == 0 && IsLargeCache(static_cast<uint64_t>(st.st_size), cache.size())) {
-        LogInfo("'{}' ({:.1f} MB) inflates to a {:.1f} MB dataset cache, written to '{}' (data.cache = false avoids it)",
-                path, static_cast<double>(st.st_size) / 1e6, static_cast<double>(cache.size()) / 1e6, cache_path);
+        LogInfo(
+            "'{}' ({:.1f} MB) inflates to a {:.1f} MB dataset cache, written to '{}' (data.cache = false avoids it)",
+            path, static_cast<double>(st.st_size) / 1e6, static_cast<double>(cache.size()) / 1e6, cache_path);
       }
       WriteFileAtomic(cache_path, cache);
     } catch (const std::exception& error) {

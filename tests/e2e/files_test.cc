@@ -41,7 +41,8 @@ threads = 1
 
 std::string Rows(int n) {
   std::string rows = "city,price,click\n";
-  for (int i = 0; i < n; ++i) rows += (i % 3 ? "paris," : "lyon,") + std::to_string(10 + i) + "," + std::to_string(i % 2) + "\n";
+  for (int i = 0; i < n; ++i)
+    rows += (i % 3 ? "paris," : "lyon,") + std::to_string(10 + i) + "," + std::to_string(i % 2) + "\n";
   return rows;
 }
 
@@ -74,8 +75,8 @@ TEST_F(FilesTest, ModelPathsThatAreNotRegularFilesAreRefusedAtOnce) {
     RunResult inspect = RunMtrecWithin(30, "inspect " + model);
     EXPECT_EQ(inspect.exit_code, 1) << inspect.output;
     EXPECT_NE(inspect.output.find("cannot read '" + model + "': " + why), std::string::npos) << inspect.output;
-    RunResult predict = RunMtrecWithin(30, "predict --model " + model + " --data " + Path("train.csv") + " --out " +
-                                               Path("p.csv"));
+    RunResult predict =
+        RunMtrecWithin(30, "predict --model " + model + " --data " + Path("train.csv") + " --out " + Path("p.csv"));
     EXPECT_EQ(predict.exit_code, 1) << predict.output;
     EXPECT_NE(predict.output.find("cannot read '" + model + "': " + why), std::string::npos) << predict.output;
   }
@@ -84,17 +85,16 @@ TEST_F(FilesTest, ModelPathsThatAreNotRegularFilesAreRefusedAtOnce) {
 TEST_F(FilesTest, DataFromAFifoIsReadAsAStreamAndADeviceIsRefused) {
   ASSERT_EQ(::mkfifo(Path("rows.fifo").c_str(), 0600), 0);
   // The writer runs beside mtrec, as `<(...)` would; `timeout` ends it if mtrec never reads.
-  RunResult streamed = RunShell("(timeout 60 cp " + Path("train.csv") + " " + Path("rows.fifo") + " &) ; timeout -s KILL 120 " +
-                                std::string(MTREC_BINARY) + " train --config " + Path("config.toml") + " --out " +
-                                Path("m.mtrec") + " data.train=" + Path("rows.fifo"));
+  RunResult streamed = RunShell("(timeout 60 cp " + Path("train.csv") + " " + Path("rows.fifo") +
+                                " &) ; timeout -s KILL 120 " + std::string(MTREC_BINARY) + " train --config " +
+                                Path("config.toml") + " --out " + Path("m.mtrec") + " data.train=" + Path("rows.fifo"));
   EXPECT_EQ(streamed.exit_code, 0) << streamed.output;
   EXPECT_NE(streamed.output.find("is a FIFO: reading it as a stream to its end"), std::string::npos) << streamed.output;
   EXPECT_TRUE(fs::exists(dir_ / "m.mtrec"));
 
   RunResult device = Train("--out " + Path("m2.mtrec") + " data.train=/dev/zero");
   EXPECT_EQ(device.exit_code, 1) << device.output;
-  EXPECT_NE(device.output.find("cannot read '/dev/zero': it is a character device, not a data file"),
-            std::string::npos)
+  EXPECT_NE(device.output.find("cannot read '/dev/zero': it is a character device, not a data file"), std::string::npos)
       << device.output;
 }
 
@@ -116,8 +116,8 @@ TEST_F(FilesTest, AnUnwritableOutputIsReportedBeforeAnyWork) {
   EXPECT_EQ(checkpoint.output.find("epoch"), std::string::npos) << checkpoint.output;
 
   ASSERT_EQ(Train("--out " + Path("m.mtrec") + " train.epochs=1").exit_code, 0);
-  RunResult predict = RunMtrecWithin(60, "predict --model " + Path("m.mtrec") + " --data " + Path("train.csv") +
-                                             " --out " + Path("afile") + "/p.csv");
+  RunResult predict = RunMtrecWithin(
+      60, "predict --model " + Path("m.mtrec") + " --data " + Path("train.csv") + " --out " + Path("afile") + "/p.csv");
   EXPECT_EQ(predict.exit_code, 1) << predict.output;
   EXPECT_NE(predict.output.find("--out '" + Path("afile") + "/p.csv'"), std::string::npos) << predict.output;
   for (const char* option : {"--json", "--report"}) {
@@ -135,8 +135,7 @@ TEST_F(FilesTest, AHugeHeaderLineOrFieldIsNotEchoedWhole) {
   RunResult header = Train("--out " + Path("m.mtrec"));
   EXPECT_EQ(header.exit_code, 1);
   EXPECT_LT(header.output.size(), 1024u) << header.output.substr(0, 2000);
-  EXPECT_NE(header.output.find("'" + Path("train.csv") + "' has no column 'city'"), std::string::npos)
-      << header.output;
+  EXPECT_NE(header.output.find("'" + Path("train.csv") + "' has no column 'city'"), std::string::npos) << header.output;
   EXPECT_NE(header.output.find("(2097152 bytes)"), std::string::npos) << header.output;
 
   // A 2 MB value in a numeric column.
@@ -144,8 +143,9 @@ TEST_F(FilesTest, AHugeHeaderLineOrFieldIsNotEchoedWhole) {
   RunResult field = Train("--out " + Path("m.mtrec"));
   EXPECT_EQ(field.exit_code, 1);
   EXPECT_LT(field.output.size(), 1024u) << field.output.substr(0, 2000);
-  EXPECT_NE(field.output.find(Path("train.csv") + ":7: column 'price' (feature 'price'): expected a number, found '999"),
-            std::string::npos)
+  EXPECT_NE(
+      field.output.find(Path("train.csv") + ":7: column 'price' (feature 'price'): expected a number, found '999"),
+      std::string::npos)
       << field.output;
   EXPECT_NE(field.output.find("…' (2097153 bytes)"), std::string::npos) << field.output;
 }

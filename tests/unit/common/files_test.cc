@@ -51,7 +51,8 @@ TEST(FilesTest, ReadFileBytesRefusesFoldersDevicesAndProcFiles) {
   EXPECT_EQ(ErrorOf([] { ReadFileBytes("/proc/self/status"); }),
             "cannot read '/proc/self/status': it holds more than the 0 bytes its size says (a /proc file, or one "
             "being written)");
-  EXPECT_EQ(ErrorOf([&] { ReadFileBytes(dir + "/absent"); }), "cannot open '" + dir + "/absent': No such file or directory");
+  EXPECT_EQ(ErrorOf([&] { ReadFileBytes(dir + "/absent"); }),
+            "cannot open '" + dir + "/absent': No such file or directory");
 }
 
 // A temporary file named as WriteFileAtomic names them, by process `pid`.
