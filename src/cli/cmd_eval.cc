@@ -36,6 +36,9 @@ struct EvalOptions {
 
 int RunEval(const EvalOptions& options) {
   SetThreads(options.threads);
+  // Before the evaluation runs, not after.
+  if (!options.json.empty()) CheckWritable(options.json, "--json");
+  if (!options.report.empty()) CheckWritable(options.report, "--report");
   LoadedModel loaded = LoadModel(options.model);
   const Config& config = loaded.config;
   EvalConfig eval = config.eval;

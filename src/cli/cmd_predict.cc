@@ -22,6 +22,7 @@ struct PredictOptions {
 
 int RunPredict(const PredictOptions& options) {
   SetThreads(options.threads);
+  CheckWritable(options.out, "--out");  // before the model and the data are read, not after
   LoadedModel loaded = LoadModel(options.model);
   // Every input row needs its output row, so bad rows stop the run here whatever data.on_error says.
   DataConfig data_config = loaded.config.data;

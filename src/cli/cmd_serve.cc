@@ -1,6 +1,8 @@
 #include <pthread.h>
 
+#include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <thread>
 
@@ -42,6 +44,14 @@ int RunServe(const ServeCommandOptions& options) {
   // Listen also returns when the socket fails; wake the stopper so that it can be joined.
   pthread_kill(stopper.native_handle(), SIGTERM);
   stopper.join();
+  // A reload in progress may be reading a model from storage that does not answer: a signal must still end the
+  // server, so it is given a moment and then left behind (the process exits without destroying the store).
+  if (!server.store().StopWatching(std::chrono::seconds(2))) {
+    LogInfo("serve: stopped (without waiting for the reload of {} in progress)", options.server.model);
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(0);
+  }
   LogInfo("serve: stopped");
   return 0;
 }

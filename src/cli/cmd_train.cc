@@ -50,6 +50,9 @@ int RunTrain(const TrainOptions& options) {
               options.config_path);
   SetThreads(static_cast<int>(config.train.threads));
   const std::string checkpoint = config.train.checkpoint.empty() ? options.out + ".ckpt" : config.train.checkpoint;
+  // Found now rather than when the first epoch is saved.
+  CheckWritable(options.out, "--out");
+  CheckWritable(checkpoint, config.train.checkpoint.empty() ? "the checkpoint (--out + '.ckpt')" : "train.checkpoint");
 
   std::optional<LoadedModel> resumed;
   if (!options.resume.empty()) {

@@ -155,9 +155,9 @@ Field<S> MakeField(const std::string& key, T S::*member, const std::string& doc,
     T value = Reader<T>::Read(node, key);
     if constexpr (std::is_same_v<T, std::string>) {
       if (!choices.empty() && std::find(choices.begin(), choices.end(), value) == choices.end()) {
-        FailAt(
-            node, key,
-            fmt::format("is '{}', expected one of {}{}", value, QuotedList(choices), DidYouMeanSuffix(value, choices)));
+        FailAt(node, key,
+               fmt::format("is {}, expected one of {}{}", Quoted(value), QuotedList(choices),
+                           DidYouMeanSuffix(value, choices)));
       }
     }
     section.*member = std::move(value);

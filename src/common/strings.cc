@@ -1,6 +1,7 @@
 #include "common/strings.h"
 
 #include <fast_float/fast_float.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
@@ -93,6 +94,10 @@ std::string DidYouMean(std::string_view word, const std::vector<std::string>& ca
   std::string best;
   size_t best_distance = std::max<size_t>(2, word.size() / 3) + 1;
   for (const auto& candidate : candidates) {
+    // The length difference bounds the distance from below; it also spares a quadratic run over a huge name.
+    const size_t length_gap = word.size() > candidate.size() ? word.size() - candidate.size()
+                                                             : candidate.size() - word.size();
+    if (length_gap >= best_distance) continue;
     size_t d = EditDistance(word, candidate);
     if (d < best_distance) {
       best_distance = d;
@@ -107,12 +112,20 @@ std::string DidYouMeanSuffix(std::string_view word, const std::vector<std::strin
   return best.empty() ? std::string() : " (did you mean '" + best + "'?)";
 }
 
-std::string QuotedList(const std::vector<std::string>& names) {
+std::string Quoted(std::string_view text, size_t limit) {
+  if (text.size() <= limit) return "'" + std::string(text) + "'";
+  size_t cut = limit;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80) --cut;  // not inside a UTF-8 character
+  return fmt::format("'{}…' ({} bytes)", text.substr(0, cut), text.size());
+}
+
+std::string QuotedList(const std::vector<std::string>& names, size_t max_names) {
   std::string out;
-  for (size_t i = 0; i < names.size(); ++i) {
+  for (size_t i = 0; i < names.size() && i < max_names; ++i) {
     if (i) out += ", ";
-    out += "'" + names[i] + "'";
+    out += Quoted(names[i]);
   }
+  if (names.size() > max_names) out += fmt::format(" … and {} more", names.size() - max_names);
   return out;
 }
 

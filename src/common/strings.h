@@ -43,7 +43,13 @@ std::string DidYouMean(std::string_view word, const std::vector<std::string>& ca
 // " (did you mean 'x'?)" or "".
 std::string DidYouMeanSuffix(std::string_view word, const std::vector<std::string>& candidates);
 
-// Lists names as "'a', 'b', 'c'" for messages.
-std::string QuotedList(const std::vector<std::string>& names);
+// A value from a file or request in quotes for a message, cut to a prefix of about `limit` bytes (at a UTF-8
+// boundary) with its length when longer, so that a 150 MB header line does not make a 150 MB message:
+// "'abc'", or "'abcdefgh…' (157286400 bytes)".
+inline constexpr size_t kQuotedLimit = 64;
+std::string Quoted(std::string_view text, size_t limit = kQuotedLimit);
+
+// Lists names as "'a', 'b', 'c'" for messages, each as Quoted, at most `max_names` of them ("… and 12 more").
+std::string QuotedList(const std::vector<std::string>& names, size_t max_names = 50);
 
 }  // namespace mtrec

@@ -129,7 +129,8 @@ std::string TextLabelHint(std::string_view body, size_t body_start, const CsvDia
 
 uint64_t CacheKey(const std::string& path, const DataConfig& data, const std::vector<ColumnRequest>& requests) {
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return 0;
+  // A FIFO or device has no stable content to key a cache on: no cache.
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return 0;
   BinaryWriter w;
   w.Pod<uint64_t>(static_cast<uint64_t>(st.st_size));
   w.Pod<int64_t>(st.st_mtim.tv_sec);
@@ -387,6 +388,10 @@ struct TableParser {
   static ColumnTable Parse(const std::string& path, const DataConfig& data, const std::vector<ColumnRequest>& requests);
 };
 
+bool IsLargeCache(uint64_t data_file_bytes, uint64_t cache_bytes) {
+  return cache_bytes > kLargeCacheBytes && cache_bytes / kLargeCacheRatio > data_file_bytes;
+}
+
 ColumnTable LoadTable(const std::string& path, const DataConfig& data, const std::vector<ColumnRequest>& requests) {
   std::string cache_path;
   if (data.cache) {
@@ -413,7 +418,14 @@ ColumnTable LoadTable(const std::string& path, const DataConfig& data, const std
   if (!cache_path.empty() && FolderIsWritable(std::filesystem::path(cache_path).parent_path().parent_path())) {
     try {
       std::filesystem::create_directories(std::filesystem::path(cache_path).parent_path());
-      WriteFileAtomic(cache_path, SerializeTable(table));
+      const std::string cache = SerializeTable(table);
+      struct stat st;
+      if (::stat(path.c_str(), &st) == 0 && IsLargeCache(static_cast<uint64_t>(st.st_size), cache.size())) {
+        LogInfo(
+            "'{}' ({:.1f} MB) inflates to a {:.1f} MB dataset cache, written to '{}' (data.cache = false avoids it)",
+            path, static_cast<double>(st.st_size) / 1e6, static_cast<double>(cache.size()) / 1e6, cache_path);
+      }
+      WriteFileAtomic(cache_path, cache);
     } catch (const std::exception& error) {
       // A read-only data folder is normal (shared datasets); the run goes on without a cache.
       LogDebug("no dataset cache for '{}': {}", path, error.what());
@@ -517,15 +529,15 @@ ColumnTable TableParser::Parse(const std::string& path, const DataConfig& data,
           if (!value) {
             ok = false;
             const std::string hint = MissingValueHint(field, data.na_values);
-            if (!bad_row(line, fmt::format("column '{}' ({}): expected a number, found '{}'{}", requests[c].name,
-                                           requests[c].role, field, hint))) {
+            if (!bad_row(line, fmt::format("column '{}' ({}): expected a number, found {}{}", requests[c].name,
+                                           requests[c].role, Quoted(field), hint))) {
               if (requests[c].binary_label && hint.empty()) chunk.text_label = static_cast<int>(c);
               return;
             }
           } else if (requests[c].binary_label && *value != 0.0 && *value != 1.0) {
             ok = false;
-            if (!bad_row(line, fmt::format("column '{}' ({}): a binary label must be 0 or 1, found '{}'",
-                                           requests[c].name, requests[c].role, field))) {
+            if (!bad_row(line, fmt::format("column '{}' ({}): a binary label must be 0 or 1, found {}",
+                                           requests[c].name, requests[c].role, Quoted(field)))) {
               return;
             }
           } else {

@@ -127,6 +127,13 @@ std::string FormatValueCounts(const std::vector<ValueCount>& counts, size_t limi
 // counted in the report (on_error = "skip").
 ColumnTable LoadTable(const std::string& path, const DataConfig& data, const std::vector<ColumnRequest>& requests);
 
+// Whether a dataset cache is large enough next to its data file to be announced: a compressed file that inflates
+// many times over writes a cache of about its decompressed size beside it (data.cache = false avoids it). Above
+// kLargeCacheRatio times the file and kLargeCacheBytes, LoadTable logs the cache's size and path.
+inline constexpr uint64_t kLargeCacheRatio = 4;
+inline constexpr uint64_t kLargeCacheBytes = uint64_t{64} << 20;
+bool IsLargeCache(uint64_t data_file_bytes, uint64_t cache_bytes);
+
 // The columnar cache format (exposed for tests).
 std::string SerializeTable(const ColumnTable& table);
 ColumnTable DeserializeTable(std::shared_ptr<const void> backing, const char* bytes, size_t size,

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <lzma.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -16,6 +17,8 @@
 #include <string_view>
 
 #include "common/error.h"
+#include "common/files.h"
+#include "common/log.h"
 #include "common/threads.h"
 
 namespace mtrec {
@@ -51,21 +54,36 @@ Compression Detect(const std::string& path, std::string_view bytes) {
 }
 
 std::string ReadRaw(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO is looked at before anything waits on it.
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) Fail("cannot open '{}': {}", path, std::strerror(errno));
   std::unique_ptr<int, void (*)(int*)> closer(&fd, [](int* f) { ::close(*f); });
   struct stat st;
   if (::fstat(fd, &st) != 0) Fail("cannot read '{}': {}", path, std::strerror(errno));
-  if (S_ISDIR(st.st_mode)) Fail("cannot read '{}': it is a folder, not a file", path);
+  // Data may come as a stream (`--data <(zcat rows.csv.gz)` is a FIFO): read to its end, waiting for its writer.
+  // A device or socket has no end to read to and is refused, as is a folder.
+  const bool stream = S_ISFIFO(st.st_mode);
+  if (stream) {
+    LogInfo("'{}' is a FIFO: reading it as a stream to its end (no dataset cache)", path);
+  } else if (!S_ISREG(st.st_mode)) {
+    Fail("cannot read '{}': it is {}, not a data file", path, FileKindName(st.st_mode));
+  }
   // The size from fstat is only a hint: pipes and /proc files report 0, and a file may grow while we read.
   std::string bytes;
   size_t used = 0;
   bytes.resize(S_ISREG(st.st_mode) ? static_cast<size_t>(st.st_size) + 1 : size_t{1} << 16);
   while (true) {
     if (used == bytes.size()) bytes.resize(bytes.size() * 2);
+    // On the non-blocking FIFO, poll waits for data or for the end of a writer that came after the open (a read
+    // before any writer came would return 0, which is not the end).
+    pollfd ready{fd, POLLIN, 0};
+    if (stream && ::poll(&ready, 1, -1) < 0) {
+      if (errno == EINTR) continue;
+      Fail("cannot read '{}': {}", path, std::strerror(errno));
+    }
     ssize_t n = ::read(fd, bytes.data() + used, bytes.size() - used);
     if (n < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR || errno == EAGAIN) continue;
       Fail("cannot read '{}': {}", path, std::strerror(errno));
     }
     if (n == 0) break;

@@ -40,7 +40,9 @@ void Vocabulary::Serialize(BinaryWriter& out) const {
 Vocabulary Vocabulary::Deserialize(BinaryReader& in) {
   Vocabulary vocabulary;
   uint64_t n = in.Pod<uint64_t>();
-  MTREC_CHECK(n <= in.remaining(), "vocabulary size {} exceeds the data that follows", n);
+  // Each value takes at least its 8-byte length: a count the bytes cannot hold is refused before the reserve.
+  MTREC_CHECK(n <= in.remaining() / sizeof(uint64_t), "vocabulary size {} exceeds the data that follows ({} bytes)", n,
+              in.remaining());
   vocabulary.values_.reserve(n);
   for (uint64_t i = 0; i < n; ++i) vocabulary.values_.push_back(in.String());
   vocabulary.BuildIndex();

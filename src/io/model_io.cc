@@ -108,19 +108,26 @@ LoadedModel LoadModelFromBytes(std::string bytes, const std::string& path, int64
     BinaryReader reader(features.data(), features.size(), path + " [features]");
     loaded.pipeline = std::make_unique<FeaturePipeline>(FeaturePipeline::Deserialize(loaded.config, reader));
     if (max_batch <= 0) max_batch = std::max<int64_t>(loaded.config.train.batch_size, 4096);
-    // The weights section holds every value of the model: a config asking for more is damaged, and is refused
-    // before anything of that size is allocated.
+    // The weights section names every tensor of the model with its shape: a config that builds anything else
+    // (more layers, wider ones, bigger tables) is damaged or hostile, and is refused before anything sized from
+    // it is allocated. The embedding tables are the section's last tensors (one set of them per embedding set,
+    // all of the same shapes), built before the dense layers, so they are checked here; the dense parameters are
+    // checked one by one as the layers reserve them.
     const std::string_view weights = file.Get("weights");
-    const size_t weight_floats = weights.size() / sizeof(float);
-    size_t table_floats = 0;
-    for (const auto& table : loaded.pipeline->layout().tables) {
-      table_floats += static_cast<size_t>(table.rows) * static_cast<size_t>(table.dim);
+    const std::vector<ParameterShape> shapes = ReadWeightShapes(weights);
+    const auto& tables = loaded.pipeline->layout().tables;
+    MTREC_CHECK(tables.size() <= shapes.size(), "the config has {} embedding tables, the weights section {} tensors",
+                tables.size(), shapes.size());
+    for (size_t t = 0; t < tables.size(); ++t) {
+      const ParameterShape& stored = shapes[shapes.size() - tables.size() + t];
+      const std::string suffix = "." + tables[t].name;
+      const bool named = stored.name.size() > suffix.size() &&
+                         stored.name.compare(stored.name.size() - suffix.size(), suffix.size(), suffix) == 0;
+      MTREC_CHECK(named && stored.rows == tables[t].rows && stored.cols == tables[t].dim,
+                  "the config's embedding table '{}' is {} × {}, the weights section holds '{}' ({} × {}) in its place",
+                  tables[t].name, tables[t].rows, tables[t].dim, stored.name, stored.rows, stored.cols);
     }
-    MTREC_CHECK(table_floats <= weight_floats,
-                "{}: the config's embedding tables need {} values, the weights section holds at most {}", path,
-                table_floats, weight_floats);
-    // (Twice, plus a little: the arena aligns each parameter to 64 bytes, which a file of many tiny ones outgrows.)
-    ArenaBudget budget(2 * weight_floats + 4096);
+    ExpectedParameters expected(shapes);
     loaded.model = CreateModel(loaded.config, loaded.pipeline->layout(), max_batch);
     LoadWeights(*loaded.model, weights);
     loaded.history = HistoryFromJson(std::string(file.Get("history")));

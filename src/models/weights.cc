@@ -54,6 +54,25 @@ void LoadWeights(Model& model, std::string_view blob) {
   for (auto& table : tables) load(table.name(), table.rows(), table.dim(), table.data());
 }
 
+std::vector<ParameterShape> ReadWeightShapes(std::string_view blob) {
+  BinaryReader r(blob.data(), blob.size(), "weights");
+  const uint32_t count = r.Pod<uint32_t>();
+  std::vector<ParameterShape> shapes;  // grown as read: `count` itself is not to be trusted with an allocation
+  for (uint32_t i = 0; i < count; ++i) {
+    ParameterShape shape;
+    shape.name = r.String();
+    shape.rows = r.Pod<int64_t>();
+    shape.cols = r.Pod<int64_t>();
+    size_t n = 0;
+    r.Array<float>(&n);
+    MTREC_CHECK(shape.rows > 0 && shape.cols > 0 && static_cast<uint64_t>(shape.rows) <= n / shape.cols &&
+                    n == static_cast<size_t>(shape.rows) * static_cast<size_t>(shape.cols),
+                "tensor '{}' ({} × {}) holds {} values", shape.name, shape.rows, shape.cols, n);
+    shapes.push_back(std::move(shape));
+  }
+  return shapes;
+}
+
 std::vector<WeightView> ListWeights(const Model& model) {
   const ParameterArena& arena = model.arena();
   std::vector<WeightView> weights;

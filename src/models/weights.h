@@ -17,6 +17,10 @@ namespace mtrec {
 
 std::string SerializeWeights(const Model& model);
 void LoadWeights(Model& model, std::string_view blob);
+// The name and shape of every tensor in a blob, in order, read without copying values; Error when the blob is
+// truncated or a tensor holds other than rows × cols values. For checking a config against a file's weights
+// before the model it describes is built (see ExpectedParameters).
+std::vector<ParameterShape> ReadWeightShapes(std::string_view blob);
 
 // One weight of a model as stored (rows × cols, row-major), for exports and comparisons.
 struct WeightView {

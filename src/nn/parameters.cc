@@ -9,6 +9,8 @@
 namespace mtrec {
 namespace {
 
+thread_local const std::vector<ParameterShape>* expected_shapes = nullptr;  // see ExpectedParameters
+
 // Every parameter starts on a 64-byte boundary so that vector loads in the optimizer and in oneDNN are aligned.
 constexpr size_t kAlignFloats = AlignedBuffer<float>::kAlignment / sizeof(float);
 
@@ -19,6 +21,16 @@ size_t RoundUp(size_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlign
 size_t ParameterArena::Reserve(std::string name, int64_t rows, int64_t cols, Init init, bool decay) {
   MTREC_CHECK(!allocated_, "parameter '{}' reserved after the arena was allocated", name);
   MTREC_CHECK(rows > 0 && cols > 0, "parameter '{}' has shape {}x{}; expected positive dimensions", name, rows, cols);
+  if (expected_shapes != nullptr) {
+    const size_t index = infos_.size();
+    MTREC_CHECK(index < expected_shapes->size(),
+                "the config builds more tensors than the {} of the weights section: '{}' ({} × {}) is not there",
+                expected_shapes->size(), name, rows, cols);
+    const ParameterShape& stored = (*expected_shapes)[index];
+    MTREC_CHECK(stored.name == name && stored.rows == rows && stored.cols == cols,
+                "the config builds tensor {} as '{}' ({} × {}), the weights section holds '{}' ({} × {}) there",
+                index, name, rows, cols, stored.name, stored.rows, stored.cols);
+  }
   for (const ParameterInfo& info : infos_) {
     MTREC_CHECK(info.name != name, "parameter '{}' reserved twice", name);
   }
@@ -49,17 +61,13 @@ size_t ParameterArena::ReserveBuffer(std::string name, int64_t rows, int64_t col
   return id;
 }
 
-namespace {
-thread_local size_t arena_budget = 0;  // 0: no budget
-}  // namespace
-
-ArenaBudget::ArenaBudget(size_t floats) : previous_(arena_budget) { arena_budget = floats; }
-ArenaBudget::~ArenaBudget() { arena_budget = previous_; }
+ExpectedParameters::ExpectedParameters(const std::vector<ParameterShape>& shapes) : previous_(expected_shapes) {
+  expected_shapes = &shapes;
+}
+ExpectedParameters::~ExpectedParameters() { expected_shapes = previous_; }
 
 void ParameterArena::Allocate() {
   MTREC_CHECK(!allocated_, "parameter arena allocated twice");
-  MTREC_CHECK(arena_budget == 0 || total_ <= arena_budget,
-              "the model needs {} dense parameter values, more than its weights can hold ({})", total_, arena_budget);
   values_.Resize(total_);
   grads_.Resize(total_);
   allocated_ = true;

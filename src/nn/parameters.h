@@ -43,17 +43,26 @@ struct ParameterInfo {
   size_t size() const { return static_cast<size_t>(rows * cols); }
 };
 
-// While alive, ParameterArena::Allocate on this thread refuses arenas of more than `floats` values: loading a model
-// file must not allocate more than its weights section could fill, whatever its config says.
-class ArenaBudget {
+// A tensor's name and shape as a model file's weights section stores it.
+struct ParameterShape {
+  std::string name;
+  int64_t rows = 0;
+  int64_t cols = 0;
+};
+
+// While alive, ParameterArena::Reserve on this thread requires the i-th parameter reserved to be shapes[i]: a model
+// file's config must build exactly the tensors its weights section holds. A layer the config asks for beyond them
+// (5,000 tower layers, a width of millions) is refused when it is reserved, before the layer or any buffer sized
+// from it is allocated.
+class ExpectedParameters {
  public:
-  explicit ArenaBudget(size_t floats);
-  ~ArenaBudget();
-  ArenaBudget(const ArenaBudget&) = delete;
-  ArenaBudget& operator=(const ArenaBudget&) = delete;
+  explicit ExpectedParameters(const std::vector<ParameterShape>& shapes);
+  ~ExpectedParameters();
+  ExpectedParameters(const ExpectedParameters&) = delete;
+  ExpectedParameters& operator=(const ExpectedParameters&) = delete;
 
  private:
-  size_t previous_;
+  const std::vector<ParameterShape>* previous_;
 };
 
 class ParameterArena {

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "common/quoted.h"
+#include "common/strings.h"
 
 namespace mtrec {
 namespace {
@@ -196,7 +196,7 @@ bool HttpRequestParser::HeadLine(std::string_view line) {
 
 bool HttpRequestParser::RequestLine(std::string_view line) {
   auto malformed = [&] {
-    return Fail(400, fmt::format("malformed request line {}; expected METHOD TARGET HTTP/1.1", QuotedPrefix(line)));
+    return Fail(400, fmt::format("malformed request line {}; expected METHOD TARGET HTTP/1.1", Quoted(line)));
   };
   const size_t first = line.find(' ');
   if (first == std::string_view::npos) return malformed();
@@ -211,7 +211,7 @@ bool HttpRequestParser::RequestLine(std::string_view line) {
   } else if (version == "HTTP/1.0") {
     request_.minor_version = 0;
   } else if (version.size() == 8 && version.substr(0, 5) == "HTTP/" && version[6] == '.') {
-    return Fail(505, fmt::format("HTTP version {} is not supported; send HTTP/1.1", QuotedPrefix(version)));
+    return Fail(505, fmt::format("HTTP version {} is not supported; send HTTP/1.1", Quoted(version)));
   } else {
     return malformed();
   }
@@ -228,11 +228,11 @@ bool HttpRequestParser::HeaderLine(std::string_view line) {
   }
   if (line.front() == ' ' || line.front() == '\t') {
     return Fail(400, fmt::format("header line {} continues the previous one (obsolete line folding)",
-                                 QuotedPrefix(line)));
+                                 Quoted(line)));
   }
   const size_t colon = line.find(':');
   if (colon == std::string_view::npos || !IsToken(line.substr(0, colon)) || HasControl(line)) {
-    return Fail(400, fmt::format("malformed header line {}; expected Name: value", QuotedPrefix(line)));
+    return Fail(400, fmt::format("malformed header line {}; expected Name: value", Quoted(line)));
   }
   request_.headers.emplace_back(Lower(line.substr(0, colon)), TrimBlanks(line.substr(colon + 1)));
   return true;
@@ -243,7 +243,7 @@ bool HttpRequestParser::HeadComplete() {
   for (const auto& [name, value] : request_.headers) {
     if (name == "content-length") {
       const int64_t length = ParseDecimal(value);
-      if (length < 0) return Fail(400, fmt::format("malformed Content-Length {}", QuotedPrefix(value)));
+      if (length < 0) return Fail(400, fmt::format("malformed Content-Length {}", Quoted(value)));
       if (content_length_ >= 0 && length != content_length_) {
         return Fail(400, fmt::format("conflicting Content-Length headers: {} and {}", content_length_, length));
       }
@@ -271,7 +271,7 @@ bool HttpRequestParser::HeadComplete() {
     if (codings != 1 || !chunked) {
       return Fail(501, fmt::format("Transfer-Encoding {} is not supported; send the body with Content-Length or "
                                    "Transfer-Encoding: chunked",
-                                   QuotedPrefix(transfer_encoding)));
+                                   Quoted(transfer_encoding)));
     }
     if (content_length_ >= 0) {
       return Fail(400, "both Transfer-Encoding and Content-Length; a request gives one of them");
@@ -303,14 +303,14 @@ bool HttpRequestParser::ChunkSizeLine(std::string_view line) {
   for (char c : digits) {
     const int digit = HexDigit(c);
     if (digit < 0) {
-      return Fail(400, fmt::format("malformed chunk size line {}; expected a hexadecimal size", QuotedPrefix(line)));
+      return Fail(400, fmt::format("malformed chunk size line {}; expected a hexadecimal size", Quoted(line)));
     }
     // Past the body limit already: no need to read further digits (and no overflow).
     if (size > limits_.max_body_bytes) break;
     size = size * 16 + digit;
   }
   if (digits.empty() || HasControl(line)) {
-    return Fail(400, fmt::format("malformed chunk size line {}; expected a hexadecimal size", QuotedPrefix(line)));
+    return Fail(400, fmt::format("malformed chunk size line {}; expected a hexadecimal size", Quoted(line)));
   }
   if (size > limits_.max_body_bytes - static_cast<int64_t>(request_.body.size())) {
     return Fail(413, fmt::format("chunked request body over the limit of {} bytes", limits_.max_body_bytes));
@@ -334,7 +334,7 @@ bool HttpRequestParser::TrailerLine(std::string_view line) {
   }
   const size_t colon = line.find(':');
   if (colon == std::string_view::npos || !IsToken(line.substr(0, colon)) || HasControl(line)) {
-    return Fail(400, fmt::format("malformed trailer line {}; expected Name: value", QuotedPrefix(line)));
+    return Fail(400, fmt::format("malformed trailer line {}; expected Name: value", Quoted(line)));
   }
   return true;  // trailers are read and dropped: nothing the server uses may come from them
 }

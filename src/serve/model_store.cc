@@ -45,6 +45,16 @@ ModelStore::~ModelStore() {
   if (watcher_.joinable()) watcher_.join();
 }
 
+bool ModelStore::StopWatching(std::chrono::milliseconds grace) {
+  std::unique_lock<std::mutex> lock(watch_mutex_);
+  stop_ = true;
+  stop_changed_.notify_all();
+  if (!stop_changed_.wait_for(lock, grace, [this] { return !watching_; })) return false;
+  lock.unlock();
+  if (watcher_.joinable()) watcher_.join();
+  return true;
+}
+
 std::shared_ptr<ServingModel> ModelStore::Current() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return current_;
@@ -77,6 +87,11 @@ ModelStore::Event ModelStore::Poll(std::string* detail) {
 
 void ModelStore::Watch(std::chrono::milliseconds interval, Listener listener) {
   MTREC_CHECK(!watcher_.joinable(), "ModelStore::Watch called twice");
+  {
+    std::lock_guard<std::mutex> lock(watch_mutex_);
+    if (stop_) return;
+    watching_ = true;
+  }
   watcher_ = std::thread([this, interval, listener = std::move(listener)] {
     std::unique_lock<std::mutex> lock(watch_mutex_);
     while (!stop_changed_.wait_for(lock, interval, [this] { return stop_; })) {
@@ -86,6 +101,8 @@ void ModelStore::Watch(std::chrono::milliseconds interval, Listener listener) {
       if (event != Event::kUnchanged && listener) listener(event, detail);
       lock.lock();
     }
+    watching_ = false;
+    stop_changed_.notify_all();
   });
 }
 

@@ -1,6 +1,7 @@
 // The model a server scores with, and its hot reload: the file is watched; a changed file is loaded beside the
 // current model and swapped in atomically; requests that already hold the old model finish on it (a shared_ptr
-// keeps it alive). A file that fails to load is refused and the current model keeps serving.
+// keeps it alive). A file that fails to load is refused and the current model keeps serving, and so is anything
+// but a regular file (a FIFO or folder moved over the model is refused without being waited on).
 //
 //   ModelStore store("model.mtrec", /*max_batch=*/4096);     // throws Error when the first load fails
 //   std::shared_ptr<ServingModel> model = store.Current();    // one request's model, start to end
@@ -50,6 +51,10 @@ class ModelStore {
   Event Poll(std::string* detail = nullptr);
   // Polls every `interval` on a thread until destruction; `listener` hears every swap and refusal.
   void Watch(std::chrono::milliseconds interval, Listener listener);
+  // Ends the watching thread, waiting at most `grace` for a load in progress: true when it ended (and was joined).
+  // False leaves it running; the process should then exit without destroying the store, whose destructor would
+  // wait for the load (a model file on storage that does not answer).
+  bool StopWatching(std::chrono::milliseconds grace);
 
   int64_t reloads() const { return reloads_; }
   int64_t failures() const { return failures_; }
@@ -73,6 +78,7 @@ class ModelStore {
   std::mutex watch_mutex_;
   std::condition_variable stop_changed_;
   bool stop_ = false;
+  bool watching_ = false;  // the watcher thread has not yet left its loop
   std::thread watcher_;
 };
 

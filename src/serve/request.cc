@@ -5,7 +5,6 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "common/quoted.h"
 #include "common/strings.h"
 
 namespace mtrec {
@@ -32,9 +31,6 @@ RequestSchema::RequestSchema(const FeaturePipeline& pipeline) : pipeline_(&pipel
 }
 
 namespace {
-
-// A message that fits in an answer: long keys (a client's mistake can be megabytes) are cut.
-std::string Quoted(std::string_view key) { return QuotedPrefix(key); }
 
 using Clock = std::chrono::steady_clock;
 

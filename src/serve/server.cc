@@ -8,7 +8,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
-#include "common/quoted.h"
+#include "common/strings.h"
 
 namespace mtrec {
 namespace {
@@ -190,8 +190,8 @@ HttpResponse RankingServer::Answer(const HttpRequest& request, Clock::time_point
   HttpResponse response;
   if (!route) {
     // Echoed as sent when short, else cut (a target can be as long as the header limit).
-    const std::string method = request.method.size() <= 16 ? request.method : QuotedPrefix(request.method, 16);
-    const std::string path = request.path.size() <= 64 ? request.path : QuotedPrefix(request.path);
+    const std::string method = request.method.size() <= 16 ? request.method : Quoted(request.method, 16);
+    const std::string path = request.path.size() <= 64 ? request.path : Quoted(request.path);
     return Refusal(404, fmt::format("no endpoint {} {}; the server has POST /v1/rank, POST /v1/predict, GET /healthz, "
                                     "GET /metrics",
                                     method, path));
@@ -201,7 +201,7 @@ HttpResponse RankingServer::Answer(const HttpRequest& request, Clock::time_point
       if (const std::string* type = request.Header("content-type"); !IsJsonContentType(type)) {
         throw RequestError(415, fmt::format("Content-Type {} is not JSON; send the body as Content-Type: "
                                             "application/json",
-                                            QuotedPrefix(*type)));
+                                            Quoted(*type)));
       }
     }
     switch (route->endpoint) {

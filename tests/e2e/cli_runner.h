@@ -18,8 +18,9 @@ struct RunResult {
   std::string output;  // stdout and stderr together
 };
 
-inline RunResult RunMtrec(const std::string& args) {
-  std::string command = std::string(MTREC_BINARY) + " " + args + " 2>&1";
+// Runs a shell command line, stderr into the output.
+inline RunResult RunShell(const std::string& command_line) {
+  const std::string command = command_line + " 2>&1";
   RunResult result;
   FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) return result;
@@ -29,6 +30,13 @@ inline RunResult RunMtrec(const std::string& args) {
   int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+inline RunResult RunMtrec(const std::string& args) { return RunShell(std::string(MTREC_BINARY) + " " + args); }
+
+// The same, killed after `seconds` (exit code 137 then): for runs that must not hang, such as on a FIFO.
+inline RunResult RunMtrecWithin(int seconds, const std::string& args) {
+  return RunShell("timeout -s KILL " + std::to_string(seconds) + " " + std::string(MTREC_BINARY) + " " + args);
 }
 
 inline std::string ReadText(const std::filesystem::path& path) {

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -354,11 +355,59 @@ TEST_F(ServeTest, HotReloadUnderLoadLosesNoRequestAndRefusesADamagedFile) {
   EXPECT_EQ(server.Terminate(std::chrono::seconds(10)), 0);
 }
 
+// A FIFO moved over the model: opening it to read would wait for a writer that never comes, and the watcher would
+// hold up shutdown. It must be refused at once, the old model keep serving, and SIGTERM end the server promptly.
+TEST_F(ServeTest, AFifoMovedOverTheModelIsRefusedAndSigtermStillEndsTheServer) {
+  const fs::path served = dir_ / "fifo_served.mtrec";
+  const fs::path log = dir_ / "fifo_serve.log";
+  fs::copy_file(Model(1), served, fs::copy_options::overwrite_existing);
+  ServerProcess server("--port 0 --model " + served.string() + " --reload-interval-ms 50 2>" + log.string());
+  ASSERT_GT(server.port(), 0) << server.first_line();
+  httplib::Client client("127.0.0.1", server.port());
+  auto health = client.Get("/healthz");
+  ASSERT_TRUE(health && health->status == 200);
+  const std::string version = json::parse(health->body)["model"].get<std::string>();
+
+  ASSERT_EQ(::mkfifo((dir_ / "model.fifo").c_str(), 0600), 0);
+  fs::rename(dir_ / "model.fifo", served);
+  std::string metrics;
+  for (int wait = 0; wait < 400 && metrics.empty(); ++wait) {
+    auto answer = client.Get("/metrics");
+    if (answer && answer->body.find("mtrec_model_reload_failures_total 1") != std::string::npos) metrics = answer->body;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  EXPECT_FALSE(metrics.empty()) << "the FIFO was not refused";
+  const std::string body =
+      json({{"context", Inputs(1, true, false)}, {"items", {Inputs(1, false, true), Inputs(2, false, true)}}}).dump();
+  auto ranked = client.Post("/v1/rank", body, "application/json");
+  ASSERT_TRUE(ranked);
+  EXPECT_EQ(ranked->status, 200) << ranked->body;
+  EXPECT_EQ(json::parse(ranked->body)["model"].get<std::string>(), version);
+
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(server.Terminate(std::chrono::seconds(10)), 0);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 5.0);
+  const std::string logged = ReadText(log);
+  EXPECT_NE(logged.find("changed but was refused, the previous model keeps serving: cannot read '" + served.string() +
+                        "': it is a FIFO (named pipe), not a regular file"),
+            std::string::npos)
+      << logged;
+  EXPECT_NE(logged.find("serve: stopped"), std::string::npos) << logged;
+}
+
 TEST_F(ServeTest, RefusesToStartOnABadModelOrATakenPort) {
   WriteText(dir_ / "not_a_model.mtrec", "hello");
   RunResult bad = RunMtrec("serve --port 0 --model " + (dir_ / "not_a_model.mtrec").string());
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.output.find("not an mtrec model file"), std::string::npos) << bad.output;
+  const fs::path fifo = dir_ / "start.fifo";
+  fs::remove(fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  RunResult on_fifo = RunMtrecWithin(30, "serve --port 0 --model " + fifo.string());
+  EXPECT_EQ(on_fifo.exit_code, 1) << on_fifo.output;
+  EXPECT_NE(on_fifo.output.find("cannot read '" + fifo.string() + "': it is a FIFO (named pipe), not a regular file"),
+            std::string::npos)
+      << on_fifo.output;
   ServerProcess server("--port 0 --model " + Model(1));
   ASSERT_GT(server.port(), 0);
   // A second server on the same port must fail, not share the port with the first.

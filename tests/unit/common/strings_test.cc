@@ -122,6 +122,35 @@ TEST(StringsTest, SuffixAndQuotedList) {
   EXPECT_EQ(QuotedList({}), "");
 }
 
+TEST(StringsTest, QuotedCutsLongValuesToAPrefixWithTheirLength) {
+  EXPECT_EQ(Quoted("click"), "'click'");
+  EXPECT_EQ(Quoted(std::string(64, 'a')), "'" + std::string(64, 'a') + "'");
+  EXPECT_EQ(Quoted(std::string(65, 'a')), "'" + std::string(64, 'a') + "…' (65 bytes)");
+  EXPECT_EQ(Quoted("abcdefghij", 4), "'abcd…' (10 bytes)");
+  // Never half a UTF-8 character: "é" is two bytes, the cut at 4 would split the second one.
+  EXPECT_EQ(Quoted("abcééé", 4), "'abc…' (9 bytes)");
+  const std::string header(10'000'000, 'x');
+  EXPECT_LT(Quoted(header).size(), 100u);
+}
+
+TEST(StringsTest, QuotedListShortensEachNameAndTheList) {
+  std::vector<std::string> names(60, "n");
+  names[0] = std::string(1000, 'y');
+  const std::string list = QuotedList(names);
+  const std::string head = "'" + std::string(64, 'y') + "…' (1000 bytes), 'n', ";
+  const std::string tail = "'n', 'n' … and 10 more";
+  EXPECT_EQ(list.substr(0, head.size()), head);
+  EXPECT_EQ(list.substr(list.size() - tail.size()), tail);
+  EXPECT_EQ(list.size(), head.size() + 46 * 5 + tail.size());  // names 2..47 between them
+  EXPECT_EQ(QuotedList({"a", "b", "c"}, 2), "'a', 'b' … and 1 more");
+}
+
+TEST(StringsTest, DidYouMeanSkipsCandidatesOfFarOffLengthsQuickly) {
+  // A 50 MB "column name" (a header line without delimiters): no quadratic edit distance, no suggestion.
+  const std::vector<std::string> names = {std::string(50'000'000, 'x'), "price"};
+  EXPECT_EQ(DidYouMean("prices", names), "price");
+}
+
 }  // namespace
 }  // namespace mtrec
 

@@ -555,5 +555,20 @@ TEST(ColumnTableReadOnlyTest, NoCacheBesideDataInAReadOnlyFolder) {
   fs::permissions(folder, fs::perms::owner_all, fs::perm_options::add);
 }
 
+TEST(LargeCacheTest, OnlyACacheManyTimesItsFileAndLargeIsAnnounced) {
+  constexpr uint64_t kMb = uint64_t{1} << 20;
+  // A 5 MB gzip that inflates to a 179 MB cache: announced.
+  EXPECT_TRUE(IsLargeCache(5 * kMb, 179 * kMb));
+  // Large but no larger than the file (plain CSV): not.
+  EXPECT_FALSE(IsLargeCache(200 * kMb, 179 * kMb));
+  // Many times the file but small: not.
+  EXPECT_FALSE(IsLargeCache(1 * kMb, 60 * kMb));
+  // The bounds: more than 4x and more than 64 MB.
+  EXPECT_FALSE(IsLargeCache(20 * kMb, 80 * kMb));
+  EXPECT_TRUE(IsLargeCache(20 * kMb - 1, 80 * kMb));
+  EXPECT_FALSE(IsLargeCache(1, kLargeCacheBytes));
+  EXPECT_TRUE(IsLargeCache(1, kLargeCacheBytes + 1));
+}
+
 }  // namespace
 }  // namespace mtrec

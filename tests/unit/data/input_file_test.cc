@@ -1,15 +1,19 @@
 #include "data/input_file.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <lzma.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "common/error.h"
 
@@ -185,7 +189,30 @@ TEST_F(InputFileTest, CorruptFilesAreErrors) {
 TEST_F(InputFileTest, MissingFileNamesThePath) {
   const std::string path = (dir_ / "no_such.csv.gz").string();
   EXPECT_EQ(ErrorOf(path), "cannot open '" + path + "': No such file or directory");
-  EXPECT_EQ(ErrorOf(dir_.string()), "cannot read '" + dir_.string() + "': it is a folder, not a file");
+  EXPECT_EQ(ErrorOf(dir_.string()), "cannot read '" + dir_.string() + "': it is a folder, not a data file");
+}
+
+TEST_F(InputFileTest, FifoIsReadAsAStreamAndDevicesAreRefused) {
+  const std::string path = (dir_ / "rows.fifo").string();
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  // The writer opens without blocking and gives up after 20 s, so a reader that never comes fails the test
+  // instead of hanging it.
+  std::thread writer([&] {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    int fd = -1;
+    while (fd < 0 && std::chrono::steady_clock::now() < deadline) {
+      fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK);
+      if (fd < 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (fd < 0) return;
+    ::fcntl(fd, F_SETFL, 0);
+    const std::string rows = "a,b\n1,2\n";
+    EXPECT_EQ(::write(fd, rows.data(), rows.size()), static_cast<ssize_t>(rows.size()));
+    ::close(fd);
+  });
+  EXPECT_EQ(ReadInput(path), "a,b\n1,2\n");
+  writer.join();
+  EXPECT_EQ(ErrorOf("/dev/null"), "cannot read '/dev/null': it is a character device, not a data file");
 }
 
 TEST_F(InputFileTest, UnsupportedFormatsSaySo) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -320,10 +321,48 @@ TEST_F(RewrittenModelFile, AbsurdLayerWidthsAreRefusedByTheConfig) {
 TEST_F(RewrittenModelFile, LayersOrTablesLargerThanTheWeightsAreRefusedBeforeAllocation) {
   // Within every config bound, but 16 million parameters where the file holds a few hundred values.
   std::string error = Rewrite("config", "bottom = [8]", "bottom = [4096, 4096]");
-  EXPECT_NE(error.find("dense parameter values, more than its weights can hold"), std::string::npos) << error;
+  EXPECT_NE(error.find("the config builds tensor 0 as 'bottom.0.weight' (13 × 4096), the weights section holds "
+                       "'bottom.0.weight' (13 × 8) there"),
+            std::string::npos)
+      << error;
   // A hashed table of 100 million rows.
   error = Rewrite("config", "hash_buckets = 0", "hash_buckets = 100000000");  // the first feature's
-  EXPECT_NE(error.find("the config's embedding tables need"), std::string::npos) << error;
+  EXPECT_NE(error.find("the config's embedding table 'user' is 100000000 × 4, the weights section holds "
+                       "'embeddings.user' (5 × 4) in its place"),
+            std::string::npos)
+      << error;
+}
+
+// Each case must be refused in well under the time its allocations would take (5,000 tower layers each with
+// buffers for 4,096 rows were gigabytes and ran for minutes); the bound only proves that nothing large was built.
+TEST_F(RewrittenModelFile, DeepWideOrHugeConfigsAreRefusedFast) {
+  const auto start = std::chrono::steady_clock::now();
+  std::string tower = "tower = [4";
+  for (int i = 1; i < 5000; ++i) tower += ", 4";
+  tower += "]";
+  std::string error = Rewrite("config", "tower = [4]", tower);
+  EXPECT_NE(error.find("cannot load '"), std::string::npos) << error;
+  EXPECT_NE(error.find("the config builds tensor 4 as 'towers.click.1.weight' (4 × 4), the weights section holds "
+                       "'towers.click.1.weight' (4 × 1) there"),
+            std::string::npos)
+      << error;
+  // A width at the config's limit.
+  error = Rewrite("config", "tower = [4]", "tower = [65536]");
+  EXPECT_NE(error.find("the config builds tensor 2 as 'towers.click.0.weight' (8 × 65536), the weights section "
+                       "holds 'towers.click.0.weight' (8 × 4) there"),
+            std::string::npos)
+      << error;
+  // Experts where the file holds a shared bottom.
+  error = Rewrite("config", "arch = \"shared_bottom\"", "arch = \"mmoe\"");
+  EXPECT_NE(error.find("the config builds tensor 0 as 'experts.0.weight'"), std::string::npos) << error;
+  EXPECT_NE(error.find("the weights section holds 'bottom.0.weight' (13 × 8) there"), std::string::npos) << error;
+  // A vocabulary count of 2^40 in the features section (the first feature's, "user", holds 4 values).
+  const std::string name_and_count = std::string("\x04\0\0\0\0\0\0\0user", 12) + std::string("\x04\0\0\0\0\0\0\0", 8);
+  const std::string huge = std::string("\x04\0\0\0\0\0\0\0user", 12) + std::string("\0\0\0\0\0\x01\0\0", 8);
+  error = Rewrite("features", name_and_count, huge);
+  EXPECT_NE(error.find("vocabulary size 1099511627776 exceeds the data that follows"), std::string::npos) << error;
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(seconds, 20.0);
 }
 
 TEST_F(RewrittenModelFile, MalformedHistoryIsRefused) {
