@@ -17,6 +17,10 @@ struct DataConfig {
   std::string valid;
   std::string test;
   double valid_from_test = 0.0;
+  double valid_fraction = 0.0;  // of the training file's rows, held out as validation (data/split.h)
+  double test_fraction = 0.0;   // ... and as test
+  std::string split_group;      // column whose values never straddle the split; empty: rows split one by one
+  std::string split_time;       // column whose latest rows are held out; empty: a seeded random split
   uint64_t split_seed = 1;
   std::string delimiter = ",";
   bool header = true;
@@ -57,6 +61,7 @@ struct TaskConfig {
   std::vector<std::string> positive;
   std::string equals;
   double huber_delta = 1.0;
+  double pos_weight = 1.0;  // binary: weight of the positive rows in the logloss (torch's BCEWithLogitsLoss)
   std::string oracle;
   std::string parent;        // task graph: the task this one follows (click for purchase)
   std::string mode = "chain";  // chain | masked | direct (see TaskFields)
