@@ -30,6 +30,7 @@ struct EvalOptions {
   bool group_by_given = false;
   std::string slice_by;
   bool slice_by_given = false;
+  bool importance = false;
   std::string report;
   int threads = 0;
 };
@@ -41,6 +42,7 @@ int RunEval(const EvalOptions& options) {
   EvalConfig eval = config.eval;
   if (options.group_by_given) eval.group_by = options.group_by;
   if (options.slice_by_given) eval.slice_by = options.slice_by;
+  if (options.importance) eval.importance = true;
   const bool split_training_file = SplitsTrainingFile(config.data);
   std::vector<ColumnRequest> requests = EvaluationRequests(config, eval);
   if (options.part != "all" && split_training_file) requests = SplitRequests(config.data, requests);
@@ -60,8 +62,8 @@ int RunEval(const EvalOptions& options) {
     table = table.Select(rows);
   } else if (options.part != "all") {
     MTREC_CHECK(config.data.valid_from_test > 0 && options.part != "train",
-                "--part {} needs a model trained with data.valid_fraction or data.test_fraction (parts of the training "
-                "file: train, valid, test) or data.valid_from_test > 0 (parts of the test file: valid, test)",
+                "--part {} needs a model trained with data.valid_fraction or data.test_fraction (parts of the "
+                "training file: train, valid, test) or data.valid_from_test > 0 (parts of the test file: valid, test)",
                 options.part);
     auto [valid, test] = SplitValidTest(table, config.data.valid_from_test, config.data.split_seed);
     table = options.part == "valid" ? std::move(valid) : std::move(test);
@@ -121,6 +123,7 @@ RunCommand AddEvalCommand(CLI::App& app) {
       "  mtrec eval --model census.mtrec --data census-income.test.xz --part test --json metrics.json\n"
       "  mtrec eval --model model.mtrec --data train.csv --part valid   # rows held out by data.valid_fraction\n"
       "  mtrec eval --model model.mtrec --data test.csv --group-by user_id --report report.html\n"
+      "  mtrec eval --model model.mtrec --data test.csv --importance --json metrics.json\n"
       "  mtrec eval --model census.mtrec --data census-income.test.xz --slice-by \"detailed household and family stat\"");
   command->add_option("--model", options->model, "Model file")->required();
   command->add_option("--data", options->data, "Data file, in the format the model was trained on")->required();
@@ -139,6 +142,9 @@ RunCommand AddEvalCommand(CLI::App& app) {
                       "Column whose values slice the rows: each task's metrics per value and the share of its error "
                       "there, the most frequent eval.max_slices values each (default: eval.slice_by; \"\" for none)")
       ->each([options](const std::string&) { options->slice_by_given = true; });
+  command->add_flag("--importance", options->importance,
+                    "Permutation importance: each task's AUC drop (RMSE rise) when one feature is shuffled, for "
+                    "every feature (one prediction pass per feature; default: eval.importance)");
   command->add_option("--report", options->report,
                       "Also write a self-contained HTML report (metrics, curves, training history, diagnostics)");
   command->add_option("--baseline", options->baseline,

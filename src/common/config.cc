@@ -436,6 +436,10 @@ const std::vector<Field<EvalConfig>>& EvalFields() {
                 "slice_by: how many slices. A text column: the values with the most rows get one each, the others "
                 "share one; a numeric column: each value its own when there are this few, else ranges of about equal "
                 "rows."),
+      MakeField("importance", &E::importance,
+                "Permutation importance: each feature's encoded values shuffled across the rows in turn (seeded by "
+                "train.seed), and each task's AUC drop (binary) or RMSE rise (regression) reported; one prediction "
+                "pass over the file per feature. `mtrec eval --importance` turns it on."),
   };
   return fields;
 }

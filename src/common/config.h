@@ -128,6 +128,7 @@ struct EvalConfig {
   std::vector<std::string> sample_spaces;          // "TASK|CONDITION": TASK measured where CONDITION's label is 1
   std::string slice_by;                            // column of the per-slice error analysis; empty: none
   int64_t max_slices = 20;                         // values of slice_by with a slice of their own
+  bool importance = false;                         // permutation importance of each feature per task
 };
 
 // Task names with a number each (TOML inline table { click = 1, purchase = 3 }), sorted by name: TOML tables

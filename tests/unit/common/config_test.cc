@@ -622,8 +622,8 @@ const std::map<std::string, std::vector<std::string>>& AllKeys() {
        {"name", "column", "kind", "min_count", "hash_buckets", "embedding_dim", "log1p", "standardize", "clip", "fill",
         "missing_flag", "buckets", "separator", "pooling", "share_with", "embedding_l2"}},
       {"[[tasks]]",
-       {"name", "column", "kind", "loss", "weight", "positive", "equals", "huber_delta", "pos_weight", "oracle", "parent",
-        "mode",
+       {"name", "column", "kind", "loss", "weight", "positive", "equals", "huber_delta", "pos_weight", "oracle",
+        "parent", "mode",
         "oracle_given_parent", "auxiliary"}},
       {"[model]",
        {"arch", "embedding_dim", "bottom", "tower", "experts", "task_experts", "expert", "calibrator", "dropout",
@@ -636,7 +636,7 @@ const std::map<std::string, std::vector<std::string>>& AllKeys() {
         "gradient_space", "conflict_every", "baseline"}},
       {"[eval]",
        {"threshold", "calibration_bins", "group_by", "ranking_k", "relevance", "value_task", "sample_spaces",
-        "slice_by", "max_slices"}},
+        "slice_by", "max_slices", "importance"}},
       {"[serve]", {"blend", "blend_mode", "blend_feature"}},
   };
   return keys;
