@@ -10,6 +10,7 @@
 #include "common/files.h"
 #include "common/log.h"
 #include "common/threads.h"
+#include "data/split.h"
 #include "eval/evaluation.h"
 #include "eval/multitask_gain.h"
 #include "features/labels.h"
@@ -30,6 +31,7 @@ struct EvalOptions {
   bool group_by_given = false;
   std::string slice_by;
   bool slice_by_given = false;
+  bool importance = false;
   std::string report;
   int threads = 0;
 };
@@ -44,10 +46,28 @@ int RunEval(const EvalOptions& options) {
   EvalConfig eval = config.eval;
   if (options.group_by_given) eval.group_by = options.group_by;
   if (options.slice_by_given) eval.slice_by = options.slice_by;
-  ColumnTable table = LoadTable(options.data, config.data, EvaluationRequests(config, eval));
+  if (options.importance) eval.importance = true;
+  const bool split_training_file = SplitsTrainingFile(config.data);
+  std::vector<ColumnRequest> requests = EvaluationRequests(config, eval);
+  if (options.part != "all" && split_training_file) requests = SplitRequests(config.data, requests);
+  ColumnTable table = LoadTable(options.data, config.data, requests);
   LogReadReport(table, "eval");
-  if (options.part != "all") {
-    MTREC_CHECK(config.data.valid_from_test > 0, "--part {} needs a model trained with data.valid_from_test > 0",
+  if (options.part != "all" && split_training_file) {
+    // The training file, split again as training split it: the same rows, config and seed give the same parts.
+    const RowSplit split = SplitRows(table, config.data);
+    const std::vector<int64_t>& rows = options.part == "train"   ? split.train
+                                       : options.part == "valid" ? split.valid
+                                                                 : split.test;
+    MTREC_CHECK(!rows.empty(), "--part {}: the model's split of its training file (data.valid_fraction = {}, "
+                "data.test_fraction = {}) holds out no {} rows of {}",
+                options.part, config.data.valid_fraction, config.data.test_fraction, options.part, options.data);
+    LogInfo("--part {}: {} of the {} rows of {}, split as the model's training file was", options.part, rows.size(),
+            table.rows(), options.data);
+    table = table.Select(rows);
+  } else if (options.part != "all") {
+    MTREC_CHECK(config.data.valid_from_test > 0 && options.part != "train",
+                "--part {} needs a model trained with data.valid_fraction or data.test_fraction (parts of the "
+                "training file: train, valid, test) or data.valid_from_test > 0 (parts of the test file: valid, test)",
                 options.part);
     auto [valid, test] = SplitValidTest(table, config.data.valid_from_test, config.data.split_seed);
     table = options.part == "valid" ? std::move(valid) : std::move(test);
@@ -109,14 +129,18 @@ RunCommand AddEvalCommand(CLI::App& app) {
       "Examples:\n"
       "  mtrec eval --model model.mtrec --data data/sim/test.csv\n"
       "  mtrec eval --model census.mtrec --data census-income.test.xz --part test --json metrics.json\n"
+      "  mtrec eval --model model.mtrec --data train.csv --part valid   # rows held out by data.valid_fraction\n"
       "  mtrec eval --model model.mtrec --data test.csv --group-by user_id --report report.html\n"
+      "  mtrec eval --model model.mtrec --data test.csv --importance --json metrics.json\n"
       "  mtrec eval --model census.mtrec --data census-income.test.xz --slice-by \"detailed household and family stat\"");
   command->add_option("--model", options->model, "Model file")->required();
   command->add_option("--data", options->data, "Data file, in the format the model was trained on")->required();
   command->add_option("--json", options->json, "Also write the metrics as JSON to this file");
   command->add_option("--part", options->part,
-                      "With a model trained with data.valid_from_test: evaluate only the 'valid' or 'test' part")
-      ->check(CLI::IsMember({"all", "valid", "test"}))
+                      "Evaluate one part of a split file: of the training file with a model trained with "
+                      "data.valid_fraction / data.test_fraction ('train', 'valid', 'test'), of the test file with "
+                      "data.valid_from_test ('valid', 'test')")
+      ->check(CLI::IsMember({"all", "train", "valid", "test"}))
       ->capture_default_str();
   command->add_option("--group-by", options->group_by,
                       "Column grouping rows into users or requests: adds GAUC and the ranking metrics of the blended "
@@ -126,6 +150,9 @@ RunCommand AddEvalCommand(CLI::App& app) {
                       "Column whose values slice the rows: each task's metrics per value and the share of its error "
                       "there, the most frequent eval.max_slices values each (default: eval.slice_by; \"\" for none)")
       ->each([options](const std::string&) { options->slice_by_given = true; });
+  command->add_flag("--importance", options->importance,
+                    "Permutation importance: each task's AUC drop (RMSE rise) when one feature is shuffled, for "
+                    "every feature (one prediction pass per feature; default: eval.importance)");
   command->add_option("--report", options->report,
                       "Also write a self-contained HTML report (metrics, curves, training history, diagnostics)");
   command->add_option("--baseline", options->baseline,

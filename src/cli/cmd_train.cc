@@ -110,7 +110,8 @@ int RunTrain(const TrainOptions& options) {
     std::vector<std::vector<float>> conditional;
     auto predictions = Predict(*model, config, test, &conditional);
     auto reports = EvaluateTasks(MakeTaskScores(config, test, predictions, &conditional), config.eval);
-    fmt::print("test metrics ({} rows of {}):\n{}", test.rows, sets.test->path(), FormatMetricTable(reports));
+    fmt::print("test metrics ({} rows {} {}):\n{}", test.rows, config.data.test_fraction > 0 ? "held out of" : "of",
+               sets.test->path(), FormatMetricTable(reports));
   }
   return 0;
 }

@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "common/log.h"
+#include "data/split.h"
 #include "features/batcher.h"
 #include "features/pipeline.h"
 
@@ -19,6 +20,31 @@ std::pair<ColumnTable, ColumnTable> SplitValidTest(const ColumnTable& table, dou
   std::sort(valid.begin(), valid.end());
   std::sort(test.begin(), test.end());
   return {table.Select(valid), table.Select(test)};
+}
+
+void SplitTrainingFile(const DataConfig& data, DataSets& sets) {
+  const ColumnTable& table = *sets.train;
+  const RowSplit split = SplitRows(table, data);
+  std::string how = fmt::format("a seeded shuffle, seed {}", data.split_seed);
+  if (!data.split_group.empty()) {
+    how = fmt::format("{} groups of '{}' by a seeded hash, seed {}", split.groups, data.split_group, data.split_seed);
+  }
+  if (!data.split_time.empty()) how = fmt::format("the latest rows by '{}'", data.split_time);
+  LogInfo("split the training file {}: {} training, {} validation, {} test rows (data.valid_fraction = {}, "
+          "data.test_fraction = {}; {})",
+          table.path(), split.train.size(), split.valid.size(), split.test.size(), data.valid_fraction,
+          data.test_fraction, how);
+  MTREC_CHECK(!split.train.empty(), "{}: the split left no training rows of {}", table.path(), table.rows());
+  MTREC_CHECK(data.valid_fraction == 0 || !split.valid.empty(),
+              "{}: data.valid_fraction = {} of {} rows{} left no validation rows; raise it", table.path(),
+              data.valid_fraction, table.rows(),
+              data.split_group.empty() ? "" : fmt::format(" ({} groups)", split.groups));
+  MTREC_CHECK(data.test_fraction == 0 || !split.test.empty(),
+              "{}: data.test_fraction = {} of {} rows{} left no test rows; raise it", table.path(), data.test_fraction,
+              table.rows(), data.split_group.empty() ? "" : fmt::format(" ({} groups)", split.groups));
+  if (data.valid_fraction > 0) sets.valid = table.Select(split.valid);
+  if (data.test_fraction > 0) sets.test = table.Select(split.test);
+  sets.train = table.Select(split.train);
 }
 
 void LogReadReport(const ColumnTable& table, const std::string& role) {
@@ -49,8 +75,9 @@ DataSets LoadDataSets(const Config& config, bool with_train) {
   if (with_train) {
     MTREC_CHECK(!config.data.train.empty(), "{}: [data] train is not set: which file should be trained on?",
                 config.source_path);
-    sets.train = LoadDataFile(config, "train", config.data.train, requests);
+    sets.train = LoadDataFile(config, "train", config.data.train, SplitRequests(config.data, requests));
     LogReadReport(*sets.train, "train");
+    if (SplitsTrainingFile(config.data)) SplitTrainingFile(config.data, sets);
   }
   if (!config.data.valid.empty()) {
     sets.valid = LoadDataFile(config, "valid", config.data.valid, requests);

@@ -1,5 +1,5 @@
-// The files of a run, read as the config says: train, valid and test, with valid and test cut from one file
-// when data.valid_from_test is set. Shared by `train` and `eval`.
+// The files of a run, read as the config says: train, valid and test, with valid and test cut from the test file
+// when data.valid_from_test is set, or held out of the training file under data.valid_fraction / test_fraction. Shared by `train` and `eval`.
 #pragma once
 
 #include <optional>
@@ -22,6 +22,10 @@ DataSets LoadDataSets(const Config& config, bool with_train);
 // Splits a table into (valid, test) with a seeded shuffle: the first `fraction` of the shuffled rows are the
 // validation rows; both keep the file's order.
 std::pair<ColumnTable, ColumnTable> SplitValidTest(const ColumnTable& table, double fraction, uint64_t seed);
+
+// Replaces sets.train by its training part and sets the valid / test sets held out of it (data.valid_fraction,
+// data.test_fraction), logging how many rows went where.
+void SplitTrainingFile(const DataConfig& data, DataSets& sets);
 
 // Logs rows and skipped bad rows of a file.
 void LogReadReport(const ColumnTable& table, const std::string& role);

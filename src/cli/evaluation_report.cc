@@ -301,6 +301,7 @@ std::string RenderEvaluationReport(const LoadedModel& loaded, const std::string&
   report.sections = {MetricsSection(run, gain), CurvesSection(run), TrainingSection(loaded),
                      DiagnosticsSection(loaded, run)};
   if (!run.slices.empty()) report.sections.push_back(SlicesSection(run));
+  if (!run.importance.empty()) report.sections.push_back(ImportanceSection(run.importance));
   report.sections.push_back(DataSection(run));
   return RenderHtmlReport(report);
 }

@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <optional>
 
 #include "common/error.h"
+#include "common/log.h"
 #include "common/strings.h"
 #include "eval/blend.h"
 #include "eval/metrics.h"
@@ -196,6 +198,12 @@ EvaluationRun RunEvaluation(LoadedModel& loaded, const ColumnTable& table, const
     run.slice_by = eval.slice_by;
     for (const auto& task : scores) run.slices.push_back(EvaluateSlices(task, slicing));
   }
+  if (eval.importance) {
+    const auto start = std::chrono::steady_clock::now();
+    run.importance = PermutationImportance(loaded, data, config.train.seed);
+    LogInfo("permutation importance: {} features over {} rows in {:.2f}s", config.features.size(), data.rows,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
   return run;
 }
 
@@ -236,6 +244,7 @@ std::string FormatEvaluation(const EvaluationRun& run) {
                          number(100 * slice.error_share, 1));
     }
   }
+  out += FormatImportance(run.importance);
   out += FormatGateUsage(run.gates);
   return out;
 }
@@ -285,6 +294,7 @@ void AddEvaluationJson(const EvaluationRun& run, nlohmann::ordered_json& json) {
     }
     json["slices"] = slices;
   }
+  if (!run.importance.empty()) json["importance"] = ImportanceToJson(run.importance);
   nlohmann::ordered_json curves = nlohmann::ordered_json::object();
   for (const auto* list : {&run.tasks, &run.sample_spaces}) {
     for (const auto& report : *list) {

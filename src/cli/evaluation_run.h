@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "cli/evaluation_importance.h"
 #include "data/column_table.h"
 #include "eval/evaluation.h"
 #include "eval/ranking.h"
@@ -53,6 +54,7 @@ struct EvaluationRun {
   std::vector<GateUsage> gates;
   std::string slice_by;           // with eval.slice_by: the column ...
   std::vector<TaskSlices> slices;  // ... and each task's metrics per value of it
+  std::vector<TaskImportance> importance;  // with eval.importance
 };
 
 // The columns eval reads: the model's (labels required), the group_by and the slice_by column.
@@ -60,8 +62,8 @@ std::vector<ColumnRequest> EvaluationRequests(const Config& config, const EvalCo
 
 EvaluationRun RunEvaluation(LoadedModel& loaded, const ColumnTable& table, const EvalConfig& eval, bool with_curves);
 
-// Printable tables (metrics, sample spaces, ranking, slices) and the "data", "sample_spaces", "ranking", "slices"
-// and "curves" members of the eval JSON.
+// Printable tables (metrics, sample spaces, ranking, slices, importance) and the "data", "sample_spaces",
+// "ranking", "slices", "importance" and "curves" members of the eval JSON.
 std::string FormatEvaluation(const EvaluationRun& run);
 void AddEvaluationJson(const EvaluationRun& run, nlohmann::ordered_json& json);
 

@@ -176,7 +176,24 @@ const std::vector<Field<DataConfig>>& DataFields() {
       MakeField("valid_from_test", &D::valid_from_test,
                 "When > 0 and no valid file is given: this fraction of the test file's rows, chosen by a seeded "
                 "shuffle (split_seed), is the validation set and the rest the test set."),
-      MakeField("split_seed", &D::split_seed, "Seed of the valid/test split of valid_from_test."),
+      MakeField("valid_fraction", &D::valid_fraction,
+                "When > 0: this fraction of the training file's rows is held out as the validation set (no valid "
+                "file then); feature transforms are fitted on the rest. Chosen by a seeded shuffle (split_seed), by "
+                "group (split_group) or by time (split_time)."),
+      MakeField("test_fraction", &D::test_fraction,
+                "When > 0: this fraction of the training file's rows is held out as the test set (no test file "
+                "then), chosen as for valid_fraction; valid_fraction + test_fraction < 1."),
+      MakeField("split_group", &D::split_group,
+                "valid_fraction/test_fraction: column whose value keeps its rows together (e.g. user_id): each value "
+                "goes to one side by a seeded hash of the value, so the fractions hold only roughly. Empty = rows "
+                "one by one."),
+      MakeField("split_time", &D::split_time,
+                "valid_fraction/test_fraction: column ordering the rows in time (numbers, or text such as ISO dates "
+                "that sorts as text): the latest test_fraction of the rows are the test set, the valid_fraction "
+                "before them the validation set (ties in file order). Empty = a seeded random split."),
+      MakeField("split_seed", &D::split_seed,
+                "Seed of the splits (valid_from_test, valid_fraction, test_fraction): the same seed and file give "
+                "the same split."),
       MakeField("delimiter", &D::delimiter,
                 "Field separator; may be several characters (e.g. \", \"). \"\\t\" for TSV."),
       MakeField("header", &D::header, "Whether the first line holds the column names."),
@@ -259,6 +276,12 @@ const std::vector<Field<TaskConfig>>& TaskFields() {
                 "of the training file is an error.",
                 {}, {"binary"}),
       MakeField("huber_delta", &T::huber_delta, "Delta of the huber loss.", {}, {"regression"}),
+      MakeField("pos_weight", &T::pos_weight,
+                "Weight of the positive rows in the logloss, as PyTorch's BCEWithLogitsLoss pos_weight: a row's loss "
+                "is -(pos_weight y log p + (1 - y) log(1 - p)), still divided by the number of labelled rows. For "
+                "rare positives (e.g. negatives / positives); the predictions then overstate p (odds about "
+                "pos_weight times too high).",
+                {}, {"binary"}),
       MakeField("oracle", &T::oracle,
                 "Column holding the true probability / expectation (simulated data): eval prints its metrics beside "
                 "the model's."),
@@ -417,6 +440,10 @@ const std::vector<Field<EvalConfig>>& EvalFields() {
                 "slice_by: how many slices. A text column: the values with the most rows get one each, the others "
                 "share one; a numeric column: each value its own when there are this few, else ranges of about equal "
                 "rows."),
+      MakeField("importance", &E::importance,
+                "Permutation importance: each feature's encoded values shuffled across the rows in turn (seeded by "
+                "train.seed), and each task's AUC drop (binary) or RMSE rise (regression) reported; one prediction "
+                "pass over the file per feature. `mtrec eval --importance` turns it on."),
   };
   return fields;
 }
@@ -698,6 +725,35 @@ void ValidateTaskGraph(const Config& config) {
   }
 }
 
+// The fractions of the training file held out, and what they combine with.
+void ValidateSplit(const DataConfig& data) {
+  MTREC_CHECK(data.valid_fraction >= 0 && data.valid_fraction < 1, "data.valid_fraction must be in [0, 1), got {}",
+              data.valid_fraction);
+  MTREC_CHECK(data.test_fraction >= 0 && data.test_fraction < 1, "data.test_fraction must be in [0, 1), got {}",
+              data.test_fraction);
+  MTREC_CHECK(data.valid_fraction + data.test_fraction < 1,
+              "data.valid_fraction + data.test_fraction is {} + {}; it must stay below 1 to leave rows to train on",
+              data.valid_fraction, data.test_fraction);
+  MTREC_CHECK(data.valid_fraction == 0 || data.valid.empty(),
+              "data.valid_fraction holds out validation rows of the training file, and data.valid names a "
+              "validation file ('{}'): set one of them",
+              data.valid);
+  MTREC_CHECK(data.test_fraction == 0 || data.test.empty(),
+              "data.test_fraction holds out test rows of the training file, and data.test names a test file "
+              "('{}'): set one of them",
+              data.test);
+  const bool split = data.valid_fraction > 0 || data.test_fraction > 0;
+  MTREC_CHECK(!split || data.valid_from_test == 0,
+              "data.valid_from_test cuts the validation set from the test file, data.valid_fraction / "
+              "data.test_fraction from the training file: set one of them");
+  MTREC_CHECK(data.split_group.empty() || data.split_time.empty(),
+              "data.split_group ('{}') and data.split_time ('{}') are both set; a split is by group or by time",
+              data.split_group, data.split_time);
+  MTREC_CHECK(split || (data.split_group.empty() && data.split_time.empty()),
+              "data.{} is set but nothing is split: set data.valid_fraction or data.test_fraction",
+              data.split_group.empty() ? "split_time" : "split_group");
+}
+
 // The task names in [eval] and [serve] exist and have the kind their use needs.
 void ValidateEvalAndServe(const Config& config) {
   std::vector<std::string> task_names;
@@ -806,6 +862,7 @@ void ValidateConfig(const Config& config) {
   MTREC_CHECK(data.valid_from_test >= 0 && data.valid_from_test < 1, "data.valid_from_test must be in [0, 1), got {}",
               data.valid_from_test);
   MTREC_CHECK(data.max_reported_errors >= 0, "data.max_reported_errors must be >= 0");
+  ValidateSplit(data);
 
   std::set<std::string> names;
   std::map<std::string, std::string> label_columns;  // column -> task
@@ -823,6 +880,10 @@ void ValidateConfig(const Config& config) {
     MTREC_CHECK(task.weight >= 0 && std::isfinite(task.weight), "task '{}': weight must be >= 0, got {}", task.name,
                 task.weight);
     MTREC_CHECK(task.huber_delta > 0, "task '{}': huber_delta must be > 0", task.name);
+    MTREC_CHECK(task.pos_weight > 0 && std::isfinite(task.pos_weight), "task '{}': pos_weight must be > 0, got {}",
+                task.name, task.pos_weight);
+    MTREC_CHECK(task.pos_weight == 1.0 || task.kind == "binary",
+                "task '{}' is a regression: pos_weight applies to binary tasks only", task.name);
     label_columns[task.column] = task.name;
     if (!task.oracle.empty()) label_columns[task.oracle] = task.name + " (oracle)";
     if (!task.oracle_given_parent.empty())

@@ -17,6 +17,10 @@ struct DataConfig {
   std::string valid;
   std::string test;
   double valid_from_test = 0.0;
+  double valid_fraction = 0.0;  // of the training file's rows, held out as validation (data/split.h)
+  double test_fraction = 0.0;   // ... and as test
+  std::string split_group;      // column whose values never straddle the split; empty: rows split one by one
+  std::string split_time;       // column whose latest rows are held out; empty: a seeded random split
   uint64_t split_seed = 1;
   std::string delimiter = ",";
   bool header = true;
@@ -57,6 +61,7 @@ struct TaskConfig {
   std::vector<std::string> positive;
   std::string equals;
   double huber_delta = 1.0;
+  double pos_weight = 1.0;  // binary: weight of the positive rows in the logloss (torch's BCEWithLogitsLoss)
   std::string oracle;
   std::string parent;        // task graph: the task this one follows (click for purchase)
   std::string mode = "chain";  // chain | masked | direct (see TaskFields)
@@ -123,6 +128,7 @@ struct EvalConfig {
   std::vector<std::string> sample_spaces;          // "TASK|CONDITION": TASK measured where CONDITION's label is 1
   std::string slice_by;                            // column of the per-slice error analysis; empty: none
   int64_t max_slices = 20;                         // values of slice_by with a slice of their own
+  bool importance = false;                         // permutation importance of each feature per task
 };
 
 // Task names with a number each (TOML inline table { click = 1, purchase = 3 }), sorted by name: TOML tables

@@ -47,13 +47,27 @@ float Sigmoid(float x) {
 
 LossValue BceWithLogits(const float* outputs, int64_t outputs_stride, const float* labels, int64_t n, float scale,
                         float* diff, int64_t diff_stride) {
+  return WeightedBceWithLogits(outputs, outputs_stride, labels, n, 1.f, scale, diff, diff_stride);
+}
+
+LossValue WeightedBceWithLogits(const float* outputs, int64_t outputs_stride, const float* labels, int64_t n,
+                                float pos_weight, float scale, float* diff, int64_t diff_stride) {
   for (int64_t i = 0; i < n; ++i) {
     MTREC_CHECK(std::isnan(labels[i]) || (labels[i] >= 0.f && labels[i] <= 1.f),
                 "binary cross-entropy: label {} of row {} is outside [0, 1]", labels[i], i);
   }
-  return Reduce(outputs, outputs_stride, labels, n, scale, diff, diff_stride, [](double s, double y, double* g) {
-    *g = StableSigmoid(s) - y;
-    return std::max(s, 0.0) - s * y + std::log1p(std::exp(-std::abs(s)));
+  MTREC_CHECK(pos_weight > 0.f, "binary cross-entropy: pos_weight {} must be positive", pos_weight);
+  if (pos_weight == 1.f) {
+    return Reduce(outputs, outputs_stride, labels, n, scale, diff, diff_stride, [](double s, double y, double* g) {
+      *g = StableSigmoid(s) - y;
+      return std::max(s, 0.0) - s * y + std::log1p(std::exp(-std::abs(s)));
+    });
+  }
+  const double w = pos_weight;
+  return Reduce(outputs, outputs_stride, labels, n, scale, diff, diff_stride, [w](double s, double y, double* g) {
+    const double a = 1.0 - y + w * y;  // the weight of softplus(s) = -log(1 - σ(s)) after folding in log σ(s)
+    *g = a * StableSigmoid(s) - w * y;
+    return a * (std::max(s, 0.0) + std::log1p(std::exp(-std::abs(s)))) - w * y * s;
   });
 }
 
@@ -98,7 +112,7 @@ LossValue CalibratorPenalty(const float* child, const float* parent, int64_t out
 }
 
 double ConstantPredictorLoss(bool binary, bool huber, float huber_delta, const std::vector<float>& labels,
-                             const std::vector<float>* parent) {
+                             const std::vector<float>* parent, double pos_weight) {
   auto counts = [&](size_t r) { return !std::isnan(labels[r]) && (parent == nullptr || (*parent)[r] == 1.f); };
   double sum = 0;
   int64_t count = 0;
@@ -108,8 +122,9 @@ double ConstantPredictorLoss(bool binary, bool huber, float huber_delta, const s
   if (count == 0) return NAN;
   const double mean = sum / static_cast<double>(count);
   if (binary) {
-    const double p = std::clamp(mean, 1e-7, 1 - 1e-7);
-    return -p * std::log(p) - (1 - p) * std::log(1 - p);
+    const double m = std::clamp(mean, 1e-7, 1 - 1e-7);
+    const double p = pos_weight * m / (pos_weight * m + 1 - m);
+    return -pos_weight * m * std::log(p) - (1 - m) * std::log(1 - p);
   }
   double loss = 0;
   for (size_t r = 0; r < labels.size(); ++r) {

@@ -28,6 +28,14 @@ float Sigmoid(float x);
 LossValue BceWithLogits(const float* outputs, int64_t outputs_stride, const float* labels, int64_t n, float scale,
                         float* diff, int64_t diff_stride);
 
+// The same with positive rows weighted by w (PyTorch's BCEWithLogitsLoss pos_weight): per row
+//   -(w·y·log σ(s) + (1 - y)·log(1 - σ(s))) = (1 - y + w·y)·softplus(s) - w·y·s,
+//   d/ds = (1 - y + w·y)·σ(s) - w·y.
+// Still divided by the count of labelled rows, as torch's 'mean' divides by the element count, not by Σ weights;
+// w = 1 is BceWithLogits.
+LossValue WeightedBceWithLogits(const float* outputs, int64_t outputs_stride, const float* labels, int64_t n,
+                                float pos_weight, float scale, float* diff, int64_t diff_stride);
+
 // Squared error (s - y)² without the factor 1/2, so d/ds = 2(s - y).
 LossValue Mse(const float* outputs, int64_t outputs_stride, const float* labels, int64_t n, float scale,
               float* diff, int64_t diff_stride);
@@ -47,7 +55,9 @@ LossValue CalibratorPenalty(const float* child, const float* parent, int64_t out
 // when given): the entropy of the positive rate for a binary task, the variance for squared error, the Huber loss
 // around the mean for huber (the same scale as its minimum). Dividing a task's loss by it makes every task start
 // near 1 (for binary tasks, the "normalised entropy" of He et al. 2014). NaN without labels.
+// A binary task's pos_weight w weighs the positives as its loss does: the best constant is then
+// p = w·m / (w·m + 1 - m) for a positive rate m, and the loss -(w·m·log p + (1 - m)·log(1 - p)).
 double ConstantPredictorLoss(bool binary, bool huber, float huber_delta, const std::vector<float>& labels,
-                             const std::vector<float>* parent = nullptr);
+                             const std::vector<float>* parent = nullptr, double pos_weight = 1.0);
 
 }  // namespace mtrec

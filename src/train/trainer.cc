@@ -54,7 +54,10 @@ LossValue TaskLoss(const TaskConfig& task, const Tensor& outputs, int64_t k, con
                    const Tensor& diff) {
   const float* out = outputs.data + k;
   float* d = diff.data + k;
-  if (task.kind == "binary") return BceWithLogits(out, outputs.ld, labels, outputs.rows, scale, d, diff.ld);
+  if (task.kind == "binary") {
+    return WeightedBceWithLogits(out, outputs.ld, labels, outputs.rows, static_cast<float>(task.pos_weight), scale, d,
+                                 diff.ld);
+  }
   if (task.loss == "huber") {
     return Huber(out, outputs.ld, labels, outputs.rows, static_cast<float>(task.huber_delta), scale, d, diff.ld);
   }
@@ -337,7 +340,8 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     if (config_.train.normalize_losses) {
       const std::vector<float>* parent = task.mode == "masked" ? &train.labels[model_.graph().parent(k)] : nullptr;
       const double constant = ConstantPredictorLoss(task.kind == "binary", task.loss == "huber",
-                                                    static_cast<float>(task.huber_delta), train.labels[k], parent);
+                                                    static_cast<float>(task.huber_delta), train.labels[k], parent,
+                                                    task.pos_weight);
       if (std::isfinite(constant) && constant > 0) {
         scale /= constant;
         LogInfo("task {}: loss divided by {:.6g}, the loss of predicting its mean label", task.name, constant);

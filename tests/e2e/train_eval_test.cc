@@ -184,6 +184,63 @@ TEST_F(TrainEvalTest, EarlyStopIsReportedOnlyWhenEpochsRemain) {
   EXPECT_EQ(two.output.find("early stop"), std::string::npos) << two.output;
 }
 
+TEST_F(TrainEvalTest, ValidationAndTestHeldOutOfTheTrainingFile) {
+  // The 4800 training rows: 20% validation, 10% test, the rest to train on; no valid or test file.
+  const std::string model = (dir_ / "held_out.mtrec").string();
+  const std::string split = "'data.valid=\"\"' 'data.test=\"\"' data.valid_fraction=0.2 data.test_fraction=0.1 ";
+  RunResult train = RunMtrec("train --config " + Config() + " --out " + model + " train.epochs=3 train.threads=2 " +
+                             "train.patience=1 " + split);
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  EXPECT_NE(train.output.find("3360 training, 960 validation, 480 test rows (data.valid_fraction = 0.2, "
+                              "data.test_fraction = 0.1; a seeded shuffle, seed 1)"),
+            std::string::npos)
+      << train.output;
+  EXPECT_NE(train.output.find("epoch 1 valid:  click auc"), std::string::npos) << train.output;
+  EXPECT_NE(train.output.find("test metrics (480 rows held out of"), std::string::npos) << train.output;
+
+  // eval --part valid splits the training file again: the same 960 rows, scored as training's validation scored
+  // the epoch it kept.
+  const std::string json_path = (dir_ / "held_out_valid.json").string();
+  RunResult eval = RunMtrec("eval --model " + model + " --data " + (dir_ / "train.csv").string() +
+                            " --part valid --json " + json_path);
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  const nlohmann::json metrics = nlohmann::json::parse(ReadText(json_path));
+  EXPECT_EQ(metrics["rows"].get<int64_t>(), 960);
+  int matching_epochs = 0;
+  for (const auto& epoch : metrics["training"]["epochs"]) {
+    ASSERT_TRUE(epoch.contains("valid")) << "epoch " << epoch["epoch"] << " was not validated";
+    bool same = true;
+    for (const char* task : {"click", "cart", "purchase"}) {
+      same = same && epoch["valid"][task]["auc"].get<double>() == metrics["tasks"][task]["auc"].get<double>();
+    }
+    same = same && epoch["valid"]["gmv"]["rmse"].get<double>() == metrics["tasks"]["gmv"]["rmse"].get<double>();
+    matching_epochs += same ? 1 : 0;
+  }
+  EXPECT_EQ(matching_epochs, 1) << eval.output;
+  for (const auto& [part, rows] : {std::pair{"train", 3360}, std::pair{"test", 480}}) {
+    RunResult other = RunMtrec("eval --model " + model + " --data " + (dir_ / "train.csv").string() + " --part " +
+                               part + " --json " + json_path);
+    ASSERT_EQ(other.exit_code, 0) << other.output;
+    EXPECT_EQ(nlohmann::json::parse(ReadText(json_path))["rows"].get<int64_t>(), rows) << part;
+  }
+
+  // By group (unit tests check that no group straddles); an unknown column is named with a suggestion.
+  RunResult grouped = RunMtrec(Train(model, split + "data.split_group=user_id").substr(3));  // without -q
+  ASSERT_EQ(grouped.exit_code, 0) << grouped.output;
+  EXPECT_NE(grouped.output.find(" groups of 'user_id' by a seeded hash, seed 1)"), std::string::npos)
+      << grouped.output;
+  RunResult unknown = RunMtrec(Train(model, split + "data.split_group=usr_id"));
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_NE(unknown.output.find("has no column 'usr_id' (needed as data.split_group column) (did you mean "
+                                "'user_id'?)"),
+            std::string::npos)
+      << unknown.output;
+  RunResult both = RunMtrec(Train(model, "data.valid_fraction=0.2"));
+  EXPECT_NE(both.exit_code, 0);
+  EXPECT_NE(both.output.find("data.valid names a validation file ('valid.csv'): set one of them"), std::string::npos)
+      << both.output;
+}
+
 TEST_F(TrainEvalTest, PrintConfigShowsResolvedValuesAndOverrides) {
   RunResult printed = RunMtrec("train --config " + Config() + " --print-config train.lr=0.005");
   ASSERT_EQ(printed.exit_code, 0) << printed.output;

@@ -50,6 +50,17 @@ TEST(LossesGradcheck, BceWithLogits) {
   Check(BceWithLogits, {-12.f, 15.f, 0.2f}, {1.f, 0.f, 1.f}, 0.5f);  // saturated logits
 }
 
+TEST(LossesGradcheck, WeightedBceWithLogits) {
+  for (const float pos_weight : {10.f, 0.25f}) {
+    const LossFn weighted = [pos_weight](const float* outputs, int64_t stride, const float* labels, int64_t n,
+                                         float scale, float* diff, int64_t diff_stride) {
+      return WeightedBceWithLogits(outputs, stride, labels, n, pos_weight, scale, diff, diff_stride);
+    };
+    Check(weighted, {-3.f, -0.4f, 0.f, 0.7f, 2.5f, 1.f, 9.f}, {0.f, 1.f, kMissing, 1.f, 0.f, 0.3f, kMissing}, 1.f);
+    Check(weighted, {-12.f, 15.f, 0.2f}, {1.f, 0.f, 1.f}, 0.5f);  // saturated logits
+  }
+}
+
 TEST(LossesGradcheck, Mse) {
   Check(Mse, {-1.f, 0.3f, 2.f, 0.f, 5.f}, {0.5f, kMissing, 2.5f, -1.f, kMissing}, 2.f);
 }

@@ -458,6 +458,23 @@ TEST(ConfigTest, ValidationErrors) {
       {"[data]\nheader = false\n", "data.header = false needs data.columns"},
       {"[data]\ndelimiter = \"\"\n", "data.delimiter must not be empty"},
       {"[data]\nvalid_from_test = 1.0\n", "data.valid_from_test must be in [0, 1), got 1"},
+      {"[data]\nvalid_fraction = -0.1\n", "data.valid_fraction must be in [0, 1), got -0.1"},
+      {"[data]\ntest_fraction = 1\n", "data.test_fraction must be in [0, 1), got 1"},
+      {"[data]\nvalid_fraction = 0.6\ntest_fraction = 0.4\n",
+       "data.valid_fraction + data.test_fraction is 0.6 + 0.4; it must stay below 1 to leave rows to train on"},
+      {"[data]\nvalid = \"v.csv\"\nvalid_fraction = 0.1\n",
+       "data.valid_fraction holds out validation rows of the training file, and data.valid names a validation file "
+       "('v.csv'): set one of them"},
+      {"[data]\ntest = \"t.csv\"\ntest_fraction = 0.1\n", "and data.test names a test file ('t.csv')"},
+      {"[data]\ntest = \"t.csv\"\nvalid_from_test = 0.5\nvalid_fraction = 0.1\n",
+       "data.valid_from_test cuts the validation set from the test file"},
+      {"[data]\nvalid_fraction = 0.1\nsplit_group = \"user\"\nsplit_time = \"day\"\n",
+       "data.split_group ('user') and data.split_time ('day') are both set; a split is by group or by time"},
+      {"[data]\nsplit_time = \"day\"\n",
+       "data.split_time is set but nothing is split: set data.valid_fraction or data.test_fraction"},
+      {"[[tasks]]\nname = \"click\"\npos_weight = 0\n", "task 'click': pos_weight must be > 0, got 0"},
+      {"[[tasks]]\nname = \"gmv\"\nkind = \"regression\"\npos_weight = 2\n",
+       "key 'pos_weight' of task 'gmv' applies only to kind 'binary', not 'regression'"},
       {"[[features]]\nname = \"x\"\nmin_count = 0\n", "feature 'x': min_count must be >= 1"},
       {"[[features]]\nname = \"x\"\nkind = \"numeric\"\nbuckets = 1\n", "buckets must be 0 or >= 2"},
       {"[model]\nbottom = []\n", "model.bottom needs at least one layer width"},
@@ -598,13 +615,15 @@ TEST(ConfigTest, TomlWritesOnlyTheKeysOfEachKind) {
 const std::map<std::string, std::vector<std::string>>& AllKeys() {
   static const std::map<std::string, std::vector<std::string>> keys = {
       {"[data]",
-       {"train", "valid", "test", "valid_from_test", "split_seed", "delimiter", "header", "columns", "trim",
+       {"train", "valid", "test", "valid_from_test", "valid_fraction", "test_fraction", "split_group", "split_time",
+        "split_seed", "delimiter", "header", "columns", "trim",
         "na_values", "on_error", "max_reported_errors", "cache", "cache_dir"}},
       {"[[features]]",
        {"name", "column", "kind", "min_count", "hash_buckets", "embedding_dim", "log1p", "standardize", "clip", "fill",
         "missing_flag", "buckets", "separator", "pooling", "share_with", "embedding_l2"}},
       {"[[tasks]]",
-       {"name", "column", "kind", "loss", "weight", "positive", "equals", "huber_delta", "oracle", "parent", "mode",
+       {"name", "column", "kind", "loss", "weight", "positive", "equals", "huber_delta", "pos_weight", "oracle",
+        "parent", "mode",
         "oracle_given_parent", "auxiliary"}},
       {"[model]",
        {"arch", "embedding_dim", "bottom", "tower", "experts", "task_experts", "expert", "calibrator", "dropout",
@@ -617,7 +636,7 @@ const std::map<std::string, std::vector<std::string>>& AllKeys() {
         "gradient_space", "conflict_every", "baseline"}},
       {"[eval]",
        {"threshold", "calibration_bins", "group_by", "ranking_k", "relevance", "value_task", "sample_spaces",
-        "slice_by", "max_slices"}},
+        "slice_by", "max_slices", "importance"}},
       {"[serve]", {"blend", "blend_mode", "blend_feature"}},
   };
   return keys;
@@ -693,6 +712,33 @@ TEST(ConfigTest, LoadConfigRecordsItsPathAndResolvesDataPaths) {
   std::filesystem::remove(path);
   std::string error = ErrorOf([&] { LoadConfig(path); });
   EXPECT_NE(error.find("cannot read the config"), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace mtrec
+
+namespace mtrec {
+namespace {
+
+TEST(ConfigTest, SplitOfTheTrainingFileAndPosWeightRoundTrip) {
+  const Config c = ParseConfig(
+      "[data]\ntrain = \"t.csv\"\nvalid_fraction = 0.2\ntest_fraction = 0.1\nsplit_group = \"user_id\"\n"
+      "split_seed = 9\n[[tasks]]\nname = \"buy\"\npos_weight = 10\n",
+      "cfg.toml");
+  EXPECT_EQ(c.data.valid_fraction, 0.2);
+  EXPECT_EQ(c.data.test_fraction, 0.1);
+  EXPECT_EQ(c.data.split_group, "user_id");
+  EXPECT_EQ(c.data.split_time, "");
+  EXPECT_EQ(c.tasks[0].pos_weight, 10.0);
+  const Config again = ParseConfig(ConfigToToml(c), "again.toml");
+  EXPECT_EQ(ConfigToToml(again), ConfigToToml(c));
+  EXPECT_EQ(again.tasks[0].pos_weight, 10.0);
+  // A config built in code skips the TOML kind check; validation still refuses pos_weight on a regression.
+  Config regression = c;
+  regression.tasks[0].kind = "regression";
+  regression.tasks[0].loss = "mse";
+  EXPECT_EQ(ErrorOf([&] { ValidateConfig(regression); }),
+            "task 'buy' is a regression: pos_weight applies to binary tasks only");
 }
 
 }  // namespace

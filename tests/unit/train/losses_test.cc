@@ -54,6 +54,42 @@ TEST(LossesTest, BceAcceptsSoftLabelsAndRefusesOutOfRangeOnes) {
   EXPECT_THROW(BceWithLogits(&s, 1, &bad, 1, 1.f, &diff, 1), Error);
 }
 
+TEST(LossesTest, PosWeightScalesThePositiveRowsAndDividesByTheRowCount) {
+  // Logits in column 0 of a 2-wide matrix; rows: positive, negative, missing, soft label 0.25.
+  const std::vector<float> outputs = {0.5f, 9, -1.f, 9, 3.f, 9, 2.f, 9};
+  const std::vector<float> labels = {1.f, 0.f, kMissing, 0.25f};
+  const float w = 4.f;
+  std::vector<float> diff(4, 7.f);
+  const LossValue loss = WeightedBceWithLogits(outputs.data(), 2, labels.data(), 4, w, 3.f, diff.data(), 1);
+  auto p = [](double s) { return 1 / (1 + std::exp(-s)); };
+  // -(w·y·log p + (1 - y)·log(1 - p)) row by row, as torch.nn.BCEWithLogitsLoss(pos_weight=4) writes it.
+  const double positive = -w * std::log(p(0.5));
+  const double negative = -std::log(1 - p(-1.0));
+  const double soft = -(w * 0.25 * std::log(p(2.0)) + 0.75 * std::log(1 - p(2.0)));
+  EXPECT_EQ(loss.count, 3);
+  EXPECT_NEAR(loss.sum, positive + negative + soft, 1e-9);
+  EXPECT_NEAR(loss.Mean(), (positive + negative + soft) / 3, 1e-9);  // over the labelled rows, not Σ weights
+  // ((1 - y + w·y)·σ(s) - w·y) · scale / count.
+  EXPECT_NEAR(diff[0], (w * p(0.5) - w) * 3 / 3, 1e-6);
+  EXPECT_NEAR(diff[1], p(-1.0) * 3 / 3, 1e-6);
+  EXPECT_EQ(diff[2], 0.f);
+  EXPECT_NEAR(diff[3], ((0.75 + w * 0.25) * p(2.0) - w * 0.25) * 3 / 3, 1e-6);
+  // Weight 1 is the plain loss; a weight of 0 or less is refused.
+  const LossValue plain = WeightedBceWithLogits(outputs.data(), 2, labels.data(), 4, 1.f, 1.f, nullptr, 0);
+  EXPECT_EQ(plain.sum, BceWithLogits(outputs.data(), 2, labels.data(), 4, 1.f, nullptr, 0).sum);
+  EXPECT_THROW(WeightedBceWithLogits(outputs.data(), 2, labels.data(), 4, 0.f, 1.f, nullptr, 0), Error);
+}
+
+TEST(LossesTest, WeightedConstantPredictorIsTheBestConstantsLoss) {
+  // Positive rate 1/4 with w = 3: the best constant p = 3/4 / (3/4 + 3/4) = 1/2, loss (3/4 + 3/4)·log 2.
+  const std::vector<float> labels = {1, 0, 0, 0};
+  EXPECT_NEAR(ConstantPredictorLoss(true, false, 1.f, labels, nullptr, 3.0), 1.5 * std::log(2.0), 1e-12);
+  // No constant does better: the weighted loss of a few others is larger.
+  for (const double q : {0.3, 0.45, 0.55, 0.7}) {
+    EXPECT_GT(-(3.0 * 0.25 * std::log(q) + 0.75 * std::log(1 - q)), 1.5 * std::log(2.0)) << q;
+  }
+}
+
 TEST(LossesTest, MseIsTheSquareWithoutAHalf) {
   const std::vector<float> outputs = {1.f, 3.f, -2.f};
   const std::vector<float> labels = {0.f, kMissing, 1.f};

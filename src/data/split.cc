@@ -1,0 +1,161 @@
+#include "data/split.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <string_view>
+#include <unordered_set>
+
+#include "common/error.h"
+#include "common/rng.h"
+#include "common/strings.h"
+
+namespace mtrec {
+namespace {
+
+// A group value's place in [0, 1): FNV-1a of its bytes mixed with the seed, so a value lands on the same side
+// whichever file, row order or dictionary it comes from.
+double GroupPosition(std::string_view bytes, uint64_t seed) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return static_cast<double>(Mix64(h ^ Mix64(seed)) >> 11) * 0x1.0p-53;
+}
+
+// Each row's place in [0, 1) by its group; counts the groups.
+std::vector<double> GroupPositions(const ColumnTable& table, const std::string& column, uint64_t seed,
+                                   int64_t* groups) {
+  std::vector<double> positions(table.rows());
+  if (const Column* text = table.Find(column, ColumnType::kCategorical)) {
+    std::vector<double> of_code(text->DictionarySize());
+    for (size_t code = 0; code < of_code.size(); ++code) {
+      of_code[code] = GroupPosition(text->Value(static_cast<uint32_t>(code)), seed);
+    }
+    std::vector<uint8_t> seen(of_code.size(), 0);
+    for (int64_t i = 0; i < table.rows(); ++i) {
+      positions[i] = of_code[text->codes[i]];
+      *groups += seen[text->codes[i]] ? 0 : 1;
+      seen[text->codes[i]] = 1;
+    }
+    return positions;
+  }
+  // A column some feature reads as a number: its value's bits are the group.
+  const Column& numbers = table.Get(column, ColumnType::kNumeric);
+  std::unordered_set<uint32_t> distinct;
+  for (int64_t i = 0; i < table.rows(); ++i) {
+    uint32_t bits = 0;
+    std::memcpy(&bits, &numbers.numbers[i], sizeof bits);
+    positions[i] = GroupPosition(std::string_view(reinterpret_cast<const char*>(&bits), sizeof bits), seed);
+    distinct.insert(bits);
+  }
+  *groups = static_cast<int64_t>(distinct.size());
+  return positions;
+}
+
+[[noreturn]] void FailMissingTime(const ColumnTable& table, int64_t row, const std::string& column) {
+  Fail("{}:{}: column '{}' is missing; data.split_time needs the time of every row", table.path(),
+       table.lines()[row], column);
+}
+
+// Each row's time as a number to sort by: the column's number, or the rank of its text among the column's values
+// (numerically when every value is a number, so "9" comes before "10"; else as text, as ISO dates sort).
+std::vector<double> TimeKeys(const ColumnTable& table, const std::string& column,
+                             const std::vector<std::string>& na_values) {
+  std::vector<double> keys(table.rows());
+  if (const Column* text = table.Find(column, ColumnType::kCategorical)) {
+    const size_t size = text->DictionarySize();
+    std::vector<std::string_view> values(size);
+    std::vector<double> numbers(size);
+    std::vector<uint8_t> missing(size, 0);
+    bool numeric = true;
+    for (size_t code = 0; code < size; ++code) {
+      values[code] = text->Value(static_cast<uint32_t>(code));
+      missing[code] = std::find(na_values.begin(), na_values.end(), values[code]) != na_values.end();
+      const std::optional<double> x = ParseDouble(values[code]);
+      numeric = numeric && (missing[code] || x.has_value());
+      numbers[code] = x.value_or(NAN);
+    }
+    std::vector<double> of_code = numbers;
+    if (!numeric) {
+      std::vector<uint32_t> by_text(size);
+      std::iota(by_text.begin(), by_text.end(), 0u);
+      std::sort(by_text.begin(), by_text.end(), [&](uint32_t a, uint32_t b) { return values[a] < values[b]; });
+      for (size_t rank = 0; rank < size; ++rank) of_code[by_text[rank]] = static_cast<double>(rank);
+    }
+    for (int64_t i = 0; i < table.rows(); ++i) {
+      if (missing[text->codes[i]]) FailMissingTime(table, i, column);
+      keys[i] = of_code[text->codes[i]];
+    }
+    return keys;
+  }
+  const Column& numbers = table.Get(column, ColumnType::kNumeric);
+  for (int64_t i = 0; i < table.rows(); ++i) {
+    if (std::isnan(numbers.numbers[i])) FailMissingTime(table, i, column);
+    keys[i] = numbers.numbers[i];
+  }
+  return keys;
+}
+
+}  // namespace
+
+bool SplitsTrainingFile(const DataConfig& data) { return data.valid_fraction > 0 || data.test_fraction > 0; }
+
+std::vector<ColumnRequest> SplitRequests(const DataConfig& data, std::vector<ColumnRequest> requests) {
+  auto add = [&](const std::string& column, const char* role) {
+    if (column.empty()) return;
+    for (const auto& request : requests) {
+      if (request.name == column && request.type != ColumnType::kMultiCategorical) return;
+    }
+    ColumnRequest request;
+    request.name = column;
+    request.type = ColumnType::kCategorical;
+    request.role = role;
+    requests.push_back(request);
+  };
+  add(data.split_group, "data.split_group column");
+  add(data.split_time, "data.split_time column");
+  return requests;
+}
+
+RowSplit SplitRows(const ColumnTable& table, const DataConfig& data) {
+  const int64_t rows = table.rows();
+  RowSplit split;
+  if (!data.split_group.empty()) {
+    const std::vector<double> positions = GroupPositions(table, data.split_group, data.split_seed, &split.groups);
+    for (int64_t i = 0; i < rows; ++i) {
+      const double u = positions[i];
+      auto& part = u < data.test_fraction                        ? split.test
+                   : u < data.test_fraction + data.valid_fraction ? split.valid
+                                                                  : split.train;
+      part.push_back(i);
+    }
+    return split;
+  }
+  std::vector<int64_t> order(rows);
+  std::iota(order.begin(), order.end(), int64_t{0});
+  if (!data.split_time.empty()) {
+    // Latest first, ties in file order: the test rows are the latest, the validation rows the ones before them.
+    const std::vector<double> keys = TimeKeys(table, data.split_time, data.na_values);
+    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+      return keys[a] > keys[b] || (keys[a] == keys[b] && a > b);
+    });
+  } else {
+    Rng rng(data.split_seed);
+    for (int64_t i = rows - 1; i > 0; --i) std::swap(order[i], order[rng.Below(static_cast<uint64_t>(i) + 1)]);
+  }
+  const auto count = [&](double fraction) {
+    return std::min<int64_t>(rows, std::llround(static_cast<double>(rows) * fraction));
+  };
+  const int64_t tests = count(data.test_fraction);
+  const int64_t valids = std::min(rows - tests, count(data.valid_fraction));
+  split.test.assign(order.begin(), order.begin() + tests);
+  split.valid.assign(order.begin() + tests, order.begin() + tests + valids);
+  split.train.assign(order.begin() + tests + valids, order.end());
+  for (auto* part : {&split.train, &split.valid, &split.test}) std::sort(part->begin(), part->end());
+  return split;
+}
+
+}  // namespace mtrec

@@ -1,0 +1,172 @@
+#include "data/split.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/rng.h"
+#include "support/test_files.h"
+
+namespace mtrec {
+namespace {
+
+// A file of `rows` rows: an id, a user (one of `users`), a day as an ISO date whose text order is its time order,
+// and a step number 1..rows written in a shuffled order (so "9" before "10" must sort as a number).
+std::string WriteRows(const std::string& name, int64_t rows, int64_t users) {
+  Rng rng(5);
+  std::vector<int64_t> steps(rows);
+  for (int64_t i = 0; i < rows; ++i) steps[i] = i + 1;
+  for (int64_t i = rows - 1; i > 0; --i) std::swap(steps[i], steps[rng.Below(static_cast<uint64_t>(i) + 1)]);
+  std::string text = "id,user,day,step\n";
+  for (int64_t i = 0; i < rows; ++i) {
+    const int64_t day = 1 + static_cast<int64_t>(rng.Below(28));
+    text += fmt::format("{},u{},2024-02-{:02d},{}\n", i, rng.Below(static_cast<uint64_t>(users)), day, steps[i]);
+  }
+  return WriteFile(TestDir("split_test"), name, text);
+}
+
+DataConfig Split(double valid, double test) {
+  DataConfig data;
+  data.cache = false;
+  data.valid_fraction = valid;
+  data.test_fraction = test;
+  return data;
+}
+
+ColumnTable Load(const std::string& path, const DataConfig& data) {
+  ColumnRequest id{"id", ColumnType::kNumeric, "", true, false, "feature 'id'"};
+  return LoadTable(path, data, SplitRequests(data, {id}));
+}
+
+// Every row in exactly one part, each part in file order.
+void ExpectPartition(const RowSplit& split, int64_t rows) {
+  std::vector<int> seen(rows, 0);
+  for (const auto* part : {&split.train, &split.valid, &split.test}) {
+    EXPECT_TRUE(std::is_sorted(part->begin(), part->end()));
+    for (int64_t row : *part) ++seen[row];
+  }
+  for (int64_t i = 0; i < rows; ++i) ASSERT_EQ(seen[i], 1) << "row " << i;
+}
+
+TEST(SplitTest, SameSeedGivesTheSameRowsAndFractionsAreExact) {
+  const std::string path = WriteRows("rows.csv", 1000, 50);
+  DataConfig data = Split(0.2, 0.1);
+  const ColumnTable table = Load(path, data);
+  const RowSplit a = SplitRows(table, data);
+  ExpectPartition(a, 1000);
+  EXPECT_EQ(a.valid.size(), 200u);
+  EXPECT_EQ(a.test.size(), 100u);
+  EXPECT_EQ(a.train.size(), 700u);
+  const RowSplit b = SplitRows(table, data);
+  EXPECT_EQ(a.valid, b.valid);
+  EXPECT_EQ(a.test, b.test);
+  data.split_seed = 2;
+  const RowSplit c = SplitRows(table, data);
+  EXPECT_EQ(c.valid.size(), 200u);
+  EXPECT_NE(a.valid, c.valid);
+  // Without a test fraction the validation rows are drawn alone.
+  const RowSplit d = SplitRows(table, Split(0.25, 0));
+  EXPECT_EQ(d.valid.size(), 250u);
+  EXPECT_TRUE(d.test.empty());
+}
+
+TEST(SplitTest, GroupsNeverStraddleAndFractionsHoldWithinTolerance) {
+  const std::string path = WriteRows("groups.csv", 20000, 2000);
+  DataConfig data = Split(0.2, 0.1);
+  data.split_group = "user";
+  const ColumnTable table = Load(path, data);
+  const RowSplit split = SplitRows(table, data);
+  ExpectPartition(split, 20000);
+  EXPECT_EQ(split.groups, 2000);
+  const Column& user = table.Get("user", ColumnType::kCategorical);
+  std::map<uint32_t, int> side;  // user code -> part
+  int part_index = 0;
+  std::map<int, std::set<uint32_t>> users;
+  for (const auto* part : {&split.train, &split.valid, &split.test}) {
+    for (int64_t row : *part) {
+      const uint32_t code = user.codes[row];
+      auto [it, inserted] = side.emplace(code, part_index);
+      ASSERT_EQ(it->second, part_index) << "user " << user.Value(code) << " is on two sides";
+      users[part_index].insert(code);
+    }
+    ++part_index;
+  }
+  // 2000 groups of about 10 rows: the share of groups is binomial (std ~0.009 at 0.2), the rows' a little wider.
+  EXPECT_NEAR(static_cast<double>(users[1].size()) / 2000, 0.2, 0.03);
+  EXPECT_NEAR(static_cast<double>(users[2].size()) / 2000, 0.1, 0.025);
+  EXPECT_NEAR(static_cast<double>(split.valid.size()) / 20000, 0.2, 0.04);
+  EXPECT_NEAR(static_cast<double>(split.test.size()) / 20000, 0.1, 0.03);
+  // The side of a group is a function of its value and the seed: another file with the same users agrees.
+  const std::string other = WriteRows("groups_other.csv", 3000, 2000);
+  const ColumnTable other_table = Load(other, data);
+  const RowSplit other_split = SplitRows(other_table, data);
+  const Column& other_user = other_table.Get("user", ColumnType::kCategorical);
+  std::map<std::string, int> side_by_value;
+  for (const auto& [code, part] : side) side_by_value[std::string(user.Value(code))] = part;
+  int compared = 0;
+  part_index = 0;
+  for (const auto* part : {&other_split.train, &other_split.valid, &other_split.test}) {
+    for (int64_t row : *part) {
+      auto it = side_by_value.find(std::string(other_user.Value(other_user.codes[row])));
+      if (it == side_by_value.end()) continue;
+      EXPECT_EQ(it->second, part_index);
+      ++compared;
+    }
+    ++part_index;
+  }
+  EXPECT_GT(compared, 2500);
+}
+
+TEST(SplitTest, TimeSplitHoldsOutTheLatestRows) {
+  const std::string path = WriteRows("time.csv", 500, 20);
+  for (const char* column : {"day", "step"}) {
+    DataConfig data = Split(0.2, 0.1);
+    data.split_time = column;
+    const ColumnTable table = Load(path, data);
+    const RowSplit split = SplitRows(table, data);
+    ExpectPartition(split, 500);
+    ASSERT_EQ(split.valid.size(), 100u);
+    ASSERT_EQ(split.test.size(), 50u);
+    const Column& time = table.Get(column, ColumnType::kCategorical);
+    auto key = [&](int64_t row) {
+      const std::string text(time.Value(time.codes[row]));
+      return std::string(column) == "step" ? fmt::format("{:08d}", std::stoi(text)) : text;
+    };
+    std::string latest_train, earliest_valid = "~", latest_valid, earliest_test = "~";
+    for (int64_t row : split.train) latest_train = std::max(latest_train, key(row));
+    for (int64_t row : split.valid) {
+      earliest_valid = std::min(earliest_valid, key(row));
+      latest_valid = std::max(latest_valid, key(row));
+    }
+    for (int64_t row : split.test) earliest_test = std::min(earliest_test, key(row));
+    EXPECT_LE(latest_train, earliest_valid) << column;
+    EXPECT_LE(latest_valid, earliest_test) << column;
+    if (std::string(column) == "step") {
+      // Steps are distinct: the test rows are exactly steps 451..500, numerically (as text "99" > "451").
+      EXPECT_EQ(earliest_test, "00000451");
+      EXPECT_EQ(earliest_valid, "00000351");
+    }
+  }
+}
+
+TEST(SplitTest, MissingTimeAndUnknownColumnAreRefused) {
+  const std::string path =
+      WriteFile(TestDir("split_test"), "missing.csv", "id,day\n1,2024-01-01\n2,\n3,2024-01-03\n");
+  DataConfig data = Split(0.3, 0);
+  data.split_time = "day";
+  const ColumnTable table = Load(path, data);
+  EXPECT_EQ(ErrorOf([&] { SplitRows(table, data); }),
+            path + ":3: column 'day' is missing; data.split_time needs the time of every row");
+  data.split_time = "dya";
+  const std::string unknown = ErrorOf([&] { Load(path, data); });
+  EXPECT_NE(unknown.find("has no column 'dya' (needed as data.split_time column) (did you mean 'day'?)"),
+            std::string::npos)
+      << unknown;
+}
+
+}  // namespace
+}  // namespace mtrec
