@@ -129,8 +129,9 @@ RunCommand AddInitCommand(CLI::App& app) {
   command->add_option("--delimiter", options->delimiter,
                       "Field separator, '\\t' for tab (default: the one of , tab ; | that splits the first lines "
                       "evenly)");
-  command->add_option("--header", options->header,
-                      "Whether the first row names the columns; auto: decided from its values against the rows below")
+  command
+      ->add_option("--header", options->header,
+                   "Whether the first row names the columns; auto: decided from its values against the rows below")
       ->check(CLI::IsMember({"auto", "true", "false"}))
       ->capture_default_str();
   command->add_option("--columns", options->columns,

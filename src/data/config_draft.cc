@@ -52,8 +52,8 @@ std::string Share(int64_t part, int64_t whole) {
 std::string MostFrequent(const ColumnSample& column, size_t n = 5) {
   std::string out;
   for (size_t i = 0; i < std::min(n, column.values.size()); ++i) {
-    out += fmt::format("{}'{}' ({})", i ? ", " : "", column.values[i].first,
-                       Share(column.values[i].second, column.rows));
+    out +=
+        fmt::format("{}'{}' ({})", i ? ", " : "", column.values[i].first, Share(column.values[i].second, column.rows));
   }
   return out;
 }
@@ -87,9 +87,8 @@ Task ResolveLabel(const LabelSpec& label, const CsvSample& sample, const std::se
   if (column == nullptr) {
     const std::string wanted = label.target.substr(label.target.find(':') + 1);
     Fail("--label '{}': '{}' has no column '{}'{}; its columns: {}{}", label.text, sample.path, wanted,
-         DidYouMeanSuffix(wanted, names), QuotedList(std::vector<std::string>(names.begin(),
-                                                                              names.begin() + std::min<size_t>(
-                                                                                                  names.size(), 12))),
+         DidYouMeanSuffix(wanted, names),
+         QuotedList(std::vector<std::string>(names.begin(), names.begin() + std::min<size_t>(names.size(), 12))),
          names.size() > 12 ? ", ..." : "");
   }
   MTREC_CHECK(!task.name.empty(), "--label '{}': the task name before ':' is empty", label.text);
@@ -102,8 +101,8 @@ Task ResolveLabel(const LabelSpec& label, const CsvSample& sample, const std::se
     for (const auto& v : column->values) values.push_back(v.first);
     int64_t positive_rows = 0;
     for (const std::string& wanted : label.positive) {
-      auto found = std::find_if(column->values.begin(), column->values.end(),
-                                [&](const auto& v) { return v.first == wanted; });
+      auto found =
+          std::find_if(column->values.begin(), column->values.end(), [&](const auto& v) { return v.first == wanted; });
       MTREC_CHECK(found != column->values.end(),
                   "--label '{}': no sampled row of '{}' has '{}' = '{}'{}; its most frequent values: {}", label.text,
                   sample.path, column->name, wanted, DidYouMeanSuffix(wanted, values), MostFrequent(*column));
@@ -130,9 +129,10 @@ Task ResolveLabel(const LabelSpec& label, const CsvSample& sample, const std::se
     if (!number) {
       // The least frequent of the common values is the likelier positive class ("50000+." rather than "- 50000.").
       const std::string example = column->values.size() > 1 ? column->values[1].first : value;
-      Fail("--label '{}': '{}' holds text ('{}'), not numbers: give the values that count as positive, e.g. "
-           "--label '{}={}'; its most frequent values: {}",
-           label.text, column->name, value, label.target, example, MostFrequent(*column));
+      Fail(
+          "--label '{}': '{}' holds text ('{}'), not numbers: give the values that count as positive, e.g. "
+          "--label '{}={}'; its most frequent values: {}",
+          label.text, column->name, value, label.target, example, MostFrequent(*column));
     }
     distinct.insert(*number);
     binary = binary && (*number == 0.0 || *number == 1.0);
@@ -184,8 +184,9 @@ std::vector<Feature> FeaturesOf(const ColumnSchema& schema, const std::string& n
         copy.name = name + "_bucket";
         copy.kind = "numeric";
         copy.buckets = schema.buckets;
-        copy.comment = "The same column as equal-frequency buckets with an embedding each: a non-linear effect or a "
-                       "threshold that a standardised number hides.";
+        copy.comment =
+            "The same column as equal-frequency buckets with an embedding each: a non-linear effect or a "
+            "threshold that a standardised number hides.";
         features.push_back(copy);
       }
       break;
@@ -276,7 +277,8 @@ ConfigDraft DraftConfig(const CsvSample& sample, const std::vector<LabelSpec>& l
   }
   std::set<std::string> spellings;
   for (const ColumnDecision& decision : draft.columns) {
-    if (decision.task.empty()) spellings.insert(decision.schema.na_spellings.begin(), decision.schema.na_spellings.end());
+    if (decision.task.empty())
+      spellings.insert(decision.schema.na_spellings.begin(), decision.schema.na_spellings.end());
   }
   for (const std::string& spelling : spellings) {
     if (std::find(na_values.begin(), na_values.end(), spelling) == na_values.end()) na_values.push_back(spelling);
@@ -336,32 +338,39 @@ ConfigDraft DraftConfig(const CsvSample& sample, const std::vector<LabelSpec>& l
   if (!options.test.empty()) {
     out += "test = " + QuoteToml(options.test) + "\n";
     if (options.valid.empty()) {
-      Comment(out, "No validation file: half of the test file's rows (a seeded shuffle) validate each epoch and "
-                   "choose the kept epoch, the other half is the test.");
+      Comment(out,
+              "No validation file: half of the test file's rows (a seeded shuffle) validate each epoch and "
+              "choose the kept epoch, the other half is the test.");
       out += "valid_from_test = 0.5\nsplit_seed = 1\n";
       validation = fmt::format("validation: half of '{}' (data.valid_from_test = 0.5), the other half is the test",
                                options.test);
     }
   }
   if (validation.empty()) {
-    Comment(out, "No validation set: the config cannot hold out part of the training file, so valid is empty, "
-                 "nothing chooses the epoch and the last one is saved. Give a file of held-out rows as valid (or a "
-                 "test file with valid_from_test) to keep the best epoch.");
-    validation = "validation: none (no held-out file given; the config cannot take one from the training file): the "
-                 "last epoch is saved; --valid FILE or --test FILE (half of it validates) to choose the epoch";
+    Comment(out,
+            "No validation set: the config cannot hold out part of the training file, so valid is empty, "
+            "nothing chooses the epoch and the last one is saved. Give a file of held-out rows as valid (or a "
+            "test file with valid_from_test) to keep the best epoch.");
+    validation =
+        "validation: none (no held-out file given; the config cannot take one from the training file): the "
+        "last epoch is saved; --valid FILE or --test FILE (half of it validates) to choose the epoch";
   }
   out += "delimiter = " + QuoteToml(sample.delimiter) + "\n";
   if (!sample.header) {
     out += "header = false\n";
-    out += "columns = " + TomlList([&] {
-      std::vector<std::string> names;
-      for (const ColumnSample& column : sample.columns) names.push_back(column.name);
-      return names;
-    }(), 10) + "\n";
+    out += "columns = " +
+           TomlList(
+               [&] {
+                 std::vector<std::string> names;
+                 for (const ColumnSample& column : sample.columns) names.push_back(column.name);
+                 return names;
+               }(),
+               10) +
+           "\n";
   }
   if (!spellings.empty()) {
-    Comment(out, fmt::format("{} stand for a missing number in this file.", QuotedList(std::vector<std::string>(
-                                                                                spellings.begin(), spellings.end()))));
+    Comment(out, fmt::format("{} stand for a missing number in this file.",
+                             QuotedList(std::vector<std::string>(spellings.begin(), spellings.end()))));
     out += "na_values = " + TomlList(na_values, 12) + "\n";
   }
   out += "\n";
@@ -386,8 +395,8 @@ ConfigDraft DraftConfig(const CsvSample& sample, const std::vector<LabelSpec>& l
 
   // [[tasks]]
   for (const Task& task : tasks) {
-    Comment(out, fmt::format("--label {}: {}.", task.name == FeatureNameOf(task.column) ? task.column
-                                                                                         : task.name + ":" + task.column,
+    Comment(out, fmt::format("--label {}: {}.",
+                             task.name == FeatureNameOf(task.column) ? task.column : task.name + ":" + task.column,
                              task.reason));
     out += "[[tasks]]\n";
     out += "name = " + QuoteToml(task.name) + "\n";
@@ -400,37 +409,42 @@ ConfigDraft DraftConfig(const CsvSample& sample, const std::vector<LabelSpec>& l
   // [model]
   std::string arch_note;
   if (several) {
-    Comment(out, "Several tasks: MMoE, experts shared by the tasks with a gate per task, so that tasks that disagree "
-                 "do not have to share one representation (on Census-Income the gated architectures led shared-bottom "
-                 "on income AUC, examples/census/README.md). Embeddings 8 wide, as there.");
-    out += "[model]\narch = \"mmoe\"\nembedding_dim = 8\nexperts = 4\nexpert = [256, 128]\ntower = [32]\n"
-           "dropout = 0.1\n\n";
-    arch_note = fmt::format("model: mmoe ({} tasks: 4 shared experts with a gate per task), embeddings 8 wide",
-                            tasks.size());
+    Comment(out,
+            "Several tasks: MMoE, experts shared by the tasks with a gate per task, so that tasks that disagree "
+            "do not have to share one representation (on Census-Income the gated architectures led shared-bottom "
+            "on income AUC, examples/census/README.md). Embeddings 8 wide, as there.");
+    out +=
+        "[model]\narch = \"mmoe\"\nembedding_dim = 8\nexperts = 4\nexpert = [256, 128]\ntower = [32]\n"
+        "dropout = 0.1\n\n";
+    arch_note =
+        fmt::format("model: mmoe ({} tasks: 4 shared experts with a gate per task), embeddings 8 wide", tasks.size());
   } else {
-    Comment(out, "One task: a shared-bottom network is a plain MLP under the task's tower; experts and gates would "
-                 "have nothing to arbitrate. Embeddings 8 wide, as in examples/census.");
+    Comment(out,
+            "One task: a shared-bottom network is a plain MLP under the task's tower; experts and gates would "
+            "have nothing to arbitrate. Embeddings 8 wide, as in examples/census.");
     out += "[model]\narch = \"shared_bottom\"\nembedding_dim = 8\nbottom = [256, 128]\ntower = [32]\ndropout = 0.1\n\n";
     arch_note = "model: shared_bottom (one task: an MLP under its tower), embeddings 8 wide";
   }
 
   // [train]
-  Comment(out, fmt::format("10 epochs with both learning rates on a cosine down to 5% of their start (on "
-                           "Census-Income it beat a constant rate); batches of {}.{}",
-                           small ? 128 : 512,
-                           small ? fmt::format(" Small batches: about {} rows give few steps per epoch.",
-                                               sample.file_rows)
-                                 : ""));
-  out += fmt::format("[train]\nepochs = 10\nbatch_size = {}\nlr = 0.001\nlr_schedule = \"cosine\"\n"
-                     "final_lr_ratio = 0.05\n",
-                     small ? 128 : 512);
+  Comment(out,
+          fmt::format(
+              "10 epochs with both learning rates on a cosine down to 5% of their start (on "
+              "Census-Income it beat a constant rate); batches of {}.{}",
+              small ? 128 : 512,
+              small ? fmt::format(" Small batches: about {} rows give few steps per epoch.", sample.file_rows) : ""));
+  out += fmt::format(
+      "[train]\nepochs = 10\nbatch_size = {}\nlr = 0.001\nlr_schedule = \"cosine\"\n"
+      "final_lr_ratio = 0.05\n",
+      small ? 128 : 512);
   if (binary_tasks == 0) {
     Comment(out, "No binary task: the kept epoch is the one with the lowest validation loss.");
     out += "early_stop_metric = \"loss\"\n";
   }
   if (binary_tasks > 0 && binary_tasks < static_cast<int>(tasks.size())) {
-    Comment(out, "Binary and regression tasks together: each loss divided by its constant predictor's, so that a "
-                 "regression in large units does not drown the logloss.");
+    Comment(out,
+            "Binary and regression tasks together: each loss divided by its constant predictor's, so that a "
+            "regression in large units does not drown the logloss.");
     out += "normalize_losses = true\n";
   }
   out += "seed = 1\n";

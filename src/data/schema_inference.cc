@@ -16,14 +16,14 @@
 namespace mtrec {
 namespace {
 
-constexpr const char* kColumnKindNames[] = {"numeric", "categorical", "id",       "multi_valued",
-                                            "date",    "constant",    "unique",   "empty"};
+constexpr const char* kColumnKindNames[] = {"numeric", "categorical", "id",     "multi_valued",
+                                            "date",    "constant",    "unique", "empty"};
 static_assert(std::size(kColumnKindNames) == kColumnKindCount);
 
 // Spellings of "unknown" seen in numeric columns of public data sets beyond data.na_values' defaults; any value made
 // only of punctuation ("?", "-", "--", ".") counts too.
-const std::set<std::string, std::less<>> kNaLikeSpellings = {"NA",   "N/A", "n/a", "na",      "NaN",     "nan",
-                                                             "null", "NULL", "Null", "None",   "none",    "missing",
+const std::set<std::string, std::less<>> kNaLikeSpellings = {"NA",      "N/A",     "n/a",     "na",   "NaN",  "nan",
+                                                             "null",    "NULL",    "Null",    "None", "none", "missing",
                                                              "MISSING", "unknown", "Unknown", "#N/A", "nil"};
 
 // The sample is read from this many equal parts of the file, so that a file sorted by time, user or label is
@@ -43,16 +43,17 @@ constexpr int64_t kMaxHashBuckets = int64_t{1} << 20;
 // small counts alike); numbers with more get equal-frequency buckets.
 constexpr int64_t kMaxIntegerLevels = 64;
 constexpr int64_t kNumericBuckets = 20;
-// A long right tail: the maximum this many times above the 90th percentile (at least 1) gets log1p.
+// A long right tail gets log1p: a maximum this many times above the 90th percentile (at least 1), as money columns
+// that are 0 on most rows have, or a skewness above kLongTailSkewness.
 constexpr double kLongTailRatio = 10.0;
+constexpr double kLongTailSkewness = 2.0;
 // Share of a column's rows that must agree for a reading (numbers, dates, near-unique values).
 constexpr double kMostRows = 0.9;
 
 bool IsNaLike(std::string_view value) {
   if (kNaLikeSpellings.count(value)) return true;
-  return !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
-    return std::ispunct(static_cast<unsigned char>(c)) != 0;
-  });
+  return !value.empty() && std::all_of(value.begin(), value.end(),
+                                       [](char c) { return std::ispunct(static_cast<unsigned char>(c)) != 0; });
 }
 
 // Lowercase words of a column name, split at non-alphanumerics and at lower-to-upper steps ("userId" -> user, id).
@@ -134,10 +135,8 @@ std::string MultiValueSeparator(const ValueCounts& texts, int64_t rows, const st
         part_rows += count;
       });
     }
-    // Parts must be fewer than the whole values and each seen on a few rows on average: a tag vocabulary, not
-    // free text that happens to hold commas.
-    const bool repeats = static_cast<int64_t>(parts.size()) < static_cast<int64_t>(texts.size()) &&
-                         part_rows >= 2 * static_cast<int64_t>(parts.size());
+    // Each part must recur on a few rows on average: a tag vocabulary, not free text that happens to hold commas.
+    const bool repeats = part_rows >= 2 * static_cast<int64_t>(parts.size());
     if (with * 10 >= rows && repeats && with > best_rows) {
       best = candidate;
       best_rows = with;
@@ -150,8 +149,8 @@ std::string MultiValueSeparator(const ValueCounts& texts, int64_t rows, const st
 // rate at which new values keep appearing (Good-Turing).
 int64_t EstimateDistinct(int64_t distinct, int64_t seen_once, int64_t sampled_rows, int64_t file_rows) {
   if (file_rows <= sampled_rows || sampled_rows == 0) return distinct;
-  const double more = static_cast<double>(seen_once) *
-                      (static_cast<double>(file_rows) / static_cast<double>(sampled_rows) - 1.0);
+  const double more =
+      static_cast<double>(seen_once) * (static_cast<double>(file_rows) / static_cast<double>(sampled_rows) - 1.0);
   return distinct + static_cast<int64_t>(std::llround(more));
 }
 
@@ -187,6 +186,19 @@ void ReadAsNumbers(ColumnSchema& schema, std::vector<std::pair<double, int64_t>>
   schema.integer = std::all_of(numbers.begin(), numbers.end(), [](const auto& n) {
     return std::floor(n.first) == n.first && std::fabs(n.first) < 1e15;
   });
+  double mean = 0.0;
+  for (const auto& [value, count] : numbers) mean += value * static_cast<double>(count);
+  mean /= static_cast<double>(present);
+  double m2 = 0.0;
+  double m3 = 0.0;
+  for (const auto& [value, count] : numbers) {
+    const double d = value - mean;
+    m2 += d * d * static_cast<double>(count);
+    m3 += d * d * d * static_cast<double>(count);
+  }
+  m2 /= static_cast<double>(present);
+  m3 /= static_cast<double>(present);
+  const double skewness = m2 > 0 ? m3 / std::pow(m2, 1.5) : 0.0;
   double p90 = schema.max;
   int64_t seen = 0;
   for (const auto& [value, count] : numbers) {
@@ -196,17 +208,17 @@ void ReadAsNumbers(ColumnSchema& schema, std::vector<std::pair<double, int64_t>>
       break;
     }
   }
-  std::string reason = fmt::format("numbers from {} to {}", FormatNumber(schema.min), FormatNumber(schema.max));
-  if (schema.integer) reason = fmt::format("integers from {} to {}", FormatNumber(schema.min), FormatNumber(schema.max));
+  std::string reason = fmt::format("{} from {} to {}", schema.integer ? "integers" : "numbers",
+                                   FormatNumber(schema.min), FormatNumber(schema.max));
   if (!schema.na_spellings.empty()) {
-    reason += fmt::format(", missing spelled {} on {} rows (added to data.na_values)",
-                          QuotedList(schema.na_spellings), schema.na_spelling_rows);
+    reason += fmt::format(", missing spelled {} on {} rows (added to data.na_values)", QuotedList(schema.na_spellings),
+                          schema.na_spelling_rows);
   }
   schema.kind = ColumnKind::kNumeric;
-  if (schema.min >= 0 && schema.max > kLongTailRatio * std::max(p90, 1.0)) {
+  if (schema.min >= 0 && (schema.max > kLongTailRatio * std::max(p90, 1.0) || skewness > kLongTailSkewness)) {
     schema.log1p = true;
-    reason += fmt::format("; log1p: a long right tail (max {} against 90th percentile {})", FormatNumber(schema.max),
-                          FormatNumber(p90));
+    reason += fmt::format("; log1p: a long right tail (max {}, 90th percentile {}, skewness {:.1f})",
+                          FormatNumber(schema.max), FormatNumber(p90), skewness);
   }
   if (schema.integer && schema.distinct >= 3 && schema.distinct <= kMaxIntegerLevels) {
     schema.buckets = schema.distinct;
@@ -386,8 +398,8 @@ HeaderGuess GuessHeader(const std::vector<std::string>& first_row, const std::ve
                                header_votes, first_row.size());
   } else {
     guess.header = false;
-    guess.reason = fmt::format("the first row is data: {} ({} of {} columns say so)", data_example, data_votes,
-                               first_row.size());
+    guess.reason =
+        fmt::format("the first row is data: {} ({} of {} columns say so)", data_example, data_votes, first_row.size());
   }
   return guess;
 }
@@ -419,14 +431,14 @@ CsvSample ReadCsvSample(const std::string& path, const SampleOptions& options) {
     map.emplace(value, 1);
   };
 
-  sample.file_rows = static_cast<int64_t>(std::count(text.begin() + static_cast<std::ptrdiff_t>(header_end),
-                                                     text.end(), '\n'));
+  sample.file_rows =
+      static_cast<int64_t>(std::count(text.begin() + static_cast<std::ptrdiff_t>(header_end), text.end(), '\n'));
   if (!text.empty() && text.back() != '\n' && header_end < text.size()) ++sample.file_rows;
   const bool whole_file = sample.file_rows <= options.sample_rows;
   const std::vector<CsvChunk> parts = SplitRecords(text, whole_file ? 1 : kSampleParts, dialect.quote, header_end);
-  const int64_t per_part = whole_file ? options.sample_rows
-                                      : (options.sample_rows + static_cast<int64_t>(parts.size()) - 1) /
-                                            static_cast<int64_t>(parts.size());
+  const int64_t per_part =
+      whole_file ? options.sample_rows
+                 : (options.sample_rows + static_cast<int64_t>(parts.size()) - 1) / static_cast<int64_t>(parts.size());
   for (const CsvChunk& part : parts) {
     CsvReader reader(text, part, dialect, path);
     for (int64_t row = 0; row < per_part && sample.sampled_rows < options.sample_rows && reader.Next(); ++row) {
@@ -485,7 +497,7 @@ CsvSample ReadCsvSample(const std::string& path, const SampleOptions& options) {
       for (size_t c = 0; c < width; ++c) names.push_back(fmt::format("c{}", c));
       sample.names_generated = true;
     } else {
-      MTREC_CHECK(options.columns.size() == width, "--columns gives {} names, but '{}' has {} columns", 
+      MTREC_CHECK(options.columns.size() == width, "--columns gives {} names, but '{}' has {} columns",
                   options.columns.size(), path, width);
       names = options.columns;
     }
@@ -521,8 +533,8 @@ ColumnSchema InferColumn(const ColumnSample& column, const InferenceContext& con
       not_number.emplace_back(value, count);
     }
   }
-  const bool na_like_only = std::all_of(not_number.begin(), not_number.end(),
-                                        [](const auto& v) { return IsNaLike(v.first); });
+  const bool na_like_only =
+      std::all_of(not_number.begin(), not_number.end(), [](const auto& v) { return IsNaLike(v.first); });
   const bool numeric = !numbers.empty() && na_like_only;
   if (numeric) {
     // The NA-like text is missing, not a value: the numbers are what the column holds.
@@ -531,9 +543,9 @@ ColumnSchema InferColumn(const ColumnSample& column, const InferenceContext& con
       schema.na_spelling_rows += count;
       schema.missing += count;
     }
-    present.erase(std::remove_if(present.begin(), present.end(),
-                                 [](const auto& v) { return !ParseDouble(v.first).has_value(); }),
-                  present.end());
+    present.erase(
+        std::remove_if(present.begin(), present.end(), [](const auto& v) { return !ParseDouble(v.first).has_value(); }),
+        present.end());
   }
   int64_t present_rows = 0;
   for (const auto& v : present) present_rows += v.second;
@@ -591,11 +603,12 @@ ColumnSchema InferColumn(const ColumnSample& column, const InferenceContext& con
   }
 
   // Text, or numbers mixed with text that is not a missing-value spelling.
-  const std::string mixed =
-      numbers.empty() ? ""
-                      : fmt::format(" (numbers too, but also text such as '{}': if that means missing, add it to "
-                                    "data.na_values and make the feature numeric)",
-                                    not_number.front().first);
+  const std::string mixed = numbers.empty()
+                                ? ""
+                                : fmt::format(
+                                      " (numbers too, but also text such as '{}': if that means missing, add it to "
+                                      "data.na_values and make the feature numeric)",
+                                      not_number.front().first);
   int64_t date_rows = 0;
   for (const auto& [value, count] : present) date_rows += LooksLikeDate(value) ? count : 0;
   if (date_rows >= kMostRows * static_cast<double>(present_rows)) {
@@ -620,27 +633,29 @@ ColumnSchema InferColumn(const ColumnSample& column, const InferenceContext& con
     schema.separator = separator;
     schema.distinct = static_cast<int64_t>(parts.size());
     if (schema.distinct > kMaxCategories) schema.min_count = 2;
-    schema.reason = fmt::format("several values in one field, split at '{}' ({} of rows hold more than one; {} "
-                                "distinct values{}), their embeddings averaged{}",
-                                separator, Percent(several, present_rows), schema.distinct,
-                                schema.min_count > 1 ? ", min_count = 2" : "", missing_note);
+    schema.reason = fmt::format(
+        "several values in one field, split at '{}' ({} of rows hold more than one; {} "
+        "distinct values{}), their embeddings averaged{}",
+        separator, Percent(several, present_rows), schema.distinct, schema.min_count > 1 ? ", min_count = 2" : "",
+        missing_note);
     return schema;
   }
   if (present_rows >= 20 && schema.distinct >= kMostRows * static_cast<double>(present_rows)) {
     schema.kind = ColumnKind::kUnique;
-    schema.reason = fmt::format("{} different values in {} rows ({}): a row key or free text, nothing that carries "
-                                "over to new rows, left out",
-                                schema.distinct, present_rows, FirstValues(present, 2));
+    schema.reason = fmt::format(
+        "{} different values in {} rows ({}): a row key or free text, nothing that carries "
+        "over to new rows, left out",
+        schema.distinct, present_rows, FirstValues(present, 2));
     return schema;
   }
   if (schema.distinct > kMaxCategories || (!id_word.empty() && schema.distinct > kMaxNamedIdCategories)) {
-    ReadAsId(schema, present,
-             context, id_word.empty() ? std::string("many values") : fmt::format("ids (the name says '{}')", id_word));
+    ReadAsId(schema, present, context,
+             id_word.empty() ? std::string("many values") : fmt::format("ids (the name says '{}')", id_word));
     return schema;
   }
   schema.kind = ColumnKind::kCategorical;
-  schema.reason = fmt::format("text, {} values, most frequent {}{}{}", schema.distinct, FirstValues(present),
-                              missing_note, mixed);
+  schema.reason =
+      fmt::format("text, {} values, most frequent {}{}{}", schema.distinct, FirstValues(present), missing_note, mixed);
   return schema;
 }
 

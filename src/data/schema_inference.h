@@ -49,7 +49,7 @@ struct ColumnSample {
 enum class HeaderMode : uint8_t { kAuto, kYes, kNo };
 
 struct SampleOptions {
-  std::string delimiter;             // empty: the one of ',', '\t', ';', '|' that splits the first lines evenly
+  std::string delimiter;  // empty: the one of ',', '\t', ';', '|' that splits the first lines evenly
   HeaderMode header = HeaderMode::kAuto;
   std::vector<std::string> columns;  // names of the columns when the file has no header; empty: c0, c1, ...
   int64_t sample_rows = 100000;      // rows read, spread over the file in equal parts
@@ -61,11 +61,11 @@ struct CsvSample {
   std::string delimiter;
   bool delimiter_sniffed = false;
   bool header = true;
-  std::string header_reason;    // why the first row was or was not taken as the header
+  std::string header_reason;     // why the first row was or was not taken as the header
   bool names_generated = false;  // no header and no names given: c0, c1, ...
   std::vector<ColumnSample> columns;
   int64_t sampled_rows = 0;
-  int64_t file_rows = 0;         // data rows in the whole file (line breaks counted, so about)
+  int64_t file_rows = 0;  // data rows in the whole file (line breaks counted, so about)
 };
 
 // Reads `path` (plain, .gz, .xz or .zst, as the rest of mtrec), finds the delimiter and the header as asked and
@@ -89,8 +89,8 @@ HeaderGuess GuessHeader(const std::vector<std::string>& first_row, const std::ve
                         const std::vector<std::string>& na_values);
 
 struct InferenceContext {
-  int64_t file_rows = 0;                 // rows of the whole file, to extrapolate distinct values from the sample
-  std::string delimiter = ",";           // never taken as a separator inside a field
+  int64_t file_rows = 0;        // rows of the whole file, to extrapolate distinct values from the sample
+  std::string delimiter = ",";  // never taken as a separator inside a field
   std::vector<std::string> na_values = SampleOptions().na_values;
 };
 
@@ -99,8 +99,8 @@ struct ColumnSchema {
   ColumnKind kind = ColumnKind::kCategorical;
   std::string reason;  // one line: what was seen and what is done with it
   int64_t rows = 0;
-  int64_t missing = 0;      // rows with an NA spelling (data.na_values or na_spellings)
-  int64_t distinct = 0;     // distinct non-missing values in the sample
+  int64_t missing = 0;   // rows with an NA spelling (data.na_values or na_spellings)
+  int64_t distinct = 0;  // distinct non-missing values in the sample
   // kNumeric
   bool integer = false;
   double min = 0.0;
