@@ -44,7 +44,8 @@ constexpr int64_t kMaxHashBuckets = int64_t{1} << 20;
 constexpr int64_t kMaxIntegerLevels = 64;
 constexpr int64_t kNumericBuckets = 20;
 // A long right tail gets log1p: a maximum this many times above the 90th percentile (at least 1), as money columns
-// that are 0 on most rows have, or a skewness above kLongTailSkewness.
+// that are 0 on most rows have, or a skewness above kLongTailSkewness with a maximum this many times above the median
+// (a count from 0 to 2 can be skewed, yet has no tail to compress).
 constexpr double kLongTailRatio = 10.0;
 constexpr double kLongTailSkewness = 2.0;
 // Share of a column's rows that must agree for a reading (numbers, dates, near-unique values).
@@ -199,15 +200,17 @@ void ReadAsNumbers(ColumnSchema& schema, std::vector<std::pair<double, int64_t>>
   m2 /= static_cast<double>(present);
   m3 /= static_cast<double>(present);
   const double skewness = m2 > 0 ? m3 / std::pow(m2, 1.5) : 0.0;
-  double p90 = schema.max;
-  int64_t seen = 0;
-  for (const auto& [value, count] : numbers) {
-    seen += count;
-    if (seen * 10 >= present * 9) {
-      p90 = value;
-      break;
+  // The value below which a share of the rows lies.
+  auto percentile = [&](int64_t share) {
+    int64_t seen = 0;
+    for (const auto& [value, count] : numbers) {
+      seen += count;
+      if (seen * 100 >= present * share) return value;
     }
-  }
+    return schema.max;
+  };
+  const double p50 = percentile(50);
+  const double p90 = percentile(90);
   std::string reason = fmt::format("{} from {} to {}", schema.integer ? "integers" : "numbers",
                                    FormatNumber(schema.min), FormatNumber(schema.max));
   if (!schema.na_spellings.empty()) {
@@ -215,7 +218,8 @@ void ReadAsNumbers(ColumnSchema& schema, std::vector<std::pair<double, int64_t>>
                           schema.na_spelling_rows);
   }
   schema.kind = ColumnKind::kNumeric;
-  if (schema.min >= 0 && (schema.max > kLongTailRatio * std::max(p90, 1.0) || skewness > kLongTailSkewness)) {
+  const bool skewed = skewness > kLongTailSkewness && schema.max > kLongTailRatio * std::max(p50, 1.0);
+  if (schema.min >= 0 && (schema.max > kLongTailRatio * std::max(p90, 1.0) || skewed)) {
     schema.log1p = true;
     reason += fmt::format("; log1p: a long right tail (max {}, 90th percentile {}, skewness {:.1f})",
                           FormatNumber(schema.max), FormatNumber(p90), skewness);
