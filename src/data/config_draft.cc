@@ -1,7 +1,6 @@
 #include "data/config_draft.h"
 
 #include <algorithm>
-#include <map>
 #include <set>
 
 #include "common/error.h"
@@ -18,8 +17,11 @@ bool IsMissingValue(const std::set<std::string, std::less<>>& na, std::string_vi
   return na.count(value) > 0;
 }
 
-// "# " lines of at most kCommentWidth columns.
-void Comment(std::string& out, std::string_view text) {
+// "# " lines of at most kCommentWidth columns. Line breaks inside (a quoted value in a reason) become spaces, so
+// that nothing in the text can end the comment.
+void Comment(std::string& out, std::string text) {
+  std::replace_if(
+      text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
   std::string line = "#";
   for (std::string_view word : Split(text, " ")) {
     if (word.empty()) continue;
@@ -248,11 +250,9 @@ LabelSpec ParseLabelSpec(std::string_view text) {
 
 ConfigDraft DraftConfig(const CsvSample& sample, const std::vector<LabelSpec>& labels, const DraftOptions& options) {
   MTREC_CHECK(!labels.empty(), "no label: give at least one --label COLUMN (or COLUMN=VALUE) to learn");
-  // NA-like spellings found in numeric columns join data.na_values, for every column alike, as the reader sees them.
   std::vector<std::string> na_values = DataConfig().na_values;
   InferenceContext context{.file_rows = sample.file_rows, .delimiter = sample.delimiter, .na_values = na_values};
   ConfigDraft draft;
-  std::map<std::string, size_t> label_columns;
   std::vector<Task> tasks;
   {
     const std::set<std::string, std::less<>> na(na_values.begin(), na_values.end());
@@ -275,10 +275,11 @@ ConfigDraft DraftConfig(const CsvSample& sample, const std::vector<LabelSpec>& l
     }
     draft.columns.push_back(std::move(decision));
   }
+  // NA-like spellings found among a feature's numbers join data.na_values: the reader applies them to every column.
   std::set<std::string> spellings;
   for (const ColumnDecision& decision : draft.columns) {
-    if (decision.task.empty())
-      spellings.insert(decision.schema.na_spellings.begin(), decision.schema.na_spellings.end());
+    if (!decision.task.empty()) continue;
+    spellings.insert(decision.schema.na_spellings.begin(), decision.schema.na_spellings.end());
   }
   for (const std::string& spelling : spellings) {
     if (std::find(na_values.begin(), na_values.end(), spelling) == na_values.end()) na_values.push_back(spelling);

@@ -114,6 +114,18 @@ TEST(ConfigDraftTest, MixedTasksNormaliseTheirLosses) {
   EXPECT_EQ(draft.config.train.early_stop_metric, "auc");
 }
 
+TEST(ConfigDraftTest, ValuesWithLineBreaksCannotBreakTheComments) {
+  std::string text = "note,click\n";
+  for (int i = 0; i < 30; ++i) text += i % 2 ? "\"two\nlines\",1\n" : "plain,0\n";
+  const CsvSample sample = ReadCsvSample(WriteFile(TestDir("config_draft_test"), "notes.csv", text), SampleOptions{});
+  ConfigDraft draft = DraftConfig(sample, {ParseLabelSpec("click")}, Files("notes.csv"));
+  EXPECT_NE(draft.toml.find("# 'note': categorical: text, 2 values, most frequent 'plain', 'two lines'"),
+            std::string::npos)
+      << draft.toml;
+  ASSERT_EQ(draft.config.features.size(), 1u);
+  EXPECT_EQ(draft.config.features[0].name, "note");
+}
+
 TEST(ConfigDraftTest, BadLabelsSayWhatTheyFound) {
   const CsvSample sample = ShopSample();
   EXPECT_NE(ErrorOf([&] {
