@@ -97,8 +97,9 @@ int RunInit(const InitOptions& options) {
     return 0;
   }
   WriteFileAtomic(options.out, draft.toml);
-  fmt::print(report, "wrote {}: {} features, {} tasks; train it with: mtrec train --config {}\n", options.out,
-             draft.config.features.size(), draft.config.tasks.size(), options.out);
+  const size_t tasks = draft.config.tasks.size();
+  fmt::print(report, "wrote {}: {} features, {} task{}; train it with: mtrec train --config {}\n", options.out,
+             draft.config.features.size(), tasks, tasks == 1 ? "" : "s", options.out);
   return 0;
 }
 
