@@ -10,6 +10,7 @@ namespace mtrec {
 
 using RunCommand = std::function<int()>;
 
+RunCommand AddInitCommand(CLI::App& app);
 RunCommand AddSimulateCommand(CLI::App& app);
 RunCommand AddTrainCommand(CLI::App& app);
 RunCommand AddEvalCommand(CLI::App& app);

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "mtrec: multi-task learning for e-commerce (click, cart, purchase, GMV...) in one native binary.\n\n"
       "Examples:\n"
+      "  mtrec init --data your.csv --label click --out config.toml\n"
       "  mtrec simulate --preset ecommerce --rows 200000 --seed 1 --out data/sim\n"
       "  mtrec train --config data/sim/config.toml --out model.mtrec\n"
       "  mtrec eval --model model.mtrec --data data/sim/test.csv --json metrics.json\n"
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
 
   std::map<CLI::App*, mtrec::RunCommand> commands;
   auto add = [&](mtrec::RunCommand run) { commands[app.get_subcommands({}).back()] = std::move(run); };
+  add(mtrec::AddInitCommand(app));
   add(mtrec::AddSimulateCommand(app));
   add(mtrec::AddTrainCommand(app));
   add(mtrec::AddEvalCommand(app));

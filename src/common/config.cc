@@ -24,6 +24,8 @@ std::string Locate(const toml::source_region& source) {
 
 std::string Locate(const toml::node& node) { return Locate(node.source()); }
 
+}  // namespace
+
 std::string QuoteToml(const std::string& text) {
   std::string out = "\"";
   for (char c : text) {
@@ -40,6 +42,8 @@ std::string QuoteToml(const std::string& text) {
   }
   return out + "\"";
 }
+
+namespace {
 
 std::string FormatDouble(double value) {
   if (std::isinf(value)) return value > 0 ? "inf" : "-inf";

@@ -174,6 +174,9 @@ std::string ConfigToToml(const Config& config, bool comments = false);
 // The reference of every section and key (default, description) as Markdown: the source of docs/config.md.
 std::string ConfigReferenceMarkdown();
 
+// `text` as a TOML basic string, quotes included: "a \"b\"".
+std::string QuoteToml(const std::string& text);
+
 // The data path resolved against the config file's folder.
 std::string DataPath(const Config& config, const std::string& path);
 
