@@ -141,19 +141,8 @@ nlohmann::ordered_json Number(double value) { return std::isfinite(value) ? nloh
 
 std::vector<ColumnRequest> EvaluationRequests(const Config& config, const EvalConfig& eval) {
   std::vector<ColumnRequest> requests = FeaturePipeline::Requests(config, /*labels_required=*/true);
-  auto add = [&](const std::string& column, const char* role) {
-    if (column.empty()) return;
-    for (const auto& request : requests) {
-      if (request.name == column && request.type != ColumnType::kMultiCategorical) return;
-    }
-    ColumnRequest request;
-    request.name = column;
-    request.type = ColumnType::kCategorical;
-    request.role = role;
-    requests.push_back(request);
-  };
-  add(eval.group_by, "eval.group_by column");
-  add(eval.slice_by, "eval.slice_by column");
+  AddColumnRequest(requests, eval.group_by, "eval.group_by column");
+  AddColumnRequest(requests, eval.slice_by, "eval.slice_by column");
   return requests;
 }
 

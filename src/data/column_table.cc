@@ -230,6 +230,18 @@ std::vector<std::string> ColumnsOfHeaderlessFile(std::string_view text, const Cs
 
 }  // namespace
 
+void AddColumnRequest(std::vector<ColumnRequest>& requests, const std::string& column, const char* role) {
+  if (column.empty()) return;
+  for (const auto& request : requests) {
+    if (request.name == column && request.type != ColumnType::kMultiCategorical) return;
+  }
+  ColumnRequest request;
+  request.name = column;
+  request.type = ColumnType::kCategorical;
+  request.role = role;
+  requests.push_back(std::move(request));
+}
+
 const char* ColumnTypeName(ColumnType type) {
   switch (type) {
     case ColumnType::kNumeric:

@@ -31,6 +31,10 @@ struct ColumnRequest {
   std::string role;           // for messages: "feature 'price'", "label of task 'click'"
 };
 
+// Adds a request to read `column` as text (a grouping or slicing column of a run), unless it is empty or already
+// read as one value a row (a feature's or label's column serves as it is).
+void AddColumnRequest(std::vector<ColumnRequest>& requests, const std::string& column, const char* role);
+
 // A read-only array that either owns its elements or views memory owned by the table (a mapped cache file).
 template <typename T>
 class ColumnArray {

@@ -104,19 +104,8 @@ std::vector<double> TimeKeys(const ColumnTable& table, const std::string& column
 bool SplitsTrainingFile(const DataConfig& data) { return data.valid_fraction > 0 || data.test_fraction > 0; }
 
 std::vector<ColumnRequest> SplitRequests(const DataConfig& data, std::vector<ColumnRequest> requests) {
-  auto add = [&](const std::string& column, const char* role) {
-    if (column.empty()) return;
-    for (const auto& request : requests) {
-      if (request.name == column && request.type != ColumnType::kMultiCategorical) return;
-    }
-    ColumnRequest request;
-    request.name = column;
-    request.type = ColumnType::kCategorical;
-    request.role = role;
-    requests.push_back(request);
-  };
-  add(data.split_group, "data.split_group column");
-  add(data.split_time, "data.split_time column");
+  AddColumnRequest(requests, data.split_group, "data.split_group column");
+  AddColumnRequest(requests, data.split_time, "data.split_time column");
   return requests;
 }
 
