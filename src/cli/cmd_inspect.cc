@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "cli/commands.h"
+#include "common/metric_info.h"
 #include "io/model_io.h"
 #include "train/diagnostics.h"
 
@@ -120,7 +121,7 @@ RunCommand AddInspectCommand(CLI::App& app) {
         if (!record.valid.empty()) {
           fmt::print(" | valid");
           for (const auto& report : record.valid) {
-            const char* key = report.binary ? "auc" : "rmse";
+            const char* key = HeadlineMetric(report.binary).name;
             fmt::print(" {} {} {:.4f}", report.name, key, report.Get(key));
           }
         }

@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/metric_info.h"
 #include "common/strings.h"
 #include "eval/blend.h"
 #include "eval/metrics.h"
@@ -221,7 +222,7 @@ std::string FormatEvaluation(const EvaluationRun& run) {
     for (const auto& slice : task.slices) width = std::max(width, slice.value.size());
     width = std::min<size_t>(width, 48);
     out += fmt::format("  {:<{}} {:>8} {:>9} {:>9} {:>8} {:>8} {:>7}\n", "value", width, "rows",
-                       task.binary ? "positive" : "mean", "predicted", task.binary ? "auc" : "rmse",
+                       task.binary ? "positive" : "mean", "predicted", HeadlineMetric(task.binary).name,
                        task.binary ? "logloss" : "", "share");
     auto number = [](double x, int digits) { return std::isfinite(x) ? fmt::format("{:.{}f}", x, digits) : "-"; };
     for (const auto& slice : task.slices) {

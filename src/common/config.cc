@@ -11,6 +11,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "common/metric_info.h"
 #include "common/strings.h"
 
 namespace mtrec {
@@ -376,7 +377,7 @@ const std::vector<Field<TrainConfig>>& TrainFields() {
       MakeField("threads", &T::threads, "Threads for everything (oneDNN and mtrec's loops); 0 = all cores."),
       MakeField("early_stop_metric", &T::early_stop_metric,
                 "Validation metric watched each epoch; the best epoch's weights are kept. 'none' keeps the last.",
-                {"auc", "logloss", "rmse", "mae", "loss", "none"}),
+                EarlyStopMetricChoices()),
       MakeField("early_stop_task", &T::early_stop_task,
                 "Task whose metric is watched; empty = the mean over the tasks that have the metric, auxiliary tasks "
                 "left out."),

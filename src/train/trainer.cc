@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/metric_info.h"
 #include "common/profiler.h"
 #include "common/progress.h"
 #include "common/rng.h"
@@ -145,7 +146,7 @@ const float* Trainer::TaskLabels(const Batch& batch, int64_t k) {
 
 double ValidationMonitor(const Config& config, const std::vector<TaskReport>& reports) {
   const std::string& metric = config.train.early_stop_metric;
-  if (metric == "none" || reports.empty()) return NAN;
+  if (metric == kNoEarlyStopping || reports.empty()) return NAN;
   double sum = 0;
   int count = 0;
   for (size_t k = 0; k < reports.size(); ++k) {
@@ -165,7 +166,9 @@ double ValidationMonitor(const Config& config, const std::vector<TaskReport>& re
   return metric == "loss" ? sum : sum / count;
 }
 
-bool Trainer::HigherIsBetter() const { return config_.train.early_stop_metric == "auc"; }
+bool Trainer::IsBetterScore(double score) const {
+  return IsBetter(GetMetric(config_.train.early_stop_metric), score, state_.best_score);
+}
 
 StepLosses Trainer::Step(const Batch& batch) {
   const int64_t tasks = model_.tasks();
@@ -351,7 +354,7 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     }
     loss_scale_[k] = static_cast<float>(scale);
   }
-  const bool early_stopping = valid != nullptr && config_.train.early_stop_metric != "none";
+  const bool early_stopping = valid != nullptr && config_.train.early_stop_metric != kNoEarlyStopping;
   while (state_.epochs_done < config_.train.epochs) {
     const int64_t epoch = state_.epochs_done + 1;
     EpochRecord record;
@@ -384,8 +387,8 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
       record.monitor = ValidationMonitor(config_, record.valid);
       std::string summary;
       for (const auto& report : record.valid) {
-        summary += fmt::format("  {} {} {:.4f}", report.name, report.binary ? "auc" : "rmse",
-                               report.Get(report.binary ? "auc" : "rmse"));
+        const char* metric = HeadlineMetric(report.binary).name;
+        summary += fmt::format("  {} {} {:.4f}", report.name, metric, report.Get(metric));
       }
       if (!baseline_.empty()) {
         const MultiTaskGain gain = ComputeMultiTaskGain(record.valid, baseline_);
@@ -396,8 +399,7 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     }
     state_.epochs_done = epoch;
     if (early_stopping && std::isfinite(record.monitor)) {
-      bool better = state_.best_epoch == 0 ||
-                    (HigherIsBetter() ? record.monitor > state_.best_score : record.monitor < state_.best_score);
+      const bool better = state_.best_epoch == 0 || IsBetterScore(record.monitor);
       if (better) {
         state_.best_epoch = epoch;
         state_.best_score = record.monitor;
