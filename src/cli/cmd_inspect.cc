@@ -15,23 +15,27 @@ namespace {
 std::string DescribeArchitecture(const ModelConfig& m) {
   const std::string tower = fmt::format("tower {}", fmt::join(m.tower, "-"));
   const std::string experts = fmt::format("{} experts {}", m.experts, fmt::join(m.expert, "-"));
-  if (m.arch == "single_task" || m.arch == "esmm") {
-    return fmt::format("{}, a network per task {}-{} over {} embeddings", m.arch, fmt::join(m.bottom, "-"),
-                       fmt::join(m.tower, "-"), m.arch == "single_task" ? "its own" : "shared");
+  switch (m.arch) {
+    case Arch::kSingleTask:
+    case Arch::kEsmm:
+      return fmt::format("{}, a network per task {}-{} over {} embeddings", m.arch, fmt::join(m.bottom, "-"),
+                         fmt::join(m.tower, "-"), m.arch == Arch::kSingleTask ? "its own" : "shared");
+    case Arch::kSharedBottom:
+      return fmt::format("shared_bottom, bottom {}, {}", fmt::join(m.bottom, "-"), tower);
+    case Arch::kOmoe:
+      return fmt::format("omoe, {} under one shared gate, {}", experts, tower);
+    case Arch::kMmoe:
+      return fmt::format("mmoe, {} under a gate per task, {}", experts, tower);
+    case Arch::kPle:
+      return fmt::format("ple, {} levels ({}), {} shared and {} per-task experts per level, {}", m.expert.size(),
+                         fmt::join(m.expert, ", "), m.experts, m.task_experts, tower);
+    case Arch::kCrossStitch:
+      return fmt::format("cross_stitch, a network per task {} joined by cross-stitch units, {}",
+                         fmt::join(m.bottom, "-"), tower);
+    case Arch::kAitm:
+      return fmt::format("aitm, an encoder per task {}, {}", fmt::join(m.bottom, "-"), tower);
   }
-  if (m.arch == "shared_bottom") return fmt::format("shared_bottom, bottom {}, {}", fmt::join(m.bottom, "-"), tower);
-  if (m.arch == "omoe") return fmt::format("omoe, {} under one shared gate, {}", experts, tower);
-  if (m.arch == "mmoe") return fmt::format("mmoe, {} under a gate per task, {}", experts, tower);
-  if (m.arch == "ple") {
-    return fmt::format("ple, {} levels ({}), {} shared and {} per-task experts per level, {}", m.expert.size(),
-                       fmt::join(m.expert, ", "), m.experts, m.task_experts, tower);
-  }
-  if (m.arch == "cross_stitch") {
-    return fmt::format("cross_stitch, a network per task {} joined by cross-stitch units, {}",
-                       fmt::join(m.bottom, "-"), tower);
-  }
-  if (m.arch == "aitm") return fmt::format("aitm, an encoder per task {}, {}", fmt::join(m.bottom, "-"), tower);
-  return m.arch;
+  return std::string(NameOf(m.arch));
 }
 
 // The raw columns that a data file to score or a request to `serve` must hold, each with the value it takes and the

@@ -109,7 +109,7 @@ std::vector<double> Headline(const Config& config, const std::vector<std::vector
                              const std::vector<std::vector<float>>& labels) {
   std::vector<double> values;
   for (size_t k = 0; k < config.tasks.size(); ++k) {
-    values.push_back(config.tasks[k].kind == "binary" ? Auc(predictions[k], labels[k])
+    values.push_back(config.tasks[k].kind == TaskKind::kBinary ? Auc(predictions[k], labels[k])
                                                       : Rmse(predictions[k], labels[k]));
   }
   return values;
@@ -128,7 +128,7 @@ std::vector<TaskImportance> PermutationImportance(LoadedModel& loaded, EncodedDa
   std::vector<TaskImportance> importance(config.tasks.size());
   for (size_t k = 0; k < config.tasks.size(); ++k) {
     importance[k].task = config.tasks[k].name;
-    importance[k].metric = HeadlineMetric(config.tasks[k].kind == "binary").name;
+    importance[k].metric = HeadlineMetric(config.tasks[k].kind == TaskKind::kBinary).name;
     importance[k].base = base[k];
   }
   for (size_t f = 0; f < config.features.size(); ++f) {

@@ -136,7 +136,7 @@ ReportSection TrainingSection(const LoadedModel& loaded) {
       }
     }
     loss.series.push_back(series);
-    const std::string metric = HeadlineMetric(task.kind == "binary").name;
+    const std::string metric = HeadlineMetric(task.kind == TaskKind::kBinary).name;
     LineChart chart{"valid_" + task.name, fmt::format("{}: validation {}", task.name, metric), "epoch", metric};
     chart.integer_x = true;
     ChartSeries v{task.name, {}, true, static_cast<int>(k)};
@@ -288,12 +288,12 @@ std::string RenderEvaluationReport(const LoadedModel& loaded, const std::string&
   report.title = "mtrec evaluation of " + model_path;
   std::string tasks;
   for (const auto& task : config.tasks) {
-    tasks += (tasks.empty() ? "" : ", ") + task.name + " (" + task.kind;
-    if (!task.parent.empty()) tasks += ", " + task.mode + " of " + task.parent;
+    tasks += fmt::format("{}{} ({}", tasks.empty() ? "" : ", ", task.name, task.kind);
+    if (!task.parent.empty()) tasks += fmt::format(", {} of {}", task.mode, task.parent);
     tasks += ")";
   }
   report.facts = {{"model", model_path},
-                  {"architecture", config.model.arch},
+                  {"architecture", std::string(NameOf(config.model.arch))},
                   {"tasks", tasks},
                   {"task weighting", config.train.weighting},
                   {"data", fmt::format("{} ({} rows)", run.data.path, run.data.rows)},

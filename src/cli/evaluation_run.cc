@@ -109,7 +109,7 @@ RankingSummary EvaluateRanking(const Config& config, const EvalConfig& eval, con
   for (size_t k = 0; k < config.tasks.size(); ++k) {
     const TaskConfig& task = config.tasks[k];
     const bool counted = eval.relevance.empty()
-                             ? task.kind == "binary" && !task.auxiliary
+                             ? task.kind == TaskKind::kBinary && !task.auxiliary
                              : std::find(eval.relevance.begin(), eval.relevance.end(), task.name) != eval.relevance.end();
     if (!counted) continue;
     summary.relevance += (summary.relevance.empty() ? "" : " + ") + task.name;
@@ -120,7 +120,7 @@ RankingSummary EvaluateRanking(const Config& config, const EvalConfig& eval, con
   summary.value_task = eval.value_task;
   if (summary.value_task.empty()) {
     for (const auto& task : config.tasks) {
-      if (task.kind == "regression") {
+      if (task.kind == TaskKind::kRegression) {
         summary.value_task = task.name;
         break;
       }
@@ -162,7 +162,7 @@ EvaluationRun RunEvaluation(LoadedModel& loaded, const ColumnTable& table, const
   for (size_t k = 0; k < config.tasks.size(); ++k) {
     LabelSummary label;
     label.task = config.tasks[k].name;
-    label.binary = config.tasks[k].kind == "binary";
+    label.binary = config.tasks[k].kind == TaskKind::kBinary;
     label.labelled = CountValid(data.labels[k]);
     label.missing = data.rows - label.labelled;
     label.mean = Mean(data.labels[k]);

@@ -113,6 +113,11 @@ std::string WriteValue(int64_t value) { return fmt::format("{}", value); }
 std::string WriteValue(uint64_t value) { return fmt::format("{}", value); }
 std::string WriteValue(double value) { return FormatDouble(value); }
 std::string WriteValue(const std::string& value) { return QuoteToml(value); }
+template <typename E>
+  requires kHasNameTable<E>
+std::string WriteValue(E value) {
+  return QuoteToml(std::string(NameOf(value)));
+}
 template <typename T>
 std::string WriteValue(const std::vector<T>& values) {
   std::string out = "[";
@@ -156,16 +161,23 @@ Field<S> MakeField(const std::string& key, T S::*member, const std::string& doc,
   field.key = key;
   field.doc = doc;
   field.kinds = std::move(kinds);
+  // A named enum is read as its name, and its name table is the list of choices.
+  if constexpr (kHasNameTable<T>) choices = Names<T>();
   field.read = [key, member, choices](S& section, const toml::node& node) {
-    T value = Reader<T>::Read(node, key);
-    if constexpr (std::is_same_v<T, std::string>) {
+    using Stored = std::conditional_t<kHasNameTable<T>, std::string, T>;
+    Stored value = Reader<Stored>::Read(node, key);
+    if constexpr (std::is_same_v<Stored, std::string>) {
       if (!choices.empty() && std::find(choices.begin(), choices.end(), value) == choices.end()) {
         FailAt(node, key,
                fmt::format("is {}, expected one of {}{}", Quoted(value), QuotedList(choices),
                            DidYouMeanSuffix(value, choices)));
       }
     }
-    section.*member = std::move(value);
+    if constexpr (kHasNameTable<T>) {
+      section.*member = *ParseName<T>(value);  // one of the choices, so in the table
+    } else {
+      section.*member = std::move(value);
+    }
   };
   field.write = [member](const S& section) { return WriteValue(section.*member); };
   if (!choices.empty()) field.doc += " One of: " + QuotedList(choices) + ".";
@@ -268,7 +280,7 @@ const std::vector<Field<TaskConfig>>& TaskFields() {
   static const std::vector<Field<T>> fields = {
       MakeField("name", &T::name, "Task name (unique); names the prediction column and the metrics."),
       MakeField("column", &T::column, "Label column; default: the name."),
-      MakeField("kind", &T::kind, "Task kind.", {"binary", "regression"}),
+      MakeField("kind", &T::kind, "Task kind."),
       MakeField("loss", &T::loss, "Loss; default logloss for binary and mse for regression.",
                 {"logloss", "mse", "huber"}),
       MakeField("weight", &T::weight, "Weight of the task's loss in the total loss."),
@@ -295,8 +307,7 @@ const std::vector<Field<TaskConfig>>& TaskFields() {
       MakeField("mode", &T::mode,
                 "With a parent: 'chain' predicts p(task) = p(parent) x p(task | parent) over every row (ESMM); "
                 "'masked' learns p(task | parent) only on rows whose parent label is 1 (and evaluates there); "
-                "'direct' predicts p(task) itself, the link only feeds AITM's transfer and the calibrator loss.",
-                {"chain", "masked", "direct"}),
+                "'direct' predicts p(task) itself, the link only feeds AITM's transfer and the calibrator loss."),
       MakeField("oracle_given_parent", &T::oracle_given_parent,
                 "Column holding the true p(task | parent) (simulated data): eval compares the model's conditional "
                 "prediction with it over every row (cond_mae, cond_auc)."),
@@ -314,8 +325,7 @@ const std::vector<Field<ModelConfig>>& ModelFields() {
       MakeField("arch", &M::arch,
                 "Architecture: single_task (one network per task, own embeddings), shared_bottom, omoe (experts, one "
                 "gate), mmoe (experts, one gate per task), ple (progressive layered extraction), cross_stitch, esmm "
-                "(per-task towers over shared embeddings), aitm (adaptive information transfer along parent links).",
-                {"single_task", "shared_bottom", "omoe", "mmoe", "ple", "cross_stitch", "esmm", "aitm"}),
+                "(per-task towers over shared embeddings), aitm (adaptive information transfer along parent links)."),
       MakeField("embedding_dim", &M::embedding_dim, "Default embedding width of categorical features."),
       MakeField("bottom", &M::bottom, "Widths of the shared bottom MLP's hidden layers."),
       MakeField("tower", &M::tower, "Widths of each task tower's hidden layers (then one output)."),
@@ -515,6 +525,10 @@ const toml::table& ExpectTable(const toml::node& node, const std::string& name) 
   return *table;
 }
 
+// The kind of a feature or task as the fields' `kinds` name it.
+std::string KindName(const std::string& kind) { return kind; }
+std::string KindName(TaskKind kind) { return std::string(NameOf(kind)); }
+
 template <typename S>
 std::vector<S> ReadArrayOfTables(const toml::node& node, const std::vector<Field<S>>& fields, const std::string& name,
                                  const std::string& what) {
@@ -526,7 +540,7 @@ std::vector<S> ReadArrayOfTables(const toml::node& node, const std::vector<Field
     S entry;
     ReadTable(table, fields, entry, "[" + name + "]");
     if (entry.name.empty()) Fail("{}: a [[{}]] entry has no 'name'", Locate(item), name);
-    CheckKinds(table, fields, entry.kind, what, entry.name);
+    CheckKinds(table, fields, KindName(entry.kind), what, entry.name);
     out.push_back(std::move(entry));
   }
   return out;
@@ -675,7 +689,7 @@ Config ParseConfig(const std::string& text, const std::string& source_name, cons
   }
   for (auto& task : config.tasks) {
     if (task.column.empty()) task.column = task.name;
-    if (task.loss.empty()) task.loss = task.kind == "binary" ? "logloss" : "mse";
+    if (task.loss.empty()) task.loss = task.kind == TaskKind::kBinary ? "logloss" : "mse";
   }
   try {
     ValidateConfig(config);
@@ -712,9 +726,9 @@ void ValidateTaskGraph(const Config& config) {
     MTREC_CHECK(parent != nullptr, "task '{}': parent names no task '{}'{}", task.name, task.parent,
                 DidYouMeanSuffix(task.parent, names));
     MTREC_CHECK(parent != &task, "task '{}' cannot be its own parent", task.name);
-    MTREC_CHECK(parent->kind == "binary", "task '{}': parent '{}' is a {} task; a parent must be binary", task.name,
-                parent->name, parent->kind);
-    MTREC_CHECK(task.mode != "chain" || task.kind == "binary",
+    MTREC_CHECK(parent->kind == TaskKind::kBinary, "task '{}': parent '{}' is a {} task; a parent must be binary",
+                task.name, parent->name, parent->kind);
+    MTREC_CHECK(task.mode != TaskMode::kChain || task.kind == TaskKind::kBinary,
                 "task '{}' is a regression: mode = \"chain\" multiplies probabilities and needs a binary task (use "
                 "\"masked\" or \"direct\")",
                 task.name);
@@ -763,12 +777,12 @@ void ValidateSplit(const DataConfig& data) {
 void ValidateEvalAndServe(const Config& config) {
   std::vector<std::string> task_names;
   for (const auto& task : config.tasks) task_names.push_back(task.name);
-  auto find = [&](const std::string& name, const std::string& key, const char* kind) {
+  auto find = [&](const std::string& name, const std::string& key, std::optional<TaskKind> kind) {
     const TaskConfig* task = config.FindTask(name);
     MTREC_CHECK(task != nullptr, "{} names no task '{}'{}; the tasks are {}", key, name,
                 DidYouMeanSuffix(name, task_names), QuotedList(task_names));
-    MTREC_CHECK(kind == nullptr || task->kind == kind, "{}: task '{}' is {}; expected a {} task", key, name, task->kind,
-                kind);
+    MTREC_CHECK(!kind || task->kind == *kind, "{}: task '{}' is {}; expected a {} task", key, name, task->kind,
+                *kind);
     return task;
   };
   const EvalConfig& eval = config.eval;
@@ -776,19 +790,19 @@ void ValidateEvalAndServe(const Config& config) {
               "eval.calibration_bins is {}; expected 1 to 1000", eval.calibration_bins);
   for (int64_t k : eval.ranking_k) MTREC_CHECK(k >= 1, "eval.ranking_k holds {}; expected every k >= 1", k);
   MTREC_CHECK(eval.max_slices >= 1, "eval.max_slices is {}; expected at least 1", eval.max_slices);
-  for (const auto& name : eval.relevance) find(name, "eval.relevance", "binary");
-  if (!eval.value_task.empty()) find(eval.value_task, "eval.value_task", "regression");
+  for (const auto& name : eval.relevance) find(name, "eval.relevance", TaskKind::kBinary);
+  if (!eval.value_task.empty()) find(eval.value_task, "eval.value_task", TaskKind::kRegression);
   for (const auto& pair : eval.sample_spaces) {
     const size_t bar = pair.find('|');
     MTREC_CHECK(bar != std::string::npos && pair.find('|', bar + 1) == std::string::npos,
                 "eval.sample_spaces entry '{}' must look like \"TASK|CONDITION\" (e.g. \"purchase|click\")", pair);
-    find(pair.substr(0, bar), "eval.sample_spaces", nullptr);
-    find(pair.substr(bar + 1), "eval.sample_spaces", "binary");
+    find(pair.substr(0, bar), "eval.sample_spaces", std::nullopt);
+    find(pair.substr(bar + 1), "eval.sample_spaces", TaskKind::kBinary);
     MTREC_CHECK(pair.substr(0, bar) != pair.substr(bar + 1),
                 "eval.sample_spaces entry '{}' conditions a task on itself", pair);
   }
   for (const auto& [name, weight] : config.serve.blend) {
-    find(name, "serve.blend", nullptr);
+    find(name, "serve.blend", std::nullopt);
     MTREC_CHECK(std::isfinite(weight), "serve.blend weight of '{}' is {}; expected a finite number", name, weight);
     MTREC_CHECK(config.serve.blend_mode == "sum" || weight >= 0,
                 "serve.blend weight of '{}' is {}; a product blend needs weights >= 0", name, weight);
@@ -873,7 +887,7 @@ void ValidateConfig(const Config& config) {
   std::map<std::string, std::string> label_columns;  // column -> task
   for (const auto& task : config.tasks) {
     MTREC_CHECK(names.insert(task.name).second, "task '{}' is declared twice", task.name);
-    if (task.kind == "binary") {
+    if (task.kind == TaskKind::kBinary) {
       MTREC_CHECK(task.loss == "logloss", "task '{}' is binary: its loss must be 'logloss', not '{}'", task.name,
                   task.loss);
     } else {
@@ -887,7 +901,7 @@ void ValidateConfig(const Config& config) {
     MTREC_CHECK(task.huber_delta > 0, "task '{}': huber_delta must be > 0", task.name);
     MTREC_CHECK(task.pos_weight > 0 && std::isfinite(task.pos_weight), "task '{}': pos_weight must be > 0, got {}",
                 task.name, task.pos_weight);
-    MTREC_CHECK(task.pos_weight == 1.0 || task.kind == "binary",
+    MTREC_CHECK(task.pos_weight == 1.0 || task.kind == TaskKind::kBinary,
                 "task '{}' is a regression: pos_weight applies to binary tasks only", task.name);
     label_columns[task.column] = task.name;
     if (!task.oracle.empty()) label_columns[task.oracle] = task.name + " (oracle)";
@@ -991,11 +1005,11 @@ std::string ConfigToToml(const Config& config, bool comments) {
   WriteSection(out, DataFields(), config.data, comments);
   for (const auto& feature : config.features) {
     out += "\n[[features]]\n";
-    WriteSection(out, FeatureFields(), feature, comments, feature.kind);
+    WriteSection(out, FeatureFields(), feature, comments, KindName(feature.kind));
   }
   for (const auto& task : config.tasks) {
     out += "\n[[tasks]]\n";
-    WriteSection(out, TaskFields(), task, comments, task.kind);
+    WriteSection(out, TaskFields(), task, comments, KindName(task.kind));
   }
   out += "\n[model]\n";
   WriteSection(out, ModelFields(), config.model, comments);

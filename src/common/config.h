@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "common/names.h"
+
 namespace mtrec {
 
 struct DataConfig {
@@ -55,7 +57,7 @@ struct FeatureConfig {
 struct TaskConfig {
   std::string name;
   std::string column;
-  std::string kind = "binary";
+  TaskKind kind = TaskKind::kBinary;
   std::string loss;
   double weight = 1.0;
   std::vector<std::string> positive;
@@ -64,13 +66,13 @@ struct TaskConfig {
   double pos_weight = 1.0;  // binary: weight of the positive rows in the logloss (torch's BCEWithLogitsLoss)
   std::string oracle;
   std::string parent;        // task graph: the task this one follows (click for purchase)
-  std::string mode = "chain";  // chain | masked | direct (see TaskFields)
+  TaskMode mode = TaskMode::kChain;  // see TaskFields
   std::string oracle_given_parent;
   bool auxiliary = false;  // trained and evaluated, but not watched by early stopping nor blended by default
 };
 
 struct ModelConfig {
-  std::string arch = "shared_bottom";
+  Arch arch = Arch::kSharedBottom;
   int64_t embedding_dim = 16;
   std::vector<int64_t> bottom = {256, 128};
   std::vector<int64_t> tower = {64};

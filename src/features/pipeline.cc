@@ -58,7 +58,7 @@ std::vector<ColumnRequest> FeaturePipeline::Requests(const Config& config, bool 
     request.name = task.column;
     request.type = HasLabelRule(task) ? ColumnType::kCategorical : ColumnType::kNumeric;
     request.required = labels_required;
-    request.binary_label = task.kind == "binary" && !HasLabelRule(task);
+    request.binary_label = task.kind == TaskKind::kBinary && !HasLabelRule(task);
     request.role = "label of task '" + task.name + "'";
     add(request);
     for (const std::string* column : {&task.oracle, &task.oracle_given_parent}) {

@@ -366,7 +366,7 @@ SafetensorsMetadata ExportMetadata(const Config& config, const FeaturePipeline& 
       {"format", "pt"},
       {"mtrec_version", MTREC_VERSION},
       {"model_format_version", std::to_string(kModelFormatVersion)},
-      {"arch", config.model.arch},
+      {"arch", std::string(NameOf(config.model.arch))},
       {"tasks", fmt::format("{}", fmt::join(tasks, ","))},
       {"config", ConfigToToml(config)},
       {"features", FeaturesJson(pipeline)},

@@ -66,7 +66,7 @@ WeightingKind ParseWeightingKind(const std::string& name) {
 WeightingOptions WeightingOptions::From(const Config& config) {
   WeightingOptions options;
   options.kind = ParseWeightingKind(config.train.weighting);
-  for (const auto& task : config.tasks) options.regression.push_back(task.kind == "regression");
+  for (const auto& task : config.tasks) options.regression.push_back(task.kind == TaskKind::kRegression);
   options.lr = config.train.weighting_lr;
   options.gradnorm_alpha = config.train.gradnorm_alpha;
   options.dwa_temperature = config.train.dwa_temperature;

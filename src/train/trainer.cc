@@ -55,7 +55,7 @@ LossValue TaskLoss(const TaskConfig& task, const Tensor& outputs, int64_t k, con
                    const Tensor& diff) {
   const float* out = outputs.data + k;
   float* d = diff.data + k;
-  if (task.kind == "binary") {
+  if (task.kind == TaskKind::kBinary) {
     return WeightedBceWithLogits(out, outputs.ld, labels, outputs.rows, static_cast<float>(task.pos_weight), scale, d,
                                  diff.ld);
   }
@@ -87,8 +87,8 @@ Trainer::Trainer(const Config& config, Model& model)
     const TaskConfig& task = config.tasks[k];
     if (task.parent.empty()) continue;
     const int parent = model.graph().parent(k);
-    if (task.mode == "masked") masked_labels_.emplace(k, std::vector<float>(config.train.batch_size));
-    if (task.mode == "direct" && task.kind == "binary" && config.model.calibrator > 0) {
+    if (task.mode == TaskMode::kMasked) masked_labels_.emplace(k, std::vector<float>(config.train.batch_size));
+    if (task.mode == TaskMode::kDirect && task.kind == TaskKind::kBinary && config.model.calibrator > 0) {
       calibrated_links_.emplace_back(k, parent);
     }
   }
@@ -156,7 +156,8 @@ double ValidationMonitor(const Config& config, const std::vector<TaskReport>& re
     // and squared error for regression tasks); any other metric is averaged over the tasks that have it.
     double value = reports[k].Get(metric);
     if (metric == "loss") {
-      value = task.weight * (task.kind == "binary" ? reports[k].Get("logloss") : std::pow(reports[k].Get("rmse"), 2));
+      value = task.weight *
+              (task.kind == TaskKind::kBinary ? reports[k].Get("logloss") : std::pow(reports[k].Get("rmse"), 2));
     }
     if (!std::isfinite(value)) continue;
     sum += value;
@@ -341,8 +342,9 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     const TaskConfig& task = config_.tasks[k];
     double scale = task.weight;
     if (config_.train.normalize_losses) {
-      const std::vector<float>* parent = task.mode == "masked" ? &train.labels[model_.graph().parent(k)] : nullptr;
-      const double constant = ConstantPredictorLoss(task.kind == "binary", task.loss == "huber",
+      const std::vector<float>* parent =
+          task.mode == TaskMode::kMasked ? &train.labels[model_.graph().parent(k)] : nullptr;
+      const double constant = ConstantPredictorLoss(task.kind == TaskKind::kBinary, task.loss == "huber",
                                                     static_cast<float>(task.huber_delta), train.labels[k], parent,
                                                     task.pos_weight);
       if (std::isfinite(constant) && constant > 0) {
@@ -444,7 +446,7 @@ std::vector<std::vector<float>> Predict(Model& model, const Config& config, cons
     Tensor outputs = model.Forward(*batch, Mode::kInfer);
     Tensor body = model.Conditional(batch->size);
     for (int64_t k = 0; k < tasks; ++k) {
-      const bool binary = config.tasks[k].kind == "binary";
+      const bool binary = config.tasks[k].kind == TaskKind::kBinary;
       for (int64_t b = 0; b < batch->size; ++b) {
         const float value = outputs.At(b, k);
         predictions[k][row + b] = binary ? Sigmoid(value) : value;
@@ -464,13 +466,13 @@ std::vector<TaskScores> MakeTaskScores(const Config& config, const EncodedData& 
     const TaskConfig& task = config.tasks[k];
     TaskScores s;
     s.name = task.name;
-    s.binary = task.kind == "binary";
+    s.binary = task.kind == TaskKind::kBinary;
     s.predictions = predictions[k];
     s.labels = data.labels[k];
     if (k < data.oracle.size()) s.oracle = data.oracle[k];
     if (!task.parent.empty()) {
       const int parent = config.TaskIndex(task.parent);
-      if (task.mode == "masked") s.sample_space = data.labels[parent];
+      if (task.mode == TaskMode::kMasked) s.sample_space = data.labels[parent];
       if (conditional && k < data.oracle_given_parent.size() && !data.oracle_given_parent[k].empty()) {
         s.conditional = (*conditional)[k];
         s.conditional_oracle = data.oracle_given_parent[k];
@@ -487,7 +489,7 @@ std::vector<TaskScores> MakeSampleSpaceScores(const Config& config, const Encode
   std::vector<std::pair<int, int>> pairs;  // (task, condition)
   for (size_t k = 0; k < config.tasks.size(); ++k) {
     const TaskConfig& task = config.tasks[k];
-    if (!task.parent.empty() && task.mode == "chain")
+    if (!task.parent.empty() && task.mode == TaskMode::kChain)
       pairs.emplace_back(static_cast<int>(k), config.TaskIndex(task.parent));
   }
   for (const std::string& entry : config.eval.sample_spaces) {
@@ -501,7 +503,7 @@ std::vector<TaskScores> MakeSampleSpaceScores(const Config& config, const Encode
     const bool is_parent = task.parent == config.tasks[condition].name;
     TaskScores s;
     s.name = task.name + "|" + config.tasks[condition].name;
-    s.binary = task.kind == "binary";
+    s.binary = task.kind == TaskKind::kBinary;
     // Conditioned on its own parent, a chain task's conditional tower is the model's answer (for other tasks
     // `conditional` equals the prediction); on another task, its own prediction is.
     s.predictions = is_parent ? conditional[k] : predictions[k];

@@ -102,7 +102,7 @@ TEST_F(InitTest, InitThenTrainLearnsWithTheKindsAPersonWouldChoose) {
   EXPECT_EQ(config.tasks[1].name, "never_married");
   EXPECT_EQ(config.tasks[1].column, "marital");
   EXPECT_EQ(config.tasks[1].positive, std::vector<std::string>{"Never married"});
-  EXPECT_EQ(config.model.arch, "mmoe");
+  EXPECT_EQ(config.model.arch, Arch::kMmoe);
 
   RunResult train = RunMtrec("-q train --config " + config_path + " --out " + Path("m.mtrec"));
   ASSERT_EQ(train.exit_code, 0) << train.output;
@@ -129,7 +129,7 @@ TEST_F(InitTest, WithoutOutTheConfigGoesToStdoutAndAnExistingFileIsKept) {
   EXPECT_EQ(KindOf(ReadText(report), "income"), "label") << ReadText(report);
   const Config config = LoadConfig(printed);
   EXPECT_EQ(config.data.train, Path("train.csv"));  // an absolute path stays as given
-  EXPECT_EQ(config.model.arch, "shared_bottom");
+  EXPECT_EQ(config.model.arch, Arch::kSharedBottom);
   EXPECT_TRUE(config.data.valid.empty());
   EXPECT_NE(ReadText(printed).find("No held-out file: 10% of the training file's rows"), std::string::npos);
   EXPECT_DOUBLE_EQ(config.data.valid_fraction, 0.1);

@@ -77,12 +77,12 @@ TEST(ConfigDraftTest, EveryColumnGetsItsFeatureAndTheConfigParses) {
   EXPECT_EQ(config.FindFeature("tags")->separator, "|");
   ASSERT_EQ(config.tasks.size(), 2u);
   EXPECT_EQ(config.tasks[0].name, "click");
-  EXPECT_EQ(config.tasks[0].kind, "binary");
+  EXPECT_EQ(config.tasks[0].kind, TaskKind::kBinary);
   EXPECT_TRUE(config.tasks[0].positive.empty());
   EXPECT_EQ(config.tasks[1].name, "rich");
   EXPECT_EQ(config.tasks[1].column, "income");
   EXPECT_EQ(config.tasks[1].positive, std::vector<std::string>{"50000+."});
-  EXPECT_EQ(config.model.arch, "mmoe");
+  EXPECT_EQ(config.model.arch, Arch::kMmoe);
   EXPECT_EQ(config.train.lr_schedule, "cosine");
   EXPECT_EQ(config.train.batch_size, 128);  // 400 rows
   EXPECT_TRUE(config.data.valid.empty());
@@ -100,8 +100,8 @@ TEST(ConfigDraftTest, EveryColumnGetsItsFeatureAndTheConfigParses) {
 TEST(ConfigDraftTest, OneRegressionTask) {
   ConfigDraft draft = DraftConfig(ShopSample(), {ParseLabelSpec("spend")}, Files("shop.csv", "test.csv"));
   ASSERT_EQ(draft.config.tasks.size(), 1u);
-  EXPECT_EQ(draft.config.tasks[0].kind, "regression");
-  EXPECT_EQ(draft.config.model.arch, "shared_bottom");
+  EXPECT_EQ(draft.config.tasks[0].kind, TaskKind::kRegression);
+  EXPECT_EQ(draft.config.model.arch, Arch::kSharedBottom);
   EXPECT_EQ(draft.config.train.early_stop_metric, "loss");
   EXPECT_EQ(draft.config.data.test, "test.csv");
   EXPECT_EQ(draft.config.data.valid_from_test, 0.5);
