@@ -295,7 +295,7 @@ std::string RenderEvaluationReport(const LoadedModel& loaded, const std::string&
   report.facts = {{"model", model_path},
                   {"architecture", std::string(NameOf(config.model.arch))},
                   {"tasks", tasks},
-                  {"task weighting", config.train.weighting},
+                  {"task weighting", std::string(NameOf(config.train.weighting))},
                   {"data", fmt::format("{} ({} rows)", run.data.path, run.data.rows)},
                   {"epochs trained", fmt::format("{}", loaded.history.size())},
                   {"mtrec", MTREC_VERSION}};

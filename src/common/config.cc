@@ -373,8 +373,7 @@ const std::vector<Field<TrainConfig>>& TrainFields() {
       MakeField("lr_schedule", &T::lr_schedule,
                 "How both learning rates change over the run: constant, or decayed from their value to "
                 "value x final_lr_ratio at the last step of `epochs` epochs along a cosine or a straight line (a run "
-                "resumed with other `epochs` follows the schedule of the new length).",
-                {"constant", "cosine", "linear"}),
+                "resumed with other `epochs` follows the schedule of the new length)."),
       MakeField("warmup_steps", &T::warmup_steps,
                 "Steps over which both learning rates rise linearly from 1/warmup_steps of their value to it."),
       MakeField("final_lr_ratio", &T::final_lr_ratio,
@@ -402,8 +401,7 @@ const std::vector<Field<TrainConfig>>& TrainFields() {
       MakeField("weighting", &T::weighting,
                 "How task losses are balanced each step (docs/weighting.md): static (the tasks' weights), "
                 "uncertainty (learned log-variances), gradnorm, dwa (dynamic weight average), rlw (random loss "
-                "weights), pcgrad, mgda (min-norm point of the task gradients), cagrad.",
-                {"static", "uncertainty", "gradnorm", "dwa", "rlw", "pcgrad", "mgda", "cagrad"}),
+                "weights), pcgrad, mgda (min-norm point of the task gradients), cagrad."),
       MakeField("weighting_lr", &T::weighting_lr,
                 "Adam step size of learned task weights (uncertainty's log-variances, gradnorm's weights)."),
       MakeField("gradnorm_alpha", &T::gradnorm_alpha,

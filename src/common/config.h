@@ -99,7 +99,7 @@ struct TrainConfig {
   std::string embedding_optimizer = "adagrad";
   double embedding_lr = 0.05;
   double embedding_l2 = 0.0;
-  std::string lr_schedule = "constant";
+  LrScheduleKind lr_schedule = LrScheduleKind::kConstant;
   int64_t warmup_steps = 0;
   double final_lr_ratio = 0.0;
   double ema_decay = 0.0;
@@ -110,7 +110,7 @@ struct TrainConfig {
   int64_t patience = 2;
   std::string checkpoint;
   bool normalize_losses = false;
-  std::string weighting = "static";
+  WeightingKind weighting = WeightingKind::kStatic;
   double weighting_lr = 0.01;
   double gradnorm_alpha = 1.5;
   double dwa_temperature = 2.0;

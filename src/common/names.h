@@ -47,6 +47,25 @@ struct NameTable<TaskMode> {
 static_assert(NameTable<TaskMode>::kNames.size() == static_cast<size_t>(TaskMode::kDirect) + 1,
               "a name for each TaskMode");
 
+// train.weighting (train/task_weighting.h).
+enum class WeightingKind { kStatic, kUncertainty, kGradNorm, kDwa, kRlw, kPcgrad, kMgda, kCagrad };
+template <>
+struct NameTable<WeightingKind> {
+  static constexpr std::array<std::string_view, 8> kNames = {"static", "uncertainty", "gradnorm", "dwa",
+                                                             "rlw",    "pcgrad",      "mgda",     "cagrad"};
+};
+static_assert(NameTable<WeightingKind>::kNames.size() == static_cast<size_t>(WeightingKind::kCagrad) + 1,
+              "a name for each WeightingKind");
+
+// train.lr_schedule (train/lr_schedule.h).
+enum class LrScheduleKind { kConstant, kCosine, kLinear };
+template <>
+struct NameTable<LrScheduleKind> {
+  static constexpr std::array<std::string_view, 3> kNames = {"constant", "cosine", "linear"};
+};
+static_assert(NameTable<LrScheduleKind>::kNames.size() == static_cast<size_t>(LrScheduleKind::kLinear) + 1,
+              "a name for each LrScheduleKind");
+
 template <typename E>
 inline constexpr bool kHasNameTable = false;
 template <typename E>

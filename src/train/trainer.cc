@@ -307,7 +307,7 @@ void Trainer::LogRunConflict() const {
     for (double& v : row) v /= static_cast<double>(steps);
   }
   Config cosines_only = config_;
-  cosines_only.train.weighting = "static";  // the weights, if adaptive, were printed with each epoch
+  cosines_only.train.weighting = WeightingKind::kStatic;  // the weights, if adaptive, were printed with each epoch
   const std::string table = FormatWeightingDiagnostics(cosines_only, {}, sum, steps);
   if (!table.empty()) LogInfo("gradient cosines over the {} measured steps of the run:\n{}", steps, table);
 }
@@ -316,7 +316,7 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
                   const std::function<void(const TrainerState&)>& on_epoch, const TrainerState* resume) {
   MTREC_CHECK(train.rows > 0, "the training data has no rows");
   const int64_t steps_per_epoch = (train.rows + config_.train.batch_size - 1) / config_.train.batch_size;
-  schedule_ = {.kind = ParseLrScheduleKind(config_.train.lr_schedule),
+  schedule_ = {.kind = config_.train.lr_schedule,
                .warmup = config_.train.warmup_steps,
                .final_ratio = config_.train.final_lr_ratio,
                .total = steps_per_epoch * config_.train.epochs};

@@ -83,7 +83,7 @@ TEST(ConfigDraftTest, EveryColumnGetsItsFeatureAndTheConfigParses) {
   EXPECT_EQ(config.tasks[1].column, "income");
   EXPECT_EQ(config.tasks[1].positive, std::vector<std::string>{"50000+."});
   EXPECT_EQ(config.model.arch, Arch::kMmoe);
-  EXPECT_EQ(config.train.lr_schedule, "cosine");
+  EXPECT_EQ(config.train.lr_schedule, LrScheduleKind::kCosine);
   EXPECT_EQ(config.train.batch_size, 128);  // 400 rows
   EXPECT_TRUE(config.data.valid.empty());
   // The comments say why.
