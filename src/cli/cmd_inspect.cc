@@ -55,16 +55,17 @@ std::string DescribeInputs(const Config& config) {
   std::string out = fmt::format("input columns ({}; a request or a file to score gives each):\n", columns.size());
   for (size_t c = 0; c < columns.size(); ++c) {
     const FeatureConfig& first = *readers[c].front();
-    const char* value = first.kind == "numeric"            ? "a number or null"
-                        : first.kind == "multi_categorical" ? "a list of values or one string"
+    const char* value = first.kind == FeatureKind::kNumeric            ? "a number or null"
+                        : first.kind == FeatureKind::kMultiCategorical ? "a list of values or one string"
                                                             : "a string or integer";
     out += fmt::format("  {:<24} {}", columns[c], value);
-    if (first.kind == "multi_categorical") out += fmt::format(" (joined by '{}')", first.separator);
+    if (first.kind == FeatureKind::kMultiCategorical) out += fmt::format(" (joined by '{}')", first.separator);
     std::vector<std::string> features;
     for (const FeatureConfig* feature : readers[c]) {
-      std::string what = feature->kind;
-      if (feature->kind == "numeric" && feature->buckets > 0) what = fmt::format("{} buckets", feature->buckets);
-      if (feature->kind != "numeric" && feature->hash_buckets > 0) what += fmt::format(", hashed");
+      std::string what(NameOf(feature->kind));
+      if (feature->kind == FeatureKind::kNumeric && feature->buckets > 0)
+        what = fmt::format("{} buckets", feature->buckets);
+      if (feature->kind != FeatureKind::kNumeric && feature->hash_buckets > 0) what += fmt::format(", hashed");
       features.push_back(feature->name == columns[c] && readers[c].size() == 1
                              ? what
                              : fmt::format("feature {}: {}", feature->name, what));

@@ -43,7 +43,7 @@ Slicing SliceByColumn(const ColumnTable& table, const std::string& column, int64
   const std::vector<std::string>& na_values = config.data.na_values;
   // Ids the model embeds stay categories even when they are written as numbers (an industry code).
   const bool categorical_feature = std::any_of(config.features.begin(), config.features.end(), [&](const auto& f) {
-    return f.column == column && f.kind != "numeric";
+    return f.column == column && f.kind != FeatureKind::kNumeric;
   });
   if (const Column* text = table.Find(column, ColumnType::kCategorical)) {
     std::vector<std::string> dictionary(text->DictionarySize());

@@ -241,7 +241,7 @@ const std::vector<Field<FeatureConfig>>& FeatureFields() {
   static const std::vector<Field<F>> fields = {
       MakeField("name", &F::name, "Feature name (unique)."),
       MakeField("column", &F::column, "Input column; default: the name."),
-      MakeField("kind", &F::kind, "How the column is read.", {"categorical", "numeric", "multi_categorical"}),
+      MakeField("kind", &F::kind, "How the column is read."),
       MakeField("min_count", &F::min_count,
                 "Values seen fewer times in the training file share the out-of-vocabulary id.", {}, cat_multi),
       MakeField("hash_buckets", &F::hash_buckets,
@@ -524,8 +524,10 @@ const toml::table& ExpectTable(const toml::node& node, const std::string& name) 
 }
 
 // The kind of a feature or task as the fields' `kinds` name it.
-std::string KindName(const std::string& kind) { return kind; }
-std::string KindName(TaskKind kind) { return std::string(NameOf(kind)); }
+template <typename E>
+std::string KindName(E kind) {
+  return std::string(NameOf(kind));
+}
 
 template <typename S>
 std::vector<S> ReadArrayOfTables(const toml::node& node, const std::vector<Field<S>>& fields, const std::string& name,
@@ -809,10 +811,11 @@ void ValidateEvalAndServe(const Config& config) {
     const FeatureConfig* feature = config.FindFeature(config.serve.blend_feature);
     std::vector<std::string> numeric;
     for (const auto& f : config.features) {
-      if (f.kind == "numeric") numeric.push_back(f.name);
+      if (f.kind == FeatureKind::kNumeric) numeric.push_back(f.name);
     }
-    MTREC_CHECK(feature != nullptr && feature->kind == "numeric", "serve.blend_feature '{}' is not a numeric feature{}",
-                config.serve.blend_feature, DidYouMeanSuffix(config.serve.blend_feature, numeric));
+    MTREC_CHECK(feature != nullptr && feature->kind == FeatureKind::kNumeric,
+                "serve.blend_feature '{}' is not a numeric feature{}", config.serve.blend_feature,
+                DidYouMeanSuffix(config.serve.blend_feature, numeric));
   }
 }
 
@@ -925,7 +928,7 @@ void ValidateConfig(const Config& config) {
                 "feature '{}': clip must be [lo, hi] with lo < hi", feature.name);
     MTREC_CHECK(!feature.separator.empty(), "feature '{}': separator must not be empty", feature.name);
     // Settings of an embedding table on a feature that has none would silently do nothing.
-    const bool embedded = feature.kind != "numeric" || feature.buckets > 0;
+    const bool embedded = feature.kind != FeatureKind::kNumeric || feature.buckets > 0;
     MTREC_CHECK(embedded || (feature.embedding_dim == 0 && feature.embedding_l2 == -1.0),
                 "feature '{}' is numeric without buckets, so it has no embedding: embedding_dim and embedding_l2 do "
                 "not apply (set buckets, or remove them)",
@@ -939,7 +942,7 @@ void ValidateConfig(const Config& config) {
     const FeatureConfig* other = config.FindFeature(feature.share_with);
     MTREC_CHECK(other != nullptr, "feature '{}': share_with names no feature '{}'", feature.name, feature.share_with);
     MTREC_CHECK(other != &feature, "feature '{}' cannot share with itself", feature.name);
-    MTREC_CHECK(other->kind != "numeric" && other->share_with.empty(),
+    MTREC_CHECK(other->kind != FeatureKind::kNumeric && other->share_with.empty(),
                 "feature '{}': share_with must name a categorical or multi_categorical feature that owns its table",
                 feature.name);
   }

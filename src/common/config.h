@@ -38,7 +38,7 @@ struct DataConfig {
 struct FeatureConfig {
   std::string name;
   std::string column;
-  std::string kind = "categorical";
+  FeatureKind kind = FeatureKind::kCategorical;
   int64_t min_count = 1;
   int64_t hash_buckets = 0;
   int64_t embedding_dim = 0;

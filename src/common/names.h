@@ -38,6 +38,15 @@ struct NameTable<TaskKind> {
 static_assert(NameTable<TaskKind>::kNames.size() == static_cast<size_t>(TaskKind::kRegression) + 1,
               "a name for each TaskKind");
 
+// How a feature's column is read.
+enum class FeatureKind { kCategorical, kNumeric, kMultiCategorical };
+template <>
+struct NameTable<FeatureKind> {
+  static constexpr std::array<std::string_view, 3> kNames = {"categorical", "numeric", "multi_categorical"};
+};
+static_assert(NameTable<FeatureKind>::kNames.size() == static_cast<size_t>(FeatureKind::kMultiCategorical) + 1,
+              "a name for each FeatureKind");
+
 // How a task with a parent relates to it (config.cc: TaskFields).
 enum class TaskMode { kChain, kMasked, kDirect };
 template <>

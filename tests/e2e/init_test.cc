@@ -94,8 +94,8 @@ TEST_F(InitTest, InitThenTrainLearnsWithTheKindsAPersonWouldChoose) {
   ASSERT_NE(config.FindFeature("capital_gain_bucket"), nullptr);
   EXPECT_EQ(config.FindFeature("capital_gain_bucket")->buckets, 20);
   ASSERT_NE(config.FindFeature("age_value"), nullptr);  // 62 ages: an embedding each
-  EXPECT_EQ(config.FindFeature("age_value")->kind, "categorical");
-  EXPECT_EQ(config.FindFeature("tags")->kind, "multi_categorical");
+  EXPECT_EQ(config.FindFeature("age_value")->kind, FeatureKind::kCategorical);
+  EXPECT_EQ(config.FindFeature("tags")->kind, FeatureKind::kMultiCategorical);
   EXPECT_EQ(config.FindFeature("signup"), nullptr);
   EXPECT_EQ(config.FindFeature("income"), nullptr);
   ASSERT_EQ(config.tasks.size(), 2u);

@@ -153,7 +153,7 @@ TEST(ConfigTest, MinimalConfigHasTheDefaults) {
   const FeatureConfig& f = c.features[0];
   EXPECT_EQ(f.name, "city");
   EXPECT_EQ(f.column, "city");
-  EXPECT_EQ(f.kind, "categorical");
+  EXPECT_EQ(f.kind, FeatureKind::kCategorical);
   EXPECT_EQ(f.min_count, 1);
   EXPECT_EQ(f.hash_buckets, 0);
   EXPECT_EQ(f.embedding_dim, 0);
@@ -218,12 +218,12 @@ TEST(ConfigTest, ParsesEverySection) {
   ASSERT_EQ(c.features.size(), 3u);
   EXPECT_EQ(c.features[0].min_count, 2);
   EXPECT_EQ(c.features[0].embedding_dim, 4);
-  EXPECT_EQ(c.features[1].kind, "multi_categorical");
+  EXPECT_EQ(c.features[1].kind, FeatureKind::kMultiCategorical);
   EXPECT_EQ(c.features[1].separator, ";");
   EXPECT_EQ(c.features[1].pooling, "sum");
   EXPECT_EQ(c.features[1].share_with, "city");
   const FeatureConfig& price = c.features[2];
-  EXPECT_EQ(price.kind, "numeric");
+  EXPECT_EQ(price.kind, FeatureKind::kNumeric);
   EXPECT_TRUE(price.log1p);
   EXPECT_FALSE(price.standardize);
   EXPECT_EQ(price.clip, (std::vector<double>{0.0, 100.0}));

@@ -69,7 +69,9 @@ TEST(ConfigDraftTest, EveryColumnGetsItsFeatureAndTheConfigParses) {
   // '?' among the prices is a missing number.
   EXPECT_NE(std::find(config.data.na_values.begin(), config.data.na_values.end(), "?"), config.data.na_values.end());
   std::vector<std::string> features;
-  for (const FeatureConfig& feature : config.features) features.push_back(feature.name + ":" + feature.kind);
+  for (const FeatureConfig& feature : config.features) {
+    features.push_back(feature.name + ":" + std::string(NameOf(feature.kind)));
+  }
   EXPECT_EQ(features, (std::vector<std::string>{"user:categorical", "price:numeric", "price_bucket:numeric",
                                                 "tags:multi_categorical", "spend:numeric", "spend_bucket:numeric"}));
   EXPECT_EQ(config.FindFeature("price_bucket")->buckets, 20);
@@ -108,7 +110,7 @@ TEST(ConfigDraftTest, OneRegressionTask) {
   // The label column and the columns left out make no feature; click is a feature now.
   EXPECT_EQ(draft.config.FindFeature("spend"), nullptr);
   ASSERT_NE(draft.config.FindFeature("click"), nullptr);
-  EXPECT_EQ(draft.config.FindFeature("click")->kind, "numeric");
+  EXPECT_EQ(draft.config.FindFeature("click")->kind, FeatureKind::kNumeric);
 }
 
 TEST(ConfigDraftTest, MixedTasksNormaliseTheirLosses) {
