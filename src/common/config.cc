@@ -184,6 +184,14 @@ Field<S> MakeField(const std::string& key, T S::*member, const std::string& doc,
   return field;
 }
 
+// The names of the feature or task kinds a key applies to (Field::kinds).
+template <typename E>
+std::vector<std::string> KindNames(std::initializer_list<E> kinds) {
+  std::vector<std::string> names;
+  for (E kind : kinds) names.emplace_back(NameOf(kind));
+  return names;
+}
+
 const std::vector<Field<DataConfig>>& DataFields() {
   using D = DataConfig;
   static const std::vector<Field<D>> fields = {
@@ -234,10 +242,12 @@ const std::vector<Field<DataConfig>>& DataFields() {
 
 const std::vector<Field<FeatureConfig>>& FeatureFields() {
   using F = FeatureConfig;
-  const std::vector<std::string> cat = {"categorical"};
-  const std::vector<std::string> num = {"numeric"};
-  const std::vector<std::string> multi = {"multi_categorical"};
-  const std::vector<std::string> cat_multi = {"categorical", "multi_categorical"};
+  const std::vector<std::string> cat = KindNames({FeatureKind::kCategorical});
+  const std::vector<std::string> num = KindNames({FeatureKind::kNumeric});
+  const std::vector<std::string> multi = KindNames({FeatureKind::kMultiCategorical});
+  const std::vector<std::string> cat_multi = KindNames({FeatureKind::kCategorical, FeatureKind::kMultiCategorical});
+  const std::vector<std::string> embedded =
+      KindNames({FeatureKind::kCategorical, FeatureKind::kMultiCategorical, FeatureKind::kNumeric});
   static const std::vector<Field<F>> fields = {
       MakeField("name", &F::name, "Feature name (unique)."),
       MakeField("column", &F::column, "Input column; default: the name."),
@@ -246,8 +256,7 @@ const std::vector<Field<FeatureConfig>>& FeatureFields() {
                 "Values seen fewer times in the training file share the out-of-vocabulary id.", {}, cat_multi),
       MakeField("hash_buckets", &F::hash_buckets,
                 "When > 0: hash values into this many ids instead of building a vocabulary.", {}, cat_multi),
-      MakeField("embedding_dim", &F::embedding_dim, "Embedding width; 0 = model.embedding_dim.", {},
-                {"categorical", "multi_categorical", "numeric"}),
+      MakeField("embedding_dim", &F::embedding_dim, "Embedding width; 0 = model.embedding_dim.", {}, embedded),
       MakeField("log1p", &F::log1p, "Apply log(1 + x) (x < 0 is an error) before standardising.", {}, num),
       MakeField("standardize", &F::standardize, "Subtract the training mean and divide by the training std.", {}, num),
       MakeField("clip", &F::clip, "[lo, hi]: clip the raw value into this range first.", {}, num),
@@ -270,13 +279,14 @@ const std::vector<Field<FeatureConfig>>& FeatureFields() {
       MakeField("embedding_l2", &F::embedding_l2,
                 "L2 penalty on this feature's embedding rows (see train.embedding_l2); -1 = train.embedding_l2. A "
                 "table shared through share_with takes its owner's.",
-                {}, {"categorical", "multi_categorical", "numeric"}),
+                {}, embedded),
   };
   return fields;
 }
 
 const std::vector<Field<TaskConfig>>& TaskFields() {
   using T = TaskConfig;
+  const std::vector<std::string> binary = KindNames({TaskKind::kBinary});
   static const std::vector<Field<T>> fields = {
       MakeField("name", &T::name, "Task name (unique); names the prediction column and the metrics."),
       MakeField("column", &T::column, "Label column; default: the name."),
@@ -287,18 +297,18 @@ const std::vector<Field<TaskConfig>>& TaskFields() {
       MakeField("positive", &T::positive,
                 "Label rule: the label is 1 when the column's value is one of these, else 0 (data.na_values: "
                 "missing). A rule that matches no row of the training file is an error.",
-                {}, {"binary"}),
+                {}, binary),
       MakeField("equals", &T::equals,
                 "Label rule: the label is 1 when the column's value equals this, else 0. A rule that matches no row "
                 "of the training file is an error.",
-                {}, {"binary"}),
-      MakeField("huber_delta", &T::huber_delta, "Delta of the huber loss.", {}, {"regression"}),
+                {}, binary),
+      MakeField("huber_delta", &T::huber_delta, "Delta of the huber loss.", {}, KindNames({TaskKind::kRegression})),
       MakeField("pos_weight", &T::pos_weight,
                 "Weight of the positive rows in the logloss, as PyTorch's BCEWithLogitsLoss pos_weight: a row's loss "
                 "is -(pos_weight y log p + (1 - y) log(1 - p)), still divided by the number of labelled rows. For "
                 "rare positives (e.g. negatives / positives); the predictions then overstate p (odds about "
                 "pos_weight times too high).",
-                {}, {"binary"}),
+                {}, binary),
       MakeField("oracle", &T::oracle,
                 "Column holding the true probability / expectation (simulated data): eval prints its metrics beside "
                 "the model's."),
