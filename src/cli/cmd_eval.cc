@@ -109,7 +109,7 @@ int RunEval(const EvalOptions& options) {
       if (std::isfinite(record.delta_m)) e["delta_m"] = record.delta_m;
       epochs.push_back(e);
     }
-    json["training"] = {{"weighting", config.train.weighting}, {"epochs", epochs}};
+    json["training"] = {{"weighting", std::string(NameOf(config.train.weighting))}, {"epochs", epochs}};
     WriteFileAtomic(options.json, json.dump(2) + "\n");
   }
   if (!options.report.empty()) {

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "cli/commands.h"
+#include "common/metric_info.h"
 #include "io/model_io.h"
 #include "train/diagnostics.h"
 
@@ -14,23 +15,27 @@ namespace {
 std::string DescribeArchitecture(const ModelConfig& m) {
   const std::string tower = fmt::format("tower {}", fmt::join(m.tower, "-"));
   const std::string experts = fmt::format("{} experts {}", m.experts, fmt::join(m.expert, "-"));
-  if (m.arch == "single_task" || m.arch == "esmm") {
-    return fmt::format("{}, a network per task {}-{} over {} embeddings", m.arch, fmt::join(m.bottom, "-"),
-                       fmt::join(m.tower, "-"), m.arch == "single_task" ? "its own" : "shared");
+  switch (m.arch) {
+    case Arch::kSingleTask:
+    case Arch::kEsmm:
+      return fmt::format("{}, a network per task {}-{} over {} embeddings", m.arch, fmt::join(m.bottom, "-"),
+                         fmt::join(m.tower, "-"), m.arch == Arch::kSingleTask ? "its own" : "shared");
+    case Arch::kSharedBottom:
+      return fmt::format("shared_bottom, bottom {}, {}", fmt::join(m.bottom, "-"), tower);
+    case Arch::kOmoe:
+      return fmt::format("omoe, {} under one shared gate, {}", experts, tower);
+    case Arch::kMmoe:
+      return fmt::format("mmoe, {} under a gate per task, {}", experts, tower);
+    case Arch::kPle:
+      return fmt::format("ple, {} levels ({}), {} shared and {} per-task experts per level, {}", m.expert.size(),
+                         fmt::join(m.expert, ", "), m.experts, m.task_experts, tower);
+    case Arch::kCrossStitch:
+      return fmt::format("cross_stitch, a network per task {} joined by cross-stitch units, {}",
+                         fmt::join(m.bottom, "-"), tower);
+    case Arch::kAitm:
+      return fmt::format("aitm, an encoder per task {}, {}", fmt::join(m.bottom, "-"), tower);
   }
-  if (m.arch == "shared_bottom") return fmt::format("shared_bottom, bottom {}, {}", fmt::join(m.bottom, "-"), tower);
-  if (m.arch == "omoe") return fmt::format("omoe, {} under one shared gate, {}", experts, tower);
-  if (m.arch == "mmoe") return fmt::format("mmoe, {} under a gate per task, {}", experts, tower);
-  if (m.arch == "ple") {
-    return fmt::format("ple, {} levels ({}), {} shared and {} per-task experts per level, {}", m.expert.size(),
-                       fmt::join(m.expert, ", "), m.experts, m.task_experts, tower);
-  }
-  if (m.arch == "cross_stitch") {
-    return fmt::format("cross_stitch, a network per task {} joined by cross-stitch units, {}",
-                       fmt::join(m.bottom, "-"), tower);
-  }
-  if (m.arch == "aitm") return fmt::format("aitm, an encoder per task {}, {}", fmt::join(m.bottom, "-"), tower);
-  return m.arch;
+  return std::string(NameOf(m.arch));
 }
 
 // The raw columns that a data file to score or a request to `serve` must hold, each with the value it takes and the
@@ -50,16 +55,17 @@ std::string DescribeInputs(const Config& config) {
   std::string out = fmt::format("input columns ({}; a request or a file to score gives each):\n", columns.size());
   for (size_t c = 0; c < columns.size(); ++c) {
     const FeatureConfig& first = *readers[c].front();
-    const char* value = first.kind == "numeric"            ? "a number or null"
-                        : first.kind == "multi_categorical" ? "a list of values or one string"
+    const char* value = first.kind == FeatureKind::kNumeric            ? "a number or null"
+                        : first.kind == FeatureKind::kMultiCategorical ? "a list of values or one string"
                                                             : "a string or integer";
     out += fmt::format("  {:<24} {}", columns[c], value);
-    if (first.kind == "multi_categorical") out += fmt::format(" (joined by '{}')", first.separator);
+    if (first.kind == FeatureKind::kMultiCategorical) out += fmt::format(" (joined by '{}')", first.separator);
     std::vector<std::string> features;
     for (const FeatureConfig* feature : readers[c]) {
-      std::string what = feature->kind;
-      if (feature->kind == "numeric" && feature->buckets > 0) what = fmt::format("{} buckets", feature->buckets);
-      if (feature->kind != "numeric" && feature->hash_buckets > 0) what += fmt::format(", hashed");
+      std::string what(NameOf(feature->kind));
+      if (feature->kind == FeatureKind::kNumeric && feature->buckets > 0)
+        what = fmt::format("{} buckets", feature->buckets);
+      if (feature->kind != FeatureKind::kNumeric && feature->hash_buckets > 0) what += fmt::format(", hashed");
       features.push_back(feature->name == columns[c] && readers[c].size() == 1
                              ? what
                              : fmt::format("feature {}: {}", feature->name, what));
@@ -120,7 +126,7 @@ RunCommand AddInspectCommand(CLI::App& app) {
         if (!record.valid.empty()) {
           fmt::print(" | valid");
           for (const auto& report : record.valid) {
-            const char* key = report.binary ? "auc" : "rmse";
+            const char* key = HeadlineMetric(report.binary).name;
             fmt::print(" {} {} {:.4f}", report.name, key, report.Get(key));
           }
         }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/metric_info.h"
 #include "common/rng.h"
 #include "eval/metrics.h"
 #include "eval/svg_chart.h"
@@ -98,12 +99,17 @@ class FeatureShuffle {
   std::vector<float> numeric_;      // the original columns, rows × columns_
 };
 
+// "drop of auc" / "rise of rmse": how the metric moves when a feature's information is taken away.
+std::string ChangeName(const std::string& metric) {
+  return (GetMetric(metric).higher_is_better ? "drop of " : "rise of ") + metric;
+}
+
 // Each task's headline metric on a set of predictions.
 std::vector<double> Headline(const Config& config, const std::vector<std::vector<float>>& predictions,
                              const std::vector<std::vector<float>>& labels) {
   std::vector<double> values;
   for (size_t k = 0; k < config.tasks.size(); ++k) {
-    values.push_back(config.tasks[k].kind == "binary" ? Auc(predictions[k], labels[k])
+    values.push_back(config.tasks[k].kind == TaskKind::kBinary ? Auc(predictions[k], labels[k])
                                                       : Rmse(predictions[k], labels[k]));
   }
   return values;
@@ -122,7 +128,7 @@ std::vector<TaskImportance> PermutationImportance(LoadedModel& loaded, EncodedDa
   std::vector<TaskImportance> importance(config.tasks.size());
   for (size_t k = 0; k < config.tasks.size(); ++k) {
     importance[k].task = config.tasks[k].name;
-    importance[k].metric = config.tasks[k].kind == "binary" ? "auc" : "rmse";
+    importance[k].metric = HeadlineMetric(config.tasks[k].kind == TaskKind::kBinary).name;
     importance[k].base = base[k];
   }
   for (size_t f = 0; f < config.features.size(); ++f) {
@@ -138,7 +144,9 @@ std::vector<TaskImportance> PermutationImportance(LoadedModel& loaded, EncodedDa
       shuffled = Headline(config, Predict(*loaded.model, config, data), labels);
     }
     for (size_t k = 0; k < config.tasks.size(); ++k) {
-      const double change = importance[k].metric == "auc" ? base[k] - shuffled[k] : shuffled[k] - base[k];
+      // The importance is how much worse the shuffled feature leaves the metric, in its own direction.
+      const bool higher_is_better = GetMetric(importance[k].metric).higher_is_better;
+      const double change = higher_is_better ? base[k] - shuffled[k] : shuffled[k] - base[k];
       importance[k].features.emplace_back(config.features[f].name, change);
     }
   }
@@ -155,7 +163,7 @@ std::string FormatImportance(const std::vector<TaskImportance>& importance) {
   std::string out;
   for (const auto& task : importance) {
     out += fmt::format("permutation importance for {} ({} {:.4f}; the {} when one feature is shuffled):\n", task.task,
-                       task.metric, task.base, task.metric == "auc" ? "drop of auc" : "rise of rmse");
+                       task.metric, task.base, ChangeName(task.metric));
     size_t width = 7;
     for (const auto& [feature, value] : task.features) width = std::max(width, feature.size());
     for (const auto& [feature, value] : task.features) out += fmt::format("  {:<{}} {:>9.4f}\n", feature, width, value);
@@ -218,7 +226,7 @@ ReportSection ImportanceSection(const std::vector<TaskImportance>& importance) {
   for (const auto& task : importance) {
     ReportTable table;
     table.caption = fmt::format("{}: {} {:.4f} unshuffled", task.task, task.metric, task.base);
-    table.header = {"feature", task.metric == "auc" ? "drop of auc" : "rise of rmse"};
+    table.header = {"feature", ChangeName(task.metric)};
     for (const auto& [feature, value] : task.features) {
       table.rows.push_back({feature, std::isfinite(value) ? fmt::format("{:.4f}", value) : "–"});
     }

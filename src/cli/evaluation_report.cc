@@ -6,6 +6,7 @@
 #include <cmath>
 #include <map>
 
+#include "common/metric_info.h"
 #include "eval/html_report.h"
 #include "eval/svg_chart.h"
 
@@ -135,7 +136,7 @@ ReportSection TrainingSection(const LoadedModel& loaded) {
       }
     }
     loss.series.push_back(series);
-    const std::string metric = task.kind == "binary" ? "auc" : "rmse";
+    const std::string metric = HeadlineMetric(task.kind == TaskKind::kBinary).name;
     LineChart chart{"valid_" + task.name, fmt::format("{}: validation {}", task.name, metric), "epoch", metric};
     chart.integer_x = true;
     ChartSeries v{task.name, {}, true, static_cast<int>(k)};
@@ -235,7 +236,7 @@ ReportSection SlicesSection(const EvaluationRun& run) {
     ReportTable table;
     table.caption = task.task;
     table.header = {"value", "rows", task.binary ? "positive rate" : "mean", "mean prediction",
-                    task.binary ? "auc" : "rmse"};
+                    HeadlineMetric(task.binary).name};
     if (task.binary) table.header.push_back("logloss");
     table.header.push_back("share");
     for (const auto& slice : task.slices) {
@@ -287,14 +288,14 @@ std::string RenderEvaluationReport(const LoadedModel& loaded, const std::string&
   report.title = "mtrec evaluation of " + model_path;
   std::string tasks;
   for (const auto& task : config.tasks) {
-    tasks += (tasks.empty() ? "" : ", ") + task.name + " (" + task.kind;
-    if (!task.parent.empty()) tasks += ", " + task.mode + " of " + task.parent;
+    tasks += fmt::format("{}{} ({}", tasks.empty() ? "" : ", ", task.name, task.kind);
+    if (!task.parent.empty()) tasks += fmt::format(", {} of {}", task.mode, task.parent);
     tasks += ")";
   }
   report.facts = {{"model", model_path},
-                  {"architecture", config.model.arch},
+                  {"architecture", std::string(NameOf(config.model.arch))},
                   {"tasks", tasks},
-                  {"task weighting", config.train.weighting},
+                  {"task weighting", std::string(NameOf(config.train.weighting))},
                   {"data", fmt::format("{} ({} rows)", run.data.path, run.data.rows)},
                   {"epochs trained", fmt::format("{}", loaded.history.size())},
                   {"mtrec", MTREC_VERSION}};

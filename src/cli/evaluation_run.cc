@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/metric_info.h"
 #include "common/strings.h"
 #include "eval/blend.h"
 #include "eval/metrics.h"
@@ -42,7 +43,7 @@ Slicing SliceByColumn(const ColumnTable& table, const std::string& column, int64
   const std::vector<std::string>& na_values = config.data.na_values;
   // Ids the model embeds stay categories even when they are written as numbers (an industry code).
   const bool categorical_feature = std::any_of(config.features.begin(), config.features.end(), [&](const auto& f) {
-    return f.column == column && f.kind != "numeric";
+    return f.column == column && f.kind != FeatureKind::kNumeric;
   });
   if (const Column* text = table.Find(column, ColumnType::kCategorical)) {
     std::vector<std::string> dictionary(text->DictionarySize());
@@ -108,7 +109,7 @@ RankingSummary EvaluateRanking(const Config& config, const EvalConfig& eval, con
   for (size_t k = 0; k < config.tasks.size(); ++k) {
     const TaskConfig& task = config.tasks[k];
     const bool counted = eval.relevance.empty()
-                             ? task.kind == "binary" && !task.auxiliary
+                             ? task.kind == TaskKind::kBinary && !task.auxiliary
                              : std::find(eval.relevance.begin(), eval.relevance.end(), task.name) != eval.relevance.end();
     if (!counted) continue;
     summary.relevance += (summary.relevance.empty() ? "" : " + ") + task.name;
@@ -119,7 +120,7 @@ RankingSummary EvaluateRanking(const Config& config, const EvalConfig& eval, con
   summary.value_task = eval.value_task;
   if (summary.value_task.empty()) {
     for (const auto& task : config.tasks) {
-      if (task.kind == "regression") {
+      if (task.kind == TaskKind::kRegression) {
         summary.value_task = task.name;
         break;
       }
@@ -161,7 +162,7 @@ EvaluationRun RunEvaluation(LoadedModel& loaded, const ColumnTable& table, const
   for (size_t k = 0; k < config.tasks.size(); ++k) {
     LabelSummary label;
     label.task = config.tasks[k].name;
-    label.binary = config.tasks[k].kind == "binary";
+    label.binary = config.tasks[k].kind == TaskKind::kBinary;
     label.labelled = CountValid(data.labels[k]);
     label.missing = data.rows - label.labelled;
     label.mean = Mean(data.labels[k]);
@@ -221,7 +222,7 @@ std::string FormatEvaluation(const EvaluationRun& run) {
     for (const auto& slice : task.slices) width = std::max(width, slice.value.size());
     width = std::min<size_t>(width, 48);
     out += fmt::format("  {:<{}} {:>8} {:>9} {:>9} {:>8} {:>8} {:>7}\n", "value", width, "rows",
-                       task.binary ? "positive" : "mean", "predicted", task.binary ? "auc" : "rmse",
+                       task.binary ? "positive" : "mean", "predicted", HeadlineMetric(task.binary).name,
                        task.binary ? "logloss" : "", "share");
     auto number = [](double x, int digits) { return std::isfinite(x) ? fmt::format("{:.{}f}", x, digits) : "-"; };
     for (const auto& slice : task.slices) {

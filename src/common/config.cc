@@ -11,6 +11,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "common/metric_info.h"
 #include "common/strings.h"
 
 namespace mtrec {
@@ -112,6 +113,11 @@ std::string WriteValue(int64_t value) { return fmt::format("{}", value); }
 std::string WriteValue(uint64_t value) { return fmt::format("{}", value); }
 std::string WriteValue(double value) { return FormatDouble(value); }
 std::string WriteValue(const std::string& value) { return QuoteToml(value); }
+template <typename E>
+  requires kHasNameTable<E>
+std::string WriteValue(E value) {
+  return QuoteToml(std::string(NameOf(value)));
+}
 template <typename T>
 std::string WriteValue(const std::vector<T>& values) {
   std::string out = "[";
@@ -155,20 +161,35 @@ Field<S> MakeField(const std::string& key, T S::*member, const std::string& doc,
   field.key = key;
   field.doc = doc;
   field.kinds = std::move(kinds);
+  // A named enum is read as its name, and its name table is the list of choices.
+  if constexpr (kHasNameTable<T>) choices = Names<T>();
   field.read = [key, member, choices](S& section, const toml::node& node) {
-    T value = Reader<T>::Read(node, key);
-    if constexpr (std::is_same_v<T, std::string>) {
+    using Stored = std::conditional_t<kHasNameTable<T>, std::string, T>;
+    Stored value = Reader<Stored>::Read(node, key);
+    if constexpr (std::is_same_v<Stored, std::string>) {
       if (!choices.empty() && std::find(choices.begin(), choices.end(), value) == choices.end()) {
         FailAt(node, key,
                fmt::format("is {}, expected one of {}{}", Quoted(value), QuotedList(choices),
                            DidYouMeanSuffix(value, choices)));
       }
     }
-    section.*member = std::move(value);
+    if constexpr (kHasNameTable<T>) {
+      section.*member = *ParseName<T>(value);  // one of the choices, so in the table
+    } else {
+      section.*member = std::move(value);
+    }
   };
   field.write = [member](const S& section) { return WriteValue(section.*member); };
   if (!choices.empty()) field.doc += " One of: " + QuotedList(choices) + ".";
   return field;
+}
+
+// The names of the feature or task kinds a key applies to (Field::kinds).
+template <typename E>
+std::vector<std::string> KindNames(std::initializer_list<E> kinds) {
+  std::vector<std::string> names;
+  for (E kind : kinds) names.emplace_back(NameOf(kind));
+  return names;
 }
 
 const std::vector<Field<DataConfig>>& DataFields() {
@@ -221,20 +242,21 @@ const std::vector<Field<DataConfig>>& DataFields() {
 
 const std::vector<Field<FeatureConfig>>& FeatureFields() {
   using F = FeatureConfig;
-  const std::vector<std::string> cat = {"categorical"};
-  const std::vector<std::string> num = {"numeric"};
-  const std::vector<std::string> multi = {"multi_categorical"};
-  const std::vector<std::string> cat_multi = {"categorical", "multi_categorical"};
+  const std::vector<std::string> cat = KindNames({FeatureKind::kCategorical});
+  const std::vector<std::string> num = KindNames({FeatureKind::kNumeric});
+  const std::vector<std::string> multi = KindNames({FeatureKind::kMultiCategorical});
+  const std::vector<std::string> cat_multi = KindNames({FeatureKind::kCategorical, FeatureKind::kMultiCategorical});
+  const std::vector<std::string> embedded =
+      KindNames({FeatureKind::kCategorical, FeatureKind::kMultiCategorical, FeatureKind::kNumeric});
   static const std::vector<Field<F>> fields = {
       MakeField("name", &F::name, "Feature name (unique)."),
       MakeField("column", &F::column, "Input column; default: the name."),
-      MakeField("kind", &F::kind, "How the column is read.", {"categorical", "numeric", "multi_categorical"}),
+      MakeField("kind", &F::kind, "How the column is read."),
       MakeField("min_count", &F::min_count,
                 "Values seen fewer times in the training file share the out-of-vocabulary id.", {}, cat_multi),
       MakeField("hash_buckets", &F::hash_buckets,
                 "When > 0: hash values into this many ids instead of building a vocabulary.", {}, cat_multi),
-      MakeField("embedding_dim", &F::embedding_dim, "Embedding width; 0 = model.embedding_dim.", {},
-                {"categorical", "multi_categorical", "numeric"}),
+      MakeField("embedding_dim", &F::embedding_dim, "Embedding width; 0 = model.embedding_dim.", {}, embedded),
       MakeField("log1p", &F::log1p, "Apply log(1 + x) (x < 0 is an error) before standardising.", {}, num),
       MakeField("standardize", &F::standardize, "Subtract the training mean and divide by the training std.", {}, num),
       MakeField("clip", &F::clip, "[lo, hi]: clip the raw value into this range first.", {}, num),
@@ -257,35 +279,36 @@ const std::vector<Field<FeatureConfig>>& FeatureFields() {
       MakeField("embedding_l2", &F::embedding_l2,
                 "L2 penalty on this feature's embedding rows (see train.embedding_l2); -1 = train.embedding_l2. A "
                 "table shared through share_with takes its owner's.",
-                {}, {"categorical", "multi_categorical", "numeric"}),
+                {}, embedded),
   };
   return fields;
 }
 
 const std::vector<Field<TaskConfig>>& TaskFields() {
   using T = TaskConfig;
+  const std::vector<std::string> binary = KindNames({TaskKind::kBinary});
   static const std::vector<Field<T>> fields = {
       MakeField("name", &T::name, "Task name (unique); names the prediction column and the metrics."),
       MakeField("column", &T::column, "Label column; default: the name."),
-      MakeField("kind", &T::kind, "Task kind.", {"binary", "regression"}),
+      MakeField("kind", &T::kind, "Task kind."),
       MakeField("loss", &T::loss, "Loss; default logloss for binary and mse for regression.",
                 {"logloss", "mse", "huber"}),
       MakeField("weight", &T::weight, "Weight of the task's loss in the total loss."),
       MakeField("positive", &T::positive,
                 "Label rule: the label is 1 when the column's value is one of these, else 0 (data.na_values: "
                 "missing). A rule that matches no row of the training file is an error.",
-                {}, {"binary"}),
+                {}, binary),
       MakeField("equals", &T::equals,
                 "Label rule: the label is 1 when the column's value equals this, else 0. A rule that matches no row "
                 "of the training file is an error.",
-                {}, {"binary"}),
-      MakeField("huber_delta", &T::huber_delta, "Delta of the huber loss.", {}, {"regression"}),
+                {}, binary),
+      MakeField("huber_delta", &T::huber_delta, "Delta of the huber loss.", {}, KindNames({TaskKind::kRegression})),
       MakeField("pos_weight", &T::pos_weight,
                 "Weight of the positive rows in the logloss, as PyTorch's BCEWithLogitsLoss pos_weight: a row's loss "
                 "is -(pos_weight y log p + (1 - y) log(1 - p)), still divided by the number of labelled rows. For "
                 "rare positives (e.g. negatives / positives); the predictions then overstate p (odds about "
                 "pos_weight times too high).",
-                {}, {"binary"}),
+                {}, binary),
       MakeField("oracle", &T::oracle,
                 "Column holding the true probability / expectation (simulated data): eval prints its metrics beside "
                 "the model's."),
@@ -294,8 +317,7 @@ const std::vector<Field<TaskConfig>>& TaskFields() {
       MakeField("mode", &T::mode,
                 "With a parent: 'chain' predicts p(task) = p(parent) x p(task | parent) over every row (ESMM); "
                 "'masked' learns p(task | parent) only on rows whose parent label is 1 (and evaluates there); "
-                "'direct' predicts p(task) itself, the link only feeds AITM's transfer and the calibrator loss.",
-                {"chain", "masked", "direct"}),
+                "'direct' predicts p(task) itself, the link only feeds AITM's transfer and the calibrator loss."),
       MakeField("oracle_given_parent", &T::oracle_given_parent,
                 "Column holding the true p(task | parent) (simulated data): eval compares the model's conditional "
                 "prediction with it over every row (cond_mae, cond_auc)."),
@@ -313,8 +335,7 @@ const std::vector<Field<ModelConfig>>& ModelFields() {
       MakeField("arch", &M::arch,
                 "Architecture: single_task (one network per task, own embeddings), shared_bottom, omoe (experts, one "
                 "gate), mmoe (experts, one gate per task), ple (progressive layered extraction), cross_stitch, esmm "
-                "(per-task towers over shared embeddings), aitm (adaptive information transfer along parent links).",
-                {"single_task", "shared_bottom", "omoe", "mmoe", "ple", "cross_stitch", "esmm", "aitm"}),
+                "(per-task towers over shared embeddings), aitm (adaptive information transfer along parent links)."),
       MakeField("embedding_dim", &M::embedding_dim, "Default embedding width of categorical features."),
       MakeField("bottom", &M::bottom, "Widths of the shared bottom MLP's hidden layers."),
       MakeField("tower", &M::tower, "Widths of each task tower's hidden layers (then one output)."),
@@ -362,8 +383,7 @@ const std::vector<Field<TrainConfig>>& TrainFields() {
       MakeField("lr_schedule", &T::lr_schedule,
                 "How both learning rates change over the run: constant, or decayed from their value to "
                 "value x final_lr_ratio at the last step of `epochs` epochs along a cosine or a straight line (a run "
-                "resumed with other `epochs` follows the schedule of the new length).",
-                {"constant", "cosine", "linear"}),
+                "resumed with other `epochs` follows the schedule of the new length)."),
       MakeField("warmup_steps", &T::warmup_steps,
                 "Steps over which both learning rates rise linearly from 1/warmup_steps of their value to it."),
       MakeField("final_lr_ratio", &T::final_lr_ratio,
@@ -376,7 +396,7 @@ const std::vector<Field<TrainConfig>>& TrainFields() {
       MakeField("threads", &T::threads, "Threads for everything (oneDNN and mtrec's loops); 0 = all cores."),
       MakeField("early_stop_metric", &T::early_stop_metric,
                 "Validation metric watched each epoch; the best epoch's weights are kept. 'none' keeps the last.",
-                {"auc", "logloss", "rmse", "mae", "loss", "none"}),
+                EarlyStopMetricChoices()),
       MakeField("early_stop_task", &T::early_stop_task,
                 "Task whose metric is watched; empty = the mean over the tasks that have the metric, auxiliary tasks "
                 "left out."),
@@ -391,8 +411,7 @@ const std::vector<Field<TrainConfig>>& TrainFields() {
       MakeField("weighting", &T::weighting,
                 "How task losses are balanced each step (docs/weighting.md): static (the tasks' weights), "
                 "uncertainty (learned log-variances), gradnorm, dwa (dynamic weight average), rlw (random loss "
-                "weights), pcgrad, mgda (min-norm point of the task gradients), cagrad.",
-                {"static", "uncertainty", "gradnorm", "dwa", "rlw", "pcgrad", "mgda", "cagrad"}),
+                "weights), pcgrad, mgda (min-norm point of the task gradients), cagrad."),
       MakeField("weighting_lr", &T::weighting_lr,
                 "Adam step size of learned task weights (uncertainty's log-variances, gradnorm's weights)."),
       MakeField("gradnorm_alpha", &T::gradnorm_alpha,
@@ -514,6 +533,12 @@ const toml::table& ExpectTable(const toml::node& node, const std::string& name) 
   return *table;
 }
 
+// The kind of a feature or task as the fields' `kinds` name it.
+template <typename E>
+std::string KindName(E kind) {
+  return std::string(NameOf(kind));
+}
+
 template <typename S>
 std::vector<S> ReadArrayOfTables(const toml::node& node, const std::vector<Field<S>>& fields, const std::string& name,
                                  const std::string& what) {
@@ -525,7 +550,7 @@ std::vector<S> ReadArrayOfTables(const toml::node& node, const std::vector<Field
     S entry;
     ReadTable(table, fields, entry, "[" + name + "]");
     if (entry.name.empty()) Fail("{}: a [[{}]] entry has no 'name'", Locate(item), name);
-    CheckKinds(table, fields, entry.kind, what, entry.name);
+    CheckKinds(table, fields, KindName(entry.kind), what, entry.name);
     out.push_back(std::move(entry));
   }
   return out;
@@ -674,7 +699,7 @@ Config ParseConfig(const std::string& text, const std::string& source_name, cons
   }
   for (auto& task : config.tasks) {
     if (task.column.empty()) task.column = task.name;
-    if (task.loss.empty()) task.loss = task.kind == "binary" ? "logloss" : "mse";
+    if (task.loss.empty()) task.loss = task.kind == TaskKind::kBinary ? "logloss" : "mse";
   }
   try {
     ValidateConfig(config);
@@ -711,9 +736,9 @@ void ValidateTaskGraph(const Config& config) {
     MTREC_CHECK(parent != nullptr, "task '{}': parent names no task '{}'{}", task.name, task.parent,
                 DidYouMeanSuffix(task.parent, names));
     MTREC_CHECK(parent != &task, "task '{}' cannot be its own parent", task.name);
-    MTREC_CHECK(parent->kind == "binary", "task '{}': parent '{}' is a {} task; a parent must be binary", task.name,
-                parent->name, parent->kind);
-    MTREC_CHECK(task.mode != "chain" || task.kind == "binary",
+    MTREC_CHECK(parent->kind == TaskKind::kBinary, "task '{}': parent '{}' is a {} task; a parent must be binary",
+                task.name, parent->name, parent->kind);
+    MTREC_CHECK(task.mode != TaskMode::kChain || task.kind == TaskKind::kBinary,
                 "task '{}' is a regression: mode = \"chain\" multiplies probabilities and needs a binary task (use "
                 "\"masked\" or \"direct\")",
                 task.name);
@@ -762,12 +787,12 @@ void ValidateSplit(const DataConfig& data) {
 void ValidateEvalAndServe(const Config& config) {
   std::vector<std::string> task_names;
   for (const auto& task : config.tasks) task_names.push_back(task.name);
-  auto find = [&](const std::string& name, const std::string& key, const char* kind) {
+  auto find = [&](const std::string& name, const std::string& key, std::optional<TaskKind> kind) {
     const TaskConfig* task = config.FindTask(name);
     MTREC_CHECK(task != nullptr, "{} names no task '{}'{}; the tasks are {}", key, name,
                 DidYouMeanSuffix(name, task_names), QuotedList(task_names));
-    MTREC_CHECK(kind == nullptr || task->kind == kind, "{}: task '{}' is {}; expected a {} task", key, name, task->kind,
-                kind);
+    MTREC_CHECK(!kind || task->kind == *kind, "{}: task '{}' is {}; expected a {} task", key, name, task->kind,
+                *kind);
     return task;
   };
   const EvalConfig& eval = config.eval;
@@ -775,19 +800,19 @@ void ValidateEvalAndServe(const Config& config) {
               "eval.calibration_bins is {}; expected 1 to 1000", eval.calibration_bins);
   for (int64_t k : eval.ranking_k) MTREC_CHECK(k >= 1, "eval.ranking_k holds {}; expected every k >= 1", k);
   MTREC_CHECK(eval.max_slices >= 1, "eval.max_slices is {}; expected at least 1", eval.max_slices);
-  for (const auto& name : eval.relevance) find(name, "eval.relevance", "binary");
-  if (!eval.value_task.empty()) find(eval.value_task, "eval.value_task", "regression");
+  for (const auto& name : eval.relevance) find(name, "eval.relevance", TaskKind::kBinary);
+  if (!eval.value_task.empty()) find(eval.value_task, "eval.value_task", TaskKind::kRegression);
   for (const auto& pair : eval.sample_spaces) {
     const size_t bar = pair.find('|');
     MTREC_CHECK(bar != std::string::npos && pair.find('|', bar + 1) == std::string::npos,
                 "eval.sample_spaces entry '{}' must look like \"TASK|CONDITION\" (e.g. \"purchase|click\")", pair);
-    find(pair.substr(0, bar), "eval.sample_spaces", nullptr);
-    find(pair.substr(bar + 1), "eval.sample_spaces", "binary");
+    find(pair.substr(0, bar), "eval.sample_spaces", std::nullopt);
+    find(pair.substr(bar + 1), "eval.sample_spaces", TaskKind::kBinary);
     MTREC_CHECK(pair.substr(0, bar) != pair.substr(bar + 1),
                 "eval.sample_spaces entry '{}' conditions a task on itself", pair);
   }
   for (const auto& [name, weight] : config.serve.blend) {
-    find(name, "serve.blend", nullptr);
+    find(name, "serve.blend", std::nullopt);
     MTREC_CHECK(std::isfinite(weight), "serve.blend weight of '{}' is {}; expected a finite number", name, weight);
     MTREC_CHECK(config.serve.blend_mode == "sum" || weight >= 0,
                 "serve.blend weight of '{}' is {}; a product blend needs weights >= 0", name, weight);
@@ -796,10 +821,11 @@ void ValidateEvalAndServe(const Config& config) {
     const FeatureConfig* feature = config.FindFeature(config.serve.blend_feature);
     std::vector<std::string> numeric;
     for (const auto& f : config.features) {
-      if (f.kind == "numeric") numeric.push_back(f.name);
+      if (f.kind == FeatureKind::kNumeric) numeric.push_back(f.name);
     }
-    MTREC_CHECK(feature != nullptr && feature->kind == "numeric", "serve.blend_feature '{}' is not a numeric feature{}",
-                config.serve.blend_feature, DidYouMeanSuffix(config.serve.blend_feature, numeric));
+    MTREC_CHECK(feature != nullptr && feature->kind == FeatureKind::kNumeric,
+                "serve.blend_feature '{}' is not a numeric feature{}", config.serve.blend_feature,
+                DidYouMeanSuffix(config.serve.blend_feature, numeric));
   }
 }
 
@@ -872,7 +898,7 @@ void ValidateConfig(const Config& config) {
   std::map<std::string, std::string> label_columns;  // column -> task
   for (const auto& task : config.tasks) {
     MTREC_CHECK(names.insert(task.name).second, "task '{}' is declared twice", task.name);
-    if (task.kind == "binary") {
+    if (task.kind == TaskKind::kBinary) {
       MTREC_CHECK(task.loss == "logloss", "task '{}' is binary: its loss must be 'logloss', not '{}'", task.name,
                   task.loss);
     } else {
@@ -886,7 +912,7 @@ void ValidateConfig(const Config& config) {
     MTREC_CHECK(task.huber_delta > 0, "task '{}': huber_delta must be > 0", task.name);
     MTREC_CHECK(task.pos_weight > 0 && std::isfinite(task.pos_weight), "task '{}': pos_weight must be > 0, got {}",
                 task.name, task.pos_weight);
-    MTREC_CHECK(task.pos_weight == 1.0 || task.kind == "binary",
+    MTREC_CHECK(task.pos_weight == 1.0 || task.kind == TaskKind::kBinary,
                 "task '{}' is a regression: pos_weight applies to binary tasks only", task.name);
     label_columns[task.column] = task.name;
     if (!task.oracle.empty()) label_columns[task.oracle] = task.name + " (oracle)";
@@ -912,7 +938,7 @@ void ValidateConfig(const Config& config) {
                 "feature '{}': clip must be [lo, hi] with lo < hi", feature.name);
     MTREC_CHECK(!feature.separator.empty(), "feature '{}': separator must not be empty", feature.name);
     // Settings of an embedding table on a feature that has none would silently do nothing.
-    const bool embedded = feature.kind != "numeric" || feature.buckets > 0;
+    const bool embedded = feature.kind != FeatureKind::kNumeric || feature.buckets > 0;
     MTREC_CHECK(embedded || (feature.embedding_dim == 0 && feature.embedding_l2 == -1.0),
                 "feature '{}' is numeric without buckets, so it has no embedding: embedding_dim and embedding_l2 do "
                 "not apply (set buckets, or remove them)",
@@ -926,7 +952,7 @@ void ValidateConfig(const Config& config) {
     const FeatureConfig* other = config.FindFeature(feature.share_with);
     MTREC_CHECK(other != nullptr, "feature '{}': share_with names no feature '{}'", feature.name, feature.share_with);
     MTREC_CHECK(other != &feature, "feature '{}' cannot share with itself", feature.name);
-    MTREC_CHECK(other->kind != "numeric" && other->share_with.empty(),
+    MTREC_CHECK(other->kind != FeatureKind::kNumeric && other->share_with.empty(),
                 "feature '{}': share_with must name a categorical or multi_categorical feature that owns its table",
                 feature.name);
   }
@@ -990,11 +1016,11 @@ std::string ConfigToToml(const Config& config, bool comments) {
   WriteSection(out, DataFields(), config.data, comments);
   for (const auto& feature : config.features) {
     out += "\n[[features]]\n";
-    WriteSection(out, FeatureFields(), feature, comments, feature.kind);
+    WriteSection(out, FeatureFields(), feature, comments, KindName(feature.kind));
   }
   for (const auto& task : config.tasks) {
     out += "\n[[tasks]]\n";
-    WriteSection(out, TaskFields(), task, comments, task.kind);
+    WriteSection(out, TaskFields(), task, comments, KindName(task.kind));
   }
   out += "\n[model]\n";
   WriteSection(out, ModelFields(), config.model, comments);

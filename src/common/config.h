@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "common/names.h"
+
 namespace mtrec {
 
 struct DataConfig {
@@ -36,7 +38,7 @@ struct DataConfig {
 struct FeatureConfig {
   std::string name;
   std::string column;
-  std::string kind = "categorical";
+  FeatureKind kind = FeatureKind::kCategorical;
   int64_t min_count = 1;
   int64_t hash_buckets = 0;
   int64_t embedding_dim = 0;
@@ -55,7 +57,7 @@ struct FeatureConfig {
 struct TaskConfig {
   std::string name;
   std::string column;
-  std::string kind = "binary";
+  TaskKind kind = TaskKind::kBinary;
   std::string loss;
   double weight = 1.0;
   std::vector<std::string> positive;
@@ -64,13 +66,13 @@ struct TaskConfig {
   double pos_weight = 1.0;  // binary: weight of the positive rows in the logloss (torch's BCEWithLogitsLoss)
   std::string oracle;
   std::string parent;        // task graph: the task this one follows (click for purchase)
-  std::string mode = "chain";  // chain | masked | direct (see TaskFields)
+  TaskMode mode = TaskMode::kChain;  // see TaskFields
   std::string oracle_given_parent;
   bool auxiliary = false;  // trained and evaluated, but not watched by early stopping nor blended by default
 };
 
 struct ModelConfig {
-  std::string arch = "shared_bottom";
+  Arch arch = Arch::kSharedBottom;
   int64_t embedding_dim = 16;
   std::vector<int64_t> bottom = {256, 128};
   std::vector<int64_t> tower = {64};
@@ -97,7 +99,7 @@ struct TrainConfig {
   std::string embedding_optimizer = "adagrad";
   double embedding_lr = 0.05;
   double embedding_l2 = 0.0;
-  std::string lr_schedule = "constant";
+  LrScheduleKind lr_schedule = LrScheduleKind::kConstant;
   int64_t warmup_steps = 0;
   double final_lr_ratio = 0.0;
   double ema_decay = 0.0;
@@ -108,7 +110,7 @@ struct TrainConfig {
   int64_t patience = 2;
   std::string checkpoint;
   bool normalize_losses = false;
-  std::string weighting = "static";
+  WeightingKind weighting = WeightingKind::kStatic;
   double weighting_lr = 0.01;
   double gradnorm_alpha = 1.5;
   double dwa_temperature = 2.0;

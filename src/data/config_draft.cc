@@ -63,7 +63,7 @@ std::string MostFrequent(const ColumnSample& column, size_t n = 5) {
 struct Task {
   std::string name;
   std::string column;
-  std::string kind;  // "binary" | "regression"
+  TaskKind kind = TaskKind::kBinary;
   std::vector<std::string> positive;
   std::string reason;
 };
@@ -114,7 +114,7 @@ Task ResolveLabel(const LabelSpec& label, const CsvSample& sample, const std::se
                 "--label '{}': every sampled row with a value has '{}' in {}: the task would have no negatives; its "
                 "most frequent values: {}",
                 label.text, column->name, QuotedList(label.positive), MostFrequent(*column));
-    task.kind = "binary";
+    task.kind = TaskKind::kBinary;
     task.positive = label.positive;
     task.reason = fmt::format("binary: 1 where '{}' is {} ({} of sampled rows), else 0", column->name,
                               QuotedList(label.positive), Share(positive_rows, column->rows));
@@ -143,10 +143,10 @@ Task ResolveLabel(const LabelSpec& label, const CsvSample& sample, const std::se
   MTREC_CHECK(distinct.size() >= 2, "--label '{}': '{}' has {} in the sample, nothing to learn; its values: {}",
               label.text, column->name, distinct.empty() ? "no value" : "a single value", MostFrequent(*column));
   if (binary) {
-    task.kind = "binary";
+    task.kind = TaskKind::kBinary;
     task.reason = fmt::format("binary: the column's 0/1 ({} of sampled rows are 1)", Share(ones, column->rows));
   } else {
-    task.kind = "regression";
+    task.kind = TaskKind::kRegression;
     task.reason = fmt::format("regression on the column's numbers, {} to {} (mean squared error)", *distinct.begin(),
                               *distinct.rbegin());
   }
@@ -156,7 +156,7 @@ Task ResolveLabel(const LabelSpec& label, const CsvSample& sample, const std::se
 struct Feature {
   std::string name;
   std::string column;
-  std::string kind;
+  FeatureKind kind = FeatureKind::kCategorical;
   bool log1p = false;
   int64_t buckets = 0;
   int64_t min_count = 1;
@@ -172,19 +172,19 @@ std::vector<Feature> FeaturesOf(const ColumnSchema& schema, const std::string& n
   base.column = schema.name;
   switch (schema.kind) {
     case ColumnKind::kNumeric: {
-      base.kind = "numeric";
+      base.kind = FeatureKind::kNumeric;
       base.log1p = schema.log1p;
       features.push_back(base);
       Feature copy;
       copy.column = schema.name;
       if (schema.buckets > 0 && schema.integer && schema.buckets == schema.distinct) {
         copy.name = name + "_value";
-        copy.kind = "categorical";
+        copy.kind = FeatureKind::kCategorical;
         copy.comment = "Each value of the same column its own embedding row.";
         features.push_back(copy);
       } else if (schema.buckets > 0) {
         copy.name = name + "_bucket";
-        copy.kind = "numeric";
+        copy.kind = FeatureKind::kNumeric;
         copy.buckets = schema.buckets;
         copy.comment =
             "The same column as equal-frequency buckets with an embedding each: a non-linear effect or a "
@@ -195,13 +195,13 @@ std::vector<Feature> FeaturesOf(const ColumnSchema& schema, const std::string& n
     }
     case ColumnKind::kCategorical:
     case ColumnKind::kId:
-      base.kind = "categorical";
+      base.kind = FeatureKind::kCategorical;
       base.min_count = schema.min_count;
       base.hash_buckets = schema.hash_buckets;
       features.push_back(base);
       break;
     case ColumnKind::kMultiValued:
-      base.kind = "multi_categorical";
+      base.kind = FeatureKind::kMultiCategorical;
       base.min_count = schema.min_count;
       base.separator = schema.separator;
       features.push_back(base);
@@ -219,7 +219,7 @@ void WriteFeature(std::string& out, const Feature& feature) {
   out += "[[features]]\n";
   out += "name = " + QuoteToml(feature.name) + "\n";
   if (feature.column != feature.name) out += "column = " + QuoteToml(feature.column) + "\n";
-  out += "kind = " + QuoteToml(feature.kind) + "\n";
+  out += "kind = " + QuoteToml(std::string(NameOf(feature.kind))) + "\n";
   if (feature.log1p) out += "log1p = true\n";
   if (feature.buckets > 0) out += fmt::format("buckets = {}\n", feature.buckets);
   if (feature.min_count > 1) out += fmt::format("min_count = {}\n", feature.min_count);
@@ -310,7 +310,7 @@ ConfigDraft DraftConfig(const CsvSample& sample, const std::vector<LabelSpec>& l
               sample.path);
 
   int binary_tasks = 0;
-  for (const Task& task : tasks) binary_tasks += task.kind == "binary";
+  for (const Task& task : tasks) binary_tasks += task.kind == TaskKind::kBinary;
   const bool several = tasks.size() > 1;
   const bool small = sample.file_rows < kSmallFileRows;
 
@@ -403,7 +403,7 @@ ConfigDraft DraftConfig(const CsvSample& sample, const std::vector<LabelSpec>& l
     out += "[[tasks]]\n";
     out += "name = " + QuoteToml(task.name) + "\n";
     if (task.column != task.name) out += "column = " + QuoteToml(task.column) + "\n";
-    out += "kind = " + QuoteToml(task.kind) + "\n";
+    out += "kind = " + QuoteToml(std::string(NameOf(task.kind))) + "\n";
     if (!task.positive.empty()) out += "positive = " + TomlList(task.positive, 11) + "\n";
     out += "\n";
   }

@@ -30,7 +30,7 @@ Blend ResolveBlend(const Config& config, const NamedWeights& weights) {
   for (const auto& task : config.tasks) names.push_back(task.name);
   if (weights.empty()) {
     for (size_t k = 0; k < config.tasks.size(); ++k) {
-      if (config.tasks[k].kind == "binary" && !config.tasks[k].auxiliary) {
+      if (config.tasks[k].kind == TaskKind::kBinary && !config.tasks[k].auxiliary) {
         blend.terms.push_back({static_cast<int>(k), 1.0});
       }
     }

@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "common/metric_info.h"
 
 namespace mtrec {
 
@@ -17,11 +18,12 @@ MultiTaskGain ComputeMultiTaskGain(const std::vector<TaskReport>& reports, const
       if (b.name == report.name) base = &b;
     }
     if (base == nullptr) continue;
-    const char* metric = report.binary ? "auc" : "rmse";
+    const MetricInfo& info = HeadlineMetric(report.binary);
+    const char* metric = info.name;
     const double m = report.Get(metric);
     const double b = base->Get(metric);
     if (!std::isfinite(m) || !std::isfinite(b) || b == 0) continue;
-    const double change = (report.binary ? 1.0 : -1.0) * (m - b) / b * 100.0;
+    const double change = (info.higher_is_better ? 1.0 : -1.0) * (m - b) / b * 100.0;
     gain.per_task.emplace_back(report.name, change);
     sum += change;
   }

@@ -108,7 +108,7 @@ std::vector<float> RuleLabels(const TaskConfig& task, const std::vector<std::str
 std::vector<LabelCounts> CountLabels(const Config& config, const ColumnTable& table) {
   std::vector<LabelCounts> out;
   for (const auto& task : config.tasks) {
-    if (task.kind != "binary") continue;
+    if (task.kind != TaskKind::kBinary) continue;
     LabelCounts counts;
     counts.task = task.name;
     if (HasLabelRule(task)) {

@@ -10,8 +10,8 @@ namespace mtrec {
 namespace {
 
 ColumnType ColumnTypeOf(const FeatureConfig& feature) {
-  if (feature.kind == "numeric") return ColumnType::kNumeric;
-  if (feature.kind == "multi_categorical") return ColumnType::kMultiCategorical;
+  if (feature.kind == FeatureKind::kNumeric) return ColumnType::kNumeric;
+  if (feature.kind == FeatureKind::kMultiCategorical) return ColumnType::kMultiCategorical;
   return ColumnType::kCategorical;
 }
 
@@ -58,7 +58,7 @@ std::vector<ColumnRequest> FeaturePipeline::Requests(const Config& config, bool 
     request.name = task.column;
     request.type = HasLabelRule(task) ? ColumnType::kCategorical : ColumnType::kNumeric;
     request.required = labels_required;
-    request.binary_label = task.kind == "binary" && !HasLabelRule(task);
+    request.binary_label = task.kind == TaskKind::kBinary && !HasLabelRule(task);
     request.role = "label of task '" + task.name + "'";
     add(request);
     for (const std::string* column : {&task.oracle, &task.oracle_given_parent}) {
@@ -91,7 +91,7 @@ FeaturePipeline FeaturePipeline::Fit(const Config& config, const ColumnTable& tr
   pipeline.numerics_.resize(features.size());
   for (size_t i = 0; i < features.size(); ++i) {
     const FeatureConfig& feature = features[i];
-    if (feature.kind == "numeric") {
+    if (feature.kind == FeatureKind::kNumeric) {
       const Column& column = train.Get(feature.column, ColumnType::kNumeric);
       pipeline.numerics_[i] =
           NumericTransform::Fit(feature, column.numbers.data(), column.numbers.size(), train.path());
@@ -119,7 +119,7 @@ void FeaturePipeline::BuildLayout() {
   for (size_t i = 0; i < features.size(); ++i) {
     const FeatureConfig& feature = features[i];
     int64_t dim = feature.embedding_dim > 0 ? feature.embedding_dim : config_.model.embedding_dim;
-    if (feature.kind == "numeric") {
+    if (feature.kind == FeatureKind::kNumeric) {
       if (!numerics_[i].bucketised()) continue;
       table_of_[i] = static_cast<int>(layout_.tables.size());
       layout_.tables.push_back({feature.name, numerics_[i].BucketRows(), dim});
@@ -134,7 +134,7 @@ void FeaturePipeline::BuildLayout() {
   }
   for (size_t i = 0; i < features.size(); ++i) {
     const FeatureConfig& feature = features[i];
-    if (feature.kind == "multi_categorical") {
+    if (feature.kind == FeatureKind::kMultiCategorical) {
       layout_.multi_slots.push_back(
           {feature.name, table_of_[i], feature.pooling == "sum" ? Pooling::kSum : Pooling::kMean});
     } else if (table_of_[i] >= 0) {
@@ -158,7 +158,7 @@ FeaturePipeline::Placement FeaturePipeline::PlacementOf(size_t feature) const {
   int64_t singles = 0, multis = 0, numeric = 0;
   for (size_t i = 0; i <= feature; ++i) {
     const bool last = i == feature;
-    if (config_.features[i].kind == "multi_categorical") {
+    if (config_.features[i].kind == FeatureKind::kMultiCategorical) {
       if (last) placement = {Placement::kMulti, multis};
       ++multis;
     } else if (table_of_[i] >= 0) {
@@ -195,7 +195,7 @@ EncodedData FeaturePipeline::Encode(const ColumnTable& table) const {
   int64_t numeric_column = 0;
   for (size_t i = 0; i < features.size(); ++i) {
     const FeatureConfig& feature = features[i];
-    if (feature.kind == "multi_categorical") {
+    if (feature.kind == FeatureKind::kMultiCategorical) {
       const Column& column = table.Get(feature.column, ColumnType::kMultiCategorical);
       std::vector<int32_t> remap = remap_codes(i, column);
       EncodedData::MultiIds multi;
@@ -203,7 +203,7 @@ EncodedData FeaturePipeline::Encode(const ColumnTable& table) const {
       multi.ids.resize(column.codes.size());
       for (size_t k = 0; k < column.codes.size(); ++k) multi.ids[k] = remap[column.codes[k]];
       data.multi_ids.push_back(std::move(multi));
-    } else if (feature.kind == "categorical") {
+    } else if (feature.kind == FeatureKind::kCategorical) {
       const Column& column = table.Get(feature.column, ColumnType::kCategorical);
       std::vector<int32_t> remap = remap_codes(i, column);
       std::vector<int32_t> ids(rows);

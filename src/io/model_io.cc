@@ -53,7 +53,7 @@ SectionFile BuildFile(const Config& config, const FeaturePipeline& pipeline, con
   SectionFile file;
   nlohmann::ordered_json meta;
   meta["kind"] = kind;
-  meta["arch"] = config.model.arch;
+  meta["arch"] = NameOf(config.model.arch);
   meta["tasks"] = nlohmann::ordered_json::array();
   for (const auto& task : config.tasks) meta["tasks"].push_back(task.name);
   file.Add("meta", meta.dump());

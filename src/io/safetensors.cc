@@ -313,7 +313,7 @@ std::string FeaturesJson(const FeaturePipeline& pipeline) {
     Json f = Json::object();
     f["name"] = feature.name;
     f["column"] = feature.column;
-    f["kind"] = feature.kind;
+    f["kind"] = std::string(NameOf(feature.kind));
     const char* block = placement.kind == FeaturePipeline::Placement::kSingle  ? "single"
                         : placement.kind == FeaturePipeline::Placement::kMulti ? "multi"
                                                                                : "numeric";
@@ -326,7 +326,7 @@ std::string FeaturesJson(const FeaturePipeline& pipeline) {
                             : layout.multi_slots[placement.index].table;
       f["table"] = layout.tables[table].name;
     }
-    if (feature.kind == "numeric") {
+    if (feature.kind == FeatureKind::kNumeric) {
       const NumericTransform& t = pipeline.numeric(i);
       f["fill"] = t.fill();
       f["clip"] = t.clips() ? Json::array({t.clip_lo(), t.clip_hi()}) : Json(nullptr);
@@ -345,7 +345,7 @@ std::string FeaturesJson(const FeaturePipeline& pipeline) {
       } else {
         f["vocabulary"] = pipeline.vocabulary(i).values();
       }
-      if (feature.kind == "multi_categorical") {
+      if (feature.kind == FeatureKind::kMultiCategorical) {
         f["separator"] = feature.separator;
         f["pooling"] = feature.pooling;
       }
@@ -366,7 +366,7 @@ SafetensorsMetadata ExportMetadata(const Config& config, const FeaturePipeline& 
       {"format", "pt"},
       {"mtrec_version", MTREC_VERSION},
       {"model_format_version", std::to_string(kModelFormatVersion)},
-      {"arch", config.model.arch},
+      {"arch", std::string(NameOf(config.model.arch))},
       {"tasks", fmt::format("{}", fmt::join(tasks, ","))},
       {"config", ConfigToToml(config)},
       {"features", FeaturesJson(pipeline)},

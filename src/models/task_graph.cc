@@ -25,7 +25,7 @@ TaskGraph::TaskGraph(const Config& config, int64_t max_batch)
     const TaskConfig& task = config.tasks[k];
     if (task.parent.empty()) continue;
     parent_[k] = config.TaskIndex(task.parent);
-    chain_[k] = task.mode == "chain";
+    chain_[k] = task.mode == TaskMode::kChain;
   }
   // Depth-first: a chain task after its parent (validated acyclic by the config).
   std::vector<bool> placed(tasks_, false);

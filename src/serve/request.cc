@@ -335,12 +335,12 @@ class RequestEncoder {
       const FeatureConfig& spec = config.features[feature];
       const FeaturePipeline::Placement place = schema_.placements_[feature];
       try {
-        if (spec.kind == "categorical") {
+        if (spec.kind == FeatureKind::kCategorical) {
           IntegerText buffer;
           const int32_t id = pipeline_.CategoricalId(feature, CategoricalText(value, where, &buffer));
           std::fill(batch.single_ids[place.index].begin() + first, batch.single_ids[place.index].begin() + end, id);
           if (row < 0) batch.shared[place.index] = 1;
-        } else if (spec.kind == "multi_categorical") {
+        } else if (spec.kind == FeatureKind::kMultiCategorical) {
           AppendMulti(feature, place.index, value, where, first);
           if (row < 0) batch.shared[singles + place.index] = 1;
         } else {

@@ -43,7 +43,7 @@ std::string FormatWeightingDiagnostics(const Config& config, const std::vector<d
   std::string out;
   size_t width = 8;
   for (const auto& task : config.tasks) width = std::max(width, task.name.size() + 2);
-  if (!weights.empty() && config.train.weighting != "static") {
+  if (!weights.empty() && config.train.weighting != WeightingKind::kStatic) {
     out += fmt::format("  {:<{}}", "weight", width);
     for (size_t k = 0; k < weights.size() && k < config.tasks.size(); ++k) {
       out += fmt::format(" {}={:.3f}", config.tasks[k].name, weights[k]);
@@ -67,7 +67,7 @@ std::string FormatWeightingDiagnostics(const Config& config, const std::vector<d
 nlohmann::ordered_json WeightingToJson(const Config& config, const std::vector<double>& weights,
                                        const TaskMatrix& conflict, int64_t conflict_steps) {
   nlohmann::ordered_json json;
-  json["strategy"] = config.train.weighting;
+  json["strategy"] = std::string(NameOf(config.train.weighting));
   json["task_weights"] = nlohmann::ordered_json::object();
   for (size_t k = 0; k < weights.size() && k < config.tasks.size(); ++k) {
     json["task_weights"][config.tasks[k].name] = JsonNumber(weights[k]);

@@ -8,13 +8,6 @@
 
 namespace mtrec {
 
-LrScheduleKind ParseLrScheduleKind(const std::string& name) {
-  if (name == "constant") return LrScheduleKind::kConstant;
-  if (name == "cosine") return LrScheduleKind::kCosine;
-  if (name == "linear") return LrScheduleKind::kLinear;
-  Fail("unknown learning-rate schedule '{}' (expected constant, cosine or linear)", name);
-}
-
 double LrSchedule::Factor(int64_t step) const {
   step = std::clamp<int64_t>(step, 1, std::max<int64_t>(total, 1));
   if (step <= warmup) return static_cast<double>(step) / static_cast<double>(warmup);

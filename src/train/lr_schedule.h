@@ -11,11 +11,9 @@
 #include <cstdint>
 #include <string>
 
+#include "common/names.h"
+
 namespace mtrec {
-
-enum class LrScheduleKind { kConstant, kCosine, kLinear };
-
-LrScheduleKind ParseLrScheduleKind(const std::string& name);  // "constant", "cosine", "linear"
 
 struct LrSchedule {
   LrScheduleKind kind = LrScheduleKind::kConstant;

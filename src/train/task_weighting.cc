@@ -51,22 +51,10 @@ TaskMatrix Restrict(const TaskMatrix& gram, const std::vector<int>& tasks) {
 
 }  // namespace
 
-WeightingKind ParseWeightingKind(const std::string& name) {
-  if (name == "static") return WeightingKind::kStatic;
-  if (name == "uncertainty") return WeightingKind::kUncertainty;
-  if (name == "gradnorm") return WeightingKind::kGradNorm;
-  if (name == "dwa") return WeightingKind::kDwa;
-  if (name == "rlw") return WeightingKind::kRlw;
-  if (name == "pcgrad") return WeightingKind::kPcgrad;
-  if (name == "mgda") return WeightingKind::kMgda;
-  if (name == "cagrad") return WeightingKind::kCagrad;
-  Fail("unknown task weighting '{}'", name);
-}
-
 WeightingOptions WeightingOptions::From(const Config& config) {
   WeightingOptions options;
-  options.kind = ParseWeightingKind(config.train.weighting);
-  for (const auto& task : config.tasks) options.regression.push_back(task.kind == "regression");
+  options.kind = config.train.weighting;
+  for (const auto& task : config.tasks) options.regression.push_back(task.kind == TaskKind::kRegression);
   options.lr = config.train.weighting_lr;
   options.gradnorm_alpha = config.train.gradnorm_alpha;
   options.dwa_temperature = config.train.dwa_temperature;

@@ -22,8 +22,6 @@
 
 namespace mtrec {
 
-enum class WeightingKind { kStatic, kUncertainty, kGradNorm, kDwa, kRlw, kPcgrad, kMgda, kCagrad };
-
 struct WeightingOptions {
   WeightingKind kind = WeightingKind::kStatic;
   std::vector<bool> regression;  // per task: uncertainty weighting's factor ½ for a Gaussian likelihood
@@ -34,8 +32,6 @@ struct WeightingOptions {
 
   static WeightingOptions From(const Config& config);
 };
-
-WeightingKind ParseWeightingKind(const std::string& name);
 
 struct TaskCoefficients {
   std::vector<double> shared;    // on the parameters (or representation) that several tasks' gradients reach

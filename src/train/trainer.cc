@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/metric_info.h"
 #include "common/profiler.h"
 #include "common/progress.h"
 #include "common/rng.h"
@@ -54,7 +55,7 @@ LossValue TaskLoss(const TaskConfig& task, const Tensor& outputs, int64_t k, con
                    const Tensor& diff) {
   const float* out = outputs.data + k;
   float* d = diff.data + k;
-  if (task.kind == "binary") {
+  if (task.kind == TaskKind::kBinary) {
     return WeightedBceWithLogits(out, outputs.ld, labels, outputs.rows, static_cast<float>(task.pos_weight), scale, d,
                                  diff.ld);
   }
@@ -86,8 +87,8 @@ Trainer::Trainer(const Config& config, Model& model)
     const TaskConfig& task = config.tasks[k];
     if (task.parent.empty()) continue;
     const int parent = model.graph().parent(k);
-    if (task.mode == "masked") masked_labels_.emplace(k, std::vector<float>(config.train.batch_size));
-    if (task.mode == "direct" && task.kind == "binary" && config.model.calibrator > 0) {
+    if (task.mode == TaskMode::kMasked) masked_labels_.emplace(k, std::vector<float>(config.train.batch_size));
+    if (task.mode == TaskMode::kDirect && task.kind == TaskKind::kBinary && config.model.calibrator > 0) {
       calibrated_links_.emplace_back(k, parent);
     }
   }
@@ -145,7 +146,7 @@ const float* Trainer::TaskLabels(const Batch& batch, int64_t k) {
 
 double ValidationMonitor(const Config& config, const std::vector<TaskReport>& reports) {
   const std::string& metric = config.train.early_stop_metric;
-  if (metric == "none" || reports.empty()) return NAN;
+  if (metric == kNoEarlyStopping || reports.empty()) return NAN;
   double sum = 0;
   int count = 0;
   for (size_t k = 0; k < reports.size(); ++k) {
@@ -155,7 +156,8 @@ double ValidationMonitor(const Config& config, const std::vector<TaskReport>& re
     // and squared error for regression tasks); any other metric is averaged over the tasks that have it.
     double value = reports[k].Get(metric);
     if (metric == "loss") {
-      value = task.weight * (task.kind == "binary" ? reports[k].Get("logloss") : std::pow(reports[k].Get("rmse"), 2));
+      value = task.weight *
+              (task.kind == TaskKind::kBinary ? reports[k].Get("logloss") : std::pow(reports[k].Get("rmse"), 2));
     }
     if (!std::isfinite(value)) continue;
     sum += value;
@@ -165,7 +167,9 @@ double ValidationMonitor(const Config& config, const std::vector<TaskReport>& re
   return metric == "loss" ? sum : sum / count;
 }
 
-bool Trainer::HigherIsBetter() const { return config_.train.early_stop_metric == "auc"; }
+bool Trainer::IsBetterScore(double score) const {
+  return IsBetter(GetMetric(config_.train.early_stop_metric), score, state_.best_score);
+}
 
 StepLosses Trainer::Step(const Batch& batch) {
   const int64_t tasks = model_.tasks();
@@ -303,7 +307,7 @@ void Trainer::LogRunConflict() const {
     for (double& v : row) v /= static_cast<double>(steps);
   }
   Config cosines_only = config_;
-  cosines_only.train.weighting = "static";  // the weights, if adaptive, were printed with each epoch
+  cosines_only.train.weighting = WeightingKind::kStatic;  // the weights, if adaptive, were printed with each epoch
   const std::string table = FormatWeightingDiagnostics(cosines_only, {}, sum, steps);
   if (!table.empty()) LogInfo("gradient cosines over the {} measured steps of the run:\n{}", steps, table);
 }
@@ -312,7 +316,7 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
                   const std::function<void(const TrainerState&)>& on_epoch, const TrainerState* resume) {
   MTREC_CHECK(train.rows > 0, "the training data has no rows");
   const int64_t steps_per_epoch = (train.rows + config_.train.batch_size - 1) / config_.train.batch_size;
-  schedule_ = {.kind = ParseLrScheduleKind(config_.train.lr_schedule),
+  schedule_ = {.kind = config_.train.lr_schedule,
                .warmup = config_.train.warmup_steps,
                .final_ratio = config_.train.final_lr_ratio,
                .total = steps_per_epoch * config_.train.epochs};
@@ -338,8 +342,9 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     const TaskConfig& task = config_.tasks[k];
     double scale = task.weight;
     if (config_.train.normalize_losses) {
-      const std::vector<float>* parent = task.mode == "masked" ? &train.labels[model_.graph().parent(k)] : nullptr;
-      const double constant = ConstantPredictorLoss(task.kind == "binary", task.loss == "huber",
+      const std::vector<float>* parent =
+          task.mode == TaskMode::kMasked ? &train.labels[model_.graph().parent(k)] : nullptr;
+      const double constant = ConstantPredictorLoss(task.kind == TaskKind::kBinary, task.loss == "huber",
                                                     static_cast<float>(task.huber_delta), train.labels[k], parent,
                                                     task.pos_weight);
       if (std::isfinite(constant) && constant > 0) {
@@ -351,7 +356,7 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     }
     loss_scale_[k] = static_cast<float>(scale);
   }
-  const bool early_stopping = valid != nullptr && config_.train.early_stop_metric != "none";
+  const bool early_stopping = valid != nullptr && config_.train.early_stop_metric != kNoEarlyStopping;
   while (state_.epochs_done < config_.train.epochs) {
     const int64_t epoch = state_.epochs_done + 1;
     EpochRecord record;
@@ -384,8 +389,8 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
       record.monitor = ValidationMonitor(config_, record.valid);
       std::string summary;
       for (const auto& report : record.valid) {
-        summary += fmt::format("  {} {} {:.4f}", report.name, report.binary ? "auc" : "rmse",
-                               report.Get(report.binary ? "auc" : "rmse"));
+        const char* metric = HeadlineMetric(report.binary).name;
+        summary += fmt::format("  {} {} {:.4f}", report.name, metric, report.Get(metric));
       }
       if (!baseline_.empty()) {
         const MultiTaskGain gain = ComputeMultiTaskGain(record.valid, baseline_);
@@ -396,8 +401,7 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     }
     state_.epochs_done = epoch;
     if (early_stopping && std::isfinite(record.monitor)) {
-      bool better = state_.best_epoch == 0 ||
-                    (HigherIsBetter() ? record.monitor > state_.best_score : record.monitor < state_.best_score);
+      const bool better = state_.best_epoch == 0 || IsBetterScore(record.monitor);
       if (better) {
         state_.best_epoch = epoch;
         state_.best_score = record.monitor;
@@ -442,7 +446,7 @@ std::vector<std::vector<float>> Predict(Model& model, const Config& config, cons
     Tensor outputs = model.Forward(*batch, Mode::kInfer);
     Tensor body = model.Conditional(batch->size);
     for (int64_t k = 0; k < tasks; ++k) {
-      const bool binary = config.tasks[k].kind == "binary";
+      const bool binary = config.tasks[k].kind == TaskKind::kBinary;
       for (int64_t b = 0; b < batch->size; ++b) {
         const float value = outputs.At(b, k);
         predictions[k][row + b] = binary ? Sigmoid(value) : value;
@@ -462,13 +466,13 @@ std::vector<TaskScores> MakeTaskScores(const Config& config, const EncodedData& 
     const TaskConfig& task = config.tasks[k];
     TaskScores s;
     s.name = task.name;
-    s.binary = task.kind == "binary";
+    s.binary = task.kind == TaskKind::kBinary;
     s.predictions = predictions[k];
     s.labels = data.labels[k];
     if (k < data.oracle.size()) s.oracle = data.oracle[k];
     if (!task.parent.empty()) {
       const int parent = config.TaskIndex(task.parent);
-      if (task.mode == "masked") s.sample_space = data.labels[parent];
+      if (task.mode == TaskMode::kMasked) s.sample_space = data.labels[parent];
       if (conditional && k < data.oracle_given_parent.size() && !data.oracle_given_parent[k].empty()) {
         s.conditional = (*conditional)[k];
         s.conditional_oracle = data.oracle_given_parent[k];
@@ -485,7 +489,7 @@ std::vector<TaskScores> MakeSampleSpaceScores(const Config& config, const Encode
   std::vector<std::pair<int, int>> pairs;  // (task, condition)
   for (size_t k = 0; k < config.tasks.size(); ++k) {
     const TaskConfig& task = config.tasks[k];
-    if (!task.parent.empty() && task.mode == "chain")
+    if (!task.parent.empty() && task.mode == TaskMode::kChain)
       pairs.emplace_back(static_cast<int>(k), config.TaskIndex(task.parent));
   }
   for (const std::string& entry : config.eval.sample_spaces) {
@@ -499,7 +503,7 @@ std::vector<TaskScores> MakeSampleSpaceScores(const Config& config, const Encode
     const bool is_parent = task.parent == config.tasks[condition].name;
     TaskScores s;
     s.name = task.name + "|" + config.tasks[condition].name;
-    s.binary = task.kind == "binary";
+    s.binary = task.kind == TaskKind::kBinary;
     // Conditioned on its own parent, a chain task's conditional tower is the model's answer (for other tasks
     // `conditional` equals the prediction); on another task, its own prediction is.
     s.predictions = is_parent ? conditional[k] : predictions[k];

@@ -90,7 +90,8 @@ class Trainer {
 
  private:
   std::vector<double> TrainEpoch(const EncodedData& train, int64_t epoch);
-  bool HigherIsBetter() const;
+  // Whether a validation score beats the best so far, in the direction of train.early_stop_metric.
+  bool IsBetterScore(double score) const;
   void SaveOptimizerStates();
   void LogRunConflict() const;
 

@@ -94,15 +94,15 @@ TEST_F(InitTest, InitThenTrainLearnsWithTheKindsAPersonWouldChoose) {
   ASSERT_NE(config.FindFeature("capital_gain_bucket"), nullptr);
   EXPECT_EQ(config.FindFeature("capital_gain_bucket")->buckets, 20);
   ASSERT_NE(config.FindFeature("age_value"), nullptr);  // 62 ages: an embedding each
-  EXPECT_EQ(config.FindFeature("age_value")->kind, "categorical");
-  EXPECT_EQ(config.FindFeature("tags")->kind, "multi_categorical");
+  EXPECT_EQ(config.FindFeature("age_value")->kind, FeatureKind::kCategorical);
+  EXPECT_EQ(config.FindFeature("tags")->kind, FeatureKind::kMultiCategorical);
   EXPECT_EQ(config.FindFeature("signup"), nullptr);
   EXPECT_EQ(config.FindFeature("income"), nullptr);
   ASSERT_EQ(config.tasks.size(), 2u);
   EXPECT_EQ(config.tasks[1].name, "never_married");
   EXPECT_EQ(config.tasks[1].column, "marital");
   EXPECT_EQ(config.tasks[1].positive, std::vector<std::string>{"Never married"});
-  EXPECT_EQ(config.model.arch, "mmoe");
+  EXPECT_EQ(config.model.arch, Arch::kMmoe);
 
   RunResult train = RunMtrec("-q train --config " + config_path + " --out " + Path("m.mtrec"));
   ASSERT_EQ(train.exit_code, 0) << train.output;
@@ -129,7 +129,7 @@ TEST_F(InitTest, WithoutOutTheConfigGoesToStdoutAndAnExistingFileIsKept) {
   EXPECT_EQ(KindOf(ReadText(report), "income"), "label") << ReadText(report);
   const Config config = LoadConfig(printed);
   EXPECT_EQ(config.data.train, Path("train.csv"));  // an absolute path stays as given
-  EXPECT_EQ(config.model.arch, "shared_bottom");
+  EXPECT_EQ(config.model.arch, Arch::kSharedBottom);
   EXPECT_TRUE(config.data.valid.empty());
   EXPECT_NE(ReadText(printed).find("No held-out file: 10% of the training file's rows"), std::string::npos);
   EXPECT_DOUBLE_EQ(config.data.valid_fraction, 0.1);

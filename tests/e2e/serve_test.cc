@@ -125,7 +125,7 @@ class ServeTest : public testing::Test {
       const bool context = kContextColumns.count(feature.column) > 0;
       if ((context && !context_side) || (!context && !item_side)) continue;
       const std::string& text = rows_[r].at(feature.column);
-      if (feature.kind == "numeric") {
+      if (feature.kind == FeatureKind::kNumeric) {
         out[feature.column] = text.empty() ? json(nullptr) : json(std::stod(text));
       } else {
         out[feature.column] = text;

@@ -331,10 +331,10 @@ TEST_P(ArchitectureGradcheck, GramMatrixCoversWhatTasksShare) {
         EXPECT_NEAR(gram[i][j], want[i][j], 1e-5 * (1 + std::abs(want[i][j]))) << i << "," << j;
       }
     }
-    const std::string& arch = config_.model.arch;
+    const Arch arch = config_.model.arch;
     // gmv shares dense parameters except in single_task (nothing shared) and esmm (a tower per task on the shared
     // embeddings: only the input is shared).
-    if (!representation && arch != "single_task") {
+    if (!representation && arch != Arch::kSingleTask) {
       double gmv_input = 0;  // over the embedding columns
       const int64_t width = model_->input_width(), copy = model_->input().CopyCols();
       for (size_t e = 0; e < input[gmv].size(); ++e) {
@@ -343,7 +343,7 @@ TEST_P(ArchitectureGradcheck, GramMatrixCoversWhatTasksShare) {
       }
       EXPECT_LT(gram[gmv][gmv], gmv_input + gmv_full - 1e-6) << "gmv's own tower counted as shared";
       // AITM gives gmv (no parent link) an encoder of its own: it shares only the input.
-      if (arch != "aitm" && arch != "esmm") {
+      if (arch != Arch::kAitm && arch != Arch::kEsmm) {
         EXPECT_GT(gram[gmv][gmv], gmv_input) << "the dense parameters gmv shares were left out";
       }
     }

@@ -153,7 +153,7 @@ TEST(ConfigTest, MinimalConfigHasTheDefaults) {
   const FeatureConfig& f = c.features[0];
   EXPECT_EQ(f.name, "city");
   EXPECT_EQ(f.column, "city");
-  EXPECT_EQ(f.kind, "categorical");
+  EXPECT_EQ(f.kind, FeatureKind::kCategorical);
   EXPECT_EQ(f.min_count, 1);
   EXPECT_EQ(f.hash_buckets, 0);
   EXPECT_EQ(f.embedding_dim, 0);
@@ -165,14 +165,14 @@ TEST(ConfigTest, MinimalConfigHasTheDefaults) {
   const TaskConfig& t = c.tasks[0];
   EXPECT_EQ(t.name, "click");
   EXPECT_EQ(t.column, "click");
-  EXPECT_EQ(t.kind, "binary");
+  EXPECT_EQ(t.kind, TaskKind::kBinary);
   EXPECT_EQ(t.loss, "logloss");
   EXPECT_EQ(t.weight, 1.0);
   EXPECT_TRUE(t.positive.empty());
   EXPECT_EQ(t.equals, "");
   EXPECT_EQ(t.huber_delta, 1.0);
 
-  EXPECT_EQ(c.model.arch, "shared_bottom");
+  EXPECT_EQ(c.model.arch, Arch::kSharedBottom);
   EXPECT_EQ(c.model.embedding_dim, 16);
   EXPECT_EQ(c.model.bottom, (std::vector<int64_t>{256, 128}));
   EXPECT_EQ(c.model.tower, (std::vector<int64_t>{64}));
@@ -218,12 +218,12 @@ TEST(ConfigTest, ParsesEverySection) {
   ASSERT_EQ(c.features.size(), 3u);
   EXPECT_EQ(c.features[0].min_count, 2);
   EXPECT_EQ(c.features[0].embedding_dim, 4);
-  EXPECT_EQ(c.features[1].kind, "multi_categorical");
+  EXPECT_EQ(c.features[1].kind, FeatureKind::kMultiCategorical);
   EXPECT_EQ(c.features[1].separator, ";");
   EXPECT_EQ(c.features[1].pooling, "sum");
   EXPECT_EQ(c.features[1].share_with, "city");
   const FeatureConfig& price = c.features[2];
-  EXPECT_EQ(price.kind, "numeric");
+  EXPECT_EQ(price.kind, FeatureKind::kNumeric);
   EXPECT_TRUE(price.log1p);
   EXPECT_FALSE(price.standardize);
   EXPECT_EQ(price.clip, (std::vector<double>{0.0, 100.0}));
@@ -238,7 +238,7 @@ TEST(ConfigTest, ParsesEverySection) {
   EXPECT_EQ(c.tasks[0].positive, (std::vector<std::string>{"yes", "y"}));
   EXPECT_EQ(c.tasks[0].weight, 2.0);
   EXPECT_EQ(c.tasks[0].oracle, "p_click");
-  EXPECT_EQ(c.tasks[1].kind, "regression");
+  EXPECT_EQ(c.tasks[1].kind, TaskKind::kRegression);
   EXPECT_EQ(c.tasks[1].loss, "huber");
   EXPECT_EQ(c.tasks[1].huber_delta, 0.5);
   EXPECT_EQ(c.FindTask("spend"), &c.tasks[1]);
@@ -306,7 +306,7 @@ TEST(ConfigTest, OverridesReplaceFileValues) {
   EXPECT_EQ(c.train.lr, 0.5);
   EXPECT_EQ(c.features[0].embedding_dim, 12);
   EXPECT_EQ(c.tasks[1].weight, 2.0);         // an integer where a number is expected
-  EXPECT_EQ(c.model.arch, "shared_bottom");  // a bare word is a string
+  EXPECT_EQ(c.model.arch, Arch::kSharedBottom);  // a bare word is a string
   EXPECT_EQ(c.data.on_error, "fail");
   EXPECT_EQ(c.model.bottom, (std::vector<int64_t>{5, 3}));
   // Untouched keys keep the file's values.
@@ -735,7 +735,7 @@ TEST(ConfigTest, SplitOfTheTrainingFileAndPosWeightRoundTrip) {
   EXPECT_EQ(again.tasks[0].pos_weight, 10.0);
   // A config built in code skips the TOML kind check; validation still refuses pos_weight on a regression.
   Config regression = c;
-  regression.tasks[0].kind = "regression";
+  regression.tasks[0].kind = TaskKind::kRegression;
   regression.tasks[0].loss = "mse";
   EXPECT_EQ(ErrorOf([&] { ValidateConfig(regression); }),
             "task 'buy' is a regression: pos_weight applies to binary tasks only");

@@ -69,7 +69,9 @@ TEST(ConfigDraftTest, EveryColumnGetsItsFeatureAndTheConfigParses) {
   // '?' among the prices is a missing number.
   EXPECT_NE(std::find(config.data.na_values.begin(), config.data.na_values.end(), "?"), config.data.na_values.end());
   std::vector<std::string> features;
-  for (const FeatureConfig& feature : config.features) features.push_back(feature.name + ":" + feature.kind);
+  for (const FeatureConfig& feature : config.features) {
+    features.push_back(feature.name + ":" + std::string(NameOf(feature.kind)));
+  }
   EXPECT_EQ(features, (std::vector<std::string>{"user:categorical", "price:numeric", "price_bucket:numeric",
                                                 "tags:multi_categorical", "spend:numeric", "spend_bucket:numeric"}));
   EXPECT_EQ(config.FindFeature("price_bucket")->buckets, 20);
@@ -77,13 +79,13 @@ TEST(ConfigDraftTest, EveryColumnGetsItsFeatureAndTheConfigParses) {
   EXPECT_EQ(config.FindFeature("tags")->separator, "|");
   ASSERT_EQ(config.tasks.size(), 2u);
   EXPECT_EQ(config.tasks[0].name, "click");
-  EXPECT_EQ(config.tasks[0].kind, "binary");
+  EXPECT_EQ(config.tasks[0].kind, TaskKind::kBinary);
   EXPECT_TRUE(config.tasks[0].positive.empty());
   EXPECT_EQ(config.tasks[1].name, "rich");
   EXPECT_EQ(config.tasks[1].column, "income");
   EXPECT_EQ(config.tasks[1].positive, std::vector<std::string>{"50000+."});
-  EXPECT_EQ(config.model.arch, "mmoe");
-  EXPECT_EQ(config.train.lr_schedule, "cosine");
+  EXPECT_EQ(config.model.arch, Arch::kMmoe);
+  EXPECT_EQ(config.train.lr_schedule, LrScheduleKind::kCosine);
   EXPECT_EQ(config.train.batch_size, 128);  // 400 rows
   EXPECT_TRUE(config.data.valid.empty());
   // The comments say why.
@@ -100,15 +102,15 @@ TEST(ConfigDraftTest, EveryColumnGetsItsFeatureAndTheConfigParses) {
 TEST(ConfigDraftTest, OneRegressionTask) {
   ConfigDraft draft = DraftConfig(ShopSample(), {ParseLabelSpec("spend")}, Files("shop.csv", "test.csv"));
   ASSERT_EQ(draft.config.tasks.size(), 1u);
-  EXPECT_EQ(draft.config.tasks[0].kind, "regression");
-  EXPECT_EQ(draft.config.model.arch, "shared_bottom");
+  EXPECT_EQ(draft.config.tasks[0].kind, TaskKind::kRegression);
+  EXPECT_EQ(draft.config.model.arch, Arch::kSharedBottom);
   EXPECT_EQ(draft.config.train.early_stop_metric, "loss");
   EXPECT_EQ(draft.config.data.test, "test.csv");
   EXPECT_EQ(draft.config.data.valid_from_test, 0.5);
   // The label column and the columns left out make no feature; click is a feature now.
   EXPECT_EQ(draft.config.FindFeature("spend"), nullptr);
   ASSERT_NE(draft.config.FindFeature("click"), nullptr);
-  EXPECT_EQ(draft.config.FindFeature("click")->kind, "numeric");
+  EXPECT_EQ(draft.config.FindFeature("click")->kind, FeatureKind::kNumeric);
 }
 
 TEST(ConfigDraftTest, MixedTasksNormaliseTheirLosses) {

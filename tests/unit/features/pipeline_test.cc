@@ -106,7 +106,7 @@ FeatureConfig Numeric(const std::string& name = "x") {
   FeatureConfig f;
   f.name = name;
   f.column = name;
-  f.kind = "numeric";
+  f.kind = FeatureKind::kNumeric;
   return f;
 }
 

@@ -48,10 +48,10 @@ TEST(LrScheduleTest, ARunOfOneStepTakesItAtTheFullRate) {
 }
 
 TEST(LrScheduleTest, ParsesKindsAndRefusesOthers) {
-  EXPECT_EQ(ParseLrScheduleKind("cosine"), LrScheduleKind::kCosine);
-  EXPECT_EQ(ParseLrScheduleKind("linear"), LrScheduleKind::kLinear);
-  EXPECT_EQ(ParseLrScheduleKind("constant"), LrScheduleKind::kConstant);
-  EXPECT_THROW(ParseLrScheduleKind("step"), Error);
+  EXPECT_EQ(ParseName<LrScheduleKind>("cosine"), LrScheduleKind::kCosine);
+  EXPECT_EQ(ParseName<LrScheduleKind>("linear"), LrScheduleKind::kLinear);
+  EXPECT_EQ(ParseName<LrScheduleKind>("constant"), LrScheduleKind::kConstant);
+  EXPECT_FALSE(ParseName<LrScheduleKind>("step").has_value());
 }
 
 }  // namespace

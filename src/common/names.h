@@ -1,0 +1,111 @@
+// The closed sets of names a config chooses from, each an enum with one name table: the config reader turns a
+// name into its enum once, code switches on the enum (so the compiler points at every place a new value must be
+// handled), and the config writes the names back, so model files keep storing names.
+//
+//   std::optional<Arch> arch = ParseName<Arch>("mmoe");   // Arch::kMmoe; nullopt for a name not in the table
+//   std::string_view name = NameOf(Arch::kMmoe);          // "mmoe"; fmt prints the name too
+//   std::vector<std::string> choices = Names<Arch>();     // the config's allowed values, in table order
+#pragma once
+
+#include <fmt/format.h>
+
+#include <array>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace mtrec {
+
+// Specialised for each enum below: kNames holds the name of each value, in the enum's order.
+template <typename E>
+struct NameTable;
+
+enum class Arch { kSingleTask, kSharedBottom, kOmoe, kMmoe, kPle, kCrossStitch, kEsmm, kAitm };
+template <>
+struct NameTable<Arch> {
+  static constexpr std::array<std::string_view, 8> kNames = {"single_task", "shared_bottom", "omoe", "mmoe",
+                                                             "ple",         "cross_stitch",  "esmm", "aitm"};
+};
+static_assert(NameTable<Arch>::kNames.size() == static_cast<size_t>(Arch::kAitm) + 1, "a name for each Arch");
+
+enum class TaskKind { kBinary, kRegression };
+template <>
+struct NameTable<TaskKind> {
+  static constexpr std::array<std::string_view, 2> kNames = {"binary", "regression"};
+};
+static_assert(NameTable<TaskKind>::kNames.size() == static_cast<size_t>(TaskKind::kRegression) + 1,
+              "a name for each TaskKind");
+
+// How a feature's column is read.
+enum class FeatureKind { kCategorical, kNumeric, kMultiCategorical };
+template <>
+struct NameTable<FeatureKind> {
+  static constexpr std::array<std::string_view, 3> kNames = {"categorical", "numeric", "multi_categorical"};
+};
+static_assert(NameTable<FeatureKind>::kNames.size() == static_cast<size_t>(FeatureKind::kMultiCategorical) + 1,
+              "a name for each FeatureKind");
+
+// How a task with a parent relates to it (config.cc: TaskFields).
+enum class TaskMode { kChain, kMasked, kDirect };
+template <>
+struct NameTable<TaskMode> {
+  static constexpr std::array<std::string_view, 3> kNames = {"chain", "masked", "direct"};
+};
+static_assert(NameTable<TaskMode>::kNames.size() == static_cast<size_t>(TaskMode::kDirect) + 1,
+              "a name for each TaskMode");
+
+// train.weighting (train/task_weighting.h).
+enum class WeightingKind { kStatic, kUncertainty, kGradNorm, kDwa, kRlw, kPcgrad, kMgda, kCagrad };
+template <>
+struct NameTable<WeightingKind> {
+  static constexpr std::array<std::string_view, 8> kNames = {"static", "uncertainty", "gradnorm", "dwa",
+                                                             "rlw",    "pcgrad",      "mgda",     "cagrad"};
+};
+static_assert(NameTable<WeightingKind>::kNames.size() == static_cast<size_t>(WeightingKind::kCagrad) + 1,
+              "a name for each WeightingKind");
+
+// train.lr_schedule (train/lr_schedule.h).
+enum class LrScheduleKind { kConstant, kCosine, kLinear };
+template <>
+struct NameTable<LrScheduleKind> {
+  static constexpr std::array<std::string_view, 3> kNames = {"constant", "cosine", "linear"};
+};
+static_assert(NameTable<LrScheduleKind>::kNames.size() == static_cast<size_t>(LrScheduleKind::kLinear) + 1,
+              "a name for each LrScheduleKind");
+
+template <typename E>
+inline constexpr bool kHasNameTable = false;
+template <typename E>
+  requires requires { NameTable<E>::kNames; }
+inline constexpr bool kHasNameTable<E> = true;
+
+template <typename E>
+constexpr std::string_view NameOf(E value) {
+  return NameTable<E>::kNames[static_cast<size_t>(value)];
+}
+
+template <typename E>
+std::optional<E> ParseName(std::string_view name) {
+  const auto& names = NameTable<E>::kNames;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == name) return static_cast<E>(i);
+  }
+  return std::nullopt;
+}
+
+template <typename E>
+std::vector<std::string> Names() {
+  return {NameTable<E>::kNames.begin(), NameTable<E>::kNames.end()};
+}
+
+}  // namespace mtrec
+
+// fmt prints a named enum as its name, as the config and the logs spell it.
+template <typename E>
+struct fmt::formatter<E, char, std::enable_if_t<mtrec::kHasNameTable<E>>> : fmt::formatter<std::string_view> {
+  auto format(E value, fmt::format_context& ctx) const {
+    return fmt::formatter<std::string_view>::format(mtrec::NameOf(value), ctx);
+  }
+};

@@ -1,0 +1,59 @@
+#include "common/metric_info.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "common/error.h"
+#include "common/strings.h"
+#include "support/test_files.h"
+
+namespace mtrec {
+namespace {
+
+Config WithEarlyStopMetric(const std::string& metric) {
+  const std::string text = "[data]\ntrain = \"train.csv\"\n[[features]]\nname = \"city\"\n[[tasks]]\nname = \"click\"\n";
+  return ParseConfig(text, "cfg.toml", {"train.early_stop_metric=" + metric});
+}
+
+// Early stopping keeps the epoch IsBetter prefers: each metric must be compared in its own direction.
+TEST(MetricInfo, EveryMetricIsComparedInItsDirection) {
+  for (const MetricInfo& metric : Metrics()) {
+    EXPECT_EQ(IsBetter(metric, 0.8, 0.7), metric.higher_is_better) << metric.name;
+    EXPECT_EQ(IsBetter(metric, 0.7, 0.8), !metric.higher_is_better) << metric.name;
+    EXPECT_FALSE(IsBetter(metric, 0.7, 0.7)) << metric.name;
+  }
+  EXPECT_TRUE(IsBetter(GetMetric("auc"), 0.80, 0.75));
+  EXPECT_TRUE(IsBetter(GetMetric("logloss"), 0.30, 0.35));
+  EXPECT_TRUE(IsBetter(GetMetric("rmse"), 1.0, 1.5));
+  EXPECT_TRUE(IsBetter(GetMetric("mae"), 1.0, 1.5));
+  EXPECT_TRUE(IsBetter(GetMetric("loss"), 1.0, 1.5));
+}
+
+TEST(MetricInfo, EveryMetricAppliesToSomeTaskKind) {
+  for (const MetricInfo& metric : Metrics()) EXPECT_TRUE(metric.binary || metric.regression) << metric.name;
+}
+
+TEST(MetricInfo, HeadlineMetricOfEachKind) {
+  EXPECT_STREQ(HeadlineMetric(true).name, "auc");
+  EXPECT_STREQ(HeadlineMetric(false).name, "rmse");
+  EXPECT_TRUE(HeadlineMetric(true).binary);
+  EXPECT_TRUE(HeadlineMetric(false).regression);
+}
+
+// The config accepts exactly the table's names (and "none"), and names them when it refuses another.
+TEST(MetricInfo, ConfigEarlyStopChoicesAreTheTable) {
+  std::vector<std::string> names;
+  for (const MetricInfo& metric : Metrics()) names.emplace_back(metric.name);
+  names.emplace_back(kNoEarlyStopping);
+  EXPECT_EQ(EarlyStopMetricChoices(), names);
+  for (const std::string& name : names) EXPECT_EQ(WithEarlyStopMetric(name).train.early_stop_metric, name);
+  const std::string error = ErrorOf([] { WithEarlyStopMetric("gauc"); });
+  EXPECT_NE(error.find("expected one of " + QuotedList(names)), std::string::npos) << error;
+  EXPECT_NE(ErrorOf([] { GetMetric("gauc"); }).find("unknown metric"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mtrec
