@@ -50,7 +50,7 @@ std::string FormatWeightingDiagnostics(const Config& config, const std::vector<d
     }
     out += "\n";
   }
-  if (conflict.size() >= 2 && conflict_steps >= kMinConflictStepsShown) {
+  if (ConflictWorthShowing(conflict.size(), conflict_steps)) {
     out += fmt::format("  {:<{}}", "cosine", width);
     for (size_t j = 0; j < conflict.size(); ++j) out += fmt::format("{:>{}}", config.tasks[j].name, width);
     out += "\n";

@@ -32,10 +32,14 @@ nlohmann::ordered_json GateUsageToJson(const std::vector<GateUsage>& usages);
 // gradients is mostly noise.
 inline constexpr int64_t kMinConflictStepsShown = 10;
 
+// Whether a conflict matrix of `tasks` tasks measured over `steps` steps is worth a table in the log.
+inline bool ConflictWorthShowing(size_t tasks, int64_t steps) {
+  return tasks >= 2 && steps >= kMinConflictStepsShown;
+}
+
 // Task weighting of one epoch, what of it says something: the mean coefficient of each task when the strategy
 // adapts them (static weights are the config's), and the conflict matrix (mean cosine of the task gradients) as a
-// table when there are two tasks or more and it was measured over at least kMinConflictStepsShown steps. Empty
-// when there is neither.
+// table when ConflictWorthShowing says so. Empty when there is neither.
 std::string FormatWeightingDiagnostics(const Config& config, const std::vector<double>& weights,
                                        const TaskMatrix& conflict, int64_t conflict_steps);
 // {"strategy": ..., "task_weights": {"<task>": w}, "conflict": {"<task>": {"<task>": cos}}, "conflict_steps": n}

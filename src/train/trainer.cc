@@ -295,7 +295,7 @@ void Trainer::LogRunConflict() const {
   TaskMatrix sum;
   int64_t steps = 0;
   for (const auto& record : state_.history) {
-    if (record.conflict_steps >= kMinConflictStepsShown) return;  // printed with its epoch
+    if (ConflictWorthShowing(record.conflict.size(), record.conflict_steps)) return;  // printed with its epoch
     if (record.conflict.empty() || record.conflict_steps == 0) continue;
     if (sum.empty()) sum.assign(record.conflict.size(), std::vector<double>(record.conflict.size(), 0.0));
     for (size_t i = 0; i < sum.size(); ++i) {
@@ -306,9 +306,8 @@ void Trainer::LogRunConflict() const {
   for (auto& row : sum) {
     for (double& v : row) v /= static_cast<double>(steps);
   }
-  Config cosines_only = config_;
-  cosines_only.train.weighting = WeightingKind::kStatic;  // the weights, if adaptive, were printed with each epoch
-  const std::string table = FormatWeightingDiagnostics(cosines_only, {}, sum, steps);
+  // No weights: adaptive ones were printed with each epoch.
+  const std::string table = FormatWeightingDiagnostics(config_, {}, sum, steps);
   if (!table.empty()) LogInfo("gradient cosines over the {} measured steps of the run:\n{}", steps, table);
 }
 
@@ -375,7 +374,7 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     const std::string diagnostics =
         FormatWeightingDiagnostics(config_, record.task_weights, record.conflict, conflict_steps_);
     if (!diagnostics.empty()) {
-      const bool cosines = diagnostics.find("cosine") != std::string::npos;
+      const bool cosines = ConflictWorthShowing(record.conflict.size(), conflict_steps_);
       LogInfo("epoch {} task weighting '{}'{}:\n{}", epoch, config_.train.weighting,
               cosines ? fmt::format(", gradient cosines over {} steps", conflict_steps_) : "", diagnostics);
     }
