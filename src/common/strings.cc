@@ -17,6 +17,12 @@ std::string_view Trim(std::string_view text) {
   return text.substr(begin, end - begin);
 }
 
+std::string AsciiLower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return out;
+}
+
 std::vector<std::string_view> Split(std::string_view text, std::string_view separator) {
   std::vector<std::string_view> parts;
   ForEachPart(text, separator, [&parts](std::string_view part) { parts.push_back(part); });

@@ -11,6 +11,9 @@ namespace mtrec {
 std::string_view Trim(std::string_view text);
 std::vector<std::string_view> Split(std::string_view text, std::string_view separator);
 
+// ASCII letters to lower case, other bytes as they are (no locale: UTF-8 text and HTTP names alike).
+std::string AsciiLower(std::string_view text);
+
 // Calls fn(part) for each part Split would return, in order, without building the vector (for per-field loops).
 template <typename Fn>
 void ForEachPart(std::string_view text, std::string_view separator, Fn&& fn) {

@@ -93,9 +93,7 @@ std::string MissingValueHint(std::string_view field, const std::vector<std::stri
   static constexpr std::string_view kSpellings[] = {"?",    "-",       "--",      ".",         "na",    "n/a",
                                                     "nan",  "null",    "none",    "nil",       "#n/a",  "(null)",
                                                     "missing", "unknown", "undefined", "not available"};
-  std::string lower(field);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (std::find(std::begin(kSpellings), std::end(kSpellings), lower) == std::end(kSpellings)) return "";
+  if (std::find(std::begin(kSpellings), std::end(kSpellings), AsciiLower(field)) == std::end(kSpellings)) return "";
   std::string now;
   for (const auto& value : na_values) now += fmt::format("{}\"{}\"", now.empty() ? "" : ", ", value);
   return fmt::format("; if it marks a missing value, add \"{}\" to data.na_values (now [{}])", field, now);
@@ -207,7 +205,7 @@ std::vector<std::string> ColumnsOfHeaderlessFile(std::string_view text, const Cs
           absent = false;
           break;
         }
-        absent = absent || oracles || request.role.rfind("label", 0) == 0;
+        absent = absent || oracles || request.label;
       }
       (absent ? dropped : kept).push_back(name);
     }

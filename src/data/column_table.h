@@ -29,6 +29,7 @@ struct ColumnRequest {
   bool required = true;       // absent optional columns read as all-missing (labels at prediction time)
   bool binary_label = false;  // kNumeric: only 0, 1 or missing are valid
   std::string role;           // for messages: "feature 'price'", "label of task 'click'"
+  bool label = false;         // a task's label column: a file to score may leave it out
 };
 
 // Adds a request to read `column` as text (a grouping or slicing column of a run), unless it is empty or already

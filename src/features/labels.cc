@@ -16,20 +16,14 @@ namespace {
 // Values of a column compared with a rule's spelling: the most frequent ones, enough for any real label column.
 constexpr size_t kSpellingCandidates = 1000;
 
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // The value a rule's spelling most likely means ("Never married" for "Never-married", ">50K" for ">50K."), or "".
 // Letter case does not count; a short value needs a close match, so that "1" does not suggest "0".
 std::string SimilarValue(const std::string& word, const std::vector<ValueCount>& values) {
-  const std::string lower = Lower(word);
+  const std::string lower = AsciiLower(word);
   std::string best;
   size_t best_distance = std::string::npos;
   for (size_t i = 0; i < values.size() && i < kSpellingCandidates; ++i) {
-    const size_t d = EditDistance(lower, Lower(values[i].value));
+    const size_t d = EditDistance(lower, AsciiLower(values[i].value));
     if (d < best_distance) {
       best_distance = d;
       best = values[i].value;

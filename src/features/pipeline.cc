@@ -40,6 +40,7 @@ std::vector<ColumnRequest> FeaturePipeline::Requests(const Config& config, bool 
       if (existing.name == request.name && existing.type == request.type) {
         existing.required = existing.required || request.required;
         existing.binary_label = existing.binary_label || request.binary_label;
+        existing.label = existing.label || request.label;
         return;
       }
     }
@@ -59,6 +60,7 @@ std::vector<ColumnRequest> FeaturePipeline::Requests(const Config& config, bool 
     request.type = HasLabelRule(task) ? ColumnType::kCategorical : ColumnType::kNumeric;
     request.required = labels_required;
     request.binary_label = task.kind == TaskKind::kBinary && !HasLabelRule(task);
+    request.label = true;
     request.role = "label of task '" + task.name + "'";
     add(request);
     for (const std::string* column : {&task.oracle, &task.oracle_given_parent}) {

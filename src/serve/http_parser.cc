@@ -30,12 +30,6 @@ std::string_view TrimBlanks(std::string_view text) {
   return text;
 }
 
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  return out;
-}
-
 // Calls `each` with every trimmed, non-empty element of a comma-separated header value.
 template <typename Each>
 void ForEachListElement(std::string_view value, Each each) {
@@ -234,7 +228,7 @@ bool HttpRequestParser::HeaderLine(std::string_view line) {
   if (colon == std::string_view::npos || !IsToken(line.substr(0, colon)) || HasControl(line)) {
     return Fail(400, fmt::format("malformed header line {}; expected Name: value", Quoted(line)));
   }
-  request_.headers.emplace_back(Lower(line.substr(0, colon)), TrimBlanks(line.substr(colon + 1)));
+  request_.headers.emplace_back(AsciiLower(line.substr(0, colon)), TrimBlanks(line.substr(colon + 1)));
   return true;
 }
 
@@ -253,12 +247,12 @@ bool HttpRequestParser::HeadComplete() {
       transfer_encoding += value;
     } else if (name == "connection") {
       ForEachListElement(value, [&](std::string_view option) {
-        const std::string lower = Lower(option);
+        const std::string lower = AsciiLower(option);
         if (lower == "close") request_.keep_alive = false;
         if (lower == "keep-alive" && request_.minor_version == 0) request_.keep_alive = true;
       });
     } else if (name == "expect") {
-      expects_continue_ = Lower(value) == "100-continue" && request_.minor_version == 1;
+      expects_continue_ = AsciiLower(value) == "100-continue" && request_.minor_version == 1;
     }
   }
   if (!transfer_encoding.empty()) {
@@ -266,7 +260,7 @@ bool HttpRequestParser::HeadComplete() {
     bool chunked = false;
     ForEachListElement(transfer_encoding, [&](std::string_view coding) {
       ++codings;
-      chunked = Lower(coding) == "chunked";
+      chunked = AsciiLower(coding) == "chunked";
     });
     if (codings != 1 || !chunked) {
       return Fail(501, fmt::format("Transfer-Encoding {} is not supported; send the body with Content-Length or "
