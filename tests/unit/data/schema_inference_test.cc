@@ -1,11 +1,11 @@
 #include "data/schema_inference.h"
 
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <string>
 #include <vector>
 
+#include "support/gzip.h"
 #include "support/test_files.h"
 
 namespace mtrec {
@@ -41,20 +41,6 @@ ColumnSchema Infer(const ColumnSample& column, int64_t file_rows = 0) {
   InferenceContext context;
   context.file_rows = file_rows > 0 ? file_rows : column.rows;
   return InferColumn(column, context);
-}
-
-std::string Gzip(std::string_view src) {
-  z_stream zs{};
-  EXPECT_EQ(deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string dst(deflateBound(&zs, src.size()), '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(src.data()));
-  zs.avail_in = static_cast<uInt>(src.size());
-  zs.next_out = reinterpret_cast<Bytef*>(dst.data());
-  zs.avail_out = static_cast<uInt>(dst.size());
-  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
-  dst.resize(zs.total_out);
-  deflateEnd(&zs);
-  return dst;
 }
 
 TEST(SchemaInferenceTest, KindNamesAreUniqueAndLeftOutKindsMakeNoFeature) {
