@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "cli/commands.h"
+#include "common/error.h"
 #include "common/metric_info.h"
 #include "io/model_io.h"
 #include "train/diagnostics.h"
@@ -35,7 +36,7 @@ std::string DescribeArchitecture(const ModelConfig& m) {
     case Arch::kAitm:
       return fmt::format("aitm, an encoder per task {}, {}", fmt::join(m.bottom, "-"), tower);
   }
-  return std::string(NameOf(m.arch));
+  Fail("model.arch {} is not an architecture this mtrec knows", static_cast<int>(m.arch));
 }
 
 // The raw columns that a data file to score or a request to `serve` must hold, each with the value it takes and the
@@ -57,7 +58,7 @@ std::string DescribeInputs(const Config& config) {
     const FeatureConfig& first = *readers[c].front();
     const char* value = first.kind == FeatureKind::kNumeric            ? "a number or null"
                         : first.kind == FeatureKind::kMultiCategorical ? "a list of values or one string"
-                                                            : "a string or integer";
+                                                                       : "a string or integer";
     out += fmt::format("  {:<24} {}", columns[c], value);
     if (first.kind == FeatureKind::kMultiCategorical) out += fmt::format(" (joined by '{}')", first.separator);
     std::vector<std::string> features;
