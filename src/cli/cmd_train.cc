@@ -123,10 +123,10 @@ RunCommand AddTrainCommand(CLI::App& app) {
   CLI::App* command = app.add_subcommand(
       "train",
       "Train a model as a config file describes, save it, and print the test metrics.\n\nExamples:\n"
-      "  mtrec train --config examples/ecommerce/config.toml --out model.mtrec\n"
-      "  mtrec train --config census.toml train.epochs=3 model.arch=shared_bottom tasks.income.weight=2\n"
-      "  mtrec train --config census.toml --print-config\n"
-      "  mtrec train --config census.toml --resume model.mtrec.ckpt train.epochs=8");
+      "  mtrec train --config data/sim/config.toml --out model.mtrec     (after mtrec simulate --out data/sim)\n"
+      "  mtrec train --config examples/census/config.toml --print-config\n"
+      "  mtrec train --config examples/census/config.toml train.epochs=3 model.arch=shared_bottom tasks.income.weight=2\n"
+      "  mtrec train --config examples/census/config.toml --resume model.mtrec.ckpt train.epochs=8");
   command->add_option("--config", options->config_path, "Config file (TOML)");
   command->add_option("--out", options->out, "Model file to write")->capture_default_str();
   command->add_option("--resume", options->resume, "Continue the run saved in this checkpoint");

@@ -12,7 +12,7 @@ std::mutex g_mutex;
 void SetLogLevel(LogLevel level) { g_level = level; }
 LogLevel GetLogLevel() { return g_level; }
 
-void LogLine(LogLevel level, const std::string& line) {
+void LogLine(const std::string& line) {
   std::lock_guard<std::mutex> lock(g_mutex);
   std::fprintf(stderr, "%s\n", line.c_str());
   std::fflush(stderr);

@@ -12,23 +12,24 @@ namespace mtrec {
 enum class LogLevel { kQuiet = 0, kInfo = 1, kDebug = 2 };
 void SetLogLevel(LogLevel level);
 LogLevel GetLogLevel();
-void LogLine(LogLevel level, const std::string& line);
+// One whole line to stderr, never interleaved with another thread's; the callers below decide by level.
+void LogLine(const std::string& line);
 
 template <typename... Args>
 void LogInfo(fmt::format_string<Args...> format, Args&&... args) {
-  if (GetLogLevel() >= LogLevel::kInfo) LogLine(LogLevel::kInfo, fmt::format(format, std::forward<Args>(args)...));
+  if (GetLogLevel() >= LogLevel::kInfo) LogLine(fmt::format(format, std::forward<Args>(args)...));
 }
 
 // A problem in the input that does not stop the run but makes its results suspect: printed after "warning: " at
 // every level, -q included, since a quiet run is the one nobody reads the log of.
 template <typename... Args>
 void LogWarning(fmt::format_string<Args...> format, Args&&... args) {
-  LogLine(LogLevel::kQuiet, "warning: " + fmt::format(format, std::forward<Args>(args)...));
+  LogLine("warning: " + fmt::format(format, std::forward<Args>(args)...));
 }
 
 template <typename... Args>
 void LogDebug(fmt::format_string<Args...> format, Args&&... args) {
-  if (GetLogLevel() >= LogLevel::kDebug) LogLine(LogLevel::kDebug, fmt::format(format, std::forward<Args>(args)...));
+  if (GetLogLevel() >= LogLevel::kDebug) LogLine(fmt::format(format, std::forward<Args>(args)...));
 }
 
 }  // namespace mtrec

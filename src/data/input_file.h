@@ -1,7 +1,7 @@
 // Reads a whole input file into memory, decompressing it when its first bytes say it is compressed, so that
 // "train.csv", "train.csv.gz", "train.csv.xz" and "train.csv.zst" all reach the CSV parser as the same text.
 //
-//   std::string text = ReadInput(config.data.train_path);   // gzip, xz, zstd or plain, by magic bytes
+//   std::string text = ReadInput(config.data.train);        // gzip, xz, zstd or plain, by magic bytes
 //   size_t header_end = 0;
 //   auto names = ReadHeader(text, dialect, &header_end);
 //

@@ -28,7 +28,7 @@ class NumericTransform {
   int32_t Bucket(float raw) const;
 
   bool has_missing_flag() const { return missing_flag_; }
-  bool bucketised() const { return !bounds_.empty() || buckets_ > 0; }
+  bool bucketized() const { return !bounds_.empty() || buckets_ > 0; }
   // Rows of the bucket embedding table: the buckets plus one for missing values.
   int64_t BucketRows() const { return static_cast<int64_t>(bounds_.size()) + 2; }
   double mean() const { return mean_; }

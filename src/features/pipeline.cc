@@ -122,7 +122,7 @@ void FeaturePipeline::BuildLayout() {
     const FeatureConfig& feature = features[i];
     int64_t dim = feature.embedding_dim > 0 ? feature.embedding_dim : config_.model.embedding_dim;
     if (feature.kind == FeatureKind::kNumeric) {
-      if (!numerics_[i].bucketised()) continue;
+      if (!numerics_[i].bucketized()) continue;
       table_of_[i] = static_cast<int>(layout_.tables.size());
       layout_.tables.push_back({feature.name, numerics_[i].BucketRows(), dim});
     } else if (feature.share_with.empty()) {
@@ -219,7 +219,7 @@ EncodedData FeaturePipeline::Encode(const ColumnTable& table) const {
     } else {
       const Column& column = table.Get(feature.column, ColumnType::kNumeric);
       const NumericTransform& transform = numerics_[i];
-      if (transform.bucketised()) {
+      if (transform.bucketized()) {
         std::vector<int32_t> ids(rows);
         for (size_t r = 0; r < rows; ++r) {
           try {

@@ -335,7 +335,7 @@ std::string FeaturesJson(const FeaturePipeline& pipeline) {
       f["mean"] = t.mean();
       f["std"] = t.std();
       f["missing_flag"] = t.has_missing_flag();
-      f["bucketised"] = t.bucketised();
+      f["bucketised"] = t.bucketized();  // the export's documented key (docs/model_format.md)
       f["bounds"] = t.bounds();
     } else {
       f["share_with"] = feature.share_with.empty() ? Json(nullptr) : Json(feature.share_with);

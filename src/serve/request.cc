@@ -346,7 +346,7 @@ class RequestEncoder {
         } else {
           const float raw = Number(value, where);
           const NumericTransform& transform = pipeline_.numeric(feature);
-          if (transform.bucketised()) {
+          if (transform.bucketized()) {
             const int32_t id = transform.Bucket(raw);
             std::fill(batch.single_ids[place.index].begin() + first, batch.single_ids[place.index].begin() + end, id);
             if (row < 0) batch.shared[place.index] = 1;

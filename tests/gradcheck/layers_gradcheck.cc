@@ -8,7 +8,6 @@
 
 #include "gradcheck.h"
 #include "nn/batch_norm.h"
-#include "nn/concat.h"
 #include "nn/dense.h"
 #include "nn/dropout.h"
 #include "nn/embedding.h"
@@ -147,25 +146,6 @@ TEST(LayersGradcheck, DropoutWithAFixedMask) {
   EXPECT_TRUE(CheckGradient(src.view, diff_src.view, objective));
 }
 
-TEST(LayersGradcheck, Concat) {
-  Concat concat({3, 1, 4});
-  Rng rng(5);
-  Buffer a(4, 3, 3), b(4, 1, 2), d(4, 4, 6), dst(4, 8, 8), c(4, 8, 8);
-  Buffer diff_a(4, 3, 3), diff_b(4, 1, 1), diff_d(4, 4, 4);
-  for (Buffer* input : {&a, &b, &d}) FillUniform(input->view, rng, -1, 1);
-  FillUniform(c.view, rng, -1, 1);
-  const Tensor srcs[] = {a.view, b.view, d.view};
-  const auto objective = [&] {
-    concat.Forward(srcs, dst.view);
-    return Dot(dst.view, c.view);
-  };
-  const Tensor diff_srcs[] = {diff_a.view, diff_b.view, diff_d.view};
-  concat.Backward(c.view, diff_srcs);
-  EXPECT_TRUE(CheckGradient(a.view, diff_a.view, objective)) << "input 0";
-  EXPECT_TRUE(CheckGradient(b.view, diff_b.view, objective)) << "input 1";
-  EXPECT_TRUE(CheckGradient(d.view, diff_d.view, objective)) << "input 2";
-}
-
 // The dense (rows × dim) form of a sparse gradient: zeros on rows it does not list.
 std::vector<float> Densify(const SparseGrad& grad, int64_t rows, int64_t dim) {
   std::vector<float> dense(rows * dim, 0.f);
@@ -216,7 +196,7 @@ void CheckPooled(Pooling pooling) {
 TEST(LayersGradcheck, EmbeddingPooledSum) { CheckPooled(Pooling::kSum); }
 TEST(LayersGradcheck, EmbeddingPooledMean) { CheckPooled(Pooling::kMean); }
 
-// A small network end to end: embedding → concat with dense features → dense → dropout → dense → BCE with a
+// A small network end to end: embedding and dense features side by side → dense → dropout → dense → BCE with a
 // missing label, checked against every parameter, the embedding table and the dense input.
 TEST(LayersGradcheck, SmallNetworkEndToEnd) {
   const int64_t batch = 5;
@@ -229,37 +209,32 @@ TEST(LayersGradcheck, SmallNetworkEndToEnd) {
   table.Initialize(13, 0.5f);
   Dropout dropout(4, 0.25f);
   dropout.SetStepSeed(14);
-  Concat concat({2, 4});
 
   Rng rng(15);
   const int32_t ids[] = {1, 3, 1, 0, 4};
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const float labels[] = {1.f, 0.f, nan, 1.f, 0.f};
-  Buffer features(batch, 4, 4), embedded(batch, 2, 2), x(batch, 6, 6), h(batch, 4, 4), hd(batch, 4, 4),
-      y(batch, 1, 1);
+  Buffer features(batch, 4, 4), x(batch, 6, 6), h(batch, 4, 4), hd(batch, 4, 4), y(batch, 1, 1);
   FillUniform(features.view, rng, -1, 1);
-  const Tensor srcs[] = {embedded.view, features.view};
 
   const auto objective = [&] {
-    table.Lookup(ids, batch, embedded.view);
-    concat.Forward(srcs, x.view);
+    // x = [embedding | features]: the lookup and the copy write their column blocks of x in place.
+    table.Lookup(ids, batch, x.view.Columns(0, 2));
+    for (int64_t r = 0; r < batch; ++r) std::copy_n(features.view.Row(r), 4, x.view.Columns(2, 4).Row(r));
     hidden.Forward(x.view, h.view, Mode::kTrain);
     dropout.Forward(h.view, hd.view, Mode::kTrain);
     logit.Forward(hd.view, y.view, Mode::kTrain);
     return BceWithLogits(y.view.data, 1, labels, batch, 1.f, nullptr, 0).Mean();
   };
   objective();
-  Buffer diff_y(batch, 1, 1), diff_hd(batch, 4, 4), diff_h(batch, 4, 4), diff_x(batch, 6, 6),
-      diff_embedded(batch, 2, 2), diff_features(batch, 4, 4);
+  Buffer diff_y(batch, 1, 1), diff_hd(batch, 4, 4), diff_h(batch, 4, 4), diff_x(batch, 6, 6);
   BceWithLogits(y.view.data, 1, labels, batch, 1.f, diff_y.view.data, 1);
   arena.ZeroGrad();
   logit.Backward(hd.view, y.view, diff_y.view, &diff_hd.view);
   dropout.Backward(h.view, hd.view, diff_hd.view, &diff_h.view);
   hidden.Backward(x.view, h.view, diff_h.view, &diff_x.view);
-  const Tensor diff_srcs[] = {diff_embedded.view, diff_features.view};
-  concat.Backward(diff_x.view, diff_srcs);
   SparseGrad grad;
-  table.AccumulateGrad(ids, batch, diff_embedded.view, &grad);
+  table.AccumulateGrad(ids, batch, diff_x.view.Columns(0, 2), &grad);
 
   for (size_t id = 0; id < arena.Infos().size(); ++id) {
     const ParameterInfo& info = arena.Info(id);
@@ -268,7 +243,7 @@ TEST(LayersGradcheck, SmallNetworkEndToEnd) {
   }
   std::vector<float> analytic = Densify(grad, 5, 2);
   EXPECT_TRUE(CheckGradient(table.data(), analytic.data(), 10, objective)) << "embedding";
-  EXPECT_TRUE(CheckGradient(features.view, diff_features.view, objective)) << "dense features";
+  EXPECT_TRUE(CheckGradient(features.view, diff_x.view.Columns(2, 4), objective)) << "dense features";
 }
 
 }  // namespace

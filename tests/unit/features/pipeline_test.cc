@@ -146,7 +146,7 @@ TEST(NumericTransformTest, StandardisesWithStatisticsOfNonMissingValues) {
   EXPECT_FLOAT_EQ(t.Apply(2), static_cast<float>((2 - 3) / std));
   EXPECT_FLOAT_EQ(t.Apply(6), static_cast<float>(3 / std));
   EXPECT_FLOAT_EQ(t.Apply(NAN), static_cast<float>(-3 / std));  // fill 0, then standardised
-  EXPECT_FALSE(t.bucketised());
+  EXPECT_FALSE(t.bucketized());
 }
 
 TEST(NumericTransformTest, StatisticsAreOfTheTransformedValues) {
@@ -189,7 +189,7 @@ TEST(NumericTransformTest, QuantileBuckets) {
   f.buckets = 4;
   NumericTransform t = Fit(f, {8, 1, 7, 2, NAN, 6, 3, 5, 4});
   // Sorted 1..8; cuts at positions 8·b/4 = 2, 4, 6: values 3, 5, 7.
-  EXPECT_TRUE(t.bucketised());
+  EXPECT_TRUE(t.bucketized());
   EXPECT_EQ(t.BucketRows(), 5);  // 4 buckets and the missing one
   EXPECT_EQ(t.Bucket(1), 0);
   EXPECT_EQ(t.Bucket(2.9f), 0);
