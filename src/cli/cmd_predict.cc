@@ -26,7 +26,7 @@ int RunPredict(const PredictOptions& options) {
   LoadedModel loaded = LoadModel(options.model);
   // Every input row needs its output row, so bad rows stop the run here whatever data.on_error says.
   DataConfig data_config = loaded.config.data;
-  data_config.on_error = "fail";
+  data_config.on_error = OnError::kFail;
   ColumnTable table =
       LoadTable(options.data, data_config, FeaturePipeline::Requests(loaded.config, /*labels_required=*/false));
   EncodedData data = loaded.pipeline->Encode(table);

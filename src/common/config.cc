@@ -228,8 +228,7 @@ const std::vector<Field<DataConfig>>& DataFields() {
                 "Field values that mean 'missing' (numeric features and labels; categorical features map them to "
                 "their missing id)."),
       MakeField("on_error", &D::on_error,
-                "What to do with a bad row: stop with its file:line, or skip it and report how many were skipped.",
-                {"fail", "skip"}),
+                "What to do with a bad row: stop with its file:line, or skip it and report how many were skipped."),
       MakeField("max_reported_errors", &D::max_reported_errors, "How many skipped rows are described one by one."),
       MakeField("cache", &D::cache,
                 "Keep a columnar binary copy of each parsed file (memory-mapped), keyed by the file's size, mtime and "
@@ -264,14 +263,14 @@ const std::vector<Field<FeatureConfig>>& FeatureFields() {
       MakeField(
           "missing_flag", &F::missing_flag,
           "Add a 0/1 input telling whether the value was missing; auto = when the training file has missing values.",
-          {"auto", "always", "never"}, num),
+          {}, num),
       MakeField("buckets", &F::buckets,
                 "When > 0: replace the value by its bucket among at most this many of about equal rows (fitted on the "
                 "training file; a value repeated on many rows, such as 0, gets a bucket of its own), embedded like "
                 "a categorical feature.",
                 {}, num),
       MakeField("separator", &F::separator, "Separator between the values inside the field.", {}, multi),
-      MakeField("pooling", &F::pooling, "How the embeddings of the values are pooled.", {"mean", "sum"}, multi),
+      MakeField("pooling", &F::pooling, "How the embeddings of the values are pooled.", {}, multi),
       MakeField("share_with", &F::share_with,
                 "Name of another categorical or multi_categorical feature whose vocabulary and embedding table this "
                 "feature uses.",
@@ -291,8 +290,7 @@ const std::vector<Field<TaskConfig>>& TaskFields() {
       MakeField("name", &T::name, "Task name (unique); names the prediction column and the metrics."),
       MakeField("column", &T::column, "Label column; default: the name."),
       MakeField("kind", &T::kind, "Task kind."),
-      MakeField("loss", &T::loss, "Loss; default logloss for binary and mse for regression.",
-                {"logloss", "mse", "huber"}),
+      MakeField("loss", &T::loss, "Loss; default logloss for binary and mse for regression."),
       MakeField("weight", &T::weight, "Weight of the task's loss in the total loss."),
       MakeField("positive", &T::positive,
                 "Label rule: the label is 1 when the column's value is one of these, else 0 (data.na_values: "
@@ -365,7 +363,7 @@ const std::vector<Field<TrainConfig>>& TrainFields() {
   static const std::vector<Field<T>> fields = {
       MakeField("epochs", &T::epochs, "Passes over the training file (at most; see patience)."),
       MakeField("batch_size", &T::batch_size, "Rows per step."),
-      MakeField("optimizer", &T::optimizer, "Optimizer of the dense weights.", {"adam", "adamw", "sgd"}),
+      MakeField("optimizer", &T::optimizer, "Optimizer of the dense weights."),
       MakeField("lr", &T::lr, "Learning rate of the dense weights."),
       MakeField("beta1", &T::beta1, "Adam's beta1 (dense and lazy_adam)."),
       MakeField("beta2", &T::beta2, "Adam's beta2 (dense and lazy_adam)."),
@@ -374,8 +372,7 @@ const std::vector<Field<TrainConfig>>& TrainFields() {
                 "L2 penalty (adam, sgd) or decoupled weight decay (adamw) on dense weights, not biases."),
       MakeField("momentum", &T::momentum, "SGD momentum."),
       MakeField("embedding_optimizer", &T::embedding_optimizer,
-                "Sparse optimizer of the embedding tables: only the rows a batch touches are updated.",
-                {"adagrad", "lazy_adam", "sgd"}),
+                "Sparse optimizer of the embedding tables: only the rows a batch touches are updated."),
       MakeField("embedding_lr", &T::embedding_lr, "Learning rate of the embedding tables."),
       MakeField("embedding_l2", &T::embedding_l2,
                 "L2 penalty on the embedding rows a step looks up: their gradient gains embedding_l2 x the row. "
@@ -422,8 +419,7 @@ const std::vector<Field<TrainConfig>>& TrainFields() {
                 "Where task gradients are compared (gradient strategies, gradnorm, the conflict matrix): shared = "
                 "every dense parameter two tasks reach plus the input layer's output (standing for the embedding "
                 "rows), keeping K copies of the dense gradients; representation = the input layer's output only, "
-                "memory bounded by the batch, one more backward pass per step. Embeddings keep sparse updates.",
-                {"shared", "representation"}),
+                "memory bounded by the batch, one more backward pass per step. Embeddings keep sparse updates."),
       MakeField("conflict_every", &T::conflict_every,
                 "Measure the task-gradient conflict matrix every this many steps under strategies that do not need "
                 "the task gradients anyway (0 = never); gradient strategies measure it every step."),
@@ -479,7 +475,7 @@ const std::vector<Field<ServeConfig>>& ServeFields() {
                 "every binary task but the auxiliary ones. Used by `mtrec serve` (overridable per request) and by "
                 "eval's ranking metrics."),
       MakeField("blend_mode", &S::blend_mode,
-                "How task scores combine: sum = Σ w_k s_k; product = Π max(s_k, 0)^{w_k}.", {"sum", "product"}),
+                "How task scores combine: sum = Σ w_k s_k; product = Π max(s_k, 0)^{w_k}."),
       MakeField("blend_feature", &S::blend_feature,
                 "Numeric feature whose raw value multiplies the blended score (e.g. price, for expected revenue); "
                 "empty = none."),
@@ -539,6 +535,15 @@ std::string KindName(E kind) {
   return std::string(NameOf(kind));
 }
 
+// Defaults that follow other keys of the entry: the column is the name, a task's loss follows its kind.
+void FillDefaults(FeatureConfig& feature, const std::set<std::string>& /*present*/) {
+  if (feature.column.empty()) feature.column = feature.name;
+}
+void FillDefaults(TaskConfig& task, const std::set<std::string>& present) {
+  if (task.column.empty()) task.column = task.name;
+  if (!present.contains("loss")) task.loss = task.kind == TaskKind::kBinary ? LossKind::kLogloss : LossKind::kMse;
+}
+
 template <typename S>
 std::vector<S> ReadArrayOfTables(const toml::node& node, const std::vector<Field<S>>& fields, const std::string& name,
                                  const std::string& what) {
@@ -548,8 +553,9 @@ std::vector<S> ReadArrayOfTables(const toml::node& node, const std::vector<Field
   for (const auto& item : *array) {
     const toml::table& table = ExpectTable(item, name);
     S entry;
-    ReadTable(table, fields, entry, "[" + name + "]");
+    const std::set<std::string> present = ReadTable(table, fields, entry, "[" + name + "]");
     if (entry.name.empty()) Fail("{}: a [[{}]] entry has no 'name'", Locate(item), name);
+    FillDefaults(entry, present);
     CheckKinds(table, fields, KindName(entry.kind), what, entry.name);
     out.push_back(std::move(entry));
   }
@@ -694,13 +700,6 @@ Config ParseConfig(const std::string& text, const std::string& source_name, cons
       Fail("{}: unknown section '{}'{}", Locate(key.source()), name, DidYouMeanSuffix(name, sections));
     }
   }
-  for (auto& feature : config.features) {
-    if (feature.column.empty()) feature.column = feature.name;
-  }
-  for (auto& task : config.tasks) {
-    if (task.column.empty()) task.column = task.name;
-    if (task.loss.empty()) task.loss = task.kind == TaskKind::kBinary ? "logloss" : "mse";
-  }
   try {
     ValidateConfig(config);
   } catch (const Error& error) {
@@ -814,7 +813,7 @@ void ValidateEvalAndServe(const Config& config) {
   for (const auto& [name, weight] : config.serve.blend) {
     find(name, "serve.blend", std::nullopt);
     MTREC_CHECK(std::isfinite(weight), "serve.blend weight of '{}' is {}; expected a finite number", name, weight);
-    MTREC_CHECK(config.serve.blend_mode == "sum" || weight >= 0,
+    MTREC_CHECK(config.serve.blend_mode == BlendMode::kSum || weight >= 0,
                 "serve.blend weight of '{}' is {}; a product blend needs weights >= 0", name, weight);
   }
   if (!config.serve.blend_feature.empty()) {
@@ -899,11 +898,11 @@ void ValidateConfig(const Config& config) {
   for (const auto& task : config.tasks) {
     MTREC_CHECK(names.insert(task.name).second, "task '{}' is declared twice", task.name);
     if (task.kind == TaskKind::kBinary) {
-      MTREC_CHECK(task.loss == "logloss", "task '{}' is binary: its loss must be 'logloss', not '{}'", task.name,
-                  task.loss);
+      MTREC_CHECK(task.loss == LossKind::kLogloss, "task '{}' is binary: its loss must be 'logloss', not '{}'",
+                  task.name, task.loss);
     } else {
-      MTREC_CHECK(task.loss != "logloss", "task '{}' is a regression: its loss must be 'mse' or 'huber', not 'logloss'",
-                  task.name);
+      MTREC_CHECK(task.loss != LossKind::kLogloss,
+                  "task '{}' is a regression: its loss must be 'mse' or 'huber', not 'logloss'", task.name);
     }
     MTREC_CHECK(task.positive.empty() || task.equals.empty(), "task '{}': give either 'positive' or 'equals', not both",
                 task.name);

@@ -29,7 +29,7 @@ struct DataConfig {
   std::vector<std::string> columns;
   bool trim = true;
   std::vector<std::string> na_values = {"", "NA", "NaN", "nan", "null", "NULL"};
-  std::string on_error = "fail";
+  OnError on_error = OnError::kFail;
   int64_t max_reported_errors = 10;
   bool cache = true;
   std::string cache_dir;
@@ -46,10 +46,10 @@ struct FeatureConfig {
   bool standardize = true;
   std::vector<double> clip;
   double fill = 0.0;
-  std::string missing_flag = "auto";
+  MissingFlag missing_flag = MissingFlag::kAuto;
   int64_t buckets = 0;
   std::string separator = "|";
-  std::string pooling = "mean";
+  Pooling pooling = Pooling::kMean;
   std::string share_with;
   double embedding_l2 = -1.0;
 };
@@ -58,7 +58,7 @@ struct TaskConfig {
   std::string name;
   std::string column;
   TaskKind kind = TaskKind::kBinary;
-  std::string loss;
+  LossKind loss = LossKind::kLogloss;  // when not given: logloss for binary, mse for regression (ParseConfig)
   double weight = 1.0;
   std::vector<std::string> positive;
   std::string equals;
@@ -89,14 +89,14 @@ struct ModelConfig {
 struct TrainConfig {
   int64_t epochs = 5;
   int64_t batch_size = 512;
-  std::string optimizer = "adam";
+  DenseOptimizerKind optimizer = DenseOptimizerKind::kAdam;
   double lr = 0.001;
   double beta1 = 0.9;
   double beta2 = 0.999;
   double eps = 1e-8;
   double weight_decay = 0.0;
   double momentum = 0.0;
-  std::string embedding_optimizer = "adagrad";
+  SparseOptimizerKind embedding_optimizer = SparseOptimizerKind::kAdagrad;
   double embedding_lr = 0.05;
   double embedding_l2 = 0.0;
   LrScheduleKind lr_schedule = LrScheduleKind::kConstant;
@@ -115,7 +115,7 @@ struct TrainConfig {
   double gradnorm_alpha = 1.5;
   double dwa_temperature = 2.0;
   double cagrad_c = 0.5;
-  std::string gradient_space = "shared";
+  GradientSpace gradient_space = GradientSpace::kShared;
   int64_t conflict_every = 50;
   std::string baseline;
 };
@@ -139,7 +139,7 @@ using NamedWeights = std::vector<std::pair<std::string, double>>;
 
 struct ServeConfig {
   NamedWeights blend;              // empty: every binary non-auxiliary task with weight 1
-  std::string blend_mode = "sum";  // "sum": Σ w_k s_k; "product": Π s_k^{w_k}
+  BlendMode blend_mode = BlendMode::kSum;  // sum: Σ w_k s_k; product: Π s_k^{w_k}
   std::string blend_feature;       // numeric feature whose raw value multiplies the blend (e.g. price); empty: none
 };
 

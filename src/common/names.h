@@ -16,6 +16,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "common/pooling.h"
+
 namespace mtrec {
 
 // Specialised for each enum below: kNames holds the name of each value, in the enum's order.
@@ -74,6 +76,85 @@ struct NameTable<LrScheduleKind> {
 };
 static_assert(NameTable<LrScheduleKind>::kNames.size() == static_cast<size_t>(LrScheduleKind::kLinear) + 1,
               "a name for each LrScheduleKind");
+
+// tasks.loss: a binary task's is logloss; a regression's mse or huber (train/losses.h).
+enum class LossKind { kLogloss, kMse, kHuber };
+template <>
+struct NameTable<LossKind> {
+  static constexpr std::array<std::string_view, 3> kNames = {"logloss", "mse", "huber"};
+};
+static_assert(NameTable<LossKind>::kNames.size() == static_cast<size_t>(LossKind::kHuber) + 1,
+              "a name for each LossKind");
+
+// train.optimizer (train/dense_optimizer.h).
+enum class DenseOptimizerKind {
+  kAdam,   // Kingma & Ba; weight_decay is an L2 term added to the gradient
+  kAdamW,  // Loshchilov & Hutter; weight_decay shrinks the weights directly, decoupled from the moments
+  kSgd,    // with optional heavy-ball momentum; weight_decay is an L2 term added to the gradient
+};
+template <>
+struct NameTable<DenseOptimizerKind> {
+  static constexpr std::array<std::string_view, 3> kNames = {"adam", "adamw", "sgd"};
+};
+static_assert(NameTable<DenseOptimizerKind>::kNames.size() == static_cast<size_t>(DenseOptimizerKind::kSgd) + 1,
+              "a name for each DenseOptimizerKind");
+
+// train.embedding_optimizer (train/sparse_optimizer.h).
+enum class SparseOptimizerKind {
+  // Row-wise Adagrad: one accumulator G per row, G += mean over the row of g²; w -= lr · g / (sqrt(G) + eps).
+  kAdagrad,
+  // Adam whose m and v are updated only on the rows a step touches; bias correction uses the global step t.
+  kLazyAdam,
+  kSgd,
+};
+template <>
+struct NameTable<SparseOptimizerKind> {
+  static constexpr std::array<std::string_view, 3> kNames = {"adagrad", "lazy_adam", "sgd"};
+};
+static_assert(NameTable<SparseOptimizerKind>::kNames.size() == static_cast<size_t>(SparseOptimizerKind::kSgd) + 1,
+              "a name for each SparseOptimizerKind");
+
+// train.gradient_space: where task gradients are compared (train/task_gradients.h).
+enum class GradientSpace { kShared, kRepresentation };
+template <>
+struct NameTable<GradientSpace> {
+  static constexpr std::array<std::string_view, 2> kNames = {"shared", "representation"};
+};
+static_assert(NameTable<GradientSpace>::kNames.size() == static_cast<size_t>(GradientSpace::kRepresentation) + 1,
+              "a name for each GradientSpace");
+
+// features.missing_flag of a numeric feature (features/numeric.h).
+enum class MissingFlag { kAuto, kAlways, kNever };
+template <>
+struct NameTable<MissingFlag> {
+  static constexpr std::array<std::string_view, 3> kNames = {"auto", "always", "never"};
+};
+static_assert(NameTable<MissingFlag>::kNames.size() == static_cast<size_t>(MissingFlag::kNever) + 1,
+              "a name for each MissingFlag");
+
+// features.pooling of a multi_categorical feature; the enum (common/pooling.h) keeps the values model files store.
+template <>
+struct NameTable<Pooling> {
+  static constexpr std::array<std::string_view, 2> kNames = {"sum", "mean"};
+};
+static_assert(NameTable<Pooling>::kNames.size() == static_cast<size_t>(Pooling::kMean) + 1, "a name for each Pooling");
+
+// data.on_error: what reading a file does with a bad row (data/column_table.h).
+enum class OnError { kFail, kSkip };
+template <>
+struct NameTable<OnError> {
+  static constexpr std::array<std::string_view, 2> kNames = {"fail", "skip"};
+};
+static_assert(NameTable<OnError>::kNames.size() == static_cast<size_t>(OnError::kSkip) + 1, "a name for each OnError");
+
+// serve.blend_mode: how task scores combine into one ranking score (eval/blend.h).
+enum class BlendMode { kSum, kProduct };
+template <>
+struct NameTable<BlendMode> {
+  static constexpr std::array<std::string_view, 2> kNames = {"sum", "product"};
+};
+static_assert(NameTable<BlendMode>::kNames.size() == static_cast<size_t>(BlendMode::kProduct) + 1,
+              "a name for each BlendMode");
 
 template <typename E>
 inline constexpr bool kHasNameTable = false;

@@ -137,7 +137,7 @@ uint64_t CacheKey(const std::string& path, const DataConfig& data, const std::ve
   w.String(data.delimiter);
   w.Pod<uint8_t>(data.header);
   w.Pod<uint8_t>(data.trim);
-  w.String(data.on_error);
+  w.String(NameOf(data.on_error));  // the name, as caches written before the enum keyed on
   for (const auto& c : data.columns) w.String(c);
   w.Pod<uint8_t>(0xff);
   for (const auto& na : data.na_values) w.String(na);
@@ -497,7 +497,7 @@ ColumnTable TableParser::Parse(const std::string& path, const DataConfig& data,
 
   const std::string_view body = text;
   const NaValues na_values(data.na_values);
-  const bool skip_bad_rows = data.on_error == "skip";
+  const bool skip_bad_rows = data.on_error == OnError::kSkip;
   const size_t max_examples = static_cast<size_t>(data.max_reported_errors);
   std::vector<CsvChunk> chunks = SplitRecords(body, static_cast<size_t>(Threads()) * 4, dialect.quote, body_start);
   std::vector<ChunkResult> results(chunks.size());

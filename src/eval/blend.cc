@@ -24,7 +24,7 @@ float Blend::Score(std::span<const float> task_scores, float feature) const {
 
 Blend ResolveBlend(const Config& config, const NamedWeights& weights) {
   Blend blend;
-  blend.product = config.serve.blend_mode == "product";
+  blend.product = config.serve.blend_mode == BlendMode::kProduct;
   blend.uses_feature = !config.serve.blend_feature.empty();
   std::vector<std::string> names;
   for (const auto& task : config.tasks) names.push_back(task.name);

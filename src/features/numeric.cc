@@ -56,7 +56,17 @@ NumericTransform NumericTransform::Fit(const FeatureConfig& config, const float*
       Fail("{}: feature '{}': {}", where, config.name, error.what());
     }
   }
-  t.missing_flag_ = config.missing_flag == "always" || (config.missing_flag == "auto" && missing > 0);
+  switch (config.missing_flag) {
+    case MissingFlag::kAuto:
+      t.missing_flag_ = missing > 0;
+      break;
+    case MissingFlag::kAlways:
+      t.missing_flag_ = true;
+      break;
+    case MissingFlag::kNever:
+      t.missing_flag_ = false;
+      break;
+  }
   if (!prepared.empty()) {
     double sum = 0;
     for (double x : prepared) sum += x;

@@ -137,8 +137,7 @@ void FeaturePipeline::BuildLayout() {
   for (size_t i = 0; i < features.size(); ++i) {
     const FeatureConfig& feature = features[i];
     if (feature.kind == FeatureKind::kMultiCategorical) {
-      layout_.multi_slots.push_back(
-          {feature.name, table_of_[i], feature.pooling == "sum" ? Pooling::kSum : Pooling::kMean});
+      layout_.multi_slots.push_back({feature.name, table_of_[i], feature.pooling});
     } else if (table_of_[i] >= 0) {
       layout_.single_slots.push_back({feature.name, table_of_[i], Pooling::kSum});
     } else {

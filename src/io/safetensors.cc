@@ -347,7 +347,7 @@ std::string FeaturesJson(const FeaturePipeline& pipeline) {
       }
       if (feature.kind == FeatureKind::kMultiCategorical) {
         f["separator"] = feature.separator;
-        f["pooling"] = feature.pooling;
+        f["pooling"] = std::string(NameOf(feature.pooling));
       }
     }
     features.push_back(std::move(f));

@@ -15,15 +15,10 @@
 #include <string_view>
 
 #include "common/aligned.h"
+#include "common/names.h"
 #include "nn/parameters.h"
 
 namespace mtrec {
-
-enum class DenseOptimizerKind {
-  kAdam,   // Kingma & Ba; weight_decay is an L2 term added to the gradient
-  kAdamW,  // Loshchilov & Hutter; weight_decay shrinks the weights directly, decoupled from the moments
-  kSgd,    // with optional heavy-ball momentum; weight_decay is an L2 term added to the gradient
-};
 
 struct DenseOptimizerOptions {
   DenseOptimizerKind kind = DenseOptimizerKind::kAdam;

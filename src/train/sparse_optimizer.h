@@ -15,17 +15,10 @@
 #include <string_view>
 
 #include "common/aligned.h"
+#include "common/names.h"
 #include "nn/embedding.h"
 
 namespace mtrec {
-
-enum class SparseOptimizerKind {
-  // Row-wise Adagrad: one accumulator G per row, G += mean over the row of g²; w -= lr · g / (sqrt(G) + eps).
-  kAdagrad,
-  // Adam whose m and v are updated only on the rows a step touches; bias correction uses the global step t.
-  kLazyAdam,
-  kSgd,
-};
 
 struct SparseOptimizerOptions {
   SparseOptimizerKind kind = SparseOptimizerKind::kAdagrad;

@@ -25,9 +25,7 @@ namespace {
 
 DenseOptimizerOptions DenseOptions(const TrainConfig& train) {
   DenseOptimizerOptions options;
-  options.kind = train.optimizer == "sgd"     ? DenseOptimizerKind::kSgd
-                 : train.optimizer == "adamw" ? DenseOptimizerKind::kAdamW
-                                              : DenseOptimizerKind::kAdam;
+  options.kind = train.optimizer;
   options.lr = static_cast<float>(train.lr);
   options.beta1 = static_cast<float>(train.beta1);
   options.beta2 = static_cast<float>(train.beta2);
@@ -39,9 +37,7 @@ DenseOptimizerOptions DenseOptions(const TrainConfig& train) {
 
 SparseOptimizerOptions SparseOptions(const TrainConfig& train) {
   SparseOptimizerOptions options;
-  options.kind = train.embedding_optimizer == "sgd"         ? SparseOptimizerKind::kSgd
-                 : train.embedding_optimizer == "lazy_adam" ? SparseOptimizerKind::kLazyAdam
-                                                            : SparseOptimizerKind::kAdagrad;
+  options.kind = train.embedding_optimizer;
   options.lr = static_cast<float>(train.embedding_lr);
   options.l2 = static_cast<float>(train.embedding_l2);
   options.eps = static_cast<float>(train.eps);
@@ -55,14 +51,16 @@ LossValue TaskLoss(const TaskConfig& task, const Tensor& outputs, int64_t k, con
                    const Tensor& diff) {
   const float* out = outputs.data + k;
   float* d = diff.data + k;
-  if (task.kind == TaskKind::kBinary) {
-    return WeightedBceWithLogits(out, outputs.ld, labels, outputs.rows, static_cast<float>(task.pos_weight), scale, d,
-                                 diff.ld);
+  switch (task.loss) {
+    case LossKind::kLogloss:  // binary tasks only (ValidateConfig)
+      return WeightedBceWithLogits(out, outputs.ld, labels, outputs.rows, static_cast<float>(task.pos_weight), scale, d,
+                                   diff.ld);
+    case LossKind::kHuber:
+      return Huber(out, outputs.ld, labels, outputs.rows, static_cast<float>(task.huber_delta), scale, d, diff.ld);
+    case LossKind::kMse:
+      return Mse(out, outputs.ld, labels, outputs.rows, scale, d, diff.ld);
   }
-  if (task.loss == "huber") {
-    return Huber(out, outputs.ld, labels, outputs.rows, static_cast<float>(task.huber_delta), scale, d, diff.ld);
-  }
-  return Mse(out, outputs.ld, labels, outputs.rows, scale, d, diff.ld);
+  Fail("task '{}': unknown loss {}", task.name, static_cast<int>(task.loss));
 }
 
 }  // namespace
@@ -119,7 +117,7 @@ void Trainer::Backpropagate(const Batch& batch, const Tensor& diff, const Tensor
   }
   if (!task_gradients_) {
     task_gradients_ = std::make_unique<TaskGradients>(model_, config_.train.batch_size,
-                                                      config_.train.gradient_space == "representation");
+                                                      config_.train.gradient_space == GradientSpace::kRepresentation);
   }
   const TaskMatrix gram = task_gradients_->Measure(batch.size, diff);
   const TaskCoefficients c = weighting_.Step(losses, &gram, seed);
@@ -343,9 +341,9 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     if (config_.train.normalize_losses) {
       const std::vector<float>* parent =
           task.mode == TaskMode::kMasked ? &train.labels[model_.graph().parent(k)] : nullptr;
-      const double constant = ConstantPredictorLoss(task.kind == TaskKind::kBinary, task.loss == "huber",
-                                                    static_cast<float>(task.huber_delta), train.labels[k], parent,
-                                                    task.pos_weight);
+      const double constant =
+          ConstantPredictorLoss(task.kind == TaskKind::kBinary, task.loss == LossKind::kHuber,
+                                static_cast<float>(task.huber_delta), train.labels[k], parent, task.pos_weight);
       if (std::isfinite(constant) && constant > 0) {
         scale /= constant;
         LogInfo("task {}: loss divided by {:.6g}, the loss of predicting its mean label", task.name, constant);

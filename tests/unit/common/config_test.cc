@@ -144,7 +144,7 @@ TEST(ConfigTest, MinimalConfigHasTheDefaults) {
   EXPECT_TRUE(c.data.columns.empty());
   EXPECT_TRUE(c.data.trim);
   EXPECT_EQ(c.data.na_values, (std::vector<std::string>{"", "NA", "NaN", "nan", "null", "NULL"}));
-  EXPECT_EQ(c.data.on_error, "fail");
+  EXPECT_EQ(c.data.on_error, OnError::kFail);
   EXPECT_EQ(c.data.max_reported_errors, 10);
   EXPECT_TRUE(c.data.cache);
   EXPECT_EQ(c.data.cache_dir, "");
@@ -158,7 +158,7 @@ TEST(ConfigTest, MinimalConfigHasTheDefaults) {
   EXPECT_EQ(f.hash_buckets, 0);
   EXPECT_EQ(f.embedding_dim, 0);
   EXPECT_EQ(f.separator, "|");
-  EXPECT_EQ(f.pooling, "mean");
+  EXPECT_EQ(f.pooling, Pooling::kMean);
   EXPECT_EQ(f.share_with, "");
 
   ASSERT_EQ(c.tasks.size(), 1u);
@@ -166,7 +166,7 @@ TEST(ConfigTest, MinimalConfigHasTheDefaults) {
   EXPECT_EQ(t.name, "click");
   EXPECT_EQ(t.column, "click");
   EXPECT_EQ(t.kind, TaskKind::kBinary);
-  EXPECT_EQ(t.loss, "logloss");
+  EXPECT_EQ(t.loss, LossKind::kLogloss);
   EXPECT_EQ(t.weight, 1.0);
   EXPECT_TRUE(t.positive.empty());
   EXPECT_EQ(t.equals, "");
@@ -181,12 +181,12 @@ TEST(ConfigTest, MinimalConfigHasTheDefaults) {
 
   EXPECT_EQ(c.train.epochs, 5);
   EXPECT_EQ(c.train.batch_size, 512);
-  EXPECT_EQ(c.train.optimizer, "adam");
+  EXPECT_EQ(c.train.optimizer, DenseOptimizerKind::kAdam);
   EXPECT_EQ(c.train.lr, 0.001);
   EXPECT_EQ(c.train.beta1, 0.9);
   EXPECT_EQ(c.train.beta2, 0.999);
   EXPECT_EQ(c.train.eps, 1e-8);
-  EXPECT_EQ(c.train.embedding_optimizer, "adagrad");
+  EXPECT_EQ(c.train.embedding_optimizer, SparseOptimizerKind::kAdagrad);
   EXPECT_EQ(c.train.embedding_lr, 0.05);
   EXPECT_EQ(c.train.seed, 42u);
   EXPECT_EQ(c.train.threads, 0);
@@ -210,7 +210,7 @@ TEST(ConfigTest, ParsesEverySection) {
   EXPECT_EQ(c.data.columns[5], "p_click");
   EXPECT_FALSE(c.data.trim);
   EXPECT_EQ(c.data.na_values, (std::vector<std::string>{"?", "-"}));
-  EXPECT_EQ(c.data.on_error, "skip");
+  EXPECT_EQ(c.data.on_error, OnError::kSkip);
   EXPECT_EQ(c.data.max_reported_errors, 3);
   EXPECT_FALSE(c.data.cache);
   EXPECT_EQ(c.data.cache_dir, "cache");
@@ -220,7 +220,7 @@ TEST(ConfigTest, ParsesEverySection) {
   EXPECT_EQ(c.features[0].embedding_dim, 4);
   EXPECT_EQ(c.features[1].kind, FeatureKind::kMultiCategorical);
   EXPECT_EQ(c.features[1].separator, ";");
-  EXPECT_EQ(c.features[1].pooling, "sum");
+  EXPECT_EQ(c.features[1].pooling, Pooling::kSum);
   EXPECT_EQ(c.features[1].share_with, "city");
   const FeatureConfig& price = c.features[2];
   EXPECT_EQ(price.kind, FeatureKind::kNumeric);
@@ -228,7 +228,7 @@ TEST(ConfigTest, ParsesEverySection) {
   EXPECT_FALSE(price.standardize);
   EXPECT_EQ(price.clip, (std::vector<double>{0.0, 100.0}));
   EXPECT_EQ(price.fill, 1.5);
-  EXPECT_EQ(price.missing_flag, "always");
+  EXPECT_EQ(price.missing_flag, MissingFlag::kAlways);
   EXPECT_EQ(price.buckets, 4);
   EXPECT_EQ(c.FindFeature("price"), &c.features[2]);
   EXPECT_EQ(c.FindFeature("nope"), nullptr);
@@ -239,7 +239,7 @@ TEST(ConfigTest, ParsesEverySection) {
   EXPECT_EQ(c.tasks[0].weight, 2.0);
   EXPECT_EQ(c.tasks[0].oracle, "p_click");
   EXPECT_EQ(c.tasks[1].kind, TaskKind::kRegression);
-  EXPECT_EQ(c.tasks[1].loss, "huber");
+  EXPECT_EQ(c.tasks[1].loss, LossKind::kHuber);
   EXPECT_EQ(c.tasks[1].huber_delta, 0.5);
   EXPECT_EQ(c.FindTask("spend"), &c.tasks[1]);
   EXPECT_EQ(c.FindTask("nope"), nullptr);
@@ -252,14 +252,14 @@ TEST(ConfigTest, ParsesEverySection) {
 
   EXPECT_EQ(c.train.epochs, 3);
   EXPECT_EQ(c.train.batch_size, 64);
-  EXPECT_EQ(c.train.optimizer, "adamw");
+  EXPECT_EQ(c.train.optimizer, DenseOptimizerKind::kAdamW);
   EXPECT_EQ(c.train.lr, 0.01);
   EXPECT_EQ(c.train.beta1, 0.8);
   EXPECT_EQ(c.train.beta2, 0.99);
   EXPECT_EQ(c.train.eps, 1e-6);
   EXPECT_EQ(c.train.weight_decay, 0.001);
   EXPECT_EQ(c.train.momentum, 0.5);
-  EXPECT_EQ(c.train.embedding_optimizer, "lazy_adam");
+  EXPECT_EQ(c.train.embedding_optimizer, SparseOptimizerKind::kLazyAdam);
   EXPECT_EQ(c.train.embedding_lr, 0.1);
   EXPECT_EQ(c.train.seed, 9u);
   EXPECT_EQ(c.train.threads, 2);
@@ -292,11 +292,11 @@ loss = "huber"
   EXPECT_EQ(c.features[0].column, "city");
   EXPECT_EQ(c.features[1].column, "town_id");
   EXPECT_EQ(c.tasks[0].column, "click");
-  EXPECT_EQ(c.tasks[0].loss, "logloss");
+  EXPECT_EQ(c.tasks[0].loss, LossKind::kLogloss);
   EXPECT_EQ(c.tasks[1].column, "gmv");
-  EXPECT_EQ(c.tasks[1].loss, "mse");
+  EXPECT_EQ(c.tasks[1].loss, LossKind::kMse);
   EXPECT_EQ(c.tasks[2].column, "dwell_s");
-  EXPECT_EQ(c.tasks[2].loss, "huber");
+  EXPECT_EQ(c.tasks[2].loss, LossKind::kHuber);
 }
 
 TEST(ConfigTest, OverridesReplaceFileValues) {
@@ -307,7 +307,7 @@ TEST(ConfigTest, OverridesReplaceFileValues) {
   EXPECT_EQ(c.features[0].embedding_dim, 12);
   EXPECT_EQ(c.tasks[1].weight, 2.0);         // an integer where a number is expected
   EXPECT_EQ(c.model.arch, Arch::kSharedBottom);  // a bare word is a string
-  EXPECT_EQ(c.data.on_error, "fail");
+  EXPECT_EQ(c.data.on_error, OnError::kFail);
   EXPECT_EQ(c.model.bottom, (std::vector<int64_t>{5, 3}));
   // Untouched keys keep the file's values.
   EXPECT_EQ(c.train.epochs, 3);
@@ -572,7 +572,7 @@ TEST(ConfigTest, RoundTripThroughToml) {
   EXPECT_TRUE(again.tasks[1].auxiliary);
   EXPECT_EQ(again.eval.max_slices, 5);
   EXPECT_EQ(again.serve.blend, (NamedWeights{{"click", 1.0}, {"spend", 0.25}}));
-  EXPECT_EQ(again.serve.blend_mode, "product");
+  EXPECT_EQ(again.serve.blend_mode, BlendMode::kProduct);
   EXPECT_EQ(again.serve.blend_feature, "price");
 }
 
@@ -736,7 +736,7 @@ TEST(ConfigTest, SplitOfTheTrainingFileAndPosWeightRoundTrip) {
   // A config built in code skips the TOML kind check; validation still refuses pos_weight on a regression.
   Config regression = c;
   regression.tasks[0].kind = TaskKind::kRegression;
-  regression.tasks[0].loss = "mse";
+  regression.tasks[0].loss = LossKind::kMse;
   EXPECT_EQ(ErrorOf([&] { ValidateConfig(regression); }),
             "task 'buy' is a regression: pos_weight applies to binary tasks only");
 }

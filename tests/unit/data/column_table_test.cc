@@ -355,7 +355,7 @@ TEST_F(ColumnTableTest, BadRowsFailWithFileAndLine) {
 TEST_F(ColumnTableTest, SkippedBadRowsAreCountedAndGoodRowsKeepTheirLines) {
   const std::string path = WriteFile("bad_skip.csv", "a,b,c\n1,x,p|q\n2\nfoo,y,r\n4,z,s\n\n5,w,p\n1,2,3,4\n");
   DataConfig data = NoCache();
-  data.on_error = "skip";
+  data.on_error = OnError::kSkip;
   const std::vector<ColumnRequest> requests = {Numeric("a"), Categorical("b"), Multi("c", "|")};
   ColumnTable table = LoadTable(path, data, requests);
   EXPECT_EQ(table.rows(), 3);
@@ -383,7 +383,7 @@ TEST_F(ColumnTableTest, SkippedBadRowsAreCountedAndGoodRowsKeepTheirLines) {
 TEST_F(ColumnTableTest, AFileOfOnlyBadRowsIsAnError) {
   const std::string path = WriteFile("all_bad.csv", "a\nx\ny\n");
   DataConfig data = NoCache();
-  data.on_error = "skip";
+  data.on_error = OnError::kSkip;
   std::string error = ErrorOf([&] { LoadTable(path, data, {Numeric("a")}); });
   EXPECT_NE(error.find("has no data rows (2 bad rows skipped)"), std::string::npos) << error;
 }
@@ -430,7 +430,7 @@ TEST_F(ColumnTableCacheTest, SecondLoadComesFromTheCacheWithIdenticalColumns) {
 
 TEST_F(ColumnTableCacheTest, SkipReportSurvivesTheCache) {
   const std::string path = WriteFile("cached_skip.csv", "a,b,c\n1,x,p\nbad,y,q\n3,x,q\n");
-  data_.on_error = "skip";
+  data_.on_error = OnError::kSkip;
   ColumnTable first = LoadTable(path, data_, requests_);
   ColumnTable second = LoadTable(path, data_, requests_);
   EXPECT_TRUE(second.report().from_cache);

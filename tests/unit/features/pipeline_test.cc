@@ -178,9 +178,9 @@ TEST(NumericTransformTest, MissingFlag) {
   FeatureConfig f = Numeric();
   EXPECT_TRUE(Fit(f, {1, NAN}).has_missing_flag());  // auto, with missing values
   EXPECT_FALSE(Fit(f, {1, 2}).has_missing_flag());   // auto, without
-  f.missing_flag = "always";
+  f.missing_flag = MissingFlag::kAlways;
   EXPECT_TRUE(Fit(f, {1, 2}).has_missing_flag());
-  f.missing_flag = "never";
+  f.missing_flag = MissingFlag::kNever;
   EXPECT_FALSE(Fit(f, {1, NAN}).has_missing_flag());
 }
 
@@ -272,7 +272,7 @@ TEST(NumericTransformTest, SerializeDeserializeRoundTrip) {
   f.log1p = true;
   f.fill = 2;
   f.buckets = 3;
-  f.missing_flag = "always";
+  f.missing_flag = MissingFlag::kAlways;
   NumericTransform t = Fit(f, {0, 3, 10, NAN, 40, 7});
   BinaryWriter w;
   t.Serialize(w);
