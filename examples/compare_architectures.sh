@@ -2,21 +2,24 @@
 # Every architecture on both examples, each changing model.arch only: Census-Income (income and never-married
 # test AUC, mean over seeds) and simulated e-commerce (click and purchase test AUC, with the oracle's).
 # Prints a Markdown table. Usage: examples/compare_architectures.sh [--seeds N] [--rows N] [--archs "a b ..."]
+# Default --archs: every architecture the binary has (`mtrec list archs`; $MTREC, default build/src/mtrec).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 seeds=3
 rows=500000
-archs="single_task shared_bottom omoe mmoe ple cross_stitch esmm aitm"
+mtrec="${MTREC:-$root/build/src/mtrec}"
+archs=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --seeds) seeds="$2"; shift 2 ;;
     --rows) rows="$2"; shift 2 ;;
     --archs) archs="$2"; shift 2 ;;
-    -h|--help) sed -n '2,4p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
+if [ -z "$archs" ]; then archs="$("$mtrec" list archs | tr '\n' ' ')"; fi
 out="$root/out/compare"
 mkdir -p "$out"
 {

@@ -5,8 +5,8 @@
 # the mean seconds per training epoch relative to `static`. Prints a Markdown table per example.
 # Usage: examples/compare_weighting.sh [--only census|sim|timing] [--seeds N] [--rows N] [--arch A] [--threads N]
 #                                      [--strategies "a b ..."] [--tag NAME]
-# The strategy list may include single_task, the delta_m baseline (model.arch=single_task, static); results go to
-# out/weighting[-NAME]/.
+# The strategy list may include single_task, the delta_m baseline (model.arch=single_task, static); default:
+# single_task, then every strategy the binary has (`mtrec list weightings`). Results go to out/weighting[-NAME]/.
 # --only timing trains one epoch per strategy on each example, one run at a time, for clean seconds per epoch.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -17,7 +17,7 @@ seeds=3
 rows=500000
 arch=mmoe
 threads=0
-strategies="single_task static uncertainty gradnorm dwa rlw pcgrad mgda cagrad"
+strategies=""
 tag=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -32,6 +32,7 @@ while [ $# -gt 0 ]; do
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
+if [ -z "$strategies" ]; then strategies="single_task $("$mtrec" list weightings | tr '\n' ' ')"; fi
 out="$root/out/weighting${tag:+-$tag}"
 mkdir -p "$out"
 metric() { awk -v task="$2" -v key="$3" -f "$here/json_metric.awk" "$1"; }

@@ -16,6 +16,7 @@ RunCommand AddTrainCommand(CLI::App& app);
 RunCommand AddEvalCommand(CLI::App& app);
 RunCommand AddPredictCommand(CLI::App& app);
 RunCommand AddInspectCommand(CLI::App& app);
+RunCommand AddListCommand(CLI::App& app);
 RunCommand AddExportCommand(CLI::App& app);
 RunCommand AddBenchCommand(CLI::App& app);
 RunCommand AddServeCommand(CLI::App& app);

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
       "  mtrec eval --model model.mtrec --data data/sim/test.csv --json metrics.json\n"
       "  mtrec predict --model model.mtrec --data data/sim/test.csv --out predictions.csv\n"
       "  mtrec inspect model.mtrec\n"
+      "  mtrec list archs\n"
       "  mtrec export --model model.mtrec --format safetensors --out model.safetensors\n",
       "mtrec"};
   app.require_subcommand(1);
@@ -54,6 +55,7 @@ int main(int argc, char** argv) {
   add(mtrec::AddEvalCommand(app));
   add(mtrec::AddPredictCommand(app));
   add(mtrec::AddInspectCommand(app));
+  add(mtrec::AddListCommand(app));
   add(mtrec::AddExportCommand(app));
   add(mtrec::AddServeCommand(app));
   add(mtrec::AddBenchCommand(app));

@@ -17,15 +17,15 @@ constexpr std::array<MetricInfo, 5> kMetrics = {{
     {"loss", false, true, true},
 }};
 
+}  // namespace
+
+std::span<const MetricInfo> Metrics() { return kMetrics; }
+
 std::vector<std::string> MetricNames() {
   std::vector<std::string> names;
   for (const MetricInfo& metric : kMetrics) names.emplace_back(metric.name);
   return names;
 }
-
-}  // namespace
-
-std::span<const MetricInfo> Metrics() { return kMetrics; }
 
 const MetricInfo* FindMetric(std::string_view name) {
   for (const MetricInfo& metric : kMetrics) {

@@ -24,6 +24,8 @@ struct MetricInfo {
 
 // Every metric of the table, in the order the config documents them.
 std::span<const MetricInfo> Metrics();
+// Their names, in the same order.
+std::vector<std::string> MetricNames();
 
 // The entry named `name`; nullptr when the table has none.
 const MetricInfo* FindMetric(std::string_view name);
