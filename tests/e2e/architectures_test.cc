@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cli_runner.h"
+#include "common/names.h"
 
 namespace mtrec::e2e {
 namespace {
@@ -101,9 +102,8 @@ TEST_P(ArchitecturesTest, TrainsEvaluatesAndPredicts) {
   EXPECT_EQ(architecture.find("experts") != std::string::npos, gated) << architecture;
 }
 
-INSTANTIATE_TEST_SUITE_P(Architectures, ArchitecturesTest,
-                         testing::Values("single_task", "shared_bottom", "omoe", "mmoe", "ple", "cross_stitch", "esmm",
-                                         "aitm"),
+// Every registered architecture, so a new one is trained here by being added to NameTable<Arch>.
+INSTANTIATE_TEST_SUITE_P(Architectures, ArchitecturesTest, testing::ValuesIn(Names<Arch>()),
                          [](const testing::TestParamInfo<std::string>& info) { return info.param; });
 
 // A masked task learns and is measured only where its parent's label is 1.

@@ -8,13 +8,13 @@
 #include <cmath>
 
 #include "cli_runner.h"
+#include "common/names.h"
 
 namespace mtrec::e2e {
 namespace {
 
 namespace fs = std::filesystem;
 
-const char* kArchs[] = {"single_task", "shared_bottom", "omoe", "mmoe", "ple", "cross_stitch", "esmm", "aitm"};
 const char* kTasks[] = {"click", "cart", "purchase", "gmv"};
 
 class WeightingTest : public testing::Test {
@@ -44,11 +44,11 @@ class EveryStrategy : public WeightingTest, public testing::WithParamInterface<s
 
 TEST_P(EveryStrategy, TrainsWithEveryArchitecture) {
   const std::string strategy = GetParam();
-  for (const char* arch : kArchs) {
+  for (const std::string& arch : Names<Arch>()) {
     SCOPED_TRACE(arch);
     const std::string model = (dir_ / (strategy + "-" + arch + ".mtrec")).string();
-    RunResult train = RunMtrec(Train(model, "train.epochs=1 train.conflict_every=3 model.arch=" + std::string(arch) +
-                                                " train.weighting=" + strategy));
+    RunResult train = RunMtrec(
+        Train(model, "train.epochs=1 train.conflict_every=3 model.arch=" + arch + " train.weighting=" + strategy));
     ASSERT_EQ(train.exit_code, 0) << train.output;
     const nlohmann::json metrics = Eval(model);
     for (const char* task : kTasks) {
@@ -82,20 +82,22 @@ TEST_P(EveryStrategy, TrainsWithEveryArchitecture) {
         // single_task's networks and embedding tables are each task's own: gmv's gradient meets no other (cart's
         // and purchase's do reach click's network, through their chain).
         const bool gmv_pair = (a == std::string("gmv")) != (b == std::string("gmv"));
-        if (std::string(arch) == "single_task" && gmv_pair) {
+        if (arch == "single_task" && gmv_pair) {
           EXPECT_EQ(cos, 0.0) << a << "," << b;
         }
       }
       // Every task shares the input representation except under single_task.
-      if (std::string(arch) != "single_task") {
+      if (arch != "single_task") {
         EXPECT_NEAR(conflict[a][a].get<double>(), 1.0, 1e-9) << a;
       }
     }
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Strategies, EveryStrategy,
-                         testing::Values("static", "uncertainty", "gradnorm", "dwa", "rlw", "pcgrad", "mgda", "cagrad"));
+// Every registered strategy with every registered architecture: a new one of either is trained here by being
+// added to its name table.
+INSTANTIATE_TEST_SUITE_P(Strategies, EveryStrategy, testing::ValuesIn(Names<WeightingKind>()),
+                         [](const testing::TestParamInfo<std::string>& info) { return info.param; });
 
 TEST_F(WeightingTest, RepresentationSpaceTrainsAndDiffersFromShared) {
   const std::string shared = (dir_ / "space-shared.mtrec").string();

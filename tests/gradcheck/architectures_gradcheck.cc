@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "common/names.h"
 #include "common/rng.h"
 #include "common/threads.h"
 #include "features/batcher.h"
@@ -365,20 +366,20 @@ TEST_P(ArchitectureGradcheck, ChainOutputsAreProductsOfConditionals) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Architectures, ArchitectureGradcheck,
-                         testing::Values("single_task", "shared_bottom", "omoe", "mmoe", "ple", "cross_stitch", "esmm",
-                                         "aitm"),
+// Every registered architecture, so a new one is gradient-checked by being added to NameTable<Arch>.
+INSTANTIATE_TEST_SUITE_P(Architectures, ArchitectureGradcheck, testing::ValuesIn(Names<Arch>()),
                          [](const testing::TestParamInfo<std::string>& info) { return info.param; });
+
+// Each architecture's parameter with model keys to set after it: "mmoe+batch_norm=true".
+std::vector<std::string> EveryArchWith(const std::string& settings) {
+  std::vector<std::string> params;
+  for (const std::string& arch : Names<Arch>()) params.push_back(arch + settings);
+  return params;
+}
+
 // Every hidden stack batch-normalised, the numeric block projected by a linear layer (the AliExpress shape).
 INSTANTIATE_TEST_SUITE_P(WithBatchNormAndNumericProjection, ArchitectureGradcheck,
-                         testing::Values("single_task+batch_norm=true+numeric_projection=3",
-                                         "shared_bottom+batch_norm=true+numeric_projection=3",
-                                         "omoe+batch_norm=true+numeric_projection=3",
-                                         "mmoe+batch_norm=true+numeric_projection=3",
-                                         "ple+batch_norm=true+numeric_projection=3",
-                                         "cross_stitch+batch_norm=true+numeric_projection=3",
-                                         "esmm+batch_norm=true+numeric_projection=3",
-                                         "aitm+batch_norm=true+numeric_projection=3"),
+                         testing::ValuesIn(EveryArchWith("+batch_norm=true+numeric_projection=3")),
                          [](const testing::TestParamInfo<std::string>& info) {
                            return info.param.substr(0, info.param.find('+'));
                          });
