@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "common/metric_info.h"
 #include "data/column_table.h"
 #include "eval/evaluation.h"
 #include "features/pipeline.h"
@@ -87,6 +88,47 @@ TEST(ValidationMonitorTest, AuxiliaryTasksAreLeftOutOfTheMeanUnlessNamed) {
   // "loss": the weighted sum of the main tasks' validation losses.
   EXPECT_DOUBLE_EQ(ValidationMonitor(MonitorConfig("early_stop_metric = \"loss\""), reports), 2 * 0.1 + 0.3);
   EXPECT_TRUE(std::isnan(ValidationMonitor(MonitorConfig("early_stop_metric = \"none\""), reports)));
+}
+
+// The epoch Fit keeps when validation measures `values` (one per epoch) on every metric of one task: the first
+// epoch, then each that beats the best so far in the direction of train.early_stop_metric (Trainer::IsBetterScore).
+int64_t KeptEpoch(const Config& config, const std::vector<double>& values) {
+  int64_t best_epoch = 0;
+  double best = NAN;
+  for (size_t e = 0; e < values.size(); ++e) {
+    TaskReport report;
+    report.binary = config.tasks[0].kind == TaskKind::kBinary;
+    for (const MetricInfo& metric : Metrics()) report.metrics.emplace_back(metric.name, values[e]);
+    const double monitor = ValidationMonitor(config, {report});
+    if (!std::isfinite(monitor)) continue;
+    if (best_epoch == 0 || IsBetter(GetMetric(config.train.early_stop_metric), monitor, best)) {
+      best_epoch = static_cast<int64_t>(e) + 1;
+      best = monitor;
+    }
+  }
+  return best_epoch;
+}
+
+// One task of `kind` watched by `metric`.
+Config EarlyStopConfig(const std::string& kind, const std::string& metric) {
+  return ParseConfig(
+      "[[tasks]]\nname = \"t\"\nkind = \"" + kind + "\"\n[train]\nearly_stop_metric = \"" + metric + "\"\n",
+      "cfg.toml");
+}
+
+// Early stopping keeps the best epoch in each metric's own direction: the highest AUC, the lowest logloss or RMSE.
+// Every metric of the table is covered, so a new one is checked by being registered.
+TEST(EarlyStoppingTest, EveryMetricKeepsTheEpochBestInItsDirection) {
+  const std::vector<double> values = {0.5, 0.8, 0.3, 0.6};  // highest at epoch 2, lowest at epoch 3
+  for (const MetricInfo& metric : Metrics()) {
+    const std::string kind = metric.binary ? "binary" : "regression";
+    EXPECT_EQ(KeptEpoch(EarlyStopConfig(kind, metric.name), values), metric.higher_is_better ? 2 : 3)
+        << metric.name << " on a " << kind << " task";
+  }
+  EXPECT_EQ(KeptEpoch(EarlyStopConfig("binary", "auc"), values), 2);
+  EXPECT_EQ(KeptEpoch(EarlyStopConfig("binary", "logloss"), values), 3);
+  EXPECT_EQ(KeptEpoch(EarlyStopConfig("regression", "rmse"), values), 3);
+  EXPECT_EQ(KeptEpoch(EarlyStopConfig("regression", "loss"), values), 3);
 }
 
 }  // namespace
