@@ -36,7 +36,7 @@ RunCommand AddListCommand(CLI::App& app) {
       "Example:\n  for arch in $(mtrec list archs); do mtrec train --config c.toml model.arch=$arch; done");
   command->add_option("what", *what, "Which names")->required()->check(CLI::IsMember(choices));
   return [what] {
-    for (const std::string& name : Lists().at (*what)()) fmt::print("{}\n", name);
+    for (const std::string& name : Lists().at(*what)()) fmt::print("{}\n", name);
     return 0;
   };
 }
