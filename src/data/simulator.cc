@@ -12,6 +12,7 @@
 #include "common/rng.h"
 #include "common/strings.h"
 #include "common/threads.h"
+#include "data/retail_simulator.h"
 #include "data/simulator_support.h"
 
 namespace mtrec {
@@ -38,6 +39,7 @@ constexpr double kConfigPurchaseWeight = 1.0;
 constexpr double kConfigGmvWeight = 0.01;
 
 constexpr const char* kPresetEcommerce = "ecommerce";
+constexpr const char* kPresetRetail = "retail";
 constexpr int64_t kMinRows = 100;
 
 // Sizes of the world. Few categories on purpose: taste interactions go through them, so a model can learn them.
@@ -632,10 +634,11 @@ void CheckOptions(const SimulatorOptions& options) {
 
 }  // namespace
 
-std::vector<std::string> KnownSimulatorPresets() { return {kPresetEcommerce}; }
+std::vector<std::string> KnownSimulatorPresets() { return {kPresetEcommerce, kPresetRetail}; }
 
 SimulatorSummary Simulate(const SimulatorOptions& options, const std::string& out_dir) {
   CheckPreset(options);
+  if (options.preset == kPresetRetail) return SimulateRetail(options, out_dir);
   CheckOptions(options);
   const uint64_t seed = options.seed;
   const int64_t user_count = options.users > 0 ? options.users : std::max<int64_t>(100, options.rows / 40);
