@@ -5,16 +5,15 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <filesystem>
 #include <iterator>
 #include <limits>
-#include <system_error>
 
 #include "common/error.h"
-#include "common/files.h"
 #include "common/rng.h"
 #include "common/strings.h"
 #include "common/threads.h"
+#include "data/retail_simulator.h"
+#include "data/simulator_support.h"
 
 namespace mtrec {
 namespace {
@@ -40,6 +39,7 @@ constexpr double kConfigPurchaseWeight = 1.0;
 constexpr double kConfigGmvWeight = 0.01;
 
 constexpr const char* kPresetEcommerce = "ecommerce";
+constexpr const char* kPresetRetail = "retail";
 constexpr int64_t kMinRows = 100;
 
 // Sizes of the world. Few categories on purpose: taste interactions go through them, so a model can learn them.
@@ -150,7 +150,7 @@ constexpr std::array<double, 3> kQuantityShares = {0.80, 0.15, 0.05};
 enum class Stream : uint64_t { kEffects = 1, kUsers, kItems, kSessionLengths, kSessions, kLabels, kShuffle };
 
 uint64_t StreamSeed(uint64_t seed, Stream stream, uint64_t index = 0) {
-  return Mix64(Mix64(seed ^ Mix64(static_cast<uint64_t>(stream))) + index);
+  return SimulatorStreamSeed(seed, static_cast<uint64_t>(stream), index);
 }
 
 double Sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
@@ -495,32 +495,19 @@ std::string FormatSplit(const std::vector<Impression>& rows, const std::vector<s
   // Fixed blocks formatted in parallel and joined in order: the text does not depend on the thread count.
   constexpr size_t kBlockRows = 8192;
   const size_t blocks = (end - begin + kBlockRows - 1) / kBlockRows;
-  std::vector<std::string> parts(blocks);
-  ParallelForBlocks(blocks, [&](size_t block, int) {
+  return FormatInBlocks(kHeader, blocks, [&](size_t block) {
     const size_t first = begin + block * kBlockRows;
-    parts[block] = FormatRows(rows, order, first, std::min(end, first + kBlockRows), users, items);
+    return FormatRows(rows, order, first, std::min(end, first + kBlockRows), users, items);
   });
-  std::string text = kHeader;
-  size_t size = text.size();
-  for (const auto& part : parts) size += part.size();
-  text.reserve(size);
-  for (const auto& part : parts) text += part;
-  return text;
 }
 
 std::string FormatConfig(const SimulatorOptions& options) {
   std::string out;
   auto dst = std::back_inserter(out);
   fmt::format_to(dst,
-                 "# Simulated e-commerce impressions written by `mtrec simulate` (preset {}, seed {}, {} rows).\n\n"
-                 "# Where the data is (paths relative to this file) and how it is written.\n"
-                 "[data]\n"
-                 "train = \"train.csv\"\n"
-                 "valid = \"valid.csv\"\n"
-                 "test = \"test.csv\"\n"
-                 "delimiter = \",\"\n"
-                 "header = true\n",
+                 "# Simulated e-commerce impressions written by `mtrec simulate` (preset {}, seed {}, {} rows).\n\n",
                  options.preset, options.seed, options.rows);
+  out += kSimulatorConfigData;
   struct Categorical {
     const char* name;
     int min_count;
@@ -603,19 +590,13 @@ std::string FormatConfig(const SimulatorOptions& options) {
                  kConfigEmbeddingDim, kConfigBottom, kConfigTower, kConfigDropout);
   fmt::format_to(dst,
                  "\n# Optimisation: Adam for dense weights, row-wise Adagrad for embeddings, both rates on a cosine to\n"
-                 "# 5% of their start.\n"
-                 "[train]\n"
-                 "epochs = {}\n"
-                 "batch_size = {}\n"
-                 "optimizer = \"adam\"\n"
-                 "lr = {}\n"
-                 "embedding_optimizer = \"adagrad\"\n"
-                 "embedding_lr = {}\n"
+                 "# 5% of their start.\n");
+  out += SimulatorConfigTrain(kConfigEpochs, kConfigBatchSize, kConfigLr, kConfigEmbeddingLr);
+  fmt::format_to(dst,
                  "lr_schedule = \"{}\"\n"
                  "final_lr_ratio = {}\n"
                  "seed = {}\n",
-                 kConfigEpochs, kConfigBatchSize, kConfigLr, kConfigEmbeddingLr, kConfigLrSchedule, kConfigFinalLrRatio,
-                 options.seed);
+                 kConfigLrSchedule, kConfigFinalLrRatio, options.seed);
   fmt::format_to(dst,
                  "\n# Evaluation per user: GAUC, and NDCG / recall / GMV share in the top k of each user's impressions\n"
                  "# ranked by the blended score below.\n"
@@ -627,12 +608,15 @@ std::string FormatConfig(const SimulatorOptions& options) {
   return out;
 }
 
-void CheckOptions(const SimulatorOptions& options) {
+void CheckPreset(const SimulatorOptions& options) {
   const auto presets = KnownSimulatorPresets();
   if (std::find(presets.begin(), presets.end(), options.preset) == presets.end()) {
     Fail("simulate: unknown preset '{}'{}; known presets: {}", options.preset,
          DidYouMeanSuffix(options.preset, presets), QuotedList(presets));
   }
+}
+
+void CheckOptions(const SimulatorOptions& options) {
   MTREC_CHECK(options.rows >= kMinRows, "simulate: rows must be at least {}, found {}", kMinRows, options.rows);
   MTREC_CHECK(options.users >= 0 && options.users <= std::numeric_limits<int32_t>::max(),
               "simulate: users must be 0 (automatic) or a positive count below 2^31, found {}", options.users);
@@ -650,9 +634,11 @@ void CheckOptions(const SimulatorOptions& options) {
 
 }  // namespace
 
-std::vector<std::string> KnownSimulatorPresets() { return {kPresetEcommerce}; }
+std::vector<std::string> KnownSimulatorPresets() { return {kPresetEcommerce, kPresetRetail}; }
 
 SimulatorSummary Simulate(const SimulatorOptions& options, const std::string& out_dir) {
+  CheckPreset(options);
+  if (options.preset == kPresetRetail) return SimulateRetail(options, out_dir);
   CheckOptions(options);
   const uint64_t seed = options.seed;
   const int64_t user_count = options.users > 0 ? options.users : std::max<int64_t>(100, options.rows / 40);
@@ -774,17 +760,12 @@ SimulatorSummary Simulate(const SimulatorOptions& options, const std::string& ou
   summary.purchase_rate = static_cast<double>(purchases) / rows_total;
   summary.mean_gmv = gmv_total / rows_total;
 
-  namespace fs = std::filesystem;
-  std::error_code error;
-  fs::create_directories(out_dir, error);
-  MTREC_CHECK(!error, "simulate: cannot create the output folder '{}': {}", out_dir, error.message());
-  const fs::path dir(out_dir);
   const size_t train_end = static_cast<size_t>(summary.train_rows);
   const size_t valid_end = train_end + static_cast<size_t>(summary.valid_rows);
-  WriteFileAtomic((dir / "train.csv").string(), FormatSplit(rows, order, 0, train_end, users, items));
-  WriteFileAtomic((dir / "valid.csv").string(), FormatSplit(rows, order, train_end, valid_end, users, items));
-  WriteFileAtomic((dir / "test.csv").string(), FormatSplit(rows, order, valid_end, rows_total, users, items));
-  WriteFileAtomic((dir / "config.toml").string(), FormatConfig(options));
+  WriteSimulatorFiles(out_dir, {{"train.csv", FormatSplit(rows, order, 0, train_end, users, items)},
+                                {"valid.csv", FormatSplit(rows, order, train_end, valid_end, users, items)},
+                                {"test.csv", FormatSplit(rows, order, valid_end, rows_total, users, items)},
+                                {"config.toml", FormatConfig(options)}});
   return summary;
 }
 

@@ -1,6 +1,7 @@
-// Simulated e-commerce impression logs with known ground truth: every row carries the labels that were sampled
-// (click, cart, purchase, gmv) and the probabilities they were sampled from, so that a trained model can be
-// compared with the best possible one (the oracle) on the same rows.
+// Simulated data with known ground truth: every row carries the labels that were sampled and the probabilities or
+// expectations they were sampled from, so that a trained model can be compared with the best possible one (the
+// oracle) on the same rows. Preset "ecommerce" (below) writes impression logs: click, cart, purchase, gmv. Preset
+// "retail" writes store x item x day sales with censored demand; data/retail_simulator.h describes it.
 //
 //   SimulatorOptions options;
 //   options.rows = 500000;
@@ -43,8 +44,12 @@ struct SimulatorOptions {
   uint64_t seed = 42;
   // Distinct users; 0 picks rows / 40 (at least 100), i.e. 12.5k users for 500k rows, about 40 impressions each.
   int64_t users = 0;
-  // Distinct items; 0 picks rows / 100 (at least 50), i.e. 5k items for 500k rows.
+  // Distinct items; 0 picks rows / 100 (at least 50), i.e. 5k items for 500k rows. Retail: 0 picks 100.
   int64_t items = 0;
+  // Retail only (rows, users, task_correlation and selection_bias are ecommerce's): the stores and the days
+  // written, which with items set the size; 0 picks 50 stores and 400 days, about 1.9M rows.
+  int64_t stores = 0;
+  int64_t days = 0;
   // In [0, 1]: how much the purchase|click logit shares the click logit's drivers (0: independent drivers,
   // 1: the same drivers, up to the clickbait term that selection_bias adds).
   double task_correlation = 0.5;
@@ -53,6 +58,7 @@ struct SimulatorOptions {
   // conversion model trained on clicked rows only sees a distribution unlike that of all impressions.
   double selection_bias = 0.5;
   // Fractions of the shuffled rows written to valid.csv and test.csv; train.csv gets the rest (non-empty).
+  // Retail: fractions of the days, the last ones to test.csv and the ones before them to valid.csv.
   double valid_fraction = 0.1;
   double test_fraction = 0.1;
 };
@@ -66,6 +72,11 @@ struct SimulatorSummary {
   double cart_rate = 0;
   double purchase_rate = 0;
   double mean_gmv = 0;  // over all impressions, zero for those without a purchase
+  // Retail, over the store-item-days written.
+  double mean_units = 0;     // observed units sold per row
+  double zero_share = 0;     // rows that sold nothing
+  double stockout_rate = 0;  // rows whose shelf ran empty
+  double promo_share = 0;    // rows on promotion
 };
 
 // The presets Simulate accepts.

@@ -14,44 +14,12 @@
 
 #include "common/error.h"
 #include "common/strings.h"
+#include "support/simulated_csv.h"
 
 namespace mtrec {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string ReadAll(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-struct Rows {
-  std::vector<std::string> header;
-  std::vector<std::vector<std::string>> cells;
-  size_t Column(const std::string& name) const {
-    return static_cast<size_t>(std::find(header.begin(), header.end(), name) - header.begin());
-  }
-  double Number(size_t row, const std::string& name) const {
-    auto value = ParseDouble(cells[row][Column(name)]);
-    return value ? *value : NAN;
-  }
-};
-
-Rows ReadCsv(const fs::path& path) {
-  Rows rows;
-  std::istringstream in(ReadAll(path));
-  std::string line;
-  std::getline(in, line);
-  for (auto part : Split(line, ",")) rows.header.emplace_back(part);
-  while (std::getline(in, line)) {
-    std::vector<std::string> cells;
-    for (auto part : Split(line, ",")) cells.emplace_back(part);
-    rows.cells.push_back(std::move(cells));
-  }
-  return rows;
-}
 
 // AUC by sorting, ties by average rank: an independent re-implementation for the oracle check.
 double SimpleAuc(const std::vector<double>& scores, const std::vector<int>& labels) {
