@@ -4,43 +4,41 @@ namespace mtrec {
 
 Aitm::Aitm(const Config& config, const InputLayout& layout, int64_t max_batch)
     : Model(config, layout, max_batch), width_(config.model.bottom.back()) {
-  const float dropout = static_cast<float>(config.model.dropout);
   // The task graph (in the base class) holds the parent links and an order with parents first.
   std::vector<bool> has_children(tasks_, false);
   for (int64_t k = 0; k < tasks_; ++k) {
     if (graph().parent(k) >= 0) has_children[graph().parent(k)] = true;
   }
 
-  MlpOptions encoders = Hidden(tasks_);
-  encoders_ = std::make_unique<Mlp>(arena_, "encoders", input_.OutputCols(), config.model.bottom, 0, dropout, max_batch,
-                                    1, encoders);
+  encoders_ = AddMlp({.name = "encoders",
+                      .input_cols = input_.OutputCols(),
+                      .hidden = config.model.bottom,
+                      .groups = tasks_,
+                      .dropout_stream = DropoutStream::kInput});
   transfer_.resize(tasks_);
   units_.resize(tasks_);
   information_.resize(tasks_);
   for (int64_t k = 0; k < tasks_; ++k) {
     const std::string& name = config.tasks[k].name;
     if (has_children[k]) {
-      transfer_[k] = std::make_unique<Mlp>(arena_, "transfer." + name, width_, std::vector<int64_t>{width_}, 0, dropout,
-                                           max_batch, 50 + k, Hidden());
+      transfer_[k] = AddMlp({.name = "transfer." + name,
+                             .input_cols = width_,
+                             .hidden = {width_},
+                             .dropout_stream = DropoutStream::Transfer(k)});
     }
     if (graph().parent(k) >= 0)
       units_[k] = std::make_unique<AttentionTransfer>(arena_, "ait." + name, width_, max_batch);
   }
-  MlpOptions towers = Hidden(tasks_);
-  towers.shared_input = false;
-  towers_ = std::make_unique<Mlp>(arena_, "towers", width_, config.model.tower, 1, dropout, max_batch, 100, towers);
+  towers_ = AddMlp({.name = "towers",
+                    .input_cols = width_,
+                    .hidden = config.model.tower,
+                    .outputs = 1,
+                    .groups = tasks_,
+                    .shared_input = false,
+                    .dropout_stream = DropoutStream::Tower(0)});
   for (Matrix* m : {&z_, &diff_z_, &diff_encoded_}) m->Resize(max_batch, tasks_ * width_);
   diff_information_.Resize(max_batch, tasks_ * width_);
   scratch_.Resize(max_batch, width_);
-  arena_.Allocate();
-}
-
-void Aitm::SetStepSeed(uint64_t seed) {
-  encoders_->SetStepSeed(seed);
-  for (auto& transfer : transfer_) {
-    if (transfer) transfer->SetStepSeed(seed);
-  }
-  towers_->SetStepSeed(seed);
 }
 
 void Aitm::BodyForward(const Tensor& src, const Tensor& dst, Mode mode) {

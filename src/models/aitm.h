@@ -19,7 +19,6 @@ namespace mtrec {
 class Aitm : public Model {
  public:
   Aitm(const Config& config, const InputLayout& layout, int64_t max_batch);
-  void SetStepSeed(uint64_t seed) override;
 
  protected:
   void BodyForward(const Tensor& src, const Tensor& dst, Mode mode) override;
@@ -29,10 +28,10 @@ class Aitm : public Model {
   Tensor Block(Matrix& m, int64_t task, int64_t rows) { return m.View().TopRows(rows).Columns(task * width_, width_); }
 
   int64_t width_;
-  std::unique_ptr<Mlp> encoders_;
-  std::vector<std::unique_ptr<Mlp>> transfer_;             // per task with children, else null
+  Mlp* encoders_ = nullptr;                                // the MLPs are owned by the base
+  std::vector<Mlp*> transfer_;                             // per task with children, else null
   std::vector<std::unique_ptr<AttentionTransfer>> units_;  // per task with a parent, else null
-  std::unique_ptr<Mlp> towers_;
+  Mlp* towers_ = nullptr;
   Tensor encoded_;                  // q, batch × tasks·width (the encoders' buffer)
   std::vector<Tensor> information_; // g_p(z_p) of the last Forward, per task with children
   Matrix z_, diff_z_, diff_encoded_, diff_information_, scratch_;

@@ -4,22 +4,20 @@ namespace mtrec {
 
 CrossStitchNetwork::CrossStitchNetwork(const Config& config, const InputLayout& layout, int64_t max_batch)
     : Model(config, layout, max_batch) {
-  const float dropout = static_cast<float>(config.model.dropout);
-  MlpOptions networks = Hidden(tasks_);
-  networks.cross_stitch = true;
-  networks_ = std::make_unique<Mlp>(arena_, "networks", input_.OutputCols(), config.model.bottom, 0, dropout,
-                                    max_batch, 1, networks);
-  MlpOptions towers = Hidden(tasks_);
-  towers.shared_input = false;
-  towers_ = std::make_unique<Mlp>(arena_, "towers", config.model.bottom.back(), config.model.tower, 1, dropout,
-                                  max_batch, 100, towers);
+  networks_ = AddMlp({.name = "networks",
+                      .input_cols = input_.OutputCols(),
+                      .hidden = config.model.bottom,
+                      .groups = tasks_,
+                      .cross_stitch = true,
+                      .dropout_stream = DropoutStream::kInput});
+  towers_ = AddMlp({.name = "towers",
+                    .input_cols = config.model.bottom.back(),
+                    .hidden = config.model.tower,
+                    .outputs = 1,
+                    .groups = tasks_,
+                    .shared_input = false,
+                    .dropout_stream = DropoutStream::Tower(0)});
   diff_hidden_.Resize(max_batch, networks_->OutputCols());
-  arena_.Allocate();
-}
-
-void CrossStitchNetwork::SetStepSeed(uint64_t seed) {
-  networks_->SetStepSeed(seed);
-  towers_->SetStepSeed(seed);
 }
 
 void CrossStitchNetwork::BodyForward(const Tensor& src, const Tensor& dst, Mode mode) {

@@ -4,8 +4,6 @@
 // networks read x: one wide GEMM; later layers are grouped GEMMs.
 #pragma once
 
-#include <memory>
-
 #include "models/mlp.h"
 #include "models/model.h"
 
@@ -14,15 +12,14 @@ namespace mtrec {
 class CrossStitchNetwork : public Model {
  public:
   CrossStitchNetwork(const Config& config, const InputLayout& layout, int64_t max_batch);
-  void SetStepSeed(uint64_t seed) override;
 
  protected:
   void BodyForward(const Tensor& src, const Tensor& dst, Mode mode) override;
   void BodyBackward(const Tensor& src, const Tensor& diff_dst, const Tensor& diff_src) override;
 
  private:
-  std::unique_ptr<Mlp> networks_;
-  std::unique_ptr<Mlp> towers_;
+  Mlp* networks_ = nullptr;  // the MLPs are owned by the base
+  Mlp* towers_ = nullptr;
   Tensor hidden_;
   Matrix diff_hidden_;
 };

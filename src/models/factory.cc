@@ -10,25 +10,25 @@
 namespace mtrec {
 
 // One explicit switch over the architectures (no self-registration), so every model is visible here and the
-// compiler points here when an Arch is added.
+// compiler points here when an Arch is added. Model::Build completes each one (allocates its parameter arena).
 std::unique_ptr<Model> CreateModel(const Config& config, const InputLayout& layout, int64_t max_batch) {
   switch (config.model.arch) {
     case Arch::kSingleTask:
-      return std::make_unique<TaskTowers>(config, layout, max_batch, /*own_embeddings=*/true);
+      return Model::Build<TaskTowers>(config, layout, max_batch, /*own_embeddings=*/true);
     case Arch::kSharedBottom:
-      return std::make_unique<SharedBottom>(config, layout, max_batch);
+      return Model::Build<SharedBottom>(config, layout, max_batch);
     case Arch::kOmoe:
-      return std::make_unique<MixtureOfExperts>(config, layout, max_batch, /*per_task_gates=*/false);
+      return Model::Build<MixtureOfExperts>(config, layout, max_batch, /*per_task_gates=*/false);
     case Arch::kMmoe:
-      return std::make_unique<MixtureOfExperts>(config, layout, max_batch, /*per_task_gates=*/true);
+      return Model::Build<MixtureOfExperts>(config, layout, max_batch, /*per_task_gates=*/true);
     case Arch::kPle:
-      return std::make_unique<Ple>(config, layout, max_batch);
+      return Model::Build<Ple>(config, layout, max_batch);
     case Arch::kCrossStitch:
-      return std::make_unique<CrossStitchNetwork>(config, layout, max_batch);
+      return Model::Build<CrossStitchNetwork>(config, layout, max_batch);
     case Arch::kEsmm:
-      return std::make_unique<TaskTowers>(config, layout, max_batch, /*own_embeddings=*/false);
+      return Model::Build<TaskTowers>(config, layout, max_batch, /*own_embeddings=*/false);
     case Arch::kAitm:
-      return std::make_unique<Aitm>(config, layout, max_batch);
+      return Model::Build<Aitm>(config, layout, max_batch);
   }
   Fail("model.arch {} is not an architecture this mtrec knows", static_cast<int>(config.model.arch));
 }

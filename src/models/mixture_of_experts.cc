@@ -15,15 +15,20 @@ MixtureOfExperts::MixtureOfExperts(const Config& config, const InputLayout& layo
       gate_softmax_(gates_, experts_),
       mixture_(config.model.expert.back()),
       usage_sum_(gates_ * experts_, 0.0) {
-  const float dropout = static_cast<float>(config.model.dropout);
   const int64_t width = width_;
-  MlpOptions bank = Hidden(experts_);
-  expert_bank_ = std::make_unique<Mlp>(arena_, "experts", input_.OutputCols(), config.model.expert, 0, dropout,
-                                       max_batch, 1, bank);
+  expert_bank_ = AddMlp({.name = "experts",
+                         .input_cols = input_.OutputCols(),
+                         .hidden = config.model.expert,
+                         .groups = experts_,
+                         .dropout_stream = DropoutStream::kInput});
   gate_layer_ = std::make_unique<Dense>(arena_, "gates", input_.OutputCols(), gates_ * experts_, Init::kGlorotUniform);
-  MlpOptions towers = Hidden(tasks_);
-  towers.shared_input = gates_ == 1;  // omoe: every tower reads the one mixture; mmoe: tower k reads mixture k
-  towers_ = std::make_unique<Mlp>(arena_, "towers", width, config.model.tower, 1, dropout, max_batch, 100, towers);
+  towers_ = AddMlp({.name = "towers",
+                    .input_cols = width,
+                    .hidden = config.model.tower,
+                    .outputs = 1,
+                    .groups = tasks_,
+                    .shared_input = gates_ == 1,  // omoe: one mixture for every tower; mmoe: mixture k for tower k
+                    .dropout_stream = DropoutStream::Tower(0)});
   for (int64_t g = 0; g < gates_; ++g) gate_names_.push_back(per_task_gates ? config.tasks[g].name : "all tasks");
   gate_logits_.Resize(max_batch, gates_ * experts_);
   gate_weights_.Resize(max_batch, gates_ * experts_);
@@ -33,12 +38,6 @@ MixtureOfExperts::MixtureOfExperts(const Config& config, const InputLayout& layo
   diff_gate_weights_.Resize(max_batch, gates_ * experts_);
   diff_gate_logits_.Resize(max_batch, gates_ * experts_);
   diff_src_gates_.Resize(max_batch, input_.OutputCols());
-  arena_.Allocate();
-}
-
-void MixtureOfExperts::SetStepSeed(uint64_t seed) {
-  expert_bank_->SetStepSeed(seed);
-  towers_->SetStepSeed(seed);
 }
 
 void MixtureOfExperts::BodyForward(const Tensor& src, const Tensor& dst, Mode mode) {

@@ -20,7 +20,6 @@ class MixtureOfExperts : public Model {
  public:
   // per_task_gates: mmoe when true, omoe when false.
   MixtureOfExperts(const Config& config, const InputLayout& layout, int64_t max_batch, bool per_task_gates);
-  void SetStepSeed(uint64_t seed) override;
   std::vector<GateUsage> GateUsages() const override;
   void ResetGateUsage() override;
 
@@ -33,11 +32,11 @@ class MixtureOfExperts : public Model {
   int64_t width_;  // of one expert's output
   int64_t gates_;  // 1 (omoe) or tasks (mmoe)
   std::vector<std::string> gate_names_;
-  std::unique_ptr<Mlp> expert_bank_;
+  Mlp* expert_bank_ = nullptr;         // the MLPs are owned by the base
   std::unique_ptr<Dense> gate_layer_;  // all gates' logits as one GEMM: batch × gates·experts
   GateSoftmax gate_softmax_;
   Mixture mixture_;
-  std::unique_ptr<Mlp> towers_;
+  Mlp* towers_ = nullptr;
   Tensor expert_out_;            // the bank's output of the last Forward
   std::vector<Tensor> blocks_ = std::vector<Tensor>(1), diff_blocks_ = std::vector<Tensor>(1);  // no allocation per step
   Matrix gate_logits_, gate_weights_, mixed_, diff_mixed_;

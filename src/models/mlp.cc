@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "common/error.h"
 #include "common/profiler.h"
 #include "common/rng.h"
 #include "nn/cross_stitch.h"
@@ -9,14 +10,15 @@
 
 namespace mtrec {
 
-Mlp::Mlp(ParameterArena& arena, const std::string& name, int64_t input_cols, const std::vector<int64_t>& hidden,
-         int64_t outputs, float dropout, int64_t max_batch, uint64_t stream, const MlpOptions& options)
-    : groups_(options.groups) {
+Mlp::Mlp(ParameterArena& arena, const MlpOptions& options, const MlpSettings& settings)
+    : name_(options.name), groups_(options.groups) {
+  const std::string& name = options.name;
+  const std::vector<int64_t>& hidden = options.hidden;
   const int64_t g = options.groups;
-  input_cols_ = options.shared_input ? input_cols : g * input_cols;
+  input_cols_ = options.shared_input ? options.input_cols : g * options.input_cols;
   // One linear layer of the stack: a plain Dense for one group or for the first layer of groups sharing their
   // input (one wide GEMM), a GroupedDense otherwise.
-  int64_t cols = input_cols;  // per group
+  int64_t cols = options.input_cols;  // per group
   bool shared = options.shared_input;
   auto linear = [&](size_t index, int64_t out, Init init) -> std::unique_ptr<Layer> {
     const std::string layer_name = fmt::format("{}.{}", name, index);
@@ -26,12 +28,12 @@ Mlp::Mlp(ParameterArena& arena, const std::string& name, int64_t input_cols, con
   };
   for (size_t i = 0; i < hidden.size(); ++i) {
     layers_.push_back(linear(i, hidden[i], Init::kHeUniform));
-    if (options.batch_norm) {
+    if (settings.batch_norm) {
       layers_.push_back(std::make_unique<BatchNorm>(arena, fmt::format("{}.{}.norm", name, i), g * hidden[i]));
     }
     layers_.push_back(std::make_unique<Relu>(g * hidden[i]));
-    if (dropout > 0) {
-      auto layer = std::make_unique<Dropout>(g * hidden[i], dropout, Mix64(stream * 131 + i));
+    if (settings.dropout > 0) {
+      auto layer = std::make_unique<Dropout>(g * hidden[i], settings.dropout, Mix64(options.dropout_stream * 131 + i));
       dropouts_.push_back(layer.get());
       layers_.push_back(std::move(layer));
     }
@@ -41,9 +43,9 @@ Mlp::Mlp(ParameterArena& arena, const std::string& name, int64_t input_cols, con
     cols = hidden[i];
     shared = false;
   }
-  if (outputs > 0) {
-    layers_.push_back(linear(hidden.size(), outputs, Init::kGlorotUniform));
-    cols = outputs;
+  if (options.outputs > 0) {
+    layers_.push_back(linear(hidden.size(), options.outputs, Init::kGlorotUniform));
+    cols = options.outputs;
   }
   output_cols_ = g * cols;
   // Profile scope names, built once: the index of the linear layer each belongs to, and what it is.
@@ -60,16 +62,22 @@ Mlp::Mlp(ParameterArena& arena, const std::string& name, int64_t input_cols, con
     profile_names_.push_back(base + " backward");
   }
   for (const auto& layer : layers_) {
-    activations_.emplace_back(max_batch, layer->OutputCols());
-    diffs_.emplace_back(max_batch, layer->OutputCols());
+    activations_.emplace_back(settings.max_batch, layer->OutputCols());
+    diffs_.emplace_back(settings.max_batch, layer->OutputCols());
   }
 }
 
 void Mlp::SetStepSeed(uint64_t seed) {
   for (Dropout* dropout : dropouts_) dropout->SetStepSeed(seed);
+  seeded_ = true;
 }
 
 Tensor Mlp::Forward(const Tensor& src, Mode mode) {
+  // An MLP no SetStepSeed reaches would draw the same masks at every step.
+  MTREC_CHECK(seeded_ || dropouts_.empty() || mode != Mode::kTrain,
+              "MLP '{}': a training Forward with dropout before any SetStepSeed; a model's MLPs are built with "
+              "Model::AddMlp, whose SetStepSeed reaches each of them",
+              name_);
   Tensor input = src;
   for (size_t i = 0; i < layers_.size(); ++i) {
     Tensor output = activations_[i].View().TopRows(src.rows);

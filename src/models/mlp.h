@@ -6,10 +6,17 @@
 // wide GEMM (shared_input); otherwise group g reads column block g of src, and every later layer is one grouped
 // (batched) GEMM. cross_stitch mixes the groups after each hidden layer (Misra et al. 2016).
 //
-//   Mlp bottom(arena, "bottom", input_width, {256, 128}, /*outputs=*/0, /*dropout=*/0.1f, max_batch, stream);
-//   Tensor h = bottom.Forward(x, Mode::kTrain);          // batch × 128
+//   MlpSettings settings{.dropout = 0.1f, .max_batch = 4096};  // the same for every MLP of a model
+//   Mlp bottom(arena, {.name = "bottom", .input_cols = input_width, .hidden = {256, 128}, .dropout_stream = 1},
+//              settings);
+//   arena.Allocate();
+//   bottom.SetStepSeed(step_seed);                        // once per training step, before Forward
+//   Tensor h = bottom.Forward(x, Mode::kTrain);            // batch × 128
 //   bottom.Backward(x, diff_h, &diff_x);
-//   Mlp experts(arena, "experts", input_width, {64}, 0, 0.f, max_batch, stream, {.groups = 8});  // batch × 8·64
+//   Mlp experts(arena, {.name = "experts", .input_cols = input_width, .hidden = {64}, .groups = 8}, settings);
+//                                                          // batch × 8·64
+//
+// Inside a model, Model::AddMlp builds an MLP with the model's settings and reseeds its dropout every step.
 #pragma once
 
 #include <memory>
@@ -23,23 +30,37 @@
 
 namespace mtrec {
 
+// What one MLP is. Fields in declaration order, so that a designated initialiser names only what differs.
 struct MlpOptions {
+  std::string name;             // its parameters are "<name>.<layer>.weight", "<name>.<layer>.bias", ...
+  int64_t input_cols = 0;       // what one group reads
+  std::vector<int64_t> hidden;  // widths of the hidden layers
+  int64_t outputs = 0;          // width of the linear output layer; 0: the last hidden layer (after ReLU and
+                                // dropout) is the output
   int64_t groups = 1;
-  bool shared_input = true;   // every group reads all of src; else group g reads columns [g·in, (g+1)·in)
-  bool cross_stitch = false;  // a cross-stitch unit after each hidden layer's dropout
-  bool batch_norm = false;    // batch normalisation between each hidden layer's Dense and ReLU (per column, so
-                              // each group's units are normalised on their own)
+  bool shared_input = true;     // every group reads all of src; else group g reads columns [g·in, (g+1)·in)
+  bool cross_stitch = false;    // a cross-stitch unit after each hidden layer's dropout
+  uint64_t dropout_stream = 0;  // hidden layer i draws its masks from stream 131·dropout_stream + i; within a
+                                // model the streams are named in DropoutStream (models/model.h)
+};
+
+// What every MLP of a model shares (model.dropout, model.batch_norm, the largest batch).
+struct MlpSettings {
+  float dropout = 0.f;      // rate after each hidden layer's ReLU; 0: no dropout layers
+  bool batch_norm = false;  // batch normalisation between each hidden layer's Dense and ReLU (per column, so
+                            // each group's units are normalised on their own)
+  int64_t max_batch = 0;    // rows of the activation buffers
 };
 
 class Mlp {
  public:
-  // outputs = 0: the last hidden layer (after ReLU and dropout) is the output. input_cols: what one group reads.
-  Mlp(ParameterArena& arena, const std::string& name, int64_t input_cols, const std::vector<int64_t>& hidden,
-      int64_t outputs, float dropout, int64_t max_batch, uint64_t stream, const MlpOptions& options = {});
+  // Reserves the parameters in `arena` (allocate it before Forward).
+  Mlp(ParameterArena& arena, const MlpOptions& options, const MlpSettings& settings);
 
   Tensor Forward(const Tensor& src, Mode mode);
   // diff_dst: batch × OutputCols(); diff_src may be null.
   void Backward(const Tensor& src, const Tensor& diff_dst, const Tensor* diff_src);
+  // The seed of this training step's dropout masks; required before a training Forward when there is dropout.
   void SetStepSeed(uint64_t seed);
 
   int64_t InputCols() const { return input_cols_; }   // of src (all groups)
@@ -47,12 +68,14 @@ class Mlp {
   int64_t GroupCols() const { return output_cols_ / groups_; }
 
  private:
+  std::string name_;
   int64_t input_cols_;
   int64_t output_cols_;
   int64_t groups_;
   std::vector<std::unique_ptr<Layer>> layers_;
   std::vector<std::string> profile_names_;  // per layer: "<name>.<i> <kind> forward", then "... backward"
   std::vector<Dropout*> dropouts_;
+  bool seeded_ = false;              // whether SetStepSeed has been called: a training Forward with dropout needs it
   std::vector<Matrix> activations_;  // output of each layer
   std::vector<Matrix> diffs_;        // gradient w.r.t. each layer's output
 };

@@ -14,7 +14,9 @@ Model::Model(const Config& config, const InputLayout& layout, int64_t max_batch,
       max_batch_(max_batch),
       tasks_(static_cast<int64_t>(config.tasks.size())),
       embedding_init_std_(static_cast<float>(config.model.embedding_init_std)),
-      batch_norm_(config.model.batch_norm),
+      mlp_settings_{.dropout = static_cast<float>(config.model.dropout),
+                    .batch_norm = config.model.batch_norm,
+                    .max_batch = max_batch},
       graph_(config, max_batch) {
   if (input_.projects_numeric()) {
     for (const std::string& set : embedding_sets) {
@@ -32,7 +34,23 @@ Model::Model(const Config& config, const InputLayout& layout, int64_t max_batch,
   outputs_.Resize(max_batch, tasks_);
 }
 
+Mlp* Model::AddMlp(const MlpOptions& options) {
+  mlps_.push_back(std::make_unique<Mlp>(arena_, options, mlp_settings_));
+  return mlps_.back().get();
+}
+
+void Model::SetStepSeed(uint64_t seed) {
+  for (const auto& mlp : mlps_) mlp->SetStepSeed(seed);
+}
+
+void Model::CheckAllocated() const {
+  MTREC_CHECK(arena_.allocated(),
+              "the model's parameter arena was never allocated; build a model with CreateModel or Model::Build, "
+              "which allocate it after the architecture's constructor has reserved every parameter");
+}
+
 void Model::Initialize(uint64_t seed) {
+  CheckAllocated();
   arena_.Initialize(Mix64(seed));
   input_.Initialize(Mix64(seed ^ 0xe4b3d2a1ULL), embedding_init_std_);
 }
@@ -44,6 +62,7 @@ Tensor Model::ProjectionColumns(const Tensor& x, size_t c) const {
 }
 
 Tensor Model::Forward(const Batch& batch, Mode mode) {
+  CheckAllocated();
   MTREC_CHECK(batch.size <= max_batch_, "batch of {} rows exceeds the model's buffers ({})", batch.size, max_batch_);
   Tensor x = x_.View().TopRows(batch.size);
   Tensor conditional = conditional_.View().TopRows(batch.size);

@@ -5,12 +5,35 @@
 //
 //   std::unique_ptr<Model> model = CreateModel(config, pipeline.layout(), /*max_batch=*/4096);
 //   model->Initialize(seed);
+//   model->SetStepSeed(step_seed);                          // once per training step: every dropout's masks
 //   Tensor logits = model->Forward(batch, Mode::kTrain);   // batch × tasks
 //   model->Backward(batch, diff_logits);                    // dense grads into arena(), sparse into input().grads()
+//
+// The protocol an architecture follows: its constructor builds its layers, which reserve their parameters in
+// arena_ (their order is the arena's, so it fixes the initial values and the model file's layout), and its MLPs
+// through AddMlp, which gives them the model's dropout, batch norm and batch size and reseeds them in
+// SetStepSeed. It neither allocates the arena nor forwards step seeds: Model::Build allocates the arena once the
+// constructor has returned, and CreateModel builds every architecture through it.
+//
+//   class Towers : public Model {
+//    public:
+//     Towers(const Config& config, const InputLayout& layout, int64_t max_batch) : Model(config, layout, max_batch) {
+//       towers_ = AddMlp({.name = "towers", .input_cols = input_.OutputCols(), .hidden = config.model.tower,
+//                         .outputs = 1, .groups = tasks_, .dropout_stream = DropoutStream::Tower(0)});
+//     }
+//    protected:
+//     void BodyForward(const Tensor& src, const Tensor& dst, Mode mode) override;     // src → dst (batch × tasks)
+//     void BodyBackward(const Tensor& src, const Tensor& diff_dst, const Tensor& diff_src) override;
+//    private:
+//     Mlp* towers_;  // owned by the base
+//   };
+//   case Arch::kTowers: return Model::Build<Towers>(config, layout, max_batch);   // in CreateModel
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/config.h"
@@ -32,8 +55,35 @@ struct GateUsage {
   std::vector<double> mean_weight;
 };
 
+// The dropout stream of every MLP of the architectures, named in one place: hidden layer i of an MLP on stream s
+// draws its masks from Mix64(131·s + i), so two MLPs of one model must not share a stream. The numbers are those
+// the examples' figures were trained with; changing one changes the masks, hence the results, of every run with
+// model.dropout > 0.
+struct DropoutStream {
+  // The first stack over the input: shared_bottom's bottom, the experts of omoe/mmoe, the per-task networks of
+  // single_task, esmm and cross_stitch, aitm's encoders.
+  static constexpr uint64_t kInput = 1;
+  // Task k's tower; towers computed side by side as one grouped MLP use Tower(0).
+  static constexpr uint64_t Tower(size_t task) { return 100 + task; }
+  // aitm: task k's transfer g_k, the information it passes to its children.
+  static constexpr uint64_t Transfer(size_t task) { return 50 + task; }
+  // ple level l: the experts over x at the first level (one bank), ...
+  static constexpr uint64_t PleLevel(size_t level) { return 1 + 10 * level; }
+  // ... and at a later level the bank of branch b (a task's experts, then the shared ones after the last task).
+  static constexpr uint64_t PleBank(size_t level, size_t branch) { return PleLevel(level) + 1 + branch; }
+};
+
 class Model {
  public:
+  // Builds architecture A (its constructor reserves every parameter) and allocates the parameter arena, which the
+  // constructors leave to this one place. A model built otherwise is refused by Initialize, Forward and arena().
+  template <typename A, typename... Args>
+  static std::unique_ptr<A> Build(Args&&... args) {
+    std::unique_ptr<A> model = std::make_unique<A>(std::forward<Args>(args)...);
+    static_cast<Model&>(*model).arena_.Allocate();
+    return model;
+  }
+
   // `embedding_sets`: one independent set of embedding tables per prefix (see InputLayer).
   Model(const Config& config, const InputLayout& layout, int64_t max_batch,
         const std::vector<std::string>& embedding_sets = {"embeddings"});
@@ -50,7 +100,8 @@ class Model {
   Tensor BackwardToInput(int64_t rows, const Tensor& diff_outputs);
   void BackwardInput(const Batch& batch, const Tensor& diff_x);
   int64_t input_width() const { return input_.OutputCols(); }
-  virtual void SetStepSeed(uint64_t seed) = 0;
+  // The seed of this training step's dropout masks, passed to every MLP made by AddMlp.
+  void SetStepSeed(uint64_t seed);
   // The body's outputs of the last Forward (batch × tasks): for a chain task the logit of p(task | parent),
   // otherwise the same as Forward's result.
   Tensor Conditional(int64_t rows) { return conditional_.View().TopRows(rows); }
@@ -59,8 +110,14 @@ class Model {
   virtual std::vector<GateUsage> GateUsages() const { return {}; }
   virtual void ResetGateUsage() {}
 
-  ParameterArena& arena() { return arena_; }
-  const ParameterArena& arena() const { return arena_; }
+  ParameterArena& arena() {
+    CheckAllocated();
+    return arena_;
+  }
+  const ParameterArena& arena() const {
+    CheckAllocated();
+    return arena_;
+  }
   InputLayer& input() { return input_; }
   const InputLayer& input() const { return input_; }
   int64_t max_batch() const { return max_batch_; }
@@ -72,13 +129,9 @@ class Model {
   virtual void BodyForward(const Tensor& src, const Tensor& dst, Mode mode) = 0;
   virtual void BodyBackward(const Tensor& src, const Tensor& diff_dst, const Tensor& diff_src) = 0;
 
-  // The options every hidden stack of the model shares (model.batch_norm), for `groups` side-by-side MLPs.
-  MlpOptions Hidden(int64_t groups = 1) const {
-    MlpOptions options;
-    options.groups = groups;
-    options.batch_norm = batch_norm_;
-    return options;
-  }
+  // An MLP of this model, owned by the base: built with the model's settings (model.dropout, model.batch_norm,
+  // max_batch), its parameters reserved now (after those reserved before it), its dropout reseeded by SetStepSeed.
+  Mlp* AddMlp(const MlpOptions& options);
 
   Tensor ProjectionColumns(const Tensor& x, size_t c) const;
 
@@ -90,9 +143,12 @@ class Model {
   int64_t max_batch_;
   int64_t tasks_;
   float embedding_init_std_;
-  bool batch_norm_;
 
  private:
+  void CheckAllocated() const;
+
+  MlpSettings mlp_settings_;
+  std::vector<std::unique_ptr<Mlp>> mlps_;  // every MLP of the body, in the order they were added
   TaskGraph graph_;
   Matrix x_;
   Matrix diff_x_;

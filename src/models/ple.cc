@@ -7,7 +7,6 @@
 namespace mtrec {
 
 Ple::Ple(const Config& config, const InputLayout& layout, int64_t max_batch) : Model(config, layout, max_batch) {
-  const float dropout = static_cast<float>(config.model.dropout);
   const int64_t task_experts = config.model.task_experts;
   const int64_t shared_experts = config.model.experts;
   const int tasks = static_cast<int>(tasks_);
@@ -19,15 +18,16 @@ Ple::Ple(const Config& config, const InputLayout& layout, int64_t max_batch) : M
     level.in_width = l == 0 ? input_.OutputCols() : levels_[l - 1].width;
     const bool last = l + 1 == depth;
     const std::string prefix = fmt::format("ple.{}", l);
-    const uint64_t stream = 1 + 10 * l;
     // Experts: at the first level one bank for all (one wide GEMM over x); later one bank per branch.
     std::vector<ExpertRange> task_ranges(tasks);
     ExpertRange shared_range{};
     if (l == 0) {
       Bank bank;
-      MlpOptions options = Hidden(tasks * task_experts + shared_experts);
-      bank.mlp = std::make_unique<Mlp>(arena_, prefix + ".experts", level.in_width, std::vector<int64_t>{level.width},
-                                       0, dropout, max_batch, stream, options);
+      bank.mlp = AddMlp({.name = prefix + ".experts",
+                         .input_cols = level.in_width,
+                         .hidden = {level.width},
+                         .groups = tasks * task_experts + shared_experts,
+                         .dropout_stream = DropoutStream::PleLevel(l)});
       level.banks.push_back(std::move(bank));
       for (int k = 0; k < tasks; ++k) task_ranges[k] = {0, k * task_experts * level.width, task_experts * level.width};
       shared_range = {0, tasks * task_experts * level.width, shared_experts * level.width};
@@ -35,10 +35,11 @@ Ple::Ple(const Config& config, const InputLayout& layout, int64_t max_batch) : M
       for (int b = 0; b <= tasks; ++b) {
         Bank bank;
         bank.input_branch = b;
-        MlpOptions options = Hidden(b < tasks ? task_experts : shared_experts);
-        const std::string name = prefix + ".experts." + (b < tasks ? config.tasks[b].name : "shared");
-        bank.mlp = std::make_unique<Mlp>(arena_, name, level.in_width, std::vector<int64_t>{level.width}, 0, dropout,
-                                         max_batch, stream + 1 + b, options);
+        bank.mlp = AddMlp({.name = prefix + ".experts." + (b < tasks ? config.tasks[b].name : "shared"),
+                           .input_cols = level.in_width,
+                           .hidden = {level.width},
+                           .groups = b < tasks ? task_experts : shared_experts,
+                           .dropout_stream = DropoutStream::PleBank(l, b)});
         level.banks.push_back(std::move(bank));
         if (b < tasks) task_ranges[b] = {b, 0, task_experts * level.width};
       }
@@ -85,18 +86,13 @@ Ple::Ple(const Config& config, const InputLayout& layout, int64_t max_batch) : M
     level.diff_out.Resize(max_batch, branches * level.width);
     level.diff_in_scratch.Resize(max_batch, level.in_width);
   }
-  MlpOptions towers = Hidden(tasks_);
-  towers.shared_input = false;
-  towers_ = std::make_unique<Mlp>(arena_, "towers", levels_.back().width, config.model.tower, 1, dropout, max_batch,
-                                  100, towers);
-  arena_.Allocate();
-}
-
-void Ple::SetStepSeed(uint64_t seed) {
-  for (Level& level : levels_) {
-    for (Bank& bank : level.banks) bank.mlp->SetStepSeed(seed);
-  }
-  towers_->SetStepSeed(seed);
+  towers_ = AddMlp({.name = "towers",
+                    .input_cols = levels_.back().width,
+                    .hidden = config.model.tower,
+                    .outputs = 1,
+                    .groups = tasks_,
+                    .shared_input = false,
+                    .dropout_stream = DropoutStream::Tower(0)});
 }
 
 Tensor Ple::BranchInput(size_t l, int branch, const Tensor& src, int64_t rows) {

@@ -21,7 +21,6 @@ namespace mtrec {
 class Ple : public Model {
  public:
   Ple(const Config& config, const InputLayout& layout, int64_t max_batch);
-  void SetStepSeed(uint64_t seed) override;
   std::vector<GateUsage> GateUsages() const override;
   void ResetGateUsage() override;
 
@@ -32,7 +31,7 @@ class Ple : public Model {
  private:
   // A run of experts reading one input (a branch's h^{l−1}, or x at the first level for all of them).
   struct Bank {
-    std::unique_ptr<Mlp> mlp;
+    Mlp* mlp = nullptr;     // owned by the base
     int input_branch = -1;  // -1: the level's src (x); else block `input_branch` of the previous level's output
     Tensor out;             // of the last Forward
     Matrix diff_out;
@@ -69,7 +68,7 @@ class Ple : public Model {
   void FillBlocks(Level& level, Gate& gate, int64_t rows);
 
   std::vector<Level> levels_;
-  std::unique_ptr<Mlp> towers_;
+  Mlp* towers_ = nullptr;  // owned by the base
   Matrix diff_towers_in_;
   int64_t usage_rows_ = 0;
 };

@@ -4,22 +4,20 @@ namespace mtrec {
 
 SharedBottom::SharedBottom(const Config& config, const InputLayout& layout, int64_t max_batch)
     : Model(config, layout, max_batch) {
-  const float dropout = static_cast<float>(config.model.dropout);
-  bottom_ = std::make_unique<Mlp>(arena_, "bottom", input_.OutputCols(), config.model.bottom, 0, dropout, max_batch, 1,
-                                 Hidden());
+  bottom_ = AddMlp({.name = "bottom",
+                    .input_cols = input_.OutputCols(),
+                    .hidden = config.model.bottom,
+                    .dropout_stream = DropoutStream::kInput});
   for (size_t k = 0; k < config.tasks.size(); ++k) {
-    towers_.push_back(std::make_unique<Mlp>(arena_, "towers." + config.tasks[k].name, bottom_->OutputCols(),
-                                            config.model.tower, 1, dropout, max_batch, 100 + k, Hidden()));
+    towers_.push_back(AddMlp({.name = "towers." + config.tasks[k].name,
+                              .input_cols = bottom_->OutputCols(),
+                              .hidden = config.model.tower,
+                              .outputs = 1,
+                              .dropout_stream = DropoutStream::Tower(k)}));
   }
   diff_hidden_.Resize(max_batch, bottom_->OutputCols());
   diff_tower_input_.Resize(max_batch, bottom_->OutputCols());
   diff_tower_output_.Resize(max_batch, 1);
-  arena_.Allocate();
-}
-
-void SharedBottom::SetStepSeed(uint64_t seed) {
-  bottom_->SetStepSeed(seed);
-  for (auto& tower : towers_) tower->SetStepSeed(seed);
 }
 
 void SharedBottom::BodyForward(const Tensor& src, const Tensor& dst, Mode mode) {

@@ -2,7 +2,6 @@
 // y_k = t_k(f(x)).
 #pragma once
 
-#include <memory>
 #include <vector>
 
 #include "models/mlp.h"
@@ -13,15 +12,14 @@ namespace mtrec {
 class SharedBottom : public Model {
  public:
   SharedBottom(const Config& config, const InputLayout& layout, int64_t max_batch);
-  void SetStepSeed(uint64_t seed) override;
 
  protected:
   void BodyForward(const Tensor& src, const Tensor& dst, Mode mode) override;
   void BodyBackward(const Tensor& src, const Tensor& diff_dst, const Tensor& diff_src) override;
 
  private:
-  std::unique_ptr<Mlp> bottom_;
-  std::vector<std::unique_ptr<Mlp>> towers_;
+  Mlp* bottom_ = nullptr;  // the MLPs are owned by the base
+  std::vector<Mlp*> towers_;
   Tensor hidden_;             // the bottom's output in the last Forward (a view of its buffer)
   Matrix diff_hidden_;        // sum over towers of d loss / d bottom output
   Matrix diff_tower_input_;   // one tower's contribution

@@ -19,14 +19,14 @@ std::vector<int64_t> Concatenated(std::vector<int64_t> a, const std::vector<int6
 
 TaskTowers::TaskTowers(const Config& config, const InputLayout& layout, int64_t max_batch, bool own_embeddings)
     : Model(config, layout, max_batch, EmbeddingSets(config, own_embeddings)) {
-  MlpOptions options = Hidden(tasks_);
-  options.shared_input = !own_embeddings;  // with own embeddings, network k reads embedding set k
-  networks_ = std::make_unique<Mlp>(arena_, "towers", input_.CopyCols(), Concatenated(config.model.bottom, config.model.tower),
-                                    1, static_cast<float>(config.model.dropout), max_batch, 1, options);
-  arena_.Allocate();
+  networks_ = AddMlp({.name = "towers",
+                      .input_cols = input_.CopyCols(),
+                      .hidden = Concatenated(config.model.bottom, config.model.tower),
+                      .outputs = 1,
+                      .groups = tasks_,
+                      .shared_input = !own_embeddings,  // with own embeddings, network k reads embedding set k
+                      .dropout_stream = DropoutStream::kInput});
 }
-
-void TaskTowers::SetStepSeed(uint64_t seed) { networks_->SetStepSeed(seed); }
 
 void TaskTowers::BodyForward(const Tensor& src, const Tensor& dst, Mode mode) {
   CopyInto(dst, networks_->Forward(src, mode));

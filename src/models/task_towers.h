@@ -7,8 +7,6 @@
 // run as grouped GEMMs (the first layer is one wide GEMM when the input is shared).
 #pragma once
 
-#include <memory>
-
 #include "models/mlp.h"
 #include "models/model.h"
 
@@ -17,14 +15,13 @@ namespace mtrec {
 class TaskTowers : public Model {
  public:
   TaskTowers(const Config& config, const InputLayout& layout, int64_t max_batch, bool own_embeddings);
-  void SetStepSeed(uint64_t seed) override;
 
  protected:
   void BodyForward(const Tensor& src, const Tensor& dst, Mode mode) override;
   void BodyBackward(const Tensor& src, const Tensor& diff_dst, const Tensor& diff_src) override;
 
  private:
-  std::unique_ptr<Mlp> networks_;
+  Mlp* networks_ = nullptr;  // owned by the base
 };
 
 }  // namespace mtrec

@@ -1,0 +1,167 @@
+// The protocol the Model base class keeps for every architecture: a model is built by Model::Build, which
+// allocates its parameter arena once the constructor has reserved everything, and every Mlp of it is built by
+// AddMlp, so that SetStepSeed reaches every dropout. A model that skips either is refused, not run wrongly.
+#include "models/model.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/config.h"
+#include "common/error.h"
+#include "common/names.h"
+
+namespace mtrec {
+namespace {
+
+constexpr int64_t kRows = 3;
+
+// Two binary tasks (cart chained to click, for aitm) and a regression; every layer has dropout.
+constexpr char kConfig[] = R"(
+[[tasks]]
+name = "click"
+
+[[tasks]]
+name = "cart"
+parent = "click"
+
+[[tasks]]
+name = "gmv"
+kind = "regression"
+
+[model]
+bottom = [6, 5]
+tower = [4]
+experts = 3
+task_experts = 2
+expert = [5, 4]
+dropout = 0.5
+)";
+
+InputLayout Layout() {
+  InputLayout layout;
+  layout.tables = {{"user", 4, 2}};
+  layout.single_slots = {{"user", 0, Pooling::kSum}};
+  layout.numeric_names = {"price"};
+  return layout;
+}
+
+Batch MakeBatch() {
+  Batch batch;
+  batch.size = kRows;
+  batch.single_ids = {{0, 2, 3}};
+  batch.numeric = {0.5f, -1.f, 2.f};
+  return batch;
+}
+
+std::vector<float> Values(const Tensor& t) {
+  std::vector<float> values;
+  for (int64_t r = 0; r < t.rows; ++r) values.insert(values.end(), t.Row(r), t.Row(r) + t.cols);
+  return values;
+}
+
+class EveryArchitecture : public testing::TestWithParam<std::string_view> {};
+
+// A training Forward's dropout masks are the step seed's alone: the same seed gives the same outputs, another seed
+// others. An Mlp the model's SetStepSeed does not reach refuses the training Forward (see ModelWithOneMlp).
+TEST_P(EveryArchitecture, SetStepSeedReachesEveryDropout) {
+  const Config config = ParseConfig(kConfig, "model_test.toml", {"model.arch=" + std::string(GetParam())});
+  std::unique_ptr<Model> model = CreateModel(config, Layout(), kRows);
+  model->Initialize(1);
+  const Batch batch = MakeBatch();
+  auto train = [&](uint64_t seed) {
+    model->SetStepSeed(seed);
+    return Values(model->Forward(batch, Mode::kTrain));
+  };
+  const std::vector<float> first = train(1);
+  EXPECT_NE(train(2), first);
+  EXPECT_EQ(train(1), first);
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, EveryArchitecture, testing::ValuesIn(NameTable<Arch>::kNames),
+                         [](const testing::TestParamInfo<std::string_view>& info) { return std::string(info.param); });
+
+// One Mlp from the input to the tasks' outputs, built through AddMlp or, when `forget_add_mlp`, by hand.
+class ModelWithOneMlp : public Model {
+ public:
+  ModelWithOneMlp(const Config& config, const InputLayout& layout, bool forget_add_mlp) : Model(config, layout, kRows) {
+    const MlpOptions options{.name = "mlp", .input_cols = input_.OutputCols(), .hidden = {4}, .outputs = tasks_};
+    if (forget_add_mlp) {
+      by_hand_ = std::make_unique<Mlp>(arena_, options, MlpSettings{.dropout = 0.5f, .max_batch = kRows});
+      mlp_ = by_hand_.get();
+    } else {
+      mlp_ = AddMlp(options);
+    }
+  }
+
+ protected:
+  void BodyForward(const Tensor& src, const Tensor& dst, Mode mode) override {
+    CopyInto(dst, mlp_->Forward(src, mode));
+  }
+  void BodyBackward(const Tensor& src, const Tensor& diff_dst, const Tensor& diff_src) override {
+    mlp_->Backward(src, diff_dst, &diff_src);
+  }
+
+ private:
+  std::unique_ptr<Mlp> by_hand_;
+  Mlp* mlp_;
+};
+
+std::string ErrorOf(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ModelProtocolTest, AnMlpBuiltWithoutAddMlpIsRefusedInTraining) {
+  const Config config = ParseConfig(kConfig, "model_test.toml");
+  const Batch batch = MakeBatch();
+  for (const bool forget : {false, true}) {
+    std::unique_ptr<ModelWithOneMlp> model = Model::Build<ModelWithOneMlp>(config, Layout(), forget);
+    model->Initialize(1);
+    model->SetStepSeed(1);
+    EXPECT_NO_THROW(model->Forward(batch, Mode::kInfer));  // no dropout, no step seed needed
+    const std::string error = ErrorOf([&] { model->Forward(batch, Mode::kTrain); });
+    if (forget) {
+      EXPECT_NE(error.find("Model::AddMlp"), std::string::npos) << error;
+    } else {
+      EXPECT_EQ(error, "");
+    }
+  }
+}
+
+TEST(ModelProtocolTest, AModelNotBuiltByBuildHasNoParametersAndRefusesToRun) {
+  const Config config = ParseConfig(kConfig, "model_test.toml");
+  ModelWithOneMlp model(config, Layout(), /*forget_add_mlp=*/false);  // the constructor alone
+  const std::string error = ErrorOf([&] { model.Initialize(1); });
+  EXPECT_NE(error.find("Model::Build"), std::string::npos) << error;
+  EXPECT_THROW(model.arena(), Error);
+  EXPECT_THROW(model.Forward(MakeBatch(), Mode::kInfer), Error);
+}
+
+// Build allocates the arena itself: an architecture that still allocates it in its constructor is refused.
+TEST(ModelProtocolTest, AConstructorThatAllocatesTheArenaIsRefused) {
+  class AllocatesItself : public Model {
+   public:
+    AllocatesItself(const Config& config, const InputLayout& layout) : Model(config, layout, kRows) {
+      AddMlp({.name = "mlp", .input_cols = input_.OutputCols(), .hidden = {4}});
+      arena_.Allocate();
+    }
+
+   protected:
+    void BodyForward(const Tensor&, const Tensor&, Mode) override {}
+    void BodyBackward(const Tensor&, const Tensor&, const Tensor&) override {}
+  };
+  const Config config = ParseConfig(kConfig, "model_test.toml");
+  EXPECT_THROW(Model::Build<AllocatesItself>(config, Layout()), Error);
+}
+
+}  // namespace
+}  // namespace mtrec
