@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/math.h"
 #include "common/metric_info.h"
 #include "common/profiler.h"
 #include "common/progress.h"
