@@ -9,6 +9,7 @@
 #include "common/rng.h"
 #include "eval/metrics.h"
 #include "eval/svg_chart.h"
+#include "models/predict.h"
 #include "train/trainer.h"
 
 namespace mtrec {

@@ -14,6 +14,7 @@
 #include "common/strings.h"
 #include "eval/blend.h"
 #include "eval/metrics.h"
+#include "models/predict.h"
 #include "train/diagnostics.h"
 #include "train/trainer.h"
 

@@ -9,7 +9,6 @@
 
 #include "common/error.h"
 #include "common/log.h"
-#include "common/math.h"
 #include "common/metric_info.h"
 #include "common/profiler.h"
 #include "common/progress.h"
@@ -17,6 +16,7 @@
 #include "common/threads.h"
 #include "eval/multitask_gain.h"
 #include "features/batcher.h"
+#include "models/predict.h"
 #include "models/weights.h"
 #include "train/diagnostics.h"
 #include "train/losses.h"
@@ -431,29 +431,6 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     LogInfo("the model holds the average of the weights over {} steps (ema_decay {})", average_->steps(),
             config_.train.ema_decay);
   }
-}
-
-std::vector<std::vector<float>> Predict(Model& model, const Config& config, const EncodedData& data,
-                                        std::vector<std::vector<float>>* conditional) {
-  const int64_t tasks = model.tasks();
-  std::vector<std::vector<float>> predictions(tasks, std::vector<float>(data.rows));
-  if (conditional) conditional->assign(tasks, std::vector<float>(data.rows));
-  BatchStream stream(data, model.max_batch(), SequentialOrder(data.rows));
-  int64_t row = 0;
-  while (const Batch* batch = stream.Next()) {
-    Tensor outputs = model.Forward(*batch, Mode::kInfer);
-    Tensor body = model.Conditional(batch->size);
-    for (int64_t k = 0; k < tasks; ++k) {
-      const bool binary = config.tasks[k].kind == TaskKind::kBinary;
-      for (int64_t b = 0; b < batch->size; ++b) {
-        const float value = outputs.At(b, k);
-        predictions[k][row + b] = binary ? Sigmoid(value) : value;
-        if (conditional) (*conditional)[k][row + b] = binary ? Sigmoid(body.At(b, k)) : body.At(b, k);
-      }
-    }
-    row += batch->size;
-  }
-  return predictions;
 }
 
 std::vector<TaskScores> MakeTaskScores(const Config& config, const EncodedData& data,

@@ -5,7 +5,6 @@
 //
 //   Trainer trainer(config, model);
 //   trainer.Fit(train, &valid, [&](const TrainerState& state) { WriteCheckpoint(...); });
-//   std::vector<std::vector<float>> scores = Predict(model, config, test);   // [task][row]
 #pragma once
 
 #include <functional>
@@ -125,12 +124,6 @@ class Trainer {
   LrSchedule schedule_;  // constant until Fit knows the run's length
   std::unique_ptr<WeightAverage> average_;  // train.ema_decay > 0
 };
-
-// Per-task predictions in row order: probabilities for binary tasks, values for regression tasks; a chain task's
-// is its unconditional probability. `conditional`, when given, receives p(task | parent) for chain tasks (the
-// same as the prediction for other tasks; a masked task's prediction is already conditional).
-std::vector<std::vector<float>> Predict(Model& model, const Config& config, const EncodedData& data,
-                                        std::vector<std::vector<float>>* conditional = nullptr);
 
 // Task scores of a file for EvaluateTasks (views into `predictions`, `conditional` and `data`): masked tasks are
 // measured on their parent's positives, conditional predictions against the data's oracle_given_parent column.
