@@ -13,6 +13,7 @@
 #include "models/model.h"
 #include "models/predict.h"
 #include "train/diagnostics.h"
+#include "train/task_scores.h"
 #include "train/trainer.h"
 
 namespace mtrec {

@@ -10,7 +10,7 @@
 #include "eval/metrics.h"
 #include "eval/svg_chart.h"
 #include "models/predict.h"
-#include "train/trainer.h"
+#include "train/task_scores.h"
 
 namespace mtrec {
 namespace {

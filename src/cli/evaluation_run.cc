@@ -16,7 +16,7 @@
 #include "eval/metrics.h"
 #include "models/predict.h"
 #include "train/diagnostics.h"
-#include "train/trainer.h"
+#include "train/task_scores.h"
 
 namespace mtrec {
 namespace {

@@ -125,18 +125,4 @@ class Trainer {
   std::unique_ptr<WeightAverage> average_;  // train.ema_decay > 0
 };
 
-// Task scores of a file for EvaluateTasks (views into `predictions`, `conditional` and `data`): masked tasks are
-// measured on their parent's positives, conditional predictions against the data's oracle_given_parent column.
-std::vector<TaskScores> MakeTaskScores(const Config& config, const EncodedData& data,
-                                       const std::vector<std::vector<float>>& predictions,
-                                       const std::vector<std::vector<float>>* conditional = nullptr);
-
-// The sample-space evaluations "TASK|CONDITION" of a file: TASK's prediction on the rows where CONDITION's label is
-// 1 — every chain task on its parent's positives (its conditional prediction p(task | parent), against the data's
-// oracle_given_parent column when it has one: CVR on clicks), then the pairs of eval.sample_spaces not already
-// there. Views into `predictions`, `conditional` and `data`, like MakeTaskScores.
-std::vector<TaskScores> MakeSampleSpaceScores(const Config& config, const EncodedData& data,
-                                              const std::vector<std::vector<float>>& predictions,
-                                              const std::vector<std::vector<float>>& conditional);
-
 }  // namespace mtrec
