@@ -16,6 +16,7 @@
 #include "features/labels.h"
 #include "features/pipeline.h"
 #include "models/model.h"
+#include "train/history.h"
 #include "train/trainer.h"
 
 namespace mtrec {

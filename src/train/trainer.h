@@ -19,6 +19,7 @@
 #include "features/pipeline.h"
 #include "models/model.h"
 #include "train/dense_optimizer.h"
+#include "train/history.h"
 #include "train/lr_schedule.h"
 #include "train/sparse_optimizer.h"
 #include "train/task_gradients.h"
@@ -26,19 +27,6 @@
 #include "train/weight_average.h"
 
 namespace mtrec {
-
-struct EpochRecord {
-  int64_t epoch = 0;
-  std::vector<double> train_loss;               // per task, mean over the epoch
-  std::vector<TaskReport> valid;                // per task; empty without validation data
-  double monitor = 0.0;                         // the early-stopping score of this epoch (NaN without one)
-  // Task weighting diagnostics: the mean coefficient each task's gradient got on the shared parameters, and the
-  // mean pairwise cosine of the task gradients over the steps where they were measured (empty when none were).
-  std::vector<double> task_weights;
-  TaskMatrix conflict;
-  int64_t conflict_steps = 0;
-  double delta_m = 0.0;                         // multi-task gain against train.baseline, percent (NaN without)
-};
 
 // Everything needed to continue training where it stopped (saved in checkpoints).
 struct TrainerState {
@@ -53,9 +41,6 @@ struct TrainerState {
   std::string weighting;                       // serialized learned task weights
   std::string weight_average;                  // serialized running average of the weights (train.ema_decay)
 };
-
-std::string HistoryToJson(const std::vector<EpochRecord>& history);
-std::vector<EpochRecord> HistoryFromJson(const std::string& text);
 
 // The losses of one step: per task, the sum over its valid labels and their count (before weighting).
 struct StepLosses {
