@@ -1,4 +1,4 @@
-#include "cli/evaluation_importance.h"
+#include "eval/evaluation_importance.h"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "cli/evaluation_run.h"
+#include "eval/evaluation_run.h"
 
 #include <fmt/format.h>
 
