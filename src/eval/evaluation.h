@@ -61,6 +61,9 @@ std::vector<TaskReport> EvaluateTasks(const std::vector<TaskScores>& tasks, cons
 // Metrics whose values are counts (printed and written as integers).
 bool IsCountMetric(const std::string& key);
 std::string FormatMetricTable(const std::vector<TaskReport>& reports);
+// A metric as JSON: the number, or null where it is undefined (JSON has no NaN); and back, null as NaN.
+nlohmann::ordered_json JsonNumber(double value);
+double NumberFromJson(const nlohmann::ordered_json& value);
 nlohmann::ordered_json ReportsToJson(const std::vector<TaskReport>& reports, int64_t rows);
 // The reports of ReportsToJson(...)["tasks"]; a task is binary when it has an AUC. `what` names the source in errors.
 std::vector<TaskReport> ReportsFromJson(const nlohmann::ordered_json& tasks, const std::string& what);

@@ -177,10 +177,10 @@ nlohmann::ordered_json ImportanceToJson(const std::vector<TaskImportance>& impor
   for (const auto& task : importance) {
     nlohmann::ordered_json features = nlohmann::ordered_json::object();
     for (const auto& [feature, value] : task.features) {
-      features[feature] = std::isfinite(value) ? nlohmann::ordered_json(value) : nullptr;
+      features[feature] = JsonNumber(value);
     }
     json[task.task] = {{"metric", task.metric},
-                       {"base", std::isfinite(task.base) ? nlohmann::ordered_json(task.base) : nullptr},
+                       {"base", JsonNumber(task.base)},
                        {"importance", features}};
   }
   return json;

@@ -4,7 +4,6 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
-#include "train/diagnostics.h"
 
 namespace mtrec {
 

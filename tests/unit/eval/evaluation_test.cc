@@ -112,6 +112,18 @@ TEST(EvaluationTest, JsonKeepsCountsAsIntegersAndUndefinedAsNull) {
   EXPECT_TRUE(std::isnan(back[0].Get("gauc")));
 }
 
+TEST(EvaluationTest, JsonNumberWritesUndefinedAsNullAndReadsNullAsNaN) {
+  EXPECT_EQ(JsonNumber(0.25).dump(), "0.25");
+  EXPECT_EQ(JsonNumber(-3.0).dump(), "-3.0");
+  EXPECT_TRUE(JsonNumber(NAN).is_null());
+  EXPECT_TRUE(JsonNumber(INFINITY).is_null());
+  EXPECT_TRUE(JsonNumber(-INFINITY).is_null());
+  EXPECT_EQ(NumberFromJson(JsonNumber(0.25)), 0.25);
+  EXPECT_EQ(NumberFromJson(nlohmann::ordered_json(7)), 7.0);
+  EXPECT_TRUE(std::isnan(NumberFromJson(nlohmann::ordered_json(nullptr))));
+  EXPECT_TRUE(std::isnan(NumberFromJson(nlohmann::ordered_json("0.5"))));  // not a number: undefined, as null
+}
+
 TEST(EvaluationTest, TableHasAMetricPerLineAndATaskPerColumn) {
   TaskReport click, gmv;
   click.name = "click";
