@@ -27,6 +27,17 @@ bool TaskReport::Has(const std::string& key) const {
 
 bool IsCountMetric(const std::string& key) { return key == "rows" || key == "gauc_groups" || key == "gauc_skipped"; }
 
+std::vector<float> LabelsInSampleSpace(const TaskScores& task) {
+  MTREC_CHECK(task.sample_space.empty() || task.sample_space.size() == task.labels.size(),
+              "task '{}': the sample space has {} rows, the labels {}", task.name, task.sample_space.size(),
+              task.labels.size());
+  std::vector<float> labels(task.labels.begin(), task.labels.end());
+  for (size_t i = 0; i < task.sample_space.size(); ++i) {
+    if (task.sample_space[i] != 1.f) labels[i] = NAN;
+  }
+  return labels;
+}
+
 namespace {
 
 // The rows of a task's sample space (sample_space == 1), copied; the other views are left empty.

@@ -55,6 +55,10 @@ struct TaskReport {
   bool Has(const std::string& key) const;
 };
 
+// A task's labels where it is measured: NaN outside its sample space (rows whose sample_space is not 1), as they
+// are without one. Metrics that skip missing labels (Auc, Rmse) then score the rows EvaluateTasks scores.
+std::vector<float> LabelsInSampleSpace(const TaskScores& task);
+
 // `with_curves`: also fill roc and reliability (the report draws them; training's per-epoch validation does not).
 std::vector<TaskReport> EvaluateTasks(const std::vector<TaskScores>& tasks, const EvalConfig& eval,
                                       bool with_curves = false);

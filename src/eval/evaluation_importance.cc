@@ -15,16 +15,6 @@
 namespace mtrec {
 namespace {
 
-// A task's labels where it is measured: NaN outside a masked task's sample space (its parent's positives), so
-// that Auc and Rmse, which skip missing labels, score the rows eval's metrics score.
-std::vector<float> MeasuredLabels(const TaskScores& task) {
-  std::vector<float> labels(task.labels.begin(), task.labels.end());
-  for (size_t i = 0; i < task.sample_space.size(); ++i) {
-    if (task.sample_space[i] != 1.f) labels[i] = NAN;
-  }
-  return labels;
-}
-
 // Moves row perm[i]'s values of one feature to row i, or back when `undo` (perm applied twice is not the identity,
 // so the original is kept and restored instead).
 class FeatureShuffle {
@@ -123,7 +113,7 @@ std::vector<TaskImportance> PermutationImportance(LoadedModel& loaded, EncodedDa
   const FeaturePipeline& pipeline = *loaded.pipeline;
   std::vector<std::vector<float>> predictions = Predict(*loaded.model, config, data);
   std::vector<std::vector<float>> labels;
-  for (const TaskScores& task : MakeTaskScores(config, data, predictions)) labels.push_back(MeasuredLabels(task));
+  for (const TaskScores& task : MakeTaskScores(config, data, predictions)) labels.push_back(LabelsInSampleSpace(task));
   const std::vector<double> base = Headline(config, predictions, labels);
 
   std::vector<TaskImportance> importance(config.tasks.size());
