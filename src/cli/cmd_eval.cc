@@ -4,19 +4,19 @@
 
 #include "cli/commands.h"
 #include "cli/data_sets.h"
-#include "cli/evaluation_report.h"
-#include "cli/evaluation_run.h"
 #include "common/error.h"
 #include "common/files.h"
 #include "common/log.h"
 #include "common/threads.h"
 #include "data/split.h"
 #include "eval/evaluation.h"
+#include "eval/evaluation_report.h"
+#include "eval/evaluation_run.h"
 #include "eval/multitask_gain.h"
 #include "features/labels.h"
 #include "io/model_io.h"
 #include "train/diagnostics.h"
-#include "train/trainer.h"
+#include "train/history.h"
 
 namespace mtrec {
 namespace {

@@ -7,7 +7,7 @@
 #include "common/log.h"
 #include "common/threads.h"
 #include "io/model_io.h"
-#include "train/trainer.h"
+#include "models/predict.h"
 
 namespace mtrec {
 namespace {

@@ -11,7 +11,9 @@
 #include "features/pipeline.h"
 #include "io/model_io.h"
 #include "models/model.h"
+#include "models/predict.h"
 #include "train/diagnostics.h"
+#include "train/task_scores.h"
 #include "train/trainer.h"
 
 namespace mtrec {
@@ -56,7 +58,7 @@ int RunTrain(const TrainOptions& options) {
 
   std::optional<LoadedModel> resumed;
   if (!options.resume.empty()) {
-    resumed = LoadModel(options.resume, std::max<int64_t>(config.train.batch_size, 4096));
+    resumed = LoadModel(options.resume, InferenceBatch(config));
     MTREC_CHECK(resumed->trainer.has_value(), "'{}' is a model file, not a checkpoint: nothing to resume",
                 options.resume);
     MTREC_CHECK(StructureOf(resumed->config) == StructureOf(config),
@@ -81,7 +83,7 @@ int RunTrain(const TrainOptions& options) {
     model = std::move(resumed->model);
   } else {
     pipeline = std::make_unique<FeaturePipeline>(FeaturePipeline::Fit(config, *sets.train));
-    model = CreateModel(config, pipeline->layout(), std::max<int64_t>(config.train.batch_size, 4096));
+    model = CreateModel(config, pipeline->layout(), InferenceBatch(config));
     model->Initialize(config.train.seed);
   }
   EncodedData train = pipeline->Encode(*sets.train);

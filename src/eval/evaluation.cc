@@ -27,6 +27,17 @@ bool TaskReport::Has(const std::string& key) const {
 
 bool IsCountMetric(const std::string& key) { return key == "rows" || key == "gauc_groups" || key == "gauc_skipped"; }
 
+std::vector<float> LabelsInSampleSpace(const TaskScores& task) {
+  MTREC_CHECK(task.sample_space.empty() || task.sample_space.size() == task.labels.size(),
+              "task '{}': the sample space has {} rows, the labels {}", task.name, task.sample_space.size(),
+              task.labels.size());
+  std::vector<float> labels(task.labels.begin(), task.labels.end());
+  for (size_t i = 0; i < task.sample_space.size(); ++i) {
+    if (task.sample_space[i] != 1.f) labels[i] = NAN;
+  }
+  return labels;
+}
+
 namespace {
 
 // The rows of a task's sample space (sample_space == 1), copied; the other views are left empty.
@@ -150,19 +161,20 @@ std::string FormatMetricTable(const std::vector<TaskReport>& reports) {
   return out;
 }
 
+nlohmann::ordered_json JsonNumber(double value) {
+  return std::isfinite(value) ? nlohmann::ordered_json(value) : nlohmann::ordered_json(nullptr);
+}
+
+double NumberFromJson(const nlohmann::ordered_json& value) { return value.is_number() ? value.get<double>() : NAN; }
+
 nlohmann::ordered_json ReportsToJson(const std::vector<TaskReport>& reports, int64_t rows) {
   nlohmann::ordered_json json;
   json["tasks"] = nlohmann::ordered_json::object();
   for (const auto& report : reports) {
     nlohmann::ordered_json task = nlohmann::ordered_json::object();
     for (const auto& [key, value] : report.metrics) {
-      if (IsCountMetric(key)) {
-        task[key] = static_cast<int64_t>(value);
-      } else if (std::isfinite(value)) {
-        task[key] = value;
-      } else {
-        task[key] = nullptr;  // JSON has no NaN: an undefined metric is null
-      }
+      // JSON has no NaN: an undefined metric is null.
+      task[key] = IsCountMetric(key) ? nlohmann::ordered_json(static_cast<int64_t>(value)) : JsonNumber(value);
     }
     json["tasks"][report.name] = task;
   }
@@ -180,7 +192,7 @@ std::vector<TaskReport> ReportsFromJson(const nlohmann::ordered_json& tasks, con
     report.binary = metrics.contains("auc");
     for (const auto& [key, value] : metrics.items()) {
       MTREC_CHECK(value.is_number() || value.is_null(), "{}: tasks.{}.{} is not a number", what, task, key);
-      report.metrics.push_back({key, value.is_number() ? value.get<double>() : NAN});
+      report.metrics.push_back({key, NumberFromJson(value)});
     }
     reports.push_back(std::move(report));
   }

@@ -55,12 +55,19 @@ struct TaskReport {
   bool Has(const std::string& key) const;
 };
 
+// A task's labels where it is measured: NaN outside its sample space (rows whose sample_space is not 1), as they
+// are without one. Metrics that skip missing labels (Auc, Rmse) then score the rows EvaluateTasks scores.
+std::vector<float> LabelsInSampleSpace(const TaskScores& task);
+
 // `with_curves`: also fill roc and reliability (the report draws them; training's per-epoch validation does not).
 std::vector<TaskReport> EvaluateTasks(const std::vector<TaskScores>& tasks, const EvalConfig& eval,
                                       bool with_curves = false);
 // Metrics whose values are counts (printed and written as integers).
 bool IsCountMetric(const std::string& key);
 std::string FormatMetricTable(const std::vector<TaskReport>& reports);
+// A metric as JSON: the number, or null where it is undefined (JSON has no NaN); and back, null as NaN.
+nlohmann::ordered_json JsonNumber(double value);
+double NumberFromJson(const nlohmann::ordered_json& value);
 nlohmann::ordered_json ReportsToJson(const std::vector<TaskReport>& reports, int64_t rows);
 // The reports of ReportsToJson(...)["tasks"]; a task is binary when it has an AUC. `what` names the source in errors.
 std::vector<TaskReport> ReportsFromJson(const nlohmann::ordered_json& tasks, const std::string& what);

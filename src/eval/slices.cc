@@ -134,12 +134,7 @@ TaskSlices EvaluateSlices(const TaskScores& task, const Slicing& slicing) {
               "slices of task '{}': the sample space has {} rows, the labels {}", task.name, task.sample_space.size(),
               n);
   // The task's rows: labelled and inside its sample space.
-  std::vector<float> labels(task.labels.begin(), task.labels.end());
-  if (!task.sample_space.empty()) {
-    for (size_t i = 0; i < n; ++i) {
-      if (task.sample_space[i] != 1.f) labels[i] = NAN;
-    }
-  }
+  const std::vector<float> labels = LabelsInSampleSpace(task);
   std::vector<double> error(n, 0.0);
   if (task.binary) {
     error = MisorderedPairsPerRow(task.predictions, labels);

@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "io/model_file.h"
+#include "models/predict.h"
 #include "models/weights.h"
 
 namespace mtrec {
@@ -107,7 +108,7 @@ LoadedModel LoadModelFromBytes(std::string bytes, const std::string& path, int64
     std::string_view features = file.Get("features");
     BinaryReader reader(features.data(), features.size(), path + " [features]");
     loaded.pipeline = std::make_unique<FeaturePipeline>(FeaturePipeline::Deserialize(loaded.config, reader));
-    if (max_batch <= 0) max_batch = std::max<int64_t>(loaded.config.train.batch_size, 4096);
+    if (max_batch <= 0) max_batch = InferenceBatch(loaded.config);
     // The weights section names every tensor of the model with its shape: a config that builds anything else
     // (more layers, wider ones, bigger tables) is damaged or hostile, and is refused before anything sized from
     // it is allocated. The embedding tables are the section's last tensors (one set of them per embedding set,

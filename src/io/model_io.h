@@ -16,6 +16,7 @@
 #include "features/labels.h"
 #include "features/pipeline.h"
 #include "models/model.h"
+#include "train/history.h"
 #include "train/trainer.h"
 
 namespace mtrec {
@@ -36,7 +37,7 @@ void SaveModel(const std::string& path, const Config& config, const FeaturePipel
                const std::vector<EpochRecord>& history, const std::vector<LabelCounts>& train_labels = {});
 void SaveCheckpoint(const std::string& path, const Config& config, const FeaturePipeline& pipeline, const Model& model,
                     const TrainerState& state, const std::vector<LabelCounts>& train_labels = {});
-// max_batch: rows per forward pass of the loaded model (0: the config's batch size, at least 4096).
+// max_batch: rows per forward pass of the loaded model (0: InferenceBatch of its config).
 LoadedModel LoadModel(const std::string& path, int64_t max_batch = 0);
 // The same from the file's bytes, read once by the caller (the server hashes them for the model version); `path`
 // names the file in messages.

@@ -3,7 +3,7 @@
 // task graph; a subclass provides the body between the concatenated input and the per-task outputs, which for a
 // chain task is the logit of p(task | parent) — the task graph turns it into the logit of p(task).
 //
-//   std::unique_ptr<Model> model = CreateModel(config, pipeline.layout(), /*max_batch=*/4096);
+//   std::unique_ptr<Model> model = CreateModel(config, pipeline.layout(), InferenceBatch(config));  // predict.h
 //   model->Initialize(seed);
 //   model->SetStepSeed(step_seed);                          // once per training step: every dropout's masks
 //   Tensor logits = model->Forward(batch, Mode::kTrain);   // batch × tasks

@@ -3,7 +3,7 @@
 // keeps it alive). A file that fails to load is refused and the current model keeps serving, and so is anything
 // but a regular file (a FIFO or folder moved over the model is refused without being waited on).
 //
-//   ModelStore store("model.mtrec", /*max_batch=*/4096);     // throws Error when the first load fails
+//   ModelStore store("model.mtrec", kMinInferenceBatch);     // throws Error when the first load fails
 //   std::shared_ptr<ServingModel> model = store.Current();    // one request's model, start to end
 //   store.Watch(std::chrono::milliseconds(1000), on_reload);  // polls the file on its own thread
 #pragma once

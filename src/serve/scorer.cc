@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "common/error.h"
+#include "common/math.h"
 #include "serve/request.h"
-#include "train/losses.h"
 
 namespace mtrec {
 

@@ -3,7 +3,7 @@
 // Nothing waits for a batch to fill: under light load a request is scored alone at once, under heavy load the
 // batches grow and the per-row cost falls.
 //
-//   Scorer scorer(/*max_rows=*/4096);
+//   Scorer scorer(/*max_rows=*/kMinInferenceBatch);
 //   std::vector<float> scores = scorer.Score(model, std::move(batch), deadline);   // rows × tasks
 #pragma once
 

@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/strings.h"
+#include "models/predict.h"
 
 namespace mtrec {
 namespace {
@@ -48,7 +49,7 @@ RankingServer::RankingServer(ServerOptions options) : options_(std::move(options
   MTREC_CHECK(options_.http_threads > 0, "--http-threads must be at least 1, got {}", options_.http_threads);
   limits_.max_items = options_.max_items;
   // The scorer's micro-batches hold several requests; the model's buffers are sized for the largest.
-  const int64_t max_rows = std::max<int64_t>(options_.max_items, 4096);
+  const int64_t max_rows = std::max<int64_t>(options_.max_items, kMinInferenceBatch);
   store_ = std::make_unique<ModelStore>(options_.model, max_rows);
   scorer_ = std::make_unique<Scorer>(max_rows);
   HttpServerOptions http;

@@ -5,13 +5,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "eval/evaluation.h"
+
 namespace mtrec {
-
-nlohmann::ordered_json JsonNumber(double value) {
-  return std::isfinite(value) ? nlohmann::ordered_json(value) : nlohmann::ordered_json(nullptr);
-}
-
-double NumberFromJson(const nlohmann::ordered_json& value) { return value.is_number() ? value.get<double>() : NAN; }
 
 std::string FormatGateUsage(const std::vector<GateUsage>& usages) {
   if (usages.empty()) return {};

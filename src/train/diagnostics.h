@@ -19,10 +19,6 @@
 
 namespace mtrec {
 
-// A metric as JSON: the number, or null where it is undefined (JSON has no NaN); and back, null as NaN.
-nlohmann::ordered_json JsonNumber(double value);
-double NumberFromJson(const nlohmann::ordered_json& value);
-
 // One line per gate: "gate  expert=weight ...", weights in percent. Empty without gates.
 std::string FormatGateUsage(const std::vector<GateUsage>& usages);
 // {"<gate>": {"<expert>": mean weight, ...}, ...}

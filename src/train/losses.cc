@@ -39,12 +39,6 @@ LossValue Reduce(const float* outputs, int64_t outputs_stride, const float* labe
 
 }  // namespace
 
-float Sigmoid(float x) {
-  if (x >= 0.f) return 1.f / (1.f + std::exp(-x));
-  const float e = std::exp(x);
-  return e / (1.f + e);
-}
-
 LossValue BceWithLogits(const float* outputs, int64_t outputs_stride, const float* labels, int64_t n, float scale,
                         float* diff, int64_t diff_stride) {
   return WeightedBceWithLogits(outputs, outputs_stride, labels, n, 1.f, scale, diff, diff_stride);

@@ -19,9 +19,6 @@ struct LossValue {
   double Mean() const { return count > 0 ? sum / static_cast<double>(count) : 0.0; }
 };
 
-// 1 / (1 + e^-x) without overflow for large |x|.
-float Sigmoid(float x);
-
 // Binary cross-entropy on a logit s with a label y in [0, 1]:
 //   max(s, 0) - s·y + log1p(e^-|s|),  d/ds = sigmoid(s) - y.
 // A label outside [0, 1] throws Error.

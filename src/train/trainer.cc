@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <nlohmann/json.hpp>
 
 #include "common/error.h"
 #include "common/log.h"
@@ -16,9 +15,11 @@
 #include "common/threads.h"
 #include "eval/multitask_gain.h"
 #include "features/batcher.h"
+#include "models/predict.h"
 #include "models/weights.h"
 #include "train/diagnostics.h"
 #include "train/losses.h"
+#include "train/task_scores.h"
 
 namespace mtrec {
 namespace {
@@ -430,145 +431,6 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     LogInfo("the model holds the average of the weights over {} steps (ema_decay {})", average_->steps(),
             config_.train.ema_decay);
   }
-}
-
-std::vector<std::vector<float>> Predict(Model& model, const Config& config, const EncodedData& data,
-                                        std::vector<std::vector<float>>* conditional) {
-  const int64_t tasks = model.tasks();
-  std::vector<std::vector<float>> predictions(tasks, std::vector<float>(data.rows));
-  if (conditional) conditional->assign(tasks, std::vector<float>(data.rows));
-  BatchStream stream(data, model.max_batch(), SequentialOrder(data.rows));
-  int64_t row = 0;
-  while (const Batch* batch = stream.Next()) {
-    Tensor outputs = model.Forward(*batch, Mode::kInfer);
-    Tensor body = model.Conditional(batch->size);
-    for (int64_t k = 0; k < tasks; ++k) {
-      const bool binary = config.tasks[k].kind == TaskKind::kBinary;
-      for (int64_t b = 0; b < batch->size; ++b) {
-        const float value = outputs.At(b, k);
-        predictions[k][row + b] = binary ? Sigmoid(value) : value;
-        if (conditional) (*conditional)[k][row + b] = binary ? Sigmoid(body.At(b, k)) : body.At(b, k);
-      }
-    }
-    row += batch->size;
-  }
-  return predictions;
-}
-
-std::vector<TaskScores> MakeTaskScores(const Config& config, const EncodedData& data,
-                                       const std::vector<std::vector<float>>& predictions,
-                                       const std::vector<std::vector<float>>* conditional) {
-  std::vector<TaskScores> scores;
-  for (size_t k = 0; k < config.tasks.size(); ++k) {
-    const TaskConfig& task = config.tasks[k];
-    TaskScores s;
-    s.name = task.name;
-    s.binary = task.kind == TaskKind::kBinary;
-    s.predictions = predictions[k];
-    s.labels = data.labels[k];
-    if (k < data.oracle.size()) s.oracle = data.oracle[k];
-    if (!task.parent.empty()) {
-      const int parent = config.TaskIndex(task.parent);
-      if (task.mode == TaskMode::kMasked) s.sample_space = data.labels[parent];
-      if (conditional && k < data.oracle_given_parent.size() && !data.oracle_given_parent[k].empty()) {
-        s.conditional = (*conditional)[k];
-        s.conditional_oracle = data.oracle_given_parent[k];
-      }
-    }
-    scores.push_back(s);
-  }
-  return scores;
-}
-
-std::vector<TaskScores> MakeSampleSpaceScores(const Config& config, const EncodedData& data,
-                                              const std::vector<std::vector<float>>& predictions,
-                                              const std::vector<std::vector<float>>& conditional) {
-  std::vector<std::pair<int, int>> pairs;  // (task, condition)
-  for (size_t k = 0; k < config.tasks.size(); ++k) {
-    const TaskConfig& task = config.tasks[k];
-    if (!task.parent.empty() && task.mode == TaskMode::kChain)
-      pairs.emplace_back(static_cast<int>(k), config.TaskIndex(task.parent));
-  }
-  for (const std::string& entry : config.eval.sample_spaces) {
-    const size_t bar = entry.find('|');
-    const std::pair<int, int> pair = {config.TaskIndex(entry.substr(0, bar)), config.TaskIndex(entry.substr(bar + 1))};
-    if (std::find(pairs.begin(), pairs.end(), pair) == pairs.end()) pairs.push_back(pair);
-  }
-  std::vector<TaskScores> scores;
-  for (const auto& [k, condition] : pairs) {
-    const TaskConfig& task = config.tasks[k];
-    const bool is_parent = task.parent == config.tasks[condition].name;
-    TaskScores s;
-    s.name = task.name + "|" + config.tasks[condition].name;
-    s.binary = task.kind == TaskKind::kBinary;
-    // Conditioned on its own parent, a chain task's conditional tower is the model's answer (for other tasks
-    // `conditional` equals the prediction); on another task, its own prediction is.
-    s.predictions = is_parent ? conditional[k] : predictions[k];
-    s.labels = data.labels[k];
-    s.sample_space = data.labels[condition];
-    if (is_parent && k < static_cast<int>(data.oracle_given_parent.size()) && !data.oracle_given_parent[k].empty()) {
-      s.oracle = data.oracle_given_parent[k];
-    }
-    scores.push_back(s);
-  }
-  return scores;
-}
-
-std::string HistoryToJson(const std::vector<EpochRecord>& history) {
-  nlohmann::ordered_json epochs = nlohmann::ordered_json::array();
-  for (const auto& record : history) {
-    nlohmann::ordered_json e;
-    e["epoch"] = record.epoch;
-    e["train_loss"] = nlohmann::ordered_json::array();
-    for (double loss : record.train_loss) e["train_loss"].push_back(JsonNumber(loss));
-    e["valid"] = ReportsToJson(record.valid, 0)["tasks"];
-    e["monitor"] = JsonNumber(record.monitor);
-    e["task_weights"] = nlohmann::ordered_json::array();
-    for (double w : record.task_weights) e["task_weights"].push_back(JsonNumber(w));
-    e["conflict"] = nlohmann::ordered_json::array();
-    for (const auto& row : record.conflict) {
-      nlohmann::ordered_json r = nlohmann::ordered_json::array();
-      for (double v : row) r.push_back(JsonNumber(v));
-      e["conflict"].push_back(r);
-    }
-    e["conflict_steps"] = record.conflict_steps;
-    e["delta_m"] = JsonNumber(record.delta_m);
-    epochs.push_back(e);
-  }
-  return epochs.dump();
-}
-
-std::vector<EpochRecord> HistoryFromJson(const std::string& text) {
-  std::vector<EpochRecord> history;
-  nlohmann::ordered_json epochs = nlohmann::ordered_json::parse(text, nullptr, false);
-  MTREC_CHECK(epochs.is_array(), "the training history is not a JSON array");
-  for (size_t i = 0; i < epochs.size(); ++i) {
-    const auto& e = epochs[i];
-    MTREC_CHECK(e.is_object(), "training history: epoch entry {} is not a JSON object", i);
-    EpochRecord record;
-    // at() and value() throw on a missing key or a wrong type (operator[] of a const object would not check).
-    try {
-      record.epoch = e.value("epoch", 0);
-      for (const auto& loss : e.at("train_loss")) record.train_loss.push_back(NumberFromJson(loss));
-      record.valid = ReportsFromJson(e.at("valid"), "training history");
-      record.monitor = NumberFromJson(e.at("monitor"));
-      if (e.contains("task_weights")) {
-        for (const auto& w : e.at("task_weights")) record.task_weights.push_back(NumberFromJson(w));
-      }
-      if (e.contains("conflict")) {
-        for (const auto& row : e.at("conflict")) {
-          record.conflict.emplace_back();
-          for (const auto& v : row) record.conflict.back().push_back(NumberFromJson(v));
-        }
-      }
-      record.conflict_steps = e.value("conflict_steps", int64_t{0});
-      record.delta_m = e.contains("delta_m") ? NumberFromJson(e.at("delta_m")) : NAN;
-    } catch (const nlohmann::json::exception& error) {
-      Fail("training history: epoch entry {}: {}", i, error.what());
-    }
-    history.push_back(std::move(record));
-  }
-  return history;
 }
 
 }  // namespace mtrec

@@ -5,7 +5,6 @@
 //
 //   Trainer trainer(config, model);
 //   trainer.Fit(train, &valid, [&](const TrainerState& state) { WriteCheckpoint(...); });
-//   std::vector<std::vector<float>> scores = Predict(model, config, test);   // [task][row]
 #pragma once
 
 #include <functional>
@@ -20,6 +19,7 @@
 #include "features/pipeline.h"
 #include "models/model.h"
 #include "train/dense_optimizer.h"
+#include "train/history.h"
 #include "train/lr_schedule.h"
 #include "train/sparse_optimizer.h"
 #include "train/task_gradients.h"
@@ -27,19 +27,6 @@
 #include "train/weight_average.h"
 
 namespace mtrec {
-
-struct EpochRecord {
-  int64_t epoch = 0;
-  std::vector<double> train_loss;               // per task, mean over the epoch
-  std::vector<TaskReport> valid;                // per task; empty without validation data
-  double monitor = 0.0;                         // the early-stopping score of this epoch (NaN without one)
-  // Task weighting diagnostics: the mean coefficient each task's gradient got on the shared parameters, and the
-  // mean pairwise cosine of the task gradients over the steps where they were measured (empty when none were).
-  std::vector<double> task_weights;
-  TaskMatrix conflict;
-  int64_t conflict_steps = 0;
-  double delta_m = 0.0;                         // multi-task gain against train.baseline, percent (NaN without)
-};
 
 // Everything needed to continue training where it stopped (saved in checkpoints).
 struct TrainerState {
@@ -54,9 +41,6 @@ struct TrainerState {
   std::string weighting;                       // serialized learned task weights
   std::string weight_average;                  // serialized running average of the weights (train.ema_decay)
 };
-
-std::string HistoryToJson(const std::vector<EpochRecord>& history);
-std::vector<EpochRecord> HistoryFromJson(const std::string& text);
 
 // The losses of one step: per task, the sum over its valid labels and their count (before weighting).
 struct StepLosses {
@@ -125,25 +109,5 @@ class Trainer {
   LrSchedule schedule_;  // constant until Fit knows the run's length
   std::unique_ptr<WeightAverage> average_;  // train.ema_decay > 0
 };
-
-// Per-task predictions in row order: probabilities for binary tasks, values for regression tasks; a chain task's
-// is its unconditional probability. `conditional`, when given, receives p(task | parent) for chain tasks (the
-// same as the prediction for other tasks; a masked task's prediction is already conditional).
-std::vector<std::vector<float>> Predict(Model& model, const Config& config, const EncodedData& data,
-                                        std::vector<std::vector<float>>* conditional = nullptr);
-
-// Task scores of a file for EvaluateTasks (views into `predictions`, `conditional` and `data`): masked tasks are
-// measured on their parent's positives, conditional predictions against the data's oracle_given_parent column.
-std::vector<TaskScores> MakeTaskScores(const Config& config, const EncodedData& data,
-                                       const std::vector<std::vector<float>>& predictions,
-                                       const std::vector<std::vector<float>>* conditional = nullptr);
-
-// The sample-space evaluations "TASK|CONDITION" of a file: TASK's prediction on the rows where CONDITION's label is
-// 1 — every chain task on its parent's positives (its conditional prediction p(task | parent), against the data's
-// oracle_given_parent column when it has one: CVR on clicks), then the pairs of eval.sample_spaces not already
-// there. Views into `predictions`, `conditional` and `data`, like MakeTaskScores.
-std::vector<TaskScores> MakeSampleSpaceScores(const Config& config, const EncodedData& data,
-                                              const std::vector<std::vector<float>>& predictions,
-                                              const std::vector<std::vector<float>>& conditional);
 
 }  // namespace mtrec

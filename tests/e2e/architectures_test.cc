@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cli_runner.h"
+#include "common/files.h"
 #include "common/names.h"
 
 namespace mtrec::e2e {
@@ -60,7 +61,7 @@ TEST_P(ArchitecturesTest, TrainsEvaluatesAndPredicts) {
   const std::string test = (dir_ / "test.csv").string();
   RunResult eval = RunMtrec("eval --model " + model + " --data " + test + " --json " + json_path);
   ASSERT_EQ(eval.exit_code, 0) << eval.output;
-  nlohmann::json metrics = nlohmann::json::parse(ReadText(json_path));
+  nlohmann::json metrics = nlohmann::json::parse(ReadFileBytes(json_path));
   EXPECT_GT(metrics["tasks"]["click"]["auc"].get<double>(), 0.55) << arch;
   const auto& purchase = metrics["tasks"]["purchase"];
   EXPECT_GT(purchase["auc"].get<double>(), 0.55) << arch;
@@ -83,7 +84,7 @@ TEST_P(ArchitecturesTest, TrainsEvaluatesAndPredicts) {
   const std::string predictions = (dir_ / (arch + ".csv")).string();
   RunResult predict = RunMtrec("predict --conditional --model " + model + " --data " + test + " --out " + predictions);
   ASSERT_EQ(predict.exit_code, 0) << predict.output;
-  const std::string csv = ReadText(predictions);
+  const std::string csv = ReadFileBytes(predictions);
   EXPECT_EQ(csv.substr(0, csv.find('\n')), "click,cart,purchase,gmv,cart_given_click,purchase_given_click");
   const auto click = Column(csv, "click"), buy = Column(csv, "purchase"), buy_given_click = Column(csv, "purchase_given_click");
   ASSERT_EQ(click.size(), 2000u);
@@ -117,9 +118,9 @@ TEST(TaskGraphTest, MaskedTaskIsEvaluatedOnItsParentsPositives) {
   const std::string json_path = (dir / "m.json").string();
   const std::string test = (dir / "test.csv").string();
   ASSERT_EQ(RunMtrec("eval --model " + model + " --data " + test + " --json " + json_path).exit_code, 0);
-  nlohmann::json metrics = nlohmann::json::parse(ReadText(json_path));
-  const auto clicks = Column(ReadText(test), "click");
-  const auto purchases = Column(ReadText(test), "purchase");
+  nlohmann::json metrics = nlohmann::json::parse(ReadFileBytes(json_path));
+  const auto clicks = Column(ReadFileBytes(test), "click");
+  const auto purchases = Column(ReadFileBytes(test), "purchase");
   double clicked = 0, bought = 0;
   for (size_t r = 0; r < clicks.size(); ++r) {
     clicked += clicks[r];
@@ -137,7 +138,7 @@ TEST(TaskGraphTest, MaskedTaskIsEvaluatedOnItsParentsPositives) {
   // p(purchase | click) is the masked task's own output: --conditional adds only cart's chain column.
   const std::string predictions = (dir / "p.csv").string();
   ASSERT_EQ(RunMtrec("predict --conditional --model " + model + " --data " + test + " --out " + predictions).exit_code, 0);
-  const std::string csv = ReadText(predictions);
+  const std::string csv = ReadFileBytes(predictions);
   EXPECT_EQ(csv.substr(0, csv.find('\n')), "click,cart,purchase,gmv,cart_given_click");
 }
 

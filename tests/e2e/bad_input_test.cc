@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "cli_runner.h"
+#include "common/files.h"
 
 namespace mtrec::e2e {
 namespace {
@@ -298,7 +299,7 @@ TEST_F(BadInputTest, NegativeValueUnderLog1pNamesTheRow) {
 
 TEST_F(BadInputTest, DamagedTruncatedAndNewerModelFilesAreRefused) {
   ASSERT_EQ(TrainOn("model_files", GoodRows(20)).exit_code, 0);
-  const std::string good = ReadText(dir_ / "m.mtrec");
+  const std::string good = ReadFileBytes(dir_ / "m.mtrec");
   auto inspect = [&](const std::string& bytes) {
     WriteText(dir_ / "bad.mtrec", bytes);
     return RunMtrec("inspect " + (dir_ / "bad.mtrec").string());

@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 namespace mtrec::e2e {
@@ -37,13 +36,6 @@ inline RunResult RunMtrec(const std::string& args) { return RunShell(std::string
 // The same, killed after `seconds` (exit code 137 then): for runs that must not hang, such as on a FIFO.
 inline RunResult RunMtrecWithin(int seconds, const std::string& args) {
   return RunShell("timeout -s KILL " + std::to_string(seconds) + " " + std::string(MTREC_BINARY) + " " + args);
-}
-
-inline std::string ReadText(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 inline void WriteText(const std::filesystem::path& path, const std::string& text) {

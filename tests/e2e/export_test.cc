@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "cli_runner.h"
+#include "common/files.h"
 #include "data/column_table.h"
 #include "io/model_io.h"
 #include "io/safetensors.h"
@@ -88,7 +89,7 @@ TEST_F(ExportTest, ExportHoldsEveryWeightOfTheModel) {
   // A second export of the same model is the same file.
   const std::string again = (dir_ / "again.safetensors").string();
   ASSERT_EQ(RunMtrec("-q export --model " + Model() + " --out " + again).exit_code, 0);
-  EXPECT_TRUE(ReadText(out) == ReadText(again));
+  EXPECT_TRUE(ReadFileBytes(out) == ReadFileBytes(again));
 }
 
 TEST_F(ExportTest, UnknownFormatAndMissingOptionsFail) {
@@ -257,7 +258,7 @@ TEST(ExportFeaturesTest, ReferenceEncoderFromTheExportMatchesThePipeline) {
   const nlohmann::json spec = nlohmann::json::parse(metadata.at("features"));
 
   // Rows of the test file, then rows edited to reach the other cases.
-  std::istringstream test(ReadText(dir / "test.csv"));
+  std::istringstream test(ReadFileBytes(dir / "test.csv"));
   std::string header;
   std::getline(test, header);
   const std::vector<std::string> columns = SplitLine(header);

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
+#include "common/files.h"
 #include "common/rng.h"
 
 namespace mtrec::e2e {
@@ -82,7 +83,7 @@ TEST(ImportanceTest, DrivingFeaturesMatterAndNoiseDoesNot) {
   EXPECT_NE(eval.output.find("permutation importance for buy (auc "), std::string::npos) << eval.output;
   EXPECT_NE(eval.output.find("permutation importance: 4 features over 6000 rows in "), std::string::npos);
 
-  const nlohmann::ordered_json json = nlohmann::ordered_json::parse(ReadText(json_path));
+  const nlohmann::ordered_json json = nlohmann::ordered_json::parse(ReadFileBytes(json_path));
   ASSERT_TRUE(json.contains("importance")) << json.dump();
   const auto& buy = json["importance"]["buy"];
   EXPECT_EQ(buy["metric"], "auc");
@@ -108,7 +109,7 @@ TEST(ImportanceTest, DrivingFeaturesMatterAndNoiseDoesNot) {
   EXPECT_LT(std::abs(amount["importance"]["noise"].get<double>()), 0.01);
   EXPECT_LT(std::abs(amount["importance"]["junk"].get<double>()), 0.01);
 
-  const std::string html = ReadText(report_path);
+  const std::string html = ReadFileBytes(report_path);
   EXPECT_NE(html.find("Feature importance"), std::string::npos);
   EXPECT_NE(html.find("data-chart=\"importance\""), std::string::npos);
 
@@ -116,7 +117,7 @@ TEST(ImportanceTest, DrivingFeaturesMatterAndNoiseDoesNot) {
   RunResult plain =
       RunMtrec("eval --model " + model + " --data " + (dir / "test.csv").string() + " --json " + json_path);
   ASSERT_EQ(plain.exit_code, 0) << plain.output;
-  EXPECT_FALSE(nlohmann::ordered_json::parse(ReadText(json_path)).contains("importance"));
+  EXPECT_FALSE(nlohmann::ordered_json::parse(ReadFileBytes(json_path)).contains("importance"));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include "cli_runner.h"
 #include "common/config.h"
+#include "common/files.h"
 
 namespace mtrec::e2e {
 namespace {
@@ -110,7 +111,7 @@ TEST_F(InitTest, InitThenTrainLearnsWithTheKindsAPersonWouldChoose) {
   RunResult eval = RunMtrec("-q eval --model " + Path("m.mtrec") + " --data " + Path("test.csv") +
                             " --part test --json " + json_path);
   ASSERT_EQ(eval.exit_code, 0) << eval.output;
-  nlohmann::json metrics = nlohmann::json::parse(ReadText(json_path));
+  nlohmann::json metrics = nlohmann::json::parse(ReadFileBytes(json_path));
   EXPECT_EQ(metrics["rows"].get<int64_t>(), 400);
   EXPECT_GT(metrics["tasks"]["income"]["auc"].get<double>(), 0.8);
   EXPECT_GT(metrics["tasks"]["never_married"]["auc"].get<double>(), 0.7);
@@ -124,14 +125,14 @@ TEST_F(InitTest, WithoutOutTheConfigGoesToStdoutAndAnExistingFileIsKept) {
                          " --label 'income=50000+.' > " + printed + " 2> " + report)
                             .c_str()),
             0)
-      << ReadText(report);
-  EXPECT_EQ(ReadText(printed).rfind("# Written by `mtrec init`", 0), 0u) << ReadText(printed);
-  EXPECT_EQ(KindOf(ReadText(report), "income"), "label") << ReadText(report);
+      << ReadFileBytes(report);
+  EXPECT_EQ(ReadFileBytes(printed).rfind("# Written by `mtrec init`", 0), 0u) << ReadFileBytes(printed);
+  EXPECT_EQ(KindOf(ReadFileBytes(report), "income"), "label") << ReadFileBytes(report);
   const Config config = LoadConfig(printed);
   EXPECT_EQ(config.data.train, Path("train.csv"));  // an absolute path stays as given
   EXPECT_EQ(config.model.arch, Arch::kSharedBottom);
   EXPECT_TRUE(config.data.valid.empty());
-  EXPECT_NE(ReadText(printed).find("No held-out file: 10% of the training file's rows"), std::string::npos);
+  EXPECT_NE(ReadFileBytes(printed).find("No held-out file: 10% of the training file's rows"), std::string::npos);
   EXPECT_DOUBLE_EQ(config.data.valid_fraction, 0.1);
 
   WriteText(Path("taken.toml"), "keep me");
@@ -141,10 +142,10 @@ TEST_F(InitTest, WithoutOutTheConfigGoesToStdoutAndAnExistingFileIsKept) {
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_NE(refused.output.find("exists: mtrec init does not overwrite it (add --force"), std::string::npos)
       << refused.output;
-  EXPECT_EQ(ReadText(Path("taken.toml")), "keep me");
+  EXPECT_EQ(ReadFileBytes(Path("taken.toml")), "keep me");
   RunResult forced = RunMtrec(command + " --force");
   ASSERT_EQ(forced.exit_code, 0) << forced.output;
-  EXPECT_NE(ReadText(Path("taken.toml")).find("[[tasks]]"), std::string::npos);
+  EXPECT_NE(ReadFileBytes(Path("taken.toml")).find("[[tasks]]"), std::string::npos);
 }
 
 TEST_F(InitTest, FileWithoutHeaderGetsColumnNamesAndSaysHowToGiveThem) {

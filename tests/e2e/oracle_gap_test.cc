@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
+#include "common/files.h"
 
 namespace mtrec::e2e {
 namespace {
@@ -20,7 +21,7 @@ TEST(OracleGapTest, DefaultSimulationTrainsCloseToTheOracle) {
   const std::string json = (dir / "metrics.json").string();
   RunResult eval = RunMtrec("eval --model " + model + " --data " + (dir / "test.csv").string() + " --json " + json);
   ASSERT_EQ(eval.exit_code, 0) << eval.output;
-  nlohmann::json metrics = nlohmann::json::parse(ReadText(json));
+  nlohmann::json metrics = nlohmann::json::parse(ReadFileBytes(json));
   for (const char* task : {"click", "purchase"}) {
     const double auc = metrics["tasks"][task]["auc"].get<double>();
     const double oracle = metrics["tasks"][task]["oracle_auc"].get<double>();

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "cli_runner.h"
+#include "common/files.h"
 
 namespace mtrec::e2e {
 namespace {
@@ -46,9 +47,9 @@ TEST_P(PredictWithoutLabelsTest, GivesTheSamePredictionsAsTheFileWithLabels) {
   RunResult unlabelled = RunMtrec("predict --model " + model + " --data " + (dir / "unlabelled.csv").string() +
                                   " --out " + (dir / "unlabelled.pred").string());
   ASSERT_EQ(unlabelled.exit_code, 0) << unlabelled.output;
-  const std::string expected = ReadText(dir / "labelled.pred");
+  const std::string expected = ReadFileBytes(dir / "labelled.pred");
   EXPECT_EQ(std::count(expected.begin(), expected.end(), '\n'), 401);
-  EXPECT_EQ(ReadText(dir / "unlabelled.pred"), expected);
+  EXPECT_EQ(ReadFileBytes(dir / "unlabelled.pred"), expected);
   if (!header) EXPECT_NE(unlabelled.output.find("read without 'y'"), std::string::npos) << unlabelled.output;
 }
 

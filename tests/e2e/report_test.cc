@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cli_runner.h"
+#include "common/files.h"
 #include "png_image.h"
 
 namespace mtrec::e2e {
@@ -50,7 +51,7 @@ int Count(const std::string& text, const std::string& what) {
 }
 
 TEST_F(ReportTest, HtmlIsSelfContained) {
-  const std::string html = ReadText(report_);
+  const std::string html = ReadFileBytes(report_);
   ASSERT_FALSE(html.empty());
   EXPECT_EQ(Count(html, "<script"), 0);
   EXPECT_EQ(Count(html, "<link"), 0);
@@ -109,7 +110,7 @@ TEST_F(ReportTest, RendersInHeadlessChromium) {
                   " " + url,
               dir_ / "profile-shot");
   ASSERT_TRUE(fs::exists(shot)) << "chromium wrote no screenshot";
-  const PngImage image = DecodePng(ReadText(shot));
+  const PngImage image = DecodePng(ReadFileBytes(shot));
   ASSERT_EQ(image.width, width);
   ASSERT_EQ(image.height, height);
   int64_t ink = 0, first_series = 0, heat_red = 0;
@@ -130,7 +131,7 @@ TEST_F(ReportTest, RendersInHeadlessChromium) {
 }
 
 TEST_F(ReportTest, JsonHasGroupedRankingAndSampleSpaceMetrics) {
-  const nlohmann::json json = nlohmann::json::parse(ReadText(json_));
+  const nlohmann::json json = nlohmann::json::parse(ReadFileBytes(json_));
   const auto& click = json["tasks"]["click"];
   for (const char* key : {"auc", "gauc", "gauc_pos", "pr_auc", "logloss", "ece", "calibration", "best_f1"}) {
     ASSERT_TRUE(click[key].is_number()) << key;
@@ -167,7 +168,7 @@ TEST_F(ReportTest, SliceByGivesEachTaskPerValueAndSharesOfItsError) {
   ASSERT_EQ(eval.exit_code, 0) << eval.output;
   EXPECT_NE(eval.output.find("click by device (share: of the mis-ordered positive-negative pairs"), std::string::npos)
       << eval.output;
-  const nlohmann::json json = nlohmann::json::parse(ReadText(json_path));
+  const nlohmann::json json = nlohmann::json::parse(ReadFileBytes(json_path));
   ASSERT_EQ(json["slices"]["column"], "device");
   for (const char* task : {"click", "cart", "purchase", "gmv"}) {
     const auto& slices = json["slices"]["tasks"][task];
@@ -188,13 +189,13 @@ TEST_F(ReportTest, SliceByGivesEachTaskPerValueAndSharesOfItsError) {
     EXPECT_EQ(rows, json["tasks"][task]["rows"].get<int64_t>()) << task;
     EXPECT_GE(slices[0]["rows"].get<int64_t>(), slices[2]["rows"].get<int64_t>()) << "most rows first";
   }
-  EXPECT_EQ(Count(ReadText(report), "<h2>Slices</h2>"), 1);
+  EXPECT_EQ(Count(ReadFileBytes(report), "<h2>Slices</h2>"), 1);
 
   // A numeric column slices by ascending ranges of about equal rows (an item's price is never split between two).
   RunResult prices = RunMtrec("-q eval --model " + model_ + " --data " + (dir_ / "test.csv").string() +
                               " --slice-by price --json " + json_path.string());
   ASSERT_EQ(prices.exit_code, 0) << prices.output;
-  const nlohmann::json price_json = nlohmann::json::parse(ReadText(json_path));
+  const nlohmann::json price_json = nlohmann::json::parse(ReadFileBytes(json_path));
   const auto& by_price = price_json["slices"]["tasks"]["click"];
   ASSERT_GE(by_price.size(), 10u);
   ASSERT_LE(by_price.size(), 20u);  // eval.max_slices
@@ -211,7 +212,7 @@ TEST_F(ReportTest, SliceByGivesEachTaskPerValueAndSharesOfItsError) {
   EXPECT_EQ(rows, price_json["tasks"]["click"]["rows"].get<int64_t>());
 
   // A column the model does not read, written as numbers, slices by number (ascending), not as text.
-  std::istringstream in(ReadText(dir_ / "test.csv"));
+  std::istringstream in(ReadFileBytes(dir_ / "test.csv"));
   std::string line, extended;
   for (int row = 0; std::getline(in, line); ++row) {
     extended += line + "," + (row == 0 ? std::string("visits") : std::to_string((row * 7) % 12)) + "\n";
@@ -220,7 +221,7 @@ TEST_F(ReportTest, SliceByGivesEachTaskPerValueAndSharesOfItsError) {
   RunResult visits = RunMtrec("-q eval --model " + model_ + " --data " + (dir_ / "test_visits.csv").string() +
                               " --slice-by visits --json " + json_path.string());
   ASSERT_EQ(visits.exit_code, 0) << visits.output;
-  const nlohmann::json visits_json = nlohmann::json::parse(ReadText(json_path));
+  const nlohmann::json visits_json = nlohmann::json::parse(ReadFileBytes(json_path));
   const auto& by_visits = visits_json["slices"]["tasks"]["click"];
   ASSERT_EQ(by_visits.size(), 12u);
   for (int v = 0; v < 12; ++v) EXPECT_EQ(by_visits[v]["value"], std::to_string(v));  // 0, 1, ..., 10, 11

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
+#include "common/files.h"
 
 namespace mtrec::e2e {
 namespace {
@@ -21,7 +22,7 @@ TEST(RetailTest, SimulateTrainEval) {
   const std::string json = (dir / "metrics.json").string();
   RunResult eval = RunMtrec("eval --model " + model + " --data " + (dir / "test.csv").string() + " --json " + json);
   ASSERT_EQ(eval.exit_code, 0) << eval.output;
-  nlohmann::json metrics = nlohmann::json::parse(ReadText(json));
+  nlohmann::json metrics = nlohmann::json::parse(ReadFileBytes(json));
   EXPECT_GT(metrics["rows"].get<int64_t>(), 0);
   EXPECT_GT(metrics["tasks"]["stockout"]["oracle_auc"].get<double>(), 0.7) << eval.output;
   EXPECT_TRUE(metrics["tasks"]["sales"].contains("oracle_rmse")) << eval.output;

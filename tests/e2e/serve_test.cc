@@ -23,6 +23,7 @@
 
 #include "cli_runner.h"
 #include "common/config.h"
+#include "common/files.h"
 #include "common/strings.h"
 
 namespace mtrec::e2e {
@@ -102,9 +103,9 @@ class ServeTest : public testing::Test {
                                  " model.arch=mmoe train.epochs=1 train.threads=2 train.seed=" + seed);
       ASSERT_EQ(train.exit_code, 0) << train.output;
     }
-    config_ = ParseConfig(ReadText(dir_ / "config.toml"), "config.toml");
+    config_ = ParseConfig(ReadFileBytes(dir_ / "config.toml"), "config.toml");
     // The test file's first rows, as CSV fields by column name.
-    std::istringstream csv(ReadText(dir_ / "test.csv"));
+    std::istringstream csv(ReadFileBytes(dir_ / "test.csv"));
     std::string line;
     std::getline(csv, line);
     std::vector<std::string> header;
@@ -175,7 +176,7 @@ TEST_F(ServeTest, ScoresMatchPredictAndRankSortsByTheBlend) {
   RunResult predict = RunMtrec("predict --model " + Model(1) + " --data " + (dir_ / "rank_rows.csv").string() +
                                " --out " + (dir_ / "predictions.csv").string());
   ASSERT_EQ(predict.exit_code, 0) << predict.output;
-  const auto expected = ReadPredictions(ReadText(dir_ / "predictions.csv"));
+  const auto expected = ReadPredictions(ReadFileBytes(dir_ / "predictions.csv"));
   ASSERT_EQ(expected.size(), rows_.size());
 
   ServerProcess server("--port 0 --model " + Model(1));
@@ -330,7 +331,7 @@ TEST_F(ServeTest, HotReloadUnderLoadLosesNoRequestAndRefusesADamagedFile) {
     current = now;
   }
   // A damaged file: refused, the current model keeps serving.
-  std::string bytes = ReadText(Model(1));
+  std::string bytes = ReadFileBytes(Model(1));
   bytes[bytes.size() / 2] ^= 0x5a;
   WriteText(dir_ / "bad.mtrec", bytes);
   fs::rename(dir_ / "bad.mtrec", served);
@@ -387,7 +388,7 @@ TEST_F(ServeTest, AFifoMovedOverTheModelIsRefusedAndSigtermStillEndsTheServer) {
   const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(server.Terminate(std::chrono::seconds(10)), 0);
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 5.0);
-  const std::string logged = ReadText(log);
+  const std::string logged = ReadFileBytes(log);
   EXPECT_NE(logged.find("changed but was refused, the previous model keeps serving: cannot read '" + served.string() +
                         "': it is a FIFO (named pipe), not a regular file"),
             std::string::npos)

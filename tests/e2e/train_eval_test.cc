@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
+#include "common/files.h"
 
 namespace mtrec::e2e {
 namespace {
@@ -34,7 +35,7 @@ TEST_F(TrainEvalTest, TrainEvalPredictInspect) {
   const std::string json_path = (dir_ / "metrics.json").string();
   RunResult eval = RunMtrec("eval --model " + model + " --data " + (dir_ / "test.csv").string() + " --json " + json_path);
   ASSERT_EQ(eval.exit_code, 0) << eval.output;
-  nlohmann::json metrics = nlohmann::json::parse(ReadText(json_path));
+  nlohmann::json metrics = nlohmann::json::parse(ReadFileBytes(json_path));
   EXPECT_EQ(metrics["rows"].get<int64_t>(), 600);
   for (const char* task : {"click", "cart", "purchase"}) {
     const auto& m = metrics["tasks"][task];
@@ -50,7 +51,7 @@ TEST_F(TrainEvalTest, TrainEvalPredictInspect) {
   RunResult predict =
       RunMtrec("predict --model " + model + " --data " + (dir_ / "test.csv").string() + " --out " + predictions);
   ASSERT_EQ(predict.exit_code, 0) << predict.output;
-  std::string csv = ReadText(predictions);
+  std::string csv = ReadFileBytes(predictions);
   EXPECT_EQ(csv.substr(0, csv.find('\n')), "click,cart,purchase,gmv");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 601);  // header + one line per input row
 
@@ -83,12 +84,12 @@ TEST_F(TrainEvalTest, SameSeedAndThreadsGiveByteIdenticalModels) {
   const std::string b = (dir_ / "b.mtrec").string();
   ASSERT_EQ(RunMtrec(Train(a, "model.dropout=0.2")).exit_code, 0);
   ASSERT_EQ(RunMtrec(Train(b, "model.dropout=0.2")).exit_code, 0);
-  std::string bytes_a = ReadText(a);
+  std::string bytes_a = ReadFileBytes(a);
   ASSERT_GT(bytes_a.size(), 1000u);
-  EXPECT_TRUE(bytes_a == ReadText(b));
+  EXPECT_TRUE(bytes_a == ReadFileBytes(b));
   const std::string c = (dir_ / "c.mtrec").string();
   ASSERT_EQ(RunMtrec(Train(c, "model.dropout=0.2 train.seed=7")).exit_code, 0);
-  EXPECT_FALSE(bytes_a == ReadText(c));
+  EXPECT_FALSE(bytes_a == ReadFileBytes(c));
 }
 
 TEST_F(TrainEvalTest, ResumedRunEqualsUninterruptedRun) {
@@ -103,7 +104,7 @@ TEST_F(TrainEvalTest, ResumedRunEqualsUninterruptedRun) {
   ASSERT_TRUE(fs::exists(part + ".ckpt"));
   RunResult resumed = RunMtrec(Train(part, fixed + "--resume " + part + ".ckpt"));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
-  EXPECT_TRUE(ReadText(whole) == ReadText(part));
+  EXPECT_TRUE(ReadFileBytes(whole) == ReadFileBytes(part));
 }
 
 TEST_F(TrainEvalTest, LearningRateScheduleDecaysToItsFinalRatio) {
@@ -118,7 +119,7 @@ TEST_F(TrainEvalTest, LearningRateScheduleDecaysToItsFinalRatio) {
   EXPECT_NE(run.output.find("lr 0.0011"), std::string::npos) << run.output;
   const std::string constant = (dir_ / "constant.mtrec").string();
   ASSERT_EQ(RunMtrec(Train(constant, "train.early_stop_metric=none " + schedule)).exit_code, 0);
-  EXPECT_FALSE(ReadText(decayed) == ReadText(constant));
+  EXPECT_FALSE(ReadFileBytes(decayed) == ReadFileBytes(constant));
 
   RunResult bad = RunMtrec(Train(constant, "train.final_lr_ratio=1.5"));
   EXPECT_NE(bad.exit_code, 0);
@@ -140,7 +141,7 @@ TEST_F(TrainEvalTest, WeightAverageIsSavedAndResumedExactly) {
       << run.output;
   const std::string plain = (dir_ / "ema_plain.mtrec").string();
   ASSERT_EQ(RunMtrec(Train(plain, fixed)).exit_code, 0);
-  EXPECT_FALSE(ReadText(whole) == ReadText(plain));
+  EXPECT_FALSE(ReadFileBytes(whole) == ReadFileBytes(plain));
 
   // The average travels in the checkpoint: interrupted after epoch 1 and resumed, the model is the same.
   const std::string part = (dir_ / "ema_part.mtrec").string();
@@ -148,7 +149,7 @@ TEST_F(TrainEvalTest, WeightAverageIsSavedAndResumedExactly) {
   ASSERT_EQ(first.exit_code, 0) << first.output;
   RunResult resumed = RunMtrec(Train(part, fixed + "train.ema_decay=0.99 --resume " + part + ".ckpt"));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
-  EXPECT_TRUE(ReadText(whole) == ReadText(part));
+  EXPECT_TRUE(ReadFileBytes(whole) == ReadFileBytes(part));
 
   // Resumed without the average, the run says it drops it.
   RunResult dropped = RunMtrec("train --config " + Config() + " --out " + (dir_ / "ema_dropped.mtrec").string() +
@@ -204,7 +205,7 @@ TEST_F(TrainEvalTest, ValidationAndTestHeldOutOfTheTrainingFile) {
   RunResult eval = RunMtrec("eval --model " + model + " --data " + (dir_ / "train.csv").string() +
                             " --part valid --json " + json_path);
   ASSERT_EQ(eval.exit_code, 0) << eval.output;
-  const nlohmann::json metrics = nlohmann::json::parse(ReadText(json_path));
+  const nlohmann::json metrics = nlohmann::json::parse(ReadFileBytes(json_path));
   EXPECT_EQ(metrics["rows"].get<int64_t>(), 960);
   int matching_epochs = 0;
   for (const auto& epoch : metrics["training"]["epochs"]) {
@@ -221,7 +222,7 @@ TEST_F(TrainEvalTest, ValidationAndTestHeldOutOfTheTrainingFile) {
     RunResult other = RunMtrec("eval --model " + model + " --data " + (dir_ / "train.csv").string() + " --part " +
                                part + " --json " + json_path);
     ASSERT_EQ(other.exit_code, 0) << other.output;
-    EXPECT_EQ(nlohmann::json::parse(ReadText(json_path))["rows"].get<int64_t>(), rows) << part;
+    EXPECT_EQ(nlohmann::json::parse(ReadFileBytes(json_path))["rows"].get<int64_t>(), rows) << part;
   }
 
   // By group (unit tests check that no group straddles); an unknown column is named with a suggestion.

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "cli_runner.h"
+#include "common/files.h"
 #include "common/names.h"
 
 namespace mtrec::e2e {
@@ -34,7 +35,7 @@ class WeightingTest : public testing::Test {
     RunResult eval = RunMtrec("-q eval --model " + model + " --data " + (dir_ / "test.csv").string() + " --json " +
                               json + " " + extra);
     EXPECT_EQ(eval.exit_code, 0) << eval.output;
-    return nlohmann::json::parse(ReadText(json));
+    return nlohmann::json::parse(ReadFileBytes(json));
   }
   static fs::path dir_;
 };
@@ -127,7 +128,7 @@ TEST_F(WeightingTest, ResumedRunsWithLearnedWeightsEqualUninterruptedRuns) {
     ASSERT_EQ(RunMtrec(Train(part, extra + " train.epochs=2")).exit_code, 0);
     RunResult resumed = RunMtrec(Train(part, extra + " --resume " + part + ".ckpt"));
     ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
-    EXPECT_TRUE(ReadText(whole) == ReadText(part));
+    EXPECT_TRUE(ReadFileBytes(whole) == ReadFileBytes(part));
   }
 }
 

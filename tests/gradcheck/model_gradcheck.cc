@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "common/math.h"
 #include "common/rng.h"
 #include "common/threads.h"
 #include "features/batcher.h"

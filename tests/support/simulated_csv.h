@@ -7,21 +7,14 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "common/files.h"
 #include "common/strings.h"
 
 namespace mtrec {
-
-inline std::string ReadAll(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 struct Rows {
   std::vector<std::string> header;
@@ -37,7 +30,7 @@ struct Rows {
 
 inline Rows ReadCsv(const std::filesystem::path& path) {
   Rows rows;
-  std::istringstream in(ReadAll(path));
+  std::istringstream in(ReadFileBytes(path));
   std::string line;
   std::getline(in, line);
   for (auto part : Split(line, ",")) rows.header.emplace_back(part);

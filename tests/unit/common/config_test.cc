@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/files.h"
 
 namespace mtrec {
 namespace {
@@ -689,11 +690,9 @@ TEST(ConfigTest, TomlWritesEveryKeyOfEverySection) {
 
 TEST(ConfigTest, DocsConfigMdMatchesTheConfigDeclarations) {
   const std::string path = std::string(MTREC_SOURCE_DIR) + "/docs/config.md";
-  std::ifstream in(path, std::ios::binary);
-  ASSERT_TRUE(in) << path << " is missing; regenerate it with `mtrec train --print-reference > docs/config.md`";
-  std::stringstream text;
-  text << in.rdbuf();
-  EXPECT_EQ(text.str(), ConfigReferenceMarkdown())
+  ASSERT_TRUE(FileExists(path)) << path
+                                << " is missing; regenerate it with `mtrec train --print-reference > docs/config.md`";
+  EXPECT_EQ(ReadFileBytes(path), ConfigReferenceMarkdown())
       << "docs/config.md is out of date; regenerate it with `mtrec train --print-reference > docs/config.md`";
 }
 

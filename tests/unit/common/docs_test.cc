@@ -2,24 +2,17 @@
 // is described where a reader looks for it, so a new one is documented by the time it is registered.
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "common/files.h"
 #include "common/metric_info.h"
 #include "common/names.h"
 
 namespace mtrec {
 namespace {
 
-std::string ReadDoc(const std::string& doc) {
-  std::ifstream in(std::string(MTREC_SOURCE_DIR) + "/" + doc, std::ios::binary);
-  EXPECT_TRUE(in) << doc << " is missing";
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+std::string ReadDoc(const std::string& doc) { return ReadFileBytes(std::string(MTREC_SOURCE_DIR) + "/" + doc); }
 
 // A doc mentions a name as code (`mmoe`) or, in docs/config.md's generated choices, quoted ('mmoe').
 void ExpectMentions(const std::string& doc, const std::string& what, const std::vector<std::string>& names) {

@@ -71,9 +71,9 @@ TEST(RetailSimulator, SameOptionsSameBytesWhateverTheThreadCount) {
   fs::path c = Simulated("other_seed", Retail(6, 20, 60, 6));
   SetThreads(threads);
   for (const char* file : {"train.csv", "valid.csv", "test.csv", "config.toml"}) {
-    EXPECT_EQ(ReadAll(a / file), ReadAll(b / file)) << file;
+    EXPECT_EQ(ReadFileBytes(a / file), ReadFileBytes(b / file)) << file;
   }
-  EXPECT_NE(ReadAll(a / "train.csv"), ReadAll(c / "train.csv"));
+  EXPECT_NE(ReadFileBytes(a / "train.csv"), ReadFileBytes(c / "train.csv"));
 }
 
 TEST_F(RetailSimulatorTest, ColumnsAndRowsOrderedByDateStoreItemSplitByDate) {
@@ -250,7 +250,7 @@ TEST_F(RetailSimulatorTest, WeekdaysPromotionsAndSlowMoversShowInTheSales) {
 }
 
 TEST_F(RetailSimulatorTest, WritesAConfigWithTheFourTasks) {
-  const std::string config = ReadAll(*dir_ / "config.toml");
+  const std::string config = ReadFileBytes(*dir_ / "config.toml");
   for (const char* line : {"name = \"sales\"", "oracle = \"oracle_expected_sales\"", "name = \"stockout\"",
                            "oracle = \"oracle_p_stockout\"", "name = \"units_next_7d\"", "name = \"stockout_next_7d\"",
                            "name = \"stock_on_hand\""}) {

@@ -64,9 +64,9 @@ TEST_F(SimulatorTest, SameSeedSameBytesOtherSeedOtherBytes) {
   fs::path b = Run("b", Small(5));
   fs::path c = Run("c", Small(6));
   for (const char* file : {"train.csv", "valid.csv", "test.csv", "config.toml"}) {
-    EXPECT_EQ(ReadAll(a / file), ReadAll(b / file)) << file;
+    EXPECT_EQ(ReadFileBytes(a / file), ReadFileBytes(b / file)) << file;
   }
-  EXPECT_NE(ReadAll(a / "train.csv"), ReadAll(c / "train.csv"));
+  EXPECT_NE(ReadFileBytes(a / "train.csv"), ReadFileBytes(c / "train.csv"));
 }
 
 TEST_F(SimulatorTest, ColumnsSplitsAndLabelConsistency) {
@@ -159,7 +159,7 @@ TEST_F(SimulatorTest, TaskCorrelationKnobMovesTheCorrelation) {
 }
 
 TEST_F(SimulatorTest, WritesAConfigDeclaringTheFourTasks) {
-  std::string config = ReadAll(Run("config", Small()) / "config.toml");
+  std::string config = ReadFileBytes(Run("config", Small()) / "config.toml");
   for (const char* text : {"name = \"click\"", "name = \"cart\"", "name = \"purchase\"", "name = \"gmv\"",
                            "oracle = \"p_click\"", "kind = \"multi_categorical\"", "train = \"train.csv\""}) {
     EXPECT_NE(config.find(text), std::string::npos) << text;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/error.h"
 #include "eval/calibration.h"
 #include "eval/grouped_auc.h"
 #include "eval/metrics.h"
@@ -82,6 +83,34 @@ TEST(EvaluationTest, SampleSpaceRestrictsScoresLabelsAndGroupsTogether) {
   EXPECT_EQ(report.Get("gauc_skipped"), 2);
 }
 
+// Labels equal row by row, NaN (missing) matching NaN.
+bool SameLabels(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i])))) return false;
+  }
+  return true;
+}
+
+TEST(EvaluationTest, LabelsInSampleSpaceAreMissingOutsideIt) {
+  Fixture f;
+  TaskScores task;
+  task.name = "purchase|click";
+  task.labels = f.labels;
+  // Without a sample space every label counts, the missing one stays missing.
+  EXPECT_TRUE(SameLabels(LabelsInSampleSpace(task), f.labels));
+  // Parent 0 at rows 2 and 6: left out; row 4 was missing already.
+  task.sample_space = f.parent;
+  EXPECT_TRUE(SameLabels(LabelsInSampleSpace(task), {1, 0, kMissing, 0, kMissing, 1, kMissing, 0}));
+  // Only a 1 is inside: a missing parent label leaves the row out too.
+  const std::vector<float> parent = {1, kMissing, 1, 1, 1, 1, 1, 1};
+  task.sample_space = parent;
+  EXPECT_TRUE(SameLabels(LabelsInSampleSpace(task), {1, kMissing, 1, 0, kMissing, 1, 0, 0}));
+  const std::vector<float> short_space = {1, 1};
+  task.sample_space = short_space;
+  EXPECT_THROW(LabelsInSampleSpace(task), Error);
+}
+
 TEST(EvaluationTest, RegressionReport) {
   const std::vector<float> predictions = {1.f, 2.f, 0.f, -0.5f}, targets = {1.5f, 2.f, 0.f, kMissing};
   TaskScores task;
@@ -110,6 +139,18 @@ TEST(EvaluationTest, JsonKeepsCountsAsIntegersAndUndefinedAsNull) {
   EXPECT_TRUE(back[0].binary);
   EXPECT_EQ(back[0].Get("auc"), 0.75);
   EXPECT_TRUE(std::isnan(back[0].Get("gauc")));
+}
+
+TEST(EvaluationTest, JsonNumberWritesUndefinedAsNullAndReadsNullAsNaN) {
+  EXPECT_EQ(JsonNumber(0.25).dump(), "0.25");
+  EXPECT_EQ(JsonNumber(-3.0).dump(), "-3.0");
+  EXPECT_TRUE(JsonNumber(NAN).is_null());
+  EXPECT_TRUE(JsonNumber(INFINITY).is_null());
+  EXPECT_TRUE(JsonNumber(-INFINITY).is_null());
+  EXPECT_EQ(NumberFromJson(JsonNumber(0.25)), 0.25);
+  EXPECT_EQ(NumberFromJson(nlohmann::ordered_json(7)), 7.0);
+  EXPECT_TRUE(std::isnan(NumberFromJson(nlohmann::ordered_json(nullptr))));
+  EXPECT_TRUE(std::isnan(NumberFromJson(nlohmann::ordered_json("0.5"))));  // not a number: undefined, as null
 }
 
 TEST(EvaluationTest, TableHasAMetricPerLineAndATaskPerColumn) {

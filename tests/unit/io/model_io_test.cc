@@ -15,6 +15,7 @@
 #include "common/files.h"
 #include "common/threads.h"
 #include "io/model_file.h"
+#include "models/predict.h"
 #include "models/weights.h"
 #include "support/test_files.h"
 
@@ -194,7 +195,7 @@ TEST_F(ModelIoTest, SaveAndLoadPredictBitIdentically) {
   ExpectBitIdentical(Predict(*loaded.model, loaded.config, encoded), before);
   ExpectBitIdentical(Predict(*loaded.model, loaded.config, data_), before);
 
-  // The default batch buffers hold at least 4096 rows.
+  // By default the batch buffers hold kMinInferenceBatch rows when the training batch (4 here) is smaller.
   EXPECT_EQ(LoadModel(path).model->max_batch(), 4096);
 }
 

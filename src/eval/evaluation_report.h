@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "cli/evaluation_run.h"
+#include "eval/evaluation_run.h"
 #include "eval/multitask_gain.h"
 #include "io/model_io.h"
 

@@ -1,4 +1,4 @@
-#include "cli/evaluation_report.h"
+#include "eval/evaluation_report.h"
 
 #include <fmt/format.h>
 

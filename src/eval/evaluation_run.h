@@ -13,9 +13,9 @@
 #include <utility>
 #include <vector>
 
-#include "cli/evaluation_importance.h"
 #include "data/column_table.h"
 #include "eval/evaluation.h"
+#include "eval/evaluation_importance.h"
 #include "eval/ranking.h"
 #include "eval/slices.h"
 #include "io/model_io.h"

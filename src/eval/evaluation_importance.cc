@@ -1,4 +1,4 @@
-#include "cli/evaluation_importance.h"
+#include "eval/evaluation_importance.h"
 
 #include <fmt/format.h>
 
@@ -9,20 +9,11 @@
 #include "common/rng.h"
 #include "eval/metrics.h"
 #include "eval/svg_chart.h"
-#include "train/trainer.h"
+#include "models/predict.h"
+#include "train/task_scores.h"
 
 namespace mtrec {
 namespace {
-
-// A task's labels where it is measured: NaN outside a masked task's sample space (its parent's positives), so
-// that Auc and Rmse, which skip missing labels, score the rows eval's metrics score.
-std::vector<float> MeasuredLabels(const TaskScores& task) {
-  std::vector<float> labels(task.labels.begin(), task.labels.end());
-  for (size_t i = 0; i < task.sample_space.size(); ++i) {
-    if (task.sample_space[i] != 1.f) labels[i] = NAN;
-  }
-  return labels;
-}
 
 // Moves row perm[i]'s values of one feature to row i, or back when `undo` (perm applied twice is not the identity,
 // so the original is kept and restored instead).
@@ -122,7 +113,7 @@ std::vector<TaskImportance> PermutationImportance(LoadedModel& loaded, EncodedDa
   const FeaturePipeline& pipeline = *loaded.pipeline;
   std::vector<std::vector<float>> predictions = Predict(*loaded.model, config, data);
   std::vector<std::vector<float>> labels;
-  for (const TaskScores& task : MakeTaskScores(config, data, predictions)) labels.push_back(MeasuredLabels(task));
+  for (const TaskScores& task : MakeTaskScores(config, data, predictions)) labels.push_back(LabelsInSampleSpace(task));
   const std::vector<double> base = Headline(config, predictions, labels);
 
   std::vector<TaskImportance> importance(config.tasks.size());
@@ -176,10 +167,10 @@ nlohmann::ordered_json ImportanceToJson(const std::vector<TaskImportance>& impor
   for (const auto& task : importance) {
     nlohmann::ordered_json features = nlohmann::ordered_json::object();
     for (const auto& [feature, value] : task.features) {
-      features[feature] = std::isfinite(value) ? nlohmann::ordered_json(value) : nullptr;
+      features[feature] = JsonNumber(value);
     }
     json[task.task] = {{"metric", task.metric},
-                       {"base", std::isfinite(task.base) ? nlohmann::ordered_json(task.base) : nullptr},
+                       {"base", JsonNumber(task.base)},
                        {"importance", features}};
   }
   return json;

@@ -1,4 +1,4 @@
-#include "cli/evaluation_run.h"
+#include "eval/evaluation_run.h"
 
 #include <fmt/format.h>
 
@@ -14,8 +14,9 @@
 #include "common/strings.h"
 #include "eval/blend.h"
 #include "eval/metrics.h"
+#include "models/predict.h"
 #include "train/diagnostics.h"
-#include "train/trainer.h"
+#include "train/task_scores.h"
 
 namespace mtrec {
 namespace {
@@ -136,8 +137,6 @@ RankingSummary EvaluateRanking(const Config& config, const EvalConfig& eval, con
   return summary;
 }
 
-nlohmann::ordered_json Number(double value) { return std::isfinite(value) ? nlohmann::ordered_json(value) : nullptr; }
-
 }  // namespace
 
 std::vector<ColumnRequest> EvaluationRequests(const Config& config, const EvalConfig& eval) {
@@ -244,10 +243,10 @@ void AddEvaluationJson(const EvaluationRun& run, nlohmann::ordered_json& json) {
   data["labels"] = nlohmann::ordered_json::object();
   for (const auto& label : run.data.labels) {
     data["labels"][label.task] = {{"labelled", label.labelled}, {"missing", label.missing},
-                                  {label.binary ? "positive_rate" : "mean", Number(label.mean)}};
+                                  {label.binary ? "positive_rate" : "mean", JsonNumber(label.mean)}};
   }
   data["oov_rate"] = nlohmann::ordered_json::object();
-  for (const auto& [feature, rate] : run.data.oov_rates) data["oov_rate"][feature] = Number(rate);
+  for (const auto& [feature, rate] : run.data.oov_rates) data["oov_rate"][feature] = JsonNumber(rate);
   json["data"] = data;
   if (!run.sample_spaces.empty()) json["sample_spaces"] = ReportsToJson(run.sample_spaces, run.data.rows)["tasks"];
   if (run.ranking) {
@@ -257,9 +256,9 @@ void AddEvaluationJson(const EvaluationRun& run, nlohmann::ordered_json& json) {
     ranking["groups"] = r.at_k.empty() ? 0 : r.at_k[0].groups;
     ranking["groups_relevant"] = r.at_k.empty() ? 0 : r.at_k[0].groups_relevant;
     for (const auto& at : r.at_k) {
-      ranking[fmt::format("ndcg_at_{}", at.k)] = Number(at.ndcg);
-      ranking[fmt::format("recall_at_{}", at.k)] = Number(at.recall);
-      if (!r.value_task.empty()) ranking[fmt::format("value_share_at_{}", at.k)] = Number(at.value_share);
+      ranking[fmt::format("ndcg_at_{}", at.k)] = JsonNumber(at.ndcg);
+      ranking[fmt::format("recall_at_{}", at.k)] = JsonNumber(at.recall);
+      if (!r.value_task.empty()) ranking[fmt::format("value_share_at_{}", at.k)] = JsonNumber(at.value_share);
     }
     json["ranking"] = ranking;
   }
@@ -269,15 +268,15 @@ void AddEvaluationJson(const EvaluationRun& run, nlohmann::ordered_json& json) {
       nlohmann::ordered_json list = nlohmann::ordered_json::array();
       for (const auto& slice : task.slices) {
         nlohmann::ordered_json s = {{"value", slice.value}, {"rows", slice.rows},
-                                    {task.binary ? "positive_rate" : "target_mean", Number(slice.label_mean)},
-                                    {"mean_prediction", Number(slice.mean_prediction)}};
+                                    {task.binary ? "positive_rate" : "target_mean", JsonNumber(slice.label_mean)},
+                                    {"mean_prediction", JsonNumber(slice.mean_prediction)}};
         if (task.binary) {
-          s["auc"] = Number(slice.auc);
-          s["logloss"] = Number(slice.logloss);
+          s["auc"] = JsonNumber(slice.auc);
+          s["logloss"] = JsonNumber(slice.logloss);
         } else {
-          s["rmse"] = Number(slice.rmse);
+          s["rmse"] = JsonNumber(slice.rmse);
         }
-        s["error_share"] = Number(slice.error_share);
+        s["error_share"] = JsonNumber(slice.error_share);
         list.push_back(s);
       }
       slices["tasks"][task.task] = list;
@@ -295,8 +294,8 @@ void AddEvaluationJson(const EvaluationRun& run, nlohmann::ordered_json& json) {
       c["reliability"] = nlohmann::ordered_json::array();
       for (const auto& bin : report.reliability) {
         c["reliability"].push_back({{"lower", bin.lower}, {"upper", bin.upper}, {"rows", bin.rows},
-                                    {"mean_prediction", Number(bin.mean_prediction)},
-                                    {"positive_rate", Number(bin.positive_rate)}});
+                                    {"mean_prediction", JsonNumber(bin.mean_prediction)},
+                                    {"positive_rate", JsonNumber(bin.positive_rate)}});
       }
       curves[report.name] = c;
     }

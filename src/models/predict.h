@@ -1,0 +1,33 @@
+// Predictions of a model over a whole encoded file, and the batch size a model that predicts is built for.
+//
+//   std::unique_ptr<Model> model = CreateModel(config, pipeline.layout(), InferenceBatch(config));
+//   std::vector<std::vector<float>> scores = Predict(*model, config, test);   // [task][row]
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "common/config.h"
+#include "features/pipeline.h"
+#include "models/model.h"
+
+namespace mtrec {
+
+// The fewest rows per forward pass of a model that predicts files or serves requests: prediction goes through a
+// file in batches of the model's size, and a small training batch would make that many short passes.
+inline constexpr int64_t kMinInferenceBatch = 4096;
+
+// The batch size of a model built or loaded for training and prediction: the training batch (which it must hold),
+// at least kMinInferenceBatch.
+inline int64_t InferenceBatch(const Config& config) {
+  return std::max<int64_t>(config.train.batch_size, kMinInferenceBatch);
+}
+
+// Per-task predictions in row order: probabilities for binary tasks, values for regression tasks; a chain task's
+// is its unconditional probability. `conditional`, when given, receives p(task | parent) for chain tasks (the
+// same as the prediction for other tasks; a masked task's prediction is already conditional).
+std::vector<std::vector<float>> Predict(Model& model, const Config& config, const EncodedData& data,
+                                        std::vector<std::vector<float>>* conditional = nullptr);
+
+}  // namespace mtrec
