@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <utility>
 
 #include "common/error.h"
@@ -88,6 +89,7 @@ std::string RenderMetricByHorizon(const std::string& id, const std::string& titl
                                   const std::vector<TaskReport>& reports, const std::vector<HorizonLine>& lines) {
   LineChart chart{id, title, "horizon (days ahead)", y_label};
   chart.integer_x = true;
+  std::set<int64_t> horizons;  // of every line
   for (size_t l = 0; l < lines.size(); ++l) {
     const HorizonLine& line = lines[l];
     std::map<int64_t, double> by_horizon;
@@ -100,7 +102,10 @@ std::string RenderMetricByHorizon(const std::string& id, const std::string& titl
     ChartSeries series{line.name, {}, /*markers=*/true, static_cast<int>(l)};
     for (const auto& [horizon, value] : by_horizon) series.points.push_back({static_cast<double>(horizon), value});
     chart.series.push_back(series);
+    for (const auto& [horizon, value] : by_horizon) horizons.insert(horizon);
   }
+  // A tick at each horizon measured (1, 7, 28 days), not at round numbers between them.
+  for (int64_t horizon : horizons) chart.x_tick_labels.emplace_back(horizon, fmt::format("{}", horizon));
   return chart.series.empty() ? "" : RenderLineChart(chart);
 }
 

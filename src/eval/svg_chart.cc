@@ -116,9 +116,12 @@ std::string RenderLineChart(const LineChart& chart, int width, int height) {
   }
   for (const auto& [t, label] : x_labels) {
     if (t < x_lo - 1e-12 || t > x_hi + 1e-12) continue;
+    // A long label at the right edge ends there instead of running out of the picture.
+    const bool at_right_edge = !chart.x_tick_labels.empty() && sx(t) > left + plot_w - 30;
     svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" class=\"grid\"/>"
-                       "<text x=\"{0:.1f}\" y=\"{3:.1f}\" class=\"tick\" text-anchor=\"middle\">{4}</text>\n",
-                       sx(t), top, top + plot_h, top + plot_h + 15, EscapeHtml(label));
+                       "<text x=\"{0:.1f}\" y=\"{3:.1f}\" class=\"tick\" text-anchor=\"{4}\">{5}</text>\n",
+                       sx(t), top, top + plot_h, top + plot_h + 15, at_right_edge ? "end" : "middle",
+                       EscapeHtml(label));
   }
   for (double t : y_ticks) {
     if (t < y_lo - 1e-12 || t > y_hi + 1e-12) continue;

@@ -131,6 +131,9 @@ TEST(ForecastChartsTest, MetricByHorizonHasALinePerModelThroughItsHorizonsInOrde
   ASSERT_EQ(xs.size(), 3u);
   EXPECT_LT(xs[0], xs[1]);
   EXPECT_LT(xs[1], xs[2]);
+  // A tick at each horizon measured.
+  for (const char* horizon : {">1</text>", ">7</text>", ">14</text>"}) EXPECT_EQ(CountOf(svg, horizon), 1) << horizon;
+  EXPECT_EQ(CountOf(svg, ">5</text>"), 0);
   EXPECT_EQ(RenderMetricByHorizon("none", "t", "y", reports, {{"oracle", "oracle_wape"}}), "");
 }
 

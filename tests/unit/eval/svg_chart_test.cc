@@ -86,7 +86,8 @@ TEST(SvgChartTest, TextTicksReplaceNumbersAndAreThinnedToSix) {
     chart.x_tick_labels.emplace_back(d, fmt::format("2024-03-{:02}", d + 1));
   }
   const std::string svg = RenderLineChart(chart);
-  EXPECT_EQ(CountOf(svg, "text-anchor=\"middle\">2024-03-"), 6);
+  EXPECT_EQ(CountOf(svg, "text-anchor=\"middle\">2024-03-"), 5);
+  EXPECT_EQ(CountOf(svg, "text-anchor=\"end\">2024-03-11<"), 1);  // the last ends at the plot's right edge
   EXPECT_EQ(CountOf(svg, ">2024-03-01<"), 1);  // the first and the last are kept
   EXPECT_EQ(CountOf(svg, ">2024-03-11<"), 1);
   EXPECT_EQ(CountOf(svg, ">2024-03-02<"), 0);
