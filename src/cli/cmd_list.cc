@@ -18,7 +18,7 @@ const std::map<std::string, std::function<std::vector<std::string>()>>& Lists() 
   static const std::map<std::string, std::function<std::vector<std::string>()>> lists = {
       {"archs", Names<Arch>},                // model.arch
       {"weightings", Names<WeightingKind>},  // train.weighting
-      {"metrics", MetricNames},              // train.early_stop_metric, besides "none"
+      {"metrics", MetricNames},              // the metric table: train.early_stop_metric's, bias, coverage
   };
   return lists;
 }
@@ -31,8 +31,9 @@ RunCommand AddListCommand(CLI::App& app) {
   for (const auto& [name, names] : Lists()) choices.push_back(name);
   CLI::App* command = app.add_subcommand(
       "list",
-      "Print the names of the architectures (model.arch), task weighting strategies (train.weighting) or early-stop "
-      "metrics (train.early_stop_metric), one a line, in the config reference's order.\n\n"
+      "Print the names of the architectures (model.arch), task weighting strategies (train.weighting) or metrics "
+      "of the metric table, one a line, in the config reference's order: those train.early_stop_metric takes, then "
+      "bias and coverage (reported by eval, without a better direction to watch).\n\n"
       "Example:\n  for arch in $(mtrec list archs); do mtrec train --config c.toml model.arch=$arch; done");
   command->add_option("what", *what, "Which names")->required()->check(CLI::IsMember(choices));
   return [what] {

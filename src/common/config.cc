@@ -358,6 +358,33 @@ const std::vector<Field<ModelConfig>>& ModelFields() {
   return fields;
 }
 
+// train.early_stop_metric: a choice of the metric table's names, except that a metric eval reports without a
+// better direction (bias, coverage) is refused for that reason rather than as an unknown name.
+Field<TrainConfig> EarlyStopMetricField() {
+  std::vector<std::string> undirected;
+  for (const MetricInfo& metric : Metrics()) {
+    if (!metric.early_stopping) undirected.emplace_back(metric.name);
+  }
+  Field<TrainConfig> field = MakeField(
+      "early_stop_metric", &TrainConfig::early_stop_metric,
+      "Validation metric watched each epoch; the best epoch's weights are kept. 'none' keeps the last. mase is "
+      "measured where a naive forecast is given and pinball on quantile tasks; metrics without a better direction "
+      "(" + QuotedList(undirected) + ": best at a target value) cannot be watched.",
+      EarlyStopMetricChoices());
+  field.read = [read = field.read](TrainConfig& train, const toml::node& node) {
+    const MetricInfo* metric = node.is_string() ? FindMetric(node.as_string()->get()) : nullptr;
+    if (metric != nullptr && !metric->early_stopping) {
+      FailAt(node, "early_stop_metric",
+             fmt::format("is '{}', which has no better direction (it is best at a target value, not at its highest "
+                         "or lowest), so it cannot pick the epoch to keep (eval reports it beside the others); "
+                         "expected one of {}",
+                         metric->name, QuotedList(EarlyStopMetricChoices())));
+    }
+    read(train, node);
+  };
+  return field;
+}
+
 const std::vector<Field<TrainConfig>>& TrainFields() {
   using T = TrainConfig;
   static const std::vector<Field<T>> fields = {
@@ -391,9 +418,7 @@ const std::vector<Field<TrainConfig>>& TrainFields() {
                 "over the last ~1000 steps), instead of the last step's weights."),
       MakeField("seed", &T::seed, "Seed of initialisation, shuffling and dropout."),
       MakeField("threads", &T::threads, "Threads for everything (oneDNN and mtrec's loops); 0 = all cores."),
-      MakeField("early_stop_metric", &T::early_stop_metric,
-                "Validation metric watched each epoch; the best epoch's weights are kept. 'none' keeps the last.",
-                EarlyStopMetricChoices()),
+      EarlyStopMetricField(),
       MakeField("early_stop_task", &T::early_stop_task,
                 "Task whose metric is watched; empty = the mean over the tasks that have the metric, auxiliary tasks "
                 "left out."),

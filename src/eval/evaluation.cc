@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "eval/forecast_metrics.h"
 #include "eval/grouped_auc.h"
 #include "eval/metrics.h"
 
@@ -25,7 +26,9 @@ bool TaskReport::Has(const std::string& key) const {
   return false;
 }
 
-bool IsCountMetric(const std::string& key) { return key == "rows" || key == "gauc_groups" || key == "gauc_skipped"; }
+bool IsCountMetric(const std::string& key) {
+  return key == "rows" || key == "horizon" || key == "gauc_groups" || key == "gauc_skipped";
+}
 
 std::vector<float> LabelsInSampleSpace(const TaskScores& task) {
   MTREC_CHECK(task.sample_space.empty() || task.sample_space.size() == task.labels.size(),
@@ -42,7 +45,7 @@ namespace {
 
 // The rows of a task's sample space (sample_space == 1), copied; the other views are left empty.
 struct SampleSpace {
-  std::vector<float> predictions, labels, oracle;
+  std::vector<float> predictions, labels, oracle, naive;
   std::vector<int64_t> groups;
 };
 
@@ -53,6 +56,7 @@ SampleSpace Restrict(const TaskScores& task) {
     kept.predictions.push_back(task.predictions[i]);
     kept.labels.push_back(task.labels[i]);
     if (!task.oracle.empty()) kept.oracle.push_back(task.oracle[i]);
+    if (!task.naive.empty()) kept.naive.push_back(task.naive[i]);
     if (!task.groups.empty()) kept.groups.push_back(task.groups[i]);
   }
   return kept;
@@ -74,6 +78,7 @@ std::vector<TaskReport> EvaluateTasks(const std::vector<TaskScores>& all_tasks, 
       task.predictions = kept.predictions;
       task.labels = kept.labels;
       task.oracle = kept.oracle;
+      task.naive = kept.naive;
       task.groups = kept.groups;
     }
     TaskReport report;
@@ -106,13 +111,27 @@ std::vector<TaskReport> EvaluateTasks(const std::vector<TaskScores>& all_tasks, 
       }
     } else {
       RegressionMetrics r = ComputeRegressionMetrics(task.predictions, task.labels);
-      m = {{"rows", static_cast<double>(r.rows)}, {"target_mean", r.target_mean},
-           {"mean_prediction", r.mean_prediction}, {"rmse", r.rmse}, {"mae", r.mae}, {"r2", r.r2},
-           {"poisson_deviance", r.poisson_deviance}, {"tweedie_deviance", r.tweedie_deviance}};
+      m = {{"rows", static_cast<double>(r.rows)}};
+      if (task.horizon > 0) m.push_back({"horizon", static_cast<double>(task.horizon)});
+      m.insert(m.end(), {{"target_mean", r.target_mean}, {"mean_prediction", r.mean_prediction}, {"rmse", r.rmse},
+                         {"mae", r.mae}, {"wape", Wape(task.predictions, task.labels)},
+                         {"bias", Bias(task.predictions, task.labels)}, {"r2", r.r2},
+                         {"poisson_deviance", r.poisson_deviance}, {"tweedie_deviance", r.tweedie_deviance}});
+      if (!std::isnan(task.quantile)) {
+        m.insert(m.end(), {{"quantile", task.quantile},
+                           {"pinball", PinballLoss(task.predictions, task.labels, task.quantile)},
+                           {"coverage", Coverage(task.predictions, task.labels)}});
+      }
+      if (!task.naive.empty()) {
+        // Both over the rows the naive forecasts (Mase's rows): the model's MAE in units of the naive's.
+        m.push_back({"mase", Mase(task.predictions, task.naive, task.labels)});
+        m.push_back({"naive_wape", Wape(task.naive, TargetsWhereForecast(task.naive, task.labels))});
+      }
       if (!task.oracle.empty()) {
         RegressionMetrics o = ComputeRegressionMetrics(task.oracle, task.labels);
         m.push_back({"oracle_rmse", o.rmse});
         m.push_back({"oracle_mae", o.mae});
+        m.push_back({"oracle_wape", Wape(task.oracle, task.labels)});
       }
     }
     if (!task.conditional.empty() && !task.conditional_oracle.empty()) {

@@ -8,13 +8,15 @@
 //
 // Binary tasks: rows, positive_rate, mean_prediction, calibration (Σ predicted / Σ observed), auc, gauc, gauc_pos,
 // gauc_groups, gauc_skipped (with group ids), pr_auc, logloss, ece, accuracy, precision, recall, f1 (at
-// eval.threshold), best_f1, best_f1_threshold. Regression: rows, target_mean, mean_prediction, rmse, mae, r2,
-// poisson_deviance, tweedie_deviance (power 1.5). With an oracle column: oracle_auc, oracle_logloss / oracle_rmse,
-// oracle_mae.
+// eval.threshold), best_f1, best_f1_threshold. Regression: rows, horizon (of a forecast), target_mean,
+// mean_prediction, rmse, mae, wape, bias, r2, poisson_deviance, tweedie_deviance (power 1.5); a quantile task adds
+// quantile, pinball, coverage; with a naive forecast, mase and naive_wape (eval/forecast_metrics.h). With an oracle
+// column: oracle_auc, oracle_logloss / oracle_rmse, oracle_mae, oracle_wape.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -41,6 +43,14 @@ struct TaskScores {
   std::span<const float> conditional_oracle;
   // Group ids per row (users, requests) for GAUC; empty: no GAUC.
   std::span<const int64_t> groups;
+  // Forecasting (regression tasks). A quantile task predicts the quantile at this level of its target: pinball and
+  // coverage measure it (NaN: not a quantile task).
+  double quantile = NAN;
+  // A baseline's forecast of the same rows, the seasonal naive (NaN where it has none): mase and naive_wape.
+  // Empty: no baseline.
+  std::span<const float> naive;
+  // How many days ahead the task forecasts, carried to the report as "horizon" (0: not a forecast).
+  int64_t horizon = 0;
 };
 
 struct TaskReport {

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "common/metric_info.h"
+#include "eval/forecast_charts.h"
 #include "eval/html_report.h"
 #include "eval/svg_chart.h"
 
@@ -47,7 +48,10 @@ ReportSection MetricsSection(const EvaluationRun& run, const MultiTaskGain& gain
       "expected calibration error over equal-width probability bins; pr_auc = average precision; f1 at the threshold "
       "eval.threshold and best_f1 at best_f1_threshold. gauc averages per-group AUC weighted by impressions "
       "(gauc_pos: by positives) over gauc_groups groups with both classes; gauc_skipped groups had one class. "
-      "oracle_* columns score the simulator's true probabilities on the same rows: the best any model can do.";
+      "oracle_* columns score the simulator's true probabilities on the same rows: the best any model can do. "
+      "Regression: wape = Σ|error| / Σ|actual|; bias = Σ(prediction − actual) / Σ actual, relative (above 0: "
+      "over-forecast); a quantile task's pinball loss and coverage (share of rows at or below its prediction); mase "
+      "= the model's MAE over the seasonal naive's.";
   section.tables.push_back(MetricTable("Per task", run.tasks));
   if (!run.sample_spaces.empty()) {
     section.tables.push_back(
@@ -299,8 +303,12 @@ std::string RenderEvaluationReport(const LoadedModel& loaded, const std::string&
                   {"data", fmt::format("{} ({} rows)", run.data.path, run.data.rows)},
                   {"epochs trained", fmt::format("{}", loaded.history.size())},
                   {"mtrec", MTREC_VERSION}};
-  report.sections = {MetricsSection(run, gain), CurvesSection(run), TrainingSection(loaded),
-                     DiagnosticsSection(loaded, run)};
+  report.sections = {MetricsSection(run, gain), CurvesSection(run)};
+  // Only a model with forecasting tasks (a horizon, sample series) has forecast charts.
+  ReportSection forecasts = ForecastSection(run.tasks, run.forecasts);
+  if (!forecasts.charts.empty()) report.sections.push_back(std::move(forecasts));
+  report.sections.push_back(TrainingSection(loaded));
+  report.sections.push_back(DiagnosticsSection(loaded, run));
   if (!run.slices.empty()) report.sections.push_back(SlicesSection(run));
   if (!run.importance.empty()) report.sections.push_back(ImportanceSection(run.importance));
   report.sections.push_back(DataSection(run));

@@ -16,6 +16,7 @@
 #include "data/column_table.h"
 #include "eval/evaluation.h"
 #include "eval/evaluation_importance.h"
+#include "eval/forecast_charts.h"
 #include "eval/ranking.h"
 #include "eval/slices.h"
 #include "io/model_io.h"
@@ -55,6 +56,9 @@ struct EvaluationRun {
   std::string slice_by;           // with eval.slice_by: the column ...
   std::vector<TaskSlices> slices;  // ... and each task's metrics per value of it
   std::vector<TaskImportance> importance;  // with eval.importance
+  // Forecasting tasks' sample series for the report (forecast against actual), given where the data has a series
+  // key and dates; empty: the report draws the metric-by-horizon charts only.
+  std::vector<ForecastSamples> forecasts;
 };
 
 // The columns eval reads: the model's (labels required), the group_by and the slice_by column.

@@ -5,12 +5,17 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/error.h"
+
 namespace mtrec {
 namespace {
 
 // Tableau-like palette, readable on white and distinct for up to 10 tasks.
 constexpr const char* kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                                     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+
+// Light enough that the lines drawn over a band stay readable.
+constexpr double kBandOpacity = 0.18;
 
 // About five "nice" tick values (1, 2 or 5 × 10^n apart) covering [lo, hi].
 std::vector<double> NiceTicks(double lo, double hi, bool integer) {
@@ -60,18 +65,27 @@ std::string EscapeHtml(std::string_view text) {
 }
 
 std::string RenderLineChart(const LineChart& chart, int width, int height) {
+  for (const ChartBand& band : chart.bands) {
+    MTREC_CHECK(band.lower.size() == band.x.size() && band.upper.size() == band.x.size(),
+                "chart {}: band '{}' has {} x values but {} lower and {} upper ones", chart.id, band.name, band.x.size(),
+                band.lower.size(), band.upper.size());
+  }
   const double left = 62, right = 16, top = 34, bottom = 44;
   const double plot_w = width - left - right, plot_h = height - top - bottom;
   double x_lo = 0, x_hi = 1, y_lo = 0, y_hi = 1;
   if (!chart.unit_square) {
     x_lo = y_lo = INFINITY;
     x_hi = y_hi = -INFINITY;
+    const auto include = [&](double x, double y) {
+      if (!std::isfinite(x) || !std::isfinite(y)) return;
+      x_lo = std::min(x_lo, x), x_hi = std::max(x_hi, x);
+      y_lo = std::min(y_lo, y), y_hi = std::max(y_hi, y);
+    };
     for (const auto& s : chart.series) {
-      for (const auto& p : s.points) {
-        if (!std::isfinite(p.x) || !std::isfinite(p.y)) continue;
-        x_lo = std::min(x_lo, p.x), x_hi = std::max(x_hi, p.x);
-        y_lo = std::min(y_lo, p.y), y_hi = std::max(y_hi, p.y);
-      }
+      for (const auto& p : s.points) include(p.x, p.y);
+    }
+    for (const auto& band : chart.bands) {
+      for (size_t i = 0; i < band.x.size(); ++i) include(band.x[i], band.lower[i]), include(band.x[i], band.upper[i]);
     }
     if (!std::isfinite(x_lo)) x_lo = 0, x_hi = 1, y_lo = 0, y_hi = 1;
     if (x_hi == x_lo) x_lo -= 0.5, x_hi += 0.5;
@@ -92,11 +106,22 @@ std::string RenderLineChart(const LineChart& chart, int width, int height) {
       EscapeHtml(chart.id), width, height, width, height, EscapeHtml(chart.title));
   svg += fmt::format("<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"#ffffff\"/>\n", width, height);
   svg += fmt::format("<text x=\"{}\" y=\"20\" class=\"title\">{}</text>\n", left, EscapeHtml(chart.title));
-  for (double t : x_ticks) {
+  std::vector<std::pair<double, std::string>> x_labels;
+  if (chart.x_tick_labels.empty()) {
+    for (double t : x_ticks) x_labels.emplace_back(t, FormatTick(t, Step(x_ticks)));
+  } else {
+    // Every label is as wide as a date: six fit under the plot.
+    const size_t n = chart.x_tick_labels.size(), shown = std::min<size_t>(n, 6);
+    for (size_t i = 0; i < shown; ++i) x_labels.push_back(chart.x_tick_labels[shown == 1 ? 0 : i * (n - 1) / (shown - 1)]);
+  }
+  for (const auto& [t, label] : x_labels) {
     if (t < x_lo - 1e-12 || t > x_hi + 1e-12) continue;
+    // A long label at the right edge ends there instead of running out of the picture.
+    const bool at_right_edge = !chart.x_tick_labels.empty() && sx(t) > left + plot_w - 30;
     svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" class=\"grid\"/>"
-                       "<text x=\"{0:.1f}\" y=\"{3:.1f}\" class=\"tick\" text-anchor=\"middle\">{4}</text>\n",
-                       sx(t), top, top + plot_h, top + plot_h + 15, FormatTick(t, Step(x_ticks)));
+                       "<text x=\"{0:.1f}\" y=\"{3:.1f}\" class=\"tick\" text-anchor=\"{4}\">{5}</text>\n",
+                       sx(t), top, top + plot_h, top + plot_h + 15, at_right_edge ? "end" : "middle",
+                       EscapeHtml(label));
   }
   for (double t : y_ticks) {
     if (t < y_lo - 1e-12 || t > y_hi + 1e-12) continue;
@@ -116,6 +141,31 @@ std::string RenderLineChart(const LineChart& chart, int width, int height) {
       svg += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" class=\"reference\"/>\n", sx(lo),
                          sy(lo), sx(hi), sy(hi));
     }
+  }
+  // Bands under the lines: each run of finite points one closed polygon, along the upper edge and back the lower.
+  for (size_t b = 0; b < chart.bands.size(); ++b) {
+    const ChartBand& band = chart.bands[b];
+    const char* color = SeriesColor(band.color >= 0 ? static_cast<size_t>(band.color) : b);
+    std::string path;
+    for (size_t begin = 0; begin < band.x.size();) {
+      const auto finite = [&](size_t i) {
+        return std::isfinite(band.x[i]) && std::isfinite(band.lower[i]) && std::isfinite(band.upper[i]);
+      };
+      if (!finite(begin)) {
+        ++begin;
+        continue;
+      }
+      size_t end = begin;
+      while (end < band.x.size() && finite(end)) ++end;
+      for (size_t i = begin; i < end; ++i) {
+        path += fmt::format("{}{:.1f},{:.1f} ", i == begin ? "M" : "L", sx(band.x[i]), sy(band.upper[i]));
+      }
+      for (size_t i = end; i-- > begin;) path += fmt::format("L{:.1f},{:.1f} ", sx(band.x[i]), sy(band.lower[i]));
+      path += "Z ";
+      begin = end;
+    }
+    svg += fmt::format("<path class=\"band\" data-band=\"{}\" d=\"{}\" fill=\"{}\" fill-opacity=\"{}\"/>\n",
+                       EscapeHtml(band.name), path, color, kBandOpacity);
   }
   for (size_t i = 0; i < chart.series.size(); ++i) {
     const ChartSeries& s = chart.series[i];
@@ -140,10 +190,12 @@ std::string RenderLineChart(const LineChart& chart, int width, int height) {
       svg += "\n";
     }
   }
-  // Legend inside the plot, top or bottom right, on a white box so that lines under it do not hide it.
-  const double legend_h = 16.0 * static_cast<double>(chart.series.size()) + 6;
+  // Legend inside the plot, top or bottom right, on a white box so that lines under it do not hide it: the series,
+  // then the bands.
+  const size_t entries = chart.series.size() + chart.bands.size();
+  const double legend_h = 16.0 * static_cast<double>(entries) + 6;
   const double legend_top = chart.legend_bottom ? top + plot_h - legend_h - 4 : top + 4;
-  if (!chart.series.empty()) {
+  if (entries > 0) {
     svg += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"128\" height=\"{:.1f}\" fill=\"#ffffff\" "
                        "fill-opacity=\"0.85\"/>\n", left + plot_w - 134, legend_top, legend_h);
   }
@@ -154,6 +206,14 @@ std::string RenderLineChart(const LineChart& chart, int width, int height) {
                        "stroke-width=\"3\"/><text x=\"{4:.1f}\" y=\"{5:.1f}\" class=\"legend\">{6}</text>\n",
                        left + plot_w - 128, ly, left + plot_w - 110, color, left + plot_w - 104, ly + 4,
                        EscapeHtml(chart.series[i].name));
+  }
+  for (size_t b = 0; b < chart.bands.size(); ++b) {
+    const char* color = SeriesColor(chart.bands[b].color >= 0 ? static_cast<size_t>(chart.bands[b].color) : b);
+    const double ly = legend_top + 11 + 16 * static_cast<double>(chart.series.size() + b);
+    svg += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"18\" height=\"10\" fill=\"{}\" fill-opacity=\"{}\"/>"
+                       "<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"legend\">{}</text>\n",
+                       left + plot_w - 128, ly - 5, color, kBandOpacity, left + plot_w - 104, ly + 4,
+                       EscapeHtml(chart.bands[b].name));
   }
   svg += "</svg>\n";
   return svg;

@@ -5,6 +5,10 @@
 //   roc.series.push_back({"click", points});
 //   roc.unit_square = roc.diagonal = true;
 //   std::string svg = RenderLineChart(roc);
+//
+// A forecast chart: dates as the x ticks, a shaded band between the forecast and its p90 under the lines.
+//   chart.x_tick_labels = {{0, "2024-03-01"}, {7, "2024-03-08"}};
+//   chart.bands.push_back({"p90", days, forecast, p90});
 #pragma once
 
 #include <string>
@@ -23,6 +27,13 @@ struct ChartSeries {
   int color = -1;                  // index into the palette; -1: the series' position in its chart
 };
 
+// A shaded area between two lines (a forecast's band up to its p90), drawn under the series; NaN breaks it.
+struct ChartBand {
+  std::string name;
+  std::vector<double> x, lower, upper;
+  int color = -1;  // index into the palette; -1: the band's position in its chart
+};
+
 struct LineChart {
   LineChart(std::string id_, std::string title_, std::string x_label_, std::string y_label_)
       : id(std::move(id_)), title(std::move(title_)), x_label(std::move(x_label_)), y_label(std::move(y_label_)) {}
@@ -36,6 +47,9 @@ struct LineChart {
   bool diagonal = false;     // the y = x reference line (ROC: chance, reliability: perfect calibration)
   bool integer_x = false;    // x ticks at whole numbers (epochs)
   bool legend_bottom = false;  // legend in the lower right corner (curves that rise to the upper left: ROC)
+  // Text ticks on the x axis in place of numbers (dates at their day index); at most 6 of them, evenly spread.
+  std::vector<std::pair<double, std::string>> x_tick_labels;
+  std::vector<ChartBand> bands;
 };
 
 struct Heatmap {

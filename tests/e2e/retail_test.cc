@@ -28,6 +28,19 @@ TEST(RetailTest, SimulateTrainEval) {
   EXPECT_TRUE(metrics["tasks"]["sales"].contains("oracle_rmse")) << eval.output;
   EXPECT_TRUE(metrics["tasks"]["units_next_7d"].contains("rmse")) << eval.output;
   EXPECT_TRUE(metrics["tasks"]["stockout_next_7d"].contains("auc")) << eval.output;
+  // Every regression task reports the forecasting errors, on stdout and in the JSON; binary tasks do not.
+  for (const char* task : {"sales", "units_next_7d"}) {
+    const auto& m = metrics["tasks"][task];
+    ASSERT_TRUE(m["wape"].is_number() && m["bias"].is_number()) << task << ": " << m.dump();
+    EXPECT_GT(m["wape"].get<double>(), 0.0) << task;
+    // bias = Σ(ŷ − y) / Σy, from the means the report prints beside it.
+    EXPECT_NEAR(m["bias"].get<double>(),
+                m["mean_prediction"].get<double>() / m["target_mean"].get<double>() - 1.0, 1e-9) << task;
+  }
+  EXPECT_TRUE(metrics["tasks"]["sales"]["oracle_wape"].is_number()) << eval.output;
+  EXPECT_FALSE(metrics["tasks"]["stockout_next_7d"].contains("wape")) << eval.output;
+  EXPECT_NE(eval.output.find("\nwape "), std::string::npos) << eval.output;
+  EXPECT_NE(eval.output.find("\nbias "), std::string::npos) << eval.output;
 }
 
 TEST(RetailTest, OptionsOfTheOtherPresetAreRefused) {

@@ -1,7 +1,8 @@
-// Helpers shared by the unit tests: the message of an expected Error, and files in a folder private to the test
-// process (ctest runs the tests of one program in parallel processes).
+// Helpers shared by the unit tests: the message of an expected Error, how often a text holds a string, and files in
+// a folder private to the test process (ctest runs the tests of one program in parallel processes).
 //
 //   std::string message = ErrorOf([&] { LoadTable(path, data, requests); });
+//   EXPECT_EQ(CountOf(svg, "<circle"), 4);
 //   std::string path = WriteFile(TestDir("column_table_test"), "a.csv", "x,y\n1,2\n");
 #pragma once
 
@@ -24,6 +25,13 @@ std::string ErrorOf(Fn fn) {
     return e.what();
   }
   return "";
+}
+
+// Non-overlapping occurrences of `what` in `text`.
+inline int CountOf(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
+  return n;
 }
 
 // <test temp dir>/<name>.<pid>, created.

@@ -37,7 +37,7 @@ TEST(DocsTest, EvaluationDescribesEveryEarlyStopMetric) {
 TEST(DocsTest, ConfigReferenceListsEveryName) {
   ExpectMentions("docs/config.md", "architecture", Names<Arch>());
   ExpectMentions("docs/config.md", "weighting strategy", Names<WeightingKind>());
-  ExpectMentions("docs/config.md", "early-stop metric", MetricNames());
+  ExpectMentions("docs/config.md", "early-stop metric", EarlyStopMetricChoices());
 }
 
 TEST(DocsTest, ReadmeListsEveryArchitectureAndStrategy) {

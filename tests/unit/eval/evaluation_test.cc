@@ -123,7 +123,63 @@ TEST(EvaluationTest, RegressionReport) {
   EXPECT_DOUBLE_EQ(report.Get("r2"), RSquared(predictions, targets));
   EXPECT_DOUBLE_EQ(report.Get("poisson_deviance"), PoissonDeviance(predictions, targets));
   EXPECT_DOUBLE_EQ(report.Get("tweedie_deviance"), TweedieDeviance(predictions, targets, 1.5));
+  // Every regression task: |−0.5| / 3.5 units, and 0.5 fewer units forecast than the 3.5 observed.
+  EXPECT_DOUBLE_EQ(report.Get("wape"), 0.5 / 3.5);
+  EXPECT_DOUBLE_EQ(report.Get("bias"), -0.5 / 3.5);
   EXPECT_FALSE(report.Has("auc"));
+  // Without a quantile, a naive forecast or a horizon, none of their keys.
+  for (const char* key : {"horizon", "quantile", "pinball", "coverage", "mase", "naive_wape", "oracle_wape"}) {
+    EXPECT_FALSE(report.Has(key)) << key;
+  }
+}
+
+// A p90 forecast of units sold 7 days ahead, beside the seasonal naive and the true p90: every forecasting key.
+TEST(EvaluationTest, ForecastTaskReportsQuantileNaiveAndHorizon) {
+  const std::vector<float> p90 = {4, 2, 6, 3, 9}, sales = {3, 0, 7, 3, kMissing}, naive = {1, kMissing, 5, 4, 2};
+  const std::vector<float> true_p90 = {5, 1, 6, 4, 8};
+  TaskScores task;
+  task.name = "units_p90";
+  task.binary = false;
+  task.predictions = p90;
+  task.labels = sales;
+  task.oracle = true_p90;
+  task.quantile = 0.9;
+  task.naive = naive;
+  task.horizon = 7;
+  const TaskReport report = EvaluateTasks({task}, EvalConfig())[0];
+  EXPECT_EQ(report.Get("rows"), 4);
+  EXPECT_EQ(report.Get("horizon"), 7);
+  EXPECT_DOUBLE_EQ(report.Get("wape"), (1 + 2 + 1 + 0) / 13.0);
+  EXPECT_DOUBLE_EQ(report.Get("bias"), (1 + 2 - 1 + 0) / 13.0);
+  EXPECT_EQ(report.Get("quantile"), 0.9);
+  // Pinball at 0.9: over by 1 and 2 (0.1 each unit), under by 1 (0.9), exact once.
+  EXPECT_NEAR(report.Get("pinball"), (0.1 + 0.2 + 0.9 + 0.0) / 4, 1e-12);
+  EXPECT_DOUBLE_EQ(report.Get("coverage"), 0.75);
+  // The rows with a naive forecast and a label: 0, 2, 3. Model errors 1, 1, 0; naive's 2, 2, 1.
+  EXPECT_DOUBLE_EQ(report.Get("mase"), 2.0 / 5.0);
+  EXPECT_DOUBLE_EQ(report.Get("naive_wape"), 5.0 / 13.0);
+  EXPECT_DOUBLE_EQ(report.Get("oracle_wape"), (2 + 1 + 1 + 1) / 13.0);
+  // The keys keep their places: forecasting metrics after the ones every regression task has.
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : report.metrics) keys.push_back(key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"rows", "horizon", "target_mean", "mean_prediction", "rmse", "mae", "wape",
+                                            "bias", "r2", "poisson_deviance", "tweedie_deviance", "quantile",
+                                            "pinball", "coverage", "mase", "naive_wape", "oracle_rmse", "oracle_mae",
+                                            "oracle_wape"}));
+  // The horizon is a count in the table and the JSON, and comes back from it.
+  const nlohmann::ordered_json json = ReportsToJson({report}, 5);
+  EXPECT_TRUE(json["tasks"]["units_p90"]["horizon"].is_number_integer());
+  EXPECT_EQ(ReportsFromJson(json["tasks"], "test")[0].Get("horizon"), 7);
+  const std::string table = FormatMetricTable({report});
+  EXPECT_NE(table.find("\nhorizon                    7\n"), std::string::npos) << table;
+
+  // A sample space restricts the naive forecast with the rest: rows 0 and 2 only.
+  const std::vector<float> space = {1, 0, 1, 0, 1};
+  task.sample_space = space;
+  const TaskReport restricted = EvaluateTasks({task}, EvalConfig())[0];
+  EXPECT_EQ(restricted.Get("rows"), 2);
+  EXPECT_DOUBLE_EQ(restricted.Get("mase"), 2.0 / 4.0);
+  EXPECT_DOUBLE_EQ(restricted.Get("naive_wape"), 4.0 / 10.0);
 }
 
 TEST(EvaluationTest, JsonKeepsCountsAsIntegersAndUndefinedAsNull) {

@@ -20,6 +20,7 @@
 #include "common/error.h"
 #include "eval/calibration.h"
 #include "eval/curves.h"
+#include "eval/forecast_metrics.h"
 #include "eval/grouped_auc.h"
 #include "eval/metrics.h"
 #include "eval/ranking.h"
@@ -704,6 +705,180 @@ TEST(BinaryMetricsReferenceTest, PrAucAndBestF1FieldsMatchReferences) {
     EXPECT_NEAR(m.best_f1, best.f1, 1e-15);
     EXPECT_EQ(m.best_f1_threshold, best.threshold);
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Forecasting metrics.
+
+// A forecast of units sold: integer sales with many zeros and some missing labels, a forecast near them, a
+// seasonal naive forecast (another day's sales, absent for some rows) and a quantile forecast, all on a grid of
+// whole or half units so that a quantile often equals its target exactly (coverage counts y = q as covered).
+struct ForecastRows {
+  std::vector<float> sales;
+  std::vector<float> forecast;
+  std::vector<float> naive;
+  std::vector<float> quantile;
+};
+
+ForecastRows RandomForecastRows(TestRng& rng, size_t n, double zero_rate) {
+  ForecastRows rows;
+  for (size_t i = 0; i < n; ++i) {
+    float y = rng.Uniform() < zero_rate ? 0.0f : static_cast<float>(1 + rng.Below(12));
+    rows.forecast.push_back(static_cast<float>(0.5 * static_cast<double>(rng.Below(30))));
+    rows.naive.push_back(rng.Uniform() < 0.15 ? kMissing : static_cast<float>(rng.Below(12)));
+    rows.quantile.push_back(y + static_cast<float>(0.5 * (static_cast<double>(rng.Below(9)) - 3.0)));
+    if (rng.Uniform() < 0.1) y = kMissing;
+    rows.sales.push_back(y);
+  }
+  return rows;
+}
+
+// The rows with a target (and, for the naive, a naive forecast), as (forecast, target) pairs.
+std::vector<std::pair<double, double>> LabelledPairs(const std::vector<float>& forecast,
+                                                     const std::vector<float>& targets) {
+  std::vector<std::pair<double, double>> pairs;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (Labelled(targets[i])) pairs.emplace_back(forecast[i], targets[i]);
+  }
+  return pairs;
+}
+
+// WAPE as the mean absolute error over the mean absolute target.
+double RefWape(const std::vector<float>& forecast, const std::vector<float>& targets) {
+  const auto pairs = LabelledPairs(forecast, targets);
+  double mae = 0.0, volume = 0.0;
+  for (const auto& [f, y] : pairs) mae += std::abs(f - y) / static_cast<double>(pairs.size());
+  for (const auto& [f, y] : pairs) volume += std::abs(y) / static_cast<double>(pairs.size());
+  return volume == 0.0 ? kNaN : mae / volume;
+}
+
+// Bias as (Σ forecast − Σ target) / Σ target.
+double RefBias(const std::vector<float>& forecast, const std::vector<float>& targets) {
+  double forecast_total = 0.0, target_total = 0.0;
+  for (const auto& [f, y] : LabelledPairs(forecast, targets)) forecast_total += f, target_total += y;
+  return target_total == 0.0 ? kNaN : (forecast_total - target_total) / target_total;
+}
+
+// MASE from the list of rows having both a target and a naive forecast, each MAE a plain mean over that list.
+double RefMase(const std::vector<float>& forecast, const std::vector<float>& naive, const std::vector<float>& targets) {
+  std::vector<size_t> rows;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (Labelled(targets[i]) && !std::isnan(naive[i])) rows.push_back(i);
+  }
+  if (rows.empty()) return kNaN;
+  double model = 0.0, baseline = 0.0;
+  for (size_t i : rows) model += std::abs(static_cast<double>(forecast[i]) - targets[i]);
+  for (size_t i : rows) baseline += std::abs(static_cast<double>(naive[i]) - targets[i]);
+  if (baseline == 0.0) return kNaN;
+  return (model / static_cast<double>(rows.size())) / (baseline / static_cast<double>(rows.size()));
+}
+
+// The pinball loss in its other textbook form, ρ_τ(u) = u (τ − 1{u < 0}) with u = y − q.
+double RefPinball(const std::vector<float>& quantiles, const std::vector<float>& targets, double tau) {
+  const auto pairs = LabelledPairs(quantiles, targets);
+  if (pairs.empty()) return kNaN;
+  double sum = 0.0;
+  for (const auto& [q, y] : pairs) sum += (y - q) * (tau - (y - q < 0.0 ? 1.0 : 0.0));
+  return sum / static_cast<double>(pairs.size());
+}
+
+// Coverage by sorting the rows' slack q − y and counting those at or above 0.
+double RefCoverage(const std::vector<float>& quantiles, const std::vector<float>& targets) {
+  std::vector<double> slack;
+  for (const auto& [q, y] : LabelledPairs(quantiles, targets)) slack.push_back(q - y);
+  if (slack.empty()) return kNaN;
+  std::sort(slack.begin(), slack.end());
+  const auto first_covered = std::lower_bound(slack.begin(), slack.end(), 0.0);
+  return static_cast<double>(slack.end() - first_covered) / static_cast<double>(slack.size());
+}
+
+TEST(ForecastReferenceTest, HandComputedWapeAndBias) {
+  const std::vector<float> forecast{2, 0, 5, 100}, sales{1, 2, 4, kMissing};
+  // |1| + |−2| + |1| = 4 over 7 units sold; the missing row and its 100 are skipped.
+  EXPECT_NEAR(Wape(forecast, sales), 4.0 / 7.0, 1e-15);
+  // (1 − 2 + 1) / 7: errors of both signs cancel in the bias, not in the WAPE.
+  EXPECT_NEAR(Bias(forecast, sales), 0.0, 1e-15);
+  // 6 forecast for 4 sold: 50% over; 2 for 4: 50% under.
+  EXPECT_NEAR(Bias(std::vector<float>{3, 3}, std::vector<float>{2, 2}), 0.5, 1e-15);
+  EXPECT_NEAR(Bias(std::vector<float>{1, 1}, std::vector<float>{2, 2}), -0.5, 1e-15);
+  // A zero sale adds only its forecast's error.
+  EXPECT_NEAR(Wape(std::vector<float>{1, 3}, std::vector<float>{0, 4}), 2.0 / 4.0, 1e-15);
+  // No units sold: both undefined.
+  EXPECT_TRUE(std::isnan(Wape(std::vector<float>{1, 2}, std::vector<float>{0, 0})));
+  EXPECT_TRUE(std::isnan(Bias(std::vector<float>{1, 2}, std::vector<float>{0, 0})));
+  EXPECT_TRUE(std::isnan(Wape(std::vector<float>{1}, std::vector<float>{kMissing})));
+  EXPECT_TRUE(std::isnan(Bias(std::vector<float>{}, std::vector<float>{})));
+}
+
+TEST(ForecastReferenceTest, HandComputedMase) {
+  // Rows 0 and 2 have a naive forecast: model errors 1, 1 (MAE 1), naive errors 0, 3 (MAE 1.5). Row 1 has no
+  // naive forecast and row 3 no label: both left out of both MAEs.
+  const std::vector<float> forecast{2, 30, 5, 9}, naive{1, kMissing, 7, 0}, sales{1, 3, 4, kMissing};
+  EXPECT_NEAR(Mase(forecast, naive, sales), 2.0 / 3.0, 1e-15);
+  // The naive forecast itself scores 1.
+  EXPECT_NEAR(Mase(naive, naive, sales), 1.0, 1e-15);
+  // A perfect naive forecast, or none at all, leaves no scale.
+  EXPECT_TRUE(std::isnan(Mase(forecast, std::vector<float>{1, 3, 4, 0}, sales)));
+  EXPECT_TRUE(std::isnan(Mase(forecast, std::vector<float>(4, kMissing), sales)));
+  // The naive's own WAPE on the rows it forecasts: (0 + 3) / (1 + 4).
+  EXPECT_NEAR(Wape(naive, TargetsWhereForecast(naive, sales)), 3.0 / 5.0, 1e-15);
+}
+
+TEST(ForecastReferenceTest, HandComputedPinballAndCoverage) {
+  // τ 0.9, q 10: 2 units under costs 0.9 · 2, 2 units over costs 0.1 · 2.
+  EXPECT_NEAR(PinballLoss(std::vector<float>{10, 10}, std::vector<float>{12, 8}, 0.9), (1.8 + 0.2) / 2, 1e-15);
+  // At τ 0.5 it is half the absolute error.
+  EXPECT_NEAR(PinballLoss(std::vector<float>{1, 4}, std::vector<float>{2, 2}, 0.5), 0.5 * 1.5, 1e-15);
+  // y ≤ q: 12 > 10 not covered, 10 = 10 covered, 4 < 5 covered; the missing row is skipped.
+  const std::vector<float> q{10, 10, 5, 3}, y{12, 10, 4, kMissing};
+  EXPECT_NEAR(Coverage(q, y), 2.0 / 3.0, 1e-15);
+  EXPECT_TRUE(std::isnan(Coverage(std::vector<float>{1}, std::vector<float>{kMissing})));
+  EXPECT_TRUE(std::isnan(PinballLoss(std::vector<float>{1}, std::vector<float>{kMissing}, 0.9)));
+  for (double tau : {0.0, 1.0, -0.1, 1.5, kNaN}) {
+    EXPECT_THROW(PinballLoss(q, y, tau), Error) << tau;
+  }
+}
+
+// The pinball loss at τ of a constant forecast is lowest at the τ-quantile of the targets: 1..10 at τ 0.9 is
+// lowest from 9 to 10 (any q between the 9th and 10th order statistics), higher on either side.
+TEST(ForecastReferenceTest, PinballLossIsLowestAtTheQuantile) {
+  std::vector<float> sales;
+  for (int y = 1; y <= 10; ++y) sales.push_back(static_cast<float>(y));
+  const auto loss = [&](float q) { return PinballLoss(std::vector<float>(sales.size(), q), sales, 0.9); };
+  EXPECT_NEAR(loss(9.0f), loss(10.0f), 1e-12);
+  EXPECT_NEAR(loss(9.0f), loss(9.5f), 1e-12);
+  for (float q : {0.0f, 5.0f, 8.0f, 8.9f, 10.1f, 12.0f}) EXPECT_GT(loss(q), loss(9.0f) + 1e-9) << q;
+}
+
+TEST(ForecastReferenceTest, MatchesDefinitionsOnRandomData) {
+  for (uint64_t seed = 1; seed <= 60; ++seed) {
+    TestRng rng(seed + 900);
+    const size_t n = 1 + rng.Below(300);
+    // Some runs all zeros or nearly: WAPE and bias must then be NaN, not a division by zero.
+    const double zero_rate = seed % 10 == 0 ? 1.0 : 0.6 * rng.Uniform();
+    const ForecastRows rows = RandomForecastRows(rng, n, zero_rate);
+    SCOPED_TRACE("seed " + std::to_string(seed) + " n " + std::to_string(n));
+    ExpectClose(Wape(rows.forecast, rows.sales), RefWape(rows.forecast, rows.sales), 1e-12, "wape");
+    ExpectClose(Bias(rows.forecast, rows.sales), RefBias(rows.forecast, rows.sales), 1e-12, "bias");
+    ExpectClose(Mase(rows.forecast, rows.naive, rows.sales), RefMase(rows.forecast, rows.naive, rows.sales), 1e-12,
+                "mase");
+    for (double tau : {0.1, 0.5, 0.9}) {
+      ExpectClose(PinballLoss(rows.quantile, rows.sales, tau), RefPinball(rows.quantile, rows.sales, tau), 1e-12,
+                  "pinball " + std::to_string(tau));
+    }
+    ExpectClose(Coverage(rows.quantile, rows.sales), RefCoverage(rows.quantile, rows.sales), 1e-15, "coverage");
+  }
+}
+
+TEST(BadInputReferenceTest, ForecastMetricsRejectMismatchedLengths) {
+  const std::vector<float> three{1, 2, 3}, two{1, 2};
+  EXPECT_THROW(Wape(three, two), Error);
+  EXPECT_THROW(Bias(three, two), Error);
+  EXPECT_THROW(Mase(three, three, two), Error);
+  EXPECT_THROW(Mase(three, two, three), Error);
+  EXPECT_THROW(PinballLoss(three, two, 0.9), Error);
+  EXPECT_THROW(Coverage(three, two), Error);
+  EXPECT_THROW(TargetsWhereForecast(three, two), Error);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

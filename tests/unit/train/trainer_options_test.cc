@@ -117,10 +117,11 @@ Config EarlyStopConfig(const std::string& kind, const std::string& metric) {
 }
 
 // Early stopping keeps the best epoch in each metric's own direction: the highest AUC, the lowest logloss or RMSE.
-// Every metric of the table is covered, so a new one is checked by being registered.
+// Every metric of the table with a direction is covered, so a new one is checked by being registered.
 TEST(EarlyStoppingTest, EveryMetricKeepsTheEpochBestInItsDirection) {
   const std::vector<double> values = {0.5, 0.8, 0.3, 0.6};  // highest at epoch 2, lowest at epoch 3
   for (const MetricInfo& metric : Metrics()) {
+    if (!metric.early_stopping) continue;
     const std::string kind = metric.binary ? "binary" : "regression";
     EXPECT_EQ(KeptEpoch(EarlyStopConfig(kind, metric.name), values), metric.higher_is_better ? 2 : 3)
         << metric.name << " on a " << kind << " task";
@@ -129,6 +130,40 @@ TEST(EarlyStoppingTest, EveryMetricKeepsTheEpochBestInItsDirection) {
   EXPECT_EQ(KeptEpoch(EarlyStopConfig("binary", "logloss"), values), 3);
   EXPECT_EQ(KeptEpoch(EarlyStopConfig("regression", "rmse"), values), 3);
   EXPECT_EQ(KeptEpoch(EarlyStopConfig("regression", "loss"), values), 3);
+  EXPECT_EQ(KeptEpoch(EarlyStopConfig("regression", "wape"), values), 3);
+  EXPECT_EQ(KeptEpoch(EarlyStopConfig("regression", "mase"), values), 3);
+  EXPECT_EQ(KeptEpoch(EarlyStopConfig("regression", "pinball"), values), 3);
+}
+
+// What early stopping watches is a key of the validation reports: every metric of the table (but "loss", which
+// ValidationMonitor computes from logloss and rmse) is reported by EvaluateTasks for a task of its kind, mase where
+// a naive forecast is given and pinball and coverage on a quantile task, and the monitor reads it from there.
+TEST(EarlyStoppingTest, EveryMetricIsAKeyOfTheValidationReports) {
+  const std::vector<float> clicks = {1, 0, 1, 0}, probabilities = {0.8f, 0.3f, 0.6f, 0.4f};
+  const std::vector<float> sales = {3, 0, 5, 2}, forecast = {2.5f, 0.5f, 4.f, 3.f}, naive = {1, 1, 6, NAN};
+  TaskScores click, units;
+  click.name = "click";
+  click.predictions = probabilities;
+  click.labels = clicks;
+  units.name = "units";
+  units.binary = false;
+  units.predictions = forecast;
+  units.labels = sales;
+  units.quantile = 0.9;
+  units.naive = naive;
+  const std::vector<TaskReport> reports = EvaluateTasks({click, units}, EvalConfig());
+  for (const MetricInfo& metric : Metrics()) {
+    if (std::string(metric.name) == "loss") continue;
+    EXPECT_EQ(reports[0].Has(metric.name), metric.binary) << metric.name;
+    EXPECT_EQ(reports[1].Has(metric.name), metric.regression) << metric.name;
+  }
+  for (const char* metric : {"wape", "mase", "pinball"}) {
+    const Config config = ParseConfig("[[tasks]]\nname = \"click\"\n[[tasks]]\nname = \"units\"\n"
+                                      "kind = \"regression\"\n[train]\nearly_stop_metric = \"" +
+                                          std::string(metric) + "\"\n",
+                                      "cfg.toml");
+    EXPECT_DOUBLE_EQ(ValidationMonitor(config, reports), reports[1].Get(metric)) << metric;
+  }
 }
 
 }  // namespace
