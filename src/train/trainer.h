@@ -68,7 +68,14 @@ struct StepLosses {
 
 // The validation number early stopping and the kept epoch watch: train.early_stop_metric of train.early_stop_task,
 // or its mean over the tasks that have it, auxiliary tasks left out ("loss": the weighted sum); NaN when none.
-double ValidationMonitor(const Config& config, const std::vector<TaskReport>& reports);
+// `losses`: ValidationLosses, which "loss" takes for the count and pinball tasks.
+double ValidationMonitor(const Config& config, const std::vector<TaskReport>& reports,
+                         const std::vector<double>& losses = {});
+
+// Per task, the mean loss of `predictions` on `data` in the count and pinball losses' own terms (censored rows
+// included, a masked task's on its parent's positives); NaN for the other tasks, which the reports describe.
+std::vector<double> ValidationLosses(const Config& config, const EncodedData& data,
+                                     const std::vector<std::vector<float>>& predictions);
 
 class Trainer {
  public:
@@ -90,6 +97,7 @@ class Trainer {
 
  private:
   std::vector<double> TrainEpoch(const EncodedData& train, int64_t epoch);
+  void InitializeOutputBiases(const EncodedData& train);
   // Whether a validation score beats the best so far, in the direction of train.early_stop_metric.
   bool IsBetterScore(double score) const;
   void SaveOptimizerStates();
@@ -126,9 +134,10 @@ class Trainer {
   std::unique_ptr<WeightAverage> average_;  // train.ema_decay > 0
 };
 
-// Per-task predictions in row order: probabilities for binary tasks, values for regression tasks; a chain task's
-// is its unconditional probability. `conditional`, when given, receives p(task | parent) for chain tasks (the
-// same as the prediction for other tasks; a masked task's prediction is already conditional).
+// Per-task predictions in row order: probabilities for binary tasks, values for regression tasks (e^output for the
+// count losses, models/output_link.h); a chain task's is its unconditional probability. `conditional`, when given,
+// receives p(task | parent) for chain tasks (the same as the prediction for other tasks; a masked task's prediction is
+// already conditional).
 std::vector<std::vector<float>> Predict(Model& model, const Config& config, const EncodedData& data,
                                         std::vector<std::vector<float>>* conditional = nullptr);
 

@@ -1,0 +1,42 @@
+#include "models/output_link.h"
+
+#include <cmath>
+
+namespace mtrec {
+
+OutputLink LinkOf(const TaskConfig& task) {
+  if (task.kind == TaskKind::kBinary) return OutputLink::kSigmoid;
+  return IsCountLoss(task.loss) ? OutputLink::kExp : OutputLink::kIdentity;
+}
+
+float ApplyLink(OutputLink link, float output) {
+  switch (link) {
+    case OutputLink::kSigmoid:
+      return Sigmoid(output);
+    case OutputLink::kExp:
+      return std::exp(output);
+    case OutputLink::kIdentity:
+      return output;
+  }
+  return output;
+}
+
+double InverseLink(OutputLink link, double prediction) {
+  switch (link) {
+    case OutputLink::kSigmoid:
+      return std::log(prediction) - std::log1p(-prediction);
+    case OutputLink::kExp:
+      return std::log(prediction);
+    case OutputLink::kIdentity:
+      return prediction;
+  }
+  return prediction;
+}
+
+float Sigmoid(float x) {
+  if (x >= 0.f) return 1.f / (1.f + std::exp(-x));
+  const float e = std::exp(x);
+  return e / (1.f + e);
+}
+
+}  // namespace mtrec
