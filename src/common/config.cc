@@ -286,11 +286,15 @@ const std::vector<Field<FeatureConfig>>& FeatureFields() {
 const std::vector<Field<TaskConfig>>& TaskFields() {
   using T = TaskConfig;
   const std::vector<std::string> binary = KindNames({TaskKind::kBinary});
+  const std::vector<std::string> regression = KindNames({TaskKind::kRegression});
   static const std::vector<Field<T>> fields = {
       MakeField("name", &T::name, "Task name (unique); names the prediction column and the metrics."),
       MakeField("column", &T::column, "Label column; default: the name."),
       MakeField("kind", &T::kind, "Task kind."),
-      MakeField("loss", &T::loss, "Loss; default logloss for binary and mse for regression."),
+      MakeField("loss", &T::loss,
+                "Loss; default logloss for binary and mse for regression. A regression may instead take a count "
+                "likelihood on the log of its mean, predicting e^output (poisson, tweedie, negbin: labels >= 0), or "
+                "pinball for a quantile; their math is in docs/losses.md."),
       MakeField("weight", &T::weight, "Weight of the task's loss in the total loss."),
       MakeField("positive", &T::positive,
                 "Label rule: the label is 1 when the column's value is one of these, else 0 (data.na_values: "
@@ -300,7 +304,23 @@ const std::vector<Field<TaskConfig>>& TaskFields() {
                 "Label rule: the label is 1 when the column's value equals this, else 0. A rule that matches no row "
                 "of the training file is an error.",
                 {}, binary),
-      MakeField("huber_delta", &T::huber_delta, "Delta of the huber loss.", {}, KindNames({TaskKind::kRegression})),
+      MakeField("huber_delta", &T::huber_delta, "Delta of the huber loss.", {}, regression),
+      MakeField("tweedie_power", &T::tweedie_power,
+                "Power p in (1, 2) of the tweedie loss: the variance grows as mu^p, between Poisson (1) and gamma (2); "
+                "docs/losses.md.",
+                {}, regression),
+      MakeField("negbin_alpha", &T::negbin_alpha,
+                "Dispersion alpha > 0 of the negbin loss (NB2): Var = mu + alpha mu^2; docs/losses.md.", {},
+                regression),
+      MakeField("quantile", &T::quantile,
+                "Quantile tau in (0, 1) a pinball task predicts. Pinball tasks on the same column form a ladder "
+                "whose predictions never cross (docs/losses.md).",
+                {}, regression),
+      MakeField("censored", &T::censored,
+                "Column of 0/1 flags (missing reads as 0), 1 where the label is only a lower bound of the count "
+                "(demand on a stock-out day, when sales = stock): those rows' loss is -log P(Y >= label). For the "
+                "poisson and negbin losses; read like a label, never an input.",
+                {}, regression),
       MakeField("pos_weight", &T::pos_weight,
                 "Weight of the positive rows in the logloss, as PyTorch's BCEWithLogitsLoss pos_weight: a row's loss "
                 "is -(pos_weight y log p + (1 - y) log(1 - p)), still divided by the number of labelled rows. For "
@@ -428,7 +448,8 @@ const std::vector<Field<TrainConfig>>& TrainFields() {
                 "default: the model path + \".ckpt\"."),
       MakeField("normalize_losses", &T::normalize_losses,
                 "Divide each task's loss by the loss of predicting its mean training label (binary: the entropy of "
-                "its positive rate; regression: its variance), so that tasks of any scale start near 1 and a "
+                "its positive rate; regression: its variance; count and pinball losses: the loss of the best constant "
+                "above each row's best possible loss, docs/losses.md), so that tasks of any scale start near 1 and a "
                 "regression loss in currency units does not drown logloss."),
       MakeField("weighting", &T::weighting,
                 "How task losses are balanced each step (docs/weighting.md): static (the tasks' weights), "
@@ -778,6 +799,44 @@ void ValidateTaskGraph(const Config& config) {
   }
 }
 
+// The keys of one loss: in range for it, and left at their defaults by the other losses, where they would
+// silently do nothing.
+void ValidateLossKeys(const TaskConfig& task) {
+  const std::string& name = task.name;
+  MTREC_CHECK(task.tweedie_power > 1 && task.tweedie_power < 2, "task '{}': tweedie_power must be in (1, 2), got {}",
+              name, task.tweedie_power);
+  MTREC_CHECK(task.tweedie_power == 1.5 || task.loss == LossKind::kTweedie,
+              "task '{}': tweedie_power applies to loss 'tweedie' only, not '{}'", name, task.loss);
+  MTREC_CHECK(task.negbin_alpha > 0 && std::isfinite(task.negbin_alpha), "task '{}': negbin_alpha must be > 0, got {}",
+              name, task.negbin_alpha);
+  MTREC_CHECK(task.negbin_alpha == 0.5 || task.loss == LossKind::kNegbin,
+              "task '{}': negbin_alpha applies to loss 'negbin' only, not '{}'", name, task.loss);
+  MTREC_CHECK(task.quantile > 0 && task.quantile < 1, "task '{}': quantile must be in (0, 1), got {}", name,
+              task.quantile);
+  MTREC_CHECK(task.quantile == 0.5 || task.loss == LossKind::kPinball,
+              "task '{}': quantile applies to loss 'pinball' only, not '{}'", name, task.loss);
+  // The survival form -log P(Y >= y) needs a distribution over counts: Tweedie's density has no closed-form tail
+  // and a quantile has no likelihood at all.
+  MTREC_CHECK(task.censored.empty() || task.loss == LossKind::kPoisson || task.loss == LossKind::kNegbin,
+              "task '{}': censored = \"{}\" needs loss 'poisson' or 'negbin' (their survival function gives the "
+              "likelihood of a lower bound); loss '{}' has none",
+              name, task.censored, task.loss);
+  MTREC_CHECK(task.censored != task.column, "task '{}': censored names the label column '{}' itself", name,
+              task.column);
+}
+
+// Pinball tasks on one column form a ladder ordered by quantile (models/task_graph.h): two on one quantile would
+// be one rung twice.
+void ValidateQuantileLadders(const Config& config) {
+  std::map<std::pair<std::string, double>, std::string> rungs;  // (column, quantile) -> task
+  for (const auto& task : config.tasks) {
+    if (task.loss != LossKind::kPinball) continue;
+    auto [it, fresh] = rungs.emplace(std::make_pair(task.column, task.quantile), task.name);
+    MTREC_CHECK(fresh, "tasks '{}' and '{}' are both the {} quantile of column '{}': give each a different quantile",
+                it->second, task.name, task.quantile, task.column);
+  }
+}
+
 // The fractions of the training file held out, and what they combine with.
 void ValidateSplit(const DataConfig& data) {
   MTREC_CHECK(data.valid_fraction >= 0 && data.valid_fraction < 1, "data.valid_fraction must be in [0, 1), got {}",
@@ -927,8 +986,11 @@ void ValidateConfig(const Config& config) {
                   task.name, task.loss);
     } else {
       MTREC_CHECK(task.loss != LossKind::kLogloss,
-                  "task '{}' is a regression: its loss must be 'mse' or 'huber', not 'logloss'", task.name);
+                  "task '{}' is a regression: its loss must be 'mse', 'huber', 'poisson', 'tweedie', 'negbin' or "
+                  "'pinball', not 'logloss'",
+                  task.name);
     }
+    ValidateLossKeys(task);
     MTREC_CHECK(task.positive.empty() || task.equals.empty(), "task '{}': give either 'positive' or 'equals', not both",
                 task.name);
     MTREC_CHECK(task.weight >= 0 && std::isfinite(task.weight), "task '{}': weight must be >= 0, got {}", task.name,
@@ -942,7 +1004,9 @@ void ValidateConfig(const Config& config) {
     if (!task.oracle.empty()) label_columns[task.oracle] = task.name + " (oracle)";
     if (!task.oracle_given_parent.empty())
       label_columns[task.oracle_given_parent] = task.name + " (oracle given parent)";
+    if (!task.censored.empty()) label_columns[task.censored] = task.name + " (censored)";
   }
+  ValidateQuantileLadders(config);
 
   std::set<std::string> feature_names;
   for (const auto& feature : config.features) {

@@ -64,6 +64,10 @@ struct TaskConfig {
   std::string equals;
   double huber_delta = 1.0;
   double pos_weight = 1.0;  // binary: weight of the positive rows in the logloss (torch's BCEWithLogitsLoss)
+  double tweedie_power = 1.5;  // loss tweedie: the variance power p in (1, 2)
+  double negbin_alpha = 0.5;   // loss negbin: the dispersion α > 0, Var = μ + αμ²
+  double quantile = 0.5;       // loss pinball: the quantile τ in (0, 1)
+  std::string censored;        // 0/1 column, 1: the label is a lower bound (poisson, negbin)
   std::string oracle;
   std::string parent;        // task graph: the task this one follows (click for purchase)
   TaskMode mode = TaskMode::kChain;  // see TaskFields

@@ -77,14 +77,21 @@ struct NameTable<LrScheduleKind> {
 static_assert(NameTable<LrScheduleKind>::kNames.size() == static_cast<size_t>(LrScheduleKind::kLinear) + 1,
               "a name for each LrScheduleKind");
 
-// tasks.loss: a binary task's is logloss; a regression's mse or huber (train/losses.h).
-enum class LossKind { kLogloss, kMse, kHuber };
+// tasks.loss: a binary task's is logloss; a regression's mse, huber, a count likelihood on a log-mean output
+// (poisson, tweedie, negbin) or pinball for a quantile (train/losses.h, docs/losses.md).
+enum class LossKind { kLogloss, kMse, kHuber, kPoisson, kTweedie, kNegbin, kPinball };
 template <>
 struct NameTable<LossKind> {
-  static constexpr std::array<std::string_view, 3> kNames = {"logloss", "mse", "huber"};
+  static constexpr std::array<std::string_view, 7> kNames = {"logloss", "mse",    "huber",  "poisson",
+                                                             "tweedie", "negbin", "pinball"};
 };
-static_assert(NameTable<LossKind>::kNames.size() == static_cast<size_t>(LossKind::kHuber) + 1,
+static_assert(NameTable<LossKind>::kNames.size() == static_cast<size_t>(LossKind::kPinball) + 1,
               "a name for each LossKind");
+
+// The losses whose output is s = log μ of a count's mean μ: predictions are e^s and labels must be >= 0.
+constexpr bool IsCountLoss(LossKind loss) {
+  return loss == LossKind::kPoisson || loss == LossKind::kTweedie || loss == LossKind::kNegbin;
+}
 
 // train.optimizer (train/dense_optimizer.h).
 enum class DenseOptimizerKind {

@@ -147,7 +147,7 @@ uint64_t CacheKey(const std::string& path, const DataConfig& data, const std::ve
     w.Pod<uint8_t>(static_cast<uint8_t>(r.type));
     w.String(r.separator);
     w.Pod<uint8_t>(r.required);
-    w.Pod<uint8_t>(r.binary_label);
+    w.Pod<uint8_t>(r.binary_label | (r.count_label << 1));  // the same byte as before for requests without counts
   }
   uint64_t h = Crc32(w.str().data(), w.size());
   return Mix64(h ^ (static_cast<uint64_t>(Crc32(w.str().data(), w.size(), 0x5bd1e995u)) << 32));
@@ -548,6 +548,12 @@ ColumnTable TableParser::Parse(const std::string& path, const DataConfig& data,
             ok = false;
             if (!bad_row(line, fmt::format("column '{}' ({}): a binary label must be 0 or 1, found {}",
                                            requests[c].name, requests[c].role, Quoted(field)))) {
+              return;
+            }
+          } else if (requests[c].count_label && *value < 0.0) {
+            ok = false;
+            if (!bad_row(line, fmt::format("column '{}' ({}): a count must be >= 0, found {}", requests[c].name,
+                                           requests[c].role, Quoted(field)))) {
               return;
             }
           } else {

@@ -25,10 +25,12 @@ constexpr int kConfigEpochs = 3;
 constexpr int kConfigBatchSize = 1024;
 constexpr double kConfigLr = 0.001;
 constexpr double kConfigEmbeddingLr = 0.05;
-// Squared errors are in units squared: weights near 1 / the label's variance keep the unit tasks from swamping
-// the two loglosses.
-constexpr double kConfigSalesWeight = 0.05;
-constexpr double kConfigUnitsWeight = 0.002;
+// Units sold are counts: the count loss of docs/losses.md on the log of their mean. Its gradient μ − y has a
+// variance near the mean's scale, so weights near 1 / the mean keep the unit tasks beside the two loglosses.
+constexpr const char* kConfigCountLoss = "negbin";
+constexpr double kConfigSalesWeight = 0.3;
+constexpr double kConfigUnitsWeight = 0.05;
+constexpr double kConfigQuantileWeight = 0.5;  // pinball is in units, around the mean absolute deviation
 
 constexpr int64_t kDefaultStores = 50;
 constexpr int64_t kDefaultItems = 100;
@@ -497,19 +499,35 @@ std::string FormatConfig(const SimulatorOptions& options, int64_t stores, int64_
     double weight;
     const char* oracle;
     std::string what;
+    const char* loss = nullptr;    // the kind's default when null
+    const char* column = nullptr;  // the name when null
+    double quantile = 0;           // pinball
+    const char* censored = nullptr;
   };
   const Task tasks[] = {
       {"sales", "regression", kConfigSalesWeight, "oracle_expected_sales",
-       "Units sold today, at most the stock on hand (censored demand)."},
+       "Units sold today, at most the stock on hand (censored demand).", kConfigCountLoss},
       {"stockout", "binary", 1.0, "oracle_p_stockout", "The shelf runs empty today (sales = stock on hand)."},
       {fmt::format("units_next_{}d", kRetailHorizonDays), "regression", kConfigUnitsWeight, nullptr,
-       fmt::format("Units sold over today and the next {} days.", kRetailHorizonDays - 1)},
+       fmt::format("Units sold over today and the next {} days.", kRetailHorizonDays - 1), kConfigCountLoss},
       {fmt::format("stockout_next_{}d", kRetailHorizonDays), "binary", 1.0, nullptr,
        fmt::format("The shelf runs empty on one of today and the next {} days.", kRetailHorizonDays - 1)},
+      {"demand", "regression", kConfigSalesWeight, "oracle_mean_demand",
+       "Demand today: the sales, read as a lower bound of demand on a stock-out day (sales = stock).", kConfigCountLoss,
+       "sales", 0, "stockout"},
+      {"sales_p50", "regression", kConfigQuantileWeight, nullptr, "The median of today's sales.", "pinball", "sales",
+       0.5},
+      {"sales_p90", "regression", kConfigQuantileWeight, nullptr,
+       "The 90th percentile of today's sales, never below the median (the two form one ladder).", "pinball", "sales",
+       0.9},
   };
   for (const auto& t : tasks) {
-    fmt::format_to(dst, "\n# {}\n[[tasks]]\nname = \"{}\"\nkind = \"{}\"\nweight = {}\n", t.what, t.name, t.kind,
-                   t.weight);
+    fmt::format_to(dst, "\n# {}\n[[tasks]]\nname = \"{}\"\n", t.what, t.name);
+    if (t.column != nullptr) fmt::format_to(dst, "column = \"{}\"\n", t.column);
+    fmt::format_to(dst, "kind = \"{}\"\nweight = {}\n", t.kind, t.weight);
+    if (t.loss != nullptr) fmt::format_to(dst, "loss = \"{}\"\n", t.loss);
+    if (t.quantile > 0) fmt::format_to(dst, "quantile = {}\n", t.quantile);
+    if (t.censored != nullptr) fmt::format_to(dst, "censored = \"{}\"\n", t.censored);
     if (t.oracle != nullptr) fmt::format_to(dst, "oracle = \"{}\"\n", t.oracle);
   }
   fmt::format_to(dst,

@@ -43,6 +43,11 @@ void GatherBatch(const EncodedData& data, const int64_t* rows, int64_t count, Ba
     batch->labels[t].resize(count);
     for (int64_t b = 0; b < count; ++b) batch->labels[t][b] = data.labels[t][rows[b]];
   }
+  batch->censored.resize(data.censored.size());
+  for (size_t t = 0; t < data.censored.size(); ++t) {
+    batch->censored[t].resize(data.censored[t].empty() ? 0 : count);
+    for (int64_t b = 0; b < count && !data.censored[t].empty(); ++b) batch->censored[t][b] = data.censored[t][rows[b]];
+  }
 }
 
 std::vector<int64_t> SequentialOrder(int64_t rows) {

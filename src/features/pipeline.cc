@@ -40,6 +40,7 @@ std::vector<ColumnRequest> FeaturePipeline::Requests(const Config& config, bool 
       if (existing.name == request.name && existing.type == request.type) {
         existing.required = existing.required || request.required;
         existing.binary_label = existing.binary_label || request.binary_label;
+        existing.count_label = existing.count_label || request.count_label;
         existing.label = existing.label || request.label;
         return;
       }
@@ -60,9 +61,21 @@ std::vector<ColumnRequest> FeaturePipeline::Requests(const Config& config, bool 
     request.type = HasLabelRule(task) ? ColumnType::kCategorical : ColumnType::kNumeric;
     request.required = labels_required;
     request.binary_label = task.kind == TaskKind::kBinary && !HasLabelRule(task);
+    request.count_label = IsCountLoss(task.loss);
     request.label = true;
     request.role = "label of task '" + task.name + "'";
     add(request);
+    if (!task.censored.empty()) {
+      // Read like a label: needed to train, not to score.
+      ColumnRequest censored;
+      censored.name = task.censored;
+      censored.type = ColumnType::kNumeric;
+      censored.required = labels_required;
+      censored.binary_label = true;
+      censored.label = true;
+      censored.role = "censored flags of task '" + task.name + "'";
+      add(censored);
+    }
     for (const std::string* column : {&task.oracle, &task.oracle_given_parent}) {
       if (column->empty()) continue;
       ColumnRequest oracle;
@@ -266,6 +279,7 @@ EncodedData FeaturePipeline::Encode(const ColumnTable& table) const {
       return values;
     };
     data.oracle.push_back(read_optional(task.oracle));
+    data.censored.push_back(read_optional(task.censored));
     data.oracle_given_parent.push_back(read_optional(task.oracle_given_parent));
   }
   return data;

@@ -45,6 +45,9 @@ Mlp::Mlp(ParameterArena& arena, const MlpOptions& options, const MlpSettings& se
   }
   if (options.outputs > 0) {
     layers_.push_back(linear(hidden.size(), options.outputs, Init::kGlorotUniform));
+    const Layer* out = layers_.back().get();
+    const auto* dense = dynamic_cast<const Dense*>(out);
+    output_bias_id_ = dense ? dense->bias_id() : dynamic_cast<const GroupedDense&>(*out).bias_id();
     cols = options.outputs;
   }
   output_cols_ = g * cols;

@@ -66,6 +66,10 @@ class Mlp {
   int64_t InputCols() const { return input_cols_; }   // of src (all groups)
   int64_t OutputCols() const { return output_cols_; }  // of the output (all groups)
   int64_t GroupCols() const { return output_cols_ / groups_; }
+  int64_t groups() const { return groups_; }
+  // The linear output layer's bias in the arena, g · outputs + j for group g's unit j; kNoOutputLayer without one.
+  static constexpr size_t kNoOutputLayer = static_cast<size_t>(-1);
+  size_t output_bias_id() const { return output_bias_id_; }
 
  private:
   std::string name_;
@@ -75,6 +79,7 @@ class Mlp {
   std::vector<std::unique_ptr<Layer>> layers_;
   std::vector<std::string> profile_names_;  // per layer: "<name>.<i> <kind> forward", then "... backward"
   std::vector<Dropout*> dropouts_;
+  size_t output_bias_id_ = kNoOutputLayer;
   bool seeded_ = false;              // whether SetStepSeed has been called: a training Forward with dropout needs it
   std::vector<Matrix> activations_;  // output of each layer
   std::vector<Matrix> diffs_;        // gradient w.r.t. each layer's output

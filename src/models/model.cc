@@ -55,6 +55,23 @@ void Model::Initialize(uint64_t seed) {
   input_.Initialize(Mix64(seed ^ 0xe4b3d2a1ULL), embedding_init_std_);
 }
 
+void Model::SetOutputBias(int64_t task, float value) {
+  CheckAllocated();
+  MTREC_CHECK(task >= 0 && task < tasks_, "SetOutputBias: task {} of {}", task, tasks_);
+  int64_t first = 0;  // the task column of the current MLP's first group
+  float* bias = nullptr;
+  for (const auto& mlp : mlps_) {
+    if (mlp->output_bias_id() == Mlp::kNoOutputLayer || mlp->GroupCols() != 1) continue;
+    if (task >= first && task < first + mlp->groups()) bias = arena_.Value(mlp->output_bias_id()) + (task - first);
+    first += mlp->groups();
+  }
+  MTREC_CHECK(first == tasks_ && bias != nullptr,
+              "the model's one-unit output layers give {} task columns, not the {} tasks: the architecture does not "
+              "end in task towers",
+              first, tasks_);
+  *bias = value;
+}
+
 // The columns set c's numeric projection writes: its block of the input layer's output.
 Tensor Model::ProjectionColumns(const Tensor& x, size_t c) const {
   return x.Columns(static_cast<int64_t>(c) * input_.CopyCols() + input_.NumericOffset(),

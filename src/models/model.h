@@ -90,6 +90,10 @@ class Model {
   virtual ~Model() = default;
 
   void Initialize(uint64_t seed);
+  // Sets the bias of task k's output unit (after Initialize, before training): the task's output before its
+  // weights learn anything, e.g. log of a count's mean. Every architecture ends in task towers whose one-unit
+  // output layers, in the order their MLPs were added, give the task columns; the body adds nothing after them.
+  void SetOutputBias(int64_t task, float value);
   Tensor Forward(const Batch& batch, Mode mode);
   // diff_outputs: batch × tasks. Dense gradients accumulate into arena() (zero them first), sparse gradients are
   // rebuilt in input().grads().

@@ -2,6 +2,7 @@
 
 #include "common/math.h"
 #include "features/batcher.h"
+#include "models/output_link.h"
 
 namespace mtrec {
 
@@ -16,11 +17,11 @@ std::vector<std::vector<float>> Predict(Model& model, const Config& config, cons
     Tensor outputs = model.Forward(*batch, Mode::kInfer);
     Tensor body = model.Conditional(batch->size);
     for (int64_t k = 0; k < tasks; ++k) {
-      const bool binary = config.tasks[k].kind == TaskKind::kBinary;
+      const OutputLink link = LinkOf(config.tasks[k]);
+      const bool chain = model.graph().IsChain(k);  // other tasks' body outputs are not predictions (a ladder's)
       for (int64_t b = 0; b < batch->size; ++b) {
-        const float value = outputs.At(b, k);
-        predictions[k][row + b] = binary ? Sigmoid(value) : value;
-        if (conditional) (*conditional)[k][row + b] = binary ? Sigmoid(body.At(b, k)) : body.At(b, k);
+        predictions[k][row + b] = ApplyLink(link, outputs.At(b, k));
+        if (conditional) (*conditional)[k][row + b] = chain ? Sigmoid(body.At(b, k)) : predictions[k][row + b];
       }
     }
     row += batch->size;

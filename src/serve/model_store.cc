@@ -18,7 +18,7 @@ std::shared_ptr<ServingModel> LoadServingModel(const std::string& path, int64_t 
   model->schema = std::make_unique<RequestSchema>(*model->loaded.pipeline);
   for (const auto& task : model->loaded.config.tasks) {
     model->task_json.push_back(nlohmann::json(task.name).dump());
-    model->task_binary.push_back(task.kind == TaskKind::kBinary);
+    model->task_link.push_back(LinkOf(task));
   }
   return model;
 }

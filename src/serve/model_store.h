@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "io/model_io.h"
+#include "models/output_link.h"
 #include "serve/request.h"
 
 namespace mtrec {
@@ -29,7 +30,7 @@ struct ServingModel {
   std::unique_ptr<RequestSchema> schema;
   std::string version;                 // CRC-32 of the file's bytes, 8 hex digits: the same file, the same version
   std::vector<std::string> task_json;  // each task's name as a JSON string, for answers
-  std::vector<uint8_t> task_binary;    // 1: the output is a logit (answered as a probability)
+  std::vector<OutputLink> task_link;   // how each task's output becomes its answer (a probability, a mean, ...)
 };
 
 // Loads `path` for serving; throws Error naming the file when it is not a valid model.

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "common/error.h"
-#include "common/math.h"
+#include "models/output_link.h"
 #include "serve/request.h"
 
 namespace mtrec {
@@ -150,7 +150,7 @@ void Scorer::ScoreJobs(const std::vector<std::shared_ptr<Job>>& jobs) {
     for (int64_t r = 0; r < job->batch.size; ++r, ++row) {
       for (int64_t k = 0; k < tasks; ++k) {
         const float value = outputs.At(row, k);
-        job->scores[r * tasks + k] = serving.task_binary[k] ? Sigmoid(value) : value;
+        job->scores[r * tasks + k] = ApplyLink(serving.task_link[k], value);
       }
     }
   }

@@ -11,6 +11,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/config.h"
+#include "models/output_link.h"
+
 namespace mtrec {
 
 struct LossValue {
@@ -41,6 +44,36 @@ LossValue Mse(const float* outputs, int64_t outputs_stride, const float* labels,
 LossValue Huber(const float* outputs, int64_t outputs_stride, const float* labels, int64_t n, float delta,
                 float scale, float* diff, int64_t diff_stride);
 
+// The count losses read the output as s = log μ (predictions are e^s, models/output_link.h) and need labels
+// y >= 0 (a negative one throws Error). `censored`, when not null, flags rows (1) whose label is only a lower bound
+// of the count; their loss is the survival form -log P(Y >= y | μ) (train/count_survival.h). Math and the choice
+// between them: docs/losses.md.
+
+// Poisson negative log-likelihood without its constant log y!: μ − y·s, d/ds = μ − y.
+LossValue PoissonLoss(const float* outputs, int64_t outputs_stride, const float* labels, const float* censored,
+                      int64_t n, float scale, float* diff, int64_t diff_stride);
+
+// Tweedie deviance's likelihood part with power p in (1, 2) (LightGBM's and XGBoost's objective):
+//   −y·e^{(1−p)s} / (1−p) + e^{(2−p)s} / (2−p),  d/ds = −y·e^{(1−p)s} + e^{(2−p)s}.
+LossValue TweedieLoss(const float* outputs, int64_t outputs_stride, const float* labels, int64_t n, float power,
+                      float scale, float* diff, int64_t diff_stride);
+
+// Negative binomial (NB2, Var = μ + αμ²) negative log-likelihood, complete, with r = 1/α:
+//   −[lgamma(y + r) − lgamma(r) − lgamma(y + 1) + r·log(r / (r + μ)) + y·log(μ / (r + μ))],
+//   d/ds = r(μ − y) / (r + μ).
+LossValue NegBinLoss(const float* outputs, int64_t outputs_stride, const float* labels, const float* censored,
+                     int64_t n, float alpha, float scale, float* diff, int64_t diff_stride);
+
+// Pinball (quantile) loss of the τ-quantile q = s: max(τ(y − q), (τ − 1)(y − q)); d/dq = −τ where y > q, 1 − τ
+// where y < q, and 0 where y = q (the subgradient of least norm: counts often sit exactly on a quantile).
+LossValue PinballLoss(const float* outputs, int64_t outputs_stride, const float* labels, int64_t n, float quantile,
+                      float scale, float* diff, int64_t diff_stride);
+
+// The loss `task` trains with (task.loss and its keys) over one column of outputs; `censored` as above (only read
+// for task.censored). Count losses name the task when a label is negative.
+LossValue TaskLoss(const TaskConfig& task, const float* outputs, int64_t outputs_stride, const float* labels,
+                   const float* censored, int64_t n, float scale, float* diff, int64_t diff_stride);
+
 // AITM's calibrator (Xi et al. 2021) on one parent link: max(σ(s_child) − σ(s_parent), 0) per row, which is zero
 // when the child's probability does not exceed its parent's. Returns the sum over the n rows and count n, and
 // ADDS scale / n times the gradient to diff_child and diff_parent (they already hold the task losses' gradients):
@@ -48,13 +81,22 @@ LossValue Huber(const float* outputs, int64_t outputs_stride, const float* label
 LossValue CalibratorPenalty(const float* child, const float* parent, int64_t outputs_stride, int64_t n, float scale,
                             float* diff_child, float* diff_parent, int64_t diff_stride);
 
-// The mean loss of predicting the mean of a task's labels (over the non-NaN labels, and only where `parent` is 1
-// when given): the entropy of the positive rate for a binary task, the variance for squared error, the Huber loss
-// around the mean for huber (the same scale as its minimum). Dividing a task's loss by it makes every task start
-// near 1 (for binary tasks, the "normalised entropy" of He et al. 2014). NaN without labels.
+// The mean loss of predicting the best constant for a task's labels (over the non-NaN labels, and only where
+// `parent` is 1 when given), above the loss a perfect prediction of each row would have: the entropy of the positive
+// rate for a binary task, the variance for squared error, the Huber loss around the mean for huber (the same scale
+// as its minimum). Dividing a task's loss by it makes every task start near 1 (for binary tasks, the "normalised
+// entropy" of He et al. 2014). NaN without labels.
 // A binary task's pos_weight w weighs the positives as its loss does: the best constant is then
 // p = w·m / (w·m + 1 - m) for a positive rate m, and the loss -(w·m·log p + (1 - m)·log(1 - p)).
-double ConstantPredictorLoss(bool binary, bool huber, float huber_delta, const std::vector<float>& labels,
-                             const std::vector<float>* parent = nullptr, double pos_weight = 1.0);
+// The count losses' constant is the mean m (s = log m) and their loss is known up to each row's constant, so the
+// excess over the row's best (the saturated model, μ = y) is what is averaged: half the Poisson deviance of the
+// mean for poisson; a censored row's best is 0 (μ → ∞). Pinball's constant is the labels' τ-quantile.
+double ConstantPredictorLoss(const TaskConfig& task, const std::vector<float>& labels,
+                             const std::vector<float>* parent = nullptr, const std::vector<float>* censored = nullptr);
+
+// The constant ConstantPredictorLoss predicts, as an output (logit, log μ or value): where a count or pinball task's
+// output bias starts before training. NaN without labels.
+double BestConstantOutput(const TaskConfig& task, const std::vector<float>& labels,
+                          const std::vector<float>* parent = nullptr);
 
 }  // namespace mtrec

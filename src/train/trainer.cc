@@ -15,6 +15,7 @@
 #include "common/threads.h"
 #include "eval/multitask_gain.h"
 #include "features/batcher.h"
+#include "models/output_link.h"
 #include "models/predict.h"
 #include "models/weights.h"
 #include "train/diagnostics.h"
@@ -47,22 +48,17 @@ SparseOptimizerOptions SparseOptions(const TrainConfig& train) {
   return options;
 }
 
-// Fills diff[:, k] with d(scale · L_k)/d output and returns task k's loss over the batch.
-LossValue TaskLoss(const TaskConfig& task, const Tensor& outputs, int64_t k, const float* labels, float scale,
-                   const Tensor& diff) {
-  const float* out = outputs.data + k;
-  float* d = diff.data + k;
-  switch (task.loss) {
-    case LossKind::kLogloss:  // binary tasks only (ValidateConfig)
-      return WeightedBceWithLogits(out, outputs.ld, labels, outputs.rows, static_cast<float>(task.pos_weight), scale, d,
-                                   diff.ld);
-    case LossKind::kHuber:
-      return Huber(out, outputs.ld, labels, outputs.rows, static_cast<float>(task.huber_delta), scale, d, diff.ld);
-    case LossKind::kMse:
-      return Mse(out, outputs.ld, labels, outputs.rows, scale, d, diff.ld);
-  }
-  Fail("task '{}': unknown loss {}", task.name, static_cast<int>(task.loss));
+// Task k's censored flags in a batch or file; null without.
+const float* CensoredOf(const std::vector<std::vector<float>>& censored, int64_t k) {
+  return static_cast<size_t>(k) < censored.size() && !censored[k].empty() ? censored[k].data() : nullptr;
 }
+
+// A ladder rung's starting gap above the rung below when their constants are equal (two quantiles of a count on
+// the same value): small, but not so small that softplus⁻¹ sits far out where its gradient vanishes.
+constexpr double kMinRungGap = 0.1;
+
+// softplus⁻¹(x) = log(e^x − 1), for x > 0.
+double InverseSoftplus(double x) { return x > 20 ? x + std::log1p(-std::exp(-x)) : std::log(std::expm1(x)); }
 
 }  // namespace
 
@@ -143,7 +139,29 @@ const float* Trainer::TaskLabels(const Batch& batch, int64_t k) {
   return out;
 }
 
-double ValidationMonitor(const Config& config, const std::vector<TaskReport>& reports) {
+std::vector<double> ValidationLosses(const Config& config, const EncodedData& data,
+                                     const std::vector<std::vector<float>>& predictions) {
+  std::vector<double> losses(config.tasks.size(), NAN);
+  for (size_t k = 0; k < config.tasks.size(); ++k) {
+    const TaskConfig& task = config.tasks[k];
+    if (!IsCountLoss(task.loss) && task.loss != LossKind::kPinball) continue;
+    const OutputLink link = LinkOf(task);
+    std::vector<float> outputs(predictions[k].size());
+    for (size_t r = 0; r < outputs.size(); ++r) outputs[r] = static_cast<float>(InverseLink(link, predictions[k][r]));
+    std::vector<float> labels = data.labels[k];
+    if (task.mode == TaskMode::kMasked) {
+      const std::vector<float>& parent = data.labels[config.TaskIndex(task.parent)];
+      for (size_t r = 0; r < labels.size(); ++r) labels[r] = parent[r] == 1.f ? labels[r] : NAN;
+    }
+    losses[k] = TaskLoss(task, outputs.data(), 1, labels.data(), CensoredOf(data.censored, static_cast<int64_t>(k)),
+                         data.rows, 1.f, nullptr, 0)
+                    .Mean();
+  }
+  return losses;
+}
+
+double ValidationMonitor(const Config& config, const std::vector<TaskReport>& reports,
+                         const std::vector<double>& losses) {
   const std::string& metric = config.train.early_stop_metric;
   if (metric == kNoEarlyStopping || reports.empty()) return NAN;
   double sum = 0;
@@ -152,11 +170,14 @@ double ValidationMonitor(const Config& config, const std::vector<TaskReport>& re
     const TaskConfig& task = config.tasks[k];
     if (config.train.early_stop_task.empty() ? task.auxiliary : task.name != config.train.early_stop_task) continue;
     // "loss" is the validation loss in the training objective's terms (the weighted sum of logloss for binary
-    // and squared error for regression tasks); any other metric is averaged over the tasks that have it.
+    // tasks, squared error for mse and huber, and the task's own loss for count and pinball tasks); any other
+    // metric is averaged over the tasks that have it.
     double value = reports[k].Get(metric);
     if (metric == "loss") {
-      value = task.weight *
-              (task.kind == TaskKind::kBinary ? reports[k].Get("logloss") : std::pow(reports[k].Get("rmse"), 2));
+      const bool own = k < losses.size() && (IsCountLoss(task.loss) || task.loss == LossKind::kPinball);
+      value = task.weight * (own                              ? losses[k]
+                             : task.kind == TaskKind::kBinary ? reports[k].Get("logloss")
+                                                              : std::pow(reports[k].Get("rmse"), 2));
     }
     if (!std::isfinite(value)) continue;
     sum += value;
@@ -184,7 +205,8 @@ StepLosses Trainer::Step(const Batch& batch) {
   {
     ProfileScope scope("loss");
     for (int64_t k = 0; k < tasks; ++k) {
-      LossValue loss = TaskLoss(config_.tasks[k], outputs, k, TaskLabels(batch, k), loss_scale_[k], diff);
+      LossValue loss = TaskLoss(config_.tasks[k], outputs.data + k, outputs.ld, TaskLabels(batch, k),
+                                CensoredOf(batch.censored, k), outputs.rows, loss_scale_[k], diff.data + k, diff.ld);
       result.sum[k] += loss.sum;
       result.count[k] += loss.count;
       batch_losses[k] = loss.count > 0 ? loss_scale_[k] * loss.Mean() : NAN;
@@ -310,6 +332,30 @@ void Trainer::LogRunConflict() const {
   if (!table.empty()) LogInfo("gradient cosines over the {} measured steps of the run:\n{}", steps, table);
 }
 
+// Count and quantile tasks start from their best constant in their tower's output bias rather than from an output
+// near 0, which is a mean of 1 unit for every row (or a quantile of 0) that the first epochs would spend undoing.
+// A ladder's upper rung starts at its gap to the rung below.
+void Trainer::InitializeOutputBiases(const EncodedData& train) {
+  const int64_t tasks = model_.tasks();
+  std::vector<double> constant(tasks, NAN);
+  for (int64_t k = 0; k < tasks; ++k) {
+    const TaskConfig& task = config_.tasks[k];
+    if (!IsCountLoss(task.loss) && task.loss != LossKind::kPinball) continue;
+    const std::vector<float>* parent =
+        task.mode == TaskMode::kMasked ? &train.labels[model_.graph().parent(k)] : nullptr;
+    constant[k] = BestConstantOutput(task, train.labels[k], parent);
+  }
+  for (int64_t k = 0; k < tasks; ++k) {
+    if (!std::isfinite(constant[k])) continue;  // no labels, or a count task whose labels are all 0
+    const int below = model_.graph().rung_below(k);
+    const double bias = below >= 0 && std::isfinite(constant[below])
+                            ? InverseSoftplus(std::max(constant[k] - constant[below], kMinRungGap))
+                            : constant[k];
+    model_.SetOutputBias(k, static_cast<float>(bias));
+    LogInfo("task {}: output bias starts at {:.6g}, its best constant", config_.tasks[k].name, bias);
+  }
+}
+
 void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
                   const std::function<void(const TrainerState&)>& on_epoch, const TrainerState* resume) {
   MTREC_CHECK(train.rows > 0, "the training data has no rows");
@@ -342,9 +388,8 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     if (config_.train.normalize_losses) {
       const std::vector<float>* parent =
           task.mode == TaskMode::kMasked ? &train.labels[model_.graph().parent(k)] : nullptr;
-      const double constant =
-          ConstantPredictorLoss(task.kind == TaskKind::kBinary, task.loss == LossKind::kHuber,
-                                static_cast<float>(task.huber_delta), train.labels[k], parent, task.pos_weight);
+      const double constant = ConstantPredictorLoss(task, train.labels[k], parent,
+                                                    k < std::ssize(train.censored) ? &train.censored[k] : nullptr);
       if (std::isfinite(constant) && constant > 0) {
         scale /= constant;
         LogInfo("task {}: loss divided by {:.6g}, the loss of predicting its mean label", task.name, constant);
@@ -354,6 +399,7 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     }
     loss_scale_[k] = static_cast<float>(scale);
   }
+  if (!resume) InitializeOutputBiases(train);
   const bool early_stopping = valid != nullptr && config_.train.early_stop_metric != kNoEarlyStopping;
   while (state_.epochs_done < config_.train.epochs) {
     const int64_t epoch = state_.epochs_done + 1;
@@ -384,7 +430,7 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
       std::vector<std::vector<float>> conditional;
       std::vector<std::vector<float>> predictions = Predict(model_, config_, *valid, &conditional);
       record.valid = EvaluateTasks(MakeTaskScores(config_, *valid, predictions, &conditional), config_.eval);
-      record.monitor = ValidationMonitor(config_, record.valid);
+      record.monitor = ValidationMonitor(config_, record.valid, ValidationLosses(config_, *valid, predictions));
       std::string summary;
       for (const auto& report : record.valid) {
         const char* metric = HeadlineMetric(report.binary).name;

@@ -52,7 +52,14 @@ struct StepLosses {
 
 // The validation number early stopping and the kept epoch watch: train.early_stop_metric of train.early_stop_task,
 // or its mean over the tasks that have it, auxiliary tasks left out ("loss": the weighted sum); NaN when none.
-double ValidationMonitor(const Config& config, const std::vector<TaskReport>& reports);
+// `losses`: ValidationLosses, which "loss" takes for the count and pinball tasks.
+double ValidationMonitor(const Config& config, const std::vector<TaskReport>& reports,
+                         const std::vector<double>& losses = {});
+
+// Per task, the mean loss of `predictions` on `data` in the count and pinball losses' own terms (censored rows
+// included, a masked task's on its parent's positives); NaN for the other tasks, which the reports describe.
+std::vector<double> ValidationLosses(const Config& config, const EncodedData& data,
+                                     const std::vector<std::vector<float>>& predictions);
 
 class Trainer {
  public:
@@ -74,6 +81,7 @@ class Trainer {
 
  private:
   std::vector<double> TrainEpoch(const EncodedData& train, int64_t epoch);
+  void InitializeOutputBiases(const EncodedData& train);
   // Whether a validation score beats the best so far, in the direction of train.early_stop_metric.
   bool IsBetterScore(double score) const;
   void SaveOptimizerStates();

@@ -50,7 +50,9 @@ TEST_P(PredictWithoutLabelsTest, GivesTheSamePredictionsAsTheFileWithLabels) {
   const std::string expected = ReadFileBytes(dir / "labelled.pred");
   EXPECT_EQ(std::count(expected.begin(), expected.end(), '\n'), 401);
   EXPECT_EQ(ReadFileBytes(dir / "unlabelled.pred"), expected);
-  if (!header) EXPECT_NE(unlabelled.output.find("read without 'y'"), std::string::npos) << unlabelled.output;
+  if (!header) {
+    EXPECT_NE(unlabelled.output.find("read without 'y'"), std::string::npos) << unlabelled.output;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(HeaderOrNot, PredictWithoutLabelsTest, testing::Bool());

@@ -1,11 +1,16 @@
-// simulate --preset retail -> train -> eval on a small run: the config the simulator writes trains as it is, and
-// eval scores the two tasks that have truth columns against their oracles.
+// simulate --preset retail -> train -> eval on a small run: the config the simulator writes trains as it is (count
+// losses, a censored demand task, a pinball ladder), eval scores the tasks that have truth columns against their
+// oracles, and `predict` answers e^output for the count tasks and a p90 never below the p50.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "cli_runner.h"
 #include "common/files.h"
+#include "data/column_table.h"
+#include "io/model_io.h"
 
 namespace mtrec::e2e {
 namespace {
@@ -41,6 +46,46 @@ TEST(RetailTest, SimulateTrainEval) {
   EXPECT_FALSE(metrics["tasks"]["stockout_next_7d"].contains("wape")) << eval.output;
   EXPECT_NE(eval.output.find("\nwape "), std::string::npos) << eval.output;
   EXPECT_NE(eval.output.find("\nbias "), std::string::npos) << eval.output;
+  EXPECT_TRUE(metrics["tasks"]["demand"].contains("oracle_rmse")) << eval.output;
+  EXPECT_TRUE(metrics["tasks"]["sales_p90"].contains("mae")) << eval.output;
+
+  // predict: the count tasks' columns are e^(the model's output), the ladder never crosses.
+  const std::string test_csv = (dir / "test.csv").string();
+  const std::string out = (dir / "test.pred").string();
+  RunResult predict = RunMtrec("predict --model " + model + " --data " + test_csv + " --out " + out);
+  ASSERT_EQ(predict.exit_code, 0) << predict.output;
+  LoadedModel loaded = LoadModel(model);
+  const ColumnTable table =
+      LoadTable(test_csv, loaded.config.data, FeaturePipeline::Requests(loaded.config, /*labels_required=*/false));
+  const EncodedData data = loaded.pipeline->Encode(table);
+  const int sales = loaded.config.TaskIndex("sales"), demand = loaded.config.TaskIndex("demand");
+  const int p50 = loaded.config.TaskIndex("sales_p50"), p90 = loaded.config.TaskIndex("sales_p90");
+  const int64_t rows = std::min<int64_t>(data.rows, 256);
+  Batch batch;
+  std::vector<int64_t> order(rows);
+  for (int64_t r = 0; r < rows; ++r) order[r] = r;
+  GatherBatch(data, order.data(), rows, &batch);
+  const Tensor outputs = loaded.model->Forward(batch, Mode::kInfer);
+  std::istringstream csv(ReadFileBytes(out));
+  std::string line;
+  std::getline(csv, line);
+  EXPECT_EQ(line, "sales,stockout,units_next_7d,stockout_next_7d,demand,sales_p50,sales_p90");
+  int64_t checked = 0;
+  for (int64_t r = 0; std::getline(csv, line); ++r) {
+    std::vector<double> values;
+    std::istringstream fields(line);
+    for (std::string field; std::getline(fields, field, ',');) values.push_back(std::stod(field));
+    ASSERT_EQ(values.size(), 7u) << line;
+    EXPECT_GT(values[sales], 0) << "row " << r;
+    EXPECT_GT(values[demand], 0) << "row " << r;
+    EXPECT_LE(values[p50], values[p90]) << "row " << r;
+    if (r < rows) {
+      EXPECT_NEAR(values[sales], std::exp(outputs.At(r, sales)), 1e-5 * values[sales]) << "row " << r;
+      EXPECT_NEAR(values[demand], std::exp(outputs.At(r, demand)), 1e-5 * values[demand]) << "row " << r;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, rows);
 }
 
 TEST(RetailTest, OptionsOfTheOtherPresetAreRefused) {

@@ -74,6 +74,60 @@ TEST(LossesGradcheck, HuberInBothRegions) {
   Check(huber, {-2.f, 0.5f, 0.2f, 1.9f, 2.5f, 4.f}, {1.f, 1.f, 0.f, 1.f, 0.f, kMissing}, 1.5f);
 }
 
+TEST(LossesGradcheck, CountLosses) {
+  // Outputs are log means; labels from 0 to large counts, with one missing.
+  const std::vector<float> outputs = {-2.f, 0.f, 0.7f, 2.f, 4.5f, 1.f, 6.f};
+  const std::vector<float> labels = {0.f, 3.f, 1.f, 0.f, 120.f, kMissing, 250.f};
+  const std::vector<float> flags = {0.f, 1.f, 0.f, 1.f, 1.f, 1.f, 0.f};  // censored rows 1, 3 and 4
+  const LossFn poisson = [&](const float* o, int64_t stride, const float* y, int64_t n, float scale, float* diff,
+                             int64_t diff_stride) {
+    return PoissonLoss(o, stride, y, flags.data(), n, scale, diff, diff_stride);
+  };
+  Check(poisson, outputs, labels, 0.5f);
+  for (const float alpha : {0.05f, 0.5f, 3.f}) {
+    const LossFn negbin = [&](const float* o, int64_t stride, const float* y, int64_t n, float scale, float* diff,
+                              int64_t diff_stride) {
+      return NegBinLoss(o, stride, y, flags.data(), n, alpha, scale, diff, diff_stride);
+    };
+    Check(negbin, outputs, labels, 0.5f);
+  }
+  for (const float power : {1.1f, 1.5f, 1.9f}) {
+    const LossFn tweedie = [power](const float* o, int64_t stride, const float* y, int64_t n, float scale,
+                                   float* diff, int64_t diff_stride) {
+      return TweedieLoss(o, stride, y, n, power, scale, diff, diff_stride);
+    };
+    Check(tweedie, outputs, labels, 0.5f);
+  }
+}
+
+// The censored rows alone, where the survival function's tails are extreme: labels far above and far below the
+// mean, large counts and means, both branches of each expansion.
+TEST(LossesGradcheck, CensoredSurvivalFarInTheTails) {
+  const std::vector<float> outputs = {0.f, 3.f, 6.9f, 6.9f, 9.2f, 9.2f, 2.f, -3.f};
+  const std::vector<float> labels = {40.f, 2.f, 1000.f, 950.f, 9000.f, 11000.f, 7.f, 1.f};
+  const std::vector<float> flags(labels.size(), 1.f);
+  const LossFn poisson = [&](const float* o, int64_t stride, const float* y, int64_t n, float scale, float* diff,
+                             int64_t diff_stride) {
+    return PoissonLoss(o, stride, y, flags.data(), n, scale, diff, diff_stride);
+  };
+  Check(poisson, outputs, labels, 1.f);
+  const LossFn negbin = [&](const float* o, int64_t stride, const float* y, int64_t n, float scale, float* diff,
+                            int64_t diff_stride) {
+    return NegBinLoss(o, stride, y, flags.data(), n, 0.2f, scale, diff, diff_stride);
+  };
+  Check(negbin, outputs, labels, 1.f);
+}
+
+TEST(LossesGradcheck, PinballAwayFromTheKink) {
+  for (const float tau : {0.1f, 0.5f, 0.9f}) {
+    const LossFn pinball = [tau](const float* o, int64_t stride, const float* y, int64_t n, float scale, float* diff,
+                                 int64_t diff_stride) {
+      return PinballLoss(o, stride, y, n, tau, scale, diff, diff_stride);
+    };
+    Check(pinball, {-1.f, 0.5f, 2.3f, 7.f, 3.f}, {0.f, 2.f, 1.f, kMissing, 10.f}, 2.f);
+  }
+}
+
 }  // namespace
 }  // namespace mtrec
 

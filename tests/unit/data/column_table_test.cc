@@ -256,6 +256,19 @@ TEST_F(ColumnTableTest, RequiredAbsentColumnIsAnErrorWithASuggestion) {
       << error;
 }
 
+TEST_F(ColumnTableTest, CountLabelRejectsNegativeValuesWithFileAndLine) {
+  const std::string path = WriteFile("counts.csv", "units\n3\n0\nNA\n2.5\n-1\n");
+  ColumnRequest request = Numeric("units");
+  request.count_label = true;
+  request.role = "label of task 'sales'";
+  std::string error = ErrorOf([&] { LoadTable(path, NoCache(), {request}); });
+  EXPECT_NE(error.find(path + ":6: column 'units' (label of task 'sales'): a count must be >= 0, found '-1'"),
+            std::string::npos)
+      << error;
+  const std::string good = WriteFile("counts_good.csv", "units\n3\n0\nNA\n2.5\n");
+  EXPECT_EQ(LoadTable(good, NoCache(), {request}).Get("units", ColumnType::kNumeric).numbers[3], 2.5f);
+}
+
 TEST_F(ColumnTableTest, BinaryLabelRejectsOtherValuesWithFileAndLine) {
   const std::string path = WriteFile("binary.csv", "y\n1\n0\nNA\n2\n");
   ColumnRequest request = Numeric("y");

@@ -11,6 +11,7 @@
 #include <tuple>
 #include <vector>
 
+#include "common/config.h"
 #include "common/error.h"
 #include "common/threads.h"
 #include "support/simulated_csv.h"
@@ -249,13 +250,22 @@ TEST_F(RetailSimulatorTest, WeekdaysPromotionsAndSlowMoversShowInTheSales) {
   EXPECT_GT(slow_zero / slow_rows, 0.65);  // intermittent demand: most days sell nothing
 }
 
-TEST_F(RetailSimulatorTest, WritesAConfigWithTheFourTasks) {
+TEST_F(RetailSimulatorTest, WritesAConfigWithTheSevenTasks) {
   const std::string config = ReadFileBytes(*dir_ / "config.toml");
   for (const char* line : {"name = \"sales\"", "oracle = \"oracle_expected_sales\"", "name = \"stockout\"",
                            "oracle = \"oracle_p_stockout\"", "name = \"units_next_7d\"", "name = \"stockout_next_7d\"",
-                           "name = \"stock_on_hand\""}) {
+                           "name = \"stock_on_hand\"", "loss = \"negbin\"", "name = \"demand\"",
+                           "censored = \"stockout\"", "oracle = \"oracle_mean_demand\"", "name = \"sales_p50\"",
+                           "name = \"sales_p90\"", "quantile = 0.9"}) {
     EXPECT_NE(config.find(line), std::string::npos) << line;
   }
+  // The count tasks, the censored demand and the ladder as the config reader sees them.
+  const Config parsed = ParseConfig(config, "config.toml");
+  EXPECT_EQ(parsed.FindTask("units_next_7d")->loss, LossKind::kNegbin);
+  EXPECT_EQ(parsed.FindTask("demand")->column, "sales");
+  EXPECT_EQ(parsed.FindTask("demand")->censored, "stockout");
+  EXPECT_EQ(parsed.FindTask("sales_p50")->loss, LossKind::kPinball);
+  EXPECT_EQ(parsed.FindTask("sales_p90")->quantile, 0.9);
   EXPECT_EQ(config.find("name = \"oracle_"), std::string::npos);  // truths are never inputs
 }
 

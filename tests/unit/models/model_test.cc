@@ -82,6 +82,29 @@ TEST_P(EveryArchitecture, SetStepSeedReachesEveryDropout) {
   EXPECT_EQ(train(1), first);
 }
 
+// Every architecture ends in task towers: a task's output bias moves that task's output by exactly the bias and
+// no other task's (gmv, a regression outside any chain; inference, so no dropout).
+TEST_P(EveryArchitecture, SetOutputBiasShiftsOnlyItsTask) {
+  const Config config = ParseConfig(kConfig, "model_test.toml", {"model.arch=" + std::string(GetParam())});
+  std::unique_ptr<Model> model = CreateModel(config, Layout(), kRows);
+  model->Initialize(1);
+  const Batch batch = MakeBatch();
+  const std::vector<float> before = Values(model->Forward(batch, Mode::kInfer));
+  model->SetOutputBias(2, 3.f);
+  const std::vector<float> after = Values(model->Forward(batch, Mode::kInfer));
+  for (int64_t r = 0; r < kRows; ++r) {
+    for (int64_t k = 0; k < 3; ++k) {
+      const size_t i = static_cast<size_t>(r * 3 + k);
+      if (k == 2) {
+        EXPECT_NEAR(after[i] - before[i], 3.f, 1e-5) << "row " << r;  // the initial bias is 0
+      } else {
+        EXPECT_EQ(after[i], before[i]) << "row " << r << " task " << k;
+      }
+    }
+  }
+  EXPECT_THROW(model->SetOutputBias(3, 0.f), Error);
+}
+
 INSTANTIATE_TEST_SUITE_P(Models, EveryArchitecture, testing::ValuesIn(NameTable<Arch>::kNames),
                          [](const testing::TestParamInfo<std::string_view>& info) { return std::string(info.param); });
 

@@ -90,6 +90,32 @@ TEST(ValidationMonitorTest, AuxiliaryTasksAreLeftOutOfTheMeanUnlessNamed) {
   EXPECT_TRUE(std::isnan(ValidationMonitor(MonitorConfig("early_stop_metric = \"none\""), reports)));
 }
 
+// "loss" takes a count or pinball task's own validation loss (ValidationLosses), weighted; the others' from the
+// reports as before.
+TEST(ValidationMonitorTest, LossOfCountAndPinballTasksIsTheirOwn) {
+  const Config config = ParseConfig(
+      "[[tasks]]\nname = \"click\"\n"
+      "[[tasks]]\nname = \"sales\"\nkind = \"regression\"\nloss = \"poisson\"\nweight = 0.5\n"
+      "[[tasks]]\nname = \"p90\"\ncolumn = \"sales\"\nkind = \"regression\"\nloss = \"pinball\"\n"
+      "quantile = 0.9\n[train]\nearly_stop_metric = \"loss\"\n",
+      "cfg.toml");
+  EncodedData data;
+  data.rows = 2;
+  data.labels = {{1, 0}, {2, 0}, {2, 0}};
+  // Poisson predictions μ = 2 and 1: (2 − 2 log 2 + 1 − 0) / 2; pinball q = 1 and 1: (0.9·1 + 0.1·1) / 2.
+  const std::vector<std::vector<float>> predictions = {{0.5f, 0.5f}, {2.f, 1.f}, {1.f, 1.f}};
+  const std::vector<double> losses = ValidationLosses(config, data, predictions);
+  ASSERT_EQ(losses.size(), 3u);
+  EXPECT_TRUE(std::isnan(losses[0]));
+  EXPECT_NEAR(losses[1], (3 - 2 * std::log(2.0)) / 2, 1e-6);
+  EXPECT_NEAR(losses[2], 0.5, 1e-6);
+  std::vector<TaskReport> reports(3);
+  reports[0].metrics = {{"logloss", 0.4}};
+  reports[1].metrics = {{"rmse", 10.0}};  // not the poisson task's loss: left aside
+  reports[2].metrics = {{"rmse", 10.0}};
+  EXPECT_NEAR(ValidationMonitor(config, reports, losses), 0.4 + 0.5 * losses[1] + losses[2], 1e-9);
+}
+
 // The epoch Fit keeps when validation measures `values` (one per epoch) on every metric of one task: the first
 // epoch, then each that beats the best so far in the direction of train.early_stop_metric (Trainer::IsBetterScore).
 int64_t KeptEpoch(const Config& config, const std::vector<double>& values) {
