@@ -33,6 +33,7 @@ struct EvalOptions {
   bool slice_by_given = false;
   bool importance = false;
   std::string report;
+  std::vector<std::string> history;
   int threads = 0;
 };
 
@@ -49,18 +50,25 @@ int RunEval(const EvalOptions& options) {
   if (options.importance) eval.importance = true;
   const bool split_training_file = SplitsTrainingFile(config.data);
   std::vector<ColumnRequest> requests = EvaluationRequests(config, eval);
-  if (options.part != "all" && split_training_file) requests = SplitRequests(config.data, requests);
+  if (options.part != "all" && split_training_file) requests = SplitRequests(config, requests);
+  const std::vector<ColumnTable> history = LoadHistory(config, config.data, options.history);
   ColumnTable table = LoadTable(options.data, config.data, requests);
   LogReadReport(table, "eval");
+  AddDerivedColumns(config, table, history);
   if (options.part != "all" && split_training_file) {
     // The training file, split again as training split it: the same rows, config and seed give the same parts.
-    const RowSplit split = SplitRows(table, config.data);
+    const RowSplit split = SplitRows(table, config);
     const std::vector<int64_t>& rows = options.part == "train"   ? split.train
                                        : options.part == "valid" ? split.valid
                                                                  : split.test;
-    MTREC_CHECK(!rows.empty(), "--part {}: the model's split of its training file (data.valid_fraction = {}, "
-                "data.test_fraction = {}) holds out no {} rows of {}",
-                options.part, config.data.valid_fraction, config.data.test_fraction, options.part, options.data);
+    const std::string how =
+        config.data.split_by == SplitBy::kDate
+            ? fmt::format("data.valid_dates = \"{}\", data.test_dates = \"{}\"", config.data.valid_dates,
+                          config.data.test_dates)
+            : fmt::format("data.valid_fraction = {}, data.test_fraction = {}", config.data.valid_fraction,
+                          config.data.test_fraction);
+    MTREC_CHECK(!rows.empty(), "--part {}: the model's split of its training file ({}) holds out no {} rows of {}",
+                options.part, how, options.part, options.data);
     LogInfo("--part {}: {} of the {} rows of {}, split as the model's training file was", options.part, rows.size(),
             table.rows(), options.data);
     table = table.Select(rows);
@@ -138,8 +146,8 @@ RunCommand AddEvalCommand(CLI::App& app) {
   command->add_option("--json", options->json, "Also write the metrics as JSON to this file");
   command->add_option("--part", options->part,
                       "Evaluate one part of a split file: of the training file with a model trained with "
-                      "data.valid_fraction / data.test_fraction ('train', 'valid', 'test'), of the test file with "
-                      "data.valid_from_test ('valid', 'test')")
+                      "data.valid_fraction / data.test_fraction or data.split_by = date ('train', 'valid', 'test'), "
+                      "of the test file with data.valid_from_test ('valid', 'test')")
       ->check(CLI::IsMember({"all", "train", "valid", "test"}))
       ->capture_default_str();
   command->add_option("--group-by", options->group_by,
@@ -157,6 +165,9 @@ RunCommand AddEvalCommand(CLI::App& app) {
                       "Also write a self-contained HTML report (metrics, curves, training history, diagnostics)");
   command->add_option("--baseline", options->baseline,
                       "Eval JSON of a single-task run on the same data: adds the multi-task gain delta_m");
+  command->add_option("--history", options->history,
+                      "File of the rows before --data (repeatable, oldest first): the past the model's derived "
+                      "time-series columns read (docs/time_series.md)");
   command->add_option("--threads", options->threads, "Threads (0 = all cores)")->capture_default_str();
   return [options] { return RunEval(*options); };
 }

@@ -16,6 +16,7 @@ struct PredictOptions {
   std::string model;
   std::string data;
   std::string out;
+  std::vector<std::string> history;
   int threads = 0;
   bool conditional = false;
 };
@@ -27,8 +28,10 @@ int RunPredict(const PredictOptions& options) {
   // Every input row needs its output row, so bad rows stop the run here whatever data.on_error says.
   DataConfig data_config = loaded.config.data;
   data_config.on_error = OnError::kFail;
+  const std::vector<ColumnTable> history = LoadHistory(loaded.config, data_config, options.history);
   ColumnTable table =
       LoadTable(options.data, data_config, FeaturePipeline::Requests(loaded.config, /*labels_required=*/false));
+  AddDerivedColumns(loaded.config, table, history);
   EncodedData data = loaded.pipeline->Encode(table);
   std::vector<std::vector<float>> conditional;
   auto predictions = Predict(*loaded.model, loaded.config, data, &conditional);
@@ -66,12 +69,16 @@ RunCommand AddPredictCommand(CLI::App& app) {
       "probability), one row per input row, in order.\n\n"
       "Examples:\n"
       "  mtrec predict --model model.mtrec --data data/sim/test.csv --out predictions.csv\n"
-      "  mtrec predict --model model.mtrec --data data/sim/test.csv --out p.csv --conditional   # + purchase_given_click");
+      "  mtrec predict --model model.mtrec --data data/sim/test.csv --out p.csv --conditional   # + purchase_given_click\n"
+      "  mtrec predict --model retail.mtrec --data test.csv --history train.csv --history valid.csv --out p.csv");
   command->add_option("--model", options->model, "Model file")->required();
   command->add_option("--data", options->data,
                       "Data file as the model was trained on; label columns may be left out (also without a header)")
       ->required();
   command->add_option("--out", options->out, "Predictions CSV to write")->required();
+  command->add_option("--history", options->history,
+                      "File of the rows before --data (repeatable, oldest first): the past the model's derived "
+                      "time-series columns read (docs/time_series.md)");
   command->add_option("--threads", options->threads, "Threads (0 = all cores)")->capture_default_str();
   command->add_flag("--conditional", options->conditional,
                     "Also write p(task | parent) of each chain task, as a column <task>_given_<parent>");

@@ -9,6 +9,7 @@
 #include "data/split.h"
 #include "features/batcher.h"
 #include "features/pipeline.h"
+#include "features/time_series.h"
 
 namespace mtrec {
 
@@ -22,9 +23,32 @@ std::pair<ColumnTable, ColumnTable> SplitValidTest(const ColumnTable& table, dou
   return {table.Select(valid), table.Select(test)};
 }
 
-void SplitTrainingFile(const DataConfig& data, DataSets& sets) {
+void SplitTrainingFile(const Config& config, DataSets& sets) {
+  const DataConfig& data = config.data;
   const ColumnTable& table = *sets.train;
-  const RowSplit split = SplitRows(table, data);
+  const RowSplit split = SplitRows(table, config);
+  if (data.split_by == SplitBy::kDate) {
+    LogInfo("split the training file {} by date: {} training rows (the days before the first held-out one), {} "
+            "validation rows (data.valid_dates = \"{}\"), {} test rows (data.test_dates = \"{}\")",
+            table.path(), split.train.size(), split.valid.size(), data.valid_dates, split.test.size(),
+            data.test_dates);
+    if (!split.dropped.empty()) {
+      LogWarning("{}: dropped {} rows dated after the first held-out day but in neither data.valid_dates nor "
+                 "data.test_dates (the first at line {})",
+                 table.path(), split.dropped.size(), table.lines()[split.dropped.front()]);
+    }
+    MTREC_CHECK(!split.train.empty(), "{}: no row is dated before the first held-out day of data.valid_dates = "
+                "\"{}\" / data.test_dates = \"{}\"; nothing is left to train on",
+                table.path(), data.valid_dates, data.test_dates);
+    MTREC_CHECK(data.valid_dates.empty() || !split.valid.empty(),
+                "{}: no row is dated in data.valid_dates = \"{}\"", table.path(), data.valid_dates);
+    MTREC_CHECK(data.test_dates.empty() || !split.test.empty(), "{}: no row is dated in data.test_dates = \"{}\"",
+                table.path(), data.test_dates);
+    if (!data.valid_dates.empty()) sets.valid = table.Select(split.valid);
+    if (!data.test_dates.empty()) sets.test = table.Select(split.test);
+    sets.train = table.Select(split.train);
+    return;
+  }
   std::string how = fmt::format("a seeded shuffle, seed {}", data.split_seed);
   if (!data.split_group.empty()) {
     how = fmt::format("{} groups of '{}' by a seeded hash, seed {}", split.groups, data.split_group, data.split_seed);
@@ -54,6 +78,30 @@ void LogReadReport(const ColumnTable& table, const std::string& role) {
   for (const auto& example : report.skipped_examples) LogInfo("  skipped {}", example);
 }
 
+std::vector<ColumnTable> LoadHistory(const Config& config, const DataConfig& data,
+                                     const std::vector<std::string>& paths) {
+  std::vector<ColumnTable> history;
+  if (paths.empty()) return history;
+  if (config.time_series.columns.empty()) {
+    LogInfo("--history: the model has no derived time-series columns; the history files are not read");
+    return history;
+  }
+  std::vector<ColumnRequest> requests;
+  AddTimeSeriesRequests(config, /*labels_required=*/false, requests);
+  for (const auto& path : paths) {
+    MTREC_CHECK(FileExists(path), "--history {}: file not found", path);
+    history.push_back(LoadTable(path, data, requests));
+    LogReadReport(history.back(), "history");
+  }
+  return history;
+}
+
+void AddDerivedColumns(const Config& config, ColumnTable& table, const std::vector<ColumnTable>& history) {
+  std::vector<const ColumnTable*> tables;
+  for (const auto& part : history) tables.push_back(&part);
+  AddTimeSeriesColumns(config, table, tables);
+}
+
 namespace {
 
 // Reads the file a data.KEY setting names; a missing one is reported with the setting, since a path relative to
@@ -72,19 +120,25 @@ ColumnTable LoadDataFile(const Config& config, const char* key, const std::strin
 DataSets LoadDataSets(const Config& config, bool with_train) {
   DataSets sets;
   const auto requests = FeaturePipeline::Requests(config, /*labels_required=*/true);
+  // Each file's derived time-series columns read the files before it: valid follows train, test follows both.
+  std::vector<const ColumnTable*> history;
   if (with_train) {
     MTREC_CHECK(!config.data.train.empty(), "{}: [data] train is not set: which file should be trained on?",
                 config.source_path);
-    sets.train = LoadDataFile(config, "train", config.data.train, SplitRequests(config.data, requests));
+    sets.train = LoadDataFile(config, "train", config.data.train, SplitRequests(config, requests));
     LogReadReport(*sets.train, "train");
-    if (SplitsTrainingFile(config.data)) SplitTrainingFile(config.data, sets);
+    AddTimeSeriesColumns(config, *sets.train, history);
+    history.push_back(&*sets.train);
   }
   if (!config.data.valid.empty()) {
     sets.valid = LoadDataFile(config, "valid", config.data.valid, requests);
     LogReadReport(*sets.valid, "valid");
+    AddTimeSeriesColumns(config, *sets.valid, history);
+    history.push_back(&*sets.valid);
   }
   if (!config.data.test.empty()) {
     ColumnTable test = LoadDataFile(config, "test", config.data.test, requests);
+    AddTimeSeriesColumns(config, test, history);
     if (config.data.valid_from_test > 0 && !sets.valid) {
       auto [valid, rest] = SplitValidTest(test, config.data.valid_from_test, config.data.split_seed);
       LogInfo("split the test file: {} validation rows, {} test rows (data.valid_from_test = {}, seed {})",
@@ -96,6 +150,9 @@ DataSets LoadDataSets(const Config& config, bool with_train) {
     }
     LogReadReport(*sets.test, "test");
   }
+  // Split after the other files took the whole training file as their history; a split file's derived columns were
+  // computed over the whole file, so each held-out row read only the days before its own.
+  if (with_train && SplitsTrainingFile(config.data)) SplitTrainingFile(config, sets);
   return sets;
 }
 

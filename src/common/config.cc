@@ -7,8 +7,11 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
+#include <tuple>
 
+#include "common/dates.h"
 #include "common/error.h"
 #include "common/files.h"
 #include "common/metric_info.h"
@@ -192,6 +195,18 @@ std::vector<std::string> KindNames(std::initializer_list<E> kinds) {
   return names;
 }
 
+// A "yyyy-mm-dd..yyyy-mm-dd" key: a bad date is refused where the file writes it.
+Field<DataConfig> MakeDateRangeField(const std::string& key, std::string DataConfig::*member, const std::string& doc) {
+  Field<DataConfig> field = MakeField(key, member, doc);
+  field.read = [key, member](DataConfig& data, const toml::node& node) {
+    std::string value = ReadValue<std::string>(node, key);
+    std::string why;
+    if (!value.empty() && !ParseDateRange(value, &why)) FailAt(node, key, fmt::format("is {}: {}", Quoted(value), why));
+    data.*member = std::move(value);
+  };
+  return field;
+}
+
 const std::vector<Field<DataConfig>>& DataFields() {
   using D = DataConfig;
   static const std::vector<Field<D>> fields = {
@@ -216,6 +231,16 @@ const std::vector<Field<DataConfig>>& DataFields() {
                 "valid_fraction/test_fraction: column ordering the rows in time (numbers, or text such as ISO dates "
                 "that sorts as text): the latest test_fraction of the rows are the test set, the valid_fraction "
                 "before them the validation set (ties in file order). Empty = a seeded random split."),
+      MakeField("split_by", &D::split_by,
+                "How the training file's validation and test rows are chosen: fraction = by valid_fraction / "
+                "test_fraction (with split_group or split_time); date = by the date ranges valid_dates and "
+                "test_dates of the time_series.date column (docs/time_series.md)."),
+      MakeDateRangeField("valid_dates", &D::valid_dates,
+                         "split_by = \"date\": the validation days, \"yyyy-mm-dd..yyyy-mm-dd\" (both ends included). "
+                         "The training rows are the days before the first held-out range; rows after it in neither "
+                         "range are dropped, with a log line."),
+      MakeDateRangeField("test_dates", &D::test_dates,
+                         "split_by = \"date\": the test days, as valid_dates; the two ranges must not overlap."),
       MakeField("split_seed", &D::split_seed,
                 "Seed of the splits (valid_from_test, valid_fraction, test_fraction): the same seed and file give "
                 "the same split."),
@@ -235,6 +260,44 @@ const std::vector<Field<DataConfig>>& DataFields() {
                 "the schema, so later runs skip CSV parsing."),
       MakeField("cache_dir", &D::cache_dir,
                 "Folder of the dataset cache; default: .mtrec-cache beside each data file."),
+  };
+  return fields;
+}
+
+const std::vector<Field<TimeSeriesConfig>>& TimeSeriesFields() {
+  using S = TimeSeriesConfig;
+  static const std::vector<Field<S>> fields = {
+      MakeField("date", &S::date,
+                "Column of each row's date, yyyy-mm-dd; derived columns read by date, not by row position. Empty = "
+                "no time series."),
+      MakeField("series", &S::series,
+                "Columns whose values together name one series (e.g. [\"store_id\", \"item_id\"]): the entity of "
+                "every derived column without its own 'by'."),
+  };
+  return fields;
+}
+
+const std::vector<Field<TimeSeriesColumnConfig>>& TimeSeriesColumnFields() {
+  using C = TimeSeriesColumnConfig;
+  const std::vector<std::string> lagged = KindNames({TimeSeriesOp::kLag, TimeSeriesOp::kMean, TimeSeriesOp::kStd,
+                                                     TimeSeriesOp::kZeroShare, TimeSeriesOp::kRatioToMean});
+  const std::vector<std::string> windowed =
+      KindNames({TimeSeriesOp::kMean, TimeSeriesOp::kStd, TimeSeriesOp::kZeroShare, TimeSeriesOp::kRatioToMean});
+  static const std::vector<Field<C>> fields = {
+      MakeField("name", &C::name,
+                "Name of the derived numeric column (unique); a [[features]] entry reads it by this name."),
+      MakeField("column", &C::column, "Source column, read as a number (0/1 flags too)."),
+      MakeField("op", &C::op,
+                "lag = the source L days back; mean, std (population), zero_share = over the W days ending L days "
+                "back; days_since = days since the last earlier day the source was nonzero; ratio_to_mean = the "
+                "source on the row's own day over its mean as for 'mean' (not on a label column). "
+                "docs/time_series.md gives each exactly."),
+      MakeField("lag", &C::lag, "Days back of the newest day read, >= 1: the row's own day is never read.", {}, lagged),
+      MakeField("window", &C::window, "Days read, >= 1, ending 'lag' days back.", {}, windowed),
+      MakeField("by", &C::by,
+                "Entity columns instead of time_series.series (e.g. [\"item_id\"]): the entity's value on a day is "
+                "the mean over its rows that day (an item's mean over the stores), then the op runs on that daily "
+                "series. Empty = the series."),
   };
   return fields;
 }
@@ -581,10 +644,16 @@ std::string KindName(E kind) {
   return std::string(NameOf(kind));
 }
 
+// The kind an entry's keys are checked against (Field::kinds).
+std::string KindOf(const FeatureConfig& feature) { return KindName(feature.kind); }
+std::string KindOf(const TaskConfig& task) { return KindName(task.kind); }
+std::string KindOf(const TimeSeriesColumnConfig& column) { return KindName(column.op); }
+
 // Defaults that follow other keys of the entry: the column is the name, a task's loss follows its kind.
 void FillDefaults(FeatureConfig& feature, const std::set<std::string>& /*present*/) {
   if (feature.column.empty()) feature.column = feature.name;
 }
+void FillDefaults(TimeSeriesColumnConfig& /*column*/, const std::set<std::string>& /*present*/) {}
 void FillDefaults(TaskConfig& task, const std::set<std::string>& present) {
   if (task.column.empty()) task.column = task.name;
   if (!present.contains("loss")) task.loss = task.kind == TaskKind::kBinary ? LossKind::kLogloss : LossKind::kMse;
@@ -602,10 +671,21 @@ std::vector<S> ReadArrayOfTables(const toml::node& node, const std::vector<Field
     const std::set<std::string> present = ReadTable(table, fields, entry, "[" + name + "]");
     if (entry.name.empty()) Fail("{}: a [[{}]] entry has no 'name'", Locate(item), name);
     FillDefaults(entry, present);
-    CheckKinds(table, fields, KindName(entry.kind), what, entry.name);
+    CheckKinds(table, fields, KindOf(entry), what, entry.name);
     out.push_back(std::move(entry));
   }
   return out;
+}
+
+// [time_series]: its keys, and its [[time_series.columns]] entries.
+void ReadTimeSeries(const toml::table& table, TimeSeriesConfig& time_series) {
+  toml::table keys = table;
+  keys.erase("columns");
+  ReadTable(keys, TimeSeriesFields(), time_series, "time_series");
+  if (const toml::node* columns = table.get("columns")) {
+    time_series.columns =
+        ReadArrayOfTables(*columns, TimeSeriesColumnFields(), "time_series.columns", "time-series column");
+  }
 }
 
 // Applies "a.b=value" / "features.NAME.key=value" to the parsed document before it is read, so overrides get
@@ -629,7 +709,8 @@ void ApplyOverride(toml::table& root, const std::string& text) {
   }
   toml::node& value = *parsed.get("value");
 
-  const std::vector<std::string> sections = {"data", "features", "tasks", "model", "train", "eval", "serve"};
+  const std::vector<std::string> sections = {"data",  "time_series", "features", "tasks",
+                                             "model", "train",       "eval",     "serve"};
   std::string section(parts[0]);
   if (std::find(sections.begin(), sections.end(), section) == sections.end()) {
     Fail("override '{}': unknown section '{}'{}", text, section, DidYouMeanSuffix(section, sections));
@@ -708,6 +789,13 @@ int Config::TaskIndex(const std::string& name) const {
   return -1;
 }
 
+const TimeSeriesColumnConfig* TimeSeriesConfig::Find(const std::string& name) const {
+  for (const auto& column : columns) {
+    if (column.name == name) return &column;
+  }
+  return nullptr;
+}
+
 const FeatureConfig* Config::FindFeature(const std::string& name) const {
   for (const auto& feature : features) {
     if (feature.name == name) return &feature;
@@ -725,7 +813,8 @@ Config ParseConfig(const std::string& text, const std::string& source_name, cons
   for (const auto& override_text : overrides) ApplyOverride(root, override_text);
 
   Config config;
-  const std::vector<std::string> sections = {"data", "features", "tasks", "model", "train", "eval", "serve"};
+  const std::vector<std::string> sections = {"data",  "time_series", "features", "tasks",
+                                             "model", "train",       "eval",     "serve"};
   for (auto&& [key, node] : root) {
     std::string name(key.str());
     if (name == "data") {
@@ -738,6 +827,8 @@ Config ParseConfig(const std::string& text, const std::string& source_name, cons
       ReadTable(ExpectTable(node, name), EvalFields(), config.eval, name);
     } else if (name == "serve") {
       ReadTable(ExpectTable(node, name), ServeFields(), config.serve, name);
+    } else if (name == "time_series") {
+      ReadTimeSeries(ExpectTable(node, name), config.time_series);
     } else if (name == "features") {
       config.features = ReadArrayOfTables(node, FeatureFields(), name, "feature");
     } else if (name == "tasks") {
@@ -866,6 +957,101 @@ void ValidateSplit(const DataConfig& data) {
               data.split_group.empty() ? "split_time" : "split_group");
 }
 
+// data.split_by = "date": the ranges parse (their text was checked where the file gives it), do not overlap, and
+// nothing else splits the training file.
+void ValidateDateSplit(const Config& config) {
+  const DataConfig& data = config.data;
+  if (data.split_by != SplitBy::kDate) {
+    MTREC_CHECK(data.valid_dates.empty() && data.test_dates.empty(),
+                "data.{} is set, but data.split_by is '{}': set data.split_by = \"date\" to split by date",
+                data.valid_dates.empty() ? "test_dates" : "valid_dates", data.split_by);
+    return;
+  }
+  MTREC_CHECK(!config.time_series.date.empty(),
+              "data.split_by = \"date\" needs time_series.date, the column of the rows' dates");
+  MTREC_CHECK(!data.valid_dates.empty() || !data.test_dates.empty(),
+              "data.split_by = \"date\" needs data.valid_dates or data.test_dates (\"yyyy-mm-dd..yyyy-mm-dd\")");
+  MTREC_CHECK(data.valid_fraction == 0 && data.test_fraction == 0 && data.split_group.empty() &&
+                  data.split_time.empty() && data.valid_from_test == 0,
+              "data.split_by = \"date\" splits by data.valid_dates / data.test_dates; valid_fraction, test_fraction, "
+              "split_group, split_time and valid_from_test belong to the other splits: remove them");
+  MTREC_CHECK(data.valid_dates.empty() || data.valid.empty(),
+              "data.valid_dates holds out validation days of the training file, and data.valid names a validation "
+              "file ('{}'): set one of them",
+              data.valid);
+  MTREC_CHECK(data.test_dates.empty() || data.test.empty(),
+              "data.test_dates holds out test days of the training file, and data.test names a test file ('{}'): "
+              "set one of them",
+              data.test);
+  std::optional<DateRange> valid;
+  std::optional<DateRange> test;
+  for (auto [text, range, key] : {std::tuple{&data.valid_dates, &valid, "valid_dates"},
+                                  std::tuple{&data.test_dates, &test, "test_dates"}}) {
+    if (text->empty()) continue;
+    std::string why;
+    *range = ParseDateRange(*text, &why);
+    MTREC_CHECK(range->has_value(), "data.{} is {}: {}", key, Quoted(*text), why);
+  }
+  MTREC_CHECK(!valid || !test || !valid->Overlaps(*test),
+              "data.valid_dates ({}) and data.test_dates ({}) overlap; a day is validation or test, not both",
+              data.valid_dates, data.test_dates);
+}
+
+// [time_series]: the date and entity columns are given, each derived column has a source, an op's lag and window
+// make sense, and nothing reads a label on the row's own day. `label_columns`: column -> task, as ValidateConfig
+// collects them.
+void ValidateTimeSeries(const Config& config, const std::map<std::string, std::string>& label_columns) {
+  const TimeSeriesConfig& ts = config.time_series;
+  constexpr int64_t kMaxDays = 100 * 366;  // a century back is far beyond any series; larger is a typo
+  if (ts.date.empty()) {
+    MTREC_CHECK(ts.columns.empty() && ts.series.empty(),
+                "time_series.{} is set but time_series.date is not: which column holds the rows' dates?",
+                ts.columns.empty() ? "series" : "columns");
+    return;
+  }
+  std::set<std::string> used = {ts.date};  // the file columns the derived ones read
+  used.insert(ts.series.begin(), ts.series.end());
+  for (const auto& column : ts.columns) {
+    used.insert(column.column);
+    used.insert(column.by.begin(), column.by.end());
+  }
+  std::set<std::string> names;
+  for (const auto& column : ts.columns) {
+    const std::string what = fmt::format("time_series column '{}'", column.name);
+    MTREC_CHECK(names.insert(column.name).second, "{} is declared twice", what);
+    MTREC_CHECK(!column.column.empty(), "{} has no 'column': which source column does it read?", what);
+    MTREC_CHECK(!ts.Find(column.column),
+                "{} reads the derived column '{}'; a derived column reads file columns only", what, column.column);
+    MTREC_CHECK(!used.contains(column.name),
+                "{}: the name is a column the time series reads (date, series, by or a source); pick another name",
+                what);
+    MTREC_CHECK(!label_columns.contains(column.name),
+                "{}: the name is the label column of task {}; pick another name", what,
+                label_columns.contains(column.name) ? label_columns.at(column.name) : "");
+    MTREC_CHECK(!ts.EntityOf(column).empty(),
+                "{}: no entity; set time_series.series (e.g. [\"store_id\", \"item_id\"]) or the column's 'by'",
+                what);
+    const bool lagged = column.op != TimeSeriesOp::kDaysSince;
+    const bool windowed = lagged && column.op != TimeSeriesOp::kLag;
+    MTREC_CHECK(!lagged || (column.lag >= 1 && column.lag <= kMaxDays),
+                "{}: lag must be from 1 to {} days (the row's own day is never read), got {}", what, kMaxDays,
+                column.lag);
+    MTREC_CHECK(!windowed || (column.window >= 1 && column.window <= kMaxDays),
+                "{}: op '{}' needs window from 1 to {} days (the days read), got {}", what, column.op, kMaxDays,
+                column.window);
+    auto label = label_columns.find(column.column);
+    MTREC_CHECK(column.op != TimeSeriesOp::kRatioToMean || label == label_columns.end(),
+                "{}: op 'ratio_to_mean' reads its source on the row's own day, and '{}' is the label of task {}: a "
+                "label is not known until the day is over",
+                what, column.column, label == label_columns.end() ? "" : label->second);
+  }
+  for (const auto& feature : config.features) {
+    MTREC_CHECK(!ts.Find(feature.column) || feature.kind == FeatureKind::kNumeric,
+                "feature '{}' reads the derived column '{}', a number: its kind must be 'numeric', not '{}'",
+                feature.name, feature.column, feature.kind);
+  }
+}
+
 // The task names in [eval] and [serve] exist and have the kind their use needs.
 void ValidateEvalAndServe(const Config& config) {
   std::vector<std::string> task_names;
@@ -975,6 +1161,7 @@ void ValidateConfig(const Config& config) {
   MTREC_CHECK(data.valid_from_test >= 0 && data.valid_from_test < 1, "data.valid_from_test must be in [0, 1), got {}",
               data.valid_from_test);
   MTREC_CHECK(data.max_reported_errors >= 0, "data.max_reported_errors must be >= 0");
+  ValidateDateSplit(config);
   ValidateSplit(data);
 
   std::set<std::string> names;
@@ -1045,6 +1232,7 @@ void ValidateConfig(const Config& config) {
                 feature.name);
   }
 
+  ValidateTimeSeries(config, label_columns);
   ValidateTaskGraph(config);
 
   const ModelConfig& model = config.model;
@@ -1102,13 +1290,19 @@ std::string ConfigToToml(const Config& config, bool comments) {
   std::string out;
   out += "[data]\n";
   WriteSection(out, DataFields(), config.data, comments);
+  out += "\n[time_series]\n";
+  WriteSection(out, TimeSeriesFields(), config.time_series, comments);
+  for (const auto& column : config.time_series.columns) {
+    out += "\n[[time_series.columns]]\n";
+    WriteSection(out, TimeSeriesColumnFields(), column, comments, KindOf(column));
+  }
   for (const auto& feature : config.features) {
     out += "\n[[features]]\n";
-    WriteSection(out, FeatureFields(), feature, comments, KindName(feature.kind));
+    WriteSection(out, FeatureFields(), feature, comments, KindOf(feature));
   }
   for (const auto& task : config.tasks) {
     out += "\n[[tasks]]\n";
-    WriteSection(out, TaskFields(), task, comments, KindName(task.kind));
+    WriteSection(out, TaskFields(), task, comments, KindOf(task));
   }
   out += "\n[model]\n";
   WriteSection(out, ModelFields(), config.model, comments);
@@ -1129,6 +1323,8 @@ std::string ConfigReferenceMarkdown() {
       "overrides it (`features.NAME.key=value` and `tasks.NAME.key=value` for one feature or task). Unknown keys\n"
       "are errors with the file:line and a suggestion. Paths are relative to the config file.\n";
   WriteReference(out, "[data]", DataFields());
+  WriteReference(out, "[time_series]", TimeSeriesFields());
+  WriteReference(out, "[[time_series.columns]]", TimeSeriesColumnFields());
   WriteReference(out, "[[features]]", FeatureFields());
   WriteReference(out, "[[tasks]]", TaskFields());
   WriteReference(out, "[model]", ModelFields());

@@ -23,6 +23,9 @@ struct DataConfig {
   double test_fraction = 0.0;   // ... and as test
   std::string split_group;      // column whose values never straddle the split; empty: rows split one by one
   std::string split_time;       // column whose latest rows are held out; empty: a seeded random split
+  SplitBy split_by = SplitBy::kFraction;  // date: valid_dates / test_dates carve the file by time_series.date
+  std::string valid_dates;      // "yyyy-mm-dd..yyyy-mm-dd", both ends included
+  std::string test_dates;
   uint64_t split_seed = 1;
   std::string delimiter = ",";
   bool header = true;
@@ -33,6 +36,29 @@ struct DataConfig {
   int64_t max_reported_errors = 10;
   bool cache = true;
   std::string cache_dir;
+};
+
+// One derived column of [[time_series.columns]]: a number computed from a source column's past in the row's
+// series (features/time_series.h).
+struct TimeSeriesColumnConfig {
+  std::string name;
+  std::string column;              // the source column
+  TimeSeriesOp op = TimeSeriesOp::kLag;
+  int64_t lag = 1;                 // days back of the newest day read
+  int64_t window = 0;              // days read by the window ops; 0 = not given (an error for those ops)
+  std::vector<std::string> by;     // the entity; empty: time_series.series
+};
+
+struct TimeSeriesConfig {
+  std::string date;                 // column of yyyy-mm-dd dates; empty: no time series
+  std::vector<std::string> series;  // the columns whose values name one series
+  std::vector<TimeSeriesColumnConfig> columns;
+
+  const TimeSeriesColumnConfig* Find(const std::string& name) const;
+  // The entity of a derived column: its `by`, or the series.
+  const std::vector<std::string>& EntityOf(const TimeSeriesColumnConfig& column) const {
+    return column.by.empty() ? series : column.by;
+  }
 };
 
 struct FeatureConfig {
@@ -149,6 +175,7 @@ struct ServeConfig {
 
 struct Config {
   DataConfig data;
+  TimeSeriesConfig time_series;
   std::vector<FeatureConfig> features;
   std::vector<TaskConfig> tasks;
   ModelConfig model;

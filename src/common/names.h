@@ -154,6 +154,24 @@ struct NameTable<OnError> {
 };
 static_assert(NameTable<OnError>::kNames.size() == static_cast<size_t>(OnError::kSkip) + 1, "a name for each OnError");
 
+// data.split_by: how the training file's validation and test rows are chosen (data/split.h).
+enum class SplitBy { kFraction, kDate };
+template <>
+struct NameTable<SplitBy> {
+  static constexpr std::array<std::string_view, 2> kNames = {"fraction", "date"};
+};
+static_assert(NameTable<SplitBy>::kNames.size() == static_cast<size_t>(SplitBy::kDate) + 1, "a name for each SplitBy");
+
+// time_series.columns op: what a derived column computes from its source's past (features/time_series.h).
+enum class TimeSeriesOp { kLag, kMean, kStd, kZeroShare, kDaysSince, kRatioToMean };
+template <>
+struct NameTable<TimeSeriesOp> {
+  static constexpr std::array<std::string_view, 6> kNames = {"lag",        "mean",       "std",
+                                                             "zero_share", "days_since", "ratio_to_mean"};
+};
+static_assert(NameTable<TimeSeriesOp>::kNames.size() == static_cast<size_t>(TimeSeriesOp::kRatioToMean) + 1,
+              "a name for each TimeSeriesOp");
+
 // serve.blend_mode: how task scores combine into one ranking score (eval/blend.h).
 enum class BlendMode { kSum, kProduct };
 template <>

@@ -11,10 +11,12 @@
 #include <cmath>
 #include <deque>
 #include <filesystem>
+#include <limits>
 #include <unordered_map>
 
 #include "common/binary.h"
 #include "common/checksum.h"
+#include "common/dates.h"
 #include "common/error.h"
 #include "common/files.h"
 #include "common/log.h"
@@ -263,6 +265,38 @@ const Column& ColumnTable::Get(const std::string& name, ColumnType type) const {
   const Column* column = Find(name, type);
   MTREC_CHECK(column != nullptr, "'{}': column '{}' was not read as {}", path_, name, ColumnTypeName(type));
   return *column;
+}
+
+void ColumnTable::AddNumeric(const std::string& name, std::vector<float> values) {
+  MTREC_CHECK(static_cast<int64_t>(values.size()) == rows_, "'{}': column '{}' has {} values for {} rows", path_, name,
+              values.size(), rows_);
+  MTREC_CHECK(Find(name, ColumnType::kNumeric) == nullptr, "'{}': column '{}' is read as a number already", path_,
+              name);
+  Column column;
+  column.name = name;
+  column.type = ColumnType::kNumeric;
+  column.numbers.Own(std::move(values));
+  columns_.push_back(std::move(column));
+}
+
+std::vector<int32_t> DaysOfColumn(const ColumnTable& table, const std::string& column, const std::string& role) {
+  const Column* text = table.Find(column, ColumnType::kCategorical);
+  MTREC_CHECK(text != nullptr, "{}: {} column '{}' must be read as text yyyy-mm-dd, but a feature reads it as {}",
+              table.path(), role, column, table.Find(column, ColumnType::kNumeric) ? "a number" : "several values");
+  constexpr int32_t kInvalid = std::numeric_limits<int32_t>::min();
+  std::vector<int32_t> of_code(text->DictionarySize());
+  for (size_t code = 0; code < of_code.size(); ++code) {
+    of_code[code] = ParseIsoDate(text->Value(static_cast<uint32_t>(code))).value_or(kInvalid);
+  }
+  std::vector<int32_t> days(table.rows());
+  for (int64_t r = 0; r < table.rows(); ++r) {
+    days[r] = of_code[text->codes[r]];
+    if (days[r] == kInvalid) {
+      Fail("{}:{}: column '{}' ({}) is {}; expected a date yyyy-mm-dd", table.path(), table.lines()[r], column, role,
+           Quoted(text->Value(text->codes[r])));
+    }
+  }
+  return days;
 }
 
 std::vector<ValueCount> ValueCountsOf(const Column& column) {

@@ -101,6 +101,9 @@ class ColumnTable {
 
   // Keeps the rows listed (in that order); used to split one file into validation and test parts.
   ColumnTable Select(const std::vector<int64_t>& rows) const;
+  // Adds a numeric column computed from the others (features/time_series.h: derived columns); one value per row,
+  // and no numeric column of that name yet.
+  void AddNumeric(const std::string& name, std::vector<float> values);
 
  private:
   friend struct TableParser;
@@ -127,6 +130,10 @@ std::vector<ValueCount> ValueCountsOf(const Column& column);
 
 // The first `limit` of `counts` for a message: "Never-married" (41), "Divorced" (7), ... (12 values in all).
 std::string FormatValueCounts(const std::vector<ValueCount>& counts, size_t limit = 5);
+
+// Each row's day (days since 1970-01-01, common/dates.h) from a column read as text yyyy-mm-dd; a row whose value
+// is missing or not a date stops the run with its file:line, the column and `role` (e.g. "time_series.date").
+std::vector<int32_t> DaysOfColumn(const ColumnTable& table, const std::string& column, const std::string& role);
 
 // Parses `path` (CSV/TSV, compressed or not) in parallel into the requested columns; with data.cache, reuses or
 // writes the columnar cache. Bad rows: an Error with file:line and column (on_error = "fail") or skipped and

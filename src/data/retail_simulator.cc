@@ -489,9 +489,51 @@ std::string FormatConfig(const SimulatorOptions& options, int64_t stores, int64_
       {"regular_price", "numeric", true, "The store's list price before promotion and clearance."},
       {"stock_on_hand", "numeric", true, "Units on the shelf at the start of the day, after the morning's delivery."},
   };
+  // Derived from the past rows of each series (docs/time_series.md): the sales history the stock policy and the
+  // demand both follow, recent stock-outs, promotions and the price against its recent level.
+  struct Derived {
+    const char* name;
+    const char* column;
+    const char* op;
+    int lag;     // 0: the op takes none
+    int window;  // 0: the op takes none
+    const char* by;
+    bool log1p;
+  };
+  const Derived derived[] = {
+      {"sales_lag1", "sales", "lag", 1, 0, nullptr, true},
+      {"sales_lag7", "sales", "lag", 7, 0, nullptr, true},
+      {"sales_lag14", "sales", "lag", 14, 0, nullptr, true},
+      {"sales_lag28", "sales", "lag", 28, 0, nullptr, true},
+      {"sales_mean7", "sales", "mean", 1, 7, nullptr, true},
+      {"sales_mean28", "sales", "mean", 1, 28, nullptr, true},
+      {"sales_std28", "sales", "std", 1, 28, nullptr, true},
+      {"sales_zero28", "sales", "zero_share", 1, 28, nullptr, false},
+      {"stockout_mean28", "stockout", "mean", 1, 28, nullptr, false},
+      {"item_sales_mean7", "sales", "mean", 1, 7, "item_id", true},
+      {"store_sales_mean7", "sales", "mean", 1, 7, "store_id", true},
+      {"days_since_promo", "promo", "days_since", 0, 0, nullptr, true},
+      {"price_ratio28", "price", "ratio_to_mean", 1, 28, nullptr, false},
+  };
+  fmt::format_to(dst,
+                 "\n# Each store-item is one series; the derived columns below read only the days before the row's "
+                 "own\n# (price_ratio28 reads the day's price, known in the morning).\n"
+                 "[time_series]\ndate = \"date\"\nseries = [\"store_id\", \"item_id\"]\n");
+  for (const auto& d : derived) {
+    fmt::format_to(dst, "\n[[time_series.columns]]\nname = \"{}\"\ncolumn = \"{}\"\nop = \"{}\"\n", d.name,
+                   d.column, d.op);
+    if (d.lag > 0) fmt::format_to(dst, "lag = {}\n", d.lag);
+    if (d.window > 0) fmt::format_to(dst, "window = {}\n", d.window);
+    if (d.by != nullptr) fmt::format_to(dst, "by = [\"{}\"]\n", d.by);
+  }
   for (const auto& f : features) {
     fmt::format_to(dst, "\n# {}\n[[features]]\nname = \"{}\"\nkind = \"{}\"\n", f.what, f.name, f.kind);
     if (f.log1p) fmt::format_to(dst, "log1p = true\n");
+  }
+  fmt::format_to(dst, "\n# The derived columns of [time_series] (missing on a series' first days: a missing flag).");
+  for (const auto& d : derived) {
+    fmt::format_to(dst, "\n[[features]]\nname = \"{}\"\nkind = \"numeric\"\n", d.name);
+    if (d.log1p) fmt::format_to(dst, "log1p = true\n");
   }
   struct Task {
     std::string name;

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <numeric>
 #include <string_view>
 #include <unordered_set>
 
+#include "common/dates.h"
 #include "common/error.h"
 #include "common/rng.h"
 #include "common/strings.h"
@@ -101,12 +103,46 @@ std::vector<double> TimeKeys(const ColumnTable& table, const std::string& column
 
 }  // namespace
 
-bool SplitsTrainingFile(const DataConfig& data) { return data.valid_fraction > 0 || data.test_fraction > 0; }
+bool SplitsTrainingFile(const DataConfig& data) {
+  return data.valid_fraction > 0 || data.test_fraction > 0 || data.split_by == SplitBy::kDate;
+}
 
 std::vector<ColumnRequest> SplitRequests(const DataConfig& data, std::vector<ColumnRequest> requests) {
   AddColumnRequest(requests, data.split_group, "data.split_group column");
   AddColumnRequest(requests, data.split_time, "data.split_time column");
   return requests;
+}
+
+std::vector<ColumnRequest> SplitRequests(const Config& config, std::vector<ColumnRequest> requests) {
+  if (config.data.split_by == SplitBy::kDate) {
+    AddColumnRequest(requests, config.time_series.date, "time_series.date column");
+    return requests;
+  }
+  return SplitRequests(config.data, std::move(requests));
+}
+
+RowSplit SplitRows(const ColumnTable& table, const Config& config) {
+  const DataConfig& data = config.data;
+  if (data.split_by != SplitBy::kDate) return SplitRows(table, data);
+  const std::optional<DateRange> valid = data.valid_dates.empty() ? std::nullopt : ParseDateRange(data.valid_dates);
+  const std::optional<DateRange> test = data.test_dates.empty() ? std::nullopt : ParseDateRange(data.test_dates);
+  // The config reader requires at least one of the ranges.
+  int32_t held_out = std::numeric_limits<int32_t>::max();
+  for (const std::optional<DateRange>& range : {valid, test}) {
+    if (range) held_out = std::min(held_out, range->first);
+  }
+  const std::vector<int32_t> days =
+      DaysOfColumn(table, config.time_series.date, "time_series.date, read by data.split_by = \"date\"");
+  RowSplit split;
+  for (int64_t i = 0; i < table.rows(); ++i) {
+    const int32_t day = days[i];
+    auto& part = valid && valid->Contains(day) ? split.valid
+                 : test && test->Contains(day) ? split.test
+                 : day < held_out              ? split.train
+                                               : split.dropped;
+    part.push_back(i);
+  }
+  return split;
 }
 
 RowSplit SplitRows(const ColumnTable& table, const DataConfig& data) {

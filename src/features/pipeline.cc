@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "common/threads.h"
 #include "features/labels.h"
+#include "features/time_series.h"
 
 namespace mtrec {
 namespace {
@@ -48,6 +49,7 @@ std::vector<ColumnRequest> FeaturePipeline::Requests(const Config& config, bool 
     requests.push_back(std::move(request));
   };
   for (const auto& feature : config.features) {
+    if (config.time_series.Find(feature.column)) continue;  // derived after reading (features/time_series.h)
     ColumnRequest request;
     request.name = feature.column;
     request.type = ColumnTypeOf(feature);
@@ -86,6 +88,7 @@ std::vector<ColumnRequest> FeaturePipeline::Requests(const Config& config, bool 
       add(oracle);
     }
   }
+  AddTimeSeriesRequests(config, labels_required, requests);
   return requests;
 }
 

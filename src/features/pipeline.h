@@ -67,8 +67,9 @@ struct EncodedData {
 
 class FeaturePipeline {
  public:
-  // The columns to read from a file: every feature column; task label and censored columns (required or
-  // optional) and oracle columns (always optional).
+  // The columns to read from a file: every feature column but the derived ones, and what those read
+  // (features/time_series.h); task label and censored columns (required or optional) and oracle columns (always
+  // optional).
   static std::vector<ColumnRequest> Requests(const Config& config, bool labels_required);
 
   static FeaturePipeline Fit(const Config& config, const ColumnTable& train);

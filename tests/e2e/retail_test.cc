@@ -7,9 +7,14 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "cli_runner.h"
 #include "common/files.h"
 #include "data/column_table.h"
+#include "features/time_series.h"
 #include "io/model_io.h"
 
 namespace mtrec::e2e {
@@ -55,8 +60,9 @@ TEST(RetailTest, SimulateTrainEval) {
   RunResult predict = RunMtrec("predict --model " + model + " --data " + test_csv + " --out " + out);
   ASSERT_EQ(predict.exit_code, 0) << predict.output;
   LoadedModel loaded = LoadModel(model);
-  const ColumnTable table =
+  ColumnTable table =
       LoadTable(test_csv, loaded.config.data, FeaturePipeline::Requests(loaded.config, /*labels_required=*/false));
+  AddTimeSeriesColumns(loaded.config, table, {});  // as `predict` without --history: the file's own earlier days
   const EncodedData data = loaded.pipeline->Encode(table);
   const int sales = loaded.config.TaskIndex("sales"), demand = loaded.config.TaskIndex("demand");
   const int p50 = loaded.config.TaskIndex("sales_p50"), p90 = loaded.config.TaskIndex("sales_p90");
@@ -86,6 +92,76 @@ TEST(RetailTest, SimulateTrainEval) {
     }
   }
   EXPECT_EQ(checked, rows);
+}
+
+// The derived time-series columns of a later file, read with --history, are those of the same rows inside one file
+// that holds the history before them: predictions agree to the last digit, and eval --history sees the same rows.
+TEST(RetailTest, PredictWithHistoryEqualsScoringTheRowsInsideOneFile) {
+  const std::filesystem::path dir = FreshDir("retail_history");
+  RunResult sim = RunMtrec("simulate --preset retail --stores 3 --items 8 --days 80 --seed 4 --out " + dir.string());
+  ASSERT_EQ(sim.exit_code, 0) << sim.output;
+  const std::string model = (dir / "model.mtrec").string();
+  RunResult train = RunMtrec("-q train --config " + (dir / "config.toml").string() + " --out " + model +
+                             " train.epochs=1 train.threads=2");
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  const std::string train_csv = ReadFileBytes(dir / "train.csv");
+  const std::string valid_csv = ReadFileBytes(dir / "valid.csv");
+  const std::string test_csv = ReadFileBytes(dir / "test.csv");
+  auto body = [](const std::string& csv) { return csv.substr(csv.find('\n') + 1); };
+  WriteText(dir / "all.csv", train_csv + body(valid_csv) + body(test_csv));
+  RunResult later = RunMtrec("predict --model " + model + " --data " + (dir / "test.csv").string() + " --history " +
+                             (dir / "train.csv").string() + " --history " + (dir / "valid.csv").string() +
+                             " --out " + (dir / "later.csv").string());
+  ASSERT_EQ(later.exit_code, 0) << later.output;
+  EXPECT_NE(later.output.find("over " + std::to_string(std::count(train_csv.begin(), train_csv.end(), '\n') - 1 +
+                                                       std::count(valid_csv.begin(), valid_csv.end(), '\n') - 1) +
+                              " history rows"),
+            std::string::npos)
+      << later.output;
+  RunResult whole = RunMtrec("predict --model " + model + " --data " + (dir / "all.csv").string() + " --out " +
+                             (dir / "whole.csv").string());
+  ASSERT_EQ(whole.exit_code, 0) << whole.output;
+  const std::string later_predictions = ReadFileBytes(dir / "later.csv");
+  const std::string whole_predictions = ReadFileBytes(dir / "whole.csv");
+  const size_t test_rows = std::count(test_csv.begin(), test_csv.end(), '\n') - 1;
+  std::vector<std::string> lines;
+  for (size_t at = 0, next; at < whole_predictions.size(); at = next + 1) {
+    next = whole_predictions.find('\n', at);
+    lines.push_back(whole_predictions.substr(at, next - at + 1));
+  }
+  ASSERT_GT(lines.size(), test_rows);
+  std::string tail = lines[0];  // the header
+  for (size_t i = lines.size() - test_rows; i < lines.size(); ++i) tail += lines[i];
+  EXPECT_EQ(later_predictions, tail);
+  // Without the history the test file's first days lack their lags, and the predictions differ.
+  RunResult alone = RunMtrec("predict --model " + model + " --data " + (dir / "test.csv").string() + " --out " +
+                             (dir / "alone.csv").string());
+  ASSERT_EQ(alone.exit_code, 0) << alone.output;
+  EXPECT_NE(ReadFileBytes(dir / "alone.csv"), later_predictions);
+  RunResult eval = RunMtrec("eval --model " + model + " --data " + (dir / "test.csv").string() + " --history " +
+                            (dir / "train.csv").string() + " --history " + (dir / "valid.csv").string());
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  EXPECT_NE(eval.output.find("history rows"), std::string::npos) << eval.output;
+}
+
+// data.split_by = "date" on the training file alone: validation and test days carved out of it by range.
+TEST(RetailTest, TrainsOnADateSplitOfOneFile) {
+  const std::filesystem::path dir = FreshDir("retail_date_split");
+  RunResult sim = RunMtrec("simulate --preset retail --stores 3 --items 8 --days 60 --seed 5 --out " + dir.string());
+  ASSERT_EQ(sim.exit_code, 0) << sim.output;
+  // The first day is 2022-01-03; of the 48 training days, the last two weeks are held out and a gap day dropped.
+  RunResult train = RunMtrec("train --config " + (dir / "config.toml").string() + " --out " +
+                             (dir / "model.mtrec").string() +
+                             " train.epochs=1 train.threads=2 data.valid= data.test= data.split_by=date"
+                             " data.valid_dates=2022-02-07..2022-02-12 data.test_dates=2022-02-14..2022-02-19");
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  EXPECT_NE(train.output.find("by date: "), std::string::npos) << train.output;
+  EXPECT_NE(train.output.find("dropped "), std::string::npos) << train.output;
+  EXPECT_NE(train.output.find("test metrics"), std::string::npos) << train.output;
+  RunResult part = RunMtrec("eval --model " + (dir / "model.mtrec").string() + " --data " +
+                            (dir / "train.csv").string() + " --part test");
+  ASSERT_EQ(part.exit_code, 0) << part.output;
+  EXPECT_NE(part.output.find("--part test: "), std::string::npos) << part.output;
 }
 
 TEST(RetailTest, OptionsOfTheOtherPresetAreRefused) {

@@ -52,6 +52,18 @@ max_reported_errors = 3
 cache = false
 cache_dir = "cache"
 
+[time_series]
+date = "day"
+series = ["city"]
+
+[[time_series.columns]]
+name = "spend_mean7"
+column = "spend"
+op = "mean"
+lag = 2
+window = 7
+by = ["country"]
+
 [[features]]
 name = "city"
 column = "city"
@@ -648,8 +660,10 @@ const std::map<std::string, std::vector<std::string>>& AllKeys() {
   static const std::map<std::string, std::vector<std::string>> keys = {
       {"[data]",
        {"train", "valid", "test", "valid_from_test", "valid_fraction", "test_fraction", "split_group", "split_time",
-        "split_seed", "delimiter", "header", "columns", "trim",
+        "split_by", "valid_dates", "test_dates", "split_seed", "delimiter", "header", "columns", "trim",
         "na_values", "on_error", "max_reported_errors", "cache", "cache_dir"}},
+      {"[time_series]", {"date", "series"}},
+      {"[[time_series.columns]]", {"name", "column", "op", "lag", "window", "by"}},
       {"[[features]]",
        {"name", "column", "kind", "min_count", "hash_buckets", "embedding_dim", "log1p", "standardize", "clip", "fill",
         "missing_flag", "buckets", "separator", "pooling", "share_with", "embedding_l2"}},
@@ -770,6 +784,124 @@ TEST(ConfigTest, SplitOfTheTrainingFileAndPosWeightRoundTrip) {
   regression.tasks[0].loss = LossKind::kMse;
   EXPECT_EQ(ErrorOf([&] { ValidateConfig(regression); }),
             "task 'buy' is a regression: pos_weight applies to binary tasks only");
+}
+
+}  // namespace
+}  // namespace mtrec
+
+namespace mtrec {
+namespace {
+
+const char* kTimeSeries = R"(
+[data]
+train = "t.csv"
+[time_series]
+date = "date"
+series = ["store", "item"]
+[[time_series.columns]]
+name = "sales_lag7"
+column = "sales"
+op = "lag"
+lag = 7
+[[time_series.columns]]
+name = "item_mean28"
+column = "sales"
+op = "mean"
+window = 28
+by = ["item"]
+[[time_series.columns]]
+name = "since_promo"
+column = "promo"
+op = "days_since"
+[[features]]
+name = "sales_lag7"
+kind = "numeric"
+[[tasks]]
+name = "sales"
+kind = "regression"
+)";
+
+TEST(ConfigTest, TimeSeriesColumnsParseAndRoundTrip) {
+  const Config c = ParseConfig(kTimeSeries, "cfg.toml");
+  EXPECT_EQ(c.time_series.date, "date");
+  EXPECT_EQ(c.time_series.series, (std::vector<std::string>{"store", "item"}));
+  ASSERT_EQ(c.time_series.columns.size(), 3u);
+  EXPECT_EQ(c.time_series.columns[0].op, TimeSeriesOp::kLag);
+  EXPECT_EQ(c.time_series.columns[0].lag, 7);
+  EXPECT_EQ(c.time_series.columns[1].op, TimeSeriesOp::kMean);
+  EXPECT_EQ(c.time_series.columns[1].lag, 1);  // the default: the newest day read is yesterday
+  EXPECT_EQ(c.time_series.columns[1].window, 28);
+  EXPECT_EQ(c.time_series.EntityOf(c.time_series.columns[1]), (std::vector<std::string>{"item"}));
+  EXPECT_EQ(c.time_series.EntityOf(c.time_series.columns[2]), (std::vector<std::string>{"store", "item"}));
+  const std::string toml = ConfigToToml(c);
+  EXPECT_EQ(ConfigToToml(ParseConfig(toml, "again.toml")), toml);
+  // Only the keys of each op are written: days_since takes neither lag nor window.
+  const size_t since = toml.find("name = \"since_promo\"");
+  ASSERT_NE(since, std::string::npos);
+  EXPECT_EQ(toml.find("\nlag = ", since), std::string::npos) << toml;
+  EXPECT_EQ(toml.find("\nwindow = ", since), std::string::npos) << toml;
+}
+
+TEST(ConfigTest, TimeSeriesAndDateSplitErrorsNameTheKey) {
+  const std::string base = kTimeSeries;
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string text = base;
+    const size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return text.replace(at, from.size(), to);
+  };
+  const std::string date_split = "[data]\ntrain = \"t.csv\"\nsplit_by = \"date\"\n";
+  struct Case {
+    std::string text;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {with("op = \"lag\"", "op = \"lagg\""), "cfg.toml:10:6: 'op' is 'lagg', expected one of 'lag', 'mean'"},
+      {with("lag = 7", "lag = 0"), "time_series column 'sales_lag7': lag must be from 1"},
+      {with("window = 28", "window = 0"), "time_series column 'item_mean28': op 'mean' needs window from 1"},
+      {with("window = 28\n", ""), "op 'mean' needs window from 1 to 36600 days (the days read), got 0"},
+      {with("column = \"promo\"\n", ""), "time_series column 'since_promo' has no 'column'"},
+      {with("op = \"days_since\"", "op = \"days_since\"\nlag = 3"),
+       "key 'lag' of time-series column 'since_promo' applies only to kind 'lag', 'mean'"},
+      {with("op = \"lag\"\nlag = 7", "op = \"ratio_to_mean\"\nwindow = 7"),
+       "op 'ratio_to_mean' reads its source on the row's own day, and 'sales' is the label of task sales"},
+      {with("date = \"date\"\n", ""), "time_series.columns is set but time_series.date is not"},
+      {with("name = \"sales_lag7\"\ncolumn", "name = \"sales_lag7\"\nunknown = 1\ncolumn"),
+       "unknown key 'unknown' in [[time_series.columns]]"},
+      {with("name = \"item_mean28\"", "name = \"sales_lag7\""), "time_series column 'sales_lag7' is declared twice"},
+      {with("name = \"since_promo\"", "name = \"item\""), "the name is a column the time series reads"},
+      {with("column = \"sales\"\nop = \"lag\"", "column = \"item_mean28\"\nop = \"lag\""),
+       "time_series column 'sales_lag7' reads the derived column 'item_mean28'"},
+      {with("kind = \"numeric\"", "kind = \"categorical\""),
+       "feature 'sales_lag7' reads the derived column 'sales_lag7', a number: its kind must be 'numeric'"},
+      {with("[data]\ntrain = \"t.csv\"\n", date_split + "valid_dates = \"2023-01-01..2023-02-30\"\n"),
+       "cfg.toml:5:15: 'valid_dates' is '2023-01-01..2023-02-30': '2023-02-30' is not a date yyyy-mm-dd"},
+      {with("[data]\ntrain = \"t.csv\"\n", date_split + "test_dates = \"2023-01-01\"\n"),
+       "'test_dates' is '2023-01-01': expected an inclusive range \"yyyy-mm-dd..yyyy-mm-dd\""},
+      {with("[data]\ntrain = \"t.csv\"\n", date_split + "test_dates = \"2023-02-01..2023-01-01\"\n"),
+       "it ends (2023-01-01) before it starts (2023-02-01)"},
+      {with("[data]\ntrain = \"t.csv\"\n",
+            date_split + "valid_dates = \"2023-01-01..2023-01-31\"\ntest_dates = \"2023-01-31..2023-02-28\"\n"),
+       "data.valid_dates (2023-01-01..2023-01-31) and data.test_dates (2023-01-31..2023-02-28) overlap"},
+      {with("[data]\ntrain = \"t.csv\"\n", date_split), "data.split_by = \"date\" needs data.valid_dates or"},
+      {with("[data]\ntrain = \"t.csv\"\n", "[data]\ntrain = \"t.csv\"\nvalid_dates = \"2023-01-01..2023-01-31\"\n"),
+       "data.valid_dates is set, but data.split_by is 'fraction'"},
+      {with("[data]\ntrain = \"t.csv\"\n",
+            date_split + "valid_dates = \"2023-01-01..2023-01-31\"\nvalid_fraction = 0.1\n"),
+       "valid_fraction, test_fraction, split_group, split_time and valid_from_test belong to the other splits"},
+      {"[data]\nsplit_by = \"date\"\ntest_dates = \"2023-01-01..2023-01-31\"\n",
+       "data.split_by = \"date\" needs time_series.date"},
+  };
+  for (const auto& c : cases) {
+    const std::string error = ErrorOf([&] { ParseConfig(c.text, "cfg.toml"); });
+    EXPECT_NE(error.find(c.expected), std::string::npos) << "config:\n" << c.text << "\nerror: " << error;
+  }
+  const Config split = ParseConfig(
+      with("[data]\ntrain = \"t.csv\"\n",
+           date_split + "valid_dates = \"2023-01-01..2023-01-31\"\ntest_dates = \"2023-02-01..2023-02-28\"\n"),
+      "cfg.toml");
+  EXPECT_EQ(split.data.split_by, SplitBy::kDate);
+  EXPECT_EQ(split.data.test_dates, "2023-02-01..2023-02-28");
 }
 
 }  // namespace

@@ -34,6 +34,8 @@ TEST(Names, EveryTableRoundTrips) {
   ExpectRoundTrip<FeatureKind>();
   ExpectRoundTrip<WeightingKind>();
   ExpectRoundTrip<LrScheduleKind>();
+  ExpectRoundTrip<SplitBy>();
+  ExpectRoundTrip<TimeSeriesOp>();
 }
 
 const char* kConfig = "[data]\ntrain = \"train.csv\"\n[[features]]\nname = \"city\"\n[[tasks]]\nname = \"click\"\n";

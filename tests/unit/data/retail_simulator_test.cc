@@ -269,6 +269,33 @@ TEST_F(RetailSimulatorTest, WritesAConfigWithTheSevenTasks) {
   EXPECT_EQ(config.find("name = \"oracle_"), std::string::npos);  // truths are never inputs
 }
 
+TEST_F(RetailSimulatorTest, WritesTheDerivedTimeSeriesColumnsAsNumericFeatures) {
+  const Config config = ParseConfig(ReadFileBytes(*dir_ / "config.toml"), "config.toml");
+  EXPECT_EQ(config.time_series.date, "date");
+  EXPECT_EQ(config.time_series.series, (std::vector<std::string>{"store_id", "item_id"}));
+  const std::vector<std::string> derived = {"sales_lag1",       "sales_lag7",        "sales_lag14",
+                                            "sales_lag28",      "sales_mean7",       "sales_mean28",
+                                            "sales_std28",      "sales_zero28",      "stockout_mean28",
+                                            "item_sales_mean7", "store_sales_mean7", "days_since_promo",
+                                            "price_ratio28"};
+  ASSERT_EQ(config.time_series.columns.size(), derived.size());
+  for (size_t c = 0; c < derived.size(); ++c) {
+    EXPECT_EQ(config.time_series.columns[c].name, derived[c]);
+    const FeatureConfig* feature = config.FindFeature(derived[c]);
+    ASSERT_NE(feature, nullptr) << derived[c];
+    EXPECT_EQ(feature->kind, FeatureKind::kNumeric) << derived[c];
+  }
+  const TimeSeriesColumnConfig* item = config.time_series.Find("item_sales_mean7");
+  EXPECT_EQ(item->by, (std::vector<std::string>{"item_id"}));
+  EXPECT_EQ(item->window, 7);
+  const TimeSeriesColumnConfig* price = config.time_series.Find("price_ratio28");
+  EXPECT_EQ(price->op, TimeSeriesOp::kRatioToMean);
+  EXPECT_EQ(price->column, "price");
+  EXPECT_EQ(price->window, 28);
+  EXPECT_EQ(config.time_series.Find("stockout_mean28")->column, "stockout");
+  EXPECT_EQ(config.time_series.Find("days_since_promo")->op, TimeSeriesOp::kDaysSince);
+}
+
 TEST(RetailSimulator, BadOptionsAreRefused) {
   EXPECT_THROW(Simulated("few_days", Retail(2, 5, 10)), Error);
   EXPECT_THROW(Simulated("negative", Retail(-1, 5, 30)), Error);

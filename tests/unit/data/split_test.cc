@@ -168,5 +168,57 @@ TEST(SplitTest, MissingTimeAndUnknownColumnAreRefused) {
       << unknown;
 }
 
+// By date: the validation and test days as given, training the days before the first of them, the days between
+// and after them in neither range dropped (and counted), whatever the rows' order.
+TEST(SplitTest, DateSplitCarvesTheRangesAndDropsTheDaysInNeither) {
+  const std::string path = WriteRows("dates.csv", 2000, 30);
+  Config config;
+  config.data = Split(0, 0);
+  config.data.split_by = SplitBy::kDate;
+  config.data.valid_dates = "2024-02-15..2024-02-18";
+  config.data.test_dates = "2024-02-22..2024-02-28";
+  config.time_series.date = "day";
+  const ColumnTable table = LoadTable(path, config.data, SplitRequests(config, {}));
+  EXPECT_TRUE(SplitsTrainingFile(config.data));
+  const RowSplit split = SplitRows(table, config);
+  const Column& day = table.Get("day", ColumnType::kCategorical);
+  std::vector<int> seen(2000, 0);
+  auto check = [&](const std::vector<int64_t>& rows, const std::string& first, const std::string& last) {
+    EXPECT_TRUE(std::is_sorted(rows.begin(), rows.end()));
+    EXPECT_FALSE(rows.empty()) << first;
+    for (int64_t row : rows) {
+      const std::string text(day.Value(day.codes[row]));
+      EXPECT_TRUE(text >= first && text <= last) << text << " outside " << first << ".." << last;
+      ++seen[row];
+    }
+  };
+  check(split.train, "2024-02-01", "2024-02-14");
+  check(split.valid, "2024-02-15", "2024-02-18");
+  check(split.test, "2024-02-22", "2024-02-28");
+  check(split.dropped, "2024-02-19", "2024-02-21");
+  for (int row = 0; row < 2000; ++row) ASSERT_EQ(seen[row], 1) << "row " << row;
+  // A test range alone: training is every day before it, nothing dropped.
+  config.data.valid_dates.clear();
+  const RowSplit test_only = SplitRows(table, config);
+  EXPECT_TRUE(test_only.valid.empty());
+  EXPECT_TRUE(test_only.dropped.empty());
+  EXPECT_EQ(test_only.train.size() + test_only.test.size(), 2000u);
+  EXPECT_EQ(test_only.test, split.test);
+}
+
+TEST(SplitTest, DateSplitRefusesARowWithoutADate) {
+  const std::string path =
+      WriteFile(TestDir("split_test"), "bad_dates.csv", "id,day\n1,2024-01-01\n2,2024-02-30\n3,2024-01-03\n");
+  Config config;
+  config.data = Split(0, 0);
+  config.data.split_by = SplitBy::kDate;
+  config.data.test_dates = "2024-01-03..2024-01-03";
+  config.time_series.date = "day";
+  const ColumnTable table = LoadTable(path, config.data, SplitRequests(config, {}));
+  EXPECT_EQ(ErrorOf([&] { SplitRows(table, config); }),
+            path + ":3: column 'day' (time_series.date, read by data.split_by = \"date\") is '2024-02-30'; expected "
+                   "a date yyyy-mm-dd");
+}
+
 }  // namespace
 }  // namespace mtrec
