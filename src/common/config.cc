@@ -393,6 +393,14 @@ const std::vector<Field<TaskConfig>>& TaskFields() {
       MakeField("oracle", &T::oracle,
                 "Column holding the true probability / expectation (simulated data): eval prints its metrics beside "
                 "the model's."),
+      MakeField("horizon", &T::horizon,
+                "Forecasting: how many days the label looks ahead (1: the row's own day, 7: it and the six after). "
+                "Carried to the evaluation and its by-horizon chart; 0 for a task that is not a forecast."),
+      MakeField("naive", &T::naive,
+                "Forecasting: column holding a naive forecast of the label, e.g. a [time_series] lag of it (the same "
+                "weekday a week earlier: the seasonal naive). eval reports the model's MAE in units of the naive's "
+                "(mase) and the naive's own wape, over the rows the naive forecasts.",
+                {}, regression),
       MakeField("parent", &T::parent,
                 "Task graph: the task this one follows (e.g. purchase follows click); how is set by 'mode'."),
       MakeField("mode", &T::mode,
@@ -1183,6 +1191,9 @@ void ValidateConfig(const Config& config) {
     MTREC_CHECK(task.weight >= 0 && std::isfinite(task.weight), "task '{}': weight must be >= 0, got {}", task.name,
                 task.weight);
     MTREC_CHECK(task.huber_delta > 0, "task '{}': huber_delta must be > 0", task.name);
+    MTREC_CHECK(task.horizon >= 0, "task '{}': horizon must be >= 0 days, got {}", task.name, task.horizon);
+    MTREC_CHECK(task.naive != task.column, "task '{}': naive names the label column '{}' itself", task.name,
+                task.column);
     MTREC_CHECK(task.pos_weight > 0 && std::isfinite(task.pos_weight), "task '{}': pos_weight must be > 0, got {}",
                 task.name, task.pos_weight);
     MTREC_CHECK(task.pos_weight == 1.0 || task.kind == TaskKind::kBinary,

@@ -95,6 +95,8 @@ struct TaskConfig {
   double quantile = 0.5;       // loss pinball: the quantile τ in (0, 1)
   std::string censored;        // 0/1 column, 1: the label is a lower bound (poisson, negbin)
   std::string oracle;
+  int64_t horizon = 0;         // days ahead a forecast task looks (1: the row's day); 0: not a forecast
+  std::string naive;           // column holding a naive forecast of the label (eval: mase, naive_wape); empty: none
   std::string parent;        // task graph: the task this one follows (click for purchase)
   TaskMode mode = TaskMode::kChain;  // see TaskFields
   std::string oracle_given_parent;

@@ -526,6 +526,13 @@ std::string FormatConfig(const SimulatorOptions& options, int64_t stores, int64_
     if (d.window > 0) fmt::format_to(dst, "window = {}\n", d.window);
     if (d.by != nullptr) fmt::format_to(dst, "by = [\"{}\"]\n", d.by);
   }
+  // Not an input: the seasonal naive forecast of the horizon target (the same window a week earlier, whose last
+  // day is yesterday), which eval measures the model against (mase, naive_wape).
+  fmt::format_to(dst,
+                 "\n# The seasonal naive forecast of units_next_{0}d (eval's baseline, not an input).\n"
+                 "[[time_series.columns]]\nname = \"units_next_{0}d_lag7\"\ncolumn = \"units_next_{0}d\"\n"
+                 "op = \"lag\"\nlag = 7\n",
+                 kRetailHorizonDays);
   for (const auto& f : features) {
     fmt::format_to(dst, "\n# {}\n[[features]]\nname = \"{}\"\nkind = \"{}\"\n", f.what, f.name, f.kind);
     if (f.log1p) fmt::format_to(dst, "log1p = true\n");
@@ -545,23 +552,29 @@ std::string FormatConfig(const SimulatorOptions& options, int64_t stores, int64_
     const char* column = nullptr;  // the name when null
     double quantile = 0;           // pinball
     const char* censored = nullptr;
+    int horizon = 1;               // days the label looks ahead
+    std::string naive;             // the seasonal naive forecast's column; empty: none
   };
   const Task tasks[] = {
       {"sales", "regression", kConfigSalesWeight, "oracle_expected_sales",
-       "Units sold today, at most the stock on hand (censored demand).", kConfigCountLoss},
-      {"stockout", "binary", 1.0, "oracle_p_stockout", "The shelf runs empty today (sales = stock on hand)."},
+       "Units sold today, at most the stock on hand (censored demand).", kConfigCountLoss, nullptr, 0, nullptr, 1,
+       "sales_lag7"},
+      {"stockout", "binary", 1.0, "oracle_p_stockout", "The shelf runs empty today (sales = stock on hand).",
+       nullptr, nullptr, 0, nullptr, 1, ""},
       {fmt::format("units_next_{}d", kRetailHorizonDays), "regression", kConfigUnitsWeight, nullptr,
-       fmt::format("Units sold over today and the next {} days.", kRetailHorizonDays - 1), kConfigCountLoss},
+       fmt::format("Units sold over today and the next {} days.", kRetailHorizonDays - 1), kConfigCountLoss, nullptr,
+       0, nullptr, kRetailHorizonDays, fmt::format("units_next_{}d_lag7", kRetailHorizonDays)},
       {fmt::format("stockout_next_{}d", kRetailHorizonDays), "binary", 1.0, nullptr,
-       fmt::format("The shelf runs empty on one of today and the next {} days.", kRetailHorizonDays - 1)},
+       fmt::format("The shelf runs empty on one of today and the next {} days.", kRetailHorizonDays - 1), nullptr,
+       nullptr, 0, nullptr, kRetailHorizonDays, ""},
       {"demand", "regression", kConfigSalesWeight, "oracle_mean_demand",
        "Demand today: the sales, read as a lower bound of demand on a stock-out day (sales = stock).", kConfigCountLoss,
-       "sales", 0, "stockout"},
+       "sales", 0, "stockout", 1, "sales_lag7"},
       {"sales_p50", "regression", kConfigQuantileWeight, nullptr, "The median of today's sales.", "pinball", "sales",
-       0.5},
+       0.5, nullptr, 1, ""},
       {"sales_p90", "regression", kConfigQuantileWeight, nullptr,
        "The 90th percentile of today's sales, never below the median (the two form one ladder).", "pinball", "sales",
-       0.9},
+       0.9, nullptr, 1, ""},
   };
   for (const auto& t : tasks) {
     fmt::format_to(dst, "\n# {}\n[[tasks]]\nname = \"{}\"\n", t.what, t.name);
@@ -571,6 +584,8 @@ std::string FormatConfig(const SimulatorOptions& options, int64_t stores, int64_
     if (t.quantile > 0) fmt::format_to(dst, "quantile = {}\n", t.quantile);
     if (t.censored != nullptr) fmt::format_to(dst, "censored = \"{}\"\n", t.censored);
     if (t.oracle != nullptr) fmt::format_to(dst, "oracle = \"{}\"\n", t.oracle);
+    fmt::format_to(dst, "horizon = {}\n", t.horizon);
+    if (!t.naive.empty()) fmt::format_to(dst, "naive = \"{}\"\n", t.naive);
   }
   fmt::format_to(dst,
                  "\n# A shared-bottom network over the feature embeddings, one tower per task.\n"

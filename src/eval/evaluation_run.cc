@@ -21,6 +21,48 @@
 namespace mtrec {
 namespace {
 
+// A cell as text: a categorical column's value, a number as written shortest.
+std::string CellText(const ColumnTable& table, const std::string& column, int64_t row) {
+  if (const Column* text = table.Find(column, ColumnType::kCategorical)) return std::string(text->Value(text->codes[row]));
+  return fmt::format("{}", table.Get(column, ColumnType::kNumeric).numbers[row]);
+}
+
+// The forecast charts' rows: every forecast task (a regression with a horizon, not a quantile rung) of a file whose
+// config names its dates and series, with the band up to the highest quantile rung of the same label column.
+std::vector<ForecastSamples> ForecastRows(const Config& config, const ColumnTable& table, const EncodedData& data,
+                                          const std::vector<std::vector<float>>& predictions) {
+  const TimeSeriesConfig& series = config.time_series;
+  std::vector<ForecastSamples> forecasts;
+  if (series.date.empty() || !table.Find(series.date, ColumnType::kCategorical)) return forecasts;
+  for (const std::string& column : series.series) {
+    if (!table.Find(column, ColumnType::kCategorical) && !table.Find(column, ColumnType::kNumeric)) return forecasts;
+  }
+  std::vector<std::string> keys(data.rows), dates(data.rows);
+  for (int64_t r = 0; r < data.rows; ++r) {
+    for (const std::string& column : series.series) {
+      if (!keys[r].empty()) keys[r] += " x ";
+      keys[r] += CellText(table, column, r);
+    }
+    dates[r] = CellText(table, series.date, r);
+  }
+  for (size_t k = 0; k < config.tasks.size(); ++k) {
+    const TaskConfig& task = config.tasks[k];
+    if (task.kind != TaskKind::kRegression || task.horizon == 0 || task.loss == LossKind::kPinball) continue;
+    if (data.labels[k].empty()) continue;
+    ForecastSamples samples{task.name, keys, dates, data.labels[k], predictions[k], {}};
+    double top = 0;
+    for (size_t q = 0; q < config.tasks.size(); ++q) {
+      const TaskConfig& rung = config.tasks[q];
+      if (rung.loss == LossKind::kPinball && rung.column == task.column && rung.quantile > top) {
+        top = rung.quantile;
+        samples.upper = predictions[q];
+      }
+    }
+    forecasts.push_back(std::move(samples));
+  }
+  return forecasts;
+}
+
 // The group of each row: the group_by column's dictionary code, or the bits of its number when the column is
 // read as a number for a numeric feature.
 std::vector<int64_t> GroupIds(const ColumnTable& table, const std::string& column) {
@@ -180,6 +222,7 @@ EvaluationRun RunEvaluation(LoadedModel& loaded, const ColumnTable& table, const
     for (auto& s : *list) s.groups = groups;
   }
   run.tasks = EvaluateTasks(scores, eval, with_curves);
+  if (with_curves) run.forecasts = ForecastRows(config, table, data, predictions);
   run.sample_spaces = EvaluateTasks(spaces, eval, with_curves);
   if (!groups.empty()) run.ranking = EvaluateRanking(config, eval, table, data, predictions, groups);
   if (!eval.slice_by.empty()) {

@@ -87,6 +87,14 @@ std::vector<ColumnRequest> FeaturePipeline::Requests(const Config& config, bool 
       oracle.role = (column == &task.oracle ? "oracle of task '" : "conditional oracle of task '") + task.name + "'";
       add(oracle);
     }
+    if (!task.naive.empty() && !config.time_series.Find(task.naive)) {
+      ColumnRequest naive;  // optional, as oracles: a file without it is evaluated without mase
+      naive.name = task.naive;
+      naive.type = ColumnType::kNumeric;
+      naive.required = false;
+      naive.role = "naive forecast of task '" + task.name + "'";
+      add(naive);
+    }
   }
   AddTimeSeriesRequests(config, labels_required, requests);
   return requests;
@@ -283,6 +291,7 @@ EncodedData FeaturePipeline::Encode(const ColumnTable& table) const {
     };
     data.oracle.push_back(read_optional(task.oracle));
     data.censored.push_back(read_optional(task.censored));
+    data.naive.push_back(read_optional(task.naive));
     data.oracle_given_parent.push_back(read_optional(task.oracle_given_parent));
   }
   return data;

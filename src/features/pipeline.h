@@ -59,6 +59,7 @@ struct EncodedData {
   std::vector<std::vector<float>> labels;         // [task][row], NaN = missing
   std::vector<std::vector<float>> oracle;         // [task][row], empty when the task has no oracle column
   std::vector<std::vector<float>> oracle_given_parent;  // [task][row], the true p(task | parent), often empty
+  std::vector<std::vector<float>> naive;                 // [task][row], a naive forecast (task.naive); often empty
   std::vector<std::vector<float>> censored;             // [task][row], 1: the label is a lower bound; empty without
   std::vector<double> oov_rate;                   // [single slot] share of rows with the out-of-vocabulary id
   std::string path;

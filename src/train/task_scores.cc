@@ -17,6 +17,9 @@ std::vector<TaskScores> MakeTaskScores(const Config& config, const EncodedData& 
     s.predictions = predictions[k];
     s.labels = data.labels[k];
     if (k < data.oracle.size()) s.oracle = data.oracle[k];
+    if (task.loss == LossKind::kPinball) s.quantile = task.quantile;
+    if (k < data.naive.size()) s.naive = data.naive[k];
+    s.horizon = task.horizon;
     if (!task.parent.empty()) {
       const int parent = config.TaskIndex(task.parent);
       if (task.mode == TaskMode::kMasked) s.sample_space = data.labels[parent];

@@ -30,9 +30,27 @@ TEST(RetailTest, SimulateTrainEval) {
                              " train.epochs=1 train.threads=2");
   ASSERT_EQ(train.exit_code, 0) << train.output;
   const std::string json = (dir / "metrics.json").string();
-  RunResult eval = RunMtrec("eval --model " + model + " --data " + (dir / "test.csv").string() + " --json " + json);
+  const std::string report = (dir / "report.html").string();
+  RunResult eval = RunMtrec("eval --model " + model + " --data " + (dir / "test.csv").string() + " --history " +
+                            (dir / "train.csv").string() + " --history " + (dir / "valid.csv").string() + " --json " +
+                            json + " --report " + report);
   ASSERT_EQ(eval.exit_code, 0) << eval.output;
   nlohmann::json metrics = nlohmann::json::parse(ReadFileBytes(json));
+  // The forecasting keys the config asks for: horizons, the seasonal naive beside the model, the p90 rung's
+  // pinball loss and coverage; and the report's forecast charts.
+  EXPECT_EQ(metrics["tasks"]["sales"]["horizon"].get<int64_t>(), 1) << eval.output;
+  EXPECT_EQ(metrics["tasks"]["units_next_7d"]["horizon"].get<int64_t>(), 7) << eval.output;
+  for (const char* task : {"sales", "units_next_7d"}) {
+    ASSERT_TRUE(metrics["tasks"][task]["mase"].is_number()) << task << ": " << eval.output;
+    EXPECT_GT(metrics["tasks"][task]["naive_wape"].get<double>(), 0.0) << task;
+  }
+  EXPECT_NEAR(metrics["tasks"]["sales_p90"]["quantile"].get<double>(), 0.9, 1e-12);
+  EXPECT_GT(metrics["tasks"]["sales_p90"]["coverage"].get<double>(), 0.5) << eval.output;
+  EXPECT_GT(metrics["tasks"]["sales_p90"]["pinball"].get<double>(), 0.0) << eval.output;
+  EXPECT_FALSE(metrics["tasks"]["sales"].contains("pinball")) << eval.output;
+  const std::string html = ReadFileBytes(report);
+  EXPECT_NE(html.find("Forecasts"), std::string::npos);
+  EXPECT_NE(html.find("forecast to p90"), std::string::npos);
   EXPECT_GT(metrics["rows"].get<int64_t>(), 0);
   EXPECT_GT(metrics["tasks"]["stockout"]["oracle_auc"].get<double>(), 0.7) << eval.output;
   EXPECT_TRUE(metrics["tasks"]["sales"].contains("oracle_rmse")) << eval.output;

@@ -278,7 +278,17 @@ TEST_F(RetailSimulatorTest, WritesTheDerivedTimeSeriesColumnsAsNumericFeatures) 
                                             "sales_std28",      "sales_zero28",      "stockout_mean28",
                                             "item_sales_mean7", "store_sales_mean7", "days_since_promo",
                                             "price_ratio28"};
-  ASSERT_EQ(config.time_series.columns.size(), derived.size());
+  // The inputs, then the seasonal naive of the horizon target, which eval reads and no feature does.
+  ASSERT_EQ(config.time_series.columns.size(), derived.size() + 1);
+  const TimeSeriesColumnConfig& naive = config.time_series.columns.back();
+  EXPECT_EQ(naive.name, "units_next_7d_lag7");
+  EXPECT_EQ(naive.column, "units_next_7d");
+  EXPECT_EQ(naive.lag, 7);
+  EXPECT_EQ(config.FindFeature(naive.name), nullptr);
+  EXPECT_EQ(config.FindTask("units_next_7d")->naive, naive.name);
+  EXPECT_EQ(config.FindTask("units_next_7d")->horizon, 7);
+  EXPECT_EQ(config.FindTask("sales")->naive, "sales_lag7");
+  EXPECT_EQ(config.FindTask("sales")->horizon, 1);
   for (size_t c = 0; c < derived.size(); ++c) {
     EXPECT_EQ(config.time_series.columns[c].name, derived[c]);
     const FeatureConfig* feature = config.FindFeature(derived[c]);
