@@ -1,5 +1,6 @@
 #include "serve/model_store.h"
 
+#include <malloc.h>
 #include <sys/stat.h>
 
 #include <fmt/ranges.h>
@@ -41,6 +42,9 @@ std::shared_ptr<ServingModel> LoadServingModel(const std::string& path, int64_t 
       for (const auto& table : tables) parts.push_back(&table);
       model->history = std::make_unique<TimeSeriesIndex>(config, parts);
     }
+    // The history's tables and the index's transient grouping were several times the index: hand the freed pages
+    // back rather than keep them for the life of the server (glibc keeps a freed heap top otherwise).
+    malloc_trim(0);
     const TimeSeriesIndex& index = *model->history;
     LogInfo("serve: model {}: {} derived time-series columns from the {} rows of {}: {} entities, {} daily points, "
             "{:.1f} MiB, in {:.2f} s; a request leaving them out has them computed",
@@ -111,7 +115,9 @@ ModelStore::Event ModelStore::Poll(std::string* detail) {
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (next->version == current_->version) return Event::kUnchanged;  // same bytes (touched or copied again)
+    // The same bytes (touched or copied again) change nothing, unless history files come with the model: touching
+    // the model is how newer history is taken in.
+    if (next->version == current_->version && history_.empty()) return Event::kUnchanged;
     current_ = std::move(next);
   }
   ++reloads_;

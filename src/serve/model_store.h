@@ -44,7 +44,8 @@ class ModelStore {
   enum class Event { kUnchanged, kSwapped, kRefused };
   using Listener = std::function<void(Event, const std::string& detail)>;
 
-  // `history`: the --history files, read again with every model loaded.
+  // `history`: the --history files, read again with every model loaded; then a touched model file (same bytes)
+  // is loaded and swapped too, with the history as it is now.
   ModelStore(std::string path, int64_t max_batch, std::vector<std::string> history = {});
   ~ModelStore();
   ModelStore(const ModelStore&) = delete;

@@ -1,6 +1,7 @@
 // End-to-end: `mtrec serve --history` on a small retail model, whose 13 derived time-series columns the requests
 // leave out. The served scores equal `mtrec predict --history` on the same rows: all test rows in one request, and
-// one request per date (each then reads the history files only, as its date's rows scored as a file alone do).
+// one request per date (each then reads the history files only, as its date's rows scored as a file alone do, or,
+// with each day's rows added to a history file and the model touched, as in the whole file).
 // Explicit derived values win over computed ones; a history file without a needed column and a request row with a
 // bad date are refused by name; without --history the server says that requests give the derived values.
 #include <gtest/gtest.h>
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli_runner.h"
@@ -173,6 +175,50 @@ TEST_F(ServeHistoryTest, ScoresEqualPredictWithTheSameHistory) {
     }
   }
   EXPECT_GT(moved, static_cast<int64_t>(all.size()) / 4);
+  EXPECT_EQ(server.Terminate(std::chrono::seconds(10)), 0);
+}
+
+// Day by day in order, with each day's actuals taken in: a history file grows by the day scored, the model file is
+// touched, and the next day's rows then score as in the whole test file.
+TEST_F(ServeHistoryTest, TouchingTheModelTakesInTheHistoryAsItIsNow) {
+  const fs::path recent = dir_ / "recent.csv";
+  fs::copy_file(dir_ / "valid.csv", recent, fs::copy_options::overwrite_existing);
+  ServerProcess server("--port 0 --reload-interval-ms 50 --model " + Model() + " --history " +
+                       (dir_ / "train.csv").string() + " --history " + recent.string());
+  ASSERT_GT(server.port(), 0) << server.first_line();
+  httplib::Client client("127.0.0.1", server.port());
+  std::vector<size_t> all(test_.lines.size());
+  for (size_t r = 0; r < all.size(); ++r) all[r] = r;
+  const std::vector<std::vector<double>> whole = Predict(all, "test_all_for_touch");
+  std::map<std::string, std::vector<size_t>> by_date;
+  for (size_t r : all) by_date[test_.fields[r][0]].push_back(r);
+  ASSERT_EQ(test_.names[0], config_.time_series.date);
+  std::string history = ReadText(recent);
+  int reloads = 0;
+  for (const auto& [date, members] : by_date) {
+    if (reloads == 3) break;
+    json day = json::array();
+    std::vector<std::vector<double>> expected;
+    for (size_t r : members) {
+      day.push_back(RequestRow(r));
+      expected.push_back(whole[r]);
+    }
+    ExpectScores(PostRows(client, day), expected, date);
+    // The day's actuals join the history; a rename, so the server never reads a half-written file.
+    for (size_t r : members) history += test_.lines[r] + "\n";
+    WriteText(dir_ / "recent.tmp", history);
+    fs::rename(dir_ / "recent.tmp", recent);
+    fs::last_write_time(Model(), fs::file_time_type::clock::now());
+    ++reloads;
+    const std::string metric = "mtrec_model_reloads_total " + std::to_string(reloads);
+    bool reloaded = false;
+    for (int wait = 0; wait < 200 && !reloaded; ++wait) {
+      auto metrics = client.Get("/metrics");
+      reloaded = metrics && metrics->body.find(metric) != std::string::npos;
+      if (!reloaded) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    ASSERT_TRUE(reloaded) << "no reload after touching the model for " << date;
+  }
   EXPECT_EQ(server.Terminate(std::chrono::seconds(10)), 0);
 }
 
