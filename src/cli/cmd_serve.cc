@@ -64,11 +64,17 @@ RunCommand AddServeCommand(CLI::App& app) {
   CLI::App* command = app.add_subcommand(
       "serve",
       "Serve a model over HTTP: POST /v1/rank ranks candidates by the blended score, POST /v1/predict scores rows,\n"
-      "GET /healthz, GET /metrics (Prometheus). The model file is reloaded when it changes. See docs/serving.md.\n\n"
+      "GET /healthz, GET /metrics (Prometheus). The model file is reloaded when it changes. See docs/serving.md.\n"
+      "A model with derived [time_series] columns computes them for each request row from --history files (read\n"
+      "with every model loaded) and the request's own rows; without --history a request gives their values.\n\n"
       "Examples:\n"
       "  mtrec serve --model model.mtrec                       # http://127.0.0.1:8080\n"
-      "  mtrec serve --model model.mtrec --host 0.0.0.0 --port 9000 --threads 2");
+      "  mtrec serve --model model.mtrec --host 0.0.0.0 --port 9000 --threads 2\n"
+      "  mtrec serve --model retail.mtrec --history train.csv --history valid.csv");
   command->add_option("--model", server.model, "Model file")->required();
+  command->add_option("--history", server.history,
+                      "File of the rows before the requests (repeatable, oldest first): the past the model's derived "
+                      "time-series columns read, computed for rows that leave them out (docs/time_series.md)");
   command->add_option("--host", server.host, "Address to listen on (127.0.0.1: this machine only)")
       ->capture_default_str();
   command->add_option("--port", server.port, "Port (0: any free port, printed on start)")->capture_default_str();

@@ -86,13 +86,8 @@ std::vector<ColumnTable> LoadHistory(const Config& config, const DataConfig& dat
     LogInfo("--history: the model has no derived time-series columns; the history files are not read");
     return history;
   }
-  std::vector<ColumnRequest> requests;
-  AddTimeSeriesRequests(config, /*labels_required=*/false, requests);
-  for (const auto& path : paths) {
-    MTREC_CHECK(FileExists(path), "--history {}: file not found", path);
-    history.push_back(LoadTable(path, data, requests));
-    LogReadReport(history.back(), "history");
-  }
+  history = LoadTimeSeriesHistory(config, data, paths);
+  for (const auto& table : history) LogReadReport(table, "history");
   return history;
 }
 

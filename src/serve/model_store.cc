@@ -1,21 +1,58 @@
 #include "serve/model_store.h"
 
+#include <malloc.h>
 #include <sys/stat.h>
 
+#include <fmt/ranges.h>
+
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "common/checksum.h"
 #include "common/error.h"
 #include "common/files.h"
+#include "common/log.h"
 
 namespace mtrec {
 
-std::shared_ptr<ServingModel> LoadServingModel(const std::string& path, int64_t max_batch) {
+std::shared_ptr<ServingModel> LoadServingModel(const std::string& path, int64_t max_batch,
+                                               const std::vector<std::string>& history) {
   std::string bytes = ReadFileBytes(path);
   auto model = std::make_shared<ServingModel>();
   model->version = fmt::format("{:08x}", Crc32(bytes.data(), bytes.size()));
   model->loaded = LoadModelFromBytes(std::move(bytes), path, max_batch);
-  model->schema = std::make_unique<RequestSchema>(*model->loaded.pipeline);
+  const Config& config = model->loaded.config;
+  const std::vector<TimeSeriesColumnConfig>& derived = config.time_series.columns;
+  if (!derived.empty() && history.empty()) {
+    std::vector<std::string> names;
+    for (const auto& column : derived) names.push_back(column.name);
+    LogInfo("serve: model {} derives {} time-series columns ({}) and no --history is given: a request gives their "
+            "values as inputs",
+            model->version, derived.size(), fmt::join(names, ", "));
+  } else if (derived.empty() && !history.empty()) {
+    LogInfo("serve: model {} has no derived time-series columns; the --history files are not read", model->version);
+  } else if (!derived.empty()) {
+    const auto start = std::chrono::steady_clock::now();
+    // Every row of a history file counts, so a bad row stops the load whatever data.on_error says.
+    DataConfig data = config.data;
+    data.on_error = OnError::kFail;
+    std::vector<const ColumnTable*> parts;
+    {
+      const std::vector<ColumnTable> tables = LoadTimeSeriesHistory(config, data, history);
+      for (const auto& table : tables) parts.push_back(&table);
+      model->history = std::make_unique<TimeSeriesIndex>(config, parts);
+    }
+    // The history's tables and the index's transient grouping were several times the index: hand the freed pages
+    // back rather than keep them for the life of the server (glibc keeps a freed heap top otherwise).
+    malloc_trim(0);
+    const TimeSeriesIndex& index = *model->history;
+    LogInfo("serve: model {}: {} derived time-series columns from the {} rows of {}: {} entities, {} daily points, "
+            "{:.1f} MiB, in {:.2f} s; a request leaving them out has them computed",
+            model->version, derived.size(), index.history_rows(), fmt::join(history, ", "), index.entities(),
+            index.points(), static_cast<double>(index.bytes()) / (1 << 20),
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  model->schema = std::make_unique<RequestSchema>(*model->loaded.pipeline, model->history.get());
   for (const auto& task : model->loaded.config.tasks) {
     model->task_json.push_back(nlohmann::json(task.name).dump());
     model->task_link.push_back(LinkOf(task));
@@ -31,9 +68,10 @@ ModelStore::FileStamp ModelStore::Stamp(const std::string& path) {
           static_cast<int64_t>(info.st_ino)};
 }
 
-ModelStore::ModelStore(std::string path, int64_t max_batch) : path_(std::move(path)), max_batch_(max_batch) {
+ModelStore::ModelStore(std::string path, int64_t max_batch, std::vector<std::string> history)
+    : path_(std::move(path)), max_batch_(max_batch), history_(std::move(history)) {
   seen_ = Stamp(path_);
-  current_ = LoadServingModel(path_, max_batch_);
+  current_ = LoadServingModel(path_, max_batch_, history_);
 }
 
 ModelStore::~ModelStore() {
@@ -69,7 +107,7 @@ ModelStore::Event ModelStore::Poll(std::string* detail) {
   std::shared_ptr<ServingModel> next;
   try {
     if (stamp.size < 0) Fail("cannot open '{}': the file is gone", path_);
-    next = LoadServingModel(path_, max_batch_);
+    next = LoadServingModel(path_, max_batch_, history_);
   } catch (const std::exception& error) {
     ++failures_;
     if (detail) *detail = error.what();
@@ -77,7 +115,9 @@ ModelStore::Event ModelStore::Poll(std::string* detail) {
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (next->version == current_->version) return Event::kUnchanged;  // same bytes (touched or copied again)
+    // The same bytes (touched or copied again) change nothing, unless history files come with the model: touching
+    // the model is how newer history is taken in.
+    if (next->version == current_->version && history_.empty()) return Event::kUnchanged;
     current_ = std::move(next);
   }
   ++reloads_;

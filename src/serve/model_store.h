@@ -27,21 +27,27 @@ namespace mtrec {
 
 struct ServingModel {
   LoadedModel loaded;
+  std::unique_ptr<TimeSeriesIndex> history;  // with --history and derived time-series columns; read by `schema`
   std::unique_ptr<RequestSchema> schema;
   std::string version;                 // CRC-32 of the file's bytes, 8 hex digits: the same file, the same version
   std::vector<std::string> task_json;  // each task's name as a JSON string, for answers
   std::vector<OutputLink> task_link;   // how each task's output becomes its answer (a probability, a mean, ...)
 };
 
-// Loads `path` for serving; throws Error naming the file when it is not a valid model.
-std::shared_ptr<ServingModel> LoadServingModel(const std::string& path, int64_t max_batch);
+// Loads `path` for serving; throws Error naming the file when it is not a valid model. A model with derived
+// time-series columns reads `history` (oldest first) and indexes it, so that requests may leave those columns out;
+// a history file that does not load fails the load like a damaged model.
+std::shared_ptr<ServingModel> LoadServingModel(const std::string& path, int64_t max_batch,
+                                               const std::vector<std::string>& history = {});
 
 class ModelStore {
  public:
   enum class Event { kUnchanged, kSwapped, kRefused };
   using Listener = std::function<void(Event, const std::string& detail)>;
 
-  ModelStore(std::string path, int64_t max_batch);
+  // `history`: the --history files, read again with every model loaded; then a touched model file (same bytes)
+  // is loaded and swapped too, with the history as it is now.
+  ModelStore(std::string path, int64_t max_batch, std::vector<std::string> history = {});
   ~ModelStore();
   ModelStore(const ModelStore&) = delete;
   ModelStore& operator=(const ModelStore&) = delete;
@@ -70,6 +76,7 @@ class ModelStore {
 
   const std::string path_;
   const int64_t max_batch_;
+  const std::vector<std::string> history_;
   mutable std::mutex mutex_;
   std::shared_ptr<ServingModel> current_;
   FileStamp seen_;

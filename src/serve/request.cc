@@ -4,21 +4,40 @@
 #include <array>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <optional>
 
+#include "common/dates.h"
 #include "common/strings.h"
 
 namespace mtrec {
 
 using json = nlohmann::json;
 
-RequestSchema::RequestSchema(const FeaturePipeline& pipeline) : pipeline_(&pipeline) {
+RequestSchema::RequestSchema(const FeaturePipeline& pipeline, const TimeSeriesIndex* history) : pipeline_(&pipeline) {
   const Config& config = pipeline.config();
-  for (size_t i = 0; i < config.features.size(); ++i) {
-    const std::string& column = config.features[i].column;
+  auto use = [&](const std::string& column) -> ColumnUse& {
     auto [it, added] = index_.emplace(column, columns_.size());
     if (added) columns_.push_back({column, {}});
-    columns_[it->second].features.push_back(i);
+    return columns_[it->second];
+  };
+  for (size_t i = 0; i < config.features.size(); ++i) {
+    use(config.features[i].column).features.push_back(i);
     placements_.push_back(pipeline.PlacementOf(i));
+  }
+  const TimeSeriesConfig& ts = config.time_series;
+  if (history != nullptr && !ts.columns.empty()) {
+    // A derived column no feature reads is not an input; the date, entity and source columns become ones.
+    history_ = history;
+    derived_columns_.assign(ts.columns.size(), -1);
+    for (size_t c = 0; c < ts.columns.size(); ++c) {
+      auto it = index_.find(ts.columns[c].name);
+      if (it == index_.end()) continue;
+      derived_columns_[c] = static_cast<int>(it->second);
+      columns_[it->second].derived = static_cast<int>(c);
+    }
+    use(ts.date).date = true;
+    for (size_t k = 0; k < history->key_columns().size(); ++k) use(history->key_columns()[k]).key = static_cast<int>(k);
+    for (size_t s = 0; s < history->sources().size(); ++s) use(history->sources()[s]).source = static_cast<int>(s);
   }
   for (const auto& use : columns_) column_names_.push_back(use.name);
   std::sort(column_names_.begin(), column_names_.end());
@@ -203,6 +222,10 @@ class RequestEncoder {
     in_context_.assign(schema.columns_.size(), 0);
     seen_.assign(schema.columns_.size(), 0);
     if (schema.blend_column_ >= 0) out_->blend_feature.assign(rows, NAN);
+    if (schema.history_ != nullptr) {
+      series_ = schema.history_->NewRows(rows);
+      derived_given_.assign(rows * schema.derived_columns_.size(), 0);
+    }
   }
 
   void Context(const json& context) {
@@ -221,6 +244,7 @@ class RequestEncoder {
 
   // One item (rank) or row (predict); `list` is "items" or "rows".
   void Row(int64_t row, const json& item, const char* list) {
+    list_ = list;
     const Field where(list, row);
     ObjectAt(item, where);
     std::fill(seen_.begin(), seen_.end(), 0);
@@ -236,16 +260,34 @@ class RequestEncoder {
     }
     // A misspelt input is also a missing one; the unknown names, all of them at the end, say more.
     if (!unknown_.empty()) return;
+    // With a history, a row that leaves a derived column out has it computed, and then needs its date and entity.
+    bool derives = false;
+    bool complete = true;  // the date and every entity column given: the row takes part in the time series
     for (size_t c = 0; c < seen_.size(); ++c) {
-      if (!seen_[c] && !in_context_[c]) {
+      const RequestSchema::ColumnUse& use = schema_.columns_[c];
+      const bool given = seen_[c] || in_context_[c];
+      derives = derives || (!given && use.derived >= 0);
+      complete = complete && (given || (!use.date && use.key < 0));
+    }
+    for (size_t c = 0; c < seen_.size(); ++c) {
+      if (seen_[c] || in_context_[c]) continue;
+      const RequestSchema::ColumnUse& use = schema_.columns_[c];
+      if (use.derived < 0 && !use.features.empty()) {
         throw RequestError(400, fmt::format("{}: missing input {} (null gives a missing value)", where.Str(),
-                                            Quoted(schema_.columns_[c].name)));
+                                            Quoted(use.name)));
+      }
+      if (derives && (use.date || use.key >= 0)) {
+        throw RequestError(400, fmt::format("{}: missing input {}: the row leaves out derived time-series columns, "
+                                            "computed from its date and entity (or give them all)",
+                                            where.Str(), Quoted(use.name)));
       }
     }
+    if (!complete && schema_.history_ != nullptr) series_.days[row] = TimeSeriesRows::kNoDay;
   }
 
   void Finish() {
     if (!unknown_.empty()) ThrowUnknownInputs();
+    if (schema_.history_ != nullptr && rows_ > 0) DeriveLeftOut();
     Batch& batch = out_->batch;
     for (size_t m = 0; m < multi_counts_.size(); ++m) {
       for (int64_t r = 0; r < rows_; ++r)
@@ -344,29 +386,104 @@ class RequestEncoder {
           AppendMulti(feature, place.index, value, where, first);
           if (row < 0) batch.shared[singles + place.index] = 1;
         } else {
-          const float raw = Number(value, where);
-          const NumericTransform& transform = pipeline_.numeric(feature);
-          if (transform.bucketized()) {
-            const int32_t id = transform.Bucket(raw);
-            std::fill(batch.single_ids[place.index].begin() + first, batch.single_ids[place.index].begin() + end, id);
-            if (row < 0) batch.shared[place.index] = 1;
-          } else {
-            const int64_t width = pipeline_.layout().NumericWidth();
-            const float x = transform.Apply(raw);  // transformed once, copied to the rows
-            for (int64_t r = first; r < end; ++r) {
-              batch.numeric[r * width + place.index] = x;
-              if (transform.has_missing_flag())
-                batch.numeric[r * width + place.index + 1] = std::isnan(raw) ? 1.f : 0.f;
-            }
-          }
-          if (static_cast<int>(column) == schema_.blend_column_) {
-            std::fill(out_->blend_feature.begin() + first, out_->blend_feature.begin() + end, raw);
-          }
+          EncodeNumber(column, feature, Number(value, where), row);
         }
       } catch (const RequestError&) {
         throw;
       } catch (const Error& error) {  // a transform refusing the value, e.g. log1p of a negative number
         throw RequestError(400, fmt::format("{}: {}", where.Str(), error.what()));
+      }
+    }
+    if (schema_.history_ != nullptr) KeepForTimeSeries(column, value, where, first, end);
+  }
+
+  // A numeric feature's raw value into rows [first, end) (row -1: the context, every row).
+  void EncodeNumber(size_t column, size_t feature, float raw, int64_t row) {
+    Batch& batch = out_->batch;
+    const int64_t first = row < 0 ? 0 : row;
+    const int64_t end = row < 0 ? rows_ : row + 1;
+    const FeaturePipeline::Placement place = schema_.placements_[feature];
+    const NumericTransform& transform = pipeline_.numeric(feature);
+    if (transform.bucketized()) {
+      const int32_t id = transform.Bucket(raw);
+      std::fill(batch.single_ids[place.index].begin() + first, batch.single_ids[place.index].begin() + end, id);
+      if (row < 0) batch.shared[place.index] = 1;
+    } else {
+      const int64_t width = pipeline_.layout().NumericWidth();
+      const float x = transform.Apply(raw);  // transformed once, copied to the rows
+      for (int64_t r = first; r < end; ++r) {
+        batch.numeric[r * width + place.index] = x;
+        if (transform.has_missing_flag()) batch.numeric[r * width + place.index + 1] = std::isnan(raw) ? 1.f : 0.f;
+      }
+    }
+    if (static_cast<int>(column) == schema_.blend_column_) {
+      std::fill(out_->blend_feature.begin() + first, out_->blend_feature.begin() + end, raw);
+    }
+  }
+
+  // What a value is to the derived time-series columns: the rows' day, entity, source, or a derived value given.
+  void KeepForTimeSeries(size_t column, const json& value, const Field& where, int64_t first, int64_t end) {
+    const RequestSchema::ColumnUse& use = schema_.columns_[column];
+    const TimeSeriesIndex& history = *schema_.history_;
+    if (use.date) {
+      if (!value.is_string()) {
+        throw RequestError(400, fmt::format("{}: expected a date yyyy-mm-dd (time_series.date), found {}",
+                                            where.Str(), value.type_name()));
+      }
+      const std::string& text = value.get_ref<const std::string&>();
+      const std::optional<int32_t> day = ParseIsoDate(text);
+      if (!day) {
+        throw RequestError(
+            400, fmt::format("{}: {} is not a date yyyy-mm-dd (time_series.date)", where.Str(), Quoted(text)));
+      }
+      std::fill(series_.days.begin() + first, series_.days.begin() + end, *day);
+    }
+    if (use.key >= 0) {
+      std::string key;
+      if (history.key_is_number(use.key)) {
+        key = TimeSeriesIndex::NumberKey(Number(value, where));
+      } else {
+        IntegerText buffer;
+        key = TimeSeriesIndex::TextKey(CategoricalText(value, where, &buffer));
+      }
+      const size_t keys = history.key_columns().size();
+      for (int64_t r = first; r < end; ++r) series_.keys[r * keys + use.key] = key;
+    }
+    if (use.source >= 0) {
+      const float number = Number(value, where);
+      const size_t sources = history.sources().size();
+      for (int64_t r = first; r < end; ++r) series_.sources[r * sources + use.source] = number;
+    }
+    if (use.derived >= 0) {
+      const size_t derived = schema_.derived_columns_.size();
+      for (int64_t r = first; r < end; ++r) derived_given_[r * derived + use.derived] = 1;
+    }
+  }
+
+  // The derived columns the rows left out, computed over the history and the request's rows, then encoded as if
+  // the rows had given them.
+  void DeriveLeftOut() {
+    const std::vector<int>& columns = schema_.derived_columns_;
+    const size_t derived = columns.size();
+    bool any = false;
+    for (size_t c = 0; c < derived && !any; ++c) {
+      for (int64_t r = 0; r < rows_ && !any && columns[c] >= 0; ++r) any = !derived_given_[r * derived + c];
+    }
+    if (!any) return;
+    const std::vector<float> values = schema_.history_->Derive(series_);
+    for (size_t c = 0; c < derived; ++c) {
+      if (columns[c] < 0) continue;
+      const size_t column = static_cast<size_t>(columns[c]);
+      for (int64_t r = 0; r < rows_; ++r) {
+        if (derived_given_[r * derived + c]) continue;
+        for (size_t feature : schema_.columns_[column].features) {
+          try {
+            EncodeNumber(column, feature, values[r * derived + c], r);
+          } catch (const Error& error) {  // a transform refusing a derived value, e.g. log1p of negative sales
+            throw RequestError(400, fmt::format("{}: {} (derived from the history): {}", Field(list_, r).Str(),
+                                                Quoted(schema_.columns_[column].name), error.what()));
+          }
+        }
       }
     }
   }
@@ -419,6 +536,10 @@ class RequestEncoder {
   };
   std::vector<UnknownInput> unknown_;  // in the order first seen
   std::unordered_map<std::string, size_t> unknown_index_;
+  // With a history: the rows' days, entities and sources, and which derived values each row gave.
+  TimeSeriesRows series_;
+  std::vector<uint8_t> derived_given_;  // [row][time_series column]
+  const char* list_ = "rows";           // "items" or "rows", for messages
 };
 
 namespace {

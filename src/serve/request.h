@@ -7,6 +7,10 @@
 //   EncodedRequest rank = ParseRankRequest(R"({"context": {"user_id": "u1"}, "items": [{"item_id": "i9"}]})",
 //                                          schema, limits);             // throws RequestError (a 4xx answer)
 //   rank.batch;   // one row per item, one group; the context's slots are shared (embedded once per request)
+//
+// With a time-series history (`serve --history`), a derived [time_series] column a row leaves out is computed from
+// the row's date, entity columns and the sources of the history and of the request's rows (TimeSeriesIndex); a
+// value the row gives is used as it is.
 #pragma once
 
 #include <chrono>
@@ -21,6 +25,7 @@
 #include "eval/blend.h"
 #include "features/batcher.h"
 #include "features/pipeline.h"
+#include "features/time_series.h"
 
 namespace mtrec {
 
@@ -54,10 +59,13 @@ class RequestSchema {
   friend EncodedRequest ParsePredictRequest(std::string_view, const RequestSchema&, const RequestLimits&);
 
  public:
-  explicit RequestSchema(const FeaturePipeline& pipeline);
+  // `history`: the model's derived time-series columns are computed from it when a row leaves them out (it must
+  // outlive the schema); null: a row gives them as any other input.
+  explicit RequestSchema(const FeaturePipeline& pipeline, const TimeSeriesIndex* history = nullptr);
 
   const FeaturePipeline& pipeline() const { return *pipeline_; }
-  // The input columns a request must give, sorted (for messages and docs).
+  // The input columns a request gives, sorted (for messages and docs); with a history, the derived columns and
+  // the sources that no feature reads may be left out.
   const std::vector<std::string>& columns() const { return column_names_; }
 
  private:
@@ -65,8 +73,15 @@ class RequestSchema {
   struct ColumnUse {
     std::string name;
     std::vector<size_t> features;  // indices into config().features reading this column
+    // With a history, what the column is to the derived time-series columns (-1 / false: nothing).
+    bool date = false;
+    int key = -1;      // an entity column: its index in history->key_columns()
+    int source = -1;   // a source: its index in history->sources()
+    int derived = -1;  // a derived column: its index in time_series.columns, computed when a row leaves it out
   };
   const FeaturePipeline* pipeline_;
+  const TimeSeriesIndex* history_ = nullptr;
+  std::vector<int> derived_columns_;  // with a history: per time_series column, its columns_ index (-1: not read)
   std::vector<ColumnUse> columns_;
   std::vector<FeaturePipeline::Placement> placements_;  // per config feature, computed once
   std::unordered_map<std::string, size_t> index_;  // column name -> columns_ index

@@ -50,7 +50,7 @@ RankingServer::RankingServer(ServerOptions options) : options_(std::move(options
   limits_.max_items = options_.max_items;
   // The scorer's micro-batches hold several requests; the model's buffers are sized for the largest.
   const int64_t max_rows = std::max<int64_t>(options_.max_items, kMinInferenceBatch);
-  store_ = std::make_unique<ModelStore>(options_.model, max_rows);
+  store_ = std::make_unique<ModelStore>(options_.model, max_rows, options_.history);
   scorer_ = std::make_unique<Scorer>(max_rows);
   HttpServerOptions http;
   http.host = options_.host;

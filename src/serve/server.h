@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "serve/http_server.h"
 #include "serve/metrics.h"
@@ -23,6 +24,7 @@ namespace mtrec {
 
 struct ServerOptions {
   std::string model;
+  std::vector<std::string> history;  // --history files, oldest first: derived time-series columns computed from them
   std::string host = "127.0.0.1";
   int port = 8080;           // 0: any free port (Bind returns it)
   int http_threads = 64;     // requests parsed and answered at once (idle connections take no thread)

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -313,6 +315,68 @@ TEST(TimeSeriesTest, NoDerivedValueReadsTheRowsOwnDayOrALaterOne) {
   for (size_t r = 0; r < rows.size(); ++r) {
     if (!std::isnan(before.numbers[r])) {
       ASSERT_NEAR(after.numbers[r], before.numbers[r], 1e-5);  // a ratio of prices
+    }
+  }
+}
+
+// The server's index derives a request's rows as the files' path derives a file after the history holding them:
+// rows in any order, on days after the history and on days it also has (the rows of a day together), with and
+// without days of several rows (the two ways the index keeps a day).
+TEST(TimeSeriesTest, TheServersIndexDerivesAsTheFilesPathDoes) {
+  const Config config = ParseConfig(kConfig, "cfg.toml");
+  for (bool one_row_a_day : {false, true}) {
+    std::vector<Row> rows = RandomRows(one_row_a_day ? 7 : 6);
+    if (one_row_a_day) {
+      std::set<std::tuple<int32_t, std::string, std::string>> seen;
+      std::erase_if(rows, [&](const Row& row) { return !seen.insert({row.day, row.store, row.item}).second; });
+    }
+    // The history: days before 30, and about half the rows of days 30 to 39; the request: the rest.
+    Rng rng(8);
+    std::vector<Row> early, middle, request;
+    for (const Row& row : rows) {
+      if (row.day < kFirstDay + 20) {
+        early.push_back(row);
+      } else if (row.day < kFirstDay + 30 || (row.day < kFirstDay + 40 && rng.Bernoulli(0.5))) {
+        middle.push_back(row);
+      } else {
+        request.push_back(row);
+      }
+    }
+    const ColumnTable first = Load(config, "index_early.csv", early);
+    const ColumnTable second = Load(config, "index_middle.csv", middle);
+    ColumnTable table = Load(config, "index_request.csv", request);
+    AddTimeSeriesColumns(config, table, {&first, &second});
+
+    const TimeSeriesIndex index(config, {&first, &second});
+    EXPECT_EQ(index.history_rows(), static_cast<int64_t>(early.size() + middle.size()));
+    EXPECT_EQ(index.entities(), 12 + 4 + 3);  // store x item, item, store
+    EXPECT_GT(index.bytes(), static_cast<size_t>(index.points()) * sizeof(int32_t));
+    ASSERT_EQ(index.key_columns(), (std::vector<std::string>{"store", "item"}));
+    TimeSeriesRows query = index.NewRows(static_cast<int64_t>(request.size()) + 1);  // the last row has no day
+    const size_t sources = index.sources().size();
+    for (size_t r = 0; r < request.size(); ++r) {
+      query.days[r] = request[r].day;
+      query.keys[r * 2] = TimeSeriesIndex::TextKey(request[r].store);
+      query.keys[r * 2 + 1] = TimeSeriesIndex::TextKey(request[r].item);
+      for (size_t s = 0; s < sources; ++s) query.sources[r * sources + s] = SourceOf(request[r], index.sources()[s]);
+    }
+    const std::vector<float> derived = index.Derive(query);
+    const size_t columns = config.time_series.columns.size();
+    ASSERT_EQ(derived.size(), (request.size() + 1) * columns);
+    for (size_t c = 0; c < columns; ++c) {
+      const std::string& name = config.time_series.columns[c].name;
+      const Column& expected = table.Get(name, ColumnType::kNumeric);
+      for (size_t r = 0; r < request.size(); ++r) {
+        const float want = expected.numbers[r];
+        const float got = derived[r * columns + c];
+        if (std::isnan(want)) {
+          ASSERT_TRUE(std::isnan(got)) << name << " row " << r << ": " << got << ", expected missing";
+        } else {
+          // The window sums start at another day of the series, so the last bits may round apart.
+          ASSERT_NEAR(got, want, 1e-6 * std::max(1.f, std::abs(want))) << name << " row " << r;
+        }
+      }
+      EXPECT_TRUE(std::isnan(derived[request.size() * columns + c])) << name;
     }
   }
 }
