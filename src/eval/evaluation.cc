@@ -132,6 +132,9 @@ std::vector<TaskReport> EvaluateTasks(const std::vector<TaskScores>& all_tasks, 
         m.push_back({"oracle_rmse", o.rmse});
         m.push_back({"oracle_mae", o.mae});
         m.push_back({"oracle_wape", Wape(task.oracle, task.labels)});
+        // The truth's own bias against the labels: a censored task's oracle (mean demand) sits above its labels
+        // (sales), so a model's demand bias is (1 + bias) / (1 + oracle_bias) - 1.
+        m.push_back({"oracle_bias", Bias(task.oracle, task.labels)});
       }
     }
     if (!task.conditional.empty() && !task.conditional_oracle.empty()) {

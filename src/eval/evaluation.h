@@ -11,7 +11,7 @@
 // eval.threshold), best_f1, best_f1_threshold. Regression: rows, horizon (of a forecast), target_mean,
 // mean_prediction, rmse, mae, wape, bias, r2, poisson_deviance, tweedie_deviance (power 1.5); a quantile task adds
 // quantile, pinball, coverage; with a naive forecast, mase and naive_wape (eval/forecast_metrics.h). With an oracle
-// column: oracle_auc, oracle_logloss / oracle_rmse, oracle_mae, oracle_wape.
+// column: oracle_auc, oracle_logloss / oracle_rmse, oracle_mae, oracle_wape, oracle_bias.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -262,6 +262,7 @@ TEST_F(RetailSimulatorTest, WritesAConfigWithTheSevenTasks) {
   // The count tasks, the censored demand and the ladder as the config reader sees them.
   const Config parsed = ParseConfig(config, "config.toml");
   EXPECT_EQ(parsed.FindTask("units_next_7d")->loss, LossKind::kNegbin);
+  EXPECT_EQ(parsed.FindTask("sales")->loss, LossKind::kPoisson);  // observed, not censored
   EXPECT_EQ(parsed.FindTask("demand")->column, "sales");
   EXPECT_EQ(parsed.FindTask("demand")->censored, "stockout");
   EXPECT_EQ(parsed.FindTask("sales_p50")->loss, LossKind::kPinball);

@@ -159,13 +159,14 @@ TEST(EvaluationTest, ForecastTaskReportsQuantileNaiveAndHorizon) {
   EXPECT_DOUBLE_EQ(report.Get("mase"), 2.0 / 5.0);
   EXPECT_DOUBLE_EQ(report.Get("naive_wape"), 5.0 / 13.0);
   EXPECT_DOUBLE_EQ(report.Get("oracle_wape"), (2 + 1 + 1 + 1) / 13.0);
+  EXPECT_DOUBLE_EQ(report.Get("oracle_bias"), (2 + 1 - 1 + 1) / 13.0);
   // The keys keep their places: forecasting metrics after the ones every regression task has.
   std::vector<std::string> keys;
   for (const auto& [key, value] : report.metrics) keys.push_back(key);
   EXPECT_EQ(keys, (std::vector<std::string>{"rows", "horizon", "target_mean", "mean_prediction", "rmse", "mae", "wape",
                                             "bias", "r2", "poisson_deviance", "tweedie_deviance", "quantile",
                                             "pinball", "coverage", "mase", "naive_wape", "oracle_rmse", "oracle_mae",
-                                            "oracle_wape"}));
+                                            "oracle_wape", "oracle_bias"}));
   // The horizon is a count in the table and the JSON, and comes back from it.
   const nlohmann::ordered_json json = ReportsToJson({report}, 5);
   EXPECT_TRUE(json["tasks"]["units_p90"]["horizon"].is_number_integer());
