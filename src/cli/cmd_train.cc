@@ -2,6 +2,7 @@
 
 #include "cli/commands.h"
 #include "cli/data_sets.h"
+#include "cli/training.h"
 #include "common/error.h"
 #include "common/files.h"
 #include "common/log.h"
@@ -12,9 +13,7 @@
 #include "io/model_io.h"
 #include "models/model.h"
 #include "models/predict.h"
-#include "train/diagnostics.h"
 #include "train/task_scores.h"
-#include "train/trainer.h"
 
 namespace mtrec {
 namespace {
@@ -68,7 +67,6 @@ int RunTrain(const TrainOptions& options) {
 
   DataSets sets = LoadDataSets(config, /*with_train=*/true);
   const std::vector<LabelCounts> train_labels = CountLabels(config, *sets.train);
-  for (const auto& warning : CheckTrainingLabels(config, train_labels, sets.train->path())) LogWarning("{}", warning);
   for (const auto* table : {&sets.valid, &sets.test}) {
     if (!table->has_value()) continue;
     for (const auto& warning :
@@ -76,41 +74,19 @@ int RunTrain(const TrainOptions& options) {
       LogWarning("{}", warning);
     }
   }
-  std::unique_ptr<FeaturePipeline> pipeline;
-  std::unique_ptr<Model> model;
-  if (resumed) {
-    pipeline = std::move(resumed->pipeline);
-    model = std::move(resumed->model);
-  } else {
-    pipeline = std::make_unique<FeaturePipeline>(FeaturePipeline::Fit(config, *sets.train));
-    model = CreateModel(config, pipeline->layout(), InferenceBatch(config));
-    model->Initialize(config.train.seed);
-  }
-  EncodedData train = pipeline->Encode(*sets.train);
-  std::optional<EncodedData> valid;
-  if (sets.valid) valid = pipeline->Encode(*sets.valid);
-  const InputLayout& layout = pipeline->layout();
-  LogInfo("model: {} over {} inputs ({} embedding tables, {} numeric), {} dense parameters, {} tasks",
-          config.model.arch, layout.InputWidth(), layout.tables.size(), layout.NumericWidth(), model->arena().size(),
-          model->tasks());
-
-  Trainer trainer(config, *model);
-  trainer.Fit(
-      train, valid ? &*valid : nullptr,
-      [&](const TrainerState& state) { SaveCheckpoint(checkpoint, config, *pipeline, *model, state, train_labels); },
-      resumed ? &*resumed->trainer : nullptr);
-  SaveModel(options.out, config, *pipeline, *model, trainer.state().history, train_labels);
-  if (valid && !model->GateUsages().empty()) {
-    model->ResetGateUsage();
-    Predict(*model, config, *valid);
-    LogInfo("on the validation data, {}", FormatGateUsage(model->GateUsages()));
-  }
+  TrainHooks hooks;
+  hooks.resumed = std::move(resumed);
+  hooks.on_epoch = [&](const FeaturePipeline& pipeline, const Model& model, const TrainerState& state) {
+    SaveCheckpoint(checkpoint, config, pipeline, model, state, train_labels);
+  };
+  LoadedModel trained = TrainModel(config, *sets.train, sets.valid ? &*sets.valid : nullptr, std::move(hooks));
+  SaveModel(options.out, config, *trained.pipeline, *trained.model, trained.history, trained.train_labels);
   LogInfo("wrote {} (checkpoint {})", options.out, checkpoint);
 
   if (sets.test) {
-    EncodedData test = pipeline->Encode(*sets.test);
+    EncodedData test = trained.pipeline->Encode(*sets.test);
     std::vector<std::vector<float>> conditional;
-    auto predictions = Predict(*model, config, test, &conditional);
+    auto predictions = Predict(*trained.model, config, test, &conditional);
     auto reports = EvaluateTasks(MakeTaskScores(config, test, predictions, &conditional), config.eval);
     fmt::print("test metrics ({} rows {} {}):\n{}", test.rows, config.data.test_fraction > 0 ? "held out of" : "of",
                sets.test->path(), FormatMetricTable(reports));

@@ -14,6 +14,7 @@ RunCommand AddInitCommand(CLI::App& app);
 RunCommand AddSimulateCommand(CLI::App& app);
 RunCommand AddTrainCommand(CLI::App& app);
 RunCommand AddEvalCommand(CLI::App& app);
+RunCommand AddBacktestCommand(CLI::App& app);
 RunCommand AddPredictCommand(CLI::App& app);
 RunCommand AddInspectCommand(CLI::App& app);
 RunCommand AddListCommand(CLI::App& app);

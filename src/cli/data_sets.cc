@@ -97,10 +97,6 @@ void AddDerivedColumns(const Config& config, ColumnTable& table, const std::vect
   AddTimeSeriesColumns(config, table, tables);
 }
 
-namespace {
-
-// Reads the file a data.KEY setting names; a missing one is reported with the setting, since a path relative to
-// the config's folder is easy to misread.
 ColumnTable LoadDataFile(const Config& config, const char* key, const std::string& value,
                          const std::vector<ColumnRequest>& requests) {
   const std::string path = DataPath(config, value);
@@ -109,8 +105,6 @@ ColumnTable LoadDataFile(const Config& config, const char* key, const std::strin
               std::filesystem::absolute(path).lexically_normal().string());
   return LoadTable(path, config.data, requests);
 }
-
-}  // namespace
 
 DataSets LoadDataSets(const Config& config, bool with_train) {
   DataSets sets;

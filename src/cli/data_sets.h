@@ -22,6 +22,11 @@ struct DataSets {
 // file's the training and validation files.
 DataSets LoadDataSets(const Config& config, bool with_train);
 
+// Reads the file a data.KEY setting names (`key`: "train", "valid", "test"); a missing one is reported with the
+// setting, since a path relative to the config's folder is easy to misread.
+ColumnTable LoadDataFile(const Config& config, const char* key, const std::string& value,
+                         const std::vector<ColumnRequest>& requests);
+
 // Splits a table into (valid, test) with a seeded shuffle: the first `fraction` of the shuffled rows are the
 // validation rows; both keep the file's order.
 std::pair<ColumnTable, ColumnTable> SplitValidTest(const ColumnTable& table, double fraction, uint64_t seed);

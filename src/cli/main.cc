@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
       "  mtrec simulate --preset ecommerce --rows 200000 --seed 1 --out data/sim\n"
       "  mtrec train --config data/sim/config.toml --out model.mtrec\n"
       "  mtrec eval --model model.mtrec --data data/sim/test.csv --json metrics.json\n"
+      "  mtrec backtest --config data/retail/config.toml --folds 4 --horizon 14\n"
       "  mtrec predict --model model.mtrec --data data/sim/test.csv --out predictions.csv\n"
       "  mtrec inspect model.mtrec\n"
       "  mtrec list archs\n"
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
   add(mtrec::AddSimulateCommand(app));
   add(mtrec::AddTrainCommand(app));
   add(mtrec::AddEvalCommand(app));
+  add(mtrec::AddBacktestCommand(app));
   add(mtrec::AddPredictCommand(app));
   add(mtrec::AddInspectCommand(app));
   add(mtrec::AddListCommand(app));

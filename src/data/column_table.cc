@@ -358,6 +358,96 @@ ColumnTable ColumnTable::Select(const std::vector<int64_t>& rows) const {
   return out;
 }
 
+namespace {
+
+// A text column's codes (and a multi-valued one's row offsets) with the dictionary they index.
+void SetTextColumn(Column& column, const StringIndex& dictionary, std::vector<uint32_t> codes,
+                   std::vector<uint64_t> offsets) {
+  std::vector<uint64_t> dictionary_offsets = {0};
+  std::vector<char> blob;
+  for (std::string_view value : dictionary.values()) {
+    blob.insert(blob.end(), value.begin(), value.end());
+    dictionary_offsets.push_back(blob.size());
+  }
+  column.codes.Own(std::move(codes));
+  column.offsets.Own(std::move(offsets));
+  column.dictionary_offsets.Own(std::move(dictionary_offsets));
+  column.dictionary_blob.Own(std::move(blob));
+}
+
+}  // namespace
+
+ColumnTable ColumnTable::Concat(const std::vector<const ColumnTable*>& tables,
+                                const std::vector<std::pair<uint32_t, int64_t>>& rows, const std::string& path) {
+  MTREC_CHECK(!tables.empty(), "{}: no tables to join", path);
+  const ColumnTable& first = *tables.front();
+  for (const ColumnTable* table : tables) {
+    MTREC_CHECK(table->columns_.size() == first.columns_.size(), "{} and {}: read with other columns, cannot be joined",
+                first.path_, table->path_);
+    for (size_t c = 0; c < first.columns_.size(); ++c) {
+      MTREC_CHECK(table->columns_[c].name == first.columns_[c].name && table->columns_[c].type == first.columns_[c].type,
+                  "{} and {}: column {} is '{}' in one and '{}' in the other, cannot be joined", first.path_,
+                  table->path_, c, first.columns_[c].name, table->columns_[c].name);
+    }
+  }
+  ColumnTable out;
+  out.rows_ = static_cast<int64_t>(rows.size());
+  out.path_ = path;
+  out.report_.path = path;
+  out.report_.rows = out.rows_;
+  std::vector<uint32_t> lines;
+  lines.reserve(rows.size());
+  for (const auto& [t, r] : rows) lines.push_back(tables[t]->lines_[r]);
+  out.lines_.Own(std::move(lines));
+  for (const ColumnTable* table : tables) {
+    out.report_.skipped += table->report_.skipped;
+    out.report_.from_cache = out.report_.from_cache || table->report_.from_cache;
+  }
+  for (size_t c = 0; c < first.columns_.size(); ++c) {
+    Column column;
+    column.name = first.columns_[c].name;
+    column.type = first.columns_[c].type;
+    column.present = true;
+    for (const ColumnTable* table : tables) column.present = column.present && table->columns_[c].present;
+    if (column.type == ColumnType::kNumeric) {
+      std::vector<float> numbers;
+      numbers.reserve(rows.size());
+      for (const auto& [t, r] : rows) numbers.push_back(column.present ? tables[t]->columns_[c].numbers[r] : NAN);
+      column.numbers.Own(std::move(numbers));
+      out.columns_.push_back(std::move(column));
+      continue;
+    }
+    // Each table's codes mapped into one dictionary, in the order the rows first use them.
+    StringIndex merged;
+    if (!column.present) merged.Intern("");
+    std::vector<std::vector<uint32_t>> remap(tables.size());
+    for (size_t t = 0; t < tables.size(); ++t) {
+      remap[t].assign(tables[t]->columns_[c].DictionarySize(), StringIndex::kAbsent);
+    }
+    auto code_of = [&](uint32_t t, uint32_t code) {
+      if (!column.present) return uint32_t{0};
+      uint32_t& to = remap[t][code];
+      if (to == StringIndex::kAbsent) to = merged.Intern(tables[t]->columns_[c].Value(code));
+      return to;
+    };
+    std::vector<uint32_t> codes;
+    std::vector<uint64_t> offsets;
+    if (column.type == ColumnType::kCategorical) {
+      for (const auto& [t, r] : rows) codes.push_back(code_of(t, tables[t]->columns_[c].codes[r]));
+    } else {
+      offsets.push_back(0);
+      for (const auto& [t, r] : rows) {
+        const Column& from = tables[t]->columns_[c];
+        for (uint64_t i = from.offsets[r]; i < from.offsets[r + 1]; ++i) codes.push_back(code_of(t, from.codes[i]));
+        offsets.push_back(codes.size());
+      }
+    }
+    SetTextColumn(column, merged, std::move(codes), std::move(offsets));
+    out.columns_.push_back(std::move(column));
+  }
+  return out;
+}
+
 std::string SerializeTable(const ColumnTable& table) {
   BinaryWriter w;
   w.Bytes(std::string_view(kCacheMagic, sizeof(kCacheMagic)));
@@ -687,16 +777,7 @@ ColumnTable TableParser::Parse(const std::string& path, const DataConfig& data,
         for (uint32_t code : local.codes) codes.push_back(column.present ? remap[code] : 0);
         for (uint64_t count : local.counts) offsets.push_back(offsets.back() + count);
       }
-      std::vector<uint64_t> dictionary_offsets = {0};
-      std::vector<char> blob;
-      for (std::string_view value : merged.values()) {
-        blob.insert(blob.end(), value.begin(), value.end());
-        dictionary_offsets.push_back(blob.size());
-      }
-      column.codes.Own(std::move(codes));
-      column.offsets.Own(std::move(offsets));
-      column.dictionary_offsets.Own(std::move(dictionary_offsets));
-      column.dictionary_blob.Own(std::move(blob));
+      SetTextColumn(column, merged, std::move(codes), std::move(offsets));
     }
     table.columns_.push_back(std::move(column));
   }

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/config.h"
@@ -101,6 +102,12 @@ class ColumnTable {
 
   // Keeps the rows listed (in that order); used to split one file into validation and test parts.
   ColumnTable Select(const std::vector<int64_t>& rows) const;
+  // The rows of several tables read with the same requests as one table (`mtrec backtest`'s data: train, valid
+  // and test files together): `rows` lists (table, row) pairs in the order wanted. Text columns get one merged
+  // dictionary in first-appearance order; a column absent from one table is absent from the result. The result's
+  // path is `path`; its lines are each row's line in its own file.
+  static ColumnTable Concat(const std::vector<const ColumnTable*>& tables,
+                            const std::vector<std::pair<uint32_t, int64_t>>& rows, const std::string& path);
   // Adds a numeric column computed from the others (features/time_series.h: derived columns); one value per row,
   // and no numeric column of that name yet.
   void AddNumeric(const std::string& name, std::vector<float> values);

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "common/dates.h"
 #include "common/error.h"
 #include "common/files.h"
 #include "common/log.h"
@@ -319,7 +320,8 @@ void AddTimeSeriesRequests(const Config& config, bool labels_required, std::vect
 }
 
 TimeSeriesReport AddTimeSeriesColumns(const Config& config, ColumnTable& table,
-                                      const std::vector<const ColumnTable*>& history) {
+                                      const std::vector<const ColumnTable*>& history,
+                                      std::optional<int32_t> known_until) {
   const TimeSeriesConfig& ts = config.time_series;
   TimeSeriesReport report;
   report.rows = table.rows();
@@ -339,6 +341,12 @@ TimeSeriesReport AddTimeSeriesColumns(const Config& config, ColumnTable& table,
   std::vector<std::vector<double>> daily(plan.daily.size());
   ParallelForBlocks(plan.daily.size(), [&](size_t d, int) {
     daily[d] = DailyValues(points[plan.daily[d].first], source_values[plan.daily[d].second]);
+    // Days past the cutoff stay as points, so a lag onto one reads a missing value rather than an older day.
+    if (!known_until) return;
+    const std::vector<int32_t>& point_day = points[plan.daily[d].first].point_day;
+    for (size_t p = 0; p < point_day.size(); ++p) {
+      if (point_day[p] > *known_until) daily[d][p] = kNaN;
+    }
   });
 
   // Each derived column over every segment, then scattered to the rows of the table (the history only feeds it).
@@ -373,8 +381,10 @@ TimeSeriesReport AddTimeSeriesColumns(const Config& config, ColumnTable& table,
     missing += fmt::format("{}{} {} ({:.1f}%)", missing.empty() ? "" : ", ", ts.columns[c].name, report.missing[c],
                            100.0 * static_cast<double>(report.missing[c]) / static_cast<double>(table.rows()));
   }
-  LogInfo("time series: {} derived columns for the {} rows of {} over {} history rows in {:.2f} s; missing values: {}",
-          ts.columns.size(), table.rows(), table.path(), report.history_rows, report.seconds,
+  LogInfo("time series: {} derived columns for the {} rows of {} over {} history rows{} in {:.2f} s; missing values: "
+          "{}",
+          ts.columns.size(), table.rows(), table.path(), report.history_rows,
+          known_until ? fmt::format(" known until {}", FormatIsoDate(*known_until)) : "", report.seconds,
           missing.empty() ? "none" : missing);
   return report;
 }

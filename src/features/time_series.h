@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -40,8 +41,11 @@ struct TimeSeriesReport {
 // Appends every derived column of config.time_series to `table`, computed over `history` and the table's own rows
 // (rows at the same series and date in both are one day's rows together). A row without a valid date stops the
 // run with its file:line. Logs how many values are missing; does nothing without derived columns.
+// `known_until` (a day, common/dates.h): source values dated after it are unknown, read as missing wherever they
+// are (the forecast from that origin of `mtrec backtest`: rows after it read no actual past the origin).
 TimeSeriesReport AddTimeSeriesColumns(const Config& config, ColumnTable& table,
-                                      const std::vector<const ColumnTable*>& history);
+                                      const std::vector<const ColumnTable*>& history,
+                                      std::optional<int32_t> known_until = std::nullopt);
 
 // The history files of `predict`, `eval` and `serve` (--history, oldest first), read with `data`'s settings for what
 // the derived columns need: the date, entity and source columns (a label source may be absent; its values are then

@@ -319,6 +319,51 @@ TEST(TimeSeriesTest, NoDerivedValueReadsTheRowsOwnDayOrALaterOne) {
   }
 }
 
+// A cutoff (the origin of a backtest's forecast): every source value dated after it is unknown, for every row,
+// those after it included. Changing them or adding rows after it changes nothing; the values equal the reference
+// over the rows with those values missing.
+TEST(TimeSeriesTest, ValuesAfterTheCutoffAreUnknown) {
+  const Config config = ParseConfig(kConfig, "cfg.toml");
+  const std::vector<Row> rows = RandomRows(6);
+  const int32_t cutoff = kFirstDay + 45;
+  const ColumnTable history = Load(config, "cut_history.csv", rows);
+  ColumnTable table = Load(config, "cut_rows.csv", rows);
+  AddTimeSeriesColumns(config, table, {&history}, cutoff);
+  std::vector<Row> unknown = rows;
+  for (Row& row : unknown) {
+    if (row.day > cutoff) row.sales = row.price = row.promo = NAN;
+  }
+  ExpectMatchesReference(config, table, rows, unknown);
+
+  Rng rng(7);
+  std::vector<Row> changed = rows;
+  for (Row& row : changed) {
+    if (row.day <= cutoff) continue;
+    row.sales = static_cast<double>(rng.Below(50));
+    row.price = 100 * rng.Uniform();
+    row.promo = 1;
+  }
+  std::vector<Row> longer = changed;
+  for (int extra = 0; extra < 20; ++extra) {
+    Row row = rows[rng.Below(rows.size())];
+    row.day = cutoff + 1 + static_cast<int32_t>(rng.Below(30));
+    longer.push_back(row);
+  }
+  const ColumnTable other_history = Load(config, "cut_changed_history.csv", longer);
+  ColumnTable other = Load(config, "cut_changed.csv", changed);
+  AddTimeSeriesColumns(config, other, {&other_history}, cutoff);
+  for (const auto& column : config.time_series.columns) {
+    const Column& before = table.Get(column.name, ColumnType::kNumeric);
+    const Column& after = other.Get(column.name, ColumnType::kNumeric);
+    for (size_t r = 0; r < rows.size(); ++r) {
+      ASSERT_TRUE(before.numbers[r] == after.numbers[r] ||
+                  (std::isnan(before.numbers[r]) && std::isnan(after.numbers[r])))
+          << column.name << " row " << r << " on " << FormatIsoDate(rows[r].day) << " read a value after the cutoff "
+          << FormatIsoDate(cutoff) << ": " << before.numbers[r] << " -> " << after.numbers[r];
+    }
+  }
+}
+
 // The server's index derives a request's rows as the files' path derives a file after the history holding them:
 // rows in any order, on days after the history and on days it also has (the rows of a day together), with and
 // without days of several rows (the two ways the index keeps a day).

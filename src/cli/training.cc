@@ -1,0 +1,50 @@
+#include "cli/training.h"
+
+#include "common/log.h"
+#include "features/labels.h"
+#include "features/pipeline.h"
+#include "models/model.h"
+#include "models/predict.h"
+#include "train/diagnostics.h"
+#include "train/trainer.h"
+
+namespace mtrec {
+
+LoadedModel TrainModel(const Config& config, const ColumnTable& train, const ColumnTable* valid, TrainHooks hooks) {
+  LoadedModel out;
+  out.config = config;
+  out.train_labels = CountLabels(config, train);
+  for (const auto& warning : CheckTrainingLabels(config, out.train_labels, train.path())) LogWarning("{}", warning);
+  if (hooks.resumed) {
+    out.pipeline = std::move(hooks.resumed->pipeline);
+    out.model = std::move(hooks.resumed->model);
+  } else {
+    out.pipeline = std::make_unique<FeaturePipeline>(FeaturePipeline::Fit(config, train));
+    out.model = CreateModel(config, out.pipeline->layout(), InferenceBatch(config));
+    out.model->Initialize(config.train.seed);
+  }
+  const EncodedData train_data = out.pipeline->Encode(train);
+  std::optional<EncodedData> valid_data;
+  if (valid) valid_data = out.pipeline->Encode(*valid);
+  const InputLayout& layout = out.pipeline->layout();
+  LogInfo("model: {} over {} inputs ({} embedding tables, {} numeric), {} dense parameters, {} tasks",
+          config.model.arch, layout.InputWidth(), layout.tables.size(), layout.NumericWidth(),
+          out.model->arena().size(), out.model->tasks());
+
+  Trainer trainer(config, *out.model);
+  trainer.Fit(
+      train_data, valid_data ? &*valid_data : nullptr,
+      [&](const TrainerState& state) {
+        if (hooks.on_epoch) hooks.on_epoch(*out.pipeline, *out.model, state);
+      },
+      hooks.resumed && hooks.resumed->trainer ? &*hooks.resumed->trainer : nullptr);
+  out.history = trainer.state().history;
+  if (valid_data && !out.model->GateUsages().empty()) {
+    out.model->ResetGateUsage();
+    Predict(*out.model, config, *valid_data);
+    LogInfo("on the validation data, {}", FormatGateUsage(out.model->GateUsages()));
+  }
+  return out;
+}
+
+}  // namespace mtrec

@@ -1,0 +1,28 @@
+// The training run shared by `mtrec train` and `mtrec backtest`: fit the pipeline on the training table (or take a
+// resumed checkpoint's), build the model, train it with early stopping on the validation table.
+//
+//   LoadedModel trained = TrainModel(config, *sets.train, sets.valid ? &*sets.valid : nullptr, {});
+//   EvaluationRun run = RunEvaluation(trained, test, config.eval, /*with_curves=*/false);
+#pragma once
+
+#include <functional>
+#include <optional>
+
+#include "common/config.h"
+#include "data/column_table.h"
+#include "io/model_io.h"
+
+namespace mtrec {
+
+struct TrainHooks {
+  std::optional<LoadedModel> resumed;  // a checkpoint to go on from: its pipeline, model and trainer state
+  // After every epoch, with the state to checkpoint.
+  std::function<void(const FeaturePipeline&, const Model&, const TrainerState&)> on_epoch;
+};
+
+// Warns about labels that cannot train, logs the model's size, trains, and logs the experts' use on the
+// validation data. The result holds the config, pipeline, model, history and training labels, as LoadModel would
+// from the saved file.
+LoadedModel TrainModel(const Config& config, const ColumnTable& train, const ColumnTable* valid, TrainHooks hooks);
+
+}  // namespace mtrec
