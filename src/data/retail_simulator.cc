@@ -17,7 +17,7 @@
 namespace mtrec {
 namespace {
 
-// What config.toml proposes for training; written verbatim. Chosen on the default data's validation dates
+// What config.toml proposes for training; written verbatim. Chosen by trial runs on the default data
 // (examples/retail/README.md): four epochs under a cosine decay, kept by the validation loss of all tasks, train
 // in about a minute on 2 cores.
 constexpr int kConfigEmbeddingDim = 16;
