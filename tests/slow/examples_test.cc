@@ -3,6 +3,8 @@
 // contract (`census: arch=ple income_auc_mean=X ...`).
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <sstream>
@@ -67,6 +69,27 @@ TEST(ExamplesTest, CensusBeatsThePublishedAucs) {
   const auto fields = LastLineFields(run.output);
   EXPECT_GT(Field(fields, "income_auc_mean"), 0.9522) << run.output;
   EXPECT_GT(Field(fields, "marital_auc_mean"), 0.9945) << run.output;
+}
+
+// examples/retail at its default size without LightGBM (bench/retail compares it): the targets against the
+// seasonal naive and the oracle, the p90 rung's coverage, and the censored likelihood's smaller demand bias.
+TEST(ExamplesTest, RetailForecastsBeatTheNaiveNearTheOracle) {
+  RunResult run = RunExample("retail/run.sh --no-lgbm");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const auto fields = LastLineFields(run.output);
+  EXPECT_LE(Field(fields, "wape"), 0.75 * Field(fields, "naive_wape")) << run.output;
+  EXPECT_LE(Field(fields, "wape"), 1.05 * Field(fields, "oracle_wape")) << run.output;
+  EXPECT_GE(Field(fields, "coverage90"), 0.88) << run.output;
+  EXPECT_LE(Field(fields, "coverage90"), 0.92) << run.output;
+  double censored = 0, uncensored = 0;
+  const size_t at = run.output.find("demand bias against the true mean demand:");
+  ASSERT_NE(at, std::string::npos) << run.output;
+  ASSERT_EQ(std::sscanf(run.output.c_str() + at,
+                        "demand bias against the true mean demand: censored likelihood %lf%%, without it %lf%%",
+                        &censored, &uncensored),
+            2)
+      << run.output;
+  EXPECT_LT(std::abs(censored), std::abs(uncensored)) << run.output;
 }
 
 }  // namespace
