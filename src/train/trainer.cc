@@ -444,6 +444,16 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
       LogInfo("epoch {} valid:{}", epoch, summary);
     }
     state_.epochs_done = epoch;
+    if (early_stopping && !std::isfinite(record.monitor) && state_.best_epoch == 0 && !warned_unmeasured_) {
+      // Otherwise no epoch is ever better and the run silently keeps its last one.
+      LogWarning("early stopping watches train.early_stop_metric = \"{}\"{}, which no task reports on the "
+                 "validation data: the model keeps the last epoch; choose a metric the tasks have (mtrec list "
+                 "metrics) or \"{}\"",
+                 config_.train.early_stop_metric,
+                 config_.train.early_stop_task.empty() ? "" : " of task '" + config_.train.early_stop_task + "'",
+                 kNoEarlyStopping);
+      warned_unmeasured_ = true;
+    }
     if (early_stopping && std::isfinite(record.monitor)) {
       const bool better = state_.best_epoch == 0 || IsBetterScore(record.monitor);
       if (better) {

@@ -114,6 +114,7 @@ class Trainer {
   Matrix calibrator_diff_;
   std::vector<double> step_losses_;  // this step's weighted mean loss per task, for the weighting strategy
   int64_t step_ = 0;
+  bool warned_unmeasured_ = false;  // the early-stopping metric was absent from a validation epoch
   LrSchedule schedule_;  // constant until Fit knows the run's length
   std::unique_ptr<WeightAverage> average_;  // train.ema_decay > 0
 };

@@ -26,6 +26,20 @@ class TrainEvalTest : public testing::Test {
 };
 fs::path TrainEvalTest::dir_;
 
+// An early-stopping metric that no task reports (pinball without a quantile task) would keep no epoch as the best
+// without a word: the run says so once and keeps the last epoch.
+TEST_F(TrainEvalTest, AnEarlyStoppingMetricNoTaskReportsIsNamed) {
+  RunResult train = RunMtrec(Train((dir_ / "unmeasured.mtrec").string(), "train.early_stop_metric=pinball"));
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  const std::string warning = "early stopping watches train.early_stop_metric = \"pinball\", which no task reports";
+  const size_t at = train.output.find(warning);
+  ASSERT_NE(at, std::string::npos) << train.output;
+  EXPECT_EQ(train.output.find(warning, at + 1), std::string::npos) << "warned more than once: " << train.output;
+  RunResult measured = RunMtrec(Train((dir_ / "measured.mtrec").string()));
+  ASSERT_EQ(measured.exit_code, 0) << measured.output;
+  EXPECT_EQ(measured.output.find("which no task reports"), std::string::npos) << measured.output;
+}
+
 TEST_F(TrainEvalTest, TrainEvalPredictInspect) {
   const std::string model = (dir_ / "model.mtrec").string();
   RunResult train = RunMtrec(Train(model));
