@@ -504,7 +504,12 @@ std::string FormatConfig(const SimulatorOptions& options, int64_t stores, int64_
     int window;  // 0: the op takes none
     const char* by;
     bool log1p;
+    bool input = true;  // false: read by eval only, not a feature
   };
+  // The seasonal naive forecast of the horizon target (the same window a week earlier, whose last day is
+  // yesterday), which eval measures the model against (mase, naive_wape).
+  const std::string horizon_units = fmt::format("units_next_{}d", kRetailHorizonDays);
+  const std::string horizon_naive = horizon_units + "_lag7";
   const Derived derived[] = {
       {"sales_lag1", "sales", "lag", 1, 0, nullptr, true},
       {"sales_lag7", "sales", "lag", 7, 0, nullptr, true},
@@ -519,31 +524,27 @@ std::string FormatConfig(const SimulatorOptions& options, int64_t stores, int64_
       {"store_sales_mean7", "sales", "mean", 1, 7, "store_id", true},
       {"days_since_promo", "promo", "days_since", 0, 0, nullptr, true},
       {"price_ratio28", "price", "ratio_to_mean", 1, 28, nullptr, false},
+      {horizon_naive.c_str(), horizon_units.c_str(), "lag", 7, 0, nullptr, false, /*input=*/false},
   };
   fmt::format_to(dst,
                  "\n# Each store-item is one series; the derived columns below read only the days before the row's "
                  "own\n# (price_ratio28 reads the day's price, known in the morning).\n"
                  "[time_series]\ndate = \"date\"\nseries = [\"store_id\", \"item_id\"]\n");
   for (const auto& d : derived) {
+    if (!d.input) fmt::format_to(dst, "\n# The seasonal naive forecast of {} (eval's baseline, not an input).", d.column);
     fmt::format_to(dst, "\n[[time_series.columns]]\nname = \"{}\"\ncolumn = \"{}\"\nop = \"{}\"\n", d.name,
                    d.column, d.op);
     if (d.lag > 0) fmt::format_to(dst, "lag = {}\n", d.lag);
     if (d.window > 0) fmt::format_to(dst, "window = {}\n", d.window);
     if (d.by != nullptr) fmt::format_to(dst, "by = [\"{}\"]\n", d.by);
   }
-  // Not an input: the seasonal naive forecast of the horizon target (the same window a week earlier, whose last
-  // day is yesterday), which eval measures the model against (mase, naive_wape).
-  fmt::format_to(dst,
-                 "\n# The seasonal naive forecast of units_next_{0}d (eval's baseline, not an input).\n"
-                 "[[time_series.columns]]\nname = \"units_next_{0}d_lag7\"\ncolumn = \"units_next_{0}d\"\n"
-                 "op = \"lag\"\nlag = 7\n",
-                 kRetailHorizonDays);
   for (const auto& f : features) {
     fmt::format_to(dst, "\n# {}\n[[features]]\nname = \"{}\"\nkind = \"{}\"\n", f.what, f.name, f.kind);
     if (f.log1p) fmt::format_to(dst, "log1p = true\n");
   }
   fmt::format_to(dst, "\n# The derived columns of [time_series] (missing on a series' first days: a missing flag).");
   for (const auto& d : derived) {
+    if (!d.input) continue;
     fmt::format_to(dst, "\n[[features]]\nname = \"{}\"\nkind = \"numeric\"\n", d.name);
     if (d.log1p) fmt::format_to(dst, "log1p = true\n");
   }
@@ -566,9 +567,9 @@ std::string FormatConfig(const SimulatorOptions& options, int64_t stores, int64_
        "sales_lag7"},
       {"stockout", "binary", 1.0, "oracle_p_stockout", "The shelf runs empty today (sales = stock on hand).",
        nullptr, nullptr, 0, nullptr, 1, ""},
-      {fmt::format("units_next_{}d", kRetailHorizonDays), "regression", kConfigUnitsWeight, nullptr,
+      {horizon_units, "regression", kConfigUnitsWeight, nullptr,
        fmt::format("Units sold over today and the next {} days.", kRetailHorizonDays - 1), kConfigCountLoss, nullptr,
-       0, nullptr, kRetailHorizonDays, fmt::format("units_next_{}d_lag7", kRetailHorizonDays)},
+       0, nullptr, kRetailHorizonDays, horizon_naive},
       {fmt::format("stockout_next_{}d", kRetailHorizonDays), "binary", 1.0, nullptr,
        fmt::format("The shelf runs empty on one of today and the next {} days.", kRetailHorizonDays - 1), nullptr,
        nullptr, 0, nullptr, kRetailHorizonDays, ""},
