@@ -8,6 +8,7 @@
 #include "common/threads.h"
 #include "io/model_io.h"
 #include "models/predict.h"
+#include "models/task_outputs.h"
 
 namespace mtrec {
 namespace {
@@ -35,16 +36,19 @@ int RunPredict(const PredictOptions& options) {
   EncodedData data = loaded.pipeline->Encode(table);
   std::vector<std::vector<float>> conditional;
   auto predictions = Predict(*loaded.model, loaded.config, data, &conditional);
-  // The columns: every task, then with --conditional p(task | parent) of each chain task as <task>_given_<parent>.
+  // The columns: every task, the extras of ziln and treated tasks (quantiles, uplift...), then with --conditional
+  // p(task | parent) of each chain task as <task>_given_<parent>.
+  const TaskOutputs task_outputs(loaded.config);
   std::vector<const std::vector<float>*> columns;
   std::string csv;
-  for (size_t k = 0; k < loaded.config.tasks.size(); ++k) {
-    csv += (k ? "," : "") + loaded.config.tasks[k].name;
-    columns.push_back(&predictions[k]);
+  const std::vector<std::string> names = task_outputs.names();
+  for (size_t c = 0; c < names.size(); ++c) {
+    csv += (c ? "," : "") + names[c];
+    columns.push_back(&predictions[c]);
   }
   if (options.conditional) {
     for (size_t k = 0; k < loaded.config.tasks.size(); ++k) {
-      if (!loaded.model->graph().IsChain(static_cast<int64_t>(k))) continue;
+      if (!loaded.model->graph().IsChain(task_outputs.first(static_cast<int64_t>(k)))) continue;
       csv += fmt::format(",{}_given_{}", loaded.config.tasks[k].name, loaded.config.tasks[k].parent);
       columns.push_back(&conditional[k]);
     }
@@ -55,7 +59,7 @@ int RunPredict(const PredictOptions& options) {
     csv += "\n";
   }
   WriteFileAtomic(options.out, csv);
-  LogInfo("wrote {} predictions of {} tasks to {}", data.rows, predictions.size(), options.out);
+  LogInfo("wrote {} predictions of {} tasks to {}", data.rows, loaded.config.tasks.size(), options.out);
   return 0;
 }
 
@@ -66,7 +70,8 @@ RunCommand AddPredictCommand(CLI::App& app) {
   CLI::App* command = app.add_subcommand(
       "predict",
       "Score a file: one CSV column per task (binary tasks as probabilities; a chain task's is its unconditional\n"
-      "probability), one row per input row, in order.\n\n"
+      "probability; a ziln task's its expected value, then its quantiles as <task>_q10...; a task with a treatment\n"
+      "the row's arm's, then <task>_uplift, <task>_treated and <task>_control), one row per input row, in order.\n\n"
       "Examples:\n"
       "  mtrec predict --model model.mtrec --data data/sim/test.csv --out predictions.csv\n"
       "  mtrec predict --model model.mtrec --data data/sim/test.csv --out p.csv --conditional   # + purchase_given_click\n"

@@ -1,5 +1,7 @@
 #include "cli/training.h"
 
+#include <fmt/format.h>
+
 #include "common/log.h"
 #include "features/labels.h"
 #include "features/pipeline.h"
@@ -27,9 +29,11 @@ LoadedModel TrainModel(const Config& config, const ColumnTable& train, const Col
   std::optional<EncodedData> valid_data;
   if (valid) valid_data = out.pipeline->Encode(*valid);
   const InputLayout& layout = out.pipeline->layout();
-  LogInfo("model: {} over {} inputs ({} embedding tables, {} numeric), {} dense parameters, {} tasks",
+  LogInfo("model: {} over {} inputs ({} embedding tables, {} numeric), {} dense parameters, {} tasks{}",
           config.model.arch, layout.InputWidth(), layout.tables.size(), layout.NumericWidth(),
-          out.model->arena().size(), out.model->tasks());
+          out.model->arena().size(), config.tasks.size(),
+          out.model->columns() == std::ssize(config.tasks) ? ""
+                                                          : fmt::format(" ({} output columns)", out.model->columns()));
 
   Trainer trainer(config, *out.model);
   trainer.Fit(

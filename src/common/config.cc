@@ -356,8 +356,10 @@ const std::vector<Field<TaskConfig>>& TaskFields() {
       MakeField("kind", &T::kind, "Task kind."),
       MakeField("loss", &T::loss,
                 "Loss; default logloss for binary and mse for regression. A regression may instead take a count "
-                "likelihood on the log of its mean, predicting e^output (poisson, tweedie, negbin: labels >= 0), or "
-                "pinball for a quantile; their math is in docs/losses.md."),
+                "likelihood on the log of its mean, predicting e^output (poisson, tweedie, negbin: labels >= 0), "
+                "pinball for a quantile, or ziln, the zero-inflated log-normal of a value that is zero for most rows "
+                "(customer value: a purchase probability and a log-normal amount, predicting their expected value); "
+                "their math is in docs/losses.md."),
       MakeField("weight", &T::weight, "Weight of the task's loss in the total loss."),
       MakeField("positive", &T::positive,
                 "Label rule: the label is 1 when the column's value is one of these, else 0 (data.na_values: "
@@ -384,6 +386,27 @@ const std::vector<Field<TaskConfig>>& TaskFields() {
                 "(demand on a stock-out day, when sales = stock): those rows' loss is -log P(Y >= label). For the "
                 "poisson and negbin losses; read like a label, never an input.",
                 {}, regression),
+      MakeField("quantiles", &T::quantiles,
+                "Loss ziln: the quantiles of the predicted distribution that predict and serve write beside its "
+                "expected value, as <task>_q10, <task>_q50, ... (each in (0, 1)).",
+                {}, regression),
+      MakeField("treatment", &T::treatment,
+                "Campaign effect: a 0/1 column (1: the row was treated, e.g. got the offer), read like a label. The task "
+                "gets one set of outputs per arm (control, treated), each with its own tower over the shared body "
+                "(TARNet), trained on the rows of its arm; the prediction is the row's arm's (control where the column "
+                "is missing), and predict and serve add <task>_uplift (treated minus control), <task>_treated and "
+                "<task>_control. eval adds the uplift metrics (qini, auuc, ...; docs/evaluation.md)."),
+      MakeField("propensity", &T::propensity,
+                "With a treatment: the binary task whose label is the treatment (a propensity head, as DragonNet's). "
+                "Its predictions e weight this task's rows by inverse propensity in training, 1/e treated and "
+                "1/(1 - e) control, so each arm's outputs learn the whole population when assignment was targeted; "
+                "eval's policy values use them too. Empty: no weighting."),
+      MakeField("propensity_clip", &T::propensity_clip,
+                "With a propensity: propensities are clipped to [clip, 1 - clip] before weighting, bounding a row's "
+                "weight at 1/clip."),
+      MakeField("oracle_uplift", &T::oracle_uplift,
+                "With a treatment: column holding the true uplift (simulated data): eval prints the true-uplift "
+                "metrics (true_qini, pehe, ...) and the oracle's qini beside the model's."),
       MakeField("pos_weight", &T::pos_weight,
                 "Weight of the positive rows in the logloss, as PyTorch's BCEWithLogitsLoss pos_weight: a row's loss "
                 "is -(pos_weight y log p + (1 - y) log(1 - p)), still divided by the number of labelled rows. For "
@@ -576,6 +599,9 @@ const std::vector<Field<EvalConfig>>& EvalFields() {
                 "slice_by: how many slices. A text column: the values with the most rows get one each, the others "
                 "share one; a numeric column: each value its own when there are this few, else ranges of about equal "
                 "rows."),
+      MakeField("top_percent", &E::top_percent,
+                "The k of the customer-value and uplift metrics that look at the top k% of rows by prediction "
+                "(revenue_share_top10, uplift_top10, policy_value_top10, ...); each in 1..100."),
       MakeField("importance", &E::importance,
                 "Permutation importance: each feature's encoded values shuffled across the rows in turn (seeded by "
                 "train.seed), and each task's AUC drop (binary) or RMSE rise (regression) reported; one prediction "
@@ -922,6 +948,43 @@ void ValidateLossKeys(const TaskConfig& task) {
               name, task.censored, task.loss);
   MTREC_CHECK(task.censored != task.column, "task '{}': censored names the label column '{}' itself", name,
               task.column);
+  for (double q : task.quantiles) {
+    MTREC_CHECK(q > 0 && q < 1, "task '{}': quantiles must each be in (0, 1), got {}", name, q);
+  }
+  MTREC_CHECK(task.quantiles == TaskConfig{}.quantiles || task.loss == LossKind::kZiln,
+              "task '{}': quantiles applies to loss 'ziln' only, not '{}' (a pinball task predicts one quantile)",
+              name, task.loss);
+}
+
+// A treatment splits a task's outputs by arm; its propensity names the binary task that predicts the treatment.
+void ValidateTreatment(const Config& config, const TaskConfig& task) {
+  const std::string& name = task.name;
+  if (task.treatment.empty()) {
+    MTREC_CHECK(task.propensity.empty(), "task '{}': propensity weights the arms of a treatment; set treatment too",
+                name);
+    MTREC_CHECK(task.oracle_uplift.empty(), "task '{}': oracle_uplift needs a treatment", name);
+    return;
+  }
+  MTREC_CHECK(task.treatment != task.column, "task '{}': treatment names the label column '{}' itself", name,
+              task.column);
+  MTREC_CHECK(task.parent.empty() && task.loss != LossKind::kPinball,
+              "task '{}': a task with a treatment can neither have a parent nor be a pinball rung (its outputs are "
+              "per arm)",
+              name);
+  for (const auto& other : config.tasks) {
+    MTREC_CHECK(other.parent != name, "task '{}' has a treatment, so it cannot be the parent of task '{}'", name,
+                other.name);
+  }
+  MTREC_CHECK(task.propensity_clip > 0 && task.propensity_clip < 0.5,
+              "task '{}': propensity_clip must be in (0, 0.5), got {}", name, task.propensity_clip);
+  if (task.propensity.empty()) return;
+  const TaskConfig* propensity = config.FindTask(task.propensity);
+  MTREC_CHECK(propensity != nullptr, "task '{}': propensity names no task '{}'", name, task.propensity);
+  MTREC_CHECK(propensity->kind == TaskKind::kBinary && propensity->column == task.treatment &&
+                  propensity->treatment.empty() && propensity->parent.empty(),
+              "task '{}': propensity task '{}' must be a binary task on the treatment column '{}' (column = \"{}\"), "
+              "without a treatment or parent of its own",
+              name, task.propensity, task.treatment, task.treatment);
 }
 
 // Pinball tasks on one column form a ladder ordered by quantile (models/task_graph.h): two on one quantile would
@@ -1076,6 +1139,9 @@ void ValidateEvalAndServe(const Config& config) {
   MTREC_CHECK(eval.calibration_bins >= 1 && eval.calibration_bins <= 1000,
               "eval.calibration_bins is {}; expected 1 to 1000", eval.calibration_bins);
   for (int64_t k : eval.ranking_k) MTREC_CHECK(k >= 1, "eval.ranking_k holds {}; expected every k >= 1", k);
+  for (int64_t k : eval.top_percent) {
+    MTREC_CHECK(k >= 1 && k <= 100, "eval.top_percent holds {}; expected every k in 1..100", k);
+  }
   MTREC_CHECK(eval.max_slices >= 1, "eval.max_slices is {}; expected at least 1", eval.max_slices);
   for (const auto& name : eval.relevance) find(name, "eval.relevance", TaskKind::kBinary);
   if (!eval.value_task.empty()) find(eval.value_task, "eval.value_task", TaskKind::kRegression);
@@ -1181,11 +1247,12 @@ void ValidateConfig(const Config& config) {
                   task.name, task.loss);
     } else {
       MTREC_CHECK(task.loss != LossKind::kLogloss,
-                  "task '{}' is a regression: its loss must be 'mse', 'huber', 'poisson', 'tweedie', 'negbin' or "
-                  "'pinball', not 'logloss'",
+                  "task '{}' is a regression: its loss must be 'mse', 'huber', 'poisson', 'tweedie', 'negbin', "
+                  "'pinball' or 'ziln', not 'logloss'",
                   task.name);
     }
     ValidateLossKeys(task);
+    ValidateTreatment(config, task);
     MTREC_CHECK(task.positive.empty() || task.equals.empty(), "task '{}': give either 'positive' or 'equals', not both",
                 task.name);
     MTREC_CHECK(task.weight >= 0 && std::isfinite(task.weight), "task '{}': weight must be >= 0, got {}", task.name,
@@ -1203,6 +1270,8 @@ void ValidateConfig(const Config& config) {
     if (!task.oracle_given_parent.empty())
       label_columns[task.oracle_given_parent] = task.name + " (oracle given parent)";
     if (!task.censored.empty()) label_columns[task.censored] = task.name + " (censored)";
+    if (!task.treatment.empty()) label_columns[task.treatment] = task.name + " (treatment)";
+    if (!task.oracle_uplift.empty()) label_columns[task.oracle_uplift] = task.name + " (oracle uplift)";
   }
   ValidateQuantileLadders(config);
 

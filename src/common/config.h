@@ -94,6 +94,11 @@ struct TaskConfig {
   double negbin_alpha = 0.5;   // loss negbin: the dispersion α > 0, Var = μ + αμ²
   double quantile = 0.5;       // loss pinball: the quantile τ in (0, 1)
   std::string censored;        // 0/1 column, 1: the label is a lower bound (poisson, negbin)
+  std::vector<double> quantiles = {0.1, 0.5, 0.9};  // loss ziln: the quantiles predict and serve write
+  std::string treatment;       // 0/1 column: one set of outputs per arm (control, treated), uplift = their difference
+  std::string propensity;      // with a treatment: the binary task predicting it, whose predictions weight the rows
+  double propensity_clip = 0.05;  // propensities are clipped to [clip, 1 - clip] before they weight a row
+  std::string oracle_uplift;   // with a treatment: column holding the true uplift (simulated data)
   std::string oracle;
   int64_t horizon = 0;         // days ahead a forecast task looks (1: the row's day); 0: not a forecast
   std::string naive;           // column holding a naive forecast of the label (eval: mase, naive_wape); empty: none
@@ -163,6 +168,7 @@ struct EvalConfig {
   std::string slice_by;                            // column of the per-slice error analysis; empty: none
   int64_t max_slices = 20;                         // values of slice_by with a slice of their own
   bool importance = false;                         // permutation importance of each feature per task
+  std::vector<int64_t> top_percent = {10, 30};     // the k of the value and uplift metrics' "top k%"
 };
 
 // Task names with a number each (TOML inline table { click = 1, purchase = 3 }), sorted by name: TOML tables

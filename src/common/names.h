@@ -78,14 +78,15 @@ static_assert(NameTable<LrScheduleKind>::kNames.size() == static_cast<size_t>(Lr
               "a name for each LrScheduleKind");
 
 // tasks.loss: a binary task's is logloss; a regression's mse, huber, a count likelihood on a log-mean output
-// (poisson, tweedie, negbin) or pinball for a quantile (train/losses.h, docs/losses.md).
-enum class LossKind { kLogloss, kMse, kHuber, kPoisson, kTweedie, kNegbin, kPinball };
+// (poisson, tweedie, negbin), pinball for a quantile, or ziln, the zero-inflated log-normal of a value that is
+// mostly zero (train/losses.h, docs/losses.md).
+enum class LossKind { kLogloss, kMse, kHuber, kPoisson, kTweedie, kNegbin, kPinball, kZiln };
 template <>
 struct NameTable<LossKind> {
-  static constexpr std::array<std::string_view, 7> kNames = {"logloss", "mse",    "huber",  "poisson",
-                                                             "tweedie", "negbin", "pinball"};
+  static constexpr std::array<std::string_view, 8> kNames = {"logloss", "mse",    "huber",   "poisson",
+                                                             "tweedie", "negbin", "pinball", "ziln"};
 };
-static_assert(NameTable<LossKind>::kNames.size() == static_cast<size_t>(LossKind::kPinball) + 1,
+static_assert(NameTable<LossKind>::kNames.size() == static_cast<size_t>(LossKind::kZiln) + 1,
               "a name for each LossKind");
 
 // The losses whose output is s = log μ of a count's mean μ: predictions are e^s and labels must be >= 0.

@@ -676,7 +676,7 @@ ColumnTable TableParser::Parse(const std::string& path, const DataConfig& data,
             }
           } else if (requests[c].count_label && *value < 0.0) {
             ok = false;
-            if (!bad_row(line, fmt::format("column '{}' ({}): a count must be >= 0, found {}", requests[c].name,
+            if (!bad_row(line, fmt::format("column '{}' ({}): its loss needs values >= 0, found {}", requests[c].name,
                                            requests[c].role, Quoted(field)))) {
               return;
             }

@@ -31,7 +31,7 @@ struct ColumnRequest {
   bool binary_label = false;  // kNumeric: only 0, 1 or missing are valid
   std::string role;           // for messages: "feature 'price'", "label of task 'click'"
   bool label = false;         // a task's label column: a file to score may leave it out
-  bool count_label = false;   // kNumeric: only values >= 0 or missing are valid (count losses)
+  bool count_label = false;   // kNumeric: only values >= 0 or missing are valid (count and ziln losses)
 };
 
 // Adds a request to read `column` as text (a grouping or slicing column of a run), unless it is empty or already

@@ -43,11 +43,16 @@ void GatherBatch(const EncodedData& data, const int64_t* rows, int64_t count, Ba
     batch->labels[t].resize(count);
     for (int64_t b = 0; b < count; ++b) batch->labels[t][b] = data.labels[t][rows[b]];
   }
-  batch->censored.resize(data.censored.size());
-  for (size_t t = 0; t < data.censored.size(); ++t) {
-    batch->censored[t].resize(data.censored[t].empty() ? 0 : count);
-    for (int64_t b = 0; b < count && !data.censored[t].empty(); ++b) batch->censored[t][b] = data.censored[t][rows[b]];
-  }
+  // Per-task columns that a task may lack (left empty in the batch too).
+  auto gather_optional = [&](const std::vector<std::vector<float>>& from, std::vector<std::vector<float>>& into) {
+    into.resize(from.size());
+    for (size_t t = 0; t < from.size(); ++t) {
+      into[t].resize(from[t].empty() ? 0 : count);
+      for (int64_t b = 0; b < count && !from[t].empty(); ++b) into[t][b] = from[t][rows[b]];
+    }
+  };
+  gather_optional(data.censored, batch->censored);
+  gather_optional(data.treatment, batch->treatment);
 }
 
 std::vector<int64_t> SequentialOrder(int64_t rows) {

@@ -24,6 +24,7 @@ struct Batch {
   std::vector<float> numeric;                      // b × numeric width
   std::vector<std::vector<float>> labels;          // [task][b], NaN = missing
   std::vector<std::vector<float>> censored;        // [task][b], 1: the label is a lower bound; empty without
+  std::vector<std::vector<float>> treatment;       // [task][b], 0/1 (NaN: missing); empty without
 
   // Serving: rows in groups (one request's candidates) that share their context features. A slot flagged in
   // `shared` holds its id(s) at the group's first row only (a shared multi slot's other rows have no ids); the

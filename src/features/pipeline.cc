@@ -63,7 +63,7 @@ std::vector<ColumnRequest> FeaturePipeline::Requests(const Config& config, bool 
     request.type = HasLabelRule(task) ? ColumnType::kCategorical : ColumnType::kNumeric;
     request.required = labels_required;
     request.binary_label = task.kind == TaskKind::kBinary && !HasLabelRule(task);
-    request.count_label = IsCountLoss(task.loss);
+    request.count_label = IsCountLoss(task.loss) || task.loss == LossKind::kZiln;
     request.label = true;
     request.role = "label of task '" + task.name + "'";
     add(request);
@@ -78,13 +78,27 @@ std::vector<ColumnRequest> FeaturePipeline::Requests(const Config& config, bool 
       censored.role = "censored flags of task '" + task.name + "'";
       add(censored);
     }
-    for (const std::string* column : {&task.oracle, &task.oracle_given_parent}) {
+    if (!task.treatment.empty()) {
+      // Read like a label: needed to train; a file scored without it is scored as untreated (control).
+      ColumnRequest treatment;
+      treatment.name = task.treatment;
+      treatment.type = ColumnType::kNumeric;
+      treatment.required = labels_required;
+      treatment.binary_label = true;
+      treatment.label = true;
+      treatment.role = "treatment of task '" + task.name + "'";
+      add(treatment);
+    }
+    const std::pair<const std::string*, const char*> oracles[] = {{&task.oracle, "oracle of task '"},
+                                                                  {&task.oracle_given_parent, "conditional oracle of task '"},
+                                                                  {&task.oracle_uplift, "oracle uplift of task '"}};
+    for (const auto& [column, role] : oracles) {
       if (column->empty()) continue;
       ColumnRequest oracle;
       oracle.name = *column;
       oracle.type = ColumnType::kNumeric;
       oracle.required = false;
-      oracle.role = (column == &task.oracle ? "oracle of task '" : "conditional oracle of task '") + task.name + "'";
+      oracle.role = std::string(role) + task.name + "'";
       add(oracle);
     }
     if (!task.naive.empty() && !config.time_series.Find(task.naive)) {
@@ -293,6 +307,8 @@ EncodedData FeaturePipeline::Encode(const ColumnTable& table) const {
     data.censored.push_back(read_optional(task.censored));
     data.naive.push_back(read_optional(task.naive));
     data.oracle_given_parent.push_back(read_optional(task.oracle_given_parent));
+    data.treatment.push_back(read_optional(task.treatment));
+    data.oracle_uplift.push_back(read_optional(task.oracle_uplift));
   }
   return data;
 }

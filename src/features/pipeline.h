@@ -61,6 +61,8 @@ struct EncodedData {
   std::vector<std::vector<float>> oracle_given_parent;  // [task][row], the true p(task | parent), often empty
   std::vector<std::vector<float>> naive;                 // [task][row], a naive forecast (task.naive); often empty
   std::vector<std::vector<float>> censored;             // [task][row], 1: the label is a lower bound; empty without
+  std::vector<std::vector<float>> treatment;            // [task][row], 0/1 (NaN: missing); empty without
+  std::vector<std::vector<float>> oracle_uplift;        // [task][row], the true uplift (task.oracle_uplift); often empty
   std::vector<double> oov_rate;                   // [single slot] share of rows with the out-of-vocabulary id
   std::string path;
   ReadReport report;
@@ -69,8 +71,8 @@ struct EncodedData {
 class FeaturePipeline {
  public:
   // The columns to read from a file: every feature column but the derived ones, and what those read
-  // (features/time_series.h); task label and censored columns (required or optional) and oracle columns (always
-  // optional).
+  // (features/time_series.h); task label, censored and treatment columns (required or optional) and oracle
+  // columns (always optional).
   static std::vector<ColumnRequest> Requests(const Config& config, bool labels_required);
 
   static FeaturePipeline Fit(const Config& config, const ColumnTable& train);

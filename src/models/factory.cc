@@ -5,13 +5,15 @@
 #include "models/model.h"
 #include "models/ple.h"
 #include "models/shared_bottom.h"
+#include "models/task_outputs.h"
 #include "models/task_towers.h"
 
 namespace mtrec {
 
 // One explicit switch over the architectures (no self-registration), so every model is visible here and the
 // compiler points here when an Arch is added. Model::Build completes each one (allocates its parameter arena).
-std::unique_ptr<Model> CreateModel(const Config& config, const InputLayout& layout, int64_t max_batch) {
+std::unique_ptr<Model> CreateModel(const Config& task_config, const InputLayout& layout, int64_t max_batch) {
+  const Config config = HeadsConfig(task_config);
   switch (config.model.arch) {
     case Arch::kSingleTask:
       return Model::Build<TaskTowers>(config, layout, max_batch, /*own_embeddings=*/true);

@@ -1,5 +1,6 @@
 // A multi-task model: an encoded batch in, one output column per task (a logit for binary tasks, the value for
-// regression tasks), each over every row. Every architecture shares the input layer, the parameter arena and the
+// regression tasks; three for a ziln task, and twice that for a task with a treatment: models/task_outputs.h),
+// each over every row. Every architecture shares the input layer, the parameter arena and the
 // task graph; a subclass provides the body between the concatenated input and the per-task outputs, which for a
 // chain task is the logit of p(task | parent) — the task graph turns it into the logit of p(task).
 //
@@ -125,7 +126,9 @@ class Model {
   InputLayer& input() { return input_; }
   const InputLayer& input() const { return input_; }
   int64_t max_batch() const { return max_batch_; }
-  int64_t tasks() const { return tasks_; }
+  // Output columns: one per task, more for ziln and treatment tasks (models/task_outputs.h). The architectures are
+  // built from HeadsConfig, where each column is a task, so inside them tasks_ counts columns.
+  int64_t columns() const { return tasks_; }
   const TaskGraph& graph() const { return graph_; }
 
  protected:
@@ -161,7 +164,7 @@ class Model {
   Matrix outputs_;
 };
 
-// The model named by config.model.arch.
+// The model named by config.model.arch, built from HeadsConfig(config) (models/task_outputs.h).
 std::unique_ptr<Model> CreateModel(const Config& config, const InputLayout& layout, int64_t max_batch);
 
 }  // namespace mtrec

@@ -1,27 +1,43 @@
 #include "models/predict.h"
 
+#include <cmath>
+
 #include "common/math.h"
 #include "features/batcher.h"
 #include "models/output_link.h"
+#include "models/task_outputs.h"
 
 namespace mtrec {
 
 std::vector<std::vector<float>> Predict(Model& model, const Config& config, const EncodedData& data,
                                         std::vector<std::vector<float>>* conditional) {
-  const int64_t tasks = model.tasks();
-  std::vector<std::vector<float>> predictions(tasks, std::vector<float>(data.rows));
+  const TaskOutputs task_outputs(config);
+  const auto& columns = task_outputs.prediction_columns();
+  const auto tasks = static_cast<int64_t>(config.tasks.size());
+  std::vector<std::vector<float>> predictions(columns.size(), std::vector<float>(data.rows));
   if (conditional) conditional->assign(tasks, std::vector<float>(data.rows));
   BatchStream stream(data, model.max_batch(), SequentialOrder(data.rows));
   int64_t row = 0;
   while (const Batch* batch = stream.Next()) {
     Tensor outputs = model.Forward(*batch, Mode::kInfer);
     Tensor body = model.Conditional(batch->size);
-    for (int64_t k = 0; k < tasks; ++k) {
-      const OutputLink link = LinkOf(config.tasks[k]);
-      const bool chain = model.graph().IsChain(k);  // other tasks' body outputs are not predictions (a ladder's)
+    for (size_t c = 0; c < columns.size(); ++c) {
+      const std::vector<float>* treatment =
+          columns[c].task < std::ssize(batch->treatment) && !batch->treatment[columns[c].task].empty()
+              ? &batch->treatment[columns[c].task]
+              : nullptr;
       for (int64_t b = 0; b < batch->size; ++b) {
-        predictions[k][row + b] = ApplyLink(link, outputs.At(b, k));
-        if (conditional) (*conditional)[k][row + b] = chain ? Sigmoid(body.At(b, k)) : predictions[k][row + b];
+        predictions[c][row + b] =
+            static_cast<float>(task_outputs.Predict(c, outputs.Row(b), treatment ? (*treatment)[b] : NAN));
+      }
+    }
+    if (conditional) {
+      for (int64_t k = 0; k < tasks; ++k) {
+        const int64_t column = task_outputs.first(k);
+        const bool chain = model.graph().IsChain(column);  // other tasks' body outputs are not predictions
+        for (int64_t b = 0; b < batch->size; ++b) {
+          (*conditional)[k][row + b] = chain ? Sigmoid(body.At(b, column)) : predictions[k][row + b];
+        }
       }
     }
     row += batch->size;

@@ -24,8 +24,10 @@ inline int64_t InferenceBatch(const Config& config) {
   return std::max<int64_t>(config.train.batch_size, kMinInferenceBatch);
 }
 
-// Per-task predictions in row order: probabilities for binary tasks, values for regression tasks (e^output for the
-// count losses, models/output_link.h); a chain task's is its unconditional probability. `conditional`, when given, receives p(task | parent) for chain tasks (the
+// The prediction columns of TaskOutputs(config) in row order: first each task's prediction (column k is task k's:
+// probabilities for binary tasks, values for regression tasks, e^output for the count losses, a ziln task's expected
+// value, a treated task's for the row's arm), then the extras (ziln quantiles, uplift, ...; models/task_outputs.h);
+// a chain task's is its unconditional probability. `conditional`, when given, receives p(task | parent) for chain tasks (the
 // same as the prediction for other tasks; a masked task's prediction is already conditional).
 std::vector<std::vector<float>> Predict(Model& model, const Config& config, const EncodedData& data,
                                         std::vector<std::vector<float>>* conditional = nullptr);

@@ -53,10 +53,8 @@ std::shared_ptr<ServingModel> LoadServingModel(const std::string& path, int64_t 
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   model->schema = std::make_unique<RequestSchema>(*model->loaded.pipeline, model->history.get());
-  for (const auto& task : model->loaded.config.tasks) {
-    model->task_json.push_back(nlohmann::json(task.name).dump());
-    model->task_link.push_back(LinkOf(task));
-  }
+  model->outputs = std::make_unique<TaskOutputs>(model->loaded.config);
+  for (const std::string& name : model->outputs->names()) model->task_json.push_back(nlohmann::json(name).dump());
   return model;
 }
 

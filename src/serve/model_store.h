@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "io/model_io.h"
-#include "models/output_link.h"
+#include "models/task_outputs.h"
 #include "serve/request.h"
 
 namespace mtrec {
@@ -30,8 +30,8 @@ struct ServingModel {
   std::unique_ptr<TimeSeriesIndex> history;  // with --history and derived time-series columns; read by `schema`
   std::unique_ptr<RequestSchema> schema;
   std::string version;                 // CRC-32 of the file's bytes, 8 hex digits: the same file, the same version
-  std::vector<std::string> task_json;  // each task's name as a JSON string, for answers
-  std::vector<OutputLink> task_link;   // how each task's output becomes its answer (a probability, a mean, ...)
+  std::unique_ptr<TaskOutputs> outputs;  // the answers (each task's, then ziln quantiles, uplift...) from the outputs
+  std::vector<std::string> task_json;    // each answer's name as a JSON string: the tasks' first, in task order
 };
 
 // Loads `path` for serving; throws Error naming the file when it is not a valid model. A model with derived

@@ -1,9 +1,10 @@
 #include "serve/scorer.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "common/error.h"
-#include "models/output_link.h"
+#include "models/task_outputs.h"
 #include "serve/request.h"
 
 namespace mtrec {
@@ -143,14 +144,15 @@ void Scorer::ScoreJobs(const std::vector<std::shared_ptr<Job>>& jobs) {
   }
   Model& model = *serving.loaded.model;
   const Tensor outputs = model.Forward(*batch, Mode::kInfer);
-  const int64_t tasks = model.tasks();
+  // Requests carry no treatment: a treated task answers its control arm, beside its uplift and both arms.
+  const TaskOutputs& answers = *serving.outputs;
+  const auto columns = static_cast<int64_t>(answers.prediction_columns().size());
   int64_t row = 0;
   for (const auto& job : jobs) {
-    job->scores.resize(job->batch.size * tasks);
+    job->scores.resize(job->batch.size * columns);
     for (int64_t r = 0; r < job->batch.size; ++r, ++row) {
-      for (int64_t k = 0; k < tasks; ++k) {
-        const float value = outputs.At(row, k);
-        job->scores[r * tasks + k] = ApplyLink(serving.task_link[k], value);
+      for (int64_t c = 0; c < columns; ++c) {
+        job->scores[r * columns + c] = static_cast<float>(answers.Predict(static_cast<size_t>(c), outputs.Row(row), NAN));
       }
     }
   }

@@ -4,7 +4,7 @@
 // batches grow and the per-row cost falls.
 //
 //   Scorer scorer(/*max_rows=*/kMinInferenceBatch);
-//   std::vector<float> scores = scorer.Score(model, std::move(batch), deadline);   // rows × tasks
+//   std::vector<float> scores = scorer.Score(model, std::move(batch), deadline);   // rows × answers
 #pragma once
 
 #include <chrono>
@@ -34,7 +34,8 @@ class Scorer {
   Scorer(const Scorer&) = delete;
   Scorer& operator=(const Scorer&) = delete;
 
-  // Scores `batch` with `model`: rows × tasks, binary tasks as probabilities, regression tasks as values. Blocks
+  // Scores `batch` with `model`: rows × its answers (TaskOutputs::names: each task, binary tasks as probabilities,
+  // regression tasks as values, then ziln quantiles and uplift). Blocks
   // until done; throws RequestError(503) when `deadline` passes first (the request is then dropped, or its result
   // discarded) and Error when the forward pass fails.
   std::vector<float> Score(std::shared_ptr<ServingModel> model, Batch batch,

@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "common/error.h"
+#include "models/ziln.h"
 #include "train/count_survival.h"
 
 namespace mtrec {
@@ -218,6 +219,67 @@ LossValue PinballLoss(const float* outputs, int64_t outputs_stride, const float*
                 [tau](double q, double y, double* g) { return PinballRow(q, y, tau, g); });
 }
 
+LossValue ZilnLoss(const float* outputs, int64_t outputs_stride, const float* labels, int64_t n, float scale,
+                   float* diff, int64_t diff_stride) {
+  LossValue value;
+  value.count = CountValid(labels, n);
+  const double factor = value.count > 0 ? static_cast<double>(scale) / static_cast<double>(value.count) : 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float y = labels[i];
+    double gradient[kZilnColumns] = {0, 0, 0};
+    if (!std::isnan(y)) {
+      MTREC_CHECK(y >= 0, "ziln loss: label {} is negative; the zero-inflated log-normal needs values >= 0", y);
+      value.sum += ZilnNll(outputs + i * outputs_stride, y, gradient);
+    }
+    if (diff) {
+      for (int j = 0; j < kZilnColumns; ++j) diff[i * diff_stride + j] = static_cast<float>(factor * gradient[j]);
+    }
+  }
+  return value;
+}
+
+LossValue ArmLoss(const TaskConfig& task, int64_t arm_width, const float* outputs, int64_t outputs_stride,
+                  const float* labels, const float* censored, const float* treatment, const float* weights, int64_t n,
+                  float scale, float* diff, int64_t diff_stride) {
+  // Each row's arm gathered into a dense block, the task's own loss over it, and its gradient scattered back.
+  std::vector<float> arm_outputs(static_cast<size_t>(n * arm_width));
+  std::vector<float> arm_labels(static_cast<size_t>(n));
+  std::vector<float> arm_diff(diff ? arm_outputs.size() : 0);
+  std::vector<int64_t> offset(static_cast<size_t>(n), 0);
+  for (int64_t i = 0; i < n; ++i) {
+    const float t = treatment[i];
+    MTREC_CHECK(std::isnan(t) || t == 0.f || t == 1.f, "task '{}': treatment column '{}' holds {}; expected 0 or 1",
+                task.name, task.treatment, t);
+    offset[i] = t == 1.f ? arm_width : 0;
+    arm_labels[i] = std::isnan(t) ? NAN : labels[i];
+    std::copy_n(outputs + i * outputs_stride + offset[i], arm_width, arm_outputs.data() + i * arm_width);
+  }
+  LossValue value = TaskLoss(task, arm_outputs.data(), arm_width, arm_labels.data(), censored, n, scale,
+                             diff ? arm_diff.data() : nullptr, arm_width);
+  if (weights) {
+    double weight_sum = 0;
+    for (int64_t i = 0; i < n; ++i) weight_sum += std::isnan(arm_labels[i]) ? 0.0 : weights[i];
+    const double normaliser = weight_sum > 0 ? static_cast<double>(value.count) / weight_sum : 0.0;
+    value.sum = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      if (std::isnan(arm_labels[i])) continue;
+      const double w = weights[i] * normaliser;
+      value.sum += w * TaskLoss(task, arm_outputs.data() + i * arm_width, arm_width, &arm_labels[i],
+                                censored ? censored + i : nullptr, 1, 1.f, nullptr, 0)
+                           .sum;
+      for (int64_t j = 0; j < arm_width && diff; ++j) arm_diff[i * arm_width + j] *= static_cast<float>(w);
+    }
+  }
+  if (diff) {
+    for (int64_t i = 0; i < n; ++i) {
+      float* row = diff + i * diff_stride;
+      std::fill(row, row + 2 * arm_width, 0.f);
+      std::copy_n(arm_diff.data() + i * arm_width, arm_width, row + offset[i]);
+    }
+  }
+  return value;
+}
+
 LossValue TaskLoss(const TaskConfig& task, const float* outputs, int64_t outputs_stride, const float* labels,
                    const float* censored, int64_t n, float scale, float* diff, int64_t diff_stride) {
   const float* flags = task.censored.empty() ? nullptr : censored;
@@ -242,6 +304,8 @@ LossValue TaskLoss(const TaskConfig& task, const float* outputs, int64_t outputs
       case LossKind::kPinball:
         return PinballLoss(outputs, outputs_stride, labels, n, static_cast<float>(task.quantile), scale, diff,
                            diff_stride);
+      case LossKind::kZiln:
+        return ZilnLoss(outputs, outputs_stride, labels, n, scale, diff, diff_stride);
     }
   } catch (const Error& error) {
     Fail("task '{}': {}", task.name, error.what());
@@ -288,6 +352,11 @@ double BestConstantOutput(const TaskConfig& task, const std::vector<float>& labe
   const std::vector<float> counted = CountedLabels(labels, parent);
   if (counted.empty()) return NAN;
   if (task.loss == LossKind::kPinball) return Quantile(counted, task.quantile);
+  if (task.loss == LossKind::kZiln) {
+    double outputs[kZilnColumns];
+    ZilnConstantOutputs(counted.data(), static_cast<long>(counted.size()), outputs);
+    return outputs[0];
+  }
   return InverseLink(LinkOf(task), Mean(counted));
 }
 
@@ -313,6 +382,15 @@ double ConstantPredictorLoss(const TaskConfig& task, const std::vector<float>& l
       loss += huber ? (a <= delta ? 0.5 * e * e : delta * (a - 0.5 * delta)) : e * e;
     }
     return loss / count;
+  }
+  if (task.loss == LossKind::kZiln) {
+    double constant[kZilnColumns];
+    ZilnConstantOutputs(counted.data(), static_cast<long>(counted.size()), constant);
+    float outputs[kZilnColumns];
+    for (int j = 0; j < kZilnColumns; ++j) outputs[j] = std::isfinite(constant[j]) ? static_cast<float>(constant[j]) : 0.f;
+    double sum = 0;
+    for (float y : counted) sum += ZilnNll(outputs, y, nullptr);
+    return sum / count;
   }
   // The loss at the best constant for every counted row, less each row's saturated loss.
   const float constant = static_cast<float>(BestConstantOutput(task, labels, parent));

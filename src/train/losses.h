@@ -69,10 +69,25 @@ LossValue NegBinLoss(const float* outputs, int64_t outputs_stride, const float* 
 LossValue PinballLoss(const float* outputs, int64_t outputs_stride, const float* labels, int64_t n, float quantile,
                       float scale, float* diff, int64_t diff_stride);
 
-// The loss `task` trains with (task.loss and its keys) over one column of outputs; `censored` as above (only read
+// The zero-inflated log-normal's negative log-likelihood (models/ziln.h) over three adjacent output columns per row
+// (s, mu, r at outputs[i·stride + 0..2]; diff likewise): softplus(s) for y = 0, and for y > 0
+//   softplus(−s) + log y + log sigma + ½ log 2π + ½ ((log y − mu) / sigma)²,  sigma = softplus(r) + 0.01.
+// Labels must be >= 0 (a negative one throws Error).
+LossValue ZilnLoss(const float* outputs, int64_t outputs_stride, const float* labels, int64_t n, float scale,
+                   float* diff, int64_t diff_stride);
+
+// The loss `task` trains with (task.loss and its keys) over its output columns (one, or ziln's three); `censored` as above (only read
 // for task.censored). Count losses name the task when a label is negative.
 LossValue TaskLoss(const TaskConfig& task, const float* outputs, int64_t outputs_stride, const float* labels,
                    const float* censored, int64_t n, float scale, float* diff, int64_t diff_stride);
+
+// A task with a treatment (TARNet): each row's loss on its own arm's columns — control at `outputs`, treated at
+// outputs + arm_width — and a zero gradient for the other arm. A row whose treatment is NaN counts as unlabelled;
+// any value but 0 and 1 throws Error. `weights` (nullable) weighs the rows (inverse propensity), normalised to a
+// mean of 1 over the labelled rows, so the loss stays on the scale of the unweighted one.
+LossValue ArmLoss(const TaskConfig& task, int64_t arm_width, const float* outputs, int64_t outputs_stride,
+                  const float* labels, const float* censored, const float* treatment, const float* weights, int64_t n,
+                  float scale, float* diff, int64_t diff_stride);
 
 // AITM's calibrator (Xi et al. 2021) on one parent link: max(σ(s_child) − σ(s_parent), 0) per row, which is zero
 // when the child's probability does not exceed its parent's. Returns the sum over the n rows and count n, and
@@ -95,7 +110,9 @@ double ConstantPredictorLoss(const TaskConfig& task, const std::vector<float>& l
                              const std::vector<float>* parent = nullptr, const std::vector<float>* censored = nullptr);
 
 // The constant ConstantPredictorLoss predicts, as an output (logit, log μ or value): where a count or pinball task's
-// output bias starts before training. NaN without labels.
+// output bias starts before training. NaN without labels; for ziln, the purchase logit (ZilnConstantOutputs in
+// models/ziln.h gives all three outputs). ziln's constant loss is its negative log-likelihood under that constant
+// distribution (a density's loss has no natural zero, so it is the loss itself, as for logloss).
 double BestConstantOutput(const TaskConfig& task, const std::vector<float>& labels,
                           const std::vector<float>* parent = nullptr);
 

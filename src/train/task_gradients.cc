@@ -77,23 +77,36 @@ void Combine(const std::vector<const float*>& v, size_t n, const std::vector<dou
 
 }  // namespace
 
-void WeightLossColumns(const Tensor& diff, const std::vector<double>& c, const Tensor* extra) {
+void WeightLossColumns(const Tensor& diff, const std::vector<double>& c, const Tensor* extra,
+                       const std::vector<int>& column_task) {
   for (int64_t r = 0; r < diff.rows; ++r) {
-    for (int64_t k = 0; k < diff.cols; ++k) {
-      diff.At(r, k) = diff.At(r, k) * static_cast<float>(c[k]) + (extra ? extra->At(r, k) : 0.f);
+    for (int64_t j = 0; j < diff.cols; ++j) {
+      const double weight = c[column_task.empty() ? j : column_task[j]];
+      diff.At(r, j) = diff.At(r, j) * static_cast<float>(weight) + (extra ? extra->At(r, j) : 0.f);
     }
   }
 }
 
-TaskGradients::TaskGradients(Model& model, int64_t max_batch, bool representation_only)
+// Column j of the model's outputs belongs to task j unless told otherwise.
+std::vector<int> OnePerColumn(std::vector<int> column_task, int64_t columns) {
+  if (column_task.empty()) {
+    for (int j = 0; j < columns; ++j) column_task.push_back(j);
+  }
+  MTREC_CHECK(std::ssize(column_task) == columns, "task gradients: {} column tasks for a model of {} columns",
+              column_task.size(), columns);
+  return column_task;
+}
+
+TaskGradients::TaskGradients(Model& model, int64_t max_batch, bool representation_only, std::vector<int> column_task)
     : model_(model),
       representation_only_(representation_only),
-      tasks_(static_cast<int>(model.tasks())),
+      column_task_(OnePerColumn(std::move(column_task), model.columns())),
+      tasks_(*std::max_element(column_task_.begin(), column_task_.end()) + 1),
       width_(model.input_width()),
       copy_cols_(model.input().CopyCols()),
       numeric_offset_(model.input().NumericOffset()) {
   MTREC_CHECK(tasks_ <= kMaxTasks, "task gradients: at most {} tasks, the model has {}", kMaxTasks, tasks_);
-  column_diff_.Resize(max_batch, model.tasks());
+  column_diff_.Resize(max_batch, model.columns());
   input_.resize(tasks_);
   for (auto& buffer : input_) buffer.Resize(static_cast<size_t>(max_batch * width_));
   combined_input_.Resize(max_batch, width_);
@@ -104,15 +117,15 @@ TaskGradients::TaskGradients(Model& model, int64_t max_batch, bool representatio
 }
 
 TaskMatrix TaskGradients::Measure(int64_t rows, const Tensor& diff) {
-  MTREC_CHECK(rows <= column_diff_.rows() && diff.cols == tasks_, "task gradients: a batch of {} rows × {} tasks "
-              "does not fit buffers of {} × {}", rows, diff.cols, column_diff_.rows(), tasks_);
+  MTREC_CHECK(rows <= column_diff_.rows() && diff.cols == column_diff_.cols(),
+              "task gradients: a batch of {} rows × {} columns does not fit buffers of {} × {}", rows, diff.cols,
+              column_diff_.rows(), column_diff_.cols());
   rows_ = rows;
   Tensor column = column_diff_.View().TopRows(rows);
   ParameterArena& arena = model_.arena();
   for (int k = 0; k < tasks_; ++k) {
     for (int64_t r = 0; r < rows; ++r) {
-      std::memset(column.Row(r), 0, sizeof(float) * tasks_);
-      column.At(r, k) = diff.At(r, k);
+      for (int64_t j = 0; j < column.cols; ++j) column.At(r, j) = column_task_[j] == k ? diff.At(r, j) : 0.f;
     }
     arena.ZeroGrad();
     Tensor diff_x = model_.BackwardToInput(rows, column);
@@ -143,7 +156,7 @@ void TaskGradients::Apply(const Batch& batch, const Tensor& diff, const TaskCoef
               rows_);
   ParameterArena& arena = model_.arena();
   if (representation_only_) {
-    WeightLossColumns(diff, c.shared, extra);
+    WeightLossColumns(diff, c.shared, extra, column_task_);
     arena.ZeroGrad();
     model_.Backward(batch, diff);
     return;

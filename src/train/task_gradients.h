@@ -28,14 +28,18 @@
 
 namespace mtrec {
 
-// diff[:, k] = c[k] · diff[:, k] + extra[:, k] (extra optional): task losses weighted, the extra term as it is.
-void WeightLossColumns(const Tensor& diff, const std::vector<double>& c, const Tensor* extra);
+// diff[:, j] = c[task(j)] · diff[:, j] + extra[:, j] (extra optional): task losses weighted, the extra term as it
+// is. column_task[j] is output column j's task (a task may own several columns); empty: column j is task j.
+void WeightLossColumns(const Tensor& diff, const std::vector<double>& c, const Tensor* extra,
+                       const std::vector<int>& column_task = {});
 
 class TaskGradients {
  public:
-  TaskGradients(Model& model, int64_t max_batch, bool representation_only);
+  // column_task: per output column of the model, its task (a ziln or treated task owns several); empty: one
+  // column per task.
+  TaskGradients(Model& model, int64_t max_batch, bool representation_only, std::vector<int> column_task = {});
 
-  // K backward passes, one per column of `diff`; returns the Gram matrix of the task gradients over the elements
+  // K backward passes, one per task's columns of `diff`; returns the Gram matrix of the task gradients over the elements
   // two or more of them reach. Leaves the model's dense gradients undefined until Apply.
   TaskMatrix Measure(int64_t rows, const Tensor& diff);
 
@@ -51,12 +55,13 @@ class TaskGradients {
  private:
   Model& model_;
   bool representation_only_;
+  std::vector<int> column_task_;
   int tasks_;
   int64_t width_;
   int64_t copy_cols_;       // the input layer writes `width_ / copy_cols_` sets of columns side by side...
   int64_t numeric_offset_;  // ...each ending with its numeric block at [numeric_offset_, copy_cols_)
   int64_t rows_ = 0;
-  Matrix column_diff_;                           // one task's column of the loss gradient, zeros elsewhere
+  Matrix column_diff_;                           // one task's columns of the loss gradient, zeros elsewhere
   std::vector<AlignedBuffer<float>> dense_;      // shared space: each task's dense gradients, arena layout
   std::vector<AlignedBuffer<float>> input_;      // each task's gradient of the input layer's output, rows × width
   Matrix combined_input_;

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/math.h"
 #include "common/metric_info.h"
 #include "common/profiler.h"
 #include "common/progress.h"
@@ -17,6 +18,7 @@
 #include "features/batcher.h"
 #include "models/output_link.h"
 #include "models/predict.h"
+#include "models/ziln.h"
 #include "models/weights.h"
 #include "train/diagnostics.h"
 #include "train/losses.h"
@@ -57,13 +59,15 @@ const float* CensoredOf(const std::vector<std::vector<float>>& censored, int64_t
 // the same value): small, but not so small that softplus⁻¹ sits far out where its gradient vanishes.
 constexpr double kMinRungGap = 0.1;
 
-// softplus⁻¹(x) = log(e^x − 1), for x > 0.
-double InverseSoftplus(double x) { return x > 20 ? x + std::log1p(-std::exp(-x)) : std::log(std::expm1(x)); }
-
 }  // namespace
 
 Trainer::Trainer(const Config& config, Model& model)
-    : config_(config), model_(model), weighting_(WeightingOptions::From(config), static_cast<int>(model.tasks())) {
+    : config_(config),
+      model_(model),
+      outputs_(config),
+      weighting_(WeightingOptions::From(config), static_cast<int>(config.tasks.size())) {
+  MTREC_CHECK(model.columns() == outputs_.columns(), "the model has {} output columns, its config's tasks {}",
+              model.columns(), outputs_.columns());
   dense_ = std::make_unique<DenseOptimizer>(model.arena(), DenseOptions(config.train));
   auto& tables = model.input().tables();
   for (size_t t = 0; t < tables.size(); ++t) {
@@ -73,15 +77,19 @@ Trainer::Trainer(const Config& config, Model& model)
     sparse_.push_back(std::make_unique<SparseOptimizer>(tables[t], options));
   }
   if (config.train.ema_decay > 0) average_ = std::make_unique<WeightAverage>(model, config.train.ema_decay);
-  diff_outputs_.Resize(config.train.batch_size, model.tasks());
-  calibrator_diff_.Resize(config.train.batch_size, model.tasks());
-  weight_sum_.assign(model.tasks(), 0.0);
+  diff_outputs_.Resize(config.train.batch_size, model.columns());
+  calibrator_diff_.Resize(config.train.batch_size, model.columns());
+  weight_sum_.assign(config.tasks.size(), 0.0);
   // Each task's loss weight; Fit divides it by the constant predictor's loss under train.normalize_losses.
   for (const TaskConfig& task : config.tasks) loss_scale_.push_back(static_cast<float>(task.weight));
-  for (int64_t k = 0; k < model.tasks(); ++k) {
+  for (int64_t k = 0; k < std::ssize(config.tasks); ++k) {
+    column_task_.insert(column_task_.end(), outputs_.width(k), static_cast<int>(k));
+    propensity_task_.push_back(config.tasks[k].propensity.empty() ? -1 : config.TaskIndex(config.tasks[k].propensity));
+  }
+  for (int64_t k = 0; k < std::ssize(config.tasks); ++k) {
     const TaskConfig& task = config.tasks[k];
     if (task.parent.empty()) continue;
-    const int parent = model.graph().parent(k);
+    const int parent = config.TaskIndex(task.parent);
     if (task.mode == TaskMode::kMasked) masked_labels_.emplace(k, std::vector<float>(config.train.batch_size));
     if (task.mode == TaskMode::kDirect && task.kind == TaskKind::kBinary && config.model.calibrator > 0) {
       calibrated_links_.emplace_back(k, parent);
@@ -96,7 +104,7 @@ Trainer::Trainer(const Config& config, Model& model)
 }
 
 void Trainer::AddTaskWeights(const TaskCoefficients& c) {
-  for (int64_t k = 0; k < model_.tasks(); ++k) weight_sum_[k] += c.shared[k];
+  for (size_t k = 0; k < weight_sum_.size(); ++k) weight_sum_[k] += c.shared[k];
   ++weight_steps_;
 }
 
@@ -106,7 +114,7 @@ void Trainer::Backpropagate(const Batch& batch, const Tensor& diff, const Tensor
   const bool measure = weighting_.NeedsGradients() || (every > 0 && step_ % every == 1 % every);
   if (!measure) {
     const TaskCoefficients c = weighting_.Step(losses, nullptr, seed);
-    WeightLossColumns(diff, c.shared, extra);
+    WeightLossColumns(diff, c.shared, extra, column_task_);
     model_.arena().ZeroGrad();
     model_.Backward(batch, diff);
     AddTaskWeights(c);
@@ -114,7 +122,8 @@ void Trainer::Backpropagate(const Batch& batch, const Tensor& diff, const Tensor
   }
   if (!task_gradients_) {
     task_gradients_ = std::make_unique<TaskGradients>(model_, config_.train.batch_size,
-                                                      config_.train.gradient_space == GradientSpace::kRepresentation);
+                                                      config_.train.gradient_space == GradientSpace::kRepresentation,
+                                                      column_task_);
   }
   const TaskMatrix gram = task_gradients_->Measure(batch.size, diff);
   const TaskCoefficients c = weighting_.Step(losses, &gram, seed);
@@ -133,7 +142,7 @@ const float* Trainer::TaskLabels(const Batch& batch, int64_t k) {
   auto masked = masked_labels_.find(k);
   if (masked == masked_labels_.end()) return batch.labels[k].data();
   const float* labels = batch.labels[k].data();
-  const float* parent = batch.labels[model_.graph().parent(k)].data();
+  const float* parent = batch.labels[config_.TaskIndex(config_.tasks[k].parent)].data();
   float* out = masked->second.data();
   for (int64_t r = 0; r < batch.size; ++r) out[r] = parent[r] == 1.f ? labels[r] : NAN;
   return out;
@@ -191,8 +200,21 @@ bool Trainer::IsBetterScore(double score) const {
   return IsBetter(GetMetric(config_.train.early_stop_metric), score, state_.best_score);
 }
 
+// Inverse-propensity weights of a batch's rows for a treated task: 1/e treated, 1/(1 − e) control, e the propensity
+// task's current prediction (no gradient flows through it) clipped to [clip, 1 − clip]; 0 where the treatment is
+// missing.
+void PropensityWeights(const Tensor& outputs, int64_t propensity_column, const std::vector<float>& treatment,
+                       double clip, std::vector<float>& weights) {
+  weights.resize(treatment.size());
+  for (size_t r = 0; r < treatment.size(); ++r) {
+    const double e = std::clamp<double>(Sigmoid(outputs.At(static_cast<int64_t>(r), propensity_column)), clip, 1 - clip);
+    const float t = treatment[r];
+    weights[r] = std::isnan(t) ? 0.f : static_cast<float>(t == 1.f ? 1 / e : 1 / (1 - e));
+  }
+}
+
 StepLosses Trainer::Step(const Batch& batch) {
-  const int64_t tasks = model_.tasks();
+  const auto tasks = static_cast<int64_t>(config_.tasks.size());
   StepLosses result;
   result.sum.assign(tasks, 0.0);
   result.count.assign(tasks, 0);
@@ -205,16 +227,36 @@ StepLosses Trainer::Step(const Batch& batch) {
   {
     ProfileScope scope("loss");
     for (int64_t k = 0; k < tasks; ++k) {
-      LossValue loss = TaskLoss(config_.tasks[k], outputs.data + k, outputs.ld, TaskLabels(batch, k),
-                                CensoredOf(batch.censored, k), outputs.rows, loss_scale_[k], diff.data + k, diff.ld);
+      const TaskConfig& task = config_.tasks[k];
+      const int64_t first = outputs_.first(k);
+      LossValue loss;
+      if (!outputs_.has_treatment(k)) {
+        loss = TaskLoss(task, outputs.data + first, outputs.ld, TaskLabels(batch, k), CensoredOf(batch.censored, k),
+                        outputs.rows, loss_scale_[k], diff.data + first, diff.ld);
+      } else {
+        const std::vector<float>& treatment = batch.treatment[k];
+        const float* weights = nullptr;
+        if (propensity_task_[k] >= 0) {
+          PropensityWeights(outputs, outputs_.first(propensity_task_[k]), treatment, task.propensity_clip,
+                            propensity_weights_);
+          weights = propensity_weights_.data();
+        }
+        loss = ArmLoss(task, outputs_.arm_width(k), outputs.data + first, outputs.ld, TaskLabels(batch, k),
+                       CensoredOf(batch.censored, k), treatment.data(), weights, outputs.rows, loss_scale_[k],
+                       diff.data + first, diff.ld);
+      }
       result.sum[k] += loss.sum;
       result.count[k] += loss.count;
       batch_losses[k] = loss.count > 0 ? loss_scale_[k] * loss.Mean() : NAN;
     }
     // The calibrator is a term of its own, outside the task weighting: its gradient is kept apart and added as is.
     Tensor calibrator = calibrator_diff_.View().TopRows(batch.size);
-    if (!calibrated_links_.empty()) std::fill(calibrator.data, calibrator.data + batch.size * tasks, 0.f);
-    for (const auto& [child, parent] : calibrated_links_) {
+    if (!calibrated_links_.empty()) {
+      for (int64_t r = 0; r < batch.size; ++r) std::fill_n(calibrator.Row(r), calibrator.cols, 0.f);
+    }
+    for (const auto& [child_task, parent_task] : calibrated_links_) {
+      const int64_t child = outputs_.first(child_task);
+      const int64_t parent = outputs_.first(parent_task);
       LossValue penalty = CalibratorPenalty(outputs.data + child, outputs.data + parent, outputs.ld, batch.size,
                                             static_cast<float>(config_.model.calibrator), calibrator.data + child,
                                             calibrator.data + parent, calibrator.ld);
@@ -251,7 +293,7 @@ StepLosses Trainer::Step(const Batch& batch) {
 }
 
 std::vector<double> Trainer::TrainEpoch(const EncodedData& train, int64_t epoch) {
-  const int64_t tasks = model_.tasks();
+  const auto tasks = static_cast<int64_t>(config_.tasks.size());
   std::vector<double> loss_sum(tasks, 0.0);
   std::vector<int64_t> loss_count(tasks, 0);
   double calibrator_sum = 0;
@@ -336,22 +378,39 @@ void Trainer::LogRunConflict() const {
 // near 0, which is a mean of 1 unit for every row (or a quantile of 0) that the first epochs would spend undoing.
 // A ladder's upper rung starts at its gap to the rung below.
 void Trainer::InitializeOutputBiases(const EncodedData& train) {
-  const int64_t tasks = model_.tasks();
+  const auto tasks = static_cast<int64_t>(config_.tasks.size());
   std::vector<double> constant(tasks, NAN);
   for (int64_t k = 0; k < tasks; ++k) {
     const TaskConfig& task = config_.tasks[k];
+    if (task.loss == LossKind::kZiln) {
+      // Each arm's three outputs start at the best constant distribution of all the task's labels.
+      double start[kZilnColumns];
+      ZilnConstantOutputs(train.labels[k].data(), static_cast<long>(train.labels[k].size()), start);
+      for (int64_t j = 0; j < outputs_.width(k); ++j) {
+        const double bias = start[j % kZilnColumns];
+        if (std::isfinite(bias)) model_.SetOutputBias(outputs_.first(k) + j, static_cast<float>(bias));
+      }
+      const float first[kZilnColumns] = {static_cast<float>(start[0]), static_cast<float>(start[1]),
+                                         static_cast<float>(start[2])};
+      const Ziln d = ZilnOf(first);
+      LogInfo("task {}: outputs start at the best constant: P(value > 0) {:.4g}, log value {:.4g} ± {:.4g}",
+              task.name, d.p, d.mu, d.sigma);
+      continue;
+    }
     if (!IsCountLoss(task.loss) && task.loss != LossKind::kPinball) continue;
     const std::vector<float>* parent =
-        task.mode == TaskMode::kMasked ? &train.labels[model_.graph().parent(k)] : nullptr;
+        task.mode == TaskMode::kMasked ? &train.labels[config_.TaskIndex(task.parent)] : nullptr;
     constant[k] = BestConstantOutput(task, train.labels[k], parent);
   }
   for (int64_t k = 0; k < tasks; ++k) {
     if (!std::isfinite(constant[k])) continue;  // no labels, or a count task whose labels are all 0
-    const int below = model_.graph().rung_below(k);
+    const int64_t column = outputs_.first(k);
+    const int below_column = model_.graph().rung_below(column);
+    const int below = below_column >= 0 ? column_task_[below_column] : -1;
     const double bias = below >= 0 && std::isfinite(constant[below])
                             ? InverseSoftplus(std::max(constant[k] - constant[below], kMinRungGap))
                             : constant[k];
-    model_.SetOutputBias(k, static_cast<float>(bias));
+    for (int64_t j = 0; j < outputs_.width(k); ++j) model_.SetOutputBias(column + j, static_cast<float>(bias));
     LogInfo("task {}: output bias starts at {:.6g}, its best constant", config_.tasks[k].name, bias);
   }
 }
@@ -382,12 +441,12 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     step_ = dense_->step();
     LogInfo("resuming after epoch {} of {}", state_.epochs_done, config_.train.epochs);
   }
-  for (int64_t k = 0; k < model_.tasks(); ++k) {
+  for (int64_t k = 0; k < std::ssize(config_.tasks); ++k) {
     const TaskConfig& task = config_.tasks[k];
     double scale = task.weight;
     if (config_.train.normalize_losses) {
       const std::vector<float>* parent =
-          task.mode == TaskMode::kMasked ? &train.labels[model_.graph().parent(k)] : nullptr;
+          task.mode == TaskMode::kMasked ? &train.labels[config_.TaskIndex(task.parent)] : nullptr;
       const double constant = ConstantPredictorLoss(task, train.labels[k], parent,
                                                     k < std::ssize(train.censored) ? &train.censored[k] : nullptr);
       if (std::isfinite(constant) && constant > 0) {

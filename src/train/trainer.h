@@ -18,6 +18,7 @@
 #include "eval/evaluation.h"
 #include "features/pipeline.h"
 #include "models/model.h"
+#include "models/task_outputs.h"
 #include "train/dense_optimizer.h"
 #include "train/history.h"
 #include "train/lr_schedule.h"
@@ -96,6 +97,10 @@ class Trainer {
 
   const Config& config_;
   Model& model_;
+  TaskOutputs outputs_;             // which output columns each task owns
+  std::vector<int> column_task_;    // per output column, its task
+  std::vector<int> propensity_task_;  // per task, the task giving its inverse-propensity weights; -1: none
+  std::vector<float> propensity_weights_;
   std::map<int64_t, std::vector<float>> masked_labels_;  // per masked task, its labels where the parent's is 1
   std::vector<std::pair<int64_t, int64_t>> calibrated_links_;  // (child, parent) under the calibrator loss
   std::unique_ptr<DenseOptimizer> dense_;

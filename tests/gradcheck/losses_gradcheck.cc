@@ -162,3 +162,74 @@ TEST(LossesGradcheck, CalibratorPenalty) {
 
 }  // namespace
 }  // namespace mtrec
+
+namespace mtrec {
+namespace {
+
+// A loss over several adjacent output columns per row (ziln's three, a treated task's two arms): the n × width
+// outputs sit at column 1 of an n × (width + 2) matrix, the gradient in an n × (width + 1) one.
+void CheckColumns(const std::function<LossValue(const float*, int64_t, float*, int64_t)>& loss,
+                  const std::vector<float>& outputs_block, int64_t n, int64_t width, float scale) {
+  const int64_t stride = width + 2;
+  std::vector<float> matrix(n * stride, 0.f);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < width; ++j) matrix[i * stride + 1 + j] = outputs_block[i * width + j];
+  }
+  std::vector<float> diff(n * (width + 1), 7.f);  // garbage the loss must overwrite
+  loss(matrix.data() + 1, stride, diff.data(), width + 1);
+  const auto objective = [&] { return scale * loss(matrix.data() + 1, stride, nullptr, 0).Mean(); };
+  const Tensor x{matrix.data() + 1, n, width, stride};
+  const Tensor analytic{diff.data(), n, width, width + 1};
+  EXPECT_TRUE(CheckGradient(x, analytic, objective, {.eps = 1e-3, .rtol = 1e-2, .atol = 1e-5}));
+}
+
+TEST(LossesGradcheck, Ziln) {
+  // (s, mu, r) per row: zeros and positive amounts from cents to thousands, one missing label, a wide and a
+  // narrow sigma.
+  const std::vector<float> outputs = {-1.f, 3.f,  0.5f, 0.4f, 2.f,  -1.f, 2.f,  5.f, 1.5f, -0.3f, 0.f, 0.f,
+                                      0.8f, -1.f, 0.2f, 1.2f, 4.f,  -2.f, -3.f, 1.f, 0.f};
+  const std::vector<float> labels = {0.f, 12.f, 800.f, 0.f, 0.05f, kMissing, 60.f};
+  const int64_t n = static_cast<int64_t>(labels.size());
+  CheckColumns(
+      [&](const float* o, int64_t stride, float* diff, int64_t diff_stride) {
+        return ZilnLoss(o, stride, labels.data(), n, 1.5f, diff, diff_stride);
+      },
+      outputs, n, 3, 1.5f);
+}
+
+TEST(LossesGradcheck, ArmLossPicksEachRowsArm) {
+  TaskConfig converted;
+  converted.name = "converted";
+  converted.treatment = "treatment";
+  const std::vector<float> outputs = {-1.f, 0.5f, 0.3f, 2.f, 1.f, -2.f, 0.2f, 0.1f, -0.5f, 1.5f, 3.f, -1.f};
+  const std::vector<float> labels = {0.f, 1.f, 1.f, 0.f, kMissing, 1.f};
+  const std::vector<float> treatment = {0.f, 1.f, 0.f, 1.f, 1.f, kMissing};
+  const std::vector<float> weights = {2.f, 1.25f, 5.f, 1.1f, 3.f, 4.f};
+  const int64_t n = static_cast<int64_t>(labels.size());
+  for (const float* w : {static_cast<const float*>(nullptr), weights.data()}) {
+    CheckColumns(
+        [&](const float* o, int64_t stride, float* diff, int64_t diff_stride) {
+          return ArmLoss(converted, 1, o, stride, labels.data(), nullptr, treatment.data(), w, n, 2.f, diff,
+                         diff_stride);
+        },
+        outputs, n, 2, 2.f);
+  }
+  // ziln arms: three columns each.
+  TaskConfig revenue;
+  revenue.name = "revenue";
+  revenue.kind = TaskKind::kRegression;
+  revenue.loss = LossKind::kZiln;
+  revenue.treatment = "treatment";
+  std::vector<float> ziln_outputs;
+  for (int64_t i = 0; i < n * 6; ++i) ziln_outputs.push_back(0.3f * static_cast<float>((i * 7) % 11) - 1.2f);
+  const std::vector<float> amounts = {0.f, 30.f, 4.f, 0.f, kMissing, 9.f};
+  CheckColumns(
+      [&](const float* o, int64_t stride, float* diff, int64_t diff_stride) {
+        return ArmLoss(revenue, 3, o, stride, amounts.data(), nullptr, treatment.data(), weights.data(), n, 1.f,
+                       diff, diff_stride);
+      },
+      ziln_outputs, n, 6, 1.f);
+}
+
+}  // namespace
+}  // namespace mtrec

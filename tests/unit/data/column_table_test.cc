@@ -262,7 +262,7 @@ TEST_F(ColumnTableTest, CountLabelRejectsNegativeValuesWithFileAndLine) {
   request.count_label = true;
   request.role = "label of task 'sales'";
   std::string error = ErrorOf([&] { LoadTable(path, NoCache(), {request}); });
-  EXPECT_NE(error.find(path + ":6: column 'units' (label of task 'sales'): a count must be >= 0, found '-1'"),
+  EXPECT_NE(error.find(path + ":6: column 'units' (label of task 'sales'): its loss needs values >= 0, found '-1'"),
             std::string::npos)
       << error;
   const std::string good = WriteFile("counts_good.csv", "units\n3\n0\nNA\n2.5\n");

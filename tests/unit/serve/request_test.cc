@@ -443,7 +443,7 @@ TEST_F(RequestTest, ScorerAnswersConcurrentRequestsWithTheirOwnRows) {
   serving->loaded.config = config_;
   serving->loaded.pipeline = std::make_unique<FeaturePipeline>(*pipeline_);
   serving->loaded.model = std::move(model_);
-  serving->task_link = {OutputLink::kSigmoid, OutputLink::kSigmoid, OutputLink::kIdentity};
+  serving->outputs = std::make_unique<TaskOutputs>(config_);
   serving->task_json = {"\"click\"", "\"purchase\"", "\"gmv\""};
   std::vector<EncodedRequest> requests;
   for (int64_t r = 0; r < table_->rows(); ++r) {
