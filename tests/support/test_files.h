@@ -1,8 +1,10 @@
-// Helpers shared by the unit tests: the message of an expected Error, how often a text holds a string, and files in
-// a folder private to the test process (ctest runs the tests of one program in parallel processes).
+// Helpers shared by the unit tests: the message of an expected Error, how often a text holds a string, the drawing
+// of an SVG path, and files in a folder private to the test process (ctest runs the tests of one program in
+// parallel processes).
 //
 //   std::string message = ErrorOf([&] { LoadTable(path, data, requests); });
 //   EXPECT_EQ(CountOf(svg, "<circle"), 4);
+//   EXPECT_EQ(CountOf(PathOf(svg, "data-series=\"model\""), "L"), 100);
 //   std::string path = WriteFile(TestDir("column_table_test"), "a.csv", "x,y\n1,2\n");
 #pragma once
 
@@ -32,6 +34,14 @@ inline int CountOf(const std::string& text, const std::string& what) {
   int n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
   return n;
+}
+
+// The d attribute of the first SVG path at or after `marker` (data-series="actual"); empty when there is none.
+inline std::string PathOf(const std::string& svg, const std::string& marker) {
+  const size_t at = svg.find(marker);
+  if (at == std::string::npos) return "";
+  const size_t d = svg.find(" d=\"", at) + 4;
+  return svg.substr(d, svg.find('"', d) - d);
 }
 
 // <test temp dir>/<name>.<pid>, created.

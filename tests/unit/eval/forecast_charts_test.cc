@@ -12,14 +12,6 @@
 namespace mtrec {
 namespace {
 
-// The d attribute of the first path whose opening tag contains `marker`.
-std::string PathOf(const std::string& svg, const std::string& marker) {
-  const size_t at = svg.find(marker);
-  if (at == std::string::npos) return "";
-  const size_t d = svg.find(" d=\"", at) + 4;
-  return svg.substr(d, svg.find('"', d) - d);
-}
-
 // Three series over five days: "fast" sells 10 a day, "mid" 3, "slow" 1 on its two days (it lacks day 3).
 ForecastSamples ThreeSeries() {
   ForecastSamples samples;

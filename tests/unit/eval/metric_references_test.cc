@@ -24,6 +24,7 @@
 #include "eval/grouped_auc.h"
 #include "eval/metrics.h"
 #include "eval/ranking.h"
+#include "support/reference_checks.h"
 
 namespace mtrec {
 namespace {
@@ -31,29 +32,7 @@ namespace {
 constexpr float kMissing = std::numeric_limits<float>::quiet_NaN();
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// mt19937_64's raw output is fixed by the standard, so these draws are the same on every platform and a failing
-// seed reproduces anywhere.
-class TestRng {
- public:
-  explicit TestRng(uint64_t seed) : engine_(seed) {}
-  double Uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
-  uint64_t Below(uint64_t n) { return engine_() % n; }
-
- private:
-  std::mt19937_64 engine_;
-};
-
 bool Labelled(float label) { return !std::isnan(label); }
-
-// Equal when both are NaN; otherwise within tolerance (absolute, or relative to |expected| when larger than 1).
-void ExpectClose(double actual, double expected, double tolerance, const std::string& what) {
-  if (std::isnan(expected)) {
-    EXPECT_TRUE(std::isnan(actual)) << what << ": expected NaN, got " << actual;
-    return;
-  }
-  EXPECT_FALSE(std::isnan(actual)) << what << ": expected " << expected << ", got NaN";
-  EXPECT_NEAR(actual, expected, tolerance * std::max(1.0, std::abs(expected))) << what;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Reference implementations.

@@ -13,23 +13,12 @@
 #include <vector>
 
 #include "common/error.h"
+#include "support/reference_checks.h"
 
 namespace mtrec {
 namespace {
 
 constexpr float kMissing = std::numeric_limits<float>::quiet_NaN();
-
-// mt19937_64's raw output is fixed by the standard, so these draws (unlike <random>'s distributions) are the
-// same on every platform and a failing seed reproduces anywhere.
-class TestRng {
- public:
-  explicit TestRng(uint64_t seed) : engine_(seed) {}
-  double Uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
-  uint64_t Below(uint64_t n) { return engine_() % n; }  // modulo bias is irrelevant here
-
- private:
-  std::mt19937_64 engine_;
-};
 
 // The definition of AUC itself, by counting every (positive, negative) pair: O(n^2), so independent of the
 // sort-and-rank shortcut it checks.
