@@ -41,6 +41,7 @@ constexpr int64_t kDefaultStores = 50;
 constexpr int64_t kDefaultItems = 100;
 constexpr int64_t kDefaultDays = 400;
 constexpr int64_t kMinDays = 14;
+constexpr double kDefaultSplitFraction = 0.1;  // of the days: the last ones to test.csv, the ones before to valid.csv
 constexpr int64_t kMaxRows = 100'000'000;  // store-item-days; each takes ~44 bytes while the files are written
 
 // The first day written is a Monday; the days before it are simulated to fill the shelves and the sales history.
@@ -612,7 +613,8 @@ SimulatorSummary SimulateRetail(const SimulatorOptions& options, const std::stri
   MTREC_CHECK(stores <= kMaxRows && item_count <= kMaxRows && stores * item_count <= kMaxRows / days,
               "simulate: at most {} store-item-days, found {} stores x {} items x {} days", kMaxRows, stores,
               item_count, days);
-  const SimulatorSplit day_split = SplitSimulatorRows(days, options.valid_fraction, options.test_fraction, "days");
+  const SimulatorSplit day_split = SplitSimulatorRows(days, options.valid_fraction.value_or(kDefaultSplitFraction),
+                                                      options.test_fraction.value_or(kDefaultSplitFraction), "days");
   const int64_t train_days = day_split.train;
   const int64_t valid_days = day_split.valid;
 

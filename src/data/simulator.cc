@@ -12,6 +12,7 @@
 #include "common/rng.h"
 #include "common/strings.h"
 #include "common/threads.h"
+#include "data/marketing_simulator.h"
 #include "data/retail_simulator.h"
 #include "data/simulator_support.h"
 
@@ -40,6 +41,11 @@ constexpr double kConfigGmvWeight = 0.01;
 
 constexpr const char* kPresetEcommerce = "ecommerce";
 constexpr const char* kPresetRetail = "retail";
+constexpr const char* kPresetMarketing = "marketing";
+// The default size. Smallest at which the default shared-bottom model gets within 0.01 AUC of the oracle for
+// click and purchase (purchase has ~1.3% positives), and trains in well under two minutes.
+constexpr int64_t kDefaultRows = 500000;
+constexpr double kDefaultSplitFraction = 0.1;  // of the shuffled rows, to valid.csv and to test.csv each
 
 // Sizes of the world. Few categories on purpose: taste interactions go through them, so a model can learn them.
 constexpr int kCategories = 24;
@@ -570,7 +576,8 @@ void CheckPreset(const SimulatorOptions& options) {
 }
 
 void CheckOptions(const SimulatorOptions& options) {
-  MTREC_CHECK(options.rows >= kMinSimulatorRows, "simulate: rows must be at least {}, found {}", kMinSimulatorRows,
+  MTREC_CHECK(options.rows >= kMinSimulatorRows,
+              "simulate: rows must be 0 (the preset's default) or at least {}, found {}", kMinSimulatorRows,
               options.rows);
   MTREC_CHECK(options.users >= 0 && options.users <= std::numeric_limits<int32_t>::max(),
               "simulate: users must be 0 (automatic) or a positive count below 2^31, found {}", options.users);
@@ -582,15 +589,13 @@ void CheckOptions(const SimulatorOptions& options) {
               "simulate: selection_bias must be in [0, 1], found {}", options.selection_bias);
 }
 
-}  // namespace
-
-std::vector<std::string> KnownSimulatorPresets() { return {kPresetEcommerce, kPresetRetail}; }
-
-SimulatorSummary Simulate(const SimulatorOptions& options, const std::string& out_dir) {
-  CheckPreset(options);
-  if (options.preset == kPresetRetail) return SimulateRetail(options, out_dir);
+SimulatorSummary SimulateEcommerce(const SimulatorOptions& requested, const std::string& out_dir) {
+  SimulatorOptions options = requested;
+  if (options.rows == 0) options.rows = kDefaultRows;
   CheckOptions(options);
-  const SimulatorSplit split = SplitSimulatorRows(options.rows, options.valid_fraction, options.test_fraction, "rows");
+  const SimulatorSplit split =
+      SplitSimulatorRows(options.rows, options.valid_fraction.value_or(kDefaultSplitFraction),
+                         options.test_fraction.value_or(kDefaultSplitFraction), "rows");
   const uint64_t seed = options.seed;
   const int64_t user_count = options.users > 0 ? options.users : std::max<int64_t>(100, options.rows / 40);
   const int64_t item_count = options.items > 0 ? options.items : std::max<int64_t>(50, options.rows / 100);
@@ -711,6 +716,17 @@ SimulatorSummary Simulate(const SimulatorOptions& options, const std::string& ou
                                 {"test.csv", FormatSplit(rows, order, valid_end, rows_total, users, items)},
                                 {"config.toml", FormatConfig(options)}});
   return summary;
+}
+
+}  // namespace
+
+std::vector<std::string> KnownSimulatorPresets() { return {kPresetEcommerce, kPresetRetail, kPresetMarketing}; }
+
+SimulatorSummary Simulate(const SimulatorOptions& options, const std::string& out_dir) {
+  CheckPreset(options);
+  if (options.preset == kPresetRetail) return SimulateRetail(options, out_dir);
+  if (options.preset == kPresetMarketing) return SimulateMarketing(options, out_dir);
+  return SimulateEcommerce(options, out_dir);
 }
 
 }  // namespace mtrec
