@@ -1,5 +1,7 @@
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -9,6 +11,49 @@
 #include "data/simulator.h"
 
 namespace mtrec {
+namespace {
+
+// An option that only some presets read; any other preset refuses it rather than silently ignoring it.
+struct PresetOption {
+  const char* name;
+  std::vector<std::string> presets;
+};
+
+const std::vector<PresetOption>& PresetOptions() {
+  static const std::vector<PresetOption> options = {
+      {"--rows", {"ecommerce", "marketing"}},
+      {"--users", {"ecommerce"}},
+      {"--items", {"ecommerce", "retail"}},
+      {"--stores", {"retail"}},
+      {"--days", {"retail"}},
+      {"--task-correlation", {"ecommerce"}},
+      {"--selection-bias", {"ecommerce"}},
+      {"--targeted", {"marketing"}},
+      {"--treat-share", {"marketing"}},
+  };
+  return options;
+}
+
+bool Reads(const PresetOption& option, const std::string& preset) {
+  return std::find(option.presets.begin(), option.presets.end(), preset) != option.presets.end();
+}
+
+// An unknown preset is left to Simulate, which names the known ones.
+void CheckPresetOptions(const CLI::App& command, const std::string& preset) {
+  const std::vector<std::string> presets = KnownSimulatorPresets();
+  if (std::find(presets.begin(), presets.end(), preset) == presets.end()) return;
+  std::vector<std::string> own;
+  for (const PresetOption& option : PresetOptions()) {
+    if (Reads(option, preset)) own.emplace_back(option.name);
+  }
+  for (const PresetOption& option : PresetOptions()) {
+    MTREC_CHECK(command.count(option.name) == 0 || Reads(option, preset),
+                "simulate: {} does not apply to preset '{}' (only to {}); the options of '{}' are {}", option.name,
+                preset, fmt::join(option.presets, " and "), preset, fmt::join(own, ", "));
+  }
+}
+
+}  // namespace
 
 RunCommand AddSimulateCommand(CLI::App& app) {
   auto options = std::make_shared<SimulatorOptions>();
@@ -18,12 +63,17 @@ RunCommand AddSimulateCommand(CLI::App& app) {
       "Write simulated data with known ground truth: DIR/{train,valid,test}.csv and a ready DIR/config.toml.\n"
       "Preset ecommerce: an impression log with the true probabilities of click, cart and purchase (sized by "
       "--rows).\nPreset retail: store x item x day sales with censored demand and the true demand distribution, "
-      "split by date (sized by --stores, --items and --days).\n\nExamples:\n"
+      "split by date (sized by --stores, --items and --days).\nPreset marketing: customers, a campaign's offer and "
+      "the true conversion, revenue and churn with and without it (sized by --rows).\n\nExamples:\n"
       "  mtrec simulate --out data/sim\n"
       "  mtrec simulate --rows 1000000 --seed 7 --task-correlation 0.2 --selection-bias 0.8 --out data/biased\n"
-      "  mtrec simulate --preset retail --stores 20 --items 50 --days 365 --out data/retail");
-  command->add_option("--preset", options->preset, "Scenario: ecommerce or retail")->capture_default_str();
-  command->add_option("--rows", options->rows, "ecommerce: impressions in all three files together")
+      "  mtrec simulate --preset retail --stores 20 --items 50 --days 365 --out data/retail\n"
+      "  mtrec simulate --preset marketing --targeted --treat-share 0.3 --out data/campaign");
+  command->add_option("--preset", options->preset, "Scenario: ecommerce, retail or marketing")->capture_default_str();
+  command
+      ->add_option("--rows", options->rows,
+                   "ecommerce: impressions, marketing: customers, in all three files together (0: 500000 and "
+                   "200000)")
       ->capture_default_str();
   command->add_option("--seed", options->seed, "Random seed (same seed, same files)")->capture_default_str();
   command->add_option("--users", options->users, "ecommerce: number of users (0: scaled from rows)")
@@ -42,25 +92,31 @@ RunCommand AddSimulateCommand(CLI::App& app) {
                    "ecommerce: how strongly exposure and clicks are biased, 0..1")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  command->add_flag("--targeted", options->targeted,
+                    "marketing: give the offer by a propensity that favours lapsing customers and coupon users "
+                    "(clipped to 0.05..0.95) instead of at random");
+  command
+      ->add_option("--treat-share", options->treat_share,
+                   "marketing: the share of customers offered (with --targeted: the mean propensity, 0.05..0.95)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   command->add_option("--out", *out, "Output folder")->required();
   return [options, out, command] {
-    // An option of the other preset would be silently ignored: say so instead.
-    const bool retail = options->preset == "retail";
-    const std::vector<std::string> other_preset =
-        retail ? std::vector<std::string>{"--rows", "--users", "--task-correlation", "--selection-bias"}
-               : std::vector<std::string>{"--stores", "--days"};
-    for (const std::string& name : other_preset) {
-      MTREC_CHECK(command->count(name) == 0, "simulate: {} does not apply to preset '{}'{}", name, options->preset,
-                  retail ? "; its size is --stores x --items x --days" : "");
-    }
+    CheckPresetOptions(*command, options->preset);
     SimulatorSummary summary = Simulate(*options, *out);
     fmt::print("wrote {}/train.csv ({} rows), valid.csv ({}), test.csv ({}), config.toml\n", *out, summary.train_rows,
                summary.valid_rows, summary.test_rows);
-    if (retail) {
+    if (options->preset == "retail") {
       fmt::print(
           "mean units per store-item-day {:.3f}, zero-sales share {:.3f}, stock-out rate {:.4f}, promotion "
           "share {:.3f}\n",
           summary.mean_units, summary.zero_share, summary.stockout_rate, summary.promo_share);
+    } else if (options->preset == "marketing") {
+      fmt::print(
+          "conversion rate {:.4f}, mean revenue {:.3f}, top-10% revenue share {:.3f}, churn rate {:.4f}, treated "
+          "share {:.3f}, mean true conversion uplift {:.4f}\n",
+          summary.conversion_rate, summary.mean_revenue, summary.top_decile_revenue_share, summary.churn_rate,
+          summary.treated_share, summary.mean_true_uplift);
     } else {
       fmt::print("click rate {:.4f}, cart rate {:.4f}, purchase rate {:.4f}, mean gmv {:.3f}\n", summary.click_rate,
                  summary.cart_rate, summary.purchase_rate, summary.mean_gmv);

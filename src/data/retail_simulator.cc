@@ -41,6 +41,7 @@ constexpr int64_t kDefaultStores = 50;
 constexpr int64_t kDefaultItems = 100;
 constexpr int64_t kDefaultDays = 400;
 constexpr int64_t kMinDays = 14;
+constexpr double kDefaultSplitFraction = 0.1;  // of the days: the last ones to test.csv, the ones before to valid.csv
 constexpr int64_t kMaxRows = 100'000'000;  // store-item-days; each takes ~44 bytes while the files are written
 
 // The first day written is a Monday; the days before it are simulated to fill the shelves and the sales history.
@@ -474,13 +475,7 @@ std::string FormatConfig(const SimulatorOptions& options, int64_t stores, int64_
                  "\n",
                  options.preset, options.seed, stores, items, days);
   out += kSimulatorConfigData;
-  struct Feature {
-    const char* name;
-    const char* kind;
-    bool log1p;
-    const char* what;
-  };
-  const Feature features[] = {
+  const SimulatorFeature features[] = {
       {"store_id", "categorical", false, "Stores differ in size, weekly pattern and replenishment."},
       {"item_id", "categorical", false, "Items differ in level, trend, price sensitivity and intermittency."},
       {"department", "categorical", false, "Departments differ in weekly pattern and holiday effect."},
@@ -538,10 +533,7 @@ std::string FormatConfig(const SimulatorOptions& options, int64_t stores, int64_
     if (d.window > 0) fmt::format_to(dst, "window = {}\n", d.window);
     if (d.by != nullptr) fmt::format_to(dst, "by = [\"{}\"]\n", d.by);
   }
-  for (const auto& f : features) {
-    fmt::format_to(dst, "\n# {}\n[[features]]\nname = \"{}\"\nkind = \"{}\"\n", f.what, f.name, f.kind);
-    if (f.log1p) fmt::format_to(dst, "log1p = true\n");
-  }
+  for (const auto& f : features) AppendSimulatorFeature(out, f);
   fmt::format_to(dst, "\n# The derived columns of [time_series] (missing on a series' first days: a missing flag).");
   for (const auto& d : derived) {
     if (!d.input) continue;
@@ -621,17 +613,10 @@ SimulatorSummary SimulateRetail(const SimulatorOptions& options, const std::stri
   MTREC_CHECK(stores <= kMaxRows && item_count <= kMaxRows && stores * item_count <= kMaxRows / days,
               "simulate: at most {} store-item-days, found {} stores x {} items x {} days", kMaxRows, stores,
               item_count, days);
-  MTREC_CHECK(
-      options.valid_fraction >= 0 && options.test_fraction >= 0 && options.valid_fraction + options.test_fraction < 1,
-      "simulate: valid_fraction and test_fraction must be non-negative with a sum below 1, found {} and {}",
-      options.valid_fraction, options.test_fraction);
-  const int64_t valid_days = std::llround(static_cast<double>(days) * options.valid_fraction);
-  const int64_t test_days = std::llround(static_cast<double>(days) * options.test_fraction);
-  const int64_t train_days = days - valid_days - test_days;
-  MTREC_CHECK(train_days > 0,
-              "simulate: no days left for train.csv with {} days, valid_fraction {} and "
-              "test_fraction {}",
-              days, options.valid_fraction, options.test_fraction);
+  const SimulatorSplit day_split = SplitSimulatorRows(days, options.valid_fraction.value_or(kDefaultSplitFraction),
+                                                      options.test_fraction.value_or(kDefaultSplitFraction), "days");
+  const int64_t train_days = day_split.train;
+  const int64_t valid_days = day_split.valid;
 
   const uint64_t seed = options.seed;
   Layout layout{stores, item_count, days + kRetailHorizonDays - 1};

@@ -1,7 +1,9 @@
 // Simulated data with known ground truth: every row carries the labels that were sampled and the probabilities or
 // expectations they were sampled from, so that a trained model can be compared with the best possible one (the
 // oracle) on the same rows. Preset "ecommerce" (below) writes impression logs: click, cart, purchase, gmv. Preset
-// "retail" writes store x item x day sales with censored demand; data/retail_simulator.h describes it.
+// "retail" writes store x item x day sales with censored demand; data/retail_simulator.h describes it. Preset
+// "marketing" writes customers with a campaign's offer and its effect on conversion, revenue and churn;
+// data/marketing_simulator.h describes it.
 //
 //   SimulatorOptions options;
 //   options.rows = 500000;
@@ -28,6 +30,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,10 +39,10 @@ namespace mtrec {
 struct SimulatorOptions {
   // Which world to simulate; KnownSimulatorPresets() lists the choices.
   std::string preset = "ecommerce";
-  // Impressions to write over the three splits; at least 100.
-  // The default is the smallest size at which the default shared-bottom model gets within 0.01 AUC of the
-  // oracle for click and purchase (purchase has ~1.3% positives), and trains in well under two minutes.
-  int64_t rows = 500000;
+  // Rows to write over the three splits (ecommerce: impressions, marketing: customers); at least 100, or 0 for
+  // the preset's default: 500000 impressions (the smallest size at which the default shared-bottom model gets
+  // within 0.01 AUC of the oracle for click and purchase), 200000 customers.
+  int64_t rows = 0;
   // Seeds every random draw: the world (users, items, effects) and the impressions.
   uint64_t seed = 42;
   // Distinct users; 0 picks rows / 40 (at least 100), i.e. 12.5k users for 500k rows, about 40 impressions each.
@@ -57,10 +60,16 @@ struct SimulatorOptions {
   // user is likely to click, and an item "clickbait" factor that raises clicks but lowers purchase|click, so a
   // conversion model trained on clicked rows only sees a distribution unlike that of all impressions.
   double selection_bias = 0.5;
+  // Marketing only: the offer goes to each customer with probability treat_share (in (0, 1)), or with targeted to
+  // each with a probability that grows with the customer's lapse and coupon use, clipped to [0.05, 0.95], whose
+  // mean is treat_share (then in [0.05, 0.95]).
+  bool targeted = false;
+  double treat_share = 0.5;
   // Fractions of the shuffled rows written to valid.csv and test.csv; train.csv gets the rest (non-empty).
   // Retail: fractions of the days, the last ones to test.csv and the ones before them to valid.csv.
-  double valid_fraction = 0.1;
-  double test_fraction = 0.1;
+  // Unset: the preset's, 0.1 each (marketing: 0.2 each).
+  std::optional<double> valid_fraction;
+  std::optional<double> test_fraction;
 };
 
 // What was written; the rates are empirical label rates over all rows of the three splits.
@@ -77,6 +86,13 @@ struct SimulatorSummary {
   double zero_share = 0;     // rows that sold nothing
   double stockout_rate = 0;  // rows whose shelf ran empty
   double promo_share = 0;    // rows on promotion
+  // Marketing, over the customers written.
+  double conversion_rate = 0;
+  double mean_revenue = 0;              // zero for those who did not convert
+  double top_decile_revenue_share = 0;  // share of the revenue held by the 10% of customers who spent most
+  double churn_rate = 0;
+  double treated_share = 0;
+  double mean_true_uplift = 0;  // mean true_uplift_conversion: the offer's average effect on conversion
 };
 
 // The presets Simulate accepts.
