@@ -45,6 +45,8 @@ PROPENSITY_CLIP = (0.05, 0.95)
 
 # Wall seconds of every LightGBM fit, added up (the base learners inside causalml included).
 FIT_SECONDS = [0.0]
+# The boosting rounds kept by each causalml base-learner fit, in order.
+BASE_ROUNDS = []
 
 
 def is_truth(column):
@@ -161,6 +163,7 @@ def sklearn_base_learners(args):
         parent.fit(model, take(x, fit_rows), y[fit_rows], eval_X=take(x, hold_rows), eval_y=y[hold_rows],
                    callbacks=[lgb.early_stopping(patience, first_metric_only=True, verbose=False)])
         FIT_SECONDS[0] += time.perf_counter() - start
+        BASE_ROUNDS.append(int(model.best_iteration_))
         return model
 
     class Regressor(lgb.LGBMRegressor):
@@ -277,6 +280,7 @@ def uplift_learners(args, x, t, y, p, parts, binary):
     for name in args.learners:
         learner = make[name]()
         before = FIT_SECONDS[0]
+        first_fit = len(BASE_ROUNDS)
         start = time.perf_counter()
         if name == "t":
             learner.fit(x_train, treatment=t_train, y=y_train)
@@ -288,7 +292,8 @@ def uplift_learners(args, x, t, y, p, parts, binary):
             learner.fit(x_train, treatment=t_train, y=y_train, p=p[tr], seed=args.seed)
             u = learner.predict(x_test)
         wall = time.perf_counter() - start
-        out[name] = (np.ravel(np.asarray(u, dtype=np.float64)), FIT_SECONDS[0] - before, wall)
+        out[name] = (np.ravel(np.asarray(u, dtype=np.float64)), FIT_SECONDS[0] - before, wall,
+                     BASE_ROUNDS[first_fit:])
         print(f"{'converted' if binary else 'revenue'} {LEARNER_NAMES[name]}: fits {FIT_SECONDS[0] - before:.1f} s",
               flush=True)
     return out
@@ -424,7 +429,7 @@ def main():
                                       "score_metrics.json; without it the figures go to stdout)")
     parser.add_argument("--threads", type=int, default=default_threads(), help="LightGBM threads (default: cores)")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--learning-rate", type=float, default=0.1)
+    parser.add_argument("--learning-rate", type=float, default=0.03)
     parser.add_argument("--rounds", type=int, default=1000, help="most boosting rounds")
     parser.add_argument("--early-stopping", type=int, default=50, help="rounds without improvement before stopping")
     parser.add_argument("--holdout", type=float, default=0.2,
@@ -506,9 +511,9 @@ def main():
         sub = tuple(mask & keep for mask in (tr, va)) + (te,)
         fitted = uplift_learners(args, x, t, np.nan_to_num(y), p, sub, binary)
         block = {}
-        for name, (u, seconds, wall) in fitted.items():
+        for name, (u, seconds, wall, rounds) in fitted.items():
             m = score_uplift(u, test, outcome, tau_column, e, top)
-            m.update(train_s=seconds, wall_s=wall)
+            m.update(train_s=seconds, wall_s=wall, base_learner_rounds=rounds)
             block[LEARNER_NAMES[name]] = m
             predictions[f"{outcome}_uplift_{name}"] = u
             print(f"{outcome} {LEARNER_NAMES[name]}: qini {m['qini']:.5f}, auuc {m['auuc']:.5f}"
