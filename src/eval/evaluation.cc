@@ -65,6 +65,47 @@ SampleSpace Restrict(const TaskScores& task) {
 // Points of a report's ROC curve: enough for a smooth line, few enough for a small file.
 constexpr size_t kRocPoints = 200;
 
+void AddValueMetrics(const TaskScores& task, const std::vector<int>& top_percent, bool with_curves,
+                     TaskReport& report) {
+  const ValueMetrics v = ComputeValueMetrics(task.predictions, task.labels, top_percent);
+  auto& m = report.metrics;
+  m.insert(m.end(), {{"gini", v.gini}, {"spearman", v.spearman}, {"decile_max_rel_error", v.decile_max_rel_error}});
+  for (const TopShare& top : v.top_share) m.push_back({fmt::format("revenue_share_top{}", top.percent), top.share});
+  if (!task.oracle.empty()) m.push_back({"oracle_gini", NormalizedGini(task.oracle, task.labels)});
+  if (with_curves) report.deciles = v.deciles;
+}
+
+void AddUpliftMetrics(const TaskScores& task, const std::vector<int>& top_percent, bool with_curves,
+                      TaskReport& report) {
+  std::vector<float> clipped(task.propensity.begin(), task.propensity.end());
+  if (task.propensity_clip > 0) {
+    const auto lo = static_cast<float>(task.propensity_clip);
+    for (float& e : clipped) e = std::clamp(e, lo, 1.f - lo);
+  }
+  const std::span<const float> propensity = clipped;
+  const UpliftMetrics u =
+      ComputeUpliftMetrics(task.uplift, task.labels, task.treatment, propensity, task.true_uplift, top_percent);
+  auto& m = report.metrics;
+  m.insert(m.end(), {{"qini", u.qini}, {"auuc", u.auuc}});
+  for (const UpliftAtK& at : u.at_k) m.push_back({fmt::format("uplift_top{}", at.percent), at.uplift});
+  for (const UpliftAtK& at : u.at_k) m.push_back({fmt::format("policy_value_top{}", at.percent), at.policy_value});
+  m.insert(m.end(), {{"policy_value_none", u.policy_value_none}, {"policy_value_all", u.policy_value_all}});
+  if (!task.true_uplift.empty()) {
+    m.push_back({"true_qini", u.true_qini});
+    for (const UpliftAtK& at : u.at_k) m.push_back({fmt::format("true_uplift_top{}", at.percent), at.true_uplift});
+    m.push_back({"pehe", u.pehe});
+    // The oracle ranks by the true uplift itself: the best any model could do on these rows.
+    const UpliftMetrics o = ComputeUpliftMetrics(task.true_uplift, task.labels, task.treatment, propensity,
+                                                 task.true_uplift, top_percent);
+    m.insert(m.end(), {{"oracle_qini", o.qini}, {"oracle_true_qini", o.true_qini}});
+    for (const UpliftAtK& at : o.at_k) {
+      m.push_back({fmt::format("oracle_true_uplift_top{}", at.percent), at.true_uplift});
+    }
+    if (with_curves) report.oracle_uplift = o;
+  }
+  if (with_curves) report.uplift = u;
+}
+
 }  // namespace
 
 std::vector<TaskReport> EvaluateTasks(const std::vector<TaskScores>& all_tasks, const EvalConfig& eval,
@@ -137,6 +178,9 @@ std::vector<TaskReport> EvaluateTasks(const std::vector<TaskScores>& all_tasks, 
         m.push_back({"oracle_bias", Bias(task.oracle, task.labels)});
       }
     }
+    const std::vector<int> top_percent(eval.top_percent.begin(), eval.top_percent.end());
+    if (task.value_metrics) AddValueMetrics(task, top_percent, with_curves, report);
+    if (!task.uplift.empty() && !task.treatment.empty()) AddUpliftMetrics(task, top_percent, with_curves, report);
     if (!task.conditional.empty() && !task.conditional_oracle.empty()) {
       m.push_back({"cond_mae", Mae(task.conditional, task.conditional_oracle)});
       m.push_back({"cond_auc", SoftAuc(task.conditional, task.conditional_oracle)});

@@ -12,12 +12,17 @@
 // mean_prediction, rmse, mae, wape, bias, r2, poisson_deviance, tweedie_deviance (power 1.5); a quantile task adds
 // quantile, pinball, coverage; with a naive forecast, mase and naive_wape (eval/forecast_metrics.h). With an oracle
 // column: oracle_auc, oracle_logloss / oracle_rmse, oracle_mae, oracle_wape, oracle_bias.
+// Customer value (ziln tasks): gini, spearman, decile_max_rel_error, revenue_share_top{k} (oracle_gini). Campaign
+// effect (tasks with a treatment): qini, auuc, uplift_top{k}, policy_value_top{k}, policy_value_none,
+// policy_value_all; with the true uplift true_qini, true_uplift_top{k}, pehe, and the oracle's oracle_qini,
+// oracle_true_qini, oracle_true_uplift_top{k} (k: eval.top_percent).
 #pragma once
 
 #include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -26,6 +31,8 @@
 #include "common/config.h"
 #include "eval/calibration.h"
 #include "eval/curves.h"
+#include "eval/uplift_metrics.h"
+#include "eval/value_metrics.h"
 
 namespace mtrec {
 
@@ -51,6 +58,16 @@ struct TaskScores {
   std::span<const float> naive;
   // How many days ahead the task forecasts, carried to the report as "horizon" (0: not a forecast).
   int64_t horizon = 0;
+  // Customer value (a ziln task): gini, spearman, the decile table and the top k% shares (eval/value_metrics.h).
+  bool value_metrics = false;
+  // Campaign effect (a task with a treatment): the predicted uplift, the 0/1 treatment, the propensity for the
+  // policy values (empty: the treated share) and the true uplift (empty: none) give qini, auuc, ...
+  // (eval/uplift_metrics.h).
+  std::span<const float> uplift;
+  std::span<const float> treatment;
+  std::span<const float> propensity;
+  double propensity_clip = 0;  // > 0: the propensities are clipped to [clip, 1 − clip] first, as in training
+  std::span<const float> true_uplift;
 };
 
 struct TaskReport {
@@ -60,6 +77,10 @@ struct TaskReport {
   // Binary tasks evaluated with curves: the ROC curve (thinned) and the reliability curve.
   std::vector<CurvePoint> roc;
   std::vector<ReliabilityBin> reliability;
+  // With curves: a value task's decile table; a treated task's uplift metrics (its Qini curve) and the oracle's.
+  std::vector<DecileRow> deciles;
+  std::optional<UpliftMetrics> uplift;
+  std::optional<UpliftMetrics> oracle_uplift;
 
   double Get(const std::string& key) const;  // NaN when absent
   bool Has(const std::string& key) const;

@@ -330,15 +330,29 @@ void AddEvaluationJson(const EvaluationRun& run, nlohmann::ordered_json& json) {
   nlohmann::ordered_json curves = nlohmann::ordered_json::object();
   for (const auto* list : {&run.tasks, &run.sample_spaces}) {
     for (const auto& report : *list) {
-      if (report.roc.empty() && report.reliability.empty()) continue;
-      nlohmann::ordered_json c;
-      c["roc"] = nlohmann::ordered_json::array();
-      for (const auto& p : report.roc) c["roc"].push_back({p.x, p.y});
-      c["reliability"] = nlohmann::ordered_json::array();
-      for (const auto& bin : report.reliability) {
-        c["reliability"].push_back({{"lower", bin.lower}, {"upper", bin.upper}, {"rows", bin.rows},
-                                    {"mean_prediction", JsonNumber(bin.mean_prediction)},
-                                    {"positive_rate", JsonNumber(bin.positive_rate)}});
+      if (report.roc.empty() && report.reliability.empty() && report.deciles.empty() && !report.uplift) continue;
+      nlohmann::ordered_json c = nlohmann::ordered_json::object();
+      if (report.binary) {
+        c["roc"] = nlohmann::ordered_json::array();
+        for (const auto& p : report.roc) c["roc"].push_back({p.x, p.y});
+        c["reliability"] = nlohmann::ordered_json::array();
+        for (const auto& bin : report.reliability) {
+          c["reliability"].push_back({{"lower", bin.lower}, {"upper", bin.upper}, {"rows", bin.rows},
+                                      {"mean_prediction", JsonNumber(bin.mean_prediction)},
+                                      {"positive_rate", JsonNumber(bin.positive_rate)}});
+        }
+      }
+      if (!report.deciles.empty()) {  // a value task's deciles of the prediction, lowest first
+        c["deciles"] = nlohmann::ordered_json::array();
+        for (const auto& d : report.deciles) {
+          c["deciles"].push_back({{"rows", d.rows},
+                                  {"mean_prediction", JsonNumber(d.mean_predicted)},
+                                  {"mean_actual", JsonNumber(d.mean_actual)}});
+        }
+      }
+      if (report.uplift) {  // [fraction targeted, incremental outcome per customer]
+        c["qini"] = nlohmann::ordered_json::array();
+        for (const auto& p : report.uplift->qini_curve) c["qini"].push_back({p.x, p.y});
       }
       curves[report.name] = c;
     }

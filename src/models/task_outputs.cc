@@ -82,6 +82,15 @@ std::vector<std::string> TaskOutputs::names() const {
   return out;
 }
 
+int64_t TaskOutputs::UpliftColumn(int64_t task) const {
+  for (size_t c = 0; c < prediction_columns_.size(); ++c) {
+    if (prediction_columns_[c].task == task && prediction_columns_[c].what == What::kUplift) {
+      return static_cast<int64_t>(c);
+    }
+  }
+  return -1;
+}
+
 double TaskOutputs::ArmValue(int64_t task, const float* arm_outputs) const {
   const Task& t = tasks_[task];
   return t.ziln ? ZilnOf(arm_outputs).Mean() : ApplyLink(t.link, arm_outputs[0]);

@@ -57,6 +57,8 @@ class TaskOutputs {
   // ziln task's quantiles, each treated task's uplift, treated and control predictions.
   const std::vector<Column>& prediction_columns() const { return prediction_columns_; }
   std::vector<std::string> names() const;
+  // The prediction column of a treated task's uplift; -1 for a task without a treatment.
+  int64_t UpliftColumn(int64_t task) const;
 
   // Task k's prediction from its arm's columns `arm_outputs` (a probability, an expected value...).
   double ArmValue(int64_t task, const float* arm_outputs) const;

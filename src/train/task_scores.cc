@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <utility>
 
+#include "models/task_outputs.h"
+
 namespace mtrec {
 
 std::vector<TaskScores> MakeTaskScores(const Config& config, const EncodedData& data,
                                        const std::vector<std::vector<float>>& predictions,
                                        const std::vector<std::vector<float>>* conditional) {
+  const TaskOutputs outputs(config);
   std::vector<TaskScores> scores;
   for (size_t k = 0; k < config.tasks.size(); ++k) {
     const TaskConfig& task = config.tasks[k];
@@ -20,6 +23,16 @@ std::vector<TaskScores> MakeTaskScores(const Config& config, const EncodedData& 
     if (task.loss == LossKind::kPinball) s.quantile = task.quantile;
     if (k < data.naive.size()) s.naive = data.naive[k];
     s.horizon = task.horizon;
+    s.value_metrics = task.loss == LossKind::kZiln;
+    if (!task.treatment.empty() && k < data.treatment.size() && !data.treatment[k].empty()) {
+      s.uplift = predictions[outputs.UpliftColumn(static_cast<int64_t>(k))];
+      s.treatment = data.treatment[k];
+      if (!task.propensity.empty()) {
+        s.propensity = predictions[config.TaskIndex(task.propensity)];
+        s.propensity_clip = task.propensity_clip;
+      }
+      if (k < data.oracle_uplift.size()) s.true_uplift = data.oracle_uplift[k];
+    }
     if (!task.parent.empty()) {
       const int parent = config.TaskIndex(task.parent);
       if (task.mode == TaskMode::kMasked) s.sample_space = data.labels[parent];
