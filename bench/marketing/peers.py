@@ -14,6 +14,12 @@ as predictions). Writes OUT/peers_predictions.csv (test.csv's row order) and OUT
 
 --score PREDICTIONS.csv computes the same metrics for another model's test predictions (in test.csv's row order),
 read from --value-column, --uplift-column and --revenue-uplift-column; nothing is fitted.
+
+--bound measures the features-only bound instead: LightGBM regressions of the truth columns themselves
+(true_expected_revenue, true_uplift_conversion, true_uplift_revenue) on the same inputs, fitted on train with early
+stopping on valid and scored on test with the same metrics. The simulator's truth also depends on traits no input
+shows, so no model of the inputs reaches the oracle; one taught the truth itself shows how close a model can come.
+Writes OUT/bound_metrics.json; last line `bound: gini=X qini=X true_qini=X revenue_qini=X revenue_true_qini=X`.
 """
 
 import argparse
@@ -346,6 +352,43 @@ def oracle_figures(test, e, top):
     return out
 
 
+def bound_mode(args, top):
+    rows = read_data(args.data)
+    x, _ = feature_frame(rows)
+    part = rows["_part"].to_numpy()
+    tr, va, te = (part == "train", part == "valid", part == "test")
+    test = rows[te].reset_index(drop=True)
+    e, e_name = policy_propensity(args, test)
+    xv = x.copy()
+    xv[TREATMENT] = rows[TREATMENT].to_numpy(dtype=np.float64)  # the expected value is at the row's treatment
+    out = {"policy_propensity": e_name}
+    for column, inputs, score in (
+            ("true_expected_revenue", xv,
+             lambda u: mm.value_metrics(u, test["revenue"].to_numpy(dtype=np.float64), top)),
+            ("true_uplift_conversion", x, lambda u: score_uplift(u, test, "converted", "true_uplift_conversion", e, top)),
+            ("true_uplift_revenue", x, lambda u: score_uplift(u, test, "revenue", "true_uplift_revenue", e, top))):
+        if column not in rows.columns:
+            raise SystemExit(f"peers --bound: {args.data} has no {column} column (simulated data only)")
+        y = rows[column].to_numpy(dtype=np.float64)
+        booster, seconds = train(args, {"objective": "regression", "metric": "l2"}, inputs[tr], y[tr], inputs[va],
+                                 y[va])
+        u = predict(booster, inputs[te])
+        m = score(u)
+        m.update(r2=float(1 - np.mean((u - y[te]) ** 2) / np.var(y[te])), train_s=seconds,
+                 rounds=booster.best_iteration)
+        out[column] = m
+        print(f"bound {column}: r2 {m['r2']:.4f}" + "".join(
+            f", {k} {m[k]:.5f}" for k in ("gini", "qini", "true_qini") if k in m), flush=True)
+    if args.out:
+        with open(os.path.join(args.out, "bound_metrics.json"), "w") as f:
+            json.dump(clean(out), f, indent=1)
+    print(f"bound: gini={fmt(out['true_expected_revenue']['gini'])} "
+          f"qini={out['true_uplift_conversion']['qini']:.5f} "
+          f"true_qini={out['true_uplift_conversion']['true_qini']:.5f} "
+          f"revenue_qini={fmt(out['true_uplift_revenue']['qini'])} "
+          f"revenue_true_qini={fmt(out['true_uplift_revenue']['true_qini'])}")
+
+
 def fmt(value):
     return "nan" if value is None or not math.isfinite(value) else f"{value:.4f}"
 
@@ -442,6 +485,8 @@ def main():
                              "share")
     parser.add_argument("--score", metavar="PREDICTIONS.csv",
                         help="score these test predictions (test.csv's row order) instead of fitting the peers")
+    parser.add_argument("--bound", action="store_true",
+                        help="measure the features-only bound (LightGBM taught the truth columns) instead")
     parser.add_argument("--value-column", default="revenue", help="--score: the predicted value column")
     parser.add_argument("--uplift-column", default="converted_uplift",
                         help="--score: the predicted uplift on converted")
@@ -455,6 +500,9 @@ def main():
             parser.error(f"unknown learner {name!r} (t, x, dr)")
     if args.score:
         score_mode(args, top)
+        return
+    if args.bound:
+        bound_mode(args, top)
         return
     if not args.out:
         parser.error("--out is needed unless --score")

@@ -481,8 +481,10 @@ Field<TrainConfig> EarlyStopMetricField() {
   }
   Field<TrainConfig> field = MakeField(
       "early_stop_metric", &TrainConfig::early_stop_metric,
-      "Validation metric watched each epoch; the best epoch's weights are kept. 'none' keeps the last. mase is "
-      "measured where a naive forecast is given and pinball on quantile tasks; metrics without a better direction "
+      "Validation metric watched each epoch; the best epoch's weights are kept. 'none' keeps the last. 'loss' is "
+      "the validation loss in the objective's terms, summed with the task weights (logloss, squared error, or a "
+      "count, pinball or ziln task's own loss). mase is measured where a naive forecast is given and pinball on "
+      "quantile tasks; metrics without a better direction "
       "(" + QuotedList(undirected) + ": best at a target value) cannot be watched.",
       EarlyStopMetricChoices());
   field.read = [read = field.read](TrainConfig& train, const toml::node& node) {

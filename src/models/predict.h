@@ -28,8 +28,10 @@ inline int64_t InferenceBatch(const Config& config) {
 // probabilities for binary tasks, values for regression tasks, e^output for the count losses, a ziln task's expected
 // value, a treated task's for the row's arm), then the extras (ziln quantiles, uplift, ...; models/task_outputs.h);
 // a chain task's is its unconditional probability. `conditional`, when given, receives p(task | parent) for chain tasks (the
-// same as the prediction for other tasks; a masked task's prediction is already conditional).
+// same as the prediction for other tasks; a masked task's prediction is already conditional). `outputs`, when given,
+// receives the model's output columns as they are (logits, a ziln task's s, mu and r, per arm), [column][row].
 std::vector<std::vector<float>> Predict(Model& model, const Config& config, const EncodedData& data,
-                                        std::vector<std::vector<float>>* conditional = nullptr);
+                                        std::vector<std::vector<float>>* conditional = nullptr,
+                                        std::vector<std::vector<float>>* outputs = nullptr);
 
 }  // namespace mtrec

@@ -148,21 +148,59 @@ const float* Trainer::TaskLabels(const Batch& batch, int64_t k) {
   return out;
 }
 
+namespace {
+
+// A ziln task's mean negative log-likelihood over the rows with a label, each under its own arm's columns of the
+// model outputs `outputs` ([column][row]); rows without a treatment are left out, as in training.
+double ZilnValidationLoss(const TaskOutputs& task_outputs, int64_t k, const EncodedData& data,
+                          const std::vector<std::vector<float>>& outputs) {
+  const std::vector<float>& labels = data.labels[k];
+  const std::vector<float>* treatment =
+      task_outputs.has_treatment(k) && k < std::ssize(data.treatment) && !data.treatment[k].empty()
+          ? &data.treatment[k]
+          : nullptr;
+  double sum = 0;
+  int64_t count = 0;
+  for (int64_t r = 0; r < data.rows; ++r) {
+    if (std::isnan(labels[r])) continue;
+    int64_t first = task_outputs.first(k);
+    if (task_outputs.has_treatment(k)) {
+      const float t = treatment ? (*treatment)[r] : NAN;
+      if (std::isnan(t)) continue;
+      if (t == 1.f) first += task_outputs.arm_width(k);
+    }
+    const float row[kZilnColumns] = {outputs[first][r], outputs[first + 1][r], outputs[first + 2][r]};
+    sum += ZilnNll(row, labels[r], nullptr);
+    ++count;
+  }
+  return count > 0 ? sum / static_cast<double>(count) : NAN;
+}
+
+}  // namespace
+
 std::vector<double> ValidationLosses(const Config& config, const EncodedData& data,
-                                     const std::vector<std::vector<float>>& predictions) {
+                                     const std::vector<std::vector<float>>& predictions,
+                                     const std::vector<std::vector<float>>& outputs) {
   std::vector<double> losses(config.tasks.size(), NAN);
+  const TaskOutputs task_outputs(config);
   for (size_t k = 0; k < config.tasks.size(); ++k) {
     const TaskConfig& task = config.tasks[k];
+    if (task.loss == LossKind::kZiln) {
+      MTREC_CHECK(std::ssize(outputs) == task_outputs.columns(), "ValidationLosses: task '{}' needs the model outputs",
+                  task.name);
+      losses[k] = ZilnValidationLoss(task_outputs, static_cast<int64_t>(k), data, outputs);
+      continue;
+    }
     if (!IsCountLoss(task.loss) && task.loss != LossKind::kPinball) continue;
     const OutputLink link = LinkOf(task);
-    std::vector<float> outputs(predictions[k].size());
-    for (size_t r = 0; r < outputs.size(); ++r) outputs[r] = static_cast<float>(InverseLink(link, predictions[k][r]));
+    std::vector<float> values(predictions[k].size());
+    for (size_t r = 0; r < values.size(); ++r) values[r] = static_cast<float>(InverseLink(link, predictions[k][r]));
     std::vector<float> labels = data.labels[k];
     if (task.mode == TaskMode::kMasked) {
       const std::vector<float>& parent = data.labels[config.TaskIndex(task.parent)];
       for (size_t r = 0; r < labels.size(); ++r) labels[r] = parent[r] == 1.f ? labels[r] : NAN;
     }
-    losses[k] = TaskLoss(task, outputs.data(), 1, labels.data(), CensoredOf(data.censored, static_cast<int64_t>(k)),
+    losses[k] = TaskLoss(task, values.data(), 1, labels.data(), CensoredOf(data.censored, static_cast<int64_t>(k)),
                          data.rows, 1.f, nullptr, 0)
                     .Mean();
   }
@@ -179,11 +217,12 @@ double ValidationMonitor(const Config& config, const std::vector<TaskReport>& re
     const TaskConfig& task = config.tasks[k];
     if (config.train.early_stop_task.empty() ? task.auxiliary : task.name != config.train.early_stop_task) continue;
     // "loss" is the validation loss in the training objective's terms (the weighted sum of logloss for binary
-    // tasks, squared error for mse and huber, and the task's own loss for count and pinball tasks); any other
+    // tasks, squared error for mse and huber, and the task's own loss for count, pinball and ziln tasks); any other
     // metric is averaged over the tasks that have it.
     double value = reports[k].Get(metric);
     if (metric == "loss") {
-      const bool own = k < losses.size() && (IsCountLoss(task.loss) || task.loss == LossKind::kPinball);
+      const bool own = k < losses.size() &&
+                       (IsCountLoss(task.loss) || task.loss == LossKind::kPinball || task.loss == LossKind::kZiln);
       value = task.weight * (own                              ? losses[k]
                              : task.kind == TaskKind::kBinary ? reports[k].Get("logloss")
                                                               : std::pow(reports[k].Get("rmse"), 2));
@@ -487,9 +526,11 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     if (average_ && valid) average_->Apply();
     if (valid) {
       std::vector<std::vector<float>> conditional;
-      std::vector<std::vector<float>> predictions = Predict(model_, config_, *valid, &conditional);
+      std::vector<std::vector<float>> outputs;
+      std::vector<std::vector<float>> predictions = Predict(model_, config_, *valid, &conditional, &outputs);
       record.valid = EvaluateTasks(MakeTaskScores(config_, *valid, predictions, &conditional), config_.eval);
-      record.monitor = ValidationMonitor(config_, record.valid, ValidationLosses(config_, *valid, predictions));
+      record.monitor =
+          ValidationMonitor(config_, record.valid, ValidationLosses(config_, *valid, predictions, outputs));
       std::string summary;
       for (const auto& report : record.valid) {
         const char* metric = HeadlineMetric(report.binary).name;

@@ -53,14 +53,17 @@ struct StepLosses {
 
 // The validation number early stopping and the kept epoch watch: train.early_stop_metric of train.early_stop_task,
 // or its mean over the tasks that have it, auxiliary tasks left out ("loss": the weighted sum); NaN when none.
-// `losses`: ValidationLosses, which "loss" takes for the count and pinball tasks.
+// `losses`: ValidationLosses, which "loss" takes for the count, pinball and ziln tasks.
 double ValidationMonitor(const Config& config, const std::vector<TaskReport>& reports,
                          const std::vector<double>& losses = {});
 
-// Per task, the mean loss of `predictions` on `data` in the count and pinball losses' own terms (censored rows
-// included, a masked task's on its parent's positives); NaN for the other tasks, which the reports describe.
+// Per task, the mean loss on `data` in the count, pinball and ziln losses' own terms (censored rows included, a
+// masked task's on its parent's positives, a treated task's under each row's arm); NaN for the other tasks, which
+// the reports describe. `predictions` are Predict's columns, `outputs` the model's output columns (Predict's
+// `outputs`), which a ziln task's negative log-likelihood needs.
 std::vector<double> ValidationLosses(const Config& config, const EncodedData& data,
-                                     const std::vector<std::vector<float>>& predictions);
+                                     const std::vector<std::vector<float>>& predictions,
+                                     const std::vector<std::vector<float>>& outputs = {});
 
 class Trainer {
  public:

@@ -12,6 +12,7 @@
 #include "eval/evaluation.h"
 #include "features/pipeline.h"
 #include "models/model.h"
+#include "models/ziln.h"
 #include "support/test_files.h"
 #include "train/trainer.h"
 
@@ -114,6 +115,34 @@ TEST(ValidationMonitorTest, LossOfCountAndPinballTasksIsTheirOwn) {
   reports[1].metrics = {{"rmse", 10.0}};  // not the poisson task's loss: left aside
   reports[2].metrics = {{"rmse", 10.0}};
   EXPECT_NEAR(ValidationMonitor(config, reports, losses), 0.4 + 0.5 * losses[1] + losses[2], 1e-9);
+}
+
+// A ziln task's "loss" is its negative log-likelihood under each row's arm of the model outputs, not the squared
+// error of its expected value (which one heavy-tailed row dominates); rows without a treatment or label are left out.
+TEST(ValidationMonitorTest, LossOfZilnTaskIsItsLikelihoodUnderTheRowsArm) {
+  const Config config = ParseConfig(
+      "[[tasks]]\nname = \"revenue\"\nkind = \"regression\"\nloss = \"ziln\"\ntreatment = \"offer\"\n"
+      "[train]\nearly_stop_metric = \"loss\"\n",
+      "cfg.toml");
+  EncodedData data;
+  data.rows = 4;
+  data.labels = {{0.f, static_cast<float>(std::exp(1.0)), 5.f, NAN}};
+  data.treatment = {{0.f, 1.f, NAN, 1.f}};
+  // Output columns: control s, mu, r, then treated s, mu, r. Row 0 (control, y = 0): softplus(0) = log 2. Row 1
+  // (treated, log y = 1 = mu, p = 1/2, sigma = softplus(0) + 0.01): log 2 + 1 + log sigma + ½ log 2π.
+  // A control arm that reads row 1 would see mu = −3 and a far larger loss.
+  const std::vector<std::vector<float>> outputs = {
+      {0, 0, 0, 0}, {-3, -3, -3, -3}, {0, 0, 0, 0}, {9, 0, 9, 9}, {9, 1, 9, 9}, {9, 0, 9, 9}};
+  const std::vector<std::vector<float>> predictions = {{0, 0, 0, 0}};
+  const std::vector<double> losses = ValidationLosses(config, data, predictions, outputs);
+  const double sigma = std::log(2.0) + kZilnMinSigma;
+  const double positive = std::log(2.0) + 1 + std::log(sigma) + 0.5 * std::log(2 * M_PI);
+  ASSERT_EQ(losses.size(), 1u);
+  EXPECT_NEAR(losses[0], (std::log(2.0) + positive) / 2, 1e-6);
+  std::vector<TaskReport> reports(1);
+  reports[0].metrics = {{"rmse", 10.0}};
+  EXPECT_NEAR(ValidationMonitor(config, reports, losses), losses[0], 1e-12);
+  EXPECT_THROW(ValidationLosses(config, data, predictions), Error);  // the outputs are needed
 }
 
 // The epoch Fit keeps when validation measures `values` (one per epoch) on every metric of one task: the first
