@@ -15,13 +15,13 @@
 namespace mtrec::e2e {
 namespace {
 
-// The key=value pairs of an output's last non-empty line.
-std::map<std::string, std::string> LastLineFields(const std::string& output) {
+// The key=value pairs of an output's last non-empty line that starts with `prefix`.
+std::map<std::string, std::string> LastLineFields(const std::string& output, const std::string& prefix = "") {
   std::istringstream lines(output);
   std::string line;
   std::string last;
   while (std::getline(lines, line)) {
-    if (!line.empty()) last = line;
+    if (!line.empty() && line.starts_with(prefix)) last = line;
   }
   std::map<std::string, std::string> fields;
   std::istringstream words(last);
@@ -94,19 +94,16 @@ TEST(ExamplesTest, RetailForecastsBeatTheNaiveNearTheOracle) {
 
 // examples/marketing at its default size (1M customers) under random assignment, without the peers
 // (bench/marketing compares them): customer value within 10% of the oracle's Gini, and an uplift ranking that
-// captures at least half of the oracle's Qini (the README's figures: 96% and 57-60%; a features-only model of the
-// true uplift reaches 73%, since the truth also depends on traits no column shows).
+// captures at least half of the oracle's Qini (the README's figures: 96% and 57%; a features-only model of the
+// true uplift reaches 73%, since the truth also depends on traits no column shows), every predicted decile's mean
+// near its actual mean (7.6% in the README).
 TEST(ExamplesTest, MarketingRanksValueAndUpliftNearTheOracle) {
   RunResult run = RunExample("marketing/run.sh --no-peers --no-targeted");
   ASSERT_EQ(run.exit_code, 0) << run.output;
   const auto fields = LastLineFields(run.output);
   EXPECT_GE(Field(fields, "gini"), 0.9 * Field(fields, "oracle_gini")) << run.output;
   EXPECT_GE(Field(fields, "qini"), 0.5 * Field(fields, "oracle_qini")) << run.output;
-  double decile_error = 1;
-  const size_t at = run.output.find("decile_max_rel_error=");
-  ASSERT_NE(at, std::string::npos) << run.output;
-  ASSERT_EQ(std::sscanf(run.output.c_str() + at, "decile_max_rel_error=%lf", &decile_error), 1) << run.output;
-  EXPECT_LE(decile_error, 0.15) << run.output;
+  EXPECT_LE(Field(LastLineFields(run.output, "value (revenue):"), "decile_max_rel_error"), 0.15) << run.output;
 }
 
 }  // namespace
