@@ -101,7 +101,7 @@ double TaskOutputs::Predict(size_t c, const float* outputs, float treatment) con
   const Task& t = tasks_[column.task];
   const float* control = outputs + t.first;
   const float* treated = control + (t.arms == 2 ? t.arm_width : 0);
-  const float* arm = t.arms == 2 && treatment == 1.f ? treated : control;
+  const float* arm = outputs + ArmColumn(column.task, treatment);
   switch (column.what) {
     case What::kValue:
       return ArmValue(column.task, arm);

@@ -60,6 +60,12 @@ class TaskOutputs {
   // The prediction column of a treated task's uplift; -1 for a task without a treatment.
   int64_t UpliftColumn(int64_t task) const;
 
+  // The first output column of the arm task k predicts a row with treatment value `treatment` from: the treated
+  // arm's for 1, the control arm's (the task's first column) for anything else, NaN included.
+  int64_t ArmColumn(int64_t task, float treatment) const {
+    const Task& t = tasks_[task];
+    return t.first + (t.arms == 2 && treatment == 1.f ? t.arm_width : 0);
+  }
   // Task k's prediction from its arm's columns `arm_outputs` (a probability, an expected value...).
   double ArmValue(int64_t task, const float* arm_outputs) const;
   // Prediction column c of one row: `outputs` is the row's model outputs, `treatment` its treatment value for the

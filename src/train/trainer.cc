@@ -150,6 +150,11 @@ const float* Trainer::TaskLabels(const Batch& batch, int64_t k) {
 
 namespace {
 
+// Whether "loss" takes a task's validation loss in its own terms (ValidationLosses) rather than from its report.
+bool HasOwnValidationLoss(const TaskConfig& task) {
+  return IsCountLoss(task.loss) || task.loss == LossKind::kPinball || task.loss == LossKind::kZiln;
+}
+
 // A ziln task's mean negative log-likelihood over the rows with a label, each under its own arm's columns of the
 // model outputs `outputs` ([column][row]); rows without a treatment are left out, as in training.
 double ZilnValidationLoss(const TaskOutputs& task_outputs, int64_t k, const EncodedData& data,
@@ -163,12 +168,9 @@ double ZilnValidationLoss(const TaskOutputs& task_outputs, int64_t k, const Enco
   int64_t count = 0;
   for (int64_t r = 0; r < data.rows; ++r) {
     if (std::isnan(labels[r])) continue;
-    int64_t first = task_outputs.first(k);
-    if (task_outputs.has_treatment(k)) {
-      const float t = treatment ? (*treatment)[r] : NAN;
-      if (std::isnan(t)) continue;
-      if (t == 1.f) first += task_outputs.arm_width(k);
-    }
+    const float t = treatment ? (*treatment)[r] : NAN;
+    if (task_outputs.has_treatment(k) && std::isnan(t)) continue;
+    const int64_t first = task_outputs.ArmColumn(k, t);
     const float row[kZilnColumns] = {outputs[first][r], outputs[first + 1][r], outputs[first + 2][r]};
     sum += ZilnNll(row, labels[r], nullptr);
     ++count;
@@ -191,7 +193,7 @@ std::vector<double> ValidationLosses(const Config& config, const EncodedData& da
       losses[k] = ZilnValidationLoss(task_outputs, static_cast<int64_t>(k), data, outputs);
       continue;
     }
-    if (!IsCountLoss(task.loss) && task.loss != LossKind::kPinball) continue;
+    if (!HasOwnValidationLoss(task)) continue;
     const OutputLink link = LinkOf(task);
     std::vector<float> values(predictions[k].size());
     for (size_t r = 0; r < values.size(); ++r) values[r] = static_cast<float>(InverseLink(link, predictions[k][r]));
@@ -221,8 +223,7 @@ double ValidationMonitor(const Config& config, const std::vector<TaskReport>& re
     // metric is averaged over the tasks that have it.
     double value = reports[k].Get(metric);
     if (metric == "loss") {
-      const bool own = k < losses.size() &&
-                       (IsCountLoss(task.loss) || task.loss == LossKind::kPinball || task.loss == LossKind::kZiln);
+      const bool own = k < losses.size() && HasOwnValidationLoss(task);
       value = task.weight * (own                              ? losses[k]
                              : task.kind == TaskKind::kBinary ? reports[k].Get("logloss")
                                                               : std::pow(reports[k].Get("rmse"), 2));
@@ -526,8 +527,11 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     if (average_ && valid) average_->Apply();
     if (valid) {
       std::vector<std::vector<float>> conditional;
-      std::vector<std::vector<float>> outputs;
-      std::vector<std::vector<float>> predictions = Predict(model_, config_, *valid, &conditional, &outputs);
+      std::vector<std::vector<float>> outputs;  // only a ziln task's validation loss reads them
+      const bool ziln = std::any_of(config_.tasks.begin(), config_.tasks.end(),
+                                    [](const TaskConfig& task) { return task.loss == LossKind::kZiln; });
+      std::vector<std::vector<float>> predictions =
+          Predict(model_, config_, *valid, &conditional, ziln ? &outputs : nullptr);
       record.valid = EvaluateTasks(MakeTaskScores(config_, *valid, predictions, &conditional), config_.eval);
       record.monitor =
           ValidationMonitor(config_, record.valid, ValidationLosses(config_, *valid, predictions, outputs));
