@@ -275,10 +275,24 @@ struct Item {
   int32_t sales = 0;    // units sold in the last 30 days
   double bait = 0;      // clickbait: raises clicks, lowers purchase|click (times selection_bias)
   double popularity = 0;
+  double quality = 0;       // drives the rating, sales and purchases
+  double bias = 0;          // the item's own click effect
+  double sales_noise = 0;   // of its sales around what popularity and quality predict
   double click_static = 0;
   double purchase_static = 0;
   std::array<float, kLatentDim> latent{};
 };
+
+// The click and purchase|click terms that depend on the item only. A drifting world calls it again each day, with
+// that day's sales, rating and category effects.
+void SetItemStatics(Item& it, const Effects& e) {
+  it.click_static = it.bias + e.category_click[it.category] + e.brand_click[it.brand] +
+                    kPriceClick * (it.log_price - kReferenceLogPrice) +
+                    (it.is_new ? kNewItemClick : kRatingClick * (it.rating - kReferenceRating)) +
+                    kSalesClick * (std::log1p(it.sales) - kReferenceLogSales);
+  it.purchase_static = e.brand_quality[it.brand] + kItemQualityPurchase * it.quality +
+                       (it.is_new ? kNewItemPurchase : kRatingPurchase * (it.rating - kReferenceRating));
+}
 
 std::vector<Item> MakeItems(int64_t count, const Effects& e, uint64_t seed) {
   std::vector<Item> items(static_cast<size_t>(count));
@@ -292,7 +306,8 @@ std::vector<Item> MakeItems(int64_t count, const Effects& e, uint64_t seed) {
       const int brand_rank = std::min(kBrandsPerCategory - 1, static_cast<int>(kBrandsPerCategory * brand_u * brand_u));
       it.brand = static_cast<uint16_t>(it.category * kBrandsPerCategory + brand_rank);
       it.is_new = rng.Bernoulli(kNewItemShare);
-      const double quality = rng.Normal();
+      it.quality = rng.Normal();
+      const double quality = it.quality;
       it.popularity = kPopularitySd * rng.Normal() + (it.is_new ? kNewItemPopularity : 0.0);
       const double log_price = e.category_log_price[it.category] + e.brand_log_price[it.brand] + 0.5 * rng.Normal();
       it.price = std::max(0.99, std::round(std::exp(log_price) * 100) / 100);
@@ -301,20 +316,16 @@ std::vector<Item> MakeItems(int64_t count, const Effects& e, uint64_t seed) {
       const double rating =
           kReferenceRating + 0.35 * quality + 0.7 * e.brand_quality[it.brand] + 0.3 * rng.Normal();
       it.rating = std::round(std::clamp(rating, 1.0, 5.0) * 10) / 10;
-      const double sales_noise = rng.Normal();
+      it.sales_noise = rng.Normal();
       it.sales = it.is_new ? static_cast<int32_t>(rng.Below(4))
-                           : static_cast<int32_t>(std::lround(
-                                 std::exp(kReferenceLogSales + it.popularity + 0.3 * quality + 0.3 * sales_noise)));
+                           : static_cast<int32_t>(std::lround(std::exp(kReferenceLogSales + it.popularity +
+                                                                       0.3 * quality + 0.3 * it.sales_noise)));
       it.bait = std::sqrt(kCategoryBaitShare) * e.category_bait[it.category] +
                 std::sqrt(1 - kCategoryBaitShare - kItemBaitShare) * e.brand_bait[it.brand] +
                 std::sqrt(kItemBaitShare) * rng.Normal();
-      it.click_static = kItemBiasSd * rng.Normal() + e.category_click[it.category] + e.brand_click[it.brand] +
-                        kPriceClick * (it.log_price - kReferenceLogPrice) +
-                        (it.is_new ? kNewItemClick : kRatingClick * (it.rating - kReferenceRating)) +
-                        kSalesClick * (std::log1p(it.sales) - kReferenceLogSales);
-      it.purchase_static = e.brand_quality[it.brand] + kItemQualityPurchase * quality +
-                           (it.is_new ? kNewItemPurchase : kRatingPurchase * (it.rating - kReferenceRating));
+      it.bias = kItemBiasSd * rng.Normal();
       for (auto& v : it.latent) v = static_cast<float>(0.5 * rng.Normal());
+      SetItemStatics(it, e);
     }
   });
   return items;
@@ -423,8 +434,83 @@ void MakeSession(Rng& rng, const SimulatorOptions& options, const Effects& e, co
   }
 }
 
+// Turns each row's drivers into its true probabilities and draws its labels from them (stream kLabels of seed,
+// one per row). The intercepts are solved over the rows given, so that their mean rates hit the targets.
+void DrawLabels(const SimulatorOptions& options, const std::vector<Item>& items, uint64_t seed,
+                std::vector<Impression>& rows) {
+  const size_t rows_total = rows.size();
+  // Mix the purchase|click drivers: rho x standardised click drivers + sqrt(1 - rho^2) x standardised own ones.
+  double click_mean = 0, own_mean = 0;
+  for (const auto& row : rows) {
+    click_mean += row.click_drivers;
+    own_mean += row.purchase_drivers;
+  }
+  click_mean /= rows_total;
+  own_mean /= rows_total;
+  double click_var = 0, own_var = 0;
+  for (const auto& row : rows) {
+    click_var += (row.click_drivers - click_mean) * (row.click_drivers - click_mean);
+    own_var += (row.purchase_drivers - own_mean) * (row.purchase_drivers - own_mean);
+  }
+  const double click_sd = std::sqrt(click_var / rows_total) + 1e-12;
+  const double own_sd = std::sqrt(own_var / rows_total) + 1e-12;
+  const double rho = options.task_correlation;
+  const double own_share = std::sqrt(1 - rho * rho);
+  const double sb = options.selection_bias;
+
+  std::vector<double> click_logit(rows_total), cart_logit(rows_total), purchase_logit(rows_total);
+  for (size_t r = 0; r < rows_total; ++r) {
+    const Impression& row = rows[r];
+    const Item& it = items[row.item];
+    click_logit[r] = row.click_drivers + kPositionClick * std::log(row.position) + sb * kBaitClick * it.bait;
+    const double mixed = rho * (row.click_drivers - click_mean) / click_sd +
+                         own_share * (row.purchase_drivers - own_mean) / own_sd;
+    purchase_logit[r] = kPurchaseScale * mixed - sb * kBaitPurchase * it.bait;
+    cart_logit[r] = kCartShare * kPurchaseScale * mixed + kCartPrice * (it.log_price - kReferenceLogPrice) +
+                    kDeviceCart[row.device];
+  }
+  const double click_intercept = SolveIntercept(click_logit, {}, kTargetClickRate);
+  std::vector<double> p_click(rows_total);
+  for (size_t r = 0; r < rows_total; ++r) p_click[r] = Sigmoid(click_intercept + click_logit[r]);
+  // Conditional rates are targets among clicks, so they are weighted by the click probability.
+  const double cart_intercept = SolveIntercept(cart_logit, p_click, kTargetCartGivenClick);
+  const double purchase_intercept = SolveIntercept(purchase_logit, p_click, kTargetPurchaseGivenClick);
+
+  ParallelFor(rows_total, [&](size_t begin, size_t end, int) {
+    for (size_t r = begin; r < end; ++r) {
+      Impression& row = rows[r];
+      row.p_click = p_click[r];
+      row.p_cart_given_click = Sigmoid(cart_intercept + cart_logit[r]);
+      row.p_purchase_given_click = Sigmoid(purchase_intercept + purchase_logit[r]);
+      Rng rng(StreamSeed(seed, Stream::kLabels, r));
+      const double click_u = rng.Uniform();
+      const double cart_u = rng.Uniform();
+      const double purchase_u = rng.Bernoulli(kCartPurchaseCoupling) ? cart_u : rng.Uniform();
+      const double quantity_u = rng.Uniform();
+      row.click = click_u < row.p_click;
+      row.cart = row.click && cart_u < row.p_cart_given_click;
+      row.purchase = row.click && purchase_u < row.p_purchase_given_click;
+      if (row.purchase) {
+        const double price = items[row.item].price;
+        const auto& shares = price < kCheapPrice ? kCheapQuantityShares : kQuantityShares;
+        row.quantity = quantity_u < shares[0] ? 1 : quantity_u < shares[0] + shares[1] ? 2 : 3;
+      }
+    }
+  });
+}
+
+// How rows name their users and items. A day of a drifting world holds only the users and items alive that day,
+// so its rows index those, and the ids map them back to the run's numbering.
+struct RowNames {
+  std::string lead;                                 // written before user_id: a day's "day,market," values
+  const char* user_prefix = "u";                    // each market numbers its own users
+  const std::vector<int32_t>* user_ids = nullptr;  // null: the index is the id
+  const std::vector<int32_t>* item_ids = nullptr;
+};
+
 std::string FormatRows(const std::vector<Impression>& rows, const std::vector<size_t>& order, size_t begin,
-                       size_t end, const std::vector<User>& users, const std::vector<Item>& items) {
+                       size_t end, const std::vector<User>& users, const std::vector<Item>& items,
+                       const RowNames& names) {
   fmt::memory_buffer out;
   out.reserve((end - begin) * 160);
   auto dst = fmt::appender(out);
@@ -432,9 +518,11 @@ std::string FormatRows(const std::vector<Impression>& rows, const std::vector<si
     const Impression& row = rows[order[r]];
     const User& u = users[row.user];
     const Item& it = items[row.item];
-    fmt::format_to(dst, "u{},{},{},city{},lv{},i{},c{},b{},h{},{},{:.2f},", row.user, kAgeNames[u.age],
-                   kGenderNames[u.gender], u.city, u.level + 1, row.item, it.category, it.brand, row.hour,
-                   kDeviceNames[row.device], it.price);
+    const int32_t user_id = names.user_ids == nullptr ? row.user : (*names.user_ids)[row.user];
+    const int32_t item_id = names.item_ids == nullptr ? row.item : (*names.item_ids)[row.item];
+    fmt::format_to(dst, "{}{}{},{},{},city{},lv{},i{},c{},b{},h{},{},{:.2f},", names.lead, names.user_prefix, user_id,
+                   kAgeNames[u.age], kGenderNames[u.gender], u.city, u.level + 1, item_id, it.category, it.brand,
+                   row.hour, kDeviceNames[row.device], it.price);
     if (!it.is_new) fmt::format_to(dst, "{:.1f}", it.rating);
     fmt::format_to(dst, ",{},{},{},", it.sales, u.activity, row.position);
     for (int k = 0; k < row.recent_count; ++k) fmt::format_to(dst, "{}c{}", k == 0 ? "" : "|", row.recent[k]);
@@ -456,7 +544,7 @@ constexpr const char* kHeader =
 std::string FormatSplit(const std::vector<Impression>& rows, const std::vector<size_t>& order, size_t begin,
                         size_t end, const std::vector<User>& users, const std::vector<Item>& items) {
   return FormatRowsInBlocks(kHeader, begin, end, [&](size_t first, size_t last) {
-    return FormatRows(rows, order, first, last, users, items);
+    return FormatRows(rows, order, first, last, users, items, RowNames{});
   });
 }
 
@@ -630,64 +718,7 @@ SimulatorSummary SimulateEcommerce(const SimulatorOptions& requested, const std:
     }
   });
 
-  // Mix the purchase|click drivers: rho x standardised click drivers + sqrt(1 - rho^2) x standardised own ones.
-  double click_mean = 0, own_mean = 0;
-  for (const auto& row : rows) {
-    click_mean += row.click_drivers;
-    own_mean += row.purchase_drivers;
-  }
-  click_mean /= rows_total;
-  own_mean /= rows_total;
-  double click_var = 0, own_var = 0;
-  for (const auto& row : rows) {
-    click_var += (row.click_drivers - click_mean) * (row.click_drivers - click_mean);
-    own_var += (row.purchase_drivers - own_mean) * (row.purchase_drivers - own_mean);
-  }
-  const double click_sd = std::sqrt(click_var / rows_total) + 1e-12;
-  const double own_sd = std::sqrt(own_var / rows_total) + 1e-12;
-  const double rho = options.task_correlation;
-  const double own_share = std::sqrt(1 - rho * rho);
-  const double sb = options.selection_bias;
-
-  std::vector<double> click_logit(rows_total), cart_logit(rows_total), purchase_logit(rows_total);
-  for (size_t r = 0; r < rows_total; ++r) {
-    const Impression& row = rows[r];
-    const Item& it = items[row.item];
-    click_logit[r] = row.click_drivers + kPositionClick * std::log(row.position) + sb * kBaitClick * it.bait;
-    const double mixed = rho * (row.click_drivers - click_mean) / click_sd +
-                         own_share * (row.purchase_drivers - own_mean) / own_sd;
-    purchase_logit[r] = kPurchaseScale * mixed - sb * kBaitPurchase * it.bait;
-    cart_logit[r] = kCartShare * kPurchaseScale * mixed + kCartPrice * (it.log_price - kReferenceLogPrice) +
-                    kDeviceCart[row.device];
-  }
-  const double click_intercept = SolveIntercept(click_logit, {}, kTargetClickRate);
-  std::vector<double> p_click(rows_total);
-  for (size_t r = 0; r < rows_total; ++r) p_click[r] = Sigmoid(click_intercept + click_logit[r]);
-  // Conditional rates are targets among clicks, so they are weighted by the click probability.
-  const double cart_intercept = SolveIntercept(cart_logit, p_click, kTargetCartGivenClick);
-  const double purchase_intercept = SolveIntercept(purchase_logit, p_click, kTargetPurchaseGivenClick);
-
-  ParallelFor(rows_total, [&](size_t begin, size_t end, int) {
-    for (size_t r = begin; r < end; ++r) {
-      Impression& row = rows[r];
-      row.p_click = p_click[r];
-      row.p_cart_given_click = Sigmoid(cart_intercept + cart_logit[r]);
-      row.p_purchase_given_click = Sigmoid(purchase_intercept + purchase_logit[r]);
-      Rng rng(StreamSeed(seed, Stream::kLabels, r));
-      const double click_u = rng.Uniform();
-      const double cart_u = rng.Uniform();
-      const double purchase_u = rng.Bernoulli(kCartPurchaseCoupling) ? cart_u : rng.Uniform();
-      const double quantity_u = rng.Uniform();
-      row.click = click_u < row.p_click;
-      row.cart = row.click && cart_u < row.p_cart_given_click;
-      row.purchase = row.click && purchase_u < row.p_purchase_given_click;
-      if (row.purchase) {
-        const double price = items[row.item].price;
-        const auto& shares = price < kCheapPrice ? kCheapQuantityShares : kQuantityShares;
-        row.quantity = quantity_u < shares[0] ? 1 : quantity_u < shares[0] + shares[1] ? 2 : 3;
-      }
-    }
-  });
+  DrawLabels(options, items, seed, rows);
 
   // Deterministic shuffle so that sessions are spread over the three splits.
   const std::vector<size_t> order = ShuffledOrder(rows_total, StreamSeed(seed, Stream::kShuffle));
