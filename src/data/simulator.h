@@ -38,11 +38,11 @@
 // day): items are launched (ids never used before) and retired, with lives of 20 / drift days on average; an
 // item's log popularity rises over its first 5 days, falls by 1.5 over its life and walks at random; item_sales
 // counts the days since launch, and a rating shows from the 5th day on; users join and go quiet, with stays of
-// 30 / drift days; category effects, brand effects and segment tastes turn towards other draws of the same spread
-// (a quarter turn in 15 / drift days), so the oracle stays as strong while what a model learnt goes stale. The
-// intercepts are solved per day. The small market shares the catalogue and the meaning of every column; it has its
-// own users (ids bu0, bu1...), category effects turned by a further 0.5 radians (brand effects and tastes by 0.15),
-// users more sensitive to price, and its own part of each item's popularity.
+// 30 / drift days; category effects, brand effects and segment tastes turn, keeping their mean and spread, towards
+// an unrelated pattern (a quarter turn in 15 / drift days), so the oracle stays about as strong while what a model
+// learnt goes stale. The intercepts are solved per day. The small market shares the catalogue and the meaning of
+// every column; it has its own users (ids bu0, bu1...), category effects turned by a further 0.5 radians (brand
+// effects and tastes by 0.15), users more sensitive to price, and its own part of each item's popularity.
 #pragma once
 
 #include <cstdint>
