@@ -27,6 +27,22 @@
 // fixed targets whatever the knobs. Impressions are drawn by sessions (a user, an hour, a device, a recent
 // category list, positions 1..L); each impression picks its item among popularity-drawn candidates with weights
 // exp(selection_bias x click affinity), so exposure favours what the user is likely to click.
+//
+// Daily partitions (ecommerce with days > 0), for training on a stream of new data:
+//
+//   options.days = 30;  options.drift = 0.5;  options.market_share = 0.05;
+//   Simulate(options, "data/stream");   // data/stream/days/day-001.csv ..., {train,valid,test}.csv, config.toml,
+//                                       // and the same for the small market under data/stream/market-b/
+//
+// The truth model above holds on each day, in a world that drifts at a speed set by drift (0: the same world every
+// day): items are launched (ids never used before) and retired, with lives of 20 / drift days on average; an
+// item's log popularity rises over its first 5 days, falls by 1.5 over its life and walks at random; item_sales
+// counts the days since launch, and a rating shows from the 5th day on; users join and go quiet, with stays of
+// 30 / drift days; category effects, brand effects and segment tastes turn, keeping their mean and spread, towards
+// an unrelated pattern (a quarter turn in 15 / drift days), so the oracle stays about as strong while what a model
+// learnt goes stale. The intercepts are solved per day. The small market shares the catalogue and the meaning of
+// every column; it has its own users (ids bu0, bu1...), category effects turned by a further 0.5 radians (brand
+// effects and tastes by 0.15), users more sensitive to price, and its own part of each item's popularity.
 #pragma once
 
 #include <cstdint>
@@ -41,18 +57,30 @@ struct SimulatorOptions {
   std::string preset = "ecommerce";
   // Rows to write over the three splits (ecommerce: impressions, marketing: customers); at least 100, or 0 for
   // the preset's default: 500000 impressions (the smallest size at which the default shared-bottom model gets
-  // within 0.01 AUC of the oracle for click and purchase), 200000 customers.
+  // within 0.01 AUC of the oracle for click and purchase), 200000 customers. Ecommerce with days: impressions per
+  // day, both markets together; 0 picks 40000.
   int64_t rows = 0;
   // Seeds every random draw: the world (users, items, effects) and the impressions.
   uint64_t seed = 42;
   // Distinct users; 0 picks rows / 40 (at least 100), i.e. 12.5k users for 500k rows, about 40 impressions each.
+  // Ecommerce with days: the big market's users there on day 1; 0 picks its rows per day / 4 (at least 100).
   int64_t users = 0;
   // Distinct items; 0 picks rows / 100 (at least 50), i.e. 5k items for 500k rows. Retail: 0 picks 100.
+  // Ecommerce with days: the items on sale on day 1; 0 picks rows per day / 8 (at least 50).
   int64_t items = 0;
   // Retail only (rows, users, task_correlation and selection_bias are ecommerce's): the stores and the days
   // written, which with items set the size; 0 picks 50 stores and 400 days, about 1.9M rows.
   int64_t stores = 0;
+  // Retail: see stores. Ecommerce: 0 writes one snapshot, {train,valid,test}.csv shuffled; 3 or more write daily
+  // partitions of a drifting world (above), days/day-001.csv ..., train.csv all days but the last two,
+  // valid.csv the day before the last, test.csv the last.
   int64_t days = 0;
+  // Ecommerce with days, in [0, 1]: how fast the world drifts (item turnover, popularity, the season, new users);
+  // 0: the same world every day. Unset: 0.5.
+  std::optional<double> drift;
+  // Ecommerce with days: 0 for one market, or in (0, 0.5]: the share of each day's rows that goes to a second,
+  // small market with shifted tastes, written with the same layout under market-b/.
+  double market_share = 0;
   // In [0, 1]: how much the purchase|click logit shares the click logit's drivers (0: independent drivers,
   // 1: the same drivers, up to the clickbait term that selection_bias adds).
   double task_correlation = 0.5;
@@ -66,8 +94,8 @@ struct SimulatorOptions {
   bool targeted = false;
   double treat_share = 0.5;
   // Fractions of the shuffled rows written to valid.csv and test.csv; train.csv gets the rest (non-empty).
-  // Retail: fractions of the days, the last ones to test.csv and the ones before them to valid.csv.
-  // Unset: the preset's, 0.1 each (marketing: 0.2 each).
+  // Retail and ecommerce with days: fractions of the days, the last ones to test.csv and the ones before them to
+  // valid.csv. Unset: the preset's, 0.1 each (marketing: 0.2 each; ecommerce with days: one day each).
   std::optional<double> valid_fraction;
   std::optional<double> test_fraction;
 };
@@ -93,14 +121,29 @@ struct SimulatorSummary {
   double churn_rate = 0;
   double treated_share = 0;
   double mean_true_uplift = 0;  // mean true_uplift_conversion: the offer's average effect on conversion
+  // Ecommerce with days: the split in days, and the drift. Rows and rates above are the big market's (market a).
+  int64_t days = 0;
+  double drift = 0;
+  int64_t train_days = 0;
+  int64_t valid_days = 0;
+  int64_t test_days = 0;
+  int64_t rows_per_day = 0;         // market a's
+  int64_t items_first_day = 0;      // items on sale on day 1
+  int64_t items_last_day = 0;       // ... on the last day
+  int64_t items_launched = 0;       // launched after day 1
+  int64_t users_joined = 0;         // market a's users who joined after day 1
+  double late_item_share = 0;       // of the last day's impressions (market a), on items launched from day 8 on
+  double new_user_share = 0;        // of the last day's impressions (market a), by users who joined after day 1
+  int64_t market_rows_per_day = 0;  // market b's; 0 without one
+  int64_t market_rows = 0;          // market b's, over all days
 };
 
 // The presets Simulate accepts.
 std::vector<std::string> KnownSimulatorPresets();
 
 // Generates the impressions and writes train.csv, valid.csv, test.csv and config.toml (each atomically) into
-// out_dir, creating it if needed. Throws Error for an unknown preset, fewer than 100 rows, a knob out of range
-// or a folder that cannot be written.
+// out_dir, creating it if needed; ecommerce with days also days/ and, with a market share, market-b/. Throws Error
+// for an unknown preset, fewer than 100 rows, a knob out of range or a folder that cannot be written.
 SimulatorSummary Simulate(const SimulatorOptions& options, const std::string& out_dir);
 
 }  // namespace mtrec
