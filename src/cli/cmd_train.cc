@@ -22,6 +22,7 @@ struct TrainOptions {
   std::string config_path;
   std::string out = "model.mtrec";
   std::string resume;
+  std::string init_from;
   bool print_config = false;
   bool print_reference = false;
   std::vector<std::string> overrides;
@@ -65,6 +66,12 @@ int RunTrain(const TrainOptions& options) {
                 options.config_path);
   }
 
+  std::optional<LoadedModel> base;
+  if (!options.init_from.empty()) {
+    MTREC_CHECK(options.resume.empty(), "--init-from and --resume: a resumed run already holds its weights; use one");
+    base = LoadModel(options.init_from);
+  }
+
   DataSets sets = LoadDataSets(config, /*with_train=*/true);
   const std::vector<LabelCounts> train_labels = CountLabels(config, *sets.train);
   for (const auto* table : {&sets.valid, &sets.test}) {
@@ -76,6 +83,8 @@ int RunTrain(const TrainOptions& options) {
   }
   TrainHooks hooks;
   hooks.resumed = std::move(resumed);
+  hooks.base = std::move(base);
+  hooks.base_path = options.init_from;
   hooks.on_epoch = [&](const FeaturePipeline& pipeline, const Model& model, const TrainerState& state) {
     SaveCheckpoint(checkpoint, config, pipeline, model, state, train_labels);
   };
@@ -104,10 +113,14 @@ RunCommand AddTrainCommand(CLI::App& app) {
       "  mtrec train --config data/sim/config.toml --out model.mtrec     (after mtrec simulate --out data/sim)\n"
       "  mtrec train --config examples/census/config.toml --print-config\n"
       "  mtrec train --config examples/census/config.toml train.epochs=3 model.arch=shared_bottom tasks.income.weight=2\n"
-      "  mtrec train --config examples/census/config.toml --resume model.mtrec.ckpt train.epochs=8");
+      "  mtrec train --config examples/census/config.toml --resume model.mtrec.ckpt train.epochs=8\n"
+      "  mtrec train --config small_market.toml --init-from big_market.mtrec 'train.freeze=[\"embeddings\"]'");
   command->add_option("--config", options->config_path, "Config file (TOML)");
   command->add_option("--out", options->out, "Model file to write")->capture_default_str();
   command->add_option("--resume", options->resume, "Continue the run saved in this checkpoint");
+  command->add_option("--init-from", options->init_from,
+                      "Start from this model's weights, vocabularies and numeric transforms (a warm start or a "
+                      "transfer; the config may add tasks, features and ids: docs/lifecycle.md)");
   command->add_flag("--print-config", options->print_config,
                     "Print the resolved config with every key's description, then exit");
   command->add_flag("--print-reference", options->print_reference,

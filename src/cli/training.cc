@@ -9,6 +9,7 @@
 #include "models/predict.h"
 #include "train/diagnostics.h"
 #include "train/trainer.h"
+#include "train/warm_start.h"
 
 namespace mtrec {
 
@@ -17,9 +18,21 @@ LoadedModel TrainModel(const Config& config, const ColumnTable& train, const Col
   out.config = config;
   out.train_labels = CountLabels(config, train);
   for (const auto& warning : CheckTrainingLabels(config, out.train_labels, train.path())) LogWarning("{}", warning);
+  std::optional<WarmStartReport> warm;
   if (hooks.resumed) {
     out.pipeline = std::move(hooks.resumed->pipeline);
     out.model = std::move(hooks.resumed->model);
+  } else if (hooks.base) {
+    WarmStartFeatures kept;
+    out.pipeline = std::make_unique<FeaturePipeline>(FeaturePipeline::FitFrom(
+        *hooks.base->pipeline, config, train, config.train.admit_new_ids, config.train.refit_numeric, &kept));
+    out.model = CreateModel(config, out.pipeline->layout(), InferenceBatch(config));
+    out.model->Initialize(config.train.seed);
+    warm = CarryWeights(hooks.base->config, *hooks.base->model, hooks.base_path, config, kept, *out.model);
+    LogInfo("{}", warm->Describe(hooks.base_path));
+    for (size_t i = 0; i < config.features.size(); ++i) {
+      if (kept.admitted[i] > 0) LogInfo("feature {}: {} new values admitted", config.features[i].name, kept.admitted[i]);
+    }
   } else {
     out.pipeline = std::make_unique<FeaturePipeline>(FeaturePipeline::Fit(config, train));
     out.model = CreateModel(config, out.pipeline->layout(), InferenceBatch(config));
@@ -36,6 +49,7 @@ LoadedModel TrainModel(const Config& config, const ColumnTable& train, const Col
                                                           : fmt::format(" ({} output columns)", out.model->columns()));
 
   Trainer trainer(config, *out.model);
+  if (warm) trainer.KeepOutputBiases(warm->carried_column);
   trainer.Fit(
       train_data, valid_data ? &*valid_data : nullptr,
       [&](const TrainerState& state) {

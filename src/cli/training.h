@@ -1,5 +1,6 @@
 // The training run shared by `mtrec train` and `mtrec backtest`: fit the pipeline on the training table (or take a
-// resumed checkpoint's), build the model, train it with early stopping on the validation table.
+// resumed checkpoint's, or extend a warm start's base model's), build the model (loading the base's weights), train
+// it with early stopping on the validation table.
 //
 //   LoadedModel trained = TrainModel(config, *sets.train, sets.valid ? &*sets.valid : nullptr, {});
 //   EvaluationRun run = RunEvaluation(trained, test, config.eval, /*with_curves=*/false);
@@ -16,6 +17,10 @@ namespace mtrec {
 
 struct TrainHooks {
   std::optional<LoadedModel> resumed;  // a checkpoint to go on from: its pipeline, model and trainer state
+  // A warm start (`--init-from`, train/warm_start.h): the model whose pipeline and weights the new one starts from,
+  // and its path for messages.
+  std::optional<LoadedModel> base;
+  std::string base_path;
   // After every epoch, with the state to checkpoint.
   std::function<void(const FeaturePipeline&, const Model&, const TrainerState&)> on_epoch;
 };

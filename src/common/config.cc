@@ -568,6 +568,18 @@ const std::vector<Field<TrainConfig>>& TrainFields() {
       MakeField("baseline", &T::baseline,
                 "Eval JSON (`mtrec eval --json`) of a single-task run: each epoch then logs the multi-task gain "
                 "delta_m against it. Relative to this file."),
+      MakeField("freeze", &T::freeze,
+                "Parts of the model kept as they are while the rest trains (docs/lifecycle.md): \"embeddings\" or "
+                "one table \"embeddings.<feature>\", a group of dense tensors by name (\"experts\", \"bottom\", "
+                "\"gates\", \"towers\"), or one task's own tower \"towers.<task>\". Mostly with `mtrec train "
+                "--init-from`."),
+      MakeField("admit_new_ids", &T::admit_new_ids,
+                "`mtrec train --init-from`: values of the new training file that the base model's vocabularies lack "
+                "and that reach the feature's min_count get new embedding rows (initialised as new rows are); "
+                "false: they stay out of vocabulary."),
+      MakeField("refit_numeric", &T::refit_numeric,
+                "`mtrec train --init-from`: fit the numeric transforms (scaling, buckets) again on the new training "
+                "file instead of keeping the base model's; its weights were trained on the old scale."),
   };
   return fields;
 }

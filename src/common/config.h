@@ -155,6 +155,9 @@ struct TrainConfig {
   GradientSpace gradient_space = GradientSpace::kShared;
   int64_t conflict_every = 50;
   std::string baseline;
+  std::vector<std::string> freeze;  // parts kept as they are (train/frozen_parts.h)
+  bool admit_new_ids = true;        // --init-from: new values join the base model's vocabularies
+  bool refit_numeric = false;       // --init-from: numeric transforms fitted again on the new training file
 };
 
 struct EvalConfig {

@@ -1,5 +1,6 @@
 #include "features/pipeline.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/error.h"
@@ -148,6 +149,48 @@ FeaturePipeline FeaturePipeline::Fit(const Config& config, const ColumnTable& tr
     std::vector<std::pair<std::string, int64_t>> entries(counts.begin(), counts.end());
     pipeline.vocabularies_[i] = Vocabulary::Fit(entries, feature.min_count);
   }
+  pipeline.BuildLayout();
+  return pipeline;
+}
+
+FeaturePipeline FeaturePipeline::FitFrom(const FeaturePipeline& base, const Config& config, const ColumnTable& train,
+                                         bool admit_new_ids, bool refit_numeric, WarmStartFeatures* kept) {
+  FeaturePipeline pipeline = Fit(config, train);
+  const auto& features = config.features;
+  WarmStartFeatures carried;
+  carried.kept.assign(features.size(), false);
+  carried.admitted.assign(features.size(), 0);
+  for (size_t i = 0; i < features.size(); ++i) {
+    const FeatureConfig& feature = features[i];
+    const auto& base_features = base.config_.features;
+    const auto same = std::find_if(base_features.begin(), base_features.end(), [&](const FeatureConfig& b) {
+      return b.name == feature.name && b.kind == feature.kind && b.column == feature.column &&
+             b.hash_buckets == feature.hash_buckets && b.share_with == feature.share_with;
+    });
+    if (same == base_features.end()) continue;
+    const size_t j = static_cast<size_t>(same - base_features.begin());
+    if (feature.kind == FeatureKind::kNumeric) {
+      if (!refit_numeric) pipeline.numerics_[i] = base.numerics_[j];
+      carried.kept[i] = !refit_numeric;
+      continue;
+    }
+    carried.kept[i] = true;  // a hashed or shared feature's ids mean what they meant
+    if (!feature.share_with.empty() || feature.hash_buckets > 0) continue;
+    const Vocabulary& own = base.vocabularies_[j];
+    if (!admit_new_ids) {
+      pipeline.vocabularies_[i] = own;
+      continue;
+    }
+    // Fit counted this table's values on `train` and kept those reaching min_count: its values the base lacks are
+    // the ones to admit, with their order.
+    const std::vector<std::string>& fresh = pipeline.vocabularies_[i].values();
+    std::vector<std::pair<std::string, int64_t>> ranked;
+    ranked.reserve(fresh.size());
+    for (size_t r = 0; r < fresh.size(); ++r) ranked.emplace_back(fresh[r], static_cast<int64_t>(fresh.size() - r));
+    pipeline.vocabularies_[i] = own.Extended(ranked, 1);
+    carried.admitted[i] = pipeline.vocabularies_[i].size() - own.size();
+  }
+  if (kept) *kept = std::move(carried);
   pipeline.BuildLayout();
   return pipeline;
 }

@@ -68,6 +68,12 @@ struct EncodedData {
   ReadReport report;
 };
 
+// What FeaturePipeline::FitFrom carried over from the base pipeline, per feature of the new config.
+struct WarmStartFeatures {
+  std::vector<bool> kept;         // the fitted state (vocabulary, or numeric transform) is the base's
+  std::vector<int64_t> admitted;  // values admitted to a kept vocabulary from the new training file
+};
+
 class FeaturePipeline {
  public:
   // The columns to read from a file: every feature column but the derived ones, and what those read
@@ -76,6 +82,13 @@ class FeaturePipeline {
   static std::vector<ColumnRequest> Requests(const Config& config, bool labels_required);
 
   static FeaturePipeline Fit(const Config& config, const ColumnTable& train);
+  // A warm start's pipeline (train/warm_start.h): `base`'s fitted state for every feature `config` keeps (the same
+  // name, kind, column, hashing and sharing), fresh fits on `train` for the others. A kept vocabulary admits the
+  // values of `train` it lacks that reach the feature's min_count, after its own ids (Vocabulary::Extended), unless
+  // admit_new_ids is false; a kept numeric transform stays (the weights were trained on its scale) unless
+  // refit_numeric. `kept`, when given, says per feature what was carried over.
+  static FeaturePipeline FitFrom(const FeaturePipeline& base, const Config& config, const ColumnTable& train,
+                                 bool admit_new_ids, bool refit_numeric, WarmStartFeatures* kept = nullptr);
   EncodedData Encode(const ColumnTable& table) const;
 
   const InputLayout& layout() const { return layout_; }

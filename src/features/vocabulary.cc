@@ -21,6 +21,17 @@ Vocabulary Vocabulary::Fit(const std::vector<std::pair<std::string, int64_t>>& c
   return vocabulary;
 }
 
+Vocabulary Vocabulary::Extended(const std::vector<std::pair<std::string, int64_t>>& counts, int64_t min_count) const {
+  std::vector<std::pair<std::string, int64_t>> unseen;
+  for (const auto& entry : counts) {
+    if (Lookup(entry.first) == kOutOfVocabulary) unseen.push_back(entry);
+  }
+  Vocabulary extended = *this;
+  for (auto& value : Fit(unseen, min_count).values_) extended.values_.push_back(std::move(value));
+  extended.BuildIndex();
+  return extended;
+}
+
 void Vocabulary::BuildIndex() {
   index_.clear();
   index_.reserve(values_.size());

@@ -23,8 +23,24 @@ class Vocabulary {
  public:
   static constexpr int32_t kOutOfVocabulary = 0;
 
+  Vocabulary() = default;
+  // The index views the values' own strings: a copy builds its own index over its own values.
+  Vocabulary(const Vocabulary& other) : values_(other.values_) { BuildIndex(); }
+  Vocabulary& operator=(const Vocabulary& other) {
+    if (this != &other) {
+      values_ = other.values_;
+      BuildIndex();
+    }
+    return *this;
+  }
+  Vocabulary(Vocabulary&&) = default;
+  Vocabulary& operator=(Vocabulary&&) = default;
+
   static Vocabulary Fit(const std::vector<std::pair<std::string, int64_t>>& counts, int64_t min_count);
 
+  // This vocabulary with the values of `counts` that reach min_count and it lacks appended after its own, in Fit's
+  // order: every id it had keeps its value, so a model's embedding rows keep their meaning (a warm start).
+  Vocabulary Extended(const std::vector<std::pair<std::string, int64_t>>& counts, int64_t min_count) const;
   int32_t Lookup(std::string_view value) const;
   // Rows of the embedding table: the values plus the out-of-vocabulary row.
   int64_t size() const { return static_cast<int64_t>(values_.size()) + 1; }

@@ -14,6 +14,7 @@ Aitm::Aitm(const Config& config, const InputLayout& layout, int64_t max_batch)
                       .input_cols = input_.OutputCols(),
                       .hidden = config.model.bottom,
                       .groups = tasks_,
+                      .per_column = true,
                       .dropout_stream = DropoutStream::kInput});
   transfer_.resize(tasks_);
   units_.resize(tasks_);
@@ -34,6 +35,7 @@ Aitm::Aitm(const Config& config, const InputLayout& layout, int64_t max_batch)
                     .hidden = config.model.tower,
                     .outputs = 1,
                     .groups = tasks_,
+                    .per_column = true,
                     .shared_input = false,
                     .dropout_stream = DropoutStream::Tower(0)});
   for (Matrix* m : {&z_, &diff_z_, &diff_encoded_}) m->Resize(max_batch, tasks_ * width_);

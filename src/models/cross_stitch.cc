@@ -8,6 +8,7 @@ CrossStitchNetwork::CrossStitchNetwork(const Config& config, const InputLayout& 
                       .input_cols = input_.OutputCols(),
                       .hidden = config.model.bottom,
                       .groups = tasks_,
+                      .per_column = true,
                       .cross_stitch = true,
                       .dropout_stream = DropoutStream::kInput});
   towers_ = AddMlp({.name = "towers",
@@ -15,6 +16,7 @@ CrossStitchNetwork::CrossStitchNetwork(const Config& config, const InputLayout& 
                     .hidden = config.model.tower,
                     .outputs = 1,
                     .groups = tasks_,
+                    .per_column = true,
                     .shared_input = false,
                     .dropout_stream = DropoutStream::Tower(0)});
   diff_hidden_.Resize(max_batch, networks_->OutputCols());

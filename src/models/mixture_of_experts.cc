@@ -21,12 +21,15 @@ MixtureOfExperts::MixtureOfExperts(const Config& config, const InputLayout& layo
                          .hidden = config.model.expert,
                          .groups = experts_,
                          .dropout_stream = DropoutStream::kInput});
+  const size_t first_gate_parameter = arena_.Infos().size();
   gate_layer_ = std::make_unique<Dense>(arena_, "gates", input_.OutputCols(), gates_ * experts_, Init::kGlorotUniform);
+  if (per_task_gates) arena_.MarkColumnBlocks(first_gate_parameter, tasks_);  // mmoe: gate k for column k
   towers_ = AddMlp({.name = "towers",
                     .input_cols = width,
                     .hidden = config.model.tower,
                     .outputs = 1,
                     .groups = tasks_,
+                    .per_column = true,
                     .shared_input = gates_ == 1,  // omoe: one mixture for every tower; mmoe: mixture k for tower k
                     .dropout_stream = DropoutStream::Tower(0)});
   for (int64_t g = 0; g < gates_; ++g) gate_names_.push_back(per_task_gates ? config.tasks[g].name : "all tasks");

@@ -38,6 +38,8 @@ struct MlpOptions {
   int64_t outputs = 0;          // width of the linear output layer; 0: the last hidden layer (after ReLU and
                                 // dropout) is the output
   int64_t groups = 1;
+  bool per_column = false;      // group k belongs to the model's output column k (task towers): its parameters are
+                                // marked per column (ParameterArena::MarkColumnBlocks)
   bool shared_input = true;     // every group reads all of src; else group g reads columns [g·in, (g+1)·in)
   bool cross_stitch = false;    // a cross-stitch unit after each hidden layer's dropout
   uint64_t dropout_stream = 0;  // hidden layer i draws its masks from stream 131·dropout_stream + i; within a

@@ -35,7 +35,11 @@ Model::Model(const Config& config, const InputLayout& layout, int64_t max_batch,
 }
 
 Mlp* Model::AddMlp(const MlpOptions& options) {
+  MTREC_CHECK(!options.per_column || options.groups == tasks_, "MLP '{}': {} groups cannot be one per column of {}",
+              options.name, options.groups, tasks_);
+  const size_t first = arena_.Infos().size();
   mlps_.push_back(std::make_unique<Mlp>(arena_, options, mlp_settings_));
+  if (options.per_column) arena_.MarkColumnBlocks(first, tasks_);
   return mlps_.back().get();
 }
 

@@ -91,6 +91,7 @@ Ple::Ple(const Config& config, const InputLayout& layout, int64_t max_batch) : M
                     .hidden = config.model.tower,
                     .outputs = 1,
                     .groups = tasks_,
+                    .per_column = true,
                     .shared_input = false,
                     .dropout_stream = DropoutStream::Tower(0)});
 }

@@ -24,6 +24,7 @@ TaskTowers::TaskTowers(const Config& config, const InputLayout& layout, int64_t 
                       .hidden = Concatenated(config.model.bottom, config.model.tower),
                       .outputs = 1,
                       .groups = tasks_,
+                      .per_column = true,
                       .shared_input = !own_embeddings,  // with own embeddings, network k reads embedding set k
                       .dropout_stream = DropoutStream::kInput});
 }

@@ -55,6 +55,17 @@ size_t ParameterArena::ReserveLinearWeight(std::string name, int64_t rows, int64
   return id;
 }
 
+void ParameterArena::MarkColumnBlocks(size_t first, int64_t columns) {
+  for (size_t id = first; id < infos_.size(); ++id) {
+    ParameterInfo& info = infos_[id];
+    const bool rows = (info.linear_weight && info.groups == columns) || (!info.linear_weight && info.rows == columns);
+    MTREC_CHECK(rows || info.cols % columns == 0, "parameter '{}' ({} × {}) does not split into {} column blocks",
+                info.name, info.rows, info.cols, columns);
+    info.column_axis = rows ? 0 : 1;
+    info.columns = columns;
+  }
+}
+
 size_t ParameterArena::ReserveBuffer(std::string name, int64_t rows, int64_t cols, Init init) {
   const size_t id = Reserve(std::move(name), rows, cols, init, /*decay=*/false);
   infos_[id].trainable = false;

@@ -39,6 +39,11 @@ struct ParameterInfo {
   // False for state that is not trained (batch norm's running statistics): no layer writes its gradient, so
   // every optimizer leaves it as the layer sets it.
   bool trainable = true;
+  // Per-column parameters (task towers, per-task gates) stack one equal block per output column of the model along
+  // one axis (0: rows, 1: cols; -1: not per column), `columns` blocks in all: a warm start (train/warm_start.h)
+  // maps the blocks by column name when tasks are added or removed.
+  int column_axis = -1;
+  int64_t columns = 0;
   size_t offset = 0;  // in floats from the start of the arena; each parameter starts 64-byte aligned
   size_t size() const { return static_cast<size_t>(rows * cols); }
 };
@@ -72,6 +77,9 @@ class ParameterArena {
   size_t ReserveLinearWeight(std::string name, int64_t rows, int64_t cols, Init init, int64_t groups = 1);
   // Non-trained state saved with the weights (running statistics): no weight decay, gradient always 0.
   size_t ReserveBuffer(std::string name, int64_t rows, int64_t cols, Init init);
+  // Marks every parameter reserved from id `first` on as per column, `columns` blocks: a linear weight of
+  // `columns` groups and a tensor of `columns` rows stack them along the rows, any other along the columns.
+  void MarkColumnBlocks(size_t first, int64_t columns);
   void Allocate();
   // Deterministic for a seed: parameter i draws from its own stream (seed, i).
   void Initialize(uint64_t seed);

@@ -65,6 +65,7 @@ Trainer::Trainer(const Config& config, Model& model)
     : config_(config),
       model_(model),
       outputs_(config),
+      frozen_(config, model),
       weighting_(WeightingOptions::From(config), static_cast<int>(config.tasks.size())) {
   MTREC_CHECK(model.columns() == outputs_.columns(), "the model has {} output columns, its config's tasks {}",
               model.columns(), outputs_.columns());
@@ -77,6 +78,7 @@ Trainer::Trainer(const Config& config, Model& model)
     sparse_.push_back(std::make_unique<SparseOptimizer>(tables[t], options));
   }
   if (config.train.ema_decay > 0) average_ = std::make_unique<WeightAverage>(model, config.train.ema_decay);
+  if (!frozen_.empty()) LogInfo("{}", frozen_.Describe());
   diff_outputs_.Resize(config.train.batch_size, model.columns());
   calibrator_diff_.Resize(config.train.batch_size, model.columns());
   weight_sum_.assign(config.tasks.size(), 0.0);
@@ -313,6 +315,7 @@ StepLosses Trainer::Step(const Batch& batch) {
     ProfileScope scope("optimizer (dense)");
     dense_->SetLearningRate(static_cast<float>(config_.train.lr * lr_factor));
     dense_->Step();
+    frozen_.Restore(model_);
   }
   if (average_) {
     ProfileScope scope("weight average");
@@ -323,6 +326,7 @@ StepLosses Trainer::Step(const Batch& batch) {
     auto& grads = model_.input().grads();
     const auto embedding_lr = static_cast<float>(config_.train.embedding_lr * lr_factor);
     ParallelForBlocks(sparse_.size(), [&](size_t t, int) {
+      if (frozen_.TableFrozen(t)) return;
       sparse_[t]->SetLearningRate(embedding_lr);
       if (average_) average_->BeforeRowsChange(t, grads[t].rows);
       sparse_[t]->Step(grads[t]);
@@ -428,7 +432,9 @@ void Trainer::InitializeOutputBiases(const EncodedData& train) {
       ZilnConstantOutputs(train.labels[k].data(), static_cast<long>(train.labels[k].size()), start);
       for (int64_t j = 0; j < outputs_.width(k); ++j) {
         const double bias = start[j % kZilnColumns];
-        if (std::isfinite(bias)) model_.SetOutputBias(outputs_.first(k) + j, static_cast<float>(bias));
+        if (std::isfinite(bias) && !KeepsBias(outputs_.first(k) + j)) {
+          model_.SetOutputBias(outputs_.first(k) + j, static_cast<float>(bias));
+        }
       }
       const float first[kZilnColumns] = {static_cast<float>(start[0]), static_cast<float>(start[1]),
                                          static_cast<float>(start[2])};
@@ -450,7 +456,9 @@ void Trainer::InitializeOutputBiases(const EncodedData& train) {
     const double bias = below >= 0 && std::isfinite(constant[below])
                             ? InverseSoftplus(std::max(constant[k] - constant[below], kMinRungGap))
                             : constant[k];
-    for (int64_t j = 0; j < outputs_.width(k); ++j) model_.SetOutputBias(column + j, static_cast<float>(bias));
+    for (int64_t j = 0; j < outputs_.width(k); ++j) {
+      if (!KeepsBias(column + j)) model_.SetOutputBias(column + j, static_cast<float>(bias));
+    }
     LogInfo("task {}: output bias starts at {:.6g}, its best constant", config_.tasks[k].name, bias);
   }
 }

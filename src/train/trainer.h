@@ -19,6 +19,7 @@
 #include "features/pipeline.h"
 #include "models/model.h"
 #include "models/task_outputs.h"
+#include "train/frozen_parts.h"
 #include "train/dense_optimizer.h"
 #include "train/history.h"
 #include "train/lr_schedule.h"
@@ -80,12 +81,16 @@ class Trainer {
            const TrainerState* resume = nullptr);
 
   const TrainerState& state() const { return state_; }
+  // A warm start (train/warm_start.h): the output columns marked true keep their output biases, loaded from the
+  // base model, where Fit would otherwise start them at their task's best constant.
+  void KeepOutputBiases(std::vector<bool> columns) { kept_biases_ = std::move(columns); }
   // The optimizer of the model's embedding table t (as model.input().tables() orders them).
   const SparseOptimizer& sparse_optimizer(size_t t) const { return *sparse_[t]; }
 
  private:
   std::vector<double> TrainEpoch(const EncodedData& train, int64_t epoch);
   void InitializeOutputBiases(const EncodedData& train);
+  bool KeepsBias(int64_t column) const { return column < std::ssize(kept_biases_) && kept_biases_[column]; }
   // Whether a validation score beats the best so far, in the direction of train.early_stop_metric.
   bool IsBetterScore(double score) const;
   void SaveOptimizerStates();
@@ -108,6 +113,8 @@ class Trainer {
   std::vector<std::pair<int64_t, int64_t>> calibrated_links_;  // (child, parent) under the calibrator loss
   std::unique_ptr<DenseOptimizer> dense_;
   std::vector<std::unique_ptr<SparseOptimizer>> sparse_;
+  FrozenParts frozen_;              // train.freeze
+  std::vector<bool> kept_biases_;   // KeepOutputBiases
   std::vector<float> loss_scale_;  // per task: its weight, divided by its constant predictor's loss when normalised
   TaskWeighting weighting_;
   std::unique_ptr<TaskGradients> task_gradients_;  // built on the first step that measures task gradients
