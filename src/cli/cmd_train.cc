@@ -56,6 +56,8 @@ int RunTrain(const TrainOptions& options) {
   CheckWritable(options.out, "--out");
   CheckWritable(checkpoint, config.train.checkpoint.empty() ? "the checkpoint (--out + '.ckpt')" : "train.checkpoint");
 
+  MTREC_CHECK(options.resume.empty() || options.init_from.empty(),
+              "--init-from and --resume: a resumed run already holds its weights; use one");
   std::optional<LoadedModel> resumed;
   if (!options.resume.empty()) {
     resumed = LoadModel(options.resume, InferenceBatch(config));
@@ -68,7 +70,6 @@ int RunTrain(const TrainOptions& options) {
 
   std::optional<LoadedModel> base;
   if (!options.init_from.empty()) {
-    MTREC_CHECK(options.resume.empty(), "--init-from and --resume: a resumed run already holds its weights; use one");
     base = LoadModel(options.init_from);
   }
 

@@ -99,12 +99,16 @@ WarmStartReport CarryWeights(const Config& base_config, const Model& base, const
       continue;
     }
     if (from.rows != to.rows || from.cols != to.cols) {
-      Fail("--init-from {}: tensor '{}' is {} × {} there and {} × {} in this config's model; its shape depends on "
-           "settings that cannot change on a warm start (the width or number of experts, layers or towers, the "
-           "embedding width, {}), so train this config from scratch or keep those settings as they were",
-           base_path, to.name, from.rows, from.cols, to.rows, to.cols,
-           to.column_axis >= 0 || from.column_axis >= 0 ? "or the tasks of a part shared by several of them"
-                                                         : "the inputs");
+      const std::string why =
+          columns != base_columns
+              ? fmt::format("the tasks changed ({} there, {} here) and this tensor's shape depends on their number; "
+                            "ple's and cross-stitch's shared layers do, mmoe's, shared-bottom's, esmm's and aitm's "
+                            "do not",
+                            fmt::join(base_columns, ", "), fmt::join(columns, ", "))
+              : "the width or number of experts, layers or towers, the embedding width or the inputs changed";
+      Fail("--init-from {}: tensor '{}' is {} × {} there and {} × {} in this config's model: {}; a warm start keeps "
+           "such shapes, so train this config from scratch or keep those settings as they were",
+           base_path, to.name, from.rows, from.cols, to.rows, to.cols, why);
     }
     std::copy_n(src, to.size(), arena.Value(id));
     ++report.tensors_carried;
