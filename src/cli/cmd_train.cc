@@ -2,6 +2,7 @@
 
 #include "cli/commands.h"
 #include "cli/data_sets.h"
+#include "cli/follow.h"
 #include "cli/training.h"
 #include "common/error.h"
 #include "common/files.h"
@@ -23,18 +24,12 @@ struct TrainOptions {
   std::string out = "model.mtrec";
   std::string resume;
   std::string init_from;
+  std::string follow;
   bool print_config = false;
   bool print_reference = false;
   std::vector<std::string> overrides;
 };
 
-// The parts of a config that fix the model's structure; a checkpoint only resumes under the same ones.
-std::string StructureOf(Config config) {
-  config.data = DataConfig();
-  config.train = TrainConfig();
-  config.eval = EvalConfig();
-  return ConfigToToml(config);
-}
 
 int RunTrain(const TrainOptions& options) {
   if (options.print_reference) {
@@ -56,6 +51,12 @@ int RunTrain(const TrainOptions& options) {
   CheckWritable(options.out, "--out");
   CheckWritable(checkpoint, config.train.checkpoint.empty() ? "the checkpoint (--out + '.ckpt')" : "train.checkpoint");
 
+  if (!options.follow.empty()) {
+    MTREC_CHECK(options.resume.empty(), "--follow resumes its own checkpoint ({}) when it exists: leave --resume out",
+                checkpoint);
+    return FollowStream(config, {.dir = options.follow, .out = options.out, .checkpoint = checkpoint,
+                                 .init_from = options.init_from});
+  }
   MTREC_CHECK(options.resume.empty() || options.init_from.empty(),
               "--init-from and --resume: a resumed run already holds its weights; use one");
   std::optional<LoadedModel> resumed;
@@ -115,13 +116,18 @@ RunCommand AddTrainCommand(CLI::App& app) {
       "  mtrec train --config examples/census/config.toml --print-config\n"
       "  mtrec train --config examples/census/config.toml train.epochs=3 model.arch=shared_bottom tasks.income.weight=2\n"
       "  mtrec train --config examples/census/config.toml --resume model.mtrec.ckpt train.epochs=8\n"
-      "  mtrec train --config small_market.toml --init-from big_market.mtrec 'train.freeze=[\"embeddings\"]'");
+      "  mtrec train --config small_market.toml --init-from big_market.mtrec 'train.freeze=[\"embeddings\"]'\n"
+      "  mtrec train --config data/stream/config.toml --follow data/stream/days --out live.mtrec stream.evict_after=7");
   command->add_option("--config", options->config_path, "Config file (TOML)");
   command->add_option("--out", options->out, "Model file to write")->capture_default_str();
   command->add_option("--resume", options->resume, "Continue the run saved in this checkpoint");
   command->add_option("--init-from", options->init_from,
                       "Start from this model's weights, vocabularies and numeric transforms (a warm start or a "
                       "transfer; the config may add tasks, features and ids: docs/lifecycle.md)");
+  command->add_option("--follow", options->follow,
+                      "Train on the partition files of this folder as they appear, each once, in name order, scoring "
+                      "each before training on it; publish to --out as [stream] says; restarted, go on after the "
+                      "last partition committed to the checkpoint (docs/lifecycle.md)");
   command->add_flag("--print-config", options->print_config,
                     "Print the resolved config with every key's description, then exit");
   command->add_flag("--print-reference", options->print_reference,

@@ -13,6 +13,14 @@
 
 namespace mtrec {
 
+std::string StructureOf(Config config) {
+  config.data = DataConfig();
+  config.train = TrainConfig();
+  config.eval = EvalConfig();
+  config.stream = StreamConfig();
+  return ConfigToToml(config);
+}
+
 LoadedModel TrainModel(const Config& config, const ColumnTable& train, const ColumnTable* valid, TrainHooks hooks) {
   LoadedModel out;
   out.config = config;

@@ -15,6 +15,9 @@
 
 namespace mtrec {
 
+// The parts of a config that fix the model's structure; a checkpoint only resumes under the same ones.
+std::string StructureOf(Config config);
+
 struct TrainHooks {
   std::optional<LoadedModel> resumed;  // a checkpoint to go on from: its pipeline, model and trainer state
   // A warm start (`--init-from`, train/warm_start.h): the model whose pipeline and weights the new one starts from,

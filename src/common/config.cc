@@ -624,6 +624,29 @@ const std::vector<Field<EvalConfig>>& EvalFields() {
   return fields;
 }
 
+const std::vector<Field<StreamConfig>>& StreamFields() {
+  using S = StreamConfig;
+  static const std::vector<Field<S>> fields = {
+      MakeField("passes", &S::passes, "`mtrec train --follow`: passes over each partition (at train.lr, constant)."),
+      MakeField("publish_every", &S::publish_every,
+                "Partitions between publishes of the model to --out (written beside it, then renamed over it, so a "
+                "server that watches it reloads a whole model)."),
+      MakeField("publish_minutes", &S::publish_minutes,
+                "Also publish when this many minutes have passed since the last publish; 0 = by count only."),
+      MakeField("evict_after", &S::evict_after,
+                "An id no partition has used for this many partitions loses its embedding row and its optimizer "
+                "state (its value goes back out of vocabulary, and is admitted anew if it returns); 0 = never."),
+      MakeField("max_rows", &S::max_rows,
+                "The most rows a vocabulary's embedding table keeps; beyond it the least frequently used ids are "
+                "evicted after each partition (LFU); 0 = no cap."),
+      MakeField("wait_seconds", &S::wait_seconds,
+                "Once every partition in the folder is trained, how long to wait for a new one before finishing; "
+                "negative = wait for ever (a service)."),
+      MakeField("poll_seconds", &S::poll_seconds, "How often the folder is listed while waiting for a partition."),
+  };
+  return fields;
+}
+
 const std::vector<Field<ServeConfig>>& ServeFields() {
   using S = ServeConfig;
   static const std::vector<Field<S>> fields = {
@@ -758,7 +781,7 @@ void ApplyOverride(toml::table& root, const std::string& text) {
   toml::node& value = *parsed.get("value");
 
   const std::vector<std::string> sections = {"data",  "time_series", "features", "tasks",
-                                             "model", "train",       "eval",     "serve"};
+                                             "model", "train",       "eval",     "serve", "stream"};
   std::string section(parts[0]);
   if (std::find(sections.begin(), sections.end(), section) == sections.end()) {
     Fail("override '{}': unknown section '{}'{}", text, section, DidYouMeanSuffix(section, sections));
@@ -862,7 +885,7 @@ Config ParseConfig(const std::string& text, const std::string& source_name, cons
 
   Config config;
   const std::vector<std::string> sections = {"data",  "time_series", "features", "tasks",
-                                             "model", "train",       "eval",     "serve"};
+                                             "model", "train",       "eval",     "serve", "stream"};
   for (auto&& [key, node] : root) {
     std::string name(key.str());
     if (name == "data") {
@@ -875,6 +898,8 @@ Config ParseConfig(const std::string& text, const std::string& source_name, cons
       ReadTable(ExpectTable(node, name), EvalFields(), config.eval, name);
     } else if (name == "serve") {
       ReadTable(ExpectTable(node, name), ServeFields(), config.serve, name);
+    } else if (name == "stream") {
+      ReadTable(ExpectTable(node, name), StreamFields(), config.stream, name);
     } else if (name == "time_series") {
       ReadTimeSeries(ExpectTable(node, name), config.time_series);
     } else if (name == "features") {
@@ -1251,6 +1276,13 @@ void ValidateConfig(const Config& config) {
   MTREC_CHECK(data.max_reported_errors >= 0, "data.max_reported_errors must be >= 0");
   ValidateDateSplit(config);
   ValidateSplit(data);
+  const StreamConfig& stream = config.stream;
+  MTREC_CHECK(stream.passes >= 1, "stream.passes must be >= 1, got {}", stream.passes);
+  MTREC_CHECK(stream.publish_every >= 1, "stream.publish_every must be >= 1, got {}", stream.publish_every);
+  MTREC_CHECK(stream.publish_minutes >= 0, "stream.publish_minutes must be >= 0, got {}", stream.publish_minutes);
+  MTREC_CHECK(stream.evict_after >= 0, "stream.evict_after must be >= 0, got {}", stream.evict_after);
+  MTREC_CHECK(stream.max_rows >= 0, "stream.max_rows must be >= 0, got {}", stream.max_rows);
+  MTREC_CHECK(stream.poll_seconds > 0, "stream.poll_seconds must be > 0, got {}", stream.poll_seconds);
 
   std::set<std::string> names;
   std::map<std::string, std::string> label_columns;  // column -> task
@@ -1406,6 +1438,8 @@ std::string ConfigToToml(const Config& config, bool comments) {
   WriteSection(out, EvalFields(), config.eval, comments);
   out += "\n[serve]\n";
   WriteSection(out, ServeFields(), config.serve, comments);
+  out += "\n[stream]\n";
+  WriteSection(out, StreamFields(), config.stream, comments);
   return out;
 }
 
@@ -1425,6 +1459,7 @@ std::string ConfigReferenceMarkdown() {
   WriteReference(out, "[train]", TrainFields());
   WriteReference(out, "[eval]", EvalFields());
   WriteReference(out, "[serve]", ServeFields());
+  WriteReference(out, "[stream]", StreamFields());
   return out;
 }
 

@@ -184,6 +184,17 @@ struct ServeConfig {
   std::string blend_feature;       // numeric feature whose raw value multiplies the blend (e.g. price); empty: none
 };
 
+// `mtrec train --follow DIR`: training on partition files as they appear (train/streaming.h, docs/lifecycle.md).
+struct StreamConfig {
+  int64_t passes = 1;            // passes over each partition
+  int64_t publish_every = 1;     // partitions between publishes of the model (atomic rename to --out)
+  double publish_minutes = 0.0;  // also publish when this long has passed since the last; 0: by count only
+  int64_t evict_after = 0;       // an id unused for this many partitions loses its embedding row; 0: never
+  int64_t max_rows = 0;          // per table, the most rows kept (the least used evicted beyond); 0: no cap
+  double wait_seconds = 0.0;     // once caught up, how long to wait for a new partition; < 0: for ever
+  double poll_seconds = 1.0;     // how often the folder is listed while waiting
+};
+
 struct Config {
   DataConfig data;
   TimeSeriesConfig time_series;
@@ -193,6 +204,7 @@ struct Config {
   TrainConfig train;
   EvalConfig eval;
   ServeConfig serve;
+  StreamConfig stream;
 
   // The file it came from; data paths in it are relative to that file's folder. Empty for in-memory text.
   std::string source_path;

@@ -228,6 +228,21 @@ void FeaturePipeline::BuildLayout() {
   }
 }
 
+int FeaturePipeline::VocabularyOfTable(size_t t) const {
+  for (size_t i = 0; i < config_.features.size(); ++i) {
+    const FeatureConfig& feature = config_.features[i];
+    if (table_of_[i] == static_cast<int>(t) && feature.share_with.empty()) {
+      return feature.kind != FeatureKind::kNumeric && feature.hash_buckets == 0 ? static_cast<int>(i) : -1;
+    }
+  }
+  return -1;
+}
+
+void FeaturePipeline::RemapVocabulary(size_t feature, const std::vector<int32_t>& keep) {
+  vocabularies_[feature] = vocabularies_[feature].Remapped(keep);
+  BuildLayout();
+}
+
 int32_t FeaturePipeline::CategoricalId(size_t feature, std::string_view value) const {
   const size_t owner = OwnerOf(feature);
   const int64_t buckets = config_.features[owner].hash_buckets;

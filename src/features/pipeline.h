@@ -107,6 +107,12 @@ class FeaturePipeline {
   };
   Placement PlacementOf(size_t feature) const;
 
+  // Streams (train/streaming.h). The feature whose vocabulary numbers the rows of embedding table t, or -1 for a
+  // hashed or bucketised table (its rows are fixed).
+  int VocabularyOfTable(size_t t) const;
+  // Feature `feature`'s vocabulary keeps the values of ids `keep` only (Vocabulary::Remapped); the layout follows.
+  void RemapVocabulary(size_t feature, const std::vector<int32_t>& keep);
+
   void Serialize(BinaryWriter& out) const;
   static FeaturePipeline Deserialize(const Config& config, BinaryReader& in);
 

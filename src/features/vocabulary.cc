@@ -32,6 +32,17 @@ Vocabulary Vocabulary::Extended(const std::vector<std::pair<std::string, int64_t
   return extended;
 }
 
+Vocabulary Vocabulary::Remapped(const std::vector<int32_t>& keep) const {
+  Vocabulary remapped;
+  remapped.values_.reserve(keep.size());
+  for (const int32_t id : keep) {
+    MTREC_CHECK(id >= 1 && id < size(), "vocabulary remap: id {} outside [1, {})", id, size());
+    remapped.values_.push_back(values_[static_cast<size_t>(id - 1)]);
+  }
+  remapped.BuildIndex();
+  return remapped;
+}
+
 void Vocabulary::BuildIndex() {
   index_.clear();
   index_.reserve(values_.size());

@@ -41,6 +41,8 @@ class Vocabulary {
   // This vocabulary with the values of `counts` that reach min_count and it lacks appended after its own, in Fit's
   // order: every id it had keeps its value, so a model's embedding rows keep their meaning (a warm start).
   Vocabulary Extended(const std::vector<std::pair<std::string, int64_t>>& counts, int64_t min_count) const;
+  // The values of ids `keep` only, id keep[i] becoming i + 1: a stream's eviction (train/streaming.h).
+  Vocabulary Remapped(const std::vector<int32_t>& keep) const;
   int32_t Lookup(std::string_view value) const;
   // Rows of the embedding table: the values plus the out-of-vocabulary row.
   int64_t size() const { return static_cast<int64_t>(values_.size()) + 1; }

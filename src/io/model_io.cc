@@ -90,6 +90,7 @@ void SaveCheckpoint(const std::string& path, const Config& config, const Feature
   w.String(state.weighting);
   w.String(state.weight_average);
   file.Add("trainer", std::move(w.str()));
+  if (!state.stream.empty()) file.Add("stream", state.stream);
   file.Write(path);
 }
 
@@ -148,6 +149,7 @@ LoadedModel LoadModelFromBytes(std::string bytes, const std::string& path, int64
       if (!r.AtEnd()) state.weighting = r.String();  // absent in checkpoints written before task weighting
       if (!r.AtEnd()) state.weight_average = r.String();  // absent before train.ema_decay
       state.history = loaded.history;
+      if (file.Has("stream")) state.stream = std::string(file.Get("stream"));
       loaded.trainer = std::move(state);
     }
   } catch (const Error& error) {

@@ -30,6 +30,14 @@ void InputLayer::Initialize(uint64_t seed, float stddev) {
   for (size_t t = 0; t < tables_.size(); ++t) tables_[t].Initialize(Mix64(seed + 0x1000 + t), stddev);
 }
 
+void InputLayer::RemapRows(size_t t, const std::vector<int32_t>& source, uint64_t seed, float stddev) {
+  const size_t n = layout_.tables.size();
+  for (size_t c = 0; c < static_cast<size_t>(copies_); ++c) {
+    tables_[c * n + t].Remap(source, Mix64(seed + 0x1000 + c * n + t), stddev);
+  }
+  layout_.tables[t].rows = static_cast<int64_t>(source.size());
+}
+
 namespace {
 
 Tensor RowsOf(const Tensor& t, int64_t begin, int64_t count) { return Tensor{t.Row(begin), count, t.cols, t.ld}; }

@@ -29,6 +29,10 @@ class InputLayer {
                       int64_t numeric_projection = 0);
 
   void Initialize(uint64_t seed, float stddev);
+  // Rebuilds feature table t (layout.tables[t], in every set) with source.size() rows (EmbeddingTable::Remap):
+  // new rows drawn with `stddev` from `seed`.
+  void RemapRows(size_t t, const std::vector<int32_t>& source, uint64_t seed, float stddev);
+  int64_t FeatureTables() const { return static_cast<int64_t>(layout_.tables.size()); }
   void Forward(const Batch& batch, const Tensor& dst) const;
   // Clears, then fills grads() from diff_dst (batch × InputWidth()).
   void Backward(const Batch& batch, const Tensor& diff_dst);

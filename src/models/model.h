@@ -124,6 +124,11 @@ class Model {
     return arena_;
   }
   InputLayer& input() { return input_; }
+  // A stream's admitted and evicted ids (train/streaming.h): feature table t rebuilt with source.size() rows,
+  // row r from old row source[r] or (source[r] < 0) drawn as Initialize draws embeddings, from `seed`.
+  void RemapEmbeddingRows(size_t t, const std::vector<int32_t>& source, uint64_t seed) {
+    input_.RemapRows(t, source, seed, embedding_init_std_);
+  }
   const InputLayer& input() const { return input_; }
   int64_t max_batch() const { return max_batch_; }
   // Output columns: one per task, more for ziln and treatment tasks (models/task_outputs.h). The architectures are

@@ -31,6 +31,27 @@ void EmbeddingTable::Initialize(uint64_t seed, float stddev) {
   });
 }
 
+void EmbeddingTable::Remap(const std::vector<int32_t>& source, uint64_t seed, float stddev) {
+  const auto rows = static_cast<int64_t>(source.size());
+  MTREC_CHECK(rows > 0, "embedding '{}': a remap to no rows", name_);
+  AlignedBuffer<float> data(static_cast<size_t>(rows * dim_));
+  const double bound = static_cast<double>(stddev) * std::sqrt(3.0);
+  const uint64_t mixed_seed = Mix64(seed);
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = data.data() + r * dim_;
+    const int32_t from = source[static_cast<size_t>(r)];
+    if (from >= 0) {
+      MTREC_CHECK(from < rows_, "embedding '{}': remap row {} from row {} of {}", name_, r, from, rows_);
+      std::copy_n(Row(from), dim_, row);
+      continue;
+    }
+    Rng rng(mixed_seed ^ Mix64(static_cast<uint64_t>(r) + 1));
+    for (int64_t c = 0; c < dim_; ++c) row[c] = static_cast<float>(bound * (2.0 * rng.Uniform() - 1.0));
+  }
+  data_ = std::move(data);
+  rows_ = rows;
+}
+
 void EmbeddingTable::CheckId(int64_t id, int64_t example) const {
   MTREC_CHECK(id >= 0 && id < rows_, "embedding '{}': id {} of example {} is outside [0, {})", name_, id, example,
               rows_);

@@ -62,6 +62,11 @@ class EmbeddingTable {
   void AccumulateGradPooled(const int32_t* ids, const int64_t* offsets, int64_t batch, Pooling pooling,
                             const Tensor& diff_dst, SparseGrad* grad) const;
 
+  // Rebuilds the table with source.size() rows: row r takes the old row source[r], or (source[r] < 0) is
+  // initialised as Initialize(seed, stddev) would initialise row r. Streams use it to add the rows of admitted ids
+  // and to drop evicted ones (train/streaming.h).
+  void Remap(const std::vector<int32_t>& source, uint64_t seed, float stddev);
+
   const std::string& name() const { return name_; }
   int64_t rows() const { return rows_; }
   int64_t dim() const { return dim_; }

@@ -26,6 +26,7 @@ std::string HistoryToJson(const std::vector<EpochRecord>& history) {
     }
     e["conflict_steps"] = record.conflict_steps;
     e["delta_m"] = JsonNumber(record.delta_m);
+    if (!record.partition.empty()) e["partition"] = record.partition;
     epochs.push_back(e);
   }
   return epochs.dump();
@@ -56,6 +57,7 @@ std::vector<EpochRecord> HistoryFromJson(const std::string& text) {
       }
       record.conflict_steps = e.value("conflict_steps", int64_t{0});
       record.delta_m = e.contains("delta_m") ? NumberFromJson(e.at("delta_m")) : NAN;
+      record.partition = e.value("partition", std::string());
     } catch (const nlohmann::json::exception& error) {
       Fail("training history: epoch entry {}: {}", i, error.what());
     }

@@ -1,4 +1,4 @@
-// The training history: one record per epoch (train losses, validation reports, the early-stopping score, task
+// The training history: one record per epoch (or per partition of a stream) (train losses, validation reports, the early-stopping score, task
 // weighting diagnostics, Δm), kept in checkpoints and model files as JSON and drawn by the report.
 //
 //   file.Add("history", HistoryToJson(trainer.state().history));
@@ -25,6 +25,9 @@ struct EpochRecord {
   TaskMatrix conflict;
   int64_t conflict_steps = 0;
   double delta_m = 0.0;                         // multi-task gain against train.baseline, percent (NaN without)
+  // A stream's record (`mtrec train --follow`): the partition file trained on; `valid` then holds the
+  // progressive validation, the partition scored before training on it. Empty for an epoch.
+  std::string partition;
 };
 
 std::string HistoryToJson(const std::vector<EpochRecord>& history);

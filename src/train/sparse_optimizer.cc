@@ -40,6 +40,27 @@ SparseOptimizer::SparseOptimizer(EmbeddingTable& table, const SparseOptimizerOpt
   }
 }
 
+void SparseOptimizer::Remap(const std::vector<int32_t>& source) {
+  MTREC_CHECK(std::ssize(source) == table_->rows(), "sparse optimizer of '{}': a remap of {} rows for a table of {}",
+              table_->name(), source.size(), table_->rows());
+  const auto dim = static_cast<size_t>(table_->dim());
+  if (accumulator_.size() > 0) {
+    AlignedBuffer<float> accumulator(source.size());
+    for (size_t r = 0; r < source.size(); ++r) {
+      accumulator[r] = source[r] >= 0 ? accumulator_[static_cast<size_t>(source[r])] : options_.initial_accumulator;
+    }
+    accumulator_ = std::move(accumulator);
+  }
+  for (AlignedBuffer<float>* buffer : {&m_, &v_}) {
+    if (buffer->size() == 0) continue;
+    AlignedBuffer<float> moved(source.size() * dim);  // zeroed: a new row's moments
+    for (size_t r = 0; r < source.size(); ++r) {
+      if (source[r] >= 0) std::copy_n(buffer->data() + static_cast<size_t>(source[r]) * dim, dim, moved.data() + r * dim);
+    }
+    *buffer = std::move(moved);
+  }
+}
+
 // Row-wise Adagrad (as in DLRM/FBGEMM): G_r ← G_r + mean_j g_rj²,  w_rj ← w_rj - lr · g_rj / (sqrt(G_r) + ε).
 // Lazy Adam: on touched rows only, m ← β1·m + (1-β1)·g, v ← β2·v + (1-β2)·g²,
 //   w ← w - lr/(1-β1^t) · m / (sqrt(v)/sqrt(1-β2^t) + ε), with t the number of Step() calls so far.

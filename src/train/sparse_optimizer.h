@@ -42,6 +42,10 @@ class SparseOptimizer {
   int64_t step() const { return t_; }
   const SparseOptimizerOptions& options() const { return options_; }
 
+  // After the table's EmbeddingTable::Remap with the same `source`: each row's state follows its row, new rows
+  // (source < 0) start as a fresh optimizer's.
+  void Remap(const std::vector<int32_t>& source);
+
   // Appends the state (kind, t, accumulators or m and v) to *out, little-endian.
   void Serialize(std::string* out) const;
   // Restores a state written by Serialize; throws Error when it belongs to another optimizer kind or to a table

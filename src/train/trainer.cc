@@ -336,7 +336,7 @@ StepLosses Trainer::Step(const Batch& batch) {
   return result;
 }
 
-std::vector<double> Trainer::TrainEpoch(const EncodedData& train, int64_t epoch) {
+std::vector<double> Trainer::TrainEpoch(const EncodedData& train, uint64_t shuffle_seed, const std::string& label) {
   const auto tasks = static_cast<int64_t>(config_.tasks.size());
   std::vector<double> loss_sum(tasks, 0.0);
   std::vector<int64_t> loss_count(tasks, 0);
@@ -349,8 +349,8 @@ std::vector<double> Trainer::TrainEpoch(const EncodedData& train, int64_t epoch)
   weight_steps_ = 0;
   conflict_sum_.clear();
   conflict_steps_ = 0;
-  BatchStream stream(train, config_.train.batch_size, ShuffledOrder(train.rows, Mix64(config_.train.seed + epoch)));
-  Progress progress(fmt::format("epoch {}/{}", epoch, config_.train.epochs), static_cast<size_t>(train.rows));
+  BatchStream stream(train, config_.train.batch_size, ShuffledOrder(train.rows, shuffle_seed));
+  Progress progress(label, static_cast<size_t>(train.rows));
   int64_t done = 0;
   while (const Batch* batch = stream.Next()) {
     const StepLosses step = Step(*batch);
@@ -463,32 +463,26 @@ void Trainer::InitializeOutputBiases(const EncodedData& train) {
   }
 }
 
-void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
-                  const std::function<void(const TrainerState&)>& on_epoch, const TrainerState* resume) {
-  MTREC_CHECK(train.rows > 0, "the training data has no rows");
-  const int64_t steps_per_epoch = (train.rows + config_.train.batch_size - 1) / config_.train.batch_size;
-  schedule_ = {.kind = config_.train.lr_schedule,
-               .warmup = config_.train.warmup_steps,
-               .final_ratio = config_.train.final_lr_ratio,
-               .total = steps_per_epoch * config_.train.epochs};
-  if (resume) {
-    state_ = *resume;
-    dense_->Deserialize(state_.dense_optimizer);
-    MTREC_CHECK(state_.sparse_optimizers.size() == sparse_.size(),
-                "the checkpoint has {} embedding optimizers, the model {}", state_.sparse_optimizers.size(),
-                sparse_.size());
-    for (size_t t = 0; t < sparse_.size(); ++t) sparse_[t]->Deserialize(state_.sparse_optimizers[t]);
-    if (!state_.weighting.empty()) weighting_.Deserialize(state_.weighting);
-    if (average_) {
-      MTREC_CHECK(!state_.weight_average.empty(),
-                  "the checkpoint was trained without train.ema_decay; resume it without, or start again");
-      average_->Deserialize(state_.weight_average);
-    } else if (!state_.weight_average.empty()) {
-      LogInfo("train.ema_decay is 0: the checkpoint's average of the weights is dropped, training goes on without");
-    }
-    step_ = dense_->step();
-    LogInfo("resuming after epoch {} of {}", state_.epochs_done, config_.train.epochs);
+void Trainer::Resume(const TrainerState& state) {
+  state_ = state;
+  dense_->Deserialize(state_.dense_optimizer);
+  MTREC_CHECK(state_.sparse_optimizers.size() == sparse_.size(),
+              "the checkpoint has {} embedding optimizers, the model {}", state_.sparse_optimizers.size(),
+              sparse_.size());
+  for (size_t t = 0; t < sparse_.size(); ++t) sparse_[t]->Deserialize(state_.sparse_optimizers[t]);
+  if (!state_.weighting.empty()) weighting_.Deserialize(state_.weighting);
+  if (average_) {
+    MTREC_CHECK(!state_.weight_average.empty(),
+                "the checkpoint was trained without train.ema_decay; resume it without, or start again");
+    average_->Deserialize(state_.weight_average);
+  } else if (!state_.weight_average.empty()) {
+    LogInfo("train.ema_decay is 0: the checkpoint's average of the weights is dropped, training goes on without");
   }
+  step_ = dense_->step();
+  biases_started_ = true;
+}
+
+void Trainer::ScaleLosses(const EncodedData& train) {
   for (int64_t k = 0; k < std::ssize(config_.tasks); ++k) {
     const TaskConfig& task = config_.tasks[k];
     double scale = task.weight;
@@ -506,13 +500,60 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     }
     loss_scale_[k] = static_cast<float>(scale);
   }
+}
+
+std::vector<double> Trainer::TrainPartition(const EncodedData& data, const std::string& name, int64_t passes) {
+  MTREC_CHECK(data.rows > 0, "partition {} has no rows", name);
+  // A stream has no planned end for a schedule to decay towards: the rates stay at train.lr and embedding_lr.
+  schedule_ = {.kind = LrScheduleKind::kConstant, .warmup = 0, .final_ratio = 1.0, .total = 1};
+  ScaleLosses(data);
+  if (!biases_started_ && state_.history.empty()) InitializeOutputBiases(data);
+  biases_started_ = true;
+  const auto index = static_cast<int64_t>(state_.history.size()) + 1;
+  std::vector<double> losses;
+  for (int64_t pass = 1; pass <= passes; ++pass) {
+    const std::string label = passes == 1 ? name : fmt::format("{} pass {}/{}", name, pass, passes);
+    losses = TrainEpoch(data, Mix64(config_.train.seed + static_cast<uint64_t>(index) * 1000 + pass), label);
+  }
+  return losses;
+}
+
+void Trainer::RemapEmbeddingRows(size_t t, const std::vector<int32_t>& source, uint64_t seed) {
+  MTREC_CHECK(!average_, "train.ema_decay: a stream's tables change size, which the average of the weights does "
+                         "not follow; set train.ema_decay = 0 for --follow");
+  model_.RemapEmbeddingRows(t, source, seed);
+  const auto sets = static_cast<size_t>(model_.input().tables().size() / model_.input().FeatureTables());
+  for (size_t c = 0; c < sets; ++c) {
+    sparse_[c * static_cast<size_t>(model_.input().FeatureTables()) + t]->Remap(source);
+  }
+}
+
+const TrainerState& Trainer::CheckpointState() {
+  SaveOptimizerStates();
+  return state_;
+}
+
+void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
+                  const std::function<void(const TrainerState&)>& on_epoch, const TrainerState* resume) {
+  MTREC_CHECK(train.rows > 0, "the training data has no rows");
+  const int64_t steps_per_epoch = (train.rows + config_.train.batch_size - 1) / config_.train.batch_size;
+  schedule_ = {.kind = config_.train.lr_schedule,
+               .warmup = config_.train.warmup_steps,
+               .final_ratio = config_.train.final_lr_ratio,
+               .total = steps_per_epoch * config_.train.epochs};
+  if (resume) {
+    Resume(*resume);
+    LogInfo("resuming after epoch {} of {}", state_.epochs_done, config_.train.epochs);
+  }
+  ScaleLosses(train);
   if (!resume) InitializeOutputBiases(train);
   const bool early_stopping = valid != nullptr && config_.train.early_stop_metric != kNoEarlyStopping;
   while (state_.epochs_done < config_.train.epochs) {
     const int64_t epoch = state_.epochs_done + 1;
     EpochRecord record;
     record.epoch = epoch;
-    record.train_loss = TrainEpoch(train, epoch);
+    record.train_loss =
+        TrainEpoch(train, Mix64(config_.train.seed + epoch), fmt::format("epoch {}/{}", epoch, config_.train.epochs));
     record.monitor = NAN;
     record.delta_m = NAN;
     record.task_weights.assign(weight_sum_.size(), NAN);

@@ -42,6 +42,7 @@ struct TrainerState {
   std::string best_weights;                    // weights of the best epoch so far
   std::string weighting;                       // serialized learned task weights
   std::string weight_average;                  // serialized running average of the weights (train.ema_decay)
+  std::string stream;                          // a stream's own state (train/streaming.h); empty otherwise
 };
 
 // The losses of one step: per task, the sum over its valid labels and their count (before weighting).
@@ -81,6 +82,18 @@ class Trainer {
            const TrainerState* resume = nullptr);
 
   const TrainerState& state() const { return state_; }
+
+  // Streams (`mtrec train --follow`, train/streaming.h). Resume: a checkpoint's state (optimizer moments, learned
+  // task weights, history) to go on from. TrainPartition: `passes` passes over one partition at the constant
+  // rates train.lr and embedding_lr, no validation; the output biases start at the first partition's constants
+  // unless resumed or kept. Returns the last pass's mean loss per task. RemapEmbeddingRows: feature table t
+  // rebuilt with its optimizer state (Model::RemapEmbeddingRows, SparseOptimizer::Remap). CheckpointState: the
+  // state with the optimizer moments written, for a checkpoint; history() takes the partitions' records.
+  void Resume(const TrainerState& state);
+  std::vector<double> TrainPartition(const EncodedData& data, const std::string& name, int64_t passes);
+  void RemapEmbeddingRows(size_t t, const std::vector<int32_t>& source, uint64_t seed);
+  const TrainerState& CheckpointState();
+  std::vector<EpochRecord>& history() { return state_.history; }
   // A warm start (train/warm_start.h): the output columns marked true keep their output biases, loaded from the
   // base model, where Fit would otherwise start them at their task's best constant.
   void KeepOutputBiases(std::vector<bool> columns) { kept_biases_ = std::move(columns); }
@@ -88,7 +101,9 @@ class Trainer {
   const SparseOptimizer& sparse_optimizer(size_t t) const { return *sparse_[t]; }
 
  private:
-  std::vector<double> TrainEpoch(const EncodedData& train, int64_t epoch);
+  std::vector<double> TrainEpoch(const EncodedData& train, uint64_t shuffle_seed, const std::string& label);
+  // Per task: its weight, divided by its constant predictor's loss on `train` when train.normalize_losses.
+  void ScaleLosses(const EncodedData& train);
   void InitializeOutputBiases(const EncodedData& train);
   bool KeepsBias(int64_t column) const { return column < std::ssize(kept_biases_) && kept_biases_[column]; }
   // Whether a validation score beats the best so far, in the direction of train.early_stop_metric.
@@ -115,6 +130,7 @@ class Trainer {
   std::vector<std::unique_ptr<SparseOptimizer>> sparse_;
   FrozenParts frozen_;              // train.freeze
   std::vector<bool> kept_biases_;   // KeepOutputBiases
+  bool biases_started_ = false;     // TrainPartition: the output biases were started (or resumed)
   std::vector<float> loss_scale_;  // per task: its weight, divided by its constant predictor's loss when normalised
   TaskWeighting weighting_;
   std::unique_ptr<TaskGradients> task_gradients_;  // built on the first step that measures task gradients
