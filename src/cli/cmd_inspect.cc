@@ -120,12 +120,17 @@ RunCommand AddInspectCommand(CLI::App& app) {
     if (!loaded.history.empty()) {
       fmt::print("history (task weighting '{}'):\n", config.train.weighting);
       for (const auto& record : loaded.history) {
-        fmt::print("  epoch {}: train loss", record.epoch);
+        if (record.partition.empty()) {
+          fmt::print("  epoch {}: train loss", record.epoch);
+        } else {
+          fmt::print("  partition {} #{}: train loss", record.partition, record.epoch);
+        }
         for (size_t k = 0; k < record.train_loss.size() && k < config.tasks.size(); ++k) {
           fmt::print(" {} {:.4f}", config.tasks[k].name, record.train_loss[k]);
         }
         if (!record.valid.empty()) {
-          fmt::print(" | valid");
+          // A stream's partitions are scored before they are trained on: progressive validation.
+          fmt::print("{}", record.partition.empty() ? " | valid" : " | progressive");
           for (const auto& report : record.valid) {
             const char* key = HeadlineMetric(report.binary).name;
             fmt::print(" {} {} {:.4f}", report.name, key, report.Get(key));
@@ -145,7 +150,9 @@ RunCommand AddInspectCommand(CLI::App& app) {
         }
       }
     }
-    if (loaded.trainer) {
+    if (loaded.trainer && !loaded.trainer->stream.empty()) {
+      fmt::print("trainer: a stream's checkpoint, {} partitions done\n", loaded.history.size());
+    } else if (loaded.trainer) {
       fmt::print("trainer: {} epochs done, best epoch {} ({:.5f})\n", loaded.trainer->epochs_done,
                  loaded.trainer->best_epoch, loaded.trainer->best_score);
     }
