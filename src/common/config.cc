@@ -433,6 +433,10 @@ const std::vector<Field<TaskConfig>>& TaskFields() {
       MakeField("oracle_given_parent", &T::oracle_given_parent,
                 "Column holding the true p(task | parent) (simulated data): eval compares the model's conditional "
                 "prediction with it over every row (cond_mae, cond_auc)."),
+      MakeField("warm_start_from", &T::warm_start_from,
+                "`mtrec train --init-from`: a task the base model lacks starts its tower (and gate) from the base "
+                "model's tower of this task, a related one (purchase from cart), instead of from random weights; its "
+                "output bias still starts at its own best constant. Empty = a fresh tower."),
       MakeField("auxiliary", &T::auxiliary,
                 "An auxiliary task: trained with its weight to help the others learn (e.g. a finer label of the same "
                 "column) and evaluated, but left out of the validation mean that early stopping and the kept epoch "

@@ -105,6 +105,7 @@ struct TaskConfig {
   std::string parent;        // task graph: the task this one follows (click for purchase)
   TaskMode mode = TaskMode::kChain;  // see TaskFields
   std::string oracle_given_parent;
+  std::string warm_start_from;  // --init-from: a new task's tower (and gate) starts from this base task's
   bool auxiliary = false;  // trained and evaluated, but not watched by early stopping nor blended by default
 };
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "common/error.h"
 #include "models/task_outputs.h"
@@ -38,6 +39,22 @@ void CopyColumnBlocks(const ParameterInfo& from, const float* src, const Paramet
   }
 }
 
+// A new task's own tensor ("towers.purchase.0.weight") under the name of the task it starts from
+// (task.warm_start_from: "towers.cart.0.weight"); the name itself when no such task is part of it.
+std::string RelatedTaskTensor(const Config& config, const std::string& name) {
+  for (const TaskConfig& task : config.tasks) {
+    if (task.warm_start_from.empty()) continue;
+    const std::string part = "." + task.name;
+    for (size_t at = name.find(part); at != std::string::npos; at = name.find(part, at + 1)) {
+      const size_t end = at + part.size();
+      if (end == name.size() || name[end] == '.') {
+        return name.substr(0, at + 1) + task.warm_start_from + name.substr(end);
+      }
+    }
+  }
+  return name;
+}
+
 // Whether per-column tensors `from` (base) and `to` hold blocks of one shape, so that blocks can move between them.
 bool SameBlocks(const ParameterInfo& from, const ParameterInfo& to) {
   if (from.column_axis != to.column_axis || from.columns <= 0 || to.columns <= 0) return false;
@@ -68,8 +85,20 @@ WarmStartReport CarryWeights(const Config& base_config, const Model& base, const
     const auto it = std::find(base_columns.begin(), base_columns.end(), columns[j]);
     if (it != base_columns.end()) source[j] = it - base_columns.begin();
     report.carried_column.push_back(source[j] >= 0);
-    if (source[j] < 0) report.new_columns.push_back(columns[j]);
+    if (source[j] >= 0) continue;
+    report.new_columns.push_back(columns[j]);
+    // A new task may start from a related base task's tower (task.warm_start_from); its bias stays its own.
+    const TaskConfig* task = config.FindTask(columns[j]);
+    if (task == nullptr || task->warm_start_from.empty()) continue;
+    const auto from = std::find(base_columns.begin(), base_columns.end(), task->warm_start_from);
+    if (from == base_columns.end()) {
+      Fail("--init-from {}: task '{}' has warm_start_from = \"{}\", which is no task of that model (it has {})",
+           base_path, task->name, task->warm_start_from, fmt::join(base_columns, ", "));
+    }
+    source[j] = from - base_columns.begin();
+    report.new_columns.back() += " (from " + task->warm_start_from + ")";
   }
+
   for (const std::string& name : base_columns) {
     if (std::find(columns.begin(), columns.end(), name) == columns.end()) report.dropped_columns.push_back(name);
   }
@@ -79,16 +108,18 @@ WarmStartReport CarryWeights(const Config& base_config, const Model& base, const
   const ParameterArena& base_arena = base.arena();
   std::map<std::string, size_t> base_ids;
   for (size_t id = 0; id < base_arena.Infos().size(); ++id) base_ids.emplace(base_arena.Info(id).name, id);
+  std::set<std::string> loaded;  // base tensors used (one may seed a related new task's too)
   for (size_t id = 0; id < arena.Infos().size(); ++id) {
     const ParameterInfo& to = arena.Info(id);
-    const auto it = base_ids.find(to.name);
+    auto it = base_ids.find(to.name);
+    if (it == base_ids.end()) it = base_ids.find(RelatedTaskTensor(config, to.name));
     if (it == base_ids.end()) {
       report.fresh.push_back(to.name);
       continue;
     }
     const ParameterInfo& from = base_arena.Info(it->second);
     const float* src = base_arena.values() + from.offset;
-    base_ids.erase(it);
+    loaded.insert(it->first);
     if (to.column_axis >= 0 && SameBlocks(from, to)) {
       CopyColumnBlocks(from, src, to, arena.Value(id), source);
       const bool whole = from.rows == to.rows && from.cols == to.cols &&
@@ -113,7 +144,9 @@ WarmStartReport CarryWeights(const Config& base_config, const Model& base, const
     std::copy_n(src, to.size(), arena.Value(id));
     ++report.tensors_carried;
   }
-  for (const auto& [name, id] : base_ids) report.dropped.push_back(name);
+  for (const auto& [name, id] : base_ids) {
+    if (!loaded.count(name)) report.dropped.push_back(name);
+  }
 
   // Embedding tables by name, the rows of carried features by id.
   auto& tables = model.input().tables();

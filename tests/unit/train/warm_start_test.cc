@@ -256,6 +256,58 @@ TEST_P(EveryArchWarmStart, ARemovedTaskLeavesTheOthersAsTheyWere) {
 INSTANTIATE_TEST_SUITE_P(Models, EveryArchWarmStart, testing::ValuesIn(NameTable<Arch>::kNames),
                          [](const testing::TestParamInfo<std::string_view>& info) { return std::string(info.param); });
 
+// A new task that starts from a related base task's tower (task.warm_start_from) predicts what that task did
+// (both chained to click), for towers that are tensors of their own (shared-bottom) and blocks of one (mmoe).
+TEST_F(WarmStartTest, ANewTaskStartsFromARelatedTasksTower) {
+  const char* with_purchase = R"(
+[[tasks]]
+name = "click"
+
+[[tasks]]
+name = "cart"
+parent = "click"
+
+[[tasks]]
+name = "purchase"
+column = "cart"
+parent = "click"
+warm_start_from = "cart"
+)";
+  for (const std::string arch : {"shared_bottom", "mmoe"}) {
+    const Config base_config = Parse(kTwoTasks, {"model.arch=" + arch});
+    const Config config = Parse(with_purchase, {"model.arch=" + arch});
+    const ColumnTable day_one = Table(base_config, "one.csv", kDayOne);
+    const FeaturePipeline base_pipeline = FeaturePipeline::Fit(base_config, day_one);
+    std::unique_ptr<Model> base = Trained(base_config, base_pipeline, day_one);
+    WarmStartFeatures kept;
+    const FeaturePipeline pipeline =
+        FeaturePipeline::FitFrom(base_pipeline, config, Table(config, "two.csv", kDayTwo), true, false, &kept);
+    std::unique_ptr<Model> warm = Built(config, pipeline, 2);
+    const WarmStartReport report = CarryWeights(base_config, *base, "base.mtrec", config, kept, *warm);
+    EXPECT_EQ(report.new_columns, std::vector<std::string>{"purchase (from cart)"}) << arch;
+    EXPECT_EQ(report.carried_column, (std::vector<bool>{true, true, false})) << arch;  // its bias is its own
+    const ColumnTable one = Table(config, "one_again.csv", kDayOne);
+    const auto before = Predict(*base, base_config, base_pipeline.Encode(one));
+    const auto after = Predict(*warm, config, pipeline.Encode(one));
+    EXPECT_EQ(after[2], before[1]) << arch;
+    EXPECT_EQ(after[1], before[1]) << arch;
+  }
+  const Config base_config = Parse(kTwoTasks, {"model.arch=mmoe"});
+  const Config config = Parse(with_purchase, {"model.arch=mmoe", "tasks.purchase.warm_start_from=basket"});
+  const ColumnTable day_one = Table(base_config, "one.csv", kDayOne);
+  const FeaturePipeline base_pipeline = FeaturePipeline::Fit(base_config, day_one);
+  std::unique_ptr<Model> base = Built(base_config, base_pipeline, 1);
+  WarmStartFeatures kept;
+  const FeaturePipeline pipeline =
+      FeaturePipeline::FitFrom(base_pipeline, config, Table(config, "two.csv", kDayTwo), true, false, &kept);
+  std::unique_ptr<Model> warm = Built(config, pipeline, 2);
+  const std::string error = ErrorOf([&] { CarryWeights(base_config, *base, "base.mtrec", config, kept, *warm); });
+  EXPECT_NE(error.find("task 'purchase' has warm_start_from = \"basket\", which is no task of that model (it has "
+                       "click, cart)"),
+            std::string::npos)
+      << error;
+}
+
 TEST_F(WarmStartTest, AChangedExpertWidthIsRefusedNamingTheTensor) {
   const Config base_config = Parse(kThreeTasks, {"model.arch=mmoe"});
   const Config config = Parse(kThreeTasks, {"model.arch=mmoe", "model.expert=[7]"});
