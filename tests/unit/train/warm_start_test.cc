@@ -83,21 +83,6 @@ const char* kDayTwo =
     "user,category,price,click,cart,gmv\n"
     "u4,c,100,1,0,0\nu4,c,200,0,0,0\nu5,a,300,1,1,9\nu1,b,400,0,0,0\n";
 
-class WarmStartTest : public testing::Test {
- protected:
-  void SetUp() override { dir_ = TestDir("warm_start"); }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  Config Parse(const std::string& tasks, const std::vector<std::string>& overrides = {}) {
-    return ParseConfig(BaseConfigText(tasks), "warm_start_test.toml", overrides);
-  }
-  ColumnTable Table(const Config& config, const char* name, const char* text) {
-    return LoadTable(WriteFile(dir_, name, text), config.data, FeaturePipeline::Requests(config, true));
-  }
-
-  std::string dir_;
-};
-
 std::unique_ptr<Model> Built(const Config& config, const FeaturePipeline& pipeline, uint64_t seed) {
   std::unique_ptr<Model> model = CreateModel(config, pipeline.layout(), 16);
   model->Initialize(seed);
@@ -112,6 +97,48 @@ std::unique_ptr<Model> Trained(const Config& config, const FeaturePipeline& pipe
   trainer.Fit(pipeline.Encode(table), nullptr, {});
   return model;
 }
+
+class WarmStartTest : public testing::Test {
+ protected:
+  void SetUp() override { dir_ = TestDir("warm_start"); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  Config Parse(const std::string& tasks, const std::vector<std::string>& overrides = {}) {
+    return ParseConfig(BaseConfigText(tasks), "warm_start_test.toml", overrides);
+  }
+  ColumnTable Table(const Config& config, const char* name, const char* text) {
+    return LoadTable(WriteFile(dir_, name, text), config.data, FeaturePipeline::Requests(config, true));
+  }
+
+  // A base model of `base_config` fitted on day one (trained unless `trained` is false) and a warm model of
+  // `config` built over FitFrom on day two, its weights not yet carried over.
+  struct Pair {
+    Config base_config, config;
+    std::unique_ptr<FeaturePipeline> base_pipeline, pipeline;
+    std::unique_ptr<Model> base, warm;
+    WarmStartFeatures kept;
+    WarmStartReport Carry() const { return CarryWeights(base_config, *base, "base.mtrec", config, kept, *warm); }
+  };
+  Pair MakePair(const Config& base_config, const Config& config, bool trained = true) {
+    Pair pair{base_config, config};
+    const ColumnTable day_one = Table(base_config, "one.csv", kDayOne);
+    pair.base_pipeline = std::make_unique<FeaturePipeline>(FeaturePipeline::Fit(base_config, day_one));
+    pair.base = trained ? Trained(base_config, *pair.base_pipeline, day_one) : Built(base_config, *pair.base_pipeline, 1);
+    pair.pipeline = std::make_unique<FeaturePipeline>(FeaturePipeline::FitFrom(
+        *pair.base_pipeline, config, Table(config, "two.csv", kDayTwo), true, false, &pair.kept));
+    pair.warm = Built(config, *pair.pipeline, 2);
+    return pair;
+  }
+  // Day one's predictions by the base model and by the warm one.
+  std::vector<std::vector<float>> BasePredictions(const Pair& pair) {
+    return Predict(*pair.base, pair.base_config, pair.base_pipeline->Encode(Table(pair.base_config, "b.csv", kDayOne)));
+  }
+  std::vector<std::vector<float>> WarmPredictions(const Pair& pair) {
+    return Predict(*pair.warm, pair.config, pair.pipeline->Encode(Table(pair.config, "w.csv", kDayOne)));
+  }
+
+  std::string dir_;
+};
 
 std::string ErrorOf(const std::function<void()>& f) {
   try {
@@ -176,21 +203,14 @@ class EveryArchWarmStart : public WarmStartTest, public testing::WithParamInterf
 
 TEST_P(EveryArchWarmStart, TheSameConfigPredictsAsTheBaseModel) {
   const Config config = Parse(kThreeTasks, {"model.arch=" + std::string(GetParam())});
-  const ColumnTable day_one = Table(config, "one.csv", kDayOne);
-  const FeaturePipeline base_pipeline = FeaturePipeline::Fit(config, day_one);
-  std::unique_ptr<Model> base = Trained(config, base_pipeline, day_one);
-  WarmStartFeatures kept;
-  const ColumnTable two = Table(config, "two.csv", kDayTwo);
-  const FeaturePipeline pipeline = FeaturePipeline::FitFrom(base_pipeline, config, two, true, false, &kept);
-  std::unique_ptr<Model> warm = Built(config, pipeline, 2);
-  const WarmStartReport report = CarryWeights(config, *base, "base.mtrec", config, kept, *warm);
+  const Pair pair = MakePair(config, config);
+  const WarmStartReport report = pair.Carry();
   EXPECT_TRUE(report.fresh.empty()) << report.Describe("base.mtrec");
   EXPECT_TRUE(report.dropped.empty());
   EXPECT_EQ(report.tensors_partly, 0);
   EXPECT_EQ(report.embedding_rows_new % 3, 0);  // u4, u5, c (in each task's tables for single_task)
   EXPECT_GT(report.embedding_rows_new, 0);
-  const ColumnTable one = Table(config, "one_again.csv", kDayOne);
-  EXPECT_EQ(Predict(*warm, config, pipeline.Encode(one)), Predict(*base, config, base_pipeline.Encode(one)));
+  EXPECT_EQ(WarmPredictions(pair), BasePredictions(pair));
 }
 
 // A task added: the old tasks predict as before wherever the architecture keeps one tower (and gate) per task over
@@ -198,28 +218,19 @@ TEST_P(EveryArchWarmStart, TheSameConfigPredictsAsTheBaseModel) {
 // refused naming the tensor.
 TEST_P(EveryArchWarmStart, ANewTaskLeavesTheOldTasksPredictionsAsTheyWere) {
   const std::string arch = "model.arch=" + std::string(GetParam());
-  const Config base_config = Parse(kTwoTasks, {arch});
-  const Config config = Parse(kThreeTasks, {arch});
-  const ColumnTable day_one = Table(base_config, "one.csv", kDayOne);
-  const FeaturePipeline base_pipeline = FeaturePipeline::Fit(base_config, day_one);
-  std::unique_ptr<Model> base = Trained(base_config, base_pipeline, day_one);
-  WarmStartFeatures kept;
-  const FeaturePipeline pipeline =
-      FeaturePipeline::FitFrom(base_pipeline, config, Table(config, "two.csv", kDayTwo), true, false, &kept);
-  std::unique_ptr<Model> warm = Built(config, pipeline, 2);
-  const std::string error = ErrorOf([&] { CarryWeights(base_config, *base, "base.mtrec", config, kept, *warm); });
+  const Pair pair = MakePair(Parse(kTwoTasks, {arch}), Parse(kThreeTasks, {arch}));
+  const std::string error = ErrorOf([&] { pair.Carry(); });
   if (GetParam() == "ple" || GetParam() == "cross_stitch") {  // their shared layers depend on the task count
     EXPECT_NE(error.find("--init-from base.mtrec: tensor '"), std::string::npos) << error;
     EXPECT_NE(error.find("the tasks changed (click, cart there, click, cart, gmv here)"), std::string::npos) << error;
     return;
   }
   ASSERT_EQ(error, "");
-  const WarmStartReport report = CarryWeights(base_config, *base, "base.mtrec", config, kept, *warm);
+  const WarmStartReport report = pair.Carry();
   EXPECT_EQ(report.new_columns, std::vector<std::string>{"gmv"});
   EXPECT_EQ(report.carried_column, (std::vector<bool>{true, true, false}));
-  const ColumnTable one = Table(config, "one_again.csv", kDayOne);
-  const auto before = Predict(*base, base_config, base_pipeline.Encode(one));
-  const auto after = Predict(*warm, config, pipeline.Encode(one));
+  const auto before = BasePredictions(pair);
+  const auto after = WarmPredictions(pair);
   ASSERT_EQ(after.size(), 3u);
   EXPECT_EQ(after[0], before[0]);
   EXPECT_EQ(after[1], before[1]);
@@ -229,26 +240,16 @@ TEST_P(EveryArchWarmStart, ANewTaskLeavesTheOldTasksPredictionsAsTheyWere) {
 // (aitm's transfer from a removed task to a kept one would be lost: the last task of the chain is removed here.)
 TEST_P(EveryArchWarmStart, ARemovedTaskLeavesTheOthersAsTheyWere) {
   const std::string arch = "model.arch=" + std::string(GetParam());
-  const Config base_config = Parse(kThreeTasks, {arch});
-  const Config config = Parse(kTwoTasks, {arch});
-  const ColumnTable day_one = Table(base_config, "one.csv", kDayOne);
-  const FeaturePipeline base_pipeline = FeaturePipeline::Fit(base_config, day_one);
-  std::unique_ptr<Model> base = Trained(base_config, base_pipeline, day_one);
-  WarmStartFeatures kept;
-  const FeaturePipeline pipeline =
-      FeaturePipeline::FitFrom(base_pipeline, config, Table(config, "two.csv", kDayTwo), true, false, &kept);
-  std::unique_ptr<Model> warm = Built(config, pipeline, 2);
-  const std::string error = ErrorOf([&] { CarryWeights(base_config, *base, "base.mtrec", config, kept, *warm); });
+  const Pair pair = MakePair(Parse(kThreeTasks, {arch}), Parse(kTwoTasks, {arch}));
+  const std::string error = ErrorOf([&] { pair.Carry(); });
   if (GetParam() == "ple" || GetParam() == "cross_stitch") {
     EXPECT_NE(error.find("the tasks changed (click, cart, gmv there, click, cart here)"), std::string::npos) << error;
     return;
   }
   ASSERT_EQ(error, "");
-  const WarmStartReport report = CarryWeights(base_config, *base, "base.mtrec", config, kept, *warm);
-  EXPECT_EQ(report.dropped_columns, std::vector<std::string>{"gmv"});
-  const ColumnTable one = Table(config, "one_again.csv", kDayOne);
-  const auto before = Predict(*base, base_config, base_pipeline.Encode(Table(base_config, "one_b.csv", kDayOne)));
-  const auto after = Predict(*warm, config, pipeline.Encode(one));
+  EXPECT_EQ(pair.Carry().dropped_columns, std::vector<std::string>{"gmv"});
+  const auto before = BasePredictions(pair);
+  const auto after = WarmPredictions(pair);
   EXPECT_EQ(after[0], before[0]);
   EXPECT_EQ(after[1], before[1]);
 }
@@ -274,34 +275,18 @@ parent = "click"
 warm_start_from = "cart"
 )";
   for (const std::string arch : {"shared_bottom", "mmoe"}) {
-    const Config base_config = Parse(kTwoTasks, {"model.arch=" + arch});
-    const Config config = Parse(with_purchase, {"model.arch=" + arch});
-    const ColumnTable day_one = Table(base_config, "one.csv", kDayOne);
-    const FeaturePipeline base_pipeline = FeaturePipeline::Fit(base_config, day_one);
-    std::unique_ptr<Model> base = Trained(base_config, base_pipeline, day_one);
-    WarmStartFeatures kept;
-    const FeaturePipeline pipeline =
-        FeaturePipeline::FitFrom(base_pipeline, config, Table(config, "two.csv", kDayTwo), true, false, &kept);
-    std::unique_ptr<Model> warm = Built(config, pipeline, 2);
-    const WarmStartReport report = CarryWeights(base_config, *base, "base.mtrec", config, kept, *warm);
+    const Pair pair = MakePair(Parse(kTwoTasks, {"model.arch=" + arch}), Parse(with_purchase, {"model.arch=" + arch}));
+    const WarmStartReport report = pair.Carry();
     EXPECT_EQ(report.new_columns, std::vector<std::string>{"purchase (from cart)"}) << arch;
     EXPECT_EQ(report.carried_column, (std::vector<bool>{true, true, false})) << arch;  // its bias is its own
-    const ColumnTable one = Table(config, "one_again.csv", kDayOne);
-    const auto before = Predict(*base, base_config, base_pipeline.Encode(one));
-    const auto after = Predict(*warm, config, pipeline.Encode(one));
+    const auto before = BasePredictions(pair);
+    const auto after = WarmPredictions(pair);
     EXPECT_EQ(after[2], before[1]) << arch;
     EXPECT_EQ(after[1], before[1]) << arch;
   }
-  const Config base_config = Parse(kTwoTasks, {"model.arch=mmoe"});
-  const Config config = Parse(with_purchase, {"model.arch=mmoe", "tasks.purchase.warm_start_from=basket"});
-  const ColumnTable day_one = Table(base_config, "one.csv", kDayOne);
-  const FeaturePipeline base_pipeline = FeaturePipeline::Fit(base_config, day_one);
-  std::unique_ptr<Model> base = Built(base_config, base_pipeline, 1);
-  WarmStartFeatures kept;
-  const FeaturePipeline pipeline =
-      FeaturePipeline::FitFrom(base_pipeline, config, Table(config, "two.csv", kDayTwo), true, false, &kept);
-  std::unique_ptr<Model> warm = Built(config, pipeline, 2);
-  const std::string error = ErrorOf([&] { CarryWeights(base_config, *base, "base.mtrec", config, kept, *warm); });
+  const Pair pair = MakePair(Parse(kTwoTasks, {"model.arch=mmoe"}),
+                             Parse(with_purchase, {"model.arch=mmoe", "tasks.purchase.warm_start_from=basket"}), false);
+  const std::string error = ErrorOf([&] { pair.Carry(); });
   EXPECT_NE(error.find("task 'purchase' has warm_start_from = \"basket\", which is no task of that model (it has "
                        "click, cart)"),
             std::string::npos)
@@ -309,29 +294,15 @@ warm_start_from = "cart"
 }
 
 TEST_F(WarmStartTest, AChangedExpertWidthIsRefusedNamingTheTensor) {
-  const Config base_config = Parse(kThreeTasks, {"model.arch=mmoe"});
-  const Config config = Parse(kThreeTasks, {"model.arch=mmoe", "model.expert=[7]"});
-  const FeaturePipeline base_pipeline = FeaturePipeline::Fit(base_config, Table(base_config, "one.csv", kDayOne));
-  std::unique_ptr<Model> base = Built(base_config, base_pipeline, 1);
-  WarmStartFeatures kept;
-  const FeaturePipeline pipeline =
-      FeaturePipeline::FitFrom(base_pipeline, config, Table(config, "two.csv", kDayTwo), true, false, &kept);
-  std::unique_ptr<Model> warm = Built(config, pipeline, 2);
-  const std::string error = ErrorOf([&] { CarryWeights(base_config, *base, "base.mtrec", config, kept, *warm); });
+  const Pair pair = MakePair(Parse(kThreeTasks, {"model.arch=mmoe"}), Parse(kThreeTasks, {"model.arch=mmoe", "model.expert=[7]"}), false);
+  const std::string error = ErrorOf([&] { pair.Carry(); });
   EXPECT_NE(error.find("--init-from base.mtrec: tensor 'experts."), std::string::npos) << error;
   EXPECT_NE(error.find("× 10 there and 7 × 14 in this config's model"), std::string::npos) << error;  // 2 experts
 }
 
 TEST_F(WarmStartTest, AChangedEmbeddingWidthIsRefusedNamingTheTable) {
-  const Config base_config = Parse(kThreeTasks, {"model.arch=shared_bottom"});
-  const Config config = Parse(kThreeTasks, {"model.arch=shared_bottom", "model.embedding_dim=4"});
-  const FeaturePipeline base_pipeline = FeaturePipeline::Fit(base_config, Table(base_config, "one.csv", kDayOne));
-  std::unique_ptr<Model> base = Built(base_config, base_pipeline, 1);
-  WarmStartFeatures kept;
-  const FeaturePipeline pipeline =
-      FeaturePipeline::FitFrom(base_pipeline, config, Table(config, "two.csv", kDayTwo), true, false, &kept);
-  std::unique_ptr<Model> warm = Built(config, pipeline, 2);
-  const std::string error = ErrorOf([&] { CarryWeights(base_config, *base, "base.mtrec", config, kept, *warm); });
+  const Pair pair = MakePair(Parse(kThreeTasks, {"model.arch=shared_bottom"}), Parse(kThreeTasks, {"model.arch=shared_bottom", "model.embedding_dim=4"}), false);
+  const std::string error = ErrorOf([&] { pair.Carry(); });
   EXPECT_NE(error.find("--init-from base.mtrec:"), std::string::npos) << error;
   EXPECT_NE(error.find("'"), std::string::npos) << error;
 }
