@@ -698,7 +698,7 @@ const std::map<std::string, std::vector<std::string>>& AllKeys() {
        {"name", "column", "kind", "loss", "weight", "positive", "equals", "huber_delta", "tweedie_power",
         "negbin_alpha", "quantile", "censored", "quantiles", "treatment", "propensity", "propensity_clip",
         "oracle_uplift", "pos_weight", "oracle", "horizon", "naive", "parent", "mode", "oracle_given_parent",
-        "auxiliary"}},
+        "warm_start_from", "auxiliary"}},
       {"[model]",
        {"arch", "embedding_dim", "bottom", "tower", "experts", "task_experts", "expert", "calibrator", "dropout",
         "batch_norm", "numeric_projection", "embedding_init_std"}},
@@ -707,11 +707,13 @@ const std::map<std::string, std::vector<std::string>>& AllKeys() {
         "embedding_optimizer", "embedding_lr", "embedding_l2", "lr_schedule", "warmup_steps", "final_lr_ratio", "ema_decay", "seed", "threads",
         "early_stop_metric", "early_stop_task", "patience",
         "checkpoint", "normalize_losses", "weighting", "weighting_lr", "gradnorm_alpha", "dwa_temperature", "cagrad_c",
-        "gradient_space", "conflict_every", "baseline"}},
+        "gradient_space", "conflict_every", "baseline", "freeze", "admit_new_ids", "refit_numeric"}},
       {"[eval]",
        {"threshold", "calibration_bins", "group_by", "ranking_k", "relevance", "value_task", "sample_spaces",
         "slice_by", "max_slices", "top_percent", "importance"}},
       {"[serve]", {"blend", "blend_mode", "blend_feature"}},
+      {"[stream]",
+       {"passes", "publish_every", "publish_minutes", "evict_after", "max_rows", "wait_seconds", "poll_seconds"}},
   };
   return keys;
 }
@@ -759,6 +761,17 @@ TEST(ConfigTest, TomlWritesEveryKeyOfEverySection) {
   for (const auto& [title, keys] : AllKeys()) {
     EXPECT_EQ(written[title], std::set<std::string>(keys.begin(), keys.end())) << title;
   }
+}
+
+TEST(ConfigTest, StreamKeysAreReadAndCheckedWithTheirNames) {
+  const Config config = ParseConfig(kMinimal, "cfg.toml", {"stream.evict_after=7", "stream.wait_seconds=-1"});
+  EXPECT_EQ(config.stream.evict_after, 7);
+  EXPECT_EQ(config.stream.wait_seconds, -1);
+  EXPECT_EQ(config.stream.passes, 1);
+  EXPECT_EQ(ParseError(kMinimal, {"stream.passes=0"}), "cfg.toml: stream.passes must be >= 1, got 0");
+  EXPECT_EQ(ParseError(kMinimal, {"stream.max_rows=-5"}), "cfg.toml: stream.max_rows must be >= 0, got -5");
+  EXPECT_EQ(ParseError(kMinimal, {"stream.poll_seconds=0"}), "cfg.toml: stream.poll_seconds must be > 0, got 0");
+  EXPECT_NE(ParseError(kMinimal, {"stream.evict=3"}).find("unknown key 'evict' in [stream]"), std::string::npos);
 }
 
 TEST(ConfigTest, DocsConfigMdMatchesTheConfigDeclarations) {
