@@ -13,6 +13,7 @@
 #include "common/files.h"
 #include "common/log.h"
 #include "common/threads.h"
+#include "nn/precision.h"
 #include "eval/evaluation.h"
 #include "eval/evaluation_run.h"
 #include "features/time_series.h"
@@ -113,6 +114,7 @@ int RunBacktest(const BacktestOptions& options) {
   MTREC_CHECK(!config.data.train.empty(), "{}: [data] train is not set: which file should be backtested?",
               options.config_path);
   SetThreads(static_cast<int>(config.train.threads));
+  SetMatmulPrecision(config.train.precision, "train.precision in " + options.config_path);
   // Found now rather than after the last fold.
   if (!options.json.empty()) CheckWritable(options.json, "--json");
 

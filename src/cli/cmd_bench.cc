@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "common/config.h"
+#include "common/cpu_features.h"
 #include "common/error.h"
 #include "common/profiler.h"
 #include "common/rng.h"
@@ -20,6 +21,8 @@
 #include "features/batcher.h"
 #include "features/pipeline.h"
 #include "models/model.h"
+#include "nn/matmul_bound.h"
+#include "nn/precision.h"
 #include "train/trainer.h"
 
 namespace mtrec {
@@ -28,7 +31,8 @@ namespace {
 struct BenchOptions {
   std::string shape = "aliexpress";
   std::string arch = "mmoe";
-  std::string precision = "f32";
+  std::string precision_name = "f32";
+  double bound_seconds = 0.2;
   double seconds = 20;
   int64_t warmup = 3;
   bool profile = false;
@@ -99,8 +103,15 @@ double PeakMemoryMiB() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;  // kilobytes on Linux
 }
 
+// "cpu: <brand>; flags: ...; bf16 matmuls: ...": the first line of every benchmark, since figures are only
+// comparable within one machine.
+void PrintCpu() { fmt::print("cpu: {}\n", DetectCpu().Describe()); }
+
 int RunBenchTrain(const BenchOptions& options) {
   SetThreads(options.threads);
+  PrintCpu();
+  const Precision precision = *ParseName<Precision>(options.precision_name);
+  SetMatmulPrecision(precision, "--precision");
   const Shape shape;
   const Config config = ParseConfig(AliExpressConfig(shape, options.arch), "bench " + options.shape);
   const InputLayout layout = AliExpressLayout(shape);
@@ -112,7 +123,7 @@ int RunBenchTrain(const BenchOptions& options) {
   fmt::print("bench train: shape {} ({} fields x {} ids x {}, {} numeric -> {}, batch {}), arch {}, {}, {} threads, "
              "{} dense parameters\n",
              options.shape, shape.fields, shape.ids, shape.dim, shape.numeric, shape.dim, shape.batch, options.arch,
-             options.precision, Threads(), model->arena().size());
+             precision, Threads(), model->arena().size());
 
   auto stream = std::make_unique<BatchStream>(data, shape.batch, SequentialOrder(data.rows));
   auto next = [&]() -> const Batch* {
@@ -125,6 +136,9 @@ int RunBenchTrain(const BenchOptions& options) {
     return batch;
   };
   for (int64_t i = 0; i < options.warmup; ++i) trainer.Step(*next());
+  StartRecordingMatmuls();
+  trainer.Step(*next());
+  const std::vector<MatmulShape> shapes = StopRecordingMatmuls();
   Profiler::Enable(options.profile);
   Profiler::Reset();
   using Clock = std::chrono::steady_clock;
@@ -152,7 +166,14 @@ int RunBenchTrain(const BenchOptions& options) {
                100.0 * (step_ms - covered) / step_ms);
   }
   fmt::print("steps: {}  seconds: {:.2f}  peak memory: {:.0f} MiB\n", steps, elapsed, PeakMemoryMiB());
-  fmt::print("samples/s: {:.0f}\n", static_cast<double>(steps * shape.batch) / elapsed);
+  const double step_seconds = elapsed / static_cast<double>(steps);
+  const MatmulBound bound = MeasureMatmulBound(shapes, precision, options.bound_seconds);
+  fmt::print("matmul bound: {} matmuls a step, {:.1f} GFLOP, {:.1f} ms alone at their best ({:.0f} GFLOP/s, {}); "
+             "the step: {:.1f} ms, {:.0f} GFLOP/s of matmul\n",
+             shapes.size(), bound.flops / 1e9, 1e3 * bound.seconds, bound.FlopsPerSecond() / 1e9, precision,
+             1e3 * step_seconds, bound.flops / step_seconds / 1e9);
+  fmt::print("samples/s: {:.0f}  fraction_of_bound: {:.3f}\n", static_cast<double>(shape.batch) / step_seconds,
+             bound.seconds / step_seconds);
   return 0;
 }
 
@@ -210,14 +231,19 @@ RunCommand AddBenchCommand(CLI::App& app) {
                "  mtrec bench read --config data/sim/config.toml");
   command->require_subcommand(1);
   CLI::App* train = command->add_subcommand(
-      "train", "Training samples/s (forward, backward and optimizer step at steady state); last line 'samples/s: N'");
+      "train", "Training samples/s (forward, backward and optimizer step at steady state), and the fraction of the machine's "
+      "matmul bound for the model's own shapes that a step reaches; last line 'samples/s: N  fraction_of_bound: F'");
   train->add_option("--shape", options->shape, "Benchmark shape")->check(CLI::IsMember({"aliexpress"}))->capture_default_str();
   train->add_option("--arch", options->arch, "Architecture")
       ->check(CLI::IsMember({"mmoe", "shared_bottom", "ple"}))
       ->capture_default_str();
-  train->add_option("--precision", options->precision,
-                    "Matmul precision: f32 only (mtrec has no bf16 training path yet)")
-      ->check(CLI::IsMember({"f32"}))
+  train->add_option("--precision", options->precision_name,
+                    "Matmul precision: f32, or bf16 where the CPU has avx512_bf16 or AMX (train.precision)")
+      ->check(CLI::IsMember(Names<Precision>()))
+      ->capture_default_str();
+  train->add_option("--bound-seconds", options->bound_seconds,
+                    "Time to spend on each distinct matmul shape when measuring the bound")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   train->add_option("--seconds", options->seconds, "Time to measure for, after the warm-up steps")
       ->check(CLI::PositiveNumber)

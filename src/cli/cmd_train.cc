@@ -8,6 +8,7 @@
 #include "common/files.h"
 #include "common/log.h"
 #include "common/threads.h"
+#include "nn/precision.h"
 #include "eval/evaluation.h"
 #include "features/labels.h"
 #include "features/pipeline.h"
@@ -46,6 +47,7 @@ int RunTrain(const TrainOptions& options) {
   MTREC_CHECK(!config.features.empty(), "{}: no [[features]]: declare at least one input feature",
               options.config_path);
   SetThreads(static_cast<int>(config.train.threads));
+  SetMatmulPrecision(config.train.precision, "train.precision in " + options.config_path);
   const std::string checkpoint = config.train.checkpoint.empty() ? options.out + ".ckpt" : config.train.checkpoint;
   // Found now rather than when the first epoch is saved.
   CheckWritable(options.out, "--out");

@@ -584,6 +584,12 @@ const std::vector<Field<TrainConfig>>& TrainFields() {
       MakeField("refit_numeric", &T::refit_numeric,
                 "`mtrec train --init-from`: fit the numeric transforms (scaling, buckets) again on the new training "
                 "file instead of keeping the base model's; its weights were trained on the old scale."),
+      MakeField("precision", &T::precision,
+                "Number format of the dense layers' matmuls: f32, or bf16 (bf16 copies of the operands multiplied "
+                "with f32 accumulation; weights, gradients and optimizer state stay f32, the saved model is f32). "
+                "bf16 needs a CPU with avx512_bf16 or AMX (detected at run time; refused elsewhere, naming what the "
+                "CPU has). Validation during training uses the same precision; predict, eval and serve score in f32 "
+                "unless told otherwise."),
   };
   return fields;
 }

@@ -159,6 +159,7 @@ struct TrainConfig {
   std::vector<std::string> freeze;  // parts kept as they are (train/frozen_parts.h)
   bool admit_new_ids = true;        // --init-from: new values join the base model's vocabularies
   bool refit_numeric = false;       // --init-from: numeric transforms fitted again on the new training file
+  Precision precision = Precision::kF32;  // of the dense layers' matmuls (nn/precision.h)
 };
 
 struct EvalConfig {

@@ -131,6 +131,17 @@ struct NameTable<GradientSpace> {
 static_assert(NameTable<GradientSpace>::kNames.size() == static_cast<size_t>(GradientSpace::kRepresentation) + 1,
               "a name for each GradientSpace");
 
+// train.precision and the serving/bench --precision options: the number format of the dense layers' matmuls
+// (nn/precision.h). bf16 multiplies bf16 copies of the operands with f32 accumulation; weights, gradients and
+// optimizer state stay f32.
+enum class Precision { kF32, kBf16 };
+template <>
+struct NameTable<Precision> {
+  static constexpr std::array<std::string_view, 2> kNames = {"f32", "bf16"};
+};
+static_assert(NameTable<Precision>::kNames.size() == static_cast<size_t>(Precision::kBf16) + 1,
+              "a name for each Precision");
+
 // features.missing_flag of a numeric feature (features/numeric.h).
 enum class MissingFlag { kAuto, kAlways, kNever };
 template <>

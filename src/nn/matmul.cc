@@ -7,15 +7,27 @@
 #include "nn/dnnl_context.h"
 
 namespace mtrec {
+
+using dnnl::memory;
+
 namespace {
 
 // Enough for every shape a trainer sees (the batch size, the last partial batch, the evaluation batch); a
 // server with arbitrary request sizes recycles the least recently used entry instead of growing.
 constexpr size_t kMaxPlansPerKind = 8;
 
-}  // namespace
+// Row-major (dense) layout of a 2-D or 3-D tensor.
+memory::format_tag DenseTag(size_t ndims) {
+  return ndims == 3 ? memory::format_tag::abc : memory::format_tag::ab;
+}
 
-using dnnl::memory;
+void RunReorder(const dnnl::reorder& reorder, const memory& from, const memory& to, const char* what) {
+  const dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from.get()}, {DNNL_ARG_TO, to.get()}};
+  const dnnl_status_t status = dnnl_primitive_execute(reorder.get(), DnnlStream().get(), 2, args);
+  MTREC_CHECK(status == dnnl_success, "oneDNN reorder of {} failed with status {}", what, static_cast<int>(status));
+}
+
+}  // namespace
 
 memory::desc Describe(int64_t rows, int64_t cols, int64_t row_stride, int64_t col_stride) {
   return memory::desc({rows, cols}, memory::data_type::f32, {row_stride, col_stride});
@@ -35,21 +47,39 @@ Plan MakePlan(const memory::desc& a, const memory::desc& b, const memory::desc* 
   }
   dnnl::matmul::primitive_desc pd;
   Plan plan;
+  plan.precision = MatmulPrecision();
+  const bool bf16 = plan.precision == Precision::kBf16;
+  // Under bf16 A is converted into a dense copy and B into whatever layout the primitive prefers (the
+  // conversion copies it anyway, so blocking costs nothing more).
+  const memory::desc a_bf16(a.dims(), memory::data_type::bf16, DenseTag(a.dims().size()));
   try {
-    const memory::desc b_any(b.dims(), memory::data_type::f32, memory::format_tag::any);
-    const memory::desc& b_desc = blocked_b ? b_any : b;
+    const memory::desc b_any(b.dims(), bf16 ? memory::data_type::bf16 : memory::data_type::f32,
+                             memory::format_tag::any);
+    const memory::desc& a_desc = bf16 ? a_bf16 : a;
+    const memory::desc& b_desc = blocked_b || bf16 ? b_any : b;
     const dnnl::matmul::desc desc =
-        bias ? dnnl::matmul::desc(a, b_desc, *bias, c) : dnnl::matmul::desc(a, b_desc, c);
+        bias ? dnnl::matmul::desc(a_desc, b_desc, *bias, c) : dnnl::matmul::desc(a_desc, b_desc, c);
     pd = dnnl::matmul::primitive_desc(desc, attr, engine);
     plan.primitive = dnnl::matmul(pd);
   } catch (const dnnl::error& e) {
-    Fail("oneDNN could not create a matmul of {} by {}: {}", fmt::join(a.dims(), "x"), fmt::join(b.dims(), "x"),
-         e.what());
+    Fail("oneDNN could not create a {} matmul of {} by {}: {}", plan.precision, fmt::join(a.dims(), "x"),
+         fmt::join(b.dims(), "x"), e.what());
   }
-  plan.a = memory(a, engine, DNNL_MEMORY_NONE);
-  plan.blocked_b = blocked_b && pd.weights_desc() != b;
+  const memory::dims& a_dims = a.dims();
+  const memory::dims& c_dims = c.dims();
+  plan.shape = a_dims.size() == 3 ? MatmulShape{a_dims[0], a_dims[1], a_dims[2], c_dims[2]}
+                                  : MatmulShape{1, a_dims[0], a_dims[1], c_dims[1]};
+  if (bf16) {
+    plan.convert_a = true;
+    plan.a = memory(a_bf16, engine);  // owned: the bf16 copy
+    plan.a_user = memory(a, engine, DNNL_MEMORY_NONE);
+    plan.reorder_a = dnnl::reorder(plan.a_user, plan.a);
+  } else {
+    plan.a = memory(a, engine, DNNL_MEMORY_NONE);
+  }
+  plan.blocked_b = bf16 || (blocked_b && pd.weights_desc() != b);
   if (plan.blocked_b) {
-    plan.b = memory(pd.weights_desc(), engine);  // owned: the blocked copy
+    plan.b = memory(pd.weights_desc(), engine);  // owned: the blocked (and under bf16 converted) copy
     plan.b_user = memory(b, engine, DNNL_MEMORY_NONE);
     plan.reorder_b = dnnl::reorder(plan.b_user, plan.b);
   } else {
@@ -72,12 +102,16 @@ Plan MakePlan(const memory::desc& a, const memory::desc& b, const memory::desc* 
 // allocate on every call. (oneDNN 2.6 still builds its own argument map inside each execute: a handful of small
 // allocations per call that no caller can avoid.)
 void Execute(Plan& plan, const float* a, const float* b, const float* bias, float* c) {
-  plan.a.set_data_handle(const_cast<float*>(a));
+  if (RecordingMatmuls()) NoteMatmul(plan.shape);
+  if (plan.convert_a) {
+    plan.a_user.set_data_handle(const_cast<float*>(a));
+    RunReorder(plan.reorder_a, plan.a_user, plan.a, "the left operand");
+  } else {
+    plan.a.set_data_handle(const_cast<float*>(a));
+  }
   if (plan.blocked_b) {
     plan.b_user.set_data_handle(const_cast<float*>(b));
-    const dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, plan.b_user.get()}, {DNNL_ARG_TO, plan.b.get()}};
-    const dnnl_status_t status = dnnl_primitive_execute(plan.reorder_b.get(), DnnlStream().get(), 2, args);
-    MTREC_CHECK(status == dnnl_success, "oneDNN reorder of the weights failed with status {}", static_cast<int>(status));
+    RunReorder(plan.reorder_b, plan.b_user, plan.b, "the right operand");
   } else {
     plan.b.set_data_handle(const_cast<float*>(b));
   }

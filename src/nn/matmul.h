@@ -12,17 +12,22 @@
 
 #include <dnnl.hpp>
 
+#include "nn/matmul_bound.h"
+#include "nn/precision.h"
+
 namespace mtrec {
 
 // A 2-D f32 descriptor over rows × cols floats with the given strides: {ld, 1} is a row-major view, {1, ld} the
 // transpose of a row-major view, which is how srcᵀ and Wᵀ reach oneDNN without copies.
 dnnl::memory::desc Describe(int64_t rows, int64_t cols, int64_t row_stride, int64_t col_stride);
 
-// One matmul C (+)= A · B (+ bias) for one shape.
+// One matmul C (+)= A · B (+ bias) for one shape, in the precision current when it was made (nn/precision.h).
 struct Plan {
   int64_t rows = 0;
   int64_t ld_a = 0;
   int64_t ld_b = 0;
+  Precision precision = Precision::kF32;
+  MatmulShape shape;  // for the bound's recorder (nn/matmul_bound.h)
   uint64_t last_use = 0;
   dnnl::matmul primitive;
   dnnl::memory a;
@@ -37,11 +42,17 @@ struct Plan {
   dnnl::memory b_user;
   dnnl::reorder reorder_b;
   bool blocked_b = false;
+  // Under bf16: A as the caller lays it out (f32, any strides) and the reorder that converts it into `a`, a dense
+  // bf16 copy owned by the plan. B then always goes through reorder_b, which converts and blocks in one pass.
+  dnnl::memory a_user;
+  dnnl::reorder reorder_a;
+  bool convert_a = false;
 };
 
 // accumulate: C = A·B + C (a sum post-op), for gradients that accumulate in place. blocked_b: let oneDNN pick B's
 // layout and copy B into it on every Execute — worth it for large B (in plain row-major layout the matmul repacks
 // B inside every call: measured here at 85 vs 138 GFLOP/s for 2048×2176·2176×4096, 47 vs 159 at ×6144).
+// A, B and C are f32 as the callers hold them; under MatmulPrecision() bf16 the plan converts A and B itself.
 Plan MakePlan(const dnnl::memory::desc& a, const dnnl::memory::desc& b, const dnnl::memory::desc* bias,
               const dnnl::memory::desc& c, bool accumulate, bool blocked_b = false);
 void Execute(Plan& plan, const float* a, const float* b, const float* bias, float* c);
@@ -53,9 +64,10 @@ class PlanCache {
   template <typename Make>
   Plan& Get(int64_t rows, int64_t ld_a, int64_t ld_b, Make&& make) {
     ++clock_;
+    const Precision precision = MatmulPrecision();
     Plan* oldest = nullptr;
     for (Plan& plan : plans_) {
-      if (plan.rows == rows && plan.ld_a == ld_a && plan.ld_b == ld_b) {
+      if (plan.rows == rows && plan.ld_a == ld_a && plan.ld_b == ld_b && plan.precision == precision) {
         plan.last_use = clock_;
         return plan;
       }

@@ -437,6 +437,9 @@ TEST(ConfigTest, ChoiceOutOfItsListSuggests) {
       << error;
   error = ParseError("[[features]]\nname = \"x\"\nkind = \"numerical\"\n");
   EXPECT_NE(error.find("(did you mean 'numeric'?)"), std::string::npos) << error;
+  error = ParseError("[train]\nprecision = \"fp16\"\n");
+  EXPECT_NE(error.find("cfg.toml:2:13: 'precision' is 'fp16', expected one of 'f32', 'bf16'"), std::string::npos)
+      << error;
 }
 
 TEST(ConfigTest, ValidationErrors) {
@@ -707,7 +710,7 @@ const std::map<std::string, std::vector<std::string>>& AllKeys() {
         "embedding_optimizer", "embedding_lr", "embedding_l2", "lr_schedule", "warmup_steps", "final_lr_ratio", "ema_decay", "seed", "threads",
         "early_stop_metric", "early_stop_task", "patience",
         "checkpoint", "normalize_losses", "weighting", "weighting_lr", "gradnorm_alpha", "dwa_temperature", "cagrad_c",
-        "gradient_space", "conflict_every", "baseline", "freeze", "admit_new_ids", "refit_numeric"}},
+        "gradient_space", "conflict_every", "baseline", "freeze", "admit_new_ids", "refit_numeric", "precision"}},
       {"[eval]",
        {"threshold", "calibration_bins", "group_by", "ranking_k", "relevance", "value_task", "sample_spaces",
         "slice_by", "max_slices", "top_percent", "importance"}},

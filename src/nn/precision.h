@@ -1,0 +1,33 @@
+// The number format of the dense layers' matmuls, process-wide: f32, or bf16 where the CPU multiplies bf16 in
+// hardware. Under bf16 each matmul converts its f32 operands to bf16 copies owned by its plan (nn/matmul.h) and
+// accumulates in f32 into f32 outputs, so weights, gradients, optimizer state and the saved model stay f32.
+//
+//   SetMatmulPrecision(config.train.precision);   // fails on a CPU without avx512_bf16 or AMX, saying so
+//   ScopedMatmulPrecision f32(Precision::kF32);    // e.g. a final evaluation in f32, restored on scope exit
+#pragma once
+
+#include <string>
+
+#include "common/names.h"
+
+namespace mtrec {
+
+// Fails, naming the CPU and what it has, when bf16 is asked for and the CPU lacks bf16 dot products (oneDNN
+// would emulate them, slower than f32). `where` names the setting in the message ("train.precision in c.toml").
+void SetMatmulPrecision(Precision precision, const std::string& where = "precision");
+Precision MatmulPrecision();
+// Whether this CPU has bf16 dot products (avx512_bf16 or AMX); DetectCpu().Describe() says which.
+bool Bf16MatmulSupported();
+
+class ScopedMatmulPrecision {
+ public:
+  explicit ScopedMatmulPrecision(Precision precision) : previous_(MatmulPrecision()) { SetMatmulPrecision(precision); }
+  ~ScopedMatmulPrecision() { SetMatmulPrecision(previous_); }
+  ScopedMatmulPrecision(const ScopedMatmulPrecision&) = delete;
+  ScopedMatmulPrecision& operator=(const ScopedMatmulPrecision&) = delete;
+
+ private:
+  Precision previous_;
+};
+
+}  // namespace mtrec

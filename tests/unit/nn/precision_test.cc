@@ -1,0 +1,218 @@
+// bf16 matmuls (nn/precision.h): the conversion is round-to-nearest-even (checked on every CPU, through the same
+// oneDNN reorder the plans use), and on a CPU with bf16 dot products a Dense or GroupedDense layer under bf16
+// computes exactly the products of the bf16-rounded operands, accumulated in f32, in all three directions.
+#include "nn/precision.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <dnnl.hpp>
+#include <limits>
+#include <vector>
+
+#include "common/cpu_features.h"
+#include "common/error.h"
+#include "common/rng.h"
+#include "nn/dense.h"
+#include "nn/dnnl_context.h"
+#include "nn/grouped_dense.h"
+
+namespace mtrec {
+namespace {
+
+// The reference: f32 → bf16 by round-to-nearest, ties to even, on the bits; NaN stays a (quiet) NaN.
+float RoundToBf16(float x) {
+  uint32_t bits = 0;
+  std::memcpy(&bits, &x, 4);
+  if (std::isnan(x)) {
+    bits = (bits | 0x00400000u) & 0xffff0000u;
+  } else {
+    bits += 0x7fffu + ((bits >> 16) & 1u);
+    bits &= 0xffff0000u;
+  }
+  float y = 0;
+  std::memcpy(&y, &bits, 4);
+  return y;
+}
+
+float FromBits(uint32_t bits) {
+  float x = 0;
+  std::memcpy(&x, &bits, 4);
+  return x;
+}
+
+TEST(PrecisionTest, TheReferenceRoundsToNearestEven) {
+  EXPECT_EQ(RoundToBf16(1.0f), 1.0f);
+  // 1 + 2^-8 lies halfway between 1 and 1 + 2^-7: ties go to the even mantissa, 1.
+  EXPECT_EQ(RoundToBf16(1.0f + 0x1p-8f), 1.0f);
+  // 1 + 3·2^-8 lies halfway between 1 + 2^-7 (odd) and 1 + 2^-6: up to the even one.
+  EXPECT_EQ(RoundToBf16(1.0f + 3 * 0x1p-8f), 1.0f + 0x1p-6f);
+  EXPECT_EQ(RoundToBf16(1.0f + 0x1p-8f + 0x1p-20f), 1.0f + 0x1p-7f);
+}
+
+// The plans convert with oneDNN's f32 → bf16 reorder; it needs no bf16 instructions, so this runs everywhere.
+TEST(PrecisionTest, TheOperandConversionIsRoundToNearestEven) {
+  std::vector<float> values = {0.f,
+                               -0.f,
+                               1.f,
+                               -2.5f,
+                               1.f + 0x1p-8f,
+                               1.f + 3 * 0x1p-8f,
+                               3.14159265f,
+                               1e-40f,
+                               -1e-39f,
+                               3.0e38f,
+                               65504.f,
+                               std::numeric_limits<float>::infinity(),
+                               -std::numeric_limits<float>::infinity(),
+                               FromBits(0x3f80ffffu),
+                               FromBits(0x7f7fffffu)};
+  Rng rng(3);
+  for (int i = 0; i < 4096; ++i) values.push_back(FromBits(static_cast<uint32_t>(rng.Below(0x7f800000u))));
+  const int64_t n = static_cast<int64_t>(values.size());
+  using dnnl::memory;
+  memory from({{n}, memory::data_type::f32, memory::format_tag::a}, DnnlEngine(), values.data());
+  memory to({{n}, memory::data_type::bf16, memory::format_tag::a}, DnnlEngine());
+  dnnl::reorder(from, to).execute(DnnlStream(), from, to);
+  DnnlStream().wait();
+  const auto* converted = static_cast<const uint16_t*>(to.get_data_handle());
+  for (int64_t i = 0; i < n; ++i) {
+    const float got = FromBits(static_cast<uint32_t>(converted[i]) << 16);
+    const float want = RoundToBf16(values[i]);
+    // Denormals may be flushed to zero by a conversion instruction; everything else must match bit for bit.
+    if (std::fpclassify(values[i]) == FP_SUBNORMAL && got == 0.f) continue;
+    EXPECT_EQ(std::memcmp(&got, &want, 4), 0)
+        << "value " << values[i] << " converted to " << got << ", expected " << want;
+  }
+}
+
+TEST(PrecisionTest, Bf16IsRefusedWhereTheCpuLacksItAndAcceptedWhereItHasIt) {
+  if (Bf16MatmulSupported()) {
+    ScopedMatmulPrecision bf16(Precision::kBf16);
+    EXPECT_EQ(MatmulPrecision(), Precision::kBf16);
+  } else {
+    try {
+      SetMatmulPrecision(Precision::kBf16);
+      FAIL() << "bf16 accepted on a CPU without bf16 dot products";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("bf16: not supported by this CPU"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(MatmulPrecision(), Precision::kF32);
+}
+
+#define SKIP_WITHOUT_BF16() \
+  if (!Bf16MatmulSupported()) GTEST_SKIP() << "bf16: not supported by this CPU (" << DetectCpu().Describe() << ")"
+
+std::vector<float> Random(int64_t n, Rng& rng) {
+  std::vector<float> v(n);
+  for (float& x : v) x = static_cast<float>(2 * rng.Uniform() - 1);
+  return v;
+}
+
+// Σ_k a[k]·b[k] over bf16-rounded operands in double: the f32 accumulation oneDNN does is within ~1e-6 of it.
+double Bf16Dot(const float* a, int64_t a_step, const float* b, int64_t b_step, int64_t n) {
+  double sum = 0;
+  for (int64_t k = 0; k < n; ++k) sum += double(RoundToBf16(a[k * a_step])) * RoundToBf16(b[k * b_step]);
+  return sum;
+}
+
+double Tol(double expected) { return 2e-5 * (1 + std::abs(expected)); }
+
+// One grouped layer (groups = 1 is a Dense) forward and backward under bf16, against the bf16-rounded reference,
+// and far enough from the f32 result to show the bf16 path was taken.
+template <typename Layer>
+void CheckBf16Layer(Layer& layer, ParameterArena& arena, int64_t groups, int64_t batch, int64_t in, int64_t out) {
+  ScopedMatmulPrecision bf16(Precision::kBf16);
+  Rng rng(9);
+  const int64_t cols_in = groups * in, cols_out = groups * out;
+  std::vector<float> src = Random(batch * cols_in, rng), diff_dst = Random(batch * cols_out, rng);
+  std::vector<float> dst(batch * cols_out), diff_src(batch * cols_in);
+  const Tensor src_t{src.data(), batch, cols_in, cols_in}, dst_t{dst.data(), batch, cols_out, cols_out};
+  const Tensor diff_dst_t{diff_dst.data(), batch, cols_out, cols_out};
+  const Tensor diff_src_t{diff_src.data(), batch, cols_in, cols_in};
+  layer.Forward(src_t, dst_t, Mode::kTrain);
+  const float* w = arena.Value(layer.weight_id());
+  const float* bias = arena.Value(layer.bias_id());
+  double largest_bf16_effect = 0;
+  for (int64_t g = 0; g < groups; ++g) {
+    const float* wg = w + g * in * out;
+    for (int64_t r = 0; r < batch; ++r) {
+      for (int64_t j = 0; j < out; ++j) {
+        const double want = bias[g * out + j] + Bf16Dot(&src[r * cols_in + g * in], 1, wg + j, out, in);
+        double f32 = bias[g * out + j];
+        for (int64_t k = 0; k < in; ++k) f32 += double(src[r * cols_in + g * in + k]) * wg[k * out + j];
+        ASSERT_NEAR(dst[r * cols_out + g * out + j], want, Tol(want)) << "dst " << g << "," << r << "," << j;
+        largest_bf16_effect = std::max(largest_bf16_effect, std::abs(f32 - want));
+      }
+    }
+  }
+  EXPECT_GT(largest_bf16_effect, 1e-3) << "the forward pass looks like f32, not bf16";
+
+  std::vector<float> diff_w_before(arena.Grad(layer.weight_id()), arena.Grad(layer.weight_id()) + groups * in * out);
+  layer.Backward(src_t, dst_t, diff_dst_t, &diff_src_t);
+  const float* diff_w = arena.Grad(layer.weight_id());
+  for (int64_t g = 0; g < groups; ++g) {
+    for (int64_t k = 0; k < in; ++k) {
+      for (int64_t j = 0; j < out; ++j) {
+        // diff_W_g[k, j] += Σ_r src[r, g·in + k] · G[r, g·out + j]
+        const double want = diff_w_before[(g * in + k) * out + j] +
+                            Bf16Dot(&src[g * in + k], cols_in, &diff_dst[g * out + j], cols_out, batch);
+        ASSERT_NEAR(diff_w[(g * in + k) * out + j], want, Tol(want)) << "diff_W " << g << "," << k << "," << j;
+      }
+    }
+    for (int64_t r = 0; r < batch; ++r) {
+      for (int64_t k = 0; k < in; ++k) {
+        // diff_src[r, g·in + k] = Σ_j G[r, g·out + j] · W_g[k, j]
+        const double want = Bf16Dot(&diff_dst[r * cols_out + g * out], 1, w + g * in * out + k * out, 1, out);
+        ASSERT_NEAR(diff_src[r * cols_in + g * in + k], want, Tol(want)) << "diff_src " << g << "," << r << "," << k;
+      }
+    }
+  }
+}
+
+TEST(PrecisionTest, Bf16DenseComputesTheProductsOfRoundedOperands) {
+  SKIP_WITHOUT_BF16();
+  for (const auto& [batch, in, out] : {std::array<int64_t, 3>{37, 29, 13}, std::array<int64_t, 3>{130, 520, 300}}) {
+    SCOPED_TRACE(testing::Message() << batch << "x" << in << " -> " << out);
+    ParameterArena arena;
+    Dense dense(arena, "d", in, out);
+    arena.Allocate();
+    arena.Initialize(3);
+    for (int64_t j = 0; j < out; ++j) arena.Value(dense.bias_id())[j] = 0.01f * static_cast<float>(j % 7);
+    CheckBf16Layer(dense, arena, 1, batch, in, out);
+  }
+}
+
+TEST(PrecisionTest, Bf16GroupedDenseComputesTheProductsOfRoundedOperands) {
+  SKIP_WITHOUT_BF16();
+  ParameterArena arena;
+  GroupedDense layer(arena, "g", 3, 21, 17);
+  arena.Allocate();
+  arena.Initialize(4);
+  CheckBf16Layer(layer, arena, 3, 45, 21, 17);
+}
+
+TEST(PrecisionTest, SwitchingPrecisionSwitchesTheCachedPlans) {
+  SKIP_WITHOUT_BF16();
+  ParameterArena arena;
+  Dense dense(arena, "d", 64, 8);
+  arena.Allocate();
+  arena.Initialize(5);
+  Rng rng(2);
+  std::vector<float> src = Random(16 * 64, rng), f32(16 * 8), bf16(16 * 8), again(16 * 8);
+  const Tensor src_t{src.data(), 16, 64, 64};
+  dense.Forward(src_t, Tensor{f32.data(), 16, 8, 8}, Mode::kInfer);
+  {
+    ScopedMatmulPrecision scope(Precision::kBf16);
+    dense.Forward(src_t, Tensor{bf16.data(), 16, 8, 8}, Mode::kInfer);
+  }
+  dense.Forward(src_t, Tensor{again.data(), 16, 8, 8}, Mode::kInfer);
+  EXPECT_EQ(f32, again) << "back in f32 the layer must use its f32 plan again";
+  EXPECT_NE(f32, bf16) << "under bf16 the layer reused its f32 plan";
+}
+
+}  // namespace
+}  // namespace mtrec
