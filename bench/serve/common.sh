@@ -69,7 +69,8 @@ wait_healthz() {
   done
 }
 
-# start_server LOG PORT COMMAND...: runs COMMAND in the background, sets SERVER_PID, waits for /healthz.
+# start_server LOG PORT COMMAND...: runs COMMAND in the background, sets SERVER_PID, waits for /healthz (up to
+# $SERVER_START_LIMIT seconds, 120 unless set).
 start_server() {
   local log=$1 port=$2
   shift 2
@@ -77,7 +78,7 @@ start_server() {
   "$@" > "$log" 2>&1 &
   SERVER_PID=$!
   STARTED_PIDS+=("$SERVER_PID")
-  if ! wait_healthz "$port" "$SERVER_PID" 120; then
+  if ! wait_healthz "$port" "$SERVER_PID" "${SERVER_START_LIMIT:-120}"; then
     cat "$log" >&2
     die "server on port $port did not come up (log: $log)"
   fi

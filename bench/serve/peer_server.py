@@ -6,7 +6,14 @@ It reads the file itself (8-byte header length, JSON header, f32 data), encodes 
 and the config in the metadata, and scores on the CPU. The bench in this folder runs it beside `mtrec serve` on the
 same weights; check_peer.py holds its scores against `mtrec predict`.
 
-    peer_server.py --model model.safetensors --port 8081 --threads 1 --workers 2
+    peer_server.py --model model.safetensors --port 8081 --threads 1 --workers 2 [--compile] [--bf16]
+
+Runs on torch 1.13 (Debian's python3-torch) or 2.x (bench/python_env.sh: the newest from PyPI in bench/.venv).
+--compile: torch.compile of the dense network (embeddings, feature encoding and the task graph stay eager), compiled
+in each worker at start-up on a few batch sizes (dynamic shapes); if it fails, the message is logged and the worker
+serves eager. --bf16: torch.autocast("cpu", dtype=torch.bfloat16) around the dense network (scores then differ from
+mtrec's f32 ones by up to about 1e-2); only on a CPU with avx512_bf16 or amx_bf16, otherwise it exits 3 with
+'bf16: not supported by this CPU'.
 
 Request: {"context": {column: value, ...}, "items": [{column: value, ...}, ...], "blend": {"click": 1}, "top_k": k}
 (context, blend and top_k optional; every input column in the context or in every item). Response:
@@ -398,9 +405,10 @@ class Network:
         mixed = torch.bmm(gates, experts).reshape(n, -1)                           # [n, G·w]
         return self.grouped_towers(mixed)
 
-    def __call__(self, enc):
-        """[rows, tasks] float64: probabilities for binary tasks (chains unconditional), values for regression."""
-        out = self.body(self.input(enc)).double()
+    def __call__(self, enc, body=None):
+        """[rows, tasks] float64: probabilities for binary tasks (chains unconditional), values for regression.
+        body: what runs the dense network on the input (Network.body, or the peer's compiled / bf16 one)."""
+        out = (body or self.body)(self.input(enc)).double()
         for k, p in self.chain_order:  # logit of σ(s_k)·σ(logit_parent), bounded, as TaskGraph::Forward
             log_p = F.logsigmoid(out[:, k]) + F.logsigmoid(out[:, p])
             a = torch.clamp(log_p, max=-1e-300)
@@ -427,8 +435,22 @@ class Layout:
 
 # --- scoring ------------------------------------------------------------------------------------------------------
 
+def cpu_has_bf16():
+    with open("/proc/cpuinfo") as cpuinfo:
+        flags = set()
+        for line in cpuinfo:
+            if line.startswith("flags"):
+                flags.update(line.split(":", 1)[1].split())
+    if not flags & {"avx512_bf16", "amx_bf16"}:
+        return False
+    try:  # oneDNN's own check, torch 2.x
+        return torch.backends.mkldnn.is_available() and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return torch.backends.mkldnn.is_available()
+
+
 class Peer:
-    def __init__(self, path):
+    def __init__(self, path, compile_network=False, bf16=False):
         tensors, metadata, self.version = read_safetensors(path)
         if "features" not in metadata:
             raise ValueError(f"{path}: no 'features' metadata; export it with a newer mtrec")
@@ -441,6 +463,42 @@ class Peer:
         self.blend_mode = serve.get("blend_mode", "sum")
         self.uses_blend_feature = bool(serve.get("blend_feature", ""))
         self.default_blend = self.resolve_blend(serve.get("blend", {}))
+        self.bf16 = bf16
+        self.body = self.network.body
+        self.mode = "eager"
+        if compile_network:
+            self.compile()
+        if bf16:
+            self.mode += "+bf16"
+
+    def input_width(self):
+        first = (self.network.bottom if self.network.arch == "shared_bottom" else self.network.expert_bank).layers[0]
+        kind, weight = first[0], first[1]
+        return weight.shape[0] if kind == "dense" else weight.shape[0] * weight.shape[1]
+
+    def run_body(self, x):
+        if self.bf16:
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return self.body(x)
+        return self.body(x)
+
+    def compile(self):
+        """torch.compile of Network.body, compiled here on batches of 100, 37 and 1 rows (the first static, the
+        second dynamic, 1 specialised) so that requests do not wait for it; eager if it fails."""
+        if not hasattr(torch, "compile"):
+            print(f"peer: torch {torch.__version__} has no torch.compile; serving eager", file=sys.stderr, flush=True)
+            return
+        self.body = torch.compile(self.network.body)
+        try:
+            with torch.inference_mode():
+                for rows in (100, 37, 1):
+                    self.run_body(torch.zeros(rows, self.input_width()))
+            self.mode = "compile"
+        except Exception as error:  # no C++ compiler, an unsupported op, ...
+            lines = str(error).strip().splitlines()
+            print(f"peer: torch.compile failed ({type(error).__name__}: {lines[0] if lines else ''}); serving eager",
+                  file=sys.stderr, flush=True)
+            self.body = self.network.body
 
     def resolve_blend(self, weights):
         """[(task index, weight)] as eval/blend.cc's ResolveBlend: empty = every binary task with weight 1."""
@@ -463,7 +521,7 @@ class Peer:
         if enc.rows == 0:
             return np.zeros((0, len(self.tasks))), enc
         with torch.inference_mode():
-            return self.network(enc).numpy(), enc
+            return self.network(enc, self.run_body).numpy(), enc
 
     def blend(self, scores, terms, feature):
         if self.blend_mode == "product":
@@ -518,12 +576,15 @@ def create_app():
     from fastapi.responses import JSONResponse, Response
 
     torch.set_num_threads(int(os.environ.get("MTREC_PEER_THREADS", "1")))
-    peer = Peer(os.environ["MTREC_PEER_MODEL"])
+    peer = Peer(os.environ["MTREC_PEER_MODEL"], compile_network=os.environ.get("MTREC_PEER_COMPILE") == "1",
+                bf16=os.environ.get("MTREC_PEER_BF16") == "1")
+    print(f"peer: worker {os.getpid()} ready, torch {torch.__version__}, {torch.get_num_threads()} thread(s), "
+          f"{peer.mode}", file=sys.stderr, flush=True)
     app = FastAPI(title="mtrec peer")
 
     @app.get("/healthz")
     def healthz():
-        return {"status": "ok", "model": peer.version}
+        return {"status": "ok", "model": peer.version, "torch": torch.__version__, "mode": peer.mode}
 
     @app.post("/v1/rank")
     async def rank(request: Request):
@@ -547,7 +608,12 @@ def main():
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads in each worker")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the dense network in each worker")
+    parser.add_argument("--bf16", action="store_true", help="bf16 autocast around the dense network")
     args = parser.parse_args()
+    if args.bf16 and not cpu_has_bf16():
+        print("bf16: not supported by this CPU (no avx512_bf16 or amx_bf16, or no oneDNN bf16 in this torch)")
+        sys.exit(3)
     # The BLAS torch calls (OpenBLAS on Debian) starts its own threads, one per core, unless told otherwise before
     # it loads; torch.set_num_threads does not reach it. Workers are fresh processes and read the environment; this
     # process has loaded torch already, so it starts again with the environment set.
@@ -559,6 +625,12 @@ def main():
         os.execv(sys.executable, [sys.executable] + sys.argv)
     os.environ["MTREC_PEER_MODEL"] = os.path.abspath(args.model)
     os.environ["MTREC_PEER_THREADS"] = str(args.threads)
+    os.environ["MTREC_PEER_COMPILE"] = "1" if args.compile else "0"
+    os.environ["MTREC_PEER_BF16"] = "1" if args.bf16 else "0"
+    os.environ.setdefault("TORCHINDUCTOR_COMPILE_THREADS", "1")  # compile in the worker, no pool of processes
+    print(f"peer: torch {torch.__version__} ({os.path.dirname(torch.__file__)}), {args.workers} worker(s) x "
+          f"{args.threads} thread(s){', compile' if args.compile else ''}{', bf16' if args.bf16 else ''}",
+          file=sys.stderr, flush=True)
     Peer(args.model)  # fail here, with the message, rather than in every worker
     import uvicorn
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

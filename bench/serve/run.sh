@@ -4,7 +4,14 @@
 #
 #   bench/serve/run.sh [--seconds S] [--mtrec PATH] [--concurrency "1 8 64"] [--mtrec-threads N]
 #                      [--peer-workers W] [--peer-threads T] [--pin] [--wait-quiet SECONDS] [--port-base P]
+#                      [--peer new|old] [--peer-python PATH] [--peer-compile] [--peer-bf16]
 #   bench/serve/run.sh --sweep-peer ["1x1 2x1 1x2 3x1"] [--seconds S]   # the peer alone, workers x torch threads
+#
+# The peer's Python: new (the default) = bench/.venv, the newest torch from PyPI, made by bench/python_env.sh on
+# first use; old = $PYTHON, python3 or Debian's /usr/bin/python3, whichever imports torch, numpy, fastapi and
+# uvicorn (python3-torch 1.13 on Debian 12); --peer-python PATH names one. --peer-compile: torch.compile of the
+# peer's dense network (each worker compiles at start-up; the run waits for all); --peer-bf16: bf16 autocast around
+# it (the servers' answers are then compared within 5e-2 instead of 1e-4: bf16 keeps 8 bits of mantissa).
 #
 # (a) simulated data (200k rows, seed 1) and an MMoE trained on it, under out/bench-serve/ (reused when present),
 #     exported to safetensors; (b) request bodies from test.csv (make_bodies.py); (c) both servers started, checked
@@ -27,6 +34,10 @@ PIN=0
 QUIET_WAIT=0
 PORT_BASE=18080
 SWEEP=""
+PEER_KIND=new
+PEER_PYTHON=""
+PEER_FLAGS=()
+TOLERANCE=1e-4
 while [ $# -gt 0 ]; do
   case $1 in
     --seconds) SECONDS_PER_RUN=$2; shift 2 ;;
@@ -38,18 +49,37 @@ while [ $# -gt 0 ]; do
     --pin) PIN=1; shift ;;
     --wait-quiet) QUIET_WAIT=$2; shift 2 ;;
     --port-base) PORT_BASE=$2; shift 2 ;;
+    --peer) PEER_KIND=$2; shift 2 ;;
+    --peer-python) PEER_PYTHON=$2; shift 2 ;;
+    --peer-compile) PEER_FLAGS+=(--compile); shift ;;
+    --peer-bf16) PEER_FLAGS+=(--bf16); TOLERANCE=5e-2; shift ;;
     --sweep-peer)
       SWEEP="1x1 2x1 1x2 3x1"
       if [ $# -gt 1 ] && [[ $2 != --* ]]; then SWEEP=$2; shift; fi
       shift ;;
-    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
 done
 command -v wrk > /dev/null || die "wrk is not installed (Debian: apt-get install wrk)"
 command -v curl > /dev/null || die "curl is not installed"
 check_mtrec
+if [ -n "$PEER_PYTHON" ]; then
+  PYTHON=$PEER_PYTHON
+elif [ "$PEER_KIND" = new ]; then
+  # shellcheck source=bench/python_env.sh
+  source bench/python_env.sh || die "could not make the peer's venv (bench/python_env.sh)"
+  PYTHON=$BENCH_PYTHON
+elif [ "$PEER_KIND" != old ]; then
+  die "--peer: new or old"
+fi
 pick_python
+if [ -n "$PEER_PYTHON" ] || [ "$PEER_KIND" = new ]; then
+  [ "$PY" = "$PYTHON" ] || die "$PYTHON does not import torch, numpy, fastapi and uvicorn"
+fi
+# Each worker of a compiling peer compiles before it answers: give it longer to come up.
+[ ${#PEER_FLAGS[@]} -gt 0 ] && SERVER_START_LIMIT=600
+echo "peer python: $PY, torch $("$PY" -c 'import torch; print(torch.__version__)')${PEER_FLAGS[*]:+, peer ${PEER_FLAGS[*]}}"
 mkdir -p "$BENCH_DIR"
 trap stop_all EXIT
 
@@ -72,6 +102,20 @@ BODIES=$BENCH_DIR/bodies
 MTREC_PORT=$PORT_BASE
 PEER_PORT=$((PORT_BASE + 1))
 
+# start_peer LOG PORT WORKERS THREADS: the peer, once every worker is ready (with --peer-compile each one compiles).
+start_peer() {
+  local log=$1 port=$2 workers=$3 threads=$4 waited=0
+  start_server "$log" "$port" "${SERVER_CPUS[@]}" "$PY" "$SERVE_SCRIPTS/peer_server.py" --model "$WEIGHTS" \
+    --port "$port" --workers "$workers" --threads "$threads" "${PEER_FLAGS[@]}"
+  until [ "$(grep -c '^peer: worker .* ready' "$log")" -ge "$workers" ]; do
+    kill -0 "$SERVER_PID" 2> /dev/null || die "the peer exited (log: $log)"
+    [ "$waited" -lt 1200 ] || die "the peer's workers were not all ready after 240 s (log: $log)"
+    sleep 0.2
+    waited=$((waited + 1))
+  done
+  echo "peer: $(grep -m1 '^peer: worker .* ready' "$log" | sed 's/^peer: worker [0-9]* ready, //')"
+}
+
 warm_up() {  # warm_up PORT
   "${WRK_CPUS[@]}" wrk -t 2 -c 8 -d 3s -s "$SERVE_SCRIPTS/rank.lua" "http://127.0.0.1:$1" -- "$BODIES" > /dev/null
 }
@@ -89,8 +133,7 @@ run_wrk() {  # run_wrk NAME PORT CONCURRENCY: one measured run, its output in wr
 if [ -n "$SWEEP" ]; then
   # The peer alone at each setting (workers x torch threads); raw outputs wrk_peer_<W>x<T>_c<C>.txt.
   for setting in $SWEEP; do
-    start_server "$BENCH_DIR/peer.log" "$PEER_PORT" "${SERVER_CPUS[@]}" "$PY" "$SERVE_SCRIPTS/peer_server.py" \
-      --model "$WEIGHTS" --port "$PEER_PORT" --workers "${setting%x*}" --threads "${setting#*x}"
+    start_peer "$BENCH_DIR/peer.log" "$PEER_PORT" "${setting%x*}" "${setting#*x}"
     warm_up "$PEER_PORT"
     for c in $CONCURRENCY; do run_wrk "peer_$setting" "$PEER_PORT" "$c"; done
     stop_server "$SERVER_PID"
@@ -101,10 +144,9 @@ fi
 echo "servers: mtrec serve --threads $MTREC_THREADS; peer: uvicorn $PEER_WORKERS worker(s) x torch $PEER_THREADS thread(s)$([ "$PIN" = 1 ] && echo '; servers on CPU 1, wrk on CPU 0')"
 start_server "$BENCH_DIR/mtrec_serve.log" "$MTREC_PORT" "${SERVER_CPUS[@]}" "$MTREC" serve --model "$MODEL" \
   --port "$MTREC_PORT" --threads "$MTREC_THREADS"
-start_server "$BENCH_DIR/peer.log" "$PEER_PORT" "${SERVER_CPUS[@]}" "$PY" "$SERVE_SCRIPTS/peer_server.py" \
-  --model "$WEIGHTS" --port "$PEER_PORT" --workers "$PEER_WORKERS" --threads "$PEER_THREADS"
+start_peer "$BENCH_DIR/peer.log" "$PEER_PORT" "$PEER_WORKERS" "$PEER_THREADS"
 "$PY" "$SERVE_SCRIPTS/compare_servers.py" --bodies "$BODIES" --a "http://127.0.0.1:$MTREC_PORT" \
-  --b "http://127.0.0.1:$PEER_PORT" || die "the servers disagree; not benchmarking"
+  --b "http://127.0.0.1:$PEER_PORT" --tolerance "$TOLERANCE" || die "the servers disagree; not benchmarking"
 warm_up "$MTREC_PORT"
 warm_up "$PEER_PORT"
 
