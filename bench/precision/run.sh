@@ -28,6 +28,9 @@ while [ $# -gt 0 ]; do
 done
 out=$root/out/precision
 mkdir -p "$out"
+# A private copy of the binary: a rebuild during the run would otherwise swap it between the two precisions.
+cp "$MTREC" "$out/mtrec"
+MTREC=$out/mtrec
 grep -m1 "model name" /proc/cpuinfo | sed 's/.*: /cpu: /'
 auc() { awk -v task="$2" -v key=auc -f examples/json_metric.awk "$1"; }
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 
+#include "cli/bench_serve.h"
 #include "cli/commands.h"
 #include "common/config.h"
 #include "common/cpu_features.h"
@@ -228,6 +229,8 @@ RunCommand AddBenchCommand(CLI::App& app) {
                "Examples:\n"
                "  mtrec bench train --shape aliexpress --arch mmoe\n"
                "  mtrec bench train --shape aliexpress --arch ple --seconds 30 --profile\n"
+               "  mtrec bench train --arch mmoe --precision bf16\n"
+               "  mtrec bench serve --model mmoe.mtrec --bodies out/bench-serve/bodies\n"
                "  mtrec bench read --config data/sim/config.toml");
   command->require_subcommand(1);
   CLI::App* train = command->add_subcommand(
@@ -251,6 +254,32 @@ RunCommand AddBenchCommand(CLI::App& app) {
   train->add_option("--warmup", options->warmup, "Untimed steps first")->check(CLI::NonNegativeNumber)->capture_default_str();
   train->add_flag("--profile", options->profile, "Print where the time of a step goes (per layer, optimizer, data)");
   train->add_option("--threads", options->threads, "Threads (0 = all cores)")->capture_default_str();
+  auto serve_options = std::make_shared<BenchServeOptions>();
+  CLI::App* serve = command->add_subcommand(
+      "serve", "The server's scoring path in process, without HTTP: each /v1/rank body parsed, encoded, scored through "
+               "the micro-batching scorer and answered; prints the time of each stage and the fraction of the matmul "
+               "bound (the request's matmuls alone at their best, times requests/s); last line "
+               "'requests/s: N  p99_ms: X  fraction_of_bound: F'");
+  serve->add_option("--model", serve_options->model, "Model file")->required();
+  serve->add_option("--bodies", serve_options->bodies, "Request body files, or folders of *.json bodies (repeatable)")
+      ->required();
+  serve->add_option("--precision", serve_options->precision, "Matmul precision: f32, or bf16 where the CPU has it")
+      ->check(CLI::IsMember(Names<Precision>()))
+      ->capture_default_str();
+  serve->add_option("--seconds", serve_options->seconds, "Time to measure for, after the warm-up")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  serve->add_option("--warmup", serve_options->warmup_seconds, "Seconds of untimed requests first")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  serve->add_option("--clients", serve_options->clients, "Threads sending requests at once")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  serve->add_option("--threads", serve_options->threads, "Scoring threads (0 = all cores)")->capture_default_str();
+  serve->add_option("--bound-seconds", serve_options->bound_seconds,
+                    "Time to spend on each distinct matmul shape when measuring the bound")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   auto read_options = std::make_shared<ReadOptions>();
   CLI::App* read = command->add_subcommand(
       "read", "CSV reading speed: parse a file into typed columns and the dataset cache, then load it back from the "
@@ -258,8 +287,9 @@ RunCommand AddBenchCommand(CLI::App& app) {
   read->add_option("--config", read_options->config, "Config whose [data] and columns say how to read")->required();
   read->add_option("--data", read_options->data, "File to read (default: the config's train file)");
   read->add_option("--threads", read_options->threads, "Threads (0 = all cores)")->capture_default_str();
-  return [options, read_options, train, read] {
+  return [options, read_options, serve_options, train, read, serve] {
     if (read->parsed()) return RunBenchRead(*read_options);
+    if (serve->parsed()) return RunBenchServe(*serve_options);
     return RunBenchTrain(*options);
   };
 }

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "common/log.h"
 #include "common/threads.h"
+#include "nn/precision.h"
 #include "serve/server.h"
 
 namespace mtrec {
@@ -17,10 +18,12 @@ namespace {
 struct ServeCommandOptions {
   ServerOptions server;
   int threads = 0;
+  std::string precision = "f32";
 };
 
 int RunServe(const ServeCommandOptions& options) {
   SetThreads(options.threads);
+  SetMatmulPrecision(*ParseName<Precision>(options.precision), "--precision");
   // SIGTERM / SIGINT are taken by one thread with sigwait, blocked everywhere else (threads inherit the mask),
   // so shutdown runs as ordinary code: stop accepting, let the requests in flight finish, exit 0.
   sigset_t signals;
@@ -79,6 +82,12 @@ RunCommand AddServeCommand(CLI::App& app) {
       ->capture_default_str();
   command->add_option("--port", server.port, "Port (0: any free port, printed on start)")->capture_default_str();
   command->add_option("--threads", options->threads, "Threads for scoring (0 = all cores)")->capture_default_str();
+  command
+      ->add_option("--precision", options->precision,
+                   "Matmul precision of scoring: f32, or bf16 where the CPU has avx512_bf16 or AMX (scores then "
+                   "differ from f32's by the rounding of bf16 operands; docs/serving.md)")
+      ->check(CLI::IsMember(Names<Precision>()))
+      ->capture_default_str();
   command
       ->add_option("--http-threads", server.http_threads,
                    "Requests parsed and answered at once (idle and slow connections take no thread)")

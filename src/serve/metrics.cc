@@ -31,6 +31,17 @@ void ServerMetrics::Observe(Endpoint endpoint, int status, double seconds) {
   latency.sum += seconds;
 }
 
+void ServerMetrics::ObserveStages(Endpoint endpoint, const StageSeconds& stages) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  stages_[static_cast<size_t>(endpoint)] += stages;
+  ++staged_requests_[static_cast<size_t>(endpoint)];
+}
+
+std::pair<StageSeconds, int64_t> ServerMetrics::Stages(Endpoint endpoint) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return {stages_[static_cast<size_t>(endpoint)], staged_requests_[static_cast<size_t>(endpoint)]};
+}
+
 std::string ServerMetrics::Render(const std::string& extra) const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::string out;
@@ -64,6 +75,25 @@ std::string ServerMetrics::Render(const std::string& extra) const {
         fmt::format("mtrec_request_duration_seconds_bucket{{endpoint=\"{}\",le=\"+Inf\"}} {}\n", name, latency.count);
     out += fmt::format("mtrec_request_duration_seconds_sum{{endpoint=\"{}\"}} {:.6f}\n", name, latency.sum);
     out += fmt::format("mtrec_request_duration_seconds_count{{endpoint=\"{}\"}} {}\n", name, latency.count);
+  }
+  out += "# HELP mtrec_request_stage_seconds_total Time spent in each stage of the scoring requests answered: "
+         "parse (the body's JSON), encode (checked and encoded into a batch), score (waiting for and running the "
+         "forward pass), write (blend, order and the answer's JSON).\n";
+  out += "# TYPE mtrec_request_stage_seconds_total counter\n";
+  for (const Endpoint endpoint : {Endpoint::kRank, Endpoint::kPredict}) {
+    const StageSeconds& s = stages_[static_cast<size_t>(endpoint)];
+    const std::pair<const char*, double> stages[] = {
+        {"parse", s.parse}, {"encode", s.encode}, {"score", s.score}, {"write", s.write}};
+    for (const auto& [stage, seconds] : stages) {
+      out += fmt::format("mtrec_request_stage_seconds_total{{endpoint=\"{}\",stage=\"{}\"}} {:.6f}\n",
+                         EndpointName(endpoint), stage, seconds);
+    }
+  }
+  out += "# HELP mtrec_request_stage_requests_total Scoring requests answered whose stages the stage totals sum.\n";
+  out += "# TYPE mtrec_request_stage_requests_total counter\n";
+  for (const Endpoint endpoint : {Endpoint::kRank, Endpoint::kPredict}) {
+    out += fmt::format("mtrec_request_stage_requests_total{{endpoint=\"{}\"}} {}\n", EndpointName(endpoint),
+                       staged_requests_[static_cast<size_t>(endpoint)]);
   }
   out += extra;
   return out;

@@ -567,7 +567,9 @@ void CheckKeys(const json& body, const std::vector<std::string>& allowed) {
 }  // namespace
 
 EncodedRequest ParseRankRequest(std::string_view body_text, const RequestSchema& schema, const RequestLimits& limits) {
+  const auto start = Clock::now();
   const json body = ParseBody(body_text, limits);
+  const auto parsed = Clock::now();
   ObjectAt(body, Field("request body"));
   CheckKeys(body, {"context", "items", "blend", "top_k"});
   const json& items = RowsArray(body, "items", limits);
@@ -616,12 +618,16 @@ EncodedRequest ParseRankRequest(std::string_view body_text, const RequestSchema&
     encoder.Row(static_cast<int64_t>(i), items[i], "items");
   }
   encoder.Finish();
+  request.parse_seconds = std::chrono::duration<double>(parsed - start).count();
+  request.encode_seconds = std::chrono::duration<double>(Clock::now() - parsed).count();
   return request;
 }
 
 EncodedRequest ParsePredictRequest(std::string_view body_text, const RequestSchema& schema,
                                    const RequestLimits& limits) {
+  const auto start = Clock::now();
   const json body = ParseBody(body_text, limits);
+  const auto parsed = Clock::now();
   ObjectAt(body, Field("request body"));
   CheckKeys(body, {"rows"});
   const json& rows = RowsArray(body, "rows", limits);
@@ -633,6 +639,8 @@ EncodedRequest ParsePredictRequest(std::string_view body_text, const RequestSche
     encoder.Row(static_cast<int64_t>(i), rows[i], "rows");
   }
   encoder.Finish();
+  request.parse_seconds = std::chrono::duration<double>(parsed - start).count();
+  request.encode_seconds = std::chrono::duration<double>(Clock::now() - parsed).count();
   return request;
 }
 

@@ -52,6 +52,9 @@ struct EncodedRequest {
   std::vector<float> blend_feature;  // the raw value of serve.blend_feature per row; empty when not blended by one
   Blend blend;                       // the request's own weights, or the model's [serve] blend
   int64_t top_k = 0;                 // answer only the k best items; 0 = all
+  // Where the time went: the body's JSON into a value, then the value checked and encoded into the batch.
+  double parse_seconds = 0;
+  double encode_seconds = 0;
 };
 
 class RequestSchema {

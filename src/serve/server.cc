@@ -16,6 +16,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+double Seconds(Clock::time_point from, Clock::time_point to) { return std::chrono::duration<double>(to - from).count(); }
+
 void AppendNumber(std::string& out, float value) {
   if (std::isfinite(value)) {
     fmt::format_to(std::back_inserter(out), "{:.7g}", value);
@@ -78,8 +80,10 @@ std::string RankingServer::Rank(std::string_view body, Clock::time_point arrival
   EncodedRequest request = ParseRankRequest(body, *model->schema, limits);
   const int64_t rows = request.batch.size;
   const int64_t tasks = static_cast<int64_t>(model->task_json.size());
+  const auto encoded = Clock::now();
   const std::vector<float> scores =
       scorer_->Score(model, std::move(request.batch), arrival + std::chrono::milliseconds(options_.timeout_ms));
+  const auto scored = Clock::now();
   std::vector<float> blended(rows);
   for (int64_t r = 0; r < rows; ++r) {
     const std::span<const float> row(scores.data() + r * tasks, tasks);
@@ -106,6 +110,10 @@ std::string RankingServer::Rank(std::string_view body, Clock::time_point arrival
     out += '}';
   }
   out += "]}";
+  metrics_.ObserveStages(Endpoint::kRank, {.parse = request.parse_seconds,
+                                           .encode = request.encode_seconds,
+                                           .score = Seconds(encoded, scored),
+                                           .write = Seconds(scored, Clock::now())});
   return out;
 }
 
@@ -116,8 +124,10 @@ std::string RankingServer::Predict(std::string_view body, Clock::time_point arri
   EncodedRequest request = ParsePredictRequest(body, *model->schema, limits);
   const int64_t rows = request.batch.size;
   const int64_t tasks = static_cast<int64_t>(model->task_json.size());
+  const auto encoded = Clock::now();
   const std::vector<float> scores =
       scorer_->Score(model, std::move(request.batch), arrival + std::chrono::milliseconds(options_.timeout_ms));
+  const auto scored = Clock::now();
   std::string out;
   out.reserve(64 + rows * 24 * tasks);
   fmt::format_to(std::back_inserter(out), R"({{"model":"{}","rows":[)", model->version);
@@ -126,6 +136,10 @@ std::string RankingServer::Predict(std::string_view body, Clock::time_point arri
     AppendTasks(out, *model, scores.data() + r * tasks);
   }
   out += "]}";
+  metrics_.ObserveStages(Endpoint::kPredict, {.parse = request.parse_seconds,
+                                              .encode = request.encode_seconds,
+                                              .score = Seconds(encoded, scored),
+                                              .write = Seconds(scored, Clock::now())});
   return out;
 }
 

@@ -57,6 +57,7 @@ class RankingServer {
   std::string Health() const;
   std::string Metrics() const;
   ModelStore& store() { return *store_; }
+  const ServerMetrics& metrics() const { return metrics_; }
 
  private:
   HttpResponse Answer(const HttpRequest& request, std::chrono::steady_clock::time_point arrival);

@@ -1,10 +1,15 @@
 // `mtrec bench train`: runs the real training step on the AliExpress shape and reports throughput and a profile.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
 
 #include "cli_runner.h"
+#include "common/config.h"
+#include "common/strings.h"
 
 namespace mtrec::e2e {
 namespace {
@@ -56,6 +61,67 @@ TEST(BenchTest, Bf16RunsWhereTheCpuHasItAndIsRefusedWhereNot) {
   const RunResult bad = RunMtrec("bench train --precision fp16");
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.output.find("fp16"), std::string::npos) << bad.output;
+}
+
+// `bench serve`: the in-process scoring path on real request bodies, its stages and its share of the bound; a
+// bad body is refused before anything is timed.
+TEST(BenchTest, ServeScoresBodiesInProcessAndPrintsStagesAndTheBound) {
+  const std::filesystem::path dir = FreshDir("bench_serve");
+  ASSERT_EQ(RunMtrec("-q simulate --rows 3000 --seed 4 --out " + dir.string()).exit_code, 0);
+  const std::string model = (dir / "model.mtrec").string();
+  ASSERT_EQ(RunMtrec("-q train --config " + (dir / "config.toml").string() + " --out " + model +
+                     " model.arch=mmoe train.epochs=1")
+                .exit_code,
+            0);
+  // Two bodies of test rows as items: every input column of the config, numbers as numbers.
+  const Config config = LoadConfig((dir / "config.toml").string());
+  std::ifstream test(dir / "test.csv");
+  std::string line;
+  std::getline(test, line);
+  std::vector<std::string> header;
+  for (auto field : Split(line, ",")) header.emplace_back(field);
+  nlohmann::json items = nlohmann::json::array();
+  for (int r = 0; r < 5 && std::getline(test, line); ++r) {
+    const auto fields = Split(line, ",");
+    nlohmann::json item = nlohmann::json::object();
+    for (const auto& feature : config.features) {
+      const size_t c = std::find(header.begin(), header.end(), feature.column) - header.begin();
+      const std::string text(fields.at(c));
+      item[feature.column] = feature.kind != FeatureKind::kNumeric ? nlohmann::json(text)
+                             : text.empty()                         ? nlohmann::json(nullptr)
+                                                                    : nlohmann::json(std::stod(text));
+    }
+    items.push_back(item);
+  }
+  std::filesystem::create_directories(dir / "bodies");
+  WriteText(dir / "bodies" / "a.json", nlohmann::json({{"items", items}}).dump());
+  items.erase(items.begin());
+  WriteText(dir / "bodies" / "b.json", nlohmann::json({{"items", items}}).dump());
+  const RunResult run = RunMtrec("-q bench serve --model " + model + " --bodies " + (dir / "bodies").string() +
+                                 " --seconds 0.3 --warmup 0.1 --bound-seconds 0.01 --clients 2");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("2 bodies, 2 clients"), std::string::npos) << run.output;
+  std::smatch match;
+  EXPECT_TRUE(std::regex_search(run.output, match,
+                                std::regex(R"(stages, ms per request: parse \d+\.\d+  encode \d+\.\d+  score \d+\.\d+  )"
+                                           R"(write \d+\.\d+)")))
+      << run.output;
+  EXPECT_TRUE(std::regex_search(run.output, match, std::regex(R"(matmul bound: (\d+) matmuls a request)")))
+      << run.output;
+  std::string last = run.output.substr(0, run.output.find_last_not_of('\n') + 1);
+  last = last.substr(last.find_last_of('\n') + 1);
+  ASSERT_TRUE(std::regex_match(
+      last, match, std::regex(R"(requests/s: (\d+\.\d)  p99_ms: (\d+\.\d+)  fraction_of_bound: (\d+\.\d+))")))
+      << last;
+  EXPECT_GT(std::stod(match[1]), 0);
+  EXPECT_GT(std::stod(match[3]), 0);
+
+  items[0]["colour"] = "red";
+  WriteText(dir / "bad.json", nlohmann::json({{"items", items}}).dump());
+  const RunResult bad = RunMtrec("bench serve --model " + model + " --bodies " + (dir / "bad.json").string());
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("body 1 of --bodies is refused"), std::string::npos) << bad.output;
+  EXPECT_NE(bad.output.find("colour"), std::string::npos) << bad.output;
 }
 
 TEST(BenchTest, ReadParsesIntoTheCacheThenLoadsFromIt) {

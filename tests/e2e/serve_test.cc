@@ -2,6 +2,7 @@
 // answers, metrics, hot reload under concurrent load (including a damaged file), shutdown on SIGTERM, and hostile
 // clients (idle and slow sockets, chunked bodies over the limit, conflicting framing, bodies that are expensive
 // to parse), all on loopback with bounded socket counts and durations.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
@@ -184,6 +185,69 @@ TEST_F(ServeTest, ScoresMatchPredictAndRankSortsByTheBlend) {
   ASSERT_EQ(predicted["rows"].size(), 5u);
   for (size_t r = 0; r < 5; ++r) EXPECT_NEAR(predicted["rows"][r]["click"].get<double>(), expected[r][0], 1e-5);
   EXPECT_EQ(server.Terminate(std::chrono::seconds(10)), 0);
+}
+
+// Scoring in bf16 (`serve --precision bf16`, where the CPU has it) stays within the stated bound of f32's scores,
+// and /metrics tells where each scoring request's time went.
+TEST_F(ServeTest, Bf16ScoringStaysNearF32AndMetricsShowTheStages) {
+  json rows = json::array();
+  for (size_t r = 0; r < rows_.size(); ++r) {
+    json row = Inputs(0, true, false);
+    row.update(Inputs(r, false, true));
+    rows.push_back(row);
+  }
+  const std::string body = json({{"rows", rows}}).dump();
+  auto scores = [&](const std::string& precision, std::string* metrics) {
+    ServerProcess server("--port 0 --model " + Model(1) + " --precision " + precision);
+    json out;
+    if (server.port() <= 0) {
+      out["refused"] = server.first_line();
+      return out;
+    }
+    httplib::Client client("127.0.0.1", server.port());
+    auto answer = client.Post("/v1/predict", body, "application/json");
+    if (answer && answer->status == 200) out = json::parse(answer->body);
+    if (metrics) {
+      auto text = client.Get("/metrics");
+      if (text) *metrics = text->body;
+    }
+    EXPECT_EQ(server.Terminate(std::chrono::seconds(10)), 0);
+    return out;
+  };
+  std::string metrics;
+  const json f32 = scores("f32", &metrics);
+  ASSERT_EQ(f32["rows"].size(), rows_.size()) << f32.dump();
+  for (const char* stage : {"parse", "encode", "score", "write"}) {
+    EXPECT_NE(metrics.find(fmt::format("mtrec_request_stage_seconds_total{{endpoint=\"/v1/predict\",stage=\"{}\"}} ",
+                                       stage)),
+              std::string::npos)
+        << stage << "\n" << metrics;
+  }
+  EXPECT_NE(metrics.find("mtrec_request_stage_requests_total{endpoint=\"/v1/predict\"} 1\n"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("mtrec_request_stage_requests_total{endpoint=\"/v1/rank\"} 0\n"), std::string::npos)
+      << metrics;
+
+  const json bf16 = scores("bf16", nullptr);
+  if (bf16.contains("refused")) {
+    const std::string refusal = bf16["refused"];
+    ASSERT_NE(refusal.find("bf16: not supported by this CPU"), std::string::npos) << refusal;
+    GTEST_SKIP() << refusal;
+  }
+  ASSERT_EQ(bf16["rows"].size(), rows_.size()) << bf16.dump();
+  // The bound of docs/serving.md: probabilities within 0.01 of f32's, values within 1% (+0.01).
+  double largest = 0, differing = 0;
+  for (size_t r = 0; r < rows_.size(); ++r) {
+    for (const char* task : {"click", "cart", "purchase", "gmv"}) {
+      const double a = f32["rows"][r][task], b = bf16["rows"][r][task];
+      const double bound = std::string(task) == "gmv" ? 0.01 + 0.01 * std::abs(a) : 0.01;
+      EXPECT_NEAR(b, a, bound) << task << " row " << r;
+      largest = std::max(largest, std::abs(a - b));
+      differing += a != b;
+    }
+  }
+  EXPECT_GT(differing, 0) << "bf16 scores equal f32's everywhere: the bf16 path was not taken";
+  std::printf("bf16 against f32 over %zu rows: largest difference %.2e\n", rows_.size(), largest);
 }
 
 TEST_F(ServeTest, BadRequestsGetJsonErrorsAndCountInMetrics) {
