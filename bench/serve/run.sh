@@ -5,6 +5,7 @@
 #   bench/serve/run.sh [--seconds S] [--mtrec PATH] [--concurrency "1 8 64"] [--mtrec-threads N]
 #                      [--peer-workers W] [--peer-threads T] [--pin] [--wait-quiet SECONDS] [--port-base P]
 #                      [--peer new|old] [--peer-python PATH] [--peer-compile] [--peer-bf16]
+#                      [--mtrec-precision f32|bf16]
 #   bench/serve/run.sh --sweep-peer ["1x1 2x1 1x2 3x1"] [--seconds S]   # the peer alone, workers x torch threads
 #
 # The peer's Python: new (the default) = bench/.venv, the newest torch from PyPI, made by bench/python_env.sh on
@@ -38,6 +39,7 @@ PEER_KIND=new
 PEER_PYTHON=""
 PEER_FLAGS=()
 TOLERANCE=1e-4
+MTREC_PRECISION=f32
 while [ $# -gt 0 ]; do
   case $1 in
     --seconds) SECONDS_PER_RUN=$2; shift 2 ;;
@@ -53,6 +55,7 @@ while [ $# -gt 0 ]; do
     --peer-python) PEER_PYTHON=$2; shift 2 ;;
     --peer-compile) PEER_FLAGS+=(--compile); shift ;;
     --peer-bf16) PEER_FLAGS+=(--bf16); TOLERANCE=5e-2; shift ;;
+    --mtrec-precision) MTREC_PRECISION=$2; [ "$2" = f32 ] || TOLERANCE=5e-2; shift 2 ;;
     --sweep-peer)
       SWEEP="1x1 2x1 1x2 3x1"
       if [ $# -gt 1 ] && [[ $2 != --* ]]; then SWEEP=$2; shift; fi
@@ -141,9 +144,16 @@ if [ -n "$SWEEP" ]; then
   exit 0
 fi
 
-echo "servers: mtrec serve --threads $MTREC_THREADS; peer: uvicorn $PEER_WORKERS worker(s) x torch $PEER_THREADS thread(s)$([ "$PIN" = 1 ] && echo '; servers on CPU 1, wrk on CPU 0')"
+# The scoring path in process first (no HTTP, nothing else running): the time of one request at concurrency 1
+# that the HTTP figures are held against, its stages, and the fraction of the matmul bound.
+check_quiet "$QUIET_WAIT"
+"${SERVER_CPUS[@]}" "$MTREC" bench serve --model "$MODEL" --bodies "$BODIES" --seconds "$SECONDS_PER_RUN" \
+  --threads "$MTREC_THREADS" --precision "$MTREC_PRECISION" | tee "$BENCH_DIR/inprocess.txt" | grep -v '^cpu: '
+INPROCESS_P50=$(awk '/^requests: / {print $6}' "$BENCH_DIR/inprocess.txt")
+
+echo "servers: mtrec serve --threads $MTREC_THREADS --precision $MTREC_PRECISION; peer: uvicorn $PEER_WORKERS worker(s) x torch $PEER_THREADS thread(s)$([ "$PIN" = 1 ] && echo '; servers on CPU 1, wrk on CPU 0')"
 start_server "$BENCH_DIR/mtrec_serve.log" "$MTREC_PORT" "${SERVER_CPUS[@]}" "$MTREC" serve --model "$MODEL" \
-  --port "$MTREC_PORT" --threads "$MTREC_THREADS"
+  --port "$MTREC_PORT" --threads "$MTREC_THREADS" --precision "$MTREC_PRECISION"
 start_peer "$BENCH_DIR/peer.log" "$PEER_PORT" "$PEER_WORKERS" "$PEER_THREADS"
 "$PY" "$SERVE_SCRIPTS/compare_servers.py" --bodies "$BODIES" --a "http://127.0.0.1:$MTREC_PORT" \
   --b "http://127.0.0.1:$PEER_PORT" --tolerance "$TOLERANCE" || die "the servers disagree; not benchmarking"
@@ -159,5 +169,10 @@ done
 stop_all
 
 echo
+if [ -f "$BENCH_DIR/wrk_mtrec_c1.txt" ]; then
+  # The issue's check at concurrency 1: p99 over HTTP against the in-process time of one request (its p50).
+  c1_p99=$("$PY" "$SERVE_SCRIPTS/wrk_report.py" p99 "$BENCH_DIR/wrk_mtrec_c1.txt")
+  awk -v p="$c1_p99" -v i="$INPROCESS_P50" 'BEGIN { printf "c1: http p99 %.3f ms, in-process %.3f ms a request: %.2fx\n", p, i, p / i }'
+fi
 # shellcheck disable=SC2086
 "$PY" "$SERVE_SCRIPTS/wrk_report.py" table "$BENCH_DIR" $CONCURRENCY

@@ -4,6 +4,7 @@
     wrk_report.py summary FILE                 # rps=... p50_ms=... p99_ms=... non2xx=... socket_errors=...
     wrk_report.py table DIR CONCURRENCY...     # DIR/wrk_<server>_c<C>.txt for server in mtrec, peer
     wrk_report.py clean FILE                   # exit 1 unless zero non-2xx and zero socket errors
+    wrk_report.py p99 FILE                     # the p99 latency in ms
 """
 
 import re
@@ -66,6 +67,9 @@ def table(directory, concurrencies):
 def main(argv):
     if len(argv) >= 2 and argv[0] == "summary":
         print(summary(argv[1]))
+        return 0
+    if len(argv) == 2 and argv[0] == "p99":
+        print(f"{parse(argv[1])['p99_ms']:.3f}")
         return 0
     if len(argv) >= 3 and argv[0] == "table":
         table(argv[1], [int(c) for c in argv[2:]])

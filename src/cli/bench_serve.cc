@@ -11,6 +11,7 @@
 #include "common/cpu_features.h"
 #include "common/error.h"
 #include "common/files.h"
+#include "common/profiler.h"
 #include "common/threads.h"
 #include "nn/matmul_bound.h"
 #include "nn/precision.h"
@@ -104,9 +105,12 @@ int RunBenchServe(const BenchServeOptions& options) {
   };
   run(options.warmup_seconds, false);
   const auto [stages_before, requests_before] = server.metrics().Stages(Endpoint::kRank);
+  Profiler::Reset();
+  Profiler::Enable(options.profile);
   const auto start = Clock::now();
   run(options.seconds, true);
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  Profiler::Enable(false);
   const auto [stages_after, requests_after] = server.metrics().Stages(Endpoint::kRank);
 
   std::vector<double> all;
@@ -119,6 +123,12 @@ int RunBenchServe(const BenchServeOptions& options) {
   fmt::print("stages, ms per request: parse {:.3f}  encode {:.3f}  score {:.3f}  write {:.3f}\n",
              1e3 * (stages_after.parse - stages_before.parse) / n, 1e3 * (stages_after.encode - stages_before.encode) / n,
              1e3 * (stages_after.score - stages_before.score) / n, 1e3 * (stages_after.write - stages_before.write) / n);
+  if (options.profile) {
+    fmt::print("profile of the forward passes, ms per request:\n");
+    for (const ProfileEntry& e : Profiler::Entries()) {
+      fmt::print("  {:<44} {:>8.4f}\n", e.name, 1e3 * e.seconds / std::max(1.0, n));
+    }
+  }
   const MatmulBound bound = MeasureMatmulBound(shapes, precision, options.bound_seconds);
   fmt::print("matmul bound: {} matmuls a request, {:.1f} MFLOP, {:.3f} ms alone at their best ({:.0f} GFLOP/s, {})\n",
              shapes.size(), bound.flops / 1e6, 1e3 * bound.seconds, bound.FlopsPerSecond() / 1e9, precision);

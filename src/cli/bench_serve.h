@@ -21,6 +21,7 @@ struct BenchServeOptions {
   int clients = 1;   // threads posting requests at once (their requests share the scorer's micro-batches)
   int threads = 0;   // scoring threads (0 = all cores)
   double bound_seconds = 0.2;
+  bool profile = false;  // where the scorer's forward passes spend their time, per request
 };
 
 int RunBenchServe(const BenchServeOptions& options);

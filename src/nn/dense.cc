@@ -41,8 +41,10 @@ void Dense::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
   if (batch == 0) return;
   Plan& plan = plans_->forward.Get(batch, src.ld, dst.ld, [&] {
     const memory::desc bias = Describe(1, out_, out_, 1);
+    const bool frozen = arena_->values_frozen();
     return MakePlan(Describe(batch, in_, src.ld, 1), Describe(in_, out_, out_, 1), &bias,
-                    Describe(batch, out_, dst.ld, 1), /*accumulate=*/false, UseBlockedWeights(batch));
+                    Describe(batch, out_, dst.ld, 1), /*accumulate=*/false, frozen || UseBlockedWeights(batch),
+                    /*pack_once=*/frozen);
   });
   Execute(plan, src.data, arena_->Value(weight_id_), arena_->Value(bias_id_), dst.data);
 }

@@ -85,9 +85,12 @@ void GroupedDense::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
   Plan& plan = plans_->forward.Get(batch, src.ld, dst.ld, [&] {
     return MakeRecordedPlan(
         [&] {
+          // Frozen weights are packed into oneDNN's layout once (nn/matmul.h); changing ones stay in place.
+          const bool frozen = arena_->values_frozen();
           return MakePlan(Describe3(groups_, batch, in_, in_, src.ld, 1),
                           Describe3(groups_, in_, out_, in_ * out_, out_, 1), nullptr,
-                          Describe3(groups_, batch, out_, out_, dst.ld, 1), /*accumulate=*/false);
+                          Describe3(groups_, batch, out_, out_, dst.ld, 1), /*accumulate=*/false,
+                          /*blocked_b=*/frozen, /*pack_once=*/frozen);
         },
         plans_->impl[0], label_, "forward");
   });

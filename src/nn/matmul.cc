@@ -34,7 +34,7 @@ memory::desc Describe(int64_t rows, int64_t cols, int64_t row_stride, int64_t co
 }
 
 Plan MakePlan(const memory::desc& a, const memory::desc& b, const memory::desc* bias, const memory::desc& c,
-              bool accumulate, bool blocked_b) {
+              bool accumulate, bool blocked_b, bool pack_once) {
   const dnnl::engine& engine = DnnlEngine();
   dnnl::primitive_attr attr;
   // The scratchpad belongs to the plan, so executing allocates nothing in the library's global scratchpad.
@@ -82,6 +82,7 @@ Plan MakePlan(const memory::desc& a, const memory::desc& b, const memory::desc* 
     plan.b = memory(pd.weights_desc(), engine);  // owned: the blocked (and under bf16 converted) copy
     plan.b_user = memory(b, engine, DNNL_MEMORY_NONE);
     plan.reorder_b = dnnl::reorder(plan.b_user, plan.b);
+    plan.pack_once = pack_once;
   } else {
     plan.b = memory(b, engine, DNNL_MEMORY_NONE);
   }
@@ -110,8 +111,11 @@ void Execute(Plan& plan, const float* a, const float* b, const float* bias, floa
     plan.a.set_data_handle(const_cast<float*>(a));
   }
   if (plan.blocked_b) {
-    plan.b_user.set_data_handle(const_cast<float*>(b));
-    RunReorder(plan.reorder_b, plan.b_user, plan.b, "the right operand");
+    if (!plan.pack_once || plan.packed_from != b) {
+      plan.b_user.set_data_handle(const_cast<float*>(b));
+      RunReorder(plan.reorder_b, plan.b_user, plan.b, "the right operand");
+      plan.packed_from = b;
+    }
   } else {
     plan.b.set_data_handle(const_cast<float*>(b));
   }

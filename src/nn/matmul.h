@@ -42,6 +42,9 @@ struct Plan {
   dnnl::memory b_user;
   dnnl::reorder reorder_b;
   bool blocked_b = false;
+  // B never changes (frozen weights): `b` is packed from it once and kept while the caller passes the same B.
+  bool pack_once = false;
+  const float* packed_from = nullptr;
   // Under bf16: A as the caller lays it out (f32, any strides) and the reorder that converts it into `a`, a dense
   // bf16 copy owned by the plan. B then always goes through reorder_b, which converts and blocks in one pass.
   dnnl::memory a_user;
@@ -53,8 +56,10 @@ struct Plan {
 // layout and copy B into it on every Execute — worth it for large B (in plain row-major layout the matmul repacks
 // B inside every call: measured here at 85 vs 138 GFLOP/s for 2048×2176·2176×4096, 47 vs 159 at ×6144).
 // A, B and C are f32 as the callers hold them; under MatmulPrecision() bf16 the plan converts A and B itself.
+// pack_once (with blocked_b): B's values never change while its address stays the same (frozen weights), so it
+// is packed on the first Execute only.
 Plan MakePlan(const dnnl::memory::desc& a, const dnnl::memory::desc& b, const dnnl::memory::desc* bias,
-              const dnnl::memory::desc& c, bool accumulate, bool blocked_b = false);
+              const dnnl::memory::desc& c, bool accumulate, bool blocked_b = false, bool pack_once = false);
 void Execute(Plan& plan, const float* a, const float* b, const float* bias, float* c);
 
 class PlanCache {

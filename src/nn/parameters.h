@@ -95,6 +95,11 @@ class ParameterArena {
   const float* values() const { return values_.data(); }
   size_t size() const { return total_; }  // floats, padding included
   bool allocated() const { return allocated_; }
+  // A promise that the values will not change any more (a model loaded to serve): the dense layers then pack
+  // their weights into oneDNN's layout (and under bf16 convert them) once, instead of on every call. One way:
+  // nothing unfreezes an arena.
+  void FreezeValues() { frozen_ = true; }
+  bool values_frozen() const { return frozen_; }
 
  private:
   std::vector<ParameterInfo> infos_;
@@ -102,6 +107,7 @@ class ParameterArena {
   AlignedBuffer<float> grads_;
   size_t total_ = 0;
   bool allocated_ = false;
+  bool frozen_ = false;
 };
 
 }  // namespace mtrec

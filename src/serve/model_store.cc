@@ -21,6 +21,8 @@ std::shared_ptr<ServingModel> LoadServingModel(const std::string& path, int64_t 
   auto model = std::make_shared<ServingModel>();
   model->version = fmt::format("{:08x}", Crc32(bytes.data(), bytes.size()));
   model->loaded = LoadModelFromBytes(std::move(bytes), path, max_batch);
+  // A served model never trains: its layers pack (and under bf16 convert) their weights once.
+  model->loaded.model->arena().FreezeValues();
   const Config& config = model->loaded.config;
   const std::vector<TimeSeriesColumnConfig>& derived = config.time_series.columns;
   if (!derived.empty() && history.empty()) {

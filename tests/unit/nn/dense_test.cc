@@ -257,3 +257,28 @@ TEST(DenseTest, RefusesWrongShapesAndUnallocatedArena) {
 
 }  // namespace
 }  // namespace mtrec
+
+namespace mtrec {
+namespace {
+
+// A frozen arena (a served model) packs each layer's weights once: the scores equal the unfrozen layer's, and the
+// packed copy is what later calls use — a weight written after the promise is not seen, which is the point.
+TEST(DenseTest, FrozenWeightsArePackedOnceAndScoreAsBefore) {
+  Fixture live(300, 70), frozen(300, 70);
+  frozen.arena.FreezeValues();
+  ASSERT_TRUE(frozen.arena.values_frozen());
+  Rng rng(8);
+  Strided src(100, 300, 300), a(100, 70, 70), b(100, 70, 70), c(100, 70, 70);
+  Fill(src.view, rng);
+  live.dense.Forward(src.view, a.view, Mode::kInfer);
+  frozen.dense.Forward(src.view, b.view, Mode::kInfer);
+  for (int64_t r = 0; r < 100; ++r) {
+    for (int64_t j = 0; j < 70; ++j) ASSERT_NEAR(b.view.At(r, j), a.view.At(r, j), 1e-5) << r << "," << j;
+  }
+  frozen.arena.Value(frozen.dense.weight_id())[0] += 1.0f;
+  frozen.dense.Forward(src.view, c.view, Mode::kInfer);
+  EXPECT_EQ(b.storage, c.storage) << "the frozen layer packed its weights again";
+}
+
+}  // namespace
+}  // namespace mtrec

@@ -236,6 +236,21 @@ TEST(GroupedDenseTest, RepeatedRunsAreBitwiseIdentical) {
   }
 }
 
+// Frozen weights (a served model) are packed once where oneDNN prefers another layout (for these shapes it may
+// not, and reads them in place); either way the scores equal the unfrozen layer's, call after call.
+TEST(GroupedDenseTest, FrozenWeightsScoreAsBefore) {
+  GroupedFixture live(4, 48, 40), frozen(4, 48, 40);
+  frozen.arena.FreezeValues();
+  Matrix src(100, 192), a(100, 160), b(100, 160), c(100, 160);
+  Rng rng(6);
+  Fill(src.View(), rng);
+  live.layer.Forward(src.View(), a.View(), Mode::kInfer);
+  frozen.layer.Forward(src.View(), b.View(), Mode::kInfer);
+  for (int64_t i = 0; i < 100 * 160; ++i) ASSERT_NEAR(b.data()[i], a.data()[i], 1e-5) << i;
+  frozen.layer.Forward(src.View(), c.View(), Mode::kInfer);
+  EXPECT_EQ(std::memcmp(b.data(), c.data(), 100 * 160 * sizeof(float)), 0);
+}
+
 #if defined(__x86_64__)
 // oneDNN 2.6 runs a 3-D matmul with a per-group bias on its reference kernel, hundreds of times slower than the
 // JIT ones; the layer adds the bias itself so that every direction gets a JIT (or brgemm) kernel.
