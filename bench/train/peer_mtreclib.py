@@ -80,7 +80,8 @@ def main():
                   f"{'has no bf16 here' if torch.backends.mkldnn.is_available() else 'not available'})")
             sys.exit(3)
     torch.set_num_threads(args.threads)
-    capability = getattr(torch.backends.cpu, "get_cpu_capability", lambda: "?")()
+    cpu_backend = getattr(torch.backends, "cpu", None)  # torch 1.13 has none
+    capability = cpu_backend.get_cpu_capability() if hasattr(cpu_backend, "get_cpu_capability") else "?"
     print(f"torch {torch.__version__} ({os.path.dirname(torch.__file__)}), python {sys.version.split()[0]}, "
           f"{torch.get_num_threads()} threads, CPU capability {capability}, bf16 in the CPU: "
           f"{', '.join(cpu_bf16) or 'no'}", flush=True)

@@ -5,16 +5,19 @@
 #
 #   MTRECLIB=DIR bench/train/run.sh [--archs "mmoe shared_bottom ple"] [--seconds S] [--repeat R] [--mtrec PATH]
 #       [--peer old|new|both] [--peer-variants "eager compile bf16 compile+bf16"] [--peer-threads T]
-#       [--mtrec-precision f32|bf16]
+#       [--mtrec-precision "f32 bf16"]
 #
 # DIR: a checkout of github.com/easezyc/Multitask-Recommendation-Library.
 # Peers: old = Debian's /usr/bin/python3 with python3-torch (1.13), eager; new = the newest torch from PyPI in
 # bench/.venv (made by bench/python_env.sh on first use), once per --peer-variants entry: eager, compile
 # (torch.compile), bf16 (bf16 autocast; skipped where the CPU has no bf16), joined with + to combine
 # (compile+bf16), and foreach / fused to pick Adam's implementation (compile+fused). Default: both (old only
-# where /usr/bin/python3 has torch). --mtrec-precision passes --precision to `mtrec bench train`.
-# Prints one line per architecture and round, then per architecture `train: ARCH mtrec=X peer=X ratio=X` (peer:
-# the strongest peer measured) followed by `train-peer: ARCH PEER samples/s=X ratio=X` for every peer.
+# where /usr/bin/python3 has torch). --mtrec-precision: the precisions `mtrec bench train` runs in, each every
+# round (default f32; "f32 bf16" for both).
+# Prints one line per architecture and round, then per architecture `train: ARCH mtrec=X peer=X ratio=X` (mtrec in
+# the first precision; peer: the strongest peer measured), `train-mtrec: ARCH PRECISION samples/s=X
+# fraction_of_bound=F ratio=X` per precision (ratio against the strongest peer) and `train-peer: ARCH PEER
+# samples/s=X ratio=X` for every peer.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ARCHS="mmoe shared_bottom ple"
@@ -25,7 +28,7 @@ PEER=both
 PEER_SET=0
 VARIANTS="eager compile bf16 compile+bf16"
 PEER_THREADS=2
-MTREC_PRECISION=""
+MTREC_PRECISION=f32
 while [ $# -gt 0 ]; do
   case $1 in
     --archs) ARCHS=$2; shift 2 ;;
@@ -42,10 +45,12 @@ while [ $# -gt 0 ]; do
 done
 : "${MTRECLIB:?set MTRECLIB to a checkout of the Multitask-Recommendation-Library}"
 case $PEER in old | new | both) ;; *) echo "--peer: old, new or both" >&2; exit 2 ;; esac
-case $MTREC_PRECISION in "" | f32 | bf16) ;; *) echo "--mtrec-precision: f32 or bf16" >&2; exit 2 ;; esac
+for precision in $MTREC_PRECISION; do
+  case $precision in f32 | bf16) ;; *) echo "--mtrec-precision: f32 and/or bf16" >&2; exit 2 ;; esac
+done
 [ -x "$MTREC" ] || { echo "no mtrec binary at $MTREC (build it, or pass --mtrec PATH)" >&2; exit 1; }
-MTREC_ARGS=()
-[ -n "$MTREC_PRECISION" ] && MTREC_ARGS=(--precision "$MTREC_PRECISION")
+grep -m1 "model name" /proc/cpuinfo | sed 's/.*: /cpu: /'
+"$MTREC" bench train --seconds 0.1 --warmup 0 --bound-seconds 0.01 --arch shared_bottom | grep '^cpu:' || true
 LOGS=$(mktemp -d)
 trap 'rm -rf "$LOGS"' EXIT
 
@@ -87,23 +92,28 @@ if [ "$PEER" != old ]; then
   done
 fi
 [ ${#PEERS[@]} -gt 0 ] || { echo "no peer to run" >&2; exit 1; }
-echo "mtrec: $MTREC bench train${MTREC_PRECISION:+ --precision $MTREC_PRECISION}; ${SECS} s a run, best of $REPEAT; peers: ${PEERS[*]}"
+echo "mtrec: $MTREC bench train --precision $MTREC_PRECISION; ${SECS} s a run, best of $REPEAT; peers: ${PEERS[*]}"
 
 declare -A UNSUPPORTED
 summary=()
 for arch in $ARCHS; do
-  best_m=0
-  declare -A best=()
+  declare -A best=() best_mtrec=() fraction=()
   for round in $(seq 1 "$REPEAT"); do
-    log=$LOGS/mtrec.txt
-    if ! "$MTREC" bench train --shape aliexpress --arch "$arch" --seconds "$SECS" "${MTREC_ARGS[@]}" > "$log" 2>&1; then
-      cat "$log" >&2
-      echo "mtrec bench train failed ($arch${MTREC_PRECISION:+, --precision $MTREC_PRECISION})" >&2
-      exit 1
-    fi
-    m=$(awk '/^samples\/s:/ {print $2}' "$log")
-    line="$arch round $round: mtrec $m"
-    [ "$m" -gt "$best_m" ] && best_m=$m
+    line="$arch round $round:"
+    for precision in $MTREC_PRECISION; do
+      log=$LOGS/mtrec.txt
+      if ! "$MTREC" bench train --shape aliexpress --arch "$arch" --seconds "$SECS" --precision "$precision" > "$log" 2>&1; then
+        cat "$log" >&2
+        echo "mtrec bench train failed ($arch, --precision $precision)" >&2
+        exit 1
+      fi
+      m=$(awk '/^samples\/s:/ {print $2}' "$log")
+      line+=" mtrec $precision $m ($(awk '/^samples\/s:/ {print $4}' "$log") of the bound),"
+      if [ "$m" -gt "${best_mtrec[$precision]:-0}" ]; then
+        best_mtrec[$precision]=$m
+        fraction[$precision]=$(awk '/^samples\/s:/ {print $4}' "$log")
+      fi
+    done
     for peer in "${PEERS[@]}"; do
       [ -n "${UNSUPPORTED[$peer]:-}" ] && continue
       log=$LOGS/peer.txt
@@ -122,10 +132,10 @@ for arch in $ARCHS; do
       fi
       grep -q '^compile: ' "$log" && echo "peer $peer: $(grep '^compile: ' "$log")"
       p=$(awk '/^samples\/s:/ {print $2}' "$log")
-      line+=", $peer $p"
+      line+=" $peer $p,"
       [ "$p" -gt "${best[$peer]:-0}" ] && best[$peer]=$p
     done
-    echo "$line samples/s"
+    echo "${line%,} samples/s"
   done
   strongest=""
   for peer in "${PEERS[@]}"; do
@@ -133,13 +143,20 @@ for arch in $ARCHS; do
     if [ -z "$strongest" ] || [ "${best[$peer]}" -gt "${best[$strongest]}" ]; then strongest=$peer; fi
   done
   [ -n "$strongest" ] || { echo "no peer ran for $arch" >&2; exit 1; }
+  first=${MTREC_PRECISION%% *}
+  best_m=${best_mtrec[$first]}
   summary+=("$(awk -v a="$arch" -v m="$best_m" -v p="${best[$strongest]}" \
     'BEGIN { printf "train: %s mtrec=%d peer=%d ratio=%.2f", a, m, p, m / p }')")
+  for precision in $MTREC_PRECISION; do
+    summary+=("$(awk -v a="$arch" -v n="$precision" -v m="${best_mtrec[$precision]}" -v f="${fraction[$precision]}" \
+      -v p="${best[$strongest]}" -v base="$best_m" -v first="$first" \
+      'BEGIN { printf "train-mtrec: %s %s samples/s=%d fraction_of_bound=%s ratio=%.2f speedup_over_%s=%.2f", a, n, m, f, m / p, first, m / base }')")
+  done
   for peer in "${PEERS[@]}"; do
     [ -n "${best[$peer]:-}" ] || continue
     summary+=("$(awk -v a="$arch" -v n="$peer" -v m="$best_m" -v p="${best[$peer]}" -v s="$([ "$peer" = "$strongest" ] && echo ' (strongest)')" \
       'BEGIN { printf "train-peer: %s %s samples/s=%d ratio=%.2f%s", a, n, p, m / p, s }')")
   done
-  unset best
+  unset best best_mtrec fraction
 done
 printf '%s\n' "${summary[@]}"
