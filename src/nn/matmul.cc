@@ -52,13 +52,17 @@ Plan MakePlan(const memory::desc& a, const memory::desc& b, const memory::desc* 
   // Under bf16 A is converted into a dense copy and B into whatever layout the primitive prefers (the
   // conversion copies it anyway, so blocking costs nothing more).
   const memory::desc a_bf16(a.dims(), memory::data_type::bf16, DenseTag(a.dims().size()));
+  const memory::desc c_dense(c.dims(), memory::data_type::f32, DenseTag(c.dims().size()));
+  // Measured on AMX: 8 groups of 2048×256·256×512 into column blocks 13 ms (gemm:jit), into a dense copy 6 ms.
+  plan.stage_c = bf16 && !accumulate && c.dims().size() == 3 && c != c_dense;
   try {
     const memory::desc b_any(b.dims(), bf16 ? memory::data_type::bf16 : memory::data_type::f32,
                              memory::format_tag::any);
     const memory::desc& a_desc = bf16 ? a_bf16 : a;
     const memory::desc& b_desc = blocked_b || bf16 ? b_any : b;
+    const memory::desc& c_desc = plan.stage_c ? c_dense : c;
     const dnnl::matmul::desc desc =
-        bias ? dnnl::matmul::desc(a_desc, b_desc, *bias, c) : dnnl::matmul::desc(a_desc, b_desc, c);
+        bias ? dnnl::matmul::desc(a_desc, b_desc, *bias, c_desc) : dnnl::matmul::desc(a_desc, b_desc, c_desc);
     pd = dnnl::matmul::primitive_desc(desc, attr, engine);
     plan.primitive = dnnl::matmul(pd);
   } catch (const dnnl::error& e) {
@@ -86,7 +90,13 @@ Plan MakePlan(const memory::desc& a, const memory::desc& b, const memory::desc* 
   } else {
     plan.b = memory(b, engine, DNNL_MEMORY_NONE);
   }
-  plan.c = memory(c, engine, DNNL_MEMORY_NONE);
+  if (plan.stage_c) {
+    plan.c = memory(c_dense, engine);  // owned: the dense product
+    plan.c_user = memory(c, engine, DNNL_MEMORY_NONE);
+    plan.reorder_c = dnnl::reorder(plan.c, plan.c_user);
+  } else {
+    plan.c = memory(c, engine, DNNL_MEMORY_NONE);
+  }
   plan.scratchpad = memory(pd.scratchpad_desc(), engine);
   plan.args[plan.nargs++] = {DNNL_ARG_SRC, plan.a.get()};
   plan.args[plan.nargs++] = {DNNL_ARG_WEIGHTS, plan.b.get()};
@@ -120,10 +130,15 @@ void Execute(Plan& plan, const float* a, const float* b, const float* bias, floa
     plan.b.set_data_handle(const_cast<float*>(b));
   }
   if (bias) plan.bias.set_data_handle(const_cast<float*>(bias));
-  plan.c.set_data_handle(c);
+  if (plan.stage_c) {
+    plan.c_user.set_data_handle(c);
+  } else {
+    plan.c.set_data_handle(c);
+  }
   const dnnl_status_t status =
       dnnl_primitive_execute(plan.primitive.get(), DnnlStream().get(), plan.nargs, plan.args.data());
   MTREC_CHECK(status == dnnl_success, "oneDNN matmul failed with status {}", static_cast<int>(status));
+  if (plan.stage_c) RunReorder(plan.reorder_c, plan.c, plan.c_user, "the product");
 }
 
 PlanCache::PlanCache() { plans_.reserve(kMaxPlansPerKind); }

@@ -50,6 +50,12 @@ struct Plan {
   dnnl::memory a_user;
   dnnl::reorder reorder_a;
   bool convert_a = false;
+  // Under bf16 with C a strided view (a grouped layer's column blocks): oneDNN 2.6 has no AMX kernel for such a
+  // destination and falls back to a plain bf16 gemm several times slower, so the product goes to a dense copy
+  // `c` owned by the plan and reorder_c moves it into c_user, the caller's view.
+  dnnl::memory c_user;
+  dnnl::reorder reorder_c;
+  bool stage_c = false;
 };
 
 // accumulate: C = A·B + C (a sum post-op), for gradients that accumulate in place. blocked_b: let oneDNN pick B's
