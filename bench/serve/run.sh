@@ -149,7 +149,7 @@ fi
 check_quiet "$QUIET_WAIT"
 "${SERVER_CPUS[@]}" "$MTREC" bench serve --model "$MODEL" --bodies "$BODIES" --seconds "$SECONDS_PER_RUN" \
   --threads "$MTREC_THREADS" --precision "$MTREC_PRECISION" | tee "$BENCH_DIR/inprocess.txt" | grep -v '^cpu: '
-INPROCESS_P50=$(awk '/^requests: / {print $6}' "$BENCH_DIR/inprocess.txt")
+INPROCESS_P50=$(awk '/^requests: / {print $7}' "$BENCH_DIR/inprocess.txt")
 
 echo "servers: mtrec serve --threads $MTREC_THREADS --precision $MTREC_PRECISION; peer: uvicorn $PEER_WORKERS worker(s) x torch $PEER_THREADS thread(s)$([ "$PIN" = 1 ] && echo '; servers on CPU 1, wrk on CPU 0')"
 start_server "$BENCH_DIR/mtrec_serve.log" "$MTREC_PORT" "${SERVER_CPUS[@]}" "$MTREC" serve --model "$MODEL" \
