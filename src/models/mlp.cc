@@ -65,6 +65,7 @@ Mlp::Mlp(ParameterArena& arena, const MlpOptions& options, const MlpSettings& se
     profile_names_.push_back(base + " backward");
   }
   for (const auto& layer : layers_) {
+    is_dropout_.push_back(dynamic_cast<const Dropout*>(layer.get()) != nullptr);
     activations_.emplace_back(settings.max_batch, layer->OutputCols());
     diffs_.emplace_back(settings.max_batch, layer->OutputCols());
   }
@@ -83,6 +84,8 @@ Tensor Mlp::Forward(const Tensor& src, Mode mode) {
               name_);
   Tensor input = src;
   for (size_t i = 0; i < layers_.size(); ++i) {
+    // Dropout is the identity at inference: skipped rather than copied (the next layer reads its input).
+    if (mode == Mode::kInfer && is_dropout_[i]) continue;
     Tensor output = activations_[i].View().TopRows(src.rows);
     ProfileScope scope(profile_names_[2 * i].c_str());
     layers_[i]->Forward(input, output, mode);

@@ -81,6 +81,7 @@ class Mlp {
   std::vector<std::unique_ptr<Layer>> layers_;
   std::vector<std::string> profile_names_;  // per layer: "<name>.<i> <kind> forward", then "... backward"
   std::vector<Dropout*> dropouts_;
+  std::vector<bool> is_dropout_;  // per layer
   size_t output_bias_id_ = kNoOutputLayer;
   bool seeded_ = false;              // whether SetStepSeed has been called: a training Forward with dropout needs it
   std::vector<Matrix> activations_;  // output of each layer

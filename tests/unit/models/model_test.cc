@@ -105,6 +105,23 @@ TEST_P(EveryArchitecture, SetOutputBiasShiftsOnlyItsTask) {
   EXPECT_THROW(model->SetOutputBias(3, 0.f), Error);
 }
 
+// Dropout is the identity at inference (skipped there, not copied): the model with dropout 0.5 scores exactly as
+// the same weights without dropout, before and after a training Forward.
+TEST_P(EveryArchitecture, InferenceIgnoresDropout) {
+  const Config with = ParseConfig(kConfig, "model_test.toml", {"model.arch=" + std::string(GetParam())});
+  const Config without =
+      ParseConfig(kConfig, "model_test.toml", {"model.arch=" + std::string(GetParam()), "model.dropout=0"});
+  std::unique_ptr<Model> a = CreateModel(with, Layout(), kRows), b = CreateModel(without, Layout(), kRows);
+  a->Initialize(1);
+  b->Initialize(1);
+  const Batch batch = MakeBatch();
+  const std::vector<float> expected = Values(b->Forward(batch, Mode::kInfer));
+  EXPECT_EQ(Values(a->Forward(batch, Mode::kInfer)), expected);
+  a->SetStepSeed(3);
+  EXPECT_NE(Values(a->Forward(batch, Mode::kTrain)), expected);
+  EXPECT_EQ(Values(a->Forward(batch, Mode::kInfer)), expected);
+}
+
 INSTANTIATE_TEST_SUITE_P(Models, EveryArchitecture, testing::ValuesIn(NameTable<Arch>::kNames),
                          [](const testing::TestParamInfo<std::string_view>& info) { return std::string(info.param); });
 
