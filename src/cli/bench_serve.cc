@@ -85,7 +85,8 @@ int RunBenchServe(const BenchServeOptions& options) {
   std::vector<std::vector<double>> latencies(options.clients);
   std::atomic<int64_t> answered{0};
   auto run = [&](double seconds, bool keep) {
-    const auto stop = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    const auto stop =
+        Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
     std::vector<std::thread> clients;
     for (int c = 0; c < options.clients; ++c) {
       clients.emplace_back([&, c] {
@@ -120,9 +121,10 @@ int RunBenchServe(const BenchServeOptions& options) {
   const double n = static_cast<double>(requests_after - requests_before);
   fmt::print("bench serve: model {}, {} bodies, {} client{}, {} scoring threads, {}\n", options.model, bodies.size(),
              options.clients, options.clients == 1 ? "" : "s", Threads(), precision);
-  fmt::print("stages, ms per request: parse {:.3f}  encode {:.3f}  score {:.3f}  write {:.3f}\n",
-             1e3 * (stages_after.parse - stages_before.parse) / n, 1e3 * (stages_after.encode - stages_before.encode) / n,
-             1e3 * (stages_after.score - stages_before.score) / n, 1e3 * (stages_after.write - stages_before.write) / n);
+  fmt::print(
+      "stages, ms per request: parse {:.3f}  encode {:.3f}  score {:.3f}  write {:.3f}\n",
+      1e3 * (stages_after.parse - stages_before.parse) / n, 1e3 * (stages_after.encode - stages_before.encode) / n,
+      1e3 * (stages_after.score - stages_before.score) / n, 1e3 * (stages_after.write - stages_before.write) / n);
   if (options.profile) {
     fmt::print("profile of the forward passes, ms per request:\n");
     for (const ProfileEntry& e : Profiler::Entries()) {

@@ -225,7 +225,8 @@ int RunBenchRead(const ReadOptions& options) {
 RunCommand AddBenchCommand(CLI::App& app) {
   auto options = std::make_shared<BenchOptions>();
   CLI::App* command = app.add_subcommand(
-      "bench", "Measure throughput on random data of a benchmark's shape.\n\n"
+      "bench", "Measure speed: training on random data of a benchmark's shape and scoring request bodies in process "
+               "(each against this machine's matmul bound for the same shapes), reading a CSV file.\n\n"
                "Examples:\n"
                "  mtrec bench train --shape aliexpress --arch mmoe\n"
                "  mtrec bench train --shape aliexpress --arch ple --seconds 30 --profile\n"
@@ -234,8 +235,10 @@ RunCommand AddBenchCommand(CLI::App& app) {
                "  mtrec bench read --config data/sim/config.toml");
   command->require_subcommand(1);
   CLI::App* train = command->add_subcommand(
-      "train", "Training samples/s (forward, backward and optimizer step at steady state), and the fraction of the machine's "
-      "matmul bound for the model's own shapes that a step reaches; last line 'samples/s: N  fraction_of_bound: F'");
+      "train",
+      "Training samples/s (forward, backward and optimizer step at steady state), and the fraction of the "
+      "machine's matmul bound for the model's own shapes that a step reaches; last line "
+      "'samples/s: N  fraction_of_bound: F'");
   train->add_option("--shape", options->shape, "Benchmark shape")->check(CLI::IsMember({"aliexpress"}))->capture_default_str();
   train->add_option("--arch", options->arch, "Architecture")
       ->check(CLI::IsMember({"mmoe", "shared_bottom", "ple"}))
@@ -256,10 +259,11 @@ RunCommand AddBenchCommand(CLI::App& app) {
   train->add_option("--threads", options->threads, "Threads (0 = all cores)")->capture_default_str();
   auto serve_options = std::make_shared<BenchServeOptions>();
   CLI::App* serve = command->add_subcommand(
-      "serve", "The server's scoring path in process, without HTTP: each /v1/rank body parsed, encoded, scored through "
-               "the micro-batching scorer and answered; prints the time of each stage and the fraction of the matmul "
-               "bound (the request's matmuls alone at their best, times requests/s); last line "
-               "'requests/s: N  p99_ms: X  fraction_of_bound: F'");
+      "serve",
+      "The server's scoring path in process, without HTTP: each /v1/rank body parsed, encoded, scored through the "
+      "micro-batching scorer and answered; prints the time of each stage and the fraction of the matmul bound (the "
+      "request's matmuls alone at their best, times requests/s); last line "
+      "'requests/s: N  p99_ms: X  fraction_of_bound: F'");
   serve->add_option("--model", serve_options->model, "Model file")->required();
   serve->add_option("--bodies", serve_options->bodies, "Request body files, or folders of *.json bodies (repeatable)")
       ->required();
