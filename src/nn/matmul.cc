@@ -52,19 +52,18 @@ Plan MakePlan(const memory::desc& a, const memory::desc& b, const memory::desc* 
   // Under bf16 A is converted into a dense copy and B into whatever layout the primitive prefers (the
   // conversion copies it anyway, so blocking costs nothing more).
   const size_t ndims = a.dims().size();
-  const memory::desc a_dense(a.dims(), bf16 ? memory::data_type::bf16 : memory::data_type::f32, DenseTag(ndims));
+  const memory::desc a_bf16(a.dims(), memory::data_type::bf16, DenseTag(ndims));
   const memory::desc c_dense(c.dims(), memory::data_type::f32, DenseTag(ndims));
   // A grouped (3-D) product over column blocks of wider matrices gets no brgemm kernel from oneDNN 2.6, only its
   // plain gemm: measured on AMX, 8 groups of 2048×256·256×512 in bf16 13 ms against 6 ms through a dense C. So
   // under bf16 (where A is copied anyway) C goes through a dense copy owned by the plan. Not in f32: at a scoring
-  // batch (4 groups of 100×256·256×128) brgemm over dense copies took 0.10 ms against the gemm's 0.17, but the
-  // copies of A and C cost 0.05 more, and the tower layers after it lost more than that.
-  const bool stage_a = bf16;
+  // batch brgemm over dense copies made the three grouped layers' matmuls 0.154 ms instead of 0.232, but the
+  // copies of A and C added 0.109 (4 groups of 100 rows, 256-128-64-1).
   plan.stage_c = bf16 && ndims == 3 && !accumulate && c != c_dense;
   try {
     const memory::desc b_any(b.dims(), bf16 ? memory::data_type::bf16 : memory::data_type::f32,
                              memory::format_tag::any);
-    const memory::desc& a_desc = stage_a ? a_dense : a;
+    const memory::desc& a_desc = bf16 ? a_bf16 : a;
     const memory::desc& b_desc = blocked_b || bf16 ? b_any : b;
     const memory::desc& c_desc = plan.stage_c ? c_dense : c;
     const dnnl::matmul::desc desc =
@@ -77,11 +76,10 @@ Plan MakePlan(const memory::desc& a, const memory::desc& b, const memory::desc* 
   }
   const memory::dims& a_dims = a.dims();
   const memory::dims& c_dims = c.dims();
-  plan.shape = a_dims.size() == 3 ? MatmulShape{a_dims[0], a_dims[1], a_dims[2], c_dims[2]}
-                                  : MatmulShape{1, a_dims[0], a_dims[1], c_dims[1]};
-  if (stage_a) {
-    plan.convert_a = true;
-    plan.a = memory(a_dense, engine);  // owned: the dense (under bf16 converted) copy
+  plan.shape = ndims == 3 ? MatmulShape{a_dims[0], a_dims[1], a_dims[2], c_dims[2]}
+                          : MatmulShape{1, a_dims[0], a_dims[1], c_dims[1]};
+  if (bf16) {
+    plan.a = memory(a_bf16, engine);  // owned: the bf16 copy
     plan.a_user = memory(a, engine, DNNL_MEMORY_NONE);
     plan.reorder_a = dnnl::reorder(plan.a_user, plan.a);
   } else {
@@ -120,7 +118,7 @@ Plan MakePlan(const memory::desc& a, const memory::desc& b, const memory::desc* 
 // allocations per call that no caller can avoid.)
 void Execute(Plan& plan, const float* a, const float* b, const float* bias, float* c) {
   if (RecordingMatmuls()) NoteMatmul(plan.shape);
-  if (plan.convert_a) {
+  if (plan.precision == Precision::kBf16) {
     plan.a_user.set_data_handle(const_cast<float*>(a));
     RunReorder(plan.reorder_a, plan.a_user, plan.a, "the left operand");
   } else {

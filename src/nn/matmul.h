@@ -49,7 +49,6 @@ struct Plan {
   // bf16 copy owned by the plan. B then always goes through reorder_b, which converts and blocks in one pass.
   dnnl::memory a_user;
   dnnl::reorder reorder_a;
-  bool convert_a = false;
   // Under bf16 with C a strided view (a grouped layer's column blocks): oneDNN 2.6 has no AMX kernel for such a
   // destination and falls back to a plain bf16 gemm several times slower, so the product goes to a dense copy
   // `c` owned by the plan and reorder_c moves it into c_user, the caller's view.
