@@ -36,12 +36,17 @@ double BestSeconds(const MatmulShape& shape, Precision precision, double seconds
   const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), engine);
   const dnnl::matmul matmul(pd);
   memory a_mem(a, engine), b_mem(pd.weights_desc(), engine), c_mem(c, engine);
-  // Zeros would let nothing special happen anyway, but small random-ish values keep denormals out of it.
-  for (memory* m : {&a_mem, &b_mem}) {
-    auto* bytes = static_cast<uint8_t*>(m->get_data_handle());
-    const size_t size = m->get_desc().get_size();
-    for (size_t i = 0; i < size; ++i) bytes[i] = (i % 4 == 3) ? 0x3c : static_cast<uint8_t>(i * 37);
+  // Ordinary numbers in (0, 1], written as f32 and reordered into each operand's type and layout: no NaN, infinity
+  // or denormal that could change a kernel's speed.
+  for (memory* operand : {&a_mem, &b_mem}) {
+    const memory::dims& dims = operand->get_desc().dims();
+    memory values({dims, memory::data_type::f32, plain}, engine);
+    auto* data = static_cast<float*>(values.get_data_handle());
+    const size_t count = values.get_desc().get_size() / sizeof(float);
+    for (size_t i = 0; i < count; ++i) data[i] = static_cast<float>(i % 7 + 1) / 8.f;
+    dnnl::reorder(values, *operand).execute(stream, values, *operand);
   }
+  stream.wait();
   const std::unordered_map<int, memory> args = {
       {DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}};
   using Clock = std::chrono::steady_clock;
