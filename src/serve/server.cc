@@ -16,7 +16,17 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double Seconds(Clock::time_point from, Clock::time_point to) { return std::chrono::duration<double>(to - from).count(); }
+// A scoring request's stages: parse and encode as the request measured them, score from `encoded` to `scored`,
+// write from then to now.
+StageSeconds StagesOf(const EncodedRequest& request, Clock::time_point encoded, Clock::time_point scored) {
+  auto seconds = [](Clock::time_point from, Clock::time_point to) {
+    return std::chrono::duration<double>(to - from).count();
+  };
+  return {.parse = request.parse_seconds,
+          .encode = request.encode_seconds,
+          .score = seconds(encoded, scored),
+          .write = seconds(scored, Clock::now())};
+}
 
 void AppendNumber(std::string& out, float value) {
   if (std::isfinite(value)) {
@@ -110,10 +120,7 @@ std::string RankingServer::Rank(std::string_view body, Clock::time_point arrival
     out += '}';
   }
   out += "]}";
-  metrics_.ObserveStages(Endpoint::kRank, {.parse = request.parse_seconds,
-                                           .encode = request.encode_seconds,
-                                           .score = Seconds(encoded, scored),
-                                           .write = Seconds(scored, Clock::now())});
+  metrics_.ObserveStages(Endpoint::kRank, StagesOf(request, encoded, scored));
   return out;
 }
 
@@ -136,10 +143,7 @@ std::string RankingServer::Predict(std::string_view body, Clock::time_point arri
     AppendTasks(out, *model, scores.data() + r * tasks);
   }
   out += "]}";
-  metrics_.ObserveStages(Endpoint::kPredict, {.parse = request.parse_seconds,
-                                              .encode = request.encode_seconds,
-                                              .score = Seconds(encoded, scored),
-                                              .write = Seconds(scored, Clock::now())});
+  metrics_.ObserveStages(Endpoint::kPredict, StagesOf(request, encoded, scored));
   return out;
 }
 
