@@ -260,14 +260,7 @@ INSTANTIATE_TEST_SUITE_P(Models, EveryArchWarmStart, testing::ValuesIn(NameTable
 // A new task that starts from a related base task's tower (task.warm_start_from) predicts what that task did
 // (both chained to click), for towers that are tensors of their own (shared-bottom) and blocks of one (mmoe).
 TEST_F(WarmStartTest, ANewTaskStartsFromARelatedTasksTower) {
-  const char* with_purchase = R"(
-[[tasks]]
-name = "click"
-
-[[tasks]]
-name = "cart"
-parent = "click"
-
+  const std::string with_purchase = std::string(kTwoTasks) + R"(
 [[tasks]]
 name = "purchase"
 column = "cart"
