@@ -1,6 +1,7 @@
 // Small text helpers used by the config, CSV and CLI code.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,13 @@ void ForEachPart(std::string_view text, std::string_view separator, Fn&& fn) {
     start = stop + separator.size();
   }
 }
+
+// A hash for maps keyed by std::string that are looked up by std::string_view without a copy:
+// std::unordered_map<std::string, V, StringHash, std::equal_to<>>.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+};
 
 // Parses the whole of `text` (surrounding blanks allowed) as a finite double; nullopt otherwise (NaN and
 // infinity included).

@@ -5,13 +5,17 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <simdjson.h>
 
 #include "common/dates.h"
 #include "common/strings.h"
 
 namespace mtrec {
 
-using json = nlohmann::json;
+using json = nlohmann::json;  // the diagnostic reading of a body simdjson refuses
+using Value = simdjson::dom::element;
+using Object = simdjson::dom::object;
+using Array = simdjson::dom::array;
 
 RequestSchema::RequestSchema(const FeaturePipeline& pipeline, const TimeSeriesIndex* history) : pipeline_(&pipeline) {
   const Config& config = pipeline.config();
@@ -65,7 +69,6 @@ void CheckDeadline(const RequestLimits& limits) {
 class BodyBuilder {
  public:
   explicit BodyBuilder(const RequestLimits& limits) : limits_(limits) {}
-  json Take() { return std::move(root_); }
 
   bool null() { return Add(nullptr); }
   bool boolean(bool value) { return Add(value); }
@@ -160,8 +163,9 @@ class BodyBuilder {
   int64_t values_ = 0;
 };
 
-json ParseBody(std::string_view body, const RequestLimits& limits) {
-  if (body.empty()) throw RequestError(400, "empty body; expected a JSON object");
+// nlohmann's reading of a body simdjson refused: its messages say where (line, column) and what; it throws the
+// RequestError of the first fault in the text, or returns when it finds none.
+void DiagnoseBody(std::string_view body, const RequestLimits& limits) {
   BodyBuilder builder(limits);
   try {
     json::sax_parse(body.begin(), body.end(), &builder);
@@ -173,8 +177,153 @@ json ParseBody(std::string_view body, const RequestLimits& limits) {
     if (bracket != std::string_view::npos) what.remove_prefix(bracket + 2);
     throw RequestError(400, fmt::format("malformed JSON: {}", what));
   }
+}
+
+
+const char* TypeName(Value value) {
+  switch (value.type()) {
+    case simdjson::dom::element_type::ARRAY: return "array";
+    case simdjson::dom::element_type::OBJECT: return "object";
+    case simdjson::dom::element_type::STRING: return "string";
+    case simdjson::dom::element_type::BOOL: return "boolean";
+    case simdjson::dom::element_type::NULL_VALUE: return "null";
+    default: return "number";
+  }
+}
+
+bool IsNumber(Value value) {
+  const auto type = value.type();
+  return type == simdjson::dom::element_type::INT64 || type == simdjson::dom::element_type::UINT64 ||
+         type == simdjson::dom::element_type::DOUBLE;
+}
+
+bool IsInteger(Value value) {
+  const auto type = value.type();
+  return type == simdjson::dom::element_type::INT64 || type == simdjson::dom::element_type::UINT64;
+}
+
+// A value as JSON text, for a message that echoes it.
+std::string Dump(Value value) {
+  if (value.type() == simdjson::dom::element_type::DOUBLE) return fmt::format("{}", double(value));
+  return simdjson::minify(value);
+}
+
+// Where a container sits in the body, as a chain up to the root, put into words only for a message:
+// "request body", "items[3]", "context", "blend".
+struct Location {
+  const Location* parent = nullptr;
+  std::string_view key;  // in an object
+  int64_t index = -1;    // in an array
+
+  std::string Str() const {
+    std::vector<const Location*> chain;
+    for (const Location* p = this; p->parent != nullptr; p = p->parent) chain.push_back(p);
+    std::string path;
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+      if ((*it)->index >= 0) {
+        path += fmt::format("[{}]", (*it)->index);
+      } else {
+        if (!path.empty()) path += '.';
+        path += (*it)->key.size() <= 64 ? std::string((*it)->key) : Quoted((*it)->key);
+      }
+    }
+    return path.empty() ? "request body" : path;
+  }
+};
+
+// simdjson keeps every key of an object; a key given twice is refused here, with its place, in every object of
+// the body. An object's keys are few (a row's inputs): pairs are compared, the longer ones sorted.
+class DuplicateKeyCheck {
+ public:
+  explicit DuplicateKeyCheck(const RequestLimits& limits) : limits_(limits) {}
+
+  void Check(Value value, const Location& place) {
+    if ((++values_ & 4095) == 0) CheckDeadline(limits_);
+    if (value.type() == simdjson::dom::element_type::OBJECT) {
+      const Object object(value);
+      CheckKeys(object, place);
+      for (auto [key, child] : object) {
+        if (IsContainer(child)) Check(child, Location{&place, key, -1});
+      }
+    } else if (value.type() == simdjson::dom::element_type::ARRAY) {
+      int64_t index = 0;
+      for (Value child : Array(value)) {
+        if (IsContainer(child)) Check(child, Location{&place, {}, index});
+        ++index;
+      }
+    }
+  }
+
+ private:
+  static bool IsContainer(Value value) {
+    return value.type() == simdjson::dom::element_type::OBJECT || value.type() == simdjson::dom::element_type::ARRAY;
+  }
+
+  void CheckKeys(const Object& object, const Location& place) {
+    keys_.clear();
+    for (auto [key, child] : object) keys_.push_back(key);
+    // The first key that comes again, in the order of the text, as a streaming parser reports it.
+    size_t repeated = keys_.size();
+    constexpr size_t kPairwise = 24;
+    if (keys_.size() <= kPairwise) {
+      for (size_t j = 1; j < keys_.size() && repeated == keys_.size(); ++j) {
+        for (size_t i = 0; i < j; ++i) {
+          if (keys_[i] == keys_[j]) {
+            repeated = j;
+            break;
+          }
+        }
+      }
+    } else {
+      sorted_.resize(keys_.size());
+      for (size_t i = 0; i < keys_.size(); ++i) sorted_[i] = {keys_[i], i};
+      std::sort(sorted_.begin(), sorted_.end());
+      for (size_t i = 1; i < sorted_.size(); ++i) {
+        if (sorted_[i].first == sorted_[i - 1].first) repeated = std::min(repeated, sorted_[i].second);
+      }
+    }
+    if (repeated < keys_.size()) {
+      throw RequestError(400, fmt::format("{}: duplicate key {}; give each key once", place.Str(),
+                                          Quoted(keys_[repeated])));
+    }
+  }
+
+  const RequestLimits& limits_;
+  std::vector<std::string_view> keys_;
+  std::vector<std::pair<std::string_view, size_t>> sorted_;
+  int64_t values_ = 0;
+};
+
+// The body's JSON through simdjson (a parser per thread, its buffers reused from request to request), every object
+// checked for keys given twice. Valid while the thread parses nothing else. A body simdjson refuses is read again
+// by nlohmann for a message that says where.
+Value ParseBody(std::string_view body, const RequestLimits& limits) {
+  if (body.empty()) throw RequestError(400, "empty body; expected a JSON object");
+  thread_local simdjson::dom::parser parser;
+  // simdjson counts the levels it opens as nlohmann's limit here does: max_depth levels pass, one more does not.
+  const size_t depth = static_cast<size_t>(limits.max_depth);
+  if (parser.max_depth() != depth || parser.capacity() < body.size()) {
+    const simdjson::error_code allocated = parser.allocate(std::max(body.size(), parser.capacity()), depth);
+    if (allocated != simdjson::SUCCESS) throw std::bad_alloc();
+  }
+  Value root;
+  const simdjson::error_code error = parser.parse(body.data(), body.size()).get(root);
+  if (error == simdjson::DEPTH_ERROR) {
+    throw RequestError(400, fmt::format("JSON nested deeper than {} levels", limits.max_depth));
+  }
+  if (error == simdjson::MEMALLOC) throw std::bad_alloc();
+  if (error != simdjson::SUCCESS) {
+    DiagnoseBody(body, limits);
+    // What nlohmann reads and simdjson does not: an integer beyond 64 bits.
+    if (error == simdjson::NUMBER_ERROR) {
+      throw RequestError(400, "malformed JSON: an integer beyond 64 bits; write such a number with a decimal point "
+                              "or an exponent (1.5e20)");
+    }
+    throw RequestError(400, fmt::format("malformed JSON: {}", simdjson::error_message(error)));
+  }
   CheckDeadline(limits);
-  return builder.Take();
+  DuplicateKeyCheck(limits).Check(root, Location{});
+  return root;
 }
 
 // Where a value sits in the body, put into words only for a message: "context.user_id", "items[3].price".
@@ -195,11 +344,11 @@ struct Field {
   Field At(std::string_view k) const { return Field(list, index, k); }
 };
 
-const json& ObjectAt(const json& value, const Field& where) {
-  if (!value.is_object()) {
-    throw RequestError(400, fmt::format("{}: expected an object, found {}", where.Str(), value.type_name()));
+Object ObjectAt(Value value, const Field& where) {
+  if (value.type() != simdjson::dom::element_type::OBJECT) {
+    throw RequestError(400, fmt::format("{}: expected an object, found {}", where.Str(), TypeName(value)));
   }
-  return value;
+  return Object(value);
 }
 
 }  // namespace
@@ -228,13 +377,14 @@ class RequestEncoder {
     }
   }
 
-  void Context(const json& context) {
+  // A request without a context: none.
+  void Context(std::optional<Value> context) {
     const Field where("context");
-    ObjectAt(context, where);
     Batch& batch = out_->batch;
     batch.group_starts = {0};
     batch.shared.assign(slots_, 0);
-    for (const auto& [key, value] : context.items()) {
+    if (!context) return;
+    for (auto [key, value] : ObjectAt(*context, where)) {
       const size_t column = ColumnOf(key, where);
       if (column == kUnknown) continue;
       in_context_[column] = 1;
@@ -243,12 +393,11 @@ class RequestEncoder {
   }
 
   // One item (rank) or row (predict); `list` is "items" or "rows".
-  void Row(int64_t row, const json& item, const char* list) {
+  void Row(int64_t row, Value item, const char* list) {
     list_ = list;
     const Field where(list, row);
-    ObjectAt(item, where);
     std::fill(seen_.begin(), seen_.end(), 0);
-    for (const auto& [key, value] : item.items()) {
+    for (auto [key, value] : ObjectAt(item, where)) {
       const size_t column = ColumnOf(key, where);
       if (column == kUnknown) continue;
       if (in_context_[column]) {
@@ -305,12 +454,12 @@ class RequestEncoder {
 
   // The schema column of an input key; kUnknown for a key the model does not read, which is noted so that the
   // request is refused once, naming every unknown key rather than the first.
-  size_t ColumnOf(const std::string& key, const Field& where) {
+  size_t ColumnOf(std::string_view key, const Field& where) {
     auto it = schema_.index_.find(key);
     if (it != schema_.index_.end()) return it->second;
-    auto [known, added] = unknown_index_.emplace(key, unknown_.size());
+    auto [known, added] = unknown_index_.emplace(std::string(key), unknown_.size());
     if (added) {
-      unknown_.push_back({key, where.Str(), 0});
+      unknown_.push_back({std::string(key), where.Str(), 0});
     }
     ++unknown_[known->second].places;
     return kUnknown;
@@ -339,35 +488,36 @@ class RequestEncoder {
 
   // The text of a categorical value; integers are written into `buffer` as a data file would hold them.
   using IntegerText = std::array<char, 24>;
-  static std::string_view CategoricalText(const json& value, const Field& where, IntegerText* buffer) {
-    if (value.is_string()) return value.get_ref<const std::string&>();
-    if (value.is_number_unsigned()) {
-      return {buffer->data(),
-              static_cast<size_t>(fmt::format_to(buffer->data(), "{}", value.get<uint64_t>()) - buffer->data())};
+  static std::string_view CategoricalText(Value value, const Field& where, IntegerText* buffer) {
+    switch (value.type()) {
+      case simdjson::dom::element_type::STRING: return std::string_view(value);
+      case simdjson::dom::element_type::UINT64:
+        return {buffer->data(),
+                static_cast<size_t>(fmt::format_to(buffer->data(), "{}", uint64_t(value)) - buffer->data())};
+      case simdjson::dom::element_type::INT64:
+        return {buffer->data(),
+                static_cast<size_t>(fmt::format_to(buffer->data(), "{}", int64_t(value)) - buffer->data())};
+      case simdjson::dom::element_type::NULL_VALUE: return "";  // an empty field
+      default:
+        throw RequestError(
+            400, fmt::format("{}: expected a string or an integer, found {}", where.Str(), TypeName(value)));
     }
-    if (value.is_number_integer()) {
-      return {buffer->data(),
-              static_cast<size_t>(fmt::format_to(buffer->data(), "{}", value.get<int64_t>()) - buffer->data())};
-    }
-    if (value.is_null()) return "";  // an empty field
-    throw RequestError(400,
-                       fmt::format("{}: expected a string or an integer, found {}", where.Str(), value.type_name()));
   }
 
-  static float Number(const json& value, const Field& where) {
+  static float Number(Value value, const Field& where) {
     if (value.is_null()) return NAN;
-    if (!value.is_number()) {
-      throw RequestError(400, fmt::format("{}: expected a number or null, found {}", where.Str(), value.type_name()));
+    if (!IsNumber(value)) {
+      throw RequestError(400, fmt::format("{}: expected a number or null, found {}", where.Str(), TypeName(value)));
     }
-    const float number = static_cast<float>(value.get<double>());
+    const float number = static_cast<float>(double(value));
     if (!std::isfinite(number)) {
-      throw RequestError(400, fmt::format("{}: {} is out of range", where.Str(), value.dump()));
+      throw RequestError(400, fmt::format("{}: {} is out of range", where.Str(), Dump(value)));
     }
     return number;
   }
 
   // row -1: the context (every row).
-  void Encode(size_t column, const json& value, const Field& where, int64_t row) {
+  void Encode(size_t column, Value value, const Field& where, int64_t row) {
     const Config& config = pipeline_.config();
     Batch& batch = out_->batch;
     const int64_t first = row < 0 ? 0 : row;
@@ -422,15 +572,15 @@ class RequestEncoder {
   }
 
   // What a value is to the derived time-series columns: the rows' day, entity, source, or a derived value given.
-  void KeepForTimeSeries(size_t column, const json& value, const Field& where, int64_t first, int64_t end) {
+  void KeepForTimeSeries(size_t column, Value value, const Field& where, int64_t first, int64_t end) {
     const RequestSchema::ColumnUse& use = schema_.columns_[column];
     const TimeSeriesIndex& history = *schema_.history_;
     if (use.date) {
       if (!value.is_string()) {
         throw RequestError(400, fmt::format("{}: expected a date yyyy-mm-dd (time_series.date), found {}",
-                                            where.Str(), value.type_name()));
+                                            where.Str(), TypeName(value)));
       }
-      const std::string& text = value.get_ref<const std::string&>();
+      const std::string_view text(value);
       const std::optional<int32_t> day = ParseIsoDate(text);
       if (!day) {
         throw RequestError(
@@ -488,7 +638,7 @@ class RequestEncoder {
     }
   }
 
-  void AppendMulti(size_t feature, int64_t slot, const json& value, const Field& where, int64_t row) {
+  void AppendMulti(size_t feature, int64_t slot, Value value, const Field& where, int64_t row) {
     std::vector<int32_t>& ids = out_->batch.multi_ids[slot];
     int64_t& count = multi_counts_[slot][row];
     auto add = [&](std::string_view text) {
@@ -499,25 +649,25 @@ class RequestEncoder {
     };
     if (value.is_null()) return;
     if (value.is_string()) {
-      const std::string& text = value.get_ref<const std::string&>();
-      ForEachPart(text, pipeline_.config().features[feature].separator, add);
+      ForEachPart(std::string_view(value), pipeline_.config().features[feature].separator, add);
       return;
     }
     if (!value.is_array()) {
       throw RequestError(400, fmt::format("{}: expected an array of strings or integers, a string or null, found {}",
-                                          where.Str(), value.type_name()));
+                                          where.Str(), TypeName(value)));
     }
-    for (size_t i = 0; i < value.size(); ++i) {
-      const json& element = value[i];
+    size_t i = 0;
+    for (Value element : Array(value)) {
       if (element.is_string()) {
-        add(element.get_ref<const std::string&>());
-      } else if (element.is_number_integer()) {
+        add(std::string_view(element));
+      } else if (IsInteger(element)) {
         IntegerText buffer;
         add(CategoricalText(element, where, &buffer));
       } else {
         throw RequestError(
-            400, fmt::format("{}[{}]: expected a string or an integer, found {}", where.Str(), i, element.type_name()));
+            400, fmt::format("{}[{}]: expected a string or an integer, found {}", where.Str(), i, TypeName(element)));
       }
+      ++i;
     }
   }
 
@@ -535,7 +685,7 @@ class RequestEncoder {
     int64_t places = 0;       // objects holding it
   };
   std::vector<UnknownInput> unknown_;  // in the order first seen
-  std::unordered_map<std::string, size_t> unknown_index_;
+  std::unordered_map<std::string, size_t, StringHash, std::equal_to<>> unknown_index_;
   // With a history: the rows' days, entities and sources, and which derived values each row gave.
   TimeSeriesRows series_;
   std::vector<uint8_t> derived_given_;  // [row][time_series column]
@@ -544,19 +694,22 @@ class RequestEncoder {
 
 namespace {
 
-const json& RowsArray(const json& body, const char* key, const RequestLimits& limits) {
-  auto it = body.find(key);
-  if (it == body.end()) throw RequestError(400, fmt::format("missing '{}': expected an array of objects", key));
-  if (!it->is_array()) throw RequestError(400, fmt::format("{}: expected an array, found {}", key, it->type_name()));
-  if (static_cast<int64_t>(it->size()) > limits.max_items) {
-    throw RequestError(413,
-                       fmt::format("{}: {} entries, more than the limit of {}", key, it->size(), limits.max_items));
+Array RowsArray(Object body, const char* key, const RequestLimits& limits) {
+  Value rows;
+  if (body.at_key(key).get(rows) != simdjson::SUCCESS) {
+    throw RequestError(400, fmt::format("missing '{}': expected an array of objects", key));
   }
-  return *it;
+  if (!rows.is_array()) throw RequestError(400, fmt::format("{}: expected an array, found {}", key, TypeName(rows)));
+  const Array array(rows);
+  if (static_cast<int64_t>(array.size()) > limits.max_items) {
+    throw RequestError(413,
+                       fmt::format("{}: {} entries, more than the limit of {}", key, array.size(), limits.max_items));
+  }
+  return array;
 }
 
-void CheckKeys(const json& body, const std::vector<std::string>& allowed) {
-  for (const auto& [key, value] : body.items()) {
+void CheckKeys(Object body, const std::vector<std::string>& allowed) {
+  for (auto [key, value] : body) {
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       throw RequestError(400, fmt::format("unknown key {}{}; a request has {}", Quoted(key),
                                           DidYouMeanSuffix(key, allowed), QuotedList(allowed)));
@@ -564,26 +717,32 @@ void CheckKeys(const json& body, const std::vector<std::string>& allowed) {
   }
 }
 
+// The value of an optional key.
+std::optional<Value> Find(Object object, std::string_view key) {
+  Value value;
+  if (object.at_key(key).get(value) != simdjson::SUCCESS) return std::nullopt;
+  return value;
+}
+
 }  // namespace
 
 EncodedRequest ParseRankRequest(std::string_view body_text, const RequestSchema& schema, const RequestLimits& limits) {
   const auto start = Clock::now();
-  const json body = ParseBody(body_text, limits);
+  const Value root = ParseBody(body_text, limits);
   const auto parsed = Clock::now();
-  ObjectAt(body, Field("request body"));
+  const Object body = ObjectAt(root, Field("request body"));
   CheckKeys(body, {"context", "items", "blend", "top_k"});
-  const json& items = RowsArray(body, "items", limits);
+  const Array items = RowsArray(body, "items", limits);
   EncodedRequest request;
   request.blend = schema.default_blend_;
-  if (auto it = body.find("blend"); it != body.end()) {
-    ObjectAt(*it, Field("blend"));
+  if (std::optional<Value> blend = Find(body, "blend")) {
     NamedWeights weights;
-    for (const auto& [task, weight] : it->items()) {
-      if (!weight.is_number()) {
+    for (auto [task, weight] : ObjectAt(*blend, Field("blend"))) {
+      if (!IsNumber(weight)) {
         throw RequestError(400, fmt::format("blend.{}: expected a number, found {}",
-                                            task.size() <= 64 ? task : Quoted(task), weight.type_name()));
+                                            task.size() <= 64 ? std::string(task) : Quoted(task), TypeName(weight)));
       }
-      weights.emplace_back(task, weight.get<double>());
+      weights.emplace_back(std::string(task), double(weight));
     }
     if (weights.empty()) throw RequestError(400, "blend: no task weights; leave blend out for the model's default");
     // The blend's own message echoes an unknown name whole; a long one is cut here first.
@@ -601,21 +760,22 @@ EncodedRequest ParseRankRequest(std::string_view body_text, const RequestSchema&
       throw RequestError(400, fmt::format("blend: {}", error.what()));
     }
   }
-  if (auto it = body.find("top_k"); it != body.end()) {
-    if (!it->is_number_integer() || it->get<int64_t>() < 0) {
-      const std::string found = it->dump();
+  if (std::optional<Value> top_k = Find(body, "top_k")) {
+    const bool negative = top_k->type() == simdjson::dom::element_type::INT64 && int64_t(*top_k) < 0;
+    if (!IsInteger(*top_k) || negative) {
+      const std::string found = Dump(*top_k);
       throw RequestError(400, fmt::format("top_k: expected an integer >= 0, found {}",
                                           found.size() <= 64 ? found : Quoted(found)));
     }
-    request.top_k = it->get<int64_t>();
+    // Beyond int64: more than any request holds, i.e. all.
+    request.top_k = top_k->type() == simdjson::dom::element_type::UINT64 ? INT64_MAX : int64_t(*top_k);
   }
   RequestEncoder encoder(schema, static_cast<int64_t>(items.size()), &request);
-  json empty = json::object();
-  auto context = body.find("context");
-  encoder.Context(context != body.end() ? *context : empty);
-  for (size_t i = 0; i < items.size(); ++i) {
+  encoder.Context(Find(body, "context"));
+  int64_t i = 0;
+  for (Value item : items) {
     if ((i & 63) == 0) CheckDeadline(limits);
-    encoder.Row(static_cast<int64_t>(i), items[i], "items");
+    encoder.Row(i++, item, "items");
   }
   encoder.Finish();
   request.parse_seconds = std::chrono::duration<double>(parsed - start).count();
@@ -626,17 +786,18 @@ EncodedRequest ParseRankRequest(std::string_view body_text, const RequestSchema&
 EncodedRequest ParsePredictRequest(std::string_view body_text, const RequestSchema& schema,
                                    const RequestLimits& limits) {
   const auto start = Clock::now();
-  const json body = ParseBody(body_text, limits);
+  const Value root = ParseBody(body_text, limits);
   const auto parsed = Clock::now();
-  ObjectAt(body, Field("request body"));
+  const Object body = ObjectAt(root, Field("request body"));
   CheckKeys(body, {"rows"});
-  const json& rows = RowsArray(body, "rows", limits);
+  const Array rows = RowsArray(body, "rows", limits);
   EncodedRequest request;
   request.blend = schema.default_blend_;
   RequestEncoder encoder(schema, static_cast<int64_t>(rows.size()), &request);
-  for (size_t i = 0; i < rows.size(); ++i) {
+  int64_t i = 0;
+  for (Value row : rows) {
     if ((i & 63) == 0) CheckDeadline(limits);
-    encoder.Row(static_cast<int64_t>(i), rows[i], "rows");
+    encoder.Row(i++, row, "rows");
   }
   encoder.Finish();
   request.parse_seconds = std::chrono::duration<double>(parsed - start).count();

@@ -22,6 +22,7 @@
 
 #include "common/config.h"
 #include "common/error.h"
+#include "common/strings.h"
 #include "eval/blend.h"
 #include "features/batcher.h"
 #include "features/pipeline.h"
@@ -87,7 +88,7 @@ class RequestSchema {
   std::vector<int> derived_columns_;  // with a history: per time_series column, its columns_ index (-1: not read)
   std::vector<ColumnUse> columns_;
   std::vector<FeaturePipeline::Placement> placements_;  // per config feature, computed once
-  std::unordered_map<std::string, size_t> index_;  // column name -> columns_ index
+  std::unordered_map<std::string, size_t, StringHash, std::equal_to<>> index_;  // column name -> columns_ index
   std::vector<std::string> column_names_;
   Blend default_blend_;
   int blend_column_ = -1;  // columns_ index of serve.blend_feature's column

@@ -1,6 +1,7 @@
 #include "serve/server.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -28,9 +29,11 @@ StageSeconds StagesOf(const EncodedRequest& request, Clock::time_point encoded, 
           .write = seconds(scored, Clock::now())};
 }
 
+// The shortest text that reads back as the same float (std::to_chars: a few times faster than a fixed precision).
 void AppendNumber(std::string& out, float value) {
   if (std::isfinite(value)) {
-    fmt::format_to(std::back_inserter(out), "{:.7g}", value);
+    char text[32];
+    out.append(text, std::to_chars(text, text + sizeof(text), value).ptr);
   } else {
     out += "null";
   }

@@ -278,6 +278,9 @@ TEST_F(RequestTest, BlendAndTopK) {
   ASSERT_EQ(request.blend.terms.size(), 1u);
   EXPECT_EQ(request.blend.terms[0].task, 2);
   EXPECT_EQ(request.top_k, 1);
+  // A top_k beyond int64 (simdjson's unsigned integers) is more than any request holds: all of them.
+  request = Rank({{"context", Row(0, kUserColumns)}, {"items", items}, {"top_k", uint64_t{18446744073709551615u}}});
+  EXPECT_EQ(request.top_k, INT64_MAX);
   // No items: an empty batch, no groups — with a context too (its values are still checked).
   request = Rank({{"items", json::array()}});
   EXPECT_EQ(request.batch.size, 0);
@@ -335,6 +338,10 @@ TEST_F(RequestTest, BadRequestsNameTheField) {
       {rank(user, "{" + item + "}", R"(, "blend": {})"), 400, "blend: no task weights"},
       {rank(user, "{" + item + "}", R"(, "top_k": -1)"), 400, "top_k: expected an integer >= 0, found -1"},
       {"{\"items\": [[[[[[[[[[1]]]]]]]]]]}", 400, "JSON nested deeper than 8 levels"},
+      // nlohmann reads an integer beyond 64 bits as a double; simdjson refuses it, and the message says why.
+      {rank(user, "{\"item\": \"i1\", \"seller\": \"i2\", \"price\": 123456789012345678901234567890}"), 400,
+       "malformed JSON: an integer beyond 64 bits; write such a number with a decimal point or an exponent"},
+      {"{\"items\": [], \"top_k\": tru}", 400, "malformed JSON: parse error at line 1, column 27: syntax error"},
   };
   for (const Case& c : cases) {
     const auto [status, message] = Refusal(c.body);
@@ -370,6 +377,14 @@ TEST_F(RequestTest, KeysGivenTwiceAreRefusedByTheirPlace) {
     EXPECT_EQ(status, 400) << body;
     EXPECT_NE(got.find(message), std::string::npos) << body << "\n  got: " << got;
   }
+  // Objects of many keys are checked by sorting them; the key reported is the first one to come again in the text,
+  // wherever the object sits; the empty key counts as any other.
+  std::string many_keys;
+  for (int k = 0; k < 40; ++k) many_keys += fmt::format("\"k{}\": 1, ", k);
+  EXPECT_EQ(Refusal("{\"items\": [], \"top_k\": [{" + many_keys + "\"k30\": 2, \"k7\": 3}]}").second,
+            "top_k[0]: duplicate key 'k30'; give each key once");
+  EXPECT_EQ(Refusal("{\"items\": [], \"top_k\": [1, {\"a\": {\"\": 1, \"b\": 1, \"\": 2}}]}").second,
+            "top_k[1].a: duplicate key ''; give each key once");
   // A long key is cut in the path and in the message.
   const std::string long_key(100000, 'q');
   const std::string got = Refusal("{\"" + long_key + "\": {\"a\": 1, \"a\": 2}}").second;
