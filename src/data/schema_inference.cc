@@ -127,7 +127,9 @@ std::string MultiValueSeparator(const ValueCounts& texts, int64_t rows, const st
     int64_t with = 0;
     std::unordered_map<std::string, int64_t> parts;
     int64_t part_rows = 0;
-    for (const auto& [value, count] : texts) {
+    for (const auto& entry : texts) {  // not a structured binding: clang 14 cannot capture those
+      const std::string& value = entry.first;
+      const int64_t count = entry.second;
       if (value.find(candidate) != std::string::npos) with += count;
       ForEachPart(value, candidate, [&](std::string_view part) {
         part = Trim(part);

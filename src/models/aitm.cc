@@ -45,7 +45,7 @@ Aitm::Aitm(const Config& config, const InputLayout& layout, int64_t max_batch)
 
 void Aitm::BodyForward(const Tensor& src, const Tensor& dst, Mode mode) {
   const int64_t n = src.rows;
-  encoded_ = encoders_->Forward(src, mode);
+  encoded_ = encoders_->Forward(src, mode, SharedInput());
   for (int k : graph().order()) {
     Tensor q = encoded_.Columns(k * width_, width_);
     Tensor z = Block(z_, k, n);

@@ -23,7 +23,7 @@ CrossStitchNetwork::CrossStitchNetwork(const Config& config, const InputLayout& 
 }
 
 void CrossStitchNetwork::BodyForward(const Tensor& src, const Tensor& dst, Mode mode) {
-  hidden_ = networks_->Forward(src, mode);
+  hidden_ = networks_->Forward(src, mode, SharedInput());
   CopyInto(dst, towers_->Forward(hidden_, mode));
 }
 

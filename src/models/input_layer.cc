@@ -103,6 +103,44 @@ void InputLayer::Forward(const Batch& batch, const Tensor& dst) const {
   ParallelForBlocks(static_cast<size_t>(copies_) * (slots + 1), [&run](size_t item, int) { run(item); });
 }
 
+void InputLayer::SharedColumnsOf(const Batch& batch, SharedColumns* out) const {
+  out->group_starts.clear();
+  out->columns.clear();
+  if (batch.group_starts.empty()) return;
+  const size_t singles = layout_.single_slots.size();
+  const size_t slots = singles + layout_.multi_slots.size();
+  for (size_t g = 0; g < batch.group_starts.size(); ++g) {
+    if (batch.GroupEnd(g) > batch.group_starts[g]) out->group_starts.push_back(batch.group_starts[g]);
+  }
+  if (out->group_starts.empty()) return;
+  for (size_t s = 0; s < slots; ++s) {
+    bool everywhere = true;
+    for (size_t g = 0; g < batch.group_starts.size() && everywhere; ++g) {
+      everywhere = batch.GroupEnd(g) <= batch.group_starts[g] || batch.Shared(g, s, slots);
+    }
+    if (!everywhere) continue;
+    const int64_t offset = s < singles ? single_offsets_[s] : multi_offsets_[s - singles];
+    const int table = s < singles ? layout_.single_slots[s].table : layout_.multi_slots[s - singles].table;
+    for (int64_t copy = 0; copy < copies_; ++copy) {
+      const int64_t begin = copy * width_ + offset;
+      out->columns.push_back({begin, begin + layout_.tables[table].dim});
+    }
+  }
+  // Ascending, neighbours merged (in place: this runs for every scored batch).
+  std::vector<ColumnRange>& columns = out->columns;
+  std::sort(columns.begin(), columns.end(),
+            [](const ColumnRange& a, const ColumnRange& b) { return a.begin < b.begin; });
+  size_t kept = 0;
+  for (const ColumnRange& range : columns) {
+    if (kept > 0 && columns[kept - 1].end == range.begin) {
+      columns[kept - 1].end = range.end;
+    } else {
+      columns[kept++] = range;
+    }
+  }
+  columns.resize(kept);
+}
+
 void InputLayer::Backward(const Batch& batch, const Tensor& diff_dst) {
   const int64_t n = batch.size;
   const size_t tables_per_copy = layout_.tables.size();

@@ -17,6 +17,7 @@
 #include "features/batcher.h"
 #include "features/pipeline.h"
 #include "nn/embedding.h"
+#include "nn/shared_columns.h"
 #include "nn/tensor.h"
 
 namespace mtrec {
@@ -34,6 +35,9 @@ class InputLayer {
   void RemapRows(size_t t, const std::vector<int32_t>& source, uint64_t seed, float stddev);
   int64_t FeatureTables() const { return static_cast<int64_t>(layout_.tables.size()); }
   void Forward(const Batch& batch, const Tensor& dst) const;
+  // The columns of Forward's output that are equal on every row of each of the batch's groups (the slots every
+  // group shares, in every set of tables) and the groups' first rows; empty without groups.
+  void SharedColumnsOf(const Batch& batch, SharedColumns* out) const;
   // Clears, then fills grads() from diff_dst (batch × InputWidth()).
   void Backward(const Batch& batch, const Tensor& diff_dst);
 

@@ -46,13 +46,13 @@ MixtureOfExperts::MixtureOfExperts(const Config& config, const InputLayout& layo
 void MixtureOfExperts::BodyForward(const Tensor& src, const Tensor& dst, Mode mode) {
   const int64_t n = src.rows;
   const int64_t width = width_;
-  expert_out_ = expert_bank_->Forward(src, mode);
+  expert_out_ = expert_bank_->Forward(src, mode, SharedInput());
   Tensor logits = gate_logits_.View().TopRows(n);
   Tensor weights = gate_weights_.View().TopRows(n);
   Tensor mixed = mixed_.View().TopRows(n);
   {
     ProfileScope scope("gates and mixture forward");
-    gate_layer_->Forward(src, logits, mode);
+    gate_layer_->Forward(src, logits, mode, SharedInput());
     gate_softmax_.Forward(logits, weights, mode);
     blocks_[0] = expert_out_;
     for (int64_t g = 0; g < gates_; ++g) {

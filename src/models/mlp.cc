@@ -64,6 +64,7 @@ Mlp::Mlp(ParameterArena& arena, const MlpOptions& options, const MlpSettings& se
     profile_names_.push_back(base + " forward");
     profile_names_.push_back(base + " backward");
   }
+  first_dense_ = dynamic_cast<Dense*>(layers_.front().get());
   for (const auto& layer : layers_) {
     is_dropout_.push_back(dynamic_cast<const Dropout*>(layer.get()) != nullptr);
     activations_.emplace_back(settings.max_batch, layer->OutputCols());
@@ -76,7 +77,7 @@ void Mlp::SetStepSeed(uint64_t seed) {
   seeded_ = true;
 }
 
-Tensor Mlp::Forward(const Tensor& src, Mode mode) {
+Tensor Mlp::Forward(const Tensor& src, Mode mode, const SharedColumns* shared) {
   // An MLP no SetStepSeed reaches would draw the same masks at every step.
   MTREC_CHECK(seeded_ || dropouts_.empty() || mode != Mode::kTrain,
               "MLP '{}': a training Forward with dropout before any SetStepSeed; a model's MLPs are built with "
@@ -88,7 +89,11 @@ Tensor Mlp::Forward(const Tensor& src, Mode mode) {
     if (mode == Mode::kInfer && is_dropout_[i]) continue;
     Tensor output = activations_[i].View().TopRows(src.rows);
     ProfileScope scope(profile_names_[2 * i].c_str());
-    layers_[i]->Forward(input, output, mode);
+    if (i == 0 && shared != nullptr && first_dense_ != nullptr) {
+      first_dense_->Forward(input, output, mode, shared);
+    } else {
+      layers_[i]->Forward(input, output, mode);
+    }
     input = output;
   }
   return input;

@@ -59,7 +59,9 @@ class Mlp {
   // Reserves the parameters in `arena` (allocate it before Forward).
   Mlp(ParameterArena& arena, const MlpOptions& options, const MlpSettings& settings);
 
-  Tensor Forward(const Tensor& src, Mode mode);
+  // shared: src's rows in groups that share columns (inference in a server), for the first layer when it reads
+  // src whole (one group, or groups sharing their input).
+  Tensor Forward(const Tensor& src, Mode mode, const SharedColumns* shared = nullptr);
   // diff_dst: batch × OutputCols(); diff_src may be null.
   void Backward(const Tensor& src, const Tensor& diff_dst, const Tensor* diff_src);
   // The seed of this training step's dropout masks; required before a training Forward when there is dropout.
@@ -75,6 +77,7 @@ class Mlp {
 
  private:
   std::string name_;
+  Dense* first_dense_ = nullptr;  // layers_[0] when it is a Dense (it reads src whole)
   int64_t input_cols_;
   int64_t output_cols_;
   int64_t groups_;

@@ -91,6 +91,11 @@ Tensor Model::Forward(const Batch& batch, Mode mode) {
   {
     ProfileScope scope("input (embeddings) forward");
     input_.Forward(batch, x);
+    if (mode == Mode::kInfer) {
+      input_.SharedColumnsOf(batch, &shared_input_);
+    } else {
+      shared_input_ = {};
+    }
   }
   if (!numeric_projections_.empty()) {
     ProfileScope scope("numeric projection forward");

@@ -146,6 +146,10 @@ class Model {
   Mlp* AddMlp(const MlpOptions& options);
 
   Tensor ProjectionColumns(const Tensor& x, size_t c) const;
+  // During an inference Forward of a batch in groups (a server's requests): the input columns every group shares,
+  // for the layers that read src to compute their share once per group (Dense::Forward, Mlp::Forward); otherwise
+  // null.
+  const SharedColumns* SharedInput() const { return shared_input_.empty() ? nullptr : &shared_input_; }
 
   ParameterArena arena_;
   InputLayer input_;
@@ -167,6 +171,7 @@ class Model {
   Matrix conditional_;
   Matrix diff_conditional_;
   Matrix outputs_;
+  SharedColumns shared_input_;
 };
 
 // The model named by config.model.arch, built from HeadsConfig(config) (models/task_outputs.h).

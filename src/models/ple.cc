@@ -121,12 +121,15 @@ void Ple::BodyForward(const Tensor& src, const Tensor& dst, Mode mode) {
   const int64_t n = src.rows;
   for (size_t l = 0; l < levels_.size(); ++l) {
     Level& level = levels_[l];
-    for (Bank& bank : level.banks) bank.out = bank.mlp->Forward(BranchInput(l, std::max(bank.input_branch, 0), src, n), mode);
+    const SharedColumns* shared = l == 0 ? SharedInput() : nullptr;  // the first level reads the model's input
+    for (Bank& bank : level.banks) {
+      bank.out = bank.mlp->Forward(BranchInput(l, std::max(bank.input_branch, 0), src, n), mode, shared);
+    }
     Tensor out = level.out.View().TopRows(n);
     for (Gate& gate : level.gates) {
       Tensor logits = gate.logits.View().TopRows(n);
       Tensor weights = gate.weights.View().TopRows(n);
-      gate.dense->Forward(BranchInput(l, gate.branch, src, n), logits, mode);
+      gate.dense->Forward(BranchInput(l, gate.branch, src, n), logits, mode, shared);
       gate.softmax->Forward(logits, weights, mode);
       FillBlocks(level, gate, n);
       level.mixture->Forward(gate.blocks, weights, out.Columns(gate.branch * level.width, level.width));

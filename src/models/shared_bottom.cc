@@ -21,7 +21,7 @@ SharedBottom::SharedBottom(const Config& config, const InputLayout& layout, int6
 }
 
 void SharedBottom::BodyForward(const Tensor& src, const Tensor& dst, Mode mode) {
-  hidden_ = bottom_->Forward(src, mode);
+  hidden_ = bottom_->Forward(src, mode, SharedInput());
   for (size_t k = 0; k < towers_.size(); ++k) {
     Tensor out = towers_[k]->Forward(hidden_, mode);
     for (int64_t r = 0; r < src.rows; ++r) dst.At(r, k) = out.At(r, 0);

@@ -30,7 +30,7 @@ TaskTowers::TaskTowers(const Config& config, const InputLayout& layout, int64_t 
 }
 
 void TaskTowers::BodyForward(const Tensor& src, const Tensor& dst, Mode mode) {
-  CopyInto(dst, networks_->Forward(src, mode));
+  CopyInto(dst, networks_->Forward(src, mode, SharedInput()));
 }
 
 void TaskTowers::BodyBackward(const Tensor& src, const Tensor& diff_dst, const Tensor& diff_src) {

@@ -1,5 +1,7 @@
 #include "nn/dense.h"
 
+#include <algorithm>
+
 #include "common/error.h"
 #include "nn/matmul.h"
 
@@ -12,6 +14,32 @@ struct Dense::Plans {
   PlanCache backward_weights;
   PlanCache backward_data;
 };
+
+// For one split of the input columns: W's rows of the shared columns and of the others, cut once from frozen
+// weights, and the buffers of the gathered inputs (grown to the largest batch seen, then reused).
+struct Dense::Split {
+  std::vector<ColumnRange> shared;  // the split this was cut for
+  std::vector<ColumnRange> own;     // the other columns, ascending
+  int64_t shared_cols = 0;
+  int64_t own_cols = 0;
+  const float* weights = nullptr;  // the W it was cut from
+  std::vector<float> w_shared;     // shared_cols × out
+  std::vector<float> w_own;        // own_cols × out
+  std::vector<float> x_shared;     // groups × shared_cols: each group's first row
+  std::vector<float> x_own;        // rows × own_cols
+  std::vector<float> y_shared;     // groups × out: x_shared · w_shared + b
+  PlanCache shared_plans;
+  PlanCache own_plans;
+};
+
+namespace {
+
+// Copies the listed column ranges of row `row` side by side into `out`.
+void GatherColumns(const float* row, const std::vector<ColumnRange>& ranges, float* out) {
+  for (const ColumnRange& range : ranges) out = std::copy(row + range.begin, row + range.end, out);
+}
+
+}  // namespace
 
 Dense::Dense(ParameterArena& arena, const std::string& name, int64_t in, int64_t out, Init init)
     : arena_(&arena),
@@ -47,6 +75,80 @@ void Dense::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
                     /*pack_once=*/frozen);
   });
   Execute(plan, src.data, arena_->Value(weight_id_), arena_->Value(bias_id_), dst.data);
+}
+
+void Dense::Forward(const Tensor& src, const Tensor& dst, Mode mode, const SharedColumns* shared) {
+  // Cut weights stay valid only while the weights cannot change, i.e. in a frozen (served) arena; with fewer rows
+  // than twice the groups there is little to share.
+  if (shared == nullptr || shared->empty() || mode != Mode::kInfer || !arena_->values_frozen() ||
+      src.rows < 2 * static_cast<int64_t>(shared->group_starts.size())) {
+    Forward(src, dst, mode);
+    return;
+  }
+  CheckTensor(src, src.rows, in_, label_, "src");
+  CheckTensor(dst, src.rows, out_, label_, "dst");
+  MTREC_CHECK(shared->columns.back().end <= in_ && shared->group_starts.front() == 0 &&
+                  shared->group_starts.back() < src.rows,
+              "{}: shared columns up to {} and groups from row {} for a {} x {} input", label_,
+              shared->columns.back().end, shared->group_starts.back(), src.rows, in_);
+  ForwardSplit(src, dst, *shared);
+}
+
+// dst[r] = src[r, own] · W[own, :] + (src[g, shared] · W[shared, :] + b) for row r of group g: the second term once
+// per group. W's rows are cut for a split the first time it is seen (a server's requests give the same one).
+void Dense::ForwardSplit(const Tensor& src, const Tensor& dst, const SharedColumns& shared) {
+  const float* weights = arena_->Value(weight_id_);
+  if (!split_ || split_->shared != shared.columns || split_->weights != weights) {
+    // A new Split, plans included: a packed plan keeps weights by their address, which a new cut may reuse.
+    auto split = std::make_unique<Split>();
+    split->shared = shared.columns;
+    split->weights = weights;
+    int64_t next = 0;
+    for (const ColumnRange& range : shared.columns) {
+      if (range.begin > next) split->own.push_back({next, range.begin});
+      next = range.end;
+    }
+    if (next < in_) split->own.push_back({next, in_});
+    for (const ColumnRange& range : split->shared) split->shared_cols += range.end - range.begin;
+    split->own_cols = in_ - split->shared_cols;
+    auto cut = [&](const std::vector<ColumnRange>& ranges, std::vector<float>* out) {
+      for (const ColumnRange& range : ranges) {
+        out->insert(out->end(), weights + range.begin * out_, weights + range.end * out_);
+      }
+    };
+    cut(split->shared, &split->w_shared);
+    cut(split->own, &split->w_own);
+    split_ = std::move(split);
+  }
+  Split& split = *split_;
+  const int64_t rows = src.rows;
+  const int64_t groups = static_cast<int64_t>(shared.group_starts.size());
+  split.x_shared.resize(std::max<size_t>(split.x_shared.size(), groups * split.shared_cols));
+  split.y_shared.resize(std::max<size_t>(split.y_shared.size(), groups * out_));
+  for (int64_t g = 0; g < groups; ++g) {
+    GatherColumns(src.Row(shared.group_starts[g]), split.shared, split.x_shared.data() + g * split.shared_cols);
+  }
+  Plan& shared_plan = split.shared_plans.Get(groups, split.shared_cols, out_, [&] {
+    const memory::desc bias = Describe(1, out_, out_, 1);
+    return MakePlan(Describe(groups, split.shared_cols, split.shared_cols, 1),
+                    Describe(split.shared_cols, out_, out_, 1), &bias, Describe(groups, out_, out_, 1),
+                    /*accumulate=*/false, /*blocked_b=*/true, /*pack_once=*/true);
+  });
+  Execute(shared_plan, split.x_shared.data(), split.w_shared.data(), arena_->Value(bias_id_), split.y_shared.data());
+  for (int64_t g = 0; g < groups; ++g) {
+    const int64_t end = g + 1 < groups ? shared.group_starts[g + 1] : rows;
+    const float* y = split.y_shared.data() + g * out_;
+    for (int64_t r = shared.group_starts[g]; r < end; ++r) std::copy_n(y, out_, dst.Row(r));
+  }
+  if (split.own_cols == 0) return;
+  split.x_own.resize(std::max<size_t>(split.x_own.size(), rows * split.own_cols));
+  for (int64_t r = 0; r < rows; ++r) GatherColumns(src.Row(r), split.own, split.x_own.data() + r * split.own_cols);
+  Plan& own_plan = split.own_plans.Get(rows, split.own_cols, dst.ld, [&] {
+    return MakePlan(Describe(rows, split.own_cols, split.own_cols, 1), Describe(split.own_cols, out_, out_, 1),
+                    nullptr, Describe(rows, out_, dst.ld, 1), /*accumulate=*/true, /*blocked_b=*/true,
+                    /*pack_once=*/true);
+  });
+  Execute(own_plan, split.x_own.data(), split.w_own.data(), nullptr, dst.data);
 }
 
 // With dst = src·W + b and upstream gradient G = diff_dst:

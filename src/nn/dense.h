@@ -5,6 +5,10 @@
 //   dense.Forward(x, h, Mode::kTrain);               // x: batch × 64, h: batch × 32 (any ld >= cols)
 //   dense.Backward(x, h, diff_h, &diff_x);           // diff_W += xᵀ·diff_h, diff_b += Σ_rows diff_h
 //
+// At inference over frozen weights, rows in groups that share input columns (nn/shared_columns.h) have those
+// columns' product computed once per group:
+//   dense.Forward(x, h, Mode::kInfer, &shared);      // h = x_own · W_own + (x_shared · W_shared + b) per group
+//
 // Primitives are cached per (rows, lds) of the tensors seen, so only the first call of each shape creates
 // anything. A layer instance is not thread-safe: run one Forward/Backward of it at a time (oneDNN parallelises
 // each call internally).
@@ -16,6 +20,7 @@
 
 #include "nn/layer.h"
 #include "nn/parameters.h"
+#include "nn/shared_columns.h"
 
 namespace mtrec {
 
@@ -29,6 +34,8 @@ class Dense : public Layer {
   Dense& operator=(const Dense&) = delete;
 
   void Forward(const Tensor& src, const Tensor& dst, Mode mode) override;
+  // `shared` null or empty, or weights that may change (a training arena): the plain Forward.
+  void Forward(const Tensor& src, const Tensor& dst, Mode mode, const SharedColumns* shared);
   void Backward(const Tensor& src, const Tensor& dst, const Tensor& diff_dst, const Tensor* diff_src) override;
   int64_t InputCols() const override { return in_; }
   int64_t OutputCols() const override { return out_; }
@@ -39,7 +46,9 @@ class Dense : public Layer {
 
  private:
   struct Plans;  // the oneDNN primitive caches; defined in dense.cc to keep <dnnl.hpp> out of model headers
+  struct Split;  // W cut into the rows of shared and of per-row columns, with their plans and buffers
   bool UseBlockedWeights(int64_t batch) const;
+  void ForwardSplit(const Tensor& src, const Tensor& dst, const SharedColumns& shared);
 
   ParameterArena* arena_;
   std::string name_;
@@ -49,6 +58,7 @@ class Dense : public Layer {
   size_t weight_id_;
   size_t bias_id_;
   std::unique_ptr<Plans> plans_;
+  std::unique_ptr<Split> split_;
 };
 
 }  // namespace mtrec

@@ -58,5 +58,30 @@ TEST(InputLayerTest, EmbeddingSetsAreIndependentBlocks) {
   EXPECT_EQ(grads[1].Row(0)[1], 2.f);  // id 0 (row 1), column 1 of set 1
 }
 
+// The columns a batch's groups share: a slot shared by every non-empty group, in every set of tables, merged
+// where neighbours; a slot one group gives per row is not; the numeric block never is.
+TEST(InputLayerTest, SharedColumnsAreTheSlotsEveryGroupShares) {
+  InputLayout layout;
+  layout.tables = {{"user", 4, 2}, {"city", 3, 3}, {"item", 5, 2}};
+  layout.single_slots = {{"user", 0, Pooling::kSum}, {"city", 1, Pooling::kSum}, {"item", 2, Pooling::kSum}};
+  layout.numeric_names = {"price"};
+  InputLayer input(layout, {"a", "b"});  // columns per set: user 0-1, city 2-4, item 5-6, price 7
+  Batch batch;
+  batch.size = 5;
+  batch.group_starts = {0, 2, 2};  // the second group is empty
+  batch.shared = {1, 1, 0, /*empty group*/ 0, 0, 0, 1, 0, 0};
+  SharedColumns shared;
+  input.SharedColumnsOf(batch, &shared);
+  EXPECT_EQ(shared.group_starts, (std::vector<int64_t>{0, 2}));
+  EXPECT_EQ(shared.columns, (std::vector<ColumnRange>{{0, 2}, {8, 10}}));  // city differs in the last group
+  batch.shared = {1, 1, 0, 0, 0, 0, 1, 1, 0};
+  input.SharedColumnsOf(batch, &shared);
+  EXPECT_EQ(shared.columns, (std::vector<ColumnRange>{{0, 5}, {8, 13}}));  // user and city merged
+  batch.group_starts.clear();
+  batch.shared.clear();
+  input.SharedColumnsOf(batch, &shared);
+  EXPECT_TRUE(shared.empty());
+}
+
 }  // namespace
 }  // namespace mtrec

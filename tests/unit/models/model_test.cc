@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <string>
@@ -14,6 +15,7 @@
 #include "common/config.h"
 #include "common/error.h"
 #include "common/names.h"
+#include "nn/matmul_bound.h"
 
 namespace mtrec {
 namespace {
@@ -120,6 +122,38 @@ TEST_P(EveryArchitecture, InferenceIgnoresDropout) {
   a->SetStepSeed(3);
   EXPECT_NE(Values(a->Forward(batch, Mode::kTrain)), expected);
   EXPECT_EQ(Values(a->Forward(batch, Mode::kInfer)), expected);
+}
+
+// A server's batch: rows in groups that share the user (a request's context). With frozen weights every
+// architecture's first layers compute the user's share once per group (a product of one row per group is
+// recorded) and score as the same rows without groups. single_task's first layer is a grouped product (network k
+// reads embedding set k), which computes every row: it only has to score the same.
+TEST_P(EveryArchitecture, RowsInGroupsScoreAsTheSameRowsAlone) {
+  const Config config = ParseConfig(kConfig, "model_test.toml", {"model.arch=" + std::string(GetParam())});
+  InputLayout layout;
+  layout.tables = {{"user", 4, 3}, {"item", 6, 2}};
+  layout.single_slots = {{"user", 0, Pooling::kSum}, {"item", 1, Pooling::kSum}};
+  layout.numeric_names = {"price"};
+  constexpr int64_t kGroupedRows = 8;
+  std::unique_ptr<Model> model = CreateModel(config, layout, kGroupedRows);
+  model->Initialize(1);
+  model->arena().FreezeValues();
+  Batch alone;
+  alone.size = kGroupedRows;
+  alone.single_ids = {{1, 1, 1, 2, 2, 2, 2, 0}, {0, 1, 2, 3, 4, 5, 0, 1}};
+  alone.numeric = {0.5f, -1.f, 2.f, 0.f, 1.f, 3.f, -2.f, 0.25f};
+  Batch grouped = alone;
+  grouped.group_starts = {0, 3, 7};
+  grouped.shared = {1, 0, 1, 0, 1, 0};
+  const std::vector<float> expected = Values(model->Forward(alone, Mode::kInfer));
+  StartRecordingMatmuls();
+  const std::vector<float> got = Values(model->Forward(grouped, Mode::kInfer));
+  const std::vector<MatmulShape> shapes = StopRecordingMatmuls();
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i], 1e-5) << i;
+  if (GetParam() == "single_task") return;
+  EXPECT_TRUE(std::any_of(shapes.begin(), shapes.end(), [](const MatmulShape& s) { return s.m == 3 && s.k == 3; }))
+      << "no product of the groups' shared columns";
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, EveryArchitecture, testing::ValuesIn(NameTable<Arch>::kNames),

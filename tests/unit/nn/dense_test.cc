@@ -280,5 +280,51 @@ TEST(DenseTest, FrozenWeightsArePackedOnceAndScoreAsBefore) {
   EXPECT_EQ(b.storage, c.storage) << "the frozen layer packed its weights again";
 }
 
+// Rows in groups that agree on some columns: the shared columns' product once per group, the rest per row, the
+// same as the plain product. Groups of 1, 3 and 6 rows; two shared ranges with a per-row one between them; dst
+// with a row stride wider than its columns.
+TEST(DenseTest, SharedColumnsOncePerGroupGiveThePlainProduct) {
+  const int64_t in = 40, out = 24, rows = 10;
+  const SharedColumns shared{.group_starts = {0, 1, 4}, .columns = {{0, 12}, {20, 36}}};
+  Fixture live(in, out), frozen(in, out);
+  frozen.arena.FreezeValues();
+  Rng rng(21);
+  Strided src(rows, in, in), expected(rows, out, out), got(rows, out, out + 5);
+  Fill(src.view, rng);
+  for (size_t g = 0; g < shared.group_starts.size(); ++g) {
+    const int64_t begin = shared.group_starts[g];
+    const int64_t end = g + 1 < shared.group_starts.size() ? shared.group_starts[g + 1] : rows;
+    for (int64_t r = begin + 1; r < end; ++r) {
+      for (const ColumnRange& range : shared.columns) {
+        std::copy(src.view.Row(begin) + range.begin, src.view.Row(begin) + range.end, src.view.Row(r) + range.begin);
+      }
+    }
+  }
+  live.dense.Forward(src.view, expected.view, Mode::kInfer);
+  frozen.dense.Forward(src.view, got.view, Mode::kInfer, &shared);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t j = 0; j < out; ++j) ASSERT_NEAR(got.view.At(r, j), expected.view.At(r, j), 1e-5) << r << "," << j;
+  }
+  EXPECT_TRUE(got.PaddingIntact());
+  // Another split of the same layer cuts its weights again: everything shared but the last column, one group.
+  const SharedColumns all_but_last{.group_starts = {0}, .columns = {{0, in - 1}}};
+  for (int64_t r = 1; r < rows; ++r) std::copy(src.view.Row(0), src.view.Row(0) + in - 1, src.view.Row(r));
+  live.dense.Forward(src.view, expected.view, Mode::kInfer);
+  frozen.dense.Forward(src.view, got.view, Mode::kInfer, &all_but_last);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t j = 0; j < out; ++j) ASSERT_NEAR(got.view.At(r, j), expected.view.At(r, j), 1e-5) << r << "," << j;
+  }
+  // Weights that can still change (a training arena) take the plain path, whatever the rows hold: with shared
+  // columns that differ within a group, the result is still each row's own product.
+  Fill(src.view, rng);
+  Strided plain(rows, out, out);
+  live.dense.Forward(src.view, expected.view, Mode::kInfer);
+  live.dense.Forward(src.view, plain.view, Mode::kInfer, &shared);
+  EXPECT_EQ(plain.storage, expected.storage);
+  // Columns beyond the input are refused.
+  const SharedColumns too_wide{.group_starts = {0}, .columns = {{30, in + 1}}};
+  EXPECT_THROW(frozen.dense.Forward(src.view, got.view, Mode::kInfer, &too_wide), Error);
+}
+
 }  // namespace
 }  // namespace mtrec
