@@ -64,7 +64,11 @@ Mlp::Mlp(ParameterArena& arena, const MlpOptions& options, const MlpSettings& se
     profile_names_.push_back(base + " forward");
     profile_names_.push_back(base + " backward");
   }
-  first_dense_ = dynamic_cast<Dense*>(layers_.front().get());
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    dense_.push_back(dynamic_cast<Dense*>(layers_[i].get()));
+    grouped_.push_back(dynamic_cast<GroupedDense*>(layers_[i].get()));
+    relu_follows_.push_back(i + 1 < layers_.size() && dynamic_cast<const Relu*>(layers_[i + 1].get()) != nullptr);
+  }
   for (const auto& layer : layers_) {
     is_dropout_.push_back(dynamic_cast<const Dropout*>(layer.get()) != nullptr);
     activations_.emplace_back(settings.max_batch, layer->OutputCols());
@@ -84,16 +88,20 @@ Tensor Mlp::Forward(const Tensor& src, Mode mode, const SharedColumns* shared) {
               "Model::AddMlp, whose SetStepSeed reaches each of them",
               name_);
   Tensor input = src;
+  const bool infer = mode == Mode::kInfer;
   for (size_t i = 0; i < layers_.size(); ++i) {
     // Dropout is the identity at inference: skipped rather than copied (the next layer reads its input).
-    if (mode == Mode::kInfer && is_dropout_[i]) continue;
+    if (infer && is_dropout_[i]) continue;
     Tensor output = activations_[i].View().TopRows(src.rows);
     ProfileScope scope(profile_names_[2 * i].c_str());
-    if (i == 0 && shared != nullptr && first_dense_ != nullptr) {
-      first_dense_->Forward(input, output, mode, shared);
+    if (infer && dense_[i] != nullptr) {
+      dense_[i]->Infer(input, output, i == 0 ? shared : nullptr, relu_follows_[i]);
+    } else if (infer && grouped_[i] != nullptr) {
+      grouped_[i]->Infer(input, output, relu_follows_[i]);
     } else {
       layers_[i]->Forward(input, output, mode);
     }
+    if (infer && relu_follows_[i]) ++i;  // done inside the product
     input = output;
   }
   return input;

@@ -26,6 +26,7 @@
 #include "nn/batch_norm.h"
 #include "nn/dense.h"
 #include "nn/dropout.h"
+#include "nn/grouped_dense.h"
 #include "nn/relu.h"
 
 namespace mtrec {
@@ -77,7 +78,6 @@ class Mlp {
 
  private:
   std::string name_;
-  Dense* first_dense_ = nullptr;  // layers_[0] when it is a Dense (it reads src whole)
   int64_t input_cols_;
   int64_t output_cols_;
   int64_t groups_;
@@ -85,6 +85,11 @@ class Mlp {
   std::vector<std::string> profile_names_;  // per layer: "<name>.<i> <kind> forward", then "... backward"
   std::vector<Dropout*> dropouts_;
   std::vector<bool> is_dropout_;  // per layer
+  // Per layer, for inference: the layer as a Dense or GroupedDense (else null), and whether a ReLU follows it
+  // directly (it then runs inside the product and the ReLU layer is skipped).
+  std::vector<Dense*> dense_;
+  std::vector<GroupedDense*> grouped_;
+  std::vector<bool> relu_follows_;
   size_t output_bias_id_ = kNoOutputLayer;
   bool seeded_ = false;              // whether SetStepSeed has been called: a training Forward with dropout needs it
   std::vector<Matrix> activations_;  // output of each layer

@@ -11,6 +11,7 @@ using dnnl::memory;
 
 struct Dense::Plans {
   PlanCache forward;
+  PlanCache forward_relu;  // inference with the ReLU fused
   PlanCache backward_weights;
   PlanCache backward_data;
 };
@@ -30,6 +31,7 @@ struct Dense::Split {
   std::vector<float> y_shared;     // groups × out: x_shared · w_shared + b
   PlanCache shared_plans;
   PlanCache own_plans;
+  PlanCache own_relu_plans;
 };
 
 namespace {
@@ -77,26 +79,40 @@ void Dense::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
   Execute(plan, src.data, arena_->Value(weight_id_), arena_->Value(bias_id_), dst.data);
 }
 
-void Dense::Forward(const Tensor& src, const Tensor& dst, Mode mode, const SharedColumns* shared) {
-  // Cut weights stay valid only while the weights cannot change, i.e. in a frozen (served) arena; with fewer rows
-  // than twice the groups there is little to share.
-  if (shared == nullptr || shared->empty() || mode != Mode::kInfer || !arena_->values_frozen() ||
-      src.rows < 2 * static_cast<int64_t>(shared->group_starts.size())) {
-    Forward(src, dst, mode);
-    return;
-  }
+void Dense::Infer(const Tensor& src, const Tensor& dst, const SharedColumns* shared, bool relu) {
   CheckTensor(src, src.rows, in_, label_, "src");
   CheckTensor(dst, src.rows, out_, label_, "dst");
+  MTREC_CHECK(arena_->allocated(), "dense layer '{}' used before the parameter arena was allocated", name_);
+  const int64_t batch = src.rows;
+  if (batch == 0) return;
+  // Cut weights stay valid only while the weights cannot change, i.e. in a frozen (served) arena; with fewer rows
+  // than twice the groups there is little to share.
+  if (shared == nullptr || shared->empty() || !arena_->values_frozen() ||
+      batch < 2 * static_cast<int64_t>(shared->group_starts.size())) {
+    if (!relu) {
+      Forward(src, dst, Mode::kInfer);
+      return;
+    }
+    Plan& plan = plans_->forward_relu.Get(batch, src.ld, dst.ld, [&] {
+      const memory::desc bias = Describe(1, out_, out_, 1);
+      const bool frozen = arena_->values_frozen();
+      return MakePlan(Describe(batch, in_, src.ld, 1), Describe(in_, out_, out_, 1), &bias,
+                      Describe(batch, out_, dst.ld, 1), /*accumulate=*/false, frozen || UseBlockedWeights(batch),
+                      /*pack_once=*/frozen, /*relu=*/true);
+    });
+    Execute(plan, src.data, arena_->Value(weight_id_), arena_->Value(bias_id_), dst.data);
+    return;
+  }
   MTREC_CHECK(shared->columns.back().end <= in_ && shared->group_starts.front() == 0 &&
                   shared->group_starts.back() < src.rows,
               "{}: shared columns up to {} and groups from row {} for a {} x {} input", label_,
               shared->columns.back().end, shared->group_starts.back(), src.rows, in_);
-  ForwardSplit(src, dst, *shared);
+  ForwardSplit(src, dst, *shared, relu);
 }
 
 // dst[r] = src[r, own] · W[own, :] + (src[g, shared] · W[shared, :] + b) for row r of group g: the second term once
 // per group. W's rows are cut for a split the first time it is seen (a server's requests give the same one).
-void Dense::ForwardSplit(const Tensor& src, const Tensor& dst, const SharedColumns& shared) {
+void Dense::ForwardSplit(const Tensor& src, const Tensor& dst, const SharedColumns& shared, bool relu) {
   const float* weights = arena_->Value(weight_id_);
   if (!split_ || split_->shared != shared.columns || split_->weights != weights) {
     // A new Split, plans included: a packed plan keeps weights by their address, which a new cut may reuse.
@@ -138,15 +154,23 @@ void Dense::ForwardSplit(const Tensor& src, const Tensor& dst, const SharedColum
   for (int64_t g = 0; g < groups; ++g) {
     const int64_t end = g + 1 < groups ? shared.group_starts[g + 1] : rows;
     const float* y = split.y_shared.data() + g * out_;
-    for (int64_t r = shared.group_starts[g]; r < end; ++r) std::copy_n(y, out_, dst.Row(r));
+    for (int64_t r = shared.group_starts[g]; r < end; ++r) {
+      float* row = dst.Row(r);
+      if (relu && split.own_cols == 0) {
+        for (int64_t j = 0; j < out_; ++j) row[j] = std::max(y[j], 0.f);
+      } else {
+        std::copy_n(y, out_, row);
+      }
+    }
   }
   if (split.own_cols == 0) return;
   split.x_own.resize(std::max<size_t>(split.x_own.size(), rows * split.own_cols));
   for (int64_t r = 0; r < rows; ++r) GatherColumns(src.Row(r), split.own, split.x_own.data() + r * split.own_cols);
-  Plan& own_plan = split.own_plans.Get(rows, split.own_cols, dst.ld, [&] {
+  PlanCache& own_plans = relu ? split.own_relu_plans : split.own_plans;
+  Plan& own_plan = own_plans.Get(rows, split.own_cols, dst.ld, [&] {
     return MakePlan(Describe(rows, split.own_cols, split.own_cols, 1), Describe(split.own_cols, out_, out_, 1),
                     nullptr, Describe(rows, out_, dst.ld, 1), /*accumulate=*/true, /*blocked_b=*/true,
-                    /*pack_once=*/true);
+                    /*pack_once=*/true, relu);
   });
   Execute(own_plan, split.x_own.data(), split.w_own.data(), nullptr, dst.data);
 }

@@ -5,9 +5,9 @@
 //   dense.Forward(x, h, Mode::kTrain);               // x: batch × 64, h: batch × 32 (any ld >= cols)
 //   dense.Backward(x, h, diff_h, &diff_x);           // diff_W += xᵀ·diff_h, diff_b += Σ_rows diff_h
 //
-// At inference over frozen weights, rows in groups that share input columns (nn/shared_columns.h) have those
-// columns' product computed once per group:
-//   dense.Forward(x, h, Mode::kInfer, &shared);      // h = x_own · W_own + (x_shared · W_shared + b) per group
+// Inference can fuse the ReLU that follows into the product and, over frozen weights, compute the product of
+// input columns that rows in groups share (nn/shared_columns.h) once per group:
+//   dense.Infer(x, h, &shared, /*relu=*/true);  // h = max(0, x_own · W_own + (x_shared · W_shared + b) per group)
 //
 // Primitives are cached per (rows, lds) of the tensors seen, so only the first call of each shape creates
 // anything. A layer instance is not thread-safe: run one Forward/Backward of it at a time (oneDNN parallelises
@@ -34,8 +34,13 @@ class Dense : public Layer {
   Dense& operator=(const Dense&) = delete;
 
   void Forward(const Tensor& src, const Tensor& dst, Mode mode) override;
-  // `shared` null or empty, or weights that may change (a training arena): the plain Forward.
-  void Forward(const Tensor& src, const Tensor& dst, Mode mode, const SharedColumns* shared);
+  // Forward(src, dst, Mode::kInfer), then max(0, ·) when relu. The shared columns' product once per group when
+  // `shared` is given and the weights are frozen (a served model); otherwise every row's whole product.
+  void Infer(const Tensor& src, const Tensor& dst, const SharedColumns* shared, bool relu);
+  // Infer without ReLU at inference, Forward in training: for a layer both run (the gates of mmoe and ple).
+  void Forward(const Tensor& src, const Tensor& dst, Mode mode, const SharedColumns* shared) {
+    mode == Mode::kInfer ? Infer(src, dst, shared, /*relu=*/false) : Forward(src, dst, mode);
+  }
   void Backward(const Tensor& src, const Tensor& dst, const Tensor& diff_dst, const Tensor* diff_src) override;
   int64_t InputCols() const override { return in_; }
   int64_t OutputCols() const override { return out_; }
@@ -48,7 +53,7 @@ class Dense : public Layer {
   struct Plans;  // the oneDNN primitive caches; defined in dense.cc to keep <dnnl.hpp> out of model headers
   struct Split;  // W cut into the rows of shared and of per-row columns, with their plans and buffers
   bool UseBlockedWeights(int64_t batch) const;
-  void ForwardSplit(const Tensor& src, const Tensor& dst, const SharedColumns& shared);
+  void ForwardSplit(const Tensor& src, const Tensor& dst, const SharedColumns& shared, bool relu);
 
   ParameterArena* arena_;
   std::string name_;

@@ -1,5 +1,6 @@
 #include "nn/grouped_dense.h"
 
+#include <algorithm>
 #include <string_view>
 
 #include "common/error.h"
@@ -75,7 +76,10 @@ std::string GroupedDense::ImplInfo() const {
   return plans_->impl[0] + " " + plans_->impl[1] + " " + plans_->impl[2];
 }
 
-void GroupedDense::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
+// Training and inference compute the same product; inference may fuse the ReLU that follows.
+void GroupedDense::Forward(const Tensor& src, const Tensor& dst, Mode) { Infer(src, dst, /*relu=*/false); }
+
+void GroupedDense::Infer(const Tensor& src, const Tensor& dst, bool relu) {
   CheckTensor(src, src.rows, groups_ * in_, label_, "src");
   CheckTensor(dst, src.rows, groups_ * out_, label_, "dst");
   MTREC_CHECK(arena_->allocated(), "{} used before the parameter arena was allocated", label_);
@@ -101,7 +105,11 @@ void GroupedDense::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
   ParallelRows(batch, batch * cols, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       float* y = dst.Row(r);
-      for (int64_t c = 0; c < cols; ++c) y[c] += bias[c];
+      if (relu) {
+        for (int64_t c = 0; c < cols; ++c) y[c] = std::max(y[c] + bias[c], 0.f);
+      } else {
+        for (int64_t c = 0; c < cols; ++c) y[c] += bias[c];
+      }
     }
   });
 }

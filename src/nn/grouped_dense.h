@@ -32,6 +32,8 @@ class GroupedDense : public Layer {
 
   void Forward(const Tensor& src, const Tensor& dst, Mode mode) override;
   void Backward(const Tensor& src, const Tensor& dst, const Tensor& diff_dst, const Tensor* diff_src) override;
+  // Forward(src, dst, Mode::kInfer), then max(0, ·) when relu (in the pass that adds the bias).
+  void Infer(const Tensor& src, const Tensor& dst, bool relu);
   int64_t InputCols() const override { return groups_ * in_; }
   int64_t OutputCols() const override { return groups_ * out_; }
 

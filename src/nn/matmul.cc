@@ -34,15 +34,16 @@ memory::desc Describe(int64_t rows, int64_t cols, int64_t row_stride, int64_t co
 }
 
 Plan MakePlan(const memory::desc& a, const memory::desc& b, const memory::desc* bias, const memory::desc& c,
-              bool accumulate, bool blocked_b, bool pack_once) {
+              bool accumulate, bool blocked_b, bool pack_once, bool relu) {
   const dnnl::engine& engine = DnnlEngine();
   dnnl::primitive_attr attr;
   // The scratchpad belongs to the plan, so executing allocates nothing in the library's global scratchpad.
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  if (accumulate) {
-    // A sum post-op makes the primitive compute C = A·B + C: the gradient accumulates in place.
+  if (accumulate || relu) {
     dnnl::post_ops ops;
-    ops.append_sum(1.f);
+    // A sum post-op makes the primitive compute C = A·B + C: the gradient accumulates in place.
+    if (accumulate) ops.append_sum(1.f);
+    if (relu) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
     attr.set_post_ops(ops);
   }
   dnnl::matmul::primitive_desc pd;

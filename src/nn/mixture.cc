@@ -3,9 +3,18 @@
 #include <algorithm>
 
 #include "common/error.h"
+#include "common/hot_loop.h"
 #include "common/threads.h"
 
 namespace mtrec {
+namespace {
+
+// y += a·x over one expert's row: the loop both directions spend their time in, in the CPU's widest vectors.
+MTREC_HOT_LOOP void AxpyRow(float* __restrict y, float a, const float* __restrict x, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) y[j] += a * x[j];
+}
+
+}  // namespace
 
 Mixture::Mixture(int64_t width) : width_(width) {
   MTREC_CHECK(width > 0, "mixture of experts of width {}: expected a positive width", width);
@@ -44,9 +53,7 @@ void Mixture::Forward(const std::vector<Tensor>& expert_blocks, const Tensor& ga
       int64_t e = 0;
       for (const Tensor& block : expert_blocks) {
         for (int64_t c = 0; c < block.cols; c += width_, ++e) {
-          const float weight = g[e];
-          const float* expert = block.Row(r) + c;
-          for (int64_t j = 0; j < width_; ++j) out[j] += weight * expert[j];
+          AxpyRow(out, g[e], block.Row(r) + c, width_);
         }
       }
     }
@@ -82,11 +89,9 @@ void Mixture::Backward(const std::vector<Tensor>& expert_blocks, const Tensor& g
           const float weight = g[e];
           const float* expert = block.Row(r) + c;
           float* diff_expert = diff_expert_blocks[i].Row(r) + c;
-          float dot = 0.f;
-          for (int64_t j = 0; j < width_; ++j) {
-            diff_expert[j] += weight * d[j];
-            dot += expert[j] * d[j];
-          }
+          AxpyRow(diff_expert, weight, d, width_);
+          float dot = 0.f;  // in order: the same sum on every CPU
+          for (int64_t j = 0; j < width_; ++j) dot += expert[j] * d[j];
           diff_g[e] = dot;
         }
       }

@@ -124,6 +124,21 @@ TEST_P(EveryArchitecture, InferenceIgnoresDropout) {
   EXPECT_EQ(Values(a->Forward(batch, Mode::kInfer)), expected);
 }
 
+// Inference runs each hidden layer's ReLU inside its product and skips dropout: without dropout (and without
+// batch norm, whose training statistics differ) it gives the training Forward's outputs.
+TEST_P(EveryArchitecture, InferenceScoresAsTheTrainingForward) {
+  const Config config =
+      ParseConfig(kConfig, "model_test.toml", {"model.arch=" + std::string(GetParam()), "model.dropout=0"});
+  std::unique_ptr<Model> model = CreateModel(config, Layout(), kRows);
+  model->Initialize(1);
+  const Batch batch = MakeBatch();
+  model->SetStepSeed(1);
+  const std::vector<float> trained = Values(model->Forward(batch, Mode::kTrain));
+  const std::vector<float> inferred = Values(model->Forward(batch, Mode::kInfer));
+  ASSERT_EQ(inferred.size(), trained.size());
+  for (size_t i = 0; i < trained.size(); ++i) EXPECT_NEAR(inferred[i], trained[i], 1e-6) << i;
+}
+
 // A server's batch: rows in groups that share the user (a request's context). With frozen weights every
 // architecture's first layers compute the user's share once per group (a product of one row per group is
 // recorded) and score as the same rows without groups. single_task's first layer is a grouped product (network k

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -301,7 +302,7 @@ TEST(DenseTest, SharedColumnsOncePerGroupGiveThePlainProduct) {
     }
   }
   live.dense.Forward(src.view, expected.view, Mode::kInfer);
-  frozen.dense.Forward(src.view, got.view, Mode::kInfer, &shared);
+  frozen.dense.Infer(src.view, got.view, &shared, /*relu=*/false);
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t j = 0; j < out; ++j) ASSERT_NEAR(got.view.At(r, j), expected.view.At(r, j), 1e-5) << r << "," << j;
   }
@@ -310,7 +311,7 @@ TEST(DenseTest, SharedColumnsOncePerGroupGiveThePlainProduct) {
   const SharedColumns all_but_last{.group_starts = {0}, .columns = {{0, in - 1}}};
   for (int64_t r = 1; r < rows; ++r) std::copy(src.view.Row(0), src.view.Row(0) + in - 1, src.view.Row(r));
   live.dense.Forward(src.view, expected.view, Mode::kInfer);
-  frozen.dense.Forward(src.view, got.view, Mode::kInfer, &all_but_last);
+  frozen.dense.Infer(src.view, got.view, &all_but_last, /*relu=*/false);
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t j = 0; j < out; ++j) ASSERT_NEAR(got.view.At(r, j), expected.view.At(r, j), 1e-5) << r << "," << j;
   }
@@ -319,11 +320,43 @@ TEST(DenseTest, SharedColumnsOncePerGroupGiveThePlainProduct) {
   Fill(src.view, rng);
   Strided plain(rows, out, out);
   live.dense.Forward(src.view, expected.view, Mode::kInfer);
-  live.dense.Forward(src.view, plain.view, Mode::kInfer, &shared);
+  live.dense.Infer(src.view, plain.view, &shared, /*relu=*/false);
   EXPECT_EQ(plain.storage, expected.storage);
   // Columns beyond the input are refused.
   const SharedColumns too_wide{.group_starts = {0}, .columns = {{30, in + 1}}};
-  EXPECT_THROW(frozen.dense.Forward(src.view, got.view, Mode::kInfer, &too_wide), Error);
+  EXPECT_THROW(frozen.dense.Infer(src.view, got.view, &too_wide, /*relu=*/false), Error);
+}
+
+// Inference fuses the ReLU that follows into the product: max(0, ·) of the plain Forward, on the plain path and
+// on the split one, including a split with every column shared.
+TEST(DenseTest, InferWithReluIsTheRectifiedForward) {
+  const int64_t in = 30, out = 20, rows = 6;
+  Fixture live(in, out), frozen(in, out);
+  frozen.arena.FreezeValues();
+  Rng rng(4);
+  Strided src(rows, in, in), plain(rows, out, out), fused(rows, out, out + 3);
+  Fill(src.view, rng);
+  for (int64_t r = 1; r < rows; ++r) std::copy(src.view.Row(0), src.view.Row(0) + in, src.view.Row(r));
+  live.dense.Forward(src.view, plain.view, Mode::kInfer);
+  auto expect_rectified = [&](const char* what) {
+    int64_t zeros = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t j = 0; j < out; ++j) {
+        ASSERT_NEAR(fused.view.At(r, j), std::max(plain.view.At(r, j), 0.f), 1e-5) << what << " " << r << "," << j;
+        zeros += fused.view.At(r, j) == 0.f;
+      }
+    }
+    EXPECT_GT(zeros, 0) << what;  // some outputs were negative
+    EXPECT_TRUE(fused.PaddingIntact()) << what;
+  };
+  live.dense.Infer(src.view, fused.view, nullptr, /*relu=*/true);
+  expect_rectified("plain");
+  const SharedColumns some{.group_starts = {0, 3}, .columns = {{5, 25}}};
+  frozen.dense.Infer(src.view, fused.view, &some, /*relu=*/true);
+  expect_rectified("split");
+  const SharedColumns all{.group_starts = {0, 3}, .columns = {{0, in}}};
+  frozen.dense.Infer(src.view, fused.view, &all, /*relu=*/true);
+  expect_rectified("all shared");
 }
 
 }  // namespace

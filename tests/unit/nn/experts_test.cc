@@ -2,6 +2,7 @@
 // cross-stitch units and AITM's attention transfer unit, each against loops written out by hand.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -154,6 +155,25 @@ TEST(GroupedDenseTest, WritesOnlyItsColumnBlockOfAWiderMatrix) {
       EXPECT_NEAR(dst_all.At(r, c), expected, Tol(expected));
     }
   }
+}
+
+// Inference fuses the ReLU that follows into the pass that adds the bias: max(0, ·) of Forward.
+TEST(GroupedDenseTest, InferWithReluIsTheRectifiedForward) {
+  GroupedFixture f(3, 7, 5);
+  Rng rng(9);
+  Strided src(4, 21, 21), plain(4, 15, 15), fused(4, 15, 17);
+  Fill(src.view, rng);
+  f.layer.Forward(src.view, plain.view, Mode::kInfer);
+  f.layer.Infer(src.view, fused.view, /*relu=*/true);
+  int64_t zeros = 0;
+  for (int64_t r = 0; r < 4; ++r) {
+    for (int64_t j = 0; j < 15; ++j) {
+      EXPECT_EQ(fused.view.At(r, j), std::max(plain.view.At(r, j), 0.f)) << r << "," << j;
+      zeros += fused.view.At(r, j) == 0.f;
+    }
+  }
+  EXPECT_GT(zeros, 0);
+  EXPECT_TRUE(fused.PaddingIntact());
 }
 
 TEST(GroupedDenseTest, BackwardWithoutDiffSrcStillAccumulates) {
