@@ -63,18 +63,23 @@ bool Dense::UseBlockedWeights(int64_t batch) const { return batch >= 256 && in_ 
 Dense::~Dense() = default;
 Dense::Dense(Dense&&) noexcept = default;
 
-void Dense::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
+void Dense::Forward(const Tensor& src, const Tensor& dst, Mode) {
   CheckTensor(src, src.rows, in_, label_, "src");
   CheckTensor(dst, src.rows, out_, label_, "dst");
   MTREC_CHECK(arena_->allocated(), "dense layer '{}' used before the parameter arena was allocated", name_);
+  if (src.rows > 0) Product(src, dst, /*relu=*/false);
+}
+
+// dst = src · W + b, then max(0, ·) when relu, through the plans of that kind.
+void Dense::Product(const Tensor& src, const Tensor& dst, bool relu) {
   const int64_t batch = src.rows;
-  if (batch == 0) return;
-  Plan& plan = plans_->forward.Get(batch, src.ld, dst.ld, [&] {
+  PlanCache& plans = relu ? plans_->forward_relu : plans_->forward;
+  Plan& plan = plans.Get(batch, src.ld, dst.ld, [&] {
     const memory::desc bias = Describe(1, out_, out_, 1);
     const bool frozen = arena_->values_frozen();
     return MakePlan(Describe(batch, in_, src.ld, 1), Describe(in_, out_, out_, 1), &bias,
                     Describe(batch, out_, dst.ld, 1), /*accumulate=*/false, frozen || UseBlockedWeights(batch),
-                    /*pack_once=*/frozen);
+                    /*pack_once=*/frozen, relu);
   });
   Execute(plan, src.data, arena_->Value(weight_id_), arena_->Value(bias_id_), dst.data);
 }
@@ -89,18 +94,7 @@ void Dense::Infer(const Tensor& src, const Tensor& dst, const SharedColumns* sha
   // than twice the groups there is little to share.
   if (shared == nullptr || shared->empty() || !arena_->values_frozen() ||
       batch < 2 * static_cast<int64_t>(shared->group_starts.size())) {
-    if (!relu) {
-      Forward(src, dst, Mode::kInfer);
-      return;
-    }
-    Plan& plan = plans_->forward_relu.Get(batch, src.ld, dst.ld, [&] {
-      const memory::desc bias = Describe(1, out_, out_, 1);
-      const bool frozen = arena_->values_frozen();
-      return MakePlan(Describe(batch, in_, src.ld, 1), Describe(in_, out_, out_, 1), &bias,
-                      Describe(batch, out_, dst.ld, 1), /*accumulate=*/false, frozen || UseBlockedWeights(batch),
-                      /*pack_once=*/frozen, /*relu=*/true);
-    });
-    Execute(plan, src.data, arena_->Value(weight_id_), arena_->Value(bias_id_), dst.data);
+    Product(src, dst, relu);
     return;
   }
   MTREC_CHECK(shared->columns.back().end <= in_ && shared->group_starts.front() == 0 &&

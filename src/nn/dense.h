@@ -53,6 +53,7 @@ class Dense : public Layer {
   struct Plans;  // the oneDNN primitive caches; defined in dense.cc to keep <dnnl.hpp> out of model headers
   struct Split;  // W cut into the rows of shared and of per-row columns, with their plans and buffers
   bool UseBlockedWeights(int64_t batch) const;
+  void Product(const Tensor& src, const Tensor& dst, bool relu);
   void ForwardSplit(const Tensor& src, const Tensor& dst, const SharedColumns& shared, bool relu);
 
   ParameterArena* arena_;

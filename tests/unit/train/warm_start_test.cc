@@ -120,7 +120,9 @@ class WarmStartTest : public testing::Test {
     WarmStartReport Carry() const { return CarryWeights(base_config, *base, "base.mtrec", config, kept, *warm); }
   };
   Pair MakePair(const Config& base_config, const Config& config, bool trained = true) {
-    Pair pair{base_config, config};
+    Pair pair;
+    pair.base_config = base_config;
+    pair.config = config;
     const ColumnTable day_one = Table(base_config, "one.csv", kDayOne);
     pair.base_pipeline = std::make_unique<FeaturePipeline>(FeaturePipeline::Fit(base_config, day_one));
     pair.base = trained ? Trained(base_config, *pair.base_pipeline, day_one) : Built(base_config, *pair.base_pipeline, 1);
