@@ -21,5 +21,6 @@ RunCommand AddListCommand(CLI::App& app);
 RunCommand AddExportCommand(CLI::App& app);
 RunCommand AddBenchCommand(CLI::App& app);
 RunCommand AddServeCommand(CLI::App& app);
+RunCommand AddTuneCommand(CLI::App& app);
 
 }  // namespace mtrec

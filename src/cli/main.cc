@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
   add(mtrec::AddInspectCommand(app));
   add(mtrec::AddListCommand(app));
   add(mtrec::AddExportCommand(app));
+  add(mtrec::AddTuneCommand(app));
   add(mtrec::AddServeCommand(app));
   add(mtrec::AddBenchCommand(app));
 

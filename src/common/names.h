@@ -134,6 +134,15 @@ static_assert(NameTable<GradientSpace>::kNames.size() == static_cast<size_t>(Gra
 // train.precision and the serving/bench --precision options: the number format of the dense layers' matmuls
 // (nn/precision.h). bf16 multiplies bf16 copies of the operands with f32 accumulation; weights, gradients and
 // optimizer state stay f32.
+// mtrec tune --method (tune/tuner.h).
+enum class SearchMethod { kGrid, kRandom, kTpe };
+template <>
+struct NameTable<SearchMethod> {
+  static constexpr std::array<std::string_view, 3> kNames = {"grid", "random", "tpe"};
+};
+static_assert(NameTable<SearchMethod>::kNames.size() == static_cast<size_t>(SearchMethod::kTpe) + 1,
+              "a name for each SearchMethod");
+
 enum class Precision { kF32, kBf16 };
 template <>
 struct NameTable<Precision> {
