@@ -85,12 +85,21 @@ std::string DescribeInputs(const Config& config) {
 
 RunCommand AddInspectCommand(CLI::App& app) {
   auto path = std::make_shared<std::string>();
+  auto history_json = std::make_shared<bool>(false);
   CLI::App* command = app.add_subcommand(
       "inspect", "Describe a model or checkpoint file: format, sections, features, parameters, training history.\n\n"
-                 "Example:\n  mtrec inspect model.mtrec");
+                 "Examples:\n  mtrec inspect model.mtrec\n"
+                 "  mtrec inspect model.mtrec --history-json   # per epoch: train losses, validation metrics per task");
   command->add_option("model", *path, "Model or checkpoint file")->required();
-  return [path] {
+  command->add_flag("--history-json", *history_json,
+                    "Print only the training history as JSON (an array of epochs; each epoch's 'valid' holds every "
+                    "task's validation metrics), for scripts");
+  return [path, history_json] {
     LoadedModel loaded = LoadModel(*path);
+    if (*history_json) {
+      fmt::print("{}\n", HistoryToJson(loaded.history));
+      return 0;
+    }
     const Config& config = loaded.config;
     fmt::print("{}: mtrec {} (format version {})\n", *path, loaded.trainer ? "checkpoint" : "model",
                loaded.format_version);

@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/strings.h"
 #include "io/model_io.h"
+#include "tune/tune_report.h"
 #include "tune/tuner.h"
 
 namespace mtrec {
@@ -256,6 +257,8 @@ int RunTune(const TuneCommandOptions& options) {
   const Trial* best = tuner.Best();
   if (best == nullptr) Fail("no trial finished; see {}/trials/*/train.log", options.out);
   WriteBestConfig(options, tuner, *best);
+  WriteFileAtomic(options.out + "/report.html",
+                  RenderHtmlReport(TuneReport(tuner, fs::path(options.config_path).filename().string())));
   // The finished trials, best first.
   std::vector<const Trial*> ranked;
   double cpu = 0;
@@ -278,7 +281,11 @@ int RunTune(const TuneCommandOptions& options) {
       fmt::print("  trial {}: {:.5f}  {}\n", trial.id, fmt::join(trial.values, ", "), tuner.space().Describe(trial.point));
     }
   }
-  fmt::print("best config: {}/best.toml; every trial: {}/tune.json\n", options.out, options.out);
+  fmt::print("best config: {0}/best.toml; every trial: {0}/tune.json; report: {0}/report.html\n", options.out);
+  struct rusage own {};  // the tuner's own sampling and bookkeeping, beside its trials
+  getrusage(RUSAGE_SELF, &own);
+  cpu += static_cast<double>(own.ru_utime.tv_sec + own.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(own.ru_utime.tv_usec + own.ru_stime.tv_usec);
   fmt::print("tune: best={:.5f} trial={} trials={} cpu_s={:.1f}\n", best->score, best->id, tuner.trials().size(), cpu);
   return 0;
 }

@@ -180,9 +180,11 @@ std::string RenderLineChart(const LineChart& chart, int width, int height) {
       path += fmt::format("{}{:.1f},{:.1f} ", pen_down ? "L" : "M", sx(p.x), sy(p.y));
       pen_down = true;
     }
-    svg += fmt::format("<path class=\"series\" data-series=\"{}\" d=\"{}\" stroke=\"{}\"/>\n", EscapeHtml(s.name), path,
-                       color);
-    if (s.markers) {
+    if (!s.scatter) {
+      svg += fmt::format("<path class=\"series\" data-series=\"{}\" d=\"{}\" stroke=\"{}\"/>\n", EscapeHtml(s.name),
+                         path, color);
+    }
+    if (s.markers || s.scatter) {
       for (const auto& p : s.points) {
         if (!std::isfinite(p.x) || !std::isfinite(p.y)) continue;
         svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"/>", sx(p.x), sy(p.y), color);

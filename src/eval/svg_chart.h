@@ -25,6 +25,7 @@ struct ChartSeries {
   std::vector<CurvePoint> points;  // NaN y values break the line
   bool markers = false;            // a dot at every point (few points, e.g. one per epoch)
   int color = -1;                  // index into the palette; -1: the series' position in its chart
+  bool scatter = false;            // dots only, no line (the trials of a search)
 };
 
 // A shaded area between two lines (a forecast's band up to its p90), drawn under the series; NaN breaks it.

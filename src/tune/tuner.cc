@@ -38,6 +38,8 @@ bool Finished(Trial::State state) {
 
 }  // namespace
 
+std::string_view StateName(Trial::State state) { return kStateNames[static_cast<size_t>(state)]; }
+
 Objective ParseObjective(const std::string& text) {
   Objective objective;
   const size_t colon = text.find(':');
@@ -276,7 +278,7 @@ void Tuner::Save() const {
     json rung_scores = json::array();
     for (double score : trial.rung_scores) rung_scores.push_back(score);
     trials.push_back({{"id", trial.id},
-                      {"state", kStateNames[static_cast<size_t>(trial.state)]},
+                      {"state", StateName(trial.state)},
                       {"params", params},
                       {"point", point},
                       {"epochs", trial.epochs},

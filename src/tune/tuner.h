@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/names.h"
@@ -78,6 +79,9 @@ struct Trial {
   double finished = 0;
   std::string error;
 };
+
+// "pending", "running", "paused", "complete", "stopped", "failed": as tune.json and the report write them.
+std::string_view StateName(Trial::State state);
 
 class Tuner {
  public:

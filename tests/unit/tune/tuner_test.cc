@@ -156,10 +156,16 @@ TEST_F(TunerTest, AshaStopsPoorTrialsEarly) {
   EXPECT_DOUBLE_EQ(cpu, 63.0);
   const Trial* best = tuner.Best();
   EXPECT_EQ(best->epochs, 9);
-  // The promoted trials were the best of their rung: no stopped trial beat the best at rung 0.
-  for (const TrialRequest& request : requests_) {
-    if (request.resume) EXPECT_GT(request.epochs, 1);
+  // Three trials: the best of them at one epoch, and only it, goes on.
+  std::filesystem::remove(dir_ + "/tune.json");
+  options.trials = 3;
+  Tuner three(SearchSpace::Parse(kSpace, "space.toml"), options, dir_, Runner());
+  three.Run();
+  size_t best_at_one = 0;
+  for (size_t t = 1; t < 3; ++t) {
+    if (three.trials()[t].rung_scores[0] > three.trials()[best_at_one].rung_scores[0]) best_at_one = t;
   }
+  for (size_t t = 0; t < 3; ++t) EXPECT_EQ(three.trials()[t].epochs, t == best_at_one ? 3 : 1) << t;
 }
 
 TEST_F(TunerTest, AFailedTrialIsKeptWithItsErrorAndTheOthersGoOn) {
