@@ -23,6 +23,7 @@ std::string EpochsName(int64_t epochs) { return fmt::format("{} epoch{}", epochs
 template <typename X>
 LineChart ScoreChart(const Tuner& tuner, std::string id, std::string title, std::string x_label, X x) {
   LineChart chart(std::move(id), std::move(title), std::move(x_label), "score");
+  chart.legend_bottom = true;  // the best trials are at the top
   std::map<int64_t, ChartSeries> by_epochs;
   std::vector<const Trial*> ordered;
   for (const Trial& trial : tuner.trials()) {
@@ -35,7 +36,7 @@ LineChart ScoreChart(const Tuner& tuner, std::string id, std::string title, std:
   }
   std::sort(ordered.begin(), ordered.end(), [&](const Trial* a, const Trial* b) { return x(*a) < x(*b); });
   const int64_t full = tuner.options().max_epochs;
-  ChartSeries best{"best so far", {}, /*markers=*/false, static_cast<int>(by_epochs.size())};
+  ChartSeries best{"best so far", {}, /*markers=*/true, static_cast<int>(by_epochs.size())};
   double running = -INFINITY;
   for (const Trial* trial : ordered) {
     if (trial->epochs != full) continue;
@@ -111,6 +112,7 @@ HtmlReport TuneReport(const Tuner& tuner, const std::string& title) {
     const Param& param = space.params()[p];
     const bool log = param.kind != Param::Kind::kChoice && param.log;
     LineChart chart("param_" + param.key, param.key, log ? "log10 " + param.key : param.key, "score");
+    chart.legend_bottom = true;
     ChartSeries dots{"trials", {}, /*markers=*/false, 0, /*scatter=*/true};
     for (const Trial& trial : tuner.trials()) {
       if (!Scored(trial) || !trial.point[p].active) continue;
