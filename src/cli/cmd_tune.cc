@@ -202,12 +202,12 @@ int RunTune(const TuneCommandOptions& options) {
   const SearchSpace space = SearchSpace::Load(options.space_path);
   const Config config = LoadConfig(options.config_path, options.overrides);
   // Every point must make a valid config: found now, with the key's place in the space, not in trial 7's log.
-  for (const Param& param : space.params()) {
+  for (size_t p = 0; p < space.params().size(); ++p) {
+    const Param& param = space.params()[p];
     for (size_t c = 0; c < std::max<size_t>(param.choices.size(), 1); ++c) {
       std::vector<std::string> overrides = options.overrides;
-      const double number = param.kind == Param::Kind::kChoice ? 0 : param.low;
-      const ParamValue value{true, number, param.kind == Param::Kind::kChoice ? static_cast<int64_t>(c) : -1};
-      const size_t p = static_cast<size_t>(&param - space.params().data());
+      const bool choice = param.kind == Param::Kind::kChoice;
+      const ParamValue value{true, choice ? 0 : param.low, choice ? static_cast<int64_t>(c) : -1};
       overrides.push_back(param.key + "=" + space.Text(p, value));
       try {
         LoadConfig(options.config_path, overrides);
