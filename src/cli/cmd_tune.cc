@@ -44,6 +44,7 @@ struct TuneCommandOptions {
   int64_t asha_min_epochs = 1;
   int64_t asha_eta = 3;
   int64_t startup_trials = 10;
+  double budget_cpu = 0;
   std::vector<std::string> overrides;
 };
 
@@ -245,6 +246,8 @@ int RunTune(const TuneCommandOptions& options) {
   tune.min_epochs = options.asha_min_epochs;
   tune.eta = options.asha_eta;
   tune.max_epochs = config.train.epochs;
+  MTREC_CHECK(options.budget_cpu >= 0, "--budget-cpu-seconds must be >= 0, got {}", options.budget_cpu);
+  tune.cpu_budget = options.budget_cpu;
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = options.threads > 0 ? options.threads : std::max(1, cores / options.parallel);
   fs::create_directories(options.out);
@@ -329,6 +332,10 @@ RunCommand AddTuneCommand(CLI::App& app) {
   command->add_option("--asha-eta", options->asha_eta, "ASHA: a rung keeps the best 1/eta, for eta times the epochs")
       ->capture_default_str();
   command->add_option("--startup-trials", options->startup_trials, "TPE: random points before the estimator")
+      ->capture_default_str();
+  command->add_option("--budget-cpu-seconds", options->budget_cpu,
+                      "Start no trial (nor ASHA promotion) once the trials have used this many CPU seconds; 0 = no "
+                      "limit but --trials")
       ->capture_default_str();
   command->add_option("overrides", options->overrides, "section.key=value settings applied to every trial");
   return [options] { return RunTune(*options); };

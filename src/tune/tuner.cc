@@ -105,6 +105,11 @@ double Tuner::Score(const std::vector<double>& values) const {
 // A promotion first (from the highest rung down: the trials nearest their full budget), then a trial that a
 // restart left pending, then a new point.
 bool Tuner::NextJob(Job* job) {
+  if (options_.cpu_budget > 0) {
+    double spent = 0;
+    for (const Trial& trial : trials_) spent += trial.cpu_seconds;
+    if (spent >= options_.cpu_budget) return false;
+  }
   const std::vector<int64_t> rungs = Rungs();
   for (int64_t k = static_cast<int64_t>(rungs.size()) - 2; k >= 0; --k) {
     // The trials that finished rung k, best first by their score there; the best 1/eta of them go on.

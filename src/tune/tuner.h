@@ -62,6 +62,7 @@ struct TuneOptions {
   int64_t max_epochs = 5;  // the config's train.epochs: a trial's full budget
   int64_t min_epochs = 1;  // ASHA's first rung
   int64_t eta = 3;         // ASHA: a rung keeps the best 1/eta and trains them eta times longer
+  double cpu_budget = 0;   // > 0: nothing new starts once the trials have used this many CPU seconds
 };
 
 struct Trial {

@@ -168,6 +168,17 @@ TEST_F(TunerTest, AshaStopsPoorTrialsEarly) {
   for (size_t t = 0; t < 3; ++t) EXPECT_EQ(three.trials()[t].epochs, t == best_at_one ? 3 : 1) << t;
 }
 
+// A CPU budget: trials start until the finished ones have used it (a second per epoch here, 5 epochs a trial).
+TEST_F(TunerTest, ACpuBudgetStopsStartingTrials) {
+  TuneOptions options;
+  options.method = SearchMethod::kRandom;
+  options.trials = 100;
+  options.cpu_budget = 12;
+  Tuner tuner(SearchSpace::Parse(kSpace, "space.toml"), options, dir_, Runner());
+  tuner.Run();
+  EXPECT_EQ(tuner.trials().size(), 3u);  // 0, 5, 10 seconds spent when trials 0, 1, 2 started; 15 after
+}
+
 TEST_F(TunerTest, AFailedTrialIsKeptWithItsErrorAndTheOthersGoOn) {
   TuneOptions options;
   options.method = SearchMethod::kGrid;
