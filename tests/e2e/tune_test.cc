@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -50,6 +52,11 @@ log = true
                                         "model.mtrec"));
   }
   EXPECT_EQ(complete, 1);  // 3 trials, eta 3: one goes on to the second epoch
+  // The report: the search by trial, time and compute, and each param against the score.
+  const std::string report = ReadFileBytes((dir / "out/report.html").string());
+  for (const char* chart : {"by_trial", "by_time", "by_compute", "param_train.lr", "param_model.experts"}) {
+    EXPECT_NE(report.find(std::string("data-chart=\"") + chart + "\""), std::string::npos) << chart;
+  }
   // best.toml trains as it is, from wherever it is.
   const RunResult train = RunMtrec("train --config " + (dir / "out/best.toml").string() + " --out " +
                                    (dir / "best.mtrec").string() + " train.epochs=1");
@@ -59,6 +66,50 @@ log = true
   ASSERT_EQ(again.exit_code, 0) << again.output;
   EXPECT_NE(again.output.find("3 trials so far; going on"), std::string::npos) << again.output;
   EXPECT_EQ(again.output.substr(again.output.rfind("tune: best=")).substr(0, 30), last.substr(0, 30));
+  std::filesystem::remove_all(dir);
+}
+
+// Killed after its first trial, the search goes on from tune.json when started again: that trial is kept as it
+// was, the others follow, and no trial of the killed run is left training.
+TEST(TuneTest, AKilledSearchGoesOn) {
+  const std::filesystem::path dir = FreshDir("tune_kill");
+  ASSERT_EQ(RunMtrec("simulate --preset ecommerce --rows 4000 --seed 2 --out " + (dir / "sim").string()).exit_code, 0);
+  WriteText(dir / "space.toml", "[params.\"train.lr\"]\nlow = 3e-4\nhigh = 3e-3\nlog = true\n");
+  const std::string tune = std::string(MTREC_BINARY) + " tune --config " + (dir / "sim/config.toml").string() +
+                           " --space " + (dir / "space.toml").string() + " --out " + (dir / "out").string() +
+                           " --trials 3 --method random train.epochs=2";
+  // In the background; killed (SIGKILL: no chance to tidy up) once tune.json holds a finished trial.
+  const RunResult started = RunShell("(" + tune + " > " + (dir / "first.log").string() +
+                                     " 2>&1 & echo $! > " + (dir / "pid").string() + ")");
+  ASSERT_EQ(started.exit_code, 0);
+  const std::string json_path = (dir / "out/tune.json").string();
+  bool finished_one = false;
+  for (int i = 0; i < 600 && !finished_one; ++i) {
+    usleep(50000);
+    if (std::filesystem::exists(json_path)) {
+      const auto saved = nlohmann::json::parse(ReadFileBytes(json_path), nullptr, false);
+      if (!saved.is_discarded()) {
+        for (const auto& trial : saved["trials"]) finished_one = finished_one || trial["state"] == "complete";
+      }
+    }
+  }
+  ASSERT_TRUE(finished_one) << ReadFileBytes((dir / "first.log").string());
+  RunShell("kill -9 $(cat " + (dir / "pid").string() + ")");
+  usleep(300000);
+  // The trial that was training died with the tuner (its parent-death signal).
+  // ("[t]rain": the pattern does not match the command line of the shell that runs pgrep.)
+  EXPECT_NE(RunShell("pgrep -f '[t]rain --config " + (dir / "sim/config.toml").string() + "'").exit_code, 0);
+  const auto killed = nlohmann::json::parse(ReadFileBytes(json_path));
+  const RunResult again = RunShell(tune);
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  const auto resumed = nlohmann::json::parse(ReadFileBytes(json_path));
+  ASSERT_EQ(resumed["trials"].size(), 3u);
+  for (const auto& trial : resumed["trials"]) EXPECT_EQ(trial["state"], "complete") << trial.dump();
+  for (const auto& trial : killed["trials"]) {
+    if (trial["state"] == "complete") {
+      EXPECT_EQ(resumed["trials"][trial["id"].get<size_t>()], trial);
+    }
+  }
   std::filesystem::remove_all(dir);
 }
 
