@@ -67,7 +67,10 @@ Mlp::Mlp(ParameterArena& arena, const MlpOptions& options, const MlpSettings& se
   for (size_t i = 0; i < layers_.size(); ++i) {
     dense_.push_back(dynamic_cast<Dense*>(layers_[i].get()));
     grouped_.push_back(dynamic_cast<GroupedDense*>(layers_[i].get()));
-    relu_follows_.push_back(i + 1 < layers_.size() && dynamic_cast<const Relu*>(layers_[i + 1].get()) != nullptr);
+    // Only a product takes the ReLU after it (with batch norm between them, the ReLU stays a layer of its own).
+    const bool product = dense_.back() != nullptr || grouped_.back() != nullptr;
+    relu_follows_.push_back(product && i + 1 < layers_.size() &&
+                            dynamic_cast<const Relu*>(layers_[i + 1].get()) != nullptr);
   }
   for (const auto& layer : layers_) {
     is_dropout_.push_back(dynamic_cast<const Dropout*>(layer.get()) != nullptr);

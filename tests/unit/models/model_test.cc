@@ -139,6 +139,25 @@ TEST_P(EveryArchitecture, InferenceScoresAsTheTrainingForward) {
   for (size_t i = 0; i < trained.size(); ++i) EXPECT_NEAR(inferred[i], trained[i], 1e-6) << i;
 }
 
+// With batch norm between a product and its ReLU, inference still rectifies: the last hidden layer's output is
+// never negative (the ReLU is fused only into a product directly before it).
+TEST(MlpInferenceTest, TheReluAfterBatchNormStays) {
+  ParameterArena arena;
+  Mlp mlp(arena, {.name = "m", .input_cols = 3, .hidden = {6, 5}}, {.batch_norm = true, .max_batch = 8});
+  arena.Allocate();
+  arena.Initialize(1);
+  Matrix x(8, 3);
+  for (int64_t i = 0; i < 24; ++i) x.data()[i] = static_cast<float>((i * 7) % 11) / 2.5f - 2.f;
+  const std::vector<float> out = Values(mlp.Forward(x.View(), Mode::kInfer));
+  int64_t zeros = 0;
+  for (float v : out) {
+    EXPECT_GE(v, 0.f);
+    zeros += v == 0.f;
+  }
+  EXPECT_GT(zeros, 0);
+  EXPECT_LT(zeros, static_cast<int64_t>(out.size()));
+}
+
 // A server's batch: rows in groups that share the user (a request's context). With frozen weights every
 // architecture's first layers compute the user's share once per group (a product of one row per group is
 // recorded) and score as the same rows without groups. single_task's first layer is a grouped product (network k
