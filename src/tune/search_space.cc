@@ -165,6 +165,37 @@ double SearchSpace::Snap(size_t p, double x) const {
   return std::clamp(rounded, param.low, param.high);
 }
 
+std::string SearchSpace::Signature(size_t p) const {
+  const Param& param = params_[p];
+  std::string text = param.key + ": ";
+  if (param.kind == Param::Kind::kChoice) {
+    text += fmt::format("choices [{}]", fmt::join(param.choices, ", "));
+  } else {
+    text += fmt::format("{} {}..{}{} points {}", param.kind == Param::Kind::kInt ? "int" : "float", param.low,
+                        param.high, param.log ? " log" : "", param.points);
+  }
+  for (const auto& condition : param.when) {
+    text += fmt::format(" when {} in [{}]", params_[condition.param].key, fmt::join(condition.values, ", "));
+  }
+  return text;
+}
+
+bool SearchSpace::Holds(const Point& point) const {
+  if (point.size() != params_.size()) return false;
+  for (size_t p : order_) {
+    const Param& param = params_[p];
+    const ParamValue& value = point[p];
+    if (value.active != Active(point, p)) return false;
+    if (!value.active) continue;
+    if (param.kind == Param::Kind::kChoice) {
+      if (value.choice < 0 || value.choice >= static_cast<int64_t>(param.choices.size())) return false;
+    } else if (!(value.number >= param.low && value.number <= param.high)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool SearchSpace::Active(const Point& point, size_t p) const {
   for (const auto& condition : params_[p].when) {
     const ParamValue& value = point[condition.param];

@@ -71,6 +71,12 @@ class SearchSpace {
   double Snap(size_t p, double x) const;
   // "key=value" for every active param, as `mtrec train` takes them.
   std::vector<std::string> Overrides(const Point& point) const;
+  // Param p's whole definition in one line (kind, values, range, conditions): a search resumed from tune.json
+  // must have the same.
+  std::string Signature(size_t p) const;
+  // Whether `point` could have come from this space: a value for each param, active exactly where the conditions
+  // hold, choices that exist, numbers in their ranges.
+  bool Holds(const Point& point) const;
   // "model.arch=mmoe train.lr=0.0031", for logs.
   std::string Describe(const Point& point) const;
 

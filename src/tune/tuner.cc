@@ -66,6 +66,12 @@ Tuner::Tuner(SearchSpace space, TuneOptions options, std::string dir, TrialRunne
     : space_(std::move(space)), options_(std::move(options)), dir_(std::move(dir)), runner_(std::move(runner)) {
   MTREC_CHECK(options_.parallel >= 1, "--parallel must be at least 1, got {}", options_.parallel);
   MTREC_CHECK(!options_.objectives.empty(), "no objective");
+  double weights = 0;
+  for (const Objective& objective : options_.objectives) {
+    MTREC_CHECK(objective.weight >= 0, "objective {}: weight {} < 0", objective.Name(), objective.weight);
+    weights += objective.weight;
+  }
+  MTREC_CHECK(weights > 0, "the objectives' weights (--tradeoff) sum to 0; give at least one a positive weight");
   MTREC_CHECK(options_.max_epochs >= 1, "train.epochs must be at least 1 to tune, got {}", options_.max_epochs);
   if (options_.asha) {
     MTREC_CHECK(options_.eta >= 2, "--asha-eta must be at least 2, got {}", options_.eta);
@@ -144,9 +150,14 @@ bool Tuner::NextJob(Job* job) {
   } else if (options_.method == SearchMethod::kRandom) {
     trial.point = space_.Random(rng);
   } else {
+    // Under ASHA a trial that went further ranks above any that stopped earlier (as Optuna ranks pruned trials),
+    // then by score: the rung is folded into the loss far beyond any score's range.
     std::vector<Observation> history;
+    const auto last_rung = static_cast<double>(Rungs().size() - 1);
     for (const Trial& seen : trials_) {
-      if (Finished(seen.state)) history.push_back({seen.point, -seen.score});
+      if (Finished(seen.state)) {
+        history.push_back({seen.point, -seen.score + 1e12 * (last_rung - static_cast<double>(seen.rung))});
+      }
     }
     trial.point = SampleTpe(space_, history, options_.tpe, rng);
   }
@@ -159,9 +170,11 @@ void Tuner::Finish(const Job& job, const TrialOutcome& outcome, double cpu_befor
   Trial& trial = trials_[job.trial];
   trial.cpu_seconds = cpu_before + outcome.cpu_seconds;
   if (!outcome.ok) {
-    trial.state = Trial::State::kFailed;
     trial.error = outcome.error;
-    LogWarning("trial {} failed: {}", trial.id, outcome.error);
+    // A promotion that fails keeps what the trial reached: stopped at its last rung.
+    trial.state = job.resume ? Trial::State::kStopped : Trial::State::kFailed;
+    LogWarning("trial {} failed{}: {}", trial.id, job.resume ? fmt::format(" going on to {} epochs", job.epochs) : "",
+               outcome.error);
     return;
   }
   MTREC_CHECK(outcome.values.size() == options_.objectives.size(), "trial {}: {} objective values for {} objectives",
@@ -228,14 +241,23 @@ void Tuner::Run() {
   int running = 0;
   const auto start = std::chrono::steady_clock::now();
   auto now = [&] { return clock_offset_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  // The first error outside a trial (tune.json not writable, say) stops every worker and is rethrown after them.
+  std::exception_ptr failure;
   auto worker = [&] {
     std::unique_lock<std::mutex> lock(mutex);
     while (true) {
+      if (failure) return;
       Job job;
-      if (!NextJob(&job)) {
-        if (running == 0) return;
-        changed.wait(lock);
-        continue;
+      try {
+        if (!NextJob(&job)) {
+          if (running == 0) return;
+          changed.wait(lock);
+          continue;
+        }
+      } catch (...) {
+        failure = std::current_exception();
+        changed.notify_all();
+        return;
       }
       Trial& trial = trials_[job.trial];
       trial.state = Trial::State::kRunning;
@@ -243,7 +265,14 @@ void Tuner::Run() {
       const double cpu_before = trial.cpu_seconds;
       const TrialRequest request{trial.id, space_.Overrides(trial.point), job.epochs, job.resume};
       ++running;
-      Save();
+      try {
+        Save();
+      } catch (...) {
+        failure = std::current_exception();
+        --running;
+        changed.notify_all();
+        return;
+      }
       lock.unlock();
       TrialOutcome outcome;
       try {
@@ -254,20 +283,40 @@ void Tuner::Run() {
       }
       lock.lock();
       --running;
-      Finish(job, outcome, cpu_before);
-      trials_[job.trial].finished = now();
-      Save();
+      try {
+        Finish(job, outcome, cpu_before);
+        trials_[job.trial].finished = now();
+        Save();
+      } catch (...) {
+        if (!failure) failure = std::current_exception();
+      }
       changed.notify_all();
     }
   };
   std::vector<std::thread> workers;
   for (int w = 0; w < options_.parallel; ++w) workers.emplace_back(worker);
   for (auto& thread : workers) thread.join();
+  if (failure) std::rethrow_exception(failure);
   // Trials ASHA left at a lower rung are done: stopped early.
   for (Trial& trial : trials_) {
     if (trial.state == Trial::State::kPaused) trial.state = Trial::State::kStopped;
   }
   Save();
+}
+
+// What tune.json keeps of the search, compared when it is resumed.
+nlohmann::json Tuner::SpaceJson() const {
+  json space = json::array();
+  for (size_t p = 0; p < space_.params().size(); ++p) space.push_back(space_.Signature(p));
+  return space;
+}
+
+nlohmann::json Tuner::ObjectivesJson() const {
+  json objectives = json::array();
+  for (const Objective& objective : options_.objectives) {
+    objectives.push_back({{"name", objective.Name()}, {"weight", objective.weight}});
+  }
+  return objectives;
 }
 
 void Tuner::Save() const {
@@ -296,14 +345,10 @@ void Tuner::Save() const {
                       {"finished", trial.finished},
                       {"error", trial.error}});
   }
-  json objectives = json::array();
-  for (const Objective& objective : options_.objectives) objectives.push_back(objective.Name());
-  json keys = json::array();
-  for (const Param& param : space_.params()) keys.push_back(param.key);
   const json document = {{"format", "mtrec tune 1"},     {"method", fmt::format("{}", options_.method)},
                          {"seed", options_.seed},       {"asha", options_.asha},
-                         {"rungs", Rungs()},            {"objectives", objectives},
-                         {"space", keys},               {"trials", trials}};
+                         {"rungs", Rungs()},            {"objectives", ObjectivesJson()},
+                         {"space", SpaceJson()},        {"trials", trials}};
   WriteFileAtomic(dir_ + "/tune.json", document.dump(1) + "\n");
 }
 
@@ -322,17 +367,13 @@ void Tuner::Load() {
            document.value(what, json()).dump(), expected.dump());
     }
   };
-  json objectives = json::array();
-  for (const Objective& objective : options_.objectives) objectives.push_back(objective.Name());
-  json keys = json::array();
-  for (const Param& param : space_.params()) keys.push_back(param.key);
   differs("format", "mtrec tune 1");
   differs("method", fmt::format("{}", options_.method));
   differs("seed", options_.seed);
   differs("asha", options_.asha);
   differs("rungs", Rungs());
-  differs("objectives", objectives);
-  differs("space", keys);
+  differs("objectives", ObjectivesJson());
+  differs("space", SpaceJson());
   try {
     for (const json& item : document.at("trials")) {
       Trial trial;
@@ -344,7 +385,7 @@ void Tuner::Load() {
       for (const json& value : item.at("point")) {
         trial.point.push_back({value.at(0).get<bool>(), value.at(1).get<double>(), value.at(2).get<int64_t>()});
       }
-      if (trial.point.size() != space_.params().size()) Fail("trial {} has {} values", trial.id, trial.point.size());
+      if (!space_.Holds(trial.point)) Fail("trial {}'s point does not fit the space", trial.id);
       trial.epochs = item.at("epochs").get<int64_t>();
       trial.rung = item.at("rung").get<int64_t>();
       trial.values = item.at("values").get<std::vector<double>>();
@@ -355,6 +396,11 @@ void Tuner::Load() {
       trial.finished = item.at("finished").get<double>();
       trial.error = item.at("error").get<std::string>();
       if (trial.id != static_cast<int64_t>(trials_.size())) Fail("trial {} out of order", trial.id);
+      if (trial.rung >= 0 && (trial.values.size() != options_.objectives.size() ||
+                              trial.rung_scores.size() != static_cast<size_t>(trial.rung) + 1)) {
+        Fail("trial {}: {} values and {} rung scores for {} objectives at rung {}", trial.id, trial.values.size(),
+             trial.rung_scores.size(), options_.objectives.size(), trial.rung);
+      }
       // A trial the kill interrupted trains again: from the start, or from its last rung.
       if (trial.state == Trial::State::kRunning) trial.state = trial.rung >= 0 ? Trial::State::kPaused : Trial::State::kPending;
       clock_offset_ = std::max(clock_offset_, trial.finished);

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "common/names.h"
 #include "tune/search_space.h"
 #include "tune/tpe.h"
@@ -107,6 +109,8 @@ class Tuner {
   double Score(const std::vector<double>& values) const;
   void Load();
   void Save() const;
+  nlohmann::json SpaceJson() const;
+  nlohmann::json ObjectivesJson() const;
 
   SearchSpace space_;
   TuneOptions options_;

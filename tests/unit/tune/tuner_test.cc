@@ -115,6 +115,19 @@ TEST_F(TunerTest, AKilledRunGoesOnFromTuneJson) {
   Tuner fresh(SearchSpace::Parse(kSpace, "space.toml"), options, dir_, Runner());
   fresh.Run();
   for (size_t t = 0; t < 5; ++t) EXPECT_EQ(fresh.trials()[t].point, second.trials()[t].point) << t;
+  // The same keys with other choices: refused, not read as indices into the new list.
+  {
+    std::string edited = kSpace;
+    edited.replace(edited.find("[\"a\", \"b\"]"), 10, "[\"b\", \"a\", \"c\"]");
+    Tuner other(SearchSpace::Parse(edited, "space.toml"), options, dir_, Runner());
+    try {
+      other.Run();
+      FAIL() << "expected a refusal";
+    } catch (const Error& error) {
+      EXPECT_NE(std::string(error.what()).find("was written by another search (space"), std::string::npos)
+          << error.what();
+    }
+  }
   // Another search in the same folder is refused.
   options.seed = 8;
   Tuner other(SearchSpace::Parse(kSpace, "space.toml"), options, dir_, Runner());
@@ -150,10 +163,18 @@ TEST_F(TunerTest, AshaStopsPoorTrialsEarly) {
     EXPECT_EQ(trial.state == Trial::State::kComplete, trial.epochs == 9);
   }
   EXPECT_EQ(per_rung[1] + per_rung[3] + per_rung[9], 27);
-  EXPECT_EQ(per_rung[3] + per_rung[9], 9);  // a third of 27 promoted from rung 0
-  EXPECT_EQ(per_rung[9], 3);                // a third of those from rung 1
-  // The epochs trained: 27 x 1 + 9 x 2 more + 3 x 6 more = 63, against 27 x 9 = 243 at full budget.
-  EXPECT_DOUBLE_EQ(cpu, 63.0);
+  // At least a third of 27 go on from rung 0 and a third of those from rung 1; asynchronous promotion may take a
+  // few more (a trial promoted early can later fall out of its rung's best third), never most of them.
+  EXPECT_GE(per_rung[3] + per_rung[9], 9);
+  EXPECT_LE(per_rung[3] + per_rung[9], 14);
+  EXPECT_GE(per_rung[9], 3);
+  EXPECT_LE(per_rung[9], 6);
+  // The epochs trained, a CPU second each: 27 x 1 + 9 x 2 more + 3 x 6 more = 63 at the least, against
+  // 27 x 9 = 243 at full budget.
+  double epochs = 0;
+  for (const auto& [budget, count] : per_rung) epochs += static_cast<double>(budget * count);
+  EXPECT_DOUBLE_EQ(cpu, epochs);
+  EXPECT_LE(cpu, 0.5 * 243);
   const Trial* best = tuner.Best();
   EXPECT_EQ(best->epochs, 9);
   // Three trials: the best of them at one epoch, and only it, goes on.
@@ -177,6 +198,32 @@ TEST_F(TunerTest, ACpuBudgetStopsStartingTrials) {
   Tuner tuner(SearchSpace::Parse(kSpace, "space.toml"), options, dir_, Runner());
   tuner.Run();
   EXPECT_EQ(tuner.trials().size(), 3u);  // 0, 5, 10 seconds spent when trials 0, 1, 2 started; 15 after
+}
+
+// A promotion that fails keeps the trial where it was: stopped at its last rung with its score there.
+TEST_F(TunerTest, AFailedPromotionKeepsTheEarlierRung) {
+  TuneOptions options;
+  options.method = SearchMethod::kRandom;
+  options.trials = 3;
+  options.asha = true;
+  options.max_epochs = 3;
+  Tuner tuner(SearchSpace::Parse(kSpace, "space.toml"), options, dir_, [](const TrialRequest& request) {
+    if (request.resume) throw Error("disk full");
+    TrialOutcome outcome;
+    outcome.ok = true;
+    outcome.values = {Quality(request.overrides, request.epochs)};
+    return outcome;
+  });
+  tuner.Run();
+  int stopped_with_error = 0;
+  for (const Trial& trial : tuner.trials()) {
+    EXPECT_EQ(trial.state, Trial::State::kStopped);
+    EXPECT_EQ(trial.epochs, 1);
+    EXPECT_EQ(trial.values.size(), 1u);
+    stopped_with_error += trial.error == "disk full";
+  }
+  EXPECT_EQ(stopped_with_error, 1);
+  ASSERT_NE(tuner.Best(), nullptr);
 }
 
 TEST_F(TunerTest, AFailedTrialIsKeptWithItsErrorAndTheOthersGoOn) {
