@@ -16,8 +16,10 @@ namespace {
 
 // `mtrec serve` and `mtrec bench serve`: the scoring path, whose forward pass is a dozen short parallel regions.
 bool Serving(int argc, char** argv) {
-  const std::string_view command = argc > 1 ? argv[1] : "";
-  return command == "serve" || (command == "bench" && argc > 2 && std::string_view(argv[2]) == "serve");
+  int i = 1;
+  while (i < argc && argv[i][0] == '-') ++i;  // the global flags (-q, -v) before the command
+  const std::string_view command = i < argc ? argv[i] : "";
+  return command == "serve" || (command == "bench" && i + 1 < argc && std::string_view(argv[i + 1]) == "serve");
 }
 
 // libgomp reads OMP_WAIT_POLICY once, when the library is loaded, before main runs. Left unset, its default

@@ -294,12 +294,26 @@ class DuplicateKeyCheck {
   int64_t values_ = 0;
 };
 
-// The body's JSON through simdjson (a parser per thread, its buffers reused from request to request), every object
-// checked for keys given twice. Valid while the thread parses nothing else. A body simdjson refuses is read again
-// by nlohmann for a message that says where.
-Value ParseBody(std::string_view body, const RequestLimits& limits) {
+// The body's JSON through simdjson, every object checked for keys given twice. A body simdjson refuses is read
+// again by nlohmann for a message that says where. The parser is the thread's own, its buffers reused from request
+// to request, or for a body over kOwnParserBytes one of this object's, freed with it (a parser keeps buffers of
+// about ten times the largest body it read, which a rare large request would leave on every worker thread). The
+// values stay valid while this object lives and the thread parses nothing else.
+class BodyParser {
+ public:
+  Value Parse(std::string_view body, const RequestLimits& limits);
+
+ private:
+  static constexpr size_t kOwnParserBytes = size_t{1} << 20;
+  std::optional<simdjson::dom::parser> own_;
+};
+
+Value BodyParser::Parse(std::string_view body, const RequestLimits& limits) {
+  // A UTF-8 byte order mark, which nlohmann skipped and simdjson 3.0 does not.
+  if (body.substr(0, 3) == "\xEF\xBB\xBF") body.remove_prefix(3);
   if (body.empty()) throw RequestError(400, "empty body; expected a JSON object");
-  thread_local simdjson::dom::parser parser;
+  thread_local simdjson::dom::parser thread_parser;
+  simdjson::dom::parser& parser = body.size() > kOwnParserBytes ? own_.emplace() : thread_parser;
   // simdjson counts the levels it opens as nlohmann's limit here does: max_depth levels pass, one more does not.
   const size_t depth = static_cast<size_t>(limits.max_depth);
   if (parser.max_depth() != depth || parser.capacity() < body.size()) {
@@ -728,7 +742,8 @@ std::optional<Value> Find(Object object, std::string_view key) {
 
 EncodedRequest ParseRankRequest(std::string_view body_text, const RequestSchema& schema, const RequestLimits& limits) {
   const auto start = Clock::now();
-  const Value root = ParseBody(body_text, limits);
+  BodyParser parser;
+  const Value root = parser.Parse(body_text, limits);
   const auto parsed = Clock::now();
   const Object body = ObjectAt(root, Field("request body"));
   CheckKeys(body, {"context", "items", "blend", "top_k"});
@@ -786,7 +801,8 @@ EncodedRequest ParseRankRequest(std::string_view body_text, const RequestSchema&
 EncodedRequest ParsePredictRequest(std::string_view body_text, const RequestSchema& schema,
                                    const RequestLimits& limits) {
   const auto start = Clock::now();
-  const Value root = ParseBody(body_text, limits);
+  BodyParser parser;
+  const Value root = parser.Parse(body_text, limits);
   const auto parsed = Clock::now();
   const Object body = ObjectAt(root, Field("request body"));
   CheckKeys(body, {"rows"});

@@ -420,6 +420,18 @@ TEST_F(RequestTest, ParsingIsLinearAndEchoesAreCut) {
   EXPECT_LT(Refusal("{\"items\": [], \"top_k\": \"" + long_task + "\"}").second.size(), 300u);
 }
 
+// A UTF-8 byte order mark before the JSON is skipped, as before simdjson; a body over a megabyte (its own parser)
+// reads as any other.
+TEST_F(RequestTest, AByteOrderMarkAndLargeBodiesReadAsAnyOther) {
+  const json value = {{"context", Row(0, kUserColumns)}, {"items", {Row(1, kItemColumns)}}};
+  const std::string body = value.dump();
+  EXPECT_EQ(Refusal("\xEF\xBB\xBF" + body).first, 0) << Refusal("\xEF\xBB\xBF" + body).second;
+  EXPECT_EQ(Refusal("\xEF\xBB\xBF").second, "empty body; expected a JSON object");
+  std::string large = body;
+  large.insert(1, std::string(1 << 21, ' '));  // blanks after the opening brace
+  EXPECT_EQ(Refusal(large).first, 0) << Refusal(large).second;
+}
+
 TEST_F(RequestTest, TheDeadlineCoversParsing) {
   limits_.deadline = std::chrono::steady_clock::now() - std::chrono::milliseconds(1);
   std::string many = "{\"items\":[0";
