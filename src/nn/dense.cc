@@ -105,10 +105,17 @@ void Dense::Infer(const Tensor& src, const Tensor& dst, const SharedColumns* sha
 }
 
 // dst[r] = src[r, own] · W[own, :] + (src[g, shared] · W[shared, :] + b) for row r of group g: the second term once
-// per group. W's rows are cut for a split the first time it is seen (a server's requests give the same one).
+// per group. W's rows are cut for a split the first time it is seen; the last kKeptSplits splits are kept (a
+// server's requests give one or two: the context's columns, and fewer when a batch mixes in other requests).
 void Dense::ForwardSplit(const Tensor& src, const Tensor& dst, const SharedColumns& shared, bool relu) {
+  constexpr size_t kKeptSplits = 4;
   const float* weights = arena_->Value(weight_id_);
-  if (!split_ || split_->shared != shared.columns || split_->weights != weights) {
+  auto found = std::find_if(splits_.begin(), splits_.end(), [&](const std::unique_ptr<Split>& split) {
+    return split->shared == shared.columns && split->weights == weights;
+  });
+  if (found != splits_.end()) {
+    std::rotate(splits_.begin(), found, found + 1);  // the most recent first
+  } else {
     // A new Split, plans included: a packed plan keeps weights by their address, which a new cut may reuse.
     auto split = std::make_unique<Split>();
     split->shared = shared.columns;
@@ -128,9 +135,10 @@ void Dense::ForwardSplit(const Tensor& src, const Tensor& dst, const SharedColum
     };
     cut(split->shared, &split->w_shared);
     cut(split->own, &split->w_own);
-    split_ = std::move(split);
+    if (splits_.size() == kKeptSplits) splits_.pop_back();
+    splits_.insert(splits_.begin(), std::move(split));
   }
-  Split& split = *split_;
+  Split& split = *splits_.front();
   const int64_t rows = src.rows;
   const int64_t groups = static_cast<int64_t>(shared.group_starts.size());
   split.x_shared.resize(std::max<size_t>(split.x_shared.size(), groups * split.shared_cols));

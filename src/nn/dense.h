@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "nn/layer.h"
 #include "nn/parameters.h"
@@ -64,7 +65,7 @@ class Dense : public Layer {
   size_t weight_id_;
   size_t bias_id_;
   std::unique_ptr<Plans> plans_;
-  std::unique_ptr<Split> split_;
+  std::vector<std::unique_ptr<Split>> splits_;  // most recently used first
 };
 
 }  // namespace mtrec

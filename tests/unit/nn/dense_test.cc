@@ -315,6 +315,11 @@ TEST(DenseTest, SharedColumnsOncePerGroupGiveThePlainProduct) {
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t j = 0; j < out; ++j) ASSERT_NEAR(got.view.At(r, j), expected.view.At(r, j), 1e-5) << r << "," << j;
   }
+  // Back to the first split: its cut is kept, and still right (the rows now agree on those columns too).
+  frozen.dense.Infer(src.view, got.view, &shared, /*relu=*/false);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t j = 0; j < out; ++j) ASSERT_NEAR(got.view.At(r, j), expected.view.At(r, j), 1e-5) << r << "," << j;
+  }
   // Weights that can still change (a training arena) take the plain path, whatever the rows hold: with shared
   // columns that differ within a group, the result is still each row's own product.
   Fill(src.view, rng);
