@@ -94,7 +94,7 @@ class TrialProcess {
       outcome.error = fmt::format("mtrec train {} (see {}): {}", run.what, log, LastLine(log));
       return outcome;
     }
-    const LoadedModel loaded = LoadModel(model);
+    const LoadedModel loaded = LoadModel(model, /*max_batch=*/1);  // for its config and history: no batch buffers
     // The epoch with the best score: the one early stopping keeps when it watches the objective (the default).
     double best = -INFINITY;
     for (const EpochRecord& record : loaded.history) {
