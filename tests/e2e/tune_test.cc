@@ -52,6 +52,15 @@ log = true
                                         "model.mtrec"));
   }
   EXPECT_EQ(complete, 1);  // 3 trials, eta 3: one goes on to the second epoch
+  // A trial's history for scripts (what peer_optuna.py reads): per epoch, each task's validation metrics.
+  const RunResult history = RunShell(std::string(MTREC_BINARY) + " inspect " +
+                                     (dir / "out/trials/0000/model.mtrec").string() + " --history-json 2>/dev/null");
+  ASSERT_EQ(history.exit_code, 0) << history.output;
+  const nlohmann::json epochs = nlohmann::json::parse(history.output);
+  ASSERT_TRUE(epochs.is_array());
+  ASSERT_GE(epochs.size(), 1u);
+  EXPECT_EQ(epochs[0]["epoch"], 1);
+  EXPECT_GT(epochs[0]["valid"]["click"]["auc"].get<double>(), 0.5);
   // The report: the search by trial, time and compute, and each param against the score.
   const std::string report = ReadFileBytes((dir / "out/report.html").string());
   for (const char* chart : {"by_trial", "by_time", "by_compute", "param_train.lr", "param_model.experts"}) {
