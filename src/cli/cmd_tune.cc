@@ -82,7 +82,8 @@ class TrialProcess {
     }
     args.insert(args.end(), options_.overrides.begin(), options_.overrides.end());
     args.insert(args.end(), request.overrides.begin(), request.overrides.end());
-    args.push_back(fmt::format("train.epochs={}", request.epochs));
+    // The rung's epochs under the full run's schedule (a cosine over train.epochs stays that cosine).
+    args.push_back(fmt::format("train.stop_after_epochs={}", request.epochs));
     args.push_back(fmt::format("train.threads={}", threads_));
     args.push_back(fmt::format("train.checkpoint={}", QuoteToml(model + ".ckpt")));
 

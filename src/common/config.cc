@@ -509,6 +509,11 @@ const std::vector<Field<TrainConfig>>& TrainFields() {
   using T = TrainConfig;
   static const std::vector<Field<T>> fields = {
       MakeField("epochs", &T::epochs, "Passes over the training file (at most; see patience)."),
+      MakeField("stop_after_epochs", &T::stop_after_epochs,
+                "When > 0: this run stops after that many epochs in all (a checkpoint to resume from, the model "
+                "its best epoch so far), while the learning-rate schedule stays that of `epochs`; `mtrec tune "
+                "--asha` trains its rungs this way, so a trial stopped early was trained as the full run would "
+                "have been."),
       MakeField("batch_size", &T::batch_size, "Rows per step."),
       MakeField("optimizer", &T::optimizer, "Optimizer of the dense weights."),
       MakeField("lr", &T::lr, "Learning rate of the dense weights."),
@@ -1388,6 +1393,8 @@ void ValidateConfig(const Config& config) {
 
   const TrainConfig& train = config.train;
   MTREC_CHECK(train.epochs >= 1, "train.epochs must be >= 1");
+  MTREC_CHECK(train.stop_after_epochs >= 0, "train.stop_after_epochs must be >= 0 (0: run to train.epochs), got {}",
+              train.stop_after_epochs);
   MTREC_CHECK(train.batch_size >= 1, "train.batch_size must be >= 1");
   MTREC_CHECK(train.lr > 0 && train.embedding_lr > 0, "train.lr and train.embedding_lr must be > 0");
   MTREC_CHECK(train.beta1 >= 0 && train.beta1 < 1 && train.beta2 >= 0 && train.beta2 < 1,

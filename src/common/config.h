@@ -126,6 +126,7 @@ struct ModelConfig {
 
 struct TrainConfig {
   int64_t epochs = 5;
+  int64_t stop_after_epochs = 0;  // > 0: this run ends after that many epochs in all, the schedule still epochs
   int64_t batch_size = 512;
   DenseOptimizerKind optimizer = DenseOptimizerKind::kAdam;
   double lr = 0.001;

@@ -548,7 +548,10 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
   ScaleLosses(train);
   if (!resume) InitializeOutputBiases(train);
   const bool early_stopping = valid != nullptr && config_.train.early_stop_metric != kNoEarlyStopping;
-  while (state_.epochs_done < config_.train.epochs) {
+  const int64_t stop_after = config_.train.stop_after_epochs > 0
+                                 ? std::min(config_.train.stop_after_epochs, config_.train.epochs)
+                                 : config_.train.epochs;
+  while (state_.epochs_done < stop_after) {
     const int64_t epoch = state_.epochs_done + 1;
     EpochRecord record;
     record.epoch = epoch;

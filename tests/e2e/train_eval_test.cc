@@ -121,6 +121,25 @@ TEST_F(TrainEvalTest, ResumedRunEqualsUninterruptedRun) {
   EXPECT_TRUE(ReadFileBytes(whole) == ReadFileBytes(part));
 }
 
+// train.stop_after_epochs ends a run early under the full run's schedule (mtrec tune's ASHA rungs): stopped after
+// epoch 1 of a linear decay over 2 and resumed, the model is the uninterrupted run's, byte for byte.
+TEST_F(TrainEvalTest, AStoppedRunKeepsTheFullSchedule) {
+  const std::string decay = "train.early_stop_metric=none train.lr_schedule=linear train.final_lr_ratio=0.1 ";
+  const std::string whole = (dir_ / "whole_decay.mtrec").string();
+  ASSERT_EQ(RunMtrec(Train(whole, decay)).exit_code, 0);
+  const std::string part = (dir_ / "part_decay.mtrec").string();
+  RunResult first = RunMtrec(Train(part, decay + "train.stop_after_epochs=1"));
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  const RunResult history = RunMtrec("inspect " + part + " --history-json");
+  ASSERT_EQ(history.exit_code, 0) << history.output;
+  EXPECT_EQ(history.output.find("\"epoch\":2"), std::string::npos) << history.output;  // one epoch trained
+  EXPECT_NE(history.output.find("\"epoch\":1"), std::string::npos) << history.output;
+  EXPECT_FALSE(ReadFileBytes(whole) == ReadFileBytes(part));
+  RunResult resumed = RunMtrec(Train(part, decay + "--resume " + part + ".ckpt"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_TRUE(ReadFileBytes(whole) == ReadFileBytes(part));
+}
+
 TEST_F(TrainEvalTest, LearningRateScheduleDecaysToItsFinalRatio) {
   const std::string decayed = (dir_ / "decayed.mtrec").string();
   const std::string schedule = "train.lr=0.002 train.embedding_lr=0.04 train.final_lr_ratio=0.1 ";
