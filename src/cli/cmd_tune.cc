@@ -48,6 +48,12 @@ struct TuneCommandOptions {
   std::vector<std::string> overrides;
 };
 
+// User and system time of a resource usage, in seconds.
+double CpuSeconds(const struct rusage& usage) {
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
+}
+
 // The value of one objective at one epoch: the task's metric, or its mean over the main tasks that have it (binary,
 // not auxiliary, for auc). NaN when the epoch has none.
 double ObjectiveAt(const Config& config, const EpochRecord& record, const Objective& objective) {
@@ -100,17 +106,13 @@ class TrialProcess {
     double best = -INFINITY;
     for (const EpochRecord& record : loaded.history) {
       std::vector<double> values;
-      double score = 0, weights = 0;
       bool complete = true;
       for (const Objective& objective : objectives_) {
-        const double value = ObjectiveAt(loaded.config, record, objective);
-        complete = complete && std::isfinite(value);
-        values.push_back(value);
-        score += objective.weight * (objective.maximize ? value : -value);
-        weights += objective.weight;
+        values.push_back(ObjectiveAt(loaded.config, record, objective));
+        complete = complete && std::isfinite(values.back());
       }
-      if (complete && score / weights > best) {
-        best = score / weights;
+      if (complete && WeightedScore(objectives_, values) > best) {
+        best = WeightedScore(objectives_, values);
         outcome.values = values;
       }
     }
@@ -159,8 +161,7 @@ class TrialProcess {
       if (errno != EINTR) Fail("waiting for a trial: {}", std::strerror(errno));
     }
     Run run;
-    run.cpu_seconds = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-                      1e-6 * static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
+    run.cpu_seconds = CpuSeconds(usage);
     if (WIFEXITED(status)) {
       run.status = WEXITSTATUS(status);
       run.what = fmt::format("exited with status {}", run.status);
@@ -264,17 +265,11 @@ int RunTune(const TuneCommandOptions& options) {
   WriteFileAtomic(options.out + "/report.html",
                   RenderHtmlReport(TuneReport(tuner, fs::path(options.config_path).filename().string())));
   // The finished trials, best first.
-  std::vector<const Trial*> ranked;
   double cpu = 0;
-  for (const Trial& trial : tuner.trials()) {
-    cpu += trial.cpu_seconds;
-    if (trial.state != Trial::State::kFailed && trial.state != Trial::State::kPending) ranked.push_back(&trial);
-  }
-  std::stable_sort(ranked.begin(), ranked.end(), [](const Trial* a, const Trial* b) {
-    return a->epochs != b->epochs ? a->epochs > b->epochs : a->score > b->score;
-  });
+  for (const Trial& trial : tuner.trials()) cpu += trial.cpu_seconds;
+  const std::vector<const Trial*> ranked = tuner.Ranked();
   fmt::print("{:>5}  {:>6}  {:>9}  {}\n", "trial", "epochs", "score", "params");
-  for (size_t i = 0; i < ranked.size() && i < 10; ++i) {
+  for (size_t i = 0; i < ranked.size() && i < 10 && Finished(ranked[i]->state); ++i) {
     fmt::print("{:>5}  {:>6}  {:>9.5f}  {}\n", ranked[i]->id, ranked[i]->epochs, ranked[i]->score,
                tuner.space().Describe(ranked[i]->point));
   }
@@ -288,8 +283,7 @@ int RunTune(const TuneCommandOptions& options) {
   fmt::print("best config: {0}/best.toml; every trial: {0}/tune.json; report: {0}/report.html\n", options.out);
   struct rusage own {};  // the tuner's own sampling and bookkeeping, beside its trials
   getrusage(RUSAGE_SELF, &own);
-  cpu += static_cast<double>(own.ru_utime.tv_sec + own.ru_stime.tv_sec) +
-         1e-6 * static_cast<double>(own.ru_utime.tv_usec + own.ru_stime.tv_usec);
+  cpu += CpuSeconds(own);
   fmt::print("tune: best={:.5f} trial={} trials={} cpu_s={:.1f}\n", best->score, best->id, tuner.trials().size(), cpu);
   return 0;
 }

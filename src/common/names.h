@@ -131,9 +131,6 @@ struct NameTable<GradientSpace> {
 static_assert(NameTable<GradientSpace>::kNames.size() == static_cast<size_t>(GradientSpace::kRepresentation) + 1,
               "a name for each GradientSpace");
 
-// train.precision and the serving/bench --precision options: the number format of the dense layers' matmuls
-// (nn/precision.h). bf16 multiplies bf16 copies of the operands with f32 accumulation; weights, gradients and
-// optimizer state stay f32.
 // mtrec tune --method (tune/tuner.h).
 enum class SearchMethod { kGrid, kRandom, kTpe };
 template <>
@@ -143,6 +140,9 @@ struct NameTable<SearchMethod> {
 static_assert(NameTable<SearchMethod>::kNames.size() == static_cast<size_t>(SearchMethod::kTpe) + 1,
               "a name for each SearchMethod");
 
+// train.precision and the serving/bench --precision options: the number format of the dense layers' matmuls
+// (nn/precision.h). bf16 multiplies bf16 copies of the operands with f32 accumulation; weights, gradients and
+// optimizer state stay f32.
 enum class Precision { kF32, kBf16 };
 template <>
 struct NameTable<Precision> {

@@ -65,15 +65,14 @@ Mlp::Mlp(ParameterArena& arena, const MlpOptions& options, const MlpSettings& se
     profile_names_.push_back(base + " backward");
   }
   for (size_t i = 0; i < layers_.size(); ++i) {
-    dense_.push_back(dynamic_cast<Dense*>(layers_[i].get()));
-    grouped_.push_back(dynamic_cast<GroupedDense*>(layers_[i].get()));
+    Layer* layer = layers_[i].get();
+    is_dropout_.push_back(dynamic_cast<const Dropout*>(layer) != nullptr);
+    dense_.push_back(dynamic_cast<Dense*>(layer));
+    grouped_.push_back(dynamic_cast<GroupedDense*>(layer));
     // Only a product takes the ReLU after it (with batch norm between them, the ReLU stays a layer of its own).
     const bool product = dense_.back() != nullptr || grouped_.back() != nullptr;
     relu_follows_.push_back(product && i + 1 < layers_.size() &&
                             dynamic_cast<const Relu*>(layers_[i + 1].get()) != nullptr);
-  }
-  for (const auto& layer : layers_) {
-    is_dropout_.push_back(dynamic_cast<const Dropout*>(layer.get()) != nullptr);
     activations_.emplace_back(settings.max_batch, layer->OutputCols());
     diffs_.emplace_back(settings.max_batch, layer->OutputCols());
   }

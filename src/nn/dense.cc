@@ -63,12 +63,8 @@ bool Dense::UseBlockedWeights(int64_t batch) const { return batch >= 256 && in_ 
 Dense::~Dense() = default;
 Dense::Dense(Dense&&) noexcept = default;
 
-void Dense::Forward(const Tensor& src, const Tensor& dst, Mode) {
-  CheckTensor(src, src.rows, in_, label_, "src");
-  CheckTensor(dst, src.rows, out_, label_, "dst");
-  MTREC_CHECK(arena_->allocated(), "dense layer '{}' used before the parameter arena was allocated", name_);
-  if (src.rows > 0) Product(src, dst, /*relu=*/false);
-}
+// Training and inference compute the same product; inference may fuse the ReLU and share a group's columns.
+void Dense::Forward(const Tensor& src, const Tensor& dst, Mode) { Infer(src, dst, nullptr, /*relu=*/false); }
 
 // dst = src · W + b, then max(0, ·) when relu, through the plans of that kind.
 void Dense::Product(const Tensor& src, const Tensor& dst, bool relu) {

@@ -63,9 +63,9 @@ void CheckDeadline(const RequestLimits& limits) {
   }
 }
 
-// Builds the body's JSON value from nlohmann's SAX events in one pass: nesting limited as it opens (no re-scan of
-// what was read, so the work is linear in the body), a key given twice in one object refused with its place, the
-// deadline checked every few thousand values.
+// nlohmann's SAX reading of a body simdjson refused, for its message: the value built in one pass, nesting limited
+// as it opens (linear in the body), a key given twice in one object refused with its place, the deadline checked
+// every few thousand values, so the first fault in the text is the one reported.
 class BodyBuilder {
  public:
   explicit BodyBuilder(const RequestLimits& limits) : limits_(limits) {}
@@ -178,7 +178,6 @@ void DiagnoseBody(std::string_view body, const RequestLimits& limits) {
     throw RequestError(400, fmt::format("malformed JSON: {}", what));
   }
 }
-
 
 const char* TypeName(Value value) {
   switch (value.type()) {

@@ -11,11 +11,6 @@
 namespace mtrec {
 namespace {
 
-bool Scored(const Trial& trial) {
-  return trial.state == Trial::State::kComplete || trial.state == Trial::State::kStopped ||
-         trial.state == Trial::State::kPaused;
-}
-
 std::string EpochsName(int64_t epochs) { return fmt::format("{} epoch{}", epochs, epochs == 1 ? "" : "s"); }
 
 // One scatter series per budget (ASHA's rungs; one without it), and the best so far at the full budget as a line.
@@ -27,7 +22,7 @@ LineChart ScoreChart(const Tuner& tuner, std::string id, std::string title, std:
   std::map<int64_t, ChartSeries> by_epochs;
   std::vector<const Trial*> ordered;
   for (const Trial& trial : tuner.trials()) {
-    if (!Scored(trial)) continue;
+    if (!Finished(trial.state)) continue;
     ChartSeries& series = by_epochs[trial.epochs];
     series.name = EpochsName(trial.epochs);
     series.scatter = true;
@@ -115,7 +110,7 @@ HtmlReport TuneReport(const Tuner& tuner, const std::string& title) {
     chart.legend_bottom = true;
     ChartSeries dots{"trials", {}, /*markers=*/false, 0, /*scatter=*/true};
     for (const Trial& trial : tuner.trials()) {
-      if (!Scored(trial) || !trial.point[p].active) continue;
+      if (!Finished(trial.state) || !trial.point[p].active) continue;
       const ParamValue& value = trial.point[p];
       const double x = param.kind == Param::Kind::kChoice ? static_cast<double>(value.choice)
                                                            : (log ? std::log10(value.number) : value.number);
@@ -145,7 +140,7 @@ HtmlReport TuneReport(const Tuner& tuner, const std::string& title) {
     ChartSeries front{"front", {}, /*markers=*/true, 1};
     const Trial* best = tuner.Best();
     for (const Trial& trial : tuner.trials()) {
-      if (Scored(trial) && best != nullptr && trial.rung == best->rung) all.points.push_back({trial.values[0], trial.values[1]});
+      if (Finished(trial.state) && best != nullptr && trial.rung == best->rung) all.points.push_back({trial.values[0], trial.values[1]});
     }
     for (size_t t : tuner.ParetoFront()) front.points.push_back({tuner.trials()[t].values[0], tuner.trials()[t].values[1]});
     std::sort(front.points.begin(), front.points.end(), [](const CurvePoint& a, const CurvePoint& b) { return a.x < b.x; });
@@ -157,16 +152,10 @@ HtmlReport TuneReport(const Tuner& tuner, const std::string& title) {
   ReportTable table{"Every trial, best first", {"trial", "state", "epochs", "score"}, {}};
   for (const Objective& objective : options.objectives) table.header.push_back(objective.Name());
   table.header.insert(table.header.end(), {"CPU s", "params"});
-  std::vector<const Trial*> ranked;
-  for (const Trial& trial : tuner.trials()) ranked.push_back(&trial);
-  std::stable_sort(ranked.begin(), ranked.end(), [](const Trial* a, const Trial* b) {
-    if (Scored(*a) != Scored(*b)) return Scored(*a);
-    return a->epochs != b->epochs ? a->epochs > b->epochs : a->score > b->score;
-  });
-  for (const Trial* trial : ranked) {
+  for (const Trial* trial : tuner.Ranked()) {
     std::vector<std::string> row = {fmt::format("{}", trial->id), std::string(StateName(trial->state)),
                                     fmt::format("{}", trial->epochs),
-                                    Scored(*trial) ? fmt::format("{:.5f}", trial->score) : ""};
+                                    Finished(trial->state) ? fmt::format("{:.5f}", trial->score) : ""};
     for (size_t i = 0; i < options.objectives.size(); ++i) {
       row.push_back(i < trial->values.size() ? fmt::format("{:.5f}", trial->values[i]) : "");
     }

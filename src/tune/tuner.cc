@@ -32,11 +32,20 @@ const std::vector<std::string>& ObjectiveMetrics() {
   return metrics;
 }
 
+}  // namespace
+
 bool Finished(Trial::State state) {
   return state == Trial::State::kPaused || state == Trial::State::kComplete || state == Trial::State::kStopped;
 }
 
-}  // namespace
+double WeightedScore(const std::vector<Objective>& objectives, const std::vector<double>& values) {
+  double sum = 0, weights = 0;
+  for (size_t i = 0; i < objectives.size(); ++i) {
+    sum += objectives[i].weight * (objectives[i].maximize ? values[i] : -values[i]);
+    weights += objectives[i].weight;
+  }
+  return sum / weights;
+}
 
 std::string_view StateName(Trial::State state) { return kStateNames[static_cast<size_t>(state)]; }
 
@@ -96,16 +105,6 @@ std::vector<int64_t> Tuner::Rungs() const {
   }
   rungs.push_back(options_.max_epochs);
   return rungs;
-}
-
-double Tuner::Score(const std::vector<double>& values) const {
-  double sum = 0, weights = 0;
-  for (size_t i = 0; i < options_.objectives.size(); ++i) {
-    const Objective& objective = options_.objectives[i];
-    sum += objective.weight * (objective.maximize ? values[i] : -values[i]);
-    weights += objective.weight;
-  }
-  return sum / weights;
 }
 
 // A promotion first (from the highest rung down: the trials nearest their full budget), then a trial that a
@@ -180,7 +179,7 @@ void Tuner::Finish(const Job& job, const TrialOutcome& outcome, double cpu_befor
   MTREC_CHECK(outcome.values.size() == options_.objectives.size(), "trial {}: {} objective values for {} objectives",
               trial.id, outcome.values.size(), options_.objectives.size());
   trial.values = outcome.values;
-  trial.score = Score(outcome.values);
+  trial.score = WeightedScore(options_.objectives, outcome.values);
   trial.epochs = job.epochs;
   trial.rung = job.rung;
   trial.rung_scores.resize(static_cast<size_t>(job.rung) + 1, NAN);
@@ -231,6 +230,17 @@ std::vector<size_t> Tuner::ParetoFront() const {
     if (!dominated) front.push_back(a);
   }
   return front;
+}
+
+std::vector<const Trial*> Tuner::Ranked() const {
+  std::vector<const Trial*> ranked;
+  for (const Trial& trial : trials_) ranked.push_back(&trial);
+  std::stable_sort(ranked.begin(), ranked.end(), [](const Trial* a, const Trial* b) {
+    if (Finished(a->state) != Finished(b->state)) return Finished(a->state);
+    if (!Finished(a->state)) return false;
+    return a->epochs != b->epochs ? a->epochs > b->epochs : a->score > b->score;
+  });
+  return ranked;
 }
 
 void Tuner::Run() {

@@ -33,6 +33,10 @@ struct Objective {
   std::string Name() const { return task.empty() ? metric : task + ":" + metric; }
 };
 
+// The weighted mean of a trial's values (one per objective), each signed so that higher is better: the score that
+// ranks trials and that TPE learns from.
+double WeightedScore(const std::vector<Objective>& objectives, const std::vector<double>& values);
+
 // "auc", "income:auc", "gmv:rmse"; lower is better for losses and errors (logloss, rmse, mae, wape, mase, pinball,
 // loss).
 Objective ParseObjective(const std::string& text);
@@ -85,6 +89,8 @@ struct Trial {
 
 // "pending", "running", "paused", "complete", "stopped", "failed": as tune.json and the report write them.
 std::string_view StateName(Trial::State state);
+// Whether a trial in this state has a score: it finished a rung (paused, complete, or stopped by ASHA).
+bool Finished(Trial::State state);
 
 class Tuner {
  public:
@@ -97,6 +103,8 @@ class Tuner {
   const Trial* Best() const;
   // Indices of the trials no other finished trial beats on every objective (one objective: the best one).
   std::vector<size_t> ParetoFront() const;
+  // Every trial, those with a score first, the furthest trained and then the best first; the others by number.
+  std::vector<const Trial*> Ranked() const;
   // The epochs of each ASHA rung: min_epochs · eta^k, the last one max_epochs.
   std::vector<int64_t> Rungs() const;
   const SearchSpace& space() const { return space_; }
@@ -106,7 +114,6 @@ class Tuner {
   struct Job;
   bool NextJob(Job* job);  // under mutex_
   void Finish(const Job& job, const TrialOutcome& outcome, double cpu_before);
-  double Score(const std::vector<double>& values) const;
   void Load();
   void Save() const;
   nlohmann::json SpaceJson() const;
