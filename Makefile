@@ -8,7 +8,7 @@ DEMO_ROWS ?= 500000
 
 DEBIAN_PACKAGES := cmake g++ make pkg-config libdnnl-dev ocl-icd-opencl-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libsimdjson-dev \
   libfmt-dev libfast-float-dev libcpp-httplib-dev libzstd-dev zlib1g-dev liblzma-dev libgtest-dev libbenchmark-dev \
-  xz-utils zstd gzip chromium
+  xz-utils zstd gzip chromium libopenmpi-dev openmpi-bin
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -1,9 +1,15 @@
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <thread>
+
 #include "cli/commands.h"
 #include "cli/data_sets.h"
 #include "cli/follow.h"
 #include "cli/training.h"
+#include "data/split.h"
+#include "common/communicator.h"
 #include "common/error.h"
 #include "common/files.h"
 #include "common/log.h"
@@ -32,6 +38,14 @@ struct TrainOptions {
 };
 
 
+// train.threads, where 0 (all cores) shares the machine's cores among the ranks mpirun started on it.
+int ThreadsPerRank(int64_t threads) {
+  if (threads > 0 || !World().distributed()) return static_cast<int>(threads);
+  const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+  const int ranks_here = local ? std::max(1, std::atoi(local)) : 1;
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / ranks_here);
+}
+
 int RunTrain(const TrainOptions& options) {
   if (options.print_reference) {
     fmt::print("{}", ConfigReferenceMarkdown());
@@ -46,13 +60,17 @@ int RunTrain(const TrainOptions& options) {
   MTREC_CHECK(!config.tasks.empty(), "{}: no [[tasks]]: declare at least one task", options.config_path);
   MTREC_CHECK(!config.features.empty(), "{}: no [[features]]: declare at least one input feature",
               options.config_path);
-  SetThreads(static_cast<int>(config.train.threads));
+  SetThreads(ThreadsPerRank(config.train.threads));
   SetMatmulPrecision(config.train.precision, "train.precision in " + options.config_path);
   const std::string checkpoint = config.train.checkpoint.empty() ? options.out + ".ckpt" : config.train.checkpoint;
   // Found now rather than when the first epoch is saved.
   CheckWritable(options.out, "--out");
   CheckWritable(checkpoint, config.train.checkpoint.empty() ? "the checkpoint (--out + '.ckpt')" : "train.checkpoint");
 
+  Communicator& world = World();
+  MTREC_CHECK(!world.distributed() || (options.follow.empty() && options.init_from.empty()),
+              "{} runs in one process; under mpirun train from scratch or --resume",
+              options.follow.empty() ? "--init-from" : "--follow");
   if (!options.follow.empty()) {
     MTREC_CHECK(options.resume.empty(), "--follow resumes its own checkpoint ({}) when it exists: leave --resume out",
                 checkpoint);
@@ -86,13 +104,25 @@ int RunTrain(const TrainOptions& options) {
     }
   }
   TrainHooks hooks;
+  if (world.distributed()) {
+    // Each rank keeps its share of the training rows: blocks of one batch dealt in turn (ShardRows).
+    const int64_t rows = sets.train->rows();
+    sets.train = sets.train->Select(ShardRows(rows, config.train.batch_size, world.rank(), world.size()));
+    LogInfo("{} ranks: each trains on blocks of {} rows (train.batch_size) dealt in turn, {} rows in all, {} on "
+            "rank 0; a step takes a block from every rank ({} rows)",
+            world.size(), config.train.batch_size, rows, sets.train->rows(),
+            config.train.batch_size * world.size());
+    hooks.train_labels = train_labels;
+  }
   hooks.resumed = std::move(resumed);
   hooks.base = std::move(base);
   hooks.base_path = options.init_from;
+  // Under mpirun the replicas are the same model: rank 0 writes it, the checkpoints and the test metrics.
   hooks.on_epoch = [&](const FeaturePipeline& pipeline, const Model& model, const TrainerState& state) {
-    SaveCheckpoint(checkpoint, config, pipeline, model, state, train_labels);
+    if (world.is_root()) SaveCheckpoint(checkpoint, config, pipeline, model, state, train_labels);
   };
   LoadedModel trained = TrainModel(config, *sets.train, sets.valid ? &*sets.valid : nullptr, std::move(hooks));
+  if (!world.is_root()) return 0;
   SaveModel(options.out, config, *trained.pipeline, *trained.model, trained.history, trained.train_labels);
   LogInfo("wrote {} (checkpoint {})", options.out, checkpoint);
 

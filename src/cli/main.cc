@@ -9,8 +9,10 @@
 #include <string_view>
 
 #include "cli/commands.h"
+#include "common/communicator.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "dist/mpi_communicator.h"
 
 namespace {
 
@@ -46,6 +48,9 @@ void EnsureOpenMpWaitPolicy(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   EnsureOpenMpWaitPolicy(argc, argv);
+  mtrec::MpiSession mpi(&argc, &argv);
+  if (mpi.active()) mtrec::SetWorld(mpi.World());
+  mtrec::Communicator& world = mtrec::World();
   CLI::App app{
       "mtrec: multi-task learning for e-commerce (click, cart, purchase, GMV...) in one native binary.\n\n"
       "Examples:\n"
@@ -88,16 +93,30 @@ int main(int argc, char** argv) {
   }
   if (quiet) mtrec::SetLogLevel(mtrec::LogLevel::kQuiet);
   if (verbose) mtrec::SetLogLevel(mtrec::LogLevel::kDebug);
+  // Under mpirun the ranks train one model: rank 0 speaks for the run, the others only report their errors.
+  if (world.distributed() && world.rank() > 0) mtrec::SetLogLevel(mtrec::LogLevel::kQuiet);
+  // An error on one rank ends them all: the others would wait forever in their next collective.
+  const auto fail = [&](const char* kind, const char* what, int code) {
+    if (world.distributed()) {
+      std::fprintf(stderr, "mtrec: %s on rank %d of %d: %s\n", kind, world.rank(), world.size(), what);
+      std::fflush(stderr);
+      world.Abort(code);
+    }
+    std::fprintf(stderr, "mtrec: %s: %s\n", kind, what);
+    return code;
+  };
   try {
     for (auto& [command, run] : commands) {
-      if (command->parsed()) return run();
+      if (!command->parsed()) continue;
+      MTREC_CHECK(!world.distributed() || command->get_name() == "train",
+                  "mtrec {} runs in one process; of the commands only train runs on several ranks (mpirun -np {})",
+                  command->get_name(), world.size());
+      return run();
     }
   } catch (const mtrec::Error& error) {
-    std::fprintf(stderr, "mtrec: error: %s\n", error.what());
-    return 1;
+    return fail("error", error.what(), 1);
   } catch (const std::exception& error) {
-    std::fprintf(stderr, "mtrec: internal error: %s\n", error.what());
-    return 2;
+    return fail("internal error", error.what(), 2);
   }
   return 1;
 }

@@ -24,7 +24,7 @@ std::string StructureOf(Config config) {
 LoadedModel TrainModel(const Config& config, const ColumnTable& train, const ColumnTable* valid, TrainHooks hooks) {
   LoadedModel out;
   out.config = config;
-  out.train_labels = CountLabels(config, train);
+  out.train_labels = hooks.train_labels ? std::move(*hooks.train_labels) : CountLabels(config, train);
   for (const auto& warning : CheckTrainingLabels(config, out.train_labels, train.path())) LogWarning("{}", warning);
   std::optional<WarmStartReport> warm;
   if (hooks.resumed) {

@@ -11,6 +11,7 @@
 
 #include "common/config.h"
 #include "data/column_table.h"
+#include "features/labels.h"
 #include "io/model_io.h"
 
 namespace mtrec {
@@ -24,6 +25,9 @@ struct TrainHooks {
   // and its path for messages.
   std::optional<LoadedModel> base;
   std::string base_path;
+  // The training labels' counts when `train` is not the whole training set (under mpirun, a rank's share);
+  // otherwise counted from `train`.
+  std::optional<std::vector<LabelCounts>> train_labels;
   // After every epoch, with the state to checkpoint.
   std::function<void(const FeaturePipeline&, const Model&, const TrainerState&)> on_epoch;
 };

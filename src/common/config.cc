@@ -542,6 +542,10 @@ const std::vector<Field<TrainConfig>>& TrainFields() {
                 "of the weights over the steps, each step weighing ema_decay times the next (e.g. 0.999: an average "
                 "over the last ~1000 steps), instead of the last step's weights."),
       MakeField("seed", &T::seed, "Seed of initialisation, shuffling and dropout."),
+      MakeField("shuffle", &T::shuffle,
+                "Shuffle the training rows every epoch (seeded). false: batches in file order (under mpirun, each "
+                "rank's batches in the order of its share), which makes a run on N ranks the same as one process "
+                "with N times the batch."),
       MakeField("threads", &T::threads, "Threads for everything (oneDNN and mtrec's loops); 0 = all cores."),
       EarlyStopMetricField(),
       MakeField("early_stop_task", &T::early_stop_task,

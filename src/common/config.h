@@ -143,6 +143,7 @@ struct TrainConfig {
   double final_lr_ratio = 0.0;
   double ema_decay = 0.0;
   uint64_t seed = 42;
+  bool shuffle = true;
   int64_t threads = 0;
   std::string early_stop_metric = "auc";
   std::string early_stop_task;

@@ -183,4 +183,14 @@ RowSplit SplitRows(const ColumnTable& table, const DataConfig& data) {
   return split;
 }
 
+std::vector<int64_t> ShardRows(int64_t rows, int64_t block, int rank, int ranks) {
+  MTREC_CHECK(block > 0 && ranks > 0 && rank >= 0 && rank < ranks, "ShardRows: block {}, rank {} of {}", block, rank,
+              ranks);
+  std::vector<int64_t> kept;
+  for (int64_t start = block * rank; start < rows; start += block * ranks) {
+    for (int64_t r = start; r < std::min(rows, start + block); ++r) kept.push_back(r);
+  }
+  return kept;
+}
+
 }  // namespace mtrec

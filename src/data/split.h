@@ -41,4 +41,9 @@ RowSplit SplitRows(const ColumnTable& table, const DataConfig& data);
 // above.
 RowSplit SplitRows(const ColumnTable& table, const Config& config);
 
+// The training rows rank `rank` of `ranks` keeps under mpirun: blocks of `block` rows (one rank's batch) dealt to
+// the ranks in turn, so that without shuffling the ranks' k-th batches together are the rows of the k-th batch of
+// one process whose batch is `ranks` blocks long.
+std::vector<int64_t> ShardRows(int64_t rows, int64_t block, int rank, int ranks);
+
 }  // namespace mtrec

@@ -30,7 +30,7 @@ int32_t NumericTransform::Bucket(float raw) const {
 }
 
 NumericTransform NumericTransform::Fit(const FeatureConfig& config, const float* values, size_t n,
-                                       const std::string& where) {
+                                       const std::string& where, Communicator& world) {
   NumericTransform t;
   t.log1p_ = config.log1p;
   t.clip_ = config.clip.size() == 2;
@@ -56,9 +56,13 @@ NumericTransform NumericTransform::Fit(const FeatureConfig& config, const float*
       Fail("{}: feature '{}': {}", where, config.name, error.what());
     }
   }
+  // Over all ranks: missing values, present values and their sum, then the squared deviations from the mean.
+  double totals[3] = {static_cast<double>(missing), static_cast<double>(prepared.size()), 0.0};
+  for (double x : prepared) totals[2] += x;
+  world.AllReduceSum(totals, 3);
   switch (config.missing_flag) {
     case MissingFlag::kAuto:
-      t.missing_flag_ = missing > 0;
+      t.missing_flag_ = totals[0] > 0;
       break;
     case MissingFlag::kAlways:
       t.missing_flag_ = true;
@@ -67,16 +71,24 @@ NumericTransform NumericTransform::Fit(const FeatureConfig& config, const float*
       t.missing_flag_ = false;
       break;
   }
-  if (!prepared.empty()) {
-    double sum = 0;
-    for (double x : prepared) sum += x;
-    t.mean_ = sum / prepared.size();
+  if (totals[1] > 0) {
+    t.mean_ = totals[2] / totals[1];
     double squares = 0;
     for (double x : prepared) squares += (x - t.mean_) * (x - t.mean_);
-    t.std_ = std::sqrt(squares / prepared.size());
+    world.AllReduceSum(&squares, 1);
+    t.std_ = std::sqrt(squares / totals[1]);
   }
   if (!(t.std_ > 1e-12)) t.std_ = 1.0;  // a constant column stays centred instead of exploding
-  if (t.buckets_ > 0 && !prepared.empty()) {
+  if (t.buckets_ > 0 && totals[1] > 0) {
+    if (world.distributed()) {
+      std::vector<double> all;
+      for (const std::string& part : world.AllGather(std::string(reinterpret_cast<const char*>(prepared.data()),
+                                                                 prepared.size() * sizeof(double)))) {
+        const auto* begin = reinterpret_cast<const double*>(part.data());
+        all.insert(all.end(), begin, begin + part.size() / sizeof(double));
+      }
+      prepared = std::move(all);
+    }
     std::sort(prepared.begin(), prepared.end());
     t.bounds_ = EqualFrequencyCuts(prepared, t.buckets_);
   }

@@ -13,14 +13,18 @@
 #include <vector>
 
 #include "common/binary.h"
+#include "common/communicator.h"
 #include "common/config.h"
 
 namespace mtrec {
 
 class NumericTransform {
  public:
-  // `values` are raw (NaN = missing); `where` names the feature and file for messages.
-  static NumericTransform Fit(const FeatureConfig& config, const float* values, size_t n, const std::string& where);
+  // `values` are raw (NaN = missing); `where` names the feature and file for messages. Under mpirun each rank
+  // passes its own rows and all get the transform of all rows: the mean and spread from sums reduced over the
+  // ranks, bucket cuts from every rank's prepared values (gathered only for a bucketized feature).
+  static NumericTransform Fit(const FeatureConfig& config, const float* values, size_t n, const std::string& where,
+                              Communicator& world = World());
 
   // The transformed value without standardisation; throws for log1p of a value below zero.
   double Prepare(float raw) const;

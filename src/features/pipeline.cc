@@ -26,6 +26,26 @@ void CountValues(const Column& column, std::unordered_map<std::string, int64_t>&
   }
 }
 
+// Every rank's value counts summed, on every rank.
+std::unordered_map<std::string, int64_t> MergeCounts(const std::unordered_map<std::string, int64_t>& counts,
+                                                     Communicator& world) {
+  BinaryWriter out;
+  out.Pod<uint64_t>(counts.size());
+  for (const auto& [value, count] : counts) {
+    out.String(value);
+    out.Pod(count);
+  }
+  std::unordered_map<std::string, int64_t> merged;
+  for (const std::string& part : world.AllGather(out.str())) {
+    BinaryReader in(part.data(), part.size(), "a rank's value counts");
+    for (uint64_t i = in.Pod<uint64_t>(); i > 0; --i) {
+      std::string value = in.String();
+      merged[std::move(value)] += in.Pod<int64_t>();
+    }
+  }
+  return merged;
+}
+
 }  // namespace
 
 int64_t InputLayout::InputWidth() const {
@@ -124,7 +144,7 @@ size_t FeaturePipeline::OwnerOf(size_t feature) const {
   Fail("feature '{}': share_with names no feature '{}'", config_.features[feature].name, share);
 }
 
-FeaturePipeline FeaturePipeline::Fit(const Config& config, const ColumnTable& train) {
+FeaturePipeline FeaturePipeline::Fit(const Config& config, const ColumnTable& train, Communicator& world) {
   FeaturePipeline pipeline;
   pipeline.config_ = config;
   const auto& features = config.features;
@@ -135,7 +155,7 @@ FeaturePipeline FeaturePipeline::Fit(const Config& config, const ColumnTable& tr
     if (feature.kind == FeatureKind::kNumeric) {
       const Column& column = train.Get(feature.column, ColumnType::kNumeric);
       pipeline.numerics_[i] =
-          NumericTransform::Fit(feature, column.numbers.data(), column.numbers.size(), train.path());
+          NumericTransform::Fit(feature, column.numbers.data(), column.numbers.size(), train.path(), world);
       continue;
     }
     if (!feature.share_with.empty() || feature.hash_buckets > 0) continue;
@@ -146,6 +166,7 @@ FeaturePipeline FeaturePipeline::Fit(const Config& config, const ColumnTable& tr
         CountValues(train.Get(features[j].column, ColumnTypeOf(features[j])), counts);
       }
     }
+    if (world.distributed()) counts = MergeCounts(counts, world);
     std::vector<std::pair<std::string, int64_t>> entries(counts.begin(), counts.end());
     pipeline.vocabularies_[i] = Vocabulary::Fit(entries, feature.min_count);
   }

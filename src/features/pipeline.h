@@ -81,7 +81,9 @@ class FeaturePipeline {
   // columns (always optional).
   static std::vector<ColumnRequest> Requests(const Config& config, bool labels_required);
 
-  static FeaturePipeline Fit(const Config& config, const ColumnTable& train);
+  // Under mpirun `train` is this rank's share of the rows and every rank gets the pipeline of all of them
+  // (vocabulary counts merged, numeric statistics reduced: NumericTransform::Fit).
+  static FeaturePipeline Fit(const Config& config, const ColumnTable& train, Communicator& world = World());
   // A warm start's pipeline (train/warm_start.h): `base`'s fitted state for every feature `config` keeps (the same
   // name, kind, column, hashing and sharing), fresh fits on `train` for the others. A kept vocabulary admits the
   // values of `train` it lacks that reach the feature's min_count, after its own ids (Vocabulary::Extended), unless

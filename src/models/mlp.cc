@@ -78,8 +78,8 @@ Mlp::Mlp(ParameterArena& arena, const MlpOptions& options, const MlpSettings& se
   }
 }
 
-void Mlp::SetStepSeed(uint64_t seed) {
-  for (Dropout* dropout : dropouts_) dropout->SetStepSeed(seed);
+void Mlp::SetStepSeed(uint64_t seed, int64_t first_row) {
+  for (Dropout* dropout : dropouts_) dropout->SetStepSeed(seed, first_row);
   seeded_ = true;
 }
 

@@ -66,7 +66,7 @@ class Mlp {
   // diff_dst: batch × OutputCols(); diff_src may be null.
   void Backward(const Tensor& src, const Tensor& diff_dst, const Tensor* diff_src);
   // The seed of this training step's dropout masks; required before a training Forward when there is dropout.
-  void SetStepSeed(uint64_t seed);
+  void SetStepSeed(uint64_t seed, int64_t first_row = 0);  // first_row: Dropout::SetStepSeed
 
   int64_t InputCols() const { return input_cols_; }   // of src (all groups)
   int64_t OutputCols() const { return output_cols_; }  // of the output (all groups)

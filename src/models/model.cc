@@ -43,8 +43,8 @@ Mlp* Model::AddMlp(const MlpOptions& options) {
   return mlps_.back().get();
 }
 
-void Model::SetStepSeed(uint64_t seed) {
-  for (const auto& mlp : mlps_) mlp->SetStepSeed(seed);
+void Model::SetStepSeed(uint64_t seed, int64_t first_row) {
+  for (const auto& mlp : mlps_) mlp->SetStepSeed(seed, first_row);
 }
 
 void Model::CheckAllocated() const {

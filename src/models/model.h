@@ -106,7 +106,7 @@ class Model {
   void BackwardInput(const Batch& batch, const Tensor& diff_x);
   int64_t input_width() const { return input_.OutputCols(); }
   // The seed of this training step's dropout masks, passed to every MLP made by AddMlp.
-  void SetStepSeed(uint64_t seed);
+  void SetStepSeed(uint64_t seed, int64_t first_row = 0);  // first_row: Dropout::SetStepSeed
   // The body's outputs of the last Forward (batch × tasks): for a chain task the logit of p(task | parent),
   // otherwise the same as Forward's result.
   Tensor Conditional(int64_t rows) { return conditional_.View().TopRows(rows); }

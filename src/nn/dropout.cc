@@ -43,7 +43,10 @@ Dropout::Dropout(int64_t cols, float rate, uint64_t stream) : cols_(cols), rate_
   SetStepSeed(0);
 }
 
-void Dropout::SetStepSeed(uint64_t seed) { key_ = Mix64(Mix64(seed) ^ Mix64(~stream_)); }
+void Dropout::SetStepSeed(uint64_t seed, int64_t first_row) {
+  key_ = Mix64(Mix64(seed) ^ Mix64(~stream_));
+  first_row_ = static_cast<uint64_t>(first_row);
+}
 
 void Dropout::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
   CheckTensor(src, src.rows, cols_, "dropout", "src");
@@ -58,7 +61,7 @@ void Dropout::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
   mask_rows_ = rows;
   ParallelRows(rows, rows * cols_, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
-      DropoutRow(src.Row(r), dst.Row(r), mask_.data() + r * cols_, cols_, key_ + (static_cast<uint64_t>(r) << 32),
+      DropoutRow(src.Row(r), dst.Row(r), mask_.data() + r * cols_, cols_, key_ + ((first_row_ + static_cast<uint64_t>(r)) << 32),
                  threshold_, scale_);
     }
   });

@@ -22,7 +22,9 @@ class Dropout : public Layer {
  public:
   Dropout(int64_t cols, float rate, uint64_t stream = 0);
 
-  void SetStepSeed(uint64_t seed);
+  // `first_row`: the batch's first row in the step's whole batch (under mpirun, this rank's offset in it), so
+  // that a row draws the same mask whichever rank holds it.
+  void SetStepSeed(uint64_t seed, int64_t first_row = 0);
   void Forward(const Tensor& src, const Tensor& dst, Mode mode) override;
   void Backward(const Tensor& src, const Tensor& dst, const Tensor& diff_dst, const Tensor* diff_src) override;
   int64_t InputCols() const override { return cols_; }
@@ -36,6 +38,7 @@ class Dropout : public Layer {
   float scale_;          // 1 / (1 - rate)
   uint64_t threshold_;   // an element is dropped when its 64-bit hash is below rate · 2^64
   uint64_t stream_;
+  uint64_t first_row_ = 0;
   uint64_t key_ = 0;     // mixes the step seed and the stream
   AlignedBuffer<float> mask_;  // rows × cols of 0 or scale_, for the last training Forward
   int64_t mask_rows_ = -1;     // rows of the last training Forward; -1 when the last Forward was inference

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <numeric>
+#include <optional>
 
 #include "common/error.h"
 #include "common/log.h"
@@ -59,11 +61,31 @@ const float* CensoredOf(const std::vector<std::vector<float>>& censored, int64_t
 // the same value): small, but not so small that softplus⁻¹ sits far out where its gradient vanishes.
 constexpr double kMinRungGap = 0.1;
 
+// What training on several ranks does not do yet, refused before the first step rather than training replicas
+// that drift apart.
+void CheckDistributable(const Config& config, const TaskWeighting& weighting) {
+  MTREC_CHECK(!weighting.NeedsGradients(),
+              "train.weighting = \"{}\" combines the tasks' gradients, which training on several ranks does not "
+              "reduce yet; under mpirun use static, uncertainty, dwa or another loss-based strategy (mtrec list "
+              "weightings)",
+              config.train.weighting);
+  MTREC_CHECK(!config.model.batch_norm,
+              "model.batch_norm: batch statistics are not synchronised across ranks yet; under mpirun train without "
+              "it");
+  for (const TaskConfig& task : config.tasks) {
+    MTREC_CHECK(task.propensity.empty(),
+                "task '{}': inverse-propensity weights are normalised per batch, which training on several ranks "
+                "does not reduce yet; under mpirun leave tasks.{}.propensity out",
+                task.name, task.name);
+  }
+}
+
 }  // namespace
 
-Trainer::Trainer(const Config& config, Model& model)
+Trainer::Trainer(const Config& config, Model& model, Communicator& world)
     : config_(config),
       model_(model),
+      world_(world),
       outputs_(config),
       frozen_(config, model),
       weighting_(WeightingOptions::From(config), static_cast<int>(config.tasks.size())) {
@@ -97,6 +119,7 @@ Trainer::Trainer(const Config& config, Model& model)
       calibrated_links_.emplace_back(k, parent);
     }
   }
+  if (world.distributed()) CheckDistributable(config, weighting_);
   if (!config.train.baseline.empty()) {
     baseline_ = ReadBaselineReports(DataPath(config, config.train.baseline));
     bool overlap = false;
@@ -255,7 +278,9 @@ void PropensityWeights(const Tensor& outputs, int64_t propensity_column, const s
   }
 }
 
-StepLosses Trainer::Step(const Batch& batch) {
+StepLosses Trainer::Step(const Batch& batch) { return StepOn(&batch); }
+
+StepLosses Trainer::StepOn(const Batch* batch_or_none) {
   const auto tasks = static_cast<int64_t>(config_.tasks.size());
   StepLosses result;
   result.sum.assign(tasks, 0.0);
@@ -263,10 +288,14 @@ StepLosses Trainer::Step(const Batch& batch) {
   std::vector<double>& batch_losses = step_losses_;
   batch_losses.resize(tasks);
   const uint64_t step_seed = Mix64(config_.train.seed ^ (0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(++step_)));
-  model_.SetStepSeed(step_seed);
-  Tensor outputs = model_.Forward(batch, Mode::kTrain);
-  Tensor diff = diff_outputs_.View().TopRows(batch.size);
-  {
+  const int64_t rows = batch_or_none ? batch_or_none->size : 0;
+  Tensor diff = diff_outputs_.View().TopRows(rows);
+  Tensor calibrator = calibrator_diff_.View().TopRows(rows);
+  if (batch_or_none) {
+    const Batch& batch = *batch_or_none;
+    // Rank r's rows are rows r·B.. of the step's whole batch (ShardRows), and draw their dropout masks as such.
+    model_.SetStepSeed(step_seed, world_.rank() * config_.train.batch_size);
+    Tensor outputs = model_.Forward(batch, Mode::kTrain);
     ProfileScope scope("loss");
     for (int64_t k = 0; k < tasks; ++k) {
       const TaskConfig& task = config_.tasks[k];
@@ -289,10 +318,8 @@ StepLosses Trainer::Step(const Batch& batch) {
       }
       result.sum[k] += loss.sum;
       result.count[k] += loss.count;
-      batch_losses[k] = loss.count > 0 ? loss_scale_[k] * loss.Mean() : NAN;
     }
     // The calibrator is a term of its own, outside the task weighting: its gradient is kept apart and added as is.
-    Tensor calibrator = calibrator_diff_.View().TopRows(batch.size);
     if (!calibrated_links_.empty()) {
       for (int64_t r = 0; r < batch.size; ++r) std::fill_n(calibrator.Row(r), calibrator.cols, 0.f);
     }
@@ -306,9 +333,22 @@ StepLosses Trainer::Step(const Batch& batch) {
       result.calibrator_count += penalty.count;
     }
   }
-  Tensor calibrator = calibrator_diff_.View().TopRows(batch.size);
-  Backpropagate(batch, diff, calibrated_links_.empty() ? nullptr : &calibrator, batch_losses,
-                Mix64(step_seed ^ 0x5851f42d4c957f2dULL));
+  if (world_.distributed()) ReduceLosses(result, diff, calibrated_links_.empty() ? nullptr : &calibrator);
+  for (int64_t k = 0; k < tasks; ++k) {
+    batch_losses[k] = result.count[k] > 0 ? loss_scale_[k] * (result.sum[k] / static_cast<double>(result.count[k]))
+                                          : NAN;
+  }
+  const uint64_t weighting_seed = Mix64(step_seed ^ 0x5851f42d4c957f2dULL);
+  if (batch_or_none) {
+    Backpropagate(*batch_or_none, diff, calibrated_links_.empty() ? nullptr : &calibrator, batch_losses,
+                  weighting_seed);
+  } else {
+    // No rows here this step: no gradient of this rank's own, but the same weighting step as the other ranks.
+    AddTaskWeights(weighting_.Step(batch_losses, nullptr, weighting_seed));
+    model_.arena().ZeroGrad();
+    for (auto& grad : model_.input().grads()) grad.Clear();
+  }
+  if (world_.distributed()) ReduceGradients();
   const double lr_factor = schedule_.Factor(step_);
   if (average_) average_->BeginStep();
   {
@@ -336,6 +376,104 @@ StepLosses Trainer::Step(const Batch& batch) {
   return result;
 }
 
+void Trainer::ReduceLosses(StepLosses& losses, const Tensor& diff, const Tensor* calibrator) {
+  const auto tasks = static_cast<int64_t>(config_.tasks.size());
+  std::vector<double> totals(static_cast<size_t>(2 * tasks + 2));
+  for (int64_t k = 0; k < tasks; ++k) {
+    totals[k] = losses.sum[k];
+    totals[tasks + k] = static_cast<double>(losses.count[k]);
+  }
+  totals[2 * tasks] = losses.calibrator_sum;
+  totals[2 * tasks + 1] = static_cast<double>(losses.calibrator_count);
+  world_.AllReduceSum(totals.data(), totals.size());
+  // A loss's gradient was divided by this rank's count of labels; the loss of the step divides by all ranks'.
+  const auto rescale = [&](const Tensor& tensor, int64_t first, int64_t width, int64_t mine, double all) {
+    if (mine == 0 || all <= 0) return;
+    const auto factor = static_cast<float>(static_cast<double>(mine) / all);
+    for (int64_t r = 0; r < tensor.rows; ++r) {
+      for (int64_t j = first; j < first + width; ++j) tensor.Row(r)[j] *= factor;
+    }
+  };
+  for (int64_t k = 0; k < tasks; ++k) {
+    rescale(diff, outputs_.first(k), outputs_.width(k), losses.count[k], totals[tasks + k]);
+    losses.sum[k] = totals[k];
+    losses.count[k] = static_cast<int64_t>(totals[tasks + k]);
+  }
+  if (calibrator) rescale(*calibrator, 0, calibrator->cols, losses.calibrator_count, totals[2 * tasks + 1]);
+  losses.calibrator_sum = totals[2 * tasks];
+  losses.calibrator_count = static_cast<int64_t>(totals[2 * tasks + 1]);
+}
+
+void Trainer::ReduceGradients() {
+  {
+    ProfileScope scope("all-reduce (dense)");
+    ParameterArena& arena = model_.arena();
+    world_.AllReduceSum(arena.grads(), static_cast<size_t>(arena.size()));
+  }
+  ProfileScope scope("exchange (embedding rows)");
+  auto& grads = model_.input().grads();
+  const auto& tables = model_.input().tables();
+  for (size_t t = 0; t < grads.size(); ++t) {
+    SparseGrad& grad = grads[t];
+    const int64_t dim = tables[t].dim();
+    // Each rank's touched rows (ascending) and their gradients, merged in rank order: the same sums on every rank.
+    BinaryWriter out;
+    out.Vector(grad.rows);
+    out.Array(grad.values.data(), grad.values.size());
+    const std::vector<std::string> parts = world_.AllGather(out.str());
+    std::vector<std::pair<const int32_t*, size_t>> rows(parts.size());
+    std::vector<const float*> values(parts.size());
+    std::vector<int32_t> merged_rows;
+    for (size_t p = 0; p < parts.size(); ++p) {
+      BinaryReader in(parts[p].data(), parts[p].size(), "a rank's embedding gradients");
+      rows[p].first = in.Array<int32_t>(&rows[p].second);
+      size_t count = 0;
+      values[p] = in.Array<float>(&count);
+      merged_rows.insert(merged_rows.end(), rows[p].first, rows[p].first + rows[p].second);
+    }
+    std::sort(merged_rows.begin(), merged_rows.end());
+    merged_rows.erase(std::unique(merged_rows.begin(), merged_rows.end()), merged_rows.end());
+    grad.dim = dim;
+    grad.rows = merged_rows;
+    grad.values.assign(merged_rows.size() * static_cast<size_t>(dim), 0.f);
+    for (size_t p = 0; p < parts.size(); ++p) {
+      size_t at = 0;  // rows of part p are ascending, so one pass over the merged rows places them
+      for (size_t i = 0; i < rows[p].second; ++i) {
+        while (merged_rows[at] != rows[p].first[i]) ++at;
+        float* into = grad.Row(static_cast<int64_t>(at));
+        const float* from = values[p] + i * static_cast<size_t>(dim);
+        for (int64_t j = 0; j < dim; ++j) into[j] += from[j];
+      }
+    }
+  }
+}
+
+int64_t Trainer::StepsPerEpoch(int64_t rows) const {
+  int64_t steps = (rows + config_.train.batch_size - 1) / config_.train.batch_size;
+  world_.AllReduceMax(&steps, 1);
+  return steps;
+}
+
+EncodedData Trainer::AllLabels(const EncodedData& train) const {
+  EncodedData all;
+  const auto gather = [&](const std::vector<std::vector<float>>& columns, std::vector<std::vector<float>>& into) {
+    into.resize(columns.size());
+    for (size_t k = 0; k < columns.size(); ++k) {
+      const std::string mine(reinterpret_cast<const char*>(columns[k].data()), columns[k].size() * sizeof(float));
+      for (const std::string& part : world_.AllGather(mine)) {
+        const auto* begin = reinterpret_cast<const float*>(part.data());
+        into[k].insert(into[k].end(), begin, begin + part.size() / sizeof(float));
+      }
+    }
+  };
+  gather(train.labels, all.labels);
+  gather(train.censored, all.censored);
+  int64_t rows = train.rows;
+  world_.AllReduceSum(&rows, 1);
+  all.rows = rows;
+  return all;
+}
+
 std::vector<double> Trainer::TrainEpoch(const EncodedData& train, uint64_t shuffle_seed, const std::string& label) {
   const auto tasks = static_cast<int64_t>(config_.tasks.size());
   std::vector<double> loss_sum(tasks, 0.0);
@@ -349,18 +487,29 @@ std::vector<double> Trainer::TrainEpoch(const EncodedData& train, uint64_t shuff
   weight_steps_ = 0;
   conflict_sum_.clear();
   conflict_steps_ = 0;
-  BatchStream stream(train, config_.train.batch_size, ShuffledOrder(train.rows, shuffle_seed));
-  Progress progress(label, static_cast<size_t>(train.rows));
+  std::vector<int64_t> order;
+  if (config_.train.shuffle) {
+    order = ShuffledOrder(train.rows, shuffle_seed);
+  } else {
+    order.resize(static_cast<size_t>(train.rows));
+    std::iota(order.begin(), order.end(), int64_t{0});
+  }
+  BatchStream stream(train, config_.train.batch_size, std::move(order));
+  const int64_t steps = StepsPerEpoch(train.rows);
+  int64_t rows = train.rows;
+  world_.AllReduceSum(&rows, 1);
+  Progress progress(label, static_cast<size_t>(rows));
   int64_t done = 0;
-  while (const Batch* batch = stream.Next()) {
-    const StepLosses step = Step(*batch);
+  for (int64_t s = 0; s < steps; ++s) {
+    const Batch* batch = stream.Next();  // null on a rank whose share ran out before the others'
+    const StepLosses step = StepOn(batch);
     for (int64_t k = 0; k < tasks; ++k) {
       loss_sum[k] += step.sum[k];
       loss_count[k] += step.count[k];
     }
     calibrator_sum += step.calibrator_sum;
     calibrator_count += step.calibrator_count;
-    done += batch->size;
+    done = std::min(rows, done + config_.train.batch_size * world_.size());
     std::string losses;
     for (int64_t k = 0; k < tasks; ++k) {
       losses += fmt::format("{}{} {:.4f}", k ? " " : "", config_.tasks[k].name,
@@ -535,8 +684,9 @@ const TrainerState& Trainer::CheckpointState() {
 
 void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
                   const std::function<void(const TrainerState&)>& on_epoch, const TrainerState* resume) {
-  MTREC_CHECK(train.rows > 0, "the training data has no rows");
-  const int64_t steps_per_epoch = (train.rows + config_.train.batch_size - 1) / config_.train.batch_size;
+  MTREC_CHECK(train.rows > 0, "the training data has no rows{}",
+              world_.distributed() ? fmt::format(" on rank {} of {}", world_.rank(), world_.size()) : "");
+  const int64_t steps_per_epoch = StepsPerEpoch(train.rows);
   schedule_ = {.kind = config_.train.lr_schedule,
                .warmup = config_.train.warmup_steps,
                .final_ratio = config_.train.final_lr_ratio,
@@ -545,8 +695,13 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     Resume(*resume);
     LogInfo("resuming after epoch {} of {}", state_.epochs_done, config_.train.epochs);
   }
-  ScaleLosses(train);
-  if (!resume) InitializeOutputBiases(train);
+  {
+    // The loss normalisers and the starting biases are statistics of the whole training set.
+    std::optional<EncodedData> all;
+    if (world_.distributed()) all = AllLabels(train);
+    ScaleLosses(all ? *all : train);
+    if (!resume) InitializeOutputBiases(all ? *all : train);
+  }
   const bool early_stopping = valid != nullptr && config_.train.early_stop_metric != kNoEarlyStopping;
   const int64_t stop_after = config_.train.stop_after_epochs > 0
                                  ? std::min(config_.train.stop_after_epochs, config_.train.epochs)

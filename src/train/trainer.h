@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/communicator.h"
 #include "common/config.h"
 #include "eval/evaluation.h"
 #include "features/pipeline.h"
@@ -67,9 +68,13 @@ std::vector<double> ValidationLosses(const Config& config, const EncodedData& da
                                      const std::vector<std::vector<float>>& predictions,
                                      const std::vector<std::vector<float>>& outputs = {});
 
+// Under mpirun (common/communicator.h) every rank holds a replica of the model and its own share of the training
+// rows; a step's losses, their counts and the gradients (dense all-reduced, embedding rows exchanged) are summed
+// over the ranks before the optimizers run, so the replicas take the same steps as one process whose batch is
+// all the ranks' batches together.
 class Trainer {
  public:
-  Trainer(const Config& config, Model& model);
+  Trainer(const Config& config, Model& model, Communicator& world = World());
 
   // One optimisation step on a batch: forward, task losses, backward under the weighting strategy, optimizer
   // steps. Fit runs these; `mtrec bench train` times them.
@@ -102,6 +107,19 @@ class Trainer {
 
  private:
   std::vector<double> TrainEpoch(const EncodedData& train, uint64_t shuffle_seed, const std::string& label);
+  // A step on `batch`, or (under mpirun, on a rank whose share ran out before the others') on no rows: the rank
+  // still takes part in the step's reductions and optimizer steps.
+  StepLosses StepOn(const Batch* batch);
+  // Under mpirun: the step's per-task loss sums and counts summed over the ranks, and this rank's loss gradients
+  // rescaled from its own counts to the ranks' together (a task's loss is the mean over all its labels).
+  void ReduceLosses(StepLosses& losses, const Tensor& diff, const Tensor* calibrator);
+  // Under mpirun: the dense gradients summed over the ranks, and each table's touched rows merged.
+  void ReduceGradients();
+  // The steps of an epoch over `rows` (this rank's), the most any rank has.
+  int64_t StepsPerEpoch(int64_t rows) const;
+  // Each task's labels of every rank's rows (this rank's alone in one process), for the statistics of the whole
+  // training set that Fit needs: the loss normalisers and the output biases' starting constants.
+  EncodedData AllLabels(const EncodedData& train) const;
   // Per task: its weight, divided by its constant predictor's loss on `train` when train.normalize_losses.
   void ScaleLosses(const EncodedData& train);
   void InitializeOutputBiases(const EncodedData& train);
@@ -120,6 +138,7 @@ class Trainer {
 
   const Config& config_;
   Model& model_;
+  Communicator& world_;
   TaskOutputs outputs_;             // which output columns each task owns
   std::vector<int> column_task_;    // per output column, its task
   std::vector<int> propensity_task_;  // per task, the task giving its inverse-propensity weights; -1: none

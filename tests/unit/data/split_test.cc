@@ -2,12 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
+#include <numeric>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "common/error.h"
 #include "common/rng.h"
 #include "support/test_files.h"
 
@@ -221,4 +224,35 @@ TEST(SplitTest, DateSplitRefusesARowWithoutADate) {
 }
 
 }  // namespace
+// Under mpirun each rank keeps blocks of one batch in turn: together the ranks hold every row once, and without
+// shuffling the ranks' k-th batches are the k-th batch of one process with a batch of ranks × block rows.
+TEST(ShardRowsTest, BlocksDealtInTurnCoverEveryRowOnce) {
+  EXPECT_EQ(ShardRows(10, 2, 0, 2), (std::vector<int64_t>{0, 1, 4, 5, 8, 9}));
+  EXPECT_EQ(ShardRows(10, 2, 1, 2), (std::vector<int64_t>{2, 3, 6, 7}));
+  EXPECT_EQ(ShardRows(7, 3, 1, 3), (std::vector<int64_t>{3, 4, 5}));
+  EXPECT_EQ(ShardRows(7, 3, 2, 3), (std::vector<int64_t>{6}));
+  EXPECT_TRUE(ShardRows(2, 3, 1, 2).empty());
+  EXPECT_EQ(ShardRows(5, 4, 0, 1), (std::vector<int64_t>{0, 1, 2, 3, 4}));
+  for (int ranks : {1, 2, 3, 5}) {
+    for (int64_t block : {1, 4, 7}) {
+      std::vector<int64_t> all;
+      for (int r = 0; r < ranks; ++r) {
+        const std::vector<int64_t> mine = ShardRows(53, block, r, ranks);
+        all.insert(all.end(), mine.begin(), mine.end());
+        // Batch k of rank r is rows k·ranks·block + r·block onwards.
+        for (size_t i = 0; i < mine.size(); ++i) {
+          const auto k = static_cast<int64_t>(i) / block;
+          EXPECT_EQ(mine[i], k * ranks * block + r * block + static_cast<int64_t>(i) % block);
+        }
+      }
+      std::sort(all.begin(), all.end());
+      std::vector<int64_t> expected(53);
+      std::iota(expected.begin(), expected.end(), int64_t{0});
+      EXPECT_EQ(all, expected) << ranks << " ranks, blocks of " << block;
+    }
+  }
+  EXPECT_THROW(ShardRows(10, 0, 0, 2), Error);
+  EXPECT_THROW(ShardRows(10, 2, 2, 2), Error);
+}
+
 }  // namespace mtrec

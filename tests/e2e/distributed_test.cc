@@ -1,0 +1,155 @@
+// `mpirun -np 2 mtrec train`: two ranks with a batch of B each train the model one process trains with a batch of
+// 2B (the same pipeline, every weight within 1e-5 of its tensor's largest), write one model file, and an error or a
+// dead rank ends the whole job instead of leaving the other waiting.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <string>
+
+#include "cli_runner.h"
+#include "io/model_io.h"
+#include "models/model.h"
+
+namespace mtrec::e2e {
+namespace {
+
+// mpirun as CI runs it (as root in a fresh machine), two ranks on whatever cores there are.
+std::string Mpirun(int ranks) {
+  return "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 mpirun "
+         "--bind-to none -np " +
+         std::to_string(ranks) + " " + MTREC_BINARY + " ";
+}
+
+class DistributedTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = FreshDir("distributed");
+    RunResult sim = RunMtrec("-q simulate --rows 3000 --seed 5 --out " + dir_.string());
+    ASSERT_EQ(sim.exit_code, 0) << sim.output;
+  }
+  std::string Train(const std::string& out, int64_t batch, const std::string& extra = "") const {
+    return "-q train --config " + (dir_ / "config.toml").string() + " --out " + (dir_ / out).string() +
+           " train.batch_size=" + std::to_string(batch) + " train.epochs=1 train.shuffle=false train.threads=1 " + extra;
+  }
+  std::filesystem::path dir_;
+};
+
+// The largest difference of two tensors over the largest magnitude of the first.
+double RelativeDifference(const float* a, const float* b, size_t n) {
+  double largest = 0, difference = 0;
+  for (size_t i = 0; i < n; ++i) {
+    largest = std::max(largest, std::abs(static_cast<double>(a[i])));
+    difference = std::max(difference, std::abs(static_cast<double>(a[i]) - b[i]));
+  }
+  return largest > 0 ? difference / largest : difference;
+}
+
+TEST_F(DistributedTest, TwoRanksTrainTheModelOfOneProcessWithTwiceTheBatch) {
+  // MMoE with dropout (each row draws its mask by its place in the whole step's batch), dense Adam, a count task's
+  // output bias started from all ranks' labels. Embeddings by SGD: Adagrad's first step on a row is ±lr whatever
+  // the gradient's size, so a row whose summed gradient is round-off (~1e-9) moves by lr either way, and the two
+  // runs' different summation orders show there (docs/distributed.md).
+  const std::string model = "model.arch=mmoe model.experts=3 model.dropout=0.1 train.embedding_optimizer=sgd";
+  RunResult one = RunMtrec(Train("one.mtrec", 256, model));
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  RunResult two = RunShell(Mpirun(2) + Train("two.mtrec", 128, model));
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  // The test metrics printed once (by rank 0, which alone writes the model).
+  const auto once = [](const std::string& text, const std::string& what) {
+    const size_t first = text.find(what);
+    return first != std::string::npos && text.find(what, first + 1) == std::string::npos;
+  };
+  EXPECT_TRUE(once(two.output, "test metrics")) << two.output;
+
+  LoadedModel a = LoadModel((dir_ / "one.mtrec").string());
+  LoadedModel b = LoadModel((dir_ / "two.mtrec").string());
+  // The pipeline of all rows on both: the same vocabularies, and numeric statistics equal but for the order of
+  // their sums (per rank, then over the ranks).
+  const Config& config = a.config;
+  for (size_t f = 0; f < config.features.size(); ++f) {
+    const std::string& name = config.features[f].name;
+    if (config.features[f].kind == FeatureKind::kNumeric) {
+      EXPECT_NEAR(a.pipeline->numeric(f).mean(), b.pipeline->numeric(f).mean(),
+                  1e-12 * std::max(1.0, std::abs(a.pipeline->numeric(f).mean())))
+          << name;
+      EXPECT_NEAR(a.pipeline->numeric(f).std(), b.pipeline->numeric(f).std(), 1e-12 * a.pipeline->numeric(f).std())
+          << name;
+    } else {
+      EXPECT_EQ(a.pipeline->vocabulary(f).values(), b.pipeline->vocabulary(f).values()) << name;
+    }
+  }
+  const auto& infos = a.model->arena().Infos();
+  ASSERT_EQ(infos.size(), b.model->arena().Infos().size());
+  double worst = 0;
+  for (size_t i = 0; i < infos.size(); ++i) {
+    const auto n = static_cast<size_t>(infos[i].rows * infos[i].cols);
+    const double d = RelativeDifference(a.model->arena().Value(i), b.model->arena().Value(i), n);
+    EXPECT_LE(d, 1e-5) << infos[i].name;
+    worst = std::max(worst, d);
+  }
+  const auto& tables_a = a.model->input().tables();
+  const auto& tables_b = b.model->input().tables();
+  ASSERT_EQ(tables_a.size(), tables_b.size());
+  for (size_t t = 0; t < tables_a.size(); ++t) {
+    ASSERT_EQ(tables_a[t].rows(), tables_b[t].rows());
+    const double d = RelativeDifference(tables_a[t].Row(0), tables_b[t].Row(0),
+                                        static_cast<size_t>(tables_a[t].rows() * tables_a[t].dim()));
+    EXPECT_LE(d, 1e-5) << tables_a[t].name();
+    worst = std::max(worst, d);
+  }
+  RecordProperty("worst_relative_difference", std::to_string(worst));
+  // Training did move the weights: the comparison is not of two untouched initialisations.
+  RunResult untrained = RunMtrec(Train("zero.mtrec", 256, model + " train.lr=1e-12 train.embedding_lr=1e-12"));
+  ASSERT_EQ(untrained.exit_code, 0) << untrained.output;
+  LoadedModel z = LoadModel((dir_ / "zero.mtrec").string());
+  double moved = 0;
+  for (size_t i = 0; i < infos.size(); ++i) {
+    const auto n = static_cast<size_t>(infos[i].rows * infos[i].cols);
+    moved = std::max(moved, RelativeDifference(a.model->arena().Value(i), z.model->arena().Value(i), n));
+  }
+  EXPECT_GT(moved, 1e-2);
+}
+
+TEST_F(DistributedTest, AnErrorOnTheRanksEndsTheJobWithItsMessage) {
+  const auto start = std::chrono::steady_clock::now();
+  RunResult refused = RunShell("timeout -s KILL 120 " + Mpirun(2) + Train("x.mtrec", 128, "train.weighting=pcgrad"));
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.exit_code, 137) << "the job hung until the timeout killed it";
+  EXPECT_NE(refused.output.find(" of 2: train.weighting = \"pcgrad\" combines the tasks' gradients"),
+            std::string::npos)
+      << refused.output;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(100));
+
+  RunResult other = RunShell(Mpirun(2) + "-q inspect " + (dir_ / "x.mtrec").string());
+  EXPECT_NE(other.exit_code, 0);
+  EXPECT_NE(other.output.find("mtrec inspect runs in one process"), std::string::npos) << other.output;
+}
+
+TEST_F(DistributedTest, ADeadRankStopsTheJob) {
+  // Many epochs on one thread: long enough to kill one of the ranks while they train.
+  const std::string out = (dir_ / "dead.mtrec").string();
+  // Once both ranks run (timeout, mpirun and the two ranks match), the newest process is a rank: kill it.
+  WriteText(dir_ / "kill.sh",
+            "timeout -s KILL 120 " + Mpirun(2) + Train("dead.mtrec", 64, "train.epochs=5000 train.early_stop_metric=none") + " &\n"
+            "for i in $(seq 1 300); do\n"
+            "  if [ \"$(pgrep -c -f -- '--out " + out + "')\" -ge 4 ]; then\n"
+            "    sleep 1; kill -KILL \"$(pgrep -n -f -- '--out " + out + "')\"; break\n"
+            "  fi\n"
+            "  sleep 0.1\n"
+            "done\n"
+            "wait %1\n"
+            "echo exit=$?\n");
+  const auto start = std::chrono::steady_clock::now();
+  RunResult killed = RunShell("bash " + (dir_ / "kill.sh").string());
+  const std::string& text = killed.output;
+  EXPECT_EQ(text.find("exit=0"), std::string::npos) << text;
+  // mpirun ends with the killed rank's status (137) and says which rank died; it did not wait for the timeout.
+  EXPECT_NE(text.find("exited on signal 9"), std::string::npos) << text;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(100)) << "the job waited for the timeout";
+  EXPECT_FALSE(std::filesystem::exists(out)) << "a model was written by a job that lost a rank";
+}
+
+}  // namespace
+}  // namespace mtrec::e2e
