@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/communicator.h"
 #include "common/error.h"
 #include "common/hot_loop.h"
 #include "common/threads.h"
@@ -89,7 +90,6 @@ void BatchNorm::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
   float* running_mean = arena_->Value(mean_id_);
   float* running_var = arena_->Value(var_id_);
   const bool train = mode == Mode::kTrain;
-  MTREC_CHECK(!train || n >= 2, "{}: a training batch of {} row(s); batch statistics need at least 2", label_, n);
   MTREC_CHECK(!train || src.data != dst.data, "{}: training Forward cannot run in place", label_);
   float* scale = scale_.data();
   float* shift = shift_.data();
@@ -102,20 +102,28 @@ void BatchNorm::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
       double* squares = sum + cols_;
       for (int64_t r = begin; r < end; ++r) AddMoments(src.Row(r), sum, squares, cols_);
     });
+    // Σx and Σx² per column, then (under mpirun) over every rank's rows: the statistics of the step's whole batch.
+    totals_.assign(static_cast<size_t>(2 * cols_ + 1), 0.0);
     for (int64_t c = 0; c < cols_; ++c) {
-      double sum = 0, squares = 0;
       for (int64_t chunk = 0; chunk < chunks; ++chunk) {
-        sum += partial_[2 * chunk * cols_ + c];
-        squares += partial_[(2 * chunk + 1) * cols_ + c];
+        totals_[c] += partial_[2 * chunk * cols_ + c];
+        totals_[cols_ + c] += partial_[(2 * chunk + 1) * cols_ + c];
       }
-      const double mean = sum / static_cast<double>(n);
-      const double var = std::max(squares / static_cast<double>(n) - mean * mean, 0.0);
+    }
+    totals_[2 * cols_] = static_cast<double>(n);
+    World().AllReduceSum(totals_.data(), totals_.size());
+    const double rows = totals_[2 * cols_];
+    MTREC_CHECK(rows >= 2, "{}: a training batch of {} row(s); batch statistics need at least 2", label_, rows);
+    batch_total_rows_ = rows;
+    for (int64_t c = 0; c < cols_; ++c) {
+      const double mean = totals_[c] / rows;
+      const double var = std::max(totals_[cols_ + c] / rows - mean * mean, 0.0);
       const float inv_std = static_cast<float>(1.0 / std::sqrt(var + eps_));
       batch_mean_[c] = static_cast<float>(mean);
       batch_inv_std_[c] = inv_std;
       running_mean[c] = (1.f - momentum_) * running_mean[c] + momentum_ * static_cast<float>(mean);
       running_var[c] = (1.f - momentum_) * running_var[c] +
-                       momentum_ * static_cast<float>(var * static_cast<double>(n) / static_cast<double>(n - 1));
+                       momentum_ * static_cast<float>(var * rows / (rows - 1));
       scale[c] = gamma[c] * inv_std;
       shift[c] = beta[c] - static_cast<float>(mean) * scale[c];
     }
@@ -158,16 +166,21 @@ void BatchNorm::Backward(const Tensor& src, const Tensor& dst, const Tensor& dif
   });
   float* mean_dy = scale_.data();       // reused: Forward's scale and shift are not needed any more
   float* mean_dy_xhat = shift_.data();
+  totals_.assign(static_cast<size_t>(2 * cols_), 0.0);
   for (int64_t c = 0; c < cols_; ++c) {
-    double sum_dy = 0, sum_dy_xhat = 0;
     for (int64_t chunk = 0; chunk < chunks; ++chunk) {
-      sum_dy += partial_[2 * chunk * cols_ + c];
-      sum_dy_xhat += partial_[(2 * chunk + 1) * cols_ + c];
+      totals_[c] += partial_[2 * chunk * cols_ + c];
+      totals_[cols_ + c] += partial_[(2 * chunk + 1) * cols_ + c];
     }
-    diff_beta[c] += static_cast<float>(sum_dy);
-    diff_gamma[c] += static_cast<float>(sum_dy_xhat);
-    mean_dy[c] = static_cast<float>(sum_dy / static_cast<double>(n));
-    mean_dy_xhat[c] = static_cast<float>(sum_dy_xhat / static_cast<double>(n));
+    // γ and β get this rank's sums: the trainer sums every parameter's gradient over the ranks.
+    diff_beta[c] += static_cast<float>(totals_[c]);
+    diff_gamma[c] += static_cast<float>(totals_[cols_ + c]);
+  }
+  // x's gradient needs the means over the step's whole batch (every rank's rows).
+  World().AllReduceSum(totals_.data(), totals_.size());
+  for (int64_t c = 0; c < cols_; ++c) {
+    mean_dy[c] = static_cast<float>(totals_[c] / batch_total_rows_);
+    mean_dy_xhat[c] = static_cast<float>(totals_[cols_ + c] / batch_total_rows_);
   }
   if (!diff_src) return;
   ParallelRows(n, n * cols_, [&](int64_t begin, int64_t end) {

@@ -11,7 +11,9 @@
 //   norm.Backward(h_in, h, diff_h, &diff_h_in);   // src must be the Forward's input: x̂ is recomputed from it
 //
 // The statistics are summed over fixed chunks of rows, then the chunks in order, so the result does not depend on
-// the thread count.
+// the thread count. Under mpirun (common/communicator.h) a training batch's statistics are those of the step's whole
+// batch, every rank's rows (synchronised batch norm): the column sums are all-reduced in Forward and Backward, so
+// every rank must run both, a rank without rows on a batch of none.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +48,8 @@ class BatchNorm : public Layer {
   int64_t batch_rows_ = -1;
   std::vector<float> scale_, shift_;  // per column: the affine map of this Forward (then Backward's means)
   std::vector<double> partial_;       // per row chunk: partial sums of the statistics passes
+  std::vector<double> totals_;        // the column sums, reduced over the ranks under mpirun
+  double batch_total_rows_ = 0;       // rows of the last training Forward, over all ranks
 };
 
 }  // namespace mtrec

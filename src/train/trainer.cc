@@ -69,9 +69,6 @@ void CheckDistributable(const Config& config, const TaskWeighting& weighting) {
               "reduce yet; under mpirun use static, uncertainty, dwa or another loss-based strategy (mtrec list "
               "weightings)",
               config.train.weighting);
-  MTREC_CHECK(!config.model.batch_norm,
-              "model.batch_norm: batch statistics are not synchronised across ranks yet; under mpirun train without "
-              "it");
   for (const TaskConfig& task : config.tasks) {
     MTREC_CHECK(task.propensity.empty(),
                 "task '{}': inverse-propensity weights are normalised per batch, which training on several ranks "
@@ -278,9 +275,7 @@ void PropensityWeights(const Tensor& outputs, int64_t propensity_column, const s
   }
 }
 
-StepLosses Trainer::Step(const Batch& batch) { return StepOn(&batch); }
-
-StepLosses Trainer::StepOn(const Batch* batch_or_none) {
+StepLosses Trainer::Step(const Batch& batch) {
   const auto tasks = static_cast<int64_t>(config_.tasks.size());
   StepLosses result;
   result.sum.assign(tasks, 0.0);
@@ -288,11 +283,9 @@ StepLosses Trainer::StepOn(const Batch* batch_or_none) {
   std::vector<double>& batch_losses = step_losses_;
   batch_losses.resize(tasks);
   const uint64_t step_seed = Mix64(config_.train.seed ^ (0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(++step_)));
-  const int64_t rows = batch_or_none ? batch_or_none->size : 0;
-  Tensor diff = diff_outputs_.View().TopRows(rows);
-  Tensor calibrator = calibrator_diff_.View().TopRows(rows);
-  if (batch_or_none) {
-    const Batch& batch = *batch_or_none;
+  Tensor diff = diff_outputs_.View().TopRows(batch.size);
+  Tensor calibrator = calibrator_diff_.View().TopRows(batch.size);
+  {
     // Rank r's rows are rows r·B.. of the step's whole batch (ShardRows), and draw their dropout masks as such.
     model_.SetStepSeed(step_seed, world_.rank() * config_.train.batch_size);
     Tensor outputs = model_.Forward(batch, Mode::kTrain);
@@ -338,16 +331,8 @@ StepLosses Trainer::StepOn(const Batch* batch_or_none) {
     batch_losses[k] = result.count[k] > 0 ? loss_scale_[k] * (result.sum[k] / static_cast<double>(result.count[k]))
                                           : NAN;
   }
-  const uint64_t weighting_seed = Mix64(step_seed ^ 0x5851f42d4c957f2dULL);
-  if (batch_or_none) {
-    Backpropagate(*batch_or_none, diff, calibrated_links_.empty() ? nullptr : &calibrator, batch_losses,
-                  weighting_seed);
-  } else {
-    // No rows here this step: no gradient of this rank's own, but the same weighting step as the other ranks.
-    AddTaskWeights(weighting_.Step(batch_losses, nullptr, weighting_seed));
-    model_.arena().ZeroGrad();
-    for (auto& grad : model_.input().grads()) grad.Clear();
-  }
+  Backpropagate(batch, diff, calibrated_links_.empty() ? nullptr : &calibrator, batch_losses,
+                Mix64(step_seed ^ 0x5851f42d4c957f2dULL));
   if (world_.distributed()) ReduceGradients();
   const double lr_factor = schedule_.Factor(step_);
   if (average_) average_->BeginStep();
@@ -500,9 +485,11 @@ std::vector<double> Trainer::TrainEpoch(const EncodedData& train, uint64_t shuff
   world_.AllReduceSum(&rows, 1);
   Progress progress(label, static_cast<size_t>(rows));
   int64_t done = 0;
+  Batch no_rows;  // under mpirun, a rank whose share ran out before the others' takes its last steps on no rows
+  GatherBatch(train, nullptr, 0, &no_rows);
   for (int64_t s = 0; s < steps; ++s) {
-    const Batch* batch = stream.Next();  // null on a rank whose share ran out before the others'
-    const StepLosses step = StepOn(batch);
+    const Batch* batch = stream.Next();
+    const StepLosses step = Step(batch ? *batch : no_rows);
     for (int64_t k = 0; k < tasks; ++k) {
       loss_sum[k] += step.sum[k];
       loss_count[k] += step.count[k];

@@ -77,7 +77,8 @@ class Trainer {
   Trainer(const Config& config, Model& model, Communicator& world = World());
 
   // One optimisation step on a batch: forward, task losses, backward under the weighting strategy, optimizer
-  // steps. Fit runs these; `mtrec bench train` times them.
+  // steps. Fit runs these; `mtrec bench train` times them. Under mpirun a rank whose share ran out before the
+  // others' takes its last steps on a batch of no rows, still joining the step's reductions.
   StepLosses Step(const Batch& batch);
 
   // Trains until config.train.epochs or early stopping. `resume` continues a checkpointed run. After each epoch
@@ -107,9 +108,6 @@ class Trainer {
 
  private:
   std::vector<double> TrainEpoch(const EncodedData& train, uint64_t shuffle_seed, const std::string& label);
-  // A step on `batch`, or (under mpirun, on a rank whose share ran out before the others') on no rows: the rank
-  // still takes part in the step's reductions and optimizer steps.
-  StepLosses StepOn(const Batch* batch);
   // Under mpirun: the step's per-task loss sums and counts summed over the ranks, and this rank's loss gradients
   // rescaled from its own counts to the ranks' together (a task's loss is the mean over all its labels).
   void ReduceLosses(StepLosses& losses, const Tensor& diff, const Tensor* calibrator);
