@@ -97,8 +97,10 @@ std::vector<int> OnePerColumn(std::vector<int> column_task, int64_t columns) {
   return column_task;
 }
 
-TaskGradients::TaskGradients(Model& model, int64_t max_batch, bool representation_only, std::vector<int> column_task)
+TaskGradients::TaskGradients(Model& model, int64_t max_batch, bool representation_only, std::vector<int> column_task,
+                             Communicator& world)
     : model_(model),
+      world_(world),
       representation_only_(representation_only),
       column_task_(OnePerColumn(std::move(column_task), model.columns())),
       tasks_(*std::max_element(column_task_.begin(), column_task_.end()) + 1),
@@ -144,6 +146,16 @@ TaskMatrix TaskGradients::Measure(int64_t rows, const Tensor& diff) {
   std::vector<const float*> vectors(tasks_);
   for (int k = 0; k < tasks_; ++k) vectors[k] = input_[k].data();
   AddSharedGram(vectors, static_cast<size_t>(rows * width_), gram);
+  if (world_.distributed()) {
+    // The rows' inner products add up over the ranks; the dense gradients are added first, then multiplied.
+    std::vector<double> flat;
+    for (const auto& row : gram) flat.insert(flat.end(), row.begin(), row.end());
+    world_.AllReduceSum(flat.data(), flat.size());
+    for (int i = 0; i < tasks_; ++i) std::copy_n(flat.begin() + i * tasks_, tasks_, gram[i].begin());
+    if (!representation_only_) {
+      for (int k = 0; k < tasks_; ++k) world_.AllReduceSum(dense_[k].data(), arena.size());
+    }
+  }
   if (!representation_only_) {
     for (int k = 0; k < tasks_; ++k) vectors[k] = dense_[k].data();
     AddSharedGram(vectors, arena.size(), gram);
@@ -164,6 +176,13 @@ void TaskGradients::Apply(const Batch& batch, const Tensor& diff, const TaskCoef
   std::vector<const float*> vectors(tasks_);
   for (int k = 0; k < tasks_; ++k) vectors[k] = dense_[k].data();
   Combine(vectors, arena.size(), c.shared, c.specific, arena.grads());
+  if (world_.distributed()) {
+    // The task gradients were the ranks' sums already; the trainer sums the dense gradients over the ranks once
+    // more (with the calibrator's, which are this rank's own), so each rank keeps 1/N of the combination.
+    const auto share = 1.f / static_cast<float>(world_.size());
+    float* grads = arena.grads();
+    for (size_t i = 0; i < arena.size(); ++i) grads[i] *= share;
+  }
   for (int k = 0; k < tasks_; ++k) vectors[k] = input_[k].data();
   Tensor combined = combined_input_.View().TopRows(batch.size);
   Combine(vectors, static_cast<size_t>(batch.size * width_), c.shared, c.specific, combined.data);

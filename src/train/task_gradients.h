@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/aligned.h"
+#include "common/communicator.h"
 #include "models/model.h"
 #include "train/gradient_combination.h"
 #include "train/task_weighting.h"
@@ -37,7 +38,11 @@ class TaskGradients {
  public:
   // column_task: per output column of the model, its task (a ziln or treated task owns several); empty: one
   // column per task.
-  TaskGradients(Model& model, int64_t max_batch, bool representation_only, std::vector<int> column_task = {});
+  // Under mpirun (`world` distributed) the Gram matrix is that of the task gradients over every rank's rows: the
+  // representation part's inner products are summed over the ranks, and each task's dense gradient is all-reduced
+  // before its inner products are taken.
+  TaskGradients(Model& model, int64_t max_batch, bool representation_only, std::vector<int> column_task = {},
+                Communicator& world = World());
 
   // K backward passes, one per task's columns of `diff`; returns the Gram matrix of the task gradients over the elements
   // two or more of them reach. Leaves the model's dense gradients undefined until Apply.
@@ -54,6 +59,7 @@ class TaskGradients {
 
  private:
   Model& model_;
+  Communicator& world_;
   bool representation_only_;
   std::vector<int> column_task_;
   int tasks_;

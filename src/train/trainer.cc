@@ -63,12 +63,7 @@ constexpr double kMinRungGap = 0.1;
 
 // What training on several ranks does not do yet, refused before the first step rather than training replicas
 // that drift apart.
-void CheckDistributable(const Config& config, const TaskWeighting& weighting) {
-  MTREC_CHECK(!weighting.NeedsGradients(),
-              "train.weighting = \"{}\" combines the tasks' gradients, which training on several ranks does not "
-              "reduce yet; under mpirun use static, uncertainty, dwa or another loss-based strategy (mtrec list "
-              "weightings)",
-              config.train.weighting);
+void CheckDistributable(const Config& config) {
   for (const TaskConfig& task : config.tasks) {
     MTREC_CHECK(task.propensity.empty(),
                 "task '{}': inverse-propensity weights are normalised per batch, which training on several ranks "
@@ -116,7 +111,7 @@ Trainer::Trainer(const Config& config, Model& model, Communicator& world)
       calibrated_links_.emplace_back(k, parent);
     }
   }
-  if (world.distributed()) CheckDistributable(config, weighting_);
+  if (world.distributed()) CheckDistributable(config);
   if (!config.train.baseline.empty()) {
     baseline_ = ReadBaselineReports(DataPath(config, config.train.baseline));
     bool overlap = false;
@@ -145,7 +140,7 @@ void Trainer::Backpropagate(const Batch& batch, const Tensor& diff, const Tensor
   if (!task_gradients_) {
     task_gradients_ = std::make_unique<TaskGradients>(model_, config_.train.batch_size,
                                                       config_.train.gradient_space == GradientSpace::kRepresentation,
-                                                      column_task_);
+                                                      column_task_, world_);
   }
   const TaskMatrix gram = task_gradients_->Measure(batch.size, diff);
   const TaskCoefficients c = weighting_.Step(losses, &gram, seed);

@@ -143,14 +143,35 @@ TEST_F(DistributedTest, BatchNormSeesTheWholeStepAndARankWithoutRowsStillTakesPa
   ExpectSameModel(dir_ / "one.mtrec", dir_ / "two.mtrec");
 }
 
+// Strategies that combine the task gradients see the gradients of the whole step: in the shared space each task's
+// dense gradient is all-reduced before the Gram matrix, in the representation space the rows' inner products are
+// summed over the ranks.
+TEST_F(DistributedTest, GradientStrategiesCombineTheWholeStepsTaskGradients) {
+  for (const std::string strategy : {"pcgrad", "gradnorm train.gradient_space=representation", "mgda"}) {
+    const std::string model = "model.arch=mmoe model.experts=3 train.optimizer=sgd train.embedding_optimizer=sgd "
+                              "train.weighting=" + strategy;
+    RunResult one = RunMtrec(Train("one.mtrec", 256, model));
+    ASSERT_EQ(one.exit_code, 0) << one.output;
+    RunResult two = RunShell(Mpirun(2) + Train("two.mtrec", 128, model));
+    ASSERT_EQ(two.exit_code, 0) << two.output;
+    SCOPED_TRACE(strategy);
+    ExpectSameModel(dir_ / "one.mtrec", dir_ / "two.mtrec");
+  }
+}
+
 TEST_F(DistributedTest, AnErrorOnTheRanksEndsTheJobWithItsMessage) {
   const auto start = std::chrono::steady_clock::now();
-  RunResult refused = RunShell("timeout -s KILL 120 " + Mpirun(2) + Train("x.mtrec", 128, "train.weighting=pcgrad"));
+  RunResult refused = RunShell("timeout -s KILL 120 " + Mpirun(2) + Train("x.mtrec", 128, "--follow " + dir_.string()));
   EXPECT_NE(refused.exit_code, 0);
-  EXPECT_NE(refused.exit_code, 137) << "the job hung until the timeout killed it";
-  EXPECT_NE(refused.output.find(" of 2: train.weighting = \"pcgrad\" combines the tasks' gradients"),
+  EXPECT_NE(refused.output.find(" of 2: --follow runs in one process; under mpirun train from scratch or --resume"),
             std::string::npos)
       << refused.output;
+  // A setting every rank refuses: the first rank to see it ends the job.
+  RunResult bad = RunShell("timeout -s KILL 120 " + Mpirun(2) + Train("x.mtrec", 128, "tasks.purchase.propensity=click"));
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find(" of 2: " + (dir_ / "config.toml").string() + ": task 'purchase': propensity weights"),
+            std::string::npos)
+      << bad.output;
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(100));
 
   RunResult other = RunShell(Mpirun(2) + "-q inspect " + (dir_ / "x.mtrec").string());
