@@ -12,6 +12,7 @@
 
 #include "cli/bench_serve.h"
 #include "cli/commands.h"
+#include "common/communicator.h"
 #include "common/config.h"
 #include "common/cpu_features.h"
 #include "common/error.h"
@@ -108,9 +109,13 @@ double PeakMemoryMiB() {
 // comparable within one machine.
 void PrintCpu() { fmt::print("cpu: {}\n", DetectCpu().Describe()); }
 
+// Under mpirun every rank trains on its own random rows with the trainer's reductions (docs/distributed.md), as
+// many steps as the others, and rank 0 reports: samples/s then counts every rank's batch.
 int RunBenchTrain(const BenchOptions& options) {
+  Communicator& world = World();
+  const bool root = world.is_root();
   SetThreads(options.threads);
-  PrintCpu();
+  if (root) PrintCpu();
   const Precision precision = *ParseName<Precision>(options.precision_name);
   SetMatmulPrecision(precision, "--precision");
   const Shape shape;
@@ -120,11 +125,14 @@ int RunBenchTrain(const BenchOptions& options) {
   model->Initialize(1);
   Trainer trainer(config, *model);
   // Eight batches of distinct rows, cycled: the ids a step touches vary as they would over an epoch.
-  const EncodedData data = RandomData(shape, 8 * shape.batch, 7);
-  fmt::print("bench train: shape {} ({} fields x {} ids x {}, {} numeric -> {}, batch {}), arch {}, {}, {} threads, "
-             "{} dense parameters\n",
-             options.shape, shape.fields, shape.ids, shape.dim, shape.numeric, shape.dim, shape.batch, options.arch,
-             precision, Threads(), model->arena().size());
+  const EncodedData data = RandomData(shape, 8 * shape.batch, 7 + static_cast<uint64_t>(world.rank()));
+  if (root) {
+    fmt::print("bench train: shape {} ({} fields x {} ids x {}, {} numeric -> {}, batch {}), arch {}, {}, {} threads, "
+               "{} dense parameters{}\n",
+               options.shape, shape.fields, shape.ids, shape.dim, shape.numeric, shape.dim, shape.batch, options.arch,
+               precision, Threads(), model->arena().size(),
+               world.distributed() ? fmt::format(", {} ranks (a batch each)", world.size()) : "");
+  }
 
   auto stream = std::make_unique<BatchStream>(data, shape.batch, SequentialOrder(data.rows));
   auto next = [&]() -> const Batch* {
@@ -146,12 +154,16 @@ int RunBenchTrain(const BenchOptions& options) {
   const auto start = Clock::now();
   int64_t steps = 0;
   double elapsed = 0;
+  int64_t more = 1;
   do {
     trainer.Step(*next());
     ++steps;
     elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  } while (elapsed < options.seconds || steps < 3);
+    more = elapsed < options.seconds || steps < 3;
+    world.AllReduceMax(&more, 1);  // the ranks take the same steps: on while any of them would go on
+  } while (more != 0);
   Profiler::Enable(false);
+  if (!root) return 0;
 
   if (options.profile) {
     const double step_ms = 1e3 * elapsed / static_cast<double>(steps);
@@ -173,8 +185,8 @@ int RunBenchTrain(const BenchOptions& options) {
              "the step: {:.1f} ms, {:.0f} GFLOP/s of matmul\n",
              shapes.size(), bound.flops / 1e9, 1e3 * bound.seconds, bound.FlopsPerSecond() / 1e9, precision,
              1e3 * step_seconds, bound.flops / step_seconds / 1e9);
-  fmt::print("samples/s: {:.0f}  fraction_of_bound: {:.3f}\n", static_cast<double>(shape.batch) / step_seconds,
-             bound.seconds / step_seconds);
+  fmt::print("samples/s: {:.0f}  fraction_of_bound: {:.3f}\n",
+             static_cast<double>(shape.batch * world.size()) / step_seconds, bound.seconds / step_seconds);
   return 0;
 }
 

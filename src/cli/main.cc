@@ -108,8 +108,11 @@ int main(int argc, char** argv) {
   try {
     for (auto& [command, run] : commands) {
       if (!command->parsed()) continue;
-      MTREC_CHECK(!world.distributed() || command->get_name() == "train",
-                  "mtrec {} runs in one process; of the commands only train runs on several ranks (mpirun -np {})",
+      const bool bench_train = command->get_name() == "bench" && !command->get_subcommands().empty() &&
+                               command->get_subcommands().front()->get_name() == "train";
+      MTREC_CHECK(!world.distributed() || command->get_name() == "train" || bench_train,
+                  "mtrec {} runs in one process; of the commands only train and bench train run on several ranks "
+                  "(mpirun -np {})",
                   command->get_name(), world.size());
       return run();
     }

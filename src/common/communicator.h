@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mtrec {
@@ -29,8 +30,11 @@ class Communicator {
   virtual void AllReduceSum(double* data, size_t n) {}
   virtual void AllReduceSum(int64_t* data, size_t n) {}
   virtual void AllReduceMax(int64_t* data, size_t n) {}
-  // Every rank's bytes, in rank order, on every rank.
-  virtual std::vector<std::string> AllGather(const std::string& bytes) { return {bytes}; }
+  // Every rank's bytes, in rank order, on every rank: `all` holds them one after the other, rank r's from
+  // offsets[r] to offsets[r + 1] (size() + 1 offsets). Both keep their capacity from call to call.
+  virtual void AllGather(std::string_view bytes, std::string& all, std::vector<size_t>& offsets);
+  // The same, as one string per rank.
+  std::vector<std::string> AllGather(std::string_view bytes);
   // The root's bytes on every rank.
   virtual void Broadcast(std::string& bytes, int root) {}
   // Ends every process of the run at once (an error on one rank must not leave the others waiting in a

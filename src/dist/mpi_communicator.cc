@@ -37,25 +37,24 @@ class MpiCommunicator final : public Communicator {
   void AllReduceSum(int64_t* data, size_t n) override { AllReduceInPieces(data, n, MPI_INT64_T, MPI_SUM); }
   void AllReduceMax(int64_t* data, size_t n) override { AllReduceInPieces(data, n, MPI_INT64_T, MPI_MAX); }
 
-  std::vector<std::string> AllGather(const std::string& bytes) override {
+  using Communicator::AllGather;
+  void AllGather(std::string_view bytes, std::string& all, std::vector<size_t>& offsets) override {
     MTREC_CHECK(bytes.size() <= kMaxCount, "a rank's share of an exchange is {} bytes, over MPI's limit of {}",
                 bytes.size(), kMaxCount);
     const int mine = static_cast<int>(bytes.size());
-    std::vector<int> sizes(size_);
-    MPI_Allgather(&mine, 1, MPI_INT, sizes.data(), 1, MPI_INT, MPI_COMM_WORLD);
-    std::vector<int> offsets(size_, 0);
-    size_t total = 0;
+    sizes_.resize(size_);
+    MPI_Allgather(&mine, 1, MPI_INT, sizes_.data(), 1, MPI_INT, MPI_COMM_WORLD);
+    displacements_.assign(size_, 0);
+    offsets.assign(size_ + 1, 0);
     for (int r = 0; r < size_; ++r) {
-      MTREC_CHECK(total <= kMaxCount, "an exchange of {} bytes and more is over MPI's limit of {}", total, kMaxCount);
-      offsets[r] = static_cast<int>(total);
-      total += static_cast<size_t>(sizes[r]);
+      offsets[r + 1] = offsets[r] + static_cast<size_t>(sizes_[r]);
+      MTREC_CHECK(offsets[r + 1] <= kMaxCount, "an exchange of {} bytes and more is over MPI's limit of {}",
+                  offsets[r + 1], kMaxCount);
+      displacements_[r] = static_cast<int>(offsets[r]);
     }
-    MTREC_CHECK(total <= kMaxCount, "an exchange of {} bytes is over MPI's limit of {}", total, kMaxCount);
-    std::string all(total, '\0');
-    MPI_Allgatherv(bytes.data(), mine, MPI_BYTE, all.data(), sizes.data(), offsets.data(), MPI_BYTE, MPI_COMM_WORLD);
-    std::vector<std::string> out(size_);
-    for (int r = 0; r < size_; ++r) out[r] = all.substr(static_cast<size_t>(offsets[r]), static_cast<size_t>(sizes[r]));
-    return out;
+    all.resize(offsets[size_]);
+    MPI_Allgatherv(bytes.data(), mine, MPI_BYTE, all.data(), sizes_.data(), displacements_.data(), MPI_BYTE,
+                   MPI_COMM_WORLD);
   }
 
   void Broadcast(std::string& bytes, int root) override {
@@ -74,6 +73,7 @@ class MpiCommunicator final : public Communicator {
  private:
   int rank_ = 0;
   int size_ = 1;
+  std::vector<int> sizes_, displacements_;  // AllGather's, kept from call to call
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <optional>
 
@@ -390,36 +391,56 @@ void Trainer::ReduceGradients() {
     ParameterArena& arena = model_.arena();
     world_.AllReduceSum(arena.grads(), static_cast<size_t>(arena.size()));
   }
-  ProfileScope scope("exchange (embedding rows)");
   auto& grads = model_.input().grads();
   const auto& tables = model_.input().tables();
+  // Every table's touched rows (ascending) and their gradients in one exchange: per table the row count (8
+  // bytes), the rows, the gradients. Then merged per table in rank order: the same sums on every rank.
+  {
+    ProfileScope scope("exchange (embedding rows)");
+    size_t bytes = 0;
+    for (const SparseGrad& grad : grads) bytes += sizeof(uint64_t) + 4 * (grad.rows.size() + grad.values.size());
+    exchange_out_.resize(bytes);
+    char* at = exchange_out_.data();
+    for (const SparseGrad& grad : grads) {
+      const uint64_t count = grad.rows.size();
+      std::memcpy(at, &count, sizeof(count));
+      at += sizeof(count);
+      std::memcpy(at, grad.rows.data(), 4 * grad.rows.size());
+      at += 4 * grad.rows.size();
+      std::memcpy(at, grad.values.data(), 4 * grad.values.size());
+      at += 4 * grad.values.size();
+    }
+    world_.AllGather(exchange_out_, exchange_all_, exchange_offsets_);
+  }
+  ProfileScope scope("merge (embedding rows)");
+  const size_t ranks = exchange_offsets_.size() - 1;
+  std::vector<const char*> read(ranks);
+  for (size_t p = 0; p < ranks; ++p) read[p] = exchange_all_.data() + exchange_offsets_[p];
+  std::vector<std::pair<const int32_t*, size_t>> rows(ranks);
+  std::vector<const float*> values(ranks);
   for (size_t t = 0; t < grads.size(); ++t) {
     SparseGrad& grad = grads[t];
     const int64_t dim = tables[t].dim();
-    // Each rank's touched rows (ascending) and their gradients, merged in rank order: the same sums on every rank.
-    BinaryWriter out;
-    out.Vector(grad.rows);
-    out.Array(grad.values.data(), grad.values.size());
-    const std::vector<std::string> parts = world_.AllGather(out.str());
-    std::vector<std::pair<const int32_t*, size_t>> rows(parts.size());
-    std::vector<const float*> values(parts.size());
-    std::vector<int32_t> merged_rows;
-    for (size_t p = 0; p < parts.size(); ++p) {
-      BinaryReader in(parts[p].data(), parts[p].size(), "a rank's embedding gradients");
-      rows[p].first = in.Array<int32_t>(&rows[p].second);
-      size_t count = 0;
-      values[p] = in.Array<float>(&count);
-      merged_rows.insert(merged_rows.end(), rows[p].first, rows[p].first + rows[p].second);
+    std::vector<int32_t>& merged = grad.rows;
+    merged.clear();
+    for (size_t p = 0; p < ranks; ++p) {
+      uint64_t count = 0;
+      std::memcpy(&count, read[p], sizeof(count));
+      read[p] += sizeof(count);
+      rows[p] = {reinterpret_cast<const int32_t*>(read[p]), count};
+      read[p] += 4 * count;
+      values[p] = reinterpret_cast<const float*>(read[p]);
+      read[p] += 4 * count * static_cast<size_t>(dim);
+      merged.insert(merged.end(), rows[p].first, rows[p].first + count);
     }
-    std::sort(merged_rows.begin(), merged_rows.end());
-    merged_rows.erase(std::unique(merged_rows.begin(), merged_rows.end()), merged_rows.end());
+    std::sort(merged.begin(), merged.end());
+    merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
     grad.dim = dim;
-    grad.rows = merged_rows;
-    grad.values.assign(merged_rows.size() * static_cast<size_t>(dim), 0.f);
-    for (size_t p = 0; p < parts.size(); ++p) {
-      size_t at = 0;  // rows of part p are ascending, so one pass over the merged rows places them
+    grad.values.assign(merged.size() * static_cast<size_t>(dim), 0.f);
+    for (size_t p = 0; p < ranks; ++p) {
+      size_t at = 0;  // the rows of part p are ascending, so one pass over the merged rows places them
       for (size_t i = 0; i < rows[p].second; ++i) {
-        while (merged_rows[at] != rows[p].first[i]) ++at;
+        while (merged[at] != rows[p].first[i]) ++at;
         float* into = grad.Row(static_cast<int64_t>(at));
         const float* from = values[p] + i * static_cast<size_t>(dim);
         for (int64_t j = 0; j < dim; ++j) into[j] += from[j];

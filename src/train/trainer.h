@@ -165,6 +165,10 @@ class Trainer {
   bool warned_unmeasured_ = false;  // the early-stopping metric was absent from a validation epoch
   LrSchedule schedule_;  // constant until Fit knows the run's length
   std::unique_ptr<WeightAverage> average_;  // train.ema_decay > 0
+  // ReduceGradients' buffers, kept from step to step: this rank's embedding rows and gradients, every rank's.
+  std::string exchange_out_;
+  std::string exchange_all_;
+  std::vector<size_t> exchange_offsets_;
 };
 
 }  // namespace mtrec
