@@ -15,9 +15,11 @@
 namespace mtrec::e2e {
 namespace {
 
-// mpirun as CI runs it (as root in a fresh machine), two ranks on whatever cores there are.
+// mpirun as CI runs it (as root in a fresh machine), two ranks on whatever cores there are. The tests run beside
+// others on few cores: a rank waiting in a collective yields its core instead of spinning on it.
 std::string Mpirun(int ranks) {
-  return "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 mpirun "
+  return "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 "
+         "OMPI_MCA_mpi_yield_when_idle=1 mpirun "
          "--bind-to none -np " +
          std::to_string(ranks) + " " + MTREC_BINARY + " ";
 }
