@@ -240,7 +240,7 @@ LossValue ZilnLoss(const float* outputs, int64_t outputs_stride, const float* la
 
 LossValue ArmLoss(const TaskConfig& task, int64_t arm_width, const float* outputs, int64_t outputs_stride,
                   const float* labels, const float* censored, const float* treatment, const float* weights, int64_t n,
-                  float scale, float* diff, int64_t diff_stride) {
+                  float scale, float* diff, int64_t diff_stride, double normaliser) {
   // Each row's arm gathered into a dense block, the task's own loss over it, and its gradient scattered back.
   std::vector<float> arm_outputs(static_cast<size_t>(n * arm_width));
   std::vector<float> arm_labels(static_cast<size_t>(n));
@@ -259,7 +259,7 @@ LossValue ArmLoss(const TaskConfig& task, int64_t arm_width, const float* output
   if (weights) {
     double weight_sum = 0;
     for (int64_t i = 0; i < n; ++i) weight_sum += std::isnan(arm_labels[i]) ? 0.0 : weights[i];
-    const double normaliser = weight_sum > 0 ? static_cast<double>(value.count) / weight_sum : 0.0;
+    if (normaliser <= 0) normaliser = weight_sum > 0 ? static_cast<double>(value.count) / weight_sum : 0.0;
     value.sum = 0;
     for (int64_t i = 0; i < n; ++i) {
       if (std::isnan(arm_labels[i])) continue;

@@ -84,10 +84,11 @@ LossValue TaskLoss(const TaskConfig& task, const float* outputs, int64_t outputs
 // A task with a treatment (TARNet): each row's loss on its own arm's columns — control at `outputs`, treated at
 // outputs + arm_width — and a zero gradient for the other arm. A row whose treatment is NaN counts as unlabelled;
 // any value but 0 and 1 throws Error. `weights` (nullable) weighs the rows (inverse propensity), normalised to a
-// mean of 1 over the labelled rows, so the loss stays on the scale of the unweighted one.
+// mean of 1 over the labelled rows, so the loss stays on the scale of the unweighted one. `normaliser`, when
+// positive, replaces that batch's own factor (labelled rows ÷ their weight sum): under mpirun, the whole step's.
 LossValue ArmLoss(const TaskConfig& task, int64_t arm_width, const float* outputs, int64_t outputs_stride,
                   const float* labels, const float* censored, const float* treatment, const float* weights, int64_t n,
-                  float scale, float* diff, int64_t diff_stride);
+                  float scale, float* diff, int64_t diff_stride, double normaliser = 0);
 
 // AITM's calibrator (Xi et al. 2021) on one parent link: max(σ(s_child) − σ(s_parent), 0) per row, which is zero
 // when the child's probability does not exceed its parent's. Returns the sum over the n rows and count n, and

@@ -62,17 +62,6 @@ const float* CensoredOf(const std::vector<std::vector<float>>& censored, int64_t
 // the same value): small, but not so small that softplus⁻¹ sits far out where its gradient vanishes.
 constexpr double kMinRungGap = 0.1;
 
-// What training on several ranks does not do yet, refused before the first step rather than training replicas
-// that drift apart.
-void CheckDistributable(const Config& config) {
-  for (const TaskConfig& task : config.tasks) {
-    MTREC_CHECK(task.propensity.empty(),
-                "task '{}': inverse-propensity weights are normalised per batch, which training on several ranks "
-                "does not reduce yet; under mpirun leave tasks.{}.propensity out",
-                task.name, task.name);
-  }
-}
-
 }  // namespace
 
 Trainer::Trainer(const Config& config, Model& model, Communicator& world)
@@ -112,7 +101,6 @@ Trainer::Trainer(const Config& config, Model& model, Communicator& world)
       calibrated_links_.emplace_back(k, parent);
     }
   }
-  if (world.distributed()) CheckDistributable(config);
   if (!config.train.baseline.empty()) {
     baseline_ = ReadBaselineReports(DataPath(config, config.train.baseline));
     bool overlap = false;
@@ -301,9 +289,22 @@ StepLosses Trainer::Step(const Batch& batch) {
                             propensity_weights_);
           weights = propensity_weights_.data();
         }
-        loss = ArmLoss(task, outputs_.arm_width(k), outputs.data + first, outputs.ld, TaskLabels(batch, k),
+        const float* labels = TaskLabels(batch, k);
+        double normaliser = 0;  // the batch's own
+        if (weights && world_.distributed()) {
+          // The weights are normalised to a mean of 1 over the labelled rows of the whole step, every rank's.
+          double totals[2] = {0, 0};
+          for (int64_t r = 0; r < batch.size; ++r) {
+            if (std::isnan(treatment[r]) || std::isnan(labels[r])) continue;
+            totals[0] += 1;
+            totals[1] += weights[r];
+          }
+          world_.AllReduceSum(totals, 2);
+          normaliser = totals[1] > 0 ? totals[0] / totals[1] : 0;
+        }
+        loss = ArmLoss(task, outputs_.arm_width(k), outputs.data + first, outputs.ld, labels,
                        CensoredOf(batch.censored, k), treatment.data(), weights, outputs.rows, loss_scale_[k],
-                       diff.data + first, diff.ld);
+                       diff.data + first, diff.ld, normaliser);
       }
       result.sum[k] += loss.sum;
       result.count[k] += loss.count;
