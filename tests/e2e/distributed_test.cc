@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cli_runner.h"
+#include "common/files.h"
 #include "io/model_io.h"
 #include "models/model.h"
 
@@ -175,6 +176,21 @@ TEST_F(DistributedTest, InversePropensityWeightsAreNormalisedOverTheWholeStep) {
   RunResult two = RunShell(Mpirun(2) + train + (dir_ / "two.mtrec").string() + " train.batch_size=128");
   ASSERT_EQ(two.exit_code, 0) << two.output;
   ExpectSameModel(dir_ / "one.mtrec", dir_ / "two.mtrec");
+}
+
+// Rank 0 writes the checkpoint after every epoch; a run stopped after epoch 1 and resumed on the same number of
+// ranks (each keeps the same share) ends with the uninterrupted run's model file, byte for byte.
+TEST_F(DistributedTest, AResumedRunOnTheSameRanksEqualsTheUninterruptedOne) {
+  const std::string run = "train.epochs=2 train.early_stop_metric=none train.lr_schedule=linear model.dropout=0.1";
+  RunResult whole = RunShell(Mpirun(2) + Train("whole.mtrec", 128, run));
+  ASSERT_EQ(whole.exit_code, 0) << whole.output;
+  RunResult first = RunShell(Mpirun(2) + Train("part.mtrec", 128, run + " train.stop_after_epochs=1"));
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_FALSE(ReadFileBytes(dir_ / "whole.mtrec") == ReadFileBytes(dir_ / "part.mtrec"));
+  RunResult resumed =
+      RunShell(Mpirun(2) + Train("part.mtrec", 128, run + " --resume " + (dir_ / "part.mtrec.ckpt").string()));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_TRUE(ReadFileBytes(dir_ / "whole.mtrec") == ReadFileBytes(dir_ / "part.mtrec"));
 }
 
 TEST_F(DistributedTest, AnErrorOnTheRanksEndsTheJobWithItsMessage) {
