@@ -39,6 +39,7 @@ struct BenchOptions {
   int64_t warmup = 3;
   bool profile = false;
   int threads = 0;
+  int64_t shard_rows = 1'000'000;
 };
 
 // The AliExpress benchmark as MTReclib runs it: 16 categorical fields of 10,000 ids embedded in 128 dimensions, 63
@@ -56,15 +57,15 @@ struct Shape {
   double positive_rate = 0.1;
 };
 
-std::string AliExpressConfig(const Shape& shape, const std::string& arch) {
+std::string AliExpressConfig(const Shape& shape, const std::string& arch, int64_t shard_rows) {
   std::string toml = "[model]\n";
   toml += fmt::format("arch = \"{}\"\nembedding_dim = {}\nnumeric_projection = {}\n", arch, shape.dim, shape.dim);
   toml += "batch_norm = true\ndropout = 0.2\ntower = [128, 64]\nbottom = [512, 256]\nexpert = [512, 256]\n";
   toml += arch == "ple" ? "experts = 4\ntask_experts = 4\n" : "experts = 8\n";
   toml += fmt::format(
       "[train]\nbatch_size = {}\noptimizer = \"adam\"\nlr = 0.001\nembedding_optimizer = \"lazy_adam\"\n"
-      "embedding_lr = 0.001\nconflict_every = 0\nthreads = 0\n",
-      shape.batch);
+      "embedding_lr = 0.001\nconflict_every = 0\nthreads = 0\nshard_rows = {}\n",
+      shape.batch, shard_rows);
   for (const char* task : {"click", "purchase"}) toml += fmt::format("[[tasks]]\nname = \"{}\"\n", task);
   return toml;
 }
@@ -119,11 +120,12 @@ int RunBenchTrain(const BenchOptions& options) {
   const Precision precision = *ParseName<Precision>(options.precision_name);
   SetMatmulPrecision(precision, "--precision");
   const Shape shape;
-  const Config config = ParseConfig(AliExpressConfig(shape, options.arch), "bench " + options.shape);
+  const Config config = ParseConfig(AliExpressConfig(shape, options.arch, options.shard_rows), "bench " + options.shape);
   const InputLayout layout = AliExpressLayout(shape);
   std::unique_ptr<Model> model = CreateModel(config, layout, shape.batch);
   model->Initialize(1);
   Trainer trainer(config, *model);
+  trainer.ShardTables();
   // Eight batches of distinct rows, cycled: the ids a step touches vary as they would over an epoch.
   const EncodedData data = RandomData(shape, 8 * shape.batch, 7 + static_cast<uint64_t>(world.rank()));
   if (root) {
@@ -269,6 +271,11 @@ RunCommand AddBenchCommand(CLI::App& app) {
   train->add_option("--warmup", options->warmup, "Untimed steps first")->check(CLI::NonNegativeNumber)->capture_default_str();
   train->add_flag("--profile", options->profile, "Print where the time of a step goes (per layer, optimizer, data)");
   train->add_option("--threads", options->threads, "Threads (0 = all cores)")->capture_default_str();
+  train->add_option("--shard-rows", options->shard_rows,
+                    "Under mpirun: tables of at least this many rows are row-sharded, the others replicated "
+                    "(train.shard_rows; 0 shards every table)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   auto serve_options = std::make_shared<BenchServeOptions>();
   CLI::App* serve = command->add_subcommand(
       "serve",

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "common/communicator.h"
 #include "common/log.h"
 #include "features/labels.h"
 #include "features/pipeline.h"
@@ -65,7 +66,8 @@ LoadedModel TrainModel(const Config& config, const ColumnTable& train, const Col
       },
       hooks.resumed && hooks.resumed->trainer ? &*hooks.resumed->trainer : nullptr);
   out.history = trainer.state().history;
-  if (valid_data && !out.model->GateUsages().empty()) {
+  // Under mpirun rank 0 alone holds the whole model when tables were sharded; the others have nothing to report.
+  if (valid_data && !out.model->GateUsages().empty() && World().is_root()) {
     out.model->ResetGateUsage();
     Predict(*out.model, config, *valid_data);
     LogInfo("on the validation data, {}", FormatGateUsage(out.model->GateUsages()));

@@ -19,6 +19,16 @@ void Communicator::AllGather(std::string_view bytes, std::string& all, std::vect
   offsets = {0, bytes.size()};
 }
 
+void Communicator::Gather(std::string_view bytes, std::string& all, std::vector<size_t>& offsets, int /*root*/) {
+  AllGather(bytes, all, offsets);
+}
+
+void Communicator::AllToAll(std::string_view out, const std::vector<size_t>& out_offsets, std::string& in,
+                            std::vector<size_t>& in_offsets) {
+  in.assign(out.substr(out_offsets[0], out_offsets[1] - out_offsets[0]));
+  in_offsets = {0, in.size()};
+}
+
 std::vector<std::string> Communicator::AllGather(std::string_view bytes) {
   std::string all;
   std::vector<size_t> offsets;

@@ -35,6 +35,12 @@ class Communicator {
   virtual void AllGather(std::string_view bytes, std::string& all, std::vector<size_t>& offsets);
   // The same, as one string per rank.
   std::vector<std::string> AllGather(std::string_view bytes);
+  // Every rank's bytes on `root` only, as AllGather lays them out; the other ranks get `all` and `offsets` empty.
+  virtual void Gather(std::string_view bytes, std::string& all, std::vector<size_t>& offsets, int root);
+  // A personal exchange: this rank's bytes for rank p are out[out_offsets[p], out_offsets[p + 1]) (size() + 1
+  // offsets); afterwards `in` holds what every rank sent to this one, rank p's at [in_offsets[p], in_offsets[p + 1]).
+  virtual void AllToAll(std::string_view out, const std::vector<size_t>& out_offsets, std::string& in,
+                        std::vector<size_t>& in_offsets);
   // The root's bytes on every rank.
   virtual void Broadcast(std::string& bytes, int root) {}
   // Ends every process of the run at once (an error on one rank must not leave the others waiting in a

@@ -547,6 +547,11 @@ const std::vector<Field<TrainConfig>>& TrainFields() {
                 "rank's batches in the order of its share), which makes a run on N ranks the same as one process "
                 "with N times the batch."),
       MakeField("threads", &T::threads, "Threads for everything (oneDNN and mtrec's loops); 0 = all cores."),
+      MakeField("shard_rows", &T::shard_rows,
+                "Under mpirun: embedding tables of at least this many rows are row-sharded (each rank holds 1/N of "
+                "the rows and their optimizer state; a step fetches the rows its batch reads from their owners and "
+                "sends them the gradients), smaller ones replicated (every rank holds them; a step all-gathers the "
+                "touched rows' gradients). 0 shards every table. Both train the same model (docs/distributed.md)."),
       EarlyStopMetricField(),
       MakeField("early_stop_task", &T::early_stop_task,
                 "Task whose metric is watched; empty = the mean over the tasks that have the metric, auxiliary tasks "
@@ -1414,6 +1419,7 @@ void ValidateConfig(const Config& config) {
   MTREC_CHECK(train.weight_decay >= 0 && train.momentum >= 0 && train.momentum < 1,
               "train.weight_decay must be >= 0 and train.momentum in [0, 1)");
   MTREC_CHECK(train.threads >= 0, "train.threads must be >= 0 (0 = all cores)");
+  MTREC_CHECK(train.shard_rows >= 0, "train.shard_rows must be >= 0 (0 = shard every embedding table under mpirun)");
   MTREC_CHECK(train.patience >= 0, "train.patience must be >= 0");
   MTREC_CHECK(train.weighting_lr > 0 && std::isfinite(train.weighting_lr), "train.weighting_lr must be > 0");
   MTREC_CHECK(train.gradnorm_alpha >= 0 && std::isfinite(train.gradnorm_alpha), "train.gradnorm_alpha must be >= 0");

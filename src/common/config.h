@@ -145,6 +145,7 @@ struct TrainConfig {
   uint64_t seed = 42;
   bool shuffle = true;
   int64_t threads = 0;
+  int64_t shard_rows = 1'000'000;
   std::string early_stop_metric = "auc";
   std::string early_stop_task;
   int64_t patience = 2;

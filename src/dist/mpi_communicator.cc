@@ -57,6 +57,56 @@ class MpiCommunicator final : public Communicator {
                    MPI_COMM_WORLD);
   }
 
+  void Gather(std::string_view bytes, std::string& all, std::vector<size_t>& offsets, int root) override {
+    MTREC_CHECK(bytes.size() <= kMaxCount, "a rank's share of a gather is {} bytes, over MPI's limit of {}",
+                bytes.size(), kMaxCount);
+    const int mine = static_cast<int>(bytes.size());
+    sizes_.resize(size_);
+    MPI_Gather(&mine, 1, MPI_INT, sizes_.data(), 1, MPI_INT, root, MPI_COMM_WORLD);
+    all.clear();
+    offsets.clear();
+    if (rank_ == root) {
+      displacements_.assign(size_, 0);
+      offsets.assign(size_ + 1, 0);
+      for (int r = 0; r < size_; ++r) {
+        offsets[r + 1] = offsets[r] + static_cast<size_t>(sizes_[r]);
+        MTREC_CHECK(offsets[r + 1] <= kMaxCount, "a gather of {} bytes and more is over MPI's limit of {}",
+                    offsets[r + 1], kMaxCount);
+        displacements_[r] = static_cast<int>(offsets[r]);
+      }
+      all.resize(offsets[size_]);
+    }
+    MPI_Gatherv(bytes.data(), mine, MPI_BYTE, all.data(), sizes_.data(), displacements_.data(), MPI_BYTE, root,
+                MPI_COMM_WORLD);
+  }
+
+  void AllToAll(std::string_view out, const std::vector<size_t>& out_offsets, std::string& in,
+                std::vector<size_t>& in_offsets) override {
+    MTREC_CHECK(out_offsets.size() == static_cast<size_t>(size_) + 1 && out_offsets[size_] <= out.size(),
+                "an exchange with {} offsets for {} ranks", out_offsets.size(), size_);
+    send_sizes_.resize(size_);
+    send_displacements_.resize(size_);
+    for (int r = 0; r < size_; ++r) {
+      MTREC_CHECK(out_offsets[r + 1] <= kMaxCount, "an exchange of {} bytes and more is over MPI's limit of {}",
+                  out_offsets[r + 1], kMaxCount);
+      send_sizes_[r] = static_cast<int>(out_offsets[r + 1] - out_offsets[r]);
+      send_displacements_[r] = static_cast<int>(out_offsets[r]);
+    }
+    sizes_.resize(size_);
+    MPI_Alltoall(send_sizes_.data(), 1, MPI_INT, sizes_.data(), 1, MPI_INT, MPI_COMM_WORLD);
+    displacements_.assign(size_, 0);
+    in_offsets.assign(size_ + 1, 0);
+    for (int r = 0; r < size_; ++r) {
+      in_offsets[r + 1] = in_offsets[r] + static_cast<size_t>(sizes_[r]);
+      MTREC_CHECK(in_offsets[r + 1] <= kMaxCount, "an exchange of {} bytes and more is over MPI's limit of {}",
+                  in_offsets[r + 1], kMaxCount);
+      displacements_[r] = static_cast<int>(in_offsets[r]);
+    }
+    in.resize(in_offsets[size_]);
+    MPI_Alltoallv(out.data(), send_sizes_.data(), send_displacements_.data(), MPI_BYTE, in.data(), sizes_.data(),
+                  displacements_.data(), MPI_BYTE, MPI_COMM_WORLD);
+  }
+
   void Broadcast(std::string& bytes, int root) override {
     uint64_t length = bytes.size();
     MPI_Bcast(&length, 1, MPI_UINT64_T, root, MPI_COMM_WORLD);
@@ -73,7 +123,8 @@ class MpiCommunicator final : public Communicator {
  private:
   int rank_ = 0;
   int size_ = 1;
-  std::vector<int> sizes_, displacements_;  // AllGather's, kept from call to call
+  std::vector<int> sizes_, displacements_;  // received sizes and places, kept from call to call
+  std::vector<int> send_sizes_, send_displacements_;
 };
 
 }  // namespace

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 
+#include "common/error.h"
 #include "common/rng.h"
 #include "common/threads.h"
+#include "models/sharded_tables.h"
 
 namespace mtrec {
 
@@ -38,6 +40,92 @@ void InputLayer::RemapRows(size_t t, const std::vector<int32_t>& source, uint64_
   layout_.tables[t].rows = static_cast<int64_t>(source.size());
 }
 
+void InputLayer::UseShards(ShardedTables* shards) {
+  // A slot reads every set's copy of its table by the same ids: the copies are sharded alike.
+  const size_t n = layout_.tables.size();
+  for (size_t t = n; shards != nullptr && t < tables_.size(); ++t) {
+    MTREC_CHECK(shards->sharded(t) == shards->sharded(t % n), "embedding '{}' is {}sharded, '{}' is {}",
+                tables_[t].name(), shards->sharded(t) ? "" : "not ", tables_[t % n].name(),
+                shards->sharded(t % n) ? "sharded" : "not");
+  }
+  shards_ = shards;
+  fetched_.clear();
+  if (shards_ == nullptr) return;
+  for (const EmbeddingTable& table : tables_) fetched_.emplace_back(table.name() + " (fetched rows)", 1, table.dim());
+  batch_ids_.assign(n, {});
+  local_single_ids_.assign(layout_.single_slots.size(), {});
+  local_multi_ids_.assign(layout_.multi_slots.size(), {});
+}
+
+const EmbeddingTable& InputLayer::LookupTable(size_t t) const {
+  return shards_ && shards_->sharded(t) ? fetched_[t] : tables_[t];
+}
+
+const int32_t* InputLayer::SingleIds(const Batch& batch, size_t s) const {
+  return shards_ && shards_->sharded(layout_.single_slots[s].table) ? local_single_ids_[s].data()
+                                                                     : batch.single_ids[s].data();
+}
+
+const int32_t* InputLayer::MultiIds(const Batch& batch, size_t m) const {
+  return shards_ && shards_->sharded(layout_.multi_slots[m].table) ? local_multi_ids_[m].data()
+                                                                    : batch.multi_ids[m].data();
+}
+
+void InputLayer::FetchShardedRows(const Batch& batch) const {
+  const size_t n = layout_.tables.size();
+  const auto ids_of_multi = [&](size_t m) -> std::pair<const int32_t*, size_t> {
+    const auto& offsets = batch.multi_offsets[m];
+    return {batch.multi_ids[m].data(), batch.size > 0 ? static_cast<size_t>(offsets[batch.size]) : 0};
+  };
+  const auto check = [&](size_t table, int32_t id) {
+    MTREC_CHECK(id >= 0 && id < layout_.tables[table].rows, "embedding '{}': id {} is outside [0, {})",
+                tables_[table].name(), id, layout_.tables[table].rows);
+  };
+  for (size_t table = 0; table < n; ++table) {
+    if (!shards_->sharded(table)) continue;
+    std::vector<int32_t>& ids = batch_ids_[table];
+    ids.clear();
+    for (size_t s = 0; s < layout_.single_slots.size(); ++s) {
+      if (static_cast<size_t>(layout_.single_slots[s].table) != table) continue;
+      ids.insert(ids.end(), batch.single_ids[s].data(), batch.single_ids[s].data() + batch.size);
+    }
+    for (size_t m = 0; m < layout_.multi_slots.size(); ++m) {
+      if (static_cast<size_t>(layout_.multi_slots[m].table) != table) continue;
+      const auto [data, count] = ids_of_multi(m);
+      ids.insert(ids.end(), data, data + count);
+    }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    if (!ids.empty()) {
+      check(table, ids.front());
+      check(table, ids.back());
+    }
+  }
+  // A slot's ids become positions among its table's fetched rows: ascending ids keep their order.
+  const auto renumber = [&](size_t table, const int32_t* from, size_t count, std::vector<int32_t>& into) {
+    const std::vector<int32_t>& ids = batch_ids_[table];
+    into.resize(count);
+    for (size_t i = 0; i < count; ++i) {
+      into[i] = static_cast<int32_t>(std::lower_bound(ids.begin(), ids.end(), from[i]) - ids.begin());
+    }
+  };
+  for (size_t s = 0; s < layout_.single_slots.size(); ++s) {
+    const auto table = static_cast<size_t>(layout_.single_slots[s].table);
+    if (shards_->sharded(table)) {
+      renumber(table, batch.single_ids[s].data(), static_cast<size_t>(batch.size), local_single_ids_[s]);
+    }
+  }
+  for (size_t m = 0; m < layout_.multi_slots.size(); ++m) {
+    const auto table = static_cast<size_t>(layout_.multi_slots[m].table);
+    if (!shards_->sharded(table)) continue;
+    const auto [data, count] = ids_of_multi(m);
+    renumber(table, data, count, local_multi_ids_[m]);
+  }
+  std::vector<const std::vector<int32_t>*> wanted(tables_.size(), nullptr);
+  for (size_t t = 0; t < tables_.size(); ++t) wanted[t] = &batch_ids_[t % n];
+  shards_->Fetch(tables_, wanted, fetched_);
+}
+
 namespace {
 
 Tensor RowsOf(const Tensor& t, int64_t begin, int64_t count) { return Tensor{t.Row(begin), count, t.cols, t.ld}; }
@@ -70,6 +158,7 @@ void InputLayer::Forward(const Batch& batch, const Tensor& dst) const {
   const size_t singles = layout_.single_slots.size();
   const size_t slots = singles + layout_.multi_slots.size();
   const size_t tables_per_copy = layout_.tables.size();
+  if (shards_) FetchShardedRows(batch);
   // Slots write disjoint column blocks, so they can run in parallel (work item = copy × (slots + numeric block)).
   // The lambda captures one pointer so that std::function stores it without allocating.
   auto run = [&](size_t item) {
@@ -78,19 +167,21 @@ void InputLayer::Forward(const Batch& batch, const Tensor& dst) const {
     const Tensor out = dst.TopRows(n).Columns(static_cast<int64_t>(copy) * width_, width_);
     if (s < singles) {
       const auto& slot = layout_.single_slots[s];
-      const EmbeddingTable& table = tables_[copy * tables_per_copy + slot.table];
+      const EmbeddingTable& table = LookupTable(copy * tables_per_copy + slot.table);
+      const int32_t* ids = SingleIds(batch, s);
       const Tensor columns = out.Columns(single_offsets_[s], table.dim());
       ForEachGroup(batch, s, slots, columns, [&](int64_t begin, int64_t count) {
-        table.Lookup(batch.single_ids[s].data() + begin, count, RowsOf(columns, begin, count));
+        table.Lookup(ids + begin, count, RowsOf(columns, begin, count));
       });
     } else if (s < slots) {
       size_t m = s - singles;
       const auto& slot = layout_.multi_slots[m];
-      const EmbeddingTable& table = tables_[copy * tables_per_copy + slot.table];
+      const EmbeddingTable& table = LookupTable(copy * tables_per_copy + slot.table);
+      const int32_t* ids = MultiIds(batch, m);
       const Tensor columns = out.Columns(multi_offsets_[m], table.dim());
       ForEachGroup(batch, s, slots, columns, [&](int64_t begin, int64_t count) {
         // Offsets index the whole batch's ids, so the pooled lookup of rows [begin, begin + count) reads them as is.
-        table.LookupPooled(batch.multi_ids[m].data(), batch.multi_offsets[m].data() + begin, count, slot.pooling,
+        table.LookupPooled(ids, batch.multi_offsets[m].data() + begin, count, slot.pooling,
                            RowsOf(columns, begin, count));
       });
     } else if (!projected_) {
@@ -148,21 +239,27 @@ void InputLayer::Backward(const Batch& batch, const Tensor& diff_dst) {
   auto run = [&](size_t t) {
     SparseGrad& grad = grads_[t];
     grad.Clear();
-    const EmbeddingTable& table = tables_[t];
+    const EmbeddingTable& table = LookupTable(t);
     const int table_in_copy = static_cast<int>(t % tables_per_copy);
     const Tensor diff = diff_dst.TopRows(n).Columns(static_cast<int64_t>(t / tables_per_copy) * width_, width_);
     for (size_t s = 0; s < layout_.single_slots.size(); ++s) {
       if (layout_.single_slots[s].table != table_in_copy) continue;
-      table.AccumulateGrad(batch.single_ids[s].data(), n, diff.Columns(single_offsets_[s], table.dim()), &grad);
+      table.AccumulateGrad(SingleIds(batch, s), n, diff.Columns(single_offsets_[s], table.dim()), &grad);
     }
     for (size_t m = 0; m < layout_.multi_slots.size(); ++m) {
       const auto& slot = layout_.multi_slots[m];
       if (slot.table != table_in_copy) continue;
-      table.AccumulateGradPooled(batch.multi_ids[m].data(), batch.multi_offsets[m].data(), n, slot.pooling,
+      table.AccumulateGradPooled(MultiIds(batch, m), batch.multi_offsets[m].data(), n, slot.pooling,
                                  diff.Columns(multi_offsets_[m], table.dim()), &grad);
+    }
+    if (shards_ && shards_->sharded(t)) {
+      // Positions among the fetched rows back to the table's rows (both ascending).
+      const std::vector<int32_t>& ids = batch_ids_[static_cast<size_t>(table_in_copy)];
+      for (int32_t& row : grad.rows) row = ids[static_cast<size_t>(row)];
     }
   };
   ParallelForBlocks(tables_.size(), [&run](size_t t, int) { run(t); });
+  if (shards_) shards_->Push(tables_, grads_);
 }
 
 }  // namespace mtrec

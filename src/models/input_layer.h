@@ -22,6 +22,8 @@
 
 namespace mtrec {
 
+class ShardedTables;
+
 class InputLayer {
  public:
   // numeric_projection > 0: the numeric block's columns are left to a linear layer of that width that the model
@@ -40,6 +42,13 @@ class InputLayer {
   void SharedColumnsOf(const Batch& batch, SharedColumns* out) const;
   // Clears, then fills grads() from diff_dst (batch × InputWidth()).
   void Backward(const Batch& batch, const Tensor& diff_dst);
+
+  // Row-sharded tables (models/sharded_tables.h): from now on the sharded tables() hold this rank's parts, and
+  // Forward and Backward become collectives that fetch the batch's rows from their owners and send their
+  // gradients back, grads() then holding the sums of this rank's rows by part row. nullptr: every table whole.
+  // Every set's copy of a feature's table must be sharded alike.
+  void UseShards(ShardedTables* shards);
+  ShardedTables* shards() const { return shards_; }
 
   int64_t OutputCols() const { return width_ * copies_; }
   int64_t CopyCols() const { return width_; }  // the columns of one set of tables
@@ -63,6 +72,20 @@ class InputLayer {
   int64_t width_ = 0;
   int64_t copies_ = 1;
   bool projected_ = false;
+
+  // With sharded tables: the table a slot reads (the fetched rows when sharded) and the ids it reads them by.
+  const EmbeddingTable& LookupTable(size_t t) const;
+  const int32_t* SingleIds(const Batch& batch, size_t s) const;
+  const int32_t* MultiIds(const Batch& batch, size_t m) const;
+  // Fetches the rows of the sharded tables a batch reads and renumbers its ids into them.
+  void FetchShardedRows(const Batch& batch) const;
+
+  ShardedTables* shards_ = nullptr;
+  // Per batch, kept by Forward for Backward (Forward is const for the model's callers; these are scratch).
+  mutable std::vector<std::vector<int32_t>> batch_ids_;        // per feature table: ascending unique ids
+  mutable std::vector<EmbeddingTable> fetched_;                // per table: the rows of batch_ids_
+  mutable std::vector<std::vector<int32_t>> local_single_ids_;  // per single slot: positions in batch_ids_
+  mutable std::vector<std::vector<int32_t>> local_multi_ids_;   // per multi slot
 };
 
 }  // namespace mtrec

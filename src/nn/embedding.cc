@@ -52,6 +52,19 @@ void EmbeddingTable::Remap(const std::vector<int32_t>& source, uint64_t seed, fl
   rows_ = rows;
 }
 
+void EmbeddingTable::Adopt(int64_t rows, AlignedBuffer<float> data) {
+  MTREC_CHECK(rows >= 0 && data.size() == static_cast<size_t>(rows * dim_),
+              "embedding '{}': {} values for {} rows of {}", name_, data.size(), rows, dim_);
+  data_ = std::move(data);
+  rows_ = rows;
+}
+
+void EmbeddingTable::ResizeScratch(int64_t rows) {
+  MTREC_CHECK(rows >= 0, "embedding '{}': {} rows", name_, rows);
+  if (static_cast<size_t>(rows * dim_) > data_.size()) data_.Resize(static_cast<size_t>(rows * dim_));
+  rows_ = rows;
+}
+
 void EmbeddingTable::CheckId(int64_t id, int64_t example) const {
   MTREC_CHECK(id >= 0 && id < rows_, "embedding '{}': id {} of example {} is outside [0, {})", name_, id, example,
               rows_);

@@ -67,6 +67,13 @@ class EmbeddingTable {
   // and to drop evicted ones (train/streaming.h).
   void Remap(const std::vector<int32_t>& source, uint64_t seed, float stddev);
 
+  // Replaces the storage by `data` (rows × dim values, rows may be 0): a row-sharded table
+  // (models/sharded_tables.h) keeps only this process's rows while it trains and gathers them back at the end.
+  void Adopt(int64_t rows, AlignedBuffer<float> data);
+  // rows() becomes `rows`, keeping the storage when it is large enough; the values are left as they are. For the
+  // scratch table that holds the rows a batch fetched from other processes.
+  void ResizeScratch(int64_t rows);
+
   const std::string& name() const { return name_; }
   int64_t rows() const { return rows_; }
   int64_t dim() const { return dim_; }

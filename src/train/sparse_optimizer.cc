@@ -61,6 +61,16 @@ void SparseOptimizer::Remap(const std::vector<int32_t>& source) {
   }
 }
 
+std::vector<SparseOptimizer::RowState> SparseOptimizer::RowStates() {
+  std::vector<RowState> states;
+  if (options_.kind == SparseOptimizerKind::kAdagrad) states.push_back({&accumulator_, 1});
+  if (options_.kind == SparseOptimizerKind::kLazyAdam) {
+    states.push_back({&m_, table_->dim()});
+    states.push_back({&v_, table_->dim()});
+  }
+  return states;
+}
+
 // Row-wise Adagrad (as in DLRM/FBGEMM): G_r ← G_r + mean_j g_rj²,  w_rj ← w_rj - lr · g_rj / (sqrt(G_r) + ε).
 // Lazy Adam: on touched rows only, m ← β1·m + (1-β1)·g, v ← β2·v + (1-β2)·g²,
 //   w ← w - lr/(1-β1^t) · m / (sqrt(v)/sqrt(1-β2^t) + ε), with t the number of Step() calls so far.

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/aligned.h"
 #include "common/names.h"
@@ -45,6 +46,14 @@ class SparseOptimizer {
   // After the table's EmbeddingTable::Remap with the same `source`: each row's state follows its row, new rows
   // (source < 0) start as a fresh optimizer's.
   void Remap(const std::vector<int32_t>& source);
+
+  // The state kept per row, for a row-sharded table (models/sharded_tables.h), which splits and gathers it with the
+  // table's rows: Adagrad's accumulators (1 float a row), lazy Adam's m and v (dim floats a row).
+  struct RowState {
+    AlignedBuffer<float>* values;
+    int64_t width;
+  };
+  std::vector<RowState> RowStates();
 
   // Appends the state (kind, t, accumulators or m and v) to *out, little-endian.
   void Serialize(std::string* out) const;

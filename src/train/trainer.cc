@@ -109,6 +109,10 @@ Trainer::Trainer(const Config& config, Model& model, Communicator& world)
   }
 }
 
+Trainer::~Trainer() {
+  if (shards_) model_.input().UseShards(nullptr);
+}
+
 void Trainer::AddTaskWeights(const TaskCoefficients& c) {
   for (size_t k = 0; k < weight_sum_.size(); ++k) weight_sum_[k] += c.shared[k];
   ++weight_steps_;
@@ -398,11 +402,17 @@ void Trainer::ReduceGradients() {
   // bytes), the rows, the gradients. Then merged per table in rank order: the same sums on every rank.
   {
     ProfileScope scope("exchange (embedding rows)");
+    // A row-sharded table's gradients reached their owners in the input layer's backward pass: none here.
+    const auto replicated = [&](size_t t) { return !shards_ || !shards_->sharded(t); };
     size_t bytes = 0;
-    for (const SparseGrad& grad : grads) bytes += sizeof(uint64_t) + 4 * (grad.rows.size() + grad.values.size());
+    for (size_t t = 0; t < grads.size(); ++t) {
+      if (replicated(t)) bytes += sizeof(uint64_t) + 4 * (grads[t].rows.size() + grads[t].values.size());
+    }
     exchange_out_.resize(bytes);
     char* at = exchange_out_.data();
-    for (const SparseGrad& grad : grads) {
+    for (size_t t = 0; t < grads.size(); ++t) {
+      if (!replicated(t)) continue;
+      const SparseGrad& grad = grads[t];
       const uint64_t count = grad.rows.size();
       std::memcpy(at, &count, sizeof(count));
       at += sizeof(count);
@@ -417,36 +427,70 @@ void Trainer::ReduceGradients() {
   const size_t ranks = exchange_offsets_.size() - 1;
   std::vector<const char*> read(ranks);
   for (size_t p = 0; p < ranks; ++p) read[p] = exchange_all_.data() + exchange_offsets_[p];
-  std::vector<std::pair<const int32_t*, size_t>> rows(ranks);
-  std::vector<const float*> values(ranks);
+  std::vector<SparsePiece> pieces(ranks);
   for (size_t t = 0; t < grads.size(); ++t) {
-    SparseGrad& grad = grads[t];
+    if (shards_ && shards_->sharded(t)) continue;
     const int64_t dim = tables[t].dim();
-    std::vector<int32_t>& merged = grad.rows;
-    merged.clear();
     for (size_t p = 0; p < ranks; ++p) {
       uint64_t count = 0;
       std::memcpy(&count, read[p], sizeof(count));
       read[p] += sizeof(count);
-      rows[p] = {reinterpret_cast<const int32_t*>(read[p]), count};
+      const auto* rows = reinterpret_cast<const int32_t*>(read[p]);
       read[p] += 4 * count;
-      values[p] = reinterpret_cast<const float*>(read[p]);
+      pieces[p] = {rows, count, reinterpret_cast<const float*>(read[p])};
       read[p] += 4 * count * static_cast<size_t>(dim);
-      merged.insert(merged.end(), rows[p].first, rows[p].first + count);
     }
-    std::sort(merged.begin(), merged.end());
-    merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
-    grad.dim = dim;
-    grad.values.assign(merged.size() * static_cast<size_t>(dim), 0.f);
-    for (size_t p = 0; p < ranks; ++p) {
-      size_t at = 0;  // the rows of part p are ascending, so one pass over the merged rows places them
-      for (size_t i = 0; i < rows[p].second; ++i) {
-        while (merged[at] != rows[p].first[i]) ++at;
-        float* into = grad.Row(static_cast<int64_t>(at));
-        const float* from = values[p] + i * static_cast<size_t>(dim);
-        for (int64_t j = 0; j < dim; ++j) into[j] += from[j];
-      }
+    MergeSparsePieces(pieces, dim, &grads[t]);
+  }
+}
+
+void Trainer::ShardTables() {
+  if (!world_.distributed() || shards_) return;
+  auto& tables = model_.input().tables();
+  std::vector<bool> sharded(tables.size(), false);
+  std::string names;
+  for (size_t t = 0; t < tables.size(); ++t) {
+    sharded[t] = tables[t].rows() >= config_.train.shard_rows;
+    if (sharded[t]) names += fmt::format("{}{} ({} rows)", names.empty() ? "" : ", ", tables[t].name(), tables[t].rows());
+  }
+  if (names.empty()) return;
+  MTREC_CHECK(!average_, "train.ema_decay averages every table's weights on every rank, which row-sharded tables "
+                         "(train.shard_rows = {}) do not hold: set train.ema_decay = 0, or train.shard_rows above the "
+                         "largest table",
+              config_.train.shard_rows);
+  whole_rows_.clear();
+  for (const EmbeddingTable& table : tables) whole_rows_.push_back(table.rows());
+  shards_ = std::make_unique<ShardedTables>(world_, std::move(sharded));
+  SplitShards();
+  model_.input().UseShards(shards_.get());
+  LogInfo("row-sharded over {} ranks (train.shard_rows = {}): {}; the other tables are replicated", world_.size(),
+          config_.train.shard_rows, names);
+}
+
+void Trainer::SplitShards() {
+  auto& tables = model_.input().tables();
+  for (size_t t = 0; t < tables.size(); ++t) {
+    if (!shards_->sharded(t)) continue;
+    const int64_t rows = whole_rows_[t];
+    for (const SparseOptimizer::RowState& state : sparse_[t]->RowStates()) {
+      *state.values = shards_->Split(state.values->data(), rows, state.width);
     }
+    tables[t].Adopt(PartRows(rows, world_.rank(), world_.size()), shards_->Split(tables[t].data(), rows, tables[t].dim()));
+  }
+}
+
+void Trainer::GatherShards() {
+  ProfileScope scope("gather (sharded tables)");
+  auto& tables = model_.input().tables();
+  for (size_t t = 0; t < tables.size(); ++t) {
+    if (!shards_->sharded(t)) continue;
+    const int64_t rows = whole_rows_[t];
+    for (const SparseOptimizer::RowState& state : sparse_[t]->RowStates()) {
+      AlignedBuffer<float> whole = shards_->GatherToRoot(state.values->data(), rows, state.width);
+      if (world_.is_root()) *state.values = std::move(whole);
+    }
+    AlignedBuffer<float> whole = shards_->GatherToRoot(tables[t].data(), rows, tables[t].dim());
+    if (world_.is_root()) tables[t].Adopt(rows, std::move(whole));
   }
 }
 
@@ -699,6 +743,7 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     Resume(*resume);
     LogInfo("resuming after epoch {} of {}", state_.epochs_done, config_.train.epochs);
   }
+  ShardTables();
   {
     // The loss normalisers and the starting biases are statistics of the whole training set.
     std::optional<EncodedData> all;
@@ -707,6 +752,7 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     if (!resume) InitializeOutputBiases(all ? *all : train);
   }
   const bool early_stopping = valid != nullptr && config_.train.early_stop_metric != kNoEarlyStopping;
+  const bool holds_model = !shards_ || world_.is_root();
   const int64_t stop_after = config_.train.stop_after_epochs > 0
                                  ? std::min(config_.train.stop_after_epochs, config_.train.epochs)
                                  : config_.train.epochs;
@@ -769,13 +815,15 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
                  kNoEarlyStopping);
       warned_unmeasured_ = true;
     }
+    if (shards_) GatherShards();  // rank 0 holds the whole tables for the best weights and the checkpoint
     if (early_stopping && std::isfinite(record.monitor)) {
       const bool better = state_.best_epoch == 0 || IsBetterScore(record.monitor);
       if (better) {
         state_.best_epoch = epoch;
         state_.best_score = record.monitor;
         state_.stale_epochs = 0;
-        state_.best_weights = SerializeWeights(model_);
+        // With sharded tables rank 0 alone holds (and later restores) the whole weights.
+        state_.best_weights = holds_model ? SerializeWeights(model_) : std::string();
       } else {
         ++state_.stale_epochs;
       }
@@ -784,6 +832,7 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     state_.history.push_back(std::move(record));
     SaveOptimizerStates();
     if (on_epoch) on_epoch(state_);
+    if (shards_ && world_.is_root()) SplitShards();
     // After the last planned epoch training ends anyway: no early stop to report.
     if (early_stopping && config_.train.patience > 0 && state_.stale_epochs >= config_.train.patience &&
         epoch < config_.train.epochs) {
@@ -793,6 +842,12 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     }
   }
   LogRunConflict();
+  if (shards_) {
+    // Rank 0 keeps the whole model, which it writes; the other ranks' parts are of no further use.
+    GatherShards();
+    model_.input().UseShards(nullptr);
+    if (!world_.is_root()) return;
+  }
   if (early_stopping && state_.best_epoch > 0 && state_.best_epoch != state_.epochs_done) {
     LoadWeights(model_, state_.best_weights);
     LogInfo("restored the {}weights of epoch {} (best valid {} {:.5f})", average_ ? "averaged " : "",

@@ -19,6 +19,7 @@
 #include "eval/evaluation.h"
 #include "features/pipeline.h"
 #include "models/model.h"
+#include "models/sharded_tables.h"
 #include "models/task_outputs.h"
 #include "train/frozen_parts.h"
 #include "train/dense_optimizer.h"
@@ -75,6 +76,9 @@ std::vector<double> ValidationLosses(const Config& config, const EncodedData& da
 class Trainer {
  public:
   Trainer(const Config& config, Model& model, Communicator& world = World());
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
 
   // One optimisation step on a batch: forward, task losses, backward under the weighting strategy, optimizer
   // steps. Fit runs these; `mtrec bench train` times them. Under mpirun a rank whose share ran out before the
@@ -103,6 +107,9 @@ class Trainer {
   // A warm start (train/warm_start.h): the output columns marked true keep their output biases, loaded from the
   // base model, where Fit would otherwise start them at their task's best constant.
   void KeepOutputBiases(std::vector<bool> columns) { kept_biases_ = std::move(columns); }
+  // Under mpirun: splits the embedding tables of at least train.shard_rows rows (and their optimizer states) over
+  // the ranks (models/sharded_tables.h); Fit calls it, `mtrec bench train` too. In one process it does nothing.
+  void ShardTables();
   // The optimizer of the model's embedding table t (as model.input().tables() orders them).
   const SparseOptimizer& sparse_optimizer(size_t t) const { return *sparse_[t]; }
 
@@ -126,6 +133,11 @@ class Trainer {
   bool IsBetterScore(double score) const;
   void SaveOptimizerStates();
   void LogRunConflict() const;
+  // Row-sharded tables: SplitShards keeps this rank's rows of whole tables (and of their optimizer states);
+  // GatherShards puts every rank's parts together on rank 0 (the other ranks keep theirs), for the best epoch's
+  // weights, a checkpoint and the final model, which rank 0 writes.
+  void SplitShards();
+  void GatherShards();
 
   const float* TaskLabels(const Batch& batch, int64_t task);
   // Sets the model's gradients for this step's task-loss gradients `diff` under the weighting strategy, plus
@@ -165,6 +177,8 @@ class Trainer {
   bool warned_unmeasured_ = false;  // the early-stopping metric was absent from a validation epoch
   LrSchedule schedule_;  // constant until Fit knows the run's length
   std::unique_ptr<WeightAverage> average_;  // train.ema_decay > 0
+  std::unique_ptr<ShardedTables> shards_;   // under mpirun, when some table has train.shard_rows rows
+  std::vector<int64_t> whole_rows_;         // per table: its rows before sharding
   // ReduceGradients' buffers, kept from step to step: this rank's embedding rows and gradients, every rank's.
   std::string exchange_out_;
   std::string exchange_all_;

@@ -708,7 +708,7 @@ const std::map<std::string, std::vector<std::string>>& AllKeys() {
       {"[train]",
        {"epochs", "stop_after_epochs", "batch_size", "optimizer", "lr", "beta1", "beta2", "eps", "weight_decay",
         "momentum", "embedding_optimizer", "embedding_lr", "embedding_l2", "lr_schedule", "warmup_steps", "final_lr_ratio",
-        "ema_decay", "seed", "shuffle", "threads",
+        "ema_decay", "seed", "shuffle", "threads", "shard_rows",
         "early_stop_metric", "early_stop_task", "patience",
         "checkpoint", "normalize_losses", "weighting", "weighting_lr", "gradnorm_alpha", "dwa_temperature", "cagrad_c",
         "gradient_space", "conflict_every", "baseline", "freeze", "admit_new_ids", "refit_numeric", "precision"}},

@@ -1,0 +1,194 @@
+#include "models/sharded_tables.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/error.h"
+
+namespace mtrec {
+namespace {
+
+template <typename T>
+void Append(std::string& out, const T* data, size_t count) {
+  out.append(reinterpret_cast<const char*>(data), count * sizeof(T));
+}
+
+// Reads what Append wrote, in order.
+class Reader {
+ public:
+  explicit Reader(const char* at) : at_(at) {}
+  uint64_t Count() {
+    uint64_t count = 0;
+    std::memcpy(&count, at_, sizeof(count));
+    at_ += sizeof(count);
+    return count;
+  }
+  template <typename T>
+  const T* Take(size_t count) {
+    const auto* data = reinterpret_cast<const T*>(at_);
+    at_ += count * sizeof(T);
+    return data;
+  }
+
+ private:
+  const char* at_;
+};
+
+}  // namespace
+
+int64_t PartRows(int64_t rows, int rank, int ranks) { return rows > rank ? (rows - rank + ranks - 1) / ranks : 0; }
+
+void MergeSparsePieces(const std::vector<SparsePiece>& pieces, int64_t dim, SparseGrad* out) {
+  std::vector<int32_t>& merged = out->rows;
+  merged.clear();
+  for (const SparsePiece& piece : pieces) merged.insert(merged.end(), piece.rows, piece.rows + piece.count);
+  std::sort(merged.begin(), merged.end());
+  merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
+  out->dim = dim;
+  out->values.assign(merged.size() * static_cast<size_t>(dim), 0.f);
+  for (const SparsePiece& piece : pieces) {
+    size_t at = 0;  // a piece's rows are ascending, so one pass over the merged rows places them
+    for (size_t i = 0; i < piece.count; ++i) {
+      while (merged[at] != piece.rows[i]) ++at;
+      float* into = out->Row(static_cast<int64_t>(at));
+      const float* from = piece.values + i * static_cast<size_t>(dim);
+      for (int64_t j = 0; j < dim; ++j) into[j] += from[j];
+    }
+  }
+}
+
+ShardedTables::ShardedTables(Communicator& world, std::vector<bool> sharded)
+    : world_(world), sharded_(std::move(sharded)) {}
+
+AlignedBuffer<float> ShardedTables::Split(const float* whole, int64_t rows, int64_t width) const {
+  const int64_t part = PartRows(rows, rank(), ranks());
+  AlignedBuffer<float> out(static_cast<size_t>(part * width));
+  for (int64_t i = 0; i < part; ++i) {
+    std::copy_n(whole + (i * ranks() + rank()) * width, width, out.data() + i * width);
+  }
+  return out;
+}
+
+AlignedBuffer<float> ShardedTables::GatherToRoot(const float* part, int64_t rows, int64_t width) {
+  const int64_t mine = PartRows(rows, rank(), ranks());
+  std::string all;
+  std::vector<size_t> offsets;
+  world_.Gather({reinterpret_cast<const char*>(part), static_cast<size_t>(mine * width) * sizeof(float)}, all,
+                offsets, 0);
+  AlignedBuffer<float> whole;
+  if (!world_.is_root()) return whole;
+  whole.Resize(static_cast<size_t>(rows * width));
+  for (int p = 0; p < ranks(); ++p) {
+    const int64_t count = PartRows(rows, p, ranks());
+    MTREC_CHECK(offsets[p + 1] - offsets[p] == static_cast<size_t>(count * width) * sizeof(float),
+                "rank {} sent {} bytes of a table part of {} rows × {}", p, offsets[p + 1] - offsets[p], count, width);
+    const auto* from = reinterpret_cast<const float*>(all.data() + offsets[p]);
+    for (int64_t i = 0; i < count; ++i) std::copy_n(from + i * width, width, whole.data() + (i * ranks() + p) * width);
+  }
+  return whole;
+}
+
+void ShardedTables::Fetch(const std::vector<EmbeddingTable>& parts,
+                          const std::vector<const std::vector<int32_t>*>& ids, std::vector<EmbeddingTable>& fetched) {
+  const int n = ranks();
+  // The requests: for every rank p, for every sharded table, the count and the ids p owns (ascending).
+  out_.clear();
+  out_offsets_.assign(static_cast<size_t>(n) + 1, 0);
+  std::vector<int32_t> owned;
+  for (int p = 0; p < n; ++p) {
+    for (size_t t = 0; t < sharded_.size(); ++t) {
+      if (!sharded_[t]) continue;
+      owned.clear();
+      for (const int32_t id : *ids[t]) {
+        if (id % n == p) owned.push_back(id);
+      }
+      const uint64_t count = owned.size();
+      Append(out_, &count, 1);
+      Append(out_, owned.data(), owned.size());
+    }
+    out_offsets_[p + 1] = out_.size();
+  }
+  world_.AllToAll(out_, out_offsets_, in_, in_offsets_);
+  // The answers: the values of the rows each rank asked this one for, in the order asked.
+  back_.clear();
+  back_offsets_.assign(static_cast<size_t>(n) + 1, 0);
+  for (int p = 0; p < n; ++p) {
+    Reader read(in_.data() + in_offsets_[p]);
+    for (size_t t = 0; t < sharded_.size(); ++t) {
+      if (!sharded_[t]) continue;
+      const EmbeddingTable& part = parts[t];
+      const uint64_t count = read.Count();
+      const int32_t* asked = read.Take<int32_t>(count);
+      for (uint64_t i = 0; i < count; ++i) {
+        const int32_t id = asked[i];
+        const int64_t row = id / n;
+        MTREC_CHECK(id >= 0 && id % n == rank() && row < part.rows(),
+                    "embedding '{}': rank {} asked rank {} for row {}, which it does not hold", part.name(), p,
+                    rank(), id);
+        Append(back_, part.Row(row), static_cast<size_t>(part.dim()));
+      }
+    }
+    back_offsets_[p + 1] = back_.size();
+  }
+  world_.AllToAll(back_, back_offsets_, in_, in_offsets_);
+  std::vector<Reader> answers;
+  for (int p = 0; p < n; ++p) answers.emplace_back(in_.data() + in_offsets_[p]);
+  for (size_t t = 0; t < sharded_.size(); ++t) {
+    if (!sharded_[t]) continue;
+    const std::vector<int32_t>& wanted = *ids[t];
+    EmbeddingTable& into = fetched[t];
+    into.ResizeScratch(static_cast<int64_t>(wanted.size()));
+    const int64_t dim = into.dim();
+    // Owner p answered its ids in ascending order, which is their order in `wanted` too.
+    for (size_t i = 0; i < wanted.size(); ++i) {
+      std::copy_n(answers[wanted[i] % n].Take<float>(static_cast<size_t>(dim)), dim,
+                  into.Row(static_cast<int64_t>(i)));
+    }
+  }
+}
+
+void ShardedTables::Push(const std::vector<EmbeddingTable>& parts, std::vector<SparseGrad>& grads) {
+  const int n = ranks();
+  // For every rank p, for every sharded table: the count, the rows p owns and their gradients.
+  out_.clear();
+  out_offsets_.assign(static_cast<size_t>(n) + 1, 0);
+  std::vector<size_t> owned;
+  for (int p = 0; p < n; ++p) {
+    for (size_t t = 0; t < sharded_.size(); ++t) {
+      if (!sharded_[t]) continue;
+      const SparseGrad& grad = grads[t];
+      const int64_t dim = parts[t].dim();
+      MTREC_CHECK(grad.rows.empty() || grad.dim == dim, "embedding '{}': a gradient of dim {} for a table of {}",
+                  parts[t].name(), grad.dim, dim);
+      owned.clear();
+      for (size_t i = 0; i < grad.rows.size(); ++i) {
+        if (grad.rows[i] % n == p) owned.push_back(i);
+      }
+      const uint64_t count = owned.size();
+      Append(out_, &count, 1);
+      for (const size_t i : owned) Append(out_, &grad.rows[i], 1);
+      for (const size_t i : owned) Append(out_, grad.Row(static_cast<int64_t>(i)), static_cast<size_t>(dim));
+    }
+    out_offsets_[p + 1] = out_.size();
+  }
+  world_.AllToAll(out_, out_offsets_, in_, in_offsets_);
+  std::vector<Reader> sent;
+  for (int p = 0; p < n; ++p) sent.emplace_back(in_.data() + in_offsets_[p]);
+  std::vector<std::vector<int32_t>> local(static_cast<size_t>(n));
+  std::vector<SparsePiece> pieces(static_cast<size_t>(n));
+  for (size_t t = 0; t < sharded_.size(); ++t) {
+    if (!sharded_[t]) continue;
+    const int64_t dim = parts[t].dim();
+    for (int p = 0; p < n; ++p) {
+      const uint64_t count = sent[p].Count();
+      const int32_t* rows = sent[p].Take<int32_t>(count);
+      // Whole-table rows of this rank, ascending, become its part's rows, ascending too.
+      local[p].assign(rows, rows + count);
+      for (int32_t& row : local[p]) row /= n;
+      pieces[p] = {local[p].data(), count, sent[p].Take<float>(count * static_cast<size_t>(dim))};
+    }
+    MergeSparsePieces(pieces, dim, &grads[t]);
+  }
+}
+
+}  // namespace mtrec
