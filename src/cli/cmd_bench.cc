@@ -120,7 +120,8 @@ int RunBenchTrain(const BenchOptions& options) {
   const Precision precision = *ParseName<Precision>(options.precision_name);
   SetMatmulPrecision(precision, "--precision");
   const Shape shape;
-  const Config config = ParseConfig(AliExpressConfig(shape, options.arch, options.shard_rows), "bench " + options.shape);
+  const Config config =
+      ParseConfig(AliExpressConfig(shape, options.arch, options.shard_rows), "bench " + options.shape);
   const InputLayout layout = AliExpressLayout(shape);
   std::unique_ptr<Model> model = CreateModel(config, layout, shape.batch);
   model->Initialize(1);

@@ -451,7 +451,8 @@ void Trainer::ShardTables() {
   std::string names;
   for (size_t t = 0; t < tables.size(); ++t) {
     sharded[t] = tables[t].rows() >= config_.train.shard_rows;
-    if (sharded[t]) names += fmt::format("{}{} ({} rows)", names.empty() ? "" : ", ", tables[t].name(), tables[t].rows());
+    if (!sharded[t]) continue;
+    names += fmt::format("{}{} ({} rows)", names.empty() ? "" : ", ", tables[t].name(), tables[t].rows());
   }
   if (names.empty()) return;
   MTREC_CHECK(!average_, "train.ema_decay averages every table's weights on every rank, which row-sharded tables "
@@ -475,7 +476,8 @@ void Trainer::SplitShards() {
     for (const SparseOptimizer::RowState& state : sparse_[t]->RowStates()) {
       *state.values = shards_->Split(state.values->data(), rows, state.width);
     }
-    tables[t].Adopt(PartRows(rows, world_.rank(), world_.size()), shards_->Split(tables[t].data(), rows, tables[t].dim()));
+    tables[t].Adopt(PartRows(rows, world_.rank(), world_.size()),
+                    shards_->Split(tables[t].data(), rows, tables[t].dim()));
   }
 }
 
