@@ -758,7 +758,10 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
   const int64_t stop_after = config_.train.stop_after_epochs > 0
                                  ? std::min(config_.train.stop_after_epochs, config_.train.epochs)
                                  : config_.train.epochs;
+  bool gathered = false;  // sharded tables: rank 0 holds them whole since the last epoch's end
   while (state_.epochs_done < stop_after) {
+    if (gathered && world_.is_root()) SplitShards();
+    gathered = false;
     const int64_t epoch = state_.epochs_done + 1;
     EpochRecord record;
     record.epoch = epoch;
@@ -817,7 +820,10 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
                  kNoEarlyStopping);
       warned_unmeasured_ = true;
     }
-    if (shards_) GatherShards();  // rank 0 holds the whole tables for the best weights and the checkpoint
+    if (shards_) {
+      GatherShards();  // rank 0 holds the whole tables for the best weights and the checkpoint
+      gathered = true;
+    }
     if (early_stopping && std::isfinite(record.monitor)) {
       const bool better = state_.best_epoch == 0 || IsBetterScore(record.monitor);
       if (better) {
@@ -834,7 +840,6 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
     state_.history.push_back(std::move(record));
     SaveOptimizerStates();
     if (on_epoch) on_epoch(state_);
-    if (shards_ && world_.is_root()) SplitShards();
     // After the last planned epoch training ends anyway: no early stop to report.
     if (early_stopping && config_.train.patience > 0 && state_.stale_epochs >= config_.train.patience &&
         epoch < config_.train.epochs) {
@@ -845,8 +850,9 @@ void Trainer::Fit(const EncodedData& train, const EncodedData* valid,
   }
   LogRunConflict();
   if (shards_) {
-    // Rank 0 keeps the whole model, which it writes; the other ranks' parts are of no further use.
-    GatherShards();
+    // Rank 0 keeps the whole model, which it writes; the other ranks' parts are of no further use. After an epoch
+    // rank 0 holds the whole tables already: the run ends without splitting and gathering them once more.
+    if (!gathered) GatherShards();
     model_.input().UseShards(nullptr);
     if (!world_.is_root()) return;
   }
