@@ -44,14 +44,7 @@ class MpiCommunicator final : public Communicator {
     const int mine = static_cast<int>(bytes.size());
     sizes_.resize(size_);
     MPI_Allgather(&mine, 1, MPI_INT, sizes_.data(), 1, MPI_INT, MPI_COMM_WORLD);
-    displacements_.assign(size_, 0);
-    offsets.assign(size_ + 1, 0);
-    for (int r = 0; r < size_; ++r) {
-      offsets[r + 1] = offsets[r] + static_cast<size_t>(sizes_[r]);
-      MTREC_CHECK(offsets[r + 1] <= kMaxCount, "an exchange of {} bytes and more is over MPI's limit of {}",
-                  offsets[r + 1], kMaxCount);
-      displacements_[r] = static_cast<int>(offsets[r]);
-    }
+    PlaceReceived(offsets);
     all.resize(offsets[size_]);
     MPI_Allgatherv(bytes.data(), mine, MPI_BYTE, all.data(), sizes_.data(), displacements_.data(), MPI_BYTE,
                    MPI_COMM_WORLD);
@@ -66,14 +59,7 @@ class MpiCommunicator final : public Communicator {
     all.clear();
     offsets.clear();
     if (rank_ == root) {
-      displacements_.assign(size_, 0);
-      offsets.assign(size_ + 1, 0);
-      for (int r = 0; r < size_; ++r) {
-        offsets[r + 1] = offsets[r] + static_cast<size_t>(sizes_[r]);
-        MTREC_CHECK(offsets[r + 1] <= kMaxCount, "a gather of {} bytes and more is over MPI's limit of {}",
-                    offsets[r + 1], kMaxCount);
-        displacements_[r] = static_cast<int>(offsets[r]);
-      }
+      PlaceReceived(offsets);
       all.resize(offsets[size_]);
     }
     MPI_Gatherv(bytes.data(), mine, MPI_BYTE, all.data(), sizes_.data(), displacements_.data(), MPI_BYTE, root,
@@ -94,14 +80,7 @@ class MpiCommunicator final : public Communicator {
     }
     sizes_.resize(size_);
     MPI_Alltoall(send_sizes_.data(), 1, MPI_INT, sizes_.data(), 1, MPI_INT, MPI_COMM_WORLD);
-    displacements_.assign(size_, 0);
-    in_offsets.assign(size_ + 1, 0);
-    for (int r = 0; r < size_; ++r) {
-      in_offsets[r + 1] = in_offsets[r] + static_cast<size_t>(sizes_[r]);
-      MTREC_CHECK(in_offsets[r + 1] <= kMaxCount, "an exchange of {} bytes and more is over MPI's limit of {}",
-                  in_offsets[r + 1], kMaxCount);
-      displacements_[r] = static_cast<int>(in_offsets[r]);
-    }
+    PlaceReceived(in_offsets);
     in.resize(in_offsets[size_]);
     MPI_Alltoallv(out.data(), send_sizes_.data(), send_displacements_.data(), MPI_BYTE, in.data(), sizes_.data(),
                   displacements_.data(), MPI_BYTE, MPI_COMM_WORLD);
@@ -121,6 +100,19 @@ class MpiCommunicator final : public Communicator {
   }
 
  private:
+  // From the sizes each rank sends this one (sizes_): where rank r's bytes go, as offsets (size_ + 1) and as MPI's
+  // int displacements, checked against MPI's int counts.
+  void PlaceReceived(std::vector<size_t>& offsets) {
+    displacements_.assign(size_, 0);
+    offsets.assign(size_ + 1, 0);
+    for (int r = 0; r < size_; ++r) {
+      offsets[r + 1] = offsets[r] + static_cast<size_t>(sizes_[r]);
+      MTREC_CHECK(offsets[r + 1] <= kMaxCount, "an exchange of {} bytes and more is over MPI's limit of {}",
+                  offsets[r + 1], kMaxCount);
+      displacements_[r] = static_cast<int>(offsets[r]);
+    }
+  }
+
   int rank_ = 0;
   int size_ = 1;
   std::vector<int> sizes_, displacements_;  // received sizes and places, kept from call to call

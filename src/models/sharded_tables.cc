@@ -34,7 +34,27 @@ class Reader {
   const char* at_;
 };
 
+// A reader of each rank's bytes in what an all-to-all received.
+std::vector<Reader> ReadersOf(const std::string& in, const std::vector<size_t>& offsets) {
+  std::vector<Reader> readers;
+  for (size_t p = 0; p + 1 < offsets.size(); ++p) readers.emplace_back(in.data() + offsets[p]);
+  return readers;
+}
+
 }  // namespace
+
+template <typename Write>
+void ShardedTables::Exchange(std::string& out, std::vector<size_t>& offsets, Write&& write) {
+  out.clear();
+  offsets.assign(static_cast<size_t>(ranks()) + 1, 0);
+  for (int p = 0; p < ranks(); ++p) {
+    for (size_t t = 0; t < sharded_.size(); ++t) {
+      if (sharded_[t]) write(p, t);
+    }
+    offsets[p + 1] = out.size();
+  }
+  world_.AllToAll(out, offsets, in_, in_offsets_);
+}
 
 int64_t PartRows(int64_t rows, int rank, int ranks) { return rows > rank ? (rows - rank + ranks - 1) / ranks : 0; }
 
@@ -92,47 +112,32 @@ void ShardedTables::Fetch(const std::vector<EmbeddingTable>& parts,
                           const std::vector<const std::vector<int32_t>*>& ids, std::vector<EmbeddingTable>& fetched) {
   const int n = ranks();
   // The requests: for every rank p, for every sharded table, the count and the ids p owns (ascending).
-  out_.clear();
-  out_offsets_.assign(static_cast<size_t>(n) + 1, 0);
   std::vector<int32_t> owned;
-  for (int p = 0; p < n; ++p) {
-    for (size_t t = 0; t < sharded_.size(); ++t) {
-      if (!sharded_[t]) continue;
-      owned.clear();
-      for (const int32_t id : *ids[t]) {
-        if (id % n == p) owned.push_back(id);
-      }
-      const uint64_t count = owned.size();
-      Append(out_, &count, 1);
-      Append(out_, owned.data(), owned.size());
+  Exchange(out_, out_offsets_, [&](int p, size_t t) {
+    owned.clear();
+    for (const int32_t id : *ids[t]) {
+      if (id % n == p) owned.push_back(id);
     }
-    out_offsets_[p + 1] = out_.size();
-  }
-  world_.AllToAll(out_, out_offsets_, in_, in_offsets_);
+    const uint64_t count = owned.size();
+    Append(out_, &count, 1);
+    Append(out_, owned.data(), owned.size());
+  });
   // The answers: the values of the rows each rank asked this one for, in the order asked.
-  back_.clear();
-  back_offsets_.assign(static_cast<size_t>(n) + 1, 0);
-  for (int p = 0; p < n; ++p) {
-    Reader read(in_.data() + in_offsets_[p]);
-    for (size_t t = 0; t < sharded_.size(); ++t) {
-      if (!sharded_[t]) continue;
-      const EmbeddingTable& part = parts[t];
-      const uint64_t count = read.Count();
-      const int32_t* asked = read.Take<int32_t>(count);
-      for (uint64_t i = 0; i < count; ++i) {
-        const int32_t id = asked[i];
-        const int64_t row = id / n;
-        MTREC_CHECK(id >= 0 && id % n == rank() && row < part.rows(),
-                    "embedding '{}': rank {} asked rank {} for row {}, which it does not hold", part.name(), p,
-                    rank(), id);
-        Append(back_, part.Row(row), static_cast<size_t>(part.dim()));
-      }
+  std::vector<Reader> asked = ReadersOf(in_, in_offsets_);
+  Exchange(back_, back_offsets_, [&](int p, size_t t) {
+    const EmbeddingTable& part = parts[t];
+    const uint64_t count = asked[p].Count();
+    const int32_t* rows = asked[p].Take<int32_t>(count);
+    for (uint64_t i = 0; i < count; ++i) {
+      const int32_t id = rows[i];
+      const int64_t row = id / n;
+      MTREC_CHECK(id >= 0 && id % n == rank() && row < part.rows(),
+                  "embedding '{}': rank {} asked rank {} for row {}, which it does not hold", part.name(), p, rank(),
+                  id);
+      Append(back_, part.Row(row), static_cast<size_t>(part.dim()));
     }
-    back_offsets_[p + 1] = back_.size();
-  }
-  world_.AllToAll(back_, back_offsets_, in_, in_offsets_);
-  std::vector<Reader> answers;
-  for (int p = 0; p < n; ++p) answers.emplace_back(in_.data() + in_offsets_[p]);
+  });
+  std::vector<Reader> answers = ReadersOf(in_, in_offsets_);
   for (size_t t = 0; t < sharded_.size(); ++t) {
     if (!sharded_[t]) continue;
     const std::vector<int32_t>& wanted = *ids[t];
@@ -150,30 +155,22 @@ void ShardedTables::Fetch(const std::vector<EmbeddingTable>& parts,
 void ShardedTables::Push(const std::vector<EmbeddingTable>& parts, std::vector<SparseGrad>& grads) {
   const int n = ranks();
   // For every rank p, for every sharded table: the count, the rows p owns and their gradients.
-  out_.clear();
-  out_offsets_.assign(static_cast<size_t>(n) + 1, 0);
   std::vector<size_t> owned;
-  for (int p = 0; p < n; ++p) {
-    for (size_t t = 0; t < sharded_.size(); ++t) {
-      if (!sharded_[t]) continue;
-      const SparseGrad& grad = grads[t];
-      const int64_t dim = parts[t].dim();
-      MTREC_CHECK(grad.rows.empty() || grad.dim == dim, "embedding '{}': a gradient of dim {} for a table of {}",
-                  parts[t].name(), grad.dim, dim);
-      owned.clear();
-      for (size_t i = 0; i < grad.rows.size(); ++i) {
-        if (grad.rows[i] % n == p) owned.push_back(i);
-      }
-      const uint64_t count = owned.size();
-      Append(out_, &count, 1);
-      for (const size_t i : owned) Append(out_, &grad.rows[i], 1);
-      for (const size_t i : owned) Append(out_, grad.Row(static_cast<int64_t>(i)), static_cast<size_t>(dim));
+  Exchange(out_, out_offsets_, [&](int p, size_t t) {
+    const SparseGrad& grad = grads[t];
+    const int64_t dim = parts[t].dim();
+    MTREC_CHECK(grad.rows.empty() || grad.dim == dim, "embedding '{}': a gradient of dim {} for a table of {}",
+                parts[t].name(), grad.dim, dim);
+    owned.clear();
+    for (size_t i = 0; i < grad.rows.size(); ++i) {
+      if (grad.rows[i] % n == p) owned.push_back(i);
     }
-    out_offsets_[p + 1] = out_.size();
-  }
-  world_.AllToAll(out_, out_offsets_, in_, in_offsets_);
-  std::vector<Reader> sent;
-  for (int p = 0; p < n; ++p) sent.emplace_back(in_.data() + in_offsets_[p]);
+    const uint64_t count = owned.size();
+    Append(out_, &count, 1);
+    for (const size_t i : owned) Append(out_, &grad.rows[i], 1);
+    for (const size_t i : owned) Append(out_, grad.Row(static_cast<int64_t>(i)), static_cast<size_t>(dim));
+  });
+  std::vector<Reader> sent = ReadersOf(in_, in_offsets_);
   std::vector<std::vector<int32_t>> local(static_cast<size_t>(n));
   std::vector<SparsePiece> pieces(static_cast<size_t>(n));
   for (size_t t = 0; t < sharded_.size(); ++t) {

@@ -59,6 +59,11 @@ class ShardedTables {
   void Push(const std::vector<EmbeddingTable>& parts, std::vector<SparseGrad>& grads);
 
  private:
+  // Packs write(p, t) for every rank p and sharded table t into `out` (rank p's bytes from offsets[p]) and sends
+  // each rank its bytes; what every rank sent this one lands in in_ (rank p's from in_offsets_[p]).
+  template <typename Write>
+  void Exchange(std::string& out, std::vector<size_t>& offsets, Write&& write);
+
   Communicator& world_;
   std::vector<bool> sharded_;
   // Reused from batch to batch.
