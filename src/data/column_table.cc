@@ -12,10 +12,12 @@
 #include <deque>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <unordered_map>
 
 #include "common/binary.h"
 #include "common/checksum.h"
+#include "common/communicator.h"
 #include "common/dates.h"
 #include "common/error.h"
 #include "common/files.h"
@@ -519,35 +521,57 @@ ColumnTable DeserializeTable(std::shared_ptr<const void> backing, const char* by
 
 // Parses CSV text into a table; a struct so that it may fill ColumnTable's private members.
 struct TableParser {
+  // A file's column names, where each requested column sits among them (-1: an absent optional column), and the
+  // byte where its records start.
+  struct Layout {
+    CsvDialect dialect;
+    std::vector<std::string> names;
+    std::vector<int> positions;
+    size_t body_start = 0;
+  };
+  static Layout ReadLayout(std::string_view text, const std::string& path, const DataConfig& data,
+                           const std::vector<ColumnRequest>& requests);
+  // The records of text[body.begin, body.end), whose first line is body.first_line (0: counted from the start).
+  // `allow_empty`: no rows is a result (one rank's share of a short file), not an error.
+  static ColumnTable ParseBody(std::string_view text, const Layout& layout, CsvChunk body, const std::string& path,
+                               const DataConfig& data, const std::vector<ColumnRequest>& requests, bool allow_empty);
   static ColumnTable Parse(const std::string& path, const DataConfig& data, const std::vector<ColumnRequest>& requests);
+  static ColumnTable ParseShare(const std::string& path, const DataConfig& data,
+                                const std::vector<ColumnRequest>& requests, Communicator& world);
 };
 
 bool IsLargeCache(uint64_t data_file_bytes, uint64_t cache_bytes) {
   return cache_bytes > kLargeCacheBytes && cache_bytes / kLargeCacheRatio > data_file_bytes;
 }
 
+// The table from the dataset cache of `path`, when data.cache is on and a valid cache exists; `*cache_path` is set
+// to where the cache belongs whenever there can be one.
+std::optional<ColumnTable> LoadCachedTable(const std::string& path, const DataConfig& data,
+                                           const std::vector<ColumnRequest>& requests, std::string* cache_path) {
+  if (!data.cache) return std::nullopt;
+  const uint64_t key = CacheKey(path, data, requests);
+  if (key == 0) return std::nullopt;
+  *cache_path = CachePath(path, data, key);
+  size_t size = 0;
+  auto mapped = MapFile(*cache_path, &size);
+  if (!mapped) return std::nullopt;
+  try {
+    const char* bytes = static_cast<const char*>(mapped.get());
+    ColumnTable table = DeserializeTable(mapped, bytes, size, *cache_path);
+    table.path_ = path;
+    table.report_.path = path;
+    table.report_.from_cache = true;
+    LogDebug("{}: {} rows from the dataset cache {}", path, table.rows(), *cache_path);
+    return table;
+  } catch (const Error& error) {
+    LogInfo("ignoring the dataset cache: {}", error.what());
+    return std::nullopt;
+  }
+}
+
 ColumnTable LoadTable(const std::string& path, const DataConfig& data, const std::vector<ColumnRequest>& requests) {
   std::string cache_path;
-  if (data.cache) {
-    uint64_t key = CacheKey(path, data, requests);
-    if (key != 0) {
-      cache_path = CachePath(path, data, key);
-      size_t size = 0;
-      if (auto mapped = MapFile(cache_path, &size)) {
-        try {
-          const char* bytes = static_cast<const char*>(mapped.get());
-          ColumnTable table = DeserializeTable(mapped, bytes, size, cache_path);
-          table.path_ = path;
-          table.report_.path = path;
-          table.report_.from_cache = true;
-          LogDebug("{}: {} rows from the dataset cache {}", path, table.rows(), cache_path);
-          return table;
-        } catch (const Error& error) {
-          LogInfo("ignoring the dataset cache: {}", error.what());
-        }
-      }
-    }
-  }
+  if (auto cached = LoadCachedTable(path, data, requests, &cache_path)) return std::move(*cached);
   ColumnTable table = TableParser::Parse(path, data, requests);
   if (!cache_path.empty() && FolderIsWritable(std::filesystem::path(cache_path).parent_path().parent_path())) {
     try {
@@ -568,15 +592,15 @@ ColumnTable LoadTable(const std::string& path, const DataConfig& data, const std
   return table;
 }
 
-ColumnTable TableParser::Parse(const std::string& path, const DataConfig& data,
-                               const std::vector<ColumnRequest>& requests) {
-  std::string text = ReadInput(path);
-  CsvDialect dialect;
+TableParser::Layout TableParser::ReadLayout(std::string_view text, const std::string& path, const DataConfig& data,
+                                            const std::vector<ColumnRequest>& requests) {
+  Layout layout;
+  CsvDialect& dialect = layout.dialect;
   dialect.delimiter = data.delimiter == "\\t" ? "\t" : data.delimiter;
   dialect.trim = data.trim;
 
-  std::vector<std::string> names;
-  size_t body_start = 0;
+  std::vector<std::string>& names = layout.names;
+  size_t& body_start = layout.body_start;
   if (data.header) {
     try {
       names = ReadHeader(text, dialect, &body_start, path);
@@ -606,8 +630,7 @@ ColumnTable TableParser::Parse(const std::string& path, const DataConfig& data,
          names.size() > first.size() ? ", ..." : "", names.size());
   }
 
-  // Where each requested column is in a record; -1 for an absent optional column.
-  std::vector<int> positions;
+  std::vector<int>& positions = layout.positions;
   for (const auto& request : requests) {
     auto it = std::find(names.begin(), names.end(), request.name);
     if (it == names.end()) {
@@ -618,12 +641,29 @@ ColumnTable TableParser::Parse(const std::string& path, const DataConfig& data,
       positions.push_back(static_cast<int>(it - names.begin()));
     }
   }
+  return layout;
+}
 
-  const std::string_view body = text;
+ColumnTable TableParser::Parse(const std::string& path, const DataConfig& data,
+                               const std::vector<ColumnRequest>& requests) {
+  const std::string text = ReadInput(path);
+  const Layout layout = ReadLayout(text, path, data, requests);
+  return ParseBody(text, layout, {layout.body_start, text.size(), 0}, path, data, requests, /*allow_empty=*/false);
+}
+
+ColumnTable TableParser::ParseBody(std::string_view text, const Layout& layout, CsvChunk body_range,
+                                   const std::string& path, const DataConfig& data,
+                                   const std::vector<ColumnRequest>& requests, bool allow_empty) {
+  const CsvDialect& dialect = layout.dialect;
+  const std::vector<std::string>& names = layout.names;
+  const std::vector<int>& positions = layout.positions;
+  const size_t body_start = body_range.begin;
+  const std::string_view body = text.substr(0, body_range.end);
   const NaValues na_values(data.na_values);
   const bool skip_bad_rows = data.on_error == OnError::kSkip;
   const size_t max_examples = static_cast<size_t>(data.max_reported_errors);
-  std::vector<CsvChunk> chunks = SplitRecords(body, static_cast<size_t>(Threads()) * 4, dialect.quote, body_start);
+  std::vector<CsvChunk> chunks =
+      SplitRecords(body, static_cast<size_t>(Threads()) * 4, dialect.quote, body_start, body_range.first_line);
   std::vector<ChunkResult> results(chunks.size());
 
   ParallelForBlocks(chunks.size(), [&](size_t block, int) {
@@ -745,7 +785,7 @@ ColumnTable TableParser::Parse(const std::string& path, const DataConfig& data,
   }
   table.rows_ = static_cast<int64_t>(lines.size());
   table.report_.rows = table.rows_;
-  MTREC_CHECK(table.rows_ > 0, "'{}' has no data rows{}", path,
+  MTREC_CHECK(allow_empty || table.rows_ > 0, "'{}' has no data rows{}", path,
               table.report_.skipped ? fmt::format(" ({} bad rows skipped)", table.report_.skipped) : "");
   table.lines_.Own(std::move(lines));
 
@@ -786,6 +826,88 @@ ColumnTable TableParser::Parse(const std::string& path, const DataConfig& data,
             table.report_.skipped_examples.empty() ? "" : table.report_.skipped_examples.front());
   }
   return table;
+}
+
+ColumnTable TableParser::ParseShare(const std::string& path, const DataConfig& data,
+                                    const std::vector<ColumnRequest>& requests, Communicator& world) {
+  const InputText input(path);
+  const std::string_view text = input.view();
+  const Layout layout = ReadLayout(text, path, data, requests);
+  const char quote = layout.dialect.quote;
+  const int ranks = world.size();
+  const int rank = world.rank();
+  // The body's bytes cut into equal ranges; each rank counts the newlines and quotes of its own, and the sums of
+  // the ranges before a cut say on which line it lies and whether it falls inside a quoted field.
+  const size_t begin = layout.body_start;
+  const size_t size = text.size();
+  const size_t length = size - begin;
+  const size_t n = static_cast<size_t>(ranks);
+  auto cut = [&](int k) {  // begin + length * k / n without overflow
+    const size_t kk = static_cast<size_t>(k);
+    return begin + length / n * kk + length % n * kk / n;
+  };
+  const size_t low = cut(rank);
+  const size_t high = cut(rank + 1);
+  const CsvScanCounts own = CountNewlinesAndQuotes(text, low, high, quote);
+  std::vector<int64_t> counts(2 * static_cast<size_t>(ranks), 0);
+  counts[2 * rank] = own.newlines;
+  counts[2 * rank + 1] = own.quotes;
+  world.AllReduceSum(counts.data(), counts.size());
+  int64_t newlines = CountNewlinesAndQuotes(text, 0, begin, quote).newlines;
+  int64_t quotes = 0;  // the header ends at a record boundary, outside quotes
+  for (int k = 0; k < rank; ++k) {
+    newlines += counts[2 * k];
+    quotes += counts[2 * k + 1];
+  }
+  // A rank's records are those that start in [its cut, the next cut), each cut moved on to a record boundary: the
+  // same boundary for the rank that ends there and the one that starts there.
+  size_t line = 1 + static_cast<size_t>(newlines);
+  const size_t start = rank == 0 ? begin : RecordStartFrom(text, low, (quotes & 1) != 0, quote, &line);
+  size_t end_line = 1 + static_cast<size_t>(newlines + own.newlines);
+  const size_t end = rank + 1 == ranks ? size
+                                       : RecordStartFrom(text, high, ((quotes + own.quotes) & 1) != 0, quote, &end_line);
+  return ParseBody(text, layout, {start, end, line}, path, data, requests, /*allow_empty=*/true);
+}
+
+ColumnTable LoadTableShare(const std::string& path, const DataConfig& data, const std::vector<ColumnRequest>& requests,
+                           Communicator& world) {
+  // The dataset cache is mapped, not copied: from it a rank keeps its range of rows. Every rank must take the same
+  // way (a cache that one rank finds and another does not, being written meanwhile, would split the rows unalike).
+  std::string cache_path;
+  std::optional<ColumnTable> cached = LoadCachedTable(path, data, requests, &cache_path);
+  int64_t without_cache = cached ? 0 : 1;
+  world.AllReduceSum(&without_cache, 1);
+  ColumnTable share;
+  if (without_cache == 0) {
+    const int64_t rows = cached->rows();
+    std::vector<int64_t> mine;
+    for (int64_t row = rows * world.rank() / world.size(); row < rows * (world.rank() + 1) / world.size(); ++row) {
+      mine.push_back(row);
+    }
+    share = cached->Select(mine);
+  } else {
+    share = TableParser::ParseShare(path, data, requests, world);
+  }
+  // The file's rows and skipped rows in all, for the report; every rank's skipped examples, the first ones kept.
+  int64_t totals[2] = {share.report_.rows, share.report_.skipped};
+  world.AllReduceSum(totals, 2);
+  BinaryWriter examples;
+  examples.Pod<uint64_t>(share.report_.skipped_examples.size());
+  for (const auto& example : share.report_.skipped_examples) examples.String(example);
+  std::vector<std::string> all;
+  for (const std::string& part : world.AllGather(examples.str())) {
+    BinaryReader in(part.data(), part.size(), "a rank's skipped rows");
+    for (uint64_t i = in.Pod<uint64_t>(); i > 0; --i) {
+      std::string example = in.String();
+      if (all.size() < static_cast<size_t>(data.max_reported_errors)) all.push_back(std::move(example));
+    }
+  }
+  MTREC_CHECK(totals[0] > 0, "'{}' has no data rows{}", path,
+              totals[1] ? fmt::format(" ({} bad rows skipped)", totals[1]) : "");
+  share.report_.rows = totals[0];
+  share.report_.skipped = totals[1];
+  share.report_.skipped_examples = std::move(all);
+  return share;
 }
 
 }  // namespace mtrec

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,6 +20,8 @@
 #include "common/config.h"
 
 namespace mtrec {
+
+class Communicator;
 
 enum class ColumnType : uint8_t { kNumeric = 0, kCategorical = 1, kMultiCategorical = 2 };
 const char* ColumnTypeName(ColumnType type);
@@ -115,6 +118,10 @@ class ColumnTable {
  private:
   friend struct TableParser;
   friend ColumnTable LoadTable(const std::string&, const DataConfig&, const std::vector<ColumnRequest>&);
+  friend ColumnTable LoadTableShare(const std::string&, const DataConfig&, const std::vector<ColumnRequest>&,
+                                    Communicator&);
+  friend std::optional<ColumnTable> LoadCachedTable(const std::string&, const DataConfig&,
+                                                    const std::vector<ColumnRequest>&, std::string*);
   friend std::string SerializeTable(const ColumnTable&);
   friend ColumnTable DeserializeTable(std::shared_ptr<const void>, const char*, size_t, const std::string&);
 
@@ -146,6 +153,17 @@ std::vector<int32_t> DaysOfColumn(const ColumnTable& table, const std::string& c
 // writes the columnar cache. Bad rows: an Error with file:line and column (on_error = "fail") or skipped and
 // counted in the report (on_error = "skip").
 ColumnTable LoadTable(const std::string& path, const DataConfig& data, const std::vector<ColumnRequest>& requests);
+
+// This rank's share of `path` under mpirun, read without the rest of the file: the file's body cut into
+// world.size() equal byte ranges, each moved on to the next record boundary (quoted newlines counted over the
+// ranks), and the records that start in rank r's range parsed with their true line numbers. A plain file is mapped,
+// so a rank brings only its range (and the header) into memory; a compressed one is decompressed whole by each
+// rank, which still parses only its range. With a dataset cache, each rank keeps its range of the cache's rows; no
+// cache is written. The ranges together hold the file's rows in order, as LoadTable reads them (bad rows skipped or
+// failed alike). The report counts the whole file's rows and skipped rows, with examples from every rank. A
+// collective: every rank calls it.
+ColumnTable LoadTableShare(const std::string& path, const DataConfig& data, const std::vector<ColumnRequest>& requests,
+                           Communicator& world);
 
 // Whether a dataset cache is large enough next to its data file to be announced: a compressed file that inflates
 // many times over writes a cache of about its decompressed size beside it (data.cache = false avoids it). Above

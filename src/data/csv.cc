@@ -93,53 +93,66 @@ std::string_view TrimBlanks(std::string_view field) {
 
 }  // namespace
 
-std::vector<CsvChunk> SplitRecords(std::string_view text, size_t chunks, char quote, size_t begin) {
-  MTREC_CHECK(begin <= text.size(), "CSV split start {} is past the end of the text ({} bytes)", begin, text.size());
+CsvScanCounts CountNewlinesAndQuotes(std::string_view text, size_t begin, size_t end, char quote) {
+  size_t newlines = 0;
+  size_t quotes = 0;
+  CountTwoBytes(text.data() + begin, end - begin, '\n', quote != '\0' ? quote : '\n', &newlines, &quotes);
+  return {static_cast<int64_t>(newlines), quote != '\0' ? static_cast<int64_t>(quotes) : 0};
+}
+
+size_t RecordStartFrom(std::string_view text, size_t pos, bool in_quote, char quote, size_t* line) {
   const bool quoting = quote != '\0';
+  const size_t size = text.size();
+  if (pos == 0) return 0;
+  // Looking from the byte before lets a position that already starts a record be the boundary.
+  pos -= 1;
+  if (text[pos] == '\n') {
+    if (!in_quote) return pos + 1;
+    --*line;  // counted in *line already; the walk below counts it again
+  }
+  if (quoting && text[pos] == quote) in_quote = !in_quote;  // the walk reads this byte afresh
+  while (pos < size) {
+    if (in_quote) {
+      const size_t close = FindByte(text, pos, size, quote);
+      *line += CountByte(text, pos, close, '\n');
+      pos = std::min(close + 1, size);
+      in_quote = close == size;  // an unterminated quote runs to the end; the reader reports it
+      continue;
+    }
+    const size_t newline = FindByte(text, pos, size, '\n');
+    const size_t open = quoting ? FindByte(text, pos, newline, quote) : newline;
+    if (open < newline) {
+      pos = open + 1;
+      in_quote = true;
+      continue;
+    }
+    if (newline == size) return size;
+    ++*line;
+    return newline + 1;
+  }
+  return size;
+}
+
+std::vector<CsvChunk> SplitRecords(std::string_view text, size_t chunks, char quote, size_t begin, size_t first_line) {
+  MTREC_CHECK(begin <= text.size(), "CSV split start {} is past the end of the text ({} bytes)", begin, text.size());
   const size_t size = text.size();
   // The scan state at `pos`: its line number, and whether it lies inside a quoted field. Because the reader
   // refuses quotes that do not open or close a field (or are doubled inside one), "inside" is simply the parity
   // of the quote characters seen so far, which a vectorised count and memchr find at memory speed.
   size_t pos = begin;
-  size_t line = 1 + CountByte(text, 0, begin, '\n');
+  size_t line = first_line != 0 ? first_line : 1 + CountByte(text, 0, begin, '\n');
   bool in_quote = false;
   std::vector<CsvChunk> out{{begin, size, line}};
   chunks = std::max<size_t>(chunks, 1);
   for (size_t k = 1; k < chunks; ++k) {
     const size_t target = begin + (size - begin) * k / chunks;
     if (target <= pos) continue;  // the previous record ran past this target
-    // Scanning from the byte before the target lets a target that already starts a record be the boundary.
-    size_t newlines = 0;
-    size_t quotes = 0;
-    CountTwoBytes(text.data() + pos, target - 1 - pos, '\n', quoting ? quote : '\n', &newlines, &quotes);
-    line += newlines;
-    if (quoting) in_quote ^= (quotes & 1) != 0;
-    pos = target - 1;
-    // Walk on to the first newline outside quotes; the next chunk starts just after it.
-    bool found = false;
-    while (pos < size) {
-      if (in_quote) {
-        const size_t close = FindByte(text, pos, size, quote);
-        line += CountByte(text, pos, close, '\n');
-        pos = std::min(close + 1, size);
-        in_quote = close == size;  // an unterminated quote runs to the end; the reader reports it
-        continue;
-      }
-      const size_t newline = FindByte(text, pos, size, '\n');
-      const size_t open = quoting ? FindByte(text, pos, newline, quote) : newline;
-      if (open < newline) {
-        pos = open + 1;
-        in_quote = true;
-        continue;
-      }
-      pos = std::min(newline + 1, size);
-      if (newline < size) {
-        ++line;
-        found = pos < size;
-      }
-      break;
-    }
-    if (!found) break;
+    const CsvScanCounts counts = CountNewlinesAndQuotes(text, pos, target, quote);
+    line += static_cast<size_t>(counts.newlines);
+    in_quote ^= (counts.quotes & 1) != 0;
+    pos = RecordStartFrom(text, target, in_quote, quote, &line);
+    in_quote = false;
+    if (pos >= size) break;
     out.back().end = pos;
     out.push_back({pos, size, line});
   }

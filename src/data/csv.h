@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,7 +43,23 @@ struct CsvChunk {
 // after a newline that is outside quotes) and together cover it; at least one chunk, empty for empty text.
 // Fewer come back when records are too long to cut that finely. `begin` must itself be a record boundary, such
 // as the header_end from ReadHeader; offsets and line numbers stay those of the whole text.
-std::vector<CsvChunk> SplitRecords(std::string_view text, size_t chunks, char quote, size_t begin = 0);
+// `first_line`, when not 0, is the line number of `begin`, which is then not counted from the start of the text (a
+// rank that reads one range of a file knows it from the others' counts).
+std::vector<CsvChunk> SplitRecords(std::string_view text, size_t chunks, char quote, size_t begin = 0,
+                                   size_t first_line = 0);
+
+// The state of a scan through CSV text: the newlines and quote characters counted in bytes [begin, end). Summed
+// over consecutive ranges, the quotes' parity says whether a position lies inside a quoted field (see above).
+struct CsvScanCounts {
+  int64_t newlines = 0;
+  int64_t quotes = 0;
+};
+CsvScanCounts CountNewlinesAndQuotes(std::string_view text, size_t begin, size_t end, char quote);
+
+// The first record boundary at or after `pos` (just after a newline outside quotes, or text.size() when none comes
+// before the end), given whether `pos` lies inside a quoted field; `*line` (the line number of `pos`) is moved on
+// to the boundary's. A boundary is found by looking from pos - 1, so a `pos` that starts a record is its own.
+size_t RecordStartFrom(std::string_view text, size_t pos, bool in_quote, char quote, size_t* line);
 
 // Reads the records of one chunk. Readers share nothing mutable, so one per thread may read the same text.
 class CsvReader {

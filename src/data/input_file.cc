@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <lzma.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -256,6 +257,39 @@ std::string ReadInput(const std::string& path) {
       break;
   }
   return bytes;
+}
+
+InputText::InputText(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) Fail("cannot open '{}': {}", path, std::strerror(errno));
+  struct stat st;
+  const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+  void* p = regular ? ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+  ::close(fd);
+  if (p == MAP_FAILED) {
+    owned_ = ReadInput(path);
+    view_ = owned_;
+    return;
+  }
+  const size_t size = static_cast<size_t>(st.st_size);
+  std::shared_ptr<const void> mapping(p, [size](const void* q) { ::munmap(const_cast<void*>(q), size); });
+  const std::string_view bytes(static_cast<const char*>(p), size);
+  switch (Detect(path, bytes)) {
+    case Compression::kGzip:
+      owned_ = Gunzip(path, bytes);
+      break;
+    case Compression::kXz:
+      owned_ = Unxz(path, bytes);
+      break;
+    case Compression::kZstd:
+      owned_ = Unzstd(path, bytes);
+      break;
+    case Compression::kNone:
+      mapping_ = std::move(mapping);
+      view_ = bytes;
+      return;
+  }
+  view_ = owned_;
 }
 
 }  // namespace mtrec

@@ -11,7 +11,9 @@
 // damaged throws Error naming the path; partial text is never returned.
 #pragma once
 
+#include <memory>
 #include <string>
+#include <string_view>
 
 namespace mtrec {
 
@@ -19,5 +21,20 @@ namespace mtrec {
 // when the file cannot be read ("cannot open 'x': No such file or directory") or its compressed data is
 // damaged or truncated ("'x.gz' is damaged: gzip data ends early").
 std::string ReadInput(const std::string& path);
+
+// The same text as a view. A plain regular file is mapped, not copied, so that only the pages read come into
+// memory: a rank of a distributed run reads its own range of a large file that way. A compressed file (which has no
+// random access) or a stream is read whole by ReadInput.
+class InputText {
+ public:
+  explicit InputText(const std::string& path);
+  std::string_view view() const { return view_; }
+  bool mapped() const { return mapping_ != nullptr; }
+
+ private:
+  std::shared_ptr<const void> mapping_;
+  std::string owned_;
+  std::string_view view_;
+};
 
 }  // namespace mtrec

@@ -4,10 +4,12 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <string_view>
 #include <unordered_set>
 
+#include "common/communicator.h"
 #include "common/dates.h"
 #include "common/error.h"
 #include "common/rng.h"
@@ -191,6 +193,53 @@ std::vector<int64_t> ShardRows(int64_t rows, int64_t block, int rank, int ranks)
     for (int64_t r = start; r < std::min(rows, start + block); ++r) kept.push_back(r);
   }
   return kept;
+}
+
+ColumnTable DealBlocks(ColumnTable range, int64_t block, Communicator& world) {
+  MTREC_CHECK(block > 0, "DealBlocks: block {}", block);
+  const int ranks = world.size();
+  std::vector<int64_t> rows(static_cast<size_t>(ranks), 0);
+  rows[world.rank()] = range.rows();
+  world.AllReduceSum(rows.data(), rows.size());
+  const int64_t first = std::accumulate(rows.begin(), rows.begin() + world.rank(), int64_t{0});
+  const std::string path = range.path();
+  // Each rank's rows as a table of its own (the dataset cache's format), framed by its size and padded to 8
+  // bytes, so that the receiver's tables can view their arrays in place, aligned.
+  std::vector<std::string> pieces(static_cast<size_t>(ranks));
+  {
+    std::vector<std::vector<int64_t>> to(static_cast<size_t>(ranks));
+    for (int64_t i = 0; i < range.rows(); ++i) to[((first + i) / block) % ranks].push_back(i);
+    for (int p = 0; p < ranks; ++p) pieces[p] = SerializeTable(range.Select(to[p]));
+    range = ColumnTable();
+  }
+  std::vector<size_t> out_offsets = {0};
+  for (const std::string& piece : pieces) out_offsets.push_back(out_offsets.back() + 8 + (piece.size() + 7) / 8 * 8);
+  std::string out(out_offsets.back(), '\0');
+  for (int p = 0; p < ranks; ++p) {
+    const uint64_t size = pieces[p].size();
+    std::memcpy(out.data() + out_offsets[p], &size, 8);
+    std::memcpy(out.data() + out_offsets[p] + 8, pieces[p].data(), size);
+    pieces[p] = std::string();
+  }
+  auto in = std::make_shared<std::string>();
+  std::vector<size_t> in_offsets;
+  world.AllToAll(out, out_offsets, *in, in_offsets);
+  out = std::string();
+  std::vector<ColumnTable> received;
+  for (int p = 0; p < ranks; ++p) {
+    uint64_t size = 0;
+    std::memcpy(&size, in->data() + in_offsets[p], 8);
+    received.push_back(DeserializeTable(in, in->data() + in_offsets[p] + 8, size, path));
+  }
+  // The pieces come from consecutive ranges of the file in rank order, each in file order: joined in rank order
+  // they are in file order.
+  std::vector<const ColumnTable*> tables;
+  std::vector<std::pair<uint32_t, int64_t>> order;
+  for (size_t p = 0; p < received.size(); ++p) {
+    tables.push_back(&received[p]);
+    for (int64_t r = 0; r < received[p].rows(); ++r) order.emplace_back(static_cast<uint32_t>(p), r);
+  }
+  return ColumnTable::Concat(tables, order, path);
 }
 
 }  // namespace mtrec

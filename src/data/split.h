@@ -16,6 +16,8 @@
 
 namespace mtrec {
 
+class Communicator;
+
 struct RowSplit {
   std::vector<int64_t> train;  // row indices, each part in file order
   std::vector<int64_t> valid;
@@ -45,5 +47,12 @@ RowSplit SplitRows(const ColumnTable& table, const Config& config);
 // the ranks in turn, so that without shuffling the ranks' k-th batches together are the rows of the k-th batch of
 // one process whose batch is `ranks` blocks long.
 std::vector<int64_t> ShardRows(int64_t rows, int64_t block, int rank, int ranks);
+
+// The same share when each rank read its own consecutive range of the file (LoadTableShare): the ranks' rows are
+// renumbered in rank order as one file's, and each block is sent to the rank ShardRows deals it to (one all-to-all
+// of the rows). Every rank then holds, in file order, exactly the rows ShardRows would have kept of the whole file.
+// The range is released once its rows are packed, so a rank holds about two copies of its share at most. A
+// collective: every rank calls it.
+ColumnTable DealBlocks(ColumnTable range, int64_t block, Communicator& world);
 
 }  // namespace mtrec

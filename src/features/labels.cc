@@ -5,8 +5,11 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <unordered_map>
 #include <unordered_set>
 
+#include "common/binary.h"
+#include "common/communicator.h"
 #include "common/error.h"
 #include "common/strings.h"
 
@@ -99,7 +102,40 @@ std::vector<float> RuleLabels(const TaskConfig& task, const std::vector<std::str
   return labels;
 }
 
-std::vector<LabelCounts> CountLabels(const Config& config, const ColumnTable& table) {
+namespace {
+
+// A text column's values with their rows, in first-appearance order; under mpirun those of every rank's table, the
+// tables being consecutive parts of one file in rank order.
+std::vector<ValueCount> ValuesInOrder(const Column& column, Communicator* world) {
+  std::vector<int64_t> rows(column.DictionarySize(), 0);
+  for (uint32_t code : column.codes) ++rows[code];
+  std::vector<ValueCount> values;
+  for (size_t code = 0; code < rows.size(); ++code) {
+    if (rows[code] > 0) values.push_back({std::string(column.Value(static_cast<uint32_t>(code))), rows[code]});
+  }
+  if (world == nullptr || !world->distributed()) return values;
+  BinaryWriter out;
+  out.Pod<uint64_t>(values.size());
+  for (const auto& value : values) {
+    out.String(value.value);
+    out.Pod(value.rows);
+  }
+  values.clear();
+  std::unordered_map<std::string, size_t> index;
+  for (const std::string& part : world->AllGather(out.str())) {
+    BinaryReader in(part.data(), part.size(), "a rank's label values");
+    for (uint64_t i = in.Pod<uint64_t>(); i > 0; --i) {
+      std::string value = in.String();
+      const int64_t count = in.Pod<int64_t>();
+      auto [it, added] = index.emplace(value, values.size());
+      if (added) values.push_back({std::move(value), 0});
+      values[it->second].rows += count;
+    }
+  }
+  return values;
+}
+
+std::vector<LabelCounts> CountLabelsOver(const Config& config, const ColumnTable& table, Communicator* world) {
   std::vector<LabelCounts> out;
   for (const auto& task : config.tasks) {
     if (task.kind != TaskKind::kBinary) continue;
@@ -108,15 +144,17 @@ std::vector<LabelCounts> CountLabels(const Config& config, const ColumnTable& ta
     if (HasLabelRule(task)) {
       const Column& column = table.Get(task.column, ColumnType::kCategorical);
       if (column.present) {
-        const std::vector<float> labels = RuleLabels(task, config.data.na_values, column);
-        std::vector<int64_t> rows(labels.size(), 0);
-        for (uint32_t code : column.codes) ++rows[code];
-        for (size_t code = 0; code < labels.size(); ++code) {
-          if (std::isnan(labels[code])) continue;
-          counts.rows += rows[code];
-          counts.positives += labels[code] == 1.f ? rows[code] : 0;
+        std::unordered_set<std::string_view> positive(task.positive.begin(), task.positive.end());
+        if (!task.equals.empty()) positive.insert(task.equals);
+        const std::unordered_set<std::string_view> na(config.data.na_values.begin(), config.data.na_values.end());
+        std::vector<ValueCount> values = ValuesInOrder(column, world);
+        for (const auto& value : values) {
+          if (na.count(value.value)) continue;
+          counts.rows += value.rows;
+          counts.positives += positive.count(value.value) ? value.rows : 0;
         }
-        std::vector<ValueCount> values = ValueCountsOf(column);
+        // Most rows first, ties in first-appearance order (ValueCountsOf).
+        std::stable_sort(values.begin(), values.end(), [](const auto& a, const auto& b) { return a.rows > b.rows; });
         std::unordered_set<std::string_view> seen;
         for (const auto& value : values) seen.insert(value.value);
         std::vector<std::string> rule = task.positive;
@@ -136,10 +174,26 @@ std::vector<LabelCounts> CountLabels(const Config& config, const ColumnTable& ta
           counts.positives += label == 1.f;
         }
       }
+      if (world != nullptr) {
+        int64_t sums[2] = {counts.rows, counts.positives};
+        world->AllReduceSum(sums, 2);
+        counts.rows = sums[0];
+        counts.positives = sums[1];
+      }
     }
     out.push_back(std::move(counts));
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<LabelCounts> CountLabels(const Config& config, const ColumnTable& table) {
+  return CountLabelsOver(config, table, nullptr);
+}
+
+std::vector<LabelCounts> CountLabels(const Config& config, const ColumnTable& part, Communicator& world) {
+  return CountLabelsOver(config, part, &world);
 }
 
 std::vector<std::string> CheckTrainingLabels(const Config& config, const std::vector<LabelCounts>& train,

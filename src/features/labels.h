@@ -17,6 +17,8 @@
 
 namespace mtrec {
 
+class Communicator;
+
 // Values of a label column kept per task (in the model file too) for messages.
 inline constexpr size_t kLabelValuesKept = 5;
 
@@ -45,6 +47,9 @@ std::vector<float> RuleLabels(const TaskConfig& task, const std::vector<std::str
 // The counts of every binary task, in config order, from the label columns of `table` (read with
 // FeaturePipeline::Requests).
 std::vector<LabelCounts> CountLabels(const Config& config, const ColumnTable& table);
+// The counts of the file whose consecutive parts the ranks of `world` hold, in rank order (LoadTableShare): the
+// same on every rank as CountLabels of the whole file. A collective.
+std::vector<LabelCounts> CountLabels(const Config& config, const ColumnTable& part, Communicator& world);
 
 // Throws Error when a task's rule matches no row of the training file, naming the task, the rule, the column and its
 // most frequent values; returns warnings for a rule value that matches nothing while others do, and for a task whose
