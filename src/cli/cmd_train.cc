@@ -94,8 +94,28 @@ int RunTrain(const TrainOptions& options) {
     base = LoadModel(options.init_from);
   }
 
-  DataSets sets = LoadDataSets(config, /*with_train=*/true);
-  const std::vector<LabelCounts> train_labels = CountLabels(config, *sets.train);
+  // Under mpirun each rank reads only its own range of the training file where it can, and keeps blocks of one
+  // batch dealt in turn (ShardRows): the same rows whichever way the file was read.
+  const bool own_share = world.distributed() && ReadsTrainingShare(config);
+  DataSets sets = LoadDataSets(config, /*with_train=*/!own_share);
+  std::vector<LabelCounts> train_labels;
+  int64_t rows = 0;
+  if (own_share) {
+    ColumnTable range = LoadTrainingShare(config, world);
+    train_labels = CountLabels(config, range, world);
+    rows = range.report().rows;
+    sets.train = DealBlocks(std::move(range), config.train.batch_size, world);
+  } else {
+    train_labels = CountLabels(config, *sets.train);
+    rows = sets.train->rows();
+    if (world.distributed()) {
+      LogInfo("each rank reads the whole training file: {}",
+              SplitsTrainingFile(config.data) ? "rows are held out of it (data.valid_fraction, data.test_fraction or "
+                                                "data.split_by), which needs every row"
+                                              : "derived time-series columns read each row's past");
+      sets.train = sets.train->Select(ShardRows(rows, config.train.batch_size, world.rank(), world.size()));
+    }
+  }
   for (const auto* table : {&sets.valid, &sets.test}) {
     if (!table->has_value()) continue;
     for (const auto& warning :
@@ -105,13 +125,10 @@ int RunTrain(const TrainOptions& options) {
   }
   TrainHooks hooks;
   if (world.distributed()) {
-    // Each rank keeps its share of the training rows: blocks of one batch dealt in turn (ShardRows).
-    const int64_t rows = sets.train->rows();
-    sets.train = sets.train->Select(ShardRows(rows, config.train.batch_size, world.rank(), world.size()));
-    LogInfo("{} ranks: each trains on blocks of {} rows (train.batch_size) dealt in turn, {} rows in all, {} on "
-            "rank 0; a step takes a block from every rank ({} rows)",
-            world.size(), config.train.batch_size, rows, sets.train->rows(),
-            config.train.batch_size * world.size());
+    LogInfo("{} ranks: each {} and trains on blocks of {} rows (train.batch_size) dealt in turn, {} rows in all, "
+            "{} on rank 0; a step takes a block from every rank ({} rows)",
+            world.size(), own_share ? "read its own range of the training file" : "kept its share",
+            config.train.batch_size, rows, sets.train->rows(), config.train.batch_size * world.size());
     hooks.train_labels = train_labels;
   }
   hooks.resumed = std::move(resumed);

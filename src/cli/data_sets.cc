@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "common/communicator.h"
 #include "common/error.h"
 #include "common/files.h"
 #include "common/log.h"
@@ -104,6 +105,23 @@ ColumnTable LoadDataFile(const Config& config, const char* key, const std::strin
               config.source_path.empty() ? "the config" : config.source_path,
               std::filesystem::absolute(path).lexically_normal().string());
   return LoadTable(path, config.data, requests);
+}
+
+bool ReadsTrainingShare(const Config& config) {
+  return !SplitsTrainingFile(config.data) && config.time_series.columns.empty();
+}
+
+ColumnTable LoadTrainingShare(const Config& config, Communicator& world) {
+  MTREC_CHECK(!config.data.train.empty(), "{}: [data] train is not set: which file should be trained on?",
+              config.source_path);
+  const std::string path = DataPath(config, config.data.train);
+  MTREC_CHECK(FileExists(path), "data.train = \"{}\" in {}: file not found at {}", config.data.train,
+              config.source_path.empty() ? "the config" : config.source_path,
+              std::filesystem::absolute(path).lexically_normal().string());
+  ColumnTable share =
+      LoadTableShare(path, config.data, FeaturePipeline::Requests(config, /*labels_required=*/true), world);
+  LogReadReport(share, "train");
+  return share;
 }
 
 DataSets LoadDataSets(const Config& config, bool with_train) {

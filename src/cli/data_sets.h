@@ -11,6 +11,8 @@
 
 namespace mtrec {
 
+class Communicator;
+
 struct DataSets {
   std::optional<ColumnTable> train;
   std::optional<ColumnTable> valid;
@@ -21,6 +23,13 @@ struct DataSets {
 // time-series columns (features/time_series.h): the validation file's history is the training file, the test
 // file's the training and validation files.
 DataSets LoadDataSets(const Config& config, bool with_train);
+
+// Under mpirun, whether each rank reads only its share of the training file: not when rows are held out of it
+// (the split needs every row) or derived time-series columns read each row's past (the whole file).
+bool ReadsTrainingShare(const Config& config);
+
+// This rank's consecutive range of the training file (LoadTableShare), its read report logged for the whole file.
+ColumnTable LoadTrainingShare(const Config& config, Communicator& world);
 
 // Reads the file a data.KEY setting names (`key`: "train", "valid", "test"); a missing one is reported with the
 // setting, since a path relative to the config's folder is easy to misread.

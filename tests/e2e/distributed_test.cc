@@ -8,6 +8,8 @@
 #include <cmath>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "cli_runner.h"
 #include "common/files.h"
 #include "io/model_io.h"
@@ -248,6 +250,76 @@ TEST_F(DistributedTest, AnAverageOfTheWeightsOverShardedTablesIsRefused) {
                                Train("x.mtrec", 128, "train.shard_rows=0 train.ema_decay=0.99"));
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.output.find("set train.ema_decay = 0, or train.shard_rows above the largest table"),
+            std::string::npos)
+      << refused.output;
+}
+
+// Each rank parses only its own byte range of the training file. A row near the middle holds a quoted value of
+// about 2,000 bytes over 40 lines, so the cut between the two ranks' ranges falls inside a quoted field (a split at
+// the nearest newline would tear that record), and the lines after it are numbered right only if the newlines of
+// rank 0's range were counted for rank 1. Bad rows in both halves are skipped and reported by their true lines, and
+// the two ranks train the model of one process that read the whole file.
+TEST_F(DistributedTest, EachRankReadsItsOwnRangeOfTheFileWithTrueLineNumbers) {
+  const std::string original = ReadFileBytes((dir_ / "train.csv").string());
+  std::vector<std::string> lines;
+  for (size_t begin = 0; begin < original.size();) {
+    const size_t end = original.find('\n', begin);
+    lines.push_back(original.substr(begin, end - begin));
+    begin = end + 1;
+  }
+  const std::string header = lines.front();
+  std::vector<std::string> rows(lines.begin() + 1, lines.end());
+  ASSERT_GT(rows.size(), 2000u);
+  const size_t device = static_cast<size_t>(std::count(header.begin(), header.begin() + header.find("device"), ','));
+  std::string quoted = "\"";
+  for (int i = 0; i < 40; ++i) quoted += std::string(49, 'x') + "\n";
+  quoted += "\"";
+  // The middle row's device field replaced by the quoted value.
+  std::string& middle = rows[rows.size() / 2];
+  size_t field_begin = 0;
+  for (size_t f = 0; f < device; ++f) field_begin = middle.find(',', field_begin) + 1;
+  middle.replace(field_begin, middle.find(',', field_begin) - field_begin, quoted);
+  // Writes the rows with bad ones before the given rows; returns the bad rows' physical lines.
+  auto write = [&](const std::filesystem::path& path, const std::vector<size_t>& bad_before) {
+    std::string text = header + "\n";
+    size_t line = 2;
+    std::vector<size_t> bad_lines;
+    for (size_t r = 0; r < rows.size(); ++r) {
+      if (std::find(bad_before.begin(), bad_before.end(), r) != bad_before.end()) {
+        text += "bad,row\n";
+        bad_lines.push_back(line++);
+      }
+      text += rows[r] + "\n";
+      line += 1 + static_cast<size_t>(std::count(rows[r].begin(), rows[r].end(), '\n'));
+    }
+    WriteText(path, text);
+    return bad_lines;
+  };
+  const std::vector<size_t> bad = write(dir_ / "train.csv", {rows.size() / 4, rows.size() * 3 / 4});
+  const std::string settings = "data.on_error=skip data.cache=false";
+  RunResult one = RunMtrec(Train("one.mtrec", 256, settings));
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  RunResult two = RunShell(Mpirun(2) + Train("two.mtrec", 128, settings).substr(3));  // with the log
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  EXPECT_NE(two.output.find("each read its own range of the training file"), std::string::npos) << two.output;
+  EXPECT_NE(two.output.find(fmt::format("{} rows from {}, 2 bad rows skipped", rows.size(),
+                                        (dir_ / "train.csv").string())),
+            std::string::npos)
+      << two.output;
+  for (size_t line : bad) {
+    EXPECT_NE(two.output.find(fmt::format("skipped {}:{}: expected", (dir_ / "train.csv").string(), line)),
+              std::string::npos)
+        << "line " << line << "\n" << two.output;
+  }
+  ExpectSameModel(dir_ / "one.mtrec", dir_ / "two.mtrec");
+
+  // A bad row in rank 1's range only, with bad rows refused: the job ends with rank 1's message and its true line.
+  const std::vector<size_t> late = write(dir_ / "late.csv", {rows.size() * 3 / 4});
+  RunResult refused = RunShell("timeout -s KILL 120 " + Mpirun(2) +
+                               Train("late.mtrec", 128, "data.cache=false data.train=" + (dir_ / "late.csv").string()));
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.output.find(fmt::format("error on rank 1 of 2: {}:{}: expected", (dir_ / "late.csv").string(),
+                                            late.front())),
             std::string::npos)
       << refused.output;
 }
