@@ -8,6 +8,7 @@
 #include "features/pipeline.h"
 #include "models/model.h"
 #include "models/predict.h"
+#include "models/sharded_tables.h"
 #include "train/diagnostics.h"
 #include "train/trainer.h"
 #include "train/warm_start.h"
@@ -44,7 +45,10 @@ LoadedModel TrainModel(const Config& config, const ColumnTable& train, const Col
     }
   } else {
     out.pipeline = std::make_unique<FeaturePipeline>(FeaturePipeline::Fit(config, train));
-    out.model = CreateModel(config, out.pipeline->layout(), InferenceBatch(config));
+    // Under mpirun each rank builds only its rows of the row-sharded tables (train.shard_rows).
+    InputLayout layout = out.pipeline->layout();
+    PartitionLayout(layout, config.train.shard_rows, World());
+    out.model = CreateModel(config, layout, InferenceBatch(config));
     out.model->Initialize(config.train.seed);
   }
   const EncodedData train_data = out.pipeline->Encode(train);

@@ -27,6 +27,10 @@ struct TableSpec {
   std::string name;  // the feature that owns the table
   int64_t rows = 0;
   int64_t dim = 0;
+  // Under mpirun, a row-sharded table is built as this process's part only: rows part_rank, part_rank +
+  // part_ranks, ... of the `rows` (models/sharded_tables.h). 1: the whole table.
+  int part_rank = 0;
+  int part_ranks = 1;
 };
 
 struct SlotSpec {

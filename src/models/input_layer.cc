@@ -12,7 +12,10 @@ namespace mtrec {
 InputLayer::InputLayer(const InputLayout& layout, const std::vector<std::string>& prefixes, int64_t numeric_projection)
     : layout_(layout), copies_(static_cast<int64_t>(prefixes.size())), projected_(numeric_projection > 0) {
   for (const auto& prefix : prefixes) {
-    for (const auto& spec : layout.tables) tables_.emplace_back(prefix + "." + spec.name, spec.rows, spec.dim);
+    for (const auto& spec : layout.tables) {
+      const int64_t rows = spec.part_ranks > 1 ? PartRows(spec.rows, spec.part_rank, spec.part_ranks) : spec.rows;
+      tables_.emplace_back(prefix + "." + spec.name, rows, spec.dim);
+    }
   }
   grads_.resize(tables_.size());
   int64_t offset = 0;
@@ -29,7 +32,10 @@ InputLayer::InputLayer(const InputLayout& layout, const std::vector<std::string>
 }
 
 void InputLayer::Initialize(uint64_t seed, float stddev) {
-  for (size_t t = 0; t < tables_.size(); ++t) tables_[t].Initialize(Mix64(seed + 0x1000 + t), stddev);
+  for (size_t t = 0; t < tables_.size(); ++t) {
+    const TableSpec& spec = layout_.tables[t % layout_.tables.size()];
+    tables_[t].Initialize(Mix64(seed + 0x1000 + t), stddev, spec.part_rank, spec.part_ranks);
+  }
 }
 
 void InputLayer::RemapRows(size_t t, const std::vector<int32_t>& source, uint64_t seed, float stddev) {

@@ -59,6 +59,7 @@ class InputLayer {
   std::vector<EmbeddingTable>& tables() { return tables_; }
   const std::vector<EmbeddingTable>& tables() const { return tables_; }
   std::vector<SparseGrad>& grads() { return grads_; }
+  const InputLayout& layout() const { return layout_; }
   // The feature that owns table t (every set of tables has the same owners).
   const std::string& TableFeature(size_t t) const { return layout_.tables[t % layout_.tables.size()].name; }
 

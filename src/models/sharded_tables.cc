@@ -58,6 +58,15 @@ void ShardedTables::Exchange(std::string& out, std::vector<size_t>& offsets, Wri
 
 int64_t PartRows(int64_t rows, int rank, int ranks) { return rows > rank ? (rows - rank + ranks - 1) / ranks : 0; }
 
+void PartitionLayout(InputLayout& layout, int64_t shard_rows, const Communicator& world) {
+  if (!world.distributed()) return;
+  for (TableSpec& spec : layout.tables) {
+    if (!ShardsTable(spec.rows, shard_rows)) continue;
+    spec.part_rank = world.rank();
+    spec.part_ranks = world.size();
+  }
+}
+
 void MergeSparsePieces(const std::vector<SparsePiece>& pieces, int64_t dim, SparseGrad* out) {
   std::vector<int32_t>& merged = out->rows;
   merged.clear();

@@ -18,12 +18,21 @@
 
 #include "common/aligned.h"
 #include "common/communicator.h"
+#include "features/pipeline.h"
 #include "nn/embedding.h"
 
 namespace mtrec {
 
 // The number of rows of a table of `rows` rows that rank `rank` of `ranks` owns: rank, rank + ranks, ...
 int64_t PartRows(int64_t rows, int rank, int ranks);
+
+// Whether a table of `rows` rows is row-sharded under train.shard_rows = `shard_rows` (0: every table).
+inline bool ShardsTable(int64_t rows, int64_t shard_rows) { return rows >= shard_rows; }
+
+// Marks the tables of `layout` that ShardsTable picks as this rank's parts (TableSpec::part_rank), so that a model
+// built from it allocates and initialises only this rank's rows of them: no rank ever holds such a table whole
+// while it trains. Nothing changes in a world of one.
+void PartitionLayout(InputLayout& layout, int64_t shard_rows, const Communicator& world);
 
 // Sparse gradients in pieces (each: ascending unique rows and their gradients) summed piece by piece, in the
 // pieces' order and starting from zero, into `out` (ascending unique rows): every process that merges the same

@@ -17,14 +17,14 @@ EmbeddingTable::EmbeddingTable(std::string name, int64_t rows, int64_t dim)
   data_.Resize(static_cast<size_t>(rows * dim));
 }
 
-void EmbeddingTable::Initialize(uint64_t seed, float stddev) {
+void EmbeddingTable::Initialize(uint64_t seed, float stddev, int64_t first_row, int64_t row_stride) {
   MTREC_CHECK(stddev >= 0.f, "embedding '{}': initial stddev {} is negative", name_, stddev);
   // U(-a, a) has standard deviation a / sqrt(3).
   const double bound = static_cast<double>(stddev) * std::sqrt(3.0);
   const uint64_t mixed_seed = Mix64(seed);
-  ParallelFor(static_cast<size_t>(rows_), [this, bound, mixed_seed](size_t begin, size_t end, int) {
+  ParallelFor(static_cast<size_t>(rows_), [=, this](size_t begin, size_t end, int) {
     for (size_t r = begin; r < end; ++r) {
-      Rng rng(mixed_seed ^ Mix64(r + 1));
+      Rng rng(mixed_seed ^ Mix64(static_cast<uint64_t>(first_row) + r * static_cast<uint64_t>(row_stride) + 1));
       float* row = Row(static_cast<int64_t>(r));
       for (int64_t c = 0; c < dim_; ++c) row[c] = static_cast<float>(bound * (2.0 * rng.Uniform() - 1.0));
     }

@@ -47,8 +47,10 @@ class EmbeddingTable {
   EmbeddingTable(std::string name, int64_t rows, int64_t dim);
 
   // Uniform with standard deviation `stddev`; row r draws from its own stream (seed, r), so the values of a row
-  // do not depend on the size of the table or on the thread count.
-  void Initialize(uint64_t seed, float stddev);
+  // do not depend on the size of the table or on the thread count. A table that is one process's part of a
+  // row-sharded one (models/sharded_tables.h) holds whole-table rows first_row, first_row + row_stride, ...: its
+  // row r draws the stream of whole-table row first_row + r × row_stride, as the whole table's would.
+  void Initialize(uint64_t seed, float stddev, int64_t first_row = 0, int64_t row_stride = 1);
 
   // dst.Row(r)[0..dim) = table row ids[r]. dst is batch × dim with any ld.
   void Lookup(const int32_t* ids, int64_t batch, const Tensor& dst) const;

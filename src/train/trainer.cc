@@ -447,22 +447,35 @@ void Trainer::ReduceGradients() {
 void Trainer::ShardTables() {
   if (!world_.distributed() || shards_) return;
   auto& tables = model_.input().tables();
+  const std::vector<TableSpec>& specs = model_.input().layout().tables;
   std::vector<bool> sharded(tables.size(), false);
   std::string names;
+  // A model built from a partitioned layout (PartitionLayout) holds its sharded tables' parts already; one built
+  // whole (a resumed checkpoint, bench train) is split here.
+  whole_rows_.clear();
+  int64_t built_as_parts = 0;
   for (size_t t = 0; t < tables.size(); ++t) {
-    sharded[t] = tables[t].rows() >= config_.train.shard_rows;
+    const TableSpec& spec = specs[t % specs.size()];
+    whole_rows_.push_back(spec.rows);
+    sharded[t] = ShardsTable(spec.rows, config_.train.shard_rows);
+    MTREC_CHECK(spec.part_ranks == 1 || (sharded[t] && spec.part_ranks == world_.size() &&
+                                         spec.part_rank == world_.rank()),
+                "embedding table '{}' was built as part {} of {}, not as train.shard_rows = {} on rank {} of {} makes it",
+                tables[t].name(), spec.part_rank, spec.part_ranks, config_.train.shard_rows, world_.rank(),
+                world_.size());
+    built_as_parts += spec.part_ranks > 1;
     if (!sharded[t]) continue;
-    names += fmt::format("{}{} ({} rows)", names.empty() ? "" : ", ", tables[t].name(), tables[t].rows());
+    names += fmt::format("{}{} ({} rows)", names.empty() ? "" : ", ", tables[t].name(), spec.rows);
   }
   if (names.empty()) return;
+  MTREC_CHECK(built_as_parts == 0 || built_as_parts == std::count(sharded.begin(), sharded.end(), true),
+              "{} of the sharded embedding tables were built as parts, not all", built_as_parts);
   MTREC_CHECK(!average_, "train.ema_decay averages every table's weights on every rank, which row-sharded tables "
                          "(train.shard_rows = {}) do not hold: set train.ema_decay = 0, or train.shard_rows above the "
                          "largest table",
               config_.train.shard_rows);
-  whole_rows_.clear();
-  for (const EmbeddingTable& table : tables) whole_rows_.push_back(table.rows());
   shards_ = std::make_unique<ShardedTables>(world_, std::move(sharded));
-  SplitShards();
+  if (built_as_parts == 0) SplitShards();
   model_.input().UseShards(shards_.get());
   LogInfo("row-sharded over {} ranks (train.shard_rows = {}): {}; the other tables are replicated", world_.size(),
           config_.train.shard_rows, names);

@@ -126,5 +126,37 @@ TEST(ShardedTablesTest, TheInputLayerThroughFetchedRowsEqualsTheWholeTables) {
       Error);
 }
 
+// A model built from a partitioned layout holds only this rank's rows of the sharded tables, initialised as the
+// whole table's rows: part row i is whole row rank + i × ranks, bit for bit, in every set of tables.
+TEST(ShardedTablesTest, ALayoutPartitionedForARankBuildsOnlyItsRows) {
+  InputLayout layout;
+  layout.tables = {{"item", 11, 3}, {"city", 3, 2}};
+  layout.single_slots = {{"item", 0, Pooling::kSum}, {"city", 1, Pooling::kSum}};
+  InputLayout parted = layout;
+  PartitionLayout(parted, 5, FakeWorld(1, 3));  // "item" (11 rows) is sharded, "city" (3) is not
+  EXPECT_EQ(parted.tables[0].part_rank, 1);
+  EXPECT_EQ(parted.tables[0].part_ranks, 3);
+  EXPECT_EQ(parted.tables[1].part_ranks, 1);
+  InputLayout alone = layout;
+  PartitionLayout(alone, 5, Communicator());  // a world of one shards nothing
+  EXPECT_EQ(alone.tables[0].part_ranks, 1);
+
+  InputLayer whole(layout, {"a", "b"});
+  InputLayer part(parted, {"a", "b"});
+  whole.Initialize(7, 0.3f);
+  part.Initialize(7, 0.3f);
+  ASSERT_EQ(part.tables().size(), 4u);
+  for (size_t t = 0; t < 4; ++t) {
+    const bool sharded = t % 2 == 0;
+    EXPECT_EQ(part.tables()[t].rows(), sharded ? 4 : 3) << t;  // rows 1, 4, 7, 10 of 11
+    for (int64_t i = 0; i < part.tables()[t].rows(); ++i) {
+      const int64_t row = sharded ? 1 + 3 * i : i;
+      for (int64_t c = 0; c < part.tables()[t].dim(); ++c) {
+        EXPECT_EQ(part.tables()[t].Row(i)[c], whole.tables()[t].Row(row)[c]) << t << " " << i << " " << c;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace mtrec
