@@ -53,6 +53,86 @@ class BinaryWriter {
   std::string out_;
 };
 
+// Writes what BinaryWriter writes, as a list of pieces instead of one string: fields go into small buffers it owns,
+// and ArrayView / StringView take large data where it lies (it must stay alive and unchanged until the pieces are
+// written). A file of a large model is then written without its bytes ever being assembled in memory.
+//
+//   PieceWriter w;  w.Pod<uint32_t>(1);  w.ArrayView(table.data(), table.size());
+//   WriteFileAtomic(path, w.Pieces());          // or w.Join() for the bytes BinaryWriter would give
+class PieceWriter {
+ public:
+  template <typename T>
+  void Pod(const T& value) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    Append(std::string_view(reinterpret_cast<const char*>(&value), sizeof(T)));
+  }
+  void String(std::string_view text) {
+    Pod<uint64_t>(text.size());
+    Append(text);
+  }
+  void Bytes(std::string_view bytes) { Append(bytes); }
+  // Bytes handed over whole: kept as a piece of their own, not copied.
+  void Take(std::string bytes) {
+    size_ += bytes.size();
+    pieces_.push_back({static_cast<int64_t>(owned_.size()), {}});
+    owned_.push_back(std::move(bytes));
+    pieces_.push_back({-1, {}});  // the next field starts a buffer of its own
+  }
+  // As String, with the text viewed, not copied.
+  void StringView(std::string_view text) {
+    Pod<uint64_t>(text.size());
+    View(text);
+  }
+  // As BinaryWriter::Array, with the values viewed, not copied.
+  template <typename T>
+  void ArrayView(const T* data, size_t count) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    Pod<uint64_t>(count);
+    Align(8);
+    if (count) View(std::string_view(reinterpret_cast<const char*>(data), count * sizeof(T)));
+  }
+  void Align(size_t alignment) {
+    static constexpr char kZeros[16] = {};
+    if (size_ % alignment) Append(std::string_view(kZeros, alignment - size_ % alignment));
+  }
+  size_t size() const { return size_; }
+
+  // The pieces in order; valid while this writer and the viewed data live unchanged.
+  std::vector<std::string_view> Pieces() const {
+    std::vector<std::string_view> pieces;
+    for (const Piece& piece : pieces_) pieces.push_back(piece.owned >= 0 ? owned_[piece.owned] : piece.view);
+    return pieces;
+  }
+  std::string Join() const {
+    std::string out;
+    out.reserve(size_);
+    for (std::string_view piece : Pieces()) out.append(piece);
+    return out;
+  }
+
+ private:
+  struct Piece {
+    int64_t owned;  // index into owned_, or -1 for a view
+    std::string_view view;
+  };
+  void Append(std::string_view bytes) {
+    if (pieces_.empty() || pieces_.back().owned < 0) {
+      pieces_.push_back({static_cast<int64_t>(owned_.size()), {}});
+      owned_.emplace_back();
+    }
+    owned_.back().append(bytes);
+    size_ += bytes.size();
+  }
+  void View(std::string_view bytes) {
+    pieces_.push_back({-1, bytes});
+    size_ += bytes.size();
+  }
+  std::vector<std::string> owned_;  // views into them are made only by Pieces(), after the writing
+  std::vector<Piece> pieces_;
+  size_t size_ = 0;
+};
+
+
 class BinaryReader {
  public:
   BinaryReader(const char* data, size_t size, std::string what) : data_(data), size_(size), what_(std::move(what)) {}

@@ -105,6 +105,10 @@ int RemoveStaleTempFiles(const std::string& path) {
 }
 
 void WriteFileAtomic(const std::string& path, std::string_view bytes) {
+  WriteFileAtomic(path, std::vector<std::string_view>{bytes});
+}
+
+void WriteFileAtomic(const std::string& path, const std::vector<std::string_view>& pieces) {
   fs::path target(path);
   fs::path folder = FolderOf(target);
   RemoveStaleTempFiles(path);
@@ -112,17 +116,19 @@ void WriteFileAtomic(const std::string& path, std::string_view bytes) {
   std::string temp = (folder / (TempPrefix(target) + std::to_string(::getpid()) + "-XXXXXX")).string();
   int fd = mkstemp(temp.data());
   if (fd < 0) Fail("cannot create a temporary file in '{}': {}", folder.string(), std::strerror(errno));
-  size_t written = 0;
-  while (written < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      ::unlink(temp.c_str());
-      Fail("cannot write '{}': {}", temp, std::strerror(err));
+  for (std::string_view bytes : pieces) {
+    size_t written = 0;
+    while (written < bytes.size()) {
+      ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        int err = errno;
+        ::close(fd);
+        ::unlink(temp.c_str());
+        Fail("cannot write '{}': {}", temp, std::strerror(err));
+      }
+      written += static_cast<size_t>(n);
     }
-    written += static_cast<size_t>(n);
   }
   fchmod(fd, 0644);
   if (::fsync(fd) != 0 || ::close(fd) != 0) {

@@ -9,6 +9,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mtrec {
 
@@ -22,6 +23,8 @@ std::string_view FileKindName(mode_t mode);
 
 // Also removes what an interrupted earlier write of the same path left behind (see RemoveStaleTempFiles).
 void WriteFileAtomic(const std::string& path, std::string_view bytes);
+// The same, the file's bytes being the pieces one after the other (never joined in memory).
+void WriteFileAtomic(const std::string& path, const std::vector<std::string_view>& pieces);
 
 // Removes the temporary files of WriteFileAtomic for `path` ('.<name>.tmp-<pid>-XXXXXX' beside it) whose writing
 // process is gone: a process killed while saving leaves one behind. Ones of a live process are kept, and so are

@@ -34,32 +34,86 @@ std::string_view SectionFile::Get(std::string_view name) const {
   Fail("'{}' has no '{}' section; it is not a complete mtrec model file", path_, name);
 }
 
-std::string SectionFile::Serialize() const {
+namespace {
+
+// The magic, version, section table (name, offset, size, CRC of each) and the header's own CRC, for sections of
+// the given sizes and CRCs; the sections follow, each padded to 8 bytes.
+std::string Header(const std::vector<std::string>& names, const std::vector<uint64_t>& sizes,
+                   const std::vector<uint32_t>& crcs) {
   BinaryWriter w;
   w.Bytes(std::string_view(kModelMagic, sizeof(kModelMagic)));
   w.Pod<uint32_t>(kModelFormatVersion);
-  w.Pod<uint32_t>(static_cast<uint32_t>(sections_.size()));
-  size_t offset = kHeaderBytes + sections_.size() * kEntryBytes + 8;
-  for (const auto& [name, bytes] : sections_) {
+  w.Pod<uint32_t>(static_cast<uint32_t>(names.size()));
+  size_t offset = kHeaderBytes + names.size() * kEntryBytes + 8;
+  for (size_t i = 0; i < names.size(); ++i) {
     char padded[kSectionNameBytes] = {};
-    std::memcpy(padded, name.data(), name.size());
+    std::memcpy(padded, names[i].data(), names[i].size());
     w.Bytes(std::string_view(padded, kSectionNameBytes));
     w.Pod<uint64_t>(offset);
-    w.Pod<uint64_t>(bytes.size());
-    w.Pod<uint32_t>(Crc32(bytes.data(), bytes.size()));
+    w.Pod<uint64_t>(sizes[i]);
+    w.Pod<uint32_t>(crcs[i]);
     w.Pod<uint32_t>(0);
-    offset += (bytes.size() + 7) / 8 * 8;
+    offset += (sizes[i] + 7) / 8 * 8;
   }
   w.Pod<uint32_t>(Crc32(w.str().data(), w.size()));
   w.Pod<uint32_t>(0);
-  for (const auto& [name, bytes] : sections_) {
-    w.Bytes(bytes);
-    w.Align(8);
-  }
   return std::move(w.str());
 }
 
+constexpr char kPadding[8] = {};
+
+}  // namespace
+
+std::string SectionFile::Serialize() const {
+  std::vector<std::string> names;
+  std::vector<uint64_t> sizes;
+  std::vector<uint32_t> crcs;
+  for (const auto& [name, bytes] : sections_) {
+    names.push_back(name);
+    sizes.push_back(bytes.size());
+    crcs.push_back(Crc32(bytes.data(), bytes.size()));
+  }
+  std::string out = Header(names, sizes, crcs);
+  for (const auto& [name, bytes] : sections_) {
+    out += bytes;
+    out.append(kPadding, (8 - bytes.size() % 8) % 8);
+  }
+  return out;
+}
+
 void SectionFile::Write(const std::string& path) const { WriteFileAtomic(path, Serialize()); }
+
+void SectionWriter::Add(std::string name, std::string bytes) {
+  PieceWriter pieces;
+  pieces.Take(std::move(bytes));
+  Add(std::move(name), std::move(pieces));
+}
+
+void SectionWriter::Add(std::string name, PieceWriter pieces) {
+  MTREC_CHECK(name.size() < kSectionNameBytes, "section name '{}' is too long", name);
+  sections_.emplace_back(std::move(name), std::move(pieces));
+}
+
+void SectionWriter::Write(const std::string& path) const {
+  std::vector<std::string> names;
+  std::vector<uint64_t> sizes;
+  std::vector<uint32_t> crcs;
+  std::vector<std::string_view> pieces;
+  for (const auto& [name, section] : sections_) {
+    uint32_t crc = 0;
+    for (std::string_view piece : section.Pieces()) crc = Crc32(piece.data(), piece.size(), crc);
+    names.push_back(name);
+    sizes.push_back(section.size());
+    crcs.push_back(crc);
+  }
+  const std::string header = Header(names, sizes, crcs);
+  pieces.push_back(header);
+  for (const auto& [name, section] : sections_) {
+    for (std::string_view piece : section.Pieces()) pieces.push_back(piece);
+    pieces.emplace_back(kPadding, (8 - section.size() % 8) % 8);
+  }
+  WriteFileAtomic(path, pieces);
+}
 
 SectionFile SectionFile::Parse(std::string bytes, const std::string& path) {
   SectionFile file;

@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/binary.h"
+
 namespace mtrec {
 
 inline constexpr char kModelMagic[8] = {'M', 'T', 'R', 'E', 'C', 'M', 'D', 'L'};
@@ -40,6 +42,25 @@ class SectionFile {
   std::vector<std::pair<std::string, std::string>> sections_;
   uint32_t version_ = kModelFormatVersion;
   std::string path_;
+};
+
+// Writes the same file section by section, without assembling its bytes in memory: a section is bytes handed over,
+// or a PieceWriter whose large arrays are viewed where they lie (the weights of a big embedding table are written
+// straight from the model). What it writes is SectionFile's format, byte for byte.
+//
+//   SectionWriter file;
+//   file.Add("config", toml_text);
+//   PieceWriter weights;  weights.ArrayView(table.data(), table.size());
+//   file.Add("weights", std::move(weights));
+//   file.Write("model.mtrec");                          // atomic; the viewed data must live until then
+class SectionWriter {
+ public:
+  void Add(std::string name, std::string bytes);
+  void Add(std::string name, PieceWriter pieces);
+  void Write(const std::string& path) const;
+
+ private:
+  std::vector<std::pair<std::string, PieceWriter>> sections_;
 };
 
 }  // namespace mtrec

@@ -48,10 +48,11 @@ std::vector<LabelCounts> LabelCountsFromJson(std::string_view text, const std::s
   return labels;
 }
 
-SectionFile BuildFile(const Config& config, const FeaturePipeline& pipeline, const Model& model,
-                      const std::vector<EpochRecord>& history, const std::vector<LabelCounts>& train_labels,
-                      const std::string& kind) {
-  SectionFile file;
+// The file's sections; the weights are viewed in the model, so `model` must not change before the file is written.
+SectionWriter BuildFile(const Config& config, const FeaturePipeline& pipeline, const Model& model,
+                        const std::vector<EpochRecord>& history, const std::vector<LabelCounts>& train_labels,
+                        const std::string& kind) {
+  SectionWriter file;
   nlohmann::ordered_json meta;
   meta["kind"] = kind;
   meta["arch"] = NameOf(config.model.arch);
@@ -62,7 +63,9 @@ SectionFile BuildFile(const Config& config, const FeaturePipeline& pipeline, con
   BinaryWriter features;
   pipeline.Serialize(features);
   file.Add("features", std::move(features.str()));
-  file.Add("weights", SerializeWeights(model));
+  PieceWriter weights;
+  WriteWeights(model, weights);
+  file.Add("weights", std::move(weights));
   file.Add("history", HistoryToJson(history));
   if (!train_labels.empty()) file.Add("labels", LabelCountsToJson(train_labels));
   return file;
@@ -77,19 +80,20 @@ void SaveModel(const std::string& path, const Config& config, const FeaturePipel
 
 void SaveCheckpoint(const std::string& path, const Config& config, const FeaturePipeline& pipeline, const Model& model,
                     const TrainerState& state, const std::vector<LabelCounts>& train_labels) {
-  SectionFile file = BuildFile(config, pipeline, model, state.history, train_labels, "checkpoint");
-  BinaryWriter w;
+  SectionWriter file = BuildFile(config, pipeline, model, state.history, train_labels, "checkpoint");
+  // The optimizer states and the best epoch's weights can be as large as the tables: viewed, not copied.
+  PieceWriter w;
   w.Pod<int64_t>(state.epochs_done);
   w.Pod<int64_t>(state.best_epoch);
   w.Pod<double>(state.best_score);
   w.Pod<int64_t>(state.stale_epochs);
-  w.String(state.dense_optimizer);
+  w.StringView(state.dense_optimizer);
   w.Pod<uint32_t>(static_cast<uint32_t>(state.sparse_optimizers.size()));
-  for (const auto& s : state.sparse_optimizers) w.String(s);
-  w.String(state.best_weights);
-  w.String(state.weighting);
-  w.String(state.weight_average);
-  file.Add("trainer", std::move(w.str()));
+  for (const auto& s : state.sparse_optimizers) w.StringView(s);
+  w.StringView(state.best_weights);
+  w.StringView(state.weighting);
+  w.StringView(state.weight_average);
+  file.Add("trainer", std::move(w));
   if (!state.stream.empty()) file.Add("stream", state.stream);
   file.Write(path);
 }

@@ -8,8 +8,7 @@
 
 namespace mtrec {
 
-std::string SerializeWeights(const Model& model) {
-  BinaryWriter w;
+void WriteWeights(const Model& model, PieceWriter& w) {
   const ParameterArena& arena = model.arena();
   const auto& tables = model.input().tables();
   w.Pod<uint32_t>(static_cast<uint32_t>(arena.Infos().size() + tables.size()));
@@ -17,15 +16,20 @@ std::string SerializeWeights(const Model& model) {
     w.String(info.name);
     w.Pod<int64_t>(info.rows);
     w.Pod<int64_t>(info.cols);
-    w.Array(arena.values() + info.offset, info.size());
+    w.ArrayView(arena.values() + info.offset, info.size());
   }
   for (const auto& table : tables) {
     w.String(table.name());
     w.Pod<int64_t>(table.rows());
     w.Pod<int64_t>(table.dim());
-    w.Array(table.data(), static_cast<size_t>(table.rows() * table.dim()));
+    w.ArrayView(table.data(), static_cast<size_t>(table.rows() * table.dim()));
   }
-  return std::move(w.str());
+}
+
+std::string SerializeWeights(const Model& model) {
+  PieceWriter w;
+  WriteWeights(model, w);
+  return w.Join();
 }
 
 void LoadWeights(Model& model, std::string_view blob) {

@@ -7,6 +7,7 @@
 //   for (const WeightView& w : ListWeights(model)) Use(w.name, w.rows, w.cols, w.data);   // the same tensors
 #pragma once
 
+#include "common/binary.h"
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,9 @@
 namespace mtrec {
 
 std::string SerializeWeights(const Model& model);
+// The same bytes as pieces, the weights viewed in the model (which must not change until they are written): a model
+// file is written without a copy of a large embedding table.
+void WriteWeights(const Model& model, PieceWriter& w);
 void LoadWeights(Model& model, std::string_view blob);
 // The name and shape of every tensor in a blob, in order, read without copying values; Error when the blob is
 // truncated or a tensor holds other than rows × cols values. For checking a config against a file's weights
