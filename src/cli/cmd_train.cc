@@ -68,9 +68,8 @@ int RunTrain(const TrainOptions& options) {
   CheckWritable(checkpoint, config.train.checkpoint.empty() ? "the checkpoint (--out + '.ckpt')" : "train.checkpoint");
 
   Communicator& world = World();
-  MTREC_CHECK(!world.distributed() || (options.follow.empty() && options.init_from.empty()),
-              "{} runs in one process; under mpirun train from scratch or --resume",
-              options.follow.empty() ? "--init-from" : "--follow");
+  MTREC_CHECK(!world.distributed() || options.follow.empty(),
+              "--follow runs in one process; under mpirun train from scratch, --resume or --init-from");
   if (!options.follow.empty()) {
     MTREC_CHECK(options.resume.empty(), "--follow resumes its own checkpoint ({}) when it exists: leave --resume out",
                 checkpoint);

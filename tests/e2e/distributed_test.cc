@@ -324,11 +324,47 @@ TEST_F(DistributedTest, EachRankReadsItsOwnRangeOfTheFileWithTrueLineNumbers) {
       << refused.output;
 }
 
+// A warm start under mpirun (--init-from): every rank carries the base model's weights, vocabularies and numeric
+// transforms, admits the new ids the ranks' rows hold together, and the two ranks train the model one process
+// trains from the same base with twice the batch.
+TEST_F(DistributedTest, AWarmStartOnTwoRanksEqualsOneProcessWithTwiceTheBatch) {
+  // The base saw the first 600 rows only: the whole file holds ids it lacks, some of them (min_count 2 for user
+  // ids) only when both ranks' counts are added up.
+  const std::string rows = ReadFileBytes((dir_ / "train.csv").string());
+  size_t cut = 0;
+  for (int line = 0; line <= 600; ++line) cut = rows.find('\n', cut) + 1;
+  WriteText(dir_ / "first.csv", rows.substr(0, cut));
+  RunResult base = RunMtrec(Train("base.mtrec", 256, "model.arch=mmoe model.experts=2 train.embedding_optimizer=sgd "
+                                  "data.train=" + (dir_ / "first.csv").string()));
+  ASSERT_EQ(base.exit_code, 0) << base.output;
+  // Ids admitted and numeric transforms refitted over all ranks' rows, as one process does over its own.
+  const std::string warm = "model.arch=mmoe model.experts=2 train.embedding_optimizer=sgd train.admit_new_ids=true "
+                           "train.refit_numeric=true --init-from " + (dir_ / "base.mtrec").string();
+  RunResult one = RunMtrec(Train("warm1.mtrec", 256, warm + " train.seed=3"));
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  RunResult two = RunShell(Mpirun(2) + Train("warm2.mtrec", 128, warm + " train.seed=3").substr(3));  // logged
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  EXPECT_NE(two.output.find("feature user_id: "), std::string::npos) << "no new user ids admitted\n" << two.output;
+  ExpectSameModel(dir_ / "warm1.mtrec", dir_ / "warm2.mtrec");
+  // The warm start did carry the base: its embeddings differ from a fresh run's.
+  RunResult fresh = RunShell(Mpirun(2) + Train("fresh2.mtrec", 128, "model.arch=mmoe model.experts=2 "
+                                               "train.embedding_optimizer=sgd train.seed=3"));
+  ASSERT_EQ(fresh.exit_code, 0) << fresh.output;
+  LoadedModel a = LoadModel((dir_ / "warm2.mtrec").string());
+  LoadedModel b = LoadModel((dir_ / "fresh2.mtrec").string());
+  const auto& ta = a.model->input().tables();
+  const auto& tb = b.model->input().tables();
+  ASSERT_FALSE(ta.empty());
+  ASSERT_EQ(ta[0].rows(), tb[0].rows());
+  EXPECT_GT(RelativeDifference(ta[0].Row(0), tb[0].Row(0), static_cast<size_t>(ta[0].rows() * ta[0].dim())), 1e-2);
+}
+
 TEST_F(DistributedTest, AnErrorOnTheRanksEndsTheJobWithItsMessage) {
   const auto start = std::chrono::steady_clock::now();
   RunResult refused = RunShell("timeout -s KILL 120 " + Mpirun(2) + Train("x.mtrec", 128, "--follow " + dir_.string()));
   EXPECT_NE(refused.exit_code, 0);
-  EXPECT_NE(refused.output.find(" of 2: --follow runs in one process; under mpirun train from scratch or --resume"),
+  EXPECT_NE(refused.output.find(" of 2: --follow runs in one process; under mpirun train from scratch, --resume or "
+                                "--init-from"),
             std::string::npos)
       << refused.output;
   // A setting every rank refuses: the first rank to see it ends the job.
