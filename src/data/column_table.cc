@@ -830,6 +830,12 @@ ColumnTable TableParser::ParseBody(std::string_view text, const Layout& layout, 
 
 ColumnTable TableParser::ParseShare(const std::string& path, const DataConfig& data,
                                     const std::vector<ColumnRequest>& requests, Communicator& world) {
+  // A stream cannot be read by every rank: each would get some of its bytes, none all of them.
+  struct stat st;
+  MTREC_CHECK(::stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode),
+              "'{}' is {}: under mpirun every rank reads its own range of the training file, which a stream does "
+              "not have; write it to a file first",
+              path, FileKindName(st.st_mode));
   const InputText input(path);
   const std::string_view text = input.view();
   const Layout layout = ReadLayout(text, path, data, requests);

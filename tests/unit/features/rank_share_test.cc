@@ -4,6 +4,7 @@
 // quoted fields that hold newlines, delimiters and doubled quotes, blank lines, CRLF endings, bad rows and gzip. (A bad
 // row refused on a later rank, with its true line: tests/e2e/distributed_test.cc.)
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <string>
 #include <vector>
@@ -158,6 +159,26 @@ TEST(RankShareTest, TiedLabelValuesKeepTheFilesFirstAppearanceOrder) {
     EXPECT_EQ(labels[ranks - 1][0].positives, 2);
     EXPECT_EQ(labels[ranks - 1][0].rows, 8);
   }
+}
+
+// A FIFO has no ranges to share out: every rank refuses it before reading (a rank would otherwise take some of the
+// stream's bytes and leave the others waiting for the rest).
+TEST(RankShareTest, AStreamIsRefusedOnEveryRank) {
+  const std::filesystem::path dir = TestDir("rank_share_test");
+  const std::string path = (dir / "stream.csv").string();
+  std::filesystem::remove(path);
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  DataConfig data;
+  data.cache = false;
+  std::vector<std::string> errors(2);
+  RunRanks(2, [&](Communicator& world) {
+    errors[world.rank()] = ErrorOf([&] { LoadTableShare(path, data, Requests(), world); });
+  });
+  for (const std::string& error : errors) {
+    EXPECT_NE(error.find("is a FIFO (named pipe): under mpirun every rank reads its own range"), std::string::npos)
+        << error;
+  }
+  std::filesystem::remove(path);
 }
 
 }  // namespace
