@@ -119,7 +119,7 @@ ColumnTable LoadTrainingShare(const Config& config, Communicator& world) {
               config.source_path.empty() ? "the config" : config.source_path,
               std::filesystem::absolute(path).lexically_normal().string());
   ColumnTable share =
-      LoadTableShare(path, config.data, FeaturePipeline::Requests(config, /*labels_required=*/true), world);
+      LoadTableShare(path, config.data, SplitRequests(config, FeaturePipeline::Requests(config, true)), world);
   LogReadReport(share, "train");
   return share;
 }

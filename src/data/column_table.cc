@@ -891,6 +891,10 @@ ColumnTable LoadTableShare(const std::string& path, const DataConfig& data, cons
       mine.push_back(row);
     }
     share = cached->Select(mine);
+    if (!world.is_root()) {  // the cache's report is the whole file's: counted once
+      share.report_.skipped = 0;
+      share.report_.skipped_examples.clear();
+    }
   } else {
     share = TableParser::ParseShare(path, data, requests, world);
   }

@@ -118,6 +118,7 @@ class ColumnTable {
  private:
   friend struct TableParser;
   friend ColumnTable LoadTable(const std::string&, const DataConfig&, const std::vector<ColumnRequest>&);
+  friend ColumnTable DealBlocks(ColumnTable, int64_t, Communicator&, int64_t);
   friend ColumnTable LoadTableShare(const std::string&, const DataConfig&, const std::vector<ColumnRequest>&,
                                     Communicator&);
   friend std::optional<ColumnTable> LoadCachedTable(const std::string&, const DataConfig&,

@@ -28,6 +28,8 @@ std::string ReadInput(const std::string& path);
 class InputText {
  public:
   explicit InputText(const std::string& path);
+  InputText(const InputText&) = delete;  // the view points into this object
+  InputText& operator=(const InputText&) = delete;
   std::string_view view() const { return view_; }
   bool mapped() const { return mapping_ != nullptr; }
 

@@ -195,7 +195,7 @@ std::vector<int64_t> ShardRows(int64_t rows, int64_t block, int rank, int ranks)
   return kept;
 }
 
-ColumnTable DealBlocks(ColumnTable range, int64_t block, Communicator& world) {
+ColumnTable DealBlocks(ColumnTable range, int64_t block, Communicator& world, int64_t round_bytes) {
   MTREC_CHECK(block > 0, "DealBlocks: block {}", block);
   const int ranks = world.size();
   std::vector<int64_t> rows(static_cast<size_t>(ranks), 0);
@@ -203,43 +203,68 @@ ColumnTable DealBlocks(ColumnTable range, int64_t block, Communicator& world) {
   world.AllReduceSum(rows.data(), rows.size());
   const int64_t first = std::accumulate(rows.begin(), rows.begin() + world.rank(), int64_t{0});
   const std::string path = range.path();
-  // Each rank's rows as a table of its own (the dataset cache's format), framed by its size and padded to 8
-  // bytes, so that the receiver's tables can view their arrays in place, aligned.
-  std::vector<std::string> pieces(static_cast<size_t>(ranks));
+  const ReadReport report = range.report();
+  // The rows for each rank as a table of their own (the dataset cache's format, the dictionaries cut to the values
+  // those rows use), framed by its size and padded to 8 bytes, so that the receiver's tables can view their arrays
+  // in place, aligned.
+  std::vector<std::string> out(static_cast<size_t>(ranks));
   {
-    std::vector<std::vector<int64_t>> to(static_cast<size_t>(ranks));
-    for (int64_t i = 0; i < range.rows(); ++i) to[((first + i) / block) % ranks].push_back(i);
-    for (int p = 0; p < ranks; ++p) pieces[p] = SerializeTable(range.Select(to[p]));
+    std::vector<std::vector<std::pair<uint32_t, int64_t>>> to(static_cast<size_t>(ranks));
+    for (int64_t i = 0; i < range.rows(); ++i) to[((first + i) / block) % ranks].emplace_back(0, i);
+    for (int p = 0; p < ranks; ++p) {
+      const std::string piece = SerializeTable(ColumnTable::Concat({&range}, to[p], path));
+      const uint64_t size = piece.size();
+      out[p].reserve(8 + (size + 7) / 8 * 8);
+      out[p].append(reinterpret_cast<const char*>(&size), 8);
+      out[p] += piece;
+      out[p].resize(8 + (size + 7) / 8 * 8, '\0');
+    }
     range = ColumnTable();
   }
-  std::vector<size_t> out_offsets = {0};
-  for (const std::string& piece : pieces) out_offsets.push_back(out_offsets.back() + 8 + (piece.size() + 7) / 8 * 8);
-  std::string out(out_offsets.back(), '\0');
-  for (int p = 0; p < ranks; ++p) {
-    const uint64_t size = pieces[p].size();
-    std::memcpy(out.data() + out_offsets[p], &size, 8);
-    std::memcpy(out.data() + out_offsets[p] + 8, pieces[p].data(), size);
-    pieces[p] = std::string();
+  // Sent in rounds of at most round_bytes a rank: round k carries bytes [k R, (k + 1) R) of every piece,
+  // R = round_bytes / ranks.
+  const size_t round = std::max<size_t>(8, static_cast<size_t>(round_bytes / ranks));
+  int64_t longest = 0;
+  for (const std::string& piece : out) longest = std::max(longest, static_cast<int64_t>(piece.size()));
+  world.AllReduceMax(&longest, 1);
+  std::vector<std::shared_ptr<std::string>> in(static_cast<size_t>(ranks));
+  for (auto& piece : in) piece = std::make_shared<std::string>();
+  std::string sent, received;
+  std::vector<size_t> sent_offsets, received_offsets;
+  for (size_t at = 0; at < static_cast<size_t>(longest); at += round) {
+    sent.clear();
+    sent_offsets.assign(1, 0);
+    for (std::string& piece : out) {
+      if (at < piece.size()) sent.append(piece, at, std::min(round, piece.size() - at));
+      sent_offsets.push_back(sent.size());
+      if (at + round >= piece.size()) piece = std::string();  // sent in full
+    }
+    world.AllToAll(sent, sent_offsets, received, received_offsets);
+    for (int p = 0; p < ranks; ++p) {
+      in[p]->append(received, received_offsets[p], received_offsets[p + 1] - received_offsets[p]);
+    }
   }
-  auto in = std::make_shared<std::string>();
-  std::vector<size_t> in_offsets;
-  world.AllToAll(out, out_offsets, *in, in_offsets);
-  out = std::string();
-  std::vector<ColumnTable> received;
+  sent = std::string();
+  received = std::string();
+  std::vector<ColumnTable> pieces;
   for (int p = 0; p < ranks; ++p) {
     uint64_t size = 0;
-    std::memcpy(&size, in->data() + in_offsets[p], 8);
-    received.push_back(DeserializeTable(in, in->data() + in_offsets[p] + 8, size, path));
+    MTREC_CHECK(in[p]->size() >= 8, "rank {} sent no rows' table", p);
+    std::memcpy(&size, in[p]->data(), 8);
+    MTREC_CHECK(size <= in[p]->size() - 8, "rank {} sent {} bytes of a table of {}", p, in[p]->size() - 8, size);
+    pieces.push_back(DeserializeTable(in[p], in[p]->data() + 8, size, path));
   }
   // The pieces come from consecutive ranges of the file in rank order, each in file order: joined in rank order
   // they are in file order.
   std::vector<const ColumnTable*> tables;
   std::vector<std::pair<uint32_t, int64_t>> order;
-  for (size_t p = 0; p < received.size(); ++p) {
-    tables.push_back(&received[p]);
-    for (int64_t r = 0; r < received[p].rows(); ++r) order.emplace_back(static_cast<uint32_t>(p), r);
+  for (size_t p = 0; p < pieces.size(); ++p) {
+    tables.push_back(&pieces[p]);
+    for (int64_t r = 0; r < pieces[p].rows(); ++r) order.emplace_back(static_cast<uint32_t>(p), r);
   }
-  return ColumnTable::Concat(tables, order, path);
+  ColumnTable share = ColumnTable::Concat(tables, order, path);
+  share.report_ = report;  // the file's, as LoadTableShare counted it
+  return share;
 }
 
 }  // namespace mtrec

@@ -53,6 +53,8 @@ std::vector<int64_t> ShardRows(int64_t rows, int64_t block, int rank, int ranks)
 // of the rows). Every rank then holds, in file order, exactly the rows ShardRows would have kept of the whole file.
 // The range is released once its rows are packed, so a rank holds about two copies of its share at most. A
 // collective: every rank calls it.
-ColumnTable DealBlocks(ColumnTable range, int64_t block, Communicator& world);
+// The most bytes a rank sends in one exchange of DealBlocks (MPI counts in int; a share can be larger).
+inline constexpr int64_t kDealRoundBytes = int64_t{256} << 20;
+ColumnTable DealBlocks(ColumnTable range, int64_t block, Communicator& world, int64_t round_bytes = kDealRoundBytes);
 
 }  // namespace mtrec

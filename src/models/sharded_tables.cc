@@ -98,21 +98,32 @@ AlignedBuffer<float> ShardedTables::Split(const float* whole, int64_t rows, int6
   return out;
 }
 
-AlignedBuffer<float> ShardedTables::GatherToRoot(const float* part, int64_t rows, int64_t width) {
+AlignedBuffer<float> ShardedTables::GatherToRoot(const float* part, int64_t rows, int64_t width,
+                                                int64_t round_bytes) {
   const int64_t mine = PartRows(rows, rank(), ranks());
+  AlignedBuffer<float> whole;
+  if (world_.is_root()) whole.Resize(static_cast<size_t>(rows * width));
+  // In rounds of at most round_bytes a rank, so that rank 0 needs the whole table and one round, not the table
+  // twice. Every rank takes as many rounds as rank 0, which owns the most rows.
+  const int64_t block = std::max<int64_t>(1, round_bytes / (std::max<int64_t>(width, 1) * 4));
+  const int64_t most = PartRows(rows, 0, ranks());
   std::string all;
   std::vector<size_t> offsets;
-  world_.Gather({reinterpret_cast<const char*>(part), static_cast<size_t>(mine * width) * sizeof(float)}, all,
-                offsets, 0);
-  AlignedBuffer<float> whole;
-  if (!world_.is_root()) return whole;
-  whole.Resize(static_cast<size_t>(rows * width));
-  for (int p = 0; p < ranks(); ++p) {
-    const int64_t count = PartRows(rows, p, ranks());
-    MTREC_CHECK(offsets[p + 1] - offsets[p] == static_cast<size_t>(count * width) * sizeof(float),
-                "rank {} sent {} bytes of a table part of {} rows × {}", p, offsets[p + 1] - offsets[p], count, width);
-    const auto* from = reinterpret_cast<const float*>(all.data() + offsets[p]);
-    for (int64_t i = 0; i < count; ++i) std::copy_n(from + i * width, width, whole.data() + (i * ranks() + p) * width);
+  for (int64_t first = 0; first < most || first == 0; first += block) {
+    const int64_t count = std::clamp<int64_t>(mine - first, 0, block);
+    world_.Gather({reinterpret_cast<const char*>(part + first * width), static_cast<size_t>(count * width) * 4}, all,
+                  offsets, 0);
+    if (!world_.is_root()) continue;
+    for (int p = 0; p < ranks(); ++p) {
+      const int64_t from_rows = std::clamp<int64_t>(PartRows(rows, p, ranks()) - first, 0, block);
+      MTREC_CHECK(offsets[p + 1] - offsets[p] == static_cast<size_t>(from_rows * width) * sizeof(float),
+                  "rank {} sent {} bytes of {} rows × {} of a table part", p, offsets[p + 1] - offsets[p], from_rows,
+                  width);
+      const auto* from = reinterpret_cast<const float*>(all.data() + offsets[p]);
+      for (int64_t i = 0; i < from_rows; ++i) {
+        std::copy_n(from + i * width, width, whole.data() + ((first + i) * ranks() + p) * width);
+      }
+    }
   }
   return whole;
 }

@@ -46,6 +46,9 @@ void MergeSparsePieces(const std::vector<SparsePiece>& pieces, int64_t dim, Spar
 
 class ShardedTables {
  public:
+  // The most bytes a rank sends in one round of GatherToRoot.
+  static constexpr int64_t kGatherBytes = int64_t{64} << 20;
+
   // sharded[t]: table t of the input layer is split over the world's ranks.
   ShardedTables(Communicator& world, std::vector<bool> sharded);
 
@@ -56,7 +59,9 @@ class ShardedTables {
   // This rank's rows of a whole row-major buffer of `rows` rows × `width` floats.
   AlignedBuffer<float> Split(const float* whole, int64_t rows, int64_t width) const;
   // The whole buffer of `rows` rows on rank 0, from every rank's part (a collective); empty on the other ranks.
-  AlignedBuffer<float> GatherToRoot(const float* part, int64_t rows, int64_t width);
+  // Sent in rounds of at most `round_bytes` a rank.
+  AlignedBuffer<float> GatherToRoot(const float* part, int64_t rows, int64_t width,
+                                    int64_t round_bytes = kGatherBytes);
 
   // For each sharded table t, ids[t] lists the ascending unique ids a batch reads; fetched[t] becomes a table of
   // ids[t]->size() rows holding their values, read from `parts` (this rank's parts) on their owners. A collective:

@@ -47,6 +47,13 @@ class ThreadWorld : public Communicator {
     }
     state_.barrier.arrive_and_wait();
   }
+  void Gather(std::string_view bytes, std::string& all, std::vector<size_t>& offsets, int root) override {
+    AllGather(bytes, all, offsets);
+    if (rank_ != root) {
+      all.clear();
+      offsets.clear();
+    }
+  }
   void AllToAll(std::string_view out, const std::vector<size_t>& out_offsets, std::string& in,
                 std::vector<size_t>& in_offsets) override {
     state_.slots[rank_] = std::string(out);

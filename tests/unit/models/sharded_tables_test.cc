@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "models/input_layer.h"
+#include "support/thread_world.h"
 
 namespace mtrec {
 namespace {
@@ -124,6 +125,24 @@ TEST(ShardedTablesTest, TheInputLayerThroughFetchedRowsEqualsTheWholeTables) {
         }
       },
       Error);
+}
+
+// Rank 0 gathers the parts in rounds of a few rows (as it does in rounds of 64 MB for a large table): the whole
+// table comes back in place, whatever the rounds and however unevenly the rows divide.
+TEST(ShardedTablesTest, PartsGatheredInRoundsMakeTheWholeTableOnRankZero) {
+  for (int64_t rows : {0, 1, 10, 11}) {
+    std::vector<float> whole(static_cast<size_t>(rows * 3));
+    for (size_t i = 0; i < whole.size(); ++i) whole[i] = static_cast<float>(i) * 0.5f;
+    std::vector<float> gathered;
+    RunRanks(3, [&](Communicator& world) {
+      ShardedTables shards(world, {true});
+      const AlignedBuffer<float> part = shards.Split(whole.data(), rows, 3);
+      const AlignedBuffer<float> back = shards.GatherToRoot(part.data(), rows, 3, /*round_bytes=*/2 * 3 * 4);
+      if (world.is_root()) gathered.assign(back.begin(), back.end());
+      if (!world.is_root()) EXPECT_EQ(back.size(), 0u);
+    });
+    EXPECT_EQ(gathered, whole) << rows << " rows";
+  }
 }
 
 // A model built from a partitioned layout holds only this rank's rows of the sharded tables, initialised as the
