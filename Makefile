@@ -12,16 +12,21 @@ DEBIAN_PACKAGES := cmake g++ make pkg-config libdnnl-dev ocl-icd-opencl-dev libt
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup configure build demo test test-slow test-all bench census clean
-.PHONY: setup-fuzz fuzz test-fuzz check-fresh
-
-setup:
-	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+# Installs those of the Debian packages $(1) that are missing.
+define install_missing
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:" $$missing; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
+endef
+
+.PHONY: setup configure build demo test test-slow test-all bench census clean
+.PHONY: setup-fuzz fuzz test-fuzz check-fresh setup-package package check-package
+
+setup:
+	$(call install_missing,$(DEBIAN_PACKAGES))
 
 configure: setup
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release
@@ -60,12 +65,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_PACKAGES := clang-14 libclang-rt-14-dev libomp-14-dev
 
 setup-fuzz: setup
-	@missing=$$(for p in $(FUZZ_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:" $$missing; \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
-	fi
+	$(call install_missing,$(FUZZ_PACKAGES))
 
 fuzz: setup-fuzz
 	CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMTREC_FUZZ=ON \
@@ -75,6 +75,22 @@ fuzz: setup-fuzz
 test-fuzz: fuzz
 	cd $(FUZZ_BUILD_DIR) && FUZZ_SECONDS=$(FUZZ_SECONDS) ctest -L fuzz --output-on-failure -j $(JOBS) \
 	  --timeout $$(($(FUZZ_SECONDS) + 600))
+
+# The Debian package: build/mtrec_VERSION_amd64.deb with the binary, man pages made from its --help (help2man), the
+# docs and the examples; its Depends come from the libraries the binary links (dpkg-shlibdeps). `make
+# check-package` installs it into a fresh Debian 12 root (mmdebstrap) and runs it there; CI does the same.
+PACKAGE_PACKAGES := help2man dpkg-dev
+
+setup-package: setup
+	$(call install_missing,$(PACKAGE_PACKAGES))
+
+package: setup-package
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+	cd $(BUILD_DIR) && cpack -G DEB
+
+check-package: package
+	.ci/package-check $$(ls -t $(BUILD_DIR)/mtrec_*_amd64.deb | head -1)
 
 bench: build
 	$(BUILD_DIR)/bench/mtrec_micro_bench
