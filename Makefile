@@ -8,7 +8,8 @@ DEMO_ROWS ?= 500000
 
 DEBIAN_PACKAGES := cmake g++ make pkg-config libdnnl-dev ocl-icd-opencl-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libsimdjson-dev \
   libfmt-dev libfast-float-dev libcpp-httplib-dev libzstd-dev zlib1g-dev liblzma-dev libgtest-dev libbenchmark-dev \
-  xz-utils zstd gzip chromium libopenmpi-dev openmpi-bin
+  xz-utils zstd gzip chromium libopenmpi-dev openmpi-bin \
+  python3-dev pybind11-dev python3-numpy python3-pandas python3-pytest
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -22,7 +23,7 @@ define install_missing
 	fi
 endef
 
-.PHONY: setup configure build demo test test-slow test-all bench census clean
+.PHONY: setup configure build python demo test test-slow test-all bench census clean
 .PHONY: setup-fuzz fuzz test-fuzz check-fresh setup-package package check-package
 
 setup:
@@ -33,6 +34,10 @@ configure: setup
 
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# The Python module alone (`import mtrec` with PYTHONPATH=build/python; docs/python.md). `make build` builds it too.
+python: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target python
 
 # Simulated e-commerce data -> shared-bottom model -> per-task test metrics beside the oracle's, and an HTML report.
 demo: build

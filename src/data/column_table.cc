@@ -875,6 +875,145 @@ ColumnTable TableParser::ParseShare(const std::string& path, const DataConfig& d
   return ParseBody(text, layout, {start, end, line}, path, data, requests, /*allow_empty=*/true);
 }
 
+namespace {
+
+// A number as a CSV file would hold it: whole numbers without a decimal point, others in their shortest exact form.
+std::string NumberText(double value) {
+  if (std::isnan(value)) return "";
+  if (std::abs(value) < 9007199254740992.0 && value == std::floor(value)) {
+    return fmt::format("{}", static_cast<int64_t>(value));
+  }
+  return fmt::format("{}", value);
+}
+
+}  // namespace
+
+ColumnTable TableFromColumns(const std::vector<InputColumn>& columns, const std::string& name, const DataConfig& data,
+                             const std::vector<ColumnRequest>& requests) {
+  std::vector<std::string> names;
+  for (const InputColumn& column : columns) names.push_back(column.name);
+  MTREC_CHECK(!columns.empty(), "{}: no columns", name);
+  const size_t rows = columns.front().size();
+  for (const InputColumn& column : columns) {
+    MTREC_CHECK(column.size() == rows, "{}: column '{}' has {} values, column '{}' {}", name, column.name,
+                column.size(), columns.front().name, rows);
+  }
+  std::vector<const InputColumn*> sources;
+  for (const ColumnRequest& request : requests) {
+    auto it = std::find_if(columns.begin(), columns.end(), [&](const InputColumn& c) { return c.name == request.name; });
+    MTREC_CHECK(it != columns.end() || !request.required, "{} has no column '{}' (needed as {}){}; its columns are: {}",
+                name, request.name, request.role, DidYouMeanSuffix(request.name, names), QuotedList(names));
+    sources.push_back(it == columns.end() ? nullptr : &*it);
+  }
+  const NaValues na_values(data.na_values);
+  auto text_of = [&](const InputColumn& column, size_t r) {
+    return column.is_text ? (data.trim ? std::string(Trim(column.texts[r])) : column.texts[r])
+                          : NumberText(column.numbers[r]);
+  };
+  // The numeric requests' values, each row checked before any of it is kept (as the CSV reader does).
+  std::vector<std::vector<float>> numbers(requests.size());
+  std::vector<bool> keep(rows, true);
+  ReadReport report;
+  report.path = name;
+  for (size_t c = 0; c < requests.size(); ++c) {
+    if (requests[c].type != ColumnType::kNumeric || sources[c] == nullptr) continue;
+    numbers[c].resize(rows);
+    for (size_t r = 0; r < rows; ++r) {
+      double value = NAN;
+      std::string problem;
+      if (sources[c]->is_text) {
+        const std::string text = text_of(*sources[c], r);
+        if (!na_values.Contains(text)) {
+          const std::optional<double> parsed = ParseDouble(text);
+          if (parsed) {
+            value = *parsed;
+          } else {
+            problem = fmt::format("expected a number, found {}{}", Quoted(text), MissingValueHint(text, data.na_values));
+          }
+        }
+      } else {
+        value = sources[c]->numbers[r];
+      }
+      if (problem.empty() && !std::isnan(value)) {
+        if (requests[c].binary_label && value != 0.0 && value != 1.0) {
+          problem = fmt::format("a binary label must be 0 or 1, found {}", NumberText(value));
+        } else if (requests[c].count_label && value < 0.0) {
+          problem = fmt::format("its loss needs values >= 0, found {}", NumberText(value));
+        }
+      }
+      if (!problem.empty() && keep[r]) {
+        const std::string where =
+            fmt::format("{}:{}: column '{}' ({}): {}", name, r + 1, requests[c].name, requests[c].role, problem);
+        MTREC_CHECK(data.on_error == OnError::kSkip, "{}", where);
+        keep[r] = false;
+        ++report.skipped;
+        if (report.skipped_examples.size() < static_cast<size_t>(data.max_reported_errors)) {
+          report.skipped_examples.push_back(where);
+        }
+      }
+      numbers[c][r] = static_cast<float>(value);
+    }
+  }
+  ColumnTable table;
+  table.path_ = name;
+  std::vector<uint32_t> lines;
+  for (size_t r = 0; r < rows; ++r) {
+    if (keep[r]) lines.push_back(static_cast<uint32_t>(r + 1));
+  }
+  table.rows_ = static_cast<int64_t>(lines.size());
+  MTREC_CHECK(table.rows_ > 0, "{} has no rows{}", name,
+              report.skipped ? fmt::format(" ({} bad rows skipped)", report.skipped) : "");
+  for (size_t c = 0; c < requests.size(); ++c) {
+    Column column;
+    column.name = requests[c].name;
+    column.type = requests[c].type;
+    column.present = sources[c] != nullptr;
+    if (column.type == ColumnType::kNumeric) {
+      std::vector<float> kept;
+      kept.reserve(lines.size());
+      for (size_t r = 0; r < rows; ++r) {
+        if (keep[r]) kept.push_back(column.present ? numbers[c][r] : NAN);
+      }
+      column.numbers.Own(std::move(kept));
+    } else {
+      StringIndex dictionary;
+      std::vector<std::string> owned;  // the interned views point into these
+      owned.reserve(rows);
+      std::vector<uint32_t> codes;
+      std::vector<uint64_t> offsets;
+      if (column.type == ColumnType::kMultiCategorical) offsets.push_back(0);
+      if (!column.present) dictionary.Intern("");
+      for (size_t r = 0; r < rows; ++r) {
+        if (!keep[r]) continue;
+        if (!column.present) {
+          if (column.type == ColumnType::kCategorical) codes.push_back(0);
+          if (column.type == ColumnType::kMultiCategorical) offsets.push_back(codes.size());
+          continue;
+        }
+        owned.push_back(text_of(*sources[c], r));
+        const std::string& text = owned.back();
+        if (column.type == ColumnType::kCategorical) {
+          codes.push_back(dictionary.Intern(text));
+          continue;
+        }
+        if (!na_values.Contains(text)) {
+          ForEachPart(text, requests[c].separator, [&](std::string_view part) {
+            part = Trim(part);
+            if (!part.empty()) codes.push_back(dictionary.Intern(part));
+          });
+        }
+        offsets.push_back(codes.size());
+      }
+      SetTextColumn(column, dictionary, std::move(codes), std::move(offsets));
+    }
+    table.columns_.push_back(std::move(column));
+  }
+  table.lines_.Own(std::move(lines));
+  report.rows = table.rows_;
+  table.report_ = std::move(report);
+  return table;
+}
+
 ColumnTable LoadTableShare(const std::string& path, const DataConfig& data, const std::vector<ColumnRequest>& requests,
                            Communicator& world) {
   // The dataset cache is mapped, not copied: from it a rank keeps its range of rows. Every rank must take the same

@@ -93,6 +93,16 @@ struct ReadReport {
   bool from_cache = false;
 };
 
+// A column already in memory (the Python API's pandas DataFrame or dict of numpy arrays): numbers (NaN: missing)
+// or text, one value a row.
+struct InputColumn {
+  std::string name;
+  bool is_text = false;
+  std::vector<double> numbers;
+  std::vector<std::string> texts;
+  size_t size() const { return is_text ? texts.size() : numbers.size(); }
+};
+
 class ColumnTable {
  public:
   int64_t rows() const { return rows_; }
@@ -118,6 +128,8 @@ class ColumnTable {
  private:
   friend struct TableParser;
   friend ColumnTable LoadTable(const std::string&, const DataConfig&, const std::vector<ColumnRequest>&);
+  friend ColumnTable TableFromColumns(const std::vector<InputColumn>&, const std::string&, const DataConfig&,
+                                      const std::vector<ColumnRequest>&);
   friend ColumnTable DealBlocks(ColumnTable, int64_t, Communicator&, int64_t);
   friend ColumnTable LoadTableShare(const std::string&, const DataConfig&, const std::vector<ColumnRequest>&,
                                     Communicator&);
@@ -154,6 +166,14 @@ std::vector<int32_t> DaysOfColumn(const ColumnTable& table, const std::string& c
 // writes the columnar cache. Bad rows: an Error with file:line and column (on_error = "fail") or skipped and
 // counted in the report (on_error = "skip").
 ColumnTable LoadTable(const std::string& path, const DataConfig& data, const std::vector<ColumnRequest>& requests);
+
+// The table LoadTable would read from a CSV file holding the same values, without one: a numeric request of a text
+// column parses its text (data.na_values are missing), a text request of a numeric column takes each number as the
+// file would spell it (whole numbers without a decimal point, others in their shortest exact form, NaN as an empty
+// field); the same checks of labels and the same data.on_error for bad rows. `name` stands for the file in
+// messages, and a row's "line" is its 1-based position ("DataFrame:12").
+ColumnTable TableFromColumns(const std::vector<InputColumn>& columns, const std::string& name, const DataConfig& data,
+                             const std::vector<ColumnRequest>& requests);
 
 // This rank's share of `path` under mpirun, read without the rest of the file: the file's body cut into
 // world.size() equal byte ranges, each moved on to the next record boundary (quoted newlines counted over the

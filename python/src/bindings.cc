@@ -1,0 +1,188 @@
+// The Python module's native part (`mtrec._mtrec`, wrapped by python/mtrec/__init__.py): training from a config and
+// data in memory or in files, predicting, evaluating, saving, loading and exporting a model, mtrec's errors as
+// mtrec.Error. Data crosses as a dict of columns (numpy arrays of numbers, or lists of strings) built by the Python
+// side from a pandas DataFrame or a dict of arrays; long calls run without the GIL.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/data_sets.h"
+#include "cli/training.h"
+#include "common/config.h"
+#include "common/error.h"
+#include "common/files.h"
+#include "common/log.h"
+#include "data/column_table.h"
+#include "data/simulator.h"
+#include "eval/evaluation.h"
+#include "eval/evaluation_run.h"
+#include "features/pipeline.h"
+#include "io/model_io.h"
+#include "io/safetensors.h"
+#include "models/predict.h"
+#include "models/task_outputs.h"
+
+namespace py = pybind11;
+
+namespace mtrec {
+namespace {
+
+// A data argument: a file's path, or columns (name -> float64 array or list of str).
+ColumnTable TableOf(const py::object& data, const DataConfig& config, const std::vector<ColumnRequest>& requests,
+                    const char* what) {
+  if (py::isinstance<py::str>(data)) return LoadTable(data.cast<std::string>(), config, requests);
+  MTREC_CHECK(py::isinstance<py::dict>(data), "{}: a CSV path, a pandas DataFrame or a dict of columns, not {}", what,
+              std::string(py::str(data.get_type())));
+  std::vector<InputColumn> columns;
+  for (const auto& [key, value] : data.cast<py::dict>()) {
+    InputColumn column;
+    column.name = py::str(key);
+    if (py::isinstance<py::array>(value) && py::array(value.cast<py::array>()).dtype().kind() != 'O' &&
+        py::array(value.cast<py::array>()).dtype().kind() != 'U') {
+      const auto numbers = value.cast<py::array_t<double, py::array::c_style | py::array::forcecast>>();
+      MTREC_CHECK(numbers.ndim() == 1, "{}: column '{}' has {} dimensions; a column has one", what, column.name,
+                  numbers.ndim());
+      column.numbers.assign(numbers.data(), numbers.data() + numbers.size());
+    } else {
+      column.is_text = true;
+      for (const py::handle item : value) {
+        if (item.is_none() || (py::isinstance<py::float_>(item) && std::isnan(item.cast<double>()))) {
+          column.texts.emplace_back();
+        } else {
+          column.texts.push_back(py::str(item));
+        }
+      }
+    }
+    columns.push_back(std::move(column));
+  }
+  return TableFromColumns(columns, what, config, requests);
+}
+
+class PyModel {
+ public:
+  explicit PyModel(LoadedModel loaded) : loaded_(std::move(loaded)) {}
+
+  std::vector<std::string> tasks() const {
+    std::vector<std::string> names;
+    for (const TaskConfig& task : loaded_.config.tasks) names.push_back(task.name);
+    return names;
+  }
+  std::string config_toml() const { return ConfigToToml(loaded_.config); }
+
+  py::dict predict(const py::object& data) {
+    DataConfig config = loaded_.config.data;
+    config.on_error = OnError::kFail;  // every input row needs its output row
+    const ColumnTable table =
+        TableOf(data, config, FeaturePipeline::Requests(loaded_.config, /*labels_required=*/false), "data");
+    std::vector<std::vector<float>> predictions;
+    {
+      py::gil_scoped_release release;
+      const EncodedData encoded = loaded_.pipeline->Encode(table);
+      predictions = Predict(*loaded_.model, loaded_.config, encoded);
+    }
+    py::dict out;
+    const std::vector<std::string> names = TaskOutputs(loaded_.config).names();
+    for (size_t c = 0; c < names.size(); ++c) {
+      // The vector moves into a capsule that the array keeps alive: no copy of the scores.
+      auto* column = new std::vector<float>(std::move(predictions[c]));
+      py::capsule owner(column, [](void* p) { delete static_cast<std::vector<float>*>(p); });
+      out[py::str(names[c])] = py::array_t<float>(static_cast<py::ssize_t>(column->size()), column->data(), owner);
+    }
+    return out;
+  }
+
+  // The metrics `mtrec eval --json` writes, as JSON text (the Python side parses it).
+  std::string evaluate_json(const py::object& data) {
+    const ColumnTable table =
+        TableOf(data, loaded_.config.data, EvaluationRequests(loaded_.config, loaded_.config.eval), "data");
+    py::gil_scoped_release release;
+    const EvaluationRun run = RunEvaluation(loaded_, table, loaded_.config.eval, /*with_curves=*/false);
+    nlohmann::ordered_json json = ReportsToJson(run.tasks, run.data.rows);
+    AddEvaluationJson(run, json);
+    return json.dump();
+  }
+
+  void save(const std::string& path) {
+    py::gil_scoped_release release;
+    SaveModel(path, loaded_.config, *loaded_.pipeline, *loaded_.model, loaded_.history, loaded_.train_labels);
+  }
+  void export_safetensors(const std::string& path) {
+    py::gil_scoped_release release;
+    ExportSafetensors(path, loaded_.config, *loaded_.pipeline, *loaded_.model);
+  }
+
+ private:
+  LoadedModel loaded_;
+};
+
+// `config` is a TOML file's path, or with `is_text` the TOML itself (paths in it relative to the working folder).
+PyModel Train(const std::string& config_source, bool is_text, const std::vector<std::string>& overrides,
+              const py::object& train, const py::object& valid) {
+  const Config config = is_text ? ParseConfig(config_source, "<config>", overrides) : LoadConfig(config_source, overrides);
+  MTREC_CHECK(!config.tasks.empty(), "{}: no [[tasks]]: declare at least one task",
+              is_text ? "the config" : config_source);
+  MTREC_CHECK(!config.features.empty(), "{}: no [[features]]: declare at least one input feature",
+              is_text ? "the config" : config_source);
+  // Files named by the config are read as `mtrec train` reads them; data given here replaces them.
+  DataSets sets;
+  if (train.is_none()) {
+    sets = LoadDataSets(config, /*with_train=*/true);
+  } else {
+    Config without_files = config;
+    without_files.data.train.clear();
+    without_files.data.test.clear();
+    if (!valid.is_none()) without_files.data.valid.clear();
+    sets = LoadDataSets(without_files, /*with_train=*/false);
+    const auto requests = FeaturePipeline::Requests(config, /*labels_required=*/true);
+    sets.train = TableOf(train, config.data, requests, "train");
+    if (!valid.is_none()) sets.valid = TableOf(valid, config.data, requests, "valid");
+  }
+  py::gil_scoped_release release;
+  LoadedModel trained = TrainModel(config, *sets.train, sets.valid ? &*sets.valid : nullptr, {});
+  return PyModel(std::move(trained));
+}
+
+PyModel Load(const std::string& path) {
+  py::gil_scoped_release release;
+  return PyModel(LoadModel(path));
+}
+
+}  // namespace
+}  // namespace mtrec
+
+PYBIND11_MODULE(_mtrec, m) {
+  using namespace mtrec;
+  m.doc() = "mtrec's native module; use the mtrec package";
+  static py::exception<Error> error(m, "Error");
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const Error& e) {
+      error(e.what());
+    }
+  });
+  m.def("set_quiet", [](bool quiet) { SetLogLevel(quiet ? LogLevel::kQuiet : LogLevel::kInfo); });
+  m.def("train", &Train, py::arg("config"), py::arg("is_text"), py::arg("overrides"), py::arg("train"),
+        py::arg("valid"));
+  m.def("load", &Load, py::arg("path"));
+  m.def("simulate", [](const std::string& preset, int64_t rows, uint64_t seed, const std::string& out) {
+    SimulatorOptions options;
+    options.preset = preset;
+    options.rows = rows;
+    options.seed = seed;
+    py::gil_scoped_release release;
+    Simulate(options, out);
+  });
+  py::class_<PyModel>(m, "Model")
+      .def_property_readonly("tasks", &PyModel::tasks)
+      .def_property_readonly("config_toml", &PyModel::config_toml)
+      .def("predict", &PyModel::predict, py::arg("data"))
+      .def("evaluate_json", &PyModel::evaluate_json, py::arg("data"))
+      .def("save", &PyModel::save, py::arg("path"))
+      .def("export_safetensors", &PyModel::export_safetensors, py::arg("path"));
+}
