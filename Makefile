@@ -84,7 +84,7 @@ test-fuzz: fuzz
 # The Debian package: build/mtrec_VERSION_amd64.deb with the binary, man pages made from its --help (help2man), the
 # docs and the examples; its Depends come from the libraries the binary links (dpkg-shlibdeps). `make
 # check-package` installs it into a fresh Debian 12 root (mmdebstrap) and runs it there; CI does the same.
-PACKAGE_PACKAGES := help2man dpkg-dev
+PACKAGE_PACKAGES := help2man dpkg-dev file
 
 setup-package: setup
 	$(call install_missing,$(PACKAGE_PACKAGES))
