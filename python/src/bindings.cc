@@ -17,6 +17,8 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "common/log.h"
+#include "common/threads.h"
+#include "nn/precision.h"
 #include "data/column_table.h"
 #include "data/simulator.h"
 #include "eval/evaluation.h"
@@ -128,6 +130,15 @@ PyModel Train(const std::string& config_source, bool is_text, const std::vector<
               is_text ? "the config" : config_source);
   MTREC_CHECK(!config.features.empty(), "{}: no [[features]]: declare at least one input feature",
               is_text ? "the config" : config_source);
+  // As `mtrec train` sets them: train.threads (0: all cores) and train.precision (bf16 refused where the CPU lacks
+  // it), the precision for this training only: predict and evaluate run in f32, as `mtrec predict` does.
+  SetThreads(static_cast<int>(config.train.threads));
+  const Precision previous = MatmulPrecision();
+  SetMatmulPrecision(config.train.precision, "train.precision");
+  struct Restore {
+    Precision precision;
+    ~Restore() { SetMatmulPrecision(precision); }
+  } restore{previous};
   // Files named by the config are read as `mtrec train` reads them; data given here replaces them.
   DataSets sets;
   if (train.is_none()) {

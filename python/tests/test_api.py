@@ -98,3 +98,15 @@ def test_errors_raise_mtrec_error_with_the_message(sim):
         mtrec.train(sim.config, train=sim.train, overrides={"train.epoch": 1})
     with pytest.raises(TypeError):
         mtrec.train(sim.config, train=42)
+
+
+def test_the_configs_precision_is_applied(sim):
+    # bf16 matmuls train another model than f32 where the CPU has them, and are refused with a message elsewhere.
+    f32 = mtrec.train(sim.config, train=sim.train, valid=sim.valid, epochs=1).predict(sim.test)
+    try:
+        bf16 = mtrec.train(sim.config, train=sim.train, valid=sim.valid, epochs=1, precision="bf16").predict(sim.test)
+    except mtrec.Error as error:
+        assert "bf16" in str(error)
+        return
+    assert not numpy.array_equal(f32["click"], bf16["click"])
+    numpy.testing.assert_allclose(f32["click"], bf16["click"], atol=0.05)
