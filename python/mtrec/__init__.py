@@ -9,8 +9,9 @@
 
 Data is a CSV path, a pandas DataFrame or a dict of columns (numpy arrays or lists; numbers or strings), read as
 `mtrec train` reads the same values from a file. A config is a TOML file's path or a dict of the same sections.
-Errors raise mtrec.Error with mtrec's message. Long calls release the GIL. Progress goes to the `mtrec` logger's
-level: quiet unless logging.getLogger("mtrec") is set to INFO or lower.
+Errors raise mtrec.Error with mtrec's message. Long calls release the GIL; Ctrl-C stops a training run between two
+steps (KeyboardInterrupt). mtrec's progress and log lines are records of the "mtrec" logger (INFO; warnings at
+WARNING), so logging.getLogger("mtrec").setLevel(logging.INFO) shows them.
 """
 import json
 import logging
@@ -30,8 +31,8 @@ _logger = logging.getLogger("mtrec")
 
 
 def _quiet():
-    # mtrec's own log lines (stderr) follow the logger's level: shown at INFO and below.
-    _mtrec.set_quiet(not _logger.isEnabledFor(logging.INFO))
+    # mtrec writes the lines the "mtrec" logger would keep: debug lines at DEBUG, progress at INFO, warnings always.
+    _mtrec.set_log_level(2 if _logger.isEnabledFor(logging.DEBUG) else 1 if _logger.isEnabledFor(logging.INFO) else 0)
 
 
 def _columns(data):

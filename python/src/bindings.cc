@@ -6,6 +6,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -16,6 +17,7 @@
 #include "common/config.h"
 #include "common/error.h"
 #include "common/files.h"
+#include "common/interrupt.h"
 #include "common/log.h"
 #include "common/threads.h"
 #include "nn/precision.h"
@@ -34,10 +36,15 @@ namespace py = pybind11;
 namespace mtrec {
 namespace {
 
-// A data argument: a file's path, or columns (name -> float64 array or list of str).
+// A data argument: a file's path, or columns (name -> float64 array or list of str). Read without the GIL once the
+// Python objects are copied, so that other threads (and the log sink) can run meanwhile.
 ColumnTable TableOf(const py::object& data, const DataConfig& config, const std::vector<ColumnRequest>& requests,
                     const char* what) {
-  if (py::isinstance<py::str>(data)) return LoadTable(data.cast<std::string>(), config, requests);
+  if (py::isinstance<py::str>(data)) {
+    const std::string path = data.cast<std::string>();
+    py::gil_scoped_release release;
+    return LoadTable(path, config, requests);
+  }
   MTREC_CHECK(py::isinstance<py::dict>(data), "{}: a CSV path, a pandas DataFrame or a dict of columns, not {}", what,
               std::string(py::str(data.get_type())));
   std::vector<InputColumn> columns;
@@ -62,6 +69,7 @@ ColumnTable TableOf(const py::object& data, const DataConfig& config, const std:
     }
     columns.push_back(std::move(column));
   }
+  py::gil_scoped_release release;
   return TableFromColumns(columns, what, config, requests);
 }
 
@@ -173,11 +181,33 @@ PYBIND11_MODULE(_mtrec, m) {
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
+    } catch (const Interrupted&) {
+      PyErr_SetNone(PyExc_KeyboardInterrupt);
     } catch (const Error& e) {
       error(e.what());
     }
   });
-  m.def("set_quiet", [](bool quiet) { SetLogLevel(quiet ? LogLevel::kQuiet : LogLevel::kInfo); });
+  // mtrec's log lines as records of the "mtrec" logger ("warning: ..." lines at WARNING), from whichever thread
+  // writes them. The logger is never destroyed: lines may come while the interpreter shuts down.
+  SetLogSink([](const std::string& line) {
+    if (!Py_IsInitialized()) return;
+    py::gil_scoped_acquire gil;
+    try {
+      static py::object* logger = new py::object(py::module_::import("logging").attr("getLogger")("mtrec"));
+      const bool warning = line.rfind("warning: ", 0) == 0;
+      logger->attr("log")(warning ? 30 : 20, warning ? line.substr(9) : line);
+    } catch (py::error_already_set&) {
+      // a broken handler must not stop training
+    }
+  });
+  // Ctrl-C stops a training run between two steps (KeyboardInterrupt), the model left as it was before the step.
+  SetInterruptCheck([] {
+    py::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() == 0) return false;
+    PyErr_Clear();
+    return true;
+  });
+  m.def("set_log_level", [](int level) { SetLogLevel(static_cast<LogLevel>(std::clamp(level, 0, 2))); });
   m.def("train", &Train, py::arg("config"), py::arg("is_text"), py::arg("overrides"), py::arg("train"),
         py::arg("valid"));
   m.def("load", &Load, py::arg("path"));

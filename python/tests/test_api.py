@@ -1,7 +1,11 @@
 """The Python API against the command line: the same data and config give the same model and predictions, from
 files and from DataFrames or dicts in memory; errors carry mtrec's messages."""
+import logging
 import os
+import signal
 import subprocess
+import threading
+import time
 
 import numpy
 import pandas
@@ -110,3 +114,23 @@ def test_the_configs_precision_is_applied(sim):
         return
     assert not numpy.array_equal(f32["click"], bf16["click"])
     numpy.testing.assert_allclose(f32["click"], bf16["click"], atol=0.05)
+
+
+def test_log_lines_are_records_of_the_mtrec_logger(sim, caplog):
+    with caplog.at_level(logging.INFO, logger="mtrec"):
+        mtrec.train(sim.config, train=sim.train, valid=sim.valid, epochs=1)
+    messages = [record.getMessage() for record in caplog.records if record.name == "mtrec"]
+    assert any(message.startswith("model: shared_bottom over") for message in messages), messages
+    assert any(message.startswith("epoch 1 valid:") for message in messages), messages
+
+
+def test_ctrl_c_stops_training_between_two_steps(sim):
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    start = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            mtrec.train(sim.config, train=sim.train, valid=sim.valid, epochs=100000, early_stop_metric="none")
+    finally:
+        timer.cancel()
+    assert time.monotonic() - start < 30

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <functional>
 #include <string>
 
 namespace mtrec {
@@ -12,8 +13,13 @@ namespace mtrec {
 enum class LogLevel { kQuiet = 0, kInfo = 1, kDebug = 2 };
 void SetLogLevel(LogLevel level);
 LogLevel GetLogLevel();
-// One whole line to stderr, never interleaved with another thread's; the callers below decide by level.
+// One whole line to stderr (or to the sink), never interleaved with another thread's; the callers below decide by
+// level.
 void LogLine(const std::string& line);
+// Where lines go instead of stderr: the Python module hands them to Python's logging. Empty: stderr. The sink may
+// be called from any thread, one line at a time.
+void SetLogSink(std::function<void(const std::string& line)> sink);
+bool HasLogSink();
 
 template <typename... Args>
 void LogInfo(fmt::format_string<Args...> format, Args&&... args) {

@@ -12,7 +12,7 @@ namespace mtrec {
 Progress::Progress(std::string label, size_t total)
     : label_(std::move(label)),
       total_(total),
-      terminal_(isatty(STDERR_FILENO) != 0 && GetLogLevel() >= LogLevel::kInfo),
+      terminal_(isatty(STDERR_FILENO) != 0 && GetLogLevel() >= LogLevel::kInfo && !HasLogSink()),
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
 

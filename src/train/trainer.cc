@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "common/error.h"
+#include "common/interrupt.h"
 #include "common/log.h"
 #include "common/math.h"
 #include "common/metric_info.h"
@@ -579,6 +580,8 @@ std::vector<double> Trainer::TrainEpoch(const EncodedData& train, uint64_t shuff
                             loss_count[k] ? loss_sum[k] / loss_count[k] : 0.0);
     }
     progress.Update(static_cast<size_t>(done), losses);
+    // Between steps the model is whole: stopping here leaves nothing half-updated. Under mpirun no check is set.
+    if (InterruptRequested()) throw Interrupted();
   }
   std::vector<double> means(tasks);
   std::string losses;
