@@ -23,6 +23,8 @@
 #include "nn/precision.h"
 #include "data/column_table.h"
 #include "data/simulator.h"
+#include "data/split.h"
+#include "features/time_series.h"
 #include "eval/evaluation.h"
 #include "eval/evaluation_run.h"
 #include "features/pipeline.h"
@@ -158,8 +160,15 @@ PyModel Train(const std::string& config_source, bool is_text, const std::vector<
     if (!valid.is_none()) without_files.data.valid.clear();
     sets = LoadDataSets(without_files, /*with_train=*/false);
     const auto requests = FeaturePipeline::Requests(config, /*labels_required=*/true);
-    sets.train = TableOf(train, config.data, requests, "train");
-    if (!valid.is_none()) sets.valid = TableOf(valid, config.data, requests, "valid");
+    // As the command line treats its training file: derived time-series columns over its rows, then the parts the
+    // config holds out of it (data.valid_fraction, ...); a `valid` given here replaces the held-out validation rows.
+    sets.train = TableOf(train, config.data, SplitRequests(config, requests), "train");
+    AddTimeSeriesColumns(config, *sets.train, {});
+    if (SplitsTrainingFile(config.data)) SplitTrainingFile(config, sets);
+    if (!valid.is_none()) {
+      sets.valid = TableOf(valid, config.data, requests, "valid");
+      AddTimeSeriesColumns(config, *sets.valid, {&*sets.train});
+    }
   }
   py::gil_scoped_release release;
   LoadedModel trained = TrainModel(config, *sets.train, sets.valid ? &*sets.valid : nullptr, {});

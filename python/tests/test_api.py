@@ -61,6 +61,19 @@ def test_a_model_trained_from_dataframes_predicts_what_the_command_line_model_do
         numpy.testing.assert_array_equal(values, scores[name])
 
 
+def test_rows_held_out_of_training_data_in_memory_as_of_the_file(sim, tmp_path):
+    # data.valid_fraction holds validation rows out of the training data, whether it is a file or a DataFrame.
+    settings = ["train.epochs=2", "data.valid_fraction=0.2", "data.valid="]
+    model_path = tmp_path / "cli.mtrec"
+    subprocess.run([MTREC, "-q", "train", "--config", sim.config, "--out", str(model_path), *settings],
+                   check=True, capture_output=True)
+    expected = mtrec.load(model_path).predict(sim.test)
+    model = mtrec.train(sim.config, train=sim.train,
+                        overrides={"train.epochs": 2, "data.valid_fraction": 0.2, "data.valid": ""})
+    for name, values in model.predict(sim.test).items():
+        numpy.testing.assert_array_equal(values, expected[name], err_msg=name)
+
+
 def test_save_load_and_evaluate(sim, tmp_path):
     model = mtrec.train(sim.config, train=sim.train, valid=sim.valid, epochs=1)
     path = tmp_path / "model.mtrec"
