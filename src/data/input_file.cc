@@ -15,6 +15,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string_view>
 
 #include "common/error.h"
@@ -242,10 +243,9 @@ std::string Unzstd(const std::string& path, std::string_view src) {
   return out.Finish();
 }
 
-}  // namespace
-
-std::string ReadInput(const std::string& path) {
-  std::string bytes = ReadRaw(path);
+// The decompressed text of `bytes` when they start with a compressed format's signature; nothing when they are
+// plain text.
+std::optional<std::string> Decompressed(const std::string& path, std::string_view bytes) {
   switch (Detect(path, bytes)) {
     case Compression::kGzip:
       return Gunzip(path, bytes);
@@ -256,6 +256,14 @@ std::string ReadInput(const std::string& path) {
     case Compression::kNone:
       break;
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string ReadInput(const std::string& path) {
+  std::string bytes = ReadRaw(path);
+  if (std::optional<std::string> text = Decompressed(path, bytes)) return std::move(*text);
   return bytes;
 }
 
@@ -274,22 +282,13 @@ InputText::InputText(const std::string& path) {
   const size_t size = static_cast<size_t>(st.st_size);
   std::shared_ptr<const void> mapping(p, [size](const void* q) { ::munmap(const_cast<void*>(q), size); });
   const std::string_view bytes(static_cast<const char*>(p), size);
-  switch (Detect(path, bytes)) {
-    case Compression::kGzip:
-      owned_ = Gunzip(path, bytes);
-      break;
-    case Compression::kXz:
-      owned_ = Unxz(path, bytes);
-      break;
-    case Compression::kZstd:
-      owned_ = Unzstd(path, bytes);
-      break;
-    case Compression::kNone:
-      mapping_ = std::move(mapping);
-      view_ = bytes;
-      return;
+  if (std::optional<std::string> text = Decompressed(path, bytes)) {
+    owned_ = std::move(*text);
+    view_ = owned_;
+    return;
   }
-  view_ = owned_;
+  mapping_ = std::move(mapping);
+  view_ = bytes;
 }
 
 }  // namespace mtrec
