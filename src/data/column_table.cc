@@ -91,6 +91,14 @@ uint32_t Intern(ChunkColumn& column, ChunkResult& chunk, std::string_view value,
   return column.dictionary.Intern(chunk.owned.back());
 }
 
+// Why `value` cannot be a value of the requested column (a binary label other than 0 or 1, a negative label of a
+// count loss), or nullptr when it can: the reason without the value, which each reader shows as it read it.
+const char* LabelValueProblem(const ColumnRequest& request, double value) {
+  if (request.binary_label && value != 0.0 && value != 1.0) return "a binary label must be 0 or 1";
+  if (request.count_label && value < 0.0) return "its loss needs values >= 0";
+  return nullptr;
+}
+
 // Spellings of "unknown" common in public data sets (the UCI files write "?"): a numeric field holding one that
 // data.na_values lacks is most likely a missing value, and the message says how to read it as one.
 std::string MissingValueHint(std::string_view field, const std::vector<std::string>& na_values) {
@@ -310,6 +318,29 @@ std::vector<ValueCount> ValueCountsOf(const Column& column) {
   }
   std::stable_sort(counts.begin(), counts.end(), [](const auto& a, const auto& b) { return a.rows > b.rows; });
   return counts;
+}
+
+std::vector<ValueCount> SumOverRanks(std::vector<ValueCount> counts, Communicator& world) {
+  if (!world.distributed()) return counts;
+  BinaryWriter out;
+  out.Pod<uint64_t>(counts.size());
+  for (const auto& value : counts) {
+    out.String(value.value);
+    out.Pod(value.rows);
+  }
+  std::vector<ValueCount> sums;
+  std::unordered_map<std::string, size_t> index;
+  for (const std::string& part : world.AllGather(out.str())) {
+    BinaryReader in(part.data(), part.size(), "a rank's value counts");
+    for (uint64_t i = in.Pod<uint64_t>(); i > 0; --i) {
+      std::string value = in.String();
+      const int64_t rows = in.Pod<int64_t>();
+      auto [it, added] = index.emplace(value, sums.size());
+      if (added) sums.push_back({std::move(value), 0});
+      sums[it->second].rows += rows;
+    }
+  }
+  return sums;
 }
 
 std::string FormatValueCounts(const std::vector<ValueCount>& counts, size_t limit) {
@@ -708,16 +739,10 @@ ColumnTable TableParser::ParseBody(std::string_view text, const Layout& layout, 
               if (requests[c].binary_label && hint.empty()) chunk.text_label = static_cast<int>(c);
               return;
             }
-          } else if (requests[c].binary_label && *value != 0.0 && *value != 1.0) {
+          } else if (const char* problem = LabelValueProblem(requests[c], *value)) {
             ok = false;
-            if (!bad_row(line, fmt::format("column '{}' ({}): a binary label must be 0 or 1, found {}",
-                                           requests[c].name, requests[c].role, Quoted(field)))) {
-              return;
-            }
-          } else if (requests[c].count_label && *value < 0.0) {
-            ok = false;
-            if (!bad_row(line, fmt::format("column '{}' ({}): its loss needs values >= 0, found {}", requests[c].name,
-                                           requests[c].role, Quoted(field)))) {
+            if (!bad_row(line, fmt::format("column '{}' ({}): {}, found {}", requests[c].name, requests[c].role,
+                                           problem, Quoted(field)))) {
               return;
             }
           } else {
@@ -935,10 +960,8 @@ ColumnTable TableFromColumns(const std::vector<InputColumn>& columns, const std:
         value = sources[c]->numbers[r];
       }
       if (problem.empty() && !std::isnan(value)) {
-        if (requests[c].binary_label && value != 0.0 && value != 1.0) {
-          problem = fmt::format("a binary label must be 0 or 1, found {}", NumberText(value));
-        } else if (requests[c].count_label && value < 0.0) {
-          problem = fmt::format("its loss needs values >= 0, found {}", NumberText(value));
+        if (const char* reason = LabelValueProblem(requests[c], value)) {
+          problem = fmt::format("{}, found {}", reason, NumberText(value));
         }
       }
       if (!problem.empty() && keep[r]) {

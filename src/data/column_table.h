@@ -155,6 +155,11 @@ struct ValueCount {
 // Every value of a categorical column with its row count, most rows first (ties in first-appearance order).
 std::vector<ValueCount> ValueCountsOf(const Column& column);
 
+// Every rank's value counts summed, on every rank; the values in first-appearance order over the ranks' lists in
+// rank order (each list in its own first-appearance order), so consecutive parts of one file give the whole file's
+// order. A collective; a world of one returns `counts` as they are.
+std::vector<ValueCount> SumOverRanks(std::vector<ValueCount> counts, Communicator& world);
+
 // The first `limit` of `counts` for a message: "Never-married" (41), "Divorced" (7), ... (12 values in all).
 std::string FormatValueCounts(const std::vector<ValueCount>& counts, size_t limit = 5);
 

@@ -5,10 +5,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <unordered_map>
 #include <unordered_set>
 
-#include "common/binary.h"
 #include "common/communicator.h"
 #include "common/error.h"
 #include "common/strings.h"
@@ -90,15 +88,29 @@ std::string LabelRuleText(const TaskConfig& task) {
   return text + "]";
 }
 
-std::vector<float> RuleLabels(const TaskConfig& task, const std::vector<std::string>& na_values, const Column& column) {
-  std::unordered_set<std::string_view> positive(task.positive.begin(), task.positive.end());
-  if (!task.equals.empty()) positive.insert(task.equals);
-  const std::unordered_set<std::string_view> na(na_values.begin(), na_values.end());
-  std::vector<float> labels(column.DictionarySize());
-  for (size_t code = 0; code < labels.size(); ++code) {
-    const std::string_view value = column.Value(static_cast<uint32_t>(code));
-    labels[code] = na.count(value) ? NAN : (positive.count(value) ? 1.f : 0.f);
+namespace {
+
+// A rule task's label of each value of its column: 1 when the rule names it, NaN for a data.na_values spelling
+// (missing), else 0.
+class RuleMatcher {
+ public:
+  RuleMatcher(const TaskConfig& task, const std::vector<std::string>& na_values)
+      : positive_(task.positive.begin(), task.positive.end()), na_(na_values.begin(), na_values.end()) {
+    if (!task.equals.empty()) positive_.insert(task.equals);
   }
+  float Label(std::string_view value) const { return na_.count(value) ? NAN : (positive_.count(value) ? 1.f : 0.f); }
+
+ private:
+  std::unordered_set<std::string_view> positive_;
+  std::unordered_set<std::string_view> na_;
+};
+
+}  // namespace
+
+std::vector<float> RuleLabels(const TaskConfig& task, const std::vector<std::string>& na_values, const Column& column) {
+  const RuleMatcher rule(task, na_values);
+  std::vector<float> labels(column.DictionarySize());
+  for (size_t code = 0; code < labels.size(); ++code) labels[code] = rule.Label(column.Value(static_cast<uint32_t>(code)));
   return labels;
 }
 
@@ -113,26 +125,7 @@ std::vector<ValueCount> ValuesInOrder(const Column& column, Communicator* world)
   for (size_t code = 0; code < rows.size(); ++code) {
     if (rows[code] > 0) values.push_back({std::string(column.Value(static_cast<uint32_t>(code))), rows[code]});
   }
-  if (world == nullptr || !world->distributed()) return values;
-  BinaryWriter out;
-  out.Pod<uint64_t>(values.size());
-  for (const auto& value : values) {
-    out.String(value.value);
-    out.Pod(value.rows);
-  }
-  values.clear();
-  std::unordered_map<std::string, size_t> index;
-  for (const std::string& part : world->AllGather(out.str())) {
-    BinaryReader in(part.data(), part.size(), "a rank's label values");
-    for (uint64_t i = in.Pod<uint64_t>(); i > 0; --i) {
-      std::string value = in.String();
-      const int64_t count = in.Pod<int64_t>();
-      auto [it, added] = index.emplace(value, values.size());
-      if (added) values.push_back({std::move(value), 0});
-      values[it->second].rows += count;
-    }
-  }
-  return values;
+  return world != nullptr ? SumOverRanks(std::move(values), *world) : values;
 }
 
 std::vector<LabelCounts> CountLabelsOver(const Config& config, const ColumnTable& table, Communicator* world) {
@@ -144,14 +137,13 @@ std::vector<LabelCounts> CountLabelsOver(const Config& config, const ColumnTable
     if (HasLabelRule(task)) {
       const Column& column = table.Get(task.column, ColumnType::kCategorical);
       if (column.present) {
-        std::unordered_set<std::string_view> positive(task.positive.begin(), task.positive.end());
-        if (!task.equals.empty()) positive.insert(task.equals);
-        const std::unordered_set<std::string_view> na(config.data.na_values.begin(), config.data.na_values.end());
+        const RuleMatcher matcher(task, config.data.na_values);
         std::vector<ValueCount> values = ValuesInOrder(column, world);
         for (const auto& value : values) {
-          if (na.count(value.value)) continue;
+          const float label = matcher.Label(value.value);
+          if (std::isnan(label)) continue;
           counts.rows += value.rows;
-          counts.positives += positive.count(value.value) ? value.rows : 0;
+          counts.positives += label == 1.f ? value.rows : 0;
         }
         // Most rows first, ties in first-appearance order (ValueCountsOf).
         std::stable_sort(values.begin(), values.end(), [](const auto& a, const auto& b) { return a.rows > b.rows; });

@@ -26,26 +26,6 @@ void CountValues(const Column& column, std::unordered_map<std::string, int64_t>&
   }
 }
 
-// Every rank's value counts summed, on every rank.
-std::unordered_map<std::string, int64_t> MergeCounts(const std::unordered_map<std::string, int64_t>& counts,
-                                                     Communicator& world) {
-  BinaryWriter out;
-  out.Pod<uint64_t>(counts.size());
-  for (const auto& [value, count] : counts) {
-    out.String(value);
-    out.Pod(count);
-  }
-  std::unordered_map<std::string, int64_t> merged;
-  for (const std::string& part : world.AllGather(out.str())) {
-    BinaryReader in(part.data(), part.size(), "a rank's value counts");
-    for (uint64_t i = in.Pod<uint64_t>(); i > 0; --i) {
-      std::string value = in.String();
-      merged[std::move(value)] += in.Pod<int64_t>();
-    }
-  }
-  return merged;
-}
-
 }  // namespace
 
 int64_t InputLayout::InputWidth() const {
@@ -166,8 +146,11 @@ FeaturePipeline FeaturePipeline::Fit(const Config& config, const ColumnTable& tr
         CountValues(train.Get(features[j].column, ColumnTypeOf(features[j])), counts);
       }
     }
-    if (world.distributed()) counts = MergeCounts(counts, world);
-    std::vector<std::pair<std::string, int64_t>> entries(counts.begin(), counts.end());
+    // Under mpirun every rank's counts summed (Vocabulary::Fit orders the values itself).
+    std::vector<ValueCount> values;
+    for (auto& [value, rows] : counts) values.push_back({value, rows});
+    std::vector<std::pair<std::string, int64_t>> entries;
+    for (ValueCount& value : SumOverRanks(std::move(values), world)) entries.emplace_back(std::move(value.value), value.rows);
     pipeline.vocabularies_[i] = Vocabulary::Fit(entries, feature.min_count);
   }
   pipeline.BuildLayout();
