@@ -25,7 +25,7 @@ from . import _mtrec
 Error = _mtrec.Error
 Model = _mtrec.Model
 
-__all__ = ["Error", "Model", "Simulated", "evaluate", "load", "simulate", "train"]
+__all__ = ["Error", "Model", "Simulated", "load", "simulate", "train"]
 
 _logger = logging.getLogger("mtrec")
 
@@ -148,11 +148,6 @@ Model._save = Model.save
 Model.save = _save
 Model._export_safetensors = Model.export_safetensors
 Model.export_safetensors = _export_safetensors
-
-
-def evaluate(model, data):
-    """model.evaluate(data)."""
-    return model.evaluate(data)
 
 
 class Simulated:
