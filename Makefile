@@ -11,6 +11,9 @@ DEBIAN_PACKAGES := cmake g++ make pkg-config libdnnl-dev ocl-icd-opencl-dev libt
   xz-utils zstd gzip chromium libopenmpi-dev openmpi-bin \
   python3-dev pybind11-dev python3-numpy python3-pandas python3-pytest
 
+# What only the tests need: PyTorch for the round trip of examples/pytorch (skipped, with a message, without it).
+TEST_PACKAGES := python3-torch
+
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Installs those of the Debian packages $(1) that are missing.
@@ -23,11 +26,14 @@ define install_missing
 	fi
 endef
 
-.PHONY: setup configure build python demo test test-slow test-all bench census clean
+.PHONY: setup setup-test configure build python demo test test-slow test-all bench census clean
 .PHONY: setup-fuzz fuzz test-fuzz check-fresh setup-package package check-package
 
 setup:
 	$(call install_missing,$(DEBIAN_PACKAGES))
+
+setup-test:
+	$(call install_missing,$(TEST_PACKAGES))
 
 configure: setup
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release
@@ -47,7 +53,7 @@ demo: build
 	  --report $(DEMO_DIR)/report.html
 
 # The fast tier: unit, gradient-check and end-to-end tests.
-test: build
+test: build setup-test
 	cd $(BUILD_DIR) && ctest -L fast --output-on-failure -j $(JOBS) --timeout 600
 
 # Slower suites (full-size data, the census example).

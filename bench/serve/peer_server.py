@@ -26,7 +26,6 @@ import argparse
 import json
 import math
 import os
-import struct
 import sys
 import tomllib
 import zlib
@@ -34,6 +33,10 @@ import zlib
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+# The export's reader, the hash and the numeric transforms are the PyTorch example's (examples/pytorch).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "pytorch"))
+from mtrec_torch import NumericTransform, fnv_mix_hash, read_safetensors  # noqa: E402
 
 SUPPORTED_ARCHS = ("shared_bottom", "mmoe", "omoe")
 BATCH_NORM_EPS = 1e-5
@@ -47,44 +50,7 @@ class RequestError(Exception):
         self.message = message
 
 
-# --- the file ---------------------------------------------------------------------------------------------------
-
-def read_safetensors(path):
-    """{name: float32 tensor}, {metadata key: string}, crc32 of the file as 8 hex digits."""
-    with open(path, "rb") as f:
-        data = f.read()
-    if len(data) < 8:
-        raise ValueError(f"{path}: too short for a safetensors file")
-    (header_len,) = struct.unpack("<Q", data[:8])
-    if header_len > len(data) - 8:
-        raise ValueError(f"{path}: header length {header_len} beyond the file")
-    header = json.loads(data[8:8 + header_len])
-    metadata = header.pop("__metadata__", {})
-    base = 8 + header_len
-    tensors = {}
-    for name, entry in header.items():
-        if entry["dtype"] != "F32":
-            raise ValueError(f"{path}: tensor {name} has dtype {entry['dtype']}; expected F32")
-        begin, end = entry["data_offsets"]
-        array = np.frombuffer(data, dtype="<f4", count=(end - begin) // 4, offset=base + begin)
-        tensors[name] = torch.from_numpy(array.reshape(entry["shape"]).copy())
-    return tensors, metadata, f"{zlib.crc32(data):08x}"
-
-
 # --- features ---------------------------------------------------------------------------------------------------
-
-def fnv_mix_hash(value, buckets):
-    """The hash of hash_buckets features: FNV-1a 64, SplitMix64's finaliser, modulo the bucket count."""
-    mask = (1 << 64) - 1
-    h = 0xCBF29CE484222325
-    for byte in value.encode("utf-8"):
-        h = ((h ^ byte) * 0x100000001B3) & mask
-    h = (h + 0x9E3779B97F4A7C15) & mask
-    h = ((h ^ (h >> 30)) * 0xBF58476D1CE4E5B9) & mask
-    h = ((h ^ (h >> 27)) * 0x94D049BB133111EB) & mask
-    h ^= h >> 31
-    return h % buckets
-
 
 class Feature:
     def __init__(self, spec):
@@ -95,14 +61,7 @@ class Feature:
         self.index = spec["input"]["index"]
         self.table = spec["table"]
         if self.kind == "numeric":
-            self.fill = float(spec["fill"])
-            self.clip = spec["clip"]
-            self.log1p = spec["log1p"]
-            self.standardize = spec["standardize"]
-            self.mean = float(spec["mean"])
-            self.std = float(spec["std"])
-            self.missing_flag = spec["missing_flag"]
-            self.bounds = np.asarray(spec["bounds"], dtype=np.float32)
+            self.transform = NumericTransform(spec)
         else:
             self.hash_buckets = spec.get("hash_buckets")
             self.vocabulary = None
@@ -165,32 +124,18 @@ class Feature:
                 raise RequestError(400, f"{where}: expected a number or null, found {type(v).__name__}")
         return out
 
-    def prepare(self, raw, where):
-        """float64: fill, clip, log1p."""
-        missing = np.isnan(raw)
-        x = np.where(missing, self.fill, raw.astype(np.float64))
-        if self.clip is not None:
-            x = np.clip(x, self.clip[0], self.clip[1])
-        if self.log1p:
-            if np.any(x <= -1.0):
-                raise RequestError(400, f"{where}: log1p of a value <= -1 is undefined")
-            x = np.log1p(x)
-        return x, missing
-
     def bucket(self, raw, where):
-        x, missing = self.prepare(raw, where)
-        ids = np.searchsorted(self.bounds, x.astype(np.float32), side="right")
-        return np.where(missing, len(self.bounds) + 1, ids)
+        try:
+            return self.transform.bucket(raw, where)
+        except ValueError as error:  # log1p of a value <= -1
+            raise RequestError(400, str(error)) from None
 
     def numeric(self, raw, where):
         """[n, 1 or 2]: the transformed value, then the missing flag when there is one."""
-        x, missing = self.prepare(raw, where)
-        if self.standardize:
-            x = (x - self.mean) / self.std
-        columns = [x.astype(np.float32)]
-        if self.missing_flag:
-            columns.append(missing.astype(np.float32))
-        return np.stack(columns, axis=1)
+        try:
+            return self.transform.columns(raw, where)
+        except ValueError as error:
+            raise RequestError(400, str(error)) from None
 
 
 class Encoded:
@@ -451,7 +396,9 @@ def cpu_has_bf16():
 
 class Peer:
     def __init__(self, path, compile_network=False, bf16=False):
-        tensors, metadata, self.version = read_safetensors(path)
+        tensors, metadata = read_safetensors(path)
+        with open(path, "rb") as f:
+            self.version = f"{zlib.crc32(f.read()):08x}"
         if "features" not in metadata:
             raise ValueError(f"{path}: no 'features' metadata; export it with a newer mtrec")
         self.config = tomllib.loads(metadata["config"])

@@ -1,0 +1,646 @@
+"""An mtrec model in PyTorch, from `mtrec export --format safetensors` alone.
+
+    import mtrec_torch
+    model = mtrec_torch.load("model.safetensors")        # a torch.nn.Module; its parameters are the export's
+    columns = mtrec_torch.read_csv("test.csv")             # {column: [text, ...]}
+    inputs = model.encode(columns)                         # ids, pooled-slot ids, the numeric block, treatments
+    predictions = model.predict(inputs)                    # {column: float64 tensor}, as `mtrec predict` writes
+    outputs = model(inputs)                                # [rows, output columns] float32, differentiable
+
+The file's `features` metadata (docs/model_format.md, "The features entry") turns raw columns into the model's
+input exactly as mtrec's feature pipeline does; the weights and the resolved config rebuild the network of every
+`model.arch` (single_task, shared_bottom, omoe, mmoe, ple, cross_stitch, esmm, aitm; batch norm, numeric
+projection, dropout off as in inference); the task graph (chains, pinball ladders) and the task heads (sigmoid,
+exp, ziln, treatment arms) turn outputs into predictions as models/task_graph.cc and models/task_outputs.cc do.
+Nothing here needs mtrec: only torch and numpy.
+
+Forward runs in float32 like mtrec's; the task graph and the heads in float64, as mtrec computes them. The
+parameters are torch parameters named after the export's tensors ('.' written '/', which torch requires), so a
+model fine-tunes with any torch optimizer (fine_tune.py) and `mtrec_state_dict()` gives the weights back under
+their mtrec names and layouts.
+"""
+
+import csv
+import json
+import math
+import struct
+import tomllib
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+BATCH_NORM_EPS = 1e-5  # nn/batch_norm.h's default, which every mtrec model uses
+MAX_LOGIT = 80.0       # a chain task's logit is clamped to ±this (models/task_graph.cc, kMaxLogit)
+ZILN_MIN_SIGMA = 1e-2  # models/ziln.h, kZilnMinSigma
+ARCHS = ("single_task", "shared_bottom", "omoe", "mmoe", "ple", "cross_stitch", "esmm", "aitm")
+COUNT_LOSSES = ("poisson", "tweedie", "negbin")  # their output is log mu: the prediction is e^output
+
+
+# --- the file ---------------------------------------------------------------------------------------------------
+
+def read_safetensors(path):
+    """{name: float32 tensor}, {metadata key: string}. Refuses what mtrec's reader refuses that matters here: a
+    header beyond the file, a dtype other than F32, data out of range."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 8:
+        raise ValueError(f"{path}: too short for a safetensors file")
+    (header_len,) = struct.unpack("<Q", data[:8])
+    if header_len > len(data) - 8:
+        raise ValueError(f"{path}: header length {header_len} beyond the file ({len(data)} bytes)")
+    header = json.loads(data[8:8 + header_len])
+    metadata = header.pop("__metadata__", {})
+    base = 8 + header_len
+    tensors = {}
+    for name, entry in header.items():
+        if entry["dtype"] != "F32":
+            raise ValueError(f"{path}: tensor {name} has dtype {entry['dtype']}; expected F32")
+        begin, end = entry["data_offsets"]
+        count = math.prod(entry["shape"])
+        if end - begin != 4 * count or base + end > len(data):
+            raise ValueError(f"{path}: tensor {name}: offsets {begin}..{end} do not hold shape {entry['shape']}")
+        array = np.frombuffer(data, dtype="<f4", count=count, offset=base + begin)
+        tensors[name] = torch.from_numpy(array.reshape(entry["shape"]).copy())
+    return tensors, metadata
+
+
+def write_safetensors(path, tensors, metadata):
+    """Writes {name: tensor} and the metadata as mtrec's export does: the header's __metadata__ first, then the
+    tensors in the given order as little-endian f32, the data starting at a multiple of 8 bytes."""
+    header = {"__metadata__": metadata}
+    offset = 0
+    arrays = []
+    for name, tensor in tensors.items():
+        array = np.ascontiguousarray(tensor.detach().cpu().numpy(), dtype="<f4")
+        header[name] = {"dtype": "F32", "shape": list(array.shape), "data_offsets": [offset, offset + array.nbytes]}
+        offset += array.nbytes
+        arrays.append(array)
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-(8 + len(text)) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for array in arrays:
+            f.write(array.tobytes())
+
+
+def read_csv(path, delimiter=","):
+    """{column: [field text, ...]} of a CSV file with a header row, every field as written."""
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.reader(f, delimiter=delimiter)
+        try:
+            names = next(reader)
+        except StopIteration:
+            raise ValueError(f"{path}: empty file; expected a header row") from None
+        columns = {name: [] for name in names}
+        for line, row in enumerate(reader, start=2):
+            if not row:
+                continue  # a blank line, as mtrec skips it
+            if len(row) != len(names):
+                raise ValueError(f"{path}:{line}: {len(row)} fields; the header has {len(names)}")
+            for name, text in zip(names, row):
+                columns[name].append(text)
+    return columns
+
+
+# --- features ---------------------------------------------------------------------------------------------------
+
+def fnv_mix_hash(value, buckets):
+    """The id of a value of a hash_buckets feature: FNV-1a 64 of its UTF-8 bytes, SplitMix64's finaliser, modulo
+    the bucket count."""
+    mask = (1 << 64) - 1
+    h = 0xCBF29CE484222325
+    for byte in value.encode("utf-8"):
+        h = ((h ^ byte) * 0x100000001B3) & mask
+    h = (h + 0x9E3779B97F4A7C15) & mask
+    h = ((h ^ (h >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    h = ((h ^ (h >> 27)) * 0x94D049BB133111EB) & mask
+    h ^= h >> 31
+    return h % buckets
+
+
+class NumericTransform:
+    """A numeric feature's fitted transform: fill, clip, log1p, then buckets or standardisation."""
+
+    def __init__(self, spec):
+        self.fill = float(spec["fill"])
+        self.clip = spec["clip"]
+        self.log1p = spec["log1p"]
+        self.standardize = spec["standardize"]
+        self.mean = float(spec["mean"])
+        self.std = float(spec["std"])
+        self.missing_flag = spec["missing_flag"]
+        self.bounds = np.asarray(spec["bounds"], dtype=np.float32)
+
+    def prepare(self, raw, where):
+        """raw: float32 values, NaN for missing -> (float64 values after fill, clip and log1p; missing mask)."""
+        missing = np.isnan(raw)
+        x = np.where(missing, self.fill, raw.astype(np.float64))
+        if self.clip is not None:
+            x = np.clip(x, self.clip[0], self.clip[1])
+        if self.log1p:
+            if np.any(x <= -1.0):
+                row = int(np.argmax(x <= -1.0))
+                raise ValueError(f"{where}, row {row}: log1p of a value <= -1 is undefined")
+            x = np.log1p(x)
+        return x, missing
+
+    def bucket(self, raw, where):
+        """int64 ids: how many bounds are <= the value; len(bounds) + 1 for a missing value."""
+        x, missing = self.prepare(raw, where)
+        ids = np.searchsorted(self.bounds, x.astype(np.float32), side="right")
+        return np.where(missing, len(self.bounds) + 1, ids).astype(np.int64)
+
+    def columns(self, raw, where):
+        """float32 [rows, 1 or 2]: the transformed value, then the missing flag when the feature has one."""
+        x, missing = self.prepare(raw, where)
+        if self.standardize:
+            x = (x - self.mean) / self.std
+        out = [x.astype(np.float32)]
+        if self.missing_flag:
+            out.append(missing.astype(np.float32))
+        return np.stack(out, axis=1)
+
+
+class Inputs:
+    """A batch of model input: per single slot int64 ids [rows]; per multi slot (flat int64 ids, int64 offsets
+    [rows]); the numeric block float32 [rows, width]; per treatment column its float32 values (NaN missing)."""
+
+    def __init__(self, rows, single, multi, numeric, treatments):
+        self.rows = rows
+        self.single = single
+        self.multi = multi
+        self.numeric = numeric
+        self.treatments = treatments
+
+    def slice(self, begin, end):
+        """Rows [begin, end), for mini-batches."""
+        multi = []
+        for ids, offsets in self.multi:
+            stop = offsets[end] if end < self.rows else len(ids)
+            multi.append((ids[offsets[begin]:stop], offsets[begin:end] - offsets[begin]))
+        return Inputs(end - begin, [ids[begin:end] for ids in self.single], multi, self.numeric[begin:end],
+                      {name: values[begin:end] for name, values in self.treatments.items()})
+
+
+class FeatureEncoder:
+    """Raw columns -> Inputs, as FeaturePipeline::Encode reads the same text in a data file."""
+
+    def __init__(self, spec, treatment_columns=()):
+        if spec.get("version") != 1:
+            raise ValueError(f"features entry version {spec.get('version')}; this reader knows version 1")
+        self.na_values = set(spec["na_values"])
+        self.trim = spec["trim"]
+        self.single_slots = spec["single_slots"]
+        self.multi_slots = spec["multi_slots"]
+        self.numeric_width = len(spec["numeric_columns"])
+        self.features = spec["features"]
+        self.treatment_columns = list(treatment_columns)
+        self.vocabularies = {}
+        self.transforms = {}
+        for f in self.features:
+            if f["kind"] == "numeric":
+                self.transforms[f["name"]] = NumericTransform(f)
+            elif "vocabulary" in f:
+                self.vocabularies[f["name"]] = {value: i + 1 for i, value in enumerate(f["vocabulary"])}
+
+    def columns(self):
+        """The raw columns the model reads, in config order."""
+        out = []
+        for name in [f["column"] for f in self.features] + self.treatment_columns:
+            if name not in out:
+                out.append(name)
+        return out
+
+    def _texts(self, data, column):
+        if column not in data:
+            raise ValueError(f"no column '{column}'; the model reads {self.columns()}")
+        texts = [str(v) for v in data[column]]
+        if self.trim:
+            texts = [t.strip(" \t") for t in texts]
+        return texts
+
+    def _numbers(self, texts, where):
+        out = np.empty(len(texts), dtype=np.float32)
+        for i, text in enumerate(texts):
+            if text in self.na_values:
+                out[i] = np.nan
+                continue
+            try:
+                out[i] = float(text)
+            except ValueError:
+                raise ValueError(f"{where}, row {i}: '{text}' is not a number") from None
+            if not math.isfinite(out[i]):
+                raise ValueError(f"{where}, row {i}: '{text}' is out of float32's range")
+        return out
+
+    def _id(self, f, text):
+        vocabulary = self.vocabularies.get(f["name"])
+        if vocabulary is not None:
+            return vocabulary.get(text, 0)
+        return fnv_mix_hash(text, f["hash_buckets"])
+
+    def encode(self, data):
+        """data: {column: sequence of field texts (or values, written with str)}, equal lengths."""
+        lengths = {len(data[c]) for c in self.columns() if c in data}
+        if len(lengths) > 1:
+            raise ValueError(f"columns of different lengths: {sorted(lengths)}")
+        rows = lengths.pop() if lengths else 0
+        single = [None] * self.single_slots
+        multi = [None] * self.multi_slots
+        numeric = np.zeros((rows, self.numeric_width), dtype=np.float32)
+        for f in self.features:
+            texts = self._texts(data, f["column"])
+            where = f"column '{f['column']}' (feature '{f['name']}')"
+            slot = f["input"]["index"]
+            if f["kind"] == "categorical":
+                single[slot] = torch.tensor([self._id(f, t) for t in texts], dtype=torch.int64)
+            elif f["kind"] == "multi_categorical":
+                ids, offsets = [], []
+                for text in texts:
+                    offsets.append(len(ids))
+                    if text in self.na_values:
+                        continue
+                    for part in text.split(f["separator"]):
+                        part = part.strip(" \t\r")
+                        if part:
+                            ids.append(self._id(f, part))
+                multi[slot] = (torch.tensor(ids, dtype=torch.int64), torch.tensor(offsets, dtype=torch.int64))
+            else:
+                transform = self.transforms[f["name"]]
+                raw = self._numbers(texts, where)
+                if f["input"]["block"] == "single":
+                    single[slot] = torch.from_numpy(transform.bucket(raw, where))
+                else:
+                    block = transform.columns(raw, where)
+                    numeric[:, slot:slot + block.shape[1]] = block
+        treatments = {}
+        for column in self.treatment_columns:
+            treatments[column] = self._numbers(self._texts(data, column), f"treatment column '{column}'")
+        return Inputs(rows, single, multi, torch.from_numpy(numeric), treatments)
+
+
+# --- the task heads -----------------------------------------------------------------------------------------------
+
+class Head:
+    """One task's output columns (models/task_outputs.cc): 1, or 3 for ziln (s, mu, r), once per treatment arm."""
+
+    def __init__(self, task, first):
+        self.name = task["name"]
+        self.kind = task.get("kind", "binary")
+        self.loss = task.get("loss") or ("logloss" if self.kind == "binary" else "mse")
+        self.ziln = self.loss == "ziln"
+        self.treatment = task.get("treatment", "")
+        self.arm_width = 3 if self.ziln else 1
+        self.arms = 2 if self.treatment else 1
+        self.first = first
+        self.width = self.arm_width * self.arms
+        self.quantiles = task.get("quantiles", [0.1, 0.5, 0.9]) if self.ziln else []
+
+    def column_names(self):
+        """The head's output columns as the architectures name them (HeadsConfig)."""
+        if not self.ziln and not self.treatment:
+            return [self.name]
+        names = []
+        for arm in (["control", "treated"] if self.treatment else [None]):
+            for part in (["purchase", "mu", "sigma"] if self.ziln else [None]):
+                names.append(".".join(n for n in (self.name, arm, part) if n))
+        return names
+
+    def arm_value(self, arm):
+        """arm: float64 [rows, arm_width] -> the prediction: a probability, e^output, a ziln mean, the value."""
+        if self.ziln:
+            p, mu, sigma = ziln_parameters(arm)
+            return p * torch.exp(mu + 0.5 * sigma * sigma)
+        if self.kind == "binary":
+            return torch.sigmoid(arm[:, 0].float()).double()  # mtrec's Sigmoid is float
+        if self.loss in COUNT_LOSSES:
+            return torch.exp(arm[:, 0].float()).double()
+        return arm[:, 0]
+
+
+def ziln_parameters(arm):
+    s, mu, r = arm[:, 0], arm[:, 1], arm[:, 2]
+    return torch.sigmoid(s), mu, F.softplus(r) + ZILN_MIN_SIGMA
+
+
+def ziln_quantile(arm, q):
+    """0 where q <= 1 - p, else exp(mu + sigma · Φ⁻¹((q − (1 − p)) / p)), as Ziln::Quantile."""
+    p, mu, sigma = ziln_parameters(arm)
+    level = torch.clamp((q - (1.0 - p)) / p, max=1.0 - 1e-12)
+    positive = (q > 1.0 - p) & (p > 0)
+    value = torch.exp(mu + sigma * torch.special.ndtri(torch.where(positive, level, torch.full_like(level, 0.5))))
+    return torch.where(positive, value, torch.zeros_like(value))
+
+
+def quantile_suffix(q):
+    """'q10' for 0.1, 'q2_5' for 0.025, as mtrec names a ziln task's quantile columns."""
+    percent = f"{q * 100:g}"
+    return "q" + percent.replace(".", "_")
+
+
+# --- the network --------------------------------------------------------------------------------------------------
+
+def escape(name):
+    return name.replace(".", "/")
+
+
+class MtrecModel(torch.nn.Module):
+    """An exported mtrec model as a torch module. forward(inputs) -> float32 [rows, output columns]: per output
+    column a logit (binary), log mu (count losses), a value, or a ziln task's s, mu, r; a chain task's column the
+    logit of its unconditional probability and a pinball ladder's rungs stacked, as mtrec's model outputs."""
+
+    def __init__(self, tensors, metadata):
+        super().__init__()
+        self.metadata = dict(metadata)
+        if "features" not in metadata or "config" not in metadata:
+            raise ValueError("no 'features' or 'config' metadata: export the model with a newer mtrec")
+        self.config = tomllib.loads(metadata["config"])
+        spec = json.loads(metadata["features"])
+        model = self.config.get("model", {})
+        self.arch = model.get("arch", "shared_bottom")
+        if self.arch not in ARCHS:
+            raise ValueError(f"model.arch '{self.arch}' is not one this module knows ({', '.join(ARCHS)})")
+        self.params = torch.nn.ParameterDict({escape(name): torch.nn.Parameter(t) for name, t in tensors.items()})
+        tasks = self.config["tasks"]
+        self.heads = []
+        first = 0
+        for task in tasks:
+            self.heads.append(Head(task, first))
+            first += self.heads[-1].width
+        self.output_columns = [name for head in self.heads for name in head.column_names()]
+        self.encoder = FeatureEncoder(spec, sorted({h.treatment for h in self.heads if h.treatment}))
+        self._layout(spec)
+        self._graph(tasks)
+        self.experts = int(model.get("experts", 0))
+        self.task_experts = int(model.get("task_experts", 0))
+        self.ple_levels = len(model.get("expert", []))
+
+    def w(self, name):
+        return self.params[escape(name)]
+
+    def has(self, name):
+        return escape(name) in self.params
+
+    def mtrec_state_dict(self):
+        """{export name: tensor}: the parameters under their mtrec names, in the export's layouts and order."""
+        return {name.replace("/", "."): p.detach() for name, p in self.params.items()}
+
+    def save(self, path):
+        """Writes the (fine-tuned) weights as a safetensors file with the metadata they were loaded with: load()
+        reads it back."""
+        write_safetensors(path, self.mtrec_state_dict(), self.metadata)
+
+    # The input layer's layout: per single slot its table and per multi slot its table and pooling, the embedding
+    # sets (one per output column for single_task, which has its own tables per task).
+    def _layout(self, spec):
+        self.single_tables = [None] * spec["single_slots"]
+        self.multi_tables = [None] * spec["multi_slots"]
+        self.multi_pooling = [None] * spec["multi_slots"]
+        for f in spec["features"]:
+            slot = f["input"]["index"]
+            if f["input"]["block"] == "single":
+                self.single_tables[slot] = f["table"]
+            elif f["input"]["block"] == "multi":
+                self.multi_tables[slot] = f["table"]
+                self.multi_pooling[slot] = f["pooling"]
+        self.sets = [f"embeddings.{c}" for c in self.output_columns] if self.arch == "single_task" else ["embeddings"]
+
+    def _graph(self, tasks):
+        """The task graph over output columns (models/task_graph.cc): parents, chains depth-first, ladders."""
+        columns = len(self.output_columns)
+        index = {}
+        for head in self.heads:
+            if head.width == 1:
+                index[head.name] = head.first
+        self.parent = [-1] * columns
+        chain = [False] * columns
+        for head, task in zip(self.heads, tasks):
+            if task.get("parent") and head.width == 1:
+                self.parent[head.first] = index[task["parent"]]
+                chain[head.first] = task.get("mode", "chain") == "chain"
+        self.order, self.chain_order = [], []
+        placed = [False] * columns
+
+        def place(k):
+            if placed[k]:
+                return
+            placed[k] = True
+            if self.parent[k] >= 0:
+                place(self.parent[k])
+            self.order.append(k)
+            if chain[k]:
+                self.chain_order.append(k)
+
+        for k in range(columns):
+            place(k)
+        ladders = {}
+        for head, task in zip(self.heads, tasks):
+            if head.loss == "pinball":
+                ladders.setdefault(task.get("column") or task["name"], []).append((task.get("quantile", 0.5),
+                                                                                   head.first))
+        self.rungs = []  # (column, the rung below)
+        for rungs in ladders.values():
+            rungs.sort()
+            self.rungs += [(k, below) for (_, below), (_, k) in zip(rungs, rungs[1:])]
+
+    # --- layers ---
+
+    def linear(self, name, x):
+        """Dense (weight [out, in]) or grouped (weight [G, out, in], x [rows, G·in] -> [rows, G·out])."""
+        weight, bias = self.w(f"{name}.weight"), self.w(f"{name}.bias")
+        if weight.dim() == 2:
+            return F.linear(x, weight, bias.reshape(-1))
+        groups, fan_out, fan_in = weight.shape
+        y = torch.einsum("ngi,goi->ngo", x.reshape(x.shape[0], groups, fan_in), weight) + bias
+        return y.reshape(x.shape[0], groups * fan_out)
+
+    def mlp(self, prefix, x, output):
+        """models/mlp.cc in inference: Dense -> [BatchNorm] -> ReLU -> [CrossStitch] per hidden layer, then a
+        linear output layer when output; dropout is the identity."""
+        layers = 0
+        while self.has(f"{prefix}.{layers}.weight"):
+            layers += 1
+        if layers == 0:
+            raise ValueError(f"no weights named {prefix}.0.weight")
+        for i in range(layers):
+            x = self.linear(f"{prefix}.{i}", x)
+            if output and i == layers - 1:
+                break
+            if self.has(f"{prefix}.{i}.norm.weight"):
+                norm = f"{prefix}.{i}.norm"
+                scale = self.w(f"{norm}.weight").reshape(-1) / torch.sqrt(
+                    self.w(f"{norm}.running_var").reshape(-1) + BATCH_NORM_EPS)
+                x = (x - self.w(f"{norm}.running_mean").reshape(-1)) * scale + self.w(f"{norm}.bias").reshape(-1)
+            x = torch.relu(x)
+            if self.has(f"{prefix}.{i}.stitch.alpha"):  # dst_k = Σ_j α_kj src_j
+                alpha = self.w(f"{prefix}.{i}.stitch.alpha")
+                k = alpha.shape[0]
+                x = torch.einsum("kj,njd->nkd", alpha, x.reshape(x.shape[0], k, -1)).reshape(x.shape[0], -1)
+        return x
+
+    def input(self, inputs):
+        """[rows, sets · set width]: per set of tables, the single slots' rows, the pooled multi slots, the
+        numeric block (through the set's numeric projection when the model has one)."""
+        parts = []
+        for embeddings in self.sets:
+            for slot, ids in enumerate(inputs.single):
+                parts.append(F.embedding(ids, self.w(f"{embeddings}.{self.single_tables[slot]}")))
+            for slot, (ids, offsets) in enumerate(inputs.multi):
+                table = self.w(f"{embeddings}.{self.multi_tables[slot]}")
+                parts.append(F.embedding_bag(ids, table, offsets, mode=self.multi_pooling[slot]))
+            projection = "numeric_projection" + embeddings[len("embeddings"):]
+            if self.has(f"{projection}.weight") and inputs.numeric.shape[1] > 0:
+                parts.append(self.linear(projection, inputs.numeric))
+            else:
+                parts.append(inputs.numeric)
+        return torch.cat(parts, dim=1)
+
+    @staticmethod
+    def mix(weights, experts):
+        """Σ_e weights[:, e] · experts[:, e]: weights [rows, E], experts [rows, E, width] -> [rows, width]."""
+        return torch.bmm(weights.unsqueeze(1), experts).squeeze(1)
+
+    def body(self, x):
+        """The architecture: input [rows, width] -> [rows, output columns] before the task graph."""
+        n = x.shape[0]
+        if self.arch == "shared_bottom":
+            hidden = self.mlp("bottom", x, output=False)
+            return torch.cat([self.mlp(f"towers.{c}", hidden, output=True) for c in self.output_columns], dim=1)
+        if self.arch in ("single_task", "esmm"):
+            return self.mlp("towers", x, output=True)
+        if self.arch == "cross_stitch":
+            return self.mlp("towers", self.mlp("networks", x, output=False), output=True)
+        if self.arch in ("omoe", "mmoe"):
+            experts = self.mlp("experts", x, output=False).reshape(n, self.experts, -1)
+            logits = self.linear("gates", x)
+            gates = logits.shape[1] // self.experts
+            weights = torch.softmax(logits.reshape(n, gates, self.experts), dim=2)
+            mixed = torch.bmm(weights, experts).reshape(n, -1)  # gate g's mixture in block g
+            return self.mlp("towers", mixed, output=True)
+        if self.arch == "ple":
+            return self.mlp("towers", self.ple(x), output=True)
+        return self.aitm(x)
+
+    def ple(self, x):
+        """Stacked CGC levels (models/ple.cc): branch k's gate mixes task k's experts and the shared ones; the
+        shared branch (all levels but the last) mixes every expert."""
+        n = x.shape[0]
+        columns = len(self.output_columns)
+        te, se = self.task_experts, self.experts
+        branches_in = None  # per branch its input at levels > 0
+        for level in range(self.ple_levels):
+            prefix = f"ple.{level}"
+            last = level + 1 == self.ple_levels
+            if level == 0:
+                bank = self.mlp(f"{prefix}.experts", x, output=False).reshape(n, columns * te + se, -1)
+                task_experts = [bank[:, k * te:(k + 1) * te] for k in range(columns)]
+                shared = bank[:, columns * te:]
+            else:
+                task_experts = [self.mlp(f"{prefix}.experts.{c}", branches_in[k], output=False).reshape(n, te, -1)
+                                for k, c in enumerate(self.output_columns)]
+                shared = self.mlp(f"{prefix}.experts.shared", branches_in[columns], output=False).reshape(n, se, -1)
+            outputs = []
+            for b in range(columns if last else columns + 1):
+                branch_input = x if level == 0 else branches_in[b]
+                if b < columns:
+                    gate, pool = self.output_columns[b], torch.cat([task_experts[b], shared], dim=1)
+                else:
+                    gate, pool = "shared", torch.cat(task_experts + [shared], dim=1)
+                weights = torch.softmax(self.linear(f"{prefix}.gates.{gate}", branch_input), dim=1)
+                outputs.append(self.mix(weights, pool))
+            branches_in = outputs
+        return torch.cat(branches_in, dim=1)
+
+    def aitm(self, x):
+        """Per-task encoders; a task with a parent mixes its own representation with g(z_parent) by attention
+        (nn/attention_transfer.cc); towers on top (models/aitm.cc)."""
+        n = x.shape[0]
+        columns = len(self.output_columns)
+        encoded = self.mlp("encoders", x, output=False).reshape(n, columns, -1)
+        width = encoded.shape[2]
+        z = [None] * columns
+        information = [None] * columns
+        for k in self.order:
+            name = self.output_columns[k]
+            q = encoded[:, k]
+            if self.parent[k] >= 0:
+                p = information[self.parent[k]]
+                unit = f"ait.{name}"
+                scores = []
+                values = []
+                for u in (p, q):
+                    values.append(self.linear(f"{unit}.h1", u))
+                    scores.append((self.linear(f"{unit}.h2", u) * self.linear(f"{unit}.h3", u)).sum(1)
+                                  / math.sqrt(width))
+                w_p = torch.sigmoid(scores[0] - scores[1]).unsqueeze(1)  # a two-way softmax
+                z[k] = w_p * values[0] + (1 - w_p) * values[1]
+            else:
+                z[k] = q
+            if self.has(f"transfer.{name}.0.weight"):
+                information[k] = self.mlp(f"transfer.{name}", z[k], output=False)
+        return self.mlp("towers", torch.cat(z, dim=1), output=True)
+
+    def graph(self, conditional):
+        """float32 [rows, columns] -> float64 outputs: a chain column becomes the logit of σ(s_k)·σ(parent's
+        output), bounded; a ladder's rung adds softplus of its own output to the rung below."""
+        columns = list(conditional.double().unbind(1))  # one tensor per column: no in-place writes for autograd
+        for k in self.chain_order:
+            log_p = F.logsigmoid(columns[k]) + F.logsigmoid(columns[self.parent[k]])
+            a = torch.clamp(log_p, max=-1e-300)
+            log1mexp = torch.where(a > -math.log(2), torch.log(-torch.expm1(a)), torch.log1p(-torch.exp(a)))
+            columns[k] = torch.clamp(log_p - log1mexp, -MAX_LOGIT, MAX_LOGIT).float().double()
+        for k, below in self.rungs:
+            columns[k] = (columns[below] + F.softplus(conditional[:, k].double())).float().double()
+        return torch.stack(columns, dim=1)
+
+    def forward(self, inputs):
+        return self.graph(self.body(self.input(inputs))).float()
+
+    # --- predictions ---
+
+    def encode(self, data):
+        return self.encoder.encode(data)
+
+    def predict(self, inputs, outputs=None):
+        """{prediction column: float64 [rows]}, the columns `mtrec predict` writes in its order: each task's
+        prediction (a row's treatment arm's), then each ziln task's quantiles, each treated task's uplift, treated
+        and control predictions."""
+        if outputs is None:
+            with torch.no_grad():
+                outputs = self.graph(self.body(self.input(inputs)))
+        outputs = outputs.detach().double()
+        predictions = {}
+        extras = {}
+        for head in self.heads:
+            control = outputs[:, head.first:head.first + head.arm_width]
+            treated = outputs[:, head.first + head.width - head.arm_width:head.first + head.width]
+            if head.treatment:
+                is_treated = torch.from_numpy(inputs.treatments[head.treatment] == 1.0).unsqueeze(1)
+                arm = torch.where(is_treated, treated, control)
+            else:
+                arm = control
+            predictions[head.name] = head.arm_value(arm)
+            for q in head.quantiles:
+                extras[f"{head.name}_{quantile_suffix(q)}"] = ziln_quantile(arm, q)
+            if head.treatment:
+                extras[f"{head.name}_uplift"] = head.arm_value(treated) - head.arm_value(control)
+                extras[f"{head.name}_treated"] = head.arm_value(treated)
+                extras[f"{head.name}_control"] = head.arm_value(control)
+        # mtrec's order: every task's prediction, then per task its quantiles and treatment columns.
+        for head in self.heads:
+            for name in [f"{head.name}_{quantile_suffix(q)}" for q in head.quantiles]:
+                predictions[name] = extras[name]
+            if head.treatment:
+                for suffix in ("uplift", "treated", "control"):
+                    predictions[f"{head.name}_{suffix}"] = extras[f"{head.name}_{suffix}"]
+        return predictions
+
+
+def load(path):
+    """The model of an `mtrec export --format safetensors` file, as an MtrecModel in eval mode."""
+    tensors, metadata = read_safetensors(path)
+    model = MtrecModel(tensors, metadata)
+    model.eval()
+    return model
