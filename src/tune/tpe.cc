@@ -5,86 +5,210 @@
 #include <limits>
 #include <numeric>
 
+#include "common/error.h"
+
 namespace mtrec {
 namespace {
 
 double NormalCdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
 
-// A range param's value in the space its density lives in: log for log ranges; an integer spans its unit bin.
-struct Axis {
-  double low = 0;
-  double high = 0;
-  bool log = false;
+double LogSumExp(const std::vector<double>& terms) {
+  const double top = *std::max_element(terms.begin(), terms.end());
+  if (!std::isfinite(top)) return top;
+  double sum = 0;
+  for (double t : terms) sum += std::exp(t - top);
+  return top + std::log(sum);
+}
 
-  static Axis Of(const Param& param) {
-    const bool whole = param.kind == Param::Kind::kInt;
-    const double low = whole ? param.low - 0.5 : param.low;
-    const double high = whole ? param.high + 0.5 : param.high;
-    // A log integer range starting at 1 would reach 0.5 here, which log takes.
-    return param.log ? Axis{std::log(std::max(low, 1e-12)), std::log(high), true} : Axis{low, high, false};
+bool SameConditions(const Param& a, const Param& b) {
+  if (a.when.size() != b.when.size()) return false;
+  for (size_t i = 0; i < a.when.size(); ++i) {
+    if (a.when[i].param != b.when[i].param || a.when[i].values != b.when[i].values) return false;
   }
-  double To(double x) const { return log ? std::log(std::max(x, 1e-300)) : x; }
-  double From(double t) const { return log ? std::exp(t) : t; }
-};
+  return true;
+}
+
+// Mixture weights of n observations, oldest first: 1 each, except that past 25 the older ones ramp up from 1/n.
+std::vector<double> ObservationWeights(size_t n) {
+  std::vector<double> weights(n, 1.0);
+  const size_t ramp = n > 25 ? n - 25 : 0;
+  const double nd = static_cast<double>(n);
+  for (size_t i = 0; i < ramp; ++i) {
+    weights[i] = ramp == 1 ? 1.0 / nd : 1.0 / nd + (1.0 - 1.0 / nd) * static_cast<double>(i) / static_cast<double>(ramp - 1);
+  }
+  return weights;
+}
+
+// Where a value lies in its param's range, 0..1 (in log space for log ranges); a choice's index.
+double Unit(const Param& param, const ParamValue& value) {
+  if (param.kind == Param::Kind::kChoice) return static_cast<double>(value.choice);
+  if (param.high <= param.low) return 0;
+  if (param.log) return std::log(value.number / param.low) / std::log(param.high / param.low);
+  return (value.number - param.low) / (param.high - param.low);
+}
+
+// How far apart two points are: per param, 1 where one has it and the other not or their choices differ, the
+// distance within the range for numbers; Euclidean over the params.
+double Distance(const SearchSpace& space, const Point& a, const Point& b) {
+  double sum = 0;
+  for (size_t p = 0; p < a.size(); ++p) {
+    if (!a[p].active && !b[p].active) continue;
+    double d = 1;
+    if (a[p].active && b[p].active) {
+      const Param& param = space.params()[p];
+      d = param.kind == Param::Kind::kChoice ? (a[p].choice == b[p].choice ? 0.0 : 1.0)
+                                             : Unit(param, a[p]) - Unit(param, b[p]);
+    }
+    sum += d * d;
+  }
+  return std::sqrt(sum);
+}
 
 }  // namespace
 
-ParzenEstimator ParzenEstimator::Fit(std::vector<double> observed, double low, double high, double prior_weight) {
-  ParzenEstimator estimator;
-  estimator.low = low;
-  estimator.high = high;
-  const double range = high - low;
-  const double prior_mu = 0.5 * (low + high);
-  // Widths from the sorted values with the prior among them: each value's larger gap to a neighbour (the ends of
-  // the range bound the first and last), clipped between range / min(100, n + 1) and the range.
-  std::vector<double> sorted = observed;
-  sorted.push_back(prior_mu);
-  std::sort(sorted.begin(), sorted.end());
-  const double min_sigma = range / std::min(100.0, static_cast<double>(observed.size()) + 1.0);
-  auto sigma_of = [&](double mu) {
-    const auto at = std::lower_bound(sorted.begin(), sorted.end(), mu);
-    const double left = at == sorted.begin() ? mu - low : mu - *(at - 1);
-    const auto next = std::upper_bound(sorted.begin(), sorted.end(), mu);
-    const double right = next == sorted.end() ? high - mu : *next - mu;
-    return std::clamp(std::max(left, right), min_sigma, range);
-  };
-  for (double mu : observed) {
-    estimator.mus.push_back(mu);
-    estimator.sigmas.push_back(sigma_of(mu));
-    estimator.weights.push_back(1.0);
+std::vector<std::vector<size_t>> TpeGroups(const SearchSpace& space) {
+  std::vector<std::vector<size_t>> groups;
+  for (size_t p : space.order()) {
+    auto same = std::find_if(groups.begin(), groups.end(), [&](const std::vector<size_t>& group) {
+      return SameConditions(space.params()[group.front()], space.params()[p]);
+    });
+    if (same == groups.end()) {
+      groups.push_back({p});
+    } else {
+      same->push_back(p);
+    }
   }
-  estimator.mus.push_back(prior_mu);
-  estimator.sigmas.push_back(range);
-  estimator.weights.push_back(prior_weight);
-  const double total = std::accumulate(estimator.weights.begin(), estimator.weights.end(), 0.0);
-  for (double& w : estimator.weights) w /= total;
-  return estimator;
+  return groups;
 }
 
-double ParzenEstimator::LogDensity(double x) const {
-  double density = 0;
-  for (size_t i = 0; i < mus.size(); ++i) {
-    const double z = (x - mus[i]) / sigmas[i];
-    const double mass = NormalCdf((high - mus[i]) / sigmas[i]) - NormalCdf((low - mus[i]) / sigmas[i]);
-    density += weights[i] * std::exp(-0.5 * z * z) / (sigmas[i] * std::sqrt(2 * M_PI) * std::max(mass, 1e-12));
+ProductMixture::ProductMixture(const SearchSpace& space, const std::vector<size_t>& group,
+                               const std::vector<std::vector<double>>& observed, double prior_weight) {
+  const size_t n = observed.size();
+  weights_ = ObservationWeights(n);
+  weights_.push_back(n == 0 ? 1.0 : prior_weight);
+  const double total = std::accumulate(weights_.begin(), weights_.end(), 0.0);
+  for (double& w : weights_) w /= total;
+  // Scott's rule for a product kernel of the group's dimension, as a share of each range (Optuna's multivariate
+  // bandwidth), clipped between range / min(100, n + 2) and the range.
+  const double share = 0.2 * std::pow(std::max<double>(static_cast<double>(n), 1.0),
+                                      -1.0 / (static_cast<double>(group.size()) + 4.0));
+  for (size_t d = 0; d < group.size(); ++d) {
+    const Param& param = space.params()[group[d]];
+    Dim dim;
+    if (param.kind == Param::Kind::kChoice) {
+      dim.choice = true;
+      const size_t k = param.choices.size();
+      const double spread = prior_weight / static_cast<double>(n + 1);
+      for (size_t t = 0; t < n; ++t) {
+        std::vector<double> row(k, spread / (1.0 + spread * static_cast<double>(k)));
+        row[static_cast<size_t>(observed[t][d])] += 1.0 / (1.0 + spread * static_cast<double>(k));
+        dim.probabilities.push_back(std::move(row));
+      }
+      dim.probabilities.emplace_back(k, 1.0 / static_cast<double>(k));  // the prior
+      dims_.push_back(std::move(dim));
+      continue;
+    }
+    dim.whole = param.kind == Param::Kind::kInt;
+    dim.log = param.log;
+    dim.first = param.low;
+    dim.last = param.high;
+    const double low = dim.whole ? param.low - 0.5 : param.low;
+    const double high = dim.whole ? param.high + 0.5 : param.high;
+    // A log integer range starting at 1 reaches 0.5 here, which log takes.
+    dim.low = dim.log ? std::log(std::max(low, 1e-12)) : low;
+    dim.high = dim.log ? std::log(high) : high;
+    const double range = dim.high - dim.low;
+    const double sigma = std::clamp(share * range, range / std::min(100.0, static_cast<double>(n) + 2.0), range);
+    for (size_t t = 0; t < n; ++t) {
+      dim.mus.push_back(dim.log ? std::log(std::max(observed[t][d], 1e-300)) : observed[t][d]);
+      dim.sigmas.push_back(sigma);
+    }
+    dim.mus.push_back(0.5 * (dim.low + dim.high));  // the prior
+    dim.sigmas.push_back(range);
+    for (size_t i = 0; i < dim.mus.size(); ++i) {
+      dim.mass.push_back(std::max(NormalCdf((dim.high - dim.mus[i]) / dim.sigmas[i]) -
+                                      NormalCdf((dim.low - dim.mus[i]) / dim.sigmas[i]),
+                                  1e-12));
+    }
+    dims_.push_back(std::move(dim));
   }
-  return std::log(std::max(density, std::numeric_limits<double>::min()));
 }
 
-double ParzenEstimator::Sample(Rng& rng) const {
+double ProductMixture::LogKernel(const Dim& dim, size_t kernel, double x) const {
+  if (dim.choice) return std::log(dim.probabilities[kernel][static_cast<size_t>(x)]);
+  const double mu = dim.mus[kernel];
+  const double sigma = dim.sigmas[kernel];
+  if (dim.whole) {
+    const double a = std::max(dim.low, dim.log ? std::log(std::max(x - 0.5, 1e-12)) : x - 0.5);
+    const double b = std::min(dim.high, dim.log ? std::log(x + 0.5) : x + 0.5);
+    const double part = NormalCdf((b - mu) / sigma) - NormalCdf((a - mu) / sigma);
+    return std::log(std::max(part, std::numeric_limits<double>::min()) / dim.mass[kernel]);
+  }
+  // In the density's space: for a log range the density of log x (the Jacobian cancels in l / g).
+  const double z = ((dim.log ? std::log(std::max(x, 1e-300)) : x) - mu) / sigma;
+  return -0.5 * z * z - std::log(sigma * std::sqrt(2 * M_PI) * dim.mass[kernel]);
+}
+
+double ProductMixture::LogDensity(const std::vector<double>& x) const {
+  MTREC_CHECK(x.size() == dims_.size(), "a point of {} values for a group of {} params", x.size(), dims_.size());
+  std::vector<double> terms(weights_.size());
+  for (size_t k = 0; k < weights_.size(); ++k) {
+    double term = std::log(weights_[k]);
+    for (size_t d = 0; d < dims_.size(); ++d) term += LogKernel(dims_[d], k, x[d]);
+    terms[k] = term;
+  }
+  return LogSumExp(terms);
+}
+
+std::vector<double> ProductMixture::Sample(Rng& rng) const {
   double u = rng.Uniform();
-  size_t i = 0;
-  while (i + 1 < weights.size() && u >= weights[i]) u -= weights[i++];
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    const double x = mus[i] + sigmas[i] * rng.Normal();
-    if (x >= low && x <= high) return x;
+  size_t k = 0;
+  while (k + 1 < weights_.size() && u >= weights_[k]) u -= weights_[k++];
+  std::vector<double> x;
+  for (const Dim& dim : dims_) {
+    if (dim.choice) {
+      const std::vector<double>& p = dim.probabilities[k];
+      double v = rng.Uniform();
+      size_t c = 0;
+      while (c + 1 < p.size() && v >= p[c]) v -= p[c++];
+      x.push_back(static_cast<double>(c));
+      continue;
+    }
+    double t = dim.low + rng.Uniform() * (dim.high - dim.low);  // if the kernel lies almost outside the range
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      const double draw = dim.mus[k] + dim.sigmas[k] * rng.Normal();
+      if (draw >= dim.low && draw <= dim.high) {
+        t = draw;
+        break;
+      }
+    }
+    if (dim.whole) {
+      x.push_back(std::clamp(std::round(dim.log ? std::exp(t) : t), dim.first, dim.last));
+    } else {
+      x.push_back(dim.log ? std::exp(t) : t);
+    }
   }
-  return low + rng.Uniform() * (high - low);  // a component almost outside the range
+  return x;
 }
 
 Point SampleTpe(const SearchSpace& space, const std::vector<Observation>& history, const TpeSettings& settings,
                 Rng& rng) {
-  if (static_cast<int64_t>(history.size()) < settings.startup_trials) return space.Random(rng);
+  if (static_cast<int64_t>(history.size()) < settings.startup_trials) {
+    // The start spreads out: of `candidates` random points, the one farthest from every point tried so far.
+    Point chosen = space.Random(rng);
+    if (history.empty()) return chosen;
+    double farthest = -1;
+    for (int64_t c = 0; c < settings.candidates; ++c) {
+      Point candidate = c == 0 ? chosen : space.Random(rng);
+      double nearest = std::numeric_limits<double>::infinity();
+      for (const Observation& seen : history) nearest = std::min(nearest, Distance(space, candidate, seen.point));
+      if (nearest > farthest) {
+        farthest = nearest;
+        chosen = std::move(candidate);
+      }
+    }
+    return chosen;
+  }
   std::vector<size_t> ranked(history.size());
   std::iota(ranked.begin(), ranked.end(), 0);
   std::stable_sort(ranked.begin(), ranked.end(), [&](size_t a, size_t b) { return history[a].loss < history[b].loss; });
@@ -94,53 +218,42 @@ Point SampleTpe(const SearchSpace& space, const std::vector<Observation>& histor
 
   const std::vector<Param>& params = space.params();
   Point point(params.size());
-  for (size_t p : space.order()) {
-    if (!space.Active(point, p)) continue;
-    const Param& param = params[p];
-    ParamValue& value = point[p];
-    value.active = true;
-    if (param.kind == Param::Kind::kChoice) {
-      // Smoothed counts on each side; candidates drawn from the good side, the best ratio kept.
-      const size_t k = param.choices.size();
-      std::vector<double> l(k, settings.prior_weight / k), g(k, settings.prior_weight / k);
-      for (size_t t = 0; t < history.size(); ++t) {
-        const ParamValue& seen = history[t].point[p];
-        if (seen.active) (good[t] ? l : g)[static_cast<size_t>(seen.choice)] += 1.0;
-      }
-      const double l_total = std::accumulate(l.begin(), l.end(), 0.0);
-      const double g_total = std::accumulate(g.begin(), g.end(), 0.0);
-      double best = -std::numeric_limits<double>::infinity();
-      for (int64_t c = 0; c < settings.candidates; ++c) {
-        double u = rng.Uniform() * l_total;
-        size_t choice = 0;
-        while (choice + 1 < k && u >= l[choice]) u -= l[choice++];
-        const double score = std::log(l[choice] / l_total) - std::log(g[choice] / g_total);
-        if (score > best) {
-          best = score;
-          value.choice = static_cast<int64_t>(choice);
-        }
-      }
-      continue;
-    }
-    const Axis axis = Axis::Of(param);
-    std::vector<double> good_values, bad_values;
+  for (const std::vector<size_t>& group : TpeGroups(space)) {
+    if (!space.Active(point, group.front())) continue;
+    // Each side's trials where the group was searched, oldest first, as the mixture reads values.
+    std::vector<std::vector<double>> good_values, bad_values;
     for (size_t t = 0; t < history.size(); ++t) {
-      const ParamValue& seen = history[t].point[p];
-      if (seen.active) (good[t] ? good_values : bad_values).push_back(axis.To(seen.number));
+      const Point& seen = history[t].point;
+      if (!seen[group.front()].active) continue;
+      std::vector<double> values;
+      for (size_t p : group) {
+        values.push_back(params[p].kind == Param::Kind::kChoice ? static_cast<double>(seen[p].choice) : seen[p].number);
+      }
+      (good[t] ? good_values : bad_values).push_back(std::move(values));
     }
-    const ParzenEstimator l = ParzenEstimator::Fit(good_values, axis.low, axis.high, settings.prior_weight);
-    const ParzenEstimator g = ParzenEstimator::Fit(bad_values, axis.low, axis.high, settings.prior_weight);
+    // Draws are made in the mixture's own terms (log values for a log range, choices as indices), then read back.
+    const ProductMixture l(space, group, good_values, settings.prior_weight);
+    const ProductMixture g(space, group, bad_values, settings.prior_weight);
+    std::vector<double> chosen = l.Sample(rng);
     double best = -std::numeric_limits<double>::infinity();
-    double chosen = l.Sample(rng);
     for (int64_t c = 0; c < settings.candidates; ++c) {
-      const double t = c == 0 ? chosen : l.Sample(rng);
-      const double score = l.LogDensity(t) - g.LogDensity(t);
+      std::vector<double> x = c == 0 ? chosen : l.Sample(rng);
+      const double score = l.LogDensity(x) - g.LogDensity(x);
       if (score > best) {
         best = score;
-        chosen = t;
+        chosen = std::move(x);
       }
     }
-    value.number = space.Snap(p, axis.From(chosen));
+    for (size_t d = 0; d < group.size(); ++d) {
+      const size_t p = group[d];
+      ParamValue& value = point[p];
+      value.active = true;
+      if (params[p].kind == Param::Kind::kChoice) {
+        value.choice = static_cast<int64_t>(chosen[d]);
+      } else {
+        value.number = space.Snap(p, chosen[d]);
+      }
+    }
   }
   return point;
 }

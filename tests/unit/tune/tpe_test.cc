@@ -4,30 +4,127 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
 namespace mtrec {
 namespace {
 
-// A truncated mixture is a density over its range: its integral there is 1 (midpoint rule), and draws stay inside.
-TEST(TpeTest, ParzenEstimatorIsADensityOverItsRange) {
-  const ParzenEstimator estimator = ParzenEstimator::Fit({0.1, 0.15, 0.8, -0.9}, -1.0, 1.0, 1.0);
-  ASSERT_EQ(estimator.mus.size(), 5u);  // four values and the prior
-  double integral = 0;
+SearchSpace CensusLikeSpace() {
+  return SearchSpace::Parse(R"(
+[params."model.arch"]
+choices = ["shared_bottom", "mmoe", "ple"]
+[params."model.bottom"]
+choices = [[128, 64], [256, 128]]
+when = { "model.arch" = ["shared_bottom"] }
+[params."model.experts"]
+low = 2
+high = 8
+int = true
+when = { "model.arch" = ["mmoe", "ple"] }
+[params."model.expert"]
+choices = [[128], [512, 256]]
+when = { "model.arch" = ["mmoe", "ple"] }
+[params."train.lr"]
+low = 3e-4
+high = 3e-3
+log = true
+[params."train.weighting"]
+choices = ["static", "gradnorm"]
+[params."train.gradnorm_alpha"]
+low = 0.5
+high = 2.5
+when = { "train.weighting" = ["gradnorm"] }
+)",
+                            "space.toml");
+}
+
+size_t Index(const SearchSpace& space, const std::string& key) {
+  for (size_t p = 0; p < space.params().size(); ++p) {
+    if (space.params()[p].key == key) return p;
+  }
+  ADD_FAILURE() << "no param " << key;
+  return 0;
+}
+
+// Params with the same conditions are drawn together: the unconditional ones, those under mmoe or ple, ...
+TEST(TpeTest, ParamsWithTheSameConditionsFormOneGroup) {
+  const SearchSpace space = CensusLikeSpace();
+  const std::vector<std::vector<size_t>> groups = TpeGroups(space);
+  auto group_of = [&](const std::string& key) {
+    for (size_t g = 0; g < groups.size(); ++g) {
+      if (std::find(groups[g].begin(), groups[g].end(), Index(space, key)) != groups[g].end()) return g;
+    }
+    return groups.size();
+  };
+  ASSERT_EQ(groups.size(), 4u);
+  EXPECT_EQ(group_of("model.arch"), group_of("train.lr"));
+  EXPECT_EQ(group_of("model.arch"), group_of("train.weighting"));
+  EXPECT_EQ(group_of("model.experts"), group_of("model.expert"));
+  EXPECT_NE(group_of("model.experts"), group_of("model.bottom"));
+  EXPECT_NE(group_of("train.gradnorm_alpha"), group_of("model.arch"));
+  // A group comes after the groups its conditions read.
+  EXPECT_LT(group_of("model.arch"), group_of("model.experts"));
+  EXPECT_LT(group_of("train.weighting"), group_of("train.gradnorm_alpha"));
+}
+
+// The mixture of product kernels is a density over the group's values: a float and a choice integrate to 1 (the
+// midpoint rule over log lr, summed over the choices), an integer's bins sum to 1 as well; draws stay in range.
+TEST(TpeTest, AProductMixtureIsADensityOverTheGroup) {
+  const SearchSpace space = CensusLikeSpace();
+  const std::vector<size_t> group = {Index(space, "model.arch"), Index(space, "train.lr")};
+  const ProductMixture mixture(space, group, {{0, 1e-3}, {2, 2.5e-3}, {2, 2.9e-3}, {1, 4e-4}}, 1.0);
+  const double low = std::log(3e-4), high = std::log(3e-3);
   const int steps = 20000;
-  for (int i = 0; i < steps; ++i) integral += std::exp(estimator.LogDensity(-1.0 + (i + 0.5) * 2.0 / steps));
-  EXPECT_NEAR(integral * 2.0 / steps, 1.0, 1e-3);
-  // Widths: each value's larger gap to a neighbour (the prior at 0 among them), at least range / (n + 1) = 0.4.
-  EXPECT_NEAR(estimator.sigmas[0], 0.4, 1e-12);   // 0.1: gaps 0.1 (to 0) and 0.05, clipped up
-  EXPECT_NEAR(estimator.sigmas[2], 0.65, 1e-12);  // 0.8: gaps 0.65 and 0.2 (to the end)
-  EXPECT_NEAR(estimator.sigmas[3], 0.9, 1e-12);   // -0.9: gaps 0.1 (to the end) and 0.9
-  EXPECT_NEAR(estimator.sigmas[4], 2.0, 1e-12);   // the prior spans the range
+  double integral = 0;
+  for (int c = 0; c < 3; ++c) {
+    for (int i = 0; i < steps; ++i) {
+      const double log_lr = low + (i + 0.5) * (high - low) / steps;
+      // The density is of log lr: the mixture reads lr itself.
+      integral += std::exp(mixture.LogDensity({static_cast<double>(c), std::exp(log_lr)})) * (high - low) / steps;
+    }
+  }
+  EXPECT_NEAR(integral, 1.0, 1e-3);
+  // Widths: Scott's rule, 0.2 · n^(-1/(d + 4)) of the range, clipped below at range / (n + 2): for 4 trials in 2
+  // dimensions the clip (0.159 < 1/6), for 20 the rule; the prior spans the range.
+  EXPECT_NEAR(mixture.sigmas(1)[0], (high - low) / 6, 1e-12);
+  EXPECT_NEAR(mixture.sigmas(1)[4], high - low, 1e-12);
+  const ProductMixture twenty(space, group, std::vector<std::vector<double>>(20, {1, 1e-3}), 1.0);
+  EXPECT_NEAR(twenty.sigmas(1)[0], 0.2 * std::pow(20.0, -1.0 / 6.0) * (high - low), 1e-12);
+  const std::vector<size_t> experts = {Index(space, "model.experts")};
+  const ProductMixture whole(space, experts, {{2}, {3}, {8}}, 1.0);
+  double total = 0;
+  for (int k = 2; k <= 8; ++k) total += std::exp(whole.LogDensity({static_cast<double>(k)}));
+  EXPECT_NEAR(total, 1.0, 1e-9);
   Rng rng(1);
   for (int i = 0; i < 1000; ++i) {
-    const double x = estimator.Sample(rng);
-    ASSERT_GE(x, -1.0);
-    ASSERT_LE(x, 1.0);
+    const std::vector<double> x = mixture.Sample(rng);
+    ASSERT_TRUE(x[0] == 0 || x[0] == 1 || x[0] == 2);
+    ASSERT_GE(x[1], 3e-4);
+    ASSERT_LE(x[1], 3e-3);
+    const double k = whole.Sample(rng)[0];
+    ASSERT_EQ(k, std::round(k));
+    ASSERT_GE(k, 2);
+    ASSERT_LE(k, 8);
   }
+}
+
+// Past 25 trials on a side the older ones weigh less: from 1/n up to 1, the newest 25 at 1, then the prior.
+TEST(TpeTest, OlderTrialsWeighLessPastTwentyFive) {
+  const SearchSpace space = CensusLikeSpace();
+  std::vector<std::vector<double>> observed;
+  for (int t = 0; t < 30; ++t) observed.push_back({1e-3});
+  const ProductMixture mixture(space, {Index(space, "train.lr")}, observed, 1.0);
+  const std::vector<double>& w = mixture.weights();
+  ASSERT_EQ(w.size(), 31u);
+  const double unit = w[29];  // a weight of 1 after normalising
+  EXPECT_NEAR(w[0] / unit, 1.0 / 30, 1e-12);
+  EXPECT_NEAR(w[4] / unit, 1.0, 1e-12);
+  EXPECT_NEAR(w[2] / unit, 1.0 / 30 + (1 - 1.0 / 30) * 0.5, 1e-12);
+  EXPECT_NEAR(w[30] / unit, 1.0, 1e-12);  // the prior, prior_weight 1
+  double sum = 0;
+  for (double x : w) sum += x;
+  EXPECT_NEAR(sum, 1.0, 1e-12);
 }
 
 constexpr char kSpace[] = R"(
@@ -74,13 +171,38 @@ TEST(TpeTest, FindsBetterPointsThanRandomSearch) {
   EXPECT_LT(tpe[7], 0.01);
 }
 
-TEST(TpeTest, RandomUntilTheStartupTrialsHaveFinished) {
+// Until the start-up trials have finished the points are random, each the farthest from the points tried so far
+// of the candidates drawn: the start covers the space better than as many independent draws.
+TEST(TpeTest, TheStartSpreadsOutRandomPoints) {
   const SearchSpace space = SearchSpace::Parse(kSpace, "space.toml");
-  std::vector<Observation> history;
-  Rng a(5), b(5);
-  for (int t = 0; t < 9; ++t) history.push_back({space.Random(a), 1.0});
   Rng c(9), d(9);
-  EXPECT_EQ(SampleTpe(space, history, TpeSettings{}, c), space.Random(d));
+  EXPECT_EQ(SampleTpe(space, {}, TpeSettings{}, c), space.Random(d));  // the first is the first draw
+  // lr's nearest neighbour among 8 start-up points, in log10 units, the median over 31 seeds: spread start
+  // against independent draws.
+  std::vector<double> spread_gaps, random_gaps;
+  for (uint64_t seed = 1; seed <= 31; ++seed) {
+    std::vector<Observation> spread, random;
+    Rng a(seed), b(seed + 1000);
+    for (int t = 0; t < 8; ++t) {
+      spread.push_back({SampleTpe(space, spread, TpeSettings{}, a), 1.0});
+      random.push_back({space.Random(b), 1.0});
+    }
+    auto smallest_gap = [](const std::vector<Observation>& points) {
+      double gap = INFINITY;
+      for (size_t i = 0; i < points.size(); ++i) {
+        for (size_t j = i + 1; j < points.size(); ++j) {
+          if (points[i].point[0].choice != points[j].point[0].choice) continue;
+          gap = std::min(gap, std::abs(std::log10(points[i].point[1].number / points[j].point[1].number)));
+        }
+      }
+      return gap;
+    };
+    spread_gaps.push_back(smallest_gap(spread));
+    random_gaps.push_back(smallest_gap(random));
+  }
+  std::sort(spread_gaps.begin(), spread_gaps.end());
+  std::sort(random_gaps.begin(), random_gaps.end());
+  EXPECT_GT(spread_gaps[15], 2 * random_gaps[15]) << spread_gaps[15] << " against " << random_gaps[15];
 }
 
 // A conditional param learns from the trials where it was active; in the others it is absent.
