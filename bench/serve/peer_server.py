@@ -36,11 +36,9 @@ import torch.nn.functional as F
 
 # The export's reader, the hash and the numeric transforms are the PyTorch example's (examples/pytorch).
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "pytorch"))
-from mtrec_torch import NumericTransform, fnv_mix_hash, read_safetensors  # noqa: E402
+from mtrec_torch import BATCH_NORM_EPS, NumericTransform, chain_logit, fnv_mix_hash, read_safetensors  # noqa: E402
 
 SUPPORTED_ARCHS = ("shared_bottom", "mmoe", "omoe")
-BATCH_NORM_EPS = 1e-5
-MAX_LOGIT = 80.0
 
 
 class RequestError(Exception):
@@ -355,10 +353,7 @@ class Network:
         body: what runs the dense network on the input (Network.body, or the peer's compiled / bf16 one)."""
         out = (body or self.body)(self.input(enc)).double()
         for k, p in self.chain_order:  # logit of σ(s_k)·σ(logit_parent), bounded, as TaskGraph::Forward
-            log_p = F.logsigmoid(out[:, k]) + F.logsigmoid(out[:, p])
-            a = torch.clamp(log_p, max=-1e-300)
-            log1mexp = torch.where(a > -math.log(2), torch.log(-torch.expm1(a)), torch.log1p(-torch.exp(a)))
-            out[:, k] = torch.clamp(log_p - log1mexp, -MAX_LOGIT, MAX_LOGIT).float().double()
+            out[:, k] = chain_logit(out[:, k], out[:, p])
         for k, binary in enumerate(self.binary):
             if binary:
                 out[:, k] = torch.sigmoid(out[:, k].float()).double()

@@ -35,10 +35,25 @@ def labels_of(model, columns, tasks):
             raise SystemExit(f"--task {name}: not a binary task with one output column of this model "
                              f"({', '.join(h.name for h in model.heads if h.kind == 'binary' and h.width == 1)})")
         task = next(t for t in model.config["tasks"] if t["name"] == name)
+        if task.get("positive") or task.get("equals"):
+            raise SystemExit(f"--task {name}: its label is a rule on column '{task.get('column')}' (positive/equals); "
+                             "this example reads 0/1 labels only")
+        if task.get("parent") and task.get("mode", "chain") == "masked":
+            raise SystemExit(f"--task {name}: a masked task learns only on rows whose parent label is 1; this "
+                             "example fine-tunes tasks learned on every row")
         column = task.get("column") or name
         if column not in columns:
             raise SystemExit(f"--task {name}: the file has no label column '{column}'")
-        values = [np.nan if text.strip(" \t") in na_values else float(text) for text in columns[column]]
+        values = []
+        for row, text in enumerate(columns[column]):
+            text = text.strip(" \t")
+            if text in na_values:
+                values.append(np.nan)
+            elif text in ("0", "1"):
+                values.append(float(text))
+            else:
+                raise SystemExit(f"--task {name}: column '{column}', data row {row + 1}: '{text}' is not a "
+                                 "0/1 label")
         out.append(values)
         indices.append(head.first)
     return torch.tensor(np.asarray(out, dtype=np.float32).T), indices
@@ -74,9 +89,8 @@ def main():
     torch.set_num_threads(args.threads)
 
     model = mtrec_torch.load(args.model)
-    delimiter = model.config.get("data", {}).get("delimiter", ",")
-    train_columns = mtrec_torch.read_csv(args.data, delimiter)
-    valid_columns = mtrec_torch.read_csv(args.valid, delimiter)
+    train_columns = mtrec_torch.read_data(model, args.data)
+    valid_columns = mtrec_torch.read_data(model, args.valid)
     train, valid = model.encode(train_columns), model.encode(valid_columns)
     train_labels, indices = labels_of(model, train_columns, args.task)
     valid_labels, _ = labels_of(model, valid_columns, args.task)

@@ -15,7 +15,7 @@ exp, ziln, treatment arms) turn outputs into predictions as models/task_graph.cc
 Nothing here needs mtrec: only torch and numpy.
 
 Forward runs in float32 like mtrec's; the task graph and the heads in float64, as mtrec computes them. The
-parameters are torch parameters named after the export's tensors ('.' written '/', which torch requires), so a
+parameters are torch parameters named after the export's tensors ('.' written '/': torch refuses '.'), so a
 model fine-tunes with any torch optimizer (fine_tune.py) and `mtrec_state_dict()` gives the weights back under
 their mtrec names and layouts.
 """
@@ -87,6 +87,8 @@ def write_safetensors(path, tensors, metadata):
 
 def read_csv(path, delimiter=","):
     """{column: [field text, ...]} of a CSV file with a header row, every field as written."""
+    if len(delimiter) != 1:
+        raise ValueError(f"{path}: delimiter {delimiter!r}: this reader takes a one-character delimiter")
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.reader(f, delimiter=delimiter)
         try:
@@ -120,6 +122,25 @@ def fnv_mix_hash(value, buckets):
     return h % buckets
 
 
+def field_text(value):
+    """A value given in memory as the text a CSV file would hold, as mtrec reads in-memory columns: a string as it
+    is, a whole number without a decimal point, another number in its shortest exact form, NaN or None empty."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return str(value)
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    number = float(value)
+    if math.isnan(number):
+        return ""
+    if abs(number) < 2.0**53 and number == math.floor(number):
+        return str(int(number))
+    return repr(number)
+
+
 class NumericTransform:
     """A numeric feature's fitted transform: fill, clip, log1p, then buckets or standardisation."""
 
@@ -142,7 +163,7 @@ class NumericTransform:
         if self.log1p:
             if np.any(x <= -1.0):
                 row = int(np.argmax(x <= -1.0))
-                raise ValueError(f"{where}, row {row}: log1p of a value <= -1 is undefined")
+                raise ValueError(f"{where}, row {row} (counting from 0): log1p of a value <= -1 is undefined")
             x = np.log1p(x)
         return x, missing
 
@@ -216,7 +237,7 @@ class FeatureEncoder:
     def _texts(self, data, column):
         if column not in data:
             raise ValueError(f"no column '{column}'; the model reads {self.columns()}")
-        texts = [str(v) for v in data[column]]
+        texts = [field_text(v) for v in data[column]]
         if self.trim:
             texts = [t.strip(" \t") for t in texts]
         return texts
@@ -230,9 +251,9 @@ class FeatureEncoder:
             try:
                 out[i] = float(text)
             except ValueError:
-                raise ValueError(f"{where}, row {i}: '{text}' is not a number") from None
+                raise ValueError(f"{where}, row {i} (counting from 0): '{text}' is not a number") from None
             if not math.isfinite(out[i]):
-                raise ValueError(f"{where}, row {i}: '{text}' is out of float32's range")
+                raise ValueError(f"{where}, row {i} (counting from 0): '{text}' is not a finite float32")
         return out
 
     def _id(self, f, text):
@@ -244,6 +265,8 @@ class FeatureEncoder:
     def encode(self, data):
         """data: {column: sequence of field texts (or values, written with str)}, equal lengths."""
         lengths = {len(data[c]) for c in self.columns() if c in data}
+        if not lengths and self.columns():
+            raise ValueError(f"none of the columns the model reads ({self.columns()}) is in the data")
         if len(lengths) > 1:
             raise ValueError(f"columns of different lengths: {sorted(lengths)}")
         rows = lengths.pop() if lengths else 0
@@ -277,7 +300,10 @@ class FeatureEncoder:
                     numeric[:, slot:slot + block.shape[1]] = block
         treatments = {}
         for column in self.treatment_columns:
-            treatments[column] = self._numbers(self._texts(data, column), f"treatment column '{column}'")
+            if column in data:
+                treatments[column] = self._numbers(self._texts(data, column), f"treatment column '{column}'")
+            else:  # as mtrec predict: rows without a treatment are scored as untreated
+                treatments[column] = np.full(rows, np.nan, dtype=np.float32)
         return Inputs(rows, single, multi, torch.from_numpy(numeric), treatments)
 
 
@@ -342,8 +368,22 @@ def quantile_suffix(q):
 
 # --- the network --------------------------------------------------------------------------------------------------
 
+def chain_logit(conditional, parent):
+    """float64 logits -> the logit of σ(conditional)·σ(parent), bounded and rounded to float32 as TaskGraph::Forward
+    stores it: log p − log(1 − p) with log p = log σ(s) + log σ(parent), 1 − p taken stably."""
+    log_p = F.logsigmoid(conditional) + F.logsigmoid(parent)
+    a = torch.clamp(log_p, max=-1e-300)
+    log1mexp = torch.where(a > -math.log(2), torch.log(-torch.expm1(a)), torch.log1p(-torch.exp(a)))
+    return torch.clamp(log_p - log1mexp, -MAX_LOGIT, MAX_LOGIT).float().double()
+
+
 def escape(name):
-    return name.replace(".", "/")
+    """An export name as a torch parameter name, which may not hold '.': '.' as '/', reversibly."""
+    return name.replace("%", "%25").replace("/", "%2F").replace(".", "/")
+
+
+def unescape(name):
+    return name.replace("/", ".").replace("%2F", "/").replace("%25", "%")
 
 
 class MtrecModel(torch.nn.Module):
@@ -385,7 +425,7 @@ class MtrecModel(torch.nn.Module):
 
     def mtrec_state_dict(self):
         """{export name: tensor}: the parameters under their mtrec names, in the export's layouts and order."""
-        return {name.replace("/", "."): p.detach() for name, p in self.params.items()}
+        return {unescape(name): p.detach() for name, p in self.params.items()}
 
     def save(self, path):
         """Writes the (fine-tuned) weights as a safetensors file with the metadata they were loaded with: load()
@@ -587,10 +627,7 @@ class MtrecModel(torch.nn.Module):
         output), bounded; a ladder's rung adds softplus of its own output to the rung below."""
         columns = list(conditional.double().unbind(1))  # one tensor per column: no in-place writes for autograd
         for k in self.chain_order:
-            log_p = F.logsigmoid(columns[k]) + F.logsigmoid(columns[self.parent[k]])
-            a = torch.clamp(log_p, max=-1e-300)
-            log1mexp = torch.where(a > -math.log(2), torch.log(-torch.expm1(a)), torch.log1p(-torch.exp(a)))
-            columns[k] = torch.clamp(log_p - log1mexp, -MAX_LOGIT, MAX_LOGIT).float().double()
+            columns[k] = chain_logit(columns[k], columns[self.parent[k]])
         for k, below in self.rungs:
             columns[k] = (columns[below] + F.softplus(conditional[:, k].double())).float().double()
         return torch.stack(columns, dim=1)
@@ -636,6 +673,14 @@ class MtrecModel(torch.nn.Module):
                 for suffix in ("uplift", "treated", "control"):
                     predictions[f"{head.name}_{suffix}"] = extras[f"{head.name}_{suffix}"]
         return predictions
+
+
+def read_data(model, path):
+    """A CSV file as the model's config says its data is written (data.delimiter); it must have a header row."""
+    data = model.config.get("data", {})
+    if not data.get("header", True):
+        raise ValueError(f"{path}: the model's data has no header row (data.header = false); this reader needs one")
+    return read_csv(path, data.get("delimiter", ","))
 
 
 def load(path):

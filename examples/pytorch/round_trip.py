@@ -34,8 +34,7 @@ def main():
     torch.set_num_threads(args.threads)
 
     model = mtrec_torch.load(args.model)
-    delimiter = model.config.get("data", {}).get("delimiter", ",")
-    inputs = model.encode(mtrec_torch.read_csv(args.data, delimiter))
+    inputs = model.encode(mtrec_torch.read_data(model, args.data))
     ours = model.predict(inputs)
     theirs = mtrec_torch.read_csv(args.predictions)
     worst = 0.0

@@ -84,12 +84,25 @@ std::vector<std::vector<size_t>> TpeGroups(const SearchSpace& space) {
 ProductMixture::ProductMixture(const SearchSpace& space, const std::vector<size_t>& group,
                                const std::vector<std::vector<double>>& observed, double prior_weight) {
   const size_t n = observed.size();
+  for (size_t t = 0; t < n; ++t) {
+    MTREC_CHECK(observed[t].size() == group.size(), "TPE: trial {} has {} values for a group of {} params", t,
+                observed[t].size(), group.size());
+    for (size_t d = 0; d < group.size(); ++d) {
+      const Param& param = space.params()[group[d]];
+      const double v = observed[t][d];
+      MTREC_CHECK(param.kind == Param::Kind::kChoice ? v >= 0 && v < static_cast<double>(param.choices.size())
+                                                     : v >= param.low && v <= param.high,
+                  "TPE: trial {}'s value {} of '{}' is outside its {}", t, v, param.key,
+                  param.kind == Param::Kind::kChoice ? "choices" : "range");
+    }
+  }
   weights_ = ObservationWeights(n);
   weights_.push_back(n == 0 ? 1.0 : prior_weight);
   const double total = std::accumulate(weights_.begin(), weights_.end(), 0.0);
   for (double& w : weights_) w /= total;
-  // Scott's rule for a product kernel of the group's dimension, as a share of each range (Optuna's multivariate
-  // bandwidth), clipped between range / min(100, n + 2) and the range.
+  // Scott's rule for a product kernel of the group's dimension, as a share of each range (the multivariate
+  // bandwidth of Falkner et al. and of earlier Optuna releases; Optuna 5.1 takes gaps to the neighbours, which
+  // bench/tune measured behind this), clipped between range / min(100, n + 2) and the range.
   const double share = 0.2 * std::pow(std::max<double>(static_cast<double>(n), 1.0),
                                       -1.0 / (static_cast<double>(group.size()) + 4.0));
   for (size_t d = 0; d < group.size(); ++d) {
@@ -192,16 +205,17 @@ std::vector<double> ProductMixture::Sample(Rng& rng) const {
 }
 
 Point SampleTpe(const SearchSpace& space, const std::vector<Observation>& history, const TpeSettings& settings,
-                Rng& rng) {
+                Rng& rng, const std::vector<Point>& running) {
   if (static_cast<int64_t>(history.size()) < settings.startup_trials) {
-    // The start spreads out: of `candidates` random points, the one farthest from every point tried so far.
+    // The start spreads out: of `candidates` random points, the one farthest from every point tried or running.
     Point chosen = space.Random(rng);
-    if (history.empty()) return chosen;
+    if (history.empty() && running.empty()) return chosen;
     double farthest = -1;
     for (int64_t c = 0; c < settings.candidates; ++c) {
       Point candidate = c == 0 ? chosen : space.Random(rng);
       double nearest = std::numeric_limits<double>::infinity();
       for (const Observation& seen : history) nearest = std::min(nearest, Distance(space, candidate, seen.point));
+      for (const Point& busy : running) nearest = std::min(nearest, Distance(space, candidate, busy));
       if (nearest > farthest) {
         farthest = nearest;
         chosen = std::move(candidate);
@@ -217,13 +231,21 @@ Point SampleTpe(const SearchSpace& space, const std::vector<Observation>& histor
   for (size_t i = 0; i < good_count; ++i) good[ranked[i]] = true;
 
   const std::vector<Param>& params = space.params();
+  // The running trials' points join the rest, after the finished ones: they have no score yet, and a point being
+  // tried should not be drawn again.
+  std::vector<const Point*> points;
+  for (const Observation& seen : history) points.push_back(&seen.point);
+  for (const Point& busy : running) {
+    points.push_back(&busy);
+    good.push_back(false);
+  }
   Point point(params.size());
   for (const std::vector<size_t>& group : TpeGroups(space)) {
     if (!space.Active(point, group.front())) continue;
     // Each side's trials where the group was searched, oldest first, as the mixture reads values.
     std::vector<std::vector<double>> good_values, bad_values;
-    for (size_t t = 0; t < history.size(); ++t) {
-      const Point& seen = history[t].point;
+    for (size_t t = 0; t < points.size(); ++t) {
+      const Point& seen = *points[t];
       if (!seen[group.front()].active) continue;
       std::vector<double> values;
       for (size_t p : group) {
@@ -231,7 +253,7 @@ Point SampleTpe(const SearchSpace& space, const std::vector<Observation>& histor
       }
       (good[t] ? good_values : bad_values).push_back(std::move(values));
     }
-    // Draws are made in the mixture's own terms (log values for a log range, choices as indices), then read back.
+    // Draws are values as the mixture takes them (numbers as they are, choices as indices).
     const ProductMixture l(space, group, good_values, settings.prior_weight);
     const ProductMixture g(space, group, bad_values, settings.prior_weight);
     std::vector<double> chosen = l.Sample(rng);

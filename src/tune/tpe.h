@@ -7,10 +7,12 @@
 // choice, the trial's choice plus a little mass on every other), and a prior spanning the whole range; of
 // `candidates` points drawn from the good side's mixture the one with the largest l(x) / g(x) is taken. An integer
 // is scored by the mass of its unit bin. Past 25 trials on a side, older trials weigh less. Until
-// `startup_trials` trials have finished, points are drawn at random.
+// `startup_trials` trials have finished, points are drawn at random, spread out: each the farthest of
+// `candidates` random draws from every point tried or running. The points of trials still running count among
+// the rest (a constant liar), so parallel trials do not pile onto one point.
 //
 //   std::vector<Observation> history = {{point, /*loss=*/-auc}, ...};
-//   Point next = SampleTpe(space, history, TpeSettings{}, rng);
+//   Point next = SampleTpe(space, history, TpeSettings{}, rng, /*running=*/{});
 #pragma once
 
 #include <cstdint>
@@ -33,15 +35,15 @@ struct TpeSettings {
 };
 
 Point SampleTpe(const SearchSpace& space, const std::vector<Observation>& history, const TpeSettings& settings,
-                Rng& rng);
+                Rng& rng, const std::vector<Point>& running = {});
 
 // The groups SampleTpe draws together: params with the same conditions, each group in the order of its first
 // param in space.order() (so a group's conditions are decided before it), params within a group in that order.
 std::vector<std::vector<size_t>> TpeGroups(const SearchSpace& space);
 
-// One side's density over a group of params: a mixture of product kernels (exposed for its tests). A value is a
-// number in the space its density lives in for a float (log for log ranges), the integer itself for an int, the
-// choice's index for a choice.
+// One side's density over a group of params: a mixture of product kernels (exposed for its tests). A value is the
+// param's own value for a number (the kernels of a log range live in log space, and LogDensity is the density of
+// log x there: the Jacobian cancels in l / g), the integer itself for an int, the choice's index for a choice.
 class ProductMixture {
  public:
   // `observed[t]` holds trial t's values of the group's params, oldest trial first.

@@ -151,14 +151,18 @@ bool Tuner::NextJob(Job* job) {
   } else {
     // Under ASHA a trial that went further ranks above any that stopped earlier (as Optuna ranks pruned trials),
     // then by score: the rung is folded into the loss far beyond any score's range.
+    // Trials still training (with --parallel) are passed as running: TPE neither repeats nor crowds them.
     std::vector<Observation> history;
+    std::vector<Point> running;
     const auto last_rung = static_cast<double>(Rungs().size() - 1);
     for (const Trial& seen : trials_) {
       if (Finished(seen.state)) {
         history.push_back({seen.point, -seen.score + 1e12 * (last_rung - static_cast<double>(seen.rung))});
+      } else if (seen.state == Trial::State::kPending || seen.state == Trial::State::kRunning) {
+        running.push_back(seen.point);
       }
     }
-    trial.point = SampleTpe(space_, history, options_.tpe, rng);
+    trial.point = SampleTpe(space_, history, options_.tpe, rng, running);
   }
   trials_.push_back(std::move(trial));
   *job = {trials_.size() - 1, rungs[0], 0, /*resume=*/false};

@@ -1,5 +1,7 @@
 #include "tune/tpe.h"
 
+#include "common/error.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -107,6 +109,79 @@ TEST(TpeTest, AProductMixtureIsADensityOverTheGroup) {
     ASSERT_GE(k, 2);
     ASSERT_LE(k, 8);
   }
+}
+
+// An integer of a log range is scored by its bin in log space, [log(k - 0.5), log(k + 0.5)]: the bins still sum
+// to 1, and a kernel at 2 puts more mass on 2 than on 16 although 16's bin is wider.
+TEST(TpeTest, ALogIntegerIsScoredByItsBinInLogSpace) {
+  const SearchSpace space = SearchSpace::Parse(R"(
+[params."model.experts"]
+low = 1
+high = 64
+int = true
+log = true
+)",
+                                               "space.toml");
+  const ProductMixture mixture(space, {0}, {{2}, {2}, {3}}, 1.0);
+  double total = 0;
+  for (int k = 1; k <= 64; ++k) total += std::exp(mixture.LogDensity({static_cast<double>(k)}));
+  EXPECT_NEAR(total, 1.0, 1e-9);
+  EXPECT_GT(mixture.LogDensity({2}), mixture.LogDensity({16}));
+  // A value outside the range or a choice out of its list is refused, naming the param.
+  EXPECT_THROW(ProductMixture(space, {0}, {{65}}, 1.0), Error);
+}
+
+// A param under two conditions forms its own group, after the groups of both.
+TEST(TpeTest, AParamUnderTwoConditionsIsItsOwnGroupAfterBoth) {
+  const SearchSpace space = SearchSpace::Parse(R"(
+[params."model.arch"]
+choices = ["mmoe", "ple"]
+[params."train.weighting"]
+choices = ["static", "gradnorm"]
+[params."model.experts"]
+low = 2
+high = 8
+int = true
+when = { "model.arch" = ["ple"] }
+[params."train.gradnorm_alpha"]
+low = 0.5
+high = 2.5
+when = { "model.arch" = ["ple"], "train.weighting" = ["gradnorm"] }
+)",
+                                               "space.toml");
+  const std::vector<std::vector<size_t>> groups = TpeGroups(space);
+  ASSERT_EQ(groups.size(), 3u);
+  EXPECT_EQ(groups[0].size(), 2u);  // arch and weighting
+  EXPECT_EQ(groups[1], std::vector<size_t>{Index(space, "model.experts")});
+  EXPECT_EQ(groups[2], std::vector<size_t>{Index(space, "train.gradnorm_alpha")});
+}
+
+// A running trial's point counts among the rest: with the best trials all at lr 1e-3, TPE draws near it, and
+// with trials running there it moves away.
+TEST(TpeTest, RunningTrialsCountAmongTheRest) {
+  const SearchSpace space = SearchSpace::Parse(R"(
+[params."train.lr"]
+low = 1e-5
+high = 1e-1
+log = true
+)",
+                                               "space.toml");
+  std::vector<Observation> history;
+  Rng rng(3);
+  for (int t = 0; t < 20; ++t) {
+    const Point point = space.Random(rng);
+    history.push_back({point, std::abs(std::log10(point[0].number) + 3)});
+  }
+  Point busy(1);
+  busy[0] = {.active = true, .number = 1e-3};
+  const std::vector<Point> running(30, busy);
+  double alone = 0, crowded = 0;
+  for (int t = 0; t < 40; ++t) {
+    Rng a(50 + t), b(50 + t);
+    alone += std::abs(std::log10(SampleTpe(space, history, TpeSettings{}, a)[0].number) + 3);
+    crowded += std::abs(std::log10(SampleTpe(space, history, TpeSettings{}, b, running)[0].number) + 3);
+  }
+  EXPECT_GT(crowded, alone * 1.2) << "mean decades from 1e-3: " << crowded / 40 << " against " << alone / 40;
 }
 
 // Past 25 trials on a side the older ones weigh less: from 1/n up to 1, the newest 25 at 1, then the prior.
