@@ -9,7 +9,7 @@
 
 The file's `features` metadata (docs/model_format.md, "The features entry") turns raw columns into the model's
 input exactly as mtrec's feature pipeline does; the weights and the resolved config rebuild the network of every
-`model.arch` (single_task, shared_bottom, omoe, mmoe, ple, cross_stitch, esmm, aitm; batch norm, numeric
+`model.arch` (single_task, shared_bottom, omoe, mmoe, ple, cross_stitch, esmm, aitm, adatt; batch norm, numeric
 projection, dropout off as in inference); the task graph (chains, pinball ladders) and the task heads (sigmoid,
 exp, ziln, treatment arms) turn outputs into predictions as models/task_graph.cc and models/task_outputs.cc do.
 Nothing here needs mtrec: only torch and numpy.
@@ -33,7 +33,7 @@ import torch.nn.functional as F
 BATCH_NORM_EPS = 1e-5  # nn/batch_norm.h's default, which every mtrec model uses
 MAX_LOGIT = 80.0       # a chain task's logit is clamped to ±this (models/task_graph.cc, kMaxLogit)
 ZILN_MIN_SIGMA = 1e-2  # models/ziln.h, kZilnMinSigma
-ARCHS = ("single_task", "shared_bottom", "omoe", "mmoe", "ple", "cross_stitch", "esmm", "aitm")
+ARCHS = ("single_task", "shared_bottom", "omoe", "mmoe", "ple", "cross_stitch", "esmm", "aitm", "adatt")
 COUNT_LOSSES = ("poisson", "tweedie", "negbin")  # their output is log mu: the prediction is e^output
 
 
@@ -415,7 +415,7 @@ class MtrecModel(torch.nn.Module):
         self._graph(tasks)
         self.experts = int(model.get("experts", 0))
         self.task_experts = int(model.get("task_experts", 0))
-        self.ple_levels = len(model.get("expert", []))
+        self.levels = len(model.get("expert", []))
 
     def w(self, name):
         return self.params[escape(name)]
@@ -561,6 +561,8 @@ class MtrecModel(torch.nn.Module):
             return self.mlp("towers", mixed, output=True)
         if self.arch == "ple":
             return self.mlp("towers", self.ple(x), output=True)
+        if self.arch == "adatt":
+            return self.mlp("towers", self.adatt(x), output=True)
         return self.aitm(x)
 
     def ple(self, x):
@@ -570,9 +572,9 @@ class MtrecModel(torch.nn.Module):
         columns = len(self.output_columns)
         te, se = self.task_experts, self.experts
         branches_in = None  # per branch its input at levels > 0
-        for level in range(self.ple_levels):
+        for level in range(self.levels):
             prefix = f"ple.{level}"
-            last = level + 1 == self.ple_levels
+            last = level + 1 == self.levels
             if level == 0:
                 bank = self.mlp(f"{prefix}.experts", x, output=False).reshape(n, columns * te + se, -1)
                 task_experts = [bank[:, k * te:(k + 1) * te] for k in range(columns)]
@@ -592,6 +594,30 @@ class MtrecModel(torch.nn.Module):
                 outputs.append(self.mix(weights, pool))
             branches_in = outputs
         return torch.cat(branches_in, dim=1)
+
+    def adatt(self, x):
+        """AdaTT-sp levels (models/adatt.cc): task k's output is the softmax-gated sum of every task's experts plus
+        its own experts again, weighted by its native weights (1 for a single expert)."""
+        n = x.shape[0]
+        columns = len(self.output_columns)
+        m = self.task_experts
+        inputs = [x] * columns
+        for level in range(self.levels):
+            prefix = f"adatt.{level}"
+            if level == 0:
+                bank = self.mlp(f"{prefix}.experts", x, output=False).reshape(n, columns * m, -1)
+            else:
+                bank = torch.cat([self.mlp(f"{prefix}.experts.{c}", inputs[k], output=False).reshape(n, m, -1)
+                                  for k, c in enumerate(self.output_columns)], dim=1)
+            outputs = []
+            for k, c in enumerate(self.output_columns):
+                weights = torch.softmax(self.linear(f"{prefix}.gates.{c}", inputs[k]), dim=1)
+                native = (self.w(f"{prefix}.native.{c}").reshape(-1) if self.has(f"{prefix}.native.{c}")
+                          else torch.ones(m))
+                added = torch.cat([torch.zeros(k * m), native, torch.zeros((columns - k - 1) * m)])
+                outputs.append(self.mix(weights + added, bank))
+            inputs = outputs
+        return torch.cat(inputs, dim=1)
 
     def aitm(self, x):
         """Per-task encoders; a task with a parent mixes its own representation with g(z_parent) by attention

@@ -35,6 +35,9 @@ std::string DescribeArchitecture(const ModelConfig& m) {
                          fmt::join(m.bottom, "-"), tower);
     case Arch::kAitm:
       return fmt::format("aitm, an encoder per task {}, {}", fmt::join(m.bottom, "-"), tower);
+    case Arch::kAdatt:
+      return fmt::format("adatt, {} levels ({}), {} experts per task per level fused by every task, {}",
+                         m.expert.size(), fmt::join(m.expert, ", "), m.task_experts, tower);
   }
   Fail("model.arch {} is not an architecture this mtrec knows", static_cast<int>(m.arch));
 }

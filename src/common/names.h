@@ -24,13 +24,13 @@ namespace mtrec {
 template <typename E>
 struct NameTable;
 
-enum class Arch { kSingleTask, kSharedBottom, kOmoe, kMmoe, kPle, kCrossStitch, kEsmm, kAitm };
+enum class Arch { kSingleTask, kSharedBottom, kOmoe, kMmoe, kPle, kCrossStitch, kEsmm, kAitm, kAdatt };
 template <>
 struct NameTable<Arch> {
-  static constexpr std::array<std::string_view, 8> kNames = {"single_task", "shared_bottom", "omoe", "mmoe",
-                                                             "ple",         "cross_stitch",  "esmm", "aitm"};
+  static constexpr std::array<std::string_view, 9> kNames = {"single_task", "shared_bottom", "omoe", "mmoe", "ple",
+                                                             "cross_stitch", "esmm",         "aitm", "adatt"};
 };
-static_assert(NameTable<Arch>::kNames.size() == static_cast<size_t>(Arch::kAitm) + 1, "a name for each Arch");
+static_assert(NameTable<Arch>::kNames.size() == static_cast<size_t>(Arch::kAdatt) + 1, "a name for each Arch");
 
 enum class TaskKind { kBinary, kRegression };
 template <>

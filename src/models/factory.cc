@@ -1,4 +1,5 @@
 #include "common/error.h"
+#include "models/adatt.h"
 #include "models/aitm.h"
 #include "models/cross_stitch.h"
 #include "models/mixture_of_experts.h"
@@ -31,6 +32,8 @@ std::unique_ptr<Model> CreateModel(const Config& task_config, const InputLayout&
       return Model::Build<TaskTowers>(config, layout, max_batch, /*own_embeddings=*/false);
     case Arch::kAitm:
       return Model::Build<Aitm>(config, layout, max_batch);
+    case Arch::kAdatt:
+      return Model::Build<Adatt>(config, layout, max_batch);
   }
   Fail("model.arch {} is not an architecture this mtrec knows", static_cast<int>(config.model.arch));
 }

@@ -68,9 +68,9 @@ struct DropoutStream {
   static constexpr uint64_t Tower(size_t task) { return 100 + task; }
   // aitm: task k's transfer g_k, the information it passes to its children.
   static constexpr uint64_t Transfer(size_t task) { return 50 + task; }
-  // ple level l: the experts over x at the first level (one bank), ...
+  // ple and adatt level l: the experts over x at the first level (one bank), ...
   static constexpr uint64_t PleLevel(size_t level) { return 1 + 10 * level; }
-  // ... and at a later level the bank of branch b (a task's experts, then the shared ones after the last task).
+  // ... and at a later level the bank of branch b (a task's experts, then ple's shared ones after the last task).
   static constexpr uint64_t PleBank(size_t level, size_t branch) { return PleLevel(level) + 1 + branch; }
 };
 

@@ -113,6 +113,9 @@ void ParameterArena::Initialize(uint64_t seed) {
       case Init::kGlorotUniform:
         bound = std::sqrt(6.0 / static_cast<double>(info.rows / info.groups + info.cols));
         break;
+      case Init::kUniformInverseSqrtCols:
+        bound = std::sqrt(1.0 / static_cast<double>(info.cols));
+        break;
     }
     // A stream per parameter index: adding or resizing one parameter leaves the others' values unchanged.
     Rng rng(mixed_seed ^ Mix64(i + 1));

@@ -24,6 +24,7 @@ enum class Init {
   kHeUniform,      // U(-sqrt(6/fan_in), sqrt(6/fan_in)): for layers followed by ReLU
   kGlorotUniform,  // U(-sqrt(6/(fan_in+fan_out)), ...): for output layers
   kStitch,         // a square mixing matrix near identity: 0.9 on the diagonal, 0.1/(n-1) elsewhere (cross-stitch)
+  kUniformInverseSqrtCols,  // U(-sqrt(1/cols), sqrt(1/cols)): weights of a linear combination of `cols` experts
 };
 
 struct ParameterInfo {
