@@ -7,7 +7,7 @@
 # The models cover the ecommerce preset's chains (click -> cart, click -> purchase) and regression with every
 # architecture, plus: batch norm, numeric projection, hashed ids, a bucketised numeric feature and a shared table
 # (shared_bottom); a pinball ladder and a count loss (ple); ziln and treatment arms (the marketing preset, mmoe
-# and single_task); AITM's direct and masked links. Last line:
+# and single_task); AITM's direct and masked links; AdaTT with two experts per task and with one. Last line:
 #   pytorch: models=N rows=R max_diff=X fine_tune_logloss=A->B
 # Usage: examples/pytorch/run.sh [--rows N] [--out DIR]
 set -euo pipefail
