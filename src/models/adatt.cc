@@ -19,19 +19,23 @@ Adatt::Adatt(const Config& config, const InputLayout& layout, int64_t max_batch)
     level.in_width = l == 0 ? input_.OutputCols() : levels_[l - 1].width;
     const std::string prefix = fmt::format("adatt.{}", l);
     if (l == 0) {  // every expert reads x: one bank, one wide GEMM
-      level.banks.push_back({.mlp = AddMlp({.name = prefix + ".experts",
-                                            .input_cols = level.in_width,
-                                            .hidden = {level.width},
-                                            .groups = tasks * m,
-                                            .dropout_stream = DropoutStream::PleLevel(l)})});
+      Bank bank;
+      bank.mlp = AddMlp({.name = prefix + ".experts",
+                         .input_cols = level.in_width,
+                         .hidden = {level.width},
+                         .groups = tasks * m,
+                         .dropout_stream = DropoutStream::PleLevel(l)});
+      level.banks.push_back(std::move(bank));
     } else {
       for (int k = 0; k < tasks; ++k) {
-        level.banks.push_back({.mlp = AddMlp({.name = prefix + ".experts." + task_names_[k],
-                                              .input_cols = level.in_width,
-                                              .hidden = {level.width},
-                                              .groups = m,
-                                              .dropout_stream = DropoutStream::PleBank(l, k)}),
-                               .task = k});
+        Bank bank;
+        bank.mlp = AddMlp({.name = prefix + ".experts." + task_names_[k],
+                           .input_cols = level.in_width,
+                           .hidden = {level.width},
+                           .groups = m,
+                           .dropout_stream = DropoutStream::PleBank(l, k)});
+        bank.task = k;
+        level.banks.push_back(std::move(bank));
       }
     }
     for (Bank& bank : level.banks) bank.diff_out.Resize(max_batch, bank.mlp->OutputCols());
@@ -112,11 +116,7 @@ void Adatt::BodyForward(const Tensor& src, const Tensor& dst, Mode mode) {
         for (int64_t i = 0; i < m; ++i) row[i] += native ? native[i] : 1.f;
       }
       level.mixture->Forward(level.blocks, weights, out.Columns(k * level.width, level.width));
-      if (mode == Mode::kInfer) {
-        for (int64_t r = 0; r < n; ++r) {
-          for (int64_t e = 0; e < probabilities.cols; ++e) gate.usage_sum[e] += probabilities.At(r, e);
-        }
-      }
+      if (mode == Mode::kInfer) AddColumnSums(probabilities, gate.usage_sum);
     }
   }
   if (mode == Mode::kInfer) usage_rows_ += n;
@@ -136,11 +136,8 @@ void Adatt::BodyBackward(const Tensor& src, const Tensor& diff_dst, const Tensor
     Level& level = levels_[l];
     Tensor diff_out = level.diff_out.View().TopRows(n);
     Tensor diff_in_total = l == 0 ? diff_src : levels_[l - 1].diff_out.View().TopRows(n);
-    for (int64_t r = 0; r < n; ++r) std::fill_n(diff_in_total.Row(r), diff_in_total.cols, 0.f);
-    for (Bank& bank : level.banks) {
-      Tensor d = bank.diff_out.View().TopRows(n);
-      for (int64_t r = 0; r < n; ++r) std::fill_n(d.Row(r), d.cols, 0.f);
-    }
+    ZeroFill(diff_in_total);
+    for (Bank& bank : level.banks) ZeroFill(bank.diff_out.View().TopRows(n));
     FillBlocks(level, n);
     Tensor scratch = level.diff_in_scratch.View().TopRows(n);
     for (int k = 0; k < static_cast<int>(level.gates.size()); ++k) {

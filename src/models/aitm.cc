@@ -66,7 +66,7 @@ void Aitm::BodyBackward(const Tensor& src, const Tensor& diff_dst, const Tensor&
   Tensor diff_z_all = diff_z_.View().TopRows(n);
   towers_->Backward(z_.View().TopRows(n), diff_dst, &diff_z_all);
   Tensor diff_information_all = diff_information_.View().TopRows(n);
-  for (int64_t r = 0; r < n; ++r) std::fill_n(diff_information_all.Row(r), diff_information_all.cols, 0.f);
+  ZeroFill(diff_information_all);
   Tensor scratch = scratch_.View().TopRows(n);
   for (auto it = graph().order().rbegin(); it != graph().order().rend(); ++it) {
     const int k = *it;

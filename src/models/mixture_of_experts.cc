@@ -61,9 +61,7 @@ void MixtureOfExperts::BodyForward(const Tensor& src, const Tensor& dst, Mode mo
   }
   CopyInto(dst, towers_->Forward(mixed, mode));
   if (mode == Mode::kInfer) {
-    for (int64_t r = 0; r < n; ++r) {
-      for (int64_t j = 0; j < gates_ * experts_; ++j) usage_sum_[j] += weights.At(r, j);
-    }
+    AddColumnSums(weights, usage_sum_);
     usage_rows_ += n;
   }
 }
@@ -82,7 +80,7 @@ void MixtureOfExperts::BodyBackward(const Tensor& src, const Tensor& diff_dst, c
   Tensor diff_src_gates = diff_src_gates_.View().TopRows(n);
   {
     ProfileScope scope("gates and mixture backward");
-    for (int64_t r = 0; r < n; ++r) std::fill_n(diff_experts.Row(r), diff_experts.cols, 0.f);
+    ZeroFill(diff_experts);
     blocks_[0] = expert_out_;
     diff_blocks_[0] = diff_experts;
     for (int64_t g = 0; g < gates_; ++g) {

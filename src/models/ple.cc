@@ -133,11 +133,7 @@ void Ple::BodyForward(const Tensor& src, const Tensor& dst, Mode mode) {
       gate.softmax->Forward(logits, weights, mode);
       FillBlocks(level, gate, n);
       level.mixture->Forward(gate.blocks, weights, out.Columns(gate.branch * level.width, level.width));
-      if (mode == Mode::kInfer) {
-        for (int64_t r = 0; r < n; ++r) {
-          for (int64_t e = 0; e < weights.cols; ++e) gate.usage_sum[e] += weights.At(r, e);
-        }
-      }
+      if (mode == Mode::kInfer) AddColumnSums(weights, gate.usage_sum);
     }
   }
   if (mode == Mode::kInfer) usage_rows_ += n;
@@ -156,11 +152,8 @@ void Ple::BodyBackward(const Tensor& src, const Tensor& diff_dst, const Tensor& 
     Level& level = levels_[l];
     Tensor diff_out = level.diff_out.View().TopRows(n);
     Tensor diff_in_total = l == 0 ? diff_src : levels_[l - 1].diff_out.View().TopRows(n);
-    for (int64_t r = 0; r < n; ++r) std::fill_n(diff_in_total.Row(r), diff_in_total.cols, 0.f);
-    for (Bank& bank : level.banks) {
-      Tensor d = bank.diff_out.View().TopRows(n);
-      for (int64_t r = 0; r < n; ++r) std::fill_n(d.Row(r), d.cols, 0.f);
-    }
+    ZeroFill(diff_in_total);
+    for (Bank& bank : level.banks) ZeroFill(bank.diff_out.View().TopRows(n));
     Tensor scratch = level.diff_in_scratch.View().TopRows(n);
     for (Gate& gate : level.gates) {
       Tensor weights = gate.weights.View().TopRows(n);

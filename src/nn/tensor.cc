@@ -25,6 +25,18 @@ void AddInto(const Tensor& into, const Tensor& from) {
   });
 }
 
+void ZeroFill(const Tensor& t) {
+  for (int64_t r = 0; r < t.rows; ++r) std::fill_n(t.Row(r), t.cols, 0.f);
+}
+
+void AddColumnSums(const Tensor& t, std::vector<double>& sums) {
+  MTREC_CHECK(sums.size() >= static_cast<size_t>(t.cols), "AddColumnSums: {} sums for {} columns", sums.size(), t.cols);
+  for (int64_t r = 0; r < t.rows; ++r) {
+    const float* row = t.Row(r);
+    for (int64_t c = 0; c < t.cols; ++c) sums[c] += row[c];
+  }
+}
+
 void CopyInto(const Tensor& into, const Tensor& from) {
   CheckTensor(from, into.rows, into.cols, "CopyInto", "from");
   for (int64_t r = 0; r < into.rows; ++r) std::copy_n(from.Row(r), into.cols, into.Row(r));

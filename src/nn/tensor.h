@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "common/aligned.h"
 
@@ -33,6 +34,10 @@ void CheckTensor(const Tensor& t, int64_t rows, int64_t cols, std::string_view l
 // into += from, element-wise (same shape); and into = from.
 void AddInto(const Tensor& into, const Tensor& from);
 void CopyInto(const Tensor& into, const Tensor& from);
+// Every element of the view set to 0 (a gradient buffer that several backward passes accumulate into).
+void ZeroFill(const Tensor& t);
+// sums[c] += Σ_rows t(r, c), in double, for each of t's columns (a gate's mean weights over an evaluation).
+void AddColumnSums(const Tensor& t, std::vector<double>& sums);
 
 // Aligned storage for a rows × cols matrix, allocated once and zero-initialised.
 class Matrix {
