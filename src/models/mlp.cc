@@ -51,20 +51,45 @@ Mlp::Mlp(ParameterArena& arena, const MlpOptions& options, const MlpSettings& se
     cols = options.outputs;
   }
   output_cols_ = g * cols;
+  // BatchNorm -> ReLU [-> Dropout] run as one pass (BatchNorm::ForwardRelu): a step reads and writes the hidden
+  // activations once instead of three times, and keeps neither the intermediate values nor a dropout mask.
+  const size_t count = layers_.size();
+  group_first_.resize(count);
+  group_last_.resize(count);
+  norm_.assign(count, nullptr);
+  group_dropout_.assign(count, nullptr);
+  for (size_t i = 0; i < count; ++i) {
+    group_first_[i] = group_last_[i] = i;
+    auto* norm = dynamic_cast<BatchNorm*>(layers_[i].get());
+    if (norm == nullptr || i + 1 == count || dynamic_cast<const Relu*>(layers_[i + 1].get()) == nullptr) continue;
+    norm_[i] = norm;
+    size_t last = i + 1;
+    if (last + 1 < count) {
+      if (auto* dropout = dynamic_cast<Dropout*>(layers_[last + 1].get())) {
+        group_dropout_[i] = dropout;
+        ++last;
+      }
+    }
+    group_last_[i] = last;
+    for (size_t j = i + 1; j <= last; ++j) group_first_[j] = i;
+    i = last;
+  }
   // Profile scope names, built once: the index of the linear layer each belongs to, and what it is.
   int64_t linear_index = -1;
-  for (const auto& layer : layers_) {
-    const Layer* l = layer.get();
-    const char* kind = dynamic_cast<const Relu*>(l)         ? "relu"
-                       : dynamic_cast<const Dropout*>(l)    ? "dropout"
-                       : dynamic_cast<const BatchNorm*>(l)  ? "batch norm"
-                       : dynamic_cast<const CrossStitch*>(l) ? "cross-stitch"
-                                                             : (++linear_index, "linear");
+  for (size_t i = 0; i < count; ++i) {
+    const Layer* l = layers_[i].get();
+    const char* kind = norm_[i] != nullptr && group_dropout_[i] != nullptr ? "batch norm, relu, dropout"
+                       : norm_[i] != nullptr                               ? "batch norm, relu"
+                       : dynamic_cast<const Relu*>(l)                      ? "relu"
+                       : dynamic_cast<const Dropout*>(l)                   ? "dropout"
+                       : dynamic_cast<const BatchNorm*>(l)                 ? "batch norm"
+                       : dynamic_cast<const CrossStitch*>(l)               ? "cross-stitch"
+                                                                           : (++linear_index, "linear");
     const std::string base = fmt::format("{}.{} {}", name, linear_index, kind);
     profile_names_.push_back(base + " forward");
     profile_names_.push_back(base + " backward");
   }
-  for (size_t i = 0; i < layers_.size(); ++i) {
+  for (size_t i = 0; i < count; ++i) {
     Layer* layer = layers_[i].get();
     is_dropout_.push_back(dynamic_cast<const Dropout*>(layer) != nullptr);
     dense_.push_back(dynamic_cast<Dense*>(layer));
@@ -73,8 +98,10 @@ Mlp::Mlp(ParameterArena& arena, const MlpOptions& options, const MlpSettings& se
     const bool product = dense_.back() != nullptr || grouped_.back() != nullptr;
     relu_follows_.push_back(product && i + 1 < layers_.size() &&
                             dynamic_cast<const Relu*>(layers_[i + 1].get()) != nullptr);
-    activations_.emplace_back(settings.max_batch, layer->OutputCols());
-    diffs_.emplace_back(settings.max_batch, layer->OutputCols());
+    // Inside a fused group only the last layer's output (and the gradient w.r.t. it) exists.
+    const bool kept = group_last_[group_first_[i]] == i;
+    activations_.emplace_back(kept ? settings.max_batch : 0, layer->OutputCols());
+    diffs_.emplace_back(kept ? settings.max_batch : 0, layer->OutputCols());
   }
 }
 
@@ -94,9 +121,13 @@ Tensor Mlp::Forward(const Tensor& src, Mode mode, const SharedColumns* shared) {
   for (size_t i = 0; i < layers_.size(); ++i) {
     // Dropout is the identity at inference: skipped rather than copied (the next layer reads its input).
     if (infer && is_dropout_[i]) continue;
-    Tensor output = activations_[i].View().TopRows(src.rows);
+    const size_t last = group_last_[i];
+    Tensor output = activations_[last].View().TopRows(src.rows);
     ProfileScope scope(profile_names_[2 * i].c_str());
-    if (infer && dense_[i] != nullptr) {
+    if (last != i) {
+      norm_[i]->ForwardRelu(input, output, mode, group_dropout_[i]);
+      i = last;
+    } else if (infer && dense_[i] != nullptr) {
       dense_[i]->Infer(input, output, i == 0 ? shared : nullptr, relu_follows_[i]);
     } else if (infer && grouped_[i] != nullptr) {
       grouped_[i]->Infer(input, output, relu_follows_[i]);
@@ -112,17 +143,22 @@ Tensor Mlp::Forward(const Tensor& src, Mode mode, const SharedColumns* shared) {
 void Mlp::Backward(const Tensor& src, const Tensor& diff_dst, const Tensor* diff_src) {
   const int64_t n = src.rows;
   Tensor diff = diff_dst;
-  for (size_t i = layers_.size(); i-- > 0;) {
+  // From the last layer (or fused group) to the first: [i, last] is one layer, or one fused group.
+  for (size_t last = layers_.size(); last-- > 0;) {
+    const size_t i = group_first_[last];
     Tensor input = i == 0 ? src : activations_[i - 1].View().TopRows(n);
-    Tensor output = activations_[i].View().TopRows(n);
+    Tensor output = activations_[last].View().TopRows(n);
     ProfileScope scope(profile_names_[2 * i + 1].c_str());
-    if (i == 0) {
-      layers_[i]->Backward(input, output, diff, diff_src);
+    Tensor diff_input;
+    if (i > 0) diff_input = diffs_[i - 1].View().TopRows(n);
+    const Tensor* diff_in = i > 0 ? &diff_input : diff_src;
+    if (i != last) {
+      norm_[i]->BackwardRelu(input, output, diff, diff_in, group_dropout_[i]);
     } else {
-      Tensor diff_input = diffs_[i - 1].View().TopRows(n);
-      layers_[i]->Backward(input, output, diff, &diff_input);
-      diff = diff_input;
+      layers_[i]->Backward(input, output, diff, diff_in);
     }
+    diff = diff_input;
+    last = i;
   }
 }
 

@@ -1,5 +1,6 @@
 // A stack of hidden layers Dense -> [BatchNorm ->] ReLU -> Dropout, optionally followed by a linear output layer.
-// It owns its activation buffers, sized once for the largest batch.
+// It owns its activation buffers, sized once for the largest batch. With batch norm, BatchNorm -> ReLU -> Dropout
+// runs as one pass over the rows (BatchNorm::ForwardRelu, BackwardRelu).
 //
 // With groups = G it is G independent MLPs of the same shape computed side by side, group g's output in columns
 // [g·out, (g+1)·out): experts, or one tower per task. Groups that read the same input make the first layer one
@@ -90,6 +91,12 @@ class Mlp {
   std::vector<Dense*> dense_;
   std::vector<GroupedDense*> grouped_;
   std::vector<bool> relu_follows_;
+  // Fused groups BatchNorm -> ReLU [-> Dropout]: per layer the first and last layer of its group (itself when it
+  // is in none); at a group's first layer its BatchNorm and its Dropout (or null).
+  std::vector<size_t> group_first_;
+  std::vector<size_t> group_last_;
+  std::vector<BatchNorm*> norm_;
+  std::vector<Dropout*> group_dropout_;
   size_t output_bias_id_ = kNoOutputLayer;
   bool seeded_ = false;              // whether SetStepSeed has been called: a training Forward with dropout needs it
   std::vector<Matrix> activations_;  // output of each layer

@@ -66,6 +66,50 @@ MTREC_HOT_LOOP void InputGradientRow(const float* x, const float* dy, float* dx,
   }
 }
 
+// The fused BatchNorm -> ReLU [-> Dropout] rows (ForwardRelu): the same values, in the same order of operations,
+// as AffineRow, ReLU and the dropout mask applied one after the other.
+MTREC_HOT_LOOP void AffineReluRow(const float* x, float* y, const float* __restrict scale,
+                                  const float* __restrict shift, int64_t n) {
+  for (int64_t c = 0; c < n; ++c) {
+    const float v = x[c] * scale[c] + shift[c];
+    y[c] = v > 0.f ? v : 0.f;
+  }
+}
+
+MTREC_HOT_LOOP void AffineReluDropoutRow(const float* x, float* y, const float* __restrict scale,
+                                         const float* __restrict shift, int64_t n, uint64_t row_base,
+                                         uint64_t threshold, float keep) {
+  for (int64_t c = 0; c < n; ++c) {
+    const float v = x[c] * scale[c] + shift[c];
+    y[c] = (v > 0.f ? v : 0.f) * DropoutMask::Value(row_base, c, threshold, keep);
+  }
+}
+
+// The gradient w.r.t. the normalised value, from the fused output y and its gradient g: g · keep where y > 0 (the
+// ReLU passed and the mask kept the element), else 0 — what dropout's and ReLU's backward passes give in turn.
+// Written as a product with a selected factor, which vectorises (a selected product does not).
+MTREC_HOT_LOOP void AddReluGradientMoments(const float* x, const float* y, const float* g, float keep,
+                                           const float* __restrict mean, const float* __restrict inv_std,
+                                           double* __restrict sum_dy, double* __restrict sum_dy_xhat, int64_t n) {
+  for (int64_t c = 0; c < n; ++c) {
+    const float dy = g[c] * (y[c] > 0.f ? keep : 0.f);
+    const float xhat = (x[c] - mean[c]) * inv_std[c];
+    sum_dy[c] += dy;
+    sum_dy_xhat[c] += static_cast<double>(dy) * xhat;
+  }
+}
+
+MTREC_HOT_LOOP void ReluInputGradientRow(const float* x, const float* y, const float* g, float keep, float* dx,
+                                         const float* __restrict gamma, const float* __restrict mean,
+                                         const float* __restrict inv_std, const float* __restrict mean_dy,
+                                         const float* __restrict mean_dy_xhat, int64_t n) {
+  for (int64_t c = 0; c < n; ++c) {
+    const float dy = g[c] * (y[c] > 0.f ? keep : 0.f);
+    const float xhat = (x[c] - mean[c]) * inv_std[c];
+    dx[c] = gamma[c] * inv_std[c] * (dy - mean_dy[c] - xhat * mean_dy_xhat[c]);
+  }
+}
+
 }  // namespace
 
 BatchNorm::BatchNorm(ParameterArena& arena, const std::string& name, int64_t cols, float momentum, float eps)
@@ -82,6 +126,35 @@ BatchNorm::BatchNorm(ParameterArena& arena, const std::string& name, int64_t col
 }
 
 void BatchNorm::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
+  PrepareForward(src, dst, mode);
+  const float* scale = scale_.data();
+  const float* shift = shift_.data();
+  ParallelRows(src.rows, src.rows * cols_, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) AffineRow(src.Row(r), dst.Row(r), scale, shift, cols_);
+  });
+}
+
+void BatchNorm::ForwardRelu(const Tensor& src, const Tensor& dst, Mode mode, const Dropout* dropout) {
+  PrepareForward(src, dst, mode);
+  const float* scale = scale_.data();
+  const float* shift = shift_.data();
+  const bool drop = dropout != nullptr && mode == Mode::kTrain && dropout->rate() > 0.f;
+  MTREC_CHECK(!drop || dropout->OutputCols() == cols_, "{}: a dropout of {} columns after {} columns", label_,
+              dropout->OutputCols(), cols_);
+  const DropoutMask mask = drop ? dropout->Mask() : DropoutMask{};
+  ParallelRows(src.rows, src.rows * cols_, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      if (drop) {
+        AffineReluDropoutRow(src.Row(r), dst.Row(r), scale, shift, cols_, mask.RowBase(r), mask.threshold,
+                             mask.scale);
+      } else {
+        AffineReluRow(src.Row(r), dst.Row(r), scale, shift, cols_);
+      }
+    }
+  });
+}
+
+void BatchNorm::PrepareForward(const Tensor& src, const Tensor& dst, Mode mode) {
   CheckTensor(src, src.rows, cols_, label_, "src");
   CheckTensor(dst, src.rows, cols_, label_, "dst");
   const int64_t n = src.rows;
@@ -133,38 +206,28 @@ void BatchNorm::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
       shift[c] = beta[c] - running_mean[c] * scale[c];
     }
   }
-  ParallelRows(n, n * cols_, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) AffineRow(src.Row(r), dst.Row(r), scale, shift, cols_);
-  });
   batch_rows_ = train ? n : -1;
 }
 
-// With x̂ = (x − μ) / σ and y = γ x̂ + β over a batch of N rows (σ includes ε):
-//   ∂L/∂β = Σ_r dy,   ∂L/∂γ = Σ_r dy · x̂,
-//   ∂L/∂x = (γ / σ) · (dy − mean_r(dy) − x̂ · mean_r(dy · x̂))
-// (the batch statistics depend on x; Ioffe & Szegedy 2015, section 3).
-void BatchNorm::Backward(const Tensor& src, const Tensor& dst, const Tensor& diff_dst, const Tensor* diff_src) {
+void BatchNorm::CheckBackward(const Tensor& src, const Tensor& diff_dst, const Tensor* diff_src) const {
   const int64_t n = diff_dst.rows;
   MTREC_CHECK(batch_rows_ == n, "{}: Backward of {} rows without a training Forward of those rows", label_, n);
   CheckTensor(src, n, cols_, label_, "src");
   CheckTensor(diff_dst, n, cols_, label_, "diff_dst");
   if (diff_src) CheckTensor(*diff_src, n, cols_, label_, "diff_src");
-  (void)dst;
-  const float* gamma = arena_->Value(gamma_id_);
+}
+
+template <typename Moments>
+void BatchNorm::ReduceGradientMoments(int64_t n, const Moments& moments) {
   float* diff_gamma = arena_->Grad(gamma_id_);
   float* diff_beta = arena_->Grad(beta_id_);
-  const float* mean = batch_mean_.data();
-  const float* inv_std = batch_inv_std_.data();
   const int64_t chunks = Chunks(n);
   partial_.assign(static_cast<size_t>(2 * chunks * cols_), 0.0);
   ForRowChunks(n, cols_, [&](int64_t chunk, int64_t begin, int64_t end) {
     double* sum_dy = partial_.data() + 2 * chunk * cols_;
-    double* sum_dy_xhat = sum_dy + cols_;
-    for (int64_t r = begin; r < end; ++r) {
-      AddGradientMoments(src.Row(r), diff_dst.Row(r), mean, inv_std, sum_dy, sum_dy_xhat, cols_);
-    }
+    moments(sum_dy, sum_dy + cols_, begin, end);
   });
-  float* mean_dy = scale_.data();       // reused: Forward's scale and shift are not needed any more
+  float* mean_dy = scale_.data();  // reused: Forward's scale and shift are not needed any more
   float* mean_dy_xhat = shift_.data();
   totals_.assign(static_cast<size_t>(2 * cols_), 0.0);
   for (int64_t c = 0; c < cols_; ++c) {
@@ -182,11 +245,59 @@ void BatchNorm::Backward(const Tensor& src, const Tensor& dst, const Tensor& dif
     mean_dy[c] = static_cast<float>(totals_[c] / batch_total_rows_);
     mean_dy_xhat[c] = static_cast<float>(totals_[cols_ + c] / batch_total_rows_);
   }
+}
+
+// With x̂ = (x − μ) / σ and y = γ x̂ + β over a batch of N rows (σ includes ε):
+//   ∂L/∂β = Σ_r dy,   ∂L/∂γ = Σ_r dy · x̂,
+//   ∂L/∂x = (γ / σ) · (dy − mean_r(dy) − x̂ · mean_r(dy · x̂))
+// (the batch statistics depend on x; Ioffe & Szegedy 2015, section 3).
+void BatchNorm::Backward(const Tensor& src, const Tensor& dst, const Tensor& diff_dst, const Tensor* diff_src) {
+  (void)dst;
+  CheckBackward(src, diff_dst, diff_src);
+  const int64_t n = diff_dst.rows;
+  const float* mean = batch_mean_.data();
+  const float* inv_std = batch_inv_std_.data();
+  ReduceGradientMoments(n, [&](double* sum_dy, double* sum_dy_xhat, int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      AddGradientMoments(src.Row(r), diff_dst.Row(r), mean, inv_std, sum_dy, sum_dy_xhat, cols_);
+    }
+  });
   if (!diff_src) return;
+  const float* gamma = arena_->Value(gamma_id_);
+  const float* mean_dy = scale_.data();
+  const float* mean_dy_xhat = shift_.data();
   ParallelRows(n, n * cols_, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       InputGradientRow(src.Row(r), diff_dst.Row(r), diff_src->Row(r), gamma, mean, inv_std, mean_dy, mean_dy_xhat,
                        cols_);
+    }
+  });
+}
+
+// Backward with dy = diff_dst · keep where dst > 0, else 0 (see AddReluGradientMoments), computed twice on the fly
+// rather than stored.
+void BatchNorm::BackwardRelu(const Tensor& src, const Tensor& dst, const Tensor& diff_dst, const Tensor* diff_src,
+                             const Dropout* dropout) {
+  CheckBackward(src, diff_dst, diff_src);
+  CheckTensor(dst, diff_dst.rows, cols_, label_, "dst");
+  const int64_t n = diff_dst.rows;
+  const float keep = dropout != nullptr && dropout->rate() > 0.f ? dropout->Mask().scale : 1.f;
+  const float* mean = batch_mean_.data();
+  const float* inv_std = batch_inv_std_.data();
+  ReduceGradientMoments(n, [&](double* sum_dy, double* sum_dy_xhat, int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      AddReluGradientMoments(src.Row(r), dst.Row(r), diff_dst.Row(r), keep, mean, inv_std, sum_dy, sum_dy_xhat,
+                             cols_);
+    }
+  });
+  if (!diff_src) return;
+  const float* gamma = arena_->Value(gamma_id_);
+  const float* mean_dy = scale_.data();
+  const float* mean_dy_xhat = shift_.data();
+  ParallelRows(n, n * cols_, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      ReluInputGradientRow(src.Row(r), dst.Row(r), diff_dst.Row(r), keep, diff_src->Row(r), gamma, mean, inv_std,
+                           mean_dy, mean_dy_xhat, cols_);
     }
   });
 }

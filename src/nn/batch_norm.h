@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "nn/dropout.h"
 #include "nn/layer.h"
 #include "nn/parameters.h"
 
@@ -32,12 +33,29 @@ class BatchNorm : public Layer {
   // Forward may run in place (dst == src) only in inference: training's Backward needs the input.
   void Forward(const Tensor& src, const Tensor& dst, Mode mode) override;
   void Backward(const Tensor& src, const Tensor& dst, const Tensor& diff_dst, const Tensor* diff_src) override;
+  // BatchNorm -> ReLU [-> Dropout] in one pass over the rows (Mlp's hidden layers): dst = max(0, y) ⊙ mask, the
+  // mask that `dropout` draws in training (null: none), as the three layers one after the other would give. No
+  // mask is stored: dst > 0 exactly where the ReLU passed and the mask kept, which is what BackwardRelu reads.
+  void ForwardRelu(const Tensor& src, const Tensor& dst, Mode mode, const Dropout* dropout);
+  // dst: ForwardRelu's output, diff_dst the gradient w.r.t. it; the same `dropout` as the forward pass.
+  void BackwardRelu(const Tensor& src, const Tensor& dst, const Tensor& diff_dst, const Tensor* diff_src,
+                    const Dropout* dropout);
   int64_t InputCols() const override { return cols_; }
   int64_t OutputCols() const override { return cols_; }
 
  private:
   ParameterArena* arena_;
   std::string label_;
+  // Sets scale_ and shift_ (the affine map of this Forward): from the batch's statistics in training, which it
+  // records for Backward, else from the running statistics.
+  void PrepareForward(const Tensor& src, const Tensor& dst, Mode mode);
+  // What the gradient passes of Backward and BackwardRelu share: `moments(chunk sums, begin, end)` adds the rows'
+  // Σ dy and Σ dy·x̂ to the chunk's sums, then the parameters' gradients are added and the means over the whole
+  // batch are left in scale_ (of dy) and shift_ (of dy·x̂).
+  template <typename Moments>
+  void ReduceGradientMoments(int64_t n, const Moments& moments);
+  void CheckBackward(const Tensor& src, const Tensor& diff_dst, const Tensor* diff_src) const;
+
   int64_t cols_;
   float momentum_;
   float eps_;

@@ -24,7 +24,7 @@ void CopyRows(const Tensor& from, const Tensor& to) {
 MTREC_HOT_LOOP void DropoutRow(const float* x, float* y, float* __restrict m, int64_t n, uint64_t row_base,
                                uint64_t threshold, float scale) {
   for (int64_t c = 0; c < n; ++c) {
-    m[c] = Mix64(row_base + static_cast<uint64_t>(c)) >= threshold ? scale : 0.f;
+    m[c] = DropoutMask::Value(row_base, c, threshold, scale);
     y[c] = x[c] * m[c];
   }
 }
@@ -61,8 +61,7 @@ void Dropout::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
   mask_rows_ = rows;
   ParallelRows(rows, rows * cols_, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
-      DropoutRow(src.Row(r), dst.Row(r), mask_.data() + r * cols_, cols_, key_ + ((first_row_ + static_cast<uint64_t>(r)) << 32),
-                 threshold_, scale_);
+      DropoutRow(src.Row(r), dst.Row(r), mask_.data() + r * cols_, cols_, Mask().RowBase(r), threshold_, scale_);
     }
   });
 }

@@ -14,9 +14,24 @@
 #include <cstdint>
 
 #include "common/aligned.h"
+#include "common/rng.h"
 #include "nn/layer.h"
 
 namespace mtrec {
+
+// The mask of one training step, for a pass that applies it itself (BatchNorm::ForwardRelu fuses a following
+// ReLU and dropout into its own pass): element (r, c) is Value(RowBase(r), c).
+struct DropoutMask {
+  uint64_t key = 0;
+  uint64_t first_row = 0;
+  uint64_t threshold = 0;
+  float scale = 1.f;  // 1 / (1 - rate): the factor of a kept element
+
+  uint64_t RowBase(int64_t row) const { return key + ((first_row + static_cast<uint64_t>(row)) << 32); }
+  static float Value(uint64_t row_base, int64_t col, uint64_t threshold, float scale) {
+    return Mix64(row_base + static_cast<uint64_t>(col)) >= threshold ? scale : 0.f;
+  }
+};
 
 class Dropout : public Layer {
  public:
@@ -31,6 +46,8 @@ class Dropout : public Layer {
   int64_t OutputCols() const override { return cols_; }
 
   float rate() const { return rate_; }
+  // This step's mask (after SetStepSeed), the one Forward draws.
+  DropoutMask Mask() const { return {key_, first_row_, threshold_, scale_}; }
 
  private:
   int64_t cols_;

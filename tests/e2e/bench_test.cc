@@ -35,9 +35,10 @@ TEST(BenchTest, TrainPrintsSamplesPerSecondLastAndAProfile) {
       << run.output;
   EXPECT_EQ(match[1], "26");
   // The profile names the layers of the shape (16 × 128 embeddings + the numeric projection → 512-256 bottom with
-  // batch norm) and the optimizer steps.
+  // batch norm, ReLU and dropout as one pass) and the optimizer steps.
   for (const char* scope : {"input (embeddings) forward", "numeric projection forward", "bottom.0 linear forward",
-                            "bottom.0 batch norm backward", "bottom.1 dropout forward", "optimizer (dense)",
+                            "bottom.0 batch norm, relu, dropout backward", "bottom.1 batch norm, relu, dropout forward",
+                            "optimizer (dense)",
                             "optimizer (embeddings)", "data (waiting for the next batch)"}) {
     EXPECT_NE(run.output.find(scope), std::string::npos) << scope << "\n" << run.output;
   }

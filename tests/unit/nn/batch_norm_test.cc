@@ -7,6 +7,8 @@
 
 #include "common/error.h"
 #include "common/threads.h"
+#include "nn/dropout.h"
+#include "nn/relu.h"
 
 namespace mtrec {
 namespace {
@@ -70,6 +72,63 @@ TEST(BatchNormTest, SameResultForAnyThreadCount) {
   SetThreads(0);
   EXPECT_EQ(outputs[0], outputs[1]);
   EXPECT_EQ(grads[0], grads[1]);
+}
+
+// ForwardRelu / BackwardRelu (what Mlp runs) against BatchNorm, ReLU and Dropout as three layers: the same outputs,
+// the same input gradient and the same gradients of γ and β, element for element.
+void CheckFusedAgainstLayers(float rate, Mode mode) {
+  SCOPED_TRACE(testing::Message() << "dropout " << rate << (mode == Mode::kTrain ? " train" : " infer"));
+  const int64_t rows = 257, cols = 70;  // more than one row chunk; columns not a multiple of a vector
+  std::vector<float> x(rows * cols), g(rows * cols);
+  for (size_t i = 0; i < x.size(); ++i) {
+    x[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i)) * 3.0 + 0.5);
+    g[i] = static_cast<float>(std::cos(0.11 * static_cast<double>(i)));
+  }
+  const Tensor src{x.data(), rows, cols, cols}, diff_out{g.data(), rows, cols, cols};
+  Norm separate(cols), fused(cols);
+  for (Norm* n : {&separate, &fused}) {
+    n->arena.Value(0)[3] = -0.7f;  // a negative γ flips which side the ReLU passes
+    n->arena.Value(1)[5] = 0.4f;
+    n->arena.Value(2)[1] = 0.2f;   // running statistics, for inference
+    n->arena.Value(3)[1] = 2.5f;
+  }
+  Dropout dropout(cols, rate, /*stream=*/9);
+  dropout.SetStepSeed(42, /*first_row=*/3);
+  Relu relu(cols);
+  std::vector<float> normed(x.size()), activated(x.size()), expected(x.size()), out(x.size());
+  const Tensor normed_t{normed.data(), rows, cols, cols}, activated_t{activated.data(), rows, cols, cols},
+      expected_t{expected.data(), rows, cols, cols}, out_t{out.data(), rows, cols, cols};
+  separate.norm.Forward(src, normed_t, mode);
+  relu.Forward(normed_t, activated_t, mode);
+  dropout.Forward(activated_t, expected_t, mode);
+  fused.norm.ForwardRelu(src, out_t, mode, rate > 0 ? &dropout : nullptr);
+  EXPECT_EQ(out, expected);
+  int64_t dropped = 0;
+  for (size_t i = 0; i < x.size(); ++i) dropped += activated[i] > 0.f && expected[i] == 0.f;
+  if (rate > 0 && mode == Mode::kTrain) {
+    EXPECT_GT(dropped, 0);  // the mask was applied
+  } else {
+    EXPECT_EQ(dropped, 0);
+  }
+  if (mode != Mode::kTrain) return;
+  std::vector<float> diff_activated(x.size()), diff_normed(x.size()), expected_dx(x.size()), dx(x.size());
+  const Tensor diff_activated_t{diff_activated.data(), rows, cols, cols},
+      diff_normed_t{diff_normed.data(), rows, cols, cols}, expected_dx_t{expected_dx.data(), rows, cols, cols},
+      dx_t{dx.data(), rows, cols, cols};
+  dropout.Backward(activated_t, expected_t, diff_out, &diff_activated_t);
+  relu.Backward(normed_t, activated_t, diff_activated_t, &diff_normed_t);
+  separate.norm.Backward(src, normed_t, diff_normed_t, &expected_dx_t);
+  fused.norm.BackwardRelu(src, out_t, diff_out, &dx_t, rate > 0 ? &dropout : nullptr);
+  EXPECT_EQ(dx, expected_dx);
+  for (size_t id : {size_t{0}, size_t{1}}) {  // γ and β
+    for (int64_t c = 0; c < cols; ++c) EXPECT_EQ(fused.arena.Grad(id)[c], separate.arena.Grad(id)[c]) << id << " " << c;
+  }
+}
+
+TEST(BatchNormTest, FusedReluAndDropoutMatchTheLayersOneAfterTheOther) {
+  CheckFusedAgainstLayers(0.3f, Mode::kTrain);
+  CheckFusedAgainstLayers(0.f, Mode::kTrain);
+  CheckFusedAgainstLayers(0.3f, Mode::kInfer);
 }
 
 TEST(BatchNormTest, MisuseIsRefused) {
