@@ -193,13 +193,7 @@ void Dense::Backward(const Tensor& src, const Tensor& dst, const Tensor& diff_ds
   });
   Execute(weights_plan, src.data, diff_dst.data, nullptr, arena_->Grad(weight_id_));
 
-  // Rows in a fixed order, so the sums do not depend on the thread count; this is O(batch·out) next to the
-  // O(batch·in·out) matmuls.
-  float* diff_bias = arena_->Grad(bias_id_);
-  for (int64_t r = 0; r < batch; ++r) {
-    const float* g = diff_dst.Row(r);
-    for (int64_t c = 0; c < out_; ++c) diff_bias[c] += g[c];
-  }
+  AddColumnSumsParallel(diff_dst, arena_->Grad(bias_id_));
 
   if (diff_src) {
     Plan& data_plan = plans_->backward_data.Get(batch, diff_dst.ld, diff_src->ld, [&] {

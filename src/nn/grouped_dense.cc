@@ -137,16 +137,7 @@ void GroupedDense::Backward(const Tensor& src, const Tensor& dst, const Tensor& 
   });
   Execute(weights_plan, src.data, diff_dst.data, nullptr, arena_->Grad(weight_id_));
 
-  // Threads take column ranges and each column is summed over the rows in order, so the result does not depend
-  // on the thread count.
-  float* diff_bias = arena_->Grad(bias_id_);
-  const int64_t cols = groups_ * out_;
-  ParallelRows(cols, batch * cols, [&](int64_t begin, int64_t end) {
-    for (int64_t r = 0; r < batch; ++r) {
-      const float* g = diff_dst.Row(r);
-      for (int64_t c = begin; c < end; ++c) diff_bias[c] += g[c];
-    }
-  });
+  AddColumnSumsParallel(diff_dst, arena_->Grad(bias_id_));
 
   if (diff_src) {
     Plan& data_plan = plans_->backward_data.Get(batch, diff_dst.ld, diff_src->ld, [&] {

@@ -14,6 +14,22 @@ MTREC_HOT_LOOP void AxpyRow(float* __restrict y, float a, const float* __restric
   for (int64_t j = 0; j < n; ++j) y[j] += a * x[j];
 }
 
+// ⟨x, y⟩ in kLanes fixed lanes (lane k sums elements k, k + kLanes, ... in order), then the lanes in order: the
+// lanes vectorise, and every CPU and every clone of the function computes the same sum (one running sum, the
+// earlier form, is a chain of dependent adds that no vector unit can shorten).
+MTREC_HOT_LOOP float LaneDot(const float* __restrict x, const float* __restrict y, int64_t n) {
+  constexpr int64_t kLanes = 16;
+  float lanes[kLanes] = {};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    for (int64_t k = 0; k < kLanes; ++k) lanes[k] += x[j + k] * y[j + k];
+  }
+  for (int64_t k = 0; j + k < n; ++k) lanes[k] += x[j + k] * y[j + k];
+  float sum = 0.f;
+  for (int64_t k = 0; k < kLanes; ++k) sum += lanes[k];
+  return sum;
+}
+
 }  // namespace
 
 Mixture::Mixture(int64_t width) : width_(width) {
@@ -90,9 +106,7 @@ void Mixture::Backward(const std::vector<Tensor>& expert_blocks, const Tensor& g
           const float* expert = block.Row(r) + c;
           float* diff_expert = diff_expert_blocks[i].Row(r) + c;
           AxpyRow(diff_expert, weight, d, width_);
-          float dot = 0.f;  // in order: the same sum on every CPU
-          for (int64_t j = 0; j < width_; ++j) dot += expert[j] * d[j];
-          diff_g[e] = dot;
+          diff_g[e] = LaneDot(expert, d, width_);
         }
       }
     }

@@ -37,6 +37,15 @@ void AddColumnSums(const Tensor& t, std::vector<double>& sums) {
   }
 }
 
+void AddColumnSumsParallel(const Tensor& t, float* sums) {
+  ParallelRows(t.cols, t.rows * t.cols, [&](int64_t begin, int64_t end) {
+    for (int64_t r = 0; r < t.rows; ++r) {
+      const float* row = t.Row(r);
+      for (int64_t c = begin; c < end; ++c) sums[c] += row[c];
+    }
+  });
+}
+
 void CopyInto(const Tensor& into, const Tensor& from) {
   CheckTensor(from, into.rows, into.cols, "CopyInto", "from");
   for (int64_t r = 0; r < into.rows; ++r) std::copy_n(from.Row(r), into.cols, into.Row(r));

@@ -38,6 +38,9 @@ void CopyInto(const Tensor& into, const Tensor& from);
 void ZeroFill(const Tensor& t);
 // sums[c] += Σ_rows t(r, c), in double, for each of t's columns (a gate's mean weights over an evaluation).
 void AddColumnSums(const Tensor& t, std::vector<double>& sums);
+// sums[c] += Σ_r t[r, c] in float, threads taking column ranges and each column summed over the rows in order, so
+// the result does not depend on the thread count (a dense layer's bias gradient).
+void AddColumnSumsParallel(const Tensor& t, float* sums);
 
 // Aligned storage for a rows × cols matrix, allocated once and zero-initialised.
 class Matrix {
