@@ -3,10 +3,17 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <string>
 #include <string_view>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "cli/commands.h"
 #include "common/communicator.h"
@@ -24,19 +31,38 @@ bool Serving(int argc, char** argv) {
   return command == "serve" || (command == "bench" && i + 1 < argc && std::string_view(argv[i + 1]) == "serve");
 }
 
+// GOMP_SPINCOUNT for a spin of about kSpinMicroseconds. libgomp counts spins, not time, and a spin is mostly one
+// PAUSE instruction, whose latency differs by CPU about tenfold (about 10 ns on the Xeon with AMX measured here,
+// 140 cycles on Skylake-SP): a fixed 1,000 spins was 10 us there, too short to bridge the gap between two
+// requests' forward passes, and bench serve ran at 1,500 requests/s where 10,000 spins gave 2,500. So the count
+// is calibrated by timing PAUSE once at start-up (about a tenth of a millisecond).
+std::string CalibratedSpinCount() {
+  constexpr double kSpinMicroseconds = 100.0;
+#if defined(__x86_64__)
+  constexpr int kPauses = 10000;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kPauses; ++i) _mm_pause();
+  const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count() / kPauses;
+  const double count = kSpinMicroseconds * 1e3 / std::max(ns, 1.0);
+#else
+  const double count = kSpinMicroseconds * 100.0;  // a spin of about 10 ns
+#endif
+  return std::to_string(static_cast<long>(std::clamp(count, 1000.0, 200000.0)));
+}
+
 // libgomp reads OMP_WAIT_POLICY once, when the library is loaded, before main runs. Left unset, its default
 // spin-then-sleep waiting collapses on small machines: a training step has dozens of short parallel regions,
 // and with the batch-prefetch thread on one of two cores, 2 threads ran 14x slower than with an explicit policy
 // (5k vs 72k rows/s). So the binary re-executes itself once with the policy set, unless the user chose one:
 // passive for everything but serving. A scoring call's regions are microseconds apart, and a sleeping team pays
-// a futex wake-up for each; a short spin (GOMP_SPINCOUNT=1000, tens of microseconds) keeps it awake through one
-// forward pass without holding a core between requests. Measured on the serving benchmark's MMoE (bench serve,
-// 2 cores): 2,220 -> 2,740 requests/s with 1 client, 3,280 -> 3,590 with 8.
+// a futex wake-up for each; a short spin (about 100 us, CalibratedSpinCount) keeps it awake through a forward
+// pass and the next request's parse without holding a core while the server is idle. Measured on the serving
+// benchmark's MMoE (bench serve, 2 cores): 2,220 -> 2,740 requests/s with 1 client, 3,280 -> 3,590 with 8.
 void EnsureOpenMpWaitPolicy(int argc, char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
   if (Serving(argc, argv)) {
     setenv("OMP_WAIT_POLICY", "ACTIVE", 1);
-    setenv("GOMP_SPINCOUNT", "1000", 0);
+    if (std::getenv("GOMP_SPINCOUNT") == nullptr) setenv("GOMP_SPINCOUNT", CalibratedSpinCount().c_str(), 1);
   } else {
     setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
   }
