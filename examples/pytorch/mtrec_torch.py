@@ -9,7 +9,7 @@
 
 The file's `features` metadata (docs/model_format.md, "The features entry") turns raw columns into the model's
 input exactly as mtrec's feature pipeline does; the weights and the resolved config rebuild the network of every
-`model.arch` (single_task, shared_bottom, omoe, mmoe, ple, cross_stitch, esmm, aitm, adatt; batch norm, numeric
+`model.arch` (single_task, shared_bottom, omoe, mmoe, ple, cross_stitch, esmm, aitm, adatt, stem; batch norm, numeric
 projection, dropout off as in inference); the task graph (chains, pinball ladders) and the task heads (sigmoid,
 exp, ziln, treatment arms) turn outputs into predictions as models/task_graph.cc and models/task_outputs.cc do.
 Nothing here needs mtrec: only torch and numpy.
@@ -33,7 +33,7 @@ import torch.nn.functional as F
 BATCH_NORM_EPS = 1e-5  # nn/batch_norm.h's default, which every mtrec model uses
 MAX_LOGIT = 80.0       # a chain task's logit is clamped to ±this (models/task_graph.cc, kMaxLogit)
 ZILN_MIN_SIGMA = 1e-2  # models/ziln.h, kZilnMinSigma
-ARCHS = ("single_task", "shared_bottom", "omoe", "mmoe", "ple", "cross_stitch", "esmm", "aitm", "adatt")
+ARCHS = ("single_task", "shared_bottom", "omoe", "mmoe", "ple", "cross_stitch", "esmm", "aitm", "adatt", "stem")
 COUNT_LOSSES = ("poisson", "tweedie", "negbin")  # their output is log mu: the prediction is e^output
 
 
@@ -433,7 +433,8 @@ class MtrecModel(torch.nn.Module):
         write_safetensors(path, self.mtrec_state_dict(), self.metadata)
 
     # The input layer's layout: per single slot its table and per multi slot its table and pooling, the embedding
-    # sets (one per output column for single_task, which has its own tables per task).
+    # sets (one per output column for single_task, which has its own tables per task; stem's shared set, then one
+    # per output column).
     def _layout(self, spec):
         self.single_tables = [None] * spec["single_slots"]
         self.multi_tables = [None] * spec["multi_slots"]
@@ -445,7 +446,8 @@ class MtrecModel(torch.nn.Module):
             elif f["input"]["block"] == "multi":
                 self.multi_tables[slot] = f["table"]
                 self.multi_pooling[slot] = f["pooling"]
-        self.sets = [f"embeddings.{c}" for c in self.output_columns] if self.arch == "single_task" else ["embeddings"]
+        own = [f"embeddings.{c}" for c in self.output_columns]
+        self.sets = own if self.arch == "single_task" else ["embeddings"] + own if self.arch == "stem" else ["embeddings"]
 
     def _graph(self, tasks):
         """The task graph over output columns (models/task_graph.cc): parents, chains depth-first, ladders."""
@@ -563,6 +565,8 @@ class MtrecModel(torch.nn.Module):
             return self.mlp("towers", self.ple(x), output=True)
         if self.arch == "adatt":
             return self.mlp("towers", self.adatt(x), output=True)
+        if self.arch == "stem":
+            return self.mlp("towers", self.stem(x), output=True)
         return self.aitm(x)
 
     def ple(self, x):
@@ -618,6 +622,25 @@ class MtrecModel(torch.nn.Module):
                 outputs.append(self.mix(weights + added, bank))
             inputs = outputs
         return torch.cat(inputs, dim=1)
+
+    def stem(self, x):
+        """STEM-Net (models/stem.cc): the shared experts read the shared embeddings, task k's experts its own; task
+        k's gate reads every set and weighs every expert. As in training, task k's gradient reaches only the shared
+        parts and its own: the other tasks' experts and embedding sets enter its gate and mixture detached."""
+        n = x.shape[0]
+        columns = len(self.output_columns)
+        sets = list(x.split(x.shape[1] // (columns + 1), dim=1))
+        banks = [self.mlp("stem.experts.shared", sets[0], output=False).reshape(n, self.experts, -1)]
+        banks += [self.mlp(f"stem.experts.{c}", sets[k + 1], output=False).reshape(n, self.task_experts, -1)
+                  for k, c in enumerate(self.output_columns)]
+        outputs = []
+        for k, c in enumerate(self.output_columns):
+            kept = (0, k + 1)
+            gate_input = torch.cat([s if i in kept else s.detach() for i, s in enumerate(sets)], dim=1)
+            pool = torch.cat([b if i in kept else b.detach() for i, b in enumerate(banks)], dim=1)
+            weights = torch.softmax(self.linear(f"stem.gates.{c}", gate_input), dim=1)
+            outputs.append(self.mix(weights, pool))
+        return torch.cat(outputs, dim=1)
 
     def aitm(self, x):
         """Per-task encoders; a task with a parent mixes its own representation with g(z_parent) by attention

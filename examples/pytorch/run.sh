@@ -93,6 +93,8 @@ check esmm "$e" model.arch=esmm 'model.bottom=[32]' 'model.tower=[16]'
 check aitm "$e" model.arch=aitm 'model.bottom=[32,16]' 'model.tower=[8]'
 check adatt "$e" model.arch=adatt model.task_experts=2 'model.expert=[32,16]' 'model.tower=[8]'
 check adatt_one_expert "$e" model.arch=adatt model.task_experts=1 'model.expert=[16]' model.batch_norm=true
+check stem "$e" model.arch=stem model.experts=2 model.task_experts=1 'model.expert=[32,16]' 'model.tower=[8]' \
+  model.numeric_projection=4
 check aitm_direct "$e" model.arch=aitm 'model.bottom=[16]' 'model.tower=[8]' tasks.cart.mode=direct \
   tasks.purchase.mode=masked
 m="$out/marketing/config.toml"

@@ -38,6 +38,10 @@ std::string DescribeArchitecture(const ModelConfig& m) {
     case Arch::kAdatt:
       return fmt::format("adatt, {} levels ({}), {} experts per task per level fused by every task, {}",
                          m.expert.size(), fmt::join(m.expert, ", "), m.task_experts, tower);
+    case Arch::kStem:
+      return fmt::format("stem, shared and per-task embeddings; {} shared and {} per-task experts {} under a gate per "
+                         "task over all of them (other tasks' through a stop-gradient), {}",
+                         m.experts, m.task_experts, fmt::join(m.expert, "-"), tower);
   }
   Fail("model.arch {} is not an architecture this mtrec knows", static_cast<int>(m.arch));
 }

@@ -452,15 +452,16 @@ const std::vector<Field<ModelConfig>>& ModelFields() {
                 "Architecture: single_task (one network per task, own embeddings), shared_bottom, omoe (experts, one "
                 "gate), mmoe (experts, one gate per task), ple (progressive layered extraction), cross_stitch, esmm "
                 "(per-task towers over shared embeddings), aitm (adaptive information transfer along parent links), adatt "
-                "(adaptive task-to-task fusion: every task gates over every task's experts, plus its own)."),
+                "(adaptive task-to-task fusion: every task gates over every task's experts, plus its own), stem (shared "
+                "and per-task embeddings; every task gates over every expert, trains only the shared ones and its own)."),
       MakeField("embedding_dim", &M::embedding_dim, "Default embedding width of categorical features."),
       MakeField("bottom", &M::bottom, "Widths of the shared bottom MLP's hidden layers."),
       MakeField("tower", &M::tower, "Widths of each task tower's hidden layers (then one output)."),
-      MakeField("experts", &M::experts, "omoe/mmoe: number of experts; ple: shared experts per level."),
-      MakeField("task_experts", &M::task_experts, "ple, adatt: experts of each task per level."),
+      MakeField("experts", &M::experts, "omoe/mmoe: number of experts; ple: shared experts per level; stem: shared experts."),
+      MakeField("task_experts", &M::task_experts, "ple, adatt: experts of each task per level; stem: experts of each task."),
       MakeField("expert", &M::expert,
-                "omoe/mmoe: widths of each expert's hidden layers; ple, adatt: one level per entry, whose experts are "
-                "one layer of that width."),
+                "omoe/mmoe, stem: widths of each expert's hidden layers; ple, adatt: one level per entry, whose experts "
+                "are one layer of that width."),
       MakeField("calibrator", &M::calibrator,
                 "Weight of AITM's calibrator loss, mean of max(p(task) - p(parent), 0), on every 'direct' parent link "
                 "(chain links satisfy it by construction)."),

@@ -24,13 +24,14 @@ namespace mtrec {
 template <typename E>
 struct NameTable;
 
-enum class Arch { kSingleTask, kSharedBottom, kOmoe, kMmoe, kPle, kCrossStitch, kEsmm, kAitm, kAdatt };
+enum class Arch { kSingleTask, kSharedBottom, kOmoe, kMmoe, kPle, kCrossStitch, kEsmm, kAitm, kAdatt, kStem };
 template <>
 struct NameTable<Arch> {
-  static constexpr std::array<std::string_view, 9> kNames = {"single_task", "shared_bottom", "omoe", "mmoe", "ple",
-                                                             "cross_stitch", "esmm",         "aitm", "adatt"};
+  static constexpr std::array<std::string_view, 10> kNames = {"single_task", "shared_bottom", "omoe",  "mmoe",
+                                                              "ple",         "cross_stitch",  "esmm",  "aitm",
+                                                              "adatt",       "stem"};
 };
-static_assert(NameTable<Arch>::kNames.size() == static_cast<size_t>(Arch::kAdatt) + 1, "a name for each Arch");
+static_assert(NameTable<Arch>::kNames.size() == static_cast<size_t>(Arch::kStem) + 1, "a name for each Arch");
 
 enum class TaskKind { kBinary, kRegression };
 template <>

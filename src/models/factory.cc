@@ -6,6 +6,7 @@
 #include "models/model.h"
 #include "models/ple.h"
 #include "models/shared_bottom.h"
+#include "models/stem.h"
 #include "models/task_outputs.h"
 #include "models/task_towers.h"
 
@@ -34,6 +35,8 @@ std::unique_ptr<Model> CreateModel(const Config& task_config, const InputLayout&
       return Model::Build<Aitm>(config, layout, max_batch);
     case Arch::kAdatt:
       return Model::Build<Adatt>(config, layout, max_batch);
+    case Arch::kStem:
+      return Model::Build<Stem>(config, layout, max_batch);
   }
   Fail("model.arch {} is not an architecture this mtrec knows", static_cast<int>(config.model.arch));
 }

@@ -1,6 +1,7 @@
 #include "nn/mixture.h"
 
 #include <algorithm>
+#include <string_view>
 
 #include "common/error.h"
 #include "common/hot_loop.h"
@@ -42,7 +43,9 @@ void Mixture::CheckBlocks(const std::vector<Tensor>& blocks, const Tensor& gates
   int64_t experts = 0;
   for (size_t i = 0; i < blocks.size(); ++i) {
     const Tensor& block = blocks[i];
-    MTREC_CHECK(block.data != nullptr, "mixture of experts: {} block {} is null", what, i);
+    // A null gradient block means "no gradient" (Backward); a null expert block is an error.
+    MTREC_CHECK(block.data != nullptr || std::string_view(what) == "gradient", "mixture of experts: {} block {} is null",
+                what, i);
     MTREC_CHECK(block.rows == gates.rows, "mixture of experts: {} block {} has {} rows, the gates {}", what, i,
                 block.rows, gates.rows);
     MTREC_CHECK(block.cols > 0 && block.cols % width_ == 0,
@@ -104,8 +107,7 @@ void Mixture::Backward(const std::vector<Tensor>& expert_blocks, const Tensor& g
         for (int64_t c = 0; c < block.cols; c += width_, ++e) {
           const float weight = g[e];
           const float* expert = block.Row(r) + c;
-          float* diff_expert = diff_expert_blocks[i].Row(r) + c;
-          AxpyRow(diff_expert, weight, d, width_);
+          if (diff_expert_blocks[i].data != nullptr) AxpyRow(diff_expert_blocks[i].Row(r) + c, weight, d, width_);
           diff_g[e] = LaneDot(expert, d, width_);
         }
       }

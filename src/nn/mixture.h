@@ -28,7 +28,8 @@ class Mixture {
   // alias an expert block).
   void Forward(const std::vector<Tensor>& expert_blocks, const Tensor& gates, const Tensor& dst) const;
   // diff_expert_e += gates[:, e] ⊙ diff_dst (accumulated); diff_gates[:, e] = ⟨expert_e, diff_dst⟩ per row
-  // (overwritten). diff_expert_blocks matches expert_blocks block for block.
+  // (overwritten). diff_expert_blocks matches expert_blocks block for block; a block whose data is null gets no
+  // gradient (a stop-gradient: STEM's task t mixes other tasks' experts without training them).
   void Backward(const std::vector<Tensor>& expert_blocks, const Tensor& gates, const Tensor& diff_dst,
                 const std::vector<Tensor>& diff_expert_blocks, const Tensor& diff_gates) const;
   int64_t width() const { return width_; }

@@ -133,8 +133,8 @@ WarmStartReport CarryWeights(const Config& base_config, const Model& base, const
       const std::string why =
           columns != base_columns
               ? fmt::format("the tasks changed ({} there, {} here) and this tensor's shape depends on their number; "
-                            "ple's and cross-stitch's shared layers and adatt's gates do, mmoe's, shared-bottom's, "
-                            "esmm's and aitm's do not",
+                            "ple's and cross-stitch's shared layers and adatt's and stem's gates do, mmoe's, "
+                            "shared-bottom's, esmm's and aitm's do not",
                             fmt::join(base_columns, ", "), fmt::join(columns, ", "))
               : "the width or number of experts, layers or towers, the embedding width or the inputs changed";
       Fail("--init-from {}: tensor '{}' is {} × {} there and {} × {} in this config's model: {}; a warm start keeps "

@@ -18,6 +18,7 @@
 #include "gradcheck.h"
 #include "model_fixture.h"
 #include "models/model.h"
+#include "models/stem.h"
 #include "train/task_gradients.h"
 
 namespace mtrec {
@@ -79,6 +80,9 @@ class ArchitectureGradcheck : public testing::TestWithParam<std::string> {
     }
     config_ = ParseConfig(kConfig, "gradcheck.toml", overrides);
     model_ = CreateModel(config_, gradcheck::MakeTinyLayout(), kBatch);
+    // STEM's stop-gradient makes its gradient differ from the objective's derivative by design; the finite
+    // differences check the full gradient, and StemStopGradientTest below what the stop-gradient leaves out.
+    if (auto* stem = dynamic_cast<Stem*>(model_.get())) stem->set_stop_gradient(false);
     model_->Initialize(7);
     Rng rng(3);
     ParameterArena& arena = model_->arena();
@@ -368,6 +372,84 @@ TEST_P(ArchitectureGradcheck, ChainOutputsAreProductsOfConditionals) {
     EXPECT_EQ(out.At(r, 3), conditional.At(r, 3));  // regression: untouched
     EXPECT_EQ(out.At(r, 4), conditional.At(r, 4));  // direct link: untouched
   }
+}
+
+// STEM's stop-gradient ("all forward, task-specific backward"): the gradient of a root task's output (click, gmv:
+// no parent's probability in it) is the full gradient on the shared experts and tables and on the task's own, and
+// zero on every other task's experts, gate input and tables, which the full gradient does reach.
+TEST(StemStopGradientTest, ATaskTrainsOnlyTheSharedPartsAndItsOwn) {
+  SetThreads(1);
+  const Config config = ParseConfig(kConfig, "gradcheck.toml", {"model.arch=stem", "model.numeric_projection=3"});
+  std::unique_ptr<Model> stopped = CreateModel(config, gradcheck::MakeTinyLayout(), kBatch);
+  std::unique_ptr<Model> full = CreateModel(config, gradcheck::MakeTinyLayout(), kBatch);
+  dynamic_cast<Stem&>(*full).set_stop_gradient(false);
+  Rng rng(3);
+  const EncodedData data = gradcheck::MakeTinyData(kBatch, kTasks, rng);
+  Batch batch;
+  std::vector<int64_t> rows = SequentialOrder(kBatch);
+  GatherBatch(data, rows.data(), kBatch, &batch);
+  for (Model* model : {stopped.get(), full.get()}) model->Initialize(7);
+  for (const int64_t task : {int64_t{0}, int64_t{3}}) {
+    const std::string own = config.tasks[task].name;
+    SCOPED_TRACE(own);
+    Matrix c(kBatch, kTasks);
+    for (int64_t r = 0; r < kBatch; ++r) c.View().At(r, task) = static_cast<float>(rng.Uniform() - 0.5);
+    for (Model* model : {stopped.get(), full.get()}) {
+      model->Forward(batch, Mode::kTrain);
+      model->arena().ZeroGrad();
+      model->Backward(batch, c.View());
+    }
+    // Another task's part: its experts, its embeddings' numeric projection, its tables.
+    auto other_tasks = [&](const std::string& name) {
+      for (const auto& t : config.tasks) {
+        if (t.name == own) continue;
+        for (const std::string& prefix : {"stem.experts." + t.name + ".", "numeric_projection." + t.name + ".",
+                                          "embeddings." + t.name + "."}) {
+          if (name.rfind(prefix, 0) == 0) return true;
+        }
+      }
+      return false;
+    };
+    const ParameterArena& arena = stopped->arena();
+    int others = 0, others_reached = 0;
+    for (size_t i = 0; i < arena.Infos().size(); ++i) {
+      const ParameterInfo& info = arena.Info(i);
+      const float* a = stopped->arena().Grad(i);
+      const float* b = full->arena().Grad(i);
+      if (other_tasks(info.name)) {
+        ++others;
+        bool reached = false;
+        for (size_t e = 0; e < info.size(); ++e) {
+          EXPECT_EQ(a[e], 0.f) << info.name << "[" << e << "]";
+          reached = reached || b[e] != 0.f;
+        }
+        others_reached += reached;
+      } else {
+        for (size_t e = 0; e < info.size(); ++e) EXPECT_NEAR(a[e], b[e], 1e-6) << info.name << "[" << e << "]";
+      }
+    }
+    EXPECT_GT(others, 0);
+    EXPECT_EQ(others_reached, others) << "the full gradient reaches every other task's experts";
+    const auto& tables = stopped->input().tables();
+    for (size_t t = 0; t < tables.size(); ++t) {
+      const SparseGrad& a = stopped->input().grads()[t];
+      const SparseGrad& b = full->input().grads()[t];
+      ASSERT_EQ(a.values.size(), b.values.size()) << tables[t].name();
+      bool reached = false;
+      for (size_t e = 0; e < a.values.size(); ++e) {
+        if (other_tasks(tables[t].name())) {
+          EXPECT_EQ(a.values[e], 0.f) << tables[t].name();
+          reached = reached || b.values[e] != 0.f;
+        } else {
+          EXPECT_NEAR(a.values[e], b.values[e], 1e-6) << tables[t].name();
+        }
+      }
+      if (other_tasks(tables[t].name())) {
+        EXPECT_TRUE(reached) << tables[t].name();
+      }
+    }
+  }
+  SetThreads(0);
 }
 
 // Every registered architecture, so a new one is gradient-checked by being added to NameTable<Arch>.
