@@ -63,14 +63,7 @@ Adatt::Adatt(const Config& config, const InputLayout& layout, int64_t max_batch)
     level.diff_out.Resize(max_batch, tasks * level.width);
     level.diff_in_scratch.Resize(max_batch, level.in_width);
   }
-  towers_ = AddMlp({.name = "towers",
-                    .input_cols = levels_.back().width,
-                    .hidden = config.model.tower,
-                    .outputs = 1,
-                    .groups = tasks_,
-                    .per_column = true,
-                    .shared_input = false,
-                    .dropout_stream = DropoutStream::Tower(0)});
+  towers_ = AddTaskTowers(levels_.back().width);
 }
 
 Tensor Adatt::TaskInput(size_t l, int task, const Tensor& src, int64_t rows) {

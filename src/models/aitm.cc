@@ -30,14 +30,7 @@ Aitm::Aitm(const Config& config, const InputLayout& layout, int64_t max_batch)
     if (graph().parent(k) >= 0)
       units_[k] = std::make_unique<AttentionTransfer>(arena_, "ait." + name, width_, max_batch);
   }
-  towers_ = AddMlp({.name = "towers",
-                    .input_cols = width_,
-                    .hidden = config.model.tower,
-                    .outputs = 1,
-                    .groups = tasks_,
-                    .per_column = true,
-                    .shared_input = false,
-                    .dropout_stream = DropoutStream::Tower(0)});
+  towers_ = AddTaskTowers(width_);
   for (Matrix* m : {&z_, &diff_z_, &diff_encoded_}) m->Resize(max_batch, tasks_ * width_);
   diff_information_.Resize(max_batch, tasks_ * width_);
   scratch_.Resize(max_batch, width_);

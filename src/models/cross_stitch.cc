@@ -11,14 +11,7 @@ CrossStitchNetwork::CrossStitchNetwork(const Config& config, const InputLayout& 
                       .per_column = true,
                       .cross_stitch = true,
                       .dropout_stream = DropoutStream::kInput});
-  towers_ = AddMlp({.name = "towers",
-                    .input_cols = config.model.bottom.back(),
-                    .hidden = config.model.tower,
-                    .outputs = 1,
-                    .groups = tasks_,
-                    .per_column = true,
-                    .shared_input = false,
-                    .dropout_stream = DropoutStream::Tower(0)});
+  towers_ = AddTaskTowers(config.model.bottom.back());
   diff_hidden_.Resize(max_batch, networks_->OutputCols());
 }
 

@@ -24,14 +24,8 @@ MixtureOfExperts::MixtureOfExperts(const Config& config, const InputLayout& layo
   const size_t first_gate_parameter = arena_.Infos().size();
   gate_layer_ = std::make_unique<Dense>(arena_, "gates", input_.OutputCols(), gates_ * experts_, Init::kGlorotUniform);
   if (per_task_gates) arena_.MarkColumnBlocks(first_gate_parameter, tasks_);  // mmoe: gate k for column k
-  towers_ = AddMlp({.name = "towers",
-                    .input_cols = width,
-                    .hidden = config.model.tower,
-                    .outputs = 1,
-                    .groups = tasks_,
-                    .per_column = true,
-                    .shared_input = gates_ == 1,  // omoe: one mixture for every tower; mmoe: mixture k for tower k
-                    .dropout_stream = DropoutStream::Tower(0)});
+  // omoe: one mixture read by every tower; mmoe: mixture k by tower k.
+  towers_ = AddTaskTowers(width, /*shared_input=*/gates_ == 1);
   for (int64_t g = 0; g < gates_; ++g) gate_names_.push_back(per_task_gates ? config.tasks[g].name : "all tasks");
   gate_logits_.Resize(max_batch, gates_ * experts_);
   gate_weights_.Resize(max_batch, gates_ * experts_);

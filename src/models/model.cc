@@ -17,7 +17,8 @@ Model::Model(const Config& config, const InputLayout& layout, int64_t max_batch,
       mlp_settings_{.dropout = static_cast<float>(config.model.dropout),
                     .batch_norm = config.model.batch_norm,
                     .max_batch = max_batch},
-      graph_(config, max_batch) {
+      graph_(config, max_batch),
+      tower_widths_(config.model.tower) {
   if (input_.projects_numeric()) {
     for (const std::string& set : embedding_sets) {
       // "embeddings" → "numeric_projection"; "embeddings.click" (single_task) → "numeric_projection.click".
@@ -41,6 +42,17 @@ Mlp* Model::AddMlp(const MlpOptions& options) {
   mlps_.push_back(std::make_unique<Mlp>(arena_, options, mlp_settings_));
   if (options.per_column) arena_.MarkColumnBlocks(first, tasks_);
   return mlps_.back().get();
+}
+
+Mlp* Model::AddTaskTowers(int64_t input_cols, bool shared_input) {
+  return AddMlp({.name = "towers",
+                 .input_cols = input_cols,
+                 .hidden = tower_widths_,
+                 .outputs = 1,
+                 .groups = tasks_,
+                 .per_column = true,
+                 .shared_input = shared_input,
+                 .dropout_stream = DropoutStream::Tower(0)});
 }
 
 void Model::SetStepSeed(uint64_t seed, int64_t first_row) {

@@ -143,6 +143,10 @@ class Model {
 
   // An MLP of this model, owned by the base: built with the model's settings (model.dropout, model.batch_norm,
   // max_batch), its parameters reserved now (after those reserved before it), its dropout reseeded by SetStepSeed.
+  // The task towers every architecture but single_task and esmm ends in: one MLP of model.tower per task with one
+  // output unit (the task's column), side by side as one grouped MLP. Tower k reads column block k of its input
+  // (input_cols wide), or with shared_input all of it.
+  Mlp* AddTaskTowers(int64_t input_cols, bool shared_input = false);
   Mlp* AddMlp(const MlpOptions& options);
 
   Tensor ProjectionColumns(const Tensor& x, size_t c) const;
@@ -166,6 +170,7 @@ class Model {
   MlpSettings mlp_settings_;
   std::vector<std::unique_ptr<Mlp>> mlps_;  // every MLP of the body, in the order they were added
   TaskGraph graph_;
+  std::vector<int64_t> tower_widths_;  // model.tower, for AddTaskTowers
   Matrix x_;
   Matrix diff_x_;
   Matrix conditional_;

@@ -86,14 +86,7 @@ Ple::Ple(const Config& config, const InputLayout& layout, int64_t max_batch) : M
     level.diff_out.Resize(max_batch, branches * level.width);
     level.diff_in_scratch.Resize(max_batch, level.in_width);
   }
-  towers_ = AddMlp({.name = "towers",
-                    .input_cols = levels_.back().width,
-                    .hidden = config.model.tower,
-                    .outputs = 1,
-                    .groups = tasks_,
-                    .per_column = true,
-                    .shared_input = false,
-                    .dropout_stream = DropoutStream::Tower(0)});
+  towers_ = AddTaskTowers(levels_.back().width);
 }
 
 Tensor Ple::BranchInput(size_t l, int branch, const Tensor& src, int64_t rows) {

@@ -46,14 +46,7 @@ Stem::Stem(const Config& config, const InputLayout& layout, int64_t max_batch)
     gate.usage_sum.assign(static_cast<size_t>(experts), 0.0);
     gate_names_.push_back(config.tasks[t].name);
   }
-  towers_ = AddMlp({.name = "towers",
-                    .input_cols = width,
-                    .hidden = config.model.tower,
-                    .outputs = 1,
-                    .groups = tasks_,
-                    .per_column = true,
-                    .shared_input = false,
-                    .dropout_stream = DropoutStream::Tower(0)});
+  towers_ = AddTaskTowers(width);
   mixed_.Resize(max_batch, tasks_ * width);
   diff_mixed_.Resize(max_batch, tasks_ * width);
   diff_gate_in_.Resize(max_batch, input_.OutputCols());
