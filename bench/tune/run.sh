@@ -4,11 +4,12 @@
 # mtrec's TPE with ASHA, and Optuna. Optuna (the newest from PyPI) lives in bench/tune/.venv, made on first use.
 #
 #   bench/tune/run.sh [--data census|sim] [--trials 40] [--repeats 3] [--epochs E] [--kinds tpe,asha,optuna]
-#                     [--mtrec PATH] [--out DIR]
+#                     [--asha-min-epochs R] [--asha-eta ETA] [--mtrec PATH] [--out DIR]
 #
 # census: examples/census/config.toml and examples/census/space.toml (the data in ../shared/data/census-kdd);
 # sim: 50,000 simulated rows (mtrec simulate --preset ecommerce) and bench/tune/sim_space.toml. --epochs sets
-# train.epochs of every trial (default: the config's); --kinds picks the searches (default all three). With
+# train.epochs of every trial (default: the config's); --kinds picks the searches (default all three);
+# --asha-min-epochs and --asha-eta go to `mtrec tune` for the ASHA runs (default: mtrec's). With
 # --check-test the best config of each mtrec run and the config as given are trained again and compared on the
 # test set (mean test AUC of the main tasks).
 # Prints a line per run, the medians, and last
@@ -25,6 +26,7 @@ MTREC=build/src/mtrec
 OUT=out/bench-tune
 CHECK_TEST=0
 KINDS=tpe,asha,optuna
+ASHA_OPTIONS=()
 while [ $# -gt 0 ]; do
   case $1 in
     --data) DATA=$2; shift 2 ;;
@@ -32,10 +34,11 @@ while [ $# -gt 0 ]; do
     --repeats) REPEATS=$2; shift 2 ;;
     --epochs) EPOCHS=$2; shift 2 ;;
     --kinds) KINDS=$2; shift 2 ;;
+    --asha-min-epochs | --asha-eta) ASHA_OPTIONS+=("$1" "$2"); shift 2 ;;
     --mtrec) MTREC=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --check-test) CHECK_TEST=1; shift ;;
-    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -82,7 +85,7 @@ for seed in $(seq 1 "$REPEATS"); do
       tpe) "$MTREC" tune --config "$CONFIG" --space "$SPACE" --trials "$TRIALS" --seed "$seed" --out "$dir" \
              "${OVERRIDES[@]}" > "$dir.log" 2>&1 ;;
       asha) "$MTREC" tune --config "$CONFIG" --space "$SPACE" --trials "$TRIALS" --seed "$seed" --asha --out "$dir" \
-              "${OVERRIDES[@]}" > "$dir.log" 2>&1 ;;
+              "${ASHA_OPTIONS[@]}" "${OVERRIDES[@]}" > "$dir.log" 2>&1 ;;
       optuna) "$PY" bench/tune/peer_optuna.py --mtrec "$MTREC" --config "$CONFIG" --space "$SPACE" --trials "$TRIALS" \
                 --seed "$seed" --out "$dir" "${OVERRIDES[@]}" > "$dir.log" 2>&1 ;;
     esac
