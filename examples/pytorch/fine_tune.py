@@ -101,8 +101,7 @@ def main():
     model.train()  # no dropout or batch statistics here: the module always runs as in inference
     for _ in range(args.epochs):
         order = torch.randperm(train.rows)
-        shuffled_inputs = model.encode({c: [train_columns[c][i] for i in order.tolist()]
-                                        for c in model.encoder.columns()})
+        shuffled_inputs = train.take(order)
         shuffled_labels = train_labels[order]
         for begin in range(0, train.rows, args.batch_size):
             end = min(begin + args.batch_size, train.rows)

@@ -204,6 +204,20 @@ class Inputs:
         return Inputs(end - begin, [ids[begin:end] for ids in self.single], multi, self.numeric[begin:end],
                       {name: values[begin:end] for name, values in self.treatments.items()})
 
+    def take(self, index):
+        """The rows `index` (int64), in that order: a shuffled epoch without encoding the data again."""
+        index = torch.as_tensor(index, dtype=torch.int64)
+        multi = []
+        for ids, offsets in self.multi:
+            ends = torch.cat([offsets[1:], torch.tensor([len(ids)], dtype=offsets.dtype)])
+            starts, lengths = offsets[index], ends[index] - offsets[index]
+            new_offsets = torch.cumsum(lengths, 0) - lengths
+            # Position j of the new ids: its row's old start plus its place within the row.
+            within = torch.arange(int(lengths.sum())) - new_offsets.repeat_interleave(lengths)
+            multi.append((ids[starts.repeat_interleave(lengths) + within], new_offsets))
+        return Inputs(len(index), [ids[index] for ids in self.single], multi, self.numeric[index],
+                      {name: values[index] for name, values in self.treatments.items()})
+
 
 class FeatureEncoder:
     """Raw columns -> Inputs, as FeaturePipeline::Encode reads the same text in a data file."""

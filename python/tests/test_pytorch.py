@@ -61,6 +61,23 @@ def test_mini_batches_score_as_the_whole_file(exported):
         assert torch.allclose(part[name], whole[name][37:91], rtol=0, atol=1e-6), name
 
 
+def test_taking_rows_equals_encoding_them_in_that_order(exported):
+    sim, _, path = exported
+    torch_model = mtrec_torch.load(str(path))
+    columns = columns_of(sim.test)
+    inputs = torch_model.encode(columns)
+    order = torch.randperm(inputs.rows, generator=torch.Generator().manual_seed(3))[:300]
+    taken = inputs.take(order)
+    encoded = torch_model.encode({c: [values[i] for i in order.tolist()] for c, values in columns.items()})
+    assert taken.rows == encoded.rows == 300
+    assert len(taken.multi) > 0  # recent_categories: the multi-valued slot's ids and offsets are regathered
+    for a, b in zip(taken.single, encoded.single):
+        assert torch.equal(a, b)
+    for (ids_a, offsets_a), (ids_b, offsets_b) in zip(taken.multi, encoded.multi):
+        assert torch.equal(ids_a, ids_b) and torch.equal(offsets_a, offsets_b)
+    assert torch.equal(taken.numeric, encoded.numeric)
+
+
 def test_gradients_reach_embeddings_and_dense_weights_and_tuned_weights_save(exported, tmp_path):
     sim, _, path = exported
     torch_model = mtrec_torch.load(str(path))
