@@ -87,7 +87,7 @@ void Stem::BodyForward(const Tensor& src, const Tensor& dst, Mode mode) {
       Gate& gate = gates_[t];
       Tensor logits = gate.logits.View().TopRows(n);
       Tensor weights = gate.weights.View().TopRows(n);
-      gate.dense->Forward(src, logits, mode, SharedInput());
+      gate.dense->Forward(src, logits, mode, shared);
       softmax_.Forward(logits, weights, mode);
       mixture_.Forward(blocks_, weights, mixed.Columns(static_cast<int64_t>(t) * width, width));
       if (mode == Mode::kInfer) AddColumnSums(weights, gate.usage_sum);

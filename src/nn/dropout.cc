@@ -59,9 +59,10 @@ void Dropout::Forward(const Tensor& src, const Tensor& dst, Mode mode) {
   const int64_t rows = src.rows;
   if (static_cast<size_t>(rows * cols_) > mask_.size()) mask_.Resize(static_cast<size_t>(rows * cols_));
   mask_rows_ = rows;
+  const DropoutMask mask = Mask();
   ParallelRows(rows, rows * cols_, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
-      DropoutRow(src.Row(r), dst.Row(r), mask_.data() + r * cols_, cols_, Mask().RowBase(r), threshold_, scale_);
+      DropoutRow(src.Row(r), dst.Row(r), mask_.data() + r * cols_, cols_, mask.RowBase(r), mask.threshold, mask.scale);
     }
   });
 }

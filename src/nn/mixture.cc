@@ -1,7 +1,6 @@
 #include "nn/mixture.h"
 
 #include <algorithm>
-#include <string_view>
 
 #include "common/error.h"
 #include "common/hot_loop.h"
@@ -37,15 +36,14 @@ Mixture::Mixture(int64_t width) : width_(width) {
   MTREC_CHECK(width > 0, "mixture of experts of width {}: expected a positive width", width);
 }
 
-void Mixture::CheckBlocks(const std::vector<Tensor>& blocks, const Tensor& gates, const char* what) const {
+void Mixture::CheckBlocks(const std::vector<Tensor>& blocks, const Tensor& gates, const char* what,
+                          bool null_allowed) const {
   MTREC_CHECK(!blocks.empty(), "mixture of experts: no {} blocks given", what);
   MTREC_CHECK(gates.data != nullptr, "mixture of experts: gates is null");
   int64_t experts = 0;
   for (size_t i = 0; i < blocks.size(); ++i) {
     const Tensor& block = blocks[i];
-    // A null gradient block means "no gradient" (Backward); a null expert block is an error.
-    MTREC_CHECK(block.data != nullptr || std::string_view(what) == "gradient", "mixture of experts: {} block {} is null",
-                what, i);
+    MTREC_CHECK(block.data != nullptr || null_allowed, "mixture of experts: {} block {} is null", what, i);
     MTREC_CHECK(block.rows == gates.rows, "mixture of experts: {} block {} has {} rows, the gates {}", what, i,
                 block.rows, gates.rows);
     MTREC_CHECK(block.cols > 0 && block.cols % width_ == 0,
@@ -88,7 +86,7 @@ void Mixture::Backward(const std::vector<Tensor>& expert_blocks, const Tensor& g
   MTREC_CHECK(diff_expert_blocks.size() == expert_blocks.size(),
               "mixture of experts: {} gradient blocks for {} expert blocks", diff_expert_blocks.size(),
               expert_blocks.size());
-  CheckBlocks(diff_expert_blocks, gates, "gradient");
+  CheckBlocks(diff_expert_blocks, gates, "gradient", /*null_allowed=*/true);
   for (size_t i = 0; i < expert_blocks.size(); ++i) {
     MTREC_CHECK(diff_expert_blocks[i].cols == expert_blocks[i].cols,
                 "mixture of experts: gradient block {} has {} columns, its expert block {}", i,

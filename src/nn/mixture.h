@@ -35,8 +35,10 @@ class Mixture {
   int64_t width() const { return width_; }
 
  private:
-  // Checks the blocks against each other and against gates; `what` is "expert" or "gradient".
-  void CheckBlocks(const std::vector<Tensor>& blocks, const Tensor& gates, const char* what) const;
+  // Checks the blocks against each other and against gates; `what` is "expert" or "gradient". null_allowed: a
+  // block with null data is accepted (a gradient block that is not wanted).
+  void CheckBlocks(const std::vector<Tensor>& blocks, const Tensor& gates, const char* what,
+                   bool null_allowed = false) const;
 
   int64_t width_;
 };
