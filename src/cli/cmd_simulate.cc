@@ -30,6 +30,7 @@ const std::vector<PresetOption>& PresetOptions() {
       {"--market", {"ecommerce"}},
       {"--task-correlation", {"ecommerce"}},
       {"--selection-bias", {"ecommerce"}},
+      {"--selection-unobserved", {"ecommerce"}},
       {"--targeted", {"marketing"}},
       {"--treat-share", {"marketing"}},
   };
@@ -133,6 +134,12 @@ RunCommand AddSimulateCommand(CLI::App& app) {
   command
       ->add_option("--selection-bias", options->selection_bias,
                    "ecommerce: how strongly exposure and clicks are biased, 0..1")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  command
+      ->add_option("--selection-unobserved", options->selection_unobserved,
+                   "ecommerce: strength of an unobserved intent that raises both clicks and purchase|click, so "
+                   "clicked rows convert more than all impressions would even given every column, 0..1")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   command->add_flag("--targeted", options->targeted,

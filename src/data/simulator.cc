@@ -125,6 +125,12 @@ constexpr double kPriceSensitivityLevel = 0.12;
 constexpr double kPriceSensitivityAge = 0.05;
 constexpr double kPurchaseScale = 0.9;  // sd of the mixed purchase|click drivers in logits
 constexpr double kBaitPurchase = 0.8;   // times selection_bias
+// Selection on an unobserved factor: each impression's intent z ~ N(0, 1), never written, raises both the click
+// and the purchase|click logit (times selection_unobserved). Clicked rows then carry more intent than the
+// impressions they came from, whatever the observed features, so p(purchase | click, x) learnt from clicks is
+// above p(purchase | do(click), x) on all impressions.
+constexpr double kIntentClick = 1.0;
+constexpr double kIntentPurchase = 1.0;
 
 // Cart|click: mostly the purchase|click drivers; carts also park expensive items.
 constexpr double kCartShare = 0.7;
@@ -215,6 +221,8 @@ enum class Stream : uint64_t {
   kPopularityWalk,
   kMarket,
   kDays,
+  // selection_unobserved > 0 only: each impression's unobserved intent.
+  kIntent,
 };
 
 uint64_t StreamSeed(uint64_t seed, Stream stream, uint64_t index = 0) {
@@ -551,15 +559,19 @@ void DrawLabels(const SimulatorOptions& options, const std::vector<Item>& items,
   const double rho = options.task_correlation;
   const double own_share = std::sqrt(1 - rho * rho);
   const double sb = options.selection_bias;
+  const double su = options.selection_unobserved;
 
   std::vector<double> click_logit(rows_total), cart_logit(rows_total), purchase_logit(rows_total);
   for (size_t r = 0; r < rows_total; ++r) {
     const Impression& row = rows[r];
     const Item& it = items[row.item];
-    click_logit[r] = row.click_drivers + kPositionClick * std::log(row.position) + sb * kBaitClick * it.bait;
+    // Drawn from a stream of its own, so that without it every other draw, hence every file, stays as it was.
+    const double intent = su > 0 ? Rng(StreamSeed(seed, Stream::kIntent, r)).Normal() : 0.0;
+    click_logit[r] = row.click_drivers + kPositionClick * std::log(row.position) + sb * kBaitClick * it.bait +
+                     su * kIntentClick * intent;
     const double mixed = rho * (row.click_drivers - click_mean) / click_sd +
                          own_share * (row.purchase_drivers - own_mean) / own_sd;
-    purchase_logit[r] = kPurchaseScale * mixed - sb * kBaitPurchase * it.bait;
+    purchase_logit[r] = kPurchaseScale * mixed - sb * kBaitPurchase * it.bait + su * kIntentPurchase * intent;
     cart_logit[r] = kCartShare * kPurchaseScale * mixed + kCartPrice * (it.log_price - kReferenceLogPrice) +
                     kDeviceCart[row.device];
   }
@@ -773,6 +785,8 @@ void CheckOptions(const SimulatorOptions& options) {
               "simulate: task_correlation must be in [0, 1], found {}", options.task_correlation);
   MTREC_CHECK(options.selection_bias >= 0 && options.selection_bias <= 1,
               "simulate: selection_bias must be in [0, 1], found {}", options.selection_bias);
+  MTREC_CHECK(options.selection_unobserved >= 0 && options.selection_unobserved <= 1,
+              "simulate: selection_unobserved must be in [0, 1], found {}", options.selection_unobserved);
 }
 
 SimulatorSummary SimulateEcommerce(const SimulatorOptions& requested, const std::string& out_dir) {

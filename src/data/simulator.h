@@ -22,6 +22,7 @@
 //   purchase|click   rho x (the click drivers above, without position and clickbait) + sqrt(1 - rho^2) x its own
 //                    drivers (price sensitivity by user level and age, rating, brand and item quality, device,
 //                    user propensity), rho = task_correlation, minus clickbait x selection_bias.
+//   both             + selection_unobserved x the impression's unobserved intent z ~ N(0, 1) (not written).
 //   cart|click       mostly the purchase|click drivers, plus a liking for expensive items (carts park them).
 // Each intercept is solved for so that the mean click rate, and the cart and purchase rates among clicks, hit
 // fixed targets whatever the knobs. Impressions are drawn by sessions (a user, an hour, a device, a recent
@@ -88,6 +89,12 @@ struct SimulatorOptions {
   // user is likely to click, and an item "clickbait" factor that raises clicks but lowers purchase|click, so a
   // conversion model trained on clicked rows only sees a distribution unlike that of all impressions.
   double selection_bias = 0.5;
+  // In [0, 1]: selection on a factor the data does not show. Each impression gets an unobserved intent
+  // z ~ N(0, 1) that adds selection_unobserved x z to both the click and the purchase|click logit (and so to the
+  // p_click and p_purchase_given_click written, the row's own truth). Among clicks z runs high, so even given
+  // every observed feature, conversion on clicked rows overstates conversion had every impression been clicked:
+  // the case ESMM and ESCM² (tasks.*.counterfactual) are meant for. 0: no such factor, the files as before.
+  double selection_unobserved = 0;
   // Marketing only: the offer goes to each customer with probability treat_share (in (0, 1)), or with targeted to
   // each with a probability that grows with the customer's lapse and coupon use, clipped to [0.05, 0.95], whose
   // mean is treat_share (then in [0.05, 0.95]).

@@ -164,6 +164,42 @@ TEST_F(SimulatorTest, TaskCorrelationKnobMovesTheCorrelation) {
   EXPECT_GT(r_high, r_low + 0.15) << "low " << r_low << " high " << r_high;
 }
 
+// Mean true p(purchase | click) over the clicked rows, minus its mean over every row.
+double ConversionGapOfClicks(const Rows& rows) {
+  double clicked = 0, clicks = 0, all = 0;
+  for (size_t r = 0; r < rows.cells.size(); ++r) {
+    const double p = rows.Number(r, "p_purchase_given_click");
+    all += p;
+    if (rows.Number(r, "click") == 1) {
+      clicked += p;
+      ++clicks;
+    }
+  }
+  return clicked / clicks - all / static_cast<double>(rows.cells.size());
+}
+
+TEST_F(SimulatorTest, UnobservedSelectionMakesClicksConvertMoreThanAllImpressions) {
+  SimulatorOptions observed = Small(), hidden = Small();
+  observed.rows = hidden.rows = 20000;
+  hidden.selection_unobserved = 1;
+  const Rows without = ReadCsv(Run("intent_none", observed) / "train.csv");
+  const Rows with = ReadCsv(Run("intent_full", hidden) / "train.csv");
+  // The intent is not a column: the same header, the same features row by row, other truths and labels.
+  ASSERT_EQ(with.header, without.header);
+  ASSERT_EQ(with.cells.size(), without.cells.size());
+  for (size_t r = 0; r < 100; ++r) {
+    for (const char* feature : {"user_id", "item_id", "position", "price"}) {
+      EXPECT_EQ(with.cells[r][with.Column(feature)], without.cells[r][without.Column(feature)]) << feature << " row " << r;
+    }
+  }
+  // Intent raises both logits, so the clicked rows' conversion rises above that of all impressions...
+  const double gap_without = ConversionGapOfClicks(without);
+  const double gap_with = ConversionGapOfClicks(with);
+  EXPECT_GT(gap_with, gap_without + 0.03) << "without " << gap_without << " with " << gap_with;
+  // ... and the two truths move together more than the observed drivers make them.
+  EXPECT_GT(PearsonOfLogits(with), PearsonOfLogits(without) + 0.1);
+}
+
 TEST_F(SimulatorTest, WritesAConfigDeclaringTheFourTasks) {
   std::string config = ReadFileBytes(Run("config", Small()) / "config.toml");
   for (const char* text : {"name = \"click\"", "name = \"cart\"", "name = \"purchase\"", "name = \"gmv\"",
@@ -179,6 +215,9 @@ TEST_F(SimulatorTest, BadOptionsAreRefused) {
   options = Small();
   options.rows = 10;
   EXPECT_THROW(Run("bad_rows", options), Error);
+  options = Small();
+  options.selection_unobserved = 1.5;
+  EXPECT_THROW(Run("bad_intent", options), Error);
 }
 
 
