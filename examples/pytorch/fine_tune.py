@@ -31,9 +31,9 @@ def labels_of(model, columns, tasks):
     indices = []
     for name in tasks:
         head = next((h for h in model.heads if h.name == name), None)
-        if head is None or head.kind != "binary" or head.width != 1:
+        if head is None or head.kind != "binary" or not head.single:
             raise SystemExit(f"--task {name}: not a binary task with one output column of this model "
-                             f"({', '.join(h.name for h in model.heads if h.kind == 'binary' and h.width == 1)})")
+                             f"({', '.join(h.name for h in model.heads if h.kind == 'binary' and h.single)})")
         task = next(t for t in model.config["tasks"] if t["name"] == name)
         if task.get("positive") or task.get("equals"):
             raise SystemExit(f"--task {name}: its label is a rule on column '{task.get('column')}' (positive/equals); "

@@ -324,7 +324,8 @@ class FeatureEncoder:
 # --- the task heads -----------------------------------------------------------------------------------------------
 
 class Head:
-    """One task's output columns (models/task_outputs.cc): 1, or 3 for ziln (s, mu, r), once per treatment arm."""
+    """One task's output columns (models/task_outputs.cc): 1, or 3 for ziln (s, mu, r), once per treatment arm;
+    then, for a chain task with counterfactual = "dr", its imputation tower's (trained, never predicted)."""
 
     def __init__(self, task, first):
         self.name = task["name"]
@@ -335,13 +336,15 @@ class Head:
         self.arm_width = 3 if self.ziln else 1
         self.arms = 2 if self.treatment else 1
         self.first = first
-        self.width = self.arm_width * self.arms
+        self.imputation = task.get("counterfactual", "none") == "dr"
+        self.single = not self.ziln and not self.treatment  # its own column is the task's (it may have a parent)
+        self.width = self.arm_width * self.arms + (1 if self.imputation else 0)
         self.quantiles = task.get("quantiles", [0.1, 0.5, 0.9]) if self.ziln else []
 
     def column_names(self):
         """The head's output columns as the architectures name them (HeadsConfig)."""
-        if not self.ziln and not self.treatment:
-            return [self.name]
+        if self.single:
+            return [self.name] + ([self.name + ".imputation"] if self.imputation else [])
         names = []
         for arm in (["control", "treated"] if self.treatment else [None]):
             for part in (["purchase", "mu", "sigma"] if self.ziln else [None]):
@@ -468,12 +471,12 @@ class MtrecModel(torch.nn.Module):
         columns = len(self.output_columns)
         index = {}
         for head in self.heads:
-            if head.width == 1:
+            if head.single:
                 index[head.name] = head.first
         self.parent = [-1] * columns
         chain = [False] * columns
         for head, task in zip(self.heads, tasks):
-            if task.get("parent") and head.width == 1:
+            if task.get("parent") and head.single:
                 self.parent[head.first] = index[task["parent"]]
                 chain[head.first] = task.get("mode", "chain") == "chain"
         self.order, self.chain_order = [], []
@@ -715,7 +718,7 @@ class MtrecModel(torch.nn.Module):
         extras = {}
         for head in self.heads:
             control = outputs[:, head.first:head.first + head.arm_width]
-            treated = outputs[:, head.first + head.width - head.arm_width:head.first + head.width]
+            treated = outputs[:, head.first + (head.arms - 1) * head.arm_width:head.first + head.arms * head.arm_width]
             if head.treatment:
                 is_treated = torch.from_numpy(inputs.treatments[head.treatment] == 1.0).unsqueeze(1)
                 arm = torch.where(is_treated, treated, control)

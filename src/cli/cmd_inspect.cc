@@ -118,6 +118,10 @@ RunCommand AddInspectCommand(CLI::App& app) {
     for (const auto& task : config.tasks) {
       fmt::print(" {} ({}, {}, weight {}", task.name, task.kind, task.loss, task.weight);
       if (!task.parent.empty()) fmt::print(", {} of {}", task.mode, task.parent);
+      if (task.counterfactual != CounterfactualKind::kNone) {
+        fmt::print(", counterfactual {} weight {}", task.counterfactual, task.counterfactual_weight);
+        if (task.counterfactual == CounterfactualKind::kDr) fmt::print(" with the output column {}.imputation", task.name);
+      }
       fmt::print(")");
     }
     const InputLayout& layout = loaded.pipeline->layout();

@@ -433,6 +433,22 @@ const std::vector<Field<TaskConfig>>& TaskFields() {
       MakeField("oracle_given_parent", &T::oracle_given_parent,
                 "Column holding the true p(task | parent) (simulated data): eval compares the model's conditional "
                 "prediction with it over every row (cond_mae, cond_auc)."),
+      MakeField("counterfactual", &T::counterfactual,
+                "ESCM² (Wang et al. 2022), for a chain task: besides its loss on p(task) over every row, its "
+                "conditional p(task | parent) is fitted to the risk it would have had if every row had reached the "
+                "parent (every impression clicked). 'ips': the parent's positives' logloss, each divided by the "
+                "model's own p(parent) (no gradient through it), summed and divided by all the rows. 'dr': doubly "
+                "robust, adding an imputation tower (an extra output column) that predicts the task on every row, "
+                "so the rows that never reached the parent are fitted too (docs/models.md). A term of its own, "
+                "outside train.weighting.",
+                {}, binary),
+      MakeField("counterfactual_weight", &T::counterfactual_weight,
+                "With counterfactual: the weight of that term (lambda_g of the paper) against the task's own loss.",
+                {}, binary),
+      MakeField("counterfactual_clip", &T::counterfactual_clip,
+                "With counterfactual: p(parent) is clipped below at this before it divides, bounding a row's weight "
+                "at 1/clip.",
+                {}, binary),
       MakeField("warm_start_from", &T::warm_start_from,
                 "`mtrec train --init-from`: a task the base model lacks starts its tower (and gate) from the base "
                 "model's tower of this task, a related one (purchase from cart), instead of from random weights; its "
@@ -977,6 +993,25 @@ void ValidateTaskGraph(const Config& config) {
                 "task '{}' is a regression: mode = \"chain\" multiplies probabilities and needs a binary task (use "
                 "\"masked\" or \"direct\")",
                 task.name);
+  }
+  for (const auto& task : config.tasks) {
+    if (task.counterfactual == CounterfactualKind::kNone) {
+      MTREC_CHECK(task.counterfactual_weight == 1.0 && task.counterfactual_clip == 0.05,
+                  "task '{}': counterfactual_weight and counterfactual_clip apply with counterfactual = \"ips\" or "
+                  "\"dr\" only",
+                  task.name);
+      continue;
+    }
+    MTREC_CHECK(!task.parent.empty() && task.mode == TaskMode::kChain,
+                "task '{}': counterfactual = \"{}\" regularises p(task | parent) of a chain: it needs a parent and "
+                "mode = \"chain\"",
+                task.name, task.counterfactual);
+    MTREC_CHECK(task.treatment.empty() && task.loss == LossKind::kLogloss,
+                "task '{}': counterfactual needs a plain logloss task without a treatment", task.name);
+    MTREC_CHECK(task.counterfactual_weight > 0 && std::isfinite(task.counterfactual_weight),
+                "task '{}': counterfactual_weight must be > 0, got {}", task.name, task.counterfactual_weight);
+    MTREC_CHECK(task.counterfactual_clip > 0 && task.counterfactual_clip < 1,
+                "task '{}': counterfactual_clip must be in (0, 1), got {}", task.name, task.counterfactual_clip);
   }
   for (const auto& task : config.tasks) {
     std::string path = task.name;

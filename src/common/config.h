@@ -105,6 +105,10 @@ struct TaskConfig {
   std::string parent;        // task graph: the task this one follows (click for purchase)
   TaskMode mode = TaskMode::kChain;  // see TaskFields
   std::string oracle_given_parent;
+  // ESCM²: a chain task's regulariser on p(task | parent) over every row (train/counterfactual.h).
+  CounterfactualKind counterfactual = CounterfactualKind::kNone;
+  double counterfactual_weight = 1.0;
+  double counterfactual_clip = 0.05;  // the parent's predicted p is clipped below at this before it divides
   std::string warm_start_from;  // --init-from: a new task's tower (and gate) starts from this base task's
   bool auxiliary = false;  // trained and evaluated, but not watched by early stopping nor blended by default
 };

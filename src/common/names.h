@@ -59,6 +59,15 @@ struct NameTable<TaskMode> {
 static_assert(NameTable<TaskMode>::kNames.size() == static_cast<size_t>(TaskMode::kDirect) + 1,
               "a name for each TaskMode");
 
+// A chain task's counterfactual regulariser (ESCM², train/counterfactual.h).
+enum class CounterfactualKind { kNone, kIps, kDr };
+template <>
+struct NameTable<CounterfactualKind> {
+  static constexpr std::array<std::string_view, 3> kNames = {"none", "ips", "dr"};
+};
+static_assert(NameTable<CounterfactualKind>::kNames.size() == static_cast<size_t>(CounterfactualKind::kDr) + 1,
+              "a name for each CounterfactualKind");
+
 // train.weighting (train/task_weighting.h).
 enum class WeightingKind { kStatic, kUncertainty, kGradNorm, kDwa, kRlw, kPcgrad, kMgda, kCagrad };
 template <>

@@ -122,16 +122,22 @@ Tensor Model::Forward(const Batch& batch, Mode mode) {
   return outputs;
 }
 
-void Model::Backward(const Batch& batch, const Tensor& diff_outputs) {
-  BackwardInput(batch, BackwardToInput(batch.size, diff_outputs));
+void Model::Backward(const Batch& batch, const Tensor& diff_outputs, const Tensor* diff_conditional_extra) {
+  BackwardInput(batch, BackwardToInput(batch.size, diff_outputs, diff_conditional_extra));
 }
 
-Tensor Model::BackwardToInput(int64_t rows, const Tensor& diff_outputs) {
+Tensor Model::BackwardToInput(int64_t rows, const Tensor& diff_outputs, const Tensor* diff_conditional_extra) {
   Tensor x = x_.View().TopRows(rows);
   Tensor diff_x = diff_x_.View().TopRows(rows);
   Tensor conditional = conditional_.View().TopRows(rows);
   Tensor diff_conditional = diff_conditional_.View().TopRows(rows);
   graph_.Backward(conditional, outputs_.View().TopRows(rows), diff_outputs, diff_conditional);
+  if (diff_conditional_extra) {
+    MTREC_CHECK(diff_conditional_extra->rows == rows && diff_conditional_extra->cols == diff_conditional.cols,
+                "model: an extra conditional gradient of {}×{} for {}×{} outputs", diff_conditional_extra->rows,
+                diff_conditional_extra->cols, rows, diff_conditional.cols);
+    AddInto(diff_conditional, *diff_conditional_extra);
+  }
   BodyBackward(x, diff_conditional, diff_x);
   if (!numeric_projections_.empty()) {
     ProfileScope scope("numeric projection backward");

@@ -97,12 +97,13 @@ class Model {
   void SetOutputBias(int64_t task, float value);
   Tensor Forward(const Batch& batch, Mode mode);
   // diff_outputs: batch × tasks. Dense gradients accumulate into arena() (zero them first), sparse gradients are
-  // rebuilt in input().grads().
-  void Backward(const Batch& batch, const Tensor& diff_outputs);
+  // rebuilt in input().grads(). diff_conditional_extra (batch × tasks), when given, is a gradient of the body's
+  // outputs (Conditional) added after the task graph's: a term on p(task | parent) itself (ESCM²).
+  void Backward(const Batch& batch, const Tensor& diff_outputs, const Tensor* diff_conditional_extra = nullptr);
   // Backward in two halves, for per-task gradients: the body's (dense gradients accumulate) leaves the gradient of
   // the input layer's output, the representation every architecture shares, which the input half turns into the
   // sparse embedding gradients. Backward = BackwardToInput, then BackwardInput on its result.
-  Tensor BackwardToInput(int64_t rows, const Tensor& diff_outputs);
+  Tensor BackwardToInput(int64_t rows, const Tensor& diff_outputs, const Tensor* diff_conditional_extra = nullptr);
   void BackwardInput(const Batch& batch, const Tensor& diff_x);
   int64_t input_width() const { return input_.OutputCols(); }
   // The seed of this training step's dropout masks, passed to every MLP made by AddMlp.

@@ -28,6 +28,12 @@ Config HeadsConfig(const Config& config) {
     const bool ziln = task.loss == LossKind::kZiln;
     if (!ziln && task.treatment.empty()) {
       heads.tasks.push_back(task);
+      if (task.counterfactual == CounterfactualKind::kDr) {
+        TaskConfig head;
+        head.name = task.name + ".imputation";
+        head.column = task.column;
+        heads.tasks.push_back(std::move(head));
+      }
       continue;
     }
     for (int arm = 0; arm < (task.treatment.empty() ? 1 : 2); ++arm) {
@@ -55,7 +61,8 @@ TaskOutputs::TaskOutputs(const Config& config) {
     t.arm_width = t.ziln ? kZilnColumns : 1;
     t.arms = task.treatment.empty() ? 1 : 2;
     t.link = LinkOf(task);
-    columns_ += t.arm_width * t.arms;
+    t.imputation = task.counterfactual == CounterfactualKind::kDr;
+    columns_ += t.arm_width * t.arms + (t.imputation ? 1 : 0);
     tasks_.push_back(t);
     prediction_columns_.push_back({.name = task.name, .task = static_cast<int64_t>(k)});
   }

@@ -1,7 +1,8 @@
 // Which of a model's output columns each task owns, and what it predicts from them. Most tasks own one column (a
 // logit, log μ or a value: models/output_link.h). A ziln task owns three (models/ziln.h). A task with a treatment
 // owns its columns once per arm, control then treated, each arm with its own tower over the shared body (TARNet,
-// Shalit et al. 2017). The architectures are built from HeadsConfig, in which every output column is a task of its
+// Shalit et al. 2017). A chain task with counterfactual = "dr" owns one more, after its own: its imputation tower's
+// logit (train/counterfactual.h), trained but never predicted. The architectures are built from HeadsConfig, in which every output column is a task of its
 // own, so each column gets its tower (and its gate) as any task does, and a config without ziln or treatment
 // tasks builds the very same model as before.
 //
@@ -23,7 +24,7 @@ namespace mtrec {
 
 // The config the architectures are built from: config.tasks replaced by one task per output column. A task with
 // one column stays as it is; the columns of the others are named "<task>[.control|.treated][.purchase|.mu|.sigma]",
-// with neither a parent nor a loss of their own.
+// with neither a parent nor a loss of their own. A dr task stays as it is, followed by "<task>.imputation".
 Config HeadsConfig(const Config& config);
 
 class TaskOutputs {
@@ -49,8 +50,16 @@ class TaskOutputs {
   int64_t first(int64_t task) const { return tasks_[task].first; }
   int64_t arm_width(int64_t task) const { return tasks_[task].arm_width; }  // 1, or kZilnColumns
   bool has_treatment(int64_t task) const { return tasks_[task].arms == 2; }
-  int64_t width(int64_t task) const { return tasks_[task].arm_width * tasks_[task].arms; }
-  // Whether every task owns exactly one column (no ziln, no treatment): output column k is task k.
+  // Every column of task k: its arms' and a dr task's imputation column.
+  int64_t width(int64_t task) const {
+    return tasks_[task].arm_width * tasks_[task].arms + (tasks_[task].imputation ? 1 : 0);
+  }
+  // A dr task's imputation column; -1 for the others.
+  int64_t imputation_column(int64_t task) const {
+    const Task& t = tasks_[task];
+    return t.imputation ? t.first + t.arm_width * t.arms : -1;
+  }
+  // Whether every task owns exactly one column (no ziln, no treatment, no imputation): output column k is task k.
   bool one_per_task() const { return columns_ == static_cast<int64_t>(tasks_.size()); }
 
   // The prediction columns: the tasks' predictions in task order (column k is task k's), then the extras: each
@@ -79,6 +88,7 @@ class TaskOutputs {
     int64_t arms = 1;
     OutputLink link = OutputLink::kIdentity;
     bool ziln = false;
+    bool imputation = false;
   };
   std::vector<Task> tasks_;
   std::vector<Column> prediction_columns_;

@@ -163,14 +163,17 @@ TaskMatrix TaskGradients::Measure(int64_t rows, const Tensor& diff) {
   return gram;
 }
 
-void TaskGradients::Apply(const Batch& batch, const Tensor& diff, const TaskCoefficients& c, const Tensor* extra) {
+void TaskGradients::Apply(const Batch& batch, const Tensor& diff, const TaskCoefficients& c,
+                          const ExtraGradients& extra) {
+  MTREC_CHECK(extra.conditional == nullptr || extra.outputs != nullptr,
+              "task gradients: an extra conditional gradient without its outputs' part");
   MTREC_CHECK(batch.size == rows_, "task gradients: Apply on a batch of {} rows after Measure on {}", batch.size,
               rows_);
   ParameterArena& arena = model_.arena();
   if (representation_only_) {
-    WeightLossColumns(diff, c.shared, extra, column_task_);
+    WeightLossColumns(diff, c.shared, extra.outputs, column_task_);
     arena.ZeroGrad();
-    model_.Backward(batch, diff);
+    model_.Backward(batch, diff, extra.conditional);
     return;
   }
   std::vector<const float*> vectors(tasks_);
@@ -186,9 +189,9 @@ void TaskGradients::Apply(const Batch& batch, const Tensor& diff, const TaskCoef
   for (int k = 0; k < tasks_; ++k) vectors[k] = input_[k].data();
   Tensor combined = combined_input_.View().TopRows(batch.size);
   Combine(vectors, static_cast<size_t>(batch.size * width_), c.shared, c.specific, combined.data);
-  if (extra) {
+  if (extra.outputs) {
     // The dense gradients accumulate on top of the combination; the input gradient is added to it.
-    AddInto(combined, model_.BackwardToInput(batch.size, *extra));
+    AddInto(combined, model_.BackwardToInput(batch.size, *extra.outputs, extra.conditional));
   }
   model_.BackwardInput(batch, combined);
 }

@@ -34,6 +34,15 @@ namespace mtrec {
 void WeightLossColumns(const Tensor& diff, const std::vector<double>& c, const Tensor* extra,
                        const std::vector<int>& column_task = {});
 
+// Gradients added as they are, outside the task weighting: `outputs` on the model's outputs (AITM's calibrator),
+// `conditional` on the body's outputs before the task graph (ESCM²'s counterfactual term). Each optional, but
+// `conditional` comes with `outputs` (zero where there is nothing).
+struct ExtraGradients {
+  const Tensor* outputs = nullptr;
+  const Tensor* conditional = nullptr;
+  bool empty() const { return outputs == nullptr && conditional == nullptr; }
+};
+
 class TaskGradients {
  public:
   // column_task: per output column of the model, its task (a ziln or treated task owns several); empty: one
@@ -52,8 +61,8 @@ class TaskGradients {
   // Σ_k c.specific[k] g_k on the others (shared space), or the gradient of Σ_k c.shared[k] L_k
   // (representation space), with the embeddings' sparse gradients built from it. `diff` is scaled in place in
   // the representation space.
-  // `extra`, when given (batch × tasks), is a gradient added as it is, outside the combination (AITM's calibrator).
-  void Apply(const Batch& batch, const Tensor& diff, const TaskCoefficients& c, const Tensor* extra = nullptr);
+  // `extra` (batch × tasks each) is added as it is, outside the combination.
+  void Apply(const Batch& batch, const Tensor& diff, const TaskCoefficients& c, const ExtraGradients& extra = {});
 
   bool representation_only() const { return representation_only_; }
 

@@ -101,7 +101,16 @@ Trainer::Trainer(const Config& config, Model& model, Communicator& world)
     if (task.mode == TaskMode::kDirect && task.kind == TaskKind::kBinary && config.model.calibrator > 0) {
       calibrated_links_.emplace_back(k, parent);
     }
+    if (task.counterfactual != CounterfactualKind::kNone) {
+      counterfactual_links_.emplace_back(k, CounterfactualLink{.kind = task.counterfactual,
+                                                               .column = outputs_.first(k),
+                                                               .parent_column = outputs_.first(parent),
+                                                               .imputation_column = outputs_.imputation_column(k),
+                                                               .weight = static_cast<float>(task.counterfactual_weight),
+                                                               .clip = static_cast<float>(task.counterfactual_clip)});
+    }
   }
+  if (!counterfactual_links_.empty()) counterfactual_diff_.Resize(config.train.batch_size, model.columns());
   if (!config.train.baseline.empty()) {
     baseline_ = ReadBaselineReports(DataPath(config, config.train.baseline));
     bool overlap = false;
@@ -119,15 +128,15 @@ void Trainer::AddTaskWeights(const TaskCoefficients& c) {
   ++weight_steps_;
 }
 
-void Trainer::Backpropagate(const Batch& batch, const Tensor& diff, const Tensor* extra,
+void Trainer::Backpropagate(const Batch& batch, const Tensor& diff, const ExtraGradients& extra,
                             const std::vector<double>& losses, uint64_t seed) {
   const int64_t every = config_.train.conflict_every;
   const bool measure = weighting_.NeedsGradients() || (every > 0 && step_ % every == 1 % every);
   if (!measure) {
     const TaskCoefficients c = weighting_.Step(losses, nullptr, seed);
-    WeightLossColumns(diff, c.shared, extra, column_task_);
+    WeightLossColumns(diff, c.shared, extra.outputs, column_task_);
     model_.arena().ZeroGrad();
-    model_.Backward(batch, diff);
+    model_.Backward(batch, diff, extra.conditional);
     AddTaskWeights(c);
     return;
   }
@@ -274,6 +283,7 @@ StepLosses Trainer::Step(const Batch& batch) {
   const uint64_t step_seed = Mix64(config_.train.seed ^ (0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(++step_)));
   Tensor diff = diff_outputs_.View().TopRows(batch.size);
   Tensor calibrator = calibrator_diff_.View().TopRows(batch.size);
+  Tensor counterfactual = counterfactual_links_.empty() ? Tensor{} : counterfactual_diff_.View().TopRows(batch.size);
   {
     // Rank r's rows are rows r·B.. of the step's whole batch (ShardRows), and draw their dropout masks as such.
     model_.SetStepSeed(step_seed, world_.rank() * config_.train.batch_size);
@@ -327,14 +337,40 @@ StepLosses Trainer::Step(const Batch& batch) {
       result.calibrator_sum += penalty.sum;
       result.calibrator_count += penalty.count;
     }
+    // ESCM²'s terms, also outside the weighting, on the body's outputs: p(task | parent) and the imputation.
+    if (!counterfactual_links_.empty()) {
+      if (calibrated_links_.empty()) {
+        for (int64_t r = 0; r < batch.size; ++r) std::fill_n(calibrator.Row(r), calibrator.cols, 0.f);
+      }
+      for (int64_t r = 0; r < batch.size; ++r) std::fill_n(counterfactual.Row(r), counterfactual.cols, 0.f);
+      const Tensor conditional = model_.Conditional(batch.size);
+      for (const auto& [k, link] : counterfactual_links_) {
+        const float* parent_labels = batch.labels[config_.TaskIndex(config_.tasks[k].parent)].data();
+        const float* labels = batch.labels[k].data();
+        double normaliser = 0;
+        if (world_.distributed()) {
+          // 1/N over the rows of the whole step, every rank's.
+          double rows = static_cast<double>(
+              CounterfactualRisk(link, conditional, outputs, parent_labels, labels, batch.size, nullptr).count);
+          world_.AllReduceSum(&rows, 1);
+          normaliser = rows > 0 ? 1 / rows : 0;
+        }
+        const CounterfactualValue value = CounterfactualRisk(link, conditional, outputs, parent_labels, labels,
+                                                             batch.size, &counterfactual, normaliser);
+        result.counterfactual_sum += link.weight * (value.risk_sum + value.imputation_sum);
+        result.counterfactual_count += value.count;
+      }
+    }
   }
-  if (world_.distributed()) ReduceLosses(result, diff, calibrated_links_.empty() ? nullptr : &calibrator);
+  ExtraGradients extra;
+  if (!calibrated_links_.empty() || !counterfactual_links_.empty()) extra.outputs = &calibrator;
+  if (!counterfactual_links_.empty()) extra.conditional = &counterfactual;
+  if (world_.distributed()) ReduceLosses(result, diff, extra);
   for (int64_t k = 0; k < tasks; ++k) {
     batch_losses[k] = result.count[k] > 0 ? loss_scale_[k] * (result.sum[k] / static_cast<double>(result.count[k]))
                                           : NAN;
   }
-  Backpropagate(batch, diff, calibrated_links_.empty() ? nullptr : &calibrator, batch_losses,
-                Mix64(step_seed ^ 0x5851f42d4c957f2dULL));
+  Backpropagate(batch, diff, extra, batch_losses, Mix64(step_seed ^ 0x5851f42d4c957f2dULL));
   if (world_.distributed()) ReduceGradients();
   const double lr_factor = schedule_.Factor(step_);
   if (average_) average_->BeginStep();
@@ -363,15 +399,18 @@ StepLosses Trainer::Step(const Batch& batch) {
   return result;
 }
 
-void Trainer::ReduceLosses(StepLosses& losses, const Tensor& diff, const Tensor* calibrator) {
+void Trainer::ReduceLosses(StepLosses& losses, const Tensor& diff, const ExtraGradients& extra) {
   const auto tasks = static_cast<int64_t>(config_.tasks.size());
-  std::vector<double> totals(static_cast<size_t>(2 * tasks + 2));
+  std::vector<double> totals(static_cast<size_t>(2 * tasks + 4));
   for (int64_t k = 0; k < tasks; ++k) {
     totals[k] = losses.sum[k];
     totals[tasks + k] = static_cast<double>(losses.count[k]);
   }
   totals[2 * tasks] = losses.calibrator_sum;
   totals[2 * tasks + 1] = static_cast<double>(losses.calibrator_count);
+  // The counterfactual terms' gradients are the whole step's already (their 1/N counts every rank's rows).
+  totals[2 * tasks + 2] = losses.counterfactual_sum;
+  totals[2 * tasks + 3] = static_cast<double>(losses.counterfactual_count);
   world_.AllReduceSum(totals.data(), totals.size());
   // A loss's gradient was divided by this rank's count of labels; the loss of the step divides by all ranks'.
   const auto rescale = [&](const Tensor& tensor, int64_t first, int64_t width, int64_t mine, double all) {
@@ -386,9 +425,13 @@ void Trainer::ReduceLosses(StepLosses& losses, const Tensor& diff, const Tensor*
     losses.sum[k] = totals[k];
     losses.count[k] = static_cast<int64_t>(totals[tasks + k]);
   }
-  if (calibrator) rescale(*calibrator, 0, calibrator->cols, losses.calibrator_count, totals[2 * tasks + 1]);
+  if (!calibrated_links_.empty()) {
+    rescale(*extra.outputs, 0, extra.outputs->cols, losses.calibrator_count, totals[2 * tasks + 1]);
+  }
   losses.calibrator_sum = totals[2 * tasks];
   losses.calibrator_count = static_cast<int64_t>(totals[2 * tasks + 1]);
+  losses.counterfactual_sum = totals[2 * tasks + 2];
+  losses.counterfactual_count = static_cast<int64_t>(totals[2 * tasks + 3]);
 }
 
 void Trainer::ReduceGradients() {
@@ -542,6 +585,8 @@ std::vector<double> Trainer::TrainEpoch(const EncodedData& train, uint64_t shuff
   std::vector<int64_t> loss_count(tasks, 0);
   double calibrator_sum = 0;
   int64_t calibrator_count = 0;
+  double counterfactual_sum = 0;
+  int64_t counterfactual_count = 0;
   std::vector<std::vector<double>> past_losses;
   for (const auto& record : state_.history) past_losses.push_back(record.train_loss);
   weighting_.BeginEpoch(past_losses);
@@ -573,6 +618,8 @@ std::vector<double> Trainer::TrainEpoch(const EncodedData& train, uint64_t shuff
     }
     calibrator_sum += step.calibrator_sum;
     calibrator_count += step.calibrator_count;
+    counterfactual_sum += step.counterfactual_sum;
+    counterfactual_count += step.counterfactual_count;
     done = std::min(rows, done + config_.train.batch_size * world_.size());
     std::string losses;
     for (int64_t k = 0; k < tasks; ++k) {
@@ -590,6 +637,9 @@ std::vector<double> Trainer::TrainEpoch(const EncodedData& train, uint64_t shuff
     losses += fmt::format("{}{} {:.4f}", k ? " " : "", config_.tasks[k].name, means[k]);
   }
   if (calibrator_count > 0) losses += fmt::format(" calibrator {:.5f}", calibrator_sum / calibrator_count);
+  if (counterfactual_count > 0) {
+    losses += fmt::format(" counterfactual {:.5f}", counterfactual_sum / counterfactual_count);
+  }
   // A schedule's rates at the epoch's last step, so a log shows how far the decay has gone.
   if (schedule_.kind != LrScheduleKind::kConstant || schedule_.warmup > 0) {
     const double factor = schedule_.Factor(step_);

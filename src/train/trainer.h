@@ -21,6 +21,7 @@
 #include "models/model.h"
 #include "models/sharded_tables.h"
 #include "models/task_outputs.h"
+#include "train/counterfactual.h"
 #include "train/frozen_parts.h"
 #include "train/dense_optimizer.h"
 #include "train/history.h"
@@ -53,6 +54,9 @@ struct StepLosses {
   std::vector<int64_t> count;
   double calibrator_sum = 0.0;
   int64_t calibrator_count = 0;
+  // ESCM²'s terms (train/counterfactual.h), summed over the step's counterfactual tasks: risk plus imputation.
+  double counterfactual_sum = 0.0;
+  int64_t counterfactual_count = 0;
 };
 
 // The validation number early stopping and the kept epoch watch: train.early_stop_metric of train.early_stop_task,
@@ -117,7 +121,7 @@ class Trainer {
   std::vector<double> TrainEpoch(const EncodedData& train, uint64_t shuffle_seed, const std::string& label);
   // Under mpirun: the step's per-task loss sums and counts summed over the ranks, and this rank's loss gradients
   // rescaled from its own counts to the ranks' together (a task's loss is the mean over all its labels).
-  void ReduceLosses(StepLosses& losses, const Tensor& diff, const Tensor* calibrator);
+  void ReduceLosses(StepLosses& losses, const Tensor& diff, const ExtraGradients& extra);
   // Under mpirun: the dense gradients summed over the ranks, and each table's touched rows merged.
   void ReduceGradients();
   // The steps of an epoch over `rows` (this rank's), the most any rank has.
@@ -141,9 +145,9 @@ class Trainer {
 
   const float* TaskLabels(const Batch& batch, int64_t task);
   // Sets the model's gradients for this step's task-loss gradients `diff` under the weighting strategy, plus
-  // `extra` (the calibrator's gradient, when there is one) unweighted.
-  void Backpropagate(const Batch& batch, const Tensor& diff, const Tensor* extra, const std::vector<double>& losses,
-                     uint64_t seed);
+  // `extra` (the calibrator's and the counterfactual terms' gradients, when there are) unweighted.
+  void Backpropagate(const Batch& batch, const Tensor& diff, const ExtraGradients& extra,
+                     const std::vector<double>& losses, uint64_t seed);
   void AddTaskWeights(const TaskCoefficients& c);  // into this epoch's weighting diagnostics
 
   const Config& config_;
@@ -155,6 +159,7 @@ class Trainer {
   std::vector<float> propensity_weights_;
   std::map<int64_t, std::vector<float>> masked_labels_;  // per masked task, its labels where the parent's is 1
   std::vector<std::pair<int64_t, int64_t>> calibrated_links_;  // (child, parent) under the calibrator loss
+  std::vector<std::pair<int64_t, CounterfactualLink>> counterfactual_links_;  // (task, link): ESCM²
   std::unique_ptr<DenseOptimizer> dense_;
   std::vector<std::unique_ptr<SparseOptimizer>> sparse_;
   FrozenParts frozen_;              // train.freeze
@@ -172,6 +177,7 @@ class Trainer {
   TrainerState state_;
   Matrix diff_outputs_;
   Matrix calibrator_diff_;
+  Matrix counterfactual_diff_;  // of the body's outputs (Model::Conditional)
   std::vector<double> step_losses_;  // this step's weighted mean loss per task, for the weighting strategy
   int64_t step_ = 0;
   bool warned_unmeasured_ = false;  // the early-stopping metric was absent from a validation epoch

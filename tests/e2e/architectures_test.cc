@@ -142,5 +142,36 @@ TEST(TaskGraphTest, MaskedTaskIsEvaluatedOnItsParentsPositives) {
   EXPECT_EQ(csv.substr(0, csv.find('\n')), "click,cart,purchase,gmv,cart_given_click");
 }
 
+// ESCM²: an ESMM chain with the counterfactual term (ips) and with the imputation tower (dr) trains, reports the
+// term each epoch, and predicts the columns ESMM predicts; the imputation column is trained, never written.
+TEST(CounterfactualTest, IpsAndDrTrainAndPredictAsTheChainDoes) {
+  const fs::path dir = FreshDir("counterfactual");
+  ASSERT_EQ(RunMtrec("simulate --rows 20000 --seed 7 --selection-unobserved 1 --out " + dir.string()).exit_code, 0);
+  const std::string test = (dir / "test.csv").string();
+  for (const std::string kind : {"ips", "dr"}) {
+    SCOPED_TRACE(kind);
+    const std::string model = (dir / (kind + ".mtrec")).string();
+    RunResult train = RunMtrec("train --config " + (dir / "config.toml").string() + " --out " + model +
+                               " train.epochs=2 model.arch=esmm model.bottom=[32] tasks.purchase.counterfactual=" +
+                               kind + " tasks.purchase.counterfactual_weight=0.5");
+    ASSERT_EQ(train.exit_code, 0) << train.output;
+    EXPECT_NE(train.output.find(" counterfactual "), std::string::npos) << train.output;
+    RunResult inspect = RunMtrec("inspect " + model);
+    ASSERT_EQ(inspect.exit_code, 0) << inspect.output;
+    EXPECT_EQ(inspect.output.find("purchase.imputation") != std::string::npos, kind == "dr") << inspect.output;
+    const std::string predictions = (dir / (kind + ".csv")).string();
+    RunResult predict = RunMtrec("predict --conditional --model " + model + " --data " + test + " --out " + predictions);
+    ASSERT_EQ(predict.exit_code, 0) << predict.output;
+    const std::string csv = ReadFileBytes(predictions);
+    EXPECT_EQ(csv.substr(0, csv.find('\n')), "click,cart,purchase,gmv,cart_given_click,purchase_given_click");
+    const auto click = Column(csv, "click"), buy = Column(csv, "purchase"), given = Column(csv, "purchase_given_click");
+    for (size_t r = 0; r < click.size(); ++r) ASSERT_NEAR(buy[r], click[r] * given[r], 1e-6 + 1e-5 * buy[r]);
+    const std::string json_path = (dir / (kind + ".json")).string();
+    ASSERT_EQ(RunMtrec("eval --model " + model + " --data " + test + " --json " + json_path).exit_code, 0);
+    nlohmann::json metrics = nlohmann::json::parse(ReadFileBytes(json_path));
+    EXPECT_GT(metrics["tasks"]["purchase"]["cond_auc"].get<double>(), 0.55) << metrics["tasks"]["purchase"].dump();
+  }
+}
+
 }  // namespace
 }  // namespace mtrec::e2e

@@ -205,6 +205,44 @@ TEST_P(ArchitectureGradcheck, TaskGradientsCombineToTheJointGradient) {
   }
 }
 
+// An extra gradient on the body's outputs (before the task graph: ESCM²'s term on p(task | parent)) is that of a
+// second linear functional, of Conditional: objective Σ c·outputs + Σ e·conditional.
+TEST_P(ArchitectureGradcheck, ExtraConditionalGradientIsThatOfTheBodyOutputs) {
+  Matrix e(kBatch, kTasks);
+  Rng rng(43);
+  FillUniform(e.View(), rng, -1, 1);
+  const auto objective = [&] {
+    const double outputs = Objective();
+    return outputs + gradcheck::Dot(model_->Conditional(kBatch), e.View());
+  };
+  objective();
+  ParameterArena& arena = model_->arena();
+  arena.ZeroGrad();
+  Tensor extra = e.View();
+  model_->Backward(batch_, c_.View(), &extra);
+  const std::vector<float> grads(arena.grads(), arena.grads() + arena.size());
+  const std::vector<SparseGrad> sparse = model_->input().grads();
+  const double atol = config_.model.batch_norm ? 6e-4 : gradcheck::kAtol;
+  Tally tally;
+  for (size_t i = 0; i < arena.Infos().size(); ++i) {
+    const ParameterInfo& info = arena.Info(i);
+    for (int k = 0; k < 2; ++k) {
+      const size_t element = rng.Below(info.size());
+      EXPECT_TRUE(CheckElement(arena.Value(i) + element, grads[info.offset + element], objective, &tally, kStep, atol))
+          << info.name << "[" << element << "]";
+    }
+  }
+  auto& tables = model_->input().tables();
+  for (size_t t = 0; t < tables.size(); ++t) {
+    for (int64_t d = 0; d < sparse[t].dim && sparse[t].count() > 0; ++d) {
+      EXPECT_TRUE(CheckElement(tables[t].Row(sparse[t].rows[0]) + d, sparse[t].Row(0)[d], objective, &tally, kStep,
+                               atol))
+          << tables[t].name() << " dim " << d;
+    }
+  }
+  EXPECT_GT(tally.checked, 20);
+}
+
 // Distinct coefficients on shared and task-specific elements, plus an extra gradient outside the combination
 // (the calibrator's), against a slow reference from separate per-task passes: dense element by element, and the
 // sparse gradients of the combined representation gradient.
@@ -255,7 +293,7 @@ TEST_P(ArchitectureGradcheck, SharedAndSpecificCoefficientsGoWhereTheyBelong) {
   CopyInto(diff.View(), c_.View());
   gradients.Measure(kBatch, diff.View());
   Tensor extra_view = extra.View();
-  gradients.Apply(batch_, diff.View(), c, &extra_view);
+  gradients.Apply(batch_, diff.View(), c, {.outputs = &extra_view});
   for (size_t e = 0; e < want_dense.size(); ++e) {
     ASSERT_NEAR(arena.grads()[e], want_dense[e], 1e-5f * (1 + std::abs(want_dense[e]))) << "element " << e;
   }
@@ -280,7 +318,7 @@ TEST_P(ArchitectureGradcheck, SharedAndSpecificCoefficientsGoWhereTheyBelong) {
   TaskGradients representation(*model_, kBatch, true);
   CopyInto(diff.View(), c_.View());
   representation.Measure(kBatch, diff.View());
-  representation.Apply(batch_, diff.View(), c, &extra_view);
+  representation.Apply(batch_, diff.View(), c, {.outputs = &extra_view});
   for (size_t e = 0; e < want_rep.size(); ++e) {
     ASSERT_NEAR(arena.grads()[e], want_rep[e], 1e-5f * (1 + std::abs(want_rep[e]))) << "element " << e;
   }

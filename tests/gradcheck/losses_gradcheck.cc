@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gradcheck.h"
+#include "train/counterfactual.h"
 #include "train/losses.h"
 
 namespace mtrec {
@@ -229,6 +230,95 @@ TEST(LossesGradcheck, ArmLossPicksEachRowsArm) {
                        diff, diff_stride);
       },
       ziln_outputs, n, 6, 1.f);
+}
+
+}  // namespace
+}  // namespace mtrec
+
+namespace mtrec {
+namespace {
+
+// ESCM²'s terms: rows reached (o = 1) and not (o = 0), one without a parent label and one reached without a task
+// label (both left out). Conditional columns: 0 the task's logit s, 2 the imputation's u; outputs column 1 the
+// parent's logit, whose σ is the propensity (row 6's is below the clip).
+struct CounterfactualCase {
+  static constexpr int64_t n = 8;
+  std::vector<float> conditional = {0.3f, 9, -0.5f, -1.2f, 9, 0.4f, 2.f, 9, -2.f,  0.1f, 9, 1.f,
+                                    -0.7f, 9, 0.2f, 1.5f, 9, -1.f, -2.5f, 9, 0.6f, 0.9f, 9, 0.f};
+  std::vector<float> outputs = {9, -1.f, 9, 9, 0.5f, 9, 9, -2.f, 9, 9, 0.f, 9,
+                                9, 1.f, 9, 9, -0.3f, 9, 9, -5.f, 9, 9, 2.f, 9};
+  std::vector<float> parent = {1, 0, 1, kMissing, 0, 1, 1, 1};
+  std::vector<float> labels = {1, 0, 0, 1, 0, kMissing, 1, 0};
+  Tensor Conditional() { return {conditional.data(), n, 3, 3}; }
+  Tensor Outputs() { return {outputs.data(), n, 3, 3}; }
+};
+
+TEST(LossesGradcheck, CounterfactualIpsAndDr) {
+  for (const CounterfactualKind kind : {CounterfactualKind::kIps, CounterfactualKind::kDr}) {
+    SCOPED_TRACE(kind == CounterfactualKind::kIps ? "ips" : "dr");
+    CounterfactualCase c;
+    const CounterfactualLink link{.kind = kind, .column = 0, .parent_column = 1,
+                                  .imputation_column = kind == CounterfactualKind::kDr ? 2 : -1, .weight = 0.7f,
+                                  .clip = 0.05f};
+    std::vector<float> diff(c.n * 3, 0.f);
+    const Tensor diff_view{diff.data(), c.n, 3, 3};
+    const CounterfactualValue value = CounterfactualRisk(link, c.Conditional(), c.Outputs(), c.parent.data(),
+                                                         c.labels.data(), c.n, &diff_view);
+    EXPECT_EQ(value.count, 6);  // rows 3 (no parent label) and 5 (reached, no label) left out
+    const auto part = [&](bool imputation) {
+      const CounterfactualValue v =
+          CounterfactualRisk(link, c.Conditional(), c.Outputs(), c.parent.data(), c.labels.data(), c.n, nullptr);
+      return link.weight * (imputation ? v.imputation_sum : v.risk_sum) / static_cast<double>(v.count);
+    };
+    // d/ds of the risk (the imputed label held: u is not moved), d/du of the imputation loss.
+    EXPECT_TRUE(gradcheck::CheckGradient(Tensor{c.conditional.data(), c.n, 1, 3}, Tensor{diff.data(), c.n, 1, 3},
+                                         [&] { return part(false); }, {.eps = 1e-3, .rtol = 1e-2, .atol = 1e-6}));
+    EXPECT_TRUE(gradcheck::CheckGradient(Tensor{c.conditional.data() + 2, c.n, 1, 3},
+                                         Tensor{diff.data() + 2, c.n, 1, 3}, [&] { return part(true); },
+                                         {.eps = 1e-3, .rtol = 1e-2, .atol = 1e-6}));
+    for (const int64_t row : {3, 5}) {
+      EXPECT_EQ(diff[row * 3], 0.f) << "row " << row;
+      EXPECT_EQ(diff[row * 3 + 2], 0.f) << "row " << row;
+    }
+    EXPECT_EQ(diff[1 * 3 + 2], 0.f) << "an unreached row teaches the imputation nothing";
+    if (kind == CounterfactualKind::kIps) {
+      EXPECT_EQ(diff[1 * 3], 0.f) << "ips: an unreached row adds nothing";
+      for (int64_t r = 0; r < c.n; ++r) EXPECT_EQ(diff[r * 3 + 2], 0.f);
+      EXPECT_EQ(value.imputation_sum, 0.0);
+    } else {
+      EXPECT_NE(diff[1 * 3], 0.f) << "dr: an unreached row is pulled towards its imputed label";
+    }
+  }
+}
+
+// The values against the formulas written out. ips: Σ_reached logloss / max(σ(q), clip). dr, when the imputed
+// labels equal the reached rows' labels: the reached rows' residuals vanish, and R is the mean imputed error over
+// every row.
+TEST(LossesGradcheck, CounterfactualValuesMatchTheirFormulas) {
+  const auto sigma = [](double x) { return 1 / (1 + std::exp(-x)); };
+  const auto logloss = [&](double y, double s) { return -(y * std::log(sigma(s)) + (1 - y) * std::log(1 - sigma(s))); };
+  CounterfactualCase c;
+  CounterfactualLink link{.kind = CounterfactualKind::kIps, .column = 0, .parent_column = 1, .clip = 0.05f};
+  double want = 0;
+  for (int64_t r : {0, 2, 6, 7}) {
+    want += logloss(c.labels[r], c.conditional[r * 3]) / std::max(sigma(c.outputs[r * 3 + 1]), 0.05);
+  }
+  CounterfactualValue value =
+      CounterfactualRisk(link, c.Conditional(), c.Outputs(), c.parent.data(), c.labels.data(), c.n, nullptr);
+  EXPECT_NEAR(value.risk_sum, want, 1e-5 * want);
+  EXPECT_EQ(value.count, 6);
+
+  link.kind = CounterfactualKind::kDr;
+  link.imputation_column = 2;
+  for (int64_t r = 0; r < c.n; ++r) {
+    // The imputed label of a reached row is its label (logit ±30); the others keep theirs.
+    if (c.parent[r] == 1 && !std::isnan(c.labels[r])) c.conditional[r * 3 + 2] = c.labels[r] == 1 ? 30.f : -30.f;
+  }
+  want = 0;
+  for (int64_t r : {0, 1, 2, 4, 6, 7}) want += logloss(sigma(c.conditional[r * 3 + 2]), c.conditional[r * 3]);
+  value = CounterfactualRisk(link, c.Conditional(), c.Outputs(), c.parent.data(), c.labels.data(), c.n, nullptr);
+  EXPECT_NEAR(value.risk_sum, want, 1e-4 * want);
+  EXPECT_LT(value.imputation_sum, 1e-9);  // the imputation predicts the reached rows perfectly
 }
 
 }  // namespace

@@ -524,6 +524,22 @@ TEST(ConfigTest, ValidationErrors) {
       {"[[tasks]]\nname = \"click\"\n[[tasks]]\nname = \"gmv\"\nkind = \"regression\"\nparent = \"click\"\n",
        "task 'gmv' is a regression: mode = \"chain\" multiplies probabilities"},
       {"[[tasks]]\nname = \"click\"\noracle_given_parent = \"p\"\n", "task 'click': oracle_given_parent needs a parent"},
+      {"[[tasks]]\nname = \"click\"\ncounterfactual = \"ips\"\n",
+       "task 'click': counterfactual = \"ips\" regularises p(task | parent) of a chain: it needs a parent"},
+      {"[[tasks]]\nname = \"click\"\n[[tasks]]\nname = \"buy\"\nparent = \"click\"\nmode = \"masked\"\n"
+       "counterfactual = \"dr\"\n",
+       "task 'buy': counterfactual = \"dr\" regularises p(task | parent) of a chain: it needs a parent and mode = "
+       "\"chain\""},
+      {"[[tasks]]\nname = \"click\"\n[[tasks]]\nname = \"buy\"\nparent = \"click\"\ncounterfactual = \"dr\"\n"
+       "counterfactual_clip = 1.5\n",
+       "task 'buy': counterfactual_clip must be in (0, 1), got 1.5"},
+      {"[[tasks]]\nname = \"click\"\n[[tasks]]\nname = \"buy\"\nparent = \"click\"\ncounterfactual = \"ips\"\n"
+       "counterfactual_weight = 0\n",
+       "task 'buy': counterfactual_weight must be > 0, got 0"},
+      {"[[tasks]]\nname = \"click\"\n[[tasks]]\nname = \"buy\"\nparent = \"click\"\ncounterfactual_weight = 0.5\n",
+       "task 'buy': counterfactual_weight and counterfactual_clip apply with counterfactual = \"ips\" or \"dr\" only"},
+      {"[[tasks]]\nname = \"click\"\n[[tasks]]\nname = \"buy\"\nparent = \"click\"\ncounterfactual = \"ipw\"\n",
+       "expected one of 'none', 'ips', 'dr' (did you mean 'ips'?)"},
       {"[[tasks]]\nname = \"click\"\n[[tasks]]\nname = \"buy\"\nparent = \"click\"\nmode = \"chained\"\n",
        "expected one of 'chain', 'masked', 'direct' (did you mean 'chain'?)"},
       {"[model]\nexperts = 0\n", "model.experts must be >= 1"},
@@ -701,7 +717,7 @@ const std::map<std::string, std::vector<std::string>>& AllKeys() {
        {"name", "column", "kind", "loss", "weight", "positive", "equals", "huber_delta", "tweedie_power",
         "negbin_alpha", "quantile", "censored", "quantiles", "treatment", "propensity", "propensity_clip",
         "oracle_uplift", "pos_weight", "oracle", "horizon", "naive", "parent", "mode", "oracle_given_parent",
-        "warm_start_from", "auxiliary"}},
+        "counterfactual", "counterfactual_weight", "counterfactual_clip", "warm_start_from", "auxiliary"}},
       {"[model]",
        {"arch", "embedding_dim", "bottom", "tower", "experts", "task_experts", "expert", "calibrator", "dropout",
         "batch_norm", "numeric_projection", "embedding_init_std"}},

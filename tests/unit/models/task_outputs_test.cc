@@ -63,6 +63,39 @@ TEST(TaskOutputsTest, ColumnsPerTaskAndArm) {
                                              "revenue.treated.mu", "revenue.treated.sigma", "churned", "treated"}));
 }
 
+// A dr task's imputation column follows its own; it keeps its parent in the heads, the imputation has none, and
+// nothing is predicted from it.
+TEST(TaskOutputsTest, ADrTaskOwnsItsImputationColumn) {
+  const Config config = ParseConfig(R"(
+[[tasks]]
+name = "click"
+[[tasks]]
+name = "purchase"
+parent = "click"
+counterfactual = "dr"
+[[tasks]]
+name = "cart"
+parent = "click"
+counterfactual = "ips"
+)",
+                                    "config.toml");
+  const TaskOutputs outputs(config);
+  EXPECT_EQ(outputs.columns(), 4);
+  EXPECT_EQ(outputs.first(2), 3);
+  EXPECT_EQ(outputs.width(1), 2);
+  EXPECT_EQ(outputs.imputation_column(1), 2);
+  EXPECT_EQ(outputs.imputation_column(2), -1);
+  EXPECT_FALSE(outputs.one_per_task());
+  EXPECT_EQ(outputs.names(), (std::vector<std::string>{"click", "purchase", "cart"}));
+  const Config heads = HeadsConfig(config);
+  ASSERT_EQ(heads.tasks.size(), 4u);
+  EXPECT_EQ(heads.tasks[1].name, "purchase");
+  EXPECT_EQ(heads.tasks[1].parent, "click");
+  EXPECT_EQ(heads.tasks[2].name, "purchase.imputation");
+  EXPECT_TRUE(heads.tasks[2].parent.empty());
+  EXPECT_EQ(heads.tasks[3].name, "cart");
+}
+
 TEST(TaskOutputsTest, PredictionsReadTheRowsArm) {
   const Config config = ParseConfig(kConfig, "config.toml");
   const TaskOutputs outputs(config);
