@@ -31,6 +31,7 @@ const std::vector<PresetOption>& PresetOptions() {
       {"--task-correlation", {"ecommerce"}},
       {"--selection-bias", {"ecommerce"}},
       {"--selection-unobserved", {"ecommerce"}},
+      {"--scenarios", {"ecommerce"}},
       {"--targeted", {"marketing"}},
       {"--treat-share", {"marketing"}},
   };
@@ -142,6 +143,11 @@ RunCommand AddSimulateCommand(CLI::App& app) {
                    "clicked rows convert more than all impressions would even given every column, 0..1")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  command
+      ->add_option("--scenarios", options->scenarios,
+                   "ecommerce: 2..8 scenarios (pages, sites) with shifted tastes in a first column 'scenario', each "
+                   "with half the rows of the one before (0: none)")
+      ->capture_default_str();
   command->add_flag("--targeted", options->targeted,
                     "marketing: give the offer by a propensity that favours lapsing customers and coupon users "
                     "(clipped to 0.05..0.95) instead of at random");

@@ -204,6 +204,16 @@ constexpr double kMaxMarketShare = 0.5;
 constexpr int64_t kMinMarketRowsPerDay = 10;
 constexpr std::array<const char*, 2> kMarketNames = {"a", "b"};
 constexpr std::array<const char*, 2> kMarketUserPrefixes = {"u", "bu"};
+// Scenarios (scenarios > 0, a snapshot): pages or sites that share users and catalogue but not tastes. Scenario
+// k (from 0) gets a share of the rows proportional to kScenarioShareRatio^k, so the last is the smallest; every
+// scenario after the first turns the category effects by kScenarioAngle and brand effects and segment tastes by
+// kScenarioTasteAngle, each towards a draw of its own, and moves every user's price sensitivity by its own
+// N(0, kScenarioPriceSensitivitySd).
+constexpr int64_t kMaxScenarios = 8;
+constexpr double kScenarioShareRatio = 0.5;
+constexpr double kScenarioAngle = 0.9;       // category effects: a correlation of cos(0.9) = 0.62 with scenario 1's
+constexpr double kScenarioTasteAngle = 0.5;  // brand effects and segment tastes: 0.88
+constexpr double kScenarioPriceSensitivitySd = 0.3;
 
 // Independent random streams, so that adding draws to one part leaves the others unchanged.
 enum class Stream : uint64_t {
@@ -223,6 +233,10 @@ enum class Stream : uint64_t {
   kDays,
   // selection_unobserved > 0 only: each impression's unobserved intent.
   kIntent,
+  // scenarios > 0 only: each scenario's tastes, price sensitivity shift and impressions.
+  kScenarioTastes,
+  kScenarioPrice,
+  kScenarioImpressions,
 };
 
 uint64_t StreamSeed(uint64_t seed, Stream stream, uint64_t index = 0) {
@@ -410,6 +424,7 @@ struct Impression {
   uint8_t position = 0;  // 1-based slot in the session's list
   uint8_t recent_count = 0;
   std::array<uint8_t, kMaxRecent> recent{};
+  uint8_t scenario = 0;  // 0 without scenarios
   uint8_t quantity = 0;  // 0 unless purchased
   bool click = false;
   bool cart = false;
@@ -612,6 +627,7 @@ struct RowNames {
   const char* user_prefix = "u";                    // each market numbers its own users
   const std::vector<int32_t>* user_ids = nullptr;  // null: the index is the id
   const std::vector<int32_t>* item_ids = nullptr;
+  bool scenario = false;                            // write each row's scenario first, s1, s2, ...
 };
 
 std::string FormatRows(const std::vector<Impression>& rows, const std::vector<size_t>& order, size_t begin,
@@ -626,6 +642,7 @@ std::string FormatRows(const std::vector<Impression>& rows, const std::vector<si
     const Item& it = items[row.item];
     const int32_t user_id = names.user_ids == nullptr ? row.user : (*names.user_ids)[row.user];
     const int32_t item_id = names.item_ids == nullptr ? row.item : (*names.item_ids)[row.item];
+    if (names.scenario) fmt::format_to(dst, "s{},", row.scenario + 1);
     fmt::format_to(dst, "{}{}{},{},{},city{},lv{},i{},c{},b{},h{},{},{:.2f},", names.lead, names.user_prefix, user_id,
                    kAgeNames[u.age], kGenderNames[u.gender], u.city, u.level + 1, item_id, it.category, it.brand,
                    row.hour, kDeviceNames[row.device], it.price);
@@ -648,9 +665,10 @@ constexpr const char* kHeader =
     "p_purchase_given_click,expected_gmv\n";
 
 std::string FormatSplit(const std::vector<Impression>& rows, const std::vector<size_t>& order, size_t begin,
-                        size_t end, const std::vector<User>& users, const std::vector<Item>& items) {
-  return FormatRowsInBlocks(kHeader, begin, end, [&](size_t first, size_t last) {
-    return FormatRows(rows, order, first, last, users, items, RowNames{});
+                        size_t end, const std::vector<User>& users, const std::vector<Item>& items, bool scenarios) {
+  const std::string header = scenarios ? std::string("scenario,") + kHeader : std::string(kHeader);
+  return FormatRowsInBlocks(header, begin, end, [&](size_t first, size_t last) {
+    return FormatRows(rows, order, first, last, users, items, RowNames{.lead = "", .scenario = scenarios});
   });
 }
 
@@ -680,6 +698,12 @@ std::string FormatConfig(const SimulatorOptions& options, const std::string& abo
       {"device", 1, "ios, android or web."},
   };
   if (market) categoricals.push_back({"market", 1, "Market: a (the big one) or b (the small one, other tastes)."});
+  if (options.scenarios > 0) {
+    categoricals.insert(categoricals.begin(),
+                        {"scenario", 1,
+                         "Scenario (a page or site): s1 the largest; each later one has half the rows of the one "
+                         "before and tastes of its own."});
+  }
   for (const auto& c : categoricals) {
     fmt::format_to(dst, "\n# {}\n[[features]]\nname = \"{}\"\nkind = \"categorical\"\nmin_count = {}\n", c.what,
                    c.name, c.min_count);
@@ -753,109 +777,24 @@ std::string FormatConfig(const SimulatorOptions& options, const std::string& abo
                  "\n# Evaluation per user: GAUC, and NDCG / recall / GMV share in the top k of each user's impressions\n"
                  "# ranked by the blended score below.\n"
                  "[eval]\n"
-                 "group_by = \"user_id\"\n"
+                 "group_by = \"user_id\"\n");
+  if (options.scenarios > 0) out += "# Every task's metrics per scenario as well.\nslice_by = \"scenario\"\n";
+  fmt::format_to(dst,
                  "\n# The ranking score of the server and of eval's ranking metrics: a purchase counts three clicks.\n"
                  "[serve]\n"
                  "blend = {{ click = 1, purchase = 3 }}\n");
   return out;
 }
 
-std::string SnapshotAbout(const SimulatorOptions& options) {
-  return fmt::format("# Simulated e-commerce impressions written by `mtrec simulate` (preset {}, seed {}, {} rows).\n",
-                     options.preset, options.seed, options.rows);
-}
-
-void CheckPreset(const SimulatorOptions& options) {
-  const auto presets = KnownSimulatorPresets();
-  if (std::find(presets.begin(), presets.end(), options.preset) == presets.end()) {
-    Fail("simulate: unknown preset '{}'{}; known presets: {}", options.preset,
-         DidYouMeanSuffix(options.preset, presets), QuotedList(presets));
-  }
-}
-
-void CheckOptions(const SimulatorOptions& options) {
-  MTREC_CHECK(options.rows >= kMinSimulatorRows,
-              "simulate: rows must be 0 (the preset's default) or at least {}, found {}", kMinSimulatorRows,
-              options.rows);
-  MTREC_CHECK(options.users >= 0 && options.users <= std::numeric_limits<int32_t>::max(),
-              "simulate: users must be 0 (automatic) or a positive count below 2^31, found {}", options.users);
-  MTREC_CHECK(options.items >= 0 && options.items <= std::numeric_limits<int32_t>::max(),
-              "simulate: items must be 0 (automatic) or a positive count below 2^31, found {}", options.items);
-  MTREC_CHECK(options.task_correlation >= 0 && options.task_correlation <= 1,
-              "simulate: task_correlation must be in [0, 1], found {}", options.task_correlation);
-  MTREC_CHECK(options.selection_bias >= 0 && options.selection_bias <= 1,
-              "simulate: selection_bias must be in [0, 1], found {}", options.selection_bias);
-  MTREC_CHECK(options.selection_unobserved >= 0 && options.selection_unobserved <= 1,
-              "simulate: selection_unobserved must be in [0, 1], found {}", options.selection_unobserved);
-}
-
-SimulatorSummary SimulateEcommerce(const SimulatorOptions& requested, const std::string& out_dir) {
-  SimulatorOptions options = requested;
-  if (options.rows == 0) options.rows = kDefaultRows;
-  CheckOptions(options);
-  const SimulatorSplit split =
-      SplitSimulatorRows(options.rows, options.valid_fraction.value_or(kDefaultSplitFraction),
-                         options.test_fraction.value_or(kDefaultSplitFraction), "rows");
-  const uint64_t seed = options.seed;
-  const int64_t user_count = options.users > 0 ? options.users : std::max<int64_t>(100, options.rows / 40);
-  const int64_t item_count = options.items > 0 ? options.items : std::max<int64_t>(50, options.rows / 100);
-  const size_t rows_total = static_cast<size_t>(options.rows);
-
-  const Effects effects = MakeEffects(seed);
-  const std::vector<User> users = MakeUsers(user_count, effects, seed);
-  const std::vector<Item> items = MakeItems(item_count, effects, seed);
-
-  std::vector<Impression> rows = MakeImpressions(options, effects, users, items, rows_total, seed);
-  DrawLabels(options, items, seed, rows);
-
-  // Deterministic shuffle so that sessions are spread over the three splits.
-  const std::vector<size_t> order = ShuffledOrder(rows_total, StreamSeed(seed, Stream::kShuffle));
-
-  SimulatorSummary summary;
-  summary.train_rows = split.train;
-  summary.valid_rows = split.valid;
-  summary.test_rows = split.test;
-  double gmv_total = 0;
-  int64_t clicks = 0, carts = 0, purchases = 0;
-  for (const auto& row : rows) {
-    clicks += row.click;
-    carts += row.cart;
-    purchases += row.purchase;
-    gmv_total += items[row.item].price * row.quantity;
-  }
-  summary.click_rate = static_cast<double>(clicks) / rows_total;
-  summary.cart_rate = static_cast<double>(carts) / rows_total;
-  summary.purchase_rate = static_cast<double>(purchases) / rows_total;
-  summary.mean_gmv = gmv_total / rows_total;
-
-  const size_t train_end = static_cast<size_t>(summary.train_rows);
-  const size_t valid_end = train_end + static_cast<size_t>(summary.valid_rows);
-  WriteSimulatorFiles(out_dir, {{"train.csv", FormatSplit(rows, order, 0, train_end, users, items)},
-                                {"valid.csv", FormatSplit(rows, order, train_end, valid_end, users, items)},
-                                {"test.csv", FormatSplit(rows, order, valid_end, rows_total, users, items)},
-                                {"config.toml", FormatConfig(options, SnapshotAbout(options), false, kConfigEpochs)}});
-  return summary;
-}
-
-// Daily partitions with drift (days > 0).
-
-// The days a user is active or an item on sale, both included; first <= 1 for those there on day 1.
-struct Lifespan {
-  int32_t first = 1;
-  int32_t last = std::numeric_limits<int32_t>::max();
-  bool Covers(int64_t day) const { return first <= day && day <= last; }
-  int64_t Length() const { return int64_t{last} - first + 1; }
-};
-
-// Where tastes turn to: over the season, and in the second market.
+// Where tastes turn to: over the season, in the second market and in each scenario after the first.
 struct TasteShift {
   std::array<double, kCategories> category_click{};
   std::array<double, kBrands> brand_click{};
   std::array<std::array<double, kCategories>, kSegments> segment_taste{};
 };
 
-TasteShift MakeTasteShift(uint64_t seed) {
-  Rng rng(StreamSeed(seed, Stream::kSeason));
+TasteShift MakeTasteShift(uint64_t seed, Stream stream = Stream::kSeason, uint64_t index = 0) {
+  Rng rng(StreamSeed(seed, stream, index));
   TasteShift shift;
   for (auto& v : shift.category_click) v = kCategoryClickSd * rng.Normal();
   for (auto& v : shift.brand_click) v = kBrandClickSd * rng.Normal();
@@ -919,6 +858,145 @@ Effects TurnTastes(const Effects& e, const TasteShift& shift, double category_an
   }
   return turned;
 }
+
+std::string SnapshotAbout(const SimulatorOptions& options) {
+  return fmt::format("# Simulated e-commerce impressions written by `mtrec simulate` (preset {}, seed {}, {} rows).\n",
+                     options.preset, options.seed, options.rows);
+}
+
+void CheckPreset(const SimulatorOptions& options) {
+  const auto presets = KnownSimulatorPresets();
+  if (std::find(presets.begin(), presets.end(), options.preset) == presets.end()) {
+    Fail("simulate: unknown preset '{}'{}; known presets: {}", options.preset,
+         DidYouMeanSuffix(options.preset, presets), QuotedList(presets));
+  }
+}
+
+void CheckOptions(const SimulatorOptions& options) {
+  MTREC_CHECK(options.rows >= kMinSimulatorRows,
+              "simulate: rows must be 0 (the preset's default) or at least {}, found {}", kMinSimulatorRows,
+              options.rows);
+  MTREC_CHECK(options.users >= 0 && options.users <= std::numeric_limits<int32_t>::max(),
+              "simulate: users must be 0 (automatic) or a positive count below 2^31, found {}", options.users);
+  MTREC_CHECK(options.items >= 0 && options.items <= std::numeric_limits<int32_t>::max(),
+              "simulate: items must be 0 (automatic) or a positive count below 2^31, found {}", options.items);
+  MTREC_CHECK(options.task_correlation >= 0 && options.task_correlation <= 1,
+              "simulate: task_correlation must be in [0, 1], found {}", options.task_correlation);
+  MTREC_CHECK(options.selection_bias >= 0 && options.selection_bias <= 1,
+              "simulate: selection_bias must be in [0, 1], found {}", options.selection_bias);
+  MTREC_CHECK(options.selection_unobserved >= 0 && options.selection_unobserved <= 1,
+              "simulate: selection_unobserved must be in [0, 1], found {}", options.selection_unobserved);
+  MTREC_CHECK(options.scenarios == 0 || (options.scenarios >= 2 && options.scenarios <= kMaxScenarios),
+              "simulate: scenarios must be 0 (none) or in [2, {}], found {}", kMaxScenarios, options.scenarios);
+}
+
+// Each scenario's rows: kScenarioShareRatio^k of them for scenario k, the rounding left to the first.
+std::vector<size_t> ScenarioRows(size_t rows, int64_t scenarios) {
+  std::vector<double> shares(static_cast<size_t>(scenarios));
+  double total = 0;
+  for (size_t k = 0; k < shares.size(); ++k) total += shares[k] = std::pow(kScenarioShareRatio, k);
+  std::vector<size_t> counts(shares.size());
+  size_t assigned = 0;
+  for (size_t k = 1; k < shares.size(); ++k) assigned += counts[k] = static_cast<size_t>(rows * shares[k] / total);
+  counts[0] = rows - assigned;
+  return counts;
+}
+
+// Scenario k's impressions: its tastes (TurnTastes), the items' click terms under them, the users' tastes moved
+// with their segment's and their price sensitivity by the scenario's own shift. Scenario 0 is the world as it is.
+std::vector<Impression> MakeScenarioImpressions(const SimulatorOptions& options, const Effects& effects,
+                                                const std::vector<User>& users, const std::vector<Item>& items,
+                                                int64_t k, size_t count, uint64_t seed) {
+  std::vector<Impression> rows;
+  if (k == 0) {
+    rows = MakeImpressions(options, effects, users, items, count, StreamSeed(seed, Stream::kScenarioImpressions, 0));
+  } else {
+    const Effects turned = TurnTastes(effects, MakeTasteShift(seed, Stream::kScenarioTastes, k), kScenarioAngle,
+                                      kScenarioTasteAngle);
+    std::vector<Item> scenario_items = items;
+    for (Item& it : scenario_items) SetItemStatics(it, turned);
+    std::vector<User> scenario_users = users;
+    const double price_shift = kScenarioPriceSensitivitySd * Rng(StreamSeed(seed, Stream::kScenarioPrice, k)).Normal();
+    for (User& u : scenario_users) {
+      const auto& base = effects.segment_taste[u.age * kGenders + u.gender];
+      const auto& now = turned.segment_taste[u.age * kGenders + u.gender];
+      for (int c = 0; c < kCategories; ++c) u.taste[c] += static_cast<float>(now[c] - base[c]);
+      u.price_sensitivity += price_shift;
+    }
+    rows = MakeImpressions(options, turned, scenario_users, scenario_items, count,
+                           StreamSeed(seed, Stream::kScenarioImpressions, k));
+  }
+  for (Impression& row : rows) row.scenario = static_cast<uint8_t>(k);
+  return rows;
+}
+
+SimulatorSummary SimulateEcommerce(const SimulatorOptions& requested, const std::string& out_dir) {
+  SimulatorOptions options = requested;
+  if (options.rows == 0) options.rows = kDefaultRows;
+  CheckOptions(options);
+  const SimulatorSplit split =
+      SplitSimulatorRows(options.rows, options.valid_fraction.value_or(kDefaultSplitFraction),
+                         options.test_fraction.value_or(kDefaultSplitFraction), "rows");
+  const uint64_t seed = options.seed;
+  const int64_t user_count = options.users > 0 ? options.users : std::max<int64_t>(100, options.rows / 40);
+  const int64_t item_count = options.items > 0 ? options.items : std::max<int64_t>(50, options.rows / 100);
+  const size_t rows_total = static_cast<size_t>(options.rows);
+
+  const Effects effects = MakeEffects(seed);
+  const std::vector<User> users = MakeUsers(user_count, effects, seed);
+  const std::vector<Item> items = MakeItems(item_count, effects, seed);
+
+  std::vector<Impression> rows;
+  if (options.scenarios == 0) {
+    rows = MakeImpressions(options, effects, users, items, rows_total, seed);
+  } else {
+    const std::vector<size_t> counts = ScenarioRows(rows_total, options.scenarios);
+    for (int64_t k = 0; k < options.scenarios; ++k) {
+      std::vector<Impression> part = MakeScenarioImpressions(options, effects, users, items, k, counts[k], seed);
+      rows.insert(rows.end(), part.begin(), part.end());
+    }
+  }
+  DrawLabels(options, items, seed, rows);
+
+  // Deterministic shuffle so that sessions are spread over the three splits.
+  const std::vector<size_t> order = ShuffledOrder(rows_total, StreamSeed(seed, Stream::kShuffle));
+
+  SimulatorSummary summary;
+  summary.train_rows = split.train;
+  summary.valid_rows = split.valid;
+  summary.test_rows = split.test;
+  double gmv_total = 0;
+  int64_t clicks = 0, carts = 0, purchases = 0;
+  for (const auto& row : rows) {
+    clicks += row.click;
+    carts += row.cart;
+    purchases += row.purchase;
+    gmv_total += items[row.item].price * row.quantity;
+  }
+  summary.click_rate = static_cast<double>(clicks) / rows_total;
+  summary.cart_rate = static_cast<double>(carts) / rows_total;
+  summary.purchase_rate = static_cast<double>(purchases) / rows_total;
+  summary.mean_gmv = gmv_total / rows_total;
+
+  const size_t train_end = static_cast<size_t>(summary.train_rows);
+  const size_t valid_end = train_end + static_cast<size_t>(summary.valid_rows);
+  const bool scenarios = options.scenarios > 0;
+  WriteSimulatorFiles(out_dir, {{"train.csv", FormatSplit(rows, order, 0, train_end, users, items, scenarios)},
+                                {"valid.csv", FormatSplit(rows, order, train_end, valid_end, users, items, scenarios)},
+                                {"test.csv", FormatSplit(rows, order, valid_end, rows_total, users, items, scenarios)},
+                                {"config.toml", FormatConfig(options, SnapshotAbout(options), false, kConfigEpochs)}});
+  return summary;
+}
+
+// Daily partitions with drift (days > 0).
+
+// The days a user is active or an item on sale, both included; first <= 1 for those there on day 1.
+struct Lifespan {
+  int32_t first = 1;
+  int32_t last = std::numeric_limits<int32_t>::max();
+  bool Covers(int64_t day) const { return first <= day && day <= last; }
+  int64_t Length() const { return int64_t{last} - first + 1; }
+};
 
 // How many arrive after day 1 so that about `initial` stay there: initial / mean_life a day.
 int64_t Arrivals(int64_t initial, int64_t days, double mean_life) {
@@ -1045,6 +1123,8 @@ void CheckDayOptions(const SimulatorOptions& options) {
     MTREC_CHECK(options.market_share == 0, "simulate: market_share applies to daily partitions only: set days too");
     return;
   }
+  MTREC_CHECK(options.scenarios == 0,
+              "simulate: scenarios apply to a snapshot; daily partitions have market_share for a second market");
   const double drift = options.drift.value_or(kDefaultDrift);
   MTREC_CHECK(drift >= 0 && drift <= 1, "simulate: drift must be in [0, 1], found {}", drift);
   MTREC_CHECK(options.market_share == 0 || (options.market_share > 0 && options.market_share <= kMaxMarketShare),

@@ -95,6 +95,12 @@ struct SimulatorOptions {
   // every observed feature, conversion on clicked rows overstates conversion had every impression been clicked:
   // the case ESMM and ESCM² (tasks.*.counterfactual) are meant for. 0: no such factor, the files as before.
   double selection_unobserved = 0;
+  // Ecommerce snapshot only: 0, or 2 to 8 scenarios (pages, sites) in a first column `scenario` (s1, s2, ...)
+  // that the config declares as a feature and eval slices by. They share users and catalogue; scenario k has
+  // half the rows of scenario k − 1, and every scenario after the first has tastes of its own: category effects
+  // turned 0.9 radians towards a draw of its own (a correlation of 0.62 with s1's), brand effects and segment
+  // tastes 0.5 radians, and the users' price sensitivity shifted by the scenario's N(0, 0.3).
+  int64_t scenarios = 0;
   // Marketing only: the offer goes to each customer with probability treat_share (in (0, 1)), or with targeted to
   // each with a probability that grows with the customer's lapse and coupon use, clipped to [0.05, 0.95], whose
   // mean is treat_share (then in [0.05, 0.95]).

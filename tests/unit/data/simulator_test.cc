@@ -200,6 +200,66 @@ TEST_F(SimulatorTest, UnobservedSelectionMakesClicksConvertMoreThanAllImpression
   EXPECT_GT(PearsonOfLogits(with), PearsonOfLogits(without) + 0.1);
 }
 
+// Mean click logit per category over the given rows (categories with 20 rows or more).
+std::map<std::string, double> CategoryClickLogits(const Rows& rows, const std::vector<size_t>& which) {
+  std::map<std::string, std::pair<double, int>> sums;
+  for (size_t r : which) {
+    const double p = rows.Number(r, "p_click");
+    auto& [sum, count] = sums[rows.cells[r][rows.Column("category")]];
+    sum += std::log(p / (1 - p));
+    ++count;
+  }
+  std::map<std::string, double> means;
+  for (const auto& [category, sum_count] : sums) {
+    if (sum_count.second >= 20) means[category] = sum_count.first / sum_count.second;
+  }
+  return means;
+}
+
+double CorrelationOverCommonKeys(const std::map<std::string, double>& a, const std::map<std::string, double>& b) {
+  std::vector<double> x, y;
+  for (const auto& [key, value] : a) {
+    if (b.count(key)) {
+      x.push_back(value);
+      y.push_back(b.at(key));
+    }
+  }
+  const double mx = std::accumulate(x.begin(), x.end(), 0.0) / x.size();
+  const double my = std::accumulate(y.begin(), y.end(), 0.0) / y.size();
+  double sxy = 0, sxx = 0, syy = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    sxy += (x[i] - mx) * (y[i] - my);
+    sxx += (x[i] - mx) * (x[i] - mx);
+    syy += (y[i] - my) * (y[i] - my);
+  }
+  return sxy / std::sqrt(sxx * syy);
+}
+
+TEST_F(SimulatorTest, ScenariosHaveHalvingSharesAndTastesOfTheirOwn) {
+  SimulatorOptions options = Small();
+  options.scenarios = 3;
+  const fs::path dir = Run("scenarios", options);
+  const Rows rows = ReadCsv(dir / "train.csv");
+  ASSERT_EQ(rows.header.front(), "scenario");
+  std::map<std::string, std::vector<size_t>> by_scenario;
+  for (size_t r = 0; r < rows.cells.size(); ++r) by_scenario[rows.cells[r][0]].push_back(r);
+  ASSERT_EQ(by_scenario.size(), 3u);
+  const double total = static_cast<double>(rows.cells.size());
+  EXPECT_NEAR(by_scenario["s1"].size() / total, 4.0 / 7, 0.01);
+  EXPECT_NEAR(by_scenario["s2"].size() / total, 2.0 / 7, 0.01);
+  EXPECT_NEAR(by_scenario["s3"].size() / total, 1.0 / 7, 0.01);
+  // Within a scenario the category effects agree half against half; between scenarios they were turned apart.
+  std::vector<size_t> even, odd;
+  for (size_t i = 0; i < by_scenario["s1"].size(); ++i) (i % 2 ? odd : even).push_back(by_scenario["s1"][i]);
+  const auto s1 = CategoryClickLogits(rows, by_scenario["s1"]);
+  EXPECT_GT(CorrelationOverCommonKeys(CategoryClickLogits(rows, even), CategoryClickLogits(rows, odd)), 0.95);
+  EXPECT_LT(CorrelationOverCommonKeys(s1, CategoryClickLogits(rows, by_scenario["s2"])), 0.85);
+  EXPECT_LT(CorrelationOverCommonKeys(s1, CategoryClickLogits(rows, by_scenario["s3"])), 0.85);
+  const std::string config = ReadFileBytes(dir / "config.toml");
+  EXPECT_NE(config.find("name = \"scenario\""), std::string::npos);
+  EXPECT_NE(config.find("slice_by = \"scenario\""), std::string::npos);
+}
+
 TEST_F(SimulatorTest, WritesAConfigDeclaringTheFourTasks) {
   std::string config = ReadFileBytes(Run("config", Small()) / "config.toml");
   for (const char* text : {"name = \"click\"", "name = \"cart\"", "name = \"purchase\"", "name = \"gmv\"",
@@ -218,6 +278,11 @@ TEST_F(SimulatorTest, BadOptionsAreRefused) {
   options = Small();
   options.selection_unobserved = 1.5;
   EXPECT_THROW(Run("bad_intent", options), Error);
+  for (const int64_t scenarios : {1, 9, -2}) {
+    options = Small();
+    options.scenarios = scenarios;
+    EXPECT_THROW(Run("bad_scenarios", options), Error) << scenarios;
+  }
 }
 
 
@@ -554,6 +619,9 @@ TEST(SimulatorDays, BadOptionsAreRefused) {
   options = Days(6, 100);
   options.market_share = 0.05;
   EXPECT_NE(message(options).find("leaves market b 5 rows a day; it needs at least 10"), std::string::npos);
+  options = Days(6, 1000);
+  options.scenarios = 3;
+  EXPECT_NE(message(options).find("scenarios apply to a snapshot"), std::string::npos);
 }
 
 }  // namespace
