@@ -42,6 +42,10 @@ std::string DescribeArchitecture(const ModelConfig& m) {
       return fmt::format("stem, shared and per-task embeddings; {} shared and {} per-task experts {} under a gate per "
                          "task over all of them (other tasks' through a stop-gradient), {}",
                          m.experts, m.task_experts, fmt::join(m.expert, "-"), tower);
+    case Arch::kPepnet:
+      return fmt::format("pepnet, an EPNet gate over [{}] scaling the embeddings, a {} per task whose layers' inputs "
+                         "PPNet gates over [{}] scale (factors in 0..{})",
+                         fmt::join(m.scenario_features, ", "), tower, fmt::join(m.prior_features, ", "), m.gate_scale);
   }
   Fail("model.arch {} is not an architecture this mtrec knows", static_cast<int>(m.arch));
 }

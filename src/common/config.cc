@@ -469,7 +469,9 @@ const std::vector<Field<ModelConfig>>& ModelFields() {
                 "gate), mmoe (experts, one gate per task), ple (progressive layered extraction), cross_stitch, esmm "
                 "(per-task towers over shared embeddings), aitm (adaptive information transfer along parent links), adatt "
                 "(adaptive task-to-task fusion: every task gates over every task's experts, plus its own), stem (shared "
-                "and per-task embeddings; every task gates over every expert, trains only the shared ones and its own)."),
+                "and per-task embeddings; every task gates over every expert, trains only the shared ones and its own), "
+                "pepnet (multi-scenario: the scenario's features scale the embeddings, the prior features every "
+                "task tower's layers)."),
       MakeField("embedding_dim", &M::embedding_dim, "Default embedding width of categorical features."),
       MakeField("bottom", &M::bottom, "Widths of the shared bottom MLP's hidden layers."),
       MakeField("tower", &M::tower, "Widths of each task tower's hidden layers (then one output)."),
@@ -490,6 +492,14 @@ const std::vector<Field<ModelConfig>>& ModelFields() {
                 "of this width, which enters the model beside the embeddings (MTReclib's numerical layer); 0 = the "
                 "numeric block enters as it is."),
       MakeField("embedding_init_std", &M::embedding_init_std, "Standard deviation of the initial embeddings."),
+      MakeField("scenario_features", &M::scenario_features,
+                "pepnet: the features that say which scenario a row is in (site, page, country). With the "
+                "embeddings (through a stop-gradient) they feed EPNet's gate, which scales every input column by a "
+                "factor in (0, gate_scale). Empty: the gate reads the embeddings alone."),
+      MakeField("prior_features", &M::prior_features,
+                "pepnet: the personalised priors (user and item ids) that, with the gated embeddings (through a "
+                "stop-gradient), feed PPNet's gates, which scale the input of every layer of every task tower."),
+      MakeField("gate_scale", &M::gate_scale, "pepnet: gamma, the upper bound of every gate's factor (the paper's 2)."),
   };
   return fields;
 }
@@ -1436,6 +1446,18 @@ void ValidateConfig(const Config& config) {
   MTREC_CHECK(model.dropout >= 0 && model.dropout < 1, "model.dropout must be in [0, 1), got {}", model.dropout);
   MTREC_CHECK(model.numeric_projection >= 0, "model.numeric_projection must be >= 0, got {}", model.numeric_projection);
   MTREC_CHECK(model.embedding_init_std > 0, "model.embedding_init_std must be > 0");
+  MTREC_CHECK(model.gate_scale > 0 && std::isfinite(model.gate_scale), "model.gate_scale must be > 0, got {}",
+              model.gate_scale);
+  if (model.arch == Arch::kPepnet) {
+    // A gate with one unit would read as a task's output layer (Model::SetOutputBias counts them).
+    for (int64_t width : model.tower) {
+      MTREC_CHECK(width >= 2, "pepnet: model.tower widths must be >= 2 (PPNet gates each layer's input), got {}",
+                  width);
+    }
+  } else {
+    MTREC_CHECK(model.scenario_features.empty() && model.prior_features.empty() && model.gate_scale == 2.0,
+                "model.scenario_features, prior_features and gate_scale apply to model.arch = \"pepnet\" only");
+  }
 
   const TrainConfig& train = config.train;
   MTREC_CHECK(train.epochs >= 1, "train.epochs must be >= 1");

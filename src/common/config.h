@@ -126,6 +126,10 @@ struct ModelConfig {
   bool batch_norm = false;
   int64_t numeric_projection = 0;
   double embedding_init_std = 0.05;
+  // pepnet: the features its gates read (models/pepnet.h) and the gates' range (0, gate_scale).
+  std::vector<std::string> scenario_features;
+  std::vector<std::string> prior_features;
+  double gate_scale = 2.0;
 };
 
 struct TrainConfig {

@@ -4,6 +4,7 @@
 #include "models/cross_stitch.h"
 #include "models/mixture_of_experts.h"
 #include "models/model.h"
+#include "models/pepnet.h"
 #include "models/ple.h"
 #include "models/shared_bottom.h"
 #include "models/stem.h"
@@ -37,6 +38,8 @@ std::unique_ptr<Model> CreateModel(const Config& task_config, const InputLayout&
       return Model::Build<Adatt>(config, layout, max_batch);
     case Arch::kStem:
       return Model::Build<Stem>(config, layout, max_batch);
+    case Arch::kPepnet:
+      return Model::Build<Pepnet>(config, layout, max_batch);
   }
   Fail("model.arch {} is not an architecture this mtrec knows", static_cast<int>(config.model.arch));
 }

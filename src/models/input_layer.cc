@@ -200,6 +200,27 @@ void InputLayer::Forward(const Batch& batch, const Tensor& dst) const {
   ParallelForBlocks(static_cast<size_t>(copies_) * (slots + 1), [&run](size_t item, int) { run(item); });
 }
 
+std::vector<ColumnRange> InputLayer::FeatureColumns(const std::string& name) const {
+  std::vector<ColumnRange> out;
+  for (size_t s = 0; s < layout_.single_slots.size(); ++s) {
+    const SlotSpec& slot = layout_.single_slots[s];
+    if (slot.feature == name) out.push_back({single_offsets_[s], single_offsets_[s] + layout_.tables[slot.table].dim});
+  }
+  for (size_t m = 0; m < layout_.multi_slots.size(); ++m) {
+    const SlotSpec& slot = layout_.multi_slots[m];
+    if (slot.feature == name) out.push_back({multi_offsets_[m], multi_offsets_[m] + layout_.tables[slot.table].dim});
+  }
+  if (!out.empty() || projected_) return out;
+  for (size_t c = 0; c < layout_.numeric_names.size(); ++c) {
+    const std::string& column = layout_.numeric_names[c];
+    if (column == name || column == name + ".missing") {
+      const auto at = numeric_offset_ + static_cast<int64_t>(c);
+      out.push_back({at, at + 1});
+    }
+  }
+  return out;
+}
+
 void InputLayer::SharedColumnsOf(const Batch& batch, SharedColumns* out) const {
   out->group_starts.clear();
   out->columns.clear();

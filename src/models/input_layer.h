@@ -60,6 +60,10 @@ class InputLayer {
   const std::vector<EmbeddingTable>& tables() const { return tables_; }
   std::vector<SparseGrad>& grads() { return grads_; }
   const InputLayout& layout() const { return layout_; }
+  // The columns of the first set that feature `name` writes: its embedding (each slot it fills), or without one
+  // its numeric columns ("<name>" and "<name>.missing"; none under a numeric projection). Empty for a feature
+  // the layout does not hold.
+  std::vector<ColumnRange> FeatureColumns(const std::string& name) const;
   // The feature that owns table t (every set of tables has the same owners).
   const std::string& TableFeature(size_t t) const { return layout_.tables[t % layout_.tables.size()].name; }
 

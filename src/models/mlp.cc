@@ -28,11 +28,11 @@ Mlp::Mlp(ParameterArena& arena, const MlpOptions& options, const MlpSettings& se
   };
   for (size_t i = 0; i < hidden.size(); ++i) {
     layers_.push_back(linear(i, hidden[i], Init::kHeUniform));
-    if (settings.batch_norm) {
+    if (settings.batch_norm && !options.plain) {
       layers_.push_back(std::make_unique<BatchNorm>(arena, fmt::format("{}.{}.norm", name, i), g * hidden[i]));
     }
     layers_.push_back(std::make_unique<Relu>(g * hidden[i]));
-    if (settings.dropout > 0) {
+    if (settings.dropout > 0 && !options.plain) {
       auto layer = std::make_unique<Dropout>(g * hidden[i], settings.dropout, Mix64(options.dropout_stream * 131 + i));
       dropouts_.push_back(layer.get());
       layers_.push_back(std::move(layer));

@@ -44,6 +44,7 @@ struct MlpOptions {
                                 // marked per column (ParameterArena::MarkColumnBlocks)
   bool shared_input = true;     // every group reads all of src; else group g reads columns [g·in, (g+1)·in)
   bool cross_stitch = false;    // a cross-stitch unit after each hidden layer's dropout
+  bool plain = false;           // neither batch norm nor dropout, whatever the model's settings (gate networks)
   uint64_t dropout_stream = 0;  // hidden layer i draws its masks from stream 131·dropout_stream + i; within a
                                 // model the streams are named in DropoutStream (models/model.h)
 };

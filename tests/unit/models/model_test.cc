@@ -228,6 +228,29 @@ std::string ErrorOf(const std::function<void()>& f) {
   return "";
 }
 
+// PEPNet's gate features must have columns of their own in the input: a name that is no feature is refused at
+// construction, naming the key and the feature, as is a numeric feature that the numeric projection absorbed.
+TEST(PepnetTest, GateFeaturesWithoutColumnsAreRefused) {
+  const auto message = [](const std::vector<std::string>& overrides) {
+    std::vector<std::string> all = {"model.arch=pepnet"};
+    all.insert(all.end(), overrides.begin(), overrides.end());
+    try {
+      CreateModel(ParseConfig(kConfig, "model_test.toml", all), Layout(), kRows);
+    } catch (const Error& error) {
+      return std::string(error.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message({"model.scenario_features=[\"site\"]"}),
+            "model.scenario_features names 'site', which has no columns of its own in the model's input (not a "
+            "feature, or a numeric one under model.numeric_projection)");
+  EXPECT_NE(message({"model.prior_features=[\"price\"]", "model.numeric_projection=2"}).find(
+                "model.prior_features names 'price'"),
+            std::string::npos);
+  EXPECT_EQ(message({"model.prior_features=[\"user\", \"price\"]", "model.scenario_features=[\"user\"]"}),
+            "no error");
+}
+
 TEST(ModelProtocolTest, AnMlpBuiltWithoutAddMlpIsRefusedInTraining) {
   const Config config = ParseConfig(kConfig, "model_test.toml");
   const Batch batch = MakeBatch();
