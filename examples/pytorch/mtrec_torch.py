@@ -9,7 +9,7 @@
 
 The file's `features` metadata (docs/model_format.md, "The features entry") turns raw columns into the model's
 input exactly as mtrec's feature pipeline does; the weights and the resolved config rebuild the network of every
-`model.arch` (single_task, shared_bottom, omoe, mmoe, ple, cross_stitch, esmm, aitm, adatt, stem; batch norm, numeric
+`model.arch` (single_task, shared_bottom, omoe, mmoe, ple, cross_stitch, esmm, aitm, adatt, stem, pepnet; batch norm, numeric
 projection, dropout off as in inference); the task graph (chains, pinball ladders) and the task heads (sigmoid,
 exp, ziln, treatment arms) turn outputs into predictions as models/task_graph.cc and models/task_outputs.cc do.
 Nothing here needs mtrec: only torch and numpy.
@@ -33,7 +33,8 @@ import torch.nn.functional as F
 BATCH_NORM_EPS = 1e-5  # nn/batch_norm.h's default, which every mtrec model uses
 MAX_LOGIT = 80.0       # a chain task's logit is clamped to ±this (models/task_graph.cc, kMaxLogit)
 ZILN_MIN_SIGMA = 1e-2  # models/ziln.h, kZilnMinSigma
-ARCHS = ("single_task", "shared_bottom", "omoe", "mmoe", "ple", "cross_stitch", "esmm", "aitm", "adatt", "stem")
+ARCHS = ("single_task", "shared_bottom", "omoe", "mmoe", "ple", "cross_stitch", "esmm", "aitm", "adatt", "stem",
+         "pepnet")
 COUNT_LOSSES = ("poisson", "tweedie", "negbin")  # their output is log mu: the prediction is e^output
 
 
@@ -430,6 +431,7 @@ class MtrecModel(torch.nn.Module):
         self.encoder = FeatureEncoder(spec, sorted({h.treatment for h in self.heads if h.treatment}))
         self._layout(spec)
         self._graph(tasks)
+        self.gate_scale = float(model.get("gate_scale", 2.0))
         self.experts = int(model.get("experts", 0))
         self.task_experts = int(model.get("task_experts", 0))
         self.levels = len(model.get("expert", []))
@@ -465,6 +467,21 @@ class MtrecModel(torch.nn.Module):
                 self.multi_pooling[slot] = f["pooling"]
         own = [f"embeddings.{c}" for c in self.output_columns]
         self.sets = own if self.arch == "single_task" else ["embeddings"] + own if self.arch == "stem" else ["embeddings"]
+        # Each feature's columns in one set of x (models/input_layer.cc, FeatureColumns): its slot's embedding, or
+        # without one its numeric columns ("<name>", "<name>.missing"), which a numeric projection absorbs.
+        widths = [self.w(f"{self.sets[0]}.{t}").shape[1] for t in self.single_tables + self.multi_tables]
+        starts = [sum(widths[:i]) for i in range(len(widths))]
+        numeric_at = sum(widths)
+        self.feature_columns = {}
+        for f in spec["features"]:
+            block, index = f["input"]["block"], f["input"]["index"]
+            if block in ("single", "multi"):
+                slot = index if block == "single" else len(self.single_tables) + index
+                self.feature_columns.setdefault(f["name"], []).extend(range(starts[slot], starts[slot] + widths[slot]))
+            elif not self.has("numeric_projection.weight"):
+                for c, name in enumerate(spec["numeric_columns"]):
+                    if name in (f["name"], f["name"] + ".missing"):
+                        self.feature_columns.setdefault(f["name"], []).append(numeric_at + c)
 
     def _graph(self, tasks):
         """The task graph over output columns (models/task_graph.cc): parents, chains depth-first, ladders."""
@@ -584,6 +601,8 @@ class MtrecModel(torch.nn.Module):
             return self.mlp("towers", self.adatt(x), output=True)
         if self.arch == "stem":
             return self.mlp("towers", self.stem(x), output=True)
+        if self.arch == "pepnet":
+            return self.pepnet(x)
         return self.aitm(x)
 
     def ple(self, x):
@@ -658,6 +677,29 @@ class MtrecModel(torch.nn.Module):
             weights = torch.softmax(self.linear(f"stem.gates.{c}", gate_input), dim=1)
             outputs.append(self.mix(weights, pool))
         return torch.cat(outputs, dim=1)
+
+    def gate(self, prefix, z):
+        """PEPNet's gate unit: γ·σ(W₂·ReLU(W₁z + b₁) + b₂), γ = model.gate_scale."""
+        return self.gate_scale * torch.sigmoid(self.mlp(prefix, z, output=True))
+
+    def pepnet(self, x):
+        """PEPNet (models/pepnet.cc): EPNet's gate over the scenario's columns and x scales x; each tower layer's
+        input is scaled by its task's PPNet gate over the priors' columns and the gated embeddings. The gates' inputs
+        other than those features are detached, as in training."""
+        model = self.config.get("model", {})
+        columns = len(self.output_columns)
+        scenario = [c for name in model.get("scenario_features", []) for c in self.feature_columns[name]]
+        prior = [c for name in model.get("prior_features", []) for c in self.feature_columns[name]]
+        e = x * self.gate("epnet", torch.cat([x[:, scenario], x.detach()], dim=1))
+        gate_input = torch.cat([x[:, prior], e.detach()], dim=1)
+        h = e.repeat(1, columns)
+        layer = 0
+        while self.has(f"towers.{layer}.0.weight"):
+            h = h * self.gate(f"ppnet.{layer}", gate_input)
+            output = not self.has(f"towers.{layer + 1}.0.weight")
+            h = self.mlp(f"towers.{layer}", h, output=output)
+            layer += 1
+        return h
 
     def aitm(self, x):
         """Per-task encoders; a task with a parent mixes its own representation with g(z_parent) by attention

@@ -7,7 +7,8 @@
 # The models cover the ecommerce preset's chains (click -> cart, click -> purchase) and regression with every
 # architecture, plus: batch norm, numeric projection, hashed ids, a bucketised numeric feature and a shared table
 # (shared_bottom); a pinball ladder and a count loss (ple); ziln and treatment arms (the marketing preset, mmoe
-# and single_task); AITM's direct and masked links; AdaTT with two experts per task and with one; ESCM²'s imputation
+# and single_task); AITM's direct and masked links; AdaTT with two experts per task and with one; PEPNet with gate
+# features (an embedding and a numeric column among them) and batch norm; ESCM²'s imputation
 # tower (counterfactual = "dr") under esmm and mmoe. Last line:
 #   pytorch: models=N rows=R max_diff=X fine_tune_logloss=A->B
 # Usage: examples/pytorch/run.sh [--rows N] [--out DIR]
@@ -98,6 +99,8 @@ check stem "$e" model.arch=stem model.experts=2 model.task_experts=1 'model.expe
   model.numeric_projection=4
 check aitm_direct "$e" model.arch=aitm 'model.bottom=[16]' 'model.tower=[8]' tasks.cart.mode=direct \
   tasks.purchase.mode=masked
+check pepnet "$e" model.arch=pepnet 'model.scenario_features=["device"]' 'model.prior_features=["user_id", "price"]' \
+  'model.tower=[8]' model.batch_norm=true
 check esmm_dr "$e" model.arch=esmm 'model.bottom=[32]' 'model.tower=[16]' tasks.purchase.counterfactual=dr
 check mmoe_dr "$e" model.arch=mmoe model.experts=2 'model.expert=[16]' 'model.tower=[8]' \
   tasks.purchase.counterfactual=dr tasks.cart.counterfactual=ips
