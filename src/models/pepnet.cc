@@ -79,6 +79,7 @@ Pepnet::Pepnet(const Config& config, const InputLayout& layout, int64_t max_batc
                           .groups = tasks_,
                           .per_column = true,
                           .shared_input = false,
+                          // Each layer is a grouped MLP of its own and needs a stream of its own: Tower(l).
                           .dropout_stream = DropoutStream::Tower(l)});
     for (Matrix* m : {&layer.factors, &layer.input, &layer.diff_input, &layer.diff_logits}) {
       m->Resize(max_batch, tasks_ * layer.in_cols);
