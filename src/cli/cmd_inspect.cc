@@ -124,7 +124,9 @@ RunCommand AddInspectCommand(CLI::App& app) {
       if (!task.parent.empty()) fmt::print(", {} of {}", task.mode, task.parent);
       if (task.counterfactual != CounterfactualKind::kNone) {
         fmt::print(", counterfactual {} weight {}", task.counterfactual, task.counterfactual_weight);
-        if (task.counterfactual == CounterfactualKind::kDr) fmt::print(" with the output column {}.imputation", task.name);
+        if (task.counterfactual == CounterfactualKind::kDr) {
+          fmt::print(" with the output column {}.imputation", task.name);
+        }
       }
       fmt::print(")");
     }

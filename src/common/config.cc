@@ -1016,8 +1016,10 @@ void ValidateTaskGraph(const Config& config) {
                 "task '{}': counterfactual = \"{}\" regularises p(task | parent) of a chain: it needs a parent and "
                 "mode = \"chain\"",
                 task.name, task.counterfactual);
-    MTREC_CHECK(task.treatment.empty() && task.loss == LossKind::kLogloss,
-                "task '{}': counterfactual needs a plain logloss task without a treatment", task.name);
+    MTREC_CHECK(task.loss == LossKind::kLogloss, "task '{}': counterfactual needs loss = \"logloss\", not \"{}\"",
+                task.name, task.loss);
+    MTREC_CHECK(task.treatment.empty(), "task '{}': counterfactual does not combine with treatment '{}'", task.name,
+                task.treatment);
     MTREC_CHECK(task.counterfactual_weight > 0 && std::isfinite(task.counterfactual_weight),
                 "task '{}': counterfactual_weight must be > 0, got {}", task.name, task.counterfactual_weight);
     MTREC_CHECK(task.counterfactual_clip > 0 && task.counterfactual_clip < 1,
@@ -1455,8 +1457,11 @@ void ValidateConfig(const Config& config) {
                   width);
     }
   } else {
-    MTREC_CHECK(model.scenario_features.empty() && model.prior_features.empty() && model.gate_scale == 2.0,
-                "model.scenario_features, prior_features and gate_scale apply to model.arch = \"pepnet\" only");
+    const char* set = !model.scenario_features.empty() ? "scenario_features"
+                      : !model.prior_features.empty()  ? "prior_features"
+                      : model.gate_scale != 2.0        ? "gate_scale"
+                                                       : nullptr;
+    MTREC_CHECK(set == nullptr, "model.{} applies to model.arch = \"pepnet\" only, not \"{}\"", set, model.arch);
   }
 
   const TrainConfig& train = config.train;

@@ -210,6 +210,7 @@ constexpr std::array<const char*, 2> kMarketUserPrefixes = {"u", "bu"};
 // kScenarioTasteAngle, each towards a draw of its own, and moves every user's price sensitivity by its own
 // N(0, kScenarioPriceSensitivitySd).
 constexpr int64_t kMaxScenarios = 8;
+constexpr size_t kMinScenarioRows = 100;  // the smallest scenario's, so that each split is likely to hold some
 constexpr double kScenarioShareRatio = 0.5;
 constexpr double kScenarioAngle = 0.9;       // category effects: a correlation of cos(0.9) = 0.62 with scenario 1's
 constexpr double kScenarioTasteAngle = 0.5;  // brand effects and segment tastes: 0.88
@@ -899,6 +900,9 @@ std::vector<size_t> ScenarioRows(size_t rows, int64_t scenarios) {
   size_t assigned = 0;
   for (size_t k = 1; k < shares.size(); ++k) assigned += counts[k] = static_cast<size_t>(rows * shares[k] / total);
   counts[0] = rows - assigned;
+  MTREC_CHECK(counts.back() >= kMinScenarioRows,
+              "simulate: {} rows leave scenario s{} {} rows; {} scenarios need at least {} rows", rows, scenarios,
+              counts.back(), scenarios, static_cast<size_t>(std::ceil(kMinScenarioRows * total)));
   return counts;
 }
 

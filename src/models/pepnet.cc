@@ -51,6 +51,8 @@ void GateFactors(const Tensor& logits, float gamma, const Tensor& factors) {
 Pepnet::Pepnet(const Config& config, const InputLayout& layout, int64_t max_batch)
     : Model(config, layout, max_batch), gamma_(static_cast<float>(config.model.gate_scale)) {
   const int64_t width = input_.OutputCols();
+  // The first gates are as wide as the input: one unit would read as a task's output layer (Model::SetOutputBias).
+  MTREC_CHECK(width >= 2, "pepnet: the model's input is {} column wide; its gates need at least 2", width);
   scenario_cols_ = ColumnsOf(input_, config.model.scenario_features, "scenario_features");
   prior_cols_ = ColumnsOf(input_, config.model.prior_features, "prior_features");
   scenario_width_ = Width(scenario_cols_);
@@ -191,7 +193,8 @@ void Pepnet::BodyBackward(const Tensor& src, const Tensor& diff_dst, const Tenso
       Tensor diff_input = layer.diff_input.View().TopRows(rows);
       Tensor diff_logits = layer.diff_logits.View().TopRows(rows);
       layer.tower->Backward(input, diff_output, &diff_input);
-      // u = δ ⊙ h: dδ = du ⊙ h, then through γσ: dz = dδ · δ(1 − δ/γ); dh = du ⊙ δ, left in diff_input.
+      // u = δ ⊙ h: dδ = du ⊙ h, then through γσ: dz = dδ · δ(1 − δ/γ); dh = du ⊙ δ, left in
+      // diff_input.
       if (l == 0) ZeroFill(diff_e);
       for (int64_t r = 0; r < rows; ++r) {
         for (int64_t t = 0; t < tasks_; ++t) {

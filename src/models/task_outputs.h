@@ -2,9 +2,9 @@
 // logit, log μ or a value: models/output_link.h). A ziln task owns three (models/ziln.h). A task with a treatment
 // owns its columns once per arm, control then treated, each arm with its own tower over the shared body (TARNet,
 // Shalit et al. 2017). A chain task with counterfactual = "dr" owns one more, after its own: its imputation tower's
-// logit (train/counterfactual.h), trained but never predicted. The architectures are built from HeadsConfig, in which every output column is a task of its
-// own, so each column gets its tower (and its gate) as any task does, and a config without ziln or treatment
-// tasks builds the very same model as before.
+// logit (train/counterfactual.h), trained but never predicted. The architectures are built from HeadsConfig, in
+// which every output column is a task of its own, so each column gets its tower (and its gate) as any task does,
+// and a config without ziln, treatment or dr tasks builds the very same model as before.
 //
 //   const TaskOutputs outputs(config);
 //   std::unique_ptr<Model> model = CreateModel(config, layout, max_batch);  // outputs.columns() columns

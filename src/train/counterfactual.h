@@ -6,7 +6,8 @@
 // label, r the task's, e = logloss(r, s) = softplus(s) − r·s:
 //
 //   ips:  R = (1/N)·Σ o·e/ô                                   dR/ds = (1/N)·(o/ô)·(ŷ − r)
-//   dr:   R = (1/N)·Σ [ê + o·(e − ê)/ô],  ê = logloss(r̃, s)   dR/ds = (1/N)·[(ŷ − r̃) + (o/ô)·(r̃ − r)]
+//   dr:   R = (1/N)·Σ [ê + o·(e − ê)/ô],  ê = logloss(r̃, s)
+//                                                           dR/ds = (1/N)·[(ŷ − r̃) + (o/ô)·(r̃ − r)]
 //         I = (1/N)·Σ (o/ô)·logloss(r, u)                     dI/du = (1/N)·(o/ô)·(σ(u) − r)
 //
 // dr's imputed label r̃ = σ(u) comes from an imputation tower (the task's extra output column u, TaskOutputs), held

@@ -544,7 +544,7 @@ TEST(ConfigTest, ValidationErrors) {
        "expected one of 'chain', 'masked', 'direct' (did you mean 'chain'?)"},
       {"[model]\nexperts = 0\n", "model.experts must be >= 1"},
       {"[model]\nscenario_features = [\"site\"]\n",
-       "model.scenario_features, prior_features and gate_scale apply to model.arch = \"pepnet\" only"},
+       "model.scenario_features applies to model.arch = \"pepnet\" only, not \"shared_bottom\""},
       {"[model]\narch = \"pepnet\"\ntower = [16, 1]\n",
        "pepnet: model.tower widths must be >= 2 (PPNet gates each layer's input), got 1"},
       {"[model]\narch = \"pepnet\"\ngate_scale = 0\n", "model.gate_scale must be > 0, got 0"},

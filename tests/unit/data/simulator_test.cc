@@ -283,6 +283,16 @@ TEST_F(SimulatorTest, BadOptionsAreRefused) {
     options.scenarios = scenarios;
     EXPECT_THROW(Run("bad_scenarios", options), Error) << scenarios;
   }
+  // Eight scenarios over 2000 rows would leave the smallest 7 of them.
+  options = Small();
+  options.rows = 2000;
+  options.scenarios = 8;
+  try {
+    Run("scenario_rows", options);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("2000 rows leave scenario s8 7 rows"), std::string::npos) << error.what();
+  }
 }
 
 
