@@ -46,6 +46,17 @@ std::string DescribeArchitecture(const ModelConfig& m) {
       return fmt::format("pepnet, an EPNet gate over [{}] scaling the embeddings, a {} per task whose layers' inputs "
                          "PPNet gates over [{}] scale (factors in 0..{})",
                          fmt::join(m.scenario_features, ", "), tower, fmt::join(m.prior_features, ", "), m.gate_scale);
+    case Arch::kHome: {
+      std::vector<std::string> groups;
+      for (const auto& group : m.task_groups) groups.push_back("[" + fmt::format("{}", fmt::join(group, ", ")) + "]");
+      return fmt::format("home, normalised Swish experts in two levels ({}): {} shared and {} per task group at each, "
+                         "{} per task at the task level; task groups {}; {}, {}",
+                         fmt::join(m.expert, ", "), m.experts, m.group_experts, m.task_experts,
+                         groups.empty() ? std::string("none (each task its own)") : fmt::format("{}", fmt::join(groups, " ")),
+                         m.feature_gate_rank > 0 ? fmt::format("feature gates of rank {}", m.feature_gate_rank)
+                                                 : std::string("no feature gates"),
+                         tower);
+    }
   }
   Fail("model.arch {} is not an architecture this mtrec knows", static_cast<int>(m.arch));
 }

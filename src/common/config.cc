@@ -103,6 +103,15 @@ std::string ReadValue<std::string>(const toml::node& node, const std::string& ke
 }
 
 template <typename T>
+std::vector<T> ReadList(const toml::node& node, const std::string& key);
+// A list of lists of names (model.task_groups).
+template <>
+std::vector<std::string> ReadValue<std::vector<std::string>>(const toml::node& node, const std::string& key) {
+  if (!node.is_array()) FailAt(node, key, "expects a list of lists, e.g. [[\"click\", \"cart\"], [\"gmv\"]]");
+  return ReadList<std::string>(node, key);
+}
+
+template <typename T>
 std::vector<T> ReadList(const toml::node& node, const std::string& key) {
   const toml::array* array = node.as_array();
   if (!array) FailAt(node, key, "expects a list, e.g. [1, 2]");
@@ -471,15 +480,19 @@ const std::vector<Field<ModelConfig>>& ModelFields() {
                 "(adaptive task-to-task fusion: every task gates over every task's experts, plus its own), stem (shared "
                 "and per-task embeddings; every task gates over every expert, trains only the shared ones and its own), "
                 "pepnet (multi-scenario: the scenario's features scale the embeddings, the prior features every "
-                "task tower's layers)."),
+                "task tower's layers), home (a hierarchy of normalised experts: shared, per task group and per task, "
+                "with feature and self gates)."),
       MakeField("embedding_dim", &M::embedding_dim, "Default embedding width of categorical features."),
       MakeField("bottom", &M::bottom, "Widths of the shared bottom MLP's hidden layers."),
       MakeField("tower", &M::tower, "Widths of each task tower's hidden layers (then one output)."),
-      MakeField("experts", &M::experts, "omoe/mmoe: number of experts; ple: shared experts per level; stem: shared experts."),
-      MakeField("task_experts", &M::task_experts, "ple, adatt: experts of each task per level; stem: experts of each task."),
+      MakeField("experts", &M::experts,
+                "omoe/mmoe: number of experts; ple, home: shared experts per level; stem: shared experts."),
+      MakeField("task_experts", &M::task_experts,
+                "ple, adatt: experts of each task per level; stem: experts of each task; home: experts of each task at "
+                "its task level."),
       MakeField("expert", &M::expert,
                 "omoe/mmoe, stem: widths of each expert's hidden layers; ple, adatt: one level per entry, whose experts "
-                "are one layer of that width."),
+                "are one layer of that width; home: two entries, the meta level's and the task level's expert width."),
       MakeField("calibrator", &M::calibrator,
                 "Weight of AITM's calibrator loss, mean of max(p(task) - p(parent), 0), on every 'direct' parent link "
                 "(chain links satisfy it by construction)."),
@@ -500,6 +513,15 @@ const std::vector<Field<ModelConfig>>& ModelFields() {
                 "pepnet: the personalised priors (user and item ids) that, with the gated embeddings (through a "
                 "stop-gradient), feed PPNet's gates, which scale the input of every layer of every task tower."),
       MakeField("gate_scale", &M::gate_scale, "pepnet: gamma, the upper bound of every gate's factor (the paper's 2)."),
+      MakeField("task_groups", &M::task_groups,
+                "home: groups of related tasks, e.g. [[\"click\", \"cart\"], [\"purchase\", \"gmv\"]] (the paper's "
+                "task categories). Each group gets experts of its own at both levels, shared by its tasks only; a task "
+                "in no group is a group of its own. Empty: every task its own group."),
+      MakeField("group_experts", &M::group_experts,
+                "home: experts of each task group per level (at the task level only for groups of two or more tasks)."),
+      MakeField("feature_gate_rank", &M::feature_gate_rank,
+                "home: rank of the low-rank feature gate that gives each meta-level expert its own view of the input, "
+                "x * 2 sigmoid(A B x); 0: no feature gates, every expert reads x."),
   };
   return fields;
 }
@@ -1462,6 +1484,33 @@ void ValidateConfig(const Config& config) {
                       : model.gate_scale != 2.0        ? "gate_scale"
                                                        : nullptr;
     MTREC_CHECK(set == nullptr, "model.{} applies to model.arch = \"pepnet\" only, not \"{}\"", set, model.arch);
+  }
+  MTREC_CHECK(model.group_experts >= 1, "model.group_experts must be >= 1, got {}", model.group_experts);
+  MTREC_CHECK(model.feature_gate_rank >= 0, "model.feature_gate_rank must be >= 0 (0: no feature gates), got {}",
+              model.feature_gate_rank);
+  if (model.arch == Arch::kHome) {
+    MTREC_CHECK(model.expert.size() == 2,
+                "home: model.expert needs two widths, the meta level's and the task level's experts, got {}",
+                model.expert.size());
+    std::vector<std::string> grouped;
+    for (size_t g = 0; g < model.task_groups.size(); ++g) {
+      MTREC_CHECK(!model.task_groups[g].empty(), "model.task_groups: group {} is empty", g + 1);
+      for (const std::string& name : model.task_groups[g]) {
+        std::vector<std::string> names;
+        for (const TaskConfig& task : config.tasks) names.push_back(task.name);
+        MTREC_CHECK(config.FindTask(name) != nullptr, "model.task_groups: group {} names no task '{}'{}", g + 1, name,
+                    DidYouMeanSuffix(name, names));
+        MTREC_CHECK(std::find(grouped.begin(), grouped.end(), name) == grouped.end(),
+                    "model.task_groups: task '{}' is in more than one group", name);
+        grouped.push_back(name);
+      }
+    }
+  } else {
+    const char* set = !model.task_groups.empty()    ? "task_groups"
+                      : model.group_experts != 1    ? "group_experts"
+                      : model.feature_gate_rank != 8 ? "feature_gate_rank"
+                                                     : nullptr;
+    MTREC_CHECK(set == nullptr, "model.{} applies to model.arch = \"home\" only, not \"{}\"", set, model.arch);
   }
 
   const TrainConfig& train = config.train;

@@ -130,6 +130,11 @@ struct ModelConfig {
   std::vector<std::string> scenario_features;
   std::vector<std::string> prior_features;
   double gate_scale = 2.0;
+  // home (models/home.h): groups of task names that share group experts (a task in none is a group of its own),
+  // the experts of each group per level, and the rank of each expert's feature gate (0: no feature gates).
+  std::vector<std::vector<std::string>> task_groups;
+  int64_t group_experts = 1;
+  int64_t feature_gate_rank = 8;
 };
 
 struct TrainConfig {

@@ -24,14 +24,16 @@ namespace mtrec {
 template <typename E>
 struct NameTable;
 
-enum class Arch { kSingleTask, kSharedBottom, kOmoe, kMmoe, kPle, kCrossStitch, kEsmm, kAitm, kAdatt, kStem, kPepnet };
+enum class Arch {
+  kSingleTask, kSharedBottom, kOmoe, kMmoe, kPle, kCrossStitch, kEsmm, kAitm, kAdatt, kStem, kPepnet, kHome
+};
 template <>
 struct NameTable<Arch> {
-  static constexpr std::array<std::string_view, 11> kNames = {"single_task", "shared_bottom", "omoe",  "mmoe",
-                                                              "ple",         "cross_stitch",  "esmm",  "aitm",
-                                                              "adatt",       "stem",          "pepnet"};
+  static constexpr std::array<std::string_view, 12> kNames = {"single_task", "shared_bottom", "omoe",   "mmoe",
+                                                              "ple",         "cross_stitch",  "esmm",   "aitm",
+                                                              "adatt",       "stem",          "pepnet", "home"};
 };
-static_assert(NameTable<Arch>::kNames.size() == static_cast<size_t>(Arch::kPepnet) + 1, "a name for each Arch");
+static_assert(NameTable<Arch>::kNames.size() == static_cast<size_t>(Arch::kHome) + 1, "a name for each Arch");
 
 enum class TaskKind { kBinary, kRegression };
 template <>

@@ -2,6 +2,7 @@
 #include "models/adatt.h"
 #include "models/aitm.h"
 #include "models/cross_stitch.h"
+#include "models/home.h"
 #include "models/mixture_of_experts.h"
 #include "models/model.h"
 #include "models/pepnet.h"
@@ -40,6 +41,8 @@ std::unique_ptr<Model> CreateModel(const Config& task_config, const InputLayout&
       return Model::Build<Stem>(config, layout, max_batch);
     case Arch::kPepnet:
       return Model::Build<Pepnet>(config, layout, max_batch);
+    case Arch::kHome:
+      return Model::Build<Home>(config, layout, max_batch);
   }
   Fail("model.arch {} is not an architecture this mtrec knows", static_cast<int>(config.model.arch));
 }

@@ -28,10 +28,14 @@ Mlp::Mlp(ParameterArena& arena, const MlpOptions& options, const MlpSettings& se
   };
   for (size_t i = 0; i < hidden.size(); ++i) {
     layers_.push_back(linear(i, hidden[i], Init::kHeUniform));
-    if (settings.batch_norm && !options.plain) {
+    if (options.normalized || (settings.batch_norm && !options.plain)) {
       layers_.push_back(std::make_unique<BatchNorm>(arena, fmt::format("{}.{}.norm", name, i), g * hidden[i]));
     }
-    layers_.push_back(std::make_unique<Relu>(g * hidden[i]));
+    if (options.activation == Activation::kSwish) {
+      layers_.push_back(std::make_unique<Swish>(g * hidden[i]));
+    } else {
+      layers_.push_back(std::make_unique<Relu>(g * hidden[i]));
+    }
     if (settings.dropout > 0 && !options.plain) {
       auto layer = std::make_unique<Dropout>(g * hidden[i], settings.dropout, Mix64(options.dropout_stream * 131 + i));
       dropouts_.push_back(layer.get());
@@ -81,6 +85,7 @@ Mlp::Mlp(ParameterArena& arena, const MlpOptions& options, const MlpSettings& se
     const char* kind = norm_[i] != nullptr && group_dropout_[i] != nullptr ? "batch norm, relu, dropout"
                        : norm_[i] != nullptr                               ? "batch norm, relu"
                        : dynamic_cast<const Relu*>(l)                      ? "relu"
+                       : dynamic_cast<const Swish*>(l)                     ? "swish"
                        : dynamic_cast<const Dropout*>(l)                   ? "dropout"
                        : dynamic_cast<const BatchNorm*>(l)                 ? "batch norm"
                        : dynamic_cast<const CrossStitch*>(l)               ? "cross-stitch"

@@ -1,4 +1,5 @@
-// A stack of hidden layers Dense -> [BatchNorm ->] ReLU -> Dropout, optionally followed by a linear output layer.
+// A stack of hidden layers Dense -> [BatchNorm ->] ReLU (or Swish) -> Dropout, optionally followed by a linear
+// output layer.
 // It owns its activation buffers, sized once for the largest batch. With batch norm, BatchNorm -> ReLU -> Dropout
 // runs as one pass over the rows (BatchNorm::ForwardRelu, BackwardRelu).
 //
@@ -29,8 +30,12 @@
 #include "nn/dropout.h"
 #include "nn/grouped_dense.h"
 #include "nn/relu.h"
+#include "nn/swish.h"
 
 namespace mtrec {
+
+// The hidden layers' nonlinearity.
+enum class Activation : uint8_t { kRelu, kSwish };
 
 // What one MLP is. Fields in declaration order, so that a designated initialiser names only what differs.
 struct MlpOptions {
@@ -45,6 +50,8 @@ struct MlpOptions {
   bool shared_input = true;     // every group reads all of src; else group g reads columns [g·in, (g+1)·in)
   bool cross_stitch = false;    // a cross-stitch unit after each hidden layer's dropout
   bool plain = false;           // neither batch norm nor dropout, whatever the model's settings (gate networks)
+  bool normalized = false;      // batch norm after every hidden Dense, whatever model.batch_norm (HoME's experts)
+  Activation activation = Activation::kRelu;
   uint64_t dropout_stream = 0;  // hidden layer i draws its masks from stream 131·dropout_stream + i; within a
                                 // model the streams are named in DropoutStream (models/model.h)
 };

@@ -19,34 +19,61 @@ std::string QuantileSuffix(double q) {
   return "q" + percent;
 }
 
+// The heads of one task: itself, or one per column (HeadsConfig), appended to heads_tasks.
+void AddHeads(const TaskConfig& task, std::vector<TaskConfig>& heads_tasks) {
+  const bool ziln = task.loss == LossKind::kZiln;
+  if (!ziln && task.treatment.empty()) {
+    heads_tasks.push_back(task);
+    if (task.counterfactual == CounterfactualKind::kDr) {
+      TaskConfig head;
+      head.name = task.name + ".imputation";
+      head.column = task.column;
+      heads_tasks.push_back(std::move(head));
+    }
+    return;
+  }
+  for (int arm = 0; arm < (task.treatment.empty() ? 1 : 2); ++arm) {
+    for (int part = 0; part < (ziln ? kZilnColumns : 1); ++part) {
+      TaskConfig head;
+      head.name = task.name;
+      if (!task.treatment.empty()) head.name += std::string(".") + kArmNames[arm];
+      if (ziln) head.name += std::string(".") + kZilnPartNames[part];
+      head.column = task.column;
+      head.kind = task.kind;
+      head.loss = task.kind == TaskKind::kBinary ? LossKind::kLogloss : LossKind::kMse;
+      heads_tasks.push_back(std::move(head));
+    }
+  }
+}
+
 }  // namespace
 
 Config HeadsConfig(const Config& config) {
   Config heads = config;
   heads.tasks.clear();
+  std::vector<std::vector<std::string>> columns_of;  // per task of config, the names of its columns
   for (const TaskConfig& task : config.tasks) {
-    const bool ziln = task.loss == LossKind::kZiln;
-    if (!ziln && task.treatment.empty()) {
-      heads.tasks.push_back(task);
-      if (task.counterfactual == CounterfactualKind::kDr) {
-        TaskConfig head;
-        head.name = task.name + ".imputation";
-        head.column = task.column;
-        heads.tasks.push_back(std::move(head));
+    const size_t first = heads.tasks.size();
+    AddHeads(task, heads.tasks);
+    columns_of.emplace_back();
+    for (size_t k = first; k < heads.tasks.size(); ++k) columns_of.back().push_back(heads.tasks[k].name);
+  }
+  // home's task groups name tasks: each becomes its tasks' columns, and a task of several columns in no group
+  // becomes a group of its own, so that all its columns share their group's experts.
+  if (config.model.arch == Arch::kHome) {
+    std::vector<std::vector<std::string>>& groups = heads.model.task_groups;
+    groups.clear();
+    std::vector<bool> grouped(config.tasks.size(), false);
+    for (const std::vector<std::string>& group : config.model.task_groups) {
+      groups.emplace_back();
+      for (const std::string& name : group) {
+        const int k = config.TaskIndex(name);  // validated: every name is a task
+        grouped[k] = true;
+        groups.back().insert(groups.back().end(), columns_of[k].begin(), columns_of[k].end());
       }
-      continue;
     }
-    for (int arm = 0; arm < (task.treatment.empty() ? 1 : 2); ++arm) {
-      for (int part = 0; part < (ziln ? kZilnColumns : 1); ++part) {
-        TaskConfig head;
-        head.name = task.name;
-        if (!task.treatment.empty()) head.name += std::string(".") + kArmNames[arm];
-        if (ziln) head.name += std::string(".") + kZilnPartNames[part];
-        head.column = task.column;
-        head.kind = task.kind;
-        head.loss = task.kind == TaskKind::kBinary ? LossKind::kLogloss : LossKind::kMse;
-        heads.tasks.push_back(std::move(head));
-      }
+    for (size_t k = 0; k < config.tasks.size(); ++k) {
+      if (!grouped[k] && columns_of[k].size() > 1) groups.push_back(columns_of[k]);
     }
   }
   return heads;

@@ -133,7 +133,7 @@ WarmStartReport CarryWeights(const Config& base_config, const Model& base, const
       const std::string why =
           columns != base_columns
               ? fmt::format("the tasks changed ({} there, {} here) and this tensor's shape depends on their number; "
-                            "ple's and cross-stitch's shared layers and adatt's and stem's gates do, mmoe's, "
+                            "ple's and cross-stitch's shared layers and adatt's, stem's and home's gates do, mmoe's, "
                             "shared-bottom's, esmm's and aitm's do not",
                             fmt::join(base_columns, ", "), fmt::join(columns, ", "))
               : "the width or number of experts, layers or towers, the embedding width or the inputs changed";

@@ -70,7 +70,8 @@ TEST_P(ArchitecturesTest, TrainsEvaluatesAndPredicts) {
   EXPECT_LT(purchase["cond_mae"].get<double>(), 0.3) << arch;
   EXPECT_GT(purchase["oracle_cond_auc"].get<double>(), purchase["cond_auc"].get<double>() - 0.02) << arch;
 
-  const bool gated = arch == "omoe" || arch == "mmoe" || arch == "ple" || arch == "adatt" || arch == "stem";
+  const bool gated = arch == "omoe" || arch == "mmoe" || arch == "ple" || arch == "adatt" || arch == "stem" ||
+                     arch == "home";
   EXPECT_EQ(metrics.contains("gates"), gated) << metrics.dump(2);
   if (gated) {
     for (const auto& [gate, experts] : metrics["gates"].items()) {

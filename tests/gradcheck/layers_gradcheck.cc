@@ -11,8 +11,10 @@
 #include "nn/dense.h"
 #include "nn/dropout.h"
 #include "nn/embedding.h"
+#include "nn/feature_gate.h"
 #include "nn/parameters.h"
 #include "nn/relu.h"
+#include "nn/swish.h"
 #include "train/losses.h"
 
 namespace mtrec {
@@ -125,6 +127,76 @@ TEST(LayersGradcheck, ReluAwayFromTheKink) {
   objective();
   relu.Backward(src.view, dst.view, c.view, &diff_src.view);
   EXPECT_TRUE(CheckGradient(src.view, diff_src.view, objective));
+}
+
+TEST(LayersGradcheck, Swish) {
+  Swish swish(9);
+  Rng rng(13);
+  Buffer src(5, 9, 11), dst(5, 9, 11), c(5, 9, 9), diff_src(5, 9, 9);
+  FillUniform(src.view, rng, -4, 4);
+  FillUniform(c.view, rng, -1, 1);
+  const auto objective = [&] {
+    swish.Forward(src.view, dst.view, Mode::kTrain);
+    return Dot(dst.view, c.view);
+  };
+  objective();
+  swish.Backward(src.view, dst.view, c.view, &diff_src.view);
+  EXPECT_TRUE(CheckGradient(src.view, diff_src.view, objective));
+  // Its values: x σ(x), 0 at 0, nearly x far above 0 and nearly 0 far below.
+  Swish three(3);
+  Buffer x(1, 3, 3), y(1, 3, 3);
+  x.view.At(0, 0) = 0.f;
+  x.view.At(0, 1) = 1.f;
+  x.view.At(0, 2) = -20.f;
+  three.Forward(x.view, y.view, Mode::kInfer);
+  EXPECT_FLOAT_EQ(y.view.At(0, 0), 0.f);
+  EXPECT_NEAR(y.view.At(0, 1), 1.0 / (1.0 + std::exp(-1.0)), 1e-6);
+  EXPECT_NEAR(y.view.At(0, 2), -20.0 / (1.0 + std::exp(20.0)), 1e-9);
+}
+
+// HoME's feature gates: every copy is x scaled by 2σ of a low-rank map of x, so x's gradient has the direct term
+// and the one through each copy's gate; the down and up maps' weights get theirs through the gates alone.
+TEST(LayersGradcheck, FeatureGate) {
+  constexpr int64_t kRows = 4, kCols = 6, kCopies = 3, kRank = 2;
+  ParameterArena arena;
+  FeatureGate gate(arena, "g", kCols, kCopies, kRank, kRows);
+  arena.Allocate();
+  arena.Initialize(3);
+  Rng rng(17);
+  const auto whole = [&](float* data, size_t id) {
+    const auto n = static_cast<int64_t>(arena.Info(id).size());
+    return Tensor{data, 1, n, n};
+  };
+  const size_t parameters = arena.Infos().size();
+  for (size_t id = 0; id < parameters; ++id) FillUniform(whole(arena.Value(id), id), rng, -0.8, 0.8);
+  Buffer src(kRows, kCols, kCols + 1), dst(kRows, kCopies * kCols, kCopies * kCols), c(kRows, kCopies * kCols,
+                                                                                       kCopies * kCols),
+      diff_src(kRows, kCols, kCols);
+  FillUniform(src.view, rng, -1, 1);
+  FillUniform(c.view, rng, -1, 1);
+  const auto objective = [&] {
+    gate.Forward(src.view, dst.view, Mode::kTrain);
+    return Dot(dst.view, c.view);
+  };
+  objective();
+  arena.ZeroGrad();
+  gate.Backward(src.view, dst.view, c.view, &diff_src.view);
+  EXPECT_TRUE(CheckGradient(src.view, diff_src.view, objective)) << "src";
+  for (size_t id = 0; id < parameters; ++id) {
+    EXPECT_TRUE(CheckGradient(whole(arena.Value(id), id), whole(arena.Grad(id), id), objective))
+        << arena.Info(id).name;
+  }
+  // Every factor lies in (0, 2): each copy's element has the sign of x's and at most twice its size.
+  objective();
+  for (int64_t r = 0; r < kRows; ++r) {
+    for (int64_t e = 0; e < kCopies; ++e) {
+      for (int64_t j = 0; j < kCols; ++j) {
+        const float x = src.view.At(r, j), v = dst.view.At(r, e * kCols + j);
+        EXPECT_GE(v * x, 0.f);
+        EXPECT_LT(std::abs(v), 2.f * std::abs(x) + 1e-7f);
+      }
+    }
+  }
 }
 
 TEST(LayersGradcheck, DropoutWithAFixedMask) {

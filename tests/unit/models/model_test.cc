@@ -121,12 +121,16 @@ TEST_P(EveryArchitecture, InferenceIgnoresDropout) {
   EXPECT_EQ(Values(a->Forward(batch, Mode::kInfer)), expected);
   a->SetStepSeed(3);
   EXPECT_NE(Values(a->Forward(batch, Mode::kTrain)), expected);
+  // HoME's experts are always batch-normalised: a training Forward moves their running statistics, through
+  // dropped-out inputs at its task level, so its inference afterwards differs from b's for that reason alone.
+  if (GetParam() == std::string("home")) return;
   EXPECT_EQ(Values(a->Forward(batch, Mode::kInfer)), expected);
 }
 
 // Inference runs each hidden layer's ReLU inside its product and skips dropout: without dropout (and without
 // batch norm, whose training statistics differ) it gives the training Forward's outputs.
 TEST_P(EveryArchitecture, InferenceScoresAsTheTrainingForward) {
+  if (GetParam() == std::string("home")) GTEST_SKIP() << "HoME's experts are always batch-normalised";
   const Config config =
       ParseConfig(kConfig, "model_test.toml", {"model.arch=" + std::string(GetParam()), "model.dropout=0"});
   std::unique_ptr<Model> model = CreateModel(config, Layout(), kRows);
