@@ -9,8 +9,8 @@
 
 The file's `features` metadata (docs/model_format.md, "The features entry") turns raw columns into the model's
 input exactly as mtrec's feature pipeline does; the weights and the resolved config rebuild the network of every
-`model.arch` (single_task, shared_bottom, omoe, mmoe, ple, cross_stitch, esmm, aitm, adatt, stem, pepnet; batch norm, numeric
-projection, dropout off as in inference); the task graph (chains, pinball ladders) and the task heads (sigmoid,
+`model.arch` (single_task, shared_bottom, omoe, mmoe, ple, cross_stitch, esmm, aitm, adatt, stem, pepnet, home; batch norm,
+numeric projection, dropout off as in inference); the task graph (chains, pinball ladders) and the task heads (sigmoid,
 exp, ziln, treatment arms) turn outputs into predictions as models/task_graph.cc and models/task_outputs.cc do.
 Nothing here needs mtrec: only torch and numpy.
 
@@ -34,7 +34,7 @@ BATCH_NORM_EPS = 1e-5  # nn/batch_norm.h's default, which every mtrec model uses
 MAX_LOGIT = 80.0       # a chain task's logit is clamped to ±this (models/task_graph.cc, kMaxLogit)
 ZILN_MIN_SIGMA = 1e-2  # models/ziln.h, kZilnMinSigma
 ARCHS = ("single_task", "shared_bottom", "omoe", "mmoe", "ple", "cross_stitch", "esmm", "aitm", "adatt", "stem",
-         "pepnet")
+         "pepnet", "home")
 COUNT_LOSSES = ("poisson", "tweedie", "negbin")  # their output is log mu: the prediction is e^output
 
 
@@ -532,9 +532,9 @@ class MtrecModel(torch.nn.Module):
         y = torch.einsum("ngi,goi->ngo", x.reshape(x.shape[0], groups, fan_in), weight) + bias
         return y.reshape(x.shape[0], groups * fan_out)
 
-    def mlp(self, prefix, x, output):
-        """models/mlp.cc in inference: Dense -> [BatchNorm] -> ReLU -> [CrossStitch] per hidden layer, then a
-        linear output layer when output; dropout is the identity."""
+    def mlp(self, prefix, x, output, swish=False):
+        """models/mlp.cc in inference: Dense -> [BatchNorm] -> ReLU (Swish, x·σ(x), for HoME's experts) ->
+        [CrossStitch] per hidden layer, then a linear output layer when output; dropout is the identity."""
         layers = 0
         while self.has(f"{prefix}.{layers}.weight"):
             layers += 1
@@ -549,7 +549,7 @@ class MtrecModel(torch.nn.Module):
                 scale = self.w(f"{norm}.weight").reshape(-1) / torch.sqrt(
                     self.w(f"{norm}.running_var").reshape(-1) + BATCH_NORM_EPS)
                 x = (x - self.w(f"{norm}.running_mean").reshape(-1)) * scale + self.w(f"{norm}.bias").reshape(-1)
-            x = torch.relu(x)
+            x = x * torch.sigmoid(x) if swish else torch.relu(x)
             if self.has(f"{prefix}.{i}.stitch.alpha"):  # dst_k = Σ_j α_kj src_j
                 alpha = self.w(f"{prefix}.{i}.stitch.alpha")
                 k = alpha.shape[0]
@@ -603,6 +603,8 @@ class MtrecModel(torch.nn.Module):
             return self.mlp("towers", self.stem(x), output=True)
         if self.arch == "pepnet":
             return self.pepnet(x)
+        if self.arch == "home":
+            return self.mlp("towers", self.home(x), output=True)
         return self.aitm(x)
 
     def ple(self, x):
@@ -700,6 +702,64 @@ class MtrecModel(torch.nn.Module):
             h = self.mlp(f"towers.{layer}", h, output=output)
             layer += 1
         return h
+
+    def home_groups(self):
+        """HoME's task groups over the output columns, in models/home.cc's order: model.task_groups' (each task's
+        columns), then each task of several columns in none (HeadsConfig), then every other column on its own."""
+        model = self.config.get("model", {})
+        columns_of = {head.name: head.column_names() for head in self.heads}
+        groups, grouped = [], set()
+        for group in model.get("task_groups", []):
+            groups.append([c for name in group for c in columns_of[name]])
+            grouped.update(group)
+        groups += [columns_of[h.name] for h in self.heads if h.name not in grouped and len(columns_of[h.name]) > 1]
+        placed = {c for group in groups for c in group}
+        groups += [[c] for c in self.output_columns if c not in placed]
+        return groups
+
+    def home(self, x):
+        """HoME (models/home.cc): normalised Swish experts in two levels. The meta level's experts (the shared
+        ones, then each group's) read x or, with feature gates, x ⊙ 2σ(up(down(x))) each; each group's branch mixes
+        the shared and its own experts, the shared branch every one, and a self gate (σ for one expert, else a
+        softmax) adds the branch's own experts again. The task level's experts read the meta outputs: the shared
+        ones m_shared, a group's (groups of two or more) and a task's its group's m_g; task k mixes its own, its
+        group's and the shared experts, plus its self gate over its own."""
+        n = x.shape[0]
+        model = self.config.get("model", {})
+        groups = self.home_groups()
+        names = ["+".join(group) for group in groups]
+        group_of = {c: g for g, group in enumerate(groups) for c in group}
+        se, ge, te = self.experts, int(model.get("group_experts", 1)), self.task_experts
+        count = se + len(groups) * ge
+        if int(model.get("feature_gate_rank", 8)) > 0:
+            factors = 2 * torch.sigmoid(self.linear("home.0.features.up", self.linear("home.0.features.down", x)))
+            bank = self.mlp("home.0.experts", x.repeat(1, count) * factors, output=False, swish=True)
+        else:
+            bank = self.mlp("home.0.experts", x, output=False, swish=True)
+        bank = bank.reshape(n, count, -1)
+
+        def branch(prefix, name, z, pool, own_begin, own_count):
+            weights = torch.softmax(self.linear(f"{prefix}.gates.{name}", z), dim=1)
+            own = self.linear(f"{prefix}.self.{name}", z)
+            own = torch.sigmoid(own) if own_count == 1 else torch.softmax(own, dim=1)
+            after = pool.shape[1] - own_begin - own_count
+            added = torch.cat([torch.zeros(n, own_begin), own, torch.zeros(n, after)], dim=1)
+            return self.mix(weights + added, pool)
+
+        shared = bank[:, :se]
+        meta = [branch("home.0", names[g], x, torch.cat([shared, bank[:, se + g * ge:se + (g + 1) * ge]], dim=1),
+                       se, ge) for g in range(len(groups))]
+        meta_shared = branch("home.0", "shared", x, bank, 0, se)
+        top_shared = self.mlp("home.1.experts.shared", meta_shared, output=False, swish=True).reshape(n, se, -1)
+        top_groups = {g: self.mlp(f"home.1.experts.{names[g]}", meta[g], output=False, swish=True).reshape(n, ge, -1)
+                      for g in range(len(groups)) if len(groups[g]) > 1}
+        outputs = []
+        for c in self.output_columns:
+            g = group_of[c]
+            own = self.mlp(f"home.1.experts.{c}", meta[g], output=False, swish=True).reshape(n, te, -1)
+            pool = torch.cat([own] + ([top_groups[g]] if g in top_groups else []) + [top_shared], dim=1)
+            outputs.append(branch("home.1", c, meta[g], pool, 0, te))
+        return torch.cat(outputs, dim=1)
 
     def aitm(self, x):
         """Per-task encoders; a task with a parent mixes its own representation with g(z_parent) by attention

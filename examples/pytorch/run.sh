@@ -9,7 +9,8 @@
 # (shared_bottom); a pinball ladder and a count loss (ple); ziln and treatment arms (the marketing preset, mmoe
 # and single_task); AITM's direct and masked links; AdaTT with two experts per task and with one; PEPNet with gate
 # features (an embedding and a numeric column among them) and batch norm; ESCM²'s imputation
-# tower (counterfactual = "dr") under esmm and mmoe. Last line:
+# tower (counterfactual = "dr") under esmm and mmoe; HoME with a task group, two experts per group and per task,
+# without feature gates, and over the marketing preset's ziln and treatment columns. Last line:
 #   pytorch: models=N rows=R max_diff=X fine_tune_logloss=A->B
 # Usage: examples/pytorch/run.sh [--rows N] [--out DIR]
 set -euo pipefail
@@ -101,12 +102,17 @@ check aitm_direct "$e" model.arch=aitm 'model.bottom=[16]' 'model.tower=[8]' tas
   tasks.purchase.mode=masked
 check pepnet "$e" model.arch=pepnet 'model.scenario_features=["device"]' 'model.prior_features=["user_id", "price"]' \
   'model.tower=[8]' model.batch_norm=true
+check home "$e" model.arch=home 'model.expert=[16,8]' 'model.tower=[8]' 'model.task_groups=[["click", "cart"]]' \
+  model.group_experts=2 model.task_experts=2
+check home_without_feature_gates "$e" model.arch=home 'model.expert=[16,8]' 'model.tower=[8]' \
+  model.feature_gate_rank=0 model.experts=1
 check esmm_dr "$e" model.arch=esmm 'model.bottom=[32]' 'model.tower=[16]' tasks.purchase.counterfactual=dr
 check mmoe_dr "$e" model.arch=mmoe model.experts=2 'model.expert=[16]' 'model.tower=[8]' \
   tasks.purchase.counterfactual=dr tasks.cart.counterfactual=ips
 m="$out/marketing/config.toml"
 check marketing_mmoe "$m"
 check marketing_single_task "$m" model.arch=single_task 'model.bottom=[16]' 'model.tower=[8]'
+check marketing_home "$m" model.arch=home 'model.expert=[16,8]' 'model.tower=[8]'
 
 fine="$("$python" "$here/fine_tune.py" --model "$out/shared_bottom.safetensors" --data "$out/ecommerce/train.csv" \
   --valid "$out/ecommerce/valid.csv" --task click --out "$out/fine_tuned.safetensors" | tail -n 1)"
