@@ -9,6 +9,17 @@
 
 namespace mtrec {
 
+double EffectiveExperts(const GateUsage& usage) {
+  double total = 0, entropy = 0;
+  for (double w : usage.mean_weight) total += std::max(w, 0.0);
+  if (total <= 0) return 0;
+  for (double w : usage.mean_weight) {
+    const double p = std::max(w, 0.0) / total;
+    if (p > 0) entropy -= p * std::log(p);
+  }
+  return std::exp(entropy);
+}
+
 std::string FormatGateUsage(const std::vector<GateUsage>& usages) {
   if (usages.empty()) return {};
   size_t name_width = 4;
@@ -19,7 +30,7 @@ std::string FormatGateUsage(const std::vector<GateUsage>& usages) {
     for (size_t e = 0; e < usage.experts.size(); ++e) {
       out += fmt::format("  {}={:.1f}", usage.experts[e], 100.0 * usage.mean_weight[e]);
     }
-    out += "\n";
+    out += fmt::format("  effective={:.1f} of {}\n", EffectiveExperts(usage), usage.experts.size());
   }
   return out;
 }

@@ -19,8 +19,11 @@
 
 namespace mtrec {
 
-// One line per gate: "gate  expert=weight ...", weights in percent. Empty without gates.
+// One line per gate: "gate  expert=weight ...  effective=N of E", weights in percent. Empty without gates.
 std::string FormatGateUsage(const std::vector<GateUsage>& usages);
+// How many experts a gate uses: exp of the entropy of its mean weights, E when it weighs its E experts alike, 1
+// when it gives one expert everything (expert collapse).
+double EffectiveExperts(const GateUsage& usage);
 // {"<gate>": {"<expert>": mean weight, ...}, ...}
 nlohmann::ordered_json GateUsageToJson(const std::vector<GateUsage>& usages);
 
