@@ -61,7 +61,7 @@ std::string AliExpressConfig(const Shape& shape, const std::string& arch, int64_
   std::string toml = "[model]\n";
   toml += fmt::format("arch = \"{}\"\nembedding_dim = {}\nnumeric_projection = {}\n", arch, shape.dim, shape.dim);
   toml += "batch_norm = true\ndropout = 0.2\ntower = [128, 64]\nbottom = [512, 256]\nexpert = [512, 256]\n";
-  toml += arch == "ple" ? "experts = 4\ntask_experts = 4\n" : "experts = 8\n";
+  toml += arch == "ple" || arch == "adatt" || arch == "home" ? "experts = 4\ntask_experts = 4\n" : "experts = 8\n";
   toml += fmt::format(
       "[train]\nbatch_size = {}\noptimizer = \"adam\"\nlr = 0.001\nembedding_optimizer = \"lazy_adam\"\n"
       "embedding_lr = 0.001\nconflict_every = 0\nthreads = 0\nshard_rows = {}\n",
@@ -255,8 +255,8 @@ RunCommand AddBenchCommand(CLI::App& app) {
       "machine's matmul bound for the model's own shapes that a step reaches; last line "
       "'samples/s: N  fraction_of_bound: F'");
   train->add_option("--shape", options->shape, "Benchmark shape")->check(CLI::IsMember({"aliexpress"}))->capture_default_str();
-  train->add_option("--arch", options->arch, "Architecture")
-      ->check(CLI::IsMember({"mmoe", "shared_bottom", "ple"}))
+  train->add_option("--arch", options->arch, "Architecture (model.arch)")
+      ->check(CLI::IsMember(Names<Arch>()))
       ->capture_default_str();
   train->add_option("--precision", options->precision_name,
                     "Matmul precision: f32, or bf16 where the CPU has avx512_bf16 or AMX (train.precision)")

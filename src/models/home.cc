@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "common/profiler.h"
 
 namespace mtrec {
 namespace {
@@ -239,15 +240,24 @@ void Home::BodyForward(const Tensor& src, const Tensor& dst, Mode mode) {
   Bank& experts = meta.banks[0];
   if (features_) {
     Tensor views = views_.View().TopRows(n);
-    features_->Forward(src, views, mode, shared);
+    {
+      ProfileScope scope("home feature gates forward");
+      features_->Forward(src, views, mode, shared);
+    }
     experts.out = experts.mlp->Forward(views, mode);
   } else {
     experts.out = experts.mlp->Forward(src, mode, shared);
   }
-  for (Branch& branch : meta.branches) BranchForward(0, branch, src, mode, shared);
+  {
+    ProfileScope scope("home.0 gates and mixtures forward");
+    for (Branch& branch : meta.branches) BranchForward(0, branch, src, mode, shared);
+  }
   Level& top = levels_[1];
   for (Bank& bank : top.banks) bank.out = bank.mlp->Forward(Input(1, bank.input, src, n), mode);
-  for (Branch& branch : top.branches) BranchForward(1, branch, src, mode, nullptr);
+  {
+    ProfileScope scope("home.1 gates and mixtures forward");
+    for (Branch& branch : top.branches) BranchForward(1, branch, src, mode, nullptr);
+  }
   if (mode == Mode::kInfer) usage_rows_ += n;
   CopyInto(dst, towers_->Forward(top.out.View().TopRows(n), mode));
 }
@@ -302,7 +312,10 @@ void Home::BodyBackward(const Tensor& src, const Tensor& diff_dst, const Tensor&
   Tensor diff_meta = meta.diff_out.View().TopRows(n);
   ZeroFill(diff_meta);
   for (Bank& bank : top.banks) ZeroFill(bank.diff_out.View().TopRows(n));
-  for (Branch& branch : top.branches) BranchBackward(1, branch, src, diff_meta);
+  {
+    ProfileScope scope("home.1 gates and mixtures backward");
+    for (Branch& branch : top.branches) BranchBackward(1, branch, src, diff_meta);
+  }
   Tensor scratch = top.diff_in_scratch.View().TopRows(n);
   for (Bank& bank : top.banks) {
     bank.mlp->Backward(Input(1, bank.input, src, n), bank.diff_out.View().TopRows(n), &scratch);
@@ -312,12 +325,16 @@ void Home::BodyBackward(const Tensor& src, const Tensor& diff_dst, const Tensor&
   ZeroFill(diff_src);
   Bank& experts = meta.banks[0];
   ZeroFill(experts.diff_out.View().TopRows(n));
-  for (Branch& branch : meta.branches) BranchBackward(0, branch, src, diff_src);
+  {
+    ProfileScope scope("home.0 gates and mixtures backward");
+    for (Branch& branch : meta.branches) BranchBackward(0, branch, src, diff_src);
+  }
   Tensor diff_x = meta.diff_in_scratch.View().TopRows(n);
   if (features_) {
     Tensor views = views_.View().TopRows(n);
     Tensor diff_views = diff_views_.View().TopRows(n);
     experts.mlp->Backward(views, experts.diff_out.View().TopRows(n), &diff_views);
+    ProfileScope scope("home feature gates backward");
     features_->Backward(src, views, diff_views, &diff_x);
   } else {
     experts.mlp->Backward(src, experts.diff_out.View().TopRows(n), &diff_x);
