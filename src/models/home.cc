@@ -181,13 +181,13 @@ void Home::AddBranch(Level& level, size_t l, Branch branch, int64_t max_batch) {
   level.branches.push_back(std::move(branch));
 }
 
-Tensor Home::Input(size_t /*l*/, int input, const Tensor& src, int64_t rows) {
+Tensor Home::Input(int input, const Tensor& src, int64_t rows) {
   if (input < 0) return src;
-  const Level& meta = levels_[0];
-  return const_cast<Matrix&>(meta.out).View().TopRows(rows).Columns(input * meta.width, meta.width);
+  Level& meta = levels_[0];
+  return meta.out.View().TopRows(rows).Columns(input * meta.width, meta.width);
 }
 
-Tensor Home::DiffInput(size_t /*l*/, int input, const Tensor& diff_in, int64_t rows) {
+Tensor Home::DiffInput(int input, const Tensor& diff_in, int64_t rows) {
   if (input < 0) return diff_in;
   const int64_t width = levels_[0].width;
   return diff_in.TopRows(rows).Columns(input * width, width);
@@ -207,7 +207,7 @@ void Home::FillBlocks(Level& level, Branch& branch, int64_t rows) {
 void Home::BranchForward(size_t l, Branch& branch, const Tensor& src, Mode mode, const SharedColumns* shared) {
   Level& level = levels_[l];
   const int64_t n = src.rows;
-  const Tensor in = Input(l, branch.input, src, n);
+  const Tensor in = Input(branch.input, src, n);
   Tensor logits = branch.logits.View().TopRows(n);
   Tensor probabilities = branch.probabilities.View().TopRows(n);
   Tensor self_logits = branch.self_logits.View().TopRows(n);
@@ -253,7 +253,7 @@ void Home::BodyForward(const Tensor& src, const Tensor& dst, Mode mode) {
     for (Branch& branch : meta.branches) BranchForward(0, branch, src, mode, shared);
   }
   Level& top = levels_[1];
-  for (Bank& bank : top.banks) bank.out = bank.mlp->Forward(Input(1, bank.input, src, n), mode);
+  for (Bank& bank : top.banks) bank.out = bank.mlp->Forward(Input(bank.input, src, n), mode);
   {
     ProfileScope scope("home.1 gates and mixtures forward");
     for (Branch& branch : top.branches) BranchForward(1, branch, src, mode, nullptr);
@@ -269,7 +269,7 @@ void Home::BranchBackward(size_t l, Branch& branch, const Tensor& src, const Ten
   Level& level = levels_[l];
   const int64_t n = src.rows;
   const int64_t index = &branch - level.branches.data();
-  const Tensor in = Input(l, branch.input, src, n);
+  const Tensor in = Input(branch.input, src, n);
   Tensor weights = branch.weights.View().TopRows(n);
   Tensor diff_weights = branch.diff_weights.View().TopRows(n);
   Tensor diff_logits = branch.diff_logits.View().TopRows(n);
@@ -284,7 +284,7 @@ void Home::BranchBackward(size_t l, Branch& branch, const Tensor& src, const Ten
   branch.softmax->Backward(branch.logits.View().TopRows(n), branch.probabilities.View().TopRows(n), diff_weights,
                            &diff_logits);
   Tensor scratch = level.diff_in_scratch.View().TopRows(n);
-  const Tensor diff_input = DiffInput(l, branch.input, diff_in, n);
+  const Tensor diff_input = DiffInput(branch.input, diff_in, n);
   branch.gate->Backward(in, branch.logits.View().TopRows(n), diff_logits, &scratch);
   AddInto(diff_input, scratch);
   CopyInto(diff_self_weights, diff_weights.Columns(branch.own_begin, branch.own_count));
@@ -318,8 +318,8 @@ void Home::BodyBackward(const Tensor& src, const Tensor& diff_dst, const Tensor&
   }
   Tensor scratch = top.diff_in_scratch.View().TopRows(n);
   for (Bank& bank : top.banks) {
-    bank.mlp->Backward(Input(1, bank.input, src, n), bank.diff_out.View().TopRows(n), &scratch);
-    AddInto(DiffInput(1, bank.input, diff_meta, n), scratch);
+    bank.mlp->Backward(Input(bank.input, src, n), bank.diff_out.View().TopRows(n), &scratch);
+    AddInto(DiffInput(bank.input, diff_meta, n), scratch);
   }
 
   ZeroFill(diff_src);

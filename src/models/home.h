@@ -81,8 +81,10 @@ class Home : public Model {
   };
 
   void AddBranch(Level& level, size_t l, Branch branch, int64_t max_batch);
-  Tensor Input(size_t l, int input, const Tensor& src, int64_t rows);
-  Tensor DiffInput(size_t l, int input, const Tensor& diff_src, int64_t rows);
+  // What a bank or branch reads: src (input −1), or block `input` of the meta level's output; and its gradient's
+  // place in diff_in (diff_src, or the gradient of the meta level's output).
+  Tensor Input(int input, const Tensor& src, int64_t rows);
+  Tensor DiffInput(int input, const Tensor& diff_in, int64_t rows);
   void FillBlocks(Level& level, Branch& branch, int64_t rows);
   void BranchForward(size_t l, Branch& branch, const Tensor& src, Mode mode, const SharedColumns* shared);
   void BranchBackward(size_t l, Branch& branch, const Tensor& src, const Tensor& diff_src);
