@@ -53,7 +53,11 @@ Adatt::Adatt(const Config& config, const InputLayout& layout, int64_t max_batch)
       for (Matrix* matrix : {&gate.logits, &gate.probabilities, &gate.weights, &gate.diff_weights, &gate.diff_logits}) {
         matrix->Resize(max_batch, all);
       }
-      gate.usage_sum.assign(all, 0.0);
+      std::vector<std::string> experts;
+      for (const std::string& task : task_names_) {
+        for (int64_t i = 0; i < task_experts_; ++i) experts.push_back(fmt::format("{}.{}", task, i));
+      }
+      gate.usage = gate_usage_.AddGate(gate.name, std::move(experts));
       level.gates.push_back(std::move(gate));
     }
     level.mixture = std::make_unique<Mixture>(level.width);
@@ -109,10 +113,10 @@ void Adatt::BodyForward(const Tensor& src, const Tensor& dst, Mode mode) {
         for (int64_t i = 0; i < m; ++i) row[i] += native ? native[i] : 1.f;
       }
       level.mixture->Forward(level.blocks, weights, out.Columns(k * level.width, level.width));
-      if (mode == Mode::kInfer) AddColumnSums(probabilities, gate.usage_sum);
+      if (mode == Mode::kInfer) gate_usage_.Record(gate.usage, probabilities);
     }
   }
-  if (mode == Mode::kInfer) usage_rows_ += n;
+  if (mode == Mode::kInfer) gate_usage_.AddRows(n);
   CopyInto(dst, towers_->Forward(levels_.back().out.View().TopRows(n), mode));
 }
 
@@ -159,29 +163,6 @@ void Adatt::BodyBackward(const Tensor& src, const Tensor& diff_dst, const Tensor
       AddInto(TaskDiffInput(l, bank.task, diff_in_total, n), scratch);
     }
   }
-}
-
-std::vector<GateUsage> Adatt::GateUsages() const {
-  std::vector<GateUsage> usages;
-  for (const Level& level : levels_) {
-    for (const Gate& gate : level.gates) {
-      GateUsage usage;
-      usage.gate = gate.name;
-      for (const std::string& task : task_names_) {
-        for (int64_t i = 0; i < task_experts_; ++i) usage.experts.push_back(fmt::format("{}.{}", task, i));
-      }
-      for (double sum : gate.usage_sum) usage.mean_weight.push_back(usage_rows_ ? sum / static_cast<double>(usage_rows_) : 0.0);
-      usages.push_back(std::move(usage));
-    }
-  }
-  return usages;
-}
-
-void Adatt::ResetGateUsage() {
-  for (Level& level : levels_) {
-    for (Gate& gate : level.gates) std::fill(gate.usage_sum.begin(), gate.usage_sum.end(), 0.0);
-  }
-  usage_rows_ = 0;
 }
 
 }  // namespace mtrec

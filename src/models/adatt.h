@@ -25,8 +25,6 @@ namespace mtrec {
 class Adatt : public Model {
  public:
   Adatt(const Config& config, const InputLayout& layout, int64_t max_batch);
-  std::vector<GateUsage> GateUsages() const override;
-  void ResetGateUsage() override;
 
  protected:
   void BodyForward(const Tensor& src, const Tensor& dst, Mode mode) override;
@@ -46,7 +44,7 @@ class Adatt : public Model {
     std::unique_ptr<GateSoftmax> softmax;
     size_t native_id = 0;  // the native weights v (1 × m) in the arena, when m > 1
     Matrix logits, probabilities, weights, diff_weights, diff_logits;  // weights = probabilities + native
-    std::vector<double> usage_sum;
+    int usage = -1;  // its index in gate_usage_
   };
   struct Level {
     int64_t width = 0;     // of each expert's output
@@ -67,7 +65,6 @@ class Adatt : public Model {
   std::vector<std::string> task_names_;
   std::vector<Level> levels_;
   Mlp* towers_ = nullptr;  // owned by the base
-  int64_t usage_rows_ = 0;
 };
 
 }  // namespace mtrec

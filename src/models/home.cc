@@ -177,7 +177,7 @@ void Home::AddBranch(Level& level, size_t l, Branch branch, int64_t max_batch) {
   }
   branch.blocks.resize(branch.ranges.size());
   branch.diff_blocks.resize(branch.ranges.size());
-  branch.usage_sum.assign(count, 0.0);
+  branch.usage = gate_usage_.AddGate((l == 0 ? "meta." : "") + branch.name, branch.expert_names);
   level.branches.push_back(std::move(branch));
 }
 
@@ -230,7 +230,7 @@ void Home::BranchForward(size_t l, Branch& branch, const Tensor& src, Mode mode,
   const int64_t index = &branch - level.branches.data();
   level.mixture->Forward(branch.blocks, weights,
                          level.out.View().TopRows(n).Columns(index * level.width, level.width));
-  if (mode == Mode::kInfer) AddColumnSums(probabilities, branch.usage_sum);
+  if (mode == Mode::kInfer) gate_usage_.Record(branch.usage, probabilities);
 }
 
 void Home::BodyForward(const Tensor& src, const Tensor& dst, Mode mode) {
@@ -258,7 +258,7 @@ void Home::BodyForward(const Tensor& src, const Tensor& dst, Mode mode) {
     ProfileScope scope("home.1 gates and mixtures forward");
     for (Branch& branch : top.branches) BranchForward(1, branch, src, mode, nullptr);
   }
-  if (mode == Mode::kInfer) usage_rows_ += n;
+  if (mode == Mode::kInfer) gate_usage_.AddRows(n);
   CopyInto(dst, towers_->Forward(top.out.View().TopRows(n), mode));
 }
 
@@ -340,29 +340,6 @@ void Home::BodyBackward(const Tensor& src, const Tensor& diff_dst, const Tensor&
     experts.mlp->Backward(src, experts.diff_out.View().TopRows(n), &diff_x);
   }
   AddInto(diff_src, diff_x);
-}
-
-std::vector<GateUsage> Home::GateUsages() const {
-  std::vector<GateUsage> usages;
-  for (size_t l = 0; l < levels_.size(); ++l) {
-    for (const Branch& branch : levels_[l].branches) {
-      GateUsage usage;
-      usage.gate = (l == 0 ? "meta." : "") + branch.name;
-      usage.experts = branch.expert_names;
-      for (double sum : branch.usage_sum) {
-        usage.mean_weight.push_back(usage_rows_ ? sum / static_cast<double>(usage_rows_) : 0.0);
-      }
-      usages.push_back(std::move(usage));
-    }
-  }
-  return usages;
-}
-
-void Home::ResetGateUsage() {
-  for (Level& level : levels_) {
-    for (Branch& branch : level.branches) std::fill(branch.usage_sum.begin(), branch.usage_sum.end(), 0.0);
-  }
-  usage_rows_ = 0;
 }
 
 }  // namespace mtrec

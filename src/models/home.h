@@ -34,8 +34,6 @@ namespace mtrec {
 class Home : public Model {
  public:
   Home(const Config& config, const InputLayout& layout, int64_t max_batch);
-  std::vector<GateUsage> GateUsages() const override;
-  void ResetGateUsage() override;
 
  protected:
   void BodyForward(const Tensor& src, const Tensor& dst, Mode mode) override;
@@ -68,7 +66,7 @@ class Home : public Model {
     Matrix logits, probabilities, self_logits, self_weights, weights;
     Matrix diff_weights, diff_logits, diff_self_weights, diff_self_logits;
     std::vector<Tensor> blocks, diff_blocks;  // refilled per call, sized once
-    std::vector<double> usage_sum;
+    int usage = -1;  // its index in gate_usage_
   };
   struct Level {
     int64_t width = 0;     // of each expert's output
@@ -93,7 +91,6 @@ class Home : public Model {
   Matrix views_, diff_views_;              // the experts' views of x: batch × experts·width of x
   std::vector<Level> levels_;              // the meta level, the task level
   Mlp* towers_ = nullptr;                  // owned by the base
-  int64_t usage_rows_ = 0;
 };
 
 }  // namespace mtrec

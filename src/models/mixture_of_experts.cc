@@ -13,8 +13,7 @@ MixtureOfExperts::MixtureOfExperts(const Config& config, const InputLayout& layo
       width_(config.model.expert.back()),
       gates_(per_task_gates ? tasks_ : 1),
       gate_softmax_(gates_, experts_),
-      mixture_(config.model.expert.back()),
-      usage_sum_(gates_ * experts_, 0.0) {
+      mixture_(config.model.expert.back()) {
   const int64_t width = width_;
   expert_bank_ = AddMlp({.name = "experts",
                          .input_cols = input_.OutputCols(),
@@ -26,7 +25,11 @@ MixtureOfExperts::MixtureOfExperts(const Config& config, const InputLayout& layo
   if (per_task_gates) arena_.MarkColumnBlocks(first_gate_parameter, tasks_);  // mmoe: gate k for column k
   // omoe: one mixture read by every tower; mmoe: mixture k by tower k.
   towers_ = AddTaskTowers(width, /*shared_input=*/gates_ == 1);
-  for (int64_t g = 0; g < gates_; ++g) gate_names_.push_back(per_task_gates ? config.tasks[g].name : "all tasks");
+  std::vector<std::string> expert_names;
+  for (int64_t e = 0; e < experts_; ++e) expert_names.push_back(fmt::format("expert{}", e));
+  for (int64_t g = 0; g < gates_; ++g) {
+    gate_usage_.AddGate(per_task_gates ? config.tasks[g].name : "all tasks", expert_names);
+  }
   gate_logits_.Resize(max_batch, gates_ * experts_);
   gate_weights_.Resize(max_batch, gates_ * experts_);
   mixed_.Resize(max_batch, gates_ * width);
@@ -55,8 +58,8 @@ void MixtureOfExperts::BodyForward(const Tensor& src, const Tensor& dst, Mode mo
   }
   CopyInto(dst, towers_->Forward(mixed, mode));
   if (mode == Mode::kInfer) {
-    AddColumnSums(weights, usage_sum_);
-    usage_rows_ += n;
+    gate_usage_.Record(0, weights);  // every gate's experts side by side
+    gate_usage_.AddRows(n);
   }
 }
 
@@ -88,25 +91,6 @@ void MixtureOfExperts::BodyBackward(const Tensor& src, const Tensor& diff_dst, c
   expert_bank_->Backward(src, diff_experts, &diff_src);
   ProfileScope scope("gates and mixture backward");
   AddInto(diff_src, diff_src_gates);
-}
-
-std::vector<GateUsage> MixtureOfExperts::GateUsages() const {
-  std::vector<GateUsage> usages;
-  for (int64_t g = 0; g < gates_; ++g) {
-    GateUsage usage;
-    usage.gate = gate_names_[g];
-    for (int64_t e = 0; e < experts_; ++e) {
-      usage.experts.push_back(fmt::format("expert{}", e));
-      usage.mean_weight.push_back(usage_rows_ ? usage_sum_[g * experts_ + e] / static_cast<double>(usage_rows_) : 0.0);
-    }
-    usages.push_back(std::move(usage));
-  }
-  return usages;
-}
-
-void MixtureOfExperts::ResetGateUsage() {
-  std::fill(usage_sum_.begin(), usage_sum_.end(), 0.0);
-  usage_rows_ = 0;
 }
 
 }  // namespace mtrec

@@ -20,8 +20,6 @@ class MixtureOfExperts : public Model {
  public:
   // per_task_gates: mmoe when true, omoe when false.
   MixtureOfExperts(const Config& config, const InputLayout& layout, int64_t max_batch, bool per_task_gates);
-  std::vector<GateUsage> GateUsages() const override;
-  void ResetGateUsage() override;
 
  protected:
   void BodyForward(const Tensor& src, const Tensor& dst, Mode mode) override;
@@ -31,7 +29,6 @@ class MixtureOfExperts : public Model {
   int64_t experts_;
   int64_t width_;  // of one expert's output
   int64_t gates_;  // 1 (omoe) or tasks (mmoe)
-  std::vector<std::string> gate_names_;
   Mlp* expert_bank_ = nullptr;         // the MLPs are owned by the base
   std::unique_ptr<Dense> gate_layer_;  // all gates' logits as one GEMM: batch × gates·experts
   GateSoftmax gate_softmax_;
@@ -41,8 +38,6 @@ class MixtureOfExperts : public Model {
   std::vector<Tensor> blocks_ = std::vector<Tensor>(1), diff_blocks_ = std::vector<Tensor>(1);  // no allocation per step
   Matrix gate_logits_, gate_weights_, mixed_, diff_mixed_;
   Matrix diff_experts_, diff_gate_weights_, diff_gate_logits_, diff_src_gates_;
-  std::vector<double> usage_sum_;  // gates × experts, over inference rows
-  int64_t usage_rows_ = 0;
 };
 
 }  // namespace mtrec

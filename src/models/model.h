@@ -39,6 +39,7 @@
 
 #include "common/config.h"
 #include "features/batcher.h"
+#include "models/gate_usage.h"
 #include "models/input_layer.h"
 #include "models/mlp.h"
 #include "models/task_graph.h"
@@ -47,14 +48,6 @@
 #include "nn/parameters.h"
 
 namespace mtrec {
-
-// Expert utilisation of one gate: which gate (e.g. "click" or "level1.click"), the experts it weighs, and the
-// mean weight it gave each of them.
-struct GateUsage {
-  std::string gate;
-  std::vector<std::string> experts;
-  std::vector<double> mean_weight;
-};
 
 // The dropout stream of every MLP of the architectures, named in one place: hidden layer i of an MLP on stream s
 // draws its masks from Mix64(131·s + i), so two MLPs of one model must not share a stream. The numbers are those
@@ -113,8 +106,8 @@ class Model {
   Tensor Conditional(int64_t rows) { return conditional_.View().TopRows(rows); }
   // Mean gate weight of each expert over the inference batches since the last reset (expert utilisation); empty for
   // architectures without gates.
-  virtual std::vector<GateUsage> GateUsages() const { return {}; }
-  virtual void ResetGateUsage() {}
+  std::vector<GateUsage> GateUsages() const { return gate_usage_.Usages(); }
+  void ResetGateUsage() { gate_usage_.Reset(); }
 
   ParameterArena& arena() {
     CheckAllocated();
@@ -164,6 +157,7 @@ class Model {
   int64_t max_batch_;
   int64_t tasks_;
   float embedding_init_std_;
+  GateUsageLog gate_usage_;  // the architectures with gates add them and record their inference weights
 
  private:
   void CheckAllocated() const;

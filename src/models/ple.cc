@@ -78,7 +78,7 @@ Ple::Ple(const Config& config, const InputLayout& layout, int64_t max_batch) : M
       for (Matrix* m : {&gate.logits, &gate.weights, &gate.diff_weights, &gate.diff_logits}) m->Resize(max_batch, count);
       gate.blocks.resize(gate.ranges.size());
       gate.diff_blocks.resize(gate.ranges.size());
-      gate.usage_sum.assign(count, 0.0);
+      gate.usage = gate_usage_.AddGate(gate.name, gate.expert_names);
       level.gates.push_back(std::move(gate));
     }
     level.mixture = std::make_unique<Mixture>(level.width);
@@ -126,10 +126,10 @@ void Ple::BodyForward(const Tensor& src, const Tensor& dst, Mode mode) {
       gate.softmax->Forward(logits, weights, mode);
       FillBlocks(level, gate, n);
       level.mixture->Forward(gate.blocks, weights, out.Columns(gate.branch * level.width, level.width));
-      if (mode == Mode::kInfer) AddColumnSums(weights, gate.usage_sum);
+      if (mode == Mode::kInfer) gate_usage_.Record(gate.usage, weights);
     }
   }
-  if (mode == Mode::kInfer) usage_rows_ += n;
+  if (mode == Mode::kInfer) gate_usage_.AddRows(n);
   CopyInto(dst, towers_->Forward(levels_.back().out.View().TopRows(n), mode));
 }
 
@@ -165,27 +165,6 @@ void Ple::BodyBackward(const Tensor& src, const Tensor& diff_dst, const Tensor& 
       AddInto(BranchDiffInput(l, branch, diff_in_total, n), scratch);
     }
   }
-}
-
-std::vector<GateUsage> Ple::GateUsages() const {
-  std::vector<GateUsage> usages;
-  for (const Level& level : levels_) {
-    for (const Gate& gate : level.gates) {
-      GateUsage usage;
-      usage.gate = gate.name;
-      usage.experts = gate.expert_names;
-      for (double sum : gate.usage_sum) usage.mean_weight.push_back(usage_rows_ ? sum / static_cast<double>(usage_rows_) : 0.0);
-      usages.push_back(std::move(usage));
-    }
-  }
-  return usages;
-}
-
-void Ple::ResetGateUsage() {
-  for (Level& level : levels_) {
-    for (Gate& gate : level.gates) std::fill(gate.usage_sum.begin(), gate.usage_sum.end(), 0.0);
-  }
-  usage_rows_ = 0;
 }
 
 }  // namespace mtrec

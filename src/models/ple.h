@@ -21,8 +21,6 @@ namespace mtrec {
 class Ple : public Model {
  public:
   Ple(const Config& config, const InputLayout& layout, int64_t max_batch);
-  std::vector<GateUsage> GateUsages() const override;
-  void ResetGateUsage() override;
 
  protected:
   void BodyForward(const Tensor& src, const Tensor& dst, Mode mode) override;
@@ -51,7 +49,7 @@ class Ple : public Model {
     std::vector<std::string> expert_names;
     Matrix logits, weights, diff_weights, diff_logits;
     std::vector<Tensor> blocks, diff_blocks;  // refilled per call, sized once
-    std::vector<double> usage_sum;
+    int usage = -1;  // its index in gate_usage_
   };
   struct Level {
     int64_t width = 0;     // of each expert's output
@@ -70,7 +68,6 @@ class Ple : public Model {
   std::vector<Level> levels_;
   Mlp* towers_ = nullptr;  // owned by the base
   Matrix diff_towers_in_;
-  int64_t usage_rows_ = 0;
 };
 
 }  // namespace mtrec

@@ -24,6 +24,7 @@ Stem::Stem(const Config& config, const InputLayout& layout, int64_t max_batch)
       mixture_(config.model.expert.back()) {
   const int64_t width = config.model.expert.back();
   const int64_t experts = config.model.experts + tasks_ * config.model.task_experts;
+  std::vector<std::string> expert_names;  // in the gates' order: shared.0, ..., <task>.0, ...
   for (size_t set = 0; set <= static_cast<size_t>(tasks_); ++set) {
     const bool shared = set == 0;
     Bank bank;
@@ -34,7 +35,7 @@ Stem::Stem(const Config& config, const InputLayout& layout, int64_t max_batch)
                        .dropout_stream = DropoutStream::PleBank(0, set)});
     bank.diff_out.Resize(max_batch, bank.mlp->OutputCols());
     const std::string owner = shared ? "shared" : config.tasks[set - 1].name;
-    for (int64_t e = 0; e < bank.mlp->groups(); ++e) expert_names_.push_back(fmt::format("{}.{}", owner, e));
+    for (int64_t e = 0; e < bank.mlp->groups(); ++e) expert_names.push_back(fmt::format("{}.{}", owner, e));
     banks_.push_back(std::move(bank));
   }
   gates_.resize(static_cast<size_t>(tasks_));
@@ -43,8 +44,7 @@ Stem::Stem(const Config& config, const InputLayout& layout, int64_t max_batch)
     gate.dense = std::make_unique<Dense>(arena_, "stem.gates." + config.tasks[t].name, input_.OutputCols(), experts,
                                          Init::kGlorotUniform);
     for (Matrix* m : {&gate.logits, &gate.weights, &gate.diff_weights, &gate.diff_logits}) m->Resize(max_batch, experts);
-    gate.usage_sum.assign(static_cast<size_t>(experts), 0.0);
-    gate_names_.push_back(config.tasks[t].name);
+    gate.usage = gate_usage_.AddGate(config.tasks[t].name, expert_names);
   }
   towers_ = AddTaskTowers(width);
   mixed_.Resize(max_batch, tasks_ * width);
@@ -90,10 +90,10 @@ void Stem::BodyForward(const Tensor& src, const Tensor& dst, Mode mode) {
       gate.dense->Forward(src, logits, mode, shared);
       softmax_.Forward(logits, weights, mode);
       mixture_.Forward(blocks_, weights, mixed.Columns(static_cast<int64_t>(t) * width, width));
-      if (mode == Mode::kInfer) AddColumnSums(weights, gate.usage_sum);
+      if (mode == Mode::kInfer) gate_usage_.Record(gate.usage, weights);
     }
   }
-  if (mode == Mode::kInfer) usage_rows_ += n;
+  if (mode == Mode::kInfer) gate_usage_.AddRows(n);
   CopyInto(dst, towers_->Forward(mixed, mode));
 }
 
@@ -137,25 +137,6 @@ void Stem::BodyBackward(const Tensor& src, const Tensor& diff_dst, const Tensor&
     banks_[b].mlp->Backward(SetColumns(src, b), banks_[b].diff_out.View().TopRows(n), &diff_in);
     AddInto(SetColumns(diff_src, b), diff_in);
   }
-}
-
-std::vector<GateUsage> Stem::GateUsages() const {
-  std::vector<GateUsage> usages;
-  for (size_t t = 0; t < gates_.size(); ++t) {
-    GateUsage usage;
-    usage.gate = gate_names_[t];
-    usage.experts = expert_names_;
-    for (double sum : gates_[t].usage_sum) {
-      usage.mean_weight.push_back(usage_rows_ ? sum / static_cast<double>(usage_rows_) : 0.0);
-    }
-    usages.push_back(std::move(usage));
-  }
-  return usages;
-}
-
-void Stem::ResetGateUsage() {
-  for (Gate& gate : gates_) std::fill(gate.usage_sum.begin(), gate.usage_sum.end(), 0.0);
-  usage_rows_ = 0;
 }
 
 }  // namespace mtrec

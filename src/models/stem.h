@@ -25,8 +25,6 @@ namespace mtrec {
 class Stem : public Model {
  public:
   Stem(const Config& config, const InputLayout& layout, int64_t max_batch);
-  std::vector<GateUsage> GateUsages() const override;
-  void ResetGateUsage() override;
   // Off: the full gradient, every task's loss reaching every expert and table it reads (the paper's ablation
   // without the stop-gradient, and what a finite-difference check can verify). On by default.
   void set_stop_gradient(bool on) { stop_gradient_ = on; }
@@ -45,7 +43,7 @@ class Stem : public Model {
   struct Gate {
     std::unique_ptr<Dense> dense;
     Matrix logits, weights, diff_weights, diff_logits;
-    std::vector<double> usage_sum;
+    int usage = -1;  // its index in gate_usage_
   };
 
   // Set s of x's columns: 0 the shared embeddings, 1 + t task t's.
@@ -53,8 +51,6 @@ class Stem : public Model {
 
   std::vector<Bank> banks_;
   std::vector<Gate> gates_;
-  std::vector<std::string> expert_names_;  // in the gates' order: shared.0, ..., <task>.0, ...
-  std::vector<std::string> gate_names_;    // the tasks
   GateSoftmax softmax_;
   Mixture mixture_;
   Mlp* towers_ = nullptr;  // owned by the base
@@ -62,7 +58,6 @@ class Stem : public Model {
   Matrix diff_gate_in_;  // a gate's input gradient (all of x), of which two sets are kept
   std::vector<Tensor> blocks_, diff_blocks_;
   SharedColumns set_shared_;  // the input's shared columns within one set, for that set's bank
-  int64_t usage_rows_ = 0;
   bool stop_gradient_ = true;
 };
 

@@ -127,6 +127,44 @@ TEST_P(EveryArchitecture, InferenceIgnoresDropout) {
   EXPECT_EQ(Values(a->Forward(batch, Mode::kInfer)), expected);
 }
 
+// Expert utilisation: every gate of a gated architecture reports its experts and their mean weight over the
+// inference rows since the reset, a distribution over its experts; training batches are not counted.
+TEST_P(EveryArchitecture, GateUsagesAreMeanInferenceWeightsPerGate) {
+  const std::string arch(GetParam());
+  const Config config = ParseConfig(kConfig, "model_test.toml", {"model.arch=" + arch});
+  std::unique_ptr<Model> model = CreateModel(config, Layout(), kRows);
+  model->Initialize(1);
+  const Batch batch = MakeBatch();
+  const std::vector<std::string> gated = {"omoe", "mmoe", "ple", "adatt", "stem", "home"};
+  const bool has_gates = std::find(gated.begin(), gated.end(), arch) != gated.end();
+  ASSERT_EQ(!model->GateUsages().empty(), has_gates);
+  model->SetStepSeed(3);
+  model->Forward(batch, Mode::kTrain);
+  for (const GateUsage& usage : model->GateUsages()) {
+    for (double w : usage.mean_weight) EXPECT_EQ(w, 0.0) << usage.gate << ": a training batch was counted";
+  }
+  model->Forward(batch, Mode::kInfer);
+  model->Forward(batch, Mode::kInfer);
+  std::vector<std::string> names;
+  for (const GateUsage& usage : model->GateUsages()) {
+    names.push_back(usage.gate);
+    ASSERT_EQ(usage.experts.size(), usage.mean_weight.size()) << usage.gate;
+    EXPECT_GE(usage.experts.size(), 2u) << usage.gate;
+    double total = 0.0;
+    for (double w : usage.mean_weight) {
+      EXPECT_GT(w, 0.0) << usage.gate;
+      total += w;
+    }
+    EXPECT_NEAR(total, 1.0, 1e-6) << usage.gate;
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(std::adjacent_find(names.begin(), names.end()), names.end()) << "two gates share a name";
+  model->ResetGateUsage();
+  for (const GateUsage& usage : model->GateUsages()) {
+    for (double w : usage.mean_weight) EXPECT_EQ(w, 0.0) << usage.gate << " after the reset";
+  }
+}
+
 // Inference runs each hidden layer's ReLU inside its product and skips dropout: without dropout (and without
 // batch norm, whose training statistics differ) it gives the training Forward's outputs.
 TEST_P(EveryArchitecture, InferenceScoresAsTheTrainingForward) {
