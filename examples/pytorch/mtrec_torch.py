@@ -378,6 +378,19 @@ def ziln_quantile(arm, q):
     return torch.where(positive, value, torch.zeros_like(value))
 
 
+def ziln_quantile_slope(arm, q):
+    """|d quantile / d p|: how far the q-quantile moves per unit of p, the probability of a positive value. Near
+    q = 1 − p the level (q − (1 − p)) / p is near 0, where Φ⁻¹ is steep, and the quantile is ill-conditioned."""
+    p, mu, sigma = ziln_parameters(arm)
+    positive = (q > 1.0 - p) & (p > 0)
+    level = torch.clamp((q - (1.0 - p)) / p, max=1.0 - 1e-12)
+    z = torch.special.ndtri(torch.where(positive, level, torch.full_like(level, 0.5)))
+    value = torch.exp(mu + sigma * z)
+    density = torch.exp(-0.5 * z * z) / (2.0 * torch.pi) ** 0.5
+    slope = value * sigma * (1.0 - q) / (p * p) / density
+    return torch.where(positive, slope, torch.zeros_like(slope))
+
+
 def quantile_suffix(q):
     """'q10' for 0.1, 'q2_5' for 0.025, as mtrec names a ziln task's quantile columns."""
     percent = f"{q * 100:g}"
@@ -808,10 +821,11 @@ class MtrecModel(torch.nn.Module):
     def encode(self, data):
         return self.encoder.encode(data)
 
-    def predict(self, inputs, outputs=None):
+    def predict(self, inputs, outputs=None, quantile_slopes=None):
         """{prediction column: float64 [rows]}, the columns `mtrec predict` writes in its order: each task's
         prediction (a row's treatment arm's), then each ziln task's quantiles, each treated task's uplift, treated
-        and control predictions."""
+        and control predictions. A dict passed as quantile_slopes receives each quantile column's
+        |d quantile / d p| (ziln_quantile_slope)."""
         if outputs is None:
             with torch.no_grad():
                 outputs = self.graph(self.body(self.input(inputs)))
@@ -829,6 +843,8 @@ class MtrecModel(torch.nn.Module):
             predictions[head.name] = head.arm_value(arm)
             for q in head.quantiles:
                 extras[f"{head.name}_{quantile_suffix(q)}"] = ziln_quantile(arm, q)
+                if quantile_slopes is not None:
+                    quantile_slopes[f"{head.name}_{quantile_suffix(q)}"] = ziln_quantile_slope(arm, q).numpy()
             if head.treatment:
                 extras[f"{head.name}_uplift"] = head.arm_value(treated) - head.arm_value(control)
                 extras[f"{head.name}_treated"] = head.arm_value(treated)
