@@ -1478,12 +1478,6 @@ void ValidateConfig(const Config& config) {
       MTREC_CHECK(width >= 2, "pepnet: model.tower widths must be >= 2 (PPNet gates each layer's input), got {}",
                   width);
     }
-  } else {
-    const char* set = !model.scenario_features.empty() ? "scenario_features"
-                      : !model.prior_features.empty()  ? "prior_features"
-                      : model.gate_scale != 2.0        ? "gate_scale"
-                                                       : nullptr;
-    MTREC_CHECK(set == nullptr, "model.{} applies to model.arch = \"pepnet\" only, not \"{}\"", set, model.arch);
   }
   MTREC_CHECK(model.group_experts >= 1, "model.group_experts must be >= 1, got {}", model.group_experts);
   MTREC_CHECK(model.feature_gate_rank >= 0, "model.feature_gate_rank must be >= 0 (0: no feature gates), got {}",
@@ -1505,12 +1499,24 @@ void ValidateConfig(const Config& config) {
         grouped.push_back(name);
       }
     }
-  } else {
-    const char* set = !model.task_groups.empty()    ? "task_groups"
-                      : model.group_experts != 1    ? "group_experts"
-                      : model.feature_gate_rank != 8 ? "feature_gate_rank"
-                                                     : nullptr;
-    MTREC_CHECK(set == nullptr, "model.{} applies to model.arch = \"home\" only, not \"{}\"", set, model.arch);
+  }
+  // Keys that one architecture alone reads: set for another, they would be ignored without a word.
+  const ModelConfig defaults;
+  const struct {
+    const char* key;
+    Arch arch;
+    bool set;
+  } one_arch_keys[] = {
+      {"scenario_features", Arch::kPepnet, !model.scenario_features.empty()},
+      {"prior_features", Arch::kPepnet, !model.prior_features.empty()},
+      {"gate_scale", Arch::kPepnet, model.gate_scale != defaults.gate_scale},
+      {"task_groups", Arch::kHome, !model.task_groups.empty()},
+      {"group_experts", Arch::kHome, model.group_experts != defaults.group_experts},
+      {"feature_gate_rank", Arch::kHome, model.feature_gate_rank != defaults.feature_gate_rank},
+  };
+  for (const auto& key : one_arch_keys) {
+    MTREC_CHECK(!key.set || model.arch == key.arch, "model.{} applies to model.arch = \"{}\" only, not \"{}\"", key.key,
+                key.arch, model.arch);
   }
 
   const TrainConfig& train = config.train;
