@@ -168,19 +168,7 @@ int RunBenchTrain(const BenchOptions& options) {
   Profiler::Enable(false);
   if (!root) return 0;
 
-  if (options.profile) {
-    const double step_ms = 1e3 * elapsed / static_cast<double>(steps);
-    fmt::print("profile: {:.1f} ms per step of {} rows\n", step_ms, shape.batch);
-    fmt::print("  {:<44} {:>10} {:>7}\n", "scope", "ms/step", "share");
-    double covered = 0;
-    for (const ProfileEntry& e : Profiler::Entries()) {
-      const double ms = 1e3 * e.seconds / static_cast<double>(steps);
-      covered += ms;
-      fmt::print("  {:<44} {:>10.2f} {:>6.1f}%\n", e.name, ms, 100.0 * ms / step_ms);
-    }
-    fmt::print("  {:<44} {:>10.2f} {:>6.1f}%\n", "(outside the scopes above)", step_ms - covered,
-               100.0 * (step_ms - covered) / step_ms);
-  }
+  if (options.profile) fmt::print("{}", ProfileTable(elapsed, steps, shape.batch));
   fmt::print("steps: {}  seconds: {:.2f}  peak memory: {:.0f} MiB\n", steps, elapsed, PeakMemoryMiB());
   const double step_seconds = elapsed / static_cast<double>(steps);
   const MatmulBound bound = MeasureMatmulBound(shapes, precision, options.bound_seconds);

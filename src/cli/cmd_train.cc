@@ -34,6 +34,7 @@ struct TrainOptions {
   std::string follow;
   bool print_config = false;
   bool print_reference = false;
+  bool profile = false;
   std::vector<std::string> overrides;
 };
 
@@ -70,6 +71,8 @@ int RunTrain(const TrainOptions& options) {
   Communicator& world = World();
   MTREC_CHECK(!world.distributed() || options.follow.empty(),
               "--follow runs in one process; under mpirun train from scratch, --resume or --init-from");
+  MTREC_CHECK(!options.profile || options.follow.empty(),
+              "--profile times the epochs of a training run; --follow trains partitions as they come, without epochs");
   if (!options.follow.empty()) {
     MTREC_CHECK(options.resume.empty(), "--follow resumes its own checkpoint ({}) when it exists: leave --resume out",
                 checkpoint);
@@ -133,6 +136,7 @@ int RunTrain(const TrainOptions& options) {
   hooks.resumed = std::move(resumed);
   hooks.base = std::move(base);
   hooks.base_path = options.init_from;
+  hooks.profile = options.profile;
   // Under mpirun the replicas are the same model: rank 0 writes it, the checkpoints and the test metrics.
   hooks.on_epoch = [&](const FeaturePipeline& pipeline, const Model& model, const TrainerState& state) {
     if (world.is_root()) SaveCheckpoint(checkpoint, config, pipeline, model, state, train_labels);
@@ -176,6 +180,9 @@ RunCommand AddTrainCommand(CLI::App& app) {
                       "Train on the partition files of this folder as they appear, each once, in name order, scoring "
                       "each before training on it; publish to --out as [stream] says; restarted, go on after the "
                       "last partition committed to the checkpoint (docs/lifecycle.md)");
+  command->add_flag("--profile", options->profile,
+                    "After each epoch, print where its training steps spent their time (per layer, gates, loss, "
+                    "optimizers, waiting for data) to stderr");
   command->add_flag("--print-config", options->print_config,
                     "Print the resolved config with every key's description, then exit");
   command->add_flag("--print-reference", options->print_reference,

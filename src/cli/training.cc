@@ -63,6 +63,7 @@ LoadedModel TrainModel(const Config& config, const ColumnTable& train, const Col
 
   Trainer trainer(config, *out.model);
   if (warm) trainer.KeepOutputBiases(warm->carried_column);
+  trainer.ProfileEpochs(hooks.profile);
   trainer.Fit(
       train_data, valid_data ? &*valid_data : nullptr,
       [&](const TrainerState& state) {

@@ -30,6 +30,8 @@ struct TrainHooks {
   std::optional<std::vector<LabelCounts>> train_labels;
   // After every epoch, with the state to checkpoint.
   std::function<void(const FeaturePipeline&, const Model&, const TrainerState&)> on_epoch;
+  // `mtrec train --profile`: each epoch's profile of its training steps (Trainer::ProfileEpochs).
+  bool profile = false;
 };
 
 // Warns about labels that cannot train, logs the model's size, trains, and logs the experts' use on the

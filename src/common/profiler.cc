@@ -1,5 +1,8 @@
 #include "common/profiler.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <mutex>
 
 namespace mtrec {
@@ -39,6 +42,22 @@ void Profiler::Add(const char* name, double seconds) {
   }
   t.keys.push_back(name);
   t.entries.push_back({name, seconds, 1});
+}
+
+std::string ProfileTable(double seconds, int64_t steps, int64_t rows) {
+  const double step_ms = 1e3 * seconds / static_cast<double>(std::max<int64_t>(steps, 1));
+  const auto share = [&](double ms) { return step_ms > 0 ? 100.0 * ms / step_ms : 0.0; };
+  std::string out = fmt::format("profile: {:.1f} ms per step of {} rows\n", step_ms, rows);
+  out += fmt::format("  {:<44} {:>10} {:>7}\n", "scope", "ms/step", "share");
+  double covered = 0;
+  for (const ProfileEntry& e : Profiler::Entries()) {
+    const double ms = 1e3 * e.seconds / static_cast<double>(std::max<int64_t>(steps, 1));
+    covered += ms;
+    out += fmt::format("  {:<44} {:>10.2f} {:>6.1f}%\n", e.name, ms, share(ms));
+  }
+  out += fmt::format("  {:<44} {:>10.2f} {:>6.1f}%\n", "(outside the scopes above)", step_ms - covered,
+                     share(step_ms - covered));
+  return out;
 }
 
 std::vector<ProfileEntry> Profiler::Entries() {

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <numeric>
 #include <optional>
+#include <sstream>
+#include <string>
 
 #include "common/error.h"
 #include "common/interrupt.h"
@@ -609,8 +611,24 @@ std::vector<double> Trainer::TrainEpoch(const EncodedData& train, uint64_t shuff
   int64_t done = 0;
   Batch no_rows;  // under mpirun, a rank whose share ran out before the others' takes its last steps on no rows
   GatherBatch(train, nullptr, 0, &no_rows);
+  // --profile: the scopes of this epoch's steps only (validation and the next epoch start afresh), off again however
+  // the loop ends.
+  struct ProfiledLoop {
+    explicit ProfiledLoop(bool on) : on(on) {
+      if (on) Profiler::Reset(), Profiler::Enable(true);
+    }
+    ~ProfiledLoop() {
+      if (on) Profiler::Enable(false);
+    }
+    bool on;
+  } profiled(profile_);
+  const auto start = std::chrono::steady_clock::now();
   for (int64_t s = 0; s < steps; ++s) {
-    const Batch* batch = stream.Next();
+    const Batch* batch = nullptr;
+    {
+      ProfileScope scope("data (waiting for the next batch)");
+      batch = stream.Next();
+    }
     const StepLosses step = Step(batch ? *batch : no_rows);
     for (int64_t k = 0; k < tasks; ++k) {
       loss_sum[k] += step.sum[k];
@@ -629,6 +647,14 @@ std::vector<double> Trainer::TrainEpoch(const EncodedData& train, uint64_t shuff
     progress.Update(static_cast<size_t>(done), losses);
     // Between steps the model is whole: stopping here leaves nothing half-updated. Under mpirun no check is set.
     if (InterruptRequested()) throw Interrupted();
+  }
+  if (profile_) {
+    Profiler::Enable(false);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (world_.is_root()) {
+      std::istringstream table(ProfileTable(seconds, steps, config_.train.batch_size));
+      for (std::string line; std::getline(table, line);) LogLine(label + " " + line);
+    }
   }
   std::vector<double> means(tasks);
   std::string losses;

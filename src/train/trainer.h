@@ -111,6 +111,9 @@ class Trainer {
   // A warm start (train/warm_start.h): the output columns marked true keep their output biases, loaded from the
   // base model, where Fit would otherwise start them at their task's best constant.
   void KeepOutputBiases(std::vector<bool> columns) { kept_biases_ = std::move(columns); }
+  // `mtrec train --profile`: after each epoch, where its training steps spent their time (common/profiler.h), on
+  // stderr; validation is not counted.
+  void ProfileEpochs(bool on) { profile_ = on; }
   // Under mpirun: splits the embedding tables of at least train.shard_rows rows (and their optimizer states) over
   // the ranks (models/sharded_tables.h); Fit calls it, `mtrec bench train` too. In one process it does nothing.
   void ShardTables();
@@ -164,6 +167,7 @@ class Trainer {
   std::vector<std::unique_ptr<SparseOptimizer>> sparse_;
   FrozenParts frozen_;              // train.freeze
   std::vector<bool> kept_biases_;   // KeepOutputBiases
+  bool profile_ = false;            // ProfileEpochs
   bool biases_started_ = false;     // TrainPartition: the output biases were started (or resumed)
   std::vector<float> loss_scale_;  // per task: its weight, divided by its constant predictor's loss when normalised
   TaskWeighting weighting_;

@@ -3,6 +3,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <sstream>
+#include <string>
+#include <vector>
+
 #include "cli_runner.h"
 #include "common/files.h"
 
@@ -123,6 +128,47 @@ TEST_F(TrainEvalTest, ResumedRunEqualsUninterruptedRun) {
 
 // train.stop_after_epochs ends a run early under the full run's schedule (mtrec tune's ASHA rungs): stopped after
 // epoch 1 of a linear decay over 2 and resumed, the model is the uninterrupted run's, byte for byte.
+// --profile prints, after each epoch, where its steps went: scopes whose milliseconds add up to the step's, the
+// time outside them included; the model it trains is the unprofiled run's, byte for byte.
+TEST_F(TrainEvalTest, ProfileSplitsEachEpochsStepsWithoutChangingTheModel) {
+  const std::string plain = (dir_ / "unprofiled.mtrec").string();
+  ASSERT_EQ(RunMtrec(Train(plain, "model.arch=mmoe")).exit_code, 0);
+  const std::string profiled = (dir_ / "profiled.mtrec").string();
+  RunResult train = RunMtrec(Train(profiled, "model.arch=mmoe --profile"));
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  EXPECT_TRUE(ReadFileBytes(plain) == ReadFileBytes(profiled));
+  EXPECT_NE(train.output.find("epoch 1/2 profile: "), std::string::npos) << train.output;
+  const size_t at = train.output.find("epoch 2/2 profile: ");
+  ASSERT_NE(at, std::string::npos) << train.output;
+  std::istringstream lines(train.output.substr(at));
+  std::string line;
+  std::getline(lines, line);
+  const double step_ms = std::stod(line.substr(std::string("epoch 2/2 profile: ").size()));
+  EXPECT_GT(step_ms, 0.0);
+  double sum = 0;
+  std::vector<std::string> scopes;
+  std::getline(lines, line);  // the header
+  while (std::getline(lines, line) && line.rfind("epoch 2/2 ", 0) == 0) {
+    std::istringstream fields(line.substr(std::string("epoch 2/2 ").size()));
+    std::vector<std::string> words;
+    for (std::string word; fields >> word;) words.push_back(word);
+    ASSERT_GE(words.size(), 3u) << line;
+    sum += std::stod(words[words.size() - 2]);
+    scopes.push_back(line);
+    if (line.find("(outside the scopes above)") != std::string::npos) break;
+  }
+  EXPECT_NEAR(sum, step_ms, 0.01 * static_cast<double>(scopes.size()) + 0.05) << train.output.substr(at);
+  for (const char* scope : {"experts.0 linear forward", "gates and mixture backward", "optimizer (dense)",
+                            "data (waiting for the next batch)", "(outside the scopes above)"}) {
+    EXPECT_TRUE(std::any_of(scopes.begin(), scopes.end(), [&](const std::string& s) {
+      return s.find(scope) != std::string::npos;
+    })) << scope << " missing from " << train.output.substr(at);
+  }
+  RunResult follow = RunMtrec("train --config " + Config() + " --follow " + dir_.string() + " --profile");
+  EXPECT_NE(follow.exit_code, 0);
+  EXPECT_NE(follow.output.find("--profile times the epochs of a training run"), std::string::npos) << follow.output;
+}
+
 TEST_F(TrainEvalTest, AStoppedRunKeepsTheFullSchedule) {
   const std::string decay = "train.early_stop_metric=none train.lr_schedule=linear train.final_lr_ratio=0.1 ";
   const std::string whole = (dir_ / "whole_decay.mtrec").string();
