@@ -14,9 +14,10 @@
 namespace mtrec {
 
 // x is clamped to [-87.3, 88]: below, e^x is under the smallest normal float (the result is about 1.2e-38, not 0);
-// above, it would overflow. Callers that need exact 0 or infinity there must not use it.
-inline float VectorExp(float x) {
-  x = std::min(std::max(x, -87.3f), 88.f);
+// above, it would overflow. Callers that need exact 0 or infinity there must not use it. NaN gives NaN.
+inline float VectorExp(float x_in) {
+  const bool nan = x_in != x_in;
+  const float x = nan ? 0.f : std::min(std::max(x_in, -87.3f), 88.f);
   // n = round(x / ln 2) by the 1.5·2^23 trick (round to nearest, no library call); r = x − n ln 2 in two parts.
   constexpr float kRound = 12582912.f;
   const float n = (x * 1.44269504088896341f + kRound) - kRound;
@@ -30,7 +31,7 @@ inline float VectorExp(float x) {
   const float er = p * (r * r) + r + 1.f;
   // 2^n from its exponent bits; n lies in [-126, 127] after the clamp.
   const float two_n = std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
-  return er * two_n;
+  return nan ? x_in : er * two_n;
 }
 
 }  // namespace mtrec

@@ -13,16 +13,18 @@ int GateUsageLog::AddGate(std::string gate, std::vector<std::string> experts) {
   return static_cast<int>(gates_.size()) - 1;
 }
 
-void GateUsageLog::Record(int gate, const Tensor& weights) {
+void GateUsageLog::Record(int first, const Tensor& weights, int gates) {
+  MTREC_CHECK(first >= 0 && gates >= 1 && static_cast<size_t>(first) + static_cast<size_t>(gates) <= sums_.size(),
+              "gate usage: gates {} to {} recorded, {} added", first, first + gates - 1, sums_.size());
+  int64_t width = 0;
+  for (int g = first; g < first + gates; ++g) width += static_cast<int64_t>(sums_[static_cast<size_t>(g)].size());
+  MTREC_CHECK(weights.cols == width, "gate usage: {} weight columns for gates {} to {}, whose experts number {}",
+              weights.cols, first, first + gates - 1, width);
   int64_t column = 0;
-  for (size_t g = static_cast<size_t>(gate); column < weights.cols; ++g) {
-    MTREC_CHECK(g < sums_.size(), "gate usage: {} weight columns from gate {} exceed the {} gates added", weights.cols,
-                gate, sums_.size());
-    const auto width = static_cast<int64_t>(sums_[g].size());
-    MTREC_CHECK(column + width <= weights.cols, "gate usage: {} weight columns from gate {} end inside gate {}",
-                weights.cols, gate, g);
-    AddColumnSums(weights.Columns(column, width), sums_[g]);
-    column += width;
+  for (int g = first; g < first + gates; ++g) {
+    std::vector<double>& sums = sums_[static_cast<size_t>(g)];
+    AddColumnSums(weights.Columns(column, static_cast<int64_t>(sums.size())), sums);
+    column += static_cast<int64_t>(sums.size());
   }
 }
 

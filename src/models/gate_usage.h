@@ -27,8 +27,9 @@ class GateUsageLog {
  public:
   // Adds a gate that weighs `experts`; returns its index for Record. Gates are reported in the order added.
   int AddGate(std::string gate, std::vector<std::string> experts);
-  // Adds weights' column sums (rows × the experts of gates gate, gate + 1, ... side by side) to those gates'.
-  void Record(int gate, const Tensor& weights);
+  // Adds weights' column sums to gates first, ..., first + gates - 1, whose experts weights holds side by side (rows ×
+  // their experts, exactly).
+  void Record(int first, const Tensor& weights, int gates = 1);
   void AddRows(int64_t rows) { rows_ += rows; }
   // Each gate's sums divided by the rows counted (0 before any row).
   std::vector<GateUsage> Usages() const;

@@ -28,7 +28,8 @@ MixtureOfExperts::MixtureOfExperts(const Config& config, const InputLayout& layo
   std::vector<std::string> expert_names;
   for (int64_t e = 0; e < experts_; ++e) expert_names.push_back(fmt::format("expert{}", e));
   for (int64_t g = 0; g < gates_; ++g) {
-    gate_usage_.AddGate(per_task_gates ? config.tasks[g].name : "all tasks", expert_names);
+    const int usage = gate_usage_.AddGate(per_task_gates ? config.tasks[g].name : "all tasks", expert_names);
+    if (g == 0) first_gate_usage_ = usage;
   }
   gate_logits_.Resize(max_batch, gates_ * experts_);
   gate_weights_.Resize(max_batch, gates_ * experts_);
@@ -58,7 +59,7 @@ void MixtureOfExperts::BodyForward(const Tensor& src, const Tensor& dst, Mode mo
   }
   CopyInto(dst, towers_->Forward(mixed, mode));
   if (mode == Mode::kInfer) {
-    gate_usage_.Record(0, weights);  // every gate's experts side by side
+    gate_usage_.Record(first_gate_usage_, weights, static_cast<int>(gates_));  // every gate's experts side by side
     gate_usage_.AddRows(n);
   }
 }

@@ -29,6 +29,7 @@ class MixtureOfExperts : public Model {
   int64_t experts_;
   int64_t width_;  // of one expert's output
   int64_t gates_;  // 1 (omoe) or tasks (mmoe)
+  int first_gate_usage_ = 0;  // gate 0's index in gate_usage_ (the others follow it)
   Mlp* expert_bank_ = nullptr;         // the MLPs are owned by the base
   std::unique_ptr<Dense> gate_layer_;  // all gates' logits as one GEMM: batch × gates·experts
   GateSoftmax gate_softmax_;

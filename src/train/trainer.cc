@@ -648,13 +648,11 @@ std::vector<double> Trainer::TrainEpoch(const EncodedData& train, uint64_t shuff
     // Between steps the model is whole: stopping here leaves nothing half-updated. Under mpirun no check is set.
     if (InterruptRequested()) throw Interrupted();
   }
+  std::string profile;  // printed after the progress line is finished, never onto its bar
   if (profile_) {
     Profiler::Enable(false);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (world_.is_root()) {
-      std::istringstream table(ProfileTable(seconds, steps, config_.train.batch_size));
-      for (std::string line; std::getline(table, line);) LogLine(label + " " + line);
-    }
+    profile = ProfileTable(seconds, steps, config_.train.batch_size);
   }
   std::vector<double> means(tasks);
   std::string losses;
@@ -673,6 +671,10 @@ std::vector<double> Trainer::TrainEpoch(const EncodedData& train, uint64_t shuff
                           config_.train.embedding_lr * factor);
   }
   progress.Finish("train loss: " + losses);
+  if (!profile.empty() && world_.is_root()) {
+    std::istringstream table(profile);
+    for (std::string line; std::getline(table, line);) LogLine(label + " " + line);
+  }
   return means;
 }
 

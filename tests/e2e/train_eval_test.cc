@@ -126,8 +126,6 @@ TEST_F(TrainEvalTest, ResumedRunEqualsUninterruptedRun) {
   EXPECT_TRUE(ReadFileBytes(whole) == ReadFileBytes(part));
 }
 
-// train.stop_after_epochs ends a run early under the full run's schedule (mtrec tune's ASHA rungs): stopped after
-// epoch 1 of a linear decay over 2 and resumed, the model is the uninterrupted run's, byte for byte.
 // --profile prints, after each epoch, where its steps went: scopes whose milliseconds add up to the step's, the
 // time outside them included; the model it trains is the unprofiled run's, byte for byte.
 TEST_F(TrainEvalTest, ProfileSplitsEachEpochsStepsWithoutChangingTheModel) {
@@ -169,6 +167,8 @@ TEST_F(TrainEvalTest, ProfileSplitsEachEpochsStepsWithoutChangingTheModel) {
   EXPECT_NE(follow.output.find("--profile times the epochs of a training run"), std::string::npos) << follow.output;
 }
 
+// train.stop_after_epochs ends a run early under the full run's schedule (mtrec tune's ASHA rungs): stopped after
+// epoch 1 of a linear decay over 2 and resumed, the model is the uninterrupted run's, byte for byte.
 TEST_F(TrainEvalTest, AStoppedRunKeepsTheFullSchedule) {
   const std::string decay = "train.early_stop_metric=none train.lr_schedule=linear train.final_lr_ratio=0.1 ";
   const std::string whole = (dir_ / "whole_decay.mtrec").string();

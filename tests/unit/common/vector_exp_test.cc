@@ -35,6 +35,7 @@ TEST(VectorExpTest, ClampsOutsideTheFloatRange) {
   EXPECT_EQ(VectorExp(-1000.f), VectorExp(-87.3f));
   EXPECT_LT(VectorExp(-1000.f), 1.3e-38f);
   EXPECT_TRUE(std::isfinite(VectorExp(1e30f)));
+  EXPECT_TRUE(std::isnan(VectorExp(std::nanf(""))));
 }
 
 }  // namespace

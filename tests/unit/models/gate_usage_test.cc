@@ -20,7 +20,7 @@ TEST(GateUsageLogTest, MeansEachGatesWeightsOverTheRowsCounted) {
   Matrix both(2, 5);
   const float rows[2][5] = {{0.25f, 0.75f, 0.5f, 0.5f, 0.f}, {0.75f, 0.25f, 0.f, 0.5f, 0.5f}};
   for (int r = 0; r < 2; ++r) std::copy_n(rows[r], 5, both.View().Row(r));
-  log.Record(0, both.View());
+  log.Record(0, both.View(), 2);
   log.AddRows(2);
   Matrix cart(2, 3);
   const float cart_rows[2][3] = {{1.f, 0.f, 0.f}, {1.f, 0.f, 0.f}};
@@ -43,8 +43,13 @@ TEST(GateUsageLogTest, ColumnsThatDoNotMatchTheGatesAreRefused) {
   log.AddGate("click", {"e0", "e1"});
   log.AddGate("cart", {"e0", "e1"});
   Matrix three(1, 3), five(1, 5);
-  EXPECT_THROW(log.Record(0, three.View()), Error);  // ends inside gate 1
-  EXPECT_THROW(log.Record(1, five.View()), Error);   // past the last gate
+  Matrix two(1, 2), four(1, 4);
+  EXPECT_THROW(log.Record(0, three.View()), Error);     // more columns than gate 0's experts
+  EXPECT_THROW(log.Record(0, three.View(), 2), Error);  // fewer than gates 0 and 1 have together
+  EXPECT_THROW(log.Record(1, two.View(), 2), Error);    // past the last gate
+  EXPECT_THROW(log.Record(-1, two.View()), Error);
+  log.Record(0, four.View(), 2);                        // exactly both: accepted
+  log.Record(1, two.View());
 }
 
 }  // namespace
