@@ -45,13 +45,14 @@ void Profiler::Add(const char* name, double seconds) {
 }
 
 std::string ProfileTable(double seconds, int64_t steps, int64_t rows) {
-  const double step_ms = 1e3 * seconds / static_cast<double>(std::max<int64_t>(steps, 1));
+  const double per_step = 1e3 / static_cast<double>(std::max<int64_t>(steps, 1));  // seconds -> ms a step
+  const double step_ms = seconds * per_step;
   const auto share = [&](double ms) { return step_ms > 0 ? 100.0 * ms / step_ms : 0.0; };
   std::string out = fmt::format("profile: {:.1f} ms per step of {} rows\n", step_ms, rows);
   out += fmt::format("  {:<44} {:>10} {:>7}\n", "scope", "ms/step", "share");
   double covered = 0;
   for (const ProfileEntry& e : Profiler::Entries()) {
-    const double ms = 1e3 * e.seconds / static_cast<double>(std::max<int64_t>(steps, 1));
+    const double ms = e.seconds * per_step;
     covered += ms;
     out += fmt::format("  {:<44} {:>10.2f} {:>6.1f}%\n", e.name, ms, share(ms));
   }

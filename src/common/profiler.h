@@ -1,7 +1,7 @@
 // Where the time of a training step goes: scopes named after what they time ("experts.0 dense forward",
 // "optimizer (dense)"), summed over the steps of a run. Off unless a command turns it on (`mtrec bench train
-// --profile`, `mtrec train --profile`); then each scope costs two clock reads. Scopes are opened on the thread that drives the step (layers
-// parallelise inside them), so the totals add up to the step's wall time.
+// --profile`, `mtrec train --profile`); then each scope costs two clock reads. Scopes are opened on the thread that
+// drives the step (layers parallelise inside them), so the totals add up to the step's wall time.
 //
 //   Profiler::Enable(true);
 //   { ProfileScope scope("loss"); ... }

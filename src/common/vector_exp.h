@@ -1,4 +1,4 @@
-// e^x with arithmetic and bit operations only, so that GCC vectorises a loop that calls it: std::exp is a library
+// e^x (and σ(x) from it) with arithmetic and bit operations only, so that GCC vectorises a loop that calls it: std::exp is a library
 // call per element, and in HoME's feature gates and Swish (a sigmoid for every element of E copies of the input)
 // those calls were a sixth of a training step. Cephes' single-precision polynomial after a Cody-Waite reduction:
 // within 1 ulp of the correctly rounded e^x over the whole range (tests/unit/common/vector_exp_test.cc), and the
@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstdint>
 
 namespace mtrec {
@@ -32,6 +33,12 @@ inline float VectorExp(float x_in) {
   // 2^n from its exponent bits; n lies in [-126, 127] after the clamp.
   const float two_n = std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
   return nan ? x_in : er * two_n;
+}
+
+// σ(x) = 1 / (1 + e^-x) through VectorExp(-|x|), so that neither sign overflows and the loop stays vectorised.
+inline float VectorSigmoid(float x) {
+  const float e = VectorExp(-std::abs(x));
+  return x >= 0 ? 1.f / (1.f + e) : e / (1.f + e);
 }
 
 }  // namespace mtrec

@@ -6,12 +6,11 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "common/math.h"
 #include "common/profiler.h"
 
 namespace mtrec {
 namespace {
-
-float Sigmoid(float z) { return z >= 0 ? 1.f / (1.f + std::exp(-z)) : std::exp(z) / (1.f + std::exp(z)); }
 
 std::vector<std::string> ExpertNames(const std::string& owner, int64_t count) {
   std::vector<std::string> names;

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "common/math.h"
 #include "common/profiler.h"
 #include "common/threads.h"
 
@@ -32,8 +33,6 @@ int64_t Width(const std::vector<ColumnRange>& ranges) {
   for (const ColumnRange& r : ranges) width += r.end - r.begin;
   return width;
 }
-
-float Sigmoid(float z) { return z >= 0 ? 1.f / (1.f + std::exp(-z)) : std::exp(z) / (1.f + std::exp(z)); }
 
 // The gate's factors γ·σ(logits) into `factors`.
 void GateFactors(const Tensor& logits, float gamma, const Tensor& factors) {

@@ -10,21 +10,15 @@
 namespace mtrec {
 namespace {
 
-// σ(x) without overflow for either sign; VectorExp keeps the loops that call it vectorised.
-inline float StableSigmoid(float x) {
-  const float e = VectorExp(-std::abs(x));
-  return x >= 0 ? 1.f / (1.f + e) : e / (1.f + e);
-}
-
 // x and y may be the same row (in-place use).
 MTREC_HOT_LOOP void SwishRow(const float* x, float* y, int64_t n) {
-  for (int64_t c = 0; c < n; ++c) y[c] = x[c] * StableSigmoid(x[c]);
+  for (int64_t c = 0; c < n; ++c) y[c] = x[c] * VectorSigmoid(x[c]);
 }
 
 // d(x σ(x))/dx = σ(x) + x σ(x)(1 − σ(x)) = σ(x)(1 + x(1 − σ(x))).
 MTREC_HOT_LOOP void SwishBackwardRow(const float* x, const float* g, float* out, int64_t n) {
   for (int64_t c = 0; c < n; ++c) {
-    const float s = StableSigmoid(x[c]);
+    const float s = VectorSigmoid(x[c]);
     out[c] = g[c] * s * (1.f + x[c] * (1.f - s));
   }
 }

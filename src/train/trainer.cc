@@ -611,8 +611,8 @@ std::vector<double> Trainer::TrainEpoch(const EncodedData& train, uint64_t shuff
   int64_t done = 0;
   Batch no_rows;  // under mpirun, a rank whose share ran out before the others' takes its last steps on no rows
   GatherBatch(train, nullptr, 0, &no_rows);
-  // --profile: the scopes of this epoch's steps only (validation and the next epoch start afresh), off again however
-  // the loop ends.
+  // --profile: the scopes of this epoch's steps only (the next epoch starts afresh), off again when the epoch ends,
+  // however it ends, before validation runs.
   struct ProfiledLoop {
     explicit ProfiledLoop(bool on) : on(on) {
       if (on) Profiler::Reset(), Profiler::Enable(true);
@@ -650,7 +650,6 @@ std::vector<double> Trainer::TrainEpoch(const EncodedData& train, uint64_t shuff
   }
   std::string profile;  // printed after the progress line is finished, never onto its bar
   if (profile_) {
-    Profiler::Enable(false);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     profile = ProfileTable(seconds, steps, config_.train.batch_size);
   }
