@@ -2,7 +2,7 @@
 # Load benchmark of `mtrec serve` against a FastAPI + PyTorch peer (peer_server.py) serving the same MMoE weights:
 # wrk at concurrency 1, 8 and 64 against each, the same request bodies (100 candidates each).
 #
-#   bench/serve/run.sh [--seconds S] [--mtrec PATH] [--concurrency "1 8 64"] [--mtrec-threads N]
+#   bench/serve/run.sh [--seconds S] [--mtrec PATH] [--concurrency "1 8 64"] [--mtrec-threads N] [--mtrec-scorers K]
 #                      [--peer-workers W] [--peer-threads T] [--pin] [--wait-quiet SECONDS] [--port-base P]
 #                      [--peer new|old] [--peer-python PATH] [--peer-compile] [--peer-bf16]
 #                      [--mtrec-precision f32|bf16]
@@ -29,6 +29,7 @@ SECONDS_PER_RUN=20
 MTREC=build/src/mtrec
 CONCURRENCY="1 8 64"
 MTREC_THREADS=2
+MTREC_SCORERS=0
 PEER_WORKERS=2
 PEER_THREADS=1
 PIN=0
@@ -46,6 +47,7 @@ while [ $# -gt 0 ]; do
     --mtrec) MTREC=$2; shift 2 ;;
     --concurrency) CONCURRENCY=$2; shift 2 ;;
     --mtrec-threads) MTREC_THREADS=$2; shift 2 ;;
+    --mtrec-scorers) MTREC_SCORERS=$2; shift 2 ;;
     --peer-workers) PEER_WORKERS=$2; shift 2 ;;
     --peer-threads) PEER_THREADS=$2; shift 2 ;;
     --pin) PIN=1; shift ;;
@@ -148,12 +150,12 @@ fi
 # that the HTTP figures are held against, its stages, and the fraction of the matmul bound.
 check_quiet "$QUIET_WAIT"
 "${SERVER_CPUS[@]}" "$MTREC" bench serve --model "$MODEL" --bodies "$BODIES" --seconds "$SECONDS_PER_RUN" \
-  --threads "$MTREC_THREADS" --precision "$MTREC_PRECISION" | tee "$BENCH_DIR/inprocess.txt" | grep -v '^cpu: '
+  --threads "$MTREC_THREADS" --scorers "$MTREC_SCORERS" --precision "$MTREC_PRECISION" | tee "$BENCH_DIR/inprocess.txt" | grep -v '^cpu: '
 INPROCESS_P50=$(awk '/^requests: / {print $7}' "$BENCH_DIR/inprocess.txt")
 
-echo "servers: mtrec serve --threads $MTREC_THREADS --precision $MTREC_PRECISION; peer: uvicorn $PEER_WORKERS worker(s) x torch $PEER_THREADS thread(s)$([ "$PIN" = 1 ] && echo '; servers on CPU 1, wrk on CPU 0')"
+echo "servers: mtrec serve --threads $MTREC_THREADS --scorers $MTREC_SCORERS --precision $MTREC_PRECISION; peer: uvicorn $PEER_WORKERS worker(s) x torch $PEER_THREADS thread(s)$([ "$PIN" = 1 ] && echo '; servers on CPU 1, wrk on CPU 0')"
 start_server "$BENCH_DIR/mtrec_serve.log" "$MTREC_PORT" "${SERVER_CPUS[@]}" "$MTREC" serve --model "$MODEL" \
-  --port "$MTREC_PORT" --threads "$MTREC_THREADS" --precision "$MTREC_PRECISION"
+  --port "$MTREC_PORT" --threads "$MTREC_THREADS" --scorers "$MTREC_SCORERS" --precision "$MTREC_PRECISION"
 start_peer "$BENCH_DIR/peer.log" "$PEER_PORT" "$PEER_WORKERS" "$PEER_THREADS"
 "$PY" "$SERVE_SCRIPTS/compare_servers.py" --bodies "$BODIES" --a "http://127.0.0.1:$MTREC_PORT" \
   --b "http://127.0.0.1:$PEER_PORT" --tolerance "$TOLERANCE" || die "the servers disagree; not benchmarking"

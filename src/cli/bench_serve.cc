@@ -65,6 +65,7 @@ int RunBenchServe(const BenchServeOptions& options) {
   ServerOptions server_options;
   server_options.model = options.model;
   server_options.reload_interval_ms = 0;
+  server_options.scorers = options.scorers;
   server_options.timeout_ms = 60000;  // a benchmark on a busy machine waits rather than failing
   RankingServer server(server_options);
   // Every body once: a bad one stops the benchmark with its message before anything is timed.
@@ -114,8 +115,9 @@ int RunBenchServe(const BenchServeOptions& options) {
   const double requests = static_cast<double>(all.size());
   const double rps = requests / elapsed;
   const double n = static_cast<double>(requests_after - requests_before);
-  fmt::print("bench serve: model {}, {} bodies, {} client{}, {} scoring threads, {}\n", options.model, bodies.size(),
-             options.clients, options.clients == 1 ? "" : "s", Threads(), precision);
+  fmt::print("bench serve: model {}, {} bodies, {} client{}, {} scoring threads in {} scorer{}, {}\n", options.model,
+             bodies.size(), options.clients, options.clients == 1 ? "" : "s", Threads(), server.scorers(),
+             server.scorers() == 1 ? "" : "s", precision);
   fmt::print(
       "stages, ms per request: parse {:.3f}  encode {:.3f}  score {:.3f}  write {:.3f}\n",
       1e3 * (stages_after.parse - stages_before.parse) / n, 1e3 * (stages_after.encode - stages_before.encode) / n,

@@ -20,6 +20,7 @@ struct BenchServeOptions {
   double warmup_seconds = 1;
   int clients = 1;   // threads posting requests at once (their requests share the scorer's micro-batches)
   int threads = 0;   // scoring threads (0 = all cores)
+  int scorers = 0;   // micro-batches scored at once (ServerOptions::scorers; 0: automatic)
   double bound_seconds = 0.2;
   bool profile = false;  // where the scorer's forward passes spend their time, per request
 };

@@ -288,6 +288,8 @@ RunCommand AddBenchCommand(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   serve->add_option("--threads", serve_options->threads, "Scoring threads (0 = all cores)")->capture_default_str();
+  serve->add_option("--scorers", serve_options->scorers, "Micro-batches scored at once (as mtrec serve --scorers; 0: automatic)")
+      ->capture_default_str();
   serve->add_flag("--profile", serve_options->profile, "Print where the forward passes' time goes (per layer)");
   serve->add_option("--bound-seconds", serve_options->bound_seconds,
                     "Time to spend on each distinct matmul shape when measuring the bound")

@@ -40,8 +40,10 @@ int RunServe(const ServeCommandOptions& options) {
     LogInfo("serve: {} received, shutting down", signal == SIGTERM ? "SIGTERM" : "SIGINT");
     server.Stop();
   });
-  std::printf("mtrec serve: listening on http://%s:%d (model %s, version %s)\n", options.server.host.c_str(), port,
-              options.server.model.c_str(), server.store().Current()->version.c_str());
+  std::printf("mtrec serve: listening on http://%s:%d (model %s, version %s, %d scorer%s x %d thread%s)\n",
+              options.server.host.c_str(), port, options.server.model.c_str(),
+              server.store().Current()->version.c_str(), server.scorers(), server.scorers() == 1 ? "" : "s",
+              Threads() / server.scorers(), Threads() / server.scorers() == 1 ? "" : "s");
   std::fflush(stdout);
   server.Listen();
   // Listen also returns when the socket fails; wake the stopper so that it can be joined.
@@ -82,6 +84,11 @@ RunCommand AddServeCommand(CLI::App& app) {
       ->capture_default_str();
   command->add_option("--port", server.port, "Port (0: any free port, printed on start)")->capture_default_str();
   command->add_option("--threads", options->threads, "Threads for scoring (0 = all cores)")->capture_default_str();
+  command
+      ->add_option("--scorers", server.scorers,
+                   "Micro-batches scored at once, each by its own copy of the model with --threads / scorers threads; "
+                   "0: one per thread while the copies take at most 1 GiB more, else 1 (docs/serving.md)")
+      ->capture_default_str();
   command
       ->add_option("--precision", options->precision,
                    "Matmul precision of scoring: f32, or bf16 where the CPU has avx512_bf16 or AMX (scores then "

@@ -9,7 +9,8 @@
 namespace mtrec {
 namespace {
 int g_threads = 0;
-}
+thread_local int t_threads = 0;  // 0: the process's count
+}  // namespace
 
 void SetThreads(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -18,8 +19,15 @@ void SetThreads(int threads) {
 }
 
 int Threads() {
+  if (t_threads > 0) return t_threads;
   if (g_threads == 0) SetThreads(0);
   return g_threads;
+}
+
+void SetThreadsOfThisThread(int threads) {
+  t_threads = std::max(1, threads);
+  // OpenMP keeps the count per thread once a thread sets it; oneDNN reads it when it builds a primitive.
+  omp_set_num_threads(t_threads);
 }
 
 void ParallelForBlocks(size_t blocks, const std::function<void(size_t, int)>& fn) {

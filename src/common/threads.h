@@ -16,7 +16,11 @@ namespace mtrec {
 
 // 0 means every core of the machine.
 void SetThreads(int threads);
+// The calling thread's count: its own (SetThreadsOfThisThread) where set, else the process's.
 int Threads();
+// This thread alone runs its parallel regions, and creates its oneDNN primitives, with `threads` threads (>= 1);
+// the others keep the process's count. A server's scorers each score their own requests this way.
+void SetThreadsOfThisThread(int threads);
 
 // Calls fn(begin, end, thread) on Threads() fixed blocks covering [0, n); rethrows the first exception thrown by
 // a worker after all have finished.

@@ -16,10 +16,15 @@
 namespace mtrec {
 
 std::shared_ptr<ServingModel> LoadServingModel(const std::string& path, int64_t max_batch,
-                                               const std::vector<std::string>& history) {
+                                               const std::vector<std::string>& history, int copies) {
+  MTREC_CHECK(copies >= 1, "a served model needs at least 1 copy, got {}", copies);
   std::string bytes = ReadFileBytes(path);
   auto model = std::make_shared<ServingModel>();
   model->version = fmt::format("{:08x}", Crc32(bytes.data(), bytes.size()));
+  for (int k = 1; k < copies; ++k) {
+    model->replicas.push_back(std::move(LoadModelFromBytes(bytes, path, max_batch).model));
+    model->replicas.back()->arena().FreezeValues();
+  }
   model->loaded = LoadModelFromBytes(std::move(bytes), path, max_batch);
   // A served model never trains: its layers pack (and under bf16 convert) their weights once.
   model->loaded.model->arena().FreezeValues();
@@ -68,10 +73,10 @@ ModelStore::FileStamp ModelStore::Stamp(const std::string& path) {
           static_cast<int64_t>(info.st_ino)};
 }
 
-ModelStore::ModelStore(std::string path, int64_t max_batch, std::vector<std::string> history)
-    : path_(std::move(path)), max_batch_(max_batch), history_(std::move(history)) {
+ModelStore::ModelStore(std::string path, int64_t max_batch, std::vector<std::string> history, int copies)
+    : path_(std::move(path)), max_batch_(max_batch), history_(std::move(history)), copies_(copies) {
   seen_ = Stamp(path_);
-  current_ = LoadServingModel(path_, max_batch_, history_);
+  current_ = LoadServingModel(path_, max_batch_, history_, copies_);
 }
 
 ModelStore::~ModelStore() {
@@ -107,7 +112,7 @@ ModelStore::Event ModelStore::Poll(std::string* detail) {
   std::shared_ptr<ServingModel> next;
   try {
     if (stamp.size < 0) Fail("cannot open '{}': the file is gone", path_);
-    next = LoadServingModel(path_, max_batch_, history_);
+    next = LoadServingModel(path_, max_batch_, history_, copies_);
   } catch (const std::exception& error) {
     ++failures_;
     if (detail) *detail = error.what();

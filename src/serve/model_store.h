@@ -27,18 +27,26 @@ namespace mtrec {
 
 struct ServingModel {
   LoadedModel loaded;
+  // Further copies of loaded.model, one per scorer beyond the first: a model's forward pass writes its own
+  // buffers, so scorers that run at once each need their own (ForScorer).
+  std::vector<std::unique_ptr<Model>> replicas;
   std::unique_ptr<TimeSeriesIndex> history;  // with --history and derived time-series columns; read by `schema`
   std::unique_ptr<RequestSchema> schema;
   std::string version;                 // CRC-32 of the file's bytes, 8 hex digits: the same file, the same version
   std::unique_ptr<TaskOutputs> outputs;  // the answers (each task's, then ziln quantiles, uplift...) from the outputs
   std::vector<std::string> task_json;    // each answer's name as a JSON string: the tasks' first, in task order
+
+  // The copy scorer `k` runs (0: loaded.model).
+  Model& ForScorer(size_t k) { return k == 0 ? *loaded.model : *replicas.at(k - 1); }
+  size_t Copies() const { return 1 + replicas.size(); }
 };
 
 // Loads `path` for serving; throws Error naming the file when it is not a valid model. A model with derived
 // time-series columns reads `history` (oldest first) and indexes it, so that requests may leave those columns out;
-// a history file that does not load fails the load like a damaged model.
+// a history file that does not load fails the load like a damaged model. `copies`: the model's copies, one per
+// scorer (each holds the weights and buffers again).
 std::shared_ptr<ServingModel> LoadServingModel(const std::string& path, int64_t max_batch,
-                                               const std::vector<std::string>& history = {});
+                                               const std::vector<std::string>& history = {}, int copies = 1);
 
 class ModelStore {
  public:
@@ -47,7 +55,7 @@ class ModelStore {
 
   // `history`: the --history files, read again with every model loaded; then a touched model file (same bytes)
   // is loaded and swapped too, with the history as it is now.
-  ModelStore(std::string path, int64_t max_batch, std::vector<std::string> history = {});
+  ModelStore(std::string path, int64_t max_batch, std::vector<std::string> history = {}, int copies = 1);
   ~ModelStore();
   ModelStore(const ModelStore&) = delete;
   ModelStore& operator=(const ModelStore&) = delete;
@@ -77,6 +85,7 @@ class ModelStore {
   const std::string path_;
   const int64_t max_batch_;
   const std::vector<std::string> history_;
+  const int copies_;
   mutable std::mutex mutex_;
   std::shared_ptr<ServingModel> current_;
   FileStamp seen_;

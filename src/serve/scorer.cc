@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "common/threads.h"
 #include "models/task_outputs.h"
 #include "serve/request.h"
 
@@ -55,8 +56,10 @@ void AppendBatch(const Batch& part, Batch* into) {
   into->size += part.size;
 }
 
-Scorer::Scorer(int64_t max_rows) : max_rows_(max_rows) {
-  worker_ = std::thread([this] { Run(); });
+Scorer::Scorer(int64_t max_rows, int scorers, int threads_each) : max_rows_(max_rows), threads_each_(threads_each) {
+  MTREC_CHECK(scorers >= 1, "a server needs at least 1 scorer, got {}", scorers);
+  MTREC_CHECK(threads_each >= 0, "threads per scorer must be >= 0, got {}", threads_each);
+  for (int k = 0; k < scorers; ++k) workers_.emplace_back([this, k] { Run(static_cast<size_t>(k)); });
 }
 
 Scorer::~Scorer() {
@@ -65,7 +68,7 @@ Scorer::~Scorer() {
     stop_ = true;
   }
   queued_.notify_all();
-  worker_.join();
+  for (std::thread& worker : workers_) worker.join();
 }
 
 ScorerStats Scorer::stats() const {
@@ -93,17 +96,23 @@ std::vector<float> Scorer::Score(std::shared_ptr<ServingModel> model, Batch batc
   return std::move(job->scores);
 }
 
-void Scorer::Run() {
+void Scorer::Run(size_t scorer) {
+  if (threads_each_ > 0) SetThreadsOfThisThread(threads_each_);
   std::vector<std::shared_ptr<Job>> jobs;
+  Batch merged;  // reused between micro-batches
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
+    ++idle_;
     queued_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+    --idle_;
     if (stop_ && queue_.empty()) return;
-    // Everything queued for the first job's model, up to max_rows_ rows; requests whose waiter gave up are dropped.
+    // What is queued for the first job's model, up to max_rows_ rows, and with other scorers idle only this one's
+    // share of the requests (they take the rest at once); requests whose waiter gave up are dropped.
+    const size_t share = (queue_.size() + static_cast<size_t>(idle_)) / (static_cast<size_t>(idle_) + 1);
     jobs.clear();
     int64_t rows = 0;
     const auto now = std::chrono::steady_clock::now();
-    for (auto it = queue_.begin(); it != queue_.end();) {
+    for (auto it = queue_.begin(); it != queue_.end() && jobs.size() < share;) {
       Job& job = **it;
       if (job.abandoned || job.deadline <= now) {
         it = queue_.erase(it);
@@ -114,11 +123,12 @@ void Scorer::Run() {
       jobs.push_back(*it);
       it = queue_.erase(it);
     }
+    if (!queue_.empty() && idle_ > 0) queued_.notify_one();
     if (jobs.empty()) continue;
     lock.unlock();
     std::string error;
     try {
-      ScoreJobs(jobs);
+      ScoreJobs(scorer, jobs, &merged);
     } catch (const std::exception& e) {
       error = e.what();
     }
@@ -134,15 +144,16 @@ void Scorer::Run() {
   }
 }
 
-void Scorer::ScoreJobs(const std::vector<std::shared_ptr<Job>>& jobs) {
+void Scorer::ScoreJobs(size_t scorer, const std::vector<std::shared_ptr<Job>>& jobs, Batch* merged) {
   ServingModel& serving = *jobs.front()->model;
   const Batch* batch = &jobs.front()->batch;
   if (jobs.size() > 1) {
-    merged_.size = 0;
-    for (const auto& job : jobs) AppendBatch(job->batch, &merged_);
-    batch = &merged_;
+    merged->size = 0;
+    for (const auto& job : jobs) AppendBatch(job->batch, merged);
+    batch = merged;
   }
-  Model& model = *serving.loaded.model;
+  MTREC_CHECK(scorer < serving.Copies(), "scorer {} has no copy of the model ({} loaded)", scorer + 1, serving.Copies());
+  Model& model = serving.ForScorer(scorer);
   const Tensor outputs = model.Forward(*batch, Mode::kInfer);
   // Requests carry no treatment: a treated task answers its control arm, beside its uplift and both arms.
   const TaskOutputs& answers = *serving.outputs;

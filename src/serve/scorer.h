@@ -1,9 +1,12 @@
-// One scoring path for every request: requests queue up, and one thread scores whatever has queued — up to
-// max_rows rows of the same model — in a single forward pass (a micro-batch), then hands each request its rows.
+// One scoring path for every request: requests queue up, and a scoring thread takes whatever has queued — up to
+// max_rows rows of the same model — as one forward pass (a micro-batch), then hands each request its rows.
 // Nothing waits for a batch to fill: under light load a request is scored alone at once, under heavy load the
-// batches grow and the per-row cost falls.
+// batches grow and the per-row cost falls. With several scorers, each takes its own micro-batches and runs them on
+// its own copy of the model (ServingModel::ForScorer) with its own threads: requests are scored side by side
+// instead of one after another by a team of threads, which on small batches spends much of its time waiting at
+// the team's barriers.
 //
-//   Scorer scorer(/*max_rows=*/kMinInferenceBatch);
+//   Scorer scorer(/*max_rows=*/kMinInferenceBatch, /*scorers=*/2, /*threads_each=*/1);
 //   std::vector<float> scores = scorer.Score(model, std::move(batch), deadline);   // rows × answers
 #pragma once
 
@@ -29,7 +32,9 @@ struct ScorerStats {
 
 class Scorer {
  public:
-  explicit Scorer(int64_t max_rows);
+  // `scorers` threads, each running its forward passes with `threads_each` threads (0: the process's count); the
+  // models scored must hold a copy per scorer.
+  Scorer(int64_t max_rows, int scorers = 1, int threads_each = 0);
   ~Scorer();
   Scorer(const Scorer&) = delete;
   Scorer& operator=(const Scorer&) = delete;
@@ -44,17 +49,18 @@ class Scorer {
 
  private:
   struct Job;
-  void Run();
-  void ScoreJobs(const std::vector<std::shared_ptr<Job>>& jobs);
+  void Run(size_t scorer);
+  static void ScoreJobs(size_t scorer, const std::vector<std::shared_ptr<Job>>& jobs, Batch* merged);
 
   const int64_t max_rows_;
   mutable std::mutex mutex_;
   std::condition_variable queued_;
   std::deque<std::shared_ptr<Job>> queue_;
   bool stop_ = false;
+  int idle_ = 0;  // scorers waiting for requests
   ScorerStats stats_;
-  Batch merged_;  // reused between micro-batches
-  std::thread worker_;
+  const int threads_each_;
+  std::vector<std::thread> workers_;
 };
 
 // Appends `part` to `into` as one more group of rows (its shared slots stay shared within the group).

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <numeric>
@@ -10,6 +11,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/strings.h"
+#include "common/threads.h"
 #include "models/predict.h"
 
 namespace mtrec {
@@ -57,6 +59,12 @@ std::string ErrorBody(const std::string& message) {
 
 }  // namespace
 
+int ResolveScorers(int scorers, int threads, int64_t model_bytes) {
+  if (scorers > 0) return scorers;
+  if (threads <= 1) return 1;
+  return model_bytes * (threads - 1) <= kMaxAutoCopyBytes ? threads : 1;
+}
+
 RankingServer::RankingServer(ServerOptions options) : options_(std::move(options)) {
   MTREC_CHECK(options_.max_items > 0, "--max-items must be at least 1, got {}", options_.max_items);
   MTREC_CHECK(options_.max_body_bytes > 0, "--max-body-bytes must be at least 1, got {}", options_.max_body_bytes);
@@ -65,8 +73,14 @@ RankingServer::RankingServer(ServerOptions options) : options_(std::move(options
   limits_.max_items = options_.max_items;
   // The scorer's micro-batches hold several requests; the model's buffers are sized for the largest.
   const int64_t max_rows = std::max<int64_t>(options_.max_items, kMinInferenceBatch);
-  store_ = std::make_unique<ModelStore>(options_.model, max_rows, options_.history);
-  scorer_ = std::make_unique<Scorer>(max_rows);
+  MTREC_CHECK(options_.scorers >= 0 && options_.scorers <= Threads(),
+              "--scorers must be between 0 (automatic) and the scoring threads ({}), got {}", Threads(),
+              options_.scorers);
+  std::error_code size_error;
+  const auto model_bytes = static_cast<int64_t>(std::filesystem::file_size(options_.model, size_error));
+  options_.scorers = ResolveScorers(options_.scorers, Threads(), size_error ? 0 : model_bytes);
+  store_ = std::make_unique<ModelStore>(options_.model, max_rows, options_.history, options_.scorers);
+  scorer_ = std::make_unique<Scorer>(max_rows, options_.scorers, Threads() / options_.scorers);
   HttpServerOptions http;
   http.host = options_.host;
   http.port = options_.port;

@@ -1,6 +1,6 @@
 // `mtrec serve`: the HTTP ranking service. POST /v1/rank ranks one request's candidates by the blended score,
 // POST /v1/predict scores rows, GET /healthz and GET /metrics report on the server. Requests are parsed and
-// encoded on the HTTP threads, scored together by one Scorer, and answered with the version of the model that
+// encoded on the HTTP threads, scored in micro-batches by the Scorer's threads, and answered with the version of the model that
 // scored them; the model file is watched and hot-reloaded (ModelStore).
 //
 //   RankingServer server(options);     // loads the model; throws Error when it cannot
@@ -22,12 +22,23 @@
 
 namespace mtrec {
 
+// The memory --scorers 0 may spend on copies of the model beyond the first (the model file's size each).
+inline constexpr int64_t kMaxAutoCopyBytes = int64_t{1} << 30;
+
+// --scorers 0 resolved: one scorer per thread while (threads - 1) copies of a model of `model_bytes` fit in
+// kMaxAutoCopyBytes, else 1; a count given is kept.
+int ResolveScorers(int scorers, int threads, int64_t model_bytes);
+
 struct ServerOptions {
   std::string model;
   std::vector<std::string> history;  // --history files, oldest first: derived time-series columns computed from them
   std::string host = "127.0.0.1";
   int port = 8080;           // 0: any free port (Bind returns it)
   int http_threads = 64;     // requests parsed and answered at once (idle connections take no thread)
+  // Scorers: threads that each score their own micro-batches on their own copy of the model, with an equal share
+  // of the process's threads (Threads()). 1 scores every micro-batch with all of them; more score side by side.
+  // 0: one per thread while the copies take at most kMaxAutoCopyBytes beyond the first, else 1.
+  int scorers = 0;
   int64_t max_items = 1000;  // candidates per rank request, rows per predict request
   int64_t max_body_bytes = 2 << 20;  // 2 MiB: 1000 candidates take about 120 KB
   int timeout_ms = 1000;          // longest wait for a request's scores
@@ -57,6 +68,7 @@ class RankingServer {
   std::string Health() const;
   std::string Metrics() const;
   ModelStore& store() { return *store_; }
+  int scorers() const { return options_.scorers; }  // resolved: at least 1
   const ServerMetrics& metrics() const { return metrics_; }
 
  private:

@@ -126,8 +126,10 @@ TEST_F(ServeTest, ScoresMatchPredictAndRankSortsByTheBlend) {
   const auto expected = ReadPredictions(ReadFileBytes(dir_ / "predictions.csv"));
   ASSERT_EQ(expected.size(), rows_.size());
 
-  ServerProcess server("--port 0 --model " + Model(1));
+  // Two threads: by default two scorers, each with its own copy of the model and one thread.
+  ServerProcess server("--port 0 --threads 2 --model " + Model(1));
   ASSERT_GT(server.port(), 0) << server.first_line();
+  EXPECT_NE(server.first_line().find(", 2 scorers x 1 thread)"), std::string::npos) << server.first_line();
   httplib::Client client("127.0.0.1", server.port());
 
   json items = json::array();
@@ -419,6 +421,11 @@ TEST_F(ServeTest, RefusesToStartOnABadModelOrATakenPort) {
   EXPECT_NE(on_fifo.output.find("cannot read '" + fifo.string() + "': it is a FIFO (named pipe), not a regular file"),
             std::string::npos)
       << on_fifo.output;
+  RunResult scorers = RunMtrec("serve --port 0 --threads 2 --scorers 3 --model " + Model(1));
+  EXPECT_EQ(scorers.exit_code, 1) << scorers.output;
+  EXPECT_NE(scorers.output.find("--scorers must be between 0 (automatic) and the scoring threads (2), got 3"),
+            std::string::npos)
+      << scorers.output;
   ServerProcess server("--port 0 --model " + Model(1));
   ASSERT_GT(server.port(), 0);
   // A second server on the same port must fail, not share the port with the first.

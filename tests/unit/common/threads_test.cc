@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <omp.h>
+
 #include <atomic>
+#include <set>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 namespace mtrec {
@@ -36,6 +40,30 @@ TEST(ThreadsTest, FirstWorkerExceptionIsRethrown) {
                  if (block == 3) throw std::runtime_error("block 3 failed");
                }),
                std::runtime_error);
+}
+
+// A thread with its own count runs its regions, and tells oneDNN (through OpenMP), with that count; the process's
+// count stays for every other thread.
+TEST(ThreadsTest, AThreadsOwnCountLeavesTheOthersAlone) {
+  SetThreads(3);
+  int own = 0, own_omp = 0, own_team = 0;
+  std::thread scorer([&] {
+    SetThreadsOfThisThread(1);
+    own = Threads();
+    own_omp = omp_get_max_threads();
+    std::set<int> seen;
+    ParallelForBlocks(8, [&](size_t, int thread) { seen.insert(thread); });  // one thread: no lock needed
+    own_team = static_cast<int>(seen.size());
+  });
+  scorer.join();
+  EXPECT_EQ(own, 1);
+  EXPECT_EQ(own_omp, 1);
+  EXPECT_EQ(own_team, 1);
+  EXPECT_EQ(Threads(), 3);
+  int other = 0;
+  std::thread([&] { other = Threads(); }).join();
+  EXPECT_EQ(other, 3);
+  SetThreads(0);
 }
 
 }  // namespace

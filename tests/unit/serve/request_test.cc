@@ -100,10 +100,13 @@ class RequestTest : public testing::Test {
     table_ = std::make_unique<ColumnTable>(LoadTable(path, config_.data, FeaturePipeline::Requests(config_, true)));
     pipeline_ = std::make_unique<FeaturePipeline>(FeaturePipeline::Fit(config_, *table_));
     schema_ = std::make_unique<RequestSchema>(*pipeline_);
-    model_ = CreateModel(config_, pipeline_->layout(), 64);
-    model_->Initialize(3);
+    model_ = MakeModel(3);
+  }
+  std::unique_ptr<Model> MakeModel(uint64_t seed) const {
+    std::unique_ptr<Model> model = CreateModel(config_, pipeline_->layout(), 64);
+    model->Initialize(seed);
     // Inference batch norm with statistics far from (0, 1), so that a wrong row would show.
-    ParameterArena& arena = model_->arena();
+    ParameterArena& arena = model->arena();
     for (size_t id = 0; id < arena.Infos().size(); ++id) {
       if (arena.Info(id).trainable) continue;
       const bool variance = arena.Info(id).name.find("var") != std::string::npos;
@@ -111,6 +114,7 @@ class RequestTest : public testing::Test {
         arena.Value(id)[i] = (variance ? 0.5f : -0.02f) + 0.01f * static_cast<float>(i % 7);
       }
     }
+    return model;
   }
   void TearDown() override {
     SetThreads(0);
@@ -515,6 +519,67 @@ TEST_F(RequestTest, ScorerAnswersConcurrentRequestsWithTheirOwnRows) {
   } catch (const RequestError& error) {
     EXPECT_EQ(error.status(), 503);
   }
+}
+
+// Two scorers side by side, each on its own copy of the model. The copies here differ (another seed), so that every
+// answer shows which copy scored it: each request gets its own rows as one copy scores them, and both copies serve.
+TEST_F(RequestTest, ScorersSideBySideEachScoreWithTheirOwnCopy) {
+  auto serving = std::make_shared<ServingModel>();
+  serving->loaded.config = config_;
+  serving->loaded.pipeline = std::make_unique<FeaturePipeline>(*pipeline_);
+  serving->loaded.model = std::move(model_);
+  serving->replicas.push_back(MakeModel(4));
+  serving->outputs = std::make_unique<TaskOutputs>(config_);
+  serving->task_json = {"\"click\"", "\"purchase\"", "\"gmv\""};
+  ASSERT_EQ(serving->Copies(), 2u);
+  std::vector<EncodedRequest> requests;
+  for (int64_t r = 0; r < table_->rows(); ++r) {
+    requests.push_back(
+        Rank({{"context", Row(r, kUserColumns)}, {"items", {Row(r, kItemColumns), Row(6 - r, kItemColumns)}}}));
+  }
+  // What each copy answers for each request alone.
+  std::vector<std::vector<float>> expected[2];
+  for (size_t copy = 0; copy < 2; ++copy) {
+    for (const auto& request : requests) {
+      Tensor out = serving->ForScorer(copy).Forward(request.batch, Mode::kInfer);
+      std::vector<float> values;
+      for (int64_t row = 0; row < out.rows; ++row) {
+        for (int64_t k = 0; k < 3; ++k)
+          values.push_back(k < 2 ? 1.f / (1.f + std::exp(-out.At(row, k))) : out.At(row, k));
+      }
+      expected[copy].push_back(values);
+    }
+  }
+  auto matches = [](const std::vector<float>& got, const std::vector<float>& want) {
+    if (got.size() != want.size()) return false;
+    for (size_t j = 0; j < got.size(); ++j) {
+      if (std::abs(got[j] - want[j]) > 1e-6) return false;
+    }
+    return true;
+  };
+  for (size_t i = 0; i < requests.size(); ++i) ASSERT_FALSE(matches(expected[0][i], expected[1][i])) << i;
+
+  Scorer scorer(64, /*scorers=*/2, /*threads_each=*/1);
+  int by_copy[2] = {0, 0};
+  std::vector<std::vector<float>> got(requests.size());
+  for (int round = 0; round < 50; ++round) {
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < requests.size(); ++i) {
+      threads.emplace_back([&, i] {
+        got[i] = scorer.Score(serving, requests[i].batch, std::chrono::steady_clock::now() + std::chrono::seconds(30));
+      });
+    }
+    for (auto& t : threads) t.join();
+    for (size_t i = 0; i < requests.size(); ++i) {
+      const bool first = matches(got[i], expected[0][i]);
+      const bool second = matches(got[i], expected[1][i]);
+      ASSERT_TRUE(first || second) << "request " << i << " of round " << round << " has rows neither copy gives";
+      ++by_copy[first ? 0 : 1];
+    }
+  }
+  EXPECT_GT(by_copy[0], 0);
+  EXPECT_GT(by_copy[1], 0);
+  EXPECT_EQ(scorer.stats().requests, 50 * 7);
 }
 
 }  // namespace
