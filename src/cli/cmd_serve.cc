@@ -40,10 +40,10 @@ int RunServe(const ServeCommandOptions& options) {
     LogInfo("serve: {} received, shutting down", signal == SIGTERM ? "SIGTERM" : "SIGINT");
     server.Stop();
   });
-  std::printf("mtrec serve: listening on http://%s:%d (model %s, version %s, %d scorer%s x %d thread%s)\n",
+  std::printf("mtrec serve: listening on http://%s:%d (model %s, version %s, %d scorer%s, %d thread%s)\n",
               options.server.host.c_str(), port, options.server.model.c_str(),
               server.store().Current()->version.c_str(), server.scorers(), server.scorers() == 1 ? "" : "s",
-              Threads() / server.scorers(), Threads() / server.scorers() == 1 ? "" : "s");
+              Threads(), Threads() == 1 ? "" : "s");
   std::fflush(stdout);
   server.Listen();
   // Listen also returns when the socket fails; wake the stopper so that it can be joined.
@@ -86,8 +86,8 @@ RunCommand AddServeCommand(CLI::App& app) {
   command->add_option("--threads", options->threads, "Threads for scoring (0 = all cores)")->capture_default_str();
   command
       ->add_option("--scorers", server.scorers,
-                   "Micro-batches scored at once, each by its own copy of the model with --threads / scorers threads; "
-                   "0: one per thread while the copies take at most 1 GiB more, else 1 (docs/serving.md)")
+                   "Micro-batches scored at once, each by its own copy of the model with its share of --threads; 0: "
+                   "one per thread as far as the copies beyond the first fit in 1 GiB (docs/serving.md)")
       ->capture_default_str();
   command
       ->add_option("--precision", options->precision,

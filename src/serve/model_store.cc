@@ -11,6 +11,7 @@
 #include "common/checksum.h"
 #include "common/error.h"
 #include "common/files.h"
+#include "common/memory.h"
 #include "common/log.h"
 
 namespace mtrec {
@@ -76,6 +77,17 @@ ModelStore::FileStamp ModelStore::Stamp(const std::string& path) {
 ModelStore::ModelStore(std::string path, int64_t max_batch, std::vector<std::string> history, int copies)
     : path_(std::move(path)), max_batch_(max_batch), history_(std::move(history)), copies_(copies) {
   seen_ = Stamp(path_);
+  const int64_t before = ResidentBytes();
+  current_ = LoadServingModel(path_, max_batch_, history_, copies_);
+  loaded_bytes_ = std::max<int64_t>(0, ResidentBytes() - before) / copies_;
+}
+
+void ModelStore::SetCopies(int copies) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (copies == copies_) return;
+  copies_ = copies;
+  seen_ = Stamp(path_);
+  current_.reset();  // the old copies go first: at most the new ones are held at once
   current_ = LoadServingModel(path_, max_batch_, history_, copies_);
 }
 

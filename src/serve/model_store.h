@@ -61,6 +61,10 @@ class ModelStore {
   ModelStore& operator=(const ModelStore&) = delete;
 
   std::shared_ptr<ServingModel> Current() const;
+  // The memory the first load took (the process's resident bytes before and after it): what one more copy costs.
+  int64_t loaded_bytes() const { return loaded_bytes_; }
+  // Loads the model again with `copies` copies, and every reload from then on; before the scorers start.
+  void SetCopies(int copies);
   // Looks at the file once: loads and swaps when it changed since the last look (size, time, inode), refuses a
   // file that does not load (until it changes again). detail: the new version or the load error.
   Event Poll(std::string* detail = nullptr);
@@ -85,7 +89,8 @@ class ModelStore {
   const std::string path_;
   const int64_t max_batch_;
   const std::vector<std::string> history_;
-  const int copies_;
+  int copies_;
+  int64_t loaded_bytes_ = 0;
   mutable std::mutex mutex_;
   std::shared_ptr<ServingModel> current_;
   FileStamp seen_;

@@ -56,9 +56,9 @@ void AppendBatch(const Batch& part, Batch* into) {
   into->size += part.size;
 }
 
-Scorer::Scorer(int64_t max_rows, int scorers, int threads_each) : max_rows_(max_rows), threads_each_(threads_each) {
+Scorer::Scorer(int64_t max_rows, int scorers, int threads) : max_rows_(max_rows), scorers_(scorers), threads_(threads) {
   MTREC_CHECK(scorers >= 1, "a server needs at least 1 scorer, got {}", scorers);
-  MTREC_CHECK(threads_each >= 0, "threads per scorer must be >= 0, got {}", threads_each);
+  MTREC_CHECK(threads == 0 || threads >= scorers, "{} scorers need at least as many threads, got {}", scorers, threads);
   for (int k = 0; k < scorers; ++k) workers_.emplace_back([this, k] { Run(static_cast<size_t>(k)); });
 }
 
@@ -97,7 +97,9 @@ std::vector<float> Scorer::Score(std::shared_ptr<ServingModel> model, Batch batc
 }
 
 void Scorer::Run(size_t scorer) {
-  if (threads_each_ > 0) SetThreadsOfThisThread(threads_each_);
+  if (threads_ > 0) {
+    SetThreadsOfThisThread(threads_ / scorers_ + (static_cast<int>(scorer) < threads_ % scorers_ ? 1 : 0));
+  }
   std::vector<std::shared_ptr<Job>> jobs;
   Batch merged;  // reused between micro-batches
   std::unique_lock<std::mutex> lock(mutex_);

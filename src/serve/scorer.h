@@ -6,7 +6,7 @@
 // instead of one after another by a team of threads, which on small batches spends much of its time waiting at
 // the team's barriers.
 //
-//   Scorer scorer(/*max_rows=*/kMinInferenceBatch, /*scorers=*/2, /*threads_each=*/1);
+//   Scorer scorer(/*max_rows=*/kMinInferenceBatch, /*scorers=*/2, /*threads=*/2);   // one thread each
 //   std::vector<float> scores = scorer.Score(model, std::move(batch), deadline);   // rows × answers
 #pragma once
 
@@ -32,9 +32,9 @@ struct ScorerStats {
 
 class Scorer {
  public:
-  // `scorers` threads, each running its forward passes with `threads_each` threads (0: the process's count); the
-  // models scored must hold a copy per scorer.
-  Scorer(int64_t max_rows, int scorers = 1, int threads_each = 0);
+  // `scorers` threads sharing `threads` among them as evenly as they divide (the first ones take one more; 0: each
+  // keeps the process's count) for their forward passes; the models scored must hold a copy per scorer.
+  Scorer(int64_t max_rows, int scorers = 1, int threads = 0);
   ~Scorer();
   Scorer(const Scorer&) = delete;
   Scorer& operator=(const Scorer&) = delete;
@@ -59,7 +59,8 @@ class Scorer {
   bool stop_ = false;
   int idle_ = 0;  // scorers waiting for requests
   ScorerStats stats_;
-  const int threads_each_;
+  const int scorers_;
+  const int threads_;
   std::vector<std::thread> workers_;
 };
 

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <filesystem>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <numeric>
@@ -59,10 +58,10 @@ std::string ErrorBody(const std::string& message) {
 
 }  // namespace
 
-int ResolveScorers(int scorers, int threads, int64_t model_bytes) {
+int ResolveScorers(int scorers, int threads, int64_t copy_bytes) {
   if (scorers > 0) return scorers;
-  if (threads <= 1) return 1;
-  return model_bytes * (threads - 1) <= kMaxAutoCopyBytes ? threads : 1;
+  const int64_t more = copy_bytes > 0 ? kMaxAutoCopyBytes / copy_bytes : threads;
+  return static_cast<int>(std::clamp<int64_t>(1 + more, 1, std::max(1, threads)));
 }
 
 RankingServer::RankingServer(ServerOptions options) : options_(std::move(options)) {
@@ -76,11 +75,21 @@ RankingServer::RankingServer(ServerOptions options) : options_(std::move(options
   MTREC_CHECK(options_.scorers >= 0 && options_.scorers <= Threads(),
               "--scorers must be between 0 (automatic) and the scoring threads ({}), got {}", Threads(),
               options_.scorers);
-  std::error_code size_error;
-  const auto model_bytes = static_cast<int64_t>(std::filesystem::file_size(options_.model, size_error));
-  options_.scorers = ResolveScorers(options_.scorers, Threads(), size_error ? 0 : model_bytes);
-  store_ = std::make_unique<ModelStore>(options_.model, max_rows, options_.history, options_.scorers);
-  scorer_ = std::make_unique<Scorer>(max_rows, options_.scorers, Threads() / options_.scorers);
+  // Automatic: the first copy is loaded alone, and what it took decides how many more fit.
+  store_ = std::make_unique<ModelStore>(options_.model, max_rows, options_.history, std::max(1, options_.scorers));
+  if (options_.scorers == 0) {
+    options_.scorers = ResolveScorers(0, Threads(), store_->loaded_bytes());
+    store_->SetCopies(options_.scorers);
+    if (options_.scorers < Threads()) {
+      LogInfo("serve: {} scorers for {} threads: a copy of the model takes {:.0f} MiB, and the copies beyond the first "
+              "may take {:.0f} MiB (--scorers sets the count)",
+              options_.scorers, Threads(), static_cast<double>(store_->loaded_bytes()) / (1 << 20),
+              static_cast<double>(kMaxAutoCopyBytes) / (1 << 20));
+    }
+  }
+  MTREC_CHECK(store_->Current()->Copies() == static_cast<size_t>(options_.scorers),
+              "{} copies of the model loaded for {} scorers", store_->Current()->Copies(), options_.scorers);
+  scorer_ = std::make_unique<Scorer>(max_rows, options_.scorers, Threads());
   HttpServerOptions http;
   http.host = options_.host;
   http.port = options_.port;

@@ -22,12 +22,12 @@
 
 namespace mtrec {
 
-// The memory --scorers 0 may spend on copies of the model beyond the first (the model file's size each).
+// The memory --scorers 0 may spend on copies of the model beyond the first.
 inline constexpr int64_t kMaxAutoCopyBytes = int64_t{1} << 30;
 
-// --scorers 0 resolved: one scorer per thread while (threads - 1) copies of a model of `model_bytes` fit in
-// kMaxAutoCopyBytes, else 1; a count given is kept.
-int ResolveScorers(int scorers, int threads, int64_t model_bytes);
+// --scorers 0 resolved: one scorer per thread, as far as the copies beyond the first, of `copy_bytes` each (what
+// loading the first took), fit in kMaxAutoCopyBytes; a count given is kept.
+int ResolveScorers(int scorers, int threads, int64_t copy_bytes);
 
 struct ServerOptions {
   std::string model;
@@ -35,9 +35,9 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;           // 0: any free port (Bind returns it)
   int http_threads = 64;     // requests parsed and answered at once (idle connections take no thread)
-  // Scorers: threads that each score their own micro-batches on their own copy of the model, with an equal share
-  // of the process's threads (Threads()). 1 scores every micro-batch with all of them; more score side by side.
-  // 0: one per thread while the copies take at most kMaxAutoCopyBytes beyond the first, else 1.
+  // Scorers: threads that each score their own micro-batches on their own copy of the model, with a share of the
+  // process's threads (Threads(), as evenly as they divide). 1 scores every micro-batch with all of them; more
+  // score side by side. 0: ResolveScorers.
   int scorers = 0;
   int64_t max_items = 1000;  // candidates per rank request, rows per predict request
   int64_t max_body_bytes = 2 << 20;  // 2 MiB: 1000 candidates take about 120 KB

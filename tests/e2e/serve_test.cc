@@ -129,7 +129,7 @@ TEST_F(ServeTest, ScoresMatchPredictAndRankSortsByTheBlend) {
   // Two threads: by default two scorers, each with its own copy of the model and one thread.
   ServerProcess server("--port 0 --threads 2 --model " + Model(1));
   ASSERT_GT(server.port(), 0) << server.first_line();
-  EXPECT_NE(server.first_line().find(", 2 scorers x 1 thread)"), std::string::npos) << server.first_line();
+  EXPECT_NE(server.first_line().find(", 2 scorers, 2 threads)"), std::string::npos) << server.first_line();
   httplib::Client client("127.0.0.1", server.port());
 
   json items = json::array();

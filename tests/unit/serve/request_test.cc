@@ -559,7 +559,7 @@ TEST_F(RequestTest, ScorersSideBySideEachScoreWithTheirOwnCopy) {
   };
   for (size_t i = 0; i < requests.size(); ++i) ASSERT_FALSE(matches(expected[0][i], expected[1][i])) << i;
 
-  Scorer scorer(64, /*scorers=*/2, /*threads_each=*/1);
+  Scorer scorer(64, /*scorers=*/2, /*threads=*/2);
   int by_copy[2] = {0, 0};
   std::vector<std::vector<float>> got(requests.size());
   for (int round = 0; round < 50; ++round) {

@@ -5,15 +5,16 @@
 namespace mtrec {
 namespace {
 
-TEST(ResolveScorersTest, OnePerThreadWhileTheCopiesFit) {
+TEST(ResolveScorersTest, OnePerThreadAsFarAsTheCopiesFit) {
   const int64_t mib = int64_t{1} << 20;
-  EXPECT_EQ(ResolveScorers(0, 2, 5 * mib), 2);
-  EXPECT_EQ(ResolveScorers(0, 16, 60 * mib), 16);  // 15 more copies: 900 MiB
-  EXPECT_EQ(ResolveScorers(0, 16, 70 * mib), 1);   // 1,050 MiB
-  EXPECT_EQ(ResolveScorers(0, 2, kMaxAutoCopyBytes), 2);
-  EXPECT_EQ(ResolveScorers(0, 2, kMaxAutoCopyBytes + 1), 1);
-  EXPECT_EQ(ResolveScorers(0, 1, 5 * mib), 1);
-  // A count given is kept, whatever the model's size.
+  EXPECT_EQ(ResolveScorers(0, 2, 212 * mib), 2);
+  EXPECT_EQ(ResolveScorers(0, 16, 212 * mib), 5);  // 4 more copies: 848 MiB; a 5th would pass 1 GiB
+  EXPECT_EQ(ResolveScorers(0, 16, 60 * mib), 16);  // 17 more would fit: one per thread
+  EXPECT_EQ(ResolveScorers(0, 16, kMaxAutoCopyBytes), 2);
+  EXPECT_EQ(ResolveScorers(0, 16, kMaxAutoCopyBytes + 1), 1);
+  EXPECT_EQ(ResolveScorers(0, 1, mib), 1);
+  EXPECT_EQ(ResolveScorers(0, 4, 0), 4);  // the memory unknown (no /proc): one per thread
+  // A count given is kept, whatever a copy takes.
   EXPECT_EQ(ResolveScorers(3, 4, 10 * kMaxAutoCopyBytes), 3);
   EXPECT_EQ(ResolveScorers(1, 8, mib), 1);
 }
