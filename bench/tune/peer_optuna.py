@@ -21,6 +21,9 @@ import tomllib
 
 import optuna
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from trial_objective import main_tasks, objective_of  # noqa: E402
+
 
 def toml_literal(value):
     """A Python value of the space as TOML text, as `mtrec train` overrides take it."""
@@ -72,24 +75,6 @@ def suggest(trial, space, order):
         else:
             chosen[key] = trial.suggest_float(key, float(spec["low"]), float(spec["high"]), log=spec.get("log", False))
     return chosen
-
-
-def main_tasks(config_path):
-    with open(config_path, "rb") as f:
-        config = tomllib.load(f)
-    return [t["name"] for t in config.get("tasks", []) if not t.get("auxiliary", False)]
-
-
-def objective_of(mtrec, model, tasks):
-    history = json.loads(subprocess.run([mtrec, "inspect", model, "--history-json"], check=True,
-                                        capture_output=True, text=True).stdout)
-    best = None
-    for epoch in history:
-        values = [epoch["valid"][t]["auc"] for t in tasks if t in epoch["valid"] and "auc" in epoch["valid"][t]]
-        if values:
-            mean = sum(values) / len(values)
-            best = mean if best is None else max(best, mean)
-    return best
 
 
 def main():
