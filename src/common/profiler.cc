@@ -4,13 +4,16 @@
 
 #include <algorithm>
 #include <mutex>
+#include <utility>
 
 namespace mtrec {
 namespace {
 
 struct Totals {
   std::mutex mutex;
-  std::vector<const char*> keys;  // by address: scopes pass the same pointer every step
+  // By address (scopes pass the same pointer every step) to the entry of that name: copies of a model (a server's
+  // scorers) name their scopes alike from strings of their own, and add up in one entry.
+  std::vector<std::pair<const char*, size_t>> keys;
   std::vector<ProfileEntry> entries;
 };
 
@@ -33,15 +36,22 @@ void Profiler::Reset() {
 void Profiler::Add(const char* name, double seconds) {
   Totals& t = GetTotals();
   std::lock_guard<std::mutex> lock(t.mutex);
-  for (size_t i = 0; i < t.keys.size(); ++i) {
-    if (t.keys[i] == name) {
-      t.entries[i].seconds += seconds;
-      ++t.entries[i].calls;
-      return;
+  size_t entry = t.entries.size();
+  for (const auto& [key, index] : t.keys) {
+    if (key == name) {
+      entry = index;
+      break;
     }
   }
-  t.keys.push_back(name);
-  t.entries.push_back({name, seconds, 1});
+  if (entry == t.entries.size()) {
+    for (size_t i = 0; i < t.entries.size() && entry == t.entries.size(); ++i) {
+      if (t.entries[i].name == name) entry = i;
+    }
+    if (entry == t.entries.size()) t.entries.push_back({name, 0.0, 0});
+    t.keys.emplace_back(name, entry);
+  }
+  t.entries[entry].seconds += seconds;
+  ++t.entries[entry].calls;
 }
 
 std::string ProfileTable(double seconds, int64_t steps, int64_t rows) {
