@@ -1,9 +1,15 @@
 // A fixed-size, 64-byte aligned, zero-initialised array: the storage of parameter arenas and activations.
+// Large arrays are mapped from the kernel's zero pages and take memory only where they are written: a layer's
+// buffers are sized for its largest batch, and a model that only infers never writes its gradient buffers.
 //
 //   AlignedBuffer<float> weights(rows * cols);
 //   std::fill(weights.begin(), weights.end(), 0.f);
 #pragma once
 
+#include <sys/mman.h>
+
+#include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -11,21 +17,34 @@
 
 namespace mtrec {
 
+// Bytes of every AlignedBuffer alive, written or not: what they may come to take (see memory.h).
+inline std::atomic<int64_t> g_aligned_bytes{0};
+
 template <typename T>
 class AlignedBuffer {
  public:
   static constexpr size_t kAlignment = 64;
+  static constexpr size_t kMapBytes = size_t{1} << 18;  // from 256 KiB: mapped (page-aligned, zero until written)
 
   AlignedBuffer() = default;
   explicit AlignedBuffer(size_t size) { Resize(size); }
 
   // Drops the old contents; the new contents are zero.
   void Resize(size_t size) {
-    size_t bytes = ((size * sizeof(T) + kAlignment - 1) / kAlignment) * kAlignment;
-    void* p = bytes ? std::aligned_alloc(kAlignment, bytes) : nullptr;
-    if (bytes && !p) throw std::bad_alloc();
-    if (p) std::memset(p, 0, bytes);
-    data_.reset(static_cast<T*>(p));
+    data_.reset();
+    size_ = 0;
+    const size_t bytes = ((size * sizeof(T) + kAlignment - 1) / kAlignment) * kAlignment;
+    if (bytes >= kMapBytes) {
+      void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED) throw std::bad_alloc();
+      data_ = std::unique_ptr<T, Free>(static_cast<T*>(p), Free{bytes, bytes});
+    } else {
+      void* p = bytes ? std::aligned_alloc(kAlignment, bytes) : nullptr;
+      if (bytes && !p) throw std::bad_alloc();
+      if (p) std::memset(p, 0, bytes);
+      data_ = std::unique_ptr<T, Free>(static_cast<T*>(p), Free{0, p ? bytes : 0});
+    }
+    g_aligned_bytes += static_cast<int64_t>(data_.get_deleter().bytes);
     size_ = size;
   }
 
@@ -41,7 +60,16 @@ class AlignedBuffer {
 
  private:
   struct Free {
-    void operator()(T* p) const { std::free(p); }
+    size_t mapped_bytes = 0;  // > 0: a mapping of that length
+    size_t bytes = 0;         // counted in g_aligned_bytes
+    void operator()(T* p) const {
+      g_aligned_bytes -= static_cast<int64_t>(bytes);
+      if (mapped_bytes > 0) {
+        munmap(p, mapped_bytes);
+      } else {
+        std::free(p);
+      }
+    }
   };
   std::unique_ptr<T, Free> data_;
   size_t size_ = 0;

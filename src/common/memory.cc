@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "common/aligned.h"
+
 namespace mtrec {
 
 int64_t ResidentBytes() {
@@ -15,5 +17,7 @@ int64_t ResidentBytes() {
   if (read != 2) return 0;
   return static_cast<int64_t>(resident) * static_cast<int64_t>(sysconf(_SC_PAGESIZE));
 }
+
+int64_t AlignedBytes() { return g_aligned_bytes.load(); }
 
 }  // namespace mtrec

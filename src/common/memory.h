@@ -12,5 +12,8 @@ namespace mtrec {
 
 // Resident bytes of this process now (/proc/self/statm); 0 where that cannot be read.
 int64_t ResidentBytes();
+// Bytes of the aligned arrays alive (weights, activations, gradients: common/aligned.h), written or not: large
+// ones take memory only where written, so this is what they may come to take, not what they take.
+int64_t AlignedBytes();
 
 }  // namespace mtrec

@@ -77,9 +77,10 @@ ModelStore::FileStamp ModelStore::Stamp(const std::string& path) {
 ModelStore::ModelStore(std::string path, int64_t max_batch, std::vector<std::string> history, int copies)
     : path_(std::move(path)), max_batch_(max_batch), history_(std::move(history)), copies_(copies) {
   seen_ = Stamp(path_);
-  const int64_t before = ResidentBytes();
+  // What the load took, or its arrays may come to take when written (buffers for max_batch rows), whichever is more.
+  const int64_t resident = ResidentBytes(), arrays = AlignedBytes();
   current_ = LoadServingModel(path_, max_batch_, history_, copies_);
-  loaded_bytes_ = std::max<int64_t>(0, ResidentBytes() - before) / copies_;
+  loaded_bytes_ = std::max<int64_t>({0, ResidentBytes() - resident, AlignedBytes() - arrays}) / copies_;
 }
 
 void ModelStore::SetCopies(int copies) {

@@ -61,7 +61,8 @@ class ModelStore {
   ModelStore& operator=(const ModelStore&) = delete;
 
   std::shared_ptr<ServingModel> Current() const;
-  // The memory the first load took (the process's resident bytes before and after it): what one more copy costs.
+  // What the first load took: the resident bytes it added, or the bytes of its arrays (written or not: what its
+  // buffers may come to take), whichever is more; one more copy costs about as much.
   int64_t loaded_bytes() const { return loaded_bytes_; }
   // Loads the model again with `copies` copies, and every reload from then on; before the scorers start.
   void SetCopies(int copies);

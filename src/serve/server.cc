@@ -81,8 +81,8 @@ RankingServer::RankingServer(ServerOptions options) : options_(std::move(options
     options_.scorers = ResolveScorers(0, Threads(), store_->loaded_bytes());
     store_->SetCopies(options_.scorers);
     if (options_.scorers < Threads()) {
-      LogInfo("serve: {} scorers for {} threads: a copy of the model takes {:.0f} MiB, and the copies beyond the first "
-              "may take {:.0f} MiB (--scorers sets the count)",
+      LogInfo("serve: {} scorers for {} threads: a copy of the model may take {:.0f} MiB once its buffers are written, "
+              "and the copies beyond the first {:.0f} MiB (--scorers sets the count)",
               options_.scorers, Threads(), static_cast<double>(store_->loaded_bytes()) / (1 << 20),
               static_cast<double>(kMaxAutoCopyBytes) / (1 << 20));
     }

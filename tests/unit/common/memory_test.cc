@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
+
+#include "common/aligned.h"
 
 namespace mtrec {
 namespace {
@@ -20,6 +23,34 @@ TEST(MemoryTest, ResidentBytesFollowPagesWritten) {
   EXPECT_LE(written - before, size * 11 / 10);
   block.reset();
   EXPECT_LT(ResidentBytes() - before, size / 10);
+}
+
+// A large aligned array reads as zeros and is counted at its full size at once, but takes memory only where it is
+// written; a small one is allocated and zeroed as it is. Both leave the count when freed.
+TEST(MemoryTest, LargeArraysTakeMemoryOnlyWhereWritten) {
+  const size_t floats = size_t{32} << 20;  // 128 MiB
+  const int64_t resident = ResidentBytes(), arrays = AlignedBytes();
+  {
+    AlignedBuffer<float> large(floats);
+    EXPECT_EQ(AlignedBytes() - arrays, static_cast<int64_t>(floats * sizeof(float)));
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(large.data()) % AlignedBuffer<float>::kAlignment, 0u);
+    EXPECT_LT(ResidentBytes() - resident, int64_t{8} << 20);
+    EXPECT_TRUE(std::all_of(large.begin(), large.begin() + (1 << 20), [](float x) { return x == 0.f; }));
+    std::fill(large.begin() + floats / 2, large.end(), 1.f);  // the second half written
+    const int64_t grown = ResidentBytes() - resident;
+    EXPECT_GE(grown, static_cast<int64_t>(floats * sizeof(float) / 2 * 9 / 10));
+    EXPECT_LE(grown, static_cast<int64_t>(floats * sizeof(float) / 2 * 11 / 10) + (int64_t{8} << 20));
+    EXPECT_FLOAT_EQ(large[floats - 1], 1.f);
+    EXPECT_FLOAT_EQ(large[0], 0.f);
+
+    AlignedBuffer<float> small(100);
+    EXPECT_EQ(AlignedBytes() - arrays, static_cast<int64_t>(floats * sizeof(float) + 448));  // 400 bytes, 64-aligned
+    EXPECT_TRUE(std::all_of(small.begin(), small.end(), [](float x) { return x == 0.f; }));
+    large.Resize(10);  // the mapping goes back; a small array in its place
+    EXPECT_EQ(AlignedBytes() - arrays, 448 + 64);
+    EXPECT_LT(ResidentBytes() - resident, int64_t{8} << 20);
+  }
+  EXPECT_EQ(AlignedBytes(), arrays);
 }
 
 }  // namespace
