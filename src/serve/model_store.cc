@@ -15,17 +15,29 @@
 #include "common/log.h"
 
 namespace mtrec {
+namespace {
+
+// A model file's version: the CRC-32 of its bytes.
+std::string VersionOf(const std::string& bytes) { return fmt::format("{:08x}", Crc32(bytes.data(), bytes.size())); }
+
+// `count` more copies of the model in `bytes`, frozen for serving.
+void AddReplicas(ServingModel& model, const std::string& bytes, const std::string& path, int64_t max_batch,
+                 int count) {
+  for (int k = 0; k < count; ++k) {
+    model.replicas.push_back(std::move(LoadModelFromBytes(bytes, path, max_batch).model));
+    model.replicas.back()->arena().FreezeValues();
+  }
+}
+
+}  // namespace
 
 std::shared_ptr<ServingModel> LoadServingModel(const std::string& path, int64_t max_batch,
                                                const std::vector<std::string>& history, int copies) {
   MTREC_CHECK(copies >= 1, "a served model needs at least 1 copy, got {}", copies);
   std::string bytes = ReadFileBytes(path);
   auto model = std::make_shared<ServingModel>();
-  model->version = fmt::format("{:08x}", Crc32(bytes.data(), bytes.size()));
-  for (int k = 1; k < copies; ++k) {
-    model->replicas.push_back(std::move(LoadModelFromBytes(bytes, path, max_batch).model));
-    model->replicas.back()->arena().FreezeValues();
-  }
+  model->version = VersionOf(bytes);
+  AddReplicas(*model, bytes, path, max_batch, copies - 1);
   model->loaded = LoadModelFromBytes(std::move(bytes), path, max_batch);
   // A served model never trains: its layers pack (and under bf16 convert) their weights once.
   model->loaded.model->arena().FreezeValues();
@@ -84,11 +96,23 @@ ModelStore::ModelStore(std::string path, int64_t max_batch, std::vector<std::str
 }
 
 void ModelStore::SetCopies(int copies) {
+  MTREC_CHECK(copies >= 1, "a served model needs at least 1 copy, got {}", copies);
   std::lock_guard<std::mutex> lock(mutex_);
-  if (copies == copies_) return;
   copies_ = copies;
+  const int more = copies - static_cast<int>(current_->Copies());
+  if (more <= 0) {
+    current_->replicas.resize(static_cast<size_t>(copies - 1));
+    return;
+  }
+  // The same file: only the copies are loaded, not again its pipeline and history.
+  const std::string bytes = ReadFileBytes(path_);
+  if (VersionOf(bytes) == current_->version) {
+    AddReplicas(*current_, bytes, path_, max_batch_, more);
+    return;
+  }
+  // Changed since it was loaded: load it whole, the old copies first let go.
   seen_ = Stamp(path_);
-  current_.reset();  // the old copies go first: at most the new ones are held at once
+  current_.reset();
   current_ = LoadServingModel(path_, max_batch_, history_, copies_);
 }
 

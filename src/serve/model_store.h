@@ -64,7 +64,8 @@ class ModelStore {
   // What the first load took: the resident bytes it added, or the bytes of its arrays (written or not: what its
   // buffers may come to take), whichever is more; one more copy costs about as much.
   int64_t loaded_bytes() const { return loaded_bytes_; }
-  // Loads the model again with `copies` copies, and every reload from then on; before the scorers start.
+  // `copies` copies of the current model (the missing ones loaded from its file, or the file loaded whole when it
+  // changed since), and of every reload from then on; before the scorers start.
   void SetCopies(int copies);
   // Looks at the file once: loads and swaps when it changed since the last look (size, time, inode), refuses a
   // file that does not load (until it changes again). detail: the new version or the load error.
