@@ -76,10 +76,12 @@ int RunBenchServe(const BenchServeOptions& options) {
       Fail("bench serve: body {} of --bodies is refused: {}", b + 1, error.what());
     }
   }
-  // One request's matmuls, for the bound.
+  // One request's matmuls, for the bound: scored whole, as one product per layer over all its rows.
+  server.scorer().SetSplitting(false);
   StartRecordingMatmuls();
   server.Rank(bodies[0], Clock::now());
   const std::vector<MatmulShape> shapes = StopRecordingMatmuls();
+  server.scorer().SetSplitting(true);
 
   // Warm-up, then the measured run; each client cycles through the bodies from its own starting point.
   std::vector<std::vector<double>> latencies(options.clients);

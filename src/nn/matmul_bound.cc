@@ -4,6 +4,7 @@
 #include <chrono>
 #include <dnnl.hpp>
 #include <map>
+#include <mutex>
 #include <tuple>
 #include <unordered_map>
 
@@ -81,7 +82,10 @@ std::vector<MatmulShape> StopRecordingMatmuls() {
 bool RecordingMatmuls() { return recording.load(std::memory_order_relaxed); }
 
 void NoteMatmul(const MatmulShape& shape) {
-  if (RecordingMatmuls()) Recorded().push_back(shape);
+  if (!RecordingMatmuls()) return;
+  static std::mutex mutex;  // scorers side by side may record at once
+  std::lock_guard<std::mutex> lock(mutex);
+  Recorded().push_back(shape);
 }
 
 MatmulBound MeasureMatmulBound(const std::vector<MatmulShape>& shapes, Precision precision, double seconds_per_shape) {

@@ -19,6 +19,12 @@ struct Scorer::Job {
   bool done = false;
   bool abandoned = false;  // the requester stopped waiting
   std::condition_variable finished;
+  // A part of a split request: its rows are the whole's from `first_row` on, its scores go there.
+  std::shared_ptr<Job> whole;
+  int64_t first_row = 0;
+  int64_t parts_left = 0;  // a split request: parts not yet scored
+
+  bool Abandoned() const { return whole ? whole->abandoned : abandoned; }
 };
 
 void AppendBatch(const Batch& part, Batch* into) {
@@ -56,10 +62,75 @@ void AppendBatch(const Batch& part, Batch* into) {
   into->size += part.size;
 }
 
-Scorer::Scorer(int64_t max_rows, int scorers, int threads) : max_rows_(max_rows), scorers_(scorers), threads_(threads) {
+void SliceBatch(const Batch& from, int64_t begin, int64_t end, Batch* into) {
+  MTREC_CHECK(0 <= begin && begin < end && end <= from.size, "rows [{}, {}) are not within a batch of {}", begin, end,
+              from.size);
+  const size_t singles = from.single_ids.size();
+  const size_t multis = from.multi_ids.size();
+  const size_t slots = singles + multis;
+  into->size = end - begin;
+  into->rows.clear();
+  into->labels.clear();
+  into->censored.clear();
+  into->treatment.clear();
+  into->single_ids.resize(singles);
+  for (size_t s = 0; s < singles; ++s) {
+    into->single_ids[s].assign(from.single_ids[s].begin() + begin, from.single_ids[s].begin() + end);
+  }
+  const auto width = static_cast<int64_t>(from.numeric.size()) / from.size;
+  into->numeric.assign(from.numeric.begin() + begin * width, from.numeric.begin() + end * width);
+  // The groups that reach into the rows; one begun before `begin` hands its shared ids to row `begin`.
+  into->group_starts.clear();
+  into->shared.clear();
+  int64_t lead = -1;      // the row of `from` holding the shared ids of the group cut at `begin`
+  size_t lead_group = 0;
+  for (size_t g = 0; g < from.group_starts.size(); ++g) {
+    const int64_t start = from.group_starts[g];
+    if (from.GroupEnd(g) <= begin || start >= end) continue;
+    into->group_starts.push_back(std::max(start, begin) - begin);
+    into->shared.insert(into->shared.end(), from.shared.begin() + static_cast<int64_t>(g * slots),
+                        from.shared.begin() + static_cast<int64_t>((g + 1) * slots));
+    if (start < begin) {
+      lead = start;
+      lead_group = g;
+    }
+  }
+  if (lead >= 0) {
+    for (size_t s = 0; s < singles; ++s) {
+      if (from.Shared(lead_group, s, slots)) into->single_ids[s][0] = from.single_ids[s][lead];
+    }
+  }
+  into->multi_ids.resize(multis);
+  into->multi_offsets.resize(multis);
+  for (size_t m = 0; m < multis; ++m) {
+    const bool lead_shared = lead >= 0 && from.Shared(lead_group, singles + m, slots);
+    const auto& offsets = from.multi_offsets[m];
+    auto& ids = into->multi_ids[m];
+    auto& out_offsets = into->multi_offsets[m];
+    ids.clear();
+    out_offsets.assign(1, 0);
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t source = r == begin && lead_shared ? lead : r;
+      ids.insert(ids.end(), from.multi_ids[m].begin() + offsets[source], from.multi_ids[m].begin() + offsets[source + 1]);
+      out_offsets.push_back(static_cast<int64_t>(ids.size()));
+    }
+  }
+}
+
+Scorer::Scorer(int64_t max_rows, int scorers, int threads, int64_t min_part_rows)
+    : max_rows_(max_rows), scorers_(scorers), threads_(threads), min_part_rows_(min_part_rows) {
   MTREC_CHECK(scorers >= 1, "a server needs at least 1 scorer, got {}", scorers);
+  MTREC_CHECK(min_part_rows >= 1, "a part of a request needs at least 1 row, got {}", min_part_rows);
   MTREC_CHECK(threads == 0 || threads >= scorers, "{} scorers need at least as many threads, got {}", scorers, threads);
   for (int k = 0; k < scorers; ++k) workers_.emplace_back([this, k] { Run(static_cast<size_t>(k)); });
+  // Ready when every scorer waits: the first lone request can then be split.
+  std::unique_lock<std::mutex> lock(mutex_);
+  started_.wait(lock, [this] { return idle_ == scorers_; });
+}
+
+void Scorer::SetSplitting(bool on) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  splitting_ = on;
 }
 
 Scorer::~Scorer() {
@@ -103,8 +174,13 @@ void Scorer::Run(size_t scorer) {
   std::vector<std::shared_ptr<Job>> jobs;
   Batch merged;  // reused between micro-batches
   std::unique_lock<std::mutex> lock(mutex_);
+  bool first = true;
   while (true) {
     ++idle_;
+    if (first) {
+      first = false;
+      started_.notify_one();
+    }
     queued_.wait(lock, [this] { return stop_ || !queue_.empty(); });
     --idle_;
     if (stop_ && queue_.empty()) return;
@@ -116,7 +192,7 @@ void Scorer::Run(size_t scorer) {
     const auto now = std::chrono::steady_clock::now();
     for (auto it = queue_.begin(); it != queue_.end() && jobs.size() < share;) {
       Job& job = **it;
-      if (job.abandoned || job.deadline <= now) {
+      if (job.Abandoned() || job.deadline <= now) {
         it = queue_.erase(it);
         continue;
       }
@@ -125,7 +201,15 @@ void Scorer::Run(size_t scorer) {
       jobs.push_back(*it);
       it = queue_.erase(it);
     }
-    if (!queue_.empty() && idle_ > 0) queued_.notify_one();
+    // A request alone, with other scorers idle: they score parts of it at once beside this one.
+    const int64_t parts = std::min<int64_t>(idle_ + 1, rows / min_part_rows_);
+    if (splitting_ && jobs.size() == 1 && !jobs.front()->whole && queue_.empty() && parts > 1) {
+      jobs.front() = Split(jobs.front(), parts);
+      rows = jobs.front()->batch.size;
+      queued_.notify_all();
+    } else if (!queue_.empty() && idle_ > 0) {
+      queued_.notify_one();
+    }
     if (jobs.empty()) continue;
     lock.unlock();
     std::string error;
@@ -137,13 +221,50 @@ void Scorer::Run(size_t scorer) {
     lock.lock();
     ++stats_.batches;
     stats_.rows += rows;
-    stats_.requests += static_cast<int64_t>(jobs.size());
-    for (auto& job : jobs) {
-      job->error = error;
-      job->done = true;
-      job->finished.notify_one();
+    for (auto& job : jobs) Finish(*job, error);
+  }
+}
+
+std::shared_ptr<Scorer::Job> Scorer::Split(const std::shared_ptr<Job>& whole, int64_t parts) {
+  const int64_t rows = whole->batch.size;
+  whole->parts_left = parts;
+  std::shared_ptr<Job> first;
+  for (int64_t p = parts - 1; p >= 0; --p) {  // queued last part first, so that they leave in order
+    auto part = std::make_shared<Job>();
+    part->whole = whole;
+    part->model = whole->model;
+    part->deadline = whole->deadline;
+    part->first_row = rows * p / parts;
+    SliceBatch(whole->batch, part->first_row, rows * (p + 1) / parts, &part->batch);
+    if (p == 0) {
+      first = std::move(part);
+    } else {
+      queue_.push_front(std::move(part));
     }
   }
+  return first;
+}
+
+void Scorer::Finish(Job& job, const std::string& error) {
+  if (!job.whole) {
+    ++stats_.requests;
+    job.error = error;
+    job.done = true;
+    job.finished.notify_one();
+    return;
+  }
+  Job& whole = *job.whole;
+  if (!error.empty()) whole.error = error;
+  if (error.empty()) {
+    const int64_t columns = static_cast<int64_t>(job.scores.size()) / job.batch.size;
+    whole.scores.resize(whole.batch.size * columns);
+    std::copy(job.scores.begin(), job.scores.end(), whole.scores.begin() + job.first_row * columns);
+  }
+  if (--whole.parts_left > 0) return;
+  ++stats_.requests;
+  ++stats_.split_requests;
+  whole.done = true;
+  whole.finished.notify_one();
 }
 
 void Scorer::ScoreJobs(size_t scorer, const std::vector<std::shared_ptr<Job>>& jobs, Batch* merged) {

@@ -200,6 +200,10 @@ std::string RankingServer::Metrics() const {
   extra += "# HELP mtrec_scorer_rows_total Rows (candidates) scored.\n";
   extra += "# TYPE mtrec_scorer_rows_total counter\n";
   extra += fmt::format("mtrec_scorer_rows_total {}\n", stats.rows);
+  extra += "# HELP mtrec_scorer_split_requests_total Requests that came alone while other scorers were idle and "
+           "were scored in parts side by side.\n";
+  extra += "# TYPE mtrec_scorer_split_requests_total counter\n";
+  extra += fmt::format("mtrec_scorer_split_requests_total {}\n", stats.split_requests);
   return metrics_.Render(extra);
 }
 

@@ -68,6 +68,7 @@ class RankingServer {
   std::string Health() const;
   std::string Metrics() const;
   ModelStore& store() { return *store_; }
+  Scorer& scorer() { return *scorer_; }
   int scorers() const { return options_.scorers; }  // resolved: at least 1
   const ServerMetrics& metrics() const { return metrics_; }
 

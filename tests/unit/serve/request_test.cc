@@ -270,6 +270,45 @@ TEST_F(RequestTest, MicroBatchOfSeveralRequestsScoresEachAsAlone) {
   for (size_t i = 0; i < alone.size(); ++i) EXPECT_FLOAT_EQ(together[i], alone[i]) << i;
 }
 
+// Every run of rows of a micro-batch, cut anywhere (within a group, across groups, a request without groups), scores
+// as those rows do in the whole: a group cut short keeps its shared context (a single slot, a multi slot) on the
+// part's first row.
+TEST_F(RequestTest, ASliceOfRowsScoresAsInTheWholeBatch) {
+  json rows = json::array();
+  for (int64_t r : {5, 3}) {
+    json row = Row(r, kUserColumns);
+    row.update(Row(r, kItemColumns));
+    rows.push_back(row);
+  }
+  Batch merged;
+  AppendBatch(Rank({{"context", Row(1, kUserColumns)}, {"items", {Row(1, kItemColumns), Row(4, kItemColumns)}}}).batch,
+              &merged);
+  AppendBatch(Predict({{"rows", rows}}).batch, &merged);
+  AppendBatch(Rank({{"context", Row(5, kUserColumns)},
+                    {"items", {Row(6, kItemColumns), Row(2, kItemColumns), Row(1, kItemColumns)}}})
+                  .batch,
+              &merged);
+  ASSERT_EQ(merged.size, 7);
+  const std::vector<float> whole = Outputs(merged);
+  const int64_t columns = static_cast<int64_t>(whole.size()) / merged.size;
+  Batch part;
+  for (int64_t begin = 0; begin < merged.size; ++begin) {
+    for (int64_t end = begin + 1; end <= merged.size; ++end) {
+      SliceBatch(merged, begin, end, &part);  // reused, as a scorer reuses its batches
+      ASSERT_EQ(part.size, end - begin);
+      const std::vector<float> got = Outputs(part);
+      ASSERT_EQ(static_cast<int64_t>(got.size()), (end - begin) * columns);
+      for (int64_t i = 0; i < (end - begin) * columns; ++i) {
+        EXPECT_NEAR(got[i], whole[begin * columns + i], 1e-5) << "rows [" << begin << ", " << end << ") value " << i;
+      }
+    }
+  }
+  SliceBatch(merged, 5, 7, &part);
+  EXPECT_EQ(part.group_starts, (std::vector<int64_t>{0}));  // the last request, cut after its first item
+  EXPECT_THROW(SliceBatch(merged, 3, 3, &part), Error);
+  EXPECT_THROW(SliceBatch(merged, 2, 8, &part), Error);
+}
+
 TEST_F(RequestTest, BlendAndTopK) {
   json items = {Row(0, kItemColumns), Row(3, kItemColumns)};
   EncodedRequest request = Rank({{"context", Row(0, kUserColumns)}, {"items", items}});
@@ -580,6 +619,54 @@ TEST_F(RequestTest, ScorersSideBySideEachScoreWithTheirOwnCopy) {
   EXPECT_GT(by_copy[0], 0);
   EXPECT_GT(by_copy[1], 0);
   EXPECT_EQ(scorer.stats().requests, 50 * 7);
+}
+
+// A request that comes alone while the other scorer is idle is scored in two parts side by side, one on each copy,
+// and answers as if scored whole; a request too small for two parts is scored whole.
+TEST_F(RequestTest, ALoneRequestIsSplitAcrossIdleScorers) {
+  auto serving = std::make_shared<ServingModel>();
+  serving->loaded.config = config_;
+  serving->loaded.pipeline = std::make_unique<FeaturePipeline>(*pipeline_);
+  serving->loaded.model = std::move(model_);
+  serving->replicas.push_back(MakeModel(3));  // the same weights: a split answer must equal the whole one
+  serving->outputs = std::make_unique<TaskOutputs>(config_);
+  serving->task_json = {"\"click\"", "\"purchase\"", "\"gmv\""};
+  const EncodedRequest request = Rank(
+      {{"context", Row(2, kUserColumns)}, {"items", {Row(6, kItemColumns), Row(2, kItemColumns), Row(1, kItemColumns)}}});
+  const EncodedRequest single = Rank({{"context", Row(4, kUserColumns)}, {"items", {Row(0, kItemColumns)}}});
+  auto probabilities = [&](const Batch& batch) {
+    Tensor out = serving->loaded.model->Forward(batch, Mode::kInfer);
+    std::vector<float> values;
+    for (int64_t row = 0; row < out.rows; ++row) {
+      for (int64_t k = 0; k < 3; ++k) values.push_back(k < 2 ? 1.f / (1.f + std::exp(-out.At(row, k))) : out.At(row, k));
+    }
+    return values;
+  };
+  const std::vector<float> expected = probabilities(request.batch);
+  const auto deadline = [] { return std::chrono::steady_clock::now() + std::chrono::seconds(30); };
+
+  Scorer scorer(64, /*scorers=*/2, /*threads=*/2, /*min_part_rows=*/1);
+  scorer.Score(serving, single.batch, deadline());  // both scorers are waiting once this is answered
+  for (int i = 0; i < 10; ++i) {
+    const std::vector<float> got = scorer.Score(serving, request.batch, deadline());
+    ASSERT_EQ(got.size(), expected.size());
+    for (size_t j = 0; j < got.size(); ++j) EXPECT_NEAR(got[j], expected[j], 1e-5) << i << " " << j;
+  }
+  const std::vector<float> alone = scorer.Score(serving, single.batch, deadline());
+  const std::vector<float> alone_expected = probabilities(single.batch);
+  ASSERT_EQ(alone.size(), alone_expected.size());
+  for (size_t j = 0; j < alone.size(); ++j) EXPECT_NEAR(alone[j], alone_expected[j], 1e-5) << j;
+  const ScorerStats stats = scorer.stats();
+  EXPECT_EQ(stats.requests, 12);
+  EXPECT_EQ(stats.split_requests, 10);
+  EXPECT_EQ(stats.batches, 1 + 10 * 2 + 1);  // two parts each: rows 0 and 1-2
+  EXPECT_EQ(stats.rows, 1 + 10 * 3 + 1);
+
+  // Parts of at least 2 rows: 3 rows make one part.
+  Scorer whole_only(64, /*scorers=*/2, /*threads=*/2, /*min_part_rows=*/2);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(whole_only.Score(serving, request.batch, deadline()).size(), expected.size());
+  EXPECT_EQ(whole_only.stats().split_requests, 0);
+  EXPECT_EQ(whole_only.stats().batches, 3);
 }
 
 }  // namespace
