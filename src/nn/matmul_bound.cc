@@ -15,6 +15,7 @@ namespace mtrec {
 namespace {
 
 std::atomic<bool> recording{false};
+std::mutex recording_mutex;  // scorers side by side may record at once
 std::vector<MatmulShape>& Recorded() {
   static std::vector<MatmulShape> shapes;
   return shapes;
@@ -70,22 +71,25 @@ double BestSeconds(const MatmulShape& shape, Precision precision, double seconds
 }  // namespace
 
 void StartRecordingMatmuls() {
+  std::lock_guard<std::mutex> lock(recording_mutex);
   Recorded().clear();
   recording.store(true);
 }
 
 std::vector<MatmulShape> StopRecordingMatmuls() {
+  std::lock_guard<std::mutex> lock(recording_mutex);
   recording.store(false);
-  return std::move(Recorded());
+  std::vector<MatmulShape> shapes = std::move(Recorded());
+  Recorded().clear();  // a moved-from vector is only valid, not empty
+  return shapes;
 }
 
 bool RecordingMatmuls() { return recording.load(std::memory_order_relaxed); }
 
 void NoteMatmul(const MatmulShape& shape) {
-  if (!RecordingMatmuls()) return;
-  static std::mutex mutex;  // scorers side by side may record at once
-  std::lock_guard<std::mutex> lock(mutex);
-  Recorded().push_back(shape);
+  if (!RecordingMatmuls()) return;  // the common case, without the lock
+  std::lock_guard<std::mutex> lock(recording_mutex);
+  if (recording.load(std::memory_order_relaxed)) Recorded().push_back(shape);
 }
 
 MatmulBound MeasureMatmulBound(const std::vector<MatmulShape>& shapes, Precision precision, double seconds_per_shape) {

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "common/log.h"
 #include "common/threads.h"
 #include "models/task_outputs.h"
 #include "serve/request.h"
@@ -206,9 +207,13 @@ void Scorer::Run(size_t scorer) {
     // A request alone, with other scorers idle: they score parts of it at once beside this one.
     const int64_t parts = std::min<int64_t>(idle_ + 1, rows / min_part_rows_);
     if (splitting_ && jobs.size() == 1 && !jobs.front()->whole && queue_.empty() && parts > 1) {
-      jobs.front() = Split(jobs.front(), parts);
-      rows = jobs.front()->batch.size;
-      queued_.notify_all();
+      try {
+        jobs.front() = Split(jobs.front(), parts);
+        rows = jobs.front()->batch.size;
+        queued_.notify_all();
+      } catch (const std::exception& e) {
+        LogInfo("serve: a request of {} rows could not be split, scored whole: {}", rows, e.what());
+      }
     } else if (!queue_.empty() && idle_ > 0) {
       queued_.notify_one();
     }
@@ -228,23 +233,21 @@ void Scorer::Run(size_t scorer) {
 }
 
 std::shared_ptr<Scorer::Job> Scorer::Split(const std::shared_ptr<Job>& whole, int64_t parts) {
+  // Every part is made before any is queued: a failure (memory) leaves the request whole.
   const int64_t rows = whole->batch.size;
-  whole->parts_left = parts;
-  std::shared_ptr<Job> first;
-  for (int64_t p = parts - 1; p >= 0; --p) {  // queued last part first, so that they leave in order
+  std::vector<std::shared_ptr<Job>> made(static_cast<size_t>(parts));
+  for (int64_t p = 0; p < parts; ++p) {
     auto part = std::make_shared<Job>();
     part->whole = whole;
     part->model = whole->model;
     part->deadline = whole->deadline;
     part->first_row = rows * p / parts;
     SliceBatch(whole->batch, part->first_row, rows * (p + 1) / parts, &part->batch);
-    if (p == 0) {
-      first = std::move(part);
-    } else {
-      queue_.push_front(std::move(part));
-    }
+    made[static_cast<size_t>(p)] = std::move(part);
   }
-  return first;
+  whole->parts_left = parts;
+  for (int64_t p = parts - 1; p >= 1; --p) queue_.push_front(std::move(made[static_cast<size_t>(p)]));  // in order
+  return std::move(made[0]);
 }
 
 void Scorer::Finish(Job& job, const std::string& error) {

@@ -305,6 +305,15 @@ TEST_F(RequestTest, ASliceOfRowsScoresAsInTheWholeBatch) {
   }
   SliceBatch(merged, 5, 7, &part);
   EXPECT_EQ(part.group_starts, (std::vector<int64_t>{0}));  // the last request, cut after its first item
+  // A batch without groups (a /v1/predict request alone): its rows sliced stay without groups.
+  const Batch plain = Predict({{"rows", rows}}).batch;
+  ASSERT_TRUE(plain.group_starts.empty());
+  const std::vector<float> plain_whole = Outputs(plain);
+  SliceBatch(plain, 1, 2, &part);
+  EXPECT_TRUE(part.group_starts.empty());
+  const std::vector<float> second = Outputs(part);
+  ASSERT_EQ(static_cast<int64_t>(second.size()), columns);
+  for (int64_t i = 0; i < columns; ++i) EXPECT_NEAR(second[i], plain_whole[columns + i], 1e-5) << i;
   EXPECT_THROW(SliceBatch(merged, 3, 3, &part), Error);
   EXPECT_THROW(SliceBatch(merged, 2, 8, &part), Error);
 }
