@@ -210,7 +210,7 @@ void Scorer::Run(size_t scorer) {
       try {
         jobs.front() = Split(jobs.front(), parts);
         rows = jobs.front()->batch.size;
-        queued_.notify_all();
+        for (int64_t p = 1; p < parts; ++p) queued_.notify_one();  // a scorer for each other part, no more
       } catch (const std::exception& e) {
         LogInfo("serve: a request of {} rows could not be split, scored whole: {}", rows, e.what());
       }
@@ -259,8 +259,9 @@ void Scorer::Finish(Job& job, const std::string& error) {
     return;
   }
   Job& whole = *job.whole;
-  if (!error.empty()) whole.error = error;
-  if (error.empty()) {
+  if (!error.empty()) {
+    whole.error = error;
+  } else {
     const int64_t columns = static_cast<int64_t>(job.scores.size()) / job.batch.size;
     whole.scores.resize(whole.batch.size * columns);
     std::copy(job.scores.begin(), job.scores.end(), whole.scores.begin() + job.first_row * columns);

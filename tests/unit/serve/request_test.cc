@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -140,6 +141,27 @@ class RequestTest : public testing::Test {
     json row = json::object();
     for (const auto& c : columns) row[c] = Value(r, c);
     return row;
+  }
+
+  // model_ served as a scorer serves it, with a second copy initialised from `replica_seed` where given.
+  std::shared_ptr<ServingModel> Serving(std::optional<uint64_t> replica_seed = std::nullopt) {
+    auto serving = std::make_shared<ServingModel>();
+    serving->loaded.config = config_;
+    serving->loaded.pipeline = std::make_unique<FeaturePipeline>(*pipeline_);
+    serving->loaded.model = std::move(model_);
+    if (replica_seed) serving->replicas.push_back(MakeModel(*replica_seed));
+    serving->outputs = std::make_unique<TaskOutputs>(config_);
+    serving->task_json = {"\"click\"", "\"purchase\"", "\"gmv\""};
+    return serving;
+  }
+  // What a scorer answers for `batch` scored by `model` alone: click and purchase as probabilities, gmv as it is.
+  static std::vector<float> Answers(Model& model, const Batch& batch) {
+    Tensor out = model.Forward(batch, Mode::kInfer);
+    std::vector<float> values;
+    for (int64_t row = 0; row < out.rows; ++row) {
+      for (int64_t k = 0; k < 3; ++k) values.push_back(k < 2 ? 1.f / (1.f + std::exp(-out.At(row, k))) : out.At(row, k));
+    }
+    return values;
   }
 
   std::vector<float> Outputs(const Batch& batch) {
@@ -518,12 +540,7 @@ TEST_F(RequestTest, EveryUnknownInputIsNamedAtOnce) {
 }
 
 TEST_F(RequestTest, ScorerAnswersConcurrentRequestsWithTheirOwnRows) {
-  auto serving = std::make_shared<ServingModel>();
-  serving->loaded.config = config_;
-  serving->loaded.pipeline = std::make_unique<FeaturePipeline>(*pipeline_);
-  serving->loaded.model = std::move(model_);
-  serving->outputs = std::make_unique<TaskOutputs>(config_);
-  serving->task_json = {"\"click\"", "\"purchase\"", "\"gmv\""};
+  auto serving = Serving();
   std::vector<EncodedRequest> requests;
   for (int64_t r = 0; r < table_->rows(); ++r) {
     requests.push_back(
@@ -531,15 +548,7 @@ TEST_F(RequestTest, ScorerAnswersConcurrentRequestsWithTheirOwnRows) {
   }
   // Expected: each alone, through the same model.
   std::vector<std::vector<float>> expected;
-  for (const auto& request : requests) {
-    Tensor out = serving->loaded.model->Forward(request.batch, Mode::kInfer);
-    std::vector<float> values;
-    for (int64_t row = 0; row < out.rows; ++row) {
-      for (int64_t k = 0; k < 3; ++k)
-        values.push_back(k < 2 ? 1.f / (1.f + std::exp(-out.At(row, k))) : out.At(row, k));
-    }
-    expected.push_back(values);
-  }
+  for (const auto& request : requests) expected.push_back(Answers(*serving->loaded.model, request.batch));
   Scorer scorer(64);
   std::vector<std::vector<float>> got(requests.size());
   std::vector<std::thread> threads;
@@ -572,13 +581,7 @@ TEST_F(RequestTest, ScorerAnswersConcurrentRequestsWithTheirOwnRows) {
 // Two scorers side by side, each on its own copy of the model. The copies here differ (another seed), so that every
 // answer shows which copy scored it: each request gets its own rows as one copy scores them, and both copies serve.
 TEST_F(RequestTest, ScorersSideBySideEachScoreWithTheirOwnCopy) {
-  auto serving = std::make_shared<ServingModel>();
-  serving->loaded.config = config_;
-  serving->loaded.pipeline = std::make_unique<FeaturePipeline>(*pipeline_);
-  serving->loaded.model = std::move(model_);
-  serving->replicas.push_back(MakeModel(4));
-  serving->outputs = std::make_unique<TaskOutputs>(config_);
-  serving->task_json = {"\"click\"", "\"purchase\"", "\"gmv\""};
+  auto serving = Serving(/*replica_seed=*/4);
   ASSERT_EQ(serving->Copies(), 2u);
   std::vector<EncodedRequest> requests;
   for (int64_t r = 0; r < table_->rows(); ++r) {
@@ -588,15 +591,7 @@ TEST_F(RequestTest, ScorersSideBySideEachScoreWithTheirOwnCopy) {
   // What each copy answers for each request alone.
   std::vector<std::vector<float>> expected[2];
   for (size_t copy = 0; copy < 2; ++copy) {
-    for (const auto& request : requests) {
-      Tensor out = serving->ForScorer(copy).Forward(request.batch, Mode::kInfer);
-      std::vector<float> values;
-      for (int64_t row = 0; row < out.rows; ++row) {
-        for (int64_t k = 0; k < 3; ++k)
-          values.push_back(k < 2 ? 1.f / (1.f + std::exp(-out.At(row, k))) : out.At(row, k));
-      }
-      expected[copy].push_back(values);
-    }
+    for (const auto& request : requests) expected[copy].push_back(Answers(serving->ForScorer(copy), request.batch));
   }
   auto matches = [](const std::vector<float>& got, const std::vector<float>& want) {
     if (got.size() != want.size()) return false;
@@ -633,25 +628,11 @@ TEST_F(RequestTest, ScorersSideBySideEachScoreWithTheirOwnCopy) {
 // A request that comes alone while the other scorer is idle is scored in two parts side by side, one on each copy,
 // and answers as if scored whole; a request too small for two parts is scored whole.
 TEST_F(RequestTest, ALoneRequestIsSplitAcrossIdleScorers) {
-  auto serving = std::make_shared<ServingModel>();
-  serving->loaded.config = config_;
-  serving->loaded.pipeline = std::make_unique<FeaturePipeline>(*pipeline_);
-  serving->loaded.model = std::move(model_);
-  serving->replicas.push_back(MakeModel(3));  // the same weights: a split answer must equal the whole one
-  serving->outputs = std::make_unique<TaskOutputs>(config_);
-  serving->task_json = {"\"click\"", "\"purchase\"", "\"gmv\""};
+  auto serving = Serving(/*replica_seed=*/3);  // the same weights: a split answer must equal the whole one
   const EncodedRequest request = Rank(
       {{"context", Row(2, kUserColumns)}, {"items", {Row(6, kItemColumns), Row(2, kItemColumns), Row(1, kItemColumns)}}});
   const EncodedRequest single = Rank({{"context", Row(4, kUserColumns)}, {"items", {Row(0, kItemColumns)}}});
-  auto probabilities = [&](const Batch& batch) {
-    Tensor out = serving->loaded.model->Forward(batch, Mode::kInfer);
-    std::vector<float> values;
-    for (int64_t row = 0; row < out.rows; ++row) {
-      for (int64_t k = 0; k < 3; ++k) values.push_back(k < 2 ? 1.f / (1.f + std::exp(-out.At(row, k))) : out.At(row, k));
-    }
-    return values;
-  };
-  const std::vector<float> expected = probabilities(request.batch);
+  const std::vector<float> expected = Answers(*serving->loaded.model, request.batch);
   const auto deadline = [] { return std::chrono::steady_clock::now() + std::chrono::seconds(30); };
 
   Scorer scorer(64, /*scorers=*/2, /*threads=*/2, /*min_part_rows=*/1);
@@ -662,7 +643,7 @@ TEST_F(RequestTest, ALoneRequestIsSplitAcrossIdleScorers) {
     for (size_t j = 0; j < got.size(); ++j) EXPECT_NEAR(got[j], expected[j], 1e-5) << i << " " << j;
   }
   const std::vector<float> alone = scorer.Score(serving, single.batch, deadline());
-  const std::vector<float> alone_expected = probabilities(single.batch);
+  const std::vector<float> alone_expected = Answers(*serving->loaded.model, single.batch);
   ASSERT_EQ(alone.size(), alone_expected.size());
   for (size_t j = 0; j < alone.size(); ++j) EXPECT_NEAR(alone[j], alone_expected[j], 1e-5) << j;
   const ScorerStats stats = scorer.stats();
