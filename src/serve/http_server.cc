@@ -110,6 +110,9 @@ class HttpServer::Loop {
     Clock::time_point deadline;
     int64_t drained = 0;
     uint32_t events = 0;
+    // The client hung up while its request was being answered: the descriptor stays open (a worker may be
+    // writing to it) until the worker is done, and is closed then.
+    bool hung_up = false;
   };
 
   struct Job {
@@ -119,11 +122,14 @@ class HttpServer::Loop {
     Clock::time_point arrival;
   };
 
+  // A worker's answer, written by the worker as far as the socket took it at once; the loop writes the rest.
   struct Done {
     int fd;
     uint64_t id;
-    HttpResponse response;
-    bool keep_alive;
+    std::string out;
+    size_t sent;
+    bool close;
+    bool failed;  // the socket refused the answer (the client is gone)
   };
 
   void Wake() {
@@ -135,7 +141,9 @@ class HttpServer::Loop {
   void Read(Connection& c);
   void Input(Connection& c, std::string_view input);
   void Dispatch(Connection& c);
-  void Answer(Connection& c, const HttpResponse& response, bool close);
+  void Answer(Connection& c, const HttpResponse& response, bool close) { Answer(c, Serialize(response, close), 0, close); }
+  // Writes `out` from byte `sent` on.
+  void Answer(Connection& c, std::string out, size_t sent, bool close);
   void Refuse(Connection& c, int status, const std::string& message) {
     Answer(c, server_.error_handler_(status, message), /*close=*/true);
   }
@@ -328,10 +336,10 @@ void HttpServer::Loop::Dispatch(Connection& c) {
   queued_.notify_one();
 }
 
-void HttpServer::Loop::Answer(Connection& c, const HttpResponse& response, bool close) {
+void HttpServer::Loop::Answer(Connection& c, std::string out, size_t sent, bool close) {
   if (c.phase == Phase::kWorking || c.phase == Phase::kWriting) --busy_;
-  c.out = Serialize(response, close);
-  c.sent = 0;
+  c.out = std::move(out);
+  c.sent = sent;
   c.close_after_write = close;
   c.phase = Phase::kWriting;
   ++busy_;
@@ -427,9 +435,17 @@ void HttpServer::Loop::Finished() {
   }
   for (Done& d : done) {
     auto it = connections_.find(d.fd);
-    // The client may have hung up meanwhile (and its descriptor been reused): the answer is dropped.
-    if (it == connections_.end() || it->second->id != d.id || it->second->phase != Phase::kWorking) continue;
-    Answer(*it->second, d.response, !d.keep_alive || stopping_);
+    if (it == connections_.end() || it->second->id != d.id || it->second->phase != Phase::kWorking) {
+      LogInfo("serve: internal error: an answer for connection {} (descriptor {}), which is not waiting for one",
+              d.id, d.fd);
+      continue;
+    }
+    Connection& c = *it->second;
+    if (c.hung_up || d.failed) {
+      Close(c);
+      continue;
+    }
+    Answer(c, std::move(d.out), d.sent, d.close);
   }
 }
 
@@ -450,9 +466,25 @@ void HttpServer::Loop::Work() {
       LogInfo("serve: internal error: {}", error.what());
       response = server_.error_handler_(500, std::string("internal error: ") + error.what());
     }
+    // Written here rather than by the loop, which would first have to wake: the client has its answer one
+    // hand-off sooner. The loop keeps the descriptor open until it has this Done, even if the client hangs up.
+    const bool close = !job.request.keep_alive || stopping_;
+    Done done{job.fd, job.id, Serialize(response, close), 0, close, false};
+    while (done.sent < done.out.size()) {
+      const ssize_t n =
+          ::send(job.fd, done.out.data() + done.sent, done.out.size() - done.sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        done.sent += static_cast<size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else {
+        done.failed = !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));  // else the loop writes the rest
+        break;
+      }
+    }
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      done_.push_back(Done{job.fd, job.id, std::move(response), job.request.keep_alive});
+      done_.push_back(std::move(done));
     }
     Wake();
   }
@@ -504,7 +536,11 @@ void HttpServer::Loop::Run() {
           Read(c);
           break;
         case Phase::kWorking:
-          if (what & (EPOLLHUP | EPOLLERR)) Close(c);
+          if (what & (EPOLLHUP | EPOLLERR)) {
+            c.hung_up = true;
+            ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);  // else reported again at every wait
+            c.events = 0;
+          }
           break;
         case Phase::kWriting:
           Write(c);
@@ -526,17 +562,18 @@ void HttpServer::Loop::Run() {
     }
     closed_.clear();
   }
-  for (auto& [fd, connection] : connections_) {
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-    ::close(fd);
-  }
-  connections_.clear();
   {
     std::lock_guard<std::mutex> lock(mutex_);
     workers_stop_ = true;
   }
   queued_.notify_all();
   for (auto& worker : workers) worker.join();
+  // Only now: a worker may write to a connection until it is done with it.
+  for (auto& [fd, connection] : connections_) {
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    ::close(fd);
+  }
+  connections_.clear();
 }
 
 HttpServer::HttpServer(HttpServerOptions options, Handler handler, ErrorHandler error_handler)

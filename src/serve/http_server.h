@@ -1,5 +1,6 @@
 // A small HTTP/1.1 server on epoll: one event-loop thread accepts connections, reads requests under deadlines and
-// writes answers without blocking; a pool of worker threads runs the handler on complete requests. An idle or slow
+// writes answers without blocking; a pool of worker threads runs the handler on complete requests and writes each
+// answer as far as the socket takes it at once (the loop writes the rest). An idle or slow
 // client costs a socket and a few bytes of state, never a thread: the loop cuts a connection off when it sends
 // no request within the idle timeout, not the whole head within the header deadline, or not the whole body within
 // the body deadline (both measured from the request's first byte), and refuses connections past a cap with 503.

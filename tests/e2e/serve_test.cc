@@ -24,6 +24,7 @@
 
 #include "cli_runner.h"
 #include "server_process.h"
+#include "support/raw_socket.h"
 #include "common/config.h"
 #include "common/files.h"
 #include "common/strings.h"
@@ -435,63 +436,6 @@ TEST_F(ServeTest, RefusesToStartOnABadModelOrATakenPort) {
       << taken.first_line();
   EXPECT_EQ(taken.Terminate(std::chrono::seconds(10)), 1);
 }
-
-// A raw loopback connection, for what an HTTP client library would not send.
-class RawSocket {
- public:
-  explicit RawSocket(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<uint16_t>(port));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd_ >= 0 && connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-      close(fd_);
-      fd_ = -1;
-    }
-  }
-  ~RawSocket() {
-    if (fd_ >= 0) close(fd_);
-  }
-  RawSocket(const RawSocket&) = delete;
-  RawSocket& operator=(const RawSocket&) = delete;
-
-  bool ok() const { return fd_ >= 0; }
-  bool Send(std::string_view bytes) {
-    while (!bytes.empty()) {
-      const ssize_t n = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      bytes.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
-  }
-  // Whether something (data or the end) can be read within `wait`.
-  bool Readable(std::chrono::milliseconds wait) {
-    pollfd p{fd_, POLLIN, 0};
-    return poll(&p, 1, static_cast<int>(wait.count())) > 0;
-  }
-  // What arrives until the server closes, or until `limit` passes; *closed says whether it closed.
-  std::string ReadUntilClosed(std::chrono::milliseconds limit, bool* closed = nullptr) {
-    std::string out;
-    const auto until = std::chrono::steady_clock::now() + limit;
-    if (closed) *closed = false;
-    while (true) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-      if (left.count() <= 0 || !Readable(left)) break;
-      char buffer[4096];
-      const ssize_t n = recv(fd_, buffer, sizeof buffer, 0);
-      if (n <= 0) {
-        if (closed) *closed = true;
-        break;
-      }
-      out.append(buffer, static_cast<size_t>(n));
-    }
-    return out;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 // The JSON "error" of a raw HTTP answer.
 std::string ErrorOf(const std::string& answer) {
