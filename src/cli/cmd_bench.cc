@@ -118,6 +118,9 @@ int RunBenchTrain(const BenchOptions& options) {
   SetThreads(options.threads);
   if (root) PrintCpu();
   const Precision precision = *ParseName<Precision>(options.precision_name);
+  MTREC_CHECK(precision != Precision::kInt8,
+              "--precision int8: int8 is for scoring only (`mtrec bench serve --precision int8`); training takes f32 "
+              "or bf16");
   SetMatmulPrecision(precision, "--precision");
   const Shape shape;
   const Config config =
@@ -275,7 +278,8 @@ RunCommand AddBenchCommand(CLI::App& app) {
   serve->add_option("--model", serve_options->model, "Model file")->required();
   serve->add_option("--bodies", serve_options->bodies, "Request body files, or folders of *.json bodies (repeatable)")
       ->required();
-  serve->add_option("--precision", serve_options->precision, "Matmul precision: f32, or bf16 where the CPU has it")
+  serve->add_option("--precision", serve_options->precision,
+                    "Matmul precision: f32, bf16 where the CPU has it, or int8 where it has VNNI or AMX-INT8")
       ->check(CLI::IsMember(Names<Precision>()))
       ->capture_default_str();
   serve->add_option("--seconds", serve_options->seconds, "Time to measure for, after the warm-up")

@@ -91,8 +91,8 @@ RunCommand AddServeCommand(CLI::App& app) {
       ->capture_default_str();
   command
       ->add_option("--precision", options->precision,
-                   "Matmul precision of scoring: f32, or bf16 where the CPU has avx512_bf16 or AMX (scores then "
-                   "differ from f32's by the rounding of bf16 operands; docs/serving.md)")
+                   "Matmul precision of scoring: f32, bf16 where the CPU has avx512_bf16 or AMX, or int8 where it has "
+                   "VNNI or AMX-INT8 (scores then differ from f32's by the rounding of the operands; docs/serving.md)")
       ->check(CLI::IsMember(Names<Precision>()))
       ->capture_default_str();
   command

@@ -653,7 +653,7 @@ const std::vector<Field<TrainConfig>>& TrainFields() {
                 "with f32 accumulation; weights, gradients and optimizer state stay f32, the saved model is f32). "
                 "bf16 needs a CPU with avx512_bf16 or AMX (detected at run time; refused elsewhere, naming what the "
                 "CPU has). Validation during training uses the same precision; predict, eval and serve score in f32 "
-                "unless told otherwise."),
+                "unless told otherwise. (int8 is for scoring only: `mtrec serve --precision int8`.)"),
   };
   return fields;
 }
@@ -1371,6 +1371,9 @@ void ValidateConfig(const Config& config) {
   MTREC_CHECK(data.max_reported_errors >= 0, "data.max_reported_errors must be >= 0");
   ValidateDateSplit(config);
   ValidateSplit(data);
+  MTREC_CHECK(config.train.precision != Precision::kInt8,
+              "train.precision = \"int8\": int8 is for scoring only (`mtrec serve --precision int8`, `mtrec bench serve "
+              "--precision int8`); training takes f32 or bf16");
   const StreamConfig& stream = config.stream;
   MTREC_CHECK(stream.passes >= 1, "stream.passes must be >= 1, got {}", stream.passes);
   MTREC_CHECK(stream.publish_every >= 1, "stream.publish_every must be >= 1, got {}", stream.publish_every);

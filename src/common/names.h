@@ -155,12 +155,12 @@ static_assert(NameTable<SearchMethod>::kNames.size() == static_cast<size_t>(Sear
 // train.precision and the serving/bench --precision options: the number format of the dense layers' matmuls
 // (nn/precision.h). bf16 multiplies bf16 copies of the operands with f32 accumulation; weights, gradients and
 // optimizer state stay f32.
-enum class Precision { kF32, kBf16 };
+enum class Precision { kF32, kBf16, kInt8 };
 template <>
 struct NameTable<Precision> {
-  static constexpr std::array<std::string_view, 2> kNames = {"f32", "bf16"};
+  static constexpr std::array<std::string_view, 3> kNames = {"f32", "bf16", "int8"};
 };
-static_assert(NameTable<Precision>::kNames.size() == static_cast<size_t>(Precision::kBf16) + 1,
+static_assert(NameTable<Precision>::kNames.size() == static_cast<size_t>(Precision::kInt8) + 1,
               "a name for each Precision");
 
 // features.missing_flag of a numeric feature (features/numeric.h).

@@ -3,7 +3,12 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "common/error.h"
+#include "common/hot_loop.h"
+#include "common/threads.h"
 #include "nn/dnnl_context.h"
 
 namespace mtrec {
@@ -27,6 +32,160 @@ void RunReorder(const dnnl::reorder& reorder, const memory& from, const memory& 
   MTREC_CHECK(status == dnnl_success, "oneDNN reorder of {} failed with status {}", what, static_cast<int>(status));
 }
 
+View3 ViewOf(const memory::desc& desc) {
+  const dnnl_memory_desc_t& d = desc.data;
+  const auto* strides = d.format_desc.blocking.strides;
+  View3 view;
+  if (d.ndims == 3) {
+    view = {d.dims[0], d.dims[1], d.dims[2], strides[0], strides[1], strides[2]};
+  } else {
+    view = {1, d.dims[0], d.dims[1], 0, strides[0], strides[1]};
+  }
+  return view;
+}
+
+// Row loops of the int8 passes (contiguous rows), compiled for each vector width (common/hot_loop.h).
+
+// The largest |x| of a row, in 16 lanes so that it vectorises without reassociating anything.
+MTREC_HOT_LOOP float AbsMaxRow(const float* __restrict x, int64_t n) {
+  float lanes[16] = {};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    for (int j = 0; j < 16; ++j) lanes[j] = std::max(lanes[j], std::fabs(x[i + j]));
+  }
+  float largest = 0.f;
+  for (; i < n; ++i) largest = std::max(largest, std::fabs(x[i]));
+  for (float lane : lanes) largest = std::max(largest, lane);
+  return largest;
+}
+
+// q = x · inverse_scale rounded half away from zero, within [-127, 127].
+MTREC_HOT_LOOP void QuantiseRow(const float* __restrict x, int8_t* __restrict q, int64_t n, float inverse_scale) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float y = std::min(std::max(x[i] * inverse_scale, -127.f), 127.f);
+    q[i] = static_cast<int8_t>(static_cast<int>(y >= 0.f ? y + 0.5f : y - 0.5f));
+  }
+}
+
+// y = (y +) a_scale · b_scales · product (+ bias), then max(0, ·) when relu.
+MTREC_HOT_LOOP void RescaleRow(const float* __restrict product, float a_scale, const float* __restrict b_scales,
+                               const float* __restrict bias, float* __restrict y, int64_t n, bool accumulate,
+                               bool relu) {
+  for (int64_t i = 0; i < n; ++i) {
+    float v = a_scale * b_scales[i] * product[i];
+    if (bias) v += bias[i];
+    if (accumulate) v += y[i];
+    if (relu) v = std::max(v, 0.f);
+    y[i] = v;
+  }
+}
+
+// A as dense int8 (groups × rows × cols), one scale per row of each group: its largest |value| / 127 (1 when all
+// are 0). Per row rather than per matrix: one row's outlier then costs no other row its precision.
+void QuantiseRows(const float* a, const View3& view, int8_t* out, float* scales) {
+  for (int64_t g = 0; g < view.groups; ++g) {
+    for (int64_t r = 0; r < view.rows; ++r) {
+      const float* row = a + view.At(g, r, 0);
+      const float largest = AbsMaxRow(row, view.cols);
+      const float scale = largest > 0.f ? largest / 127.f : 1.f;
+      scales[g * view.rows + r] = scale;
+      QuantiseRow(row, out + (g * view.rows + r) * view.cols, view.cols, 1.f / scale);
+    }
+  }
+}
+
+// B (groups × in × out) as dense int8, one scale per group and output column. Once per weights: plain loops.
+void QuantiseColumns(const float* b, const View3& view, int8_t* out, float* scales) {
+  for (int64_t g = 0; g < view.groups; ++g) {
+    float* group_scales = scales + g * view.cols;
+    std::fill_n(group_scales, view.cols, 0.f);
+    for (int64_t k = 0; k < view.rows; ++k) {
+      for (int64_t n = 0; n < view.cols; ++n) {
+        group_scales[n] = std::max(group_scales[n], std::fabs(b[view.At(g, k, n)]));
+      }
+    }
+    for (int64_t n = 0; n < view.cols; ++n) group_scales[n] = group_scales[n] > 0.f ? group_scales[n] / 127.f : 1.f;
+    for (int64_t k = 0; k < view.rows; ++k) {
+      for (int64_t n = 0; n < view.cols; ++n) {
+        const float y = std::min(std::max(b[view.At(g, k, n)] / group_scales[n], -127.f), 127.f);
+        out[(g * view.rows + k) * view.cols + n] = static_cast<int8_t>(std::lround(y));
+      }
+    }
+  }
+}
+
+Plan MakeInt8Plan(const memory::desc& a, const memory::desc& b, const memory::desc& c, bool accumulate, bool relu) {
+  using dt = memory::data_type;
+  const dnnl::engine& engine = DnnlEngine();
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  const size_t ndims = a.dims().size();
+  const memory::desc a_s8(a.dims(), dt::s8, DenseTag(ndims));
+  const memory::desc b_any(b.dims(), dt::s8, memory::format_tag::any);
+  const memory::desc c_dense(c.dims(), dt::f32, DenseTag(ndims));
+  Plan plan;
+  plan.precision = Precision::kInt8;
+  dnnl::matmul::primitive_desc pd;
+  try {
+    pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_s8, b_any, c_dense), attr, engine);
+    plan.primitive = dnnl::matmul(pd);
+  } catch (const dnnl::error& e) {
+    Fail("oneDNN could not create an int8 matmul of {} by {}: {}", fmt::join(a.dims(), "x"), fmt::join(b.dims(), "x"),
+         e.what());
+  }
+  const memory::dims& a_dims = a.dims();
+  const memory::dims& c_dims = c.dims();
+  plan.shape = ndims == 3 ? MatmulShape{a_dims[0], a_dims[1], a_dims[2], c_dims[2]}
+                          : MatmulShape{1, a_dims[0], a_dims[1], c_dims[1]};
+  plan.int8 = true;
+  plan.int8_accumulate = accumulate;
+  plan.int8_relu = relu;
+  plan.a_view = ViewOf(a);
+  plan.b_view = ViewOf(b);
+  plan.c_view = ViewOf(c);
+  MTREC_CHECK(plan.a_view.col_stride == 1 && plan.c_view.col_stride == 1,
+              "an int8 matmul needs row-major input and output views");
+  plan.a_scales.resize(static_cast<size_t>(plan.a_view.groups * plan.a_view.rows));
+  plan.b_scales.resize(static_cast<size_t>(plan.b_view.groups * plan.b_view.cols));
+  plan.a = memory(a_s8, engine);
+  plan.b_plain = memory(memory::desc(b.dims(), dt::s8, DenseTag(ndims)), engine);
+  plan.b = memory(pd.weights_desc(), engine);
+  plan.reorder_b = dnnl::reorder(plan.b_plain, plan.b);
+  plan.blocked_b = true;
+  plan.pack_once = true;
+  plan.c = memory(c_dense, engine);
+  plan.scratchpad = memory(pd.scratchpad_desc(), engine);
+  plan.args[plan.nargs++] = {DNNL_ARG_SRC, plan.a.get()};
+  plan.args[plan.nargs++] = {DNNL_ARG_WEIGHTS, plan.b.get()};
+  plan.args[plan.nargs++] = {DNNL_ARG_DST, plan.c.get()};
+  plan.args[plan.nargs++] = {DNNL_ARG_SCRATCHPAD, plan.scratchpad.get()};
+  return plan;
+}
+
+void ExecuteInt8(Plan& plan, const float* a, const float* b, const float* bias, float* c) {
+  if (plan.packed_from != b) {
+    QuantiseColumns(b, plan.b_view, static_cast<int8_t*>(plan.b_plain.get_data_handle()), plan.b_scales.data());
+    RunReorder(plan.reorder_b, plan.b_plain, plan.b, "the int8 weights");
+    plan.packed_from = b;
+  }
+  QuantiseRows(a, plan.a_view, static_cast<int8_t*>(plan.a.get_data_handle()), plan.a_scales.data());
+  const dnnl_status_t status =
+      dnnl_primitive_execute(plan.primitive.get(), DnnlStream().get(), plan.nargs, plan.args.data());
+  MTREC_CHECK(status == dnnl_success, "oneDNN int8 matmul failed with status {}", static_cast<int>(status));
+  // C = (C +) a_scale · b_scale · product (+ bias), then the ReLU, into the caller's view.
+  const View3& out = plan.c_view;
+  const auto* product = static_cast<const float*>(plan.c.get_data_handle());
+  ParallelRows(out.rows, out.groups * out.rows * out.cols, [&](int64_t begin, int64_t end) {
+    for (int64_t g = 0; g < out.groups; ++g) {
+      for (int64_t r = begin; r < end; ++r) {
+        RescaleRow(product + (g * out.rows + r) * out.cols, plan.a_scales[static_cast<size_t>(g * out.rows + r)],
+                   plan.b_scales.data() + g * out.cols, bias ? bias + g * out.cols : nullptr, c + out.At(g, r, 0),
+                   out.cols, plan.int8_accumulate, plan.int8_relu);
+      }
+    }
+  });
+}
+
 }  // namespace
 
 memory::desc Describe(int64_t rows, int64_t cols, int64_t row_stride, int64_t col_stride) {
@@ -46,9 +205,11 @@ Plan MakePlan(const memory::desc& a, const memory::desc& b, const memory::desc* 
     if (relu) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
     attr.set_post_ops(ops);
   }
+  // int8 only over frozen weights, quantised once; other products (training's) stay f32 (nn/precision.h).
+  if (MatmulPrecision() == Precision::kInt8 && pack_once) return MakeInt8Plan(a, b, c, accumulate, relu);
   dnnl::matmul::primitive_desc pd;
   Plan plan;
-  plan.precision = MatmulPrecision();
+  plan.precision = MatmulPrecision() == Precision::kInt8 ? Precision::kF32 : MatmulPrecision();
   const bool bf16 = plan.precision == Precision::kBf16;
   // Under bf16 A is converted into a dense copy and B into whatever layout the primitive prefers (the
   // conversion copies it anyway, so blocking costs nothing more).
@@ -119,6 +280,10 @@ Plan MakePlan(const memory::desc& a, const memory::desc& b, const memory::desc* 
 // allocations per call that no caller can avoid.)
 void Execute(Plan& plan, const float* a, const float* b, const float* bias, float* c) {
   if (RecordingMatmuls()) NoteMatmul(plan.shape);
+  if (plan.int8) {
+    ExecuteInt8(plan, a, b, bias, c);
+    return;
+  }
   if (plan.precision == Precision::kBf16) {
     plan.a_user.set_data_handle(const_cast<float*>(a));
     RunReorder(plan.reorder_a, plan.a_user, plan.a, "the left operand");
@@ -148,7 +313,8 @@ void Execute(Plan& plan, const float* a, const float* b, const float* bias, floa
 
 PlanCache::PlanCache() { plans_.reserve(kMaxPlansPerKind); }
 
-Plan& PlanCache::Insert(Plan fresh, int64_t rows, int64_t ld_a, int64_t ld_b, Plan* oldest) {
+Plan& PlanCache::Insert(Plan fresh, int64_t rows, int64_t ld_a, int64_t ld_b, Precision made_under, Plan* oldest) {
+  fresh.made_under = made_under;
   fresh.rows = rows;
   fresh.ld_a = ld_a;
   fresh.ld_b = ld_b;

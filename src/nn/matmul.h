@@ -21,12 +21,20 @@ namespace mtrec {
 // transpose of a row-major view, which is how srcᵀ and Wᵀ reach oneDNN without copies.
 dnnl::memory::desc Describe(int64_t rows, int64_t cols, int64_t row_stride, int64_t col_stride);
 
+// A 3-D view (groups × rows × cols; 2-D views have one group) of floats by its strides, as the int8 passes read it.
+struct View3 {
+  int64_t groups = 1, rows = 0, cols = 0;
+  int64_t group_stride = 0, row_stride = 0, col_stride = 1;
+  int64_t At(int64_t g, int64_t r, int64_t c) const { return g * group_stride + r * row_stride + c * col_stride; }
+};
+
 // One matmul C (+)= A · B (+ bias) for one shape, in the precision current when it was made (nn/precision.h).
 struct Plan {
   int64_t rows = 0;
   int64_t ld_a = 0;
   int64_t ld_b = 0;
-  Precision precision = Precision::kF32;
+  Precision precision = Precision::kF32;  // of the product (f32 for one over changing weights under int8)
+  Precision made_under = Precision::kF32;  // MatmulPrecision() when it was made, which finds it again
   MatmulShape shape;  // for the bound's recorder (nn/matmul_bound.h)
   uint64_t last_use = 0;
   dnnl::matmul primitive;
@@ -55,6 +63,16 @@ struct Plan {
   dnnl::memory c_user;
   dnnl::reorder reorder_c;
   bool stage_c = false;
+  // Under int8 with frozen weights: A is quantised into `a` (s8, dense, owned) with one scale per row, B once
+  // into `b` (s8 in the primitive's layout, from b_plain) with one scale per group and column; the primitive
+  // writes the integer product, exact and converted to f32, into `c` (dense, owned), and a pass of ours writes
+  // the caller's C = (C +) a_scale · b_scale · product (+ bias), then the ReLU.
+  bool int8 = false;
+  bool int8_accumulate = false;
+  bool int8_relu = false;
+  View3 a_view, b_view, c_view;
+  std::vector<float> a_scales, b_scales;
+  dnnl::memory b_plain;
 };
 
 // accumulate: C = A·B + C (a sum post-op), for gradients that accumulate in place. blocked_b: let oneDNN pick B's
@@ -62,8 +80,9 @@ struct Plan {
 // B inside every call: measured here at 85 vs 138 GFLOP/s for 2048×2176·2176×4096, 47 vs 159 at ×6144).
 // A, B and C are f32 as the callers hold them; under MatmulPrecision() bf16 the plan converts A and B itself.
 // pack_once (with blocked_b): B's values never change while its address stays the same (frozen weights), so it
-// is packed on the first Execute only. relu: C = max(0, ·) of the result (after the sum), for inference, where
-// a layer's ReLU runs inside its product instead of as one more pass over C.
+// is packed on the first Execute only (and under int8 quantised then: int8 plans need pack_once; others are f32).
+// relu: C = max(0, ·) of the result (after the sum), for inference, where a layer's ReLU runs inside its product
+// instead of as one more pass over C.
 Plan MakePlan(const dnnl::memory::desc& a, const dnnl::memory::desc& b, const dnnl::memory::desc* bias,
               const dnnl::memory::desc& c, bool accumulate, bool blocked_b = false, bool pack_once = false,
               bool relu = false);
@@ -79,17 +98,17 @@ class PlanCache {
     const Precision precision = MatmulPrecision();
     Plan* oldest = nullptr;
     for (Plan& plan : plans_) {
-      if (plan.rows == rows && plan.ld_a == ld_a && plan.ld_b == ld_b && plan.precision == precision) {
+      if (plan.rows == rows && plan.ld_a == ld_a && plan.ld_b == ld_b && plan.made_under == precision) {
         plan.last_use = clock_;
         return plan;
       }
       if (!oldest || plan.last_use < oldest->last_use) oldest = &plan;
     }
-    return Insert(make(), rows, ld_a, ld_b, oldest);
+    return Insert(make(), rows, ld_a, ld_b, precision, oldest);
   }
 
  private:
-  Plan& Insert(Plan fresh, int64_t rows, int64_t ld_a, int64_t ld_b, Plan* oldest);
+  Plan& Insert(Plan fresh, int64_t rows, int64_t ld_a, int64_t ld_b, Precision made_under, Plan* oldest);
 
   std::vector<Plan> plans_;
   uint64_t clock_ = 0;

@@ -25,7 +25,9 @@ std::vector<MatmulShape>& Recorded() {
 // layout, operands in `precision` and C in f32 (as the layers accumulate).
 double BestSeconds(const MatmulShape& shape, Precision precision, double seconds) {
   using dnnl::memory;
-  const memory::data_type in = precision == Precision::kBf16 ? memory::data_type::bf16 : memory::data_type::f32;
+  const memory::data_type in = precision == Precision::kBf16   ? memory::data_type::bf16
+                               : precision == Precision::kInt8 ? memory::data_type::s8
+                                                               : memory::data_type::f32;
   const bool grouped = shape.groups > 1;
   const memory::dims a_dims = grouped ? memory::dims{shape.groups, shape.m, shape.k} : memory::dims{shape.m, shape.k};
   const memory::dims b_dims = grouped ? memory::dims{shape.groups, shape.k, shape.n} : memory::dims{shape.k, shape.n};

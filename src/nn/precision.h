@@ -1,6 +1,10 @@
 // The number format of the dense layers' matmuls, process-wide: f32, or bf16 where the CPU multiplies bf16 in
 // hardware. Under bf16 each matmul converts its f32 operands to bf16 copies owned by its plan (nn/matmul.h) and
 // accumulates in f32 into f32 outputs, so weights, gradients, optimizer state and the saved model stay f32.
+// int8 is for scoring only (a served or predicting model, whose weights are frozen) on a CPU with VNNI or
+// AMX-INT8: each weight column is quantised once to int8 with its own scale, each row of a product's input per
+// call with its own, the integer product accumulated exactly and scaled back to f32 (nn/matmul.h).
+// Products over weights that may change (training) stay f32 under int8.
 //
 //   SetMatmulPrecision(config.train.precision);   // fails on a CPU without avx512_bf16 or AMX, saying so
 //   ScopedMatmulPrecision f32(Precision::kF32);    // e.g. a final evaluation in f32, restored on scope exit
@@ -18,6 +22,8 @@ void SetMatmulPrecision(Precision precision, const std::string& where = "precisi
 Precision MatmulPrecision();
 // Whether this CPU has bf16 dot products (avx512_bf16 or AMX); DetectCpu().Describe() says which.
 bool Bf16MatmulSupported();
+// Whether this CPU has int8 dot products (avx512_vnni, avx_vnni or AMX-INT8).
+bool Int8MatmulSupported();
 
 class ScopedMatmulPrecision {
  public:

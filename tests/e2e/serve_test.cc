@@ -85,6 +85,17 @@ class ServeTest : public testing::Test {
 
   static std::string Model(int seed) { return (dir_ / ("model" + std::to_string(seed) + ".mtrec")).string(); }
 
+  // A /v1/predict body of every test row, each with the context of row 0.
+  static std::string PredictBody() {
+    json rows = json::array();
+    for (size_t r = 0; r < rows_.size(); ++r) {
+      json row = Inputs(0, true, false);
+      row.update(Inputs(r, false, true));
+      rows.push_back(row);
+    }
+    return json({{"rows", rows}}).dump();
+  }
+
   static fs::path dir_;
   static Config config_;
   static std::vector<std::map<std::string, std::string>> rows_;
@@ -190,32 +201,33 @@ TEST_F(ServeTest, ScoresMatchPredictAndRankSortsByTheBlend) {
   EXPECT_EQ(server.Terminate(std::chrono::seconds(10)), 0);
 }
 
+// `/v1/predict` of every test row (the context of row 0) by a server scoring in `precision`; {"refused": its
+// first line} when it does not start. With `metrics`, /metrics after that request.
+json PredictAllIn(const std::string& precision, const std::string& model, const std::string& body,
+                  std::string* metrics) {
+  ServerProcess server("--port 0 --model " + model + " --precision " + precision);
+  json out;
+  if (server.port() <= 0) {
+    out["refused"] = server.first_line();
+    return out;
+  }
+  httplib::Client client("127.0.0.1", server.port());
+  auto answer = client.Post("/v1/predict", body, "application/json");
+  if (answer && answer->status == 200) out = json::parse(answer->body);
+  if (metrics) {
+    auto text = client.Get("/metrics");
+    if (text) *metrics = text->body;
+  }
+  EXPECT_EQ(server.Terminate(std::chrono::seconds(10)), 0);
+  return out;
+}
+
 // Scoring in bf16 (`serve --precision bf16`, where the CPU has it) stays within the stated bound of f32's scores,
 // and /metrics tells where each scoring request's time went.
 TEST_F(ServeTest, Bf16ScoringStaysNearF32AndMetricsShowTheStages) {
-  json rows = json::array();
-  for (size_t r = 0; r < rows_.size(); ++r) {
-    json row = Inputs(0, true, false);
-    row.update(Inputs(r, false, true));
-    rows.push_back(row);
-  }
-  const std::string body = json({{"rows", rows}}).dump();
+  const std::string body = PredictBody();
   auto scores = [&](const std::string& precision, std::string* metrics) {
-    ServerProcess server("--port 0 --model " + Model(1) + " --precision " + precision);
-    json out;
-    if (server.port() <= 0) {
-      out["refused"] = server.first_line();
-      return out;
-    }
-    httplib::Client client("127.0.0.1", server.port());
-    auto answer = client.Post("/v1/predict", body, "application/json");
-    if (answer && answer->status == 200) out = json::parse(answer->body);
-    if (metrics) {
-      auto text = client.Get("/metrics");
-      if (text) *metrics = text->body;
-    }
-    EXPECT_EQ(server.Terminate(std::chrono::seconds(10)), 0);
-    return out;
+    return PredictAllIn(precision, Model(1), body, metrics);
   };
   std::string metrics;
   const json f32 = scores("f32", &metrics);
@@ -251,6 +263,33 @@ TEST_F(ServeTest, Bf16ScoringStaysNearF32AndMetricsShowTheStages) {
   }
   EXPECT_GT(differing, 0) << "bf16 scores equal f32's everywhere: the bf16 path was not taken";
   std::printf("bf16 against f32 over %zu rows: largest difference %.2e\n", rows_.size(), largest);
+}
+
+// Scoring in int8 (`serve --precision int8`, where the CPU has VNNI or AMX-INT8) stays within the bound
+// docs/serving.md states: probabilities within 0.02 of f32's, values within 5% (+0.05).
+TEST_F(ServeTest, Int8ScoringStaysWithinItsBoundOfF32) {
+  const std::string body = PredictBody();
+  const json f32 = PredictAllIn("f32", Model(1), body, nullptr);
+  ASSERT_EQ(f32["rows"].size(), rows_.size()) << f32.dump();
+  const json int8 = PredictAllIn("int8", Model(1), body, nullptr);
+  if (int8.contains("refused")) {
+    const std::string refusal = int8["refused"];
+    ASSERT_NE(refusal.find("int8: not supported by this CPU"), std::string::npos) << refusal;
+    GTEST_SKIP() << refusal;
+  }
+  ASSERT_EQ(int8["rows"].size(), rows_.size()) << int8.dump();
+  double largest = 0, differing = 0;
+  for (size_t r = 0; r < rows_.size(); ++r) {
+    for (const char* task : {"click", "cart", "purchase", "gmv"}) {
+      const double a = f32["rows"][r][task], b = int8["rows"][r][task];
+      const double bound = std::string(task) == "gmv" ? 0.05 + 0.05 * std::abs(a) : 0.02;
+      EXPECT_NEAR(b, a, bound) << task << " row " << r;
+      if (std::string(task) != "gmv") largest = std::max(largest, std::abs(a - b));
+      differing += a != b;
+    }
+  }
+  EXPECT_GT(differing, 0) << "int8 scores equal f32's everywhere: the int8 path was not taken";
+  std::printf("int8 against f32 over %zu rows: largest difference of a probability %.2e\n", rows_.size(), largest);
 }
 
 TEST_F(ServeTest, BadRequestsGetJsonErrorsAndCountInMetrics) {

@@ -1,10 +1,15 @@
 // bf16 matmuls (nn/precision.h): the conversion is round-to-nearest-even (checked on every CPU, through the same
 // oneDNN reorder the plans use), and on a CPU with bf16 dot products a Dense or GroupedDense layer under bf16
-// computes exactly the products of the bf16-rounded operands, accumulated in f32, in all three directions.
+// computes exactly the products of the bf16-rounded operands, accumulated in f32, in all three directions. int8
+// (scoring, frozen weights): on a CPU with int8 dot products a layer computes exactly the scaled integer product
+// of its quantised operands, within the quantisation's worst-case bound of the f32 product; over weights that
+// may change it stays f32.
 #include "nn/precision.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -88,19 +93,24 @@ TEST(PrecisionTest, TheOperandConversionIsRoundToNearestEven) {
   }
 }
 
-TEST(PrecisionTest, Bf16IsRefusedWhereTheCpuLacksItAndAcceptedWhereItHasIt) {
-  if (Bf16MatmulSupported()) {
-    ScopedMatmulPrecision bf16(Precision::kBf16);
-    EXPECT_EQ(MatmulPrecision(), Precision::kBf16);
-  } else {
-    try {
-      SetMatmulPrecision(Precision::kBf16);
-      FAIL() << "bf16 accepted on a CPU without bf16 dot products";
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find("bf16: not supported by this CPU"), std::string::npos) << e.what();
+TEST(PrecisionTest, EachPrecisionIsRefusedWhereTheCpuLacksItAndAcceptedWhereItHasIt) {
+  for (const auto& [precision, supported] :
+       {std::pair{Precision::kBf16, Bf16MatmulSupported()}, std::pair{Precision::kInt8, Int8MatmulSupported()}}) {
+    const std::string name(Names<Precision>()[static_cast<size_t>(precision)]);
+    SCOPED_TRACE(name);
+    if (supported) {
+      ScopedMatmulPrecision scope(precision);
+      EXPECT_EQ(MatmulPrecision(), precision);
+    } else {
+      try {
+        SetMatmulPrecision(precision);
+        FAIL() << name << " accepted on a CPU without its dot products";
+      } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find(name + ": not supported by this CPU"), std::string::npos) << e.what();
+      }
     }
+    EXPECT_EQ(MatmulPrecision(), Precision::kF32);
   }
-  EXPECT_EQ(MatmulPrecision(), Precision::kF32);
 }
 
 #define SKIP_WITHOUT_BF16() \
@@ -173,8 +183,10 @@ void CheckBf16Layer(Layer& layer, ParameterArena& arena, int64_t groups, int64_t
   }
 }
 
-TEST(PrecisionTest, Bf16DenseComputesTheProductsOfRoundedOperands) {
-  SKIP_WITHOUT_BF16();
+// check(dense, arena, batch, in, out) on a small and a large Dense layer, with biases of their own; `frozen`: its
+// weights frozen, as a served model's.
+template <typename Check>
+void ForEachDenseShape(bool frozen, Check check) {
   for (const auto& [batch, in, out] : {std::array<int64_t, 3>{37, 29, 13}, std::array<int64_t, 3>{130, 520, 300}}) {
     SCOPED_TRACE(testing::Message() << batch << "x" << in << " -> " << out);
     ParameterArena arena;
@@ -182,8 +194,16 @@ TEST(PrecisionTest, Bf16DenseComputesTheProductsOfRoundedOperands) {
     arena.Allocate();
     arena.Initialize(3);
     for (int64_t j = 0; j < out; ++j) arena.Value(dense.bias_id())[j] = 0.01f * static_cast<float>(j % 7);
-    CheckBf16Layer(dense, arena, 1, batch, in, out);
+    if (frozen) arena.FreezeValues();
+    check(dense, arena, batch, in, out);
   }
+}
+
+TEST(PrecisionTest, Bf16DenseComputesTheProductsOfRoundedOperands) {
+  SKIP_WITHOUT_BF16();
+  ForEachDenseShape(false, [](Dense& dense, ParameterArena& arena, int64_t batch, int64_t in, int64_t out) {
+    CheckBf16Layer(dense, arena, 1, batch, in, out);
+  });
 }
 
 TEST(PrecisionTest, Bf16GroupedDenseComputesTheProductsOfRoundedOperands) {
@@ -212,6 +232,115 @@ TEST(PrecisionTest, SwitchingPrecisionSwitchesTheCachedPlans) {
   dense.Forward(src_t, Tensor{again.data(), 16, 8, 8}, Mode::kInfer);
   EXPECT_EQ(f32, again) << "back in f32 the layer must use its f32 plan again";
   EXPECT_NE(f32, bf16) << "under bf16 the layer reused its f32 plan";
+}
+
+#define SKIP_WITHOUT_INT8() \
+  if (!Int8MatmulSupported()) GTEST_SKIP() << "int8: not supported by this CPU (" << DetectCpu().Describe() << ")"
+
+// The reference of nn/matmul.cc's int8 product, written out: per row of A (per group) a scale of its largest
+// |value| / 127, per column of W one of its own; values rounded to the nearest integer (half away from zero).
+int QuantisedRow(float x, float scale) {
+  const float y = std::min(std::max(x * (1.f / scale), -127.f), 127.f);
+  return static_cast<int>(y >= 0.f ? y + 0.5f : y - 0.5f);
+}
+
+// One grouped layer (groups = 1 is a Dense) scored under int8 over frozen weights, with and without the fused
+// ReLU: (a) equal, to f32 rounding, to the scaled integer product of the quantised operands, and (b) within the
+// quantisation's worst case of the f32 product: |Σ a·w − Σ â·ŵ| ≤ Σ_k (|a_k| δ_w + |w_k| δ_a + δ_a δ_w), with
+// δ = scale / 2 each operand's largest rounding error.
+template <typename Layer, typename Infer>
+void CheckInt8Layer(Layer& layer, ParameterArena& arena, int64_t groups, int64_t batch, int64_t in, int64_t out,
+                    Infer infer) {
+  Rng rng(11);
+  const int64_t cols_in = groups * in, cols_out = groups * out;
+  std::vector<float> src = Random(batch * cols_in, rng);
+  for (int64_t r = 0; r < batch; ++r) src[r * cols_in] *= 4;  // an outlier in every row's first group
+  const float* w = arena.Value(layer.weight_id());
+  const float* bias = arena.Value(layer.bias_id());
+  for (bool relu : {false, true}) {
+    SCOPED_TRACE(relu ? "relu" : "no relu");
+    std::vector<float> dst(batch * cols_out, -7.f);
+    {
+      ScopedMatmulPrecision int8(Precision::kInt8);
+      infer(Tensor{src.data(), batch, cols_in, cols_in}, Tensor{dst.data(), batch, cols_out, cols_out}, relu);
+    }
+    double largest_int8_effect = 0;
+    for (int64_t g = 0; g < groups; ++g) {
+      const float* wg = w + g * in * out;
+      std::vector<float> w_scales(out);
+      for (int64_t j = 0; j < out; ++j) {
+        float largest = 0;
+        for (int64_t k = 0; k < in; ++k) largest = std::max(largest, std::fabs(wg[k * out + j]));
+        w_scales[j] = largest / 127.f;
+      }
+      for (int64_t r = 0; r < batch; ++r) {
+        const float* a = &src[r * cols_in + g * in];
+        float largest = 0;
+        for (int64_t k = 0; k < in; ++k) largest = std::max(largest, std::fabs(a[k]));
+        const float a_scale = largest / 127.f;
+        for (int64_t j = 0; j < out; ++j) {
+          int64_t integer = 0;
+          double f32 = 0, bound = 0;
+          for (int64_t k = 0; k < in; ++k) {
+            const float wk = wg[k * out + j];
+            integer += QuantisedRow(a[k], a_scale) * static_cast<int64_t>(std::lround(wk / w_scales[j]));
+            f32 += double(a[k]) * wk;
+            bound += std::abs(a[k]) * w_scales[j] / 2 + std::abs(wk) * a_scale / 2 + a_scale * w_scales[j] / 4;
+          }
+          const double b = bias[g * out + j];
+          const double want = double(a_scale) * w_scales[j] * static_cast<double>(integer) + b;
+          const double got = dst[r * cols_out + g * out + j];
+          ASSERT_NEAR(got, relu ? std::max(want, 0.0) : want, 1e-5 * (1 + std::abs(want)))
+              << "dst " << g << "," << r << "," << j;
+          ASSERT_LE(std::abs(want - (f32 + b)), bound) << "dst " << g << "," << r << "," << j;
+          largest_int8_effect = std::max(largest_int8_effect, std::abs(want - (f32 + b)));
+        }
+      }
+    }
+    EXPECT_GT(largest_int8_effect, 1e-4) << "the product looks like f32, not int8";
+  }
+}
+
+TEST(PrecisionTest, Int8DenseComputesTheScaledProductOfQuantisedOperands) {
+  SKIP_WITHOUT_INT8();
+  ForEachDenseShape(/*frozen=*/true, [](Dense& dense, ParameterArena& arena, int64_t batch, int64_t in, int64_t out) {
+    CheckInt8Layer(dense, arena, 1, batch, in, out, [&](const Tensor& src, const Tensor& dst, bool relu) {
+      dense.Infer(src, dst, nullptr, relu);
+    });
+  });
+}
+
+TEST(PrecisionTest, Int8GroupedDenseComputesTheScaledProductOfQuantisedOperands) {
+  SKIP_WITHOUT_INT8();
+  ParameterArena arena;
+  GroupedDense layer(arena, "g", 3, 21, 17);
+  arena.Allocate();
+  arena.Initialize(4);
+  for (int64_t j = 0; j < 3 * 17; ++j) arena.Value(layer.bias_id())[j] = 0.02f * static_cast<float>(j % 5) - 0.03f;
+  arena.FreezeValues();
+  CheckInt8Layer(layer, arena, 3, 45, 21, 17,
+                 [&](const Tensor& src, const Tensor& dst, bool relu) { layer.Infer(src, dst, relu); });
+}
+
+TEST(PrecisionTest, Int8LeavesProductsOverChangingWeightsInF32) {
+  SKIP_WITHOUT_INT8();
+  // The same layer twice, its weights changing (training) in one arena and frozen (served) in the other.
+  ParameterArena changing, served;
+  Dense dense(changing, "d", 64, 8), frozen_dense(served, "d", 64, 8);
+  for (ParameterArena* arena : {&changing, &served}) {
+    arena->Allocate();
+    arena->Initialize(5);
+  }
+  served.FreezeValues();
+  Rng rng(2);
+  std::vector<float> src = Random(16 * 64, rng), f32(16 * 8), int8(16 * 8), frozen(16 * 8);
+  const Tensor src_t{src.data(), 16, 64, 64};
+  dense.Forward(src_t, Tensor{f32.data(), 16, 8, 8}, Mode::kInfer);
+  ScopedMatmulPrecision scope(Precision::kInt8);
+  dense.Forward(src_t, Tensor{int8.data(), 16, 8, 8}, Mode::kInfer);
+  frozen_dense.Forward(src_t, Tensor{frozen.data(), 16, 8, 8}, Mode::kInfer);
+  EXPECT_EQ(f32, int8) << "weights that may change were quantised";
+  EXPECT_NE(f32, frozen) << "frozen weights were not scored in int8";
 }
 
 }  // namespace
