@@ -5,7 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <string>
 
+#include "common/cpu_features.h"
 #include "common/error.h"
 #include "common/hot_loop.h"
 #include "common/threads.h"
@@ -34,37 +37,55 @@ void RunReorder(const dnnl::reorder& reorder, const memory& from, const memory& 
 
 View3 ViewOf(const memory::desc& desc) {
   const dnnl_memory_desc_t& d = desc.data;
+  MTREC_CHECK(d.format_kind == dnnl_blocked && d.format_desc.blocking.inner_nblks == 0 && d.offset0 == 0,
+              "an int8 matmul needs plain strided views");
   const auto* strides = d.format_desc.blocking.strides;
   View3 view;
   if (d.ndims == 3) {
-    view = {d.dims[0], d.dims[1], d.dims[2], strides[0], strides[1], strides[2]};
+    view = {d.dims[0], d.dims[1], d.dims[2], strides[0], strides[1], strides[2], 3};
   } else {
-    view = {1, d.dims[0], d.dims[1], 0, strides[0], strides[1]};
+    view = {1, d.dims[0], d.dims[1], 0, strides[0], strides[1], 2};
   }
   return view;
 }
 
 // Row loops of the int8 passes (contiguous rows), compiled for each vector width (common/hot_loop.h).
 
-// The largest |x| of a row, in 16 lanes so that it vectorises without reassociating anything.
+// The largest |x| of a row, in 16 lanes so that it vectorises without reassociating anything; NaN when the row
+// holds a NaN or an infinity (x · 0 is NaN only for those).
 MTREC_HOT_LOOP float AbsMaxRow(const float* __restrict x, int64_t n) {
-  float lanes[16] = {};
+  float lanes[16] = {}, poison[16] = {};
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    for (int j = 0; j < 16; ++j) lanes[j] = std::max(lanes[j], std::fabs(x[i + j]));
+    for (int j = 0; j < 16; ++j) {
+      lanes[j] = std::max(lanes[j], std::fabs(x[i + j]));
+      poison[j] += x[i + j] * 0.f;
+    }
   }
-  float largest = 0.f;
-  for (; i < n; ++i) largest = std::max(largest, std::fabs(x[i]));
-  for (float lane : lanes) largest = std::max(largest, lane);
-  return largest;
+  float largest = 0.f, poisoned = 0.f;
+  for (; i < n; ++i) {
+    largest = std::max(largest, std::fabs(x[i]));
+    poisoned += x[i] * 0.f;
+  }
+  for (int j = 0; j < 16; ++j) {
+    largest = std::max(largest, lanes[j]);
+    poisoned += poison[j];
+  }
+  return std::isnan(poisoned) ? poisoned : largest;
 }
 
-// q = x · inverse_scale rounded half away from zero, within [-127, 127].
+// q = x · inverse_scale rounded to the nearest integer (ties to even), within [-127, 127]; x finite.
 MTREC_HOT_LOOP void QuantiseRow(const float* __restrict x, int8_t* __restrict q, int64_t n, float inverse_scale) {
   for (int64_t i = 0; i < n; ++i) {
-    const float y = std::min(std::max(x[i] * inverse_scale, -127.f), 127.f);
-    q[i] = static_cast<int8_t>(static_cast<int>(y >= 0.f ? y + 0.5f : y - 0.5f));
+    q[i] = static_cast<int8_t>(std::nearbyint(std::min(std::max(x[i] * inverse_scale, -127.f), 127.f)));
   }
+}
+
+// A row's scale: its largest |value| / 127; 1 for a row of zeros (or of values too small to divide by), NaN for a
+// row holding a NaN or an infinity, whose products then come out NaN as in f32.
+float RowScale(float largest) {
+  if (std::isnan(largest)) return largest;
+  return largest >= 127.f * std::numeric_limits<float>::min() ? largest / 127.f : 1.f;
 }
 
 // y = (y +) a_scale · b_scales · product (+ bias), then max(0, ·) when relu.
@@ -86,10 +107,14 @@ void QuantiseRows(const float* a, const View3& view, int8_t* out, float* scales)
   for (int64_t g = 0; g < view.groups; ++g) {
     for (int64_t r = 0; r < view.rows; ++r) {
       const float* row = a + view.At(g, r, 0);
-      const float largest = AbsMaxRow(row, view.cols);
-      const float scale = largest > 0.f ? largest / 127.f : 1.f;
+      const float scale = RowScale(AbsMaxRow(row, view.cols));
       scales[g * view.rows + r] = scale;
-      QuantiseRow(row, out + (g * view.rows + r) * view.cols, view.cols, 1.f / scale);
+      int8_t* q = out + (g * view.rows + r) * view.cols;
+      if (std::isnan(scale)) {
+        std::fill_n(q, view.cols, int8_t{0});
+      } else {
+        QuantiseRow(row, q, view.cols, 1.f / scale);
+      }
     }
   }
 }
@@ -104,11 +129,14 @@ void QuantiseColumns(const float* b, const View3& view, int8_t* out, float* scal
         group_scales[n] = std::max(group_scales[n], std::fabs(b[view.At(g, k, n)]));
       }
     }
-    for (int64_t n = 0; n < view.cols; ++n) group_scales[n] = group_scales[n] > 0.f ? group_scales[n] / 127.f : 1.f;
+    for (int64_t k = 0; k < view.rows; ++k) {
+      for (int64_t n = 0; n < view.cols; ++n) group_scales[n] += b[view.At(g, k, n)] * 0.f;  // NaN: a NaN or inf
+    }
+    for (int64_t n = 0; n < view.cols; ++n) group_scales[n] = RowScale(group_scales[n]);
     for (int64_t k = 0; k < view.rows; ++k) {
       for (int64_t n = 0; n < view.cols; ++n) {
         const float y = std::min(std::max(b[view.At(g, k, n)] / group_scales[n], -127.f), 127.f);
-        out[(g * view.rows + k) * view.cols + n] = static_cast<int8_t>(std::lround(y));
+        out[(g * view.rows + k) * view.cols + n] = std::isnan(y) ? 0 : static_cast<int8_t>(std::nearbyint(y));
       }
     }
   }
@@ -133,6 +161,13 @@ Plan MakeInt8Plan(const memory::desc& a, const memory::desc& b, const memory::de
     Fail("oneDNN could not create an int8 matmul of {} by {}: {}", fmt::join(a.dims(), "x"), fmt::join(b.dims(), "x"),
          e.what());
   }
+  // Only VNNI and AMX kernels add int8 products in 32 bits; without them pairs are added in 16 bits first, which
+  // can saturate, and the product would no longer be exact.
+  const std::string kernel = pd.impl_info_str();
+  MTREC_CHECK(kernel.find("vnni") != std::string::npos || kernel.find("amx") != std::string::npos,
+              "int8: oneDNN offers only a {} kernel on this CPU ({}), whose int8 products may saturate; score in f32 "
+              "or bf16",
+              kernel, DetectCpu().Describe());
   const memory::dims& a_dims = a.dims();
   const memory::dims& c_dims = c.dims();
   plan.shape = ndims == 3 ? MatmulShape{a_dims[0], a_dims[1], a_dims[2], c_dims[2]}
@@ -148,9 +183,7 @@ Plan MakeInt8Plan(const memory::desc& a, const memory::desc& b, const memory::de
   plan.a_scales.resize(static_cast<size_t>(plan.a_view.groups * plan.a_view.rows));
   plan.b_scales.resize(static_cast<size_t>(plan.b_view.groups * plan.b_view.cols));
   plan.a = memory(a_s8, engine);
-  plan.b_plain = memory(memory::desc(b.dims(), dt::s8, DenseTag(ndims)), engine);
   plan.b = memory(pd.weights_desc(), engine);
-  plan.reorder_b = dnnl::reorder(plan.b_plain, plan.b);
   plan.blocked_b = true;
   plan.pack_once = true;
   plan.c = memory(c_dense, engine);
@@ -164,8 +197,12 @@ Plan MakeInt8Plan(const memory::desc& a, const memory::desc& b, const memory::de
 
 void ExecuteInt8(Plan& plan, const float* a, const float* b, const float* bias, float* c) {
   if (plan.packed_from != b) {
-    QuantiseColumns(b, plan.b_view, static_cast<int8_t*>(plan.b_plain.get_data_handle()), plan.b_scales.data());
-    RunReorder(plan.reorder_b, plan.b_plain, plan.b, "the int8 weights");
+    // The integers in a plain layout only until oneDNN has them in its own: one copy of the weights per plan.
+    const View3& v = plan.b_view;
+    const memory::dims dims = v.ndims == 3 ? memory::dims{v.groups, v.rows, v.cols} : memory::dims{v.rows, v.cols};
+    const memory plain(memory::desc(dims, memory::data_type::s8, DenseTag(dims.size())), DnnlEngine());
+    QuantiseColumns(b, v, static_cast<int8_t*>(plain.get_data_handle()), plan.b_scales.data());
+    RunReorder(dnnl::reorder(plain, plan.b), plain, plan.b, "the int8 weights");
     plan.packed_from = b;
   }
   QuantiseRows(a, plan.a_view, static_cast<int8_t*>(plan.a.get_data_handle()), plan.a_scales.data());

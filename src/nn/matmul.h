@@ -25,6 +25,7 @@ dnnl::memory::desc Describe(int64_t rows, int64_t cols, int64_t row_stride, int6
 struct View3 {
   int64_t groups = 1, rows = 0, cols = 0;
   int64_t group_stride = 0, row_stride = 0, col_stride = 1;
+  int ndims = 2;  // of the descriptor it came from
   int64_t At(int64_t g, int64_t r, int64_t c) const { return g * group_stride + r * row_stride + c * col_stride; }
 };
 
@@ -64,15 +65,14 @@ struct Plan {
   dnnl::reorder reorder_c;
   bool stage_c = false;
   // Under int8 with frozen weights: A is quantised into `a` (s8, dense, owned) with one scale per row, B once
-  // into `b` (s8 in the primitive's layout, from b_plain) with one scale per group and column; the primitive
-  // writes the integer product, exact and converted to f32, into `c` (dense, owned), and a pass of ours writes
-  // the caller's C = (C +) a_scale · b_scale · product (+ bias), then the ReLU.
+  // into `b` (s8 in the primitive's layout) with one scale per group and column; the primitive writes the integer
+  // product (exact in s32, and in its f32 conversion while |Σ| < 2^24, i.e. for k ≤ 1040) into `c` (dense,
+  // owned), and a pass of ours writes the caller's C = (C +) a_scale · b_scale · product (+ bias), then the ReLU.
   bool int8 = false;
   bool int8_accumulate = false;
   bool int8_relu = false;
   View3 a_view, b_view, c_view;
   std::vector<float> a_scales, b_scales;
-  dnnl::memory b_plain;
 };
 
 // accumulate: C = A·B + C (a sum post-op), for gradients that accumulate in place. blocked_b: let oneDNN pick B's

@@ -1,7 +1,7 @@
 // The number format of the dense layers' matmuls, process-wide: f32, or bf16 where the CPU multiplies bf16 in
 // hardware. Under bf16 each matmul converts its f32 operands to bf16 copies owned by its plan (nn/matmul.h) and
 // accumulates in f32 into f32 outputs, so weights, gradients, optimizer state and the saved model stay f32.
-// int8 is for scoring only (a served or predicting model, whose weights are frozen) on a CPU with VNNI or
+// int8 is for scoring only (a served model, whose weights are frozen) on a CPU with VNNI or
 // AMX-INT8: each weight column is quantised once to int8 with its own scale, each row of a product's input per
 // call with its own, the integer product accumulated exactly and scaled back to f32 (nn/matmul.h).
 // Products over weights that may change (training) stay f32 under int8.

@@ -445,7 +445,9 @@ void HttpServer::Loop::Finished() {
       Close(c);
       continue;
     }
-    Answer(c, std::move(d.out), d.sent, d.close);
+    // A Stop() since the worker chose: the connection still closes after this answer (no pipelined request is
+    // taken up after Stop); a client told keep-alive sees the close.
+    Answer(c, std::move(d.out), d.sent, d.close || stopping_);
   }
 }
 

@@ -23,6 +23,7 @@
 #include "nn/dense.h"
 #include "nn/dnnl_context.h"
 #include "nn/grouped_dense.h"
+#include "nn/shared_columns.h"
 
 namespace mtrec {
 namespace {
@@ -238,10 +239,9 @@ TEST(PrecisionTest, SwitchingPrecisionSwitchesTheCachedPlans) {
   if (!Int8MatmulSupported()) GTEST_SKIP() << "int8: not supported by this CPU (" << DetectCpu().Describe() << ")"
 
 // The reference of nn/matmul.cc's int8 product, written out: per row of A (per group) a scale of its largest
-// |value| / 127, per column of W one of its own; values rounded to the nearest integer (half away from zero).
+// |value| / 127, per column of W one of its own; values rounded to the nearest integer (ties to even).
 int QuantisedRow(float x, float scale) {
-  const float y = std::min(std::max(x * (1.f / scale), -127.f), 127.f);
-  return static_cast<int>(y >= 0.f ? y + 0.5f : y - 0.5f);
+  return static_cast<int>(std::nearbyint(std::min(std::max(x * (1.f / scale), -127.f), 127.f)));
 }
 
 // One grouped layer (groups = 1 is a Dense) scored under int8 over frozen weights, with and without the fused
@@ -283,7 +283,7 @@ void CheckInt8Layer(Layer& layer, ParameterArena& arena, int64_t groups, int64_t
           double f32 = 0, bound = 0;
           for (int64_t k = 0; k < in; ++k) {
             const float wk = wg[k * out + j];
-            integer += QuantisedRow(a[k], a_scale) * static_cast<int64_t>(std::lround(wk / w_scales[j]));
+            integer += QuantisedRow(a[k], a_scale) * static_cast<int64_t>(std::nearbyint(wk / w_scales[j]));
             f32 += double(a[k]) * wk;
             bound += std::abs(a[k]) * w_scales[j] / 2 + std::abs(wk) * a_scale / 2 + a_scale * w_scales[j] / 4;
           }
@@ -292,7 +292,8 @@ void CheckInt8Layer(Layer& layer, ParameterArena& arena, int64_t groups, int64_t
           const double got = dst[r * cols_out + g * out + j];
           ASSERT_NEAR(got, relu ? std::max(want, 0.0) : want, 1e-5 * (1 + std::abs(want)))
               << "dst " << g << "," << r << "," << j;
-          ASSERT_LE(std::abs(want - (f32 + b)), bound) << "dst " << g << "," << r << "," << j;
+          ASSERT_LE(std::abs(got - (relu ? std::max(f32 + b, 0.0) : f32 + b)), bound + 1e-5 * (1 + std::abs(want)))
+              << "dst " << g << "," << r << "," << j;
           largest_int8_effect = std::max(largest_int8_effect, std::abs(want - (f32 + b)));
         }
       }
@@ -341,6 +342,99 @@ TEST(PrecisionTest, Int8LeavesProductsOverChangingWeightsInF32) {
   frozen_dense.Forward(src_t, Tensor{frozen.data(), 16, 8, 8}, Mode::kInfer);
   EXPECT_EQ(f32, int8) << "weights that may change were quantised";
   EXPECT_NE(f32, frozen) << "frozen weights were not scored in int8";
+}
+
+TEST(PrecisionTest, Int8ScoresARowHoldingNaNAsNaNAndLeavesTheOthers) {
+  SKIP_WITHOUT_INT8();
+  ParameterArena arena;
+  Dense dense(arena, "d", 40, 6);
+  arena.Allocate();
+  arena.Initialize(7);
+  arena.FreezeValues();
+  Rng rng(3);
+  std::vector<float> src = Random(4 * 40, rng), clean(4 * 6), poisoned(4 * 6);
+  ScopedMatmulPrecision int8(Precision::kInt8);
+  dense.Infer(Tensor{src.data(), 4, 40, 40}, Tensor{clean.data(), 4, 6, 6}, nullptr, /*relu=*/false);
+  src[1 * 40 + 17] = std::numeric_limits<float>::quiet_NaN();
+  src[2 * 40 + 3] = std::numeric_limits<float>::infinity();
+  dense.Infer(Tensor{src.data(), 4, 40, 40}, Tensor{poisoned.data(), 4, 6, 6}, nullptr, /*relu=*/false);
+  for (int64_t j = 0; j < 6; ++j) {
+    EXPECT_TRUE(std::isnan(poisoned[1 * 6 + j])) << j;
+    EXPECT_TRUE(std::isnan(poisoned[2 * 6 + j])) << j;
+    EXPECT_EQ(poisoned[0 * 6 + j], clean[0 * 6 + j]) << j;  // each row has its own scale: the others are untouched
+    EXPECT_EQ(poisoned[3 * 6 + j], clean[3 * 6 + j]) << j;
+  }
+}
+
+// A served request's first layer under int8: the columns a group shares are multiplied once per group and each
+// row's own columns added to them (Dense::ForwardSplit, the accumulating product), each part quantised with its
+// own scales. Every output equals the sum of the two scaled integer products and stays within the sum of their
+// worst-case bounds of the f32 product.
+TEST(PrecisionTest, Int8SplitProductIsTheSumOfItsPartsEachWithinItsBound) {
+  SKIP_WITHOUT_INT8();
+  const int64_t in = 40, out = 24, rows = 10;
+  const SharedColumns shared{.group_starts = {0, 1, 4}, .columns = {{0, 12}, {20, 36}}};
+  ParameterArena arena;
+  Dense dense(arena, "d", in, out);
+  arena.Allocate();
+  arena.Initialize(6);
+  for (int64_t j = 0; j < out; ++j) arena.Value(dense.bias_id())[j] = 0.02f * static_cast<float>(j % 5);
+  arena.FreezeValues();
+  Rng rng(21);
+  std::vector<float> src = Random(rows * in, rng);
+  auto group_of = [&](int64_t r) {
+    int64_t g = 0;
+    while (g + 1 < static_cast<int64_t>(shared.group_starts.size()) && shared.group_starts[g + 1] <= r) ++g;
+    return shared.group_starts[g];
+  };
+  auto is_shared = [&](int64_t k) {
+    for (const ColumnRange& range : shared.columns) {
+      if (k >= range.begin && k < range.end) return true;
+    }
+    return false;
+  };
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t k = 0; k < in; ++k) {
+      if (is_shared(k)) src[r * in + k] = src[group_of(r) * in + k];
+    }
+  }
+  const float* w = arena.Value(dense.weight_id());
+  const float* bias = arena.Value(dense.bias_id());
+  // One part's scaled integer product of row `r` and column `j` over the columns `in_part` picks, and its bound.
+  auto part = [&](int64_t r, int64_t j, bool in_part_shared, double* bound) {
+    float a_largest = 0, w_largest = 0;
+    for (int64_t k = 0; k < in; ++k) {
+      if (is_shared(k) != in_part_shared) continue;
+      a_largest = std::max(a_largest, std::fabs(src[r * in + k]));
+      w_largest = std::max(w_largest, std::fabs(w[k * out + j]));
+    }
+    const float a_scale = a_largest / 127.f, w_scale = w_largest / 127.f;
+    int64_t integer = 0;
+    for (int64_t k = 0; k < in; ++k) {
+      if (is_shared(k) != in_part_shared) continue;
+      integer += QuantisedRow(src[r * in + k], a_scale) * static_cast<int64_t>(std::nearbyint(w[k * out + j] / w_scale));
+      *bound += std::abs(src[r * in + k]) * w_scale / 2 + std::abs(w[k * out + j]) * a_scale / 2 + a_scale * w_scale / 4;
+    }
+    return double(a_scale) * w_scale * static_cast<double>(integer);
+  };
+  for (bool relu : {false, true}) {
+    SCOPED_TRACE(relu ? "relu" : "no relu");
+    std::vector<float> got(rows * out);
+    {
+      ScopedMatmulPrecision int8(Precision::kInt8);
+      dense.Infer(Tensor{src.data(), rows, in, in}, Tensor{got.data(), rows, out, out}, &shared, relu);
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t j = 0; j < out; ++j) {
+        double bound = 0, f32 = bias[j];
+        const double want = part(group_of(r), j, true, &bound) + bias[j] + part(r, j, false, &bound);
+        for (int64_t k = 0; k < in; ++k) f32 += double(src[r * in + k]) * w[k * out + j];
+        const double value = got[r * out + j];
+        ASSERT_NEAR(value, relu ? std::max(want, 0.0) : want, 1e-5 * (1 + std::abs(want))) << r << "," << j;
+        ASSERT_LE(std::abs(value - (relu ? std::max(f32, 0.0) : f32)), bound + 1e-5) << r << "," << j;
+      }
+    }
+  }
 }
 
 }  // namespace

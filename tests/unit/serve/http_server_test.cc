@@ -24,6 +24,7 @@ class RunningServer {
     HttpServerOptions options;
     options.port = 0;
     options.worker_threads = 2;
+    options.write_timeout_ms = 30000;  // a 64 MB answer on a loaded machine
     server_ = std::make_unique<HttpServer>(options, std::move(handler), [](int status, const std::string& message) {
       return HttpResponse{status, "text/plain", message};
     });
@@ -72,6 +73,10 @@ struct Gate {
 
 TEST(HttpServerTest, AnAnswerToAClientThatHungUpNeverReachesTheNextOne) {
   Gate gate;
+  struct OpenOnExit {  // a failed assertion must not leave the handler waiting, and the server's Stop with it
+    Gate& gate;
+    ~OpenOnExit() { gate.Open(); }
+  };
   RunningServer server([&](const HttpRequest& request, HttpServer::Clock::time_point) {
     if (request.target == "/slow") {
       gate.Enter();
@@ -79,6 +84,7 @@ TEST(HttpServerTest, AnAnswerToAClientThatHungUpNeverReachesTheNextOne) {
     }
     return HttpResponse{200, "text/plain", "fast answer"};
   });
+  const OpenOnExit open_on_exit{gate};  // destroyed before the server
   {
     RawSocket gone(server.port());
     ASSERT_TRUE(gone.ok());
