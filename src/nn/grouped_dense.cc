@@ -98,9 +98,13 @@ void GroupedDense::Infer(const Tensor& src, const Tensor& dst, bool relu) {
         },
         plans_->impl[0], label_, "forward");
   });
-  Execute(plan, src.data, arena_->Value(weight_id_), nullptr, dst.data);
   // The G biases are one row of G·out floats, in the same column order as a row of dst.
   const float* bias = arena_->Value(bias_id_);
+  if (plan.int8) {  // its own pass scales the product back: the bias and the ReLU go there too
+    ExecuteInt8(plan, src.data, arena_->Value(weight_id_), bias, dst.data, relu);
+    return;
+  }
+  Execute(plan, src.data, arena_->Value(weight_id_), nullptr, dst.data);
   const int64_t cols = groups_ * out_;
   ParallelRows(batch, batch * cols, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {

@@ -87,6 +87,9 @@ Plan MakePlan(const dnnl::memory::desc& a, const dnnl::memory::desc& b, const dn
               const dnnl::memory::desc& c, bool accumulate, bool blocked_b = false, bool pack_once = false,
               bool relu = false);
 void Execute(Plan& plan, const float* a, const float* b, const float* bias, float* c);
+// An int8 plan (plan.int8) with the bias and the ReLU chosen per call: C = (C +) the product + bias, max(0, ·)
+// when relu. A grouped layer's bias is one row of groups × out values.
+void ExecuteInt8(Plan& plan, const float* a, const float* b, const float* bias, float* c, bool relu);
 
 class PlanCache {
  public:
