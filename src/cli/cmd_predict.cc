@@ -9,6 +9,7 @@
 #include "io/model_io.h"
 #include "models/predict.h"
 #include "models/task_outputs.h"
+#include "nn/precision.h"
 
 namespace mtrec {
 namespace {
@@ -20,12 +21,18 @@ struct PredictOptions {
   std::vector<std::string> history;
   int threads = 0;
   bool conditional = false;
+  std::string precision = "f32";
 };
 
 int RunPredict(const PredictOptions& options) {
   SetThreads(options.threads);
+  const Precision precision = *ParseName<Precision>(options.precision);
+  SetMatmulPrecision(precision, "--precision");
   CheckWritable(options.out, "--out");  // before the model and the data are read, not after
   LoadedModel loaded = LoadModel(options.model);
+  // Predicting never changes the weights: frozen, a bf16 or int8 layer converts them once instead of every batch
+  // (and int8 scores only frozen weights). f32 keeps the path training's own evaluation takes.
+  if (precision != Precision::kF32) loaded.model->arena().FreezeValues();
   // Every input row needs its output row, so bad rows stop the run here whatever data.on_error says.
   DataConfig data_config = loaded.config.data;
   data_config.on_error = OnError::kFail;
@@ -85,6 +92,12 @@ RunCommand AddPredictCommand(CLI::App& app) {
                       "File of the rows before --data (repeatable, oldest first): the past the model's derived "
                       "time-series columns read (docs/time_series.md)");
   command->add_option("--threads", options->threads, "Threads (0 = all cores)")->capture_default_str();
+  command
+      ->add_option("--precision", options->precision,
+                   "Matmul precision: f32, bf16 where the CPU has avx512_bf16 or AMX, or int8 where it has VNNI or "
+                   "AMX-INT8 (scores then differ from f32's by the rounding of the operands; docs/serving.md)")
+      ->check(CLI::IsMember(Names<Precision>()))
+      ->capture_default_str();
   command->add_flag("--conditional", options->conditional,
                     "Also write p(task | parent) of each chain task, as a column <task>_given_<parent>");
   return [options] { return RunPredict(*options); };

@@ -125,19 +125,21 @@ MTREC_HOT_LOOP void RescaleRow(const float* __restrict product, float a_scale, c
 // A as dense int8 (groups × rows × cols), one scale per row of each group: its largest |value| / 127 (1 when all
 // are 0). Per row rather than per matrix: one row's outlier then costs no other row its precision.
 void QuantiseRows(const float* a, const View3& view, int8_t* out, float* scales) {
-  for (int64_t g = 0; g < view.groups; ++g) {
-    for (int64_t r = 0; r < view.rows; ++r) {
-      const float* row = a + view.At(g, r, 0);
-      const float scale = RowScale(AbsMaxRow(row, view.cols));
-      scales[g * view.rows + r] = scale;
-      int8_t* q = out + (g * view.rows + r) * view.cols;
-      if (std::isnan(scale)) {
-        std::fill_n(q, view.cols, int8_t{0});
-      } else {
-        QuantiseRow(row, q, view.cols, 1.f / scale);
+  ParallelRows(view.rows, view.groups * view.rows * view.cols, [&](int64_t begin, int64_t end) {
+    for (int64_t g = 0; g < view.groups; ++g) {
+      for (int64_t r = begin; r < end; ++r) {
+        const float* row = a + view.At(g, r, 0);
+        const float scale = RowScale(AbsMaxRow(row, view.cols));
+        scales[g * view.rows + r] = scale;
+        int8_t* q = out + (g * view.rows + r) * view.cols;
+        if (std::isnan(scale)) {
+          std::fill_n(q, view.cols, int8_t{0});
+        } else {
+          QuantiseRow(row, q, view.cols, 1.f / scale);
+        }
       }
     }
-  }
+  });
 }
 
 // B (groups × in × out) as dense int8, one scale per group and output column. Once per weights: plain loops.

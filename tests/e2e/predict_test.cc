@@ -1,6 +1,11 @@
 // End-to-end runs of `predict` on files without label columns: with a header, and without one (data.header =
-// false), where the model's data.columns name the label columns that a file to score does not have.
+// false), where the model's data.columns name the label columns that a file to score does not have; and
+// `predict --precision` bf16 and int8 against f32, each within its stated bound.
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <sstream>
+#include <vector>
 
 #include "cli_runner.h"
 #include "common/files.h"
@@ -71,6 +76,50 @@ TEST(PredictWithoutLabelsTest, HeaderlessFileOfAnotherWidthIsRefusedWithBothCoun
                                 "found 1"),
             std::string::npos)
       << predict.output;
+}
+
+// The one prediction column of a predict CSV.
+std::vector<double> Predictions(const std::string& csv) {
+  std::istringstream in(csv);
+  std::string line;
+  std::getline(in, line);  // header
+  std::vector<double> values;
+  while (std::getline(in, line)) values.push_back(std::stod(line));
+  return values;
+}
+
+TEST(PredictPrecisionTest, Bf16AndInt8StayWithinTheirBoundsOfF32OrAreRefusedSayingWhy) {
+  const fs::path dir = FreshDir("predict_precision");
+  WriteText(dir / "train.csv", Rows(true, true));
+  WriteText(dir / "config.toml", Config(true));
+  const std::string model = (dir / "model.mtrec").string();
+  RunResult train = RunMtrec("-q train --config " + (dir / "config.toml").string() + " --out " + model);
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  auto predict = [&](const std::string& precision, RunResult* run) {
+    const fs::path out = dir / (precision + ".pred");
+    *run = RunMtrec("predict --model " + model + " --data " + (dir / "train.csv").string() + " --out " +
+                    out.string() + " --precision " + precision);
+    return run->exit_code == 0 ? Predictions(ReadFileBytes(out)) : std::vector<double>{};
+  };
+  RunResult run;
+  const std::vector<double> f32 = predict("f32", &run);
+  ASSERT_EQ(f32.size(), 400u) << run.output;
+  // docs/serving.md's bounds on a probability: bf16 0.01, int8 0.02.
+  for (const auto& [precision, bound] : {std::pair<std::string, double>{"bf16", 0.01}, {"int8", 0.02}}) {
+    SCOPED_TRACE(precision);
+    const std::vector<double> scores = predict(precision, &run);
+    if (run.exit_code != 0) {
+      EXPECT_NE(run.output.find(precision + ": not supported by this CPU"), std::string::npos) << run.output;
+      continue;
+    }
+    ASSERT_EQ(scores.size(), f32.size());
+    int differing = 0;
+    for (size_t r = 0; r < f32.size(); ++r) {
+      EXPECT_NEAR(scores[r], f32[r], bound) << "row " << r;
+      differing += scores[r] != f32[r];
+    }
+    EXPECT_GT(differing, 0) << precision << " predictions equal f32's everywhere: its path was not taken";
+  }
 }
 
 }  // namespace
