@@ -653,7 +653,8 @@ const std::vector<Field<TrainConfig>>& TrainFields() {
                 "with f32 accumulation; weights, gradients and optimizer state stay f32, the saved model is f32). "
                 "bf16 needs a CPU with avx512_bf16 or AMX (detected at run time; refused elsewhere, naming what the "
                 "CPU has). Validation during training uses the same precision; predict, eval and serve score in f32 "
-                "unless told otherwise. (int8 is for scoring only: `mtrec serve --precision int8`.)"),
+                "unless told otherwise. (int8 is for scoring only: `mtrec serve --precision int8`, `mtrec predict --precision "
+                "int8`.)"),
   };
   return fields;
 }

@@ -37,7 +37,7 @@ inline constexpr int64_t kMinParallelWork = 1 << 15;
 // std::function stores inline: a warmed-up training step allocates nothing here.
 template <typename Fn>
 void ParallelRows(int64_t n, int64_t work, const Fn& fn) {
-  if (work < kMinParallelWork || n < 2) {
+  if (work < kMinParallelWork || n < 2 || Threads() == 1) {
     fn(int64_t{0}, n);
     return;
   }

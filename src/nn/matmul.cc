@@ -14,6 +14,7 @@
 #include "common/hot_loop.h"
 #include "common/threads.h"
 #include "nn/dnnl_context.h"
+#include "nn/int8_rows.h"
 
 namespace mtrec {
 
@@ -48,78 +49,6 @@ View3 ViewOf(const memory::desc& desc) {
     view = {1, d.dims[0], d.dims[1], 0, strides[0], strides[1], 2};
   }
   return view;
-}
-
-// Row loops of the int8 passes (contiguous rows), compiled for each vector width (common/hot_loop.h).
-
-// The largest |x| of a row; NaN when the row holds a NaN or an infinity (x · 0 is NaN only for those). In GCC's
-// vector types: written as 16 scalar lanes, the max of each lane is not vectorised (GCC 12), and this is the loop
-// int8 scoring spends most of its own time in.
-using Lanes16 = float __attribute__((vector_size(64)));
-using Bits16 = int32_t __attribute__((vector_size(64)));
-MTREC_HOT_LOOP float AbsMaxRow(const float* __restrict x, int64_t n) {
-  Lanes16 largest = {}, poison = {};
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    Lanes16 v;
-    std::memcpy(&v, x + i, sizeof v);
-    poison += v * 0.f;
-    const Lanes16 magnitude = (Lanes16)((Bits16)v & 0x7fffffff);
-    largest = magnitude > largest ? magnitude : largest;
-  }
-  float result = 0.f, poisoned = 0.f;
-  for (int j = 0; j < 16; ++j) {
-    result = largest[j] > result ? largest[j] : result;
-    poisoned += poison[j];
-  }
-  for (; i < n; ++i) {
-    const float magnitude = std::fabs(x[i]);
-    result = magnitude > result ? magnitude : result;
-    poisoned += x[i] * 0.f;
-  }
-  return std::isnan(poisoned) ? poisoned : result;
-}
-
-// q = x · inverse_scale rounded to the nearest integer (ties to even), within [-127, 127]; x finite. Adding and
-// subtracting 1.5 · 2^23 rounds a float below 2^22 to an integer in the current (nearest-even) mode, in vectors.
-using Ints16 = int32_t __attribute__((vector_size(64)));
-using Bytes16 = int8_t __attribute__((vector_size(16)));
-MTREC_HOT_LOOP void QuantiseRow(const float* __restrict x, int8_t* __restrict q, int64_t n, float inverse_scale) {
-  constexpr float kRound = 12582912.f;
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    Lanes16 v;
-    std::memcpy(&v, x + i, sizeof v);
-    v *= inverse_scale;
-    v = v > 127.f ? 127.f : v;
-    v = v < -127.f ? -127.f : v;
-    v = (v + kRound) - kRound;
-    const Bytes16 bytes = __builtin_convertvector(__builtin_convertvector(v, Ints16), Bytes16);
-    std::memcpy(q + i, &bytes, sizeof bytes);
-  }
-  for (; i < n; ++i) {
-    q[i] = static_cast<int8_t>(std::nearbyint(std::min(std::max(x[i] * inverse_scale, -127.f), 127.f)));
-  }
-}
-
-// A row's scale: its largest |value| / 127; 1 for a row of zeros (or of values too small to divide by), NaN for a
-// row holding a NaN or an infinity, whose products then come out NaN as in f32.
-float RowScale(float largest) {
-  if (std::isnan(largest)) return largest;
-  return largest >= 127.f * std::numeric_limits<float>::min() ? largest / 127.f : 1.f;
-}
-
-// y = (y +) a_scale · b_scales · product (+ bias), then max(0, ·) when relu.
-MTREC_HOT_LOOP void RescaleRow(const float* __restrict product, float a_scale, const float* __restrict b_scales,
-                               const float* __restrict bias, float* __restrict y, int64_t n, bool accumulate,
-                               bool relu) {
-  for (int64_t i = 0; i < n; ++i) {
-    float v = a_scale * b_scales[i] * product[i];
-    if (bias) v += bias[i];
-    if (accumulate) v += y[i];
-    if (relu) v = std::max(v, 0.f);
-    y[i] = v;
-  }
 }
 
 // A as dense int8 (groups × rows × cols), one scale per row of each group: its largest |value| / 127 (1 when all
@@ -187,10 +116,10 @@ Plan MakeInt8Plan(const memory::desc& a, const memory::desc& b, const memory::de
   // Only VNNI and AMX kernels add int8 products in 32 bits; without them pairs are added in 16 bits first, which
   // can saturate, and the product would no longer be exact.
   const std::string kernel = pd.impl_info_str();
-  MTREC_CHECK(kernel.find("vnni") != std::string::npos || kernel.find("amx") != std::string::npos,
-              "int8: oneDNN offers only a {} kernel on this CPU ({}), whose int8 products may saturate; score in f32 "
-              "or bf16",
-              kernel, DetectCpu().Describe());
+  MTREC_CHECK(Int8KernelAddsIn32Bits(kernel),
+              "int8: not supported by this CPU for a matmul of {} by {}: oneDNN's kernel is {}, whose int8 products "
+              "may saturate ({}); score in f32 or bf16",
+              fmt::join(a.dims(), "x"), fmt::join(b.dims(), "x"), kernel, DetectCpu().Describe());
   const memory::dims& a_dims = a.dims();
   const memory::dims& c_dims = c.dims();
   plan.shape = ndims == 3 ? MatmulShape{a_dims[0], a_dims[1], a_dims[2], c_dims[2]}

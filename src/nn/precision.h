@@ -1,7 +1,7 @@
 // The number format of the dense layers' matmuls, process-wide: f32, or bf16 where the CPU multiplies bf16 in
 // hardware. Under bf16 each matmul converts its f32 operands to bf16 copies owned by its plan (nn/matmul.h) and
 // accumulates in f32 into f32 outputs, so weights, gradients, optimizer state and the saved model stay f32.
-// int8 is for scoring only (a served model, whose weights are frozen) on a CPU with VNNI or
+// int8 is for scoring only (serve, and predict --precision, whose weights are frozen) on a CPU with VNNI or
 // AMX-INT8: each weight column is quantised once to int8 with its own scale, each row of a product's input per
 // call with its own, the integer product accumulated exactly and scaled back to f32 (nn/matmul.h).
 // Products over weights that may change (training) stay f32 under int8.
@@ -22,8 +22,12 @@ void SetMatmulPrecision(Precision precision, const std::string& where = "precisi
 Precision MatmulPrecision();
 // Whether this CPU has bf16 dot products (avx512_bf16 or AMX); DetectCpu().Describe() says which.
 bool Bf16MatmulSupported();
-// Whether this CPU has int8 dot products (avx512_vnni, avx_vnni or AMX-INT8).
+// Whether this CPU has int8 dot products (avx512_vnni, avx_vnni or AMX-INT8) and oneDNN a kernel that uses them
+// (one that adds int8 pairs in 16 bits first can saturate, and is refused).
 bool Int8MatmulSupported();
+// The name of oneDNN's int8 matmul kernel on this CPU (e.g. "brg:avx512_core_vnni").
+std::string Int8MatmulKernel();
+bool Int8KernelAddsIn32Bits(const std::string& kernel);
 
 class ScopedMatmulPrecision {
  public:

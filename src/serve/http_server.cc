@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -511,7 +512,13 @@ void HttpServer::Loop::Run() {
       }
       for (int fd : idle) Close(*connections_.at(fd));
     }
-    if (!listening && busy_ == 0) break;
+    // Answers written, and every closing connection past its linger (Sweep closes them): closing one whose
+    // client still sends would reset it and could destroy the answer.
+    if (!listening && busy_ == 0 &&
+        std::none_of(connections_.begin(), connections_.end(),
+                     [](const auto& entry) { return entry.second->phase == Phase::kDraining; })) {
+      break;
+    }
     const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), kSweepMs);
     if (n < 0 && errno != EINTR) {
       LogInfo("serve: epoll_wait failed: {}", std::strerror(errno));
