@@ -12,6 +12,7 @@
 
 #include "cli/bench_serve.h"
 #include "cli/commands.h"
+#include "cli/scoring_precision.h"
 #include "common/communicator.h"
 #include "common/config.h"
 #include "common/cpu_features.h"
@@ -278,10 +279,7 @@ RunCommand AddBenchCommand(CLI::App& app) {
   serve->add_option("--model", serve_options->model, "Model file")->required();
   serve->add_option("--bodies", serve_options->bodies, "Request body files, or folders of *.json bodies (repeatable)")
       ->required();
-  serve->add_option("--precision", serve_options->precision,
-                    "Matmul precision: f32, bf16 where the CPU has it, or int8 where it has VNNI or AMX-INT8")
-      ->check(CLI::IsMember(Names<Precision>()))
-      ->capture_default_str();
+  AddScoringPrecisionOption(serve, &serve_options->precision);
   serve->add_option("--seconds", serve_options->seconds, "Time to measure for, after the warm-up")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/scoring_precision.h"
 #include "cli/data_sets.h"
 #include "common/error.h"
 #include "common/files.h"
@@ -92,12 +93,7 @@ RunCommand AddPredictCommand(CLI::App& app) {
                       "File of the rows before --data (repeatable, oldest first): the past the model's derived "
                       "time-series columns read (docs/time_series.md)");
   command->add_option("--threads", options->threads, "Threads (0 = all cores)")->capture_default_str();
-  command
-      ->add_option("--precision", options->precision,
-                   "Matmul precision: f32, bf16 where the CPU has avx512_bf16 or AMX, or int8 where it has VNNI or "
-                   "AMX-INT8 (scores then differ from f32's by the rounding of the operands; docs/serving.md)")
-      ->check(CLI::IsMember(Names<Precision>()))
-      ->capture_default_str();
+  AddScoringPrecisionOption(command, &options->precision);
   command->add_flag("--conditional", options->conditional,
                     "Also write p(task | parent) of each chain task, as a column <task>_given_<parent>");
   return [options] { return RunPredict(*options); };

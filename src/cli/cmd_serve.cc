@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/scoring_precision.h"
 #include "common/log.h"
 #include "common/threads.h"
 #include "nn/precision.h"
@@ -89,12 +90,7 @@ RunCommand AddServeCommand(CLI::App& app) {
                    "Micro-batches scored at once, each by its own copy of the model with its share of --threads; 0: "
                    "one per thread as far as the copies beyond the first fit in 1 GiB (docs/serving.md)")
       ->capture_default_str();
-  command
-      ->add_option("--precision", options->precision,
-                   "Matmul precision of scoring: f32, bf16 where the CPU has avx512_bf16 or AMX, or int8 where it has "
-                   "VNNI or AMX-INT8 (scores then differ from f32's by the rounding of the operands; docs/serving.md)")
-      ->check(CLI::IsMember(Names<Precision>()))
-      ->capture_default_str();
+  AddScoringPrecisionOption(command, &options->precision);
   command
       ->add_option("--http-threads", server.http_threads,
                    "Requests parsed and answered at once (idle and slow connections take no thread)")

@@ -5,13 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
-#include <limits>
 #include <string>
 
 #include "common/cpu_features.h"
 #include "common/error.h"
-#include "common/hot_loop.h"
 #include "common/threads.h"
 #include "nn/dnnl_context.h"
 #include "nn/int8_rows.h"

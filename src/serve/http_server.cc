@@ -71,6 +71,24 @@ void CloseFd(int fd) {
   if (fd >= 0) ::close(fd);
 }
 
+enum class Sent { kAll, kBlocked, kFailed };
+
+// Sends `out` from *sent on, as far as the (non-blocking) socket takes it, advancing *sent: all of it, or the
+// socket is full for now, or the connection failed (the client is gone).
+Sent SendFrom(int fd, const std::string& out, size_t* sent) {
+  while (*sent < out.size()) {
+    const ssize_t n = ::send(fd, out.data() + *sent, out.size() - *sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      *sent += static_cast<size_t>(n);
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return Sent::kBlocked;
+    } else if (!(n < 0 && errno == EINTR)) {
+      return Sent::kFailed;
+    }
+  }
+  return Sent::kAll;
+}
+
 }  // namespace
 
 class HttpServer::Loop {
@@ -349,19 +367,15 @@ void HttpServer::Loop::Answer(Connection& c, std::string out, size_t sent, bool 
 }
 
 void HttpServer::Loop::Write(Connection& c) {
-  while (c.sent < c.out.size()) {
-    const ssize_t n = ::send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
-    if (n > 0) {
-      c.sent += static_cast<size_t>(n);
-    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+  switch (SendFrom(c.fd, c.out, &c.sent)) {
+    case Sent::kBlocked:
       Watch(c, EPOLLOUT);
       return;
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else {
+    case Sent::kFailed:
       Close(c);
       return;
-    }
+    case Sent::kAll:
+      break;
   }
   --busy_;
   std::string().swap(c.out);
@@ -473,18 +487,7 @@ void HttpServer::Loop::Work() {
     // hand-off sooner. The loop keeps the descriptor open until it has this Done, even if the client hangs up.
     const bool close = !job.request.keep_alive || stopping_;
     Done done{job.fd, job.id, Serialize(response, close), 0, close, false};
-    while (done.sent < done.out.size()) {
-      const ssize_t n =
-          ::send(job.fd, done.out.data() + done.sent, done.out.size() - done.sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n > 0) {
-        done.sent += static_cast<size_t>(n);
-      } else if (n < 0 && errno == EINTR) {
-        continue;
-      } else {
-        done.failed = !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));  // else the loop writes the rest
-        break;
-      }
-    }
+    done.failed = SendFrom(job.fd, done.out, &done.sent) == Sent::kFailed;  // kBlocked: the loop writes the rest
     {
       std::lock_guard<std::mutex> lock(mutex_);
       done_.push_back(std::move(done));

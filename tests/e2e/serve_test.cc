@@ -222,6 +222,26 @@ json PredictAllIn(const std::string& precision, const std::string& model, const 
   return out;
 }
 
+// `scores` (from a server scoring in `precision`) against `f32`'s, row by row: every probability within
+// `probability_bound`, every gmv value within `value_share` of itself (+ the same absolute), and some score
+// different (else the precision's path was not taken).
+void ExpectNearF32(const json& f32, const json& scores, const std::string& precision, double probability_bound,
+                   double value_share) {
+  double largest = 0, differing = 0;
+  for (size_t r = 0; r < f32["rows"].size(); ++r) {
+    for (const char* task : {"click", "cart", "purchase", "gmv"}) {
+      const double a = f32["rows"][r][task], b = scores["rows"][r][task];
+      const bool value = std::string(task) == "gmv";
+      EXPECT_NEAR(b, a, value ? value_share + value_share * std::abs(a) : probability_bound) << task << " row " << r;
+      if (!value) largest = std::max(largest, std::abs(a - b));
+      differing += a != b;
+    }
+  }
+  EXPECT_GT(differing, 0) << precision << " scores equal f32's everywhere: the " << precision << " path was not taken";
+  std::printf("%s against f32 over %zu rows: largest difference of a probability %.2e\n", precision.c_str(),
+              f32["rows"].size(), largest);
+}
+
 // Scoring in bf16 (`serve --precision bf16`, where the CPU has it) stays within the stated bound of f32's scores,
 // and /metrics tells where each scoring request's time went.
 TEST_F(ServeTest, Bf16ScoringStaysNearF32AndMetricsShowTheStages) {
@@ -251,18 +271,7 @@ TEST_F(ServeTest, Bf16ScoringStaysNearF32AndMetricsShowTheStages) {
   }
   ASSERT_EQ(bf16["rows"].size(), rows_.size()) << bf16.dump();
   // The bound of docs/serving.md: probabilities within 0.01 of f32's, values within 1% (+0.01).
-  double largest = 0, differing = 0;
-  for (size_t r = 0; r < rows_.size(); ++r) {
-    for (const char* task : {"click", "cart", "purchase", "gmv"}) {
-      const double a = f32["rows"][r][task], b = bf16["rows"][r][task];
-      const double bound = std::string(task) == "gmv" ? 0.01 + 0.01 * std::abs(a) : 0.01;
-      EXPECT_NEAR(b, a, bound) << task << " row " << r;
-      largest = std::max(largest, std::abs(a - b));
-      differing += a != b;
-    }
-  }
-  EXPECT_GT(differing, 0) << "bf16 scores equal f32's everywhere: the bf16 path was not taken";
-  std::printf("bf16 against f32 over %zu rows: largest difference %.2e\n", rows_.size(), largest);
+  ExpectNearF32(f32, bf16, "bf16", 0.01, 0.01);
 }
 
 // Scoring in int8 (`serve --precision int8`, where the CPU has VNNI or AMX-INT8) stays within the bound
@@ -278,18 +287,7 @@ TEST_F(ServeTest, Int8ScoringStaysWithinItsBoundOfF32) {
     GTEST_SKIP() << refusal;
   }
   ASSERT_EQ(int8["rows"].size(), rows_.size()) << int8.dump();
-  double largest = 0, differing = 0;
-  for (size_t r = 0; r < rows_.size(); ++r) {
-    for (const char* task : {"click", "cart", "purchase", "gmv"}) {
-      const double a = f32["rows"][r][task], b = int8["rows"][r][task];
-      const double bound = std::string(task) == "gmv" ? 0.05 + 0.05 * std::abs(a) : 0.02;
-      EXPECT_NEAR(b, a, bound) << task << " row " << r;
-      if (std::string(task) != "gmv") largest = std::max(largest, std::abs(a - b));
-      differing += a != b;
-    }
-  }
-  EXPECT_GT(differing, 0) << "int8 scores equal f32's everywhere: the int8 path was not taken";
-  std::printf("int8 against f32 over %zu rows: largest difference of a probability %.2e\n", rows_.size(), largest);
+  ExpectNearF32(f32, int8, "int8", 0.02, 0.05);
 }
 
 TEST_F(ServeTest, BadRequestsGetJsonErrorsAndCountInMetrics) {
