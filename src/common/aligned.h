@@ -1,9 +1,12 @@
 // A fixed-size, 64-byte aligned, zero-initialised array: the storage of parameter arenas and activations.
 // Large arrays are mapped from the kernel's zero pages and take memory only where they are written: a layer's
 // buffers are sized for its largest batch, and a model that only infers never writes its gradient buffers.
+// Moving hands the array over; Share() makes a second owner of the same array (the served copies of a model read
+// one set of weights), which is freed with its last owner.
 //
 //   AlignedBuffer<float> weights(rows * cols);
 //   std::fill(weights.begin(), weights.end(), 0.f);
+//   AlignedBuffer<float> also = weights.Share();   // also.data() == weights.data()
 #pragma once
 
 #include <sys/mman.h>
@@ -14,6 +17,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <utility>
 
 namespace mtrec {
 
@@ -28,23 +32,43 @@ class AlignedBuffer {
 
   AlignedBuffer() = default;
   explicit AlignedBuffer(size_t size) { Resize(size); }
+  AlignedBuffer(AlignedBuffer&& other) noexcept : data_(std::move(other.data_)), size_(std::exchange(other.size_, 0)) {}
+  AlignedBuffer& operator=(AlignedBuffer&& other) noexcept {
+    data_ = std::move(other.data_);
+    size_ = std::exchange(other.size_, 0);
+    return *this;
+  }
+  AlignedBuffer(const AlignedBuffer&) = delete;  // a copy would share silently: Share() says so
+  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+
+  // A second owner of this array (not a copy): writes through either are seen by both.
+  AlignedBuffer Share() const {
+    AlignedBuffer shared;
+    shared.data_ = data_;
+    shared.size_ = size_;
+    return shared;
+  }
+  // Whether another AlignedBuffer owns this array too.
+  bool shared() const { return data_.use_count() > 1; }
 
   // Drops the old contents; the new contents are zero.
   void Resize(size_t size) {
     data_.reset();
     size_ = 0;
     const size_t bytes = ((size * sizeof(T) + kAlignment - 1) / kAlignment) * kAlignment;
+    if (bytes == 0) return;
+    void* p = nullptr;
     if (bytes >= kMapBytes) {
-      void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       if (p == MAP_FAILED) throw std::bad_alloc();
-      data_ = std::unique_ptr<T, Free>(static_cast<T*>(p), Free{bytes, bytes});
     } else {
-      void* p = bytes ? std::aligned_alloc(kAlignment, bytes) : nullptr;
-      if (bytes && !p) throw std::bad_alloc();
-      if (p) std::memset(p, 0, bytes);
-      data_ = std::unique_ptr<T, Free>(static_cast<T*>(p), Free{0, p ? bytes : 0});
+      p = std::aligned_alloc(kAlignment, bytes);
+      if (!p) throw std::bad_alloc();
+      std::memset(p, 0, bytes);
     }
-    g_aligned_bytes += static_cast<int64_t>(data_.get_deleter().bytes);
+    // Counted first: should the owner's bookkeeping fail to allocate, the deleter frees the array and uncounts it.
+    g_aligned_bytes += static_cast<int64_t>(bytes);
+    data_ = std::shared_ptr<T>(static_cast<T*>(p), Free{bytes >= kMapBytes ? bytes : 0, bytes});
     size_ = size;
   }
 
@@ -71,7 +95,7 @@ class AlignedBuffer {
       }
     }
   };
-  std::unique_ptr<T, Free> data_;
+  std::shared_ptr<T> data_;
   size_t size_ = 0;
 };
 

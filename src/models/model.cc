@@ -71,6 +71,16 @@ void Model::Initialize(uint64_t seed) {
   input_.Initialize(Mix64(seed ^ 0xe4b3d2a1ULL), embedding_init_std_);
 }
 
+void Model::ShareWeightsOf(const Model& source) {
+  CheckAllocated();
+  arena_.ShareValuesOf(source.arena());
+  auto& tables = input_.tables();
+  const auto& theirs = source.input().tables();
+  MTREC_CHECK(tables.size() == theirs.size(), "a model of {} embedding tables cannot share those of one of {}",
+              tables.size(), theirs.size());
+  for (size_t t = 0; t < tables.size(); ++t) tables[t].ShareStorageOf(theirs[t]);
+}
+
 void Model::SetOutputBias(int64_t task, float value) {
   CheckAllocated();
   MTREC_CHECK(task >= 0 && task < tasks_, "SetOutputBias: task {} of {}", task, tasks_);

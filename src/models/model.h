@@ -84,6 +84,9 @@ class Model {
   virtual ~Model() = default;
 
   void Initialize(uint64_t seed);
+  // Scores with the weights and embedding tables of `source` (the same config and layout built again, frozen)
+  // instead of its own, and freezes: the served copies of a model hold its weights once, each only its buffers.
+  void ShareWeightsOf(const Model& source);
   // Sets the bias of task k's output unit (after Initialize, before training): the task's output before its
   // weights learn anything, e.g. log of a count's mean. Every architecture ends in task towers whose one-unit
   // output layers, in the order their MLPs were added, give the task columns; the body adds nothing after them.

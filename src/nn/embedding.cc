@@ -59,6 +59,13 @@ void EmbeddingTable::Adopt(int64_t rows, AlignedBuffer<float> data) {
   rows_ = rows;
 }
 
+void EmbeddingTable::ShareStorageOf(const EmbeddingTable& source) {
+  MTREC_CHECK(name_ == source.name_ && rows_ == source.rows_ && dim_ == source.dim_,
+              "embedding '{}' ({} × {}) cannot share the rows of '{}' ({} × {})", name_, rows_, dim_, source.name_,
+              source.rows_, source.dim_);
+  data_ = source.data_.Share();
+}
+
 void EmbeddingTable::ResizeScratch(int64_t rows) {
   MTREC_CHECK(rows >= 0, "embedding '{}': {} rows", name_, rows);
   if (static_cast<size_t>(rows * dim_) > data_.size()) data_.Resize(static_cast<size_t>(rows * dim_));

@@ -72,6 +72,10 @@ class EmbeddingTable {
   // Replaces the storage by `data` (rows × dim values, rows may be 0): a row-sharded table
   // (models/sharded_tables.h) keeps only this process's rows while it trains and gathers them back at the end.
   void Adopt(int64_t rows, AlignedBuffer<float> data);
+  // Reads the rows of `source`, a table of the same name and shape, from now on: the served copies of a model
+  // look up one set of tables. Its own storage is let go; neither table may be written any more.
+  void ShareStorageOf(const EmbeddingTable& source);
+  bool storage_shared() const { return data_.shared(); }
   // rows() becomes `rows`, keeping the storage when it is large enough; the values are left as they are. For the
   // scratch table that holds the rows a batch fetched from other processes.
   void ResizeScratch(int64_t rows);

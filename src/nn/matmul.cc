@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 #include <string>
 
 #include "common/cpu_features.h"
@@ -17,7 +18,51 @@ namespace mtrec {
 
 using dnnl::memory;
 
+struct PackedWeights {
+  std::once_flag packed;
+  memory b;                   // the weights in the primitive's layout
+  std::vector<float> scales;  // int8: one per group and output column
+};
+
 namespace {
+
+// The packed weights alive, by what they were packed from (address and layout) and into. Only weak references:
+// a packed copy lives as long as a plan uses it, and the plans as long as their model, which holds the weights, so
+// an address seen here cannot have been reused by other weights meanwhile.
+class PackedWeightsRegistry {
+ public:
+  std::shared_ptr<PackedWeights> Get(const float* source, const memory::desc& source_desc,
+                                     const memory::desc& packed_desc) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::erase_if(entries_, [](const Entry& entry) { return entry.packed.expired(); });
+    for (const Entry& entry : entries_) {
+      if (entry.source == source && entry.source_desc == source_desc && entry.packed_desc == packed_desc) {
+        if (std::shared_ptr<PackedWeights> packed = entry.packed.lock()) return packed;
+      }
+    }
+    auto packed = std::make_shared<PackedWeights>();
+    entries_.push_back({source, source_desc, packed_desc, packed});
+    return packed;
+  }
+  int64_t Live() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return std::count_if(entries_.begin(), entries_.end(), [](const Entry& entry) { return !entry.packed.expired(); });
+  }
+
+ private:
+  struct Entry {
+    const float* source;
+    memory::desc source_desc, packed_desc;
+    std::weak_ptr<PackedWeights> packed;
+  };
+  std::mutex mutex_;
+  std::vector<Entry> entries_;
+};
+
+PackedWeightsRegistry& Registry() {
+  static PackedWeightsRegistry registry;
+  return registry;
+}
 
 // Enough for every shape a trainer sees (the batch size, the last partial batch, the evaluation batch); a
 // server with arbitrary request sizes recycles the least recently used entry instead of growing.
@@ -132,7 +177,8 @@ Plan MakeInt8Plan(const memory::desc& a, const memory::desc& b, const memory::de
   plan.a_scales.resize(static_cast<size_t>(plan.a_view.groups * plan.a_view.rows));
   plan.b_scales.resize(static_cast<size_t>(plan.b_view.groups * plan.b_view.cols));
   plan.a = memory(a_s8, engine);
-  plan.b = memory(pd.weights_desc(), engine);
+  plan.b = memory(pd.weights_desc(), engine, DNNL_MEMORY_NONE);  // reads the shared packed copy
+  plan.b_source = b;
   plan.blocked_b = true;
   plan.pack_once = true;
   plan.c = memory(c_dense, engine);
@@ -207,10 +253,12 @@ Plan MakePlan(const memory::desc& a, const memory::desc& b, const memory::desc* 
   }
   plan.blocked_b = bf16 || (blocked_b && pd.weights_desc() != b);
   if (plan.blocked_b) {
-    plan.b = memory(pd.weights_desc(), engine);  // owned: the blocked (and under bf16 converted) copy
+    // The blocked (and under bf16 converted) copy: the plan's own, or with pack_once a shared one.
+    plan.b = pack_once ? memory(pd.weights_desc(), engine, DNNL_MEMORY_NONE) : memory(pd.weights_desc(), engine);
     plan.b_user = memory(b, engine, DNNL_MEMORY_NONE);
     plan.reorder_b = dnnl::reorder(plan.b_user, plan.b);
     plan.pack_once = pack_once;
+    plan.b_source = b;
   } else {
     plan.b = memory(b, engine, DNNL_MEMORY_NONE);
   }
@@ -237,12 +285,20 @@ void ExecuteInt8(Plan& plan, const float* a, const float* b, const float* bias, 
   MTREC_CHECK(plan.int8, "an int8 product asked of a {} plan", plan.precision);
   if (RecordingMatmuls()) NoteMatmul(plan.shape);
   if (plan.packed_from != b) {
-    // The integers in a plain layout only until oneDNN has them in its own: one copy of the weights per plan.
-    const View3& v = plan.b_view;
-    const memory::dims dims = v.ndims == 3 ? memory::dims{v.groups, v.rows, v.cols} : memory::dims{v.rows, v.cols};
-    const memory plain(memory::desc(dims, memory::data_type::s8, DenseTag(dims.size())), DnnlEngine());
-    QuantiseColumns(b, v, static_cast<int8_t*>(plain.get_data_handle()), plan.b_scales.data());
-    RunReorder(dnnl::reorder(plain, plan.b), plain, plan.b, "the int8 weights");
+    plan.packed = Registry().Get(b, plan.b_source, plan.b.get_desc());
+    PackedWeights& packed = *plan.packed;
+    std::call_once(packed.packed, [&] {
+      // The integers in a plain layout only until oneDNN has them in its own.
+      const View3& v = plan.b_view;
+      const memory::dims dims = v.ndims == 3 ? memory::dims{v.groups, v.rows, v.cols} : memory::dims{v.rows, v.cols};
+      const memory plain(memory::desc(dims, memory::data_type::s8, DenseTag(dims.size())), DnnlEngine());
+      packed.scales.resize(plan.b_scales.size());
+      QuantiseColumns(b, v, static_cast<int8_t*>(plain.get_data_handle()), packed.scales.data());
+      packed.b = memory(plan.b.get_desc(), DnnlEngine());
+      RunReorder(dnnl::reorder(plain, packed.b), plain, packed.b, "the int8 weights");
+    });
+    plan.b.set_data_handle(packed.b.get_data_handle());
+    plan.b_scales = packed.scales;
     plan.packed_from = b;
   }
   QuantiseRows(a, plan.a_view, static_cast<int8_t*>(plan.a.get_data_handle()), plan.a_scales.data());
@@ -278,10 +334,19 @@ void Execute(Plan& plan, const float* a, const float* b, const float* bias, floa
   } else {
     plan.a.set_data_handle(const_cast<float*>(a));
   }
-  if (plan.blocked_b) {
-    if (!plan.pack_once || plan.packed_from != b) {
-      plan.b_user.set_data_handle(const_cast<float*>(b));
-      RunReorder(plan.reorder_b, plan.b_user, plan.b, "the right operand");
+  if (plan.blocked_b && !plan.pack_once) {
+    plan.b_user.set_data_handle(const_cast<float*>(b));
+    RunReorder(plan.reorder_b, plan.b_user, plan.b, "the right operand");
+  } else if (plan.blocked_b) {
+    if (plan.packed_from != b) {
+      plan.packed = Registry().Get(b, plan.b_source, plan.b.get_desc());
+      PackedWeights& packed = *plan.packed;
+      std::call_once(packed.packed, [&] {
+        packed.b = memory(plan.b.get_desc(), DnnlEngine());
+        plan.b_user.set_data_handle(const_cast<float*>(b));
+        RunReorder(plan.reorder_b, plan.b_user, packed.b, "the right operand");
+      });
+      plan.b.set_data_handle(packed.b.get_data_handle());
       plan.packed_from = b;
     }
   } else {
@@ -298,6 +363,8 @@ void Execute(Plan& plan, const float* a, const float* b, const float* bias, floa
   MTREC_CHECK(status == dnnl_success, "oneDNN matmul failed with status {}", static_cast<int>(status));
   if (plan.stage_c) RunReorder(plan.reorder_c, plan.c, plan.c_user, "the product");
 }
+
+int64_t PackedWeightCopies() { return Registry().Live(); }
 
 PlanCache::PlanCache() { plans_.reserve(kMaxPlansPerKind); }
 

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include <dnnl.hpp>
@@ -28,6 +29,13 @@ struct View3 {
   int ndims = 2;  // of the descriptor it came from
   int64_t At(int64_t g, int64_t r, int64_t c) const { return g * group_stride + r * row_stride + c * col_stride; }
 };
+
+// Frozen weights packed into a primitive's layout (converted under bf16, quantised under int8), shared by every
+// plan that packs the same weights into the same layout: a layer's plans for other batch sizes, and the served
+// copies of a model, which read one set of weights (Model::ShareWeightsOf).
+struct PackedWeights;
+// Packed copies of frozen weights alive in this process (for tests and measurements).
+int64_t PackedWeightCopies();
 
 // One matmul C (+)= A · B (+ bias) for one shape, in the precision current when it was made (nn/precision.h).
 struct Plan {
@@ -51,9 +59,12 @@ struct Plan {
   dnnl::memory b_user;
   dnnl::reorder reorder_b;
   bool blocked_b = false;
-  // B never changes (frozen weights): `b` is packed from it once and kept while the caller passes the same B.
+  // B never changes (frozen weights): it is packed once, into `packed` (shared), which `b` reads while the caller
+  // passes the same B.
   bool pack_once = false;
   const float* packed_from = nullptr;
+  std::shared_ptr<PackedWeights> packed;
+  dnnl::memory::desc b_source;  // B as the caller lays it out: with its address, what `packed` was packed from
   // Under bf16: A as the caller lays it out (f32, any strides) and the reorder that converts it into `a`, a dense
   // bf16 copy owned by the plan. B then always goes through reorder_b, which converts and blocks in one pass.
   dnnl::memory a_user;

@@ -124,8 +124,32 @@ void ParameterArena::Initialize(uint64_t seed) {
   }
 }
 
+void ParameterArena::FreezeValues() {
+  frozen_ = true;
+  grads_ = AlignedBuffer<float>();
+}
+
+void ParameterArena::ShareValuesOf(const ParameterArena& source) {
+  MTREC_CHECK(allocated_ && source.allocated_, "parameter values shared before both arenas were allocated");
+  MTREC_CHECK(source.frozen_, "parameter values shared from an arena that may still change");
+  MTREC_CHECK(total_ == source.total_ && infos_.size() == source.infos_.size(),
+              "parameter values shared between arenas of {} and {} parameters ({} and {} floats)", infos_.size(),
+              source.infos_.size(), total_, source.total_);
+  for (size_t i = 0; i < infos_.size(); ++i) {
+    const ParameterInfo& mine = infos_[i];
+    const ParameterInfo& theirs = source.infos_[i];
+    MTREC_CHECK(mine.name == theirs.name && mine.rows == theirs.rows && mine.cols == theirs.cols &&
+                    mine.offset == theirs.offset,
+                "parameter {} is '{}' ({} × {}) here and '{}' ({} × {}) in the arena whose values it would share", i,
+                mine.name, mine.rows, mine.cols, theirs.name, theirs.rows, theirs.cols);
+  }
+  values_ = source.values_.Share();
+  FreezeValues();
+}
+
 void ParameterArena::ZeroGrad() {
   MTREC_CHECK(allocated_, "ZeroGrad() before Allocate()");
+  MTREC_CHECK(!frozen_, "ZeroGrad() on a frozen (served) model, which keeps no gradients");
   // In parallel: a model's gradients are tens of MB, and one thread's fill is bound by its own bandwidth.
   float* grads = grads_.data();
   const int64_t n = static_cast<int64_t>(grads_.size());

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/aligned.h"
+#include "common/error.h"
 
 namespace mtrec {
 
@@ -87,7 +88,10 @@ class ParameterArena {
   void ZeroGrad();
 
   float* Value(size_t id) { return values_.data() + infos_[id].offset; }
-  float* Grad(size_t id) { return grads_.data() + infos_[id].offset; }
+  float* Grad(size_t id) {
+    MTREC_CHECK(!frozen_, "gradient of '{}' asked of a frozen (served) model, which keeps none", infos_[id].name);
+    return grads_.data() + infos_[id].offset;
+  }
   const ParameterInfo& Info(size_t id) const { return infos_[id]; }
   const std::vector<ParameterInfo>& Infos() const { return infos_; }
 
@@ -97,10 +101,14 @@ class ParameterArena {
   size_t size() const { return total_; }  // floats, padding included
   bool allocated() const { return allocated_; }
   // A promise that the values will not change any more (a model loaded to serve): the dense layers then pack
-  // their weights into oneDNN's layout (and under bf16 convert them) once, instead of on every call. One way:
-  // nothing unfreezes an arena.
-  void FreezeValues() { frozen_ = true; }
+  // their weights into oneDNN's layout (and under bf16 convert them) once, instead of on every call, and the
+  // gradients, never written again, are let go. One way: nothing unfreezes an arena.
+  void FreezeValues();
   bool values_frozen() const { return frozen_; }
+  // Freezes this arena on the values of `source`, an arena of the same layout (the same model built again), which
+  // must be frozen: the served copies of a model read one set of weights. Its own values are let go.
+  void ShareValuesOf(const ParameterArena& source);
+  bool values_shared() const { return values_.shared(); }
 
  private:
   std::vector<ParameterInfo> infos_;

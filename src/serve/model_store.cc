@@ -20,14 +20,20 @@ namespace {
 // A model file's version: the CRC-32 of its bytes.
 std::string VersionOf(const std::string& bytes) { return fmt::format("{:08x}", Crc32(bytes.data(), bytes.size())); }
 
-// `count` more copies of the model in `bytes`, frozen for serving.
-void AddReplicas(ServingModel& model, const std::string& bytes, const std::string& path, int64_t max_batch,
-                 int count) {
+// `count` more copies of `model` for more scorers: each built again from its config and layout, reading the first
+// copy's weights and tables (Model::ShareWeightsOf), with buffers of its own.
+void AddReplicas(ServingModel& model, int64_t max_batch, int count) {
+  const Model& first = *model.loaded.model;
   for (int k = 0; k < count; ++k) {
-    model.replicas.push_back(std::move(LoadModelFromBytes(bytes, path, max_batch).model));
-    model.replicas.back()->arena().FreezeValues();
+    std::unique_ptr<Model> replica = CreateModel(model.loaded.config, model.loaded.pipeline->layout(), max_batch);
+    replica->ShareWeightsOf(first);
+    model.replicas.push_back(std::move(replica));
   }
 }
+
+// What a copy beyond the first may come to take beside its arrays: the packed (oneDNN layout; converted under bf16,
+// quantised under int8) weights its dense layers make at their first call, at most about its dense weights again.
+int64_t PackedWeightBytes(const Model& model) { return static_cast<int64_t>(model.arena().size() * sizeof(float)); }
 
 }  // namespace
 
@@ -37,10 +43,10 @@ std::shared_ptr<ServingModel> LoadServingModel(const std::string& path, int64_t 
   std::string bytes = ReadFileBytes(path);
   auto model = std::make_shared<ServingModel>();
   model->version = VersionOf(bytes);
-  AddReplicas(*model, bytes, path, max_batch, copies - 1);
   model->loaded = LoadModelFromBytes(std::move(bytes), path, max_batch);
   // A served model never trains: its layers pack (and under bf16 convert) their weights once.
   model->loaded.model->arena().FreezeValues();
+  AddReplicas(*model, max_batch, copies - 1);
   const Config& config = model->loaded.config;
   const std::vector<TimeSeriesColumnConfig>& derived = config.time_series.columns;
   if (!derived.empty() && history.empty()) {
@@ -88,11 +94,23 @@ ModelStore::FileStamp ModelStore::Stamp(const std::string& path) {
 
 ModelStore::ModelStore(std::string path, int64_t max_batch, std::vector<std::string> history, int copies)
     : path_(std::move(path)), max_batch_(max_batch), history_(std::move(history)), copies_(copies) {
+  MTREC_CHECK(copies >= 1, "a served model needs at least 1 copy, got {}", copies);
   seen_ = Stamp(path_);
-  // What the load took, or its arrays may come to take when written (buffers for max_batch rows), whichever is more.
+  current_ = LoadServingModel(path_, max_batch_, history_);
+  SetCopies(copies);
+}
+
+int64_t ModelStore::ReplicaBytes() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (replica_bytes_ >= 0) return replica_bytes_;
+  // What building one took: the resident bytes it added, or the bytes of its arrays (written or not: what its
+  // buffers may come to take for max_batch rows), whichever is more; then its packed weights.
+  // The copy made is kept (SetCopies lets go of copies beyond its count).
   const int64_t resident = ResidentBytes(), arrays = AlignedBytes();
-  current_ = LoadServingModel(path_, max_batch_, history_, copies_);
-  loaded_bytes_ = std::max<int64_t>({0, ResidentBytes() - resident, AlignedBytes() - arrays}) / copies_;
+  AddReplicas(*current_, max_batch_, 1);
+  replica_bytes_ = std::max<int64_t>({0, ResidentBytes() - resident, AlignedBytes() - arrays}) +
+                   PackedWeightBytes(*current_->loaded.model);
+  return replica_bytes_;
 }
 
 void ModelStore::SetCopies(int copies) {
@@ -104,16 +122,7 @@ void ModelStore::SetCopies(int copies) {
     current_->replicas.resize(static_cast<size_t>(copies - 1));
     return;
   }
-  // The same file: only the copies are loaded, not again its pipeline and history.
-  const std::string bytes = ReadFileBytes(path_);
-  if (VersionOf(bytes) == current_->version) {
-    AddReplicas(*current_, bytes, path_, max_batch_, more);
-    return;
-  }
-  // Changed since it was loaded: load it whole, the old copies first let go.
-  seen_ = Stamp(path_);
-  current_.reset();
-  current_ = LoadServingModel(path_, max_batch_, history_, copies_);
+  AddReplicas(*current_, max_batch_, more);
 }
 
 ModelStore::~ModelStore() {

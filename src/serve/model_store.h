@@ -28,7 +28,8 @@ namespace mtrec {
 struct ServingModel {
   LoadedModel loaded;
   // Further copies of loaded.model, one per scorer beyond the first: a model's forward pass writes its own
-  // buffers, so scorers that run at once each need their own (ForScorer).
+  // buffers, so scorers that run at once each need their own (ForScorer). They read loaded.model's weights and
+  // embedding tables (Model::ShareWeightsOf), which are held once.
   std::vector<std::unique_ptr<Model>> replicas;
   std::unique_ptr<TimeSeriesIndex> history;  // with --history and derived time-series columns; read by `schema`
   std::unique_ptr<RequestSchema> schema;
@@ -44,7 +45,7 @@ struct ServingModel {
 // Loads `path` for serving; throws Error naming the file when it is not a valid model. A model with derived
 // time-series columns reads `history` (oldest first) and indexes it, so that requests may leave those columns out;
 // a history file that does not load fails the load like a damaged model. `copies`: the model's copies, one per
-// scorer (each holds the weights and buffers again).
+// scorer (each with buffers of its own, all reading one set of weights).
 std::shared_ptr<ServingModel> LoadServingModel(const std::string& path, int64_t max_batch,
                                                const std::vector<std::string>& history = {}, int copies = 1);
 
@@ -61,11 +62,12 @@ class ModelStore {
   ModelStore& operator=(const ModelStore&) = delete;
 
   std::shared_ptr<ServingModel> Current() const;
-  // What the first load took: the resident bytes it added, or the bytes of its arrays (written or not: what its
-  // buffers may come to take), whichever is more; one more copy costs about as much.
-  int64_t loaded_bytes() const { return loaded_bytes_; }
-  // `copies` copies of the current model (the missing ones loaded from its file, or the file loaded whole when it
-  // changed since), and of every reload from then on; before the scorers start.
+  // What a copy of the model beyond the first takes (its buffers for max_batch rows, written or not, and the packed
+  // weights its layers will make; the weights and tables are the first copy's): measured on the first call by
+  // making one more copy, which SetCopies keeps or lets go. Before the scorers start.
+  int64_t ReplicaBytes();
+  // `copies` copies of the current model (the missing ones built on its weights), and of every reload from then
+  // on; before the scorers start.
   void SetCopies(int copies);
   // Looks at the file once: loads and swaps when it changed since the last look (size, time, inode), refuses a
   // file that does not load (until it changes again). detail: the new version or the load error.
@@ -92,7 +94,7 @@ class ModelStore {
   const int64_t max_batch_;
   const std::vector<std::string> history_;
   int copies_;
-  int64_t loaded_bytes_ = 0;
+  int64_t replica_bytes_ = -1;  // -1: not measured yet
   mutable std::mutex mutex_;
   std::shared_ptr<ServingModel> current_;
   FileStamp seen_;

@@ -78,12 +78,14 @@ RankingServer::RankingServer(ServerOptions options) : options_(std::move(options
   // Automatic: the first copy is loaded alone, and what it took decides how many more fit.
   store_ = std::make_unique<ModelStore>(options_.model, max_rows, options_.history, std::max(1, options_.scorers));
   if (options_.scorers == 0) {
-    options_.scorers = ResolveScorers(0, Threads(), store_->loaded_bytes());
+    const int64_t copy_bytes = Threads() > 1 ? store_->ReplicaBytes() : 0;
+    options_.scorers = ResolveScorers(0, Threads(), copy_bytes);
     store_->SetCopies(options_.scorers);
     if (options_.scorers < Threads()) {
-      LogInfo("serve: {} scorers for {} threads: a copy of the model may take {:.0f} MiB once its buffers are written, "
-              "and the copies beyond the first {:.0f} MiB (--scorers sets the count)",
-              options_.scorers, Threads(), static_cast<double>(store_->loaded_bytes()) / (1 << 20),
+      LogInfo("serve: {} scorers for {} threads: a copy of the model beyond the first (its buffers and packed "
+              "weights; the weights and tables are shared) may take {:.0f} MiB, and those copies {:.0f} MiB in all "
+              "(--scorers sets the count)",
+              options_.scorers, Threads(), static_cast<double>(copy_bytes) / (1 << 20),
               static_cast<double>(kMaxAutoCopyBytes) / (1 << 20));
     }
   }

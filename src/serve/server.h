@@ -25,8 +25,8 @@ namespace mtrec {
 // The memory --scorers 0 may spend on copies of the model beyond the first.
 inline constexpr int64_t kMaxAutoCopyBytes = int64_t{1} << 30;
 
-// --scorers 0 resolved: one scorer per thread, as far as the copies beyond the first, of `copy_bytes` each (what
-// loading the first took), fit in kMaxAutoCopyBytes; a count given is kept.
+// --scorers 0 resolved: one scorer per thread, as far as the copies beyond the first, of `copy_bytes` each
+// (ModelStore::ReplicaBytes), fit in kMaxAutoCopyBytes; a count given is kept.
 int ResolveScorers(int scorers, int threads, int64_t copy_bytes);
 
 struct ServerOptions {

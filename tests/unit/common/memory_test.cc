@@ -53,5 +53,30 @@ TEST(MemoryTest, LargeArraysTakeMemoryOnlyWhereWritten) {
   EXPECT_EQ(AlignedBytes(), arrays);
 }
 
+// Share() makes a second owner of the same array, not a copy: it is counted once, both see every write, and it is
+// freed with its last owner.
+TEST(MemoryTest, ASharedArrayIsCountedOnceAndFreedWithItsLastOwner) {
+  const size_t floats = size_t{1} << 20;  // 4 MiB, mapped
+  const int64_t arrays = AlignedBytes();
+  auto first = std::make_unique<AlignedBuffer<float>>(floats);
+  AlignedBuffer<float> second = first->Share();
+  EXPECT_EQ(second.data(), first->data());
+  EXPECT_EQ(second.size(), floats);
+  EXPECT_TRUE(first->shared() && second.shared());
+  EXPECT_EQ(AlignedBytes() - arrays, static_cast<int64_t>(floats * sizeof(float)));
+  (*first)[7] = 3.f;
+  EXPECT_FLOAT_EQ(second[7], 3.f);
+  first.reset();
+  EXPECT_FALSE(second.shared());
+  EXPECT_FLOAT_EQ(second[7], 3.f);
+  EXPECT_EQ(AlignedBytes() - arrays, static_cast<int64_t>(floats * sizeof(float)));
+  AlignedBuffer<float> moved = std::move(second);
+  EXPECT_EQ(second.data(), nullptr);  // NOLINT(bugprone-use-after-move): a moved-from buffer is empty
+  EXPECT_EQ(second.size(), 0u);
+  EXPECT_FLOAT_EQ(moved[7], 3.f);
+  moved = AlignedBuffer<float>();
+  EXPECT_EQ(AlignedBytes(), arrays);
+}
+
 }  // namespace
 }  // namespace mtrec

@@ -52,6 +52,15 @@ InputLayout Layout() {
   return layout;
 }
 
+// Two tables, so that a layer reading several shows: the inference tests' layout.
+InputLayout TwoTableLayout() {
+  InputLayout layout;
+  layout.tables = {{"user", 4, 3}, {"item", 6, 2}};
+  layout.single_slots = {{"user", 0, Pooling::kSum}, {"item", 1, Pooling::kSum}};
+  layout.numeric_names = {"price"};
+  return layout;
+}
+
 Batch MakeBatch() {
   Batch batch;
   batch.size = kRows;
@@ -206,10 +215,7 @@ TEST(MlpInferenceTest, TheReluAfterBatchNormStays) {
 // reads embedding set k), which computes every row: it only has to score the same.
 TEST_P(EveryArchitecture, RowsInGroupsScoreAsTheSameRowsAlone) {
   const Config config = ParseConfig(kConfig, "model_test.toml", {"model.arch=" + std::string(GetParam())});
-  InputLayout layout;
-  layout.tables = {{"user", 4, 3}, {"item", 6, 2}};
-  layout.single_slots = {{"user", 0, Pooling::kSum}, {"item", 1, Pooling::kSum}};
-  layout.numeric_names = {"price"};
+  const InputLayout layout = TwoTableLayout();
   constexpr int64_t kGroupedRows = 8;
   std::unique_ptr<Model> model = CreateModel(config, layout, kGroupedRows);
   model->Initialize(1);
@@ -230,6 +236,32 @@ TEST_P(EveryArchitecture, RowsInGroupsScoreAsTheSameRowsAlone) {
   if (GetParam() == "single_task") return;
   EXPECT_TRUE(std::any_of(shapes.begin(), shapes.end(), [](const MatmulShape& s) { return s.m == 3 && s.k == 3; }))
       << "no product of the groups' shared columns";
+}
+
+// A served copy built again from the config reads the model's weights and tables (one array each, not a copy) and
+// scores the same rows exactly as the model does; it keeps no gradients.
+TEST_P(EveryArchitecture, ACopySharingTheWeightsScoresAsTheModel) {
+  const Config config = ParseConfig(kConfig, "model_test.toml", {"model.arch=" + std::string(GetParam())});
+  const InputLayout layout = TwoTableLayout();
+  std::unique_ptr<Model> model = CreateModel(config, layout, 8);
+  model->Initialize(5);
+  std::unique_ptr<Model> copy = CreateModel(config, layout, 8);
+  EXPECT_THROW(copy->ShareWeightsOf(*model), Error);  // the model may still train
+  model->arena().FreezeValues();
+  copy->ShareWeightsOf(*model);
+  EXPECT_EQ(copy->arena().values(), model->arena().values());
+  ASSERT_EQ(copy->input().tables().size(), model->input().tables().size());
+  for (size_t t = 0; t < copy->input().tables().size(); ++t) {
+    EXPECT_EQ(copy->input().tables()[t].data(), model->input().tables()[t].data()) << t;
+  }
+  EXPECT_TRUE(copy->arena().values_frozen());
+  EXPECT_EQ(copy->arena().grads(), nullptr);
+  Batch batch;
+  batch.size = 5;
+  batch.single_ids = {{0, 1, 2, 3, 1}, {5, 4, 3, 2, 1}};
+  batch.numeric = {0.5f, -1.f, 2.f, 0.f, 1.f};
+  const std::vector<float> expected = Values(model->Forward(batch, Mode::kInfer));
+  EXPECT_EQ(Values(copy->Forward(batch, Mode::kInfer)), expected);
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, EveryArchitecture, testing::ValuesIn(NameTable<Arch>::kNames),

@@ -4,9 +4,13 @@
 
 #include <cmath>
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "common/error.h"
+#include "common/memory.h"
+#include "support/test_files.h"
 
 namespace mtrec {
 namespace {
@@ -106,6 +110,48 @@ TEST(ParameterArenaTest, RefusesMisuse) {
   EXPECT_TRUE(arena.allocated());
   EXPECT_THROW(arena.Reserve("c", 2, 2, Init::kZero, true), Error);
   EXPECT_THROW(arena.Allocate(), Error);
+}
+
+// A frozen arena (a served model) lets its gradients go: asking for one, or zeroing them, is refused by name.
+TEST(ParameterArenaTest, AFrozenArenaKeepsNoGradients) {
+  ParameterArena arena;
+  const size_t a = arena.Reserve("tower.weight", 300, 300, Init::kOne, true);
+  arena.Allocate();
+  const int64_t arrays = AlignedBytes();
+  arena.FreezeValues();
+  EXPECT_EQ(arrays - AlignedBytes(), static_cast<int64_t>(arena.size() * sizeof(float)));
+  EXPECT_EQ(arena.grads(), nullptr);
+  EXPECT_NE(ErrorOf([&] { arena.Grad(a); }).find("'tower.weight'"), std::string::npos);
+  EXPECT_THROW(arena.ZeroGrad(), Error);
+  EXPECT_EQ(arena.Value(a)[0], 0.f);  // the values stay
+}
+
+// An arena of the same layout reads the frozen one's values (one array, not a copy) and is frozen itself; an arena
+// of another layout, or a source that may still change, is refused.
+TEST(ParameterArenaTest, SharesTheValuesOfAFrozenArenaOfTheSameLayout) {
+  const auto build = [](int64_t cols, uint64_t seed) {
+    auto arena = std::make_unique<ParameterArena>();
+    arena->Reserve("w", 4, cols, Init::kHeUniform, true);
+    arena->Reserve("b", 1, cols, Init::kZero, false);
+    arena->Allocate();
+    arena->Initialize(seed);
+    return arena;
+  };
+  auto source = build(5, 1);
+  auto copy = build(5, 2);
+  EXPECT_NE(ErrorOf([&] { copy->ShareValuesOf(*source); }).find("may still change"), std::string::npos);
+  source->FreezeValues();
+  auto other = build(6, 2);
+  EXPECT_NE(ErrorOf([&] { other->ShareValuesOf(*source); }).find("'w' (4 × 6) here and 'w' (4 × 5)"),
+            std::string::npos);
+  const std::vector<float> expected(source->values(), source->values() + source->size());
+  copy->ShareValuesOf(*source);
+  EXPECT_TRUE(copy->values_frozen());
+  EXPECT_TRUE(copy->values_shared() && source->values_shared());
+  EXPECT_EQ(copy->values(), source->values());
+  source.reset();  // the values live on with their last reader
+  EXPECT_EQ(std::vector<float>(copy->values(), copy->values() + copy->size()), expected);
+  EXPECT_FALSE(copy->values_shared());
 }
 
 }  // namespace

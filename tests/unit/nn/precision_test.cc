@@ -15,14 +15,18 @@
 #include <cstring>
 #include <dnnl.hpp>
 #include <limits>
+#include <memory>
+#include <thread>
 #include <vector>
 
 #include "common/cpu_features.h"
 #include "common/error.h"
 #include "common/rng.h"
+#include "common/threads.h"
 #include "nn/dense.h"
 #include "nn/dnnl_context.h"
 #include "nn/grouped_dense.h"
+#include "nn/matmul.h"
 #include "nn/shared_columns.h"
 
 namespace mtrec {
@@ -435,6 +439,66 @@ TEST(PrecisionTest, Int8SplitProductIsTheSumOfItsPartsEachWithinItsBound) {
       }
     }
   }
+}
+
+// Frozen layers reading one set of weights (the served copies of a model, ParameterArena::ShareValuesOf) pack
+// them once between them, in every precision: the second copy's product, even made at the same moment on another
+// thread, reads the first one's packed weights, and the packed copy goes with the last plan that reads it.
+TEST(PrecisionTest, FrozenCopiesOfALayerShareOnePackedCopyOfItsWeights) {
+  SetThreads(1);
+  std::vector<Precision> precisions = {Precision::kF32};
+  if (Bf16MatmulSupported()) precisions.push_back(Precision::kBf16);
+  if (Int8MatmulSupported()) precisions.push_back(Precision::kInt8);
+  for (Precision precision : precisions) {
+    SCOPED_TRACE(Names<Precision>()[static_cast<size_t>(precision)]);
+    ScopedMatmulPrecision scope(precision);
+    const int64_t before = PackedWeightCopies();
+    {
+      constexpr int64_t kIn = 512, kOut = 256;
+      auto first = std::make_unique<ParameterArena>();
+      Dense first_dense(*first, "d", kIn, kOut);
+      first->Allocate();
+      first->Initialize(6);
+      first->FreezeValues();
+      ParameterArena second;
+      Dense second_dense(second, "d", kIn, kOut);
+      second.Allocate();
+      second.ShareValuesOf(*first);
+      Rng rng(2);
+      std::vector<float> src(100 * kIn), a(100 * kOut), b(100 * kOut);
+      for (float& x : src) x = static_cast<float>(rng.Uniform() - 0.5);
+      const auto run = [&](Dense& dense, std::vector<float>& dst, int64_t rows) {
+        dense.Infer(Tensor{src.data(), rows, kIn, kIn}, Tensor{dst.data(), rows, kOut, kOut}, nullptr, true);
+      };
+      run(first_dense, a, 100);
+      const int64_t packed = PackedWeightCopies() - before;
+      if (precision == Precision::kF32 && packed == 0) {
+        SUCCEED() << "oneDNN reads these f32 weights in their own layout on this CPU: nothing to pack";
+        continue;
+      }
+      ASSERT_EQ(packed, 1);
+      run(second_dense, b, 100);
+      EXPECT_EQ(PackedWeightCopies() - before, 1) << "the second copy packed the weights again";
+      EXPECT_EQ(a, b);
+      const std::vector<float> expected = a;
+      // A batch size neither has seen, on two threads at once: one of them packs (if this shape wants another
+      // layout), the other waits for it, and both read the same integers.
+      std::thread other([&] {
+        SetThreadsOfThisThread(1);
+        run(second_dense, b, 37);
+      });
+      run(first_dense, a, 37);
+      other.join();
+      EXPECT_EQ(a, b);
+      EXPECT_LE(PackedWeightCopies() - before, 2);
+      first.reset();  // the values live on with the second arena, and the packed copies with its plans
+      run(second_dense, b, 100);
+      EXPECT_EQ(b, expected);
+      EXPECT_GE(PackedWeightCopies() - before, 1);
+    }
+    EXPECT_EQ(PackedWeightCopies(), before) << "a packed copy outlived every plan that reads it";
+  }
+  SetThreads(0);
 }
 
 }  // namespace

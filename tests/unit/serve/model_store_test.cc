@@ -1,0 +1,130 @@
+#include "serve/model_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/threads.h"
+#include "data/column_table.h"
+#include "io/model_io.h"
+#include "support/test_files.h"
+
+namespace mtrec {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A model whose embedding table (2^20 hashed rows of 16: 64 MiB) is far larger than its dense layers and buffers,
+// as a recommender's are.
+const char* kConfig = R"(
+[data]
+cache = false
+
+[[features]]
+name = "user"
+hash_buckets = 1048576
+
+[[features]]
+name = "price"
+kind = "numeric"
+
+[[tasks]]
+name = "click"
+
+[model]
+arch = "mmoe"
+embedding_dim = 16
+experts = 2
+expert = [8]
+tower = [4]
+)";
+
+const char* kData =
+    "user,price,click\n"
+    "u1,10,1\n"
+    "u2,20,0\n"
+    "u3,5,1\n"
+    "u4,,0\n";
+
+constexpr int64_t kTableBytes = int64_t{1} << 20 << 4 << 2;  // rows × dim × sizeof(float)
+
+class ModelStoreTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    SetThreads(1);
+    const Config config = ParseConfig(kConfig, "model_store_test.toml");
+    const std::string data = WriteFile(TestDir("model_store_test"), "train.csv", kData);
+    const ColumnTable table = LoadTable(data, config.data, FeaturePipeline::Requests(config, true));
+    const FeaturePipeline pipeline = FeaturePipeline::Fit(config, table);
+    std::unique_ptr<Model> model = CreateModel(config, pipeline.layout(), 64);
+    model->Initialize(7);
+    path_ = (fs::path(TestDir("model_store_test")) / "model.mtrec").string();
+    SaveModel(path_, config, pipeline, *model, {});
+    batch_.size = 3;
+    batch_.single_ids = {{3, 70000, 1048575}};
+    batch_.numeric.assign(3 * pipeline.layout().numeric_names.size(), 0.5f);
+    batch_.numeric[0] = -1.f;
+  }
+  void TearDown() override {
+    SetThreads(0);
+    fs::remove_all(TestDir("model_store_test"));
+  }
+
+  // Every copy of `serving` reads the first copy's weights and tables, and scores batch_ as it does.
+  void ExpectCopiesShareTheWeights(ServingModel& serving) {
+    Model& first = serving.ForScorer(0);
+    ASSERT_EQ(first.input().tables().size(), 1u);
+    ASSERT_EQ(first.input().tables()[0].rows(), int64_t{1} << 20);
+    const std::vector<float> expected = Values(first.Forward(batch_, Mode::kInfer));
+    ASSERT_EQ(expected.size(), 3u);
+    for (size_t k = 1; k < serving.Copies(); ++k) {
+      Model& copy = serving.ForScorer(k);
+      EXPECT_EQ(copy.arena().values(), first.arena().values()) << k;
+      EXPECT_EQ(copy.input().tables()[0].data(), first.input().tables()[0].data()) << k;
+      EXPECT_EQ(Values(copy.Forward(batch_, Mode::kInfer)), expected) << k;
+    }
+  }
+
+  static std::vector<float> Values(const Tensor& t) {
+    std::vector<float> values;
+    for (int64_t r = 0; r < t.rows; ++r) {
+      for (int64_t c = 0; c < t.cols; ++c) values.push_back(t.At(r, c));
+    }
+    return values;
+  }
+
+  std::string path_;
+  Batch batch_;
+};
+
+// Copies for more scorers hold the model's weights and tables once: what one more copy takes is its buffers and
+// packed weights, a small part of the table, and the copies score as the first.
+TEST_F(ModelStoreTest, CopiesForMoreScorersShareTheWeightsAndTables) {
+  ModelStore store(path_, 64);
+  EXPECT_EQ(store.Current()->Copies(), 1u);
+  const int64_t copy = store.ReplicaBytes();
+  EXPECT_GT(copy, 0);
+  EXPECT_LT(copy, kTableBytes / 8);
+  EXPECT_EQ(store.ReplicaBytes(), copy);  // measured once
+  EXPECT_EQ(store.Current()->Copies(), 2u);  // the copy measured is kept...
+  store.SetCopies(4);
+  ASSERT_EQ(store.Current()->Copies(), 4u);
+  ExpectCopiesShareTheWeights(*store.Current());
+  store.SetCopies(1);  // ... or let go
+  EXPECT_EQ(store.Current()->Copies(), 1u);
+}
+
+// A model loaded for several scorers at once (a server's start with --scorers, and every reload) shares them too.
+TEST_F(ModelStoreTest, AModelLoadedWithCopiesSharesItsWeights) {
+  std::shared_ptr<ServingModel> serving = LoadServingModel(path_, 64, {}, 3);
+  ASSERT_EQ(serving->Copies(), 3u);
+  ExpectCopiesShareTheWeights(*serving);
+  EXPECT_TRUE(serving->loaded.model->arena().values_frozen());
+  EXPECT_EQ(serving->loaded.model->arena().grads(), nullptr);
+}
+
+}  // namespace
+}  // namespace mtrec
