@@ -285,20 +285,23 @@ void ExecuteInt8(Plan& plan, const float* a, const float* b, const float* bias, 
   MTREC_CHECK(plan.int8, "an int8 product asked of a {} plan", plan.precision);
   if (RecordingMatmuls()) NoteMatmul(plan.shape);
   if (plan.packed_from != b) {
-    plan.packed = Registry().Get(b, plan.b_source, plan.b.get_desc());
-    PackedWeights& packed = *plan.packed;
-    std::call_once(packed.packed, [&] {
+    // The plan takes the packed copy only once it is made: should packing fail, it keeps what it had.
+    std::shared_ptr<PackedWeights> packed = Registry().Get(b, plan.b_source, plan.b.get_desc());
+    std::call_once(packed->packed, [&] {
       // The integers in a plain layout only until oneDNN has them in its own.
       const View3& v = plan.b_view;
       const memory::dims dims = v.ndims == 3 ? memory::dims{v.groups, v.rows, v.cols} : memory::dims{v.rows, v.cols};
       const memory plain(memory::desc(dims, memory::data_type::s8, DenseTag(dims.size())), DnnlEngine());
-      packed.scales.resize(plan.b_scales.size());
-      QuantiseColumns(b, v, static_cast<int8_t*>(plain.get_data_handle()), packed.scales.data());
-      packed.b = memory(plan.b.get_desc(), DnnlEngine());
-      RunReorder(dnnl::reorder(plain, packed.b), plain, packed.b, "the int8 weights");
+      std::vector<float> scales(plan.b_scales.size());
+      QuantiseColumns(b, v, static_cast<int8_t*>(plain.get_data_handle()), scales.data());
+      memory packed_b(plan.b.get_desc(), DnnlEngine());
+      RunReorder(dnnl::reorder(plain, packed_b), plain, packed_b, "the int8 weights");
+      packed->b = std::move(packed_b);
+      packed->scales = std::move(scales);
     });
-    plan.b.set_data_handle(packed.b.get_data_handle());
-    plan.b_scales = packed.scales;
+    plan.b.set_data_handle(packed->b.get_data_handle());
+    plan.b_scales = packed->scales;
+    plan.packed = std::move(packed);
     plan.packed_from = b;
   }
   QuantiseRows(a, plan.a_view, static_cast<int8_t*>(plan.a.get_data_handle()), plan.a_scales.data());
@@ -339,14 +342,16 @@ void Execute(Plan& plan, const float* a, const float* b, const float* bias, floa
     RunReorder(plan.reorder_b, plan.b_user, plan.b, "the right operand");
   } else if (plan.blocked_b) {
     if (plan.packed_from != b) {
-      plan.packed = Registry().Get(b, plan.b_source, plan.b.get_desc());
-      PackedWeights& packed = *plan.packed;
-      std::call_once(packed.packed, [&] {
-        packed.b = memory(plan.b.get_desc(), DnnlEngine());
+      // The plan takes the packed copy only once it is made: should packing fail, it keeps what it had.
+      std::shared_ptr<PackedWeights> packed = Registry().Get(b, plan.b_source, plan.b.get_desc());
+      std::call_once(packed->packed, [&] {
+        memory packed_b(plan.b.get_desc(), DnnlEngine());
         plan.b_user.set_data_handle(const_cast<float*>(b));
-        RunReorder(plan.reorder_b, plan.b_user, packed.b, "the right operand");
+        RunReorder(plan.reorder_b, plan.b_user, packed_b, "the right operand");
+        packed->b = std::move(packed_b);
       });
-      plan.b.set_data_handle(packed.b.get_data_handle());
+      plan.b.set_data_handle(packed->b.get_data_handle());
+      plan.packed = std::move(packed);
       plan.packed_from = b;
     }
   } else {

@@ -132,6 +132,7 @@ void ParameterArena::FreezeValues() {
 void ParameterArena::ShareValuesOf(const ParameterArena& source) {
   MTREC_CHECK(allocated_ && source.allocated_, "parameter values shared before both arenas were allocated");
   MTREC_CHECK(source.frozen_, "parameter values shared from an arena that may still change");
+  MTREC_CHECK(!frozen_, "parameter values shared into an arena that is frozen already");
   MTREC_CHECK(total_ == source.total_ && infos_.size() == source.infos_.size(),
               "parameter values shared between arenas of {} and {} parameters ({} and {} floats)", infos_.size(),
               source.infos_.size(), total_, source.total_);

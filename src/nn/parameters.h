@@ -96,7 +96,10 @@ class ParameterArena {
   const std::vector<ParameterInfo>& Infos() const { return infos_; }
 
   float* values() { return values_.data(); }
-  float* grads() { return grads_.data(); }
+  float* grads() {
+    MTREC_CHECK(!frozen_, "gradients asked of a frozen (served) model, which keeps none");
+    return grads_.data();
+  }
   const float* values() const { return values_.data(); }
   size_t size() const { return total_; }  // floats, padding included
   bool allocated() const { return allocated_; }
@@ -106,7 +109,8 @@ class ParameterArena {
   void FreezeValues();
   bool values_frozen() const { return frozen_; }
   // Freezes this arena on the values of `source`, an arena of the same layout (the same model built again), which
-  // must be frozen: the served copies of a model read one set of weights. Its own values are let go.
+  // must be frozen: the served copies of a model read one set of weights. Its own values are let go; it must not be
+  // frozen already (its layers may hold packed copies of its own values, known by their address).
   void ShareValuesOf(const ParameterArena& source);
   bool values_shared() const { return values_.shared(); }
 

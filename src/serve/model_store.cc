@@ -22,18 +22,20 @@ std::string VersionOf(const std::string& bytes) { return fmt::format("{:08x}", C
 
 // `count` more copies of `model` for more scorers: each built again from its config and layout, reading the first
 // copy's weights and tables (Model::ShareWeightsOf), with buffers of its own.
-void AddReplicas(ServingModel& model, int64_t max_batch, int count) {
+void AddReplicas(ServingModel& model, int count) {
   const Model& first = *model.loaded.model;
   for (int k = 0; k < count; ++k) {
-    std::unique_ptr<Model> replica = CreateModel(model.loaded.config, model.loaded.pipeline->layout(), max_batch);
+    std::unique_ptr<Model> replica =
+        CreateModel(model.loaded.config, model.loaded.pipeline->layout(), first.max_batch());
     replica->ShareWeightsOf(first);
     model.replicas.push_back(std::move(replica));
   }
 }
 
-// What a copy beyond the first may come to take beside its arrays: the packed (oneDNN layout; converted under bf16,
-// quantised under int8) weights its dense layers make at their first call, at most about its dense weights again.
-int64_t PackedWeightBytes(const Model& model) { return static_cast<int64_t>(model.arena().size() * sizeof(float)); }
+// What a copy beyond the first may come to take beside its arrays (the packed weights are the first copy's): the
+// rows of its first layers' weights cut apart for a request's context (Dense::ForwardSplit) and their packed
+// forms, at most twice the dense weights.
+int64_t CutWeightBytes(const Model& model) { return static_cast<int64_t>(2 * model.arena().size() * sizeof(float)); }
 
 }  // namespace
 
@@ -46,7 +48,7 @@ std::shared_ptr<ServingModel> LoadServingModel(const std::string& path, int64_t 
   model->loaded = LoadModelFromBytes(std::move(bytes), path, max_batch);
   // A served model never trains: its layers pack (and under bf16 convert) their weights once.
   model->loaded.model->arena().FreezeValues();
-  AddReplicas(*model, max_batch, copies - 1);
+  AddReplicas(*model, copies - 1);
   const Config& config = model->loaded.config;
   const std::vector<TimeSeriesColumnConfig>& derived = config.time_series.columns;
   if (!derived.empty() && history.empty()) {
@@ -104,12 +106,12 @@ int64_t ModelStore::ReplicaBytes() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (replica_bytes_ >= 0) return replica_bytes_;
   // What building one took: the resident bytes it added, or the bytes of its arrays (written or not: what its
-  // buffers may come to take for max_batch rows), whichever is more; then its packed weights.
+  // buffers may come to take for max_batch rows), whichever is more; then its cut weights.
   // The copy made is kept (SetCopies lets go of copies beyond its count).
   const int64_t resident = ResidentBytes(), arrays = AlignedBytes();
-  AddReplicas(*current_, max_batch_, 1);
+  AddReplicas(*current_, 1);
   replica_bytes_ = std::max<int64_t>({0, ResidentBytes() - resident, AlignedBytes() - arrays}) +
-                   PackedWeightBytes(*current_->loaded.model);
+                   CutWeightBytes(*current_->loaded.model);
   return replica_bytes_;
 }
 
@@ -122,7 +124,7 @@ void ModelStore::SetCopies(int copies) {
     current_->replicas.resize(static_cast<size_t>(copies - 1));
     return;
   }
-  AddReplicas(*current_, max_batch_, more);
+  AddReplicas(*current_, more);
 }
 
 ModelStore::~ModelStore() {

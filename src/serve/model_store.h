@@ -62,9 +62,9 @@ class ModelStore {
   ModelStore& operator=(const ModelStore&) = delete;
 
   std::shared_ptr<ServingModel> Current() const;
-  // What a copy of the model beyond the first takes (its buffers for max_batch rows, written or not, and the packed
-  // weights its layers will make; the weights and tables are the first copy's): measured on the first call by
-  // making one more copy, which SetCopies keeps or lets go. Before the scorers start.
+  // What a copy of the model beyond the first takes (its buffers for max_batch rows, written or not, and the cut
+  // weights of its request-context products; the weights, tables and packed weights are the first copy's):
+  // measured on the first call by making one more copy, which SetCopies keeps or lets go. Before the scorers start.
   int64_t ReplicaBytes();
   // `copies` copies of the current model (the missing ones built on its weights), and of every reload from then
   // on; before the scorers start.

@@ -82,11 +82,12 @@ RankingServer::RankingServer(ServerOptions options) : options_(std::move(options
     options_.scorers = ResolveScorers(0, Threads(), copy_bytes);
     store_->SetCopies(options_.scorers);
     if (options_.scorers < Threads()) {
-      LogInfo("serve: {} scorers for {} threads: a copy of the model beyond the first (its buffers and packed "
-              "weights; the weights and tables are shared) may take {:.0f} MiB, and those copies {:.0f} MiB in all "
-              "(--scorers sets the count)",
-              options_.scorers, Threads(), static_cast<double>(copy_bytes) / (1 << 20),
-              static_cast<double>(kMaxAutoCopyBytes) / (1 << 20));
+      LogInfo(
+          "serve: {} scorers for {} threads: a copy of the model beyond the first (its buffers; the weights, tables "
+          "and packed weights are shared) may take {:.0f} MiB, and those copies {:.0f} MiB in all (--scorers sets "
+          "the count)",
+          options_.scorers, Threads(), static_cast<double>(copy_bytes) / (1 << 20),
+          static_cast<double>(kMaxAutoCopyBytes) / (1 << 20));
     }
   }
   MTREC_CHECK(store_->Current()->Copies() == static_cast<size_t>(options_.scorers),

@@ -120,7 +120,7 @@ TEST(ParameterArenaTest, AFrozenArenaKeepsNoGradients) {
   const int64_t arrays = AlignedBytes();
   arena.FreezeValues();
   EXPECT_EQ(arrays - AlignedBytes(), static_cast<int64_t>(arena.size() * sizeof(float)));
-  EXPECT_EQ(arena.grads(), nullptr);
+  EXPECT_THROW(arena.grads(), Error);
   EXPECT_NE(ErrorOf([&] { arena.Grad(a); }).find("'tower.weight'"), std::string::npos);
   EXPECT_THROW(arena.ZeroGrad(), Error);
   EXPECT_EQ(arena.Value(a)[0], 0.f);  // the values stay
@@ -147,6 +147,7 @@ TEST(ParameterArenaTest, SharesTheValuesOfAFrozenArenaOfTheSameLayout) {
   const std::vector<float> expected(source->values(), source->values() + source->size());
   copy->ShareValuesOf(*source);
   EXPECT_TRUE(copy->values_frozen());
+  EXPECT_NE(ErrorOf([&] { copy->ShareValuesOf(*source); }).find("frozen already"), std::string::npos);
   EXPECT_TRUE(copy->values_shared() && source->values_shared());
   EXPECT_EQ(copy->values(), source->values());
   source.reset();  // the values live on with their last reader

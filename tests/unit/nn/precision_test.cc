@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -442,10 +443,24 @@ TEST(PrecisionTest, Int8SplitProductIsTheSumOfItsPartsEachWithinItsBound) {
 }
 
 // Frozen layers reading one set of weights (the served copies of a model, ParameterArena::ShareValuesOf) pack
-// them once between them, in every precision: the second copy's product, even made at the same moment on another
-// thread, reads the first one's packed weights, and the packed copy goes with the last plan that reads it.
+// them once between them, in every precision, even when both make their first product at the same moment on two
+// threads; the packed copy goes with the last plan that reads it.
 TEST(PrecisionTest, FrozenCopiesOfALayerShareOnePackedCopyOfItsWeights) {
+  constexpr int64_t kIn = 512, kOut = 256;
+  struct Layer {
+    Layer() : dense(arena, "d", kIn, kOut) { arena.Allocate(); }
+    ParameterArena arena;
+    Dense dense;
+  };
   SetThreads(1);
+  Rng rng(2);
+  std::vector<float> src(100 * kIn);
+  for (float& x : src) x = static_cast<float>(rng.Uniform() - 0.5);
+  const auto run = [&](Layer& layer, int64_t rows) {
+    std::vector<float> dst(rows * kOut);
+    layer.dense.Infer(Tensor{src.data(), rows, kIn, kIn}, Tensor{dst.data(), rows, kOut, kOut}, nullptr, true);
+    return dst;
+  };
   std::vector<Precision> precisions = {Precision::kF32};
   if (Bf16MatmulSupported()) precisions.push_back(Precision::kBf16);
   if (Int8MatmulSupported()) precisions.push_back(Precision::kInt8);
@@ -454,47 +469,42 @@ TEST(PrecisionTest, FrozenCopiesOfALayerShareOnePackedCopyOfItsWeights) {
     ScopedMatmulPrecision scope(precision);
     const int64_t before = PackedWeightCopies();
     {
-      constexpr int64_t kIn = 512, kOut = 256;
-      auto first = std::make_unique<ParameterArena>();
-      Dense first_dense(*first, "d", kIn, kOut);
-      first->Allocate();
-      first->Initialize(6);
-      first->FreezeValues();
-      ParameterArena second;
-      Dense second_dense(second, "d", kIn, kOut);
-      second.Allocate();
-      second.ShareValuesOf(*first);
-      Rng rng(2);
-      std::vector<float> src(100 * kIn), a(100 * kOut), b(100 * kOut);
-      for (float& x : src) x = static_cast<float>(rng.Uniform() - 0.5);
-      const auto run = [&](Dense& dense, std::vector<float>& dst, int64_t rows) {
-        dense.Infer(Tensor{src.data(), rows, kIn, kIn}, Tensor{dst.data(), rows, kOut, kOut}, nullptr, true);
-      };
-      run(first_dense, a, 100);
+      auto first = std::make_unique<Layer>();
+      first->arena.Initialize(6);
+      first->arena.FreezeValues();
+      auto second = std::make_unique<Layer>();
+      second->arena.ShareValuesOf(first->arena);
+      // The first products of both at once, released together.
+      std::atomic<int> ready{0};
+      std::vector<float> a, b;
+      std::thread other([&] {
+        SetThreadsOfThisThread(1);
+        ++ready;
+        while (ready < 2) {
+        }
+        b = run(*second, 100);
+      });
+      ++ready;
+      while (ready < 2) {
+      }
+      a = run(*first, 100);
+      other.join();
       const int64_t packed = PackedWeightCopies() - before;
       if (precision == Precision::kF32 && packed == 0) {
         SUCCEED() << "oneDNN reads these f32 weights in their own layout on this CPU: nothing to pack";
         continue;
       }
-      ASSERT_EQ(packed, 1);
-      run(second_dense, b, 100);
-      EXPECT_EQ(PackedWeightCopies() - before, 1) << "the second copy packed the weights again";
+      EXPECT_EQ(packed, 1) << "the two copies packed the weights twice";
       EXPECT_EQ(a, b);
-      const std::vector<float> expected = a;
-      // A batch size neither has seen, on two threads at once: one of them packs (if this shape wants another
-      // layout), the other waits for it, and both read the same integers.
-      std::thread other([&] {
-        SetThreadsOfThisThread(1);
-        run(second_dense, b, 37);
-      });
-      run(first_dense, a, 37);
-      other.join();
-      EXPECT_EQ(a, b);
-      EXPECT_LE(PackedWeightCopies() - before, 2);
-      first.reset();  // the values live on with the second arena, and the packed copies with its plans
-      run(second_dense, b, 100);
-      EXPECT_EQ(b, expected);
-      EXPECT_GE(PackedWeightCopies() - before, 1);
+      // A layer of the same shape over other weights packs its own, and scores with them.
+      Layer third;
+      third.arena.Initialize(7);
+      third.arena.FreezeValues();
+      EXPECT_NE(run(third, 100), a);
+      EXPECT_EQ(PackedWeightCopies() - before, 2);
+      first.reset();  // the values live on with the second copy, and the packed weights with its plans
+      EXPECT_EQ(run(*second, 100), a);
+      EXPECT_EQ(PackedWeightCopies() - before, 2);
     }
     EXPECT_EQ(PackedWeightCopies(), before) << "a packed copy outlived every plan that reads it";
   }

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/threads.h"
@@ -73,18 +74,32 @@ class ModelStoreTest : public testing::Test {
     fs::remove_all(TestDir("model_store_test"));
   }
 
-  // Every copy of `serving` reads the first copy's weights and tables, and scores batch_ as it does.
+  // Every copy of `serving` reads the first copy's weights and tables, and scores batch_ as the model loaded to
+  // train (nothing frozen, packed or shared) does, all copies at once as scorers do.
   void ExpectCopiesShareTheWeights(ServingModel& serving) {
     Model& first = serving.ForScorer(0);
     ASSERT_EQ(first.input().tables().size(), 1u);
     ASSERT_EQ(first.input().tables()[0].rows(), int64_t{1} << 20);
-    const std::vector<float> expected = Values(first.Forward(batch_, Mode::kInfer));
-    ASSERT_EQ(expected.size(), 3u);
     for (size_t k = 1; k < serving.Copies(); ++k) {
       Model& copy = serving.ForScorer(k);
       EXPECT_EQ(copy.arena().values(), first.arena().values()) << k;
       EXPECT_EQ(copy.input().tables()[0].data(), first.input().tables()[0].data()) << k;
-      EXPECT_EQ(Values(copy.Forward(batch_, Mode::kInfer)), expected) << k;
+    }
+    const std::vector<float> expected = Values(LoadModel(path_, 64).model->Forward(batch_, Mode::kInfer));
+    ASSERT_EQ(expected.size(), 3u);
+    std::vector<std::vector<float>> got(serving.Copies());
+    std::vector<std::thread> scorers;
+    for (size_t k = 0; k < serving.Copies(); ++k) {
+      scorers.emplace_back([&, k] {
+        SetThreadsOfThisThread(1);
+        got[k] = Values(serving.ForScorer(k).Forward(batch_, Mode::kInfer));
+      });
+    }
+    for (std::thread& scorer : scorers) scorer.join();
+    for (size_t k = 0; k < serving.Copies(); ++k) {
+      ASSERT_EQ(got[k].size(), expected.size()) << k;
+      for (size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(got[k][i], expected[i], 1e-5) << k << ", " << i;
+      EXPECT_EQ(got[k], got[0]) << k;
     }
   }
 
@@ -123,7 +138,7 @@ TEST_F(ModelStoreTest, AModelLoadedWithCopiesSharesItsWeights) {
   ASSERT_EQ(serving->Copies(), 3u);
   ExpectCopiesShareTheWeights(*serving);
   EXPECT_TRUE(serving->loaded.model->arena().values_frozen());
-  EXPECT_EQ(serving->loaded.model->arena().grads(), nullptr);
+  EXPECT_THROW(serving->loaded.model->arena().grads(), Error);
 }
 
 }  // namespace
