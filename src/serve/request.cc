@@ -234,7 +234,7 @@ struct Location {
 // the body. An object's keys are few (a row's inputs): pairs are compared, the longer ones sorted.
 class DuplicateKeyCheck {
  public:
-  explicit DuplicateKeyCheck(const RequestLimits& limits) : limits_(limits) {}
+  explicit DuplicateKeyCheck(const RequestLimits& limits) : limits_(limits), keys_(Keys()), sorted_(Sorted()) {}
 
   void Check(Value value, const Location& place) {
     if ((++values_ & 4095) == 0) CheckDeadline(limits_);
@@ -287,9 +287,19 @@ class DuplicateKeyCheck {
     }
   }
 
+  // The thread's own, their capacity kept from one request to the next (the keys of one object at a time).
+  static std::vector<std::string_view>& Keys() {
+    thread_local std::vector<std::string_view> keys;
+    return keys;
+  }
+  static std::vector<std::pair<std::string_view, size_t>>& Sorted() {
+    thread_local std::vector<std::pair<std::string_view, size_t>> sorted;
+    return sorted;
+  }
+
   const RequestLimits& limits_;
-  std::vector<std::string_view> keys_;
-  std::vector<std::pair<std::string_view, size_t>> sorted_;
+  std::vector<std::string_view>& keys_;
+  std::vector<std::pair<std::string_view, size_t>>& sorted_;
   int64_t values_ = 0;
 };
 

@@ -34,9 +34,13 @@ void AppendBatch(const Batch& part, Batch* into) {
   const size_t slots = singles + multis;
   const int64_t base = into->size;
   if (base == 0) {
-    into->single_ids.assign(singles, {});
-    into->multi_ids.assign(multis, {});
-    into->multi_offsets.assign(multis, {0});
+    // Cleared, not replaced: the vectors keep their capacity from one micro-batch to the next.
+    into->single_ids.resize(singles);
+    for (auto& ids : into->single_ids) ids.clear();
+    into->multi_ids.resize(multis);
+    for (auto& ids : into->multi_ids) ids.clear();
+    into->multi_offsets.resize(multis);
+    for (auto& offsets : into->multi_offsets) offsets.assign(1, 0);
     into->numeric.clear();
     into->group_starts.clear();
     into->shared.clear();
@@ -229,7 +233,21 @@ void Scorer::Run(size_t scorer) {
     ++stats_.batches;
     stats_.rows += rows;
     for (auto& job : jobs) Finish(*job, error);
+    for (auto& job : jobs) Recycle(std::move(job));
   }
+}
+
+void Scorer::Recycle(std::shared_ptr<Job> job) {
+  // Only parts (a requester's own job is its own), and only when nothing else holds them.
+  if (!job->whole || job.use_count() != 1 || spare_parts_.size() >= kSpareParts) return;
+  job->whole.reset();
+  job->model.reset();
+  job->error.clear();
+  job->done = false;
+  job->abandoned = false;
+  job->first_row = 0;
+  job->parts_left = 0;
+  spare_parts_.push_back(std::move(job));
 }
 
 std::shared_ptr<Scorer::Job> Scorer::Split(const std::shared_ptr<Job>& whole, int64_t parts) {
@@ -237,7 +255,15 @@ std::shared_ptr<Scorer::Job> Scorer::Split(const std::shared_ptr<Job>& whole, in
   const int64_t rows = whole->batch.size;
   std::vector<std::shared_ptr<Job>> made(static_cast<size_t>(parts));
   for (int64_t p = 0; p < parts; ++p) {
-    auto part = std::make_shared<Job>();
+    // A part scored before is taken again, its batch's vectors with the capacity they had (no allocation).
+    std::shared_ptr<Job> part;
+    if (spare_parts_.empty()) {
+      part = std::make_shared<Job>();
+      ++stats_.parts_made;
+    } else {
+      part = std::move(spare_parts_.back());
+      spare_parts_.pop_back();
+    }
     part->whole = whole;
     part->model = whole->model;
     part->deadline = whole->deadline;

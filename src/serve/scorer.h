@@ -31,6 +31,7 @@ struct ScorerStats {
   int64_t rows = 0;     // rows scored
   int64_t requests = 0;
   int64_t split_requests = 0;  // of `requests`, scored in parts side by side (each part a forward pass)
+  int64_t parts_made = 0;      // parts of split requests made anew: a finished part is kept for the next split
 };
 
 // A lone request is split only into parts of at least this many rows: smaller matmuls lose more per row than a
@@ -65,6 +66,9 @@ class Scorer {
   std::shared_ptr<Job> Split(const std::shared_ptr<Job>& whole, int64_t parts);
   // Under the lock: the job's scores are in; tells its requester, or its whole when it is a part.
   void Finish(Job& job, const std::string& error);
+  // Under the lock: keeps a finished part for the next split (spare_parts_), its buffers with their capacity.
+  void Recycle(std::shared_ptr<Job> job);
+  static constexpr size_t kSpareParts = 16;
 
   const int64_t max_rows_;
   mutable std::mutex mutex_;
@@ -78,6 +82,7 @@ class Scorer {
   const int threads_;
   const int64_t min_part_rows_;
   bool splitting_ = true;
+  std::vector<std::shared_ptr<Job>> spare_parts_;
   std::vector<std::thread> workers_;
 };
 
