@@ -235,6 +235,15 @@ struct Location {
 class DuplicateKeyCheck {
  public:
   explicit DuplicateKeyCheck(const RequestLimits& limits) : limits_(limits), keys_(Keys()), sorted_(Sorted()) {}
+  // The lists are kept for the thread's next request only while small: one body with an object of a million keys
+  // must not leave megabytes on every worker thread.
+  ~DuplicateKeyCheck() {
+    constexpr size_t kKeptKeys = 4096;
+    if (keys_.capacity() > kKeptKeys) std::vector<std::string_view>().swap(keys_);
+    if (sorted_.capacity() > kKeptKeys) std::vector<std::pair<std::string_view, size_t>>().swap(sorted_);
+  }
+  DuplicateKeyCheck(const DuplicateKeyCheck&) = delete;
+  DuplicateKeyCheck& operator=(const DuplicateKeyCheck&) = delete;
 
   void Check(Value value, const Location& place) {
     if ((++values_ & 4095) == 0) CheckDeadline(limits_);

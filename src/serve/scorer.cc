@@ -127,6 +127,7 @@ Scorer::Scorer(int64_t max_rows, int scorers, int threads, int64_t min_part_rows
   MTREC_CHECK(scorers >= 1, "a server needs at least 1 scorer, got {}", scorers);
   MTREC_CHECK(min_part_rows >= 1, "a part of a request needs at least 1 row, got {}", min_part_rows);
   MTREC_CHECK(threads == 0 || threads >= scorers, "{} scorers need at least as many threads, got {}", scorers, threads);
+  spare_parts_.reserve(kSpareParts);  // Recycle, under the lock in a scorer thread, then never allocates
   for (int k = 0; k < scorers; ++k) workers_.emplace_back([this, k] { Run(static_cast<size_t>(k)); });
   // Ready when every scorer waits: the first lone request can then be split.
   std::unique_lock<std::mutex> lock(mutex_);

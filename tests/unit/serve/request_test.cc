@@ -658,9 +658,9 @@ TEST_F(RequestTest, ALoneRequestIsSplitAcrossIdleScorers) {
   EXPECT_EQ(stats.split_requests, 10);
   EXPECT_EQ(stats.batches, 1 + 10 * 2 + 1);  // two parts each: rows 0 and 1-2 (0-1 and 2-4 of the longer)
   EXPECT_EQ(stats.rows, 1 + 7 * 3 + 3 * 5 + 1);
-  // Parts are kept and taken again: a few made at first (a requester may ask again before the other scorer has
-  // put its part back), not two for every request.
-  EXPECT_LE(stats.parts_made, 6);
+  // Parts are kept and taken again: the two made for the first split serve every later one (both are back, each
+  // put back by its scorer in the same hold of the lock as its Finish, before the requester can ask again).
+  EXPECT_EQ(stats.parts_made, 2);
 
   // Parts of at least 2 rows: 3 rows make one part.
   Scorer whole_only(64, /*scorers=*/2, /*threads=*/2, /*min_part_rows=*/2);
