@@ -50,6 +50,14 @@ class AlignedBuffer {
   }
   // Whether another AlignedBuffer owns this array too.
   bool shared() const { return data_.use_count() > 1; }
+  // `size` values at `data` inside memory that `owner` keeps alive (a model file's bytes), as a buffer: nothing is
+  // allocated or copied, nor counted in g_aligned_bytes. `data` need only be aligned for T; it must not be written.
+  static AlignedBuffer View(std::shared_ptr<const void> owner, const T* data, size_t size) {
+    AlignedBuffer view;
+    view.data_ = std::shared_ptr<T>(std::const_pointer_cast<void>(std::move(owner)), const_cast<T*>(data));
+    view.size_ = size;
+    return view;
+  }
 
   // Drops the old contents; the new contents are zero.
   void Resize(size_t size) {

@@ -17,7 +17,8 @@ constexpr size_t kEntryBytes = kSectionNameBytes + 8 + 8 + 4 + 4;  // name, offs
 
 void SectionFile::Add(std::string name, std::string bytes) {
   MTREC_CHECK(name.size() < kSectionNameBytes, "section name '{}' is too long", name);
-  sections_.emplace_back(std::move(name), std::move(bytes));
+  added_.push_back(std::move(bytes));
+  sections_.emplace_back(std::move(name), added_.back());
 }
 
 bool SectionFile::Has(std::string_view name) const {
@@ -75,7 +76,7 @@ std::string SectionFile::Serialize() const {
   }
   std::string out = Header(names, sizes, crcs);
   for (const auto& [name, bytes] : sections_) {
-    out += bytes;
+    out.append(bytes);
     out.append(kPadding, (8 - bytes.size() % 8) % 8);
   }
   return out;
@@ -115,9 +116,11 @@ void SectionWriter::Write(const std::string& path) const {
   WriteFileAtomic(path, pieces);
 }
 
-SectionFile SectionFile::Parse(std::string bytes, const std::string& path) {
+SectionFile SectionFile::Parse(std::string owned, const std::string& path) {
   SectionFile file;
   file.path_ = path;
+  file.bytes_ = std::make_shared<const std::string>(std::move(owned));
+  const std::string& bytes = *file.bytes_;
   MTREC_CHECK(bytes.size() >= kHeaderBytes && std::memcmp(bytes.data(), kModelMagic, sizeof(kModelMagic)) == 0,
               "'{}' is not an mtrec model file (it does not start with the mtrec magic)", path);
   BinaryReader r(bytes.data(), bytes.size(), path);
@@ -156,7 +159,7 @@ SectionFile SectionFile::Parse(std::string bytes, const std::string& path) {
                 entry.offset + entry.size, bytes.size());
     MTREC_CHECK(Crc32(bytes.data() + entry.offset, entry.size) == entry.crc,
                 "'{}' is damaged: section '{}' fails its checksum", path, entry.name);
-    file.sections_.emplace_back(entry.name, bytes.substr(entry.offset, entry.size));
+    file.sections_.emplace_back(entry.name, std::string_view(bytes).substr(entry.offset, entry.size));
   }
   return file;
 }

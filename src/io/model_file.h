@@ -10,6 +10,8 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -26,20 +28,33 @@ inline constexpr size_t kSectionNameBytes = 24;
 
 class SectionFile {
  public:
+  SectionFile() = default;
+  SectionFile(SectionFile&&) = default;
+  SectionFile& operator=(SectionFile&&) = default;
+  SectionFile(const SectionFile&) = delete;  // its sections are views into its own bytes
+  SectionFile& operator=(const SectionFile&) = delete;
+
   void Add(std::string name, std::string bytes);
   bool Has(std::string_view name) const;
   // Error naming the file and the missing section.
   std::string_view Get(std::string_view name) const;
-  const std::vector<std::pair<std::string, std::string>>& sections() const { return sections_; }
+  // Views into the file's bytes (parsed) or the sections added: valid while this object lives.
+  const std::vector<std::pair<std::string, std::string_view>>& sections() const { return sections_; }
   uint32_t version() const { return version_; }
+  // A parsed file's bytes, which its sections view (none for a file built by Add): a reader may keep them, and
+  // views into them, beyond this object.
+  const std::shared_ptr<const std::string>& bytes() const { return bytes_; }
 
   std::string Serialize() const;
   void Write(const std::string& path) const;
+  // The sections are views into `bytes`, kept by the file: nothing is copied.
   static SectionFile Parse(std::string bytes, const std::string& path);
   static SectionFile Read(const std::string& path);
 
  private:
-  std::vector<std::pair<std::string, std::string>> sections_;
+  std::shared_ptr<const std::string> bytes_;
+  std::deque<std::string> added_;  // a deque: adding a section moves none of the others
+  std::vector<std::pair<std::string, std::string_view>> sections_;
   uint32_t version_ = kModelFormatVersion;
   std::string path_;
 };

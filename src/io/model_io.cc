@@ -102,7 +102,7 @@ LoadedModel LoadModel(const std::string& path, int64_t max_batch) {
   return LoadModelFromBytes(ReadFileBytes(path), path, max_batch);
 }
 
-LoadedModel LoadModelFromBytes(std::string bytes, const std::string& path, int64_t max_batch) {
+LoadedModel LoadModelFromBytes(std::string bytes, const std::string& path, int64_t max_batch, bool tables_in_place) {
   SectionFile file = SectionFile::Parse(std::move(bytes), path);
   LoadedModel loaded;
   loaded.format_version = file.version();
@@ -135,7 +135,11 @@ LoadedModel LoadModelFromBytes(std::string bytes, const std::string& path, int64
     }
     ExpectedParameters expected(shapes);
     loaded.model = CreateModel(loaded.config, loaded.pipeline->layout(), max_batch);
-    LoadWeights(*loaded.model, weights);
+    if (tables_in_place) {
+      LoadWeightsInPlace(*loaded.model, weights, file.bytes());
+    } else {
+      LoadWeights(*loaded.model, weights);
+    }
     loaded.history = HistoryFromJson(std::string(file.Get("history")));
     if (file.Has("labels")) loaded.train_labels = LabelCountsFromJson(file.Get("labels"), path);
     if (file.Has("trainer")) {

@@ -32,14 +32,19 @@ std::string SerializeWeights(const Model& model) {
   return w.Join();
 }
 
-void LoadWeights(Model& model, std::string_view blob) {
+namespace {
+
+// owner: null to copy the tables' rows, else what keeps `blob` alive for tables that view them in place.
+void ReadWeights(Model& model, std::string_view blob, std::shared_ptr<const void> owner) {
   BinaryReader r(blob.data(), blob.size(), "weights");
   ParameterArena& arena = model.arena();
   auto& tables = model.input().tables();
   uint32_t count = r.Pod<uint32_t>();
   MTREC_CHECK(count == arena.Infos().size() + tables.size(), "the weights hold {} tensors, the model has {}", count,
               arena.Infos().size() + tables.size());
-  auto load = [&](const std::string& name, int64_t rows, int64_t cols, float* into) {
+  // Into `into`, or (into null) the values' place in the blob into *in_place.
+  auto load = [&](const std::string& name, int64_t rows, int64_t cols, float* into,
+                  const float** in_place = nullptr) {
     std::string stored = r.String();
     int64_t stored_rows = r.Pod<int64_t>();
     int64_t stored_cols = r.Pod<int64_t>();
@@ -49,13 +54,34 @@ void LoadWeights(Model& model, std::string_view blob) {
     size_t n = 0;
     const float* values = r.Array<float>(&n);
     MTREC_CHECK(n == static_cast<size_t>(rows * cols), "tensor '{}' holds {} values, expected {}", name, n, rows * cols);
-    std::memcpy(into, values, n * sizeof(float));
+    if (into) {
+      std::memcpy(into, values, n * sizeof(float));
+    } else {
+      *in_place = values;
+    }
   };
   for (size_t i = 0; i < arena.Infos().size(); ++i) {
     const auto& info = arena.Info(i);
     load(info.name, info.rows, info.cols, arena.Value(i));
   }
-  for (auto& table : tables) load(table.name(), table.rows(), table.dim(), table.data());
+  for (auto& table : tables) {
+    if (!owner) {
+      load(table.name(), table.rows(), table.dim(), table.data());
+      continue;
+    }
+    const float* values = nullptr;
+    load(table.name(), table.rows(), table.dim(), nullptr, &values);
+    table.ViewRowsIn(owner, values);
+  }
+}
+
+}  // namespace
+
+void LoadWeights(Model& model, std::string_view blob) { ReadWeights(model, blob, nullptr); }
+
+void LoadWeightsInPlace(Model& model, std::string_view blob, std::shared_ptr<const void> owner) {
+  MTREC_CHECK(owner != nullptr, "weights read in place need what keeps them alive");
+  ReadWeights(model, blob, std::move(owner));
 }
 
 std::vector<ParameterShape> ReadWeightShapes(std::string_view blob) {

@@ -7,6 +7,8 @@
 //   for (const WeightView& w : ListWeights(model)) Use(w.name, w.rows, w.cols, w.data);   // the same tensors
 #pragma once
 
+#include <memory>
+
 #include "common/binary.h"
 #include <string>
 #include <string_view>
@@ -21,6 +23,10 @@ std::string SerializeWeights(const Model& model);
 // file is written without a copy of a large embedding table.
 void WriteWeights(const Model& model, PieceWriter& w);
 void LoadWeights(Model& model, std::string_view blob);
+// The same, but the embedding tables read their rows where they lie in `blob`, inside memory `owner` keeps alive
+// (a served model file's bytes), instead of copies: a served model holds its tables once, and loading one takes
+// the file's size, not twice it. The tables must not be written then.
+void LoadWeightsInPlace(Model& model, std::string_view blob, std::shared_ptr<const void> owner);
 // The name and shape of every tensor in a blob, in order, read without copying values; Error when the blob is
 // truncated or a tensor holds other than rows × cols values. For checking a config against a file's weights
 // before the model it describes is built (see ExpectedParameters).

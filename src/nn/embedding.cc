@@ -66,6 +66,12 @@ void EmbeddingTable::ShareStorageOf(const EmbeddingTable& source) {
   data_ = source.data_.Share();
 }
 
+void EmbeddingTable::ViewRowsIn(std::shared_ptr<const void> owner, const float* data) {
+  MTREC_CHECK(owner != nullptr && reinterpret_cast<uintptr_t>(data) % alignof(float) == 0,
+              "embedding '{}': rows viewed in place need an owner and float alignment", name_);
+  data_ = AlignedBuffer<float>::View(std::move(owner), data, static_cast<size_t>(rows_ * dim_));
+}
+
 void EmbeddingTable::ResizeScratch(int64_t rows) {
   MTREC_CHECK(rows >= 0, "embedding '{}': {} rows", name_, rows);
   if (static_cast<size_t>(rows * dim_) > data_.size()) data_.Resize(static_cast<size_t>(rows * dim_));

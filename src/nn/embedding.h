@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,9 @@ class EmbeddingTable {
   // Reads the rows of `source`, a table of the same name and shape, from now on: the served copies of a model
   // look up one set of tables. Its own storage is let go; neither table may be written any more.
   void ShareStorageOf(const EmbeddingTable& source);
+  // Reads its rows (rows × dim values at `data`) where they lie in memory that `owner` keeps alive, a served model
+  // file's bytes, instead of a copy: its own storage is let go, and the table must not be written any more.
+  void ViewRowsIn(std::shared_ptr<const void> owner, const float* data);
   bool storage_shared() const { return data_.shared(); }
   // rows() becomes `rows`, keeping the storage when it is large enough; the values are left as they are. For the
   // scratch table that holds the rows a batch fetched from other processes.

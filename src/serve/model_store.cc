@@ -45,7 +45,8 @@ std::shared_ptr<ServingModel> LoadServingModel(const std::string& path, int64_t 
   std::string bytes = ReadFileBytes(path);
   auto model = std::make_shared<ServingModel>();
   model->version = VersionOf(bytes);
-  model->loaded = LoadModelFromBytes(std::move(bytes), path, max_batch);
+  // Its tables stay in the file's bytes (read in place, never written): the load takes the file's size once.
+  model->loaded = LoadModelFromBytes(std::move(bytes), path, max_batch, /*tables_in_place=*/true);
   // A served model never trains: its layers pack (and under bf16 convert) their weights once.
   model->loaded.model->arena().FreezeValues();
   AddReplicas(*model, copies - 1);

@@ -71,7 +71,10 @@ using Sections = std::vector<std::pair<std::string, std::string>>;
 // The sections of a valid container; false for anything SectionFile refuses (a seed that is already damaged).
 bool Split(const uint8_t* data, size_t size, Sections* sections) {
   try {
-    *sections = mtrec::SectionFile::Parse(std::string(reinterpret_cast<const char*>(data), size), "input").sections();
+    const mtrec::SectionFile file =
+        mtrec::SectionFile::Parse(std::string(reinterpret_cast<const char*>(data), size), "input");
+    sections->clear();
+    for (const auto& [name, bytes] : file.sections()) sections->emplace_back(name, std::string(bytes));
     return true;
   } catch (const mtrec::Error&) {
     return false;

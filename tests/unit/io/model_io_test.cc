@@ -298,7 +298,7 @@ class RewrittenModelFile : public ModelIoTest {
     SectionFile original = SectionFile::Read(path);
     SectionFile rewritten;
     for (const auto& [name, bytes] : original.sections()) {
-      std::string text = bytes;
+      std::string text(bytes);
       if (name == section) {
         const size_t at = text.find(from);
         EXPECT_NE(at, std::string::npos) << from << " not in section " << section << ":\n" << text;

@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/files.h"
 #include "common/threads.h"
 #include "data/column_table.h"
 #include "io/model_io.h"
@@ -139,6 +141,45 @@ TEST_F(ModelStoreTest, AModelLoadedWithCopiesSharesItsWeights) {
   ExpectCopiesShareTheWeights(*serving);
   EXPECT_TRUE(serving->loaded.model->arena().values_frozen());
   EXPECT_THROW(serving->loaded.model->arena().grads(), Error);
+}
+
+// The kernel's count of a process's resident memory, in bytes: "VmRSS" now, "VmHWM" its peak.
+int64_t StatusBytes(const std::string& field) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind(field + ":", 0) == 0) return std::stoll(line.substr(field.size() + 1)) * 1024;
+  }
+  return -1;
+}
+
+// A served model's tables read their rows where they lie in the file's bytes, which it keeps: no copy of them.
+TEST_F(ModelStoreTest, AServedModelReadsItsTablesInTheFileBytes) {
+  std::string bytes = ReadFileBytes(path_);
+  const char* begin = bytes.data();
+  const size_t size = bytes.size();
+  LoadedModel served = LoadModelFromBytes(std::move(bytes), path_, 64, /*tables_in_place=*/true);
+  const float* rows = served.model->input().tables()[0].data();
+  EXPECT_TRUE(reinterpret_cast<const char*>(rows) >= begin && reinterpret_cast<const char*>(rows) < begin + size);
+  LoadedModel copied = LoadModel(path_, 64);
+  EXPECT_NE(copied.model->input().tables()[0].data(), nullptr);
+  EXPECT_EQ(Values(served.model->Forward(batch_, Mode::kInfer)), Values(copied.model->Forward(batch_, Mode::kInfer)));
+}
+
+// So loading a model to serve takes about the file's size at its peak, not twice it (the bytes, then copies).
+TEST_F(ModelStoreTest, LoadingToServeTakesTheFileOnceAtItsPeak) {
+  std::ofstream reset("/proc/self/clear_refs");
+  reset << "5";  // the peak (VmHWM) starts again from what is resident now
+  reset.close();
+  const int64_t before = StatusBytes("VmRSS");
+  if (before < 0 || StatusBytes("VmHWM") > before + (int64_t{8} << 20)) {
+    GTEST_SKIP() << "this kernel does not let a process reset its peak resident memory";
+  }
+  const int64_t file = static_cast<int64_t>(fs::file_size(path_));
+  std::shared_ptr<ServingModel> serving = LoadServingModel(path_, 64, {}, 2);
+  const int64_t peak = StatusBytes("VmHWM") - before;
+  EXPECT_GT(peak, file / 2);  // the bytes are read
+  EXPECT_LT(peak, file * 3 / 2) << "peak " << peak << " bytes for a file of " << file;
 }
 
 }  // namespace
