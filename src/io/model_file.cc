@@ -154,6 +154,10 @@ SectionFile SectionFile::Parse(std::string owned, const std::string& path) {
   MTREC_CHECK(Crc32(bytes.data(), table_end) == header_crc, "'{}' is damaged: its header checksum does not match",
               path);
   for (const auto& entry : entries) {
+    // The format puts every section at a multiple of 8 bytes, so the arrays in it are 8-byte aligned where the
+    // bytes lie (a served model reads its tables there).
+    MTREC_CHECK(entry.offset % 8 == 0, "'{}' is damaged: section '{}' starts at byte {}, not at a multiple of 8", path,
+                entry.name, entry.offset);
     MTREC_CHECK(entry.offset <= bytes.size() && entry.size <= bytes.size() - entry.offset,
                 "'{}' is truncated: section '{}' needs bytes {}..{}, the file has {}", path, entry.name, entry.offset,
                 entry.offset + entry.size, bytes.size());

@@ -135,7 +135,9 @@ LoadedModel LoadModelFromBytes(std::string bytes, const std::string& path, int64
     }
     ExpectedParameters expected(shapes);
     loaded.model = CreateModel(loaded.config, loaded.pipeline->layout(), max_batch);
-    if (tables_in_place) {
+    // A checkpoint's trainer state (optimizer moments, the best epoch's weights) is most of its file: one served
+    // as it is copies its tables, so that the file's bytes are not kept for them.
+    if (tables_in_place && !file.Has("trainer")) {
       LoadWeightsInPlace(*loaded.model, weights, file.bytes());
     } else {
       LoadWeights(*loaded.model, weights);

@@ -42,7 +42,8 @@ LoadedModel LoadModel(const std::string& path, int64_t max_batch = 0);
 // The same from the file's bytes, read once by the caller (the server hashes them for the model version); `path`
 // names the file in messages. tables_in_place (a served model, whose tables are never written): the embedding
 // tables read their rows where they lie in the bytes, which the model then keeps, instead of copies of them, so
-// that loading takes about the file's size instead of twice it.
+// that loading takes about the file's size instead of twice it (not for a checkpoint, most of whose bytes are its
+// trainer state).
 LoadedModel LoadModelFromBytes(std::string bytes, const std::string& path, int64_t max_batch = 0,
                                bool tables_in_place = false);
 

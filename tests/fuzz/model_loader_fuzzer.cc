@@ -45,11 +45,14 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
-    mtrec::LoadedModel loaded =
-        mtrec::LoadModelFromBytes(std::string(reinterpret_cast<const char*>(data), size), "fuzz.mtrec", kMaxBatch);
-    if (!loaded.model || !loaded.pipeline || loaded.model->max_batch() != kMaxBatch) {
-      std::fprintf(stderr, "FINDING: a loaded model without its parts or with the wrong batch size\n");
-      std::abort();
+    // Both ways a file is loaded: copying its tables, and (serve) reading them where they lie in its bytes.
+    for (const bool in_place : {false, true}) {
+      mtrec::LoadedModel loaded = mtrec::LoadModelFromBytes(std::string(reinterpret_cast<const char*>(data), size),
+                                                            "fuzz.mtrec", kMaxBatch, in_place);
+      if (!loaded.model || !loaded.pipeline || loaded.model->max_batch() != kMaxBatch) {
+        std::fprintf(stderr, "FINDING: a loaded model without its parts or with the wrong batch size\n");
+        std::abort();
+      }
     }
   } catch (const mtrec::Error&) {
     // A refused file: the expected outcome for almost every input.

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/binary.h"
+#include "common/checksum.h"
 #include "common/error.h"
 #include "common/files.h"
 
@@ -142,6 +143,22 @@ TEST(SectionFileTest, FlippedByteInTheHeaderIsDamage) {
     std::string error = ErrorOf([&] { SectionFile::Parse(damaged, "m.mtrec"); });
     EXPECT_NE(error.find("damaged"), std::string::npos) << "byte " << at << ": " << error;
   }
+}
+
+// A section that does not start at a multiple of 8 (its checksums right) is refused: the arrays in it would not be
+// aligned where a served model reads its tables.
+TEST(SectionFileTest, ASectionOffTheEightByteGridIsDamage) {
+  std::string bytes = Sample().Serialize();
+  uint64_t offset = 0;
+  std::memcpy(&offset, bytes.data() + 16 + kSectionNameBytes, 8);
+  offset += 4;
+  std::memcpy(bytes.data() + 16 + kSectionNameBytes, &offset, 8);
+  const uint32_t header_crc = Crc32(bytes.data(), 16 + 4 * 48);
+  std::memcpy(bytes.data() + 16 + 4 * 48, &header_crc, 4);
+  const std::string error = ErrorOf([&] { SectionFile::Parse(bytes, "m.mtrec"); });
+  EXPECT_NE(error.find("'m.mtrec' is damaged: section 'meta' starts at byte 220, not at a multiple of 8"),
+            std::string::npos)
+      << error;
 }
 
 TEST(SectionFileTest, TruncatedFileIsRefused) {

@@ -66,6 +66,8 @@ class ModelStoreTest : public testing::Test {
     model->Initialize(7);
     path_ = (fs::path(TestDir("model_store_test")) / "model.mtrec").string();
     SaveModel(path_, config, pipeline, *model, {});
+    checkpoint_ = (fs::path(TestDir("model_store_test")) / "model.mtrec.ckpt").string();
+    SaveCheckpoint(checkpoint_, config, pipeline, *model, TrainerState{});
     batch_.size = 3;
     batch_.single_ids = {{3, 70000, 1048575}};
     batch_.numeric.assign(3 * pipeline.layout().numeric_names.size(), 0.5f);
@@ -114,6 +116,7 @@ class ModelStoreTest : public testing::Test {
   }
 
   std::string path_;
+  std::string checkpoint_;
   Batch batch_;
 };
 
@@ -164,6 +167,16 @@ TEST_F(ModelStoreTest, AServedModelReadsItsTablesInTheFileBytes) {
   LoadedModel copied = LoadModel(path_, 64);
   EXPECT_NE(copied.model->input().tables()[0].data(), nullptr);
   EXPECT_EQ(Values(served.model->Forward(batch_, Mode::kInfer)), Values(copied.model->Forward(batch_, Mode::kInfer)));
+
+  // A checkpoint served as it is copies its tables: its bytes are mostly trainer state, not to be kept for them.
+  std::string checkpoint_bytes = ReadFileBytes(checkpoint_);
+  const char* checkpoint_begin = checkpoint_bytes.data();
+  const size_t checkpoint_size = checkpoint_bytes.size();
+  LoadedModel from_checkpoint = LoadModelFromBytes(std::move(checkpoint_bytes), checkpoint_, 64, true);
+  const char* table = reinterpret_cast<const char*>(from_checkpoint.model->input().tables()[0].data());
+  EXPECT_FALSE(table >= checkpoint_begin && table < checkpoint_begin + checkpoint_size);
+  EXPECT_EQ(Values(from_checkpoint.model->Forward(batch_, Mode::kInfer)),
+            Values(copied.model->Forward(batch_, Mode::kInfer)));
 }
 
 // So loading a model to serve takes about the file's size at its peak, not twice it (the bytes, then copies).
