@@ -79,7 +79,6 @@ class EmbeddingTable {
   // Reads its rows (rows × dim values at `data`) where they lie in memory that `owner` keeps alive, a served model
   // file's bytes, instead of a copy: its own storage is let go, and the table must not be written any more.
   void ViewRowsIn(std::shared_ptr<const void> owner, const float* data);
-  bool storage_shared() const { return data_.shared(); }
   // rows() becomes `rows`, keeping the storage when it is large enough; the values are left as they are. For the
   // scratch table that holds the rows a batch fetched from other processes.
   void ResizeScratch(int64_t rows);

@@ -64,6 +64,18 @@ PackedWeightsRegistry& Registry() {
   return registry;
 }
 
+// Points plan.b at the packed copy of the frozen weights `b` that every plan packing them into the same layout
+// shares, made by pack(PackedWeights&) the first time any plan asks. The plan takes the copy only once it is
+// made: should packing fail, it keeps what it had.
+template <typename Pack>
+void UsePackedWeights(Plan& plan, const float* b, Pack&& pack) {
+  std::shared_ptr<PackedWeights> packed = Registry().Get(b, plan.b_source, plan.b.get_desc());
+  std::call_once(packed->packed, [&] { pack(*packed); });
+  plan.b.set_data_handle(packed->b.get_data_handle());
+  plan.packed = std::move(packed);
+  plan.packed_from = b;
+}
+
 // Enough for every shape a trainer sees (the batch size, the last partial batch, the evaluation batch); a
 // server with arbitrary request sizes recycles the least recently used entry instead of growing.
 constexpr size_t kMaxPlansPerKind = 8;
@@ -285,9 +297,7 @@ void ExecuteInt8(Plan& plan, const float* a, const float* b, const float* bias, 
   MTREC_CHECK(plan.int8, "an int8 product asked of a {} plan", plan.precision);
   if (RecordingMatmuls()) NoteMatmul(plan.shape);
   if (plan.packed_from != b) {
-    // The plan takes the packed copy only once it is made: should packing fail, it keeps what it had.
-    std::shared_ptr<PackedWeights> packed = Registry().Get(b, plan.b_source, plan.b.get_desc());
-    std::call_once(packed->packed, [&] {
+    UsePackedWeights(plan, b, [&](PackedWeights& packed) {
       // The integers in a plain layout only until oneDNN has them in its own.
       const View3& v = plan.b_view;
       const memory::dims dims = v.ndims == 3 ? memory::dims{v.groups, v.rows, v.cols} : memory::dims{v.rows, v.cols};
@@ -296,13 +306,10 @@ void ExecuteInt8(Plan& plan, const float* a, const float* b, const float* bias, 
       QuantiseColumns(b, v, static_cast<int8_t*>(plain.get_data_handle()), scales.data());
       memory packed_b(plan.b.get_desc(), DnnlEngine());
       RunReorder(dnnl::reorder(plain, packed_b), plain, packed_b, "the int8 weights");
-      packed->b = std::move(packed_b);
-      packed->scales = std::move(scales);
+      packed.b = std::move(packed_b);
+      packed.scales = std::move(scales);
     });
-    plan.b.set_data_handle(packed->b.get_data_handle());
-    plan.b_scales = packed->scales;
-    plan.packed = std::move(packed);
-    plan.packed_from = b;
+    plan.b_scales = plan.packed->scales;
   }
   QuantiseRows(a, plan.a_view, static_cast<int8_t*>(plan.a.get_data_handle()), plan.a_scales.data());
   const dnnl_status_t status =
@@ -342,17 +349,12 @@ void Execute(Plan& plan, const float* a, const float* b, const float* bias, floa
     RunReorder(plan.reorder_b, plan.b_user, plan.b, "the right operand");
   } else if (plan.blocked_b) {
     if (plan.packed_from != b) {
-      // The plan takes the packed copy only once it is made: should packing fail, it keeps what it had.
-      std::shared_ptr<PackedWeights> packed = Registry().Get(b, plan.b_source, plan.b.get_desc());
-      std::call_once(packed->packed, [&] {
+      UsePackedWeights(plan, b, [&](PackedWeights& packed) {
         memory packed_b(plan.b.get_desc(), DnnlEngine());
         plan.b_user.set_data_handle(const_cast<float*>(b));
         RunReorder(plan.reorder_b, plan.b_user, packed_b, "the right operand");
-        packed->b = std::move(packed_b);
+        packed.b = std::move(packed_b);
       });
-      plan.b.set_data_handle(packed->b.get_data_handle());
-      plan.packed = std::move(packed);
-      plan.packed_from = b;
     }
   } else {
     plan.b.set_data_handle(const_cast<float*>(b));

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/files.h"
+#include "common/memory.h"
 #include "common/threads.h"
 #include "data/column_table.h"
 #include "io/model_io.h"
@@ -146,12 +147,12 @@ TEST_F(ModelStoreTest, AModelLoadedWithCopiesSharesItsWeights) {
   EXPECT_THROW(serving->loaded.model->arena().grads(), Error);
 }
 
-// The kernel's count of a process's resident memory, in bytes: "VmRSS" now, "VmHWM" its peak.
-int64_t StatusBytes(const std::string& field) {
+// The peak of this process's resident memory (the kernel's VmHWM), in bytes; -1 where it cannot be read.
+int64_t PeakResidentBytes() {
   std::ifstream status("/proc/self/status");
   std::string line;
   while (std::getline(status, line)) {
-    if (line.rfind(field + ":", 0) == 0) return std::stoll(line.substr(field.size() + 1)) * 1024;
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
   }
   return -1;
 }
@@ -184,13 +185,13 @@ TEST_F(ModelStoreTest, LoadingToServeTakesTheFileOnceAtItsPeak) {
   std::ofstream reset("/proc/self/clear_refs");
   reset << "5";  // the peak (VmHWM) starts again from what is resident now
   reset.close();
-  const int64_t before = StatusBytes("VmRSS");
-  if (before < 0 || StatusBytes("VmHWM") > before + (int64_t{8} << 20)) {
+  const int64_t before = ResidentBytes();
+  if (before <= 0 || PeakResidentBytes() > before + (int64_t{8} << 20)) {
     GTEST_SKIP() << "this kernel does not let a process reset its peak resident memory";
   }
   const int64_t file = static_cast<int64_t>(fs::file_size(path_));
   std::shared_ptr<ServingModel> serving = LoadServingModel(path_, 64, {}, 2);
-  const int64_t peak = StatusBytes("VmHWM") - before;
+  const int64_t peak = PeakResidentBytes() - before;
   EXPECT_GT(peak, file / 2);  // the bytes are read
   EXPECT_LT(peak, file * 3 / 2) << "peak " << peak << " bytes for a file of " << file;
 }
