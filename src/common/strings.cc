@@ -23,6 +23,12 @@ std::string AsciiLower(std::string_view text) {
   return out;
 }
 
+bool AsciiEqualsIgnoringCase(std::string_view a, std::string_view b) {
+  auto lower = [](char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); };
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) { return lower(x) == lower(y); });
+}
+
 std::vector<std::string_view> Split(std::string_view text, std::string_view separator) {
   std::vector<std::string_view> parts;
   ForEachPart(text, separator, [&parts](std::string_view part) { parts.push_back(part); });
@@ -101,8 +107,8 @@ std::string DidYouMean(std::string_view word, const std::vector<std::string>& ca
   size_t best_distance = std::max<size_t>(2, word.size() / 3) + 1;
   for (const auto& candidate : candidates) {
     // The length difference bounds the distance from below; it also spares a quadratic run over a huge name.
-    const size_t length_gap = word.size() > candidate.size() ? word.size() - candidate.size()
-                                                             : candidate.size() - word.size();
+    const size_t length_gap =
+        word.size() > candidate.size() ? word.size() - candidate.size() : candidate.size() - word.size();
     if (length_gap >= best_distance) continue;
     size_t d = EditDistance(word, candidate);
     if (d < best_distance) {

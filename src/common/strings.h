@@ -14,6 +14,8 @@ std::vector<std::string_view> Split(std::string_view text, std::string_view sepa
 
 // ASCII letters to lower case, other bytes as they are (no locale: UTF-8 text and HTTP names alike).
 std::string AsciiLower(std::string_view text);
+// Whether two texts are equal with ASCII letters compared without case (no copy, unlike AsciiLower).
+bool AsciiEqualsIgnoringCase(std::string_view a, std::string_view b);
 
 // Calls fn(part) for each part Split would return, in order, without building the vector (for per-field loops).
 template <typename Fn>

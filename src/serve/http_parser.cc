@@ -71,7 +71,17 @@ const std::string* HttpRequest::Header(std::string_view name) const {
 
 void HttpRequestParser::Reset() {
   state_ = State::kStart;
-  request_ = HttpRequest();
+  request_.method.clear();
+  request_.target.clear();
+  request_.path.clear();
+  request_.minor_version = 1;
+  for (auto& header : request_.headers) {
+    if (static_cast<int64_t>(spare_headers_.size()) < limits_.max_headers) spare_headers_.push_back(std::move(header));
+  }
+  request_.headers.clear();
+  request_.body.clear();
+  request_.keep_alive = true;
+  request_.chunked = false;
   line_.clear();
   head_bytes_ = 0;
   header_count_ = 0;
@@ -221,14 +231,22 @@ bool HttpRequestParser::HeaderLine(std::string_view line) {
     return Fail(431, fmt::format("more than {} header lines", limits_.max_headers));
   }
   if (line.front() == ' ' || line.front() == '\t') {
-    return Fail(400, fmt::format("header line {} continues the previous one (obsolete line folding)",
-                                 Quoted(line)));
+    return Fail(400, fmt::format("header line {} continues the previous one (obsolete line folding)", Quoted(line)));
   }
   const size_t colon = line.find(':');
   if (colon == std::string_view::npos || !IsToken(line.substr(0, colon)) || HasControl(line)) {
     return Fail(400, fmt::format("malformed header line {}; expected Name: value", Quoted(line)));
   }
-  request_.headers.emplace_back(AsciiLower(line.substr(0, colon)), TrimBlanks(line.substr(colon + 1)));
+  if (spare_headers_.empty()) {
+    request_.headers.emplace_back();
+  } else {
+    request_.headers.push_back(std::move(spare_headers_.back()));
+    spare_headers_.pop_back();
+  }
+  auto& [name, value] = request_.headers.back();
+  name.assign(line.substr(0, colon));
+  for (char& c : name) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  value.assign(TrimBlanks(line.substr(colon + 1)));
   return true;
 }
 
@@ -247,12 +265,11 @@ bool HttpRequestParser::HeadComplete() {
       transfer_encoding += value;
     } else if (name == "connection") {
       ForEachListElement(value, [&](std::string_view option) {
-        const std::string lower = AsciiLower(option);
-        if (lower == "close") request_.keep_alive = false;
-        if (lower == "keep-alive" && request_.minor_version == 0) request_.keep_alive = true;
+        if (AsciiEqualsIgnoringCase(option, "close")) request_.keep_alive = false;
+        if (AsciiEqualsIgnoringCase(option, "keep-alive") && request_.minor_version == 0) request_.keep_alive = true;
       });
     } else if (name == "expect") {
-      expects_continue_ = AsciiLower(value) == "100-continue" && request_.minor_version == 1;
+      expects_continue_ = AsciiEqualsIgnoringCase(value, "100-continue") && request_.minor_version == 1;
     }
   }
   if (!transfer_encoding.empty()) {
@@ -260,7 +277,7 @@ bool HttpRequestParser::HeadComplete() {
     bool chunked = false;
     ForEachListElement(transfer_encoding, [&](std::string_view coding) {
       ++codings;
-      chunked = AsciiLower(coding) == "chunked";
+      chunked = AsciiEqualsIgnoringCase(coding, "chunked");
     });
     if (codings != 1 || !chunked) {
       return Fail(501, fmt::format("Transfer-Encoding {} is not supported; send the body with Content-Length or "

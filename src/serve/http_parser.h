@@ -22,16 +22,16 @@
 namespace mtrec {
 
 struct HttpLimits {
-  int64_t max_header_bytes = 16384;   // request line, header lines and chunked trailers together
-  int64_t max_headers = 64;           // header lines (and trailer lines)
-  int64_t max_body_bytes = 2 << 20;   // the body after chunked decoding
+  int64_t max_header_bytes = 16384;     // request line, header lines and chunked trailers together
+  int64_t max_headers = 64;             // header lines (and trailer lines)
+  int64_t max_body_bytes = 2 << 20;     // the body after chunked decoding
   int64_t max_chunk_line_bytes = 1024;  // a chunk-size line with its extensions
 };
 
 struct HttpRequest {
-  std::string method;  // as sent: "GET", "POST"
-  std::string target;  // as sent: "/v1/rank?x=1"
-  std::string path;    // the target before '?'
+  std::string method;                                        // as sent: "GET", "POST"
+  std::string target;                                        // as sent: "/v1/rank?x=1"
+  std::string path;                                          // the target before '?'
   int minor_version = 1;                                     // HTTP/1.<minor_version>
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased, values trimmed
   std::string body;                                          // decoded (without chunk framing)
@@ -51,7 +51,8 @@ class HttpRequestParser {
   // Reads from the front of *input as far as the end of one request (or all of it, when the request is not yet
   // complete), removing what it read; returns the state after. kComplete and kError stay until Reset().
   State Consume(std::string_view* input);
-  // Ready for the next request on the same connection.
+  // Ready for the next request on the same connection. The request is emptied, not replaced: its strings (and
+  // its headers', kept aside) keep their capacity for the next one read into it.
   void Reset();
 
   State state() const { return state_; }
@@ -85,11 +86,13 @@ class HttpRequestParser {
   const HttpLimits limits_;
   State state_ = State::kStart;
   HttpRequest request_;
-  std::string line_;           // a line not yet complete
-  int64_t head_bytes_ = 0;     // of the request line, headers and trailers so far
-  int64_t header_count_ = 0;   // header and trailer lines so far
+  std::string line_;  // a line not yet complete
+  // Header lines of earlier requests, their strings with their capacity, taken again by HeaderLine.
+  std::vector<std::pair<std::string, std::string>> spare_headers_;
+  int64_t head_bytes_ = 0;    // of the request line, headers and trailers so far
+  int64_t header_count_ = 0;  // header and trailer lines so far
   int64_t content_length_ = -1;
-  int64_t chunk_left_ = 0;     // bytes of the current chunk still to come
+  int64_t chunk_left_ = 0;  // bytes of the current chunk still to come
   bool expects_continue_ = false;
   int error_status_ = 0;
   std::string error_message_;

@@ -14,7 +14,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
-#include <deque>
+#include <iterator>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -27,20 +27,34 @@ namespace mtrec {
 
 const char* HttpReason(int status) {
   switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Content";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Content Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 422:
+      return "Unprocessable Content";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Unknown";
   }
 }
 
@@ -59,11 +73,18 @@ constexpr int kSweepMs = 50;
 // Bytes read from one connection per wake-up, so that one fast client does not hold the loop.
 constexpr int kReadsPerWakeup = 16;
 
+// The answer's bytes into *out, which keeps its capacity.
+void SerializeInto(const HttpResponse& response, bool close, std::string* out) {
+  out->clear();
+  fmt::format_to(std::back_inserter(*out), "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}\r\n",
+                 response.status, HttpReason(response.status), response.content_type, response.body.size(),
+                 close ? "Connection: close\r\n" : "");
+  out->append(response.body);
+}
+
 std::string Serialize(const HttpResponse& response, bool close) {
-  std::string out = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}\r\n", response.status,
-                                HttpReason(response.status), response.content_type, response.body.size(),
-                                close ? "Connection: close\r\n" : "");
-  out += response.body;
+  std::string out;
+  SerializeInto(response, close, &out);
   return out;
 }
 
@@ -145,22 +166,26 @@ class HttpServer::Loop {
   struct Done {
     int fd;
     uint64_t id;
-    std::string out;
+    std::string out;  // what the socket did not take at once (usually nothing), from `sent` on
     size_t sent;
     bool close;
-    bool failed;  // the socket refused the answer (the client is gone)
+    bool failed;          // the socket refused the answer (the client is gone)
+    HttpRequest request;  // handed back to the loop, to read a later request into with its strings' capacity
   };
 
   void Wake() {
     const uint64_t one = 1;
-    if (wake_fd_ >= 0) [[maybe_unused]] auto written = ::write(wake_fd_, &one, sizeof one);
+    if (wake_fd_ >= 0) [[maybe_unused]]
+      auto written = ::write(wake_fd_, &one, sizeof one);
   }
   void Watch(Connection& c, uint32_t events);
   void Accept();
   void Read(Connection& c);
   void Input(Connection& c, std::string_view input);
   void Dispatch(Connection& c);
-  void Answer(Connection& c, const HttpResponse& response, bool close) { Answer(c, Serialize(response, close), 0, close); }
+  void Answer(Connection& c, const HttpResponse& response, bool close) {
+    Answer(c, Serialize(response, close), 0, close);
+  }
   // Writes `out` from byte `sent` on.
   void Answer(Connection& c, std::string out, size_t sent, bool close);
   void Refuse(Connection& c, int status, const std::string& message) {
@@ -185,9 +210,16 @@ class HttpServer::Loop {
 
   std::mutex mutex_;
   std::condition_variable queued_;
-  std::deque<Job> jobs_;
+  // A queue in a vector: jobs_[jobs_head_] is the next (a deque allocates a block every request or two of a Job's
+  // size); emptied whenever the workers catch up.
+  std::vector<Job> jobs_;
+  size_t jobs_head_ = 0;
   std::vector<Done> done_;
   bool workers_stop_ = false;
+  // The loop's own: the answers being taken from done_ (swapped with it, so that both keep their capacity), and
+  // requests handed back, given to the next parser that completes one.
+  std::vector<Done> finished_;
+  std::vector<HttpRequest> spare_requests_;
 };
 
 int HttpServer::Loop::Bind() {
@@ -270,8 +302,8 @@ void HttpServer::Loop::Accept() {
     }
     if (static_cast<int>(connections_.size()) >= options_.max_connections || stopping_) {
       const std::string refusal = Serialize(
-          server_.error_handler_(503, fmt::format("the server has {} connections open, its limit; retry later",
-                                                  connections_.size())),
+          server_.error_handler_(
+              503, fmt::format("the server has {} connections open, its limit; retry later", connections_.size())),
           /*close=*/true);
       [[maybe_unused]] auto sent = ::send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
       ::shutdown(fd, SHUT_WR);
@@ -344,7 +376,12 @@ void HttpServer::Loop::Dispatch(Connection& c) {
   c.phase = Phase::kWorking;
   ++busy_;
   Watch(c, 0);  // nothing read while the request is answered; a hang-up is still reported
-  Job job{c.fd, c.id, std::move(c.parser.request()), Clock::now()};
+  Job job{c.fd, c.id, HttpRequest(), Clock::now()};
+  std::swap(job.request, c.parser.request());
+  if (!spare_requests_.empty()) {
+    std::swap(c.parser.request(), spare_requests_.back());
+    spare_requests_.pop_back();
+  }
   c.parser.Reset();
   c.head_done = false;
   c.continue_sent = false;
@@ -431,11 +468,11 @@ void HttpServer::Loop::Sweep(Clock::time_point now) {
   for (int fd : expired) {
     Connection& c = *connections_.at(fd);
     if (c.phase == Phase::kReading && c.parser.started()) {
-      Refuse(c, 408,
-             c.head_done ? fmt::format("request body not complete within {} ms of the request's start",
-                                       options_.body_timeout_ms)
-                         : fmt::format("request head not complete within {} ms of its first byte",
-                                       options_.header_timeout_ms));
+      Refuse(
+          c, 408,
+          c.head_done
+              ? fmt::format("request body not complete within {} ms of the request's start", options_.body_timeout_ms)
+              : fmt::format("request head not complete within {} ms of its first byte", options_.header_timeout_ms));
     } else {
       Close(c);  // idle, or an answer the client does not read, or the linger after a closing answer
     }
@@ -443,16 +480,20 @@ void HttpServer::Loop::Sweep(Clock::time_point now) {
 }
 
 void HttpServer::Loop::Finished() {
-  std::vector<Done> done;
+  std::vector<Done>& done = finished_;
+  done.clear();
   {
     std::lock_guard<std::mutex> lock(mutex_);
     done.swap(done_);
   }
   for (Done& d : done) {
+    if (spare_requests_.size() < static_cast<size_t>(options_.worker_threads)) {
+      spare_requests_.push_back(std::move(d.request));
+    }
     auto it = connections_.find(d.fd);
     if (it == connections_.end() || it->second->id != d.id || it->second->phase != Phase::kWorking) {
-      LogInfo("serve: internal error: an answer for connection {} (descriptor {}), which is not waiting for one",
-              d.id, d.fd);
+      LogInfo("serve: internal error: an answer for connection {} (descriptor {}), which is not waiting for one", d.id,
+              d.fd);
       continue;
     }
     Connection& c = *it->second;
@@ -467,18 +508,28 @@ void HttpServer::Loop::Finished() {
 }
 
 void HttpServer::Loop::Work() {
+  HttpResponse response;  // this worker's, reused: the handler's body and the answer's bytes keep their capacity
+  std::string out;
   while (true) {
     Job job;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      queued_.wait(lock, [&] { return workers_stop_ || !jobs_.empty(); });
-      if (jobs_.empty()) return;
-      job = std::move(jobs_.front());
-      jobs_.pop_front();
+      queued_.wait(lock, [&] { return workers_stop_ || jobs_head_ < jobs_.size(); });
+      if (jobs_head_ == jobs_.size()) return;
+      job = std::move(jobs_[jobs_head_++]);
+      if (jobs_head_ == jobs_.size()) {
+        jobs_.clear();
+        jobs_head_ = 0;
+      } else if (jobs_head_ >= 64 && 2 * jobs_head_ >= jobs_.size()) {  // a backlog that never empties
+        jobs_.erase(jobs_.begin(), jobs_.begin() + static_cast<std::ptrdiff_t>(jobs_head_));
+        jobs_head_ = 0;
+      }
     }
-    HttpResponse response;
+    response.status = 200;
+    response.content_type.assign("application/json");
+    response.body.clear();
     try {
-      response = server_.handler_(job.request, job.arrival);
+      server_.handler_(job.request, job.arrival, &response);
     } catch (const std::exception& error) {
       LogInfo("serve: internal error: {}", error.what());
       response = server_.error_handler_(500, std::string("internal error: ") + error.what());
@@ -486,8 +537,15 @@ void HttpServer::Loop::Work() {
     // Written here rather than by the loop, which would first have to wake: the client has its answer one
     // hand-off sooner. The loop keeps the descriptor open until it has this Done, even if the client hangs up.
     const bool close = !job.request.keep_alive || stopping_;
-    Done done{job.fd, job.id, Serialize(response, close), 0, close, false};
-    done.failed = SendFrom(job.fd, done.out, &done.sent) == Sent::kFailed;  // kBlocked: the loop writes the rest
+    SerializeInto(response, close, &out);
+    size_t sent = 0;
+    const Sent result = SendFrom(job.fd, out, &sent);
+    Done done{job.fd, job.id, std::string(), 0, close, result == Sent::kFailed, std::move(job.request)};
+    if (result == Sent::kBlocked) {  // the loop writes the rest (the worker's buffer goes with it)
+      done.out = std::move(out);
+      done.sent = sent;
+      out = std::string();
+    }
     {
       std::lock_guard<std::mutex> lock(mutex_);
       done_.push_back(std::move(done));
@@ -517,9 +575,9 @@ void HttpServer::Loop::Run() {
     }
     // Answers written, and every closing connection past its linger (Sweep closes them): closing one whose
     // client still sends would reset it and could destroy the answer.
-    if (!listening && busy_ == 0 &&
-        std::none_of(connections_.begin(), connections_.end(),
-                     [](const auto& entry) { return entry.second->phase == Phase::kDraining; })) {
+    if (!listening && busy_ == 0 && std::none_of(connections_.begin(), connections_.end(), [](const auto& entry) {
+          return entry.second->phase == Phase::kDraining;
+        })) {
       break;
     }
     const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), kSweepMs);

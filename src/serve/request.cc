@@ -1,11 +1,13 @@
 #include "serve/request.h"
 
+#include <simdjson.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <simdjson.h>
 
 #include "common/dates.h"
 #include "common/strings.h"
@@ -181,12 +183,18 @@ void DiagnoseBody(std::string_view body, const RequestLimits& limits) {
 
 const char* TypeName(Value value) {
   switch (value.type()) {
-    case simdjson::dom::element_type::ARRAY: return "array";
-    case simdjson::dom::element_type::OBJECT: return "object";
-    case simdjson::dom::element_type::STRING: return "string";
-    case simdjson::dom::element_type::BOOL: return "boolean";
-    case simdjson::dom::element_type::NULL_VALUE: return "null";
-    default: return "number";
+    case simdjson::dom::element_type::ARRAY:
+      return "array";
+    case simdjson::dom::element_type::OBJECT:
+      return "object";
+    case simdjson::dom::element_type::STRING:
+      return "string";
+    case simdjson::dom::element_type::BOOL:
+      return "boolean";
+    case simdjson::dom::element_type::NULL_VALUE:
+      return "null";
+    default:
+      return "number";
   }
 }
 
@@ -291,8 +299,8 @@ class DuplicateKeyCheck {
       }
     }
     if (repeated < keys_.size()) {
-      throw RequestError(400, fmt::format("{}: duplicate key {}; give each key once", place.Str(),
-                                          Quoted(keys_[repeated])));
+      throw RequestError(400,
+                         fmt::format("{}: duplicate key {}; give each key once", place.Str(), Quoted(keys_[repeated])));
     }
   }
 
@@ -348,8 +356,9 @@ Value BodyParser::Parse(std::string_view body, const RequestLimits& limits) {
     DiagnoseBody(body, limits);
     // What nlohmann reads and simdjson does not: an integer beyond 64 bits.
     if (error == simdjson::NUMBER_ERROR) {
-      throw RequestError(400, "malformed JSON: an integer beyond 64 bits; write such a number with a decimal point "
-                              "or an exponent (1.5e20)");
+      throw RequestError(400,
+                         "malformed JSON: an integer beyond 64 bits; write such a number with a decimal point "
+                         "or an exponent (1.5e20)");
     }
     throw RequestError(400, fmt::format("malformed JSON: {}", simdjson::error_message(error)));
   }
@@ -383,26 +392,46 @@ Object ObjectAt(Value value, const Field& where) {
   return Object(value);
 }
 
+// `lists` becomes `count` lists of `length` copies of `value`, each list keeping the capacity it had.
+template <typename T>
+void AssignEach(std::vector<std::vector<T>>* lists, size_t count, size_t length, T value) {
+  lists->resize(count);
+  for (std::vector<T>& list : *lists) list.assign(length, value);
+}
+
 }  // namespace
 
 // Fills one request's batch: context values once (shared by every row), item values per row.
 class RequestEncoder {
  public:
   RequestEncoder(const RequestSchema& schema, int64_t rows, EncodedRequest* out)
-      : schema_(schema), pipeline_(schema.pipeline()), rows_(rows), out_(out) {
+      : schema_(schema),
+        pipeline_(schema.pipeline()),
+        rows_(rows),
+        out_(out),
+        multi_counts_(out->scratch.multi_counts),
+        in_context_(out->scratch.in_context),
+        seen_(out->scratch.seen) {
+    // Every list is sized with assign/resize, never replaced: a reused EncodedRequest keeps its capacity.
     const InputLayout& layout = pipeline_.layout();
     Batch& batch = out_->batch;
     batch.size = rows;
-    batch.single_ids.assign(layout.single_slots.size(), std::vector<int32_t>(rows, 0));
-    batch.multi_ids.assign(layout.multi_slots.size(), {});
-    batch.multi_offsets.assign(layout.multi_slots.size(), std::vector<int64_t>(rows + 1, 0));
+    AssignEach(&batch.single_ids, layout.single_slots.size(), static_cast<size_t>(rows), int32_t{0});
+    AssignEach(&batch.multi_ids, layout.multi_slots.size(), 0, int32_t{0});
+    AssignEach(&batch.multi_offsets, layout.multi_slots.size(), static_cast<size_t>(rows + 1), int64_t{0});
     batch.numeric.assign(rows * layout.NumericWidth(), 0.f);
+    batch.group_starts.clear();
+    batch.shared.clear();
     // One count even without rows: a context is checked (and encoded) whether or not there are items.
-    multi_counts_.assign(layout.multi_slots.size(), std::vector<int64_t>(std::max<int64_t>(rows, 1), 0));
+    AssignEach(&multi_counts_, layout.multi_slots.size(), static_cast<size_t>(std::max<int64_t>(rows, 1)), int64_t{0});
     slots_ = layout.single_slots.size() + layout.multi_slots.size();
     in_context_.assign(schema.columns_.size(), 0);
     seen_.assign(schema.columns_.size(), 0);
-    if (schema.blend_column_ >= 0) out_->blend_feature.assign(rows, NAN);
+    if (schema.blend_column_ >= 0) {
+      out_->blend_feature.assign(rows, NAN);
+    } else {
+      out_->blend_feature.clear();
+    }
     if (schema.history_ != nullptr) {
       series_ = schema.history_->NewRows(rows);
       derived_given_.assign(rows * schema.derived_columns_.size(), 0);
@@ -413,7 +442,7 @@ class RequestEncoder {
   void Context(std::optional<Value> context) {
     const Field where("context");
     Batch& batch = out_->batch;
-    batch.group_starts = {0};
+    batch.group_starts.assign(1, 0);
     batch.shared.assign(slots_, 0);
     if (!context) return;
     for (auto [key, value] : ObjectAt(*context, where)) {
@@ -454,8 +483,8 @@ class RequestEncoder {
       if (seen_[c] || in_context_[c]) continue;
       const RequestSchema::ColumnUse& use = schema_.columns_[c];
       if (use.derived < 0 && !use.features.empty()) {
-        throw RequestError(400, fmt::format("{}: missing input {} (null gives a missing value)", where.Str(),
-                                            Quoted(use.name)));
+        throw RequestError(
+            400, fmt::format("{}: missing input {} (null gives a missing value)", where.Str(), Quoted(use.name)));
       }
       if (derives && (use.date || use.key >= 0)) {
         throw RequestError(400, fmt::format("{}: missing input {}: the row leaves out derived time-series columns, "
@@ -522,17 +551,19 @@ class RequestEncoder {
   using IntegerText = std::array<char, 24>;
   static std::string_view CategoricalText(Value value, const Field& where, IntegerText* buffer) {
     switch (value.type()) {
-      case simdjson::dom::element_type::STRING: return std::string_view(value);
+      case simdjson::dom::element_type::STRING:
+        return std::string_view(value);
       case simdjson::dom::element_type::UINT64:
         return {buffer->data(),
                 static_cast<size_t>(fmt::format_to(buffer->data(), "{}", uint64_t(value)) - buffer->data())};
       case simdjson::dom::element_type::INT64:
         return {buffer->data(),
                 static_cast<size_t>(fmt::format_to(buffer->data(), "{}", int64_t(value)) - buffer->data())};
-      case simdjson::dom::element_type::NULL_VALUE: return "";  // an empty field
+      case simdjson::dom::element_type::NULL_VALUE:
+        return "";  // an empty field
       default:
-        throw RequestError(
-            400, fmt::format("{}: expected a string or an integer, found {}", where.Str(), TypeName(value)));
+        throw RequestError(400,
+                           fmt::format("{}: expected a string or an integer, found {}", where.Str(), TypeName(value)));
     }
   }
 
@@ -609,8 +640,8 @@ class RequestEncoder {
     const TimeSeriesIndex& history = *schema_.history_;
     if (use.date) {
       if (!value.is_string()) {
-        throw RequestError(400, fmt::format("{}: expected a date yyyy-mm-dd (time_series.date), found {}",
-                                            where.Str(), TypeName(value)));
+        throw RequestError(400, fmt::format("{}: expected a date yyyy-mm-dd (time_series.date), found {}", where.Str(),
+                                            TypeName(value)));
       }
       const std::string_view text(value);
       const std::optional<int32_t> day = ParseIsoDate(text);
@@ -708,9 +739,10 @@ class RequestEncoder {
   const int64_t rows_;
   EncodedRequest* out_;
   size_t slots_ = 0;
-  std::vector<std::vector<int64_t>> multi_counts_;  // [multi slot][row]
-  std::vector<uint8_t> in_context_;                 // per schema column
-  std::vector<uint8_t> seen_;                       // per schema column, for the current row
+  // The EncodedRequest's scratch (see EncodedRequest::Scratch).
+  std::vector<std::vector<int64_t>>& multi_counts_;  // [multi slot][row]
+  std::vector<uint8_t>& in_context_;                 // per schema column
+  std::vector<uint8_t>& seen_;                       // per schema column, for the current row
   struct UnknownInput {
     std::string key;
     std::string first_where;  // "context", "items[3]"
@@ -740,11 +772,13 @@ Array RowsArray(Object body, const char* key, const RequestLimits& limits) {
   return array;
 }
 
-void CheckKeys(Object body, const std::vector<std::string>& allowed) {
+// The keys a body may have (a list of literals: checking allocates nothing, only a refusal does).
+void CheckKeys(Object body, std::initializer_list<std::string_view> allowed) {
   for (auto [key, value] : body) {
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      const std::vector<std::string> names(allowed.begin(), allowed.end());
       throw RequestError(400, fmt::format("unknown key {}{}; a request has {}", Quoted(key),
-                                          DidYouMeanSuffix(key, allowed), QuotedList(allowed)));
+                                          DidYouMeanSuffix(key, names), QuotedList(names)));
     }
   }
 }
@@ -758,7 +792,8 @@ std::optional<Value> Find(Object object, std::string_view key) {
 
 }  // namespace
 
-EncodedRequest ParseRankRequest(std::string_view body_text, const RequestSchema& schema, const RequestLimits& limits) {
+void ParseRankRequest(std::string_view body_text, const RequestSchema& schema, const RequestLimits& limits,
+                      EncodedRequest* out) {
   const auto start = Clock::now();
   BodyParser parser;
   const Value root = parser.Parse(body_text, limits);
@@ -766,8 +801,9 @@ EncodedRequest ParseRankRequest(std::string_view body_text, const RequestSchema&
   const Object body = ObjectAt(root, Field("request body"));
   CheckKeys(body, {"context", "items", "blend", "top_k"});
   const Array items = RowsArray(body, "items", limits);
-  EncodedRequest request;
-  request.blend = schema.default_blend_;
+  EncodedRequest& request = *out;
+  request.blend = schema.default_blend_;  // copied into the vectors it has
+  request.top_k = 0;
   if (std::optional<Value> blend = Find(body, "blend")) {
     NamedWeights weights;
     for (auto [task, weight] : ObjectAt(*blend, Field("blend"))) {
@@ -797,8 +833,8 @@ EncodedRequest ParseRankRequest(std::string_view body_text, const RequestSchema&
     const bool negative = top_k->type() == simdjson::dom::element_type::INT64 && int64_t(*top_k) < 0;
     if (!IsInteger(*top_k) || negative) {
       const std::string found = Dump(*top_k);
-      throw RequestError(400, fmt::format("top_k: expected an integer >= 0, found {}",
-                                          found.size() <= 64 ? found : Quoted(found)));
+      throw RequestError(
+          400, fmt::format("top_k: expected an integer >= 0, found {}", found.size() <= 64 ? found : Quoted(found)));
     }
     // Beyond int64: more than any request holds, i.e. all.
     request.top_k = top_k->type() == simdjson::dom::element_type::UINT64 ? INT64_MAX : int64_t(*top_k);
@@ -813,11 +849,10 @@ EncodedRequest ParseRankRequest(std::string_view body_text, const RequestSchema&
   encoder.Finish();
   request.parse_seconds = std::chrono::duration<double>(parsed - start).count();
   request.encode_seconds = std::chrono::duration<double>(Clock::now() - parsed).count();
-  return request;
 }
 
-EncodedRequest ParsePredictRequest(std::string_view body_text, const RequestSchema& schema,
-                                   const RequestLimits& limits) {
+void ParsePredictRequest(std::string_view body_text, const RequestSchema& schema, const RequestLimits& limits,
+                         EncodedRequest* out) {
   const auto start = Clock::now();
   BodyParser parser;
   const Value root = parser.Parse(body_text, limits);
@@ -825,8 +860,9 @@ EncodedRequest ParsePredictRequest(std::string_view body_text, const RequestSche
   const Object body = ObjectAt(root, Field("request body"));
   CheckKeys(body, {"rows"});
   const Array rows = RowsArray(body, "rows", limits);
-  EncodedRequest request;
+  EncodedRequest& request = *out;
   request.blend = schema.default_blend_;
+  request.top_k = 0;
   RequestEncoder encoder(schema, static_cast<int64_t>(rows.size()), &request);
   int64_t i = 0;
   for (Value row : rows) {
@@ -836,6 +872,17 @@ EncodedRequest ParsePredictRequest(std::string_view body_text, const RequestSche
   encoder.Finish();
   request.parse_seconds = std::chrono::duration<double>(parsed - start).count();
   request.encode_seconds = std::chrono::duration<double>(Clock::now() - parsed).count();
+}
+
+EncodedRequest ParseRankRequest(std::string_view body, const RequestSchema& schema, const RequestLimits& limits) {
+  EncodedRequest request;
+  ParseRankRequest(body, schema, limits, &request);
+  return request;
+}
+
+EncodedRequest ParsePredictRequest(std::string_view body, const RequestSchema& schema, const RequestLimits& limits) {
+  EncodedRequest request;
+  ParsePredictRequest(body, schema, limits, &request);
   return request;
 }
 

@@ -56,11 +56,17 @@ struct EncodedRequest {
   // Where the time went: the body's JSON into a value, then the value checked and encoded into the batch.
   double parse_seconds = 0;
   double encode_seconds = 0;
+  // The encoder's working lists, kept with their capacity when another request is parsed into this one.
+  struct Scratch {
+    std::vector<std::vector<int64_t>> multi_counts;  // [multi slot][row]
+    std::vector<uint8_t> in_context;                 // per schema column
+    std::vector<uint8_t> seen;                       // per schema column, for the current row
+  } scratch;
 };
 
 class RequestSchema {
-  friend EncodedRequest ParseRankRequest(std::string_view, const RequestSchema&, const RequestLimits&);
-  friend EncodedRequest ParsePredictRequest(std::string_view, const RequestSchema&, const RequestLimits&);
+  friend void ParseRankRequest(std::string_view, const RequestSchema&, const RequestLimits&, EncodedRequest*);
+  friend void ParsePredictRequest(std::string_view, const RequestSchema&, const RequestLimits&, EncodedRequest*);
 
  public:
   // `history`: the model's derived time-series columns are computed from it when a row leaves them out (it must
@@ -87,7 +93,7 @@ class RequestSchema {
   const TimeSeriesIndex* history_ = nullptr;
   std::vector<int> derived_columns_;  // with a history: per time_series column, its columns_ index (-1: not read)
   std::vector<ColumnUse> columns_;
-  std::vector<FeaturePipeline::Placement> placements_;  // per config feature, computed once
+  std::vector<FeaturePipeline::Placement> placements_;                          // per config feature, computed once
   std::unordered_map<std::string, size_t, StringHash, std::equal_to<>> index_;  // column name -> columns_ index
   std::vector<std::string> column_names_;
   Blend default_blend_;
@@ -99,5 +105,13 @@ class RequestSchema {
 EncodedRequest ParseRankRequest(std::string_view body, const RequestSchema& schema, const RequestLimits& limits);
 // `{"rows": [{...}, ...]}`: every input column in every row.
 EncodedRequest ParsePredictRequest(std::string_view body, const RequestSchema& schema, const RequestLimits& limits);
+
+// The same, into `out`, whose vectors keep their capacity: a server thread that parses every request into one
+// EncodedRequest allocates nothing for it once the vectors have grown to its requests' size (except with a
+// history, whose time-series rows are made per request). On a RequestError `out` is left partly filled.
+void ParseRankRequest(std::string_view body, const RequestSchema& schema, const RequestLimits& limits,
+                      EncodedRequest* out);
+void ParsePredictRequest(std::string_view body, const RequestSchema& schema, const RequestLimits& limits,
+                         EncodedRequest* out);
 
 }  // namespace mtrec

@@ -87,7 +87,7 @@ void SliceBatch(const Batch& from, int64_t begin, int64_t end, Batch* into) {
   // The groups that reach into the rows; one begun before `begin` hands its shared ids to row `begin`.
   into->group_starts.clear();
   into->shared.clear();
-  int64_t lead = -1;      // the row of `from` holding the shared ids of the group cut at `begin`
+  int64_t lead = -1;  // the row of `from` holding the shared ids of the group cut at `begin`
   size_t lead_group = 0;
   for (size_t g = 0; g < from.group_starts.size(); ++g) {
     const int64_t start = from.group_starts[g];
@@ -116,7 +116,8 @@ void SliceBatch(const Batch& from, int64_t begin, int64_t end, Batch* into) {
     out_offsets.assign(1, 0);
     for (int64_t r = begin; r < end; ++r) {
       const int64_t source = r == begin && lead_shared ? lead : r;
-      ids.insert(ids.end(), from.multi_ids[m].begin() + offsets[source], from.multi_ids[m].begin() + offsets[source + 1]);
+      ids.insert(ids.end(), from.multi_ids[m].begin() + offsets[source],
+                 from.multi_ids[m].begin() + offsets[source + 1]);
       out_offsets.push_back(static_cast<int64_t>(ids.size()));
     }
   }
@@ -128,6 +129,9 @@ Scorer::Scorer(int64_t max_rows, int scorers, int threads, int64_t min_part_rows
   MTREC_CHECK(min_part_rows >= 1, "a part of a request needs at least 1 row, got {}", min_part_rows);
   MTREC_CHECK(threads == 0 || threads >= scorers, "{} scorers need at least as many threads, got {}", scorers, threads);
   spare_parts_.reserve(kSpareParts);  // Recycle, under the lock in a scorer thread, then never allocates
+  spare_jobs_.reserve(kSpareJobs);
+  queue_.reserve(kSpareJobs);
+  split_parts_.reserve(static_cast<size_t>(scorers));
   for (int k = 0; k < scorers; ++k) workers_.emplace_back([this, k] { Run(static_cast<size_t>(k)); });
   // Ready when every scorer waits: the first lone request can then be split.
   std::unique_lock<std::mutex> lock(mutex_);
@@ -155,22 +159,45 @@ ScorerStats Scorer::stats() const {
 
 std::vector<float> Scorer::Score(std::shared_ptr<ServingModel> model, Batch batch,
                                  std::chrono::steady_clock::time_point deadline) {
-  MTREC_CHECK(batch.size <= max_rows_, "a request of {} rows exceeds the scorer's {}", batch.size, max_rows_);
-  if (batch.size == 0) return {};
-  auto job = std::make_shared<Job>();
+  std::vector<float> scores;
+  Score(std::move(model), &batch, deadline, &scores);
+  return scores;
+}
+
+void Scorer::Score(std::shared_ptr<ServingModel> model, Batch* batch, std::chrono::steady_clock::time_point deadline,
+                   std::vector<float>* scores) {
+  MTREC_CHECK(batch->size <= max_rows_, "a request of {} rows exceeds the scorer's {}", batch->size, max_rows_);
+  scores->clear();
+  if (batch->size == 0) return;
+  std::shared_ptr<Job> job;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!spare_jobs_.empty()) {
+      job = std::move(spare_jobs_.back());
+      spare_jobs_.pop_back();
+    }
+  }
+  if (!job) job = std::make_shared<Job>();
   job->model = std::move(model);
-  job->batch = std::move(batch);
+  std::swap(job->batch, *batch);  // both keep their vectors' capacity
   job->deadline = deadline;
   std::unique_lock<std::mutex> lock(mutex_);
   MTREC_CHECK(!stop_, "the server is shutting down");
   queue_.push_back(job);
   queued_.notify_one();
   if (!job->finished.wait_until(lock, deadline, [&] { return job->done; })) {
-    job->abandoned = true;
+    job->abandoned = true;  // the scorer may still read its batch: the job is not kept
     throw RequestError(503, "scoring did not finish within the server's time limit; retry or send fewer items");
   }
+  std::swap(job->batch, *batch);
   if (!job->error.empty()) throw Error(job->error);
-  return std::move(job->scores);
+  std::swap(job->scores, *scores);
+  // Kept when no scorer holds it any more (a scorer lets go of its jobs under this lock, before it is released).
+  if (job.use_count() == 1 && spare_jobs_.size() < kSpareJobs) {
+    job->model.reset();
+    job->done = false;
+    spare_jobs_.push_back(std::move(job));
+  }
 }
 
 void Scorer::Run(size_t scorer) {
@@ -254,7 +281,9 @@ void Scorer::Recycle(std::shared_ptr<Job> job) {
 std::shared_ptr<Scorer::Job> Scorer::Split(const std::shared_ptr<Job>& whole, int64_t parts) {
   // Every part is made before any is queued: a failure (memory) leaves the request whole.
   const int64_t rows = whole->batch.size;
-  std::vector<std::shared_ptr<Job>> made(static_cast<size_t>(parts));
+  std::vector<std::shared_ptr<Job>>& made = split_parts_;  // under the lock
+  made.clear();                                            // what a failed split left
+  made.resize(static_cast<size_t>(parts));
   for (int64_t p = 0; p < parts; ++p) {
     // A part scored before is taken again, its batch's vectors with the capacity they had (no allocation).
     std::shared_ptr<Job> part;
@@ -273,8 +302,10 @@ std::shared_ptr<Scorer::Job> Scorer::Split(const std::shared_ptr<Job>& whole, in
     made[static_cast<size_t>(p)] = std::move(part);
   }
   whole->parts_left = parts;
-  for (int64_t p = parts - 1; p >= 1; --p) queue_.push_front(std::move(made[static_cast<size_t>(p)]));  // in order
-  return std::move(made[0]);
+  queue_.insert(queue_.begin(), std::make_move_iterator(made.begin() + 1), std::make_move_iterator(made.end()));
+  std::shared_ptr<Job> first = std::move(made[0]);
+  made.clear();
+  return first;
 }
 
 void Scorer::Finish(Job& job, const std::string& error) {
@@ -308,7 +339,8 @@ void Scorer::ScoreJobs(size_t scorer, const std::vector<std::shared_ptr<Job>>& j
     for (const auto& job : jobs) AppendBatch(job->batch, merged);
     batch = merged;
   }
-  MTREC_CHECK(scorer < serving.Copies(), "scorer {} has no copy of the model ({} loaded)", scorer + 1, serving.Copies());
+  MTREC_CHECK(scorer < serving.Copies(), "scorer {} has no copy of the model ({} loaded)", scorer + 1,
+              serving.Copies());
   Model& model = serving.ForScorer(scorer);
   const Tensor outputs = model.Forward(*batch, Mode::kInfer);
   // Requests carry no treatment: a treated task answers its control arm, beside its uplift and both arms.
@@ -319,7 +351,8 @@ void Scorer::ScoreJobs(size_t scorer, const std::vector<std::shared_ptr<Job>>& j
     job->scores.resize(job->batch.size * columns);
     for (int64_t r = 0; r < job->batch.size; ++r, ++row) {
       for (int64_t c = 0; c < columns; ++c) {
-        job->scores[r * columns + c] = static_cast<float>(answers.Predict(static_cast<size_t>(c), outputs.Row(row), NAN));
+        job->scores[r * columns + c] =
+            static_cast<float>(answers.Predict(static_cast<size_t>(c), outputs.Row(row), NAN));
       }
     }
   }

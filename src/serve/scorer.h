@@ -15,7 +15,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -53,6 +52,11 @@ class Scorer {
   // discarded) and Error when the forward pass fails.
   std::vector<float> Score(std::shared_ptr<ServingModel> model, Batch batch,
                            std::chrono::steady_clock::time_point deadline);
+  // The same without allocating once warm: `*batch` is lent to the scorer and handed back (after a 503 the caller
+  // holds another batch, with capacity, in its place), and the scores go into `*scores`, whose old capacity the
+  // scorer keeps for a later request. A finished request's job is kept for the next one.
+  void Score(std::shared_ptr<ServingModel> model, Batch* batch, std::chrono::steady_clock::time_point deadline,
+             std::vector<float>* scores);
   ScorerStats stats() const;
   // Whether lone requests may be split across idle scorers (on by default); `bench serve` scores its bound's
   // request whole.
@@ -69,13 +73,16 @@ class Scorer {
   // Under the lock: keeps a finished part for the next split (spare_parts_), its buffers with their capacity.
   void Recycle(std::shared_ptr<Job> job);
   static constexpr size_t kSpareParts = 16;
+  // Requesters' jobs kept for the next requests (spare_jobs_), as many as requests are scored at once.
+  static constexpr size_t kSpareJobs = 128;
 
   const int64_t max_rows_;
   mutable std::mutex mutex_;
   std::condition_variable queued_;
-  std::deque<std::shared_ptr<Job>> queue_;
+  // A vector, not a deque (which allocates a block every few dozen requests); as long as the requests waiting.
+  std::vector<std::shared_ptr<Job>> queue_;
   bool stop_ = false;
-  int idle_ = 0;  // scorers waiting for requests
+  int idle_ = 0;                     // scorers waiting for requests
   std::condition_variable started_;  // a scorer waits for requests for the first time
   ScorerStats stats_;
   const int scorers_;
@@ -83,6 +90,8 @@ class Scorer {
   const int64_t min_part_rows_;
   bool splitting_ = true;
   std::vector<std::shared_ptr<Job>> spare_parts_;
+  std::vector<std::shared_ptr<Job>> spare_jobs_;
+  std::vector<std::shared_ptr<Job>> split_parts_;  // Split's, reused
   std::vector<std::thread> workers_;
 };
 

@@ -51,6 +51,19 @@ void AppendTasks(std::string& out, const ServingModel& model, const float* score
   out += '}';
 }
 
+// What a server thread keeps from one scoring request to the next (RankingServer::Rank and Predict).
+struct RequestScratch {
+  EncodedRequest request;
+  std::vector<float> scores;
+  std::vector<float> blended;
+  std::vector<int64_t> order;
+};
+
+RequestScratch& ThreadScratch() {
+  thread_local RequestScratch scratch;
+  return scratch;
+}
+
 std::string ErrorBody(const std::string& message) {
   nlohmann::json body = {{"error", message}};
   return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -106,74 +119,95 @@ RankingServer::RankingServer(ServerOptions options) : options_(std::move(options
   http.limits.max_headers = options_.max_headers;
   http.limits.max_body_bytes = options_.max_body_bytes;
   http_ = std::make_unique<HttpServer>(
-      http, [this](const HttpRequest& request, Clock::time_point arrival) { return Answer(request, arrival); },
+      http,
+      [this](const HttpRequest& request, Clock::time_point arrival, HttpResponse* response) {
+        Answer(request, arrival, response);
+      },
       [this](int status, const std::string& message) { return Refusal(status, message); });
 }
 
 RankingServer::~RankingServer() = default;
 
 std::string RankingServer::Rank(std::string_view body, Clock::time_point arrival) {
-  std::shared_ptr<ServingModel> model = store_->Current();
-  RequestLimits limits = limits_;
-  limits.deadline = arrival + std::chrono::milliseconds(options_.timeout_ms);
-  EncodedRequest request = ParseRankRequest(body, *model->schema, limits);
-  const int64_t rows = request.batch.size;
-  const int64_t tasks = static_cast<int64_t>(model->task_json.size());
-  const auto encoded = Clock::now();
-  const std::vector<float> scores =
-      scorer_->Score(model, std::move(request.batch), arrival + std::chrono::milliseconds(options_.timeout_ms));
-  const auto scored = Clock::now();
-  std::vector<float> blended(rows);
-  for (int64_t r = 0; r < rows; ++r) {
-    const std::span<const float> row(scores.data() + r * tasks, tasks);
-    blended[r] = request.blend.Score(row, request.blend.uses_feature ? request.blend_feature[r] : 0.f);
-  }
-  // Best first; a score that is not a number (a missing blend feature) last; ties in request order.
-  std::vector<int64_t> order(rows);
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-    const bool a_ok = !std::isnan(blended[a]), b_ok = !std::isnan(blended[b]);
-    if (a_ok != b_ok) return a_ok;
-    return a_ok && blended[a] > blended[b];
-  });
-  if (request.top_k > 0 && request.top_k < rows) order.resize(request.top_k);
   std::string out;
-  out.reserve(64 + order.size() * (48 + 24 * tasks));
-  fmt::format_to(std::back_inserter(out), R"({{"model":"{}","items":[)", model->version);
-  for (size_t i = 0; i < order.size(); ++i) {
-    const int64_t r = order[i];
-    fmt::format_to(std::back_inserter(out), R"({}{{"index":{},"score":)", i ? "," : "", r);
-    AppendNumber(out, blended[r]);
-    out += R"(,"tasks":)";
-    AppendTasks(out, *model, scores.data() + r * tasks);
-    out += '}';
-  }
-  out += "]}";
-  metrics_.ObserveStages(Endpoint::kRank, StagesOf(request, encoded, scored));
+  Rank(body, arrival, &out);
   return out;
 }
 
 std::string RankingServer::Predict(std::string_view body, Clock::time_point arrival) {
+  std::string out;
+  Predict(body, arrival, &out);
+  return out;
+}
+
+void RankingServer::Rank(std::string_view body, Clock::time_point arrival, std::string* out) {
+  out->clear();
   std::shared_ptr<ServingModel> model = store_->Current();
   RequestLimits limits = limits_;
   limits.deadline = arrival + std::chrono::milliseconds(options_.timeout_ms);
-  EncodedRequest request = ParsePredictRequest(body, *model->schema, limits);
+  RequestScratch& scratch = ThreadScratch();
+  EncodedRequest& request = scratch.request;
+  ParseRankRequest(body, *model->schema, limits, &request);
   const int64_t rows = request.batch.size;
   const int64_t tasks = static_cast<int64_t>(model->task_json.size());
   const auto encoded = Clock::now();
-  const std::vector<float> scores =
-      scorer_->Score(model, std::move(request.batch), arrival + std::chrono::milliseconds(options_.timeout_ms));
+  std::vector<float>& scores = scratch.scores;
+  scorer_->Score(model, &request.batch, limits.deadline, &scores);
   const auto scored = Clock::now();
-  std::string out;
-  out.reserve(64 + rows * 24 * tasks);
-  fmt::format_to(std::back_inserter(out), R"({{"model":"{}","rows":[)", model->version);
+  std::vector<float>& blended = scratch.blended;
+  blended.resize(rows);
   for (int64_t r = 0; r < rows; ++r) {
-    if (r) out += ',';
-    AppendTasks(out, *model, scores.data() + r * tasks);
+    const std::span<const float> row(scores.data() + r * tasks, tasks);
+    blended[r] = request.blend.Score(row, request.blend.uses_feature ? request.blend_feature[r] : 0.f);
   }
-  out += "]}";
+  // Best first; a score that is not a number (a missing blend feature) last; ties in request order. The order is
+  // total (the row breaks ties), so std::sort gives what a stable sort would, without std::stable_sort's buffer.
+  std::vector<int64_t>& order = scratch.order;
+  order.resize(rows);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    const bool a_ok = !std::isnan(blended[a]), b_ok = !std::isnan(blended[b]);
+    if (a_ok != b_ok) return a_ok;
+    if (a_ok && blended[a] != blended[b]) return blended[a] > blended[b];
+    return a < b;
+  });
+  if (request.top_k > 0 && request.top_k < rows) order.resize(request.top_k);
+  out->reserve(64 + order.size() * (48 + 24 * tasks));
+  fmt::format_to(std::back_inserter(*out), R"({{"model":"{}","items":[)", model->version);
+  for (size_t i = 0; i < order.size(); ++i) {
+    const int64_t r = order[i];
+    fmt::format_to(std::back_inserter(*out), R"({}{{"index":{},"score":)", i ? "," : "", r);
+    AppendNumber(*out, blended[r]);
+    *out += R"(,"tasks":)";
+    AppendTasks(*out, *model, scores.data() + r * tasks);
+    *out += '}';
+  }
+  *out += "]}";
+  metrics_.ObserveStages(Endpoint::kRank, StagesOf(request, encoded, scored));
+}
+
+void RankingServer::Predict(std::string_view body, Clock::time_point arrival, std::string* out) {
+  out->clear();
+  std::shared_ptr<ServingModel> model = store_->Current();
+  RequestLimits limits = limits_;
+  limits.deadline = arrival + std::chrono::milliseconds(options_.timeout_ms);
+  RequestScratch& scratch = ThreadScratch();
+  EncodedRequest& request = scratch.request;
+  ParsePredictRequest(body, *model->schema, limits, &request);
+  const int64_t rows = request.batch.size;
+  const int64_t tasks = static_cast<int64_t>(model->task_json.size());
+  const auto encoded = Clock::now();
+  std::vector<float>& scores = scratch.scores;
+  scorer_->Score(model, &request.batch, limits.deadline, &scores);
+  const auto scored = Clock::now();
+  out->reserve(64 + rows * 24 * tasks);
+  fmt::format_to(std::back_inserter(*out), R"({{"model":"{}","rows":[)", model->version);
+  for (int64_t r = 0; r < rows; ++r) {
+    if (r) *out += ',';
+    AppendTasks(*out, *model, scores.data() + r * tasks);
+  }
+  *out += "]}";
   metrics_.ObserveStages(Endpoint::kPredict, StagesOf(request, encoded, scored));
-  return out;
 }
 
 std::string RankingServer::Health() const {
@@ -203,8 +237,9 @@ std::string RankingServer::Metrics() const {
   extra += "# HELP mtrec_scorer_rows_total Rows (candidates) scored.\n";
   extra += "# TYPE mtrec_scorer_rows_total counter\n";
   extra += fmt::format("mtrec_scorer_rows_total {}\n", stats.rows);
-  extra += "# HELP mtrec_scorer_split_requests_total Requests that came alone while other scorers were idle and "
-           "were scored in parts side by side.\n";
+  extra +=
+      "# HELP mtrec_scorer_split_requests_total Requests that came alone while other scorers were idle and "
+      "were scored in parts side by side.\n";
   extra += "# TYPE mtrec_scorer_split_requests_total counter\n";
   extra += fmt::format("mtrec_scorer_split_requests_total {}\n", stats.split_requests);
   return metrics_.Render(extra);
@@ -217,15 +252,17 @@ namespace {
 // could otherwise post requests to a server on the viewer's machine.
 bool IsJsonContentType(const std::string* type) {
   if (!type) return true;
-  std::string media(type->substr(0, type->find(';')));
-  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.pop_back();
-  for (char& c : media) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  return media == "application/json" || (media.size() > 5 && media.compare(media.size() - 5, 5, "+json") == 0);
+  std::string_view media = std::string_view(*type).substr(0, type->find(';'));
+  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
+  constexpr std::string_view kJson = "application/json", kSuffix = "+json";
+  return AsciiEqualsIgnoringCase(media, kJson) ||
+         (media.size() > kSuffix.size() &&
+          AsciiEqualsIgnoringCase(media.substr(media.size() - kSuffix.size()), kSuffix));
 }
 
 }  // namespace
 
-HttpResponse RankingServer::Answer(const HttpRequest& request, Clock::time_point arrival) {
+void RankingServer::Answer(const HttpRequest& request, Clock::time_point arrival, HttpResponse* answer) {
   struct Route {
     const char* method;
     const char* path;
@@ -239,14 +276,16 @@ HttpResponse RankingServer::Answer(const HttpRequest& request, Clock::time_point
   for (const Route& r : kRoutes) {
     if (request.method == r.method && request.path == r.path) route = &r;
   }
-  HttpResponse response;
+  HttpResponse& response = *answer;  // 200, JSON, an empty body with the capacity of the thread's last answer
   if (!route) {
     // Echoed as sent when short, else cut (a target can be as long as the header limit).
     const std::string method = request.method.size() <= 16 ? request.method : Quoted(request.method, 16);
     const std::string path = request.path.size() <= 64 ? request.path : Quoted(request.path);
-    return Refusal(404, fmt::format("no endpoint {} {}; the server has POST /v1/rank, POST /v1/predict, GET /healthz, "
-                                    "GET /metrics",
-                                    method, path));
+    response =
+        Refusal(404, fmt::format("no endpoint {} {}; the server has POST /v1/rank, POST /v1/predict, GET /healthz, "
+                                 "GET /metrics",
+                                 method, path));
+    return;
   }
   try {
     if (route->endpoint == Endpoint::kRank || route->endpoint == Endpoint::kPredict) {
@@ -258,10 +297,10 @@ HttpResponse RankingServer::Answer(const HttpRequest& request, Clock::time_point
     }
     switch (route->endpoint) {
       case Endpoint::kRank:
-        response.body = Rank(request.body, arrival);
+        Rank(request.body, arrival, &response.body);
         break;
       case Endpoint::kPredict:
-        response.body = Predict(request.body, arrival);
+        Predict(request.body, arrival, &response.body);
         break;
       case Endpoint::kHealth:
         response.body = Health();
@@ -282,7 +321,6 @@ HttpResponse RankingServer::Answer(const HttpRequest& request, Clock::time_point
     response.body = ErrorBody(std::string("internal error: ") + error.what());
   }
   metrics_.Observe(route->endpoint, response.status, std::chrono::duration<double>(Clock::now() - arrival).count());
-  return response;
 }
 
 // The answers without a route: unknown paths or methods, and what the HTTP side refuses by itself (malformed

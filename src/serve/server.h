@@ -1,7 +1,7 @@
 // `mtrec serve`: the HTTP ranking service. POST /v1/rank ranks one request's candidates by the blended score,
 // POST /v1/predict scores rows, GET /healthz and GET /metrics report on the server. Requests are parsed and
-// encoded on the HTTP threads, scored in micro-batches by the Scorer's threads, and answered with the version of the model that
-// scored them; the model file is watched and hot-reloaded (ModelStore).
+// encoded on the HTTP threads, scored in micro-batches by the Scorer's threads, and answered with the version of the
+// model that scored them; the model file is watched and hot-reloaded (ModelStore).
 //
 //   RankingServer server(options);     // loads the model; throws Error when it cannot
 //   int port = server.Bind();          // throws Error when the address is taken
@@ -33,16 +33,16 @@ struct ServerOptions {
   std::string model;
   std::vector<std::string> history;  // --history files, oldest first: derived time-series columns computed from them
   std::string host = "127.0.0.1";
-  int port = 8080;           // 0: any free port (Bind returns it)
-  int http_threads = 64;     // requests parsed and answered at once (idle connections take no thread)
+  int port = 8080;        // 0: any free port (Bind returns it)
+  int http_threads = 64;  // requests parsed and answered at once (idle connections take no thread)
   // Scorers: threads that each score their own micro-batches on their own copy of the model, with a share of the
   // process's threads (Threads(), as evenly as they divide). 1 scores every micro-batch with all of them; more
   // score side by side. 0: ResolveScorers.
   int scorers = 0;
-  int64_t max_items = 1000;  // candidates per rank request, rows per predict request
+  int64_t max_items = 1000;          // candidates per rank request, rows per predict request
   int64_t max_body_bytes = 2 << 20;  // 2 MiB: 1000 candidates take about 120 KB
-  int timeout_ms = 1000;          // longest wait for a request's scores
-  int reload_interval_ms = 1000;  // how often the model file is checked; 0: never
+  int timeout_ms = 1000;             // longest wait for a request's scores
+  int reload_interval_ms = 1000;     // how often the model file is checked; 0: never
   // The HTTP side's caps and deadlines (HttpServerOptions says what each covers).
   int max_connections = 1024;
   int idle_timeout_ms = 5000;
@@ -65,6 +65,10 @@ class RankingServer {
   // The answer bodies, without HTTP (also used by tests): throw RequestError for a bad request.
   std::string Rank(std::string_view body, std::chrono::steady_clock::time_point arrival);
   std::string Predict(std::string_view body, std::chrono::steady_clock::time_point arrival);
+  // The same into `*out` (cleared first), as the server answers: the request is encoded, scored and ordered in
+  // lists kept per thread, so that once they have grown a thread allocates nothing for a request.
+  void Rank(std::string_view body, std::chrono::steady_clock::time_point arrival, std::string* out);
+  void Predict(std::string_view body, std::chrono::steady_clock::time_point arrival, std::string* out);
   std::string Health() const;
   std::string Metrics() const;
   ModelStore& store() { return *store_; }
@@ -73,7 +77,7 @@ class RankingServer {
   const ServerMetrics& metrics() const { return metrics_; }
 
  private:
-  HttpResponse Answer(const HttpRequest& request, std::chrono::steady_clock::time_point arrival);
+  void Answer(const HttpRequest& request, std::chrono::steady_clock::time_point arrival, HttpResponse* response);
   HttpResponse Refusal(int status, const std::string& message);
 
   ServerOptions options_;

@@ -30,6 +30,15 @@ TEST(StringsTest, TrimRemovesSpacesTabsAndCarriageReturnsAtBothEnds) {
   EXPECT_EQ(Trim(text).data(), text.data() + 2);  // a view into the input, not a copy
 }
 
+TEST(StringsTest, AsciiCaseFoldsLettersOnly) {
+  EXPECT_EQ(AsciiLower("Content-TYPE: Ä1"), "content-type: Ä1");
+  EXPECT_TRUE(AsciiEqualsIgnoringCase("Keep-Alive", "keep-alive"));
+  EXPECT_TRUE(AsciiEqualsIgnoringCase("", ""));
+  EXPECT_FALSE(AsciiEqualsIgnoringCase("close", "closed"));
+  EXPECT_FALSE(AsciiEqualsIgnoringCase("[", "{"));  // 0x5b and 0x7b differ by the case bit, yet are not letters
+  EXPECT_FALSE(AsciiEqualsIgnoringCase("\xc4", "\xe4"));  // Latin-1 bytes are not folded
+}
+
 TEST(StringsTest, SplitKeepsEmptyPartsAndAcceptsLongSeparators) {
   EXPECT_EQ(SplitToStrings("a,b,c", ","), (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(SplitToStrings("a,,b,", ","), (std::vector<std::string>{"a", "", "b", ""}));

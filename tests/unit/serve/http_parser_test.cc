@@ -55,6 +55,44 @@ TEST(HttpParserTest, ReadsAContentLengthRequestInAnyPieces) {
   }
 }
 
+// Reset empties the request for the next one without replacing its strings: nothing of a longer, chunked HTTP/1.0
+// -style request (its headers, body, version, flags) shows through a shorter one read after it, also when the
+// request read into is another parser's, handed over with its strings (as the server does).
+TEST(HttpParserTest, ARequestReadAfterResetKeepsNothingOfTheOneBefore) {
+  HttpRequestParser parser(SmallLimits());
+  HttpRequestParser other(SmallLimits());
+  ASSERT_EQ(Feed(other, "POST /a/long/path?query=1 HTTP/1.1\r\nX-Long-Header: a value longer than inline\r\n"
+                        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+            State::kComplete);
+  ASSERT_EQ(Feed(parser, "GET /first HTTP/1.0\r\nAccept-Language: every language there is\r\n\r\n"),
+            State::kComplete);
+  EXPECT_FALSE(parser.request().keep_alive);
+  std::swap(parser.request(), other.request());  // the server hands a finished request back this way
+  parser.Reset();
+  ASSERT_EQ(Feed(parser, "GET /b HTTP/1.1\r\nHost: h\r\n\r\n"), State::kComplete);
+  const HttpRequest& request = parser.request();
+  EXPECT_EQ(request.method, "GET");
+  EXPECT_EQ(request.target, "/b");
+  EXPECT_EQ(request.path, "/b");
+  EXPECT_EQ(request.minor_version, 1);
+  EXPECT_TRUE(request.keep_alive);
+  EXPECT_FALSE(request.chunked);
+  EXPECT_EQ(request.body, "");
+  ASSERT_EQ(request.headers.size(), 1u);
+  EXPECT_EQ(request.headers[0].first, "host");
+  EXPECT_EQ(request.headers[0].second, "h");
+  EXPECT_EQ(request.Header("x-long-header"), nullptr);
+  EXPECT_EQ(request.Header("accept-language"), nullptr);
+  // Once more, with a body and headers taken from those kept aside.
+  parser.Reset();
+  ASSERT_EQ(Feed(parser, "POST /c HTTP/1.1\r\nCONTENT-length: 2\r\nX-A: 1\r\n\r\nok"), State::kComplete);
+  ASSERT_EQ(parser.request().headers.size(), 2u);
+  EXPECT_EQ(parser.request().headers[0].first, "content-length");
+  EXPECT_EQ(parser.request().headers[1].first, "x-a");
+  EXPECT_EQ(parser.request().headers[1].second, "1");
+  EXPECT_EQ(parser.request().body, "ok");
+}
+
 TEST(HttpParserTest, StopsAtTheEndOfARequestAndReadsThePipelinedNextOne) {
   HttpRequestParser parser(SmallLimits());
   std::string rest;

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "allocation_counter.h"
 #include "common/threads.h"
 #include "models/model.h"
 #include "serve/scorer.h"
@@ -159,7 +160,8 @@ class RequestTest : public testing::Test {
     Tensor out = model.Forward(batch, Mode::kInfer);
     std::vector<float> values;
     for (int64_t row = 0; row < out.rows; ++row) {
-      for (int64_t k = 0; k < 3; ++k) values.push_back(k < 2 ? 1.f / (1.f + std::exp(-out.At(row, k))) : out.At(row, k));
+      for (int64_t k = 0; k < 3; ++k)
+        values.push_back(k < 2 ? 1.f / (1.f + std::exp(-out.At(row, k))) : out.At(row, k));
     }
     return values;
   }
@@ -539,6 +541,55 @@ TEST_F(RequestTest, EveryUnknownInputIsNamedAtOnce) {
       << predict.second;
 }
 
+// The server's path for one request on its thread: the body parsed and encoded into a kept EncodedRequest, the
+// batch lent to the scorer and the scores taken into a kept vector. Once warm, none of it allocates on the
+// requesting thread, and the answers are the model's.
+TEST_F(RequestTest, AWarmThreadParsesAndScoresWithoutAllocating) {
+  auto serving = Serving(/*replica_seed=*/3);  // a second copy with the same weights, for two scorers
+  const std::string rank = json{{"context", Row(0, kUserColumns)},
+                                {"items", {Row(0, kItemColumns), Row(3, kItemColumns), Row(5, kItemColumns)}}}
+                               .dump();
+  json rows = json::array();
+  for (int64_t r = 0; r < 4; ++r) {
+    json row = Row(r, kUserColumns);
+    row.update(Row(r, kItemColumns));
+    rows.push_back(row);
+  }
+  const std::string predict = json{{"rows", rows}}.dump();
+  const std::vector<float> rank_expected = Answers(*serving->loaded.model, Rank(json::parse(rank)).batch);
+  const std::vector<float> predict_expected = Answers(*serving->loaded.model, Predict(json::parse(predict)).batch);
+  // One scorer, and two that split every request in parts of at least 1 row.
+  for (const int scorers : {1, 2}) {
+    Scorer scorer(64, scorers, 0, /*min_part_rows=*/1);
+    EncodedRequest request;
+    std::vector<float> scores;
+    const auto deadline = [] { return std::chrono::steady_clock::now() + std::chrono::seconds(30); };
+    auto serve = [&](const std::string& body, bool is_rank) {
+      if (is_rank) {
+        ParseRankRequest(body, *schema_, limits_, &request);
+      } else {
+        ParsePredictRequest(body, *schema_, limits_, &request);
+      }
+      scorer.Score(serving, &request.batch, deadline(), &scores);
+    };
+    for (int warm = 0; warm < 3; ++warm) {
+      serve(rank, true);
+      serve(predict, false);
+    }
+    const int64_t before = AllocationsOnThisThread();
+    for (int round = 0; round < 10; ++round) {
+      serve(rank, true);
+      ASSERT_EQ(scores.size(), rank_expected.size());
+      for (size_t i = 0; i < scores.size(); ++i) EXPECT_NEAR(scores[i], rank_expected[i], 1e-6) << i;
+      serve(predict, false);
+      ASSERT_EQ(scores.size(), predict_expected.size());
+      for (size_t i = 0; i < scores.size(); ++i) EXPECT_NEAR(scores[i], predict_expected[i], 1e-6) << i;
+    }
+    EXPECT_EQ(AllocationsOnThisThread() - before, 0) << scorers << " scorers";
+    EXPECT_EQ(request.batch.size, 4);  // the batch lent to the scorer came back
+  }
+}
+
 TEST_F(RequestTest, ScorerAnswersConcurrentRequestsWithTheirOwnRows) {
   auto serving = Serving();
   std::vector<EncodedRequest> requests;
@@ -629,13 +680,14 @@ TEST_F(RequestTest, ScorersSideBySideEachScoreWithTheirOwnCopy) {
 // and answers as if scored whole; a request too small for two parts is scored whole.
 TEST_F(RequestTest, ALoneRequestIsSplitAcrossIdleScorers) {
   auto serving = Serving(/*replica_seed=*/3);  // the same weights: a split answer must equal the whole one
-  const EncodedRequest request = Rank(
-      {{"context", Row(2, kUserColumns)}, {"items", {Row(6, kItemColumns), Row(2, kItemColumns), Row(1, kItemColumns)}}});
+  const EncodedRequest request = Rank({{"context", Row(2, kUserColumns)},
+                                       {"items", {Row(6, kItemColumns), Row(2, kItemColumns), Row(1, kItemColumns)}}});
   const EncodedRequest single = Rank({{"context", Row(4, kUserColumns)}, {"items", {Row(0, kItemColumns)}}});
   // Another shape in between, so that a part kept from one split and taken again for the next holds other rows.
   const EncodedRequest longer = Rank({{"context", Row(5, kUserColumns)},
-                                      {"items", {Row(3, kItemColumns), Row(0, kItemColumns), Row(4, kItemColumns),
-                                                 Row(6, kItemColumns), Row(1, kItemColumns)}}});
+                                      {"items",
+                                       {Row(3, kItemColumns), Row(0, kItemColumns), Row(4, kItemColumns),
+                                        Row(6, kItemColumns), Row(1, kItemColumns)}}});
   const std::vector<float> expected = Answers(*serving->loaded.model, request.batch);
   const std::vector<float> longer_expected = Answers(*serving->loaded.model, longer.batch);
   const auto deadline = [] { return std::chrono::steady_clock::now() + std::chrono::seconds(30); };
