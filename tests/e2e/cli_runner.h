@@ -10,6 +10,8 @@
 #include <fstream>
 #include <string>
 
+#include "support/temp_dirs.h"
+
 namespace mtrec::e2e {
 
 struct RunResult {
@@ -43,12 +45,14 @@ inline void WriteText(const std::filesystem::path& path, const std::string& text
   out << text;
 }
 
-// A fresh folder under the test temp dir, private to this process (ctest runs tests of one suite in parallel).
+// A fresh folder under the test temp dir, private to this process (ctest runs tests of one suite in parallel),
+// removed when the process exits.
 inline std::filesystem::path FreshDir(const std::string& name) {
   std::filesystem::path dir =
       std::filesystem::path(testing::TempDir()) / ("mtrec_e2e_" + name + "_" + std::to_string(getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
+  RemoveAtExit(dir);
   return dir;
 }
 

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "support/temp_dirs.h"
 
 namespace mtrec {
 
@@ -44,10 +45,11 @@ inline std::string PathOf(const std::string& svg, const std::string& marker) {
   return svg.substr(d, svg.find('"', d) - d);
 }
 
-// <test temp dir>/<name>.<pid>, created.
+// <test temp dir>/<name>.<pid>, created (and removed at exit).
 inline std::filesystem::path TestDir(const std::string& name) {
   std::filesystem::path dir = std::filesystem::path(testing::TempDir()) / (name + "." + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
+  RemoveAtExit(dir);
   return dir;
 }
 

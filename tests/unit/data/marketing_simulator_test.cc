@@ -16,6 +16,7 @@
 #include "common/error.h"
 #include "common/threads.h"
 #include "support/simulated_csv.h"
+#include "support/test_files.h"
 
 namespace mtrec {
 namespace {
@@ -26,6 +27,7 @@ fs::path Simulated(const std::string& name, const SimulatorOptions& options, Sim
   fs::path dir = fs::path(testing::TempDir()) / ("mtrec_marketing_" + name + "_" + std::to_string(getpid()));
   fs::remove_all(dir);
   const SimulatorSummary written = Simulate(options, dir.string());
+  RemoveAtExit(dir);
   if (summary != nullptr) *summary = written;
   return dir;
 }

@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "common/threads.h"
 #include "support/simulated_csv.h"
+#include "support/test_files.h"
 
 namespace mtrec {
 namespace {
@@ -25,6 +26,7 @@ fs::path Simulated(const std::string& name, const SimulatorOptions& options) {
   fs::path dir = fs::path(testing::TempDir()) / ("mtrec_retail_" + name + "_" + std::to_string(getpid()));
   fs::remove_all(dir);
   Simulate(options, dir.string());
+  RemoveAtExit(dir);
   return dir;
 }
 

@@ -21,6 +21,7 @@
 #include "common/strings.h"
 #include "common/threads.h"
 #include "support/simulated_csv.h"
+#include "support/test_files.h"
 
 namespace mtrec {
 namespace {
@@ -55,6 +56,7 @@ class SimulatorTest : public testing::Test {
     fs::path dir = fs::path(testing::TempDir()) / ("mtrec_sim_" + name + "_" + std::to_string(getpid()));
     fs::remove_all(dir);
     Simulate(options, dir.string());
+    RemoveAtExit(dir);
     return dir;
   }
   static SimulatorOptions Small(uint64_t seed = 5) {
@@ -302,6 +304,7 @@ fs::path Simulated(const std::string& name, const SimulatorOptions& options, Sim
   fs::path dir = fs::path(testing::TempDir()) / ("mtrec_days_" + name + "_" + std::to_string(getpid()));
   fs::remove_all(dir);
   const SimulatorSummary written = Simulate(options, dir.string());
+  RemoveAtExit(dir);
   if (summary != nullptr) *summary = written;
   return dir;
 }
