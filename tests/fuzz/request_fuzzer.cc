@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -220,22 +221,59 @@ int64_t RowsOf(std::string_view body, const char* key) {
   return static_cast<int64_t>(json.at(key).size());
 }
 
-template <typename Parse>
-void Try(std::string_view body, Parse parse, const char* kind, const char* key, bool rank) {
+// Float lists equal bit for bit (NaN, a missing value, equals itself).
+bool SameFloats(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+}
+
+// Everything a parse fills, equal.
+bool SameEncoding(const EncodedRequest& a, const EncodedRequest& b) {
+  const mtrec::Batch& x = a.batch;
+  const mtrec::Batch& y = b.batch;
+  bool same = x.size == y.size && x.single_ids == y.single_ids && x.multi_offsets == y.multi_offsets &&
+              x.multi_ids == y.multi_ids && SameFloats(x.numeric, y.numeric) && x.group_starts == y.group_starts &&
+              x.shared == y.shared && SameFloats(a.blend_feature, b.blend_feature) && a.top_k == b.top_k &&
+              a.blend.product == b.blend.product && a.blend.uses_feature == b.blend.uses_feature &&
+              a.blend.terms.size() == b.blend.terms.size();
+  for (size_t t = 0; same && t < a.blend.terms.size(); ++t) {
+    same = a.blend.terms[t].task == b.blend.terms[t].task && a.blend.terms[t].weight == b.blend.terms[t].weight;
+  }
+  return same;
+}
+
+using ParseInto = void (*)(std::string_view, const mtrec::RequestSchema&, const mtrec::RequestLimits&, EncodedRequest*);
+
+// The body parsed into a fresh EncodedRequest, then into `reused`, which every earlier input (accepted or refused)
+// was parsed into as well, as a server thread parses its requests: both must refuse alike or encode alike.
+void Try(std::string_view body, ParseInto parse, EncodedRequest* reused, const char* kind, const char* key, bool rank) {
   EncodedRequest request;
+  int status = 0;
   try {
-    request = parse(body, *g_fixture->schema, g_fixture->limits);
+    parse(body, *g_fixture->schema, g_fixture->limits, &request);
   } catch (const mtrec::RequestError& error) {
     if (error.status() != 400 && error.status() != 413 && error.status() != 422) {
       Finding(fmt::format("{}: RequestError with status {}: {}", kind, error.status(), error.what()));
     }
-    return;
+    status = error.status();
   } catch (const mtrec::Error& error) {
     Finding(fmt::format("{}: mtrec::Error that is not a RequestError: {}", kind, error.what()));
   } catch (const std::exception& error) {
     Finding(fmt::format("{}: {} exception: {}", kind, typeid(error).name(), error.what()));
   }
+  int reused_status = 0;
+  try {
+    parse(body, *g_fixture->schema, g_fixture->limits, reused);
+  } catch (const mtrec::RequestError& error) {
+    reused_status = error.status();
+  } catch (const std::exception& error) {
+    Finding(fmt::format("{}: into a reused request: {} exception: {}", kind, typeid(error).name(), error.what()));
+  }
+  if (reused_status != status) {
+    Finding(fmt::format("{}: status {} parsed afresh but {} into a reused request", kind, status, reused_status));
+  }
+  if (status != 0) return;
   CheckBatch(request, RowsOf(body, key), rank, kind);
+  if (!SameEncoding(request, *reused)) Finding(fmt::format("{}: a reused request encodes differently", kind));
 }
 
 }  // namespace
@@ -264,7 +302,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
-  Try(body, mtrec::ParseRankRequest, "rank", "items", /*rank=*/true);
-  Try(body, mtrec::ParsePredictRequest, "predict", "rows", /*rank=*/false);
+  static EncodedRequest reused_rank, reused_predict;  // kept from input to input
+  Try(body, mtrec::ParseRankRequest, &reused_rank, "rank", "items", /*rank=*/true);
+  Try(body, mtrec::ParsePredictRequest, &reused_predict, "predict", "rows", /*rank=*/false);
   return 0;
 }
