@@ -92,9 +92,10 @@ int RunBenchServe(const BenchServeOptions& options) {
     for (int c = 0; c < options.clients; ++c) {
       clients.emplace_back([&, c] {
         size_t next = static_cast<size_t>(c) * bodies.size() / static_cast<size_t>(options.clients);
+        std::string answer;  // kept, as a server thread keeps its answer's buffer
         while (Clock::now() < stop) {
           const auto start = Clock::now();
-          server.Rank(bodies[next], start);
+          server.Rank(bodies[next], start, &answer);
           if (keep) latencies[c].push_back(std::chrono::duration<double>(Clock::now() - start).count());
           next = (next + 1) % bodies.size();
         }
