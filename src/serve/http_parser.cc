@@ -69,19 +69,30 @@ const std::string* HttpRequest::Header(std::string_view name) const {
   return nullptr;
 }
 
+void HttpRequestParser::Recycle(HttpRequest* request) {
+  // A header line's strings are kept when small: a client sending huge header values must not leave every
+  // recycled request holding them (a line is at most the head's limit, 16 KiB by default).
+  constexpr size_t kKeptHeaderBytes = 1024;
+  for (auto& header : request->headers) {
+    if (header.first.capacity() + header.second.capacity() <= kKeptHeaderBytes &&
+        request->kept_headers_.size() < kKeptHeaderLines) {
+      request->kept_headers_.push_back(std::move(header));
+    }
+  }
+  request->headers.clear();
+  request->method.clear();
+  request->target.clear();
+  request->path.clear();
+  request->minor_version = 1;
+  request->body.clear();
+  if (request->body.capacity() > kKeptBodyBytes) std::string().swap(request->body);
+  request->keep_alive = true;
+  request->chunked = false;
+}
+
 void HttpRequestParser::Reset() {
   state_ = State::kStart;
-  request_.method.clear();
-  request_.target.clear();
-  request_.path.clear();
-  request_.minor_version = 1;
-  for (auto& header : request_.headers) {
-    if (static_cast<int64_t>(spare_headers_.size()) < limits_.max_headers) spare_headers_.push_back(std::move(header));
-  }
-  request_.headers.clear();
-  request_.body.clear();
-  request_.keep_alive = true;
-  request_.chunked = false;
+  Recycle(&request_);
   line_.clear();
   head_bytes_ = 0;
   header_count_ = 0;
@@ -237,11 +248,12 @@ bool HttpRequestParser::HeaderLine(std::string_view line) {
   if (colon == std::string_view::npos || !IsToken(line.substr(0, colon)) || HasControl(line)) {
     return Fail(400, fmt::format("malformed header line {}; expected Name: value", Quoted(line)));
   }
-  if (spare_headers_.empty()) {
+  auto& kept = request_.kept_headers_;
+  if (kept.empty()) {
     request_.headers.emplace_back();
   } else {
-    request_.headers.push_back(std::move(spare_headers_.back()));
-    spare_headers_.pop_back();
+    request_.headers.push_back(std::move(kept.back()));
+    kept.pop_back();
   }
   auto& [name, value] = request_.headers.back();
   name.assign(line.substr(0, colon));

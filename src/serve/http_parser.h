@@ -40,6 +40,11 @@ struct HttpRequest {
 
   // The value of the first header of that (lower-case) name; nullptr when absent.
   const std::string* Header(std::string_view name) const;
+
+ private:
+  friend class HttpRequestParser;
+  // Header lines of an earlier request read into this one, their strings kept for the next (HttpRequestParser).
+  std::vector<std::pair<std::string, std::string>> kept_headers_;
 };
 
 class HttpRequestParser {
@@ -51,9 +56,15 @@ class HttpRequestParser {
   // Reads from the front of *input as far as the end of one request (or all of it, when the request is not yet
   // complete), removing what it read; returns the state after. kComplete and kError stay until Reset().
   State Consume(std::string_view* input);
-  // Ready for the next request on the same connection. The request is emptied, not replaced: its strings (and
-  // its headers', kept aside) keep their capacity for the next one read into it.
+  // Ready for the next request on the same connection. The request is emptied, not replaced (Recycle).
   void Reset();
+  // Empties `request` for another to be read into it, keeping its strings' capacity (its header lines kept aside
+  // in it): a server reads its requests into ones it recycles (with std::swap on request()) and allocates nothing
+  // for them once warm. What is kept is bounded, so that a few large requests do not leave every recycled one
+  // holding megabytes: a body's buffer up to kKeptBodyBytes, up to kKeptHeaderLines header lines of at most 1 KiB.
+  static void Recycle(HttpRequest* request);
+  static constexpr size_t kKeptBodyBytes = size_t{256} << 10;  // 1,000 candidates take about 120 KB
+  static constexpr size_t kKeptHeaderLines = 64;
 
   State state() const { return state_; }
   // At least one byte of the current request has arrived.
@@ -86,9 +97,7 @@ class HttpRequestParser {
   const HttpLimits limits_;
   State state_ = State::kStart;
   HttpRequest request_;
-  std::string line_;  // a line not yet complete
-  // Header lines of earlier requests, their strings with their capacity, taken again by HeaderLine.
-  std::vector<std::pair<std::string, std::string>> spare_headers_;
+  std::string line_;          // a line not yet complete
   int64_t head_bytes_ = 0;    // of the request line, headers and trailers so far
   int64_t header_count_ = 0;  // header and trailer lines so far
   int64_t content_length_ = -1;

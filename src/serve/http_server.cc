@@ -72,12 +72,9 @@ constexpr int64_t kLingerBytes = 4 << 20;
 constexpr int kSweepMs = 50;
 // Bytes read from one connection per wake-up, so that one fast client does not hold the loop.
 constexpr int kReadsPerWakeup = 16;
-// Buffers kept from one request to the next (a request's body, a worker's answer) keep at most this much: a few
-// large requests must not leave every pooled request and worker holding megabytes (1,000 candidates take ~120 KB).
-constexpr size_t kKeptBufferBytes = size_t{256} << 10;
-
+// A worker's answer buffers kept from one request to the next, at most as large as a recycled request's body.
 void LetGoIfLarge(std::string* buffer) {
-  if (buffer->capacity() > kKeptBufferBytes) std::string().swap(*buffer);
+  if (buffer->capacity() > HttpRequestParser::kKeptBodyBytes) std::string().swap(*buffer);
 }
 
 // The answer's bytes into *out, which keeps its capacity.
@@ -350,6 +347,11 @@ void HttpServer::Loop::Read(Connection& c) {
 
 void HttpServer::Loop::Input(Connection& c, std::string_view input) {
   const Clock::time_point now = Clock::now();
+  if (!c.parser.started() && !spare_requests_.empty()) {
+    // A request begins: it is read into one recycled from an earlier answer, with its strings' capacity.
+    std::swap(c.parser.request(), spare_requests_.back());
+    spare_requests_.pop_back();
+  }
   if (!c.parser.started()) {
     c.request_start = now;
     c.deadline = now + milliseconds(options_.header_timeout_ms);
@@ -384,11 +386,7 @@ void HttpServer::Loop::Dispatch(Connection& c) {
   ++busy_;
   Watch(c, 0);  // nothing read while the request is answered; a hang-up is still reported
   Job job{c.fd, c.id, HttpRequest(), Clock::now()};
-  std::swap(job.request, c.parser.request());
-  if (!spare_requests_.empty()) {
-    std::swap(c.parser.request(), spare_requests_.back());
-    spare_requests_.pop_back();
-  }
+  std::swap(job.request, c.parser.request());  // the parser keeps an empty request: an idle connection holds none
   c.parser.Reset();
   c.head_done = false;
   c.continue_sent = false;
@@ -495,7 +493,7 @@ void HttpServer::Loop::Finished() {
   }
   for (Done& d : done) {
     if (spare_requests_.size() < static_cast<size_t>(options_.worker_threads)) {
-      LetGoIfLarge(&d.request.body);
+      HttpRequestParser::Recycle(&d.request);
       spare_requests_.push_back(std::move(d.request));
     }
     auto it = connections_.find(d.fd);
@@ -513,6 +511,7 @@ void HttpServer::Loop::Finished() {
     // taken up after Stop); a client told keep-alive sees the close.
     Answer(c, std::move(d.out), d.sent, d.close || stopping_);
   }
+  done.clear();  // the requests not recycled go now, not at the next wake-up
 }
 
 void HttpServer::Loop::Work() {

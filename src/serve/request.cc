@@ -422,6 +422,11 @@ class RequestEncoder {
     batch.numeric.assign(rows * layout.NumericWidth(), 0.f);
     batch.group_starts.clear();
     batch.shared.clear();
+    // A request has no file rows, labels or treatment (a batch lent to a scorer may come back with another's).
+    batch.rows.clear();
+    batch.labels.clear();
+    batch.censored.clear();
+    batch.treatment.clear();
     // One count even without rows: a context is checked (and encoded) whether or not there are items.
     AssignEach(&multi_counts_, layout.multi_slots.size(), static_cast<size_t>(std::max<int64_t>(rows, 1)), int64_t{0});
     slots_ = layout.single_slots.size() + layout.multi_slots.size();

@@ -172,6 +172,7 @@ void Scorer::Score(std::shared_ptr<ServingModel> model, Batch* batch, std::chron
   std::shared_ptr<Job> job;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    MTREC_CHECK(!stop_, "the server is shutting down");
     if (!spare_jobs_.empty()) {
       job = std::move(spare_jobs_.back());
       spare_jobs_.pop_back();
@@ -279,27 +280,33 @@ void Scorer::Recycle(std::shared_ptr<Job> job) {
 }
 
 std::shared_ptr<Scorer::Job> Scorer::Split(const std::shared_ptr<Job>& whole, int64_t parts) {
-  // Every part is made before any is queued: a failure (memory) leaves the request whole.
+  // Every part is made before any is queued: a failure (memory) leaves the request whole, and the parts made so
+  // far go back to the spares, holding neither the request nor its model.
   const int64_t rows = whole->batch.size;
   std::vector<std::shared_ptr<Job>>& made = split_parts_;  // under the lock
-  made.clear();                                            // what a failed split left
-  made.resize(static_cast<size_t>(parts));
-  for (int64_t p = 0; p < parts; ++p) {
-    // A part scored before is taken again, its batch's vectors with the capacity they had (no allocation).
-    std::shared_ptr<Job> part;
-    if (spare_parts_.empty()) {
-      part = std::make_shared<Job>();
-      ++stats_.parts_made;
-    } else {
-      part = std::move(spare_parts_.back());
-      spare_parts_.pop_back();
+  made.clear();
+  try {
+    for (int64_t p = 0; p < parts; ++p) {
+      // A part scored before is taken again, its batch's vectors with the capacity they had (no allocation).
+      std::shared_ptr<Job> part;
+      if (spare_parts_.empty()) {
+        part = std::make_shared<Job>();
+        ++stats_.parts_made;
+      } else {
+        part = std::move(spare_parts_.back());
+        spare_parts_.pop_back();
+      }
+      made.push_back(part);
+      part->whole = whole;
+      part->model = whole->model;
+      part->deadline = whole->deadline;
+      part->first_row = rows * p / parts;
+      SliceBatch(whole->batch, part->first_row, rows * (p + 1) / parts, &part->batch);
     }
-    part->whole = whole;
-    part->model = whole->model;
-    part->deadline = whole->deadline;
-    part->first_row = rows * p / parts;
-    SliceBatch(whole->batch, part->first_row, rows * (p + 1) / parts, &part->batch);
-    made[static_cast<size_t>(p)] = std::move(part);
+  } catch (...) {
+    for (auto& part : made) Recycle(std::move(part));
+    made.clear();
+    throw;
   }
   whole->parts_left = parts;
   queue_.insert(queue_.begin(), std::make_move_iterator(made.begin() + 1), std::make_move_iterator(made.end()));

@@ -93,6 +93,29 @@ TEST(HttpParserTest, ARequestReadAfterResetKeepsNothingOfTheOneBefore) {
   EXPECT_EQ(parser.request().body, "ok");
 }
 
+// What a recycled request keeps is bounded: a large body's buffer and long header lines go, small ones stay (a few
+// large requests must not leave every recycled request in a server holding megabytes).
+TEST(HttpParserTest, ARecycledRequestKeepsOnlySmallBuffers) {
+  HttpLimits limits;
+  limits.max_body_bytes = 4 << 20;
+  HttpRequestParser parser(limits);
+  const std::string big_body(1 << 20, 'x');
+  const std::string long_value(5000, 'v');
+  ASSERT_EQ(Feed(parser, "POST /a HTTP/1.1\r\nX-Long: " + long_value + "\r\nX-Short: small\r\nContent-Length: " +
+                             std::to_string(big_body.size()) + "\r\n\r\n" + big_body),
+            State::kComplete);
+  ASSERT_EQ(parser.request().body.size(), big_body.size());
+  HttpRequestParser::Recycle(&parser.request());
+  EXPECT_LE(parser.request().body.capacity(), HttpRequestParser::kKeptBodyBytes);
+  EXPECT_TRUE(parser.request().headers.empty());
+  // Three header lines read into it: the two kept ones are taken first (the small ones), then a new one; none holds
+  // the long value's buffer.
+  parser.Reset();
+  ASSERT_EQ(Feed(parser, "GET /b HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n"), State::kComplete);
+  ASSERT_EQ(parser.request().headers.size(), 3u);
+  for (const auto& [name, value] : parser.request().headers) EXPECT_LT(value.capacity(), 1024u) << name;
+}
+
 TEST(HttpParserTest, StopsAtTheEndOfARequestAndReadsThePipelinedNextOne) {
   HttpRequestParser parser(SmallLimits());
   std::string rest;
