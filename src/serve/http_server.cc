@@ -27,34 +27,20 @@ namespace mtrec {
 
 const char* HttpReason(int status) {
   switch (status) {
-    case 100:
-      return "Continue";
-    case 200:
-      return "OK";
-    case 400:
-      return "Bad Request";
-    case 404:
-      return "Not Found";
-    case 408:
-      return "Request Timeout";
-    case 413:
-      return "Content Too Large";
-    case 415:
-      return "Unsupported Media Type";
-    case 422:
-      return "Unprocessable Content";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 501:
-      return "Not Implemented";
-    case 503:
-      return "Service Unavailable";
-    case 505:
-      return "HTTP Version Not Supported";
-    default:
-      return "Unknown";
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
   }
 }
 
@@ -72,6 +58,7 @@ constexpr int64_t kLingerBytes = 4 << 20;
 constexpr int kSweepMs = 50;
 // Bytes read from one connection per wake-up, so that one fast client does not hold the loop.
 constexpr int kReadsPerWakeup = 16;
+
 // A worker's answer buffers kept from one request to the next, at most as large as a recycled request's body.
 void LetGoIfLarge(std::string* buffer) {
   if (buffer->capacity() > HttpRequestParser::kKeptBodyBytes) std::string().swap(*buffer);
@@ -179,8 +166,7 @@ class HttpServer::Loop {
 
   void Wake() {
     const uint64_t one = 1;
-    if (wake_fd_ >= 0) [[maybe_unused]]
-      auto written = ::write(wake_fd_, &one, sizeof one);
+    if (wake_fd_ >= 0) [[maybe_unused]] auto written = ::write(wake_fd_, &one, sizeof one);
   }
   void Watch(Connection& c, uint32_t events);
   void Accept();
@@ -221,7 +207,7 @@ class HttpServer::Loop {
   std::vector<Done> done_;
   bool workers_stop_ = false;
   // The loop's own: the answers being taken from done_ (swapped with it, so that both keep their capacity), and
-  // requests handed back, given to the next parser that completes one.
+  // requests handed back, each given to a connection when its next request begins.
   std::vector<Done> finished_;
   std::vector<HttpRequest> spare_requests_;
 };
