@@ -16,6 +16,7 @@
 #include "common/error.h"
 #include "common/names.h"
 #include "nn/matmul_bound.h"
+#include "support/tensor_values.h"
 
 namespace mtrec {
 namespace {
@@ -69,11 +70,6 @@ Batch MakeBatch() {
   return batch;
 }
 
-std::vector<float> Values(const Tensor& t) {
-  std::vector<float> values;
-  for (int64_t r = 0; r < t.rows; ++r) values.insert(values.end(), t.Row(r), t.Row(r) + t.cols);
-  return values;
-}
 
 class EveryArchitecture : public testing::TestWithParam<std::string_view> {};
 
@@ -86,7 +82,7 @@ TEST_P(EveryArchitecture, SetStepSeedReachesEveryDropout) {
   const Batch batch = MakeBatch();
   auto train = [&](uint64_t seed) {
     model->SetStepSeed(seed);
-    return Values(model->Forward(batch, Mode::kTrain));
+    return TensorValues(model->Forward(batch, Mode::kTrain));
   };
   const std::vector<float> first = train(1);
   EXPECT_NE(train(2), first);
@@ -100,9 +96,9 @@ TEST_P(EveryArchitecture, SetOutputBiasShiftsOnlyItsTask) {
   std::unique_ptr<Model> model = CreateModel(config, Layout(), kRows);
   model->Initialize(1);
   const Batch batch = MakeBatch();
-  const std::vector<float> before = Values(model->Forward(batch, Mode::kInfer));
+  const std::vector<float> before = TensorValues(model->Forward(batch, Mode::kInfer));
   model->SetOutputBias(2, 3.f);
-  const std::vector<float> after = Values(model->Forward(batch, Mode::kInfer));
+  const std::vector<float> after = TensorValues(model->Forward(batch, Mode::kInfer));
   for (int64_t r = 0; r < kRows; ++r) {
     for (int64_t k = 0; k < 3; ++k) {
       const size_t i = static_cast<size_t>(r * 3 + k);
@@ -126,14 +122,14 @@ TEST_P(EveryArchitecture, InferenceIgnoresDropout) {
   a->Initialize(1);
   b->Initialize(1);
   const Batch batch = MakeBatch();
-  const std::vector<float> expected = Values(b->Forward(batch, Mode::kInfer));
-  EXPECT_EQ(Values(a->Forward(batch, Mode::kInfer)), expected);
+  const std::vector<float> expected = TensorValues(b->Forward(batch, Mode::kInfer));
+  EXPECT_EQ(TensorValues(a->Forward(batch, Mode::kInfer)), expected);
   a->SetStepSeed(3);
-  EXPECT_NE(Values(a->Forward(batch, Mode::kTrain)), expected);
+  EXPECT_NE(TensorValues(a->Forward(batch, Mode::kTrain)), expected);
   // HoME's experts are always batch-normalised: a training Forward moves their running statistics, through
   // dropped-out inputs at its task level, so its inference afterwards differs from b's for that reason alone.
   if (GetParam() == std::string("home")) return;
-  EXPECT_EQ(Values(a->Forward(batch, Mode::kInfer)), expected);
+  EXPECT_EQ(TensorValues(a->Forward(batch, Mode::kInfer)), expected);
 }
 
 // Expert utilisation: every gate of a gated architecture reports its experts and their mean weight over the
@@ -184,8 +180,8 @@ TEST_P(EveryArchitecture, InferenceScoresAsTheTrainingForward) {
   model->Initialize(1);
   const Batch batch = MakeBatch();
   model->SetStepSeed(1);
-  const std::vector<float> trained = Values(model->Forward(batch, Mode::kTrain));
-  const std::vector<float> inferred = Values(model->Forward(batch, Mode::kInfer));
+  const std::vector<float> trained = TensorValues(model->Forward(batch, Mode::kTrain));
+  const std::vector<float> inferred = TensorValues(model->Forward(batch, Mode::kInfer));
   ASSERT_EQ(inferred.size(), trained.size());
   for (size_t i = 0; i < trained.size(); ++i) EXPECT_NEAR(inferred[i], trained[i], 1e-6) << i;
 }
@@ -199,7 +195,7 @@ TEST(MlpInferenceTest, TheReluAfterBatchNormStays) {
   arena.Initialize(1);
   Matrix x(8, 3);
   for (int64_t i = 0; i < 24; ++i) x.data()[i] = static_cast<float>((i * 7) % 11) / 2.5f - 2.f;
-  const std::vector<float> out = Values(mlp.Forward(x.View(), Mode::kInfer));
+  const std::vector<float> out = TensorValues(mlp.Forward(x.View(), Mode::kInfer));
   int64_t zeros = 0;
   for (float v : out) {
     EXPECT_GE(v, 0.f);
@@ -227,9 +223,9 @@ TEST_P(EveryArchitecture, RowsInGroupsScoreAsTheSameRowsAlone) {
   Batch grouped = alone;
   grouped.group_starts = {0, 3, 7};
   grouped.shared = {1, 0, 1, 0, 1, 0};
-  const std::vector<float> expected = Values(model->Forward(alone, Mode::kInfer));
+  const std::vector<float> expected = TensorValues(model->Forward(alone, Mode::kInfer));
   StartRecordingMatmuls();
-  const std::vector<float> got = Values(model->Forward(grouped, Mode::kInfer));
+  const std::vector<float> got = TensorValues(model->Forward(grouped, Mode::kInfer));
   const std::vector<MatmulShape> shapes = StopRecordingMatmuls();
   ASSERT_EQ(got.size(), expected.size());
   for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i], 1e-5) << i;
@@ -253,7 +249,7 @@ TEST_P(EveryArchitecture, ACopySharingTheWeightsScoresAsTheModel) {
   batch.numeric = {0.5f, -1.f, 2.f, 0.f, 1.f};
   std::unique_ptr<Model> reference = CreateModel(config, layout, 8);  // the same weights, nothing packed or shared
   reference->Initialize(5);
-  const std::vector<float> unfrozen = Values(reference->Forward(batch, Mode::kInfer));
+  const std::vector<float> unfrozen = TensorValues(reference->Forward(batch, Mode::kInfer));
   model->arena().FreezeValues();
   copy->ShareWeightsOf(*model);
   EXPECT_EQ(copy->arena().values(), model->arena().values());
@@ -263,8 +259,8 @@ TEST_P(EveryArchitecture, ACopySharingTheWeightsScoresAsTheModel) {
   }
   EXPECT_TRUE(copy->arena().values_frozen());
   EXPECT_THROW(copy->arena().grads(), Error);
-  const std::vector<float> expected = Values(model->Forward(batch, Mode::kInfer));
-  EXPECT_EQ(Values(copy->Forward(batch, Mode::kInfer)), expected);
+  const std::vector<float> expected = TensorValues(model->Forward(batch, Mode::kInfer));
+  EXPECT_EQ(TensorValues(copy->Forward(batch, Mode::kInfer)), expected);
   ASSERT_EQ(expected.size(), unfrozen.size());
   for (size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(expected[i], unfrozen[i], 1e-5) << i;
 }

@@ -14,6 +14,7 @@
 #include "common/threads.h"
 #include "data/column_table.h"
 #include "io/model_io.h"
+#include "support/tensor_values.h"
 #include "support/test_files.h"
 
 namespace mtrec {
@@ -90,14 +91,14 @@ class ModelStoreTest : public testing::Test {
       EXPECT_EQ(copy.arena().values(), first.arena().values()) << k;
       EXPECT_EQ(copy.input().tables()[0].data(), first.input().tables()[0].data()) << k;
     }
-    const std::vector<float> expected = Values(LoadModel(path_, 64).model->Forward(batch_, Mode::kInfer));
+    const std::vector<float> expected = TensorValues(LoadModel(path_, 64).model->Forward(batch_, Mode::kInfer));
     ASSERT_EQ(expected.size(), 3u);
     std::vector<std::vector<float>> got(serving.Copies());
     std::vector<std::thread> scorers;
     for (size_t k = 0; k < serving.Copies(); ++k) {
       scorers.emplace_back([&, k] {
         SetThreadsOfThisThread(1);
-        got[k] = Values(serving.ForScorer(k).Forward(batch_, Mode::kInfer));
+        got[k] = TensorValues(serving.ForScorer(k).Forward(batch_, Mode::kInfer));
       });
     }
     for (std::thread& scorer : scorers) scorer.join();
@@ -108,13 +109,6 @@ class ModelStoreTest : public testing::Test {
     }
   }
 
-  static std::vector<float> Values(const Tensor& t) {
-    std::vector<float> values;
-    for (int64_t r = 0; r < t.rows; ++r) {
-      for (int64_t c = 0; c < t.cols; ++c) values.push_back(t.At(r, c));
-    }
-    return values;
-  }
 
   std::string path_;
   std::string checkpoint_;
@@ -167,7 +161,8 @@ TEST_F(ModelStoreTest, AServedModelReadsItsTablesInTheFileBytes) {
   EXPECT_TRUE(reinterpret_cast<const char*>(rows) >= begin && reinterpret_cast<const char*>(rows) < begin + size);
   LoadedModel copied = LoadModel(path_, 64);
   EXPECT_NE(copied.model->input().tables()[0].data(), nullptr);
-  EXPECT_EQ(Values(served.model->Forward(batch_, Mode::kInfer)), Values(copied.model->Forward(batch_, Mode::kInfer)));
+  EXPECT_EQ(TensorValues(served.model->Forward(batch_, Mode::kInfer)),
+            TensorValues(copied.model->Forward(batch_, Mode::kInfer)));
 
   // A checkpoint served as it is copies its tables: its bytes are mostly trainer state, not to be kept for them.
   std::string checkpoint_bytes = ReadFileBytes(checkpoint_);
@@ -176,8 +171,8 @@ TEST_F(ModelStoreTest, AServedModelReadsItsTablesInTheFileBytes) {
   LoadedModel from_checkpoint = LoadModelFromBytes(std::move(checkpoint_bytes), checkpoint_, 64, true);
   const char* table = reinterpret_cast<const char*>(from_checkpoint.model->input().tables()[0].data());
   EXPECT_FALSE(table >= checkpoint_begin && table < checkpoint_begin + checkpoint_size);
-  EXPECT_EQ(Values(from_checkpoint.model->Forward(batch_, Mode::kInfer)),
-            Values(copied.model->Forward(batch_, Mode::kInfer)));
+  EXPECT_EQ(TensorValues(from_checkpoint.model->Forward(batch_, Mode::kInfer)),
+            TensorValues(copied.model->Forward(batch_, Mode::kInfer)));
 }
 
 // So loading a model to serve takes about the file's size at its peak, not twice it (the bytes, then copies).
