@@ -19,14 +19,17 @@ std::string_view Trim(std::string_view text) {
 
 std::string AsciiLower(std::string_view text) {
   std::string out(text);
-  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  AsciiLowerInPlace(&out);
   return out;
 }
 
+void AsciiLowerInPlace(std::string* text) {
+  for (char& c : *text) c = AsciiLowerChar(c);
+}
+
 bool AsciiEqualsIgnoringCase(std::string_view a, std::string_view b) {
-  auto lower = [](char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); };
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) { return lower(x) == lower(y); });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [](char x, char y) { return AsciiLowerChar(x) == AsciiLowerChar(y); });
 }
 
 std::vector<std::string_view> Split(std::string_view text, std::string_view separator) {

@@ -13,7 +13,10 @@ std::string_view Trim(std::string_view text);
 std::vector<std::string_view> Split(std::string_view text, std::string_view separator);
 
 // ASCII letters to lower case, other bytes as they are (no locale: UTF-8 text and HTTP names alike).
+inline char AsciiLowerChar(char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); }
 std::string AsciiLower(std::string_view text);
+// The same in place (a reused string keeps its buffer).
+void AsciiLowerInPlace(std::string* text);
 // Whether two texts are equal with ASCII letters compared without case (no copy, unlike AsciiLower).
 bool AsciiEqualsIgnoringCase(std::string_view a, std::string_view b);
 

@@ -257,7 +257,7 @@ bool HttpRequestParser::HeaderLine(std::string_view line) {
   }
   auto& [name, value] = request_.headers.back();
   name.assign(line.substr(0, colon));
-  for (char& c : name) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  AsciiLowerInPlace(&name);
   value.assign(TrimBlanks(line.substr(colon + 1)));
   return true;
 }

@@ -113,5 +113,8 @@ void ParseRankRequest(std::string_view body, const RequestSchema& schema, const 
                       EncodedRequest* out);
 void ParsePredictRequest(std::string_view body, const RequestSchema& schema, const RequestLimits& limits,
                          EncodedRequest* out);
+// Either of the two, to pass one as a value.
+using ParseInto = void (*)(std::string_view body, const RequestSchema& schema, const RequestLimits& limits,
+                           EncodedRequest* out);
 
 }  // namespace mtrec

@@ -64,6 +64,26 @@ RequestScratch& ThreadScratch() {
   return scratch;
 }
 
+// What /v1/rank and /v1/predict share: the body parsed by `parse` into the thread's scratch against the model
+// being served, then scored by `deadline`; with the times it was encoded and scored, for the stages.
+struct ScoredRequest {
+  std::shared_ptr<ServingModel> model;
+  RequestScratch& scratch;
+  Clock::time_point encoded;
+  Clock::time_point scored;
+};
+
+ScoredRequest ParseAndScore(std::string_view body, ParseInto parse, const ModelStore& store, Scorer& scorer,
+                            RequestLimits limits, Clock::time_point deadline) {
+  std::shared_ptr<ServingModel> model = store.Current();
+  limits.deadline = deadline;
+  RequestScratch& scratch = ThreadScratch();
+  parse(body, *model->schema, limits, &scratch.request);
+  const auto encoded = Clock::now();
+  scorer.Score(model, &scratch.request.batch, deadline, &scratch.scores);
+  return {std::move(model), scratch, encoded, Clock::now()};
+}
+
 std::string ErrorBody(const std::string& message) {
   nlohmann::json body = {{"error", message}};
   return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -142,19 +162,14 @@ std::string RankingServer::Predict(std::string_view body, Clock::time_point arri
 
 void RankingServer::Rank(std::string_view body, Clock::time_point arrival, std::string* out) {
   out->clear();
-  std::shared_ptr<ServingModel> model = store_->Current();
-  RequestLimits limits = limits_;
-  limits.deadline = arrival + std::chrono::milliseconds(options_.timeout_ms);
-  RequestScratch& scratch = ThreadScratch();
-  EncodedRequest& request = scratch.request;
-  ParseRankRequest(body, *model->schema, limits, &request);
+  const ScoredRequest done = ParseAndScore(body, ParseRankRequest, *store_, *scorer_, limits_,
+                                           arrival + std::chrono::milliseconds(options_.timeout_ms));
+  const ServingModel& model = *done.model;
+  const EncodedRequest& request = done.scratch.request;
+  const std::vector<float>& scores = done.scratch.scores;
   const int64_t rows = request.batch.size;
-  const int64_t tasks = static_cast<int64_t>(model->task_json.size());
-  const auto encoded = Clock::now();
-  std::vector<float>& scores = scratch.scores;
-  scorer_->Score(model, &request.batch, limits.deadline, &scores);
-  const auto scored = Clock::now();
-  std::vector<float>& blended = scratch.blended;
+  const int64_t tasks = static_cast<int64_t>(model.task_json.size());
+  std::vector<float>& blended = done.scratch.blended;
   blended.resize(rows);
   for (int64_t r = 0; r < rows; ++r) {
     const std::span<const float> row(scores.data() + r * tasks, tasks);
@@ -162,7 +177,7 @@ void RankingServer::Rank(std::string_view body, Clock::time_point arrival, std::
   }
   // Best first; a score that is not a number (a missing blend feature) last; ties in request order. The order is
   // total (the row breaks ties), so std::sort gives what a stable sort would, without std::stable_sort's buffer.
-  std::vector<int64_t>& order = scratch.order;
+  std::vector<int64_t>& order = done.scratch.order;
   order.resize(rows);
   std::iota(order.begin(), order.end(), 0);
   std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
@@ -173,41 +188,36 @@ void RankingServer::Rank(std::string_view body, Clock::time_point arrival, std::
   });
   if (request.top_k > 0 && request.top_k < rows) order.resize(request.top_k);
   out->reserve(64 + order.size() * (48 + 24 * tasks));
-  fmt::format_to(std::back_inserter(*out), R"({{"model":"{}","items":[)", model->version);
+  fmt::format_to(std::back_inserter(*out), R"({{"model":"{}","items":[)", model.version);
   for (size_t i = 0; i < order.size(); ++i) {
     const int64_t r = order[i];
     fmt::format_to(std::back_inserter(*out), R"({}{{"index":{},"score":)", i ? "," : "", r);
     AppendNumber(*out, blended[r]);
     *out += R"(,"tasks":)";
-    AppendTasks(*out, *model, scores.data() + r * tasks);
+    AppendTasks(*out, model, scores.data() + r * tasks);
     *out += '}';
   }
   *out += "]}";
-  metrics_.ObserveStages(Endpoint::kRank, StagesOf(request, encoded, scored));
+  metrics_.ObserveStages(Endpoint::kRank, StagesOf(request, done.encoded, done.scored));
 }
 
 void RankingServer::Predict(std::string_view body, Clock::time_point arrival, std::string* out) {
   out->clear();
-  std::shared_ptr<ServingModel> model = store_->Current();
-  RequestLimits limits = limits_;
-  limits.deadline = arrival + std::chrono::milliseconds(options_.timeout_ms);
-  RequestScratch& scratch = ThreadScratch();
-  EncodedRequest& request = scratch.request;
-  ParsePredictRequest(body, *model->schema, limits, &request);
+  const ScoredRequest done = ParseAndScore(body, ParsePredictRequest, *store_, *scorer_, limits_,
+                                           arrival + std::chrono::milliseconds(options_.timeout_ms));
+  const ServingModel& model = *done.model;
+  const EncodedRequest& request = done.scratch.request;
+  const std::vector<float>& scores = done.scratch.scores;
   const int64_t rows = request.batch.size;
-  const int64_t tasks = static_cast<int64_t>(model->task_json.size());
-  const auto encoded = Clock::now();
-  std::vector<float>& scores = scratch.scores;
-  scorer_->Score(model, &request.batch, limits.deadline, &scores);
-  const auto scored = Clock::now();
+  const int64_t tasks = static_cast<int64_t>(model.task_json.size());
   out->reserve(64 + rows * 24 * tasks);
-  fmt::format_to(std::back_inserter(*out), R"({{"model":"{}","rows":[)", model->version);
+  fmt::format_to(std::back_inserter(*out), R"({{"model":"{}","rows":[)", model.version);
   for (int64_t r = 0; r < rows; ++r) {
     if (r) *out += ',';
-    AppendTasks(*out, *model, scores.data() + r * tasks);
+    AppendTasks(*out, model, scores.data() + r * tasks);
   }
   *out += "]}";
-  metrics_.ObserveStages(Endpoint::kPredict, StagesOf(request, encoded, scored));
+  metrics_.ObserveStages(Endpoint::kPredict, StagesOf(request, done.encoded, done.scored));
 }
 
 std::string RankingServer::Health() const {

@@ -241,11 +241,11 @@ bool SameEncoding(const EncodedRequest& a, const EncodedRequest& b) {
   return same;
 }
 
-using ParseInto = void (*)(std::string_view, const mtrec::RequestSchema&, const mtrec::RequestLimits&, EncodedRequest*);
 
 // The body parsed into a fresh EncodedRequest, then into `reused`, which every earlier input (accepted or refused)
 // was parsed into as well, as a server thread parses its requests: both must refuse alike or encode alike.
-void Try(std::string_view body, ParseInto parse, EncodedRequest* reused, const char* kind, const char* key, bool rank) {
+void Try(std::string_view body, mtrec::ParseInto parse, EncodedRequest* reused, const char* kind, const char* key,
+         bool rank) {
   EncodedRequest request;
   int status = 0;
   try {

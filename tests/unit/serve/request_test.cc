@@ -564,24 +564,20 @@ TEST_F(RequestTest, AWarmThreadParsesAndScoresWithoutAllocating) {
     EncodedRequest request;
     std::vector<float> scores;
     const auto deadline = [] { return std::chrono::steady_clock::now() + std::chrono::seconds(30); };
-    auto serve = [&](const std::string& body, bool is_rank) {
-      if (is_rank) {
-        ParseRankRequest(body, *schema_, limits_, &request);
-      } else {
-        ParsePredictRequest(body, *schema_, limits_, &request);
-      }
+    auto serve = [&](const std::string& body, ParseInto parse) {
+      parse(body, *schema_, limits_, &request);
       scorer.Score(serving, &request.batch, deadline(), &scores);
     };
     for (int warm = 0; warm < 3; ++warm) {
-      serve(rank, true);
-      serve(predict, false);
+      serve(rank, ParseRankRequest);
+      serve(predict, ParsePredictRequest);
     }
     const int64_t before = AllocationsOnThisThread();
     for (int round = 0; round < 10; ++round) {
-      serve(rank, true);
+      serve(rank, ParseRankRequest);
       ASSERT_EQ(scores.size(), rank_expected.size());
       for (size_t i = 0; i < scores.size(); ++i) EXPECT_NEAR(scores[i], rank_expected[i], 1e-6) << i;
-      serve(predict, false);
+      serve(predict, ParsePredictRequest);
       ASSERT_EQ(scores.size(), predict_expected.size());
       for (size_t i = 0; i < scores.size(); ++i) EXPECT_NEAR(scores[i], predict_expected[i], 1e-6) << i;
     }
